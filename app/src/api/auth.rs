@@ -1,0 +1,75 @@
+//! Login, logout and "who am I".
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::ApiError;
+use crate::domain::Role;
+
+/// The signed-in person, as the UI needs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub full_name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// Checks the credentials and opens a session. On success the browser is sent to `/tareas`.
+/// A plain form post (no JavaScript) that fails is sent back to `/login?error=<code>`.
+#[server(prefix = "/api/fn", endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<(), ApiError> {
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    let result = async {
+        let state = context::app_state()?;
+        let session = context::session().await?;
+        let user = services::auth::login(&state, &email, &password, &meta).await?;
+        context::start_session(&session, user.id).await
+    }
+    .await;
+    let result = context::respond(result);
+    match &result {
+        Ok(()) => leptos_axum::redirect("/tareas"),
+        Err(err) if meta.plain_form_post => {
+            let code = serde_json::to_value(err.code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            leptos_axum::redirect(&format!("/login?error={code}"));
+        }
+        Err(_) => {}
+    }
+    result
+}
+
+/// Ends the session and returns to the login page.
+#[server(prefix = "/api/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), ApiError> {
+    use crate::server::context;
+
+    let result = async { context::end_session(&context::session().await?).await }.await;
+    let result = context::respond(result);
+    if result.is_ok() {
+        leptos_axum::redirect("/login");
+    }
+    result
+}
+
+/// The current user, or `None` for an anonymous visitor.
+#[server(prefix = "/api/fn", endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<CurrentUser>, ApiError> {
+    use crate::server::error::AppError;
+    use crate::server::{context, services};
+
+    context::respond(async {
+        let state = context::app_state()?;
+        match context::current_actor().await {
+            Ok(actor) => Ok(Some(services::users::current_user(&state, &actor).await?)),
+            Err(AppError::Unauthenticated) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+    .await)
+}

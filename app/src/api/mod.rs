@@ -1,0 +1,11 @@
+//! Server functions (one module per domain) and the DTOs they exchange with the browser.
+//!
+//! Each server function is a thin adapter: resolve `AppState` and the `Actor` from context,
+//! call the service, map the error. The Telegram bot calls these same functions through
+//! `server::harness`, so both doors share one set of rules.
+
+pub mod auth;
+pub mod error;
+pub mod tasks;
+
+pub use error::{ApiError, ApiResult, ErrorCode, FieldError};

@@ -1,0 +1,22 @@
+//! GAD's shared Leptos crate.
+//!
+//! Compiled twice: for the server (`ssr`: UI rendering, server functions, and the service layer
+//! in [`server`]) and for the browser (`hydrate`: UI and server-function clients only).
+//! Data flows one way: `ui` → `api` (server functions) → `server::services` → database.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod domain;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+pub use ui::{App, shell};
+
+/// Browser entry point, called by the `frontend` crate.
+#[cfg(feature = "hydrate")]
+pub fn hydrate() {
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,14 @@
+//! Who is acting: resolved from the dashboard session, an API token, or a linked Telegram account.
+
+use crate::domain::{Channel, Role};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub role: Role,
+    /// The officer profile linked to this user, if any.
+    pub officer_id: Option<i64>,
+    pub telegram_user_id: Option<i64>,
+    /// The door the request came through (recorded in history and audit rows).
+    pub channel: Channel,
+}

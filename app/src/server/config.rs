@@ -1,0 +1,224 @@
+//! Typed configuration, loaded once from the environment.
+//!
+//! Every secret may also come from a file named by `NAME_FILE` (Docker/Kubernetes secrets).
+//! Secrets are wrapped in [`Secret`] so they never reach logs or error messages.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Invalid configuration: names the variable, never echoes a secret value.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    pub site_root: PathBuf,
+    pub database_url: Secret,
+    pub redis_url: Option<Secret>,
+    /// Public base URL; an `https://` URL makes session cookies `Secure`.
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    pub timezone: chrono_tz::Tz,
+    pub admin_email: String,
+    pub admin_password: Option<Secret>,
+    pub demo_password: Option<Secret>,
+    pub seed_demo: bool,
+    pub login_max_failures: i32,
+    pub login_lockout_minutes: i64,
+    pub session_idle_minutes: i64,
+    pub telegram_bot_token: Option<Secret>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can pass a map instead of the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env { lookup: &lookup };
+        let secure_default = "sqlite://data/gad.db?mode=rwc";
+        let listen_addr = env
+            .parse("GAD_LISTEN_ADDR")?
+            .or(env.parse("LEPTOS_SITE_ADDR")?)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+        let database_url = env.secret("DATABASE_URL")?.unwrap_or_else(|| Secret::new(secure_default));
+        let db = database_url.expose();
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(ConfigError::new("DATABASE_URL", "must start with sqlite:, postgres:// or postgresql://"));
+        }
+        let redis_url = env.secret("REDIS_URL")?;
+        if let Some(url) = &redis_url
+            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+        {
+            return Err(ConfigError::new("REDIS_URL", "must start with redis:// or rediss://"));
+        }
+        let log_format = match env.get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(ConfigError::new("LOG_FORMAT", "must be `json` or `pretty`")),
+        };
+        let timezone = match env.get("GAD_TIMEZONE") {
+            None => chrono_tz::America::Argentina::Buenos_Aires,
+            Some(tz) => tz
+                .parse()
+                .map_err(|_| ConfigError::new("GAD_TIMEZONE", "unknown IANA time zone"))?,
+        };
+        let public_url = env.get("GAD_PUBLIC_URL");
+        if let Some(url) = &public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::new("GAD_PUBLIC_URL", "must start with http:// or https://"));
+        }
+        Ok(Self {
+            listen_addr,
+            site_root: env.get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
+            database_url,
+            redis_url,
+            public_url,
+            log_format,
+            timezone,
+            admin_email: env.get("GAD_ADMIN_EMAIL").unwrap_or_else(|| "admin@gad.local".into()).to_lowercase(),
+            admin_password: env.secret("GAD_ADMIN_PASSWORD")?,
+            demo_password: env.secret("GAD_DEMO_PASSWORD")?,
+            seed_demo: env.parse("GAD_SEED_DEMO")?.unwrap_or(false),
+            login_max_failures: env.parse("GAD_LOGIN_MAX_FAILURES")?.unwrap_or(5),
+            login_lockout_minutes: env.parse("GAD_LOGIN_LOCKOUT_MINUTES")?.unwrap_or(15),
+            session_idle_minutes: env.parse("GAD_SESSION_IDLE_MINUTES")?.unwrap_or(8 * 60),
+            telegram_bot_token: env.secret("TELEGRAM_BOT_TOKEN")?,
+        })
+    }
+
+    /// Configuration for tests and tools: everything default except the database.
+    pub fn for_database(database_url: &str) -> Self {
+        let url = database_url.to_owned();
+        Self::from_lookup(move |name| (name == "DATABASE_URL").then(|| url.clone()))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+}
+
+impl ConfigError {
+    fn new(variable: &str, reason: &str) -> Self {
+        Self { variable: variable.into(), reason: reason.into() }
+    }
+}
+
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ConfigError> {
+        self.get(name)
+            .map(|v| v.trim().parse().map_err(|_| ConfigError::new(name, "has an invalid value")))
+            .transpose()
+    }
+
+    /// `NAME` or the contents of the file named by `NAME_FILE` (not both).
+    fn secret(&self, name: &str) -> Result<Option<Secret>, ConfigError> {
+        let file_var = format!("{name}_FILE");
+        match (self.get(name), self.get(&file_var)) {
+            (Some(_), Some(_)) => Err(ConfigError::new(name, &format!("set either {name} or {file_var}, not both"))),
+            (Some(v), None) => Ok(Some(Secret::new(v))),
+            (None, Some(path)) => std::fs::read_to_string(&path)
+                .map(|s| Some(Secret::new(s.trim_end_matches(['\n', '\r']))))
+                .map_err(|e| ConfigError::new(&file_var, &format!("cannot read the file: {}", e.kind()))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(move |n| map.get(n).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = load(&[]).expect("defaults load");
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:3000");
+        assert!(c.is_sqlite());
+        assert!(c.redis_url.is_none());
+        assert!(c.telegram_bot_token.is_none());
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable_without_echoing_secrets() {
+        let err = load(&[("DATABASE_URL", "mysql://user:hunter2@x/db")]).expect_err("refused");
+        assert_eq!(err.variable, "DATABASE_URL");
+        assert!(!err.to_string().contains("hunter2"));
+        assert_eq!(load(&[("GAD_LOGIN_MAX_FAILURES", "many")]).expect_err("refused").variable, "GAD_LOGIN_MAX_FAILURES");
+        assert_eq!(load(&[("LOG_FORMAT", "xml")]).expect_err("refused").variable, "LOG_FORMAT");
+        assert_eq!(load(&[("GAD_TIMEZONE", "Mars/Olympus")]).expect_err("refused").variable, "GAD_TIMEZONE");
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        let dir = std::env::temp_dir().join(format!("gad-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let file = dir.join("pw");
+        std::fs::write(&file, "s3cret-value\n").expect("write");
+        let c = load(&[("GAD_ADMIN_PASSWORD_FILE", file.to_str().expect("utf8"))]).expect("loads");
+        assert_eq!(c.admin_password.as_ref().map(Secret::expose), Some("s3cret-value"));
+        assert!(!format!("{c:?}").contains("s3cret-value"));
+        let missing = load(&[("TELEGRAM_BOT_TOKEN_FILE", "/nonexistent/token")]).expect_err("refused");
+        assert_eq!(missing.variable, "TELEGRAM_BOT_TOKEN_FILE");
+        let both = load(&[("GAD_ADMIN_PASSWORD", "a"), ("GAD_ADMIN_PASSWORD_FILE", "/x")]).expect_err("refused");
+        assert_eq!(both.variable, "GAD_ADMIN_PASSWORD");
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        assert!(load(&[("GAD_PUBLIC_URL", "https://gad.example.org")]).expect("loads").secure_cookies());
+    }
+}

@@ -1,0 +1,94 @@
+//! What a server function needs from its surroundings: the state, the session, the request,
+//! and above all the acting user. Identity comes from the bot harness or the session cookie,
+//! never from anything a browser can send.
+
+use axum::http::request::Parts;
+use leptos::prelude::*;
+use tower_sessions::Session;
+
+use crate::api::ApiError;
+use crate::domain::Channel;
+use crate::server::actor::Actor;
+use crate::server::error::{AppError, AppResult};
+use crate::server::harness::BotActor;
+use crate::server::services;
+use crate::server::state::AppState;
+
+/// Session key holding the signed-in user's id.
+pub const SESSION_USER_KEY: &str = "uid";
+
+pub fn app_state() -> AppResult<AppState> {
+    use_context::<AppState>().ok_or_else(|| AppError::internal("AppState not provided"))
+}
+
+pub async fn session() -> AppResult<Session> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| AppError::internal(format!("session unavailable: {e}")))
+}
+
+/// Facts about the HTTP request kept for audit and for plain-form redirects.
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// A browser form post without JavaScript (it accepts `text/html`).
+    pub plain_form_post: bool,
+}
+
+pub fn request_meta() -> RequestMeta {
+    let Some(parts) = use_context::<Parts>() else {
+        return RequestMeta::default();
+    };
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let ip = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    RequestMeta {
+        ip,
+        user_agent: header("user-agent").map(|ua| ua.chars().take(256).collect()),
+        plain_form_post: header("accept").is_some_and(|a| a.contains("text/html")),
+    }
+}
+
+/// Binds the session to `user_id`, with a fresh session id (no fixation).
+pub async fn start_session(session: &Session, user_id: i64) -> AppResult<()> {
+    session.cycle_id().await.map_err(AppError::internal)?;
+    session.insert(SESSION_USER_KEY, user_id).await.map_err(AppError::internal)
+}
+
+pub async fn end_session(session: &Session) -> AppResult<()> {
+    session.flush().await.map_err(AppError::internal)
+}
+
+/// The acting user: the bot harness's actor if one was provided, else the session's user.
+pub async fn current_actor() -> AppResult<Actor> {
+    if let Some(BotActor(actor)) = use_context::<BotActor>() {
+        return Ok(actor);
+    }
+    let state = app_state()?;
+    // Outside an HTTP request (no `Parts`) and without a bot actor there is nobody.
+    if use_context::<Parts>().is_none() {
+        return Err(AppError::Unauthenticated);
+    }
+    let session = session().await?;
+    let user_id: Option<i64> = session.get(SESSION_USER_KEY).await.map_err(AppError::internal)?;
+    let user_id = user_id.ok_or(AppError::Unauthenticated)?;
+    services::auth::actor_for_user(&state, user_id, Channel::Web).await
+}
+
+/// Maps a service result for a server function: the error becomes an [`ApiError`] and, inside
+/// an HTTP request, the response status follows its code (401, 403, 409, …).
+pub fn respond<T>(result: AppResult<T>) -> Result<T, ApiError> {
+    result.map_err(|err| {
+        let api = ApiError::from(err);
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                axum::http::StatusCode::from_u16(api.code.http_status())
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        api
+    })
+}

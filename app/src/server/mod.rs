@@ -1,0 +1,13 @@
+//! Server-only code (`ssr` feature): state, identity, errors, and the service layer.
+
+pub mod actor;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod harness;
+pub mod permissions;
+pub mod services;
+pub mod sessions;
+pub mod state;

@@ -1,0 +1,68 @@
+//! The permission matrix of SPEC §5, in one place. Services ask `require(actor, capability)`;
+//! nothing else in the code base decides who may do what.
+
+use crate::domain::Role;
+use crate::server::actor::Actor;
+use crate::server::error::AppError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    /// See tasks that are not assigned to you.
+    SeeAllTasks,
+    /// Create, edit, assign and cancel tasks.
+    ManageTasks,
+    /// Start, pause, resume or complete a task you are not assigned to.
+    OperateAnyTask,
+    ReportEmergency,
+    ManageOfficers,
+    UpdateOwnPosition,
+    Broadcast,
+    ManageUsers,
+    ReadAudit,
+    RunBackups,
+    TeamStatistics,
+}
+
+pub fn allows(role: Role, capability: Capability) -> bool {
+    use Capability::*;
+    match capability {
+        ReportEmergency | UpdateOwnPosition => true,
+        SeeAllTasks | ManageTasks | OperateAnyTask | ManageOfficers | Broadcast | TeamStatistics => {
+            matches!(role, Role::Supervisor | Role::Admin)
+        }
+        ManageUsers | ReadAudit | RunBackups => role == Role::Admin,
+    }
+}
+
+pub fn require(actor: &Actor, capability: Capability) -> Result<(), AppError> {
+    if allows(actor.role, capability) { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Capability::*;
+
+    #[test]
+    fn matrix_matches_the_spec() {
+        // (capability, officer, supervisor, admin) — SPEC §5.
+        let table = [
+            (SeeAllTasks, false, true, true),
+            (ManageTasks, false, true, true),
+            (OperateAnyTask, false, true, true),
+            (ReportEmergency, true, true, true),
+            (ManageOfficers, false, true, true),
+            (UpdateOwnPosition, true, true, true),
+            (Broadcast, false, true, true),
+            (ManageUsers, false, false, true),
+            (ReadAudit, false, false, true),
+            (RunBackups, false, false, true),
+            (TeamStatistics, false, true, true),
+        ];
+        for (cap, officer, supervisor, admin) in table {
+            assert_eq!(allows(Role::Officer, cap), officer, "officer {cap:?}");
+            assert_eq!(allows(Role::Supervisor, cap), supervisor, "supervisor {cap:?}");
+            assert_eq!(allows(Role::Admin, cap), admin, "admin {cap:?}");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Credentials, lockout, and resolving who an actor is.
+
+use argon2::password_hash::{SaltString, rand_core::OsRng};
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use chrono::{Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::domain::Channel;
+use crate::server::actor::Actor;
+use crate::server::context::RequestMeta;
+use crate::server::entities::{officers, users};
+use crate::server::error::{AppError, AppResult};
+use crate::server::state::AppState;
+
+/// argon2id with the crate's default (OWASP-recommended) parameters.
+pub fn hash_password(password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(AppError::internal)
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// Verifies off the async runtime: argon2 is deliberately slow.
+async fn verify_blocking(password: &str, hash: Option<String>) -> bool {
+    // Without a hash we still spend the same work, so timing does not reveal unknown emails.
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || match hash {
+        Some(h) => verify_password(&password, &h),
+        None => {
+            let dummy = DUMMY.get_or_init(|| hash_password("gad-timing-equaliser").unwrap_or_default());
+            let _ = verify_password(&password, dummy);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Checks email and password. Repeated failures lock the account for a while.
+pub async fn login(state: &AppState, email: &str, password: &str, _meta: &RequestMeta) -> AppResult<users::Model> {
+    let email = email.trim().to_lowercase();
+    if email.is_empty() || password.is_empty() {
+        return Err(AppError::InvalidCredentials);
+    }
+    let db = &state.db;
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .filter(users::Column::DeletedAt.is_null())
+        .one(db)
+        .await?;
+    let now = Utc::now();
+    let Some(user) = user.filter(|u| u.is_active) else {
+        verify_blocking(password, None).await;
+        tracing::info!(outcome = "unknown_or_inactive", "login refused");
+        return Err(AppError::InvalidCredentials);
+    };
+    if user.locked_until.is_some_and(|until| until > now) {
+        tracing::info!(user_id = user.id, outcome = "locked", "login refused");
+        return Err(AppError::Locked);
+    }
+    if verify_blocking(password, user.password_hash.clone()).await {
+        let mut active: users::ActiveModel = user.into();
+        active.failed_login_count = Set(0);
+        active.locked_until = Set(None);
+        active.last_login_at = Set(Some(now));
+        active.updated_at = Set(now);
+        let user = active.update(db).await?;
+        tracing::info!(user_id = user.id, "login succeeded");
+        return Ok(user);
+    }
+    // Count the failure atomically, then lock when the threshold is reached.
+    users::Entity::update_many()
+        .col_expr(users::Column::FailedLoginCount, Expr::col(users::Column::FailedLoginCount).add(1))
+        .filter(users::Column::Id.eq(user.id))
+        .exec(db)
+        .await?;
+    let failures = user.failed_login_count + 1;
+    if failures >= state.config.login_max_failures {
+        users::Entity::update_many()
+            .col_expr(users::Column::LockedUntil, Expr::value(Some(now + Duration::minutes(state.config.login_lockout_minutes))))
+            .col_expr(users::Column::FailedLoginCount, Expr::value(0))
+            .filter(users::Column::Id.eq(user.id))
+            .exec(db)
+            .await?;
+        tracing::warn!(user_id = user.id, failures, "account locked after repeated login failures");
+    } else {
+        tracing::info!(user_id = user.id, failures, outcome = "wrong_password", "login refused");
+    }
+    Err(AppError::InvalidCredentials)
+}
+
+/// The actor for a signed-in user id; an inactive or deleted user is nobody.
+pub async fn actor_for_user(state: &AppState, user_id: i64, channel: Channel) -> AppResult<Actor> {
+    let user = users::Entity::find_by_id(user_id)
+        .filter(users::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or(AppError::Unauthenticated)?;
+    actor_from(state, user, channel).await
+}
+
+/// The actor for a linked Telegram account; an unlinked account is nobody.
+pub async fn actor_for_telegram(state: &AppState, telegram_user_id: i64) -> AppResult<Actor> {
+    let user = users::Entity::find()
+        .filter(users::Column::TelegramUserId.eq(telegram_user_id))
+        .filter(users::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or(AppError::Unauthenticated)?;
+    actor_from(state, user, Channel::Telegram).await
+}
+
+async fn actor_from(state: &AppState, user: users::Model, channel: Channel) -> AppResult<Actor> {
+    let officer = officers::Entity::find()
+        .filter(officers::Column::UserId.eq(user.id))
+        .filter(officers::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?;
+    Ok(Actor {
+        user_id: user.id,
+        role: user.role,
+        officer_id: officer.map(|o| o.id),
+        telegram_user_id: user.telegram_user_id,
+        channel,
+    })
+}

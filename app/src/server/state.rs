@@ -1,0 +1,24 @@
+//! Application state shared by every request, bot update and background job.
+
+use std::sync::Arc;
+
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+
+use crate::server::config::Config;
+
+pub type RedisPool = bb8::Pool<bb8_redis::RedisConnectionManager>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub redis: Option<RedisPool>,
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,53 @@
+//! The login page. A plain HTML form: it works without JavaScript, and with JavaScript the
+//! same server function answers without a page load.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::auth::Login;
+
+/// Spanish message for an error code carried in `?error=` after a no-JavaScript post.
+fn message_for(code: &str) -> &'static str {
+    match code {
+        "locked" => "Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde.",
+        "invalid_credentials" => "Credenciales inválidas.",
+        _ => "No se pudo iniciar sesión. Intente nuevamente.",
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let query = use_query_map();
+    let error = move || match login.value().get() {
+        Some(Err(e)) => Some(e.message),
+        Some(Ok(())) => None,
+        None => query.read().get("error").map(|code| message_for(&code).to_owned()),
+    };
+    view! {
+        <Title text="Ingresar" />
+        <main class="login-page">
+            <section class="login-card" aria-labelledby="login-title">
+                <h1 id="login-title">"GAD"</h1>
+                <p class="subtitle">"Gestión de Agentes y Despliegue"</p>
+                <ActionForm action=login attr:class="stack">
+                    <label for="email">"Correo electrónico"</label>
+                    <input id="email" name="email" type="email" autocomplete="username" required />
+                    <label for="password">"Contraseña"</label>
+                    <input
+                        id="password"
+                        name="password"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                    />
+                    {move || error().map(|msg| view! { <p class="error" role="alert">{msg}</p> })}
+                    <button type="submit" disabled=move || login.pending().get()>
+                        "Ingresar"
+                    </button>
+                </ActionForm>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,83 @@
+import { defineConfig, devices } from '@playwright/test';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  BASE_URL,
+  DATA_DIR,
+  DEMO_PASSWORD,
+  E2E_PORT,
+} from './e2e-env';
+
+// Two projects over one server:
+//   js    every tests/*.spec.ts, hydrated app (JavaScript on)
+//   nojs  every tests/nojs/*.spec.ts, JavaScript off: proves the core forms work as plain HTML
+// The server is the debug build made by `cargo leptos build` (scripts/test.sh does that first).
+
+// Chromium is Debian's (`apt-get install chromium`): Playwright cannot download browsers here.
+// Without the background-networking flags Chromium keeps dialling Google on a closed network.
+const chromium = {
+  ...devices['Desktop Chrome'],
+  launchOptions: {
+    executablePath: process.env.GAD_E2E_CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-gpu',
+    ],
+  },
+};
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: true,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  workers: 2,
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  reporter: [['list'], ['html', { open: 'never' }]],
+  use: {
+    baseURL: BASE_URL,
+    locale: 'es-AR',
+    timezoneId: 'America/Argentina/Buenos_Aires',
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+  projects: [
+    {
+      name: 'js',
+      testIgnore: 'nojs/**',
+      use: { ...chromium, javaScriptEnabled: true },
+    },
+    {
+      name: 'nojs',
+      testMatch: 'nojs/**/*.spec.ts',
+      use: { ...chromium, javaScriptEnabled: false },
+    },
+  ],
+  webServer: {
+    // A fresh SQLite database on every run. The wipe lives in the command, not at the top of
+    // this file, because Playwright evaluates the config again in every worker process.
+    command: `rm -rf '${DATA_DIR}' && mkdir -p '${DATA_DIR}' && exec ../target/debug/gad serve`,
+    url: `${BASE_URL}/health`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      GAD_LISTEN_ADDR: `127.0.0.1:${E2E_PORT}`,
+      DATABASE_URL: `sqlite://${DATA_DIR}/gad.db?mode=rwc`,
+      LEPTOS_SITE_ROOT: '../target/site',
+      LEPTOS_SITE_PKG_DIR: 'pkg',
+      LEPTOS_OUTPUT_NAME: 'gad',
+      GAD_ADMIN_EMAIL: ADMIN_EMAIL,
+      GAD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      GAD_SEED_DEMO: 'true',
+      GAD_DEMO_PASSWORD: DEMO_PASSWORD,
+      LOG_FORMAT: 'pretty',
+      RUST_LOG: process.env.RUST_LOG ?? 'info',
+    },
+  },
+});

@@ -1,0 +1,98 @@
+//! GAD's database schema.
+//!
+//! One [`Migrator`] for both supported backends: PostgreSQL 15 + PostGIS 3 (production) and
+//! SQLite (the embedded default). Each migration writes the DDL of the backend it runs on, so
+//! the two schemas carry the same tables, columns, constraints and triggers; PostgreSQL adds
+//! the PostGIS geography columns (generated from lat/lon, never mapped by the entities).
+//!
+//! Errors raised by the schema's own triggers carry stable tokens, so the service layer can map
+//! them without parsing driver-specific messages: [`OVERLAP_ERROR_TOKEN`] and
+//! [`AUDIT_APPEND_ONLY_TOKEN`].
+
+pub use sea_orm_migration;
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm_migration::seaql_migrations;
+
+mod m20261128_000001_initial;
+pub mod vocabulary;
+
+/// Token contained in the database error raised when an assignment would give an officer two
+/// overlapping scheduled/active tasks without `overlap_override`.
+pub const OVERLAP_ERROR_TOKEN: &str = "officer_schedule_overlap";
+
+/// Token contained in the database error raised by any UPDATE, DELETE or TRUNCATE of
+/// `audit_log`.
+pub const AUDIT_APPEND_ONLY_TOKEN: &str = "audit_log_append_only";
+
+/// All of GAD's migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_initial::Migration)]
+    }
+}
+
+/// Where a database stands relative to the migrations compiled into this binary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SchemaStatus {
+    /// Every known migration is applied and nothing else is.
+    Current,
+    /// Known migrations not applied yet, oldest first.
+    Pending(Vec<String>),
+    /// The database has applied migrations this binary does not know (it was migrated by a
+    /// newer release): running against it would be unsafe.
+    Newer(Vec<String>),
+}
+
+impl SchemaStatus {
+    pub fn is_current(&self) -> bool {
+        matches!(self, SchemaStatus::Current)
+    }
+}
+
+/// Compares the migrations recorded in the database with the ones compiled in.
+///
+/// Read-only: unlike `MigratorTrait::get_pending_migrations` it never creates the migration
+/// table, so it is safe for readiness probes and for database users without DDL rights.
+/// `Newer` wins over `Pending` when both apply.
+pub async fn schema_status(db: &DatabaseConnection) -> Result<SchemaStatus, DbErr> {
+    let table = Migrator::migration_table_name().to_string();
+    let manager = SchemaManager::new(db);
+    let applied: Vec<String> = if manager.has_table(&table).await? {
+        seaql_migrations::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|row| row.version)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+
+    let mut unknown: Vec<String> = applied
+        .iter()
+        .filter(|version| !known.contains(version))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort();
+        return Ok(SchemaStatus::Newer(unknown));
+    }
+    let pending: Vec<String> = known
+        .into_iter()
+        .filter(|name| !applied.contains(name))
+        .collect();
+    if pending.is_empty() {
+        Ok(SchemaStatus::Current)
+    } else {
+        Ok(SchemaStatus::Pending(pending))
+    }
+}

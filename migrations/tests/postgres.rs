@@ -1,0 +1,206 @@
+//! The schema on PostgreSQL 15 + PostGIS 3, each test in a fresh `gad_mig_<random>` database on
+//! the server named by `GAD_TEST_PG_URL` (see `common`).
+
+mod common;
+
+use common::{PgTestDb, exec, pg_skipped, scalar_i64, scenarios};
+use migrations::Migrator;
+use migrations::sea_orm_migration::MigratorTrait;
+use migrations::sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
+
+#[tokio::test]
+async fn migrations_go_up_down_and_up_again() {
+    if pg_skipped() {
+        return;
+    }
+    let pg = PgTestDb::create().await;
+    scenarios::up_down_up(&pg.db).await;
+    // down removed the trigger functions too; up brought them back.
+    assert_eq!(
+        scalar_i64(
+            &pg.db,
+            "SELECT count(*) FROM pg_proc WHERE proname LIKE 'gad\\_%'"
+        )
+        .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn down_drops_functions() {
+    if pg_skipped() {
+        return;
+    }
+    let pg = PgTestDb::create().await;
+    Migrator::up(&pg.db, None).await.expect("up");
+    Migrator::down(&pg.db, None).await.expect("down");
+    assert_eq!(
+        scalar_i64(
+            &pg.db,
+            "SELECT count(*) FROM pg_proc WHERE proname LIKE 'gad\\_%'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn postgis_extensions_generated_points_and_gist_indexes() {
+    if pg_skipped() {
+        return;
+    }
+    let pg = PgTestDb::create().await;
+    let db = &pg.db;
+    Migrator::up(db, None).await.expect("up");
+
+    let extensions = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT extname::text AS name FROM pg_extension ORDER BY 1",
+        ))
+        .await
+        .expect("list extensions")
+        .into_iter()
+        .map(|row| row.try_get::<String>("", "name").expect("name"))
+        .collect::<Vec<_>>();
+    for ext in ["pgcrypto", "postgis"] {
+        assert!(
+            extensions.iter().any(|e| e == ext),
+            "{ext} not installed: {extensions:?}"
+        );
+    }
+
+    for (table, index, column) in [
+        ("tasks", "tasks_geog_gist", "geog"),
+        ("officers", "officers_last_geog_gist", "last_geog"),
+        ("officer_positions", "officer_positions_geog_gist", "geog"),
+    ] {
+        let gist = scalar_i64(
+            db,
+            &format!(
+                "SELECT count(*) FROM pg_indexes WHERE tablename = '{table}' \
+                 AND indexname = '{index}' AND indexdef ILIKE '%USING gist ({column})%'"
+            ),
+        )
+        .await;
+        assert_eq!(gist, 1, "GIST index {index} on {table}({column})");
+        let generated = scalar_i64(
+            db,
+            &format!(
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = '{table}' \
+                 AND column_name = '{column}' AND is_generated = 'ALWAYS' AND udt_name = 'geography'"
+            ),
+        )
+        .await;
+        assert_eq!(
+            generated, 1,
+            "{table}.{column} is a generated geography column"
+        );
+    }
+
+    // The points follow lat/lon, and KNN on geography works.
+    exec(db, "INSERT INTO users (dni, first_name, last_name, email) VALUES ('1', 'A', 'B', 'a@gad.test')")
+        .await
+        .expect("user");
+    exec(
+        db,
+        "INSERT INTO officers (code, first_name, last_name, rank, unit, last_lat, last_lon) VALUES \
+         ('NEAR', 'A', 'B', 'Cabo', 'U1', -34.6037, -58.3816), \
+         ('FAR', 'C', 'D', 'Cabo', 'U1', -34.9215, -57.9545), \
+         ('NOWHERE', 'E', 'F', 'Cabo', 'U1', NULL, NULL)",
+    )
+    .await
+    .expect("officers");
+    assert_eq!(
+        scalar_i64(db, "SELECT count(*) FROM officers WHERE last_geog IS NULL").await,
+        1
+    );
+    let nearest = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT code, ST_Distance(last_geog, ST_SetSRID(ST_MakePoint(-58.38, -34.60), 4326)::geography) AS meters \
+             FROM officers WHERE last_geog IS NOT NULL \
+             ORDER BY last_geog <-> ST_SetSRID(ST_MakePoint(-58.38, -34.60), 4326)::geography LIMIT 1",
+        ))
+        .await
+        .expect("knn query")
+        .expect("a row");
+    assert_eq!(nearest.try_get::<String>("", "code").expect("code"), "NEAR");
+    let meters: f64 = nearest.try_get("", "meters").expect("meters");
+    assert!(meters > 100.0 && meters < 1_000.0, "distance {meters} m");
+
+    exec(
+        db,
+        "UPDATE officers SET last_lat = -34.9215, last_lon = -57.9545 WHERE code = 'NEAR'",
+    )
+    .await
+    .expect("move officer");
+    assert_eq!(
+        scalar_i64(
+            db,
+            "SELECT count(*) FROM officers WHERE ST_DWithin(last_geog, \
+             ST_SetSRID(ST_MakePoint(-57.9545, -34.9215), 4326)::geography, 10)"
+        )
+        .await,
+        2
+    );
+
+    exec(
+        db,
+        "INSERT INTO tasks (code, title, task_type, priority, created_by, lat, lon) \
+         VALUES ('EMERGENCY-2026-1', 'x', 'emergency', 'critical', 1, -34.6, -58.4)",
+    )
+    .await
+    .expect("task");
+    assert_eq!(
+        scalar_i64(db, "SELECT count(*) FROM tasks WHERE geog IS NOT NULL").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn constraint_violations_are_database_errors() {
+    if pg_skipped() {
+        return;
+    }
+    let pg = PgTestDb::create().await;
+    Migrator::up(&pg.db, None).await.expect("up");
+    scenarios::constraints(&pg.db).await;
+    common::assert_db_error(
+        &pg.db,
+        "TRUNCATE audit_log",
+        migrations::AUDIT_APPEND_ONLY_TOKEN,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn schema_status_reports_pending_current_and_newer() {
+    if pg_skipped() {
+        return;
+    }
+    let pg = PgTestDb::create().await;
+    scenarios::status_lifecycle(&pg.db).await;
+}
+
+#[tokio::test]
+async fn test_database_is_dropped() {
+    if pg_skipped() {
+        return;
+    }
+    let name = {
+        let pg = PgTestDb::create().await;
+        pg.name.clone()
+    };
+    let admin = migrations::sea_orm_migration::sea_orm::Database::connect(&common::admin_url())
+        .await
+        .expect("admin connection");
+    assert_eq!(
+        scalar_i64(
+            &admin,
+            &format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'")
+        )
+        .await,
+        0
+    );
+}

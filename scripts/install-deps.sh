@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs every tool GAD needs to build and test, idempotently.
+# The slow steps (cargo installs, apt) run only when the tool is missing or at the wrong version.
+#   scripts/install-deps.sh          build tools only (what `scripts/run.sh` needs)
+#   scripts/install-deps.sh --test   also PostgreSQL+PostGIS, Redis, Chromium (what `scripts/test.sh` needs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.10
+# Must equal the `wasm-bindgen = "=…"` pin in Cargo.toml.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+
+log() { printf '\033[1;34m[deps]\033[0m %s\n' "$*"; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+  log "installing cargo-leptos $CARGO_LEPTOS_VERSION (once per machine, several minutes)"
+  cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION" --features no_downloads
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (once per machine, a few minutes)"
+  # --locked fails for this release: its lock file names a crate version the registry lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# `npm ci` in DIR when its node_modules is missing or older than its package-lock.json
+# (npm writes node_modules/.package-lock.json on every install).
+npm_ci_if_stale() {
+  local dir=$1
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] \
+    || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "npm ci in $dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+}
+
+# wasm-opt for release builds: Debian's binaryen is too old; npm's is current.
+# scripts/run.sh and scripts/test.sh put tools/node_modules/.bin on PATH for cargo-leptos.
+npm_ci_if_stale tools
+export PATH="$PWD/tools/node_modules/.bin:$PATH"
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+if [ "${1:-}" = "--test" ]; then
+  apt_install postgresql-15 postgresql-15-postgis-3 redis-server chromium
+  # Playwright from npm; the browser is Debian's chromium (no browser download happens).
+  npm_ci_if_stale end2end
+fi
+log "dependencies ready"

@@ -1,0 +1,26 @@
+//! The `gad` command line.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "gad", version, about = "GAD — Gestión de Agentes y Despliegue")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (migrations are applied at start). The default.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an admin account (password from GAD_ADMIN_PASSWORD, or generated and shown once).
+    CreateAdmin {
+        /// Email of the new admin (default: GAD_ADMIN_EMAIL or admin@gad.local).
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Load the Buenos Aires demo data (idempotent).
+    SeedDemo,
+}

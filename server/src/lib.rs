@@ -1,0 +1,11 @@
+//! The `gad` server: configuration at start-up, telemetry, the HTTP router with its
+//! middleware, health checks, and the CLI commands. Business rules live in `app::server`.
+
+pub mod cli;
+pub mod health;
+pub mod middleware;
+pub mod router;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::Application;

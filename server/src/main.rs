@@ -1,0 +1,65 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use app::server::config::Config;
+use app::server::services::{demo, users};
+use gad_server::cli::{Cli, Command};
+use gad_server::startup::{self, Application, print_once, startup_error};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gad: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    gad_server::telemetry::init(config.log_format);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "gad stopped");
+            eprintln!("gad: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => Application::build(config).await?.run().await?,
+        Command::Migrate => {
+            let state = startup::connect(config).await?;
+            app::server::db::migrate(&state.db).await.map_err(startup_error)?;
+            println!("migraciones aplicadas");
+        }
+        Command::CreateAdmin { email } => {
+            let state = startup::connect(config).await?;
+            app::server::db::migrate(&state.db).await.map_err(startup_error)?;
+            let email = email.unwrap_or_else(|| state.config.admin_email.clone());
+            let password = state.config.admin_password.as_ref().map(|s| s.expose().to_owned());
+            let generated = users::create_admin(&state, &email, password.as_deref()).await.map_err(startup_error)?;
+            println!("administrador creado: {email}");
+            if let Some(p) = generated {
+                print_once("administrador", &email, &p);
+            }
+        }
+        Command::SeedDemo => {
+            let state = startup::connect(config).await?;
+            app::server::db::migrate(&state.db).await.map_err(startup_error)?;
+            match demo::seed(&state).await.map_err(startup_error)? {
+                demo::SeedOutcome::AlreadySeeded => println!("los datos de demostración ya estaban cargados"),
+                demo::SeedOutcome::Seeded { generated_password } => {
+                    println!("datos de demostración cargados");
+                    if let Some(p) = generated_password {
+                        print_once("demo", "", &p);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

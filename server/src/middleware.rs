@@ -1,0 +1,75 @@
+//! Cross-cutting HTTP middleware: request ids, one log line per request, and the page guard.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, Response};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect};
+use tower_http::request_id::RequestId;
+use tower_sessions::Session;
+use tracing::Span;
+
+use app::domain::Channel;
+use app::server::context::SESSION_USER_KEY;
+use app::server::services;
+use app::server::state::AppState;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The span every request runs in; the request id ties its log lines together.
+pub fn make_span(request: &Request<Body>) -> Span {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+pub fn on_response(response: &Response<Body>, latency: Duration, span: &Span) {
+    span.record("status", response.status().as_u16());
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request");
+}
+
+/// Paths that an anonymous visitor may load.
+fn is_public(path: &str) -> bool {
+    path == "/login"
+        || path.starts_with("/pkg/")
+        || path.starts_with("/api/")
+        || path == "/favicon.ico"
+        // Static files from the assets directory.
+        || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+}
+
+/// Sends anonymous visitors of dashboard pages to `/login`, and signed-in visitors of the
+/// login page to their tasks. Data is protected by the services; this keeps pages honest.
+pub async fn guard_pages(State(state): State<AppState>, session: Session, request: Request, next: Next) -> Response<Body> {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    let path = request.uri().path();
+    let login_page = path == "/login";
+    if !login_page && is_public(path) {
+        return next.run(request).await;
+    }
+    let user_id: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
+    let signed_in = match user_id {
+        Some(id) => services::auth::actor_for_user(&state, id, Channel::Web).await.is_ok(),
+        None => false,
+    };
+    match (signed_in, login_page) {
+        (false, false) => Redirect::to("/login").into_response(),
+        (true, true) => Redirect::to("/tareas").into_response(),
+        _ => next.run(request).await,
+    }
+}

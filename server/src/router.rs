@@ -1,0 +1,55 @@
+//! The HTTP router and its middleware, in the order a request meets them:
+//! request id → trace → (pages and server functions: session → page guard) → handler.
+
+use axum::Router;
+use axum::http::HeaderName;
+use axum::routing::get;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use app::server::sessions::GadSessionStore;
+use app::server::state::AppState;
+use app::{App, shell};
+
+use crate::{health, middleware};
+
+pub const SESSION_COOKIE: &str = "gad_session";
+
+pub fn build(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(GadSessionStore::new(state.redis.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(state.config.session_idle_minutes)));
+
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    let pages: Router<AppState> = Router::new()
+        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard_pages))
+        .layer(sessions);
+
+    let request_id = HeaderName::from_static(middleware::REQUEST_ID_HEADER);
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .merge(pages)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(middleware::make_span)
+                        .on_request(())
+                        .on_response(middleware::on_response),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id)),
+        )
+        .with_state(state)
+}

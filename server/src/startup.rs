@@ -1,0 +1,159 @@
+//! Building the application: connect, migrate, bootstrap, bind. Tests build it on port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+
+use app::server::config::Config;
+use app::server::services::{demo, users};
+use app::server::state::{AppState, RedisPool};
+use app::server::{db, error::AppError};
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates, creates the first admin and (if asked) the demo data, and binds.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let state = connect(config).await?;
+        db::migrate(&state.db).await.map_err(startup_error)?;
+        bootstrap(&state).await?;
+        let listener = TcpListener::bind(state.config.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (GAD_LISTEN_ADDR)", state.config.listen_addr))?;
+        let router = crate::router::build(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.state.config.listen_addr)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, finishing in-flight requests.
+    pub async fn run(self) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "GAD listening");
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+/// State without binding or migrating: for CLI commands.
+pub async fn connect(config: Config) -> anyhow::Result<AppState> {
+    let db = db::connect(&config).await.map_err(startup_error).context("cannot open the database (DATABASE_URL)")?;
+    let redis = match &config.redis_url {
+        Some(url) => Some(redis_pool(url.expose()).await.context("cannot reach Redis (REDIS_URL)")?),
+        None => None,
+    };
+    let leptos_options = leptos_options(&config);
+    Ok(AppState { db, redis, config: Arc::new(config), leptos_options })
+}
+
+async fn redis_pool(url: &str) -> anyhow::Result<RedisPool> {
+    // The URL may carry a password: never include it in an error.
+    let manager = bb8_redis::RedisConnectionManager::new(url).map_err(|_| anyhow::anyhow!("invalid REDIS_URL"))?;
+    let pool = bb8::Pool::builder()
+        .max_size(16)
+        .connection_timeout(std::time::Duration::from_secs(5))
+        .build(manager)
+        .await
+        .map_err(|e| anyhow::anyhow!("redis connection failed: {}", e.kind_str()))?;
+    // Fail fast: a replica without its session store cannot serve the dashboard.
+    let mut conn = pool.get().await.map_err(|e| anyhow::anyhow!("redis unreachable: {e}"))?;
+    let _: String = redis::cmd("PING")
+        .query_async(&mut *conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("redis ping failed: {}", e.kind_str()))?;
+    drop(conn);
+    Ok(pool)
+}
+
+trait KindStr {
+    fn kind_str(&self) -> String;
+}
+impl KindStr for redis::RedisError {
+    fn kind_str(&self) -> String {
+        format!("{:?}", self.kind())
+    }
+}
+
+/// Leptos options from the environment cargo-leptos sets, else from our configuration.
+fn leptos_options(config: &Config) -> LeptosOptions {
+    let mut options = leptos::config::get_configuration(None)
+        .map(|c| c.leptos_options)
+        .unwrap_or_else(|_| LeptosOptions::builder().output_name("gad").build());
+    options.output_name = "gad".into();
+    options.site_root = config.site_root.to_string_lossy().into_owned().into();
+    options.site_pkg_dir = "pkg".into();
+    options.site_addr = config.listen_addr;
+    options
+}
+
+async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
+    let password = state.config.admin_password.as_ref().map(|s| s.expose());
+    match users::ensure_admin(state, &state.config.admin_email, password).await.map_err(startup_error)? {
+        users::AdminOutcome::Exists => {}
+        users::AdminOutcome::Created => tracing::info!(email = %state.config.admin_email, "first admin created"),
+        users::AdminOutcome::CreatedWithGenerated(password) => {
+            tracing::info!(email = %state.config.admin_email, "first admin created with a generated password");
+            // Shown once, on the terminal only: never through the log pipeline.
+            print_once("administrador", &state.config.admin_email, &password);
+        }
+    }
+    if state.config.seed_demo {
+        match demo::seed(state).await.map_err(startup_error)? {
+            demo::SeedOutcome::AlreadySeeded => {}
+            demo::SeedOutcome::Seeded { generated_password } => {
+                tracing::info!("demo data seeded");
+                if let Some(password) = generated_password {
+                    print_once("demo (supervisor@gad.local, efectivo1..6@gad.local)", "", &password);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn print_once(who: &str, email: &str, password: &str) {
+    println!("\n  ┌─ GAD: contraseña generada para {who} {email}\n  │  {password}\n  └─ Guárdela ahora: no se volverá a mostrar.\n");
+}
+
+pub fn startup_error(err: AppError) -> anyhow::Error {
+    match err {
+        AppError::Internal(msg) => anyhow::anyhow!(msg),
+        AppError::Validation(fields) => anyhow::anyhow!(
+            "invalid input: {}",
+            fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+        ),
+        other => anyhow::anyhow!(other.to_string()),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,16 @@
+//! Tracing set-up: JSON lines in production (`LOG_FORMAT=json`), pretty in development.
+
+use app::server::config::LogFormat;
+use tracing_subscriber::EnvFilter;
+
+const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn,tower_sessions=warn";
+
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // `try_init`: tests start several applications in one process.
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Pretty => builder.compact().try_init(),
+    };
+}

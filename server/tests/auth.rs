@@ -1,0 +1,117 @@
+//! Login, lockout, logout and the session cookie, through real HTTP.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{ADMIN_PASSWORD, Backend, TestApp};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
+
+async fn whoami_email(app: &TestApp, client: &reqwest::Client) -> Option<String> {
+    let res = app.call(client, "whoami", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    body.get("email").and_then(|e| e.as_str()).map(str::to_owned)
+}
+
+async fn login_success_and_logout(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = TestApp::client();
+    assert_eq!(whoami_email(&app, &client).await, None);
+
+    let res = app.call(&client, "login", &[("email", " Admin@GAD.local "), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("gad_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP must not set Secure: {cookie}");
+    assert_eq!(whoami_email(&app, &client).await.as_deref(), Some("admin@gad.local"));
+
+    // The dashboard page now renders for this client.
+    let page = client.get(app.url("/tareas")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+
+    let res = app.call(&client, "logout", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(whoami_email(&app, &client).await, None);
+    let page = client.get(app.url("/tareas")).send().await.unwrap();
+    assert!(page.status().is_redirection());
+    assert_eq!(page.headers()[LOCATION], "/login");
+}
+on_both_backends!(login_success_and_logout);
+
+async fn wrong_password_then_lockout(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[("GAD_LOGIN_MAX_FAILURES", "3")]).await;
+    let client = TestApp::client();
+    for attempt in 1..=3 {
+        let res = app.call(&client, "login", &[("email", "admin@gad.local"), ("password", "wrong-password")]).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_credentials");
+        assert_eq!(body["message"], "Credenciales inválidas.");
+    }
+    // Locked: even the right password is refused now.
+    let res = app.call(&client, "login", &[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(res.status().as_u16(), 423);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "locked");
+    assert_eq!(whoami_email(&app, &client).await, None);
+
+    // An unknown email gets the same answer as a wrong password.
+    let res = app.call(&client, "login", &[("email", "nadie@gad.local"), ("password", "x")]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+on_both_backends!(wrong_password_then_lockout);
+
+/// Without JavaScript the form posts and the browser follows redirects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_form_login_redirects() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let client = TestApp::client();
+    let post = |password: &'static str| {
+        client
+            .post(app.url("/api/fn/login"))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header("referer", app.url("/login"))
+            .form(&[("email", "admin@gad.local"), ("password", password)])
+            .send()
+    };
+    let res = post("wrong-password").await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()[LOCATION], "/login?error=invalid_credentials");
+    let page = client.get(app.url("/login?error=invalid_credentials")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("role=\"alert\"") && page.contains("Credenciales inválidas."), "{page}");
+
+    let res = post(ADMIN_PASSWORD).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()[LOCATION], "/tareas");
+    let page = client.get(app.url("/tareas")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    // Signed in, the login page sends you to your tasks.
+    let res = client.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(res.headers()[LOCATION], "/tareas");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_is_secure_behind_https() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("GAD_PUBLIC_URL", "https://gad.example.org")]).await;
+    let res = app
+        .call(&TestApp::client(), "login", &[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}
+
+/// Two replicas sharing PostgreSQL and Redis: a session made on one works on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sessions_are_shared_between_replicas() {
+    let redis = common::redis_url();
+    let first = TestApp::spawn_with(Backend::Postgres, &[("REDIS_URL", &redis)]).await;
+    let second = TestApp::spawn_on(&first.database_url, &[("REDIS_URL", &redis)]).await;
+    let client = first.login("admin@gad.local", ADMIN_PASSWORD).await;
+    assert_eq!(whoami_email(&second, &client).await.as_deref(), Some("admin@gad.local"));
+    let ready: serde_json::Value = client.get(second.url("/ready")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["checks"]["redis"]["status"], "ok");
+}

@@ -1,0 +1,160 @@
+//! Test harness: a real `gad` application on 127.0.0.1:0 against a fresh database —
+//! a temporary SQLite file, or a PostgreSQL database cloned from a migrated template.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use app::server::config::Config;
+use app::server::state::AppState;
+use gad_server::Application;
+use reqwest::header::ACCEPT;
+use sea_orm::{ConnectionTrait, Database};
+use tokio::sync::OnceCell;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+pub const DEMO_PASSWORD: &str = "demo-password-123";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_server_url() -> String {
+    std::env::var("GAD_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("GAD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(url);
+    format!("{base}/{name}")
+}
+
+static PG_TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// A migrated PostgreSQL template, made once per test binary.
+async fn pg_template() -> String {
+    PG_TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("gad_tpl_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(pg_server_url()).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL is required for these tests (GAD_TEST_PG_URL, or run scripts/test.sh): {e}")
+            });
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+            let db = Database::connect(with_database(&pg_server_url(), &name)).await.unwrap();
+            app::server::db::migrate(&db).await.unwrap();
+            db.close().await.unwrap();
+            admin.close().await.unwrap();
+            name
+        })
+        .await
+        .clone()
+}
+
+/// A fresh, migrated, empty database URL for one test.
+pub async fn fresh_database(backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("gad-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}/{}.db?mode=rwc", dir.display(), uuid::Uuid::new_v4().simple())
+        }
+        Backend::Postgres => {
+            let template = pg_template().await;
+            let name = format!("gad_t_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(pg_server_url()).await.unwrap();
+            let mut attempt = 0;
+            // Concurrent clones of one template can collide briefly; retry.
+            while let Err(e) = admin.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await {
+                attempt += 1;
+                assert!(attempt < 20, "cannot clone the template: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            admin.close().await.unwrap();
+            with_database(&pg_server_url(), &name)
+        }
+    }
+}
+
+pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".into(), database_url.to_owned()),
+        ("GAD_LISTEN_ADDR".into(), "127.0.0.1:0".into()),
+        ("GAD_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        ("GAD_DEMO_PASSWORD".into(), DEMO_PASSWORD.into()),
+        ("GAD_SEED_DEMO".into(), "true".into()),
+    ]);
+    for (k, v) in extra {
+        vars.insert((*k).into(), (*v).into());
+    }
+    Config::from_lookup(move |name| vars.get(name).cloned()).unwrap()
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub database_url: String,
+}
+
+impl TestApp {
+    /// Admin, demo data, on a fresh database.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Self {
+        let database_url = fresh_database(backend).await;
+        Self::spawn_on(&database_url, extra).await
+    }
+
+    pub async fn spawn_on(database_url: &str, extra: &[(&str, &str)]) -> Self {
+        let app = Application::build(config(database_url, extra)).await.unwrap();
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        tokio::spawn(app.run());
+        Self { addr, state, database_url: database_url.to_owned() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A browser-like client with its own cookie jar that does not follow redirects.
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    /// Calls a server function the way the hydrated dashboard does.
+    pub async fn call(&self, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client.post(self.url(&format!("/api/fn/{name}"))).header(ACCEPT, "application/json").form(form).send().await.unwrap()
+    }
+
+    /// Logs in through the server function and returns the signed-in client.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Client {
+        let client = Self::client();
+        let res = self.call(&client, "login", &[("email", email), ("password", password)]).await;
+        assert!(res.status().is_success(), "login of {email} failed: {}", res.status());
+        client
+    }
+}
+
+/// Runs a scenario once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario($crate::common::Backend::Postgres).await;
+            }
+        }
+    };
+}
