@@ -30,14 +30,11 @@ pub fn make_span(request: &Request<Body>) -> Span {
         request_id = %request_id,
         method = %request.method(),
         path = %request.uri().path(),
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
     )
 }
 
-pub fn on_response(response: &Response<Body>, latency: Duration, span: &Span) {
-    span.record("status", response.status().as_u16());
-    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+/// One line per request, inside its span (request id, method, path).
+pub fn on_response(response: &Response<Body>, latency: Duration, _span: &Span) {
     tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request");
 }
 
