@@ -78,7 +78,21 @@ PG_AS=()
 REDIS_DIR=""
 REDIS_PORT=""
 
+# Tests create databases named gad_t_*, gad_tpl_* and gad_mig_*; on a shared server, drop them.
+drop_test_databases() {
+  local url=$1 db
+  for db in $(psql "$url" -X -At -c "SELECT datname FROM pg_database WHERE datname ~ '^gad_(t|tpl|mig)_'" 2>/dev/null); do
+    psql "$url" -X -q -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+}
+
+SHARED_PG_URL=""
+
 cleanup_services() {
+  if [ -n "$SHARED_PG_URL" ]; then
+    drop_test_databases "$SHARED_PG_URL"
+    SHARED_PG_URL=""
+  fi
   if [ -n "$REDIS_DIR" ]; then
     if [ -f "$REDIS_DIR/redis.pid" ]; then
       kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null || true
@@ -238,6 +252,7 @@ services() {
   elif $shared_services && pg_isready -q -h 127.0.0.1 -p 5432 -t 3 \
     && pg_usable "postgres://postgres@127.0.0.1:5432/postgres"; then
     GAD_TEST_PG_URL="postgres://postgres@127.0.0.1:5432/postgres"
+    SHARED_PG_URL=$GAD_TEST_PG_URL
     log "PostgreSQL: using the server on 127.0.0.1:5432"
   else
     start_private_pg

@@ -40,3 +40,6 @@ pub mod prelude {
     pub use super::telegram_links::Entity as TelegramLinks;
     pub use super::users::Entity as Users;
 }
+
+#[cfg(test)]
+mod tests;
