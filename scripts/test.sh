@@ -78,10 +78,10 @@ PG_AS=()
 REDIS_DIR=""
 REDIS_PORT=""
 
-# Tests create databases named gad_t_*, gad_tpl_* and gad_mig_*; on a shared server, drop them.
+# Tests create databases named gad_t_*, gad_tpl_*, gad_mig_* and gad_ent_*; on a shared server, drop them.
 drop_test_databases() {
   local url=$1 db
-  for db in $(psql "$url" -X -At -c "SELECT datname FROM pg_database WHERE datname ~ '^gad_(t|tpl|mig)_'" 2>/dev/null); do
+  for db in $(psql "$url" -X -At -c "SELECT datname FROM pg_database WHERE datname ~ '^gad_(t|tpl|mig|ent)_'" 2>/dev/null); do
     psql "$url" -X -q -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
   done
 }

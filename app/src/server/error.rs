@@ -21,7 +21,7 @@ pub enum AppError {
     #[error("account locked")]
     Locked,
     #[error("database error: {0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -77,6 +77,39 @@ impl From<AppError> for ApiError {
         };
         ApiError { code, message, fields }
     }
+}
+
+/// Database errors that break an invariant become clear, actionable errors; anything else is
+/// internal. The schema's triggers raise stable tokens (see the `migrations` crate).
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        use sea_orm::SqlErr;
+        let text = err.to_string();
+        if text.contains(migrations::OVERLAP_ERROR_TOKEN) {
+            return AppError::Conflict(
+                "El efectivo ya tiene otra tarea programada o activa en ese horario.".into(),
+            );
+        }
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::Conflict("Ya existe un registro con esos datos (código, correo o DNI repetido).".into())
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                AppError::Conflict("El registro hace referencia a datos que no existen o está en uso.".into())
+            }
+            _ if is_check_violation(&text) => AppError::Validation(vec![FieldError {
+                field: String::new(),
+                message: "Los datos no cumplen las reglas del sistema (fechas, coordenadas o valores permitidos)."
+                    .into(),
+            }]),
+            _ => AppError::Db(err),
+        }
+    }
+}
+
+/// CHECK constraint failures: PostgreSQL SQLSTATE 23514 or SQLite's message.
+fn is_check_violation(text: &str) -> bool {
+    text.contains("23514") || text.contains("CHECK constraint failed") || text.contains("violates check constraint")
 }
 
 pub type AppResult<T> = Result<T, AppError>;
