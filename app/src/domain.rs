@@ -217,10 +217,7 @@ impl TaskStatus {
 
     /// The statuses reachable from `self`, in declaration order.
     pub fn next_statuses(self) -> impl Iterator<Item = TaskStatus> {
-        TaskStatus::ALL
-            .iter()
-            .copied()
-            .filter(move |to| self.can_transition_to(*to))
+        TaskStatus::ALL.iter().copied().filter(move |to| self.can_transition_to(*to))
     }
 
     /// Completed and cancelled tasks never change again.
@@ -300,19 +297,11 @@ mod tests {
         ];
         for from in TaskStatus::ALL {
             for to in TaskStatus::ALL {
-                assert_eq!(
-                    from.can_transition_to(*to),
-                    allowed.contains(&(*from, *to)),
-                    "{from} -> {to}"
-                );
+                assert_eq!(from.can_transition_to(*to), allowed.contains(&(*from, *to)), "{from} -> {to}");
             }
         }
         for status in TaskStatus::ALL {
-            assert_eq!(
-                status.is_final(),
-                status.next_statuses().next().is_none(),
-                "{status}"
-            );
+            assert_eq!(status.is_final(), status.next_statuses().next().is_none(), "{status}");
         }
         assert!(InProgress.is_active() && Paused.is_active());
         assert!(!Scheduled.is_active() && Scheduled.is_open());
@@ -333,42 +322,17 @@ mod tests {
             all.iter().map(|v| f(*v)).collect()
         }
         assert_eq!(strs(Role::ALL, Role::as_str), db::ROLES);
-        assert_eq!(
-            strs(OfficerStatus::ALL, OfficerStatus::as_str),
-            db::OFFICER_STATUSES
-        );
-        assert_eq!(
-            strs(PositionSource::ALL, PositionSource::as_str),
-            db::POSITION_SOURCES
-        );
+        assert_eq!(strs(OfficerStatus::ALL, OfficerStatus::as_str), db::OFFICER_STATUSES);
+        assert_eq!(strs(PositionSource::ALL, PositionSource::as_str), db::POSITION_SOURCES);
         assert_eq!(strs(TaskType::ALL, TaskType::as_str), db::TASK_TYPES);
-        assert_eq!(
-            strs(TaskPriority::ALL, TaskPriority::as_str),
-            db::TASK_PRIORITIES
-        );
+        assert_eq!(strs(TaskPriority::ALL, TaskPriority::as_str), db::TASK_PRIORITIES);
         assert_eq!(strs(TaskStatus::ALL, TaskStatus::as_str), db::TASK_STATUSES);
         assert_eq!(strs(Channel::ALL, Channel::as_str), db::CHANNELS);
-        assert_eq!(
-            strs(BroadcastKind::ALL, BroadcastKind::as_str),
-            db::BROADCAST_KINDS
-        );
-        assert_eq!(
-            strs(FeedbackStatus::ALL, FeedbackStatus::as_str),
-            db::FEEDBACK_STATUSES
-        );
-        assert_eq!(
-            strs(AuditSeverity::ALL, AuditSeverity::as_str),
-            db::AUDIT_SEVERITIES
-        );
-        assert_eq!(
-            strs(DeliveryStatus::ALL, DeliveryStatus::as_str),
-            db::DELIVERY_STATUSES
-        );
-        let open: Vec<_> = TaskStatus::ALL
-            .iter()
-            .filter(|s| s.is_open())
-            .map(|s| s.as_str())
-            .collect();
+        assert_eq!(strs(BroadcastKind::ALL, BroadcastKind::as_str), db::BROADCAST_KINDS);
+        assert_eq!(strs(FeedbackStatus::ALL, FeedbackStatus::as_str), db::FEEDBACK_STATUSES);
+        assert_eq!(strs(AuditSeverity::ALL, AuditSeverity::as_str), db::AUDIT_SEVERITIES);
+        assert_eq!(strs(DeliveryStatus::ALL, DeliveryStatus::as_str), db::DELIVERY_STATUSES);
+        let open: Vec<_> = TaskStatus::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
         assert_eq!(open, db::TASK_OPEN_STATUSES);
     }
 }

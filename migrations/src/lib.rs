@@ -63,36 +63,17 @@ pub async fn schema_status(db: &DatabaseConnection) -> Result<SchemaStatus, DbEr
     let table = Migrator::migration_table_name().to_string();
     let manager = SchemaManager::new(db);
     let applied: Vec<String> = if manager.has_table(&table).await? {
-        seaql_migrations::Entity::find()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|row| row.version)
-            .collect()
+        seaql_migrations::Entity::find().all(db).await?.into_iter().map(|row| row.version).collect()
     } else {
         Vec::new()
     };
-    let known: Vec<String> = Migrator::migrations()
-        .iter()
-        .map(|m| m.name().to_owned())
-        .collect();
+    let known: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
 
-    let mut unknown: Vec<String> = applied
-        .iter()
-        .filter(|version| !known.contains(version))
-        .cloned()
-        .collect();
+    let mut unknown: Vec<String> = applied.iter().filter(|version| !known.contains(version)).cloned().collect();
     if !unknown.is_empty() {
         unknown.sort();
         return Ok(SchemaStatus::Newer(unknown));
     }
-    let pending: Vec<String> = known
-        .into_iter()
-        .filter(|name| !applied.contains(name))
-        .collect();
-    if pending.is_empty() {
-        Ok(SchemaStatus::Current)
-    } else {
-        Ok(SchemaStatus::Pending(pending))
-    }
+    let pending: Vec<String> = known.into_iter().filter(|name| !applied.contains(name)).collect();
+    if pending.is_empty() { Ok(SchemaStatus::Current) } else { Ok(SchemaStatus::Pending(pending)) }
 }

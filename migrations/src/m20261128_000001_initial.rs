@@ -16,9 +16,8 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::vocabulary::{
-    AUDIT_SEVERITIES, BROADCAST_KINDS, CHANNELS, DELIVERY_STATUSES, FEEDBACK_STATUSES,
-    OFFICER_STATUSES, POSITION_SOURCES, ROLES, TASK_OPEN_STATUSES, TASK_PRIORITIES, TASK_STATUSES,
-    TASK_TYPES, sql_list,
+    AUDIT_SEVERITIES, BROADCAST_KINDS, CHANNELS, DELIVERY_STATUSES, FEEDBACK_STATUSES, OFFICER_STATUSES,
+    POSITION_SOURCES, ROLES, TASK_OPEN_STATUSES, TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, sql_list,
 };
 use crate::{AUDIT_APPEND_ONLY_TOKEN, OVERLAP_ERROR_TOKEN};
 
@@ -79,9 +78,7 @@ impl Dialect {
         match backend {
             DbBackend::Postgres => Ok(Dialect::Postgres),
             DbBackend::Sqlite => Ok(Dialect::Sqlite),
-            other => Err(DbErr::Migration(format!(
-                "GAD supports PostgreSQL and SQLite, not {other:?}"
-            ))),
+            other => Err(DbErr::Migration(format!("GAD supports PostgreSQL and SQLite, not {other:?}"))),
         }
     }
 
@@ -108,19 +105,11 @@ impl Dialect {
 
     /// Default expression for "now", in the same text format sqlx uses on SQLite.
     fn now(self) -> &'static str {
-        if self.pg() {
-            "now()"
-        } else {
-            "(strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))"
-        }
+        if self.pg() { "now()" } else { "(strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))" }
     }
 
     fn float(self) -> &'static str {
-        if self.pg() {
-            "DOUBLE PRECISION"
-        } else {
-            "REAL"
-        }
+        if self.pg() { "DOUBLE PRECISION" } else { "REAL" }
     }
 
     fn json(self) -> &'static str {
@@ -130,11 +119,7 @@ impl Dialect {
     /// A time expression comparable with `<`, `>`: the value itself on PostgreSQL, its Julian
     /// day number on SQLite (text comparison would depend on the exact format).
     fn t(self, expr: &str) -> String {
-        if self.pg() {
-            expr.to_owned()
-        } else {
-            format!("julianday({expr})")
-        }
+        if self.pg() { expr.to_owned() } else { format!("julianday({expr})") }
     }
 
     /// An open end of a time range: `+infinity`.
@@ -158,10 +143,7 @@ impl Dialect {
 
 /// `CONSTRAINT <table>_<col>_check CHECK (col IN (...))`, NULL allowed when the column is.
 fn in_check(table: &str, column: &str, values: &[&str]) -> String {
-    format!(
-        "CONSTRAINT {table}_{column}_check CHECK ({column} IN ({}))",
-        sql_list(values)
-    )
+    format!("CONSTRAINT {table}_{column}_check CHECK ({column} IN ({}))", sql_list(values))
 }
 
 fn lat_lon_checks(table: &str, lat: &str, lon: &str) -> String {
@@ -511,15 +493,9 @@ fn postgis_columns() -> Vec<String> {
     vec![
         format!("ALTER TABLE tasks ADD COLUMN geog {}", point("lat", "lon")),
         "CREATE INDEX tasks_geog_gist ON tasks USING GIST (geog)".into(),
-        format!(
-            "ALTER TABLE officers ADD COLUMN last_geog {}",
-            point("last_lat", "last_lon")
-        ),
+        format!("ALTER TABLE officers ADD COLUMN last_geog {}", point("last_lat", "last_lon")),
         "CREATE INDEX officers_last_geog_gist ON officers USING GIST (last_geog)".into(),
-        format!(
-            "ALTER TABLE officer_positions ADD COLUMN geog {}",
-            point("lat", "lon")
-        ),
+        format!("ALTER TABLE officer_positions ADD COLUMN geog {}", point("lat", "lon")),
         "CREATE INDEX officer_positions_geog_gist ON officer_positions USING GIST (geog)".into(),
     ]
 }
@@ -742,10 +718,7 @@ mod tests {
             let down = down_statements(d).join("\n");
             for table in TABLES {
                 assert!(up.contains(&format!("CREATE TABLE {table} (")), "{table}");
-                assert!(
-                    down.contains(&format!("DROP TABLE IF EXISTS {table}")),
-                    "{table}"
-                );
+                assert!(down.contains(&format!("DROP TABLE IF EXISTS {table}")), "{table}");
             }
         }
     }

@@ -6,23 +6,10 @@
 pub const ROLES: &[&str] = &["officer", "supervisor", "admin"];
 pub const OFFICER_STATUSES: &[&str] = &["available", "on_task", "off_duty", "unavailable"];
 pub const POSITION_SOURCES: &[&str] = &["telegram", "web", "api"];
-pub const TASK_TYPES: &[&str] = &[
-    "patrol",
-    "investigation",
-    "surveillance",
-    "intervention",
-    "administrative",
-    "training",
-    "emergency",
-];
+pub const TASK_TYPES: &[&str] =
+    &["patrol", "investigation", "surveillance", "intervention", "administrative", "training", "emergency"];
 pub const TASK_PRIORITIES: &[&str] = &["low", "medium", "high", "urgent", "critical"];
-pub const TASK_STATUSES: &[&str] = &[
-    "scheduled",
-    "in_progress",
-    "paused",
-    "completed",
-    "cancelled",
-];
+pub const TASK_STATUSES: &[&str] = &["scheduled", "in_progress", "paused", "completed", "cancelled"];
 /// Statuses in which a task occupies its officers' schedule.
 pub const TASK_OPEN_STATUSES: &[&str] = &["scheduled", "in_progress", "paused"];
 pub const CHANNELS: &[&str] = &["web", "telegram", "api", "system"];
@@ -33,9 +20,5 @@ pub const AUDIT_SEVERITIES: &[&str] = &["info", "warning", "critical"];
 
 /// `'a', 'b', 'c'` — the body of an SQL `IN (...)` list.
 pub(crate) fn sql_list(values: &[&str]) -> String {
-    values
-        .iter()
-        .map(|v| format!("'{v}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    values.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ")
 }

@@ -16,14 +16,7 @@ async fn migrations_go_up_down_and_up_again() {
     let pg = PgTestDb::create().await;
     scenarios::up_down_up(&pg.db).await;
     // down removed the trigger functions too; up brought them back.
-    assert_eq!(
-        scalar_i64(
-            &pg.db,
-            "SELECT count(*) FROM pg_proc WHERE proname LIKE 'gad\\_%'"
-        )
-        .await,
-        3
-    );
+    assert_eq!(scalar_i64(&pg.db, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'gad\\_%'").await, 3);
 }
 
 #[tokio::test]
@@ -34,14 +27,7 @@ async fn down_drops_functions() {
     let pg = PgTestDb::create().await;
     Migrator::up(&pg.db, None).await.expect("up");
     Migrator::down(&pg.db, None).await.expect("down");
-    assert_eq!(
-        scalar_i64(
-            &pg.db,
-            "SELECT count(*) FROM pg_proc WHERE proname LIKE 'gad\\_%'"
-        )
-        .await,
-        0
-    );
+    assert_eq!(scalar_i64(&pg.db, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'gad\\_%'").await, 0);
 }
 
 #[tokio::test]
@@ -64,10 +50,7 @@ async fn postgis_extensions_generated_points_and_gist_indexes() {
         .map(|row| row.try_get::<String>("", "name").expect("name"))
         .collect::<Vec<_>>();
     for ext in ["pgcrypto", "postgis"] {
-        assert!(
-            extensions.iter().any(|e| e == ext),
-            "{ext} not installed: {extensions:?}"
-        );
+        assert!(extensions.iter().any(|e| e == ext), "{ext} not installed: {extensions:?}");
     }
 
     for (table, index, column) in [
@@ -92,10 +75,7 @@ async fn postgis_extensions_generated_points_and_gist_indexes() {
             ),
         )
         .await;
-        assert_eq!(
-            generated, 1,
-            "{table}.{column} is a generated geography column"
-        );
+        assert_eq!(generated, 1, "{table}.{column} is a generated geography column");
     }
 
     // The points follow lat/lon, and KNN on geography works.
@@ -111,10 +91,7 @@ async fn postgis_extensions_generated_points_and_gist_indexes() {
     )
     .await
     .expect("officers");
-    assert_eq!(
-        scalar_i64(db, "SELECT count(*) FROM officers WHERE last_geog IS NULL").await,
-        1
-    );
+    assert_eq!(scalar_i64(db, "SELECT count(*) FROM officers WHERE last_geog IS NULL").await, 1);
     let nearest = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -129,12 +106,9 @@ async fn postgis_extensions_generated_points_and_gist_indexes() {
     let meters: f64 = nearest.try_get("", "meters").expect("meters");
     assert!(meters > 100.0 && meters < 1_000.0, "distance {meters} m");
 
-    exec(
-        db,
-        "UPDATE officers SET last_lat = -34.9215, last_lon = -57.9545 WHERE code = 'NEAR'",
-    )
-    .await
-    .expect("move officer");
+    exec(db, "UPDATE officers SET last_lat = -34.9215, last_lon = -57.9545 WHERE code = 'NEAR'")
+        .await
+        .expect("move officer");
     assert_eq!(
         scalar_i64(
             db,
@@ -152,10 +126,7 @@ async fn postgis_extensions_generated_points_and_gist_indexes() {
     )
     .await
     .expect("task");
-    assert_eq!(
-        scalar_i64(db, "SELECT count(*) FROM tasks WHERE geog IS NOT NULL").await,
-        1
-    );
+    assert_eq!(scalar_i64(db, "SELECT count(*) FROM tasks WHERE geog IS NOT NULL").await, 1);
 }
 
 #[tokio::test]
@@ -166,12 +137,7 @@ async fn constraint_violations_are_database_errors() {
     let pg = PgTestDb::create().await;
     Migrator::up(&pg.db, None).await.expect("up");
     scenarios::constraints(&pg.db).await;
-    common::assert_db_error(
-        &pg.db,
-        "TRUNCATE audit_log",
-        migrations::AUDIT_APPEND_ONLY_TOKEN,
-    )
-    .await;
+    common::assert_db_error(&pg.db, "TRUNCATE audit_log", migrations::AUDIT_APPEND_ONLY_TOKEN).await;
 }
 
 #[tokio::test]
@@ -195,12 +161,5 @@ async fn test_database_is_dropped() {
     let admin = migrations::sea_orm_migration::sea_orm::Database::connect(&common::admin_url())
         .await
         .expect("admin connection");
-    assert_eq!(
-        scalar_i64(
-            &admin,
-            &format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'")
-        )
-        .await,
-        0
-    );
+    assert_eq!(scalar_i64(&admin, &format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'")).await, 0);
 }

@@ -30,12 +30,7 @@ async fn foreign_keys_are_enforced() {
     let db = sqlite().await;
     Migrator::up(&db, None).await.expect("up");
     assert!(
-        common::exec(
-            &db,
-            "INSERT INTO task_assignments (task_id, officer_id) VALUES (4242, 4242)"
-        )
-        .await
-        .is_err(),
+        common::exec(&db, "INSERT INTO task_assignments (task_id, officer_id) VALUES (4242, 4242)").await.is_err(),
         "sqlx must turn PRAGMA foreign_keys on"
     );
 }

@@ -26,15 +26,10 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         checks.insert(name.to_owned(), value);
     };
 
-    let database = state
-        .db
-        .execute_unprepared("SELECT 1")
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            tracing::warn!(error = %e, "readiness: database unreachable");
-            "database unreachable".to_owned()
-        });
+    let database = state.db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(|e| {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+        "database unreachable".to_owned()
+    });
     let database_ok = database.is_ok();
     record("database", database);
 

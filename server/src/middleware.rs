@@ -20,11 +20,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The span every request runs in; the request id ties its log lines together.
 pub fn make_span(request: &Request<Body>) -> Span {
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or_default();
+    let request_id =
+        request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or_default();
     tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -50,7 +47,12 @@ fn is_public(path: &str) -> bool {
 
 /// Sends anonymous visitors of dashboard pages to `/login`, and signed-in visitors of the
 /// login page to their tasks. Data is protected by the services; this keeps pages honest.
-pub async fn guard_pages(State(state): State<AppState>, session: Session, request: Request, next: Next) -> Response<Body> {
+pub async fn guard_pages(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response<Body> {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }

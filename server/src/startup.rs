@@ -125,7 +125,9 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
 }
 
 pub fn print_once(who: &str, email: &str, password: &str) {
-    println!("\n  ┌─ GAD: contraseña generada para {who} {email}\n  │  {password}\n  └─ Guárdela ahora: no se volverá a mostrar.\n");
+    println!(
+        "\n  ┌─ GAD: contraseña generada para {who} {email}\n  │  {password}\n  └─ Guárdela ahora: no se volverá a mostrar.\n"
+    );
 }
 
 pub fn startup_error(err: AppError) -> anyhow::Error {

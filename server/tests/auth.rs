@@ -96,9 +96,8 @@ async fn plain_form_login_redirects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookie_is_secure_behind_https() {
     let app = TestApp::spawn_with(Backend::Sqlite, &[("GAD_PUBLIC_URL", "https://gad.example.org")]).await;
-    let res = app
-        .call(&TestApp::client(), "login", &[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)])
-        .await;
+    let res =
+        app.call(&TestApp::client(), "login", &[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let cookie = res.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
     assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");

@@ -4,8 +4,8 @@
 
 mod common;
 
-use app::api::tasks::{TaskScope, TaskSummary, list_tasks};
 use app::api::ErrorCode;
+use app::api::tasks::{TaskScope, TaskSummary, list_tasks};
 use app::server::harness::call_as;
 use app::server::services::auth::actor_for_telegram;
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
@@ -20,7 +20,11 @@ async fn link_telegram(app: &TestApp, email: &str, telegram_id: i64) {
     assert_eq!(db.execute_raw(stmt).await.unwrap().rows_affected(), 1);
 }
 
-async fn over_http(app: &TestApp, client: &reqwest::Client, scope: &str) -> Result<Vec<TaskSummary>, (StatusCode, String)> {
+async fn over_http(
+    app: &TestApp,
+    client: &reqwest::Client,
+    scope: &str,
+) -> Result<Vec<TaskSummary>, (StatusCode, String)> {
     let res = app.call(client, "list_tasks", &[("scope", scope)]).await;
     let status = res.status();
     let body: serde_json::Value = res.json().await.unwrap();

@@ -14,17 +14,19 @@ use sea_orm::{ActiveModelTrait, Set};
 async fn constraint_violations_are_clear_errors(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let db = &app.state.db;
-    let duplicate = insert_user(db, NewUser {
-        dni: "99999999".into(),
-        first_name: "Otra".into(),
-        last_name: "Persona".into(),
-        email: "supervisor@gad.local".into(),
-        role: Role::Officer,
-        password_hash: None,
-        telegram_user_id: None,
-    })
-    .await
-    .map_err(AppError::from);
+    let duplicate = insert_user(
+        db,
+        NewUser {
+            dni: "99999999".into(),
+            first_name: "Otra".into(),
+            last_name: "Persona".into(),
+            email: "supervisor@gad.local".into(),
+            role: Role::Officer,
+            password_hash: None,
+            telegram_user_id: None,
+        },
+    )
+    .await;
     match duplicate {
         Err(AppError::Conflict(msg)) => assert!(msg.contains("Ya existe"), "{msg}"),
         other => panic!("expected a conflict, got {other:?}"),

@@ -33,10 +33,8 @@ pub async fn login(email: String, password: String) -> Result<(), ApiError> {
     match &result {
         Ok(()) => leptos_axum::redirect("/tareas"),
         Err(err) if meta.plain_form_post => {
-            let code = serde_json::to_value(err.code)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let code =
+                serde_json::to_value(err.code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
             leptos_axum::redirect(&format!("/login?error={code}"));
         }
         Err(_) => {}
@@ -63,13 +61,15 @@ pub async fn whoami() -> Result<Option<CurrentUser>, ApiError> {
     use crate::server::error::AppError;
     use crate::server::{context, services};
 
-    context::respond(async {
-        let state = context::app_state()?;
-        match context::current_actor().await {
-            Ok(actor) => Ok(Some(services::users::current_user(&state, &actor).await?)),
-            Err(AppError::Unauthenticated) => Ok(None),
-            Err(err) => Err(err),
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            match context::current_actor().await {
+                Ok(actor) => Ok(Some(services::users::current_user(&state, &actor).await?)),
+                Err(AppError::Unauthenticated) => Ok(None),
+                Err(err) => Err(err),
+            }
         }
-    }
-    .await)
+        .await,
+    )
 }

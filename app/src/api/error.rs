@@ -65,7 +65,6 @@ impl FromServerFnError for ApiError {
         tracing_free_log(&value);
         ApiError::new(ErrorCode::Transport, "No se pudo comunicar con el servidor. Intente nuevamente.")
     }
-
 }
 
 fn tracing_free_log(_err: &ServerFnErrorErr) {

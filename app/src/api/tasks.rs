@@ -35,10 +35,12 @@ pub struct TaskSummary {
 pub async fn list_tasks(scope: TaskScope) -> Result<Vec<TaskSummary>, ApiError> {
     use crate::server::{context, services};
 
-    context::respond(async {
-        let state = context::app_state()?;
-        let actor = context::current_actor().await?;
-        services::tasks::list(&state, &actor, scope).await
-    }
-    .await)
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::tasks::list(&state, &actor, scope).await
+        }
+        .await,
+    )
 }

@@ -92,9 +92,7 @@ impl Config {
         };
         let timezone = match env.get("GAD_TIMEZONE") {
             None => chrono_tz::America::Argentina::Buenos_Aires,
-            Some(tz) => tz
-                .parse()
-                .map_err(|_| ConfigError::new("GAD_TIMEZONE", "unknown IANA time zone"))?,
+            Some(tz) => tz.parse().map_err(|_| ConfigError::new("GAD_TIMEZONE", "unknown IANA time zone"))?,
         };
         let public_url = env.get("GAD_PUBLIC_URL");
         if let Some(url) = &public_url
@@ -124,8 +122,7 @@ impl Config {
     /// Configuration for tests and tools: everything default except the database.
     pub fn for_database(database_url: &str) -> Self {
         let url = database_url.to_owned();
-        Self::from_lookup(move |name| (name == "DATABASE_URL").then(|| url.clone()))
-            .unwrap_or_else(|e| panic!("{e}"))
+        Self::from_lookup(move |name| (name == "DATABASE_URL").then(|| url.clone())).unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -153,9 +150,7 @@ impl Env<'_> {
     }
 
     fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ConfigError> {
-        self.get(name)
-            .map(|v| v.trim().parse().map_err(|_| ConfigError::new(name, "has an invalid value")))
-            .transpose()
+        self.get(name).map(|v| v.trim().parse().map_err(|_| ConfigError::new(name, "has an invalid value"))).transpose()
     }
 
     /// `NAME` or the contents of the file named by `NAME_FILE` (not both).
@@ -197,7 +192,10 @@ mod tests {
         let err = load(&[("DATABASE_URL", "mysql://user:hunter2@x/db")]).expect_err("refused");
         assert_eq!(err.variable, "DATABASE_URL");
         assert!(!err.to_string().contains("hunter2"));
-        assert_eq!(load(&[("GAD_LOGIN_MAX_FAILURES", "many")]).expect_err("refused").variable, "GAD_LOGIN_MAX_FAILURES");
+        assert_eq!(
+            load(&[("GAD_LOGIN_MAX_FAILURES", "many")]).expect_err("refused").variable,
+            "GAD_LOGIN_MAX_FAILURES"
+        );
         assert_eq!(load(&[("LOG_FORMAT", "xml")]).expect_err("refused").variable, "LOG_FORMAT");
         assert_eq!(load(&[("GAD_TIMEZONE", "Mars/Olympus")]).expect_err("refused").variable, "GAD_TIMEZONE");
     }

@@ -22,9 +22,7 @@ pub fn app_state() -> AppResult<AppState> {
 }
 
 pub async fn session() -> AppResult<Session> {
-    leptos_axum::extract::<Session>()
-        .await
-        .map_err(|e| AppError::internal(format!("session unavailable: {e}")))
+    leptos_axum::extract::<Session>().await.map_err(|e| AppError::internal(format!("session unavailable: {e}")))
 }
 
 /// Facts about the HTTP request kept for audit and for plain-form redirects.
@@ -41,10 +39,7 @@ pub fn request_meta() -> RequestMeta {
         return RequestMeta::default();
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let ip = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+    let ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
     RequestMeta {
         ip,
         user_agent: header("user-agent").map(|ua| ua.chars().take(256).collect()),

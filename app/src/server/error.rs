@@ -59,9 +59,7 @@ impl From<AppError> for ApiError {
             AppError::Validation(_) => "Revise los datos ingresados.".to_owned(),
             AppError::Conflict(msg) => msg.clone(),
             AppError::InvalidCredentials => "Credenciales inválidas.".to_owned(),
-            AppError::Locked => {
-                "Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde.".to_owned()
-            }
+            AppError::Locked => "Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde.".to_owned(),
             AppError::Db(inner) => {
                 tracing::error!(error = %inner, "database error");
                 "Error interno del servidor.".to_owned()
@@ -86,9 +84,7 @@ impl From<DbErr> for AppError {
         use sea_orm::SqlErr;
         let text = err.to_string();
         if text.contains(migrations::OVERLAP_ERROR_TOKEN) {
-            return AppError::Conflict(
-                "El efectivo ya tiene otra tarea programada o activa en ese horario.".into(),
-            );
+            return AppError::Conflict("El efectivo ya tiene otra tarea programada o activa en ese horario.".into());
         }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {

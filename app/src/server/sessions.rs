@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 use redis::AsyncCommands;
+use tower_sessions::MemoryStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions::MemoryStore;
 
 use crate::server::state::RedisPool;
 
@@ -108,8 +108,7 @@ impl SessionStore for RedisSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let mut conn = self.pool.get().await.map_err(backend)?;
         let json: Option<String> = conn.get(key(id)).await.map_err(backend)?;
-        json.map(|j| serde_json::from_str(&j).map_err(|e| session_store::Error::Decode(e.to_string())))
-            .transpose()
+        json.map(|j| serde_json::from_str(&j).map_err(|e| session_store::Error::Decode(e.to_string()))).transpose()
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {

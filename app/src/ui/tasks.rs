@@ -11,9 +11,7 @@ use crate::domain::Role;
 use crate::ui::Layout;
 
 async fn load(alcance: Option<String>) -> Result<(CurrentUser, TaskScope, Vec<TaskSummary>), ApiError> {
-    let user = whoami()
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
+    let user = whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
     let scope = match alcance.as_deref() {
         Some("mias") => TaskScope::Mine,
         Some("todas") => TaskScope::All,

@@ -16,9 +16,7 @@ use migrations::sea_orm_migration::sea_orm::{
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 pub async fn sqlite() -> DatabaseConnection {
-    Database::connect("sqlite::memory:")
-        .await
-        .expect("open in-memory SQLite")
+    Database::connect("sqlite::memory:").await.expect("open in-memory SQLite")
 }
 
 /// A throwaway PostgreSQL database, dropped on `Drop`.
@@ -67,19 +65,10 @@ impl PgTestDb {
                  start it or set GAD_SKIP_PG_TESTS=1"
             )
         });
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("CREATE DATABASE");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE");
         admin.close().await.ok();
-        let db = Database::connect(&with_database(&admin_url, &name))
-            .await
-            .expect("connect to the new test database");
-        PgTestDb {
-            db,
-            name,
-            admin_url,
-        }
+        let db = Database::connect(&with_database(&admin_url, &name)).await.expect("connect to the new test database");
+        PgTestDb { db, name, admin_url }
     }
 }
 
@@ -95,9 +84,7 @@ impl Drop for PgTestDb {
                 .expect("runtime for dropping the test database");
             runtime.block_on(async move {
                 let admin = Database::connect(&admin_url).await?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await?;
+                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
                 admin.close().await
             })
         })
@@ -109,9 +96,7 @@ impl Drop for PgTestDb {
 }
 
 pub async fn exec(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .map(|_| ())
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql)).await.map(|_| ())
 }
 
 /// Runs an `INSERT ... RETURNING id` and returns the id.
@@ -129,8 +114,7 @@ pub async fn scalar_i64(db: &DatabaseConnection, sql: &str) -> i64 {
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .unwrap_or_else(|| panic!("{sql}: no row"));
-    row.try_get_by_index(0)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    row.try_get_by_index(0).unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Asserts that `sql` fails with an error from the database whose text contains `needle`
@@ -141,10 +125,7 @@ pub async fn assert_db_error(db: &DatabaseConnection, sql: &str, needle: &str) {
             panic!("expected a database error containing {needle:?}, but it succeeded: {sql}")
         }
         Err(e) => {
-            assert!(
-                matches!(e, DbErr::Exec(_) | DbErr::Query(_)),
-                "not a database error: {e:?}"
-            );
+            assert!(matches!(e, DbErr::Exec(_) | DbErr::Query(_)), "not a database error: {e:?}");
             let text = e.to_string().to_lowercase();
             assert!(
                 text.contains(&needle.to_lowercase()),

@@ -5,9 +5,7 @@
 
 use migrations::sea_orm_migration::MigratorTrait;
 use migrations::sea_orm_migration::sea_orm::{DatabaseConnection, DbErr, SqlErr};
-use migrations::{
-    AUDIT_APPEND_ONLY_TOKEN, Migrator, OVERLAP_ERROR_TOKEN, SchemaStatus, schema_status,
-};
+use migrations::{AUDIT_APPEND_ONLY_TOKEN, Migrator, OVERLAP_ERROR_TOKEN, SchemaStatus, schema_status};
 
 use super::{DOMAIN_TABLES, assert_db_error, exec, insert_id, scalar_i64, table_names};
 
@@ -17,77 +15,46 @@ pub async fn up_down_up(db: &DatabaseConnection) {
     Migrator::up(db, None).await.expect("first up");
     let tables = table_names(db).await;
     for table in DOMAIN_TABLES {
-        assert!(
-            tables.iter().any(|t| t == table),
-            "{table} missing after up: {tables:?}"
-        );
+        assert!(tables.iter().any(|t| t == table), "{table} missing after up: {tables:?}");
     }
 
     Migrator::down(db, None).await.expect("down");
     let tables = table_names(db).await;
     for table in DOMAIN_TABLES {
-        assert!(
-            !tables.iter().any(|t| t == table),
-            "{table} left after down: {tables:?}"
-        );
+        assert!(!tables.iter().any(|t| t == table), "{table} left after down: {tables:?}");
     }
-    assert_eq!(
-        schema_status(db).await.expect("status after down"),
-        SchemaStatus::Pending(vec![INITIAL.to_owned()])
-    );
+    assert_eq!(schema_status(db).await.expect("status after down"), SchemaStatus::Pending(vec![INITIAL.to_owned()]));
 
     Migrator::up(db, None).await.expect("second up");
     let tables = table_names(db).await;
     for table in DOMAIN_TABLES {
-        assert!(
-            tables.iter().any(|t| t == table),
-            "{table} missing after re-up"
-        );
+        assert!(tables.iter().any(|t| t == table), "{table} missing after re-up");
     }
     // The schema is usable, triggers included, after the round trip.
     constraints(db).await;
 }
 
 pub async fn status_lifecycle(db: &DatabaseConnection) {
-    assert_eq!(
-        schema_status(db).await.expect("status on empty db"),
-        SchemaStatus::Pending(vec![INITIAL.to_owned()])
-    );
+    assert_eq!(schema_status(db).await.expect("status on empty db"), SchemaStatus::Pending(vec![INITIAL.to_owned()]));
     // Read-only: asking did not create the migration table.
     assert!(
-        !table_names(db)
-            .await
-            .iter()
-            .any(|t| t == "seaql_migrations"),
+        !table_names(db).await.iter().any(|t| t == "seaql_migrations"),
         "schema_status must not create seaql_migrations"
     );
 
     Migrator::up(db, None).await.expect("up");
-    assert_eq!(
-        schema_status(db).await.expect("status after up"),
-        SchemaStatus::Current
-    );
+    assert_eq!(schema_status(db).await.expect("status after up"), SchemaStatus::Current);
 
-    exec(
-        db,
-        "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000001_future', 0)",
-    )
-    .await
-    .expect("record an unknown migration");
+    exec(db, "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000001_future', 0)")
+        .await
+        .expect("record an unknown migration");
     assert_eq!(
-        schema_status(db)
-            .await
-            .expect("status with a newer migration"),
+        schema_status(db).await.expect("status with a newer migration"),
         SchemaStatus::Newer(vec!["m20991231_000001_future".to_owned()])
     );
 }
 
-async fn insert_user(
-    db: &DatabaseConnection,
-    dni: &str,
-    email: &str,
-    role: &str,
-) -> Result<i64, DbErr> {
+async fn insert_user(db: &DatabaseConnection, dni: &str, email: &str, role: &str) -> Result<i64, DbErr> {
     insert_id(
         db,
         &format!(
@@ -112,13 +79,7 @@ async fn insert_officer(db: &DatabaseConnection, code: &str) -> i64 {
 
 /// Inserts a task; `end` may be `NULL`. Times are `HH:MM` on 2026-12-01 unless they contain a
 /// date already.
-async fn insert_task(
-    db: &DatabaseConnection,
-    code: &str,
-    start: &str,
-    end: &str,
-    creator: i64,
-) -> Result<i64, DbErr> {
+async fn insert_task(db: &DatabaseConnection, code: &str, start: &str, end: &str, creator: i64) -> Result<i64, DbErr> {
     insert_id(
         db,
         &format!(
@@ -142,12 +103,7 @@ fn time(t: &str) -> String {
     }
 }
 
-async fn assign(
-    db: &DatabaseConnection,
-    task: i64,
-    officer: i64,
-    override_: bool,
-) -> Result<(), DbErr> {
+async fn assign(db: &DatabaseConnection, task: i64, officer: i64, override_: bool) -> Result<(), DbErr> {
     exec(
         db,
         &format!(
@@ -162,19 +118,14 @@ async fn assign(
 fn assert_overlap(result: Result<(), DbErr>, what: &str) {
     match result {
         Ok(()) => panic!("{what}: overlapping assignment was accepted"),
-        Err(e) => assert!(
-            e.to_string().contains(OVERLAP_ERROR_TOKEN),
-            "{what}: error without the overlap token: {e}"
-        ),
+        Err(e) => assert!(e.to_string().contains(OVERLAP_ERROR_TOKEN), "{what}: error without the overlap token: {e}"),
     }
 }
 
 /// Constraint violations fail with a database error. Expects a migrated, empty database.
 pub async fn constraints(db: &DatabaseConnection) {
     // ---- users
-    let admin = insert_user(db, "20123456", "ana@gad.test", "admin")
-        .await
-        .expect("insert user");
+    let admin = insert_user(db, "20123456", "ana@gad.test", "admin").await.expect("insert user");
     let dup = insert_user(db, "20999999", "ana@gad.test", "officer").await;
     match dup {
         Ok(_) => panic!("duplicate email accepted"),
@@ -183,12 +134,7 @@ pub async fn constraints(db: &DatabaseConnection) {
             "duplicate email: not a unique violation: {e:?}"
         ),
     }
-    assert!(
-        insert_user(db, "20123456", "other@gad.test", "officer")
-            .await
-            .is_err(),
-        "duplicate dni"
-    );
+    assert!(insert_user(db, "20123456", "other@gad.test", "officer").await.is_err(), "duplicate dni");
     assert_db_error(
         db,
         "INSERT INTO users (dni, first_name, last_name, email) VALUES ('3', 'A', 'B', 'Ana2@GAD.test')",
@@ -201,18 +147,11 @@ pub async fn constraints(db: &DatabaseConnection) {
         "users_role_check",
     )
     .await;
-    exec(
-        db,
-        &format!("UPDATE users SET telegram_user_id = 9007199254740993 WHERE id = {admin}"),
-    )
-    .await
-    .expect("64-bit telegram id");
+    exec(db, &format!("UPDATE users SET telegram_user_id = 9007199254740993 WHERE id = {admin}"))
+        .await
+        .expect("64-bit telegram id");
     assert_eq!(
-        scalar_i64(
-            db,
-            &format!("SELECT telegram_user_id FROM users WHERE id = {admin}")
-        )
-        .await,
+        scalar_i64(db, &format!("SELECT telegram_user_id FROM users WHERE id = {admin}")).await,
         9_007_199_254_740_993
     );
 
@@ -230,17 +169,12 @@ pub async fn constraints(db: &DatabaseConnection) {
         "officers_last_lat_last_lon_pair",
     )
     .await;
-    exec(
-        db,
-        &format!("UPDATE officers SET last_lat = -34.6, last_lon = -58.38 WHERE id = {officer}"),
-    )
-    .await
-    .expect("valid officer position");
+    exec(db, &format!("UPDATE officers SET last_lat = -34.6, last_lon = -58.38 WHERE id = {officer}"))
+        .await
+        .expect("valid officer position");
     assert_db_error(
         db,
-        &format!(
-            "INSERT INTO officer_positions (officer_id, lat, lon, source) VALUES ({officer}, 91, 0, 'telegram')"
-        ),
+        &format!("INSERT INTO officer_positions (officer_id, lat, lon, source) VALUES ({officer}, 91, 0, 'telegram')"),
         "officer_positions_lat_range",
     )
     .await;
@@ -272,12 +206,7 @@ pub async fn constraints(db: &DatabaseConnection) {
         "tasks_scheduled_order",
     )
     .await;
-    assert!(
-        insert_task(db, "BAD-2", "10:00", "10:00", admin)
-            .await
-            .is_err(),
-        "end == start accepted"
-    );
+    assert!(insert_task(db, "BAD-2", "10:00", "10:00", admin).await.is_err(), "end == start accepted");
     assert_db_error(
         db,
         &format!(
@@ -317,72 +246,28 @@ pub async fn constraints(db: &DatabaseConnection) {
 
     // ---- schedule overlap (half-open ranges; open end = +infinity)
     let other = insert_officer(db, "OF-002").await;
-    let a = insert_task(db, "T-A", "10:00", "12:00", admin)
+    let a = insert_task(db, "T-A", "10:00", "12:00", admin).await.expect("A");
+    let b = insert_task(db, "T-B", "11:00", "13:00", admin).await.expect("B");
+    let c = insert_task(db, "T-C", "13:00", "14:00", admin).await.expect("C");
+    let d = insert_task(db, "T-D", "20:00", "NULL", admin).await.expect("D");
+    let e = insert_task(db, "T-E", "2026-12-02T09:00:00+00:00", "2026-12-02T10:00:00+00:00", admin).await.expect("E");
+    let done = insert_task(db, "T-F", "10:00", "12:00", admin).await.expect("F");
+    exec(db, &format!("UPDATE tasks SET status = 'completed' WHERE id = {done}")).await.expect("complete F");
+    let gone = insert_task(db, "T-G", "10:30", "11:30", admin).await.expect("G");
+    exec(db, &format!("UPDATE tasks SET deleted_at = '2026-11-30T00:00:00+00:00' WHERE id = {gone}"))
         .await
-        .expect("A");
-    let b = insert_task(db, "T-B", "11:00", "13:00", admin)
-        .await
-        .expect("B");
-    let c = insert_task(db, "T-C", "13:00", "14:00", admin)
-        .await
-        .expect("C");
-    let d = insert_task(db, "T-D", "20:00", "NULL", admin)
-        .await
-        .expect("D");
-    let e = insert_task(
-        db,
-        "T-E",
-        "2026-12-02T09:00:00+00:00",
-        "2026-12-02T10:00:00+00:00",
-        admin,
-    )
-    .await
-    .expect("E");
-    let done = insert_task(db, "T-F", "10:00", "12:00", admin)
-        .await
-        .expect("F");
-    exec(
-        db,
-        &format!("UPDATE tasks SET status = 'completed' WHERE id = {done}"),
-    )
-    .await
-    .expect("complete F");
-    let gone = insert_task(db, "T-G", "10:30", "11:30", admin)
-        .await
-        .expect("G");
-    exec(
-        db,
-        &format!("UPDATE tasks SET deleted_at = '2026-11-30T00:00:00+00:00' WHERE id = {gone}"),
-    )
-    .await
-    .expect("soft-delete G");
+        .expect("soft-delete G");
 
     assign(db, a, officer, false).await.expect("A is free");
     assert_overlap(assign(db, b, officer, false).await, "B overlaps A");
-    assign(db, b, officer, true)
-        .await
-        .expect("override allows B");
-    assign(db, b, other, false)
-        .await
-        .expect("another officer is free for B");
-    assign(db, c, officer, false)
-        .await
-        .expect("C starts when B ends");
+    assign(db, b, officer, true).await.expect("override allows B");
+    assign(db, b, other, false).await.expect("another officer is free for B");
+    assign(db, c, officer, false).await.expect("C starts when B ends");
     assign(db, d, officer, false).await.expect("D is later");
-    assert_overlap(
-        assign(db, e, officer, false).await,
-        "E falls inside D's open end",
-    );
-    assign(db, done, officer, false)
-        .await
-        .expect("completed tasks hold no slot");
-    assign(db, gone, officer, false)
-        .await
-        .expect("deleted tasks hold no slot");
-    assert!(
-        assign(db, a, officer, true).await.is_err(),
-        "duplicate (task, officer) pair accepted"
-    );
+    assert_overlap(assign(db, e, officer, false).await, "E falls inside D's open end");
+    assign(db, done, officer, false).await.expect("completed tasks hold no slot");
+    assign(db, gone, officer, false).await.expect("deleted tasks hold no slot");
+    assert!(assign(db, a, officer, true).await.is_err(), "duplicate (task, officer) pair accepted");
 
     // Rescheduling an assigned task into a conflict is refused too.
     assert_overlap(
@@ -406,23 +291,9 @@ pub async fn constraints(db: &DatabaseConnection) {
     .await
     .expect("C moved to a free slot");
     // Cancelling D frees its open-ended slot.
-    exec(
-        db,
-        &format!("UPDATE tasks SET status = 'cancelled' WHERE id = {d}"),
-    )
-    .await
-    .expect("cancel D");
-    assign(db, e, officer, false)
-        .await
-        .expect("E is free once D is cancelled");
-    assert_eq!(
-        scalar_i64(
-            db,
-            &format!("SELECT count(*) FROM task_assignments WHERE officer_id = {officer}")
-        )
-        .await,
-        7
-    );
+    exec(db, &format!("UPDATE tasks SET status = 'cancelled' WHERE id = {d}")).await.expect("cancel D");
+    assign(db, e, officer, false).await.expect("E is free once D is cancelled");
+    assert_eq!(scalar_i64(db, &format!("SELECT count(*) FROM task_assignments WHERE officer_id = {officer}")).await, 7);
 
     // ---- history vocabulary
     assert_db_error(
@@ -471,12 +342,7 @@ pub async fn constraints(db: &DatabaseConnection) {
         .is_err(),
         "a forked chain (two rows after h1) was accepted"
     );
-    assert_db_error(
-        db,
-        "UPDATE audit_log SET action = 'nothing.happened'",
-        AUDIT_APPEND_ONLY_TOKEN,
-    )
-    .await;
+    assert_db_error(db, "UPDATE audit_log SET action = 'nothing.happened'", AUDIT_APPEND_ONLY_TOKEN).await;
     assert_db_error(db, "DELETE FROM audit_log", AUDIT_APPEND_ONLY_TOKEN).await;
     assert_db_error(
         db,
@@ -488,24 +354,18 @@ pub async fn constraints(db: &DatabaseConnection) {
     assert_eq!(scalar_i64(db, "SELECT count(*) FROM audit_log").await, 2);
     // A user referenced by the audit log cannot be hard-deleted (it would rewrite the log).
     assert!(
-        exec(db, &format!("DELETE FROM users WHERE id = {admin}"))
-            .await
-            .is_err(),
+        exec(db, &format!("DELETE FROM users WHERE id = {admin}")).await.is_err(),
         "hard delete of an audited user accepted"
     );
 
     // ---- the rest of the vocabulary
-    let group = insert_id(
-        db,
-        "INSERT INTO telegram_groups (name, chat_id) VALUES ('general', -1001234567890) RETURNING id",
-    )
-    .await
-    .expect("group");
+    let group =
+        insert_id(db, "INSERT INTO telegram_groups (name, chat_id) VALUES ('general', -1001234567890) RETURNING id")
+            .await
+            .expect("group");
     assert_db_error(
         db,
-        &format!(
-            "INSERT INTO broadcasts (group_id, kind, text) VALUES ({group}, 'gossip', 'hola')"
-        ),
+        &format!("INSERT INTO broadcasts (group_id, kind, text) VALUES ({group}, 'gossip', 'hola')"),
         "broadcasts_kind_check",
     )
     .await;
@@ -517,14 +377,9 @@ pub async fn constraints(db: &DatabaseConnection) {
         "broadcasts_delivery_status_check",
     )
     .await;
-    exec(
-        db,
-        &format!(
-            "INSERT INTO broadcasts (group_id, kind, text) VALUES ({group}, 'alert', 'Código rojo')"
-        ),
-    )
-    .await
-    .expect("broadcast");
+    exec(db, &format!("INSERT INTO broadcasts (group_id, kind, text) VALUES ({group}, 'alert', 'Código rojo')"))
+        .await
+        .expect("broadcast");
     assert_db_error(
         db,
         "INSERT INTO feedback (channel, text, status) VALUES ('telegram', 'bien', 'ignored')",
@@ -534,12 +389,7 @@ pub async fn constraints(db: &DatabaseConnection) {
     exec(db, "INSERT INTO feedback (channel, text, sentiment_score) VALUES ('telegram', 'todo bien', 0.8)")
         .await
         .expect("feedback");
-    exec(
-        db,
-        &format!("INSERT INTO notes (user_id, body) VALUES ({admin}, 'Turno sin novedad')"),
-    )
-    .await
-    .expect("note");
+    exec(db, &format!("INSERT INTO notes (user_id, body) VALUES ({admin}, 'Turno sin novedad')")).await.expect("note");
     exec(
         db,
         &format!(
@@ -549,14 +399,9 @@ pub async fn constraints(db: &DatabaseConnection) {
     .await
     .expect("token");
     assert!(
-        exec(
-            db,
-            &format!(
-                "INSERT INTO api_tokens (user_id, name, token_hash) VALUES ({admin}, 'dup', 'abc')"
-            ),
-        )
-        .await
-        .is_err(),
+        exec(db, &format!("INSERT INTO api_tokens (user_id, name, token_hash) VALUES ({admin}, 'dup', 'abc')"),)
+            .await
+            .is_err(),
         "duplicate token hash accepted"
     );
     exec(

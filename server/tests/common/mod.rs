@@ -130,7 +130,13 @@ impl TestApp {
 
     /// Calls a server function the way the hydrated dashboard does.
     pub async fn call(&self, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        client.post(self.url(&format!("/api/fn/{name}"))).header(ACCEPT, "application/json").form(form).send().await.unwrap()
+        client
+            .post(self.url(&format!("/api/fn/{name}")))
+            .header(ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Logs in through the server function and returns the signed-in client.

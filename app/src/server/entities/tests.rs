@@ -7,19 +7,15 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use migrations::Migrator;
 use migrations::sea_orm_migration::MigratorTrait;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    ModelTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter,
+    Set,
 };
 
 use super::*;
 use crate::domain::*;
 
 fn at(h: i64, m: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
-        .single()
-        .expect("valid date")
-        + Duration::hours(h)
-        + Duration::minutes(m)
+    Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().expect("valid date") + Duration::hours(h) + Duration::minutes(m)
 }
 
 async fn scenario(db: &DatabaseConnection) {
@@ -88,10 +84,7 @@ async fn scenario(db: &DatabaseConnection) {
         ..Default::default()
     };
     let a = task("A", at(10, 0), at(12, 0)).insert(db).await.expect("A");
-    let b = task("B", at(11, 30), at(13, 0))
-        .insert(db)
-        .await
-        .expect("B");
+    let b = task("B", at(11, 30), at(13, 0)).insert(db).await.expect("B");
     // Sub-second precision survives and compares correctly on both backends.
     let c_start = at(15, 0) + Duration::milliseconds(123);
     let c = task("C", c_start, at(16, 0)).insert(db).await.expect("C");
@@ -105,24 +98,13 @@ async fn scenario(db: &DatabaseConnection) {
         ..Default::default()
     };
     assign(a.id, false).insert(db).await.expect("assign A");
-    let overlap = assign(b.id, false)
-        .insert(db)
-        .await
-        .expect_err("B overlaps A");
-    assert!(
-        overlap
-            .to_string()
-            .contains(migrations::OVERLAP_ERROR_TOKEN),
-        "{overlap}"
-    );
+    let overlap = assign(b.id, false).insert(db).await.expect_err("B overlaps A");
+    assert!(overlap.to_string().contains(migrations::OVERLAP_ERROR_TOKEN), "{overlap}");
     assign(b.id, true).insert(db).await.expect("override");
     assign(c.id, false).insert(db).await.expect("assign C");
 
-    let later = tasks::Entity::find()
-        .filter(tasks::Column::ScheduledStart.gt(at(15, 0)))
-        .all(db)
-        .await
-        .expect("time filter");
+    let later =
+        tasks::Entity::find().filter(tasks::Column::ScheduledStart.gt(at(15, 0))).all(db).await.expect("time filter");
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].scheduled_start, Some(c_start));
 
@@ -133,28 +115,9 @@ async fn scenario(db: &DatabaseConnection) {
         .await
         .expect("assignments with officers");
     assert_eq!(pairs.len(), 3);
-    assert!(
-        pairs
-            .iter()
-            .all(|(_, o)| o.as_ref().map(|o| o.id) == Some(officer.id))
-    );
-    assert_eq!(
-        a.find_related(officers::Entity)
-            .all(db)
-            .await
-            .expect("n-n")
-            .len(),
-        1
-    );
-    assert_eq!(
-        officer
-            .find_related(tasks::Entity)
-            .all(db)
-            .await
-            .expect("n-n")
-            .len(),
-        3
-    );
+    assert!(pairs.iter().all(|(_, o)| o.as_ref().map(|o| o.id) == Some(officer.id)));
+    assert_eq!(a.find_related(officers::Entity).all(db).await.expect("n-n").len(), 1);
+    assert_eq!(officer.find_related(tasks::Entity).all(db).await.expect("n-n").len(), 3);
     let (_, linked) = officers::Entity::find()
         .find_also_related(users::Entity)
         .one(db)
@@ -182,45 +145,22 @@ async fn scenario(db: &DatabaseConnection) {
     .insert(db)
     .await
     .expect("history");
-    let history = a
-        .find_related(task_status_history::Entity)
-        .all(db)
-        .await
-        .expect("history");
-    assert_eq!(
-        (history[0].from_status, history[0].to_status),
-        (None, TaskStatus::Scheduled)
-    );
+    let history = a.find_related(task_status_history::Entity).all(db).await.expect("history");
+    assert_eq!((history[0].from_status, history[0].to_status), (None, TaskStatus::Scheduled));
 
     // Rescheduling an assigned task onto another of its officer's tasks is refused.
     let mut moved: tasks::ActiveModel = c.into();
     moved.scheduled_start = Set(Some(at(10, 30)));
     moved.scheduled_end = Set(Some(at(10, 45)));
     let overlap = moved.update(db).await.expect_err("C moved onto A");
-    assert!(
-        overlap
-            .to_string()
-            .contains(migrations::OVERLAP_ERROR_TOKEN),
-        "{overlap}"
-    );
+    assert!(overlap.to_string().contains(migrations::OVERLAP_ERROR_TOKEN), "{overlap}");
 
     // Column defaults written by the database decode.
-    db.execute_unprepared(&format!(
-        "INSERT INTO notes (user_id, body) VALUES ({}, 'Sin novedad')",
-        user.id
-    ))
-    .await
-    .expect("raw note");
-    let note = notes::Entity::find()
-        .one(db)
+    db.execute_unprepared(&format!("INSERT INTO notes (user_id, body) VALUES ({}, 'Sin novedad')", user.id))
         .await
-        .expect("note")
-        .expect("row");
-    assert!(
-        (note.created_at - Utc::now()).num_seconds().abs() < 300,
-        "{}",
-        note.created_at
-    );
+        .expect("raw note");
+    let note = notes::Entity::find().one(db).await.expect("note").expect("row");
+    assert!((note.created_at - Utc::now()).num_seconds().abs() < 300, "{}", note.created_at);
     let group = telegram_groups::ActiveModel {
         name: Set("general".into()),
         chat_id: Set(-1_001_234_567_890),
@@ -231,21 +171,11 @@ async fn scenario(db: &DatabaseConnection) {
     .insert(db)
     .await
     .expect("group");
-    db.execute_unprepared(&format!(
-        "INSERT INTO broadcasts (group_id, text) VALUES ({}, 'hola')",
-        group.id
-    ))
-    .await
-    .expect("raw broadcast");
-    let broadcast = broadcasts::Entity::find()
-        .one(db)
+    db.execute_unprepared(&format!("INSERT INTO broadcasts (group_id, text) VALUES ({}, 'hola')", group.id))
         .await
-        .expect("broadcast")
-        .expect("row");
-    assert_eq!(
-        (broadcast.kind, broadcast.delivery_status),
-        (BroadcastKind::Normal, DeliveryStatus::Pending)
-    );
+        .expect("raw broadcast");
+    let broadcast = broadcasts::Entity::find().one(db).await.expect("broadcast").expect("row");
+    assert_eq!((broadcast.kind, broadcast.delivery_status), (BroadcastKind::Normal, DeliveryStatus::Pending));
 
     // Audit: JSON round trip, and no updates.
     let after = serde_json::json!({"code": "A", "officers": [1, 2], "urgent": true});
@@ -265,22 +195,13 @@ async fn scenario(db: &DatabaseConnection) {
     .insert(db)
     .await
     .expect("audit row");
-    let back = audit_log::Entity::find_by_id(row.id)
-        .one(db)
-        .await
-        .expect("audit")
-        .expect("row");
+    let back = audit_log::Entity::find_by_id(row.id).one(db).await.expect("audit").expect("row");
     assert_eq!(back.after_value, Some(after));
     assert_eq!(back.before_value, None);
     let mut edited: audit_log::ActiveModel = back.into();
     edited.action = Set("nothing.happened".into());
     let refused = edited.update(db).await.expect_err("audit update");
-    assert!(
-        refused
-            .to_string()
-            .contains(migrations::AUDIT_APPEND_ONLY_TOKEN),
-        "{refused}"
-    );
+    assert!(refused.to_string().contains(migrations::AUDIT_APPEND_ONLY_TOKEN), "{refused}");
 
     // The remaining tables.
     feedback::ActiveModel {
@@ -332,10 +253,7 @@ async fn scenario(db: &DatabaseConnection) {
     // Updating an officer leaves the (unmapped) PostGIS column to the database.
     let mut busy: officers::ActiveModel = officer.into();
     busy.status = Set(OfficerStatus::OnTask);
-    assert_eq!(
-        busy.update(db).await.expect("officer update").status,
-        OfficerStatus::OnTask
-    );
+    assert_eq!(busy.update(db).await.expect("officer update").status, OfficerStatus::OnTask);
 }
 
 #[tokio::test]
@@ -349,34 +267,24 @@ async fn entities_round_trip_on_postgres() {
     if std::env::var("GAD_SKIP_PG_TESTS").is_ok_and(|v| v == "1" || v == "true") {
         return;
     }
-    let admin_url = std::env::var("GAD_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let admin_url =
+        std::env::var("GAD_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = format!("gad_ent_{:016x}", rand::random::<u64>());
-    let admin = Database::connect(&admin_url)
-        .await
-        .expect("PostgreSQL at GAD_TEST_PG_URL");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create db");
+    let admin = Database::connect(&admin_url).await.expect("PostgreSQL at GAD_TEST_PG_URL");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create db");
     let (server, query) = match admin_url.split_once('?') {
         Some((base, query)) => (base, format!("?{query}")),
         None => (admin_url.as_str(), String::new()),
     };
     let server = server.rsplit_once('/').map_or(server, |(server, _)| server);
-    let db = Database::connect(format!("{server}/{name}{query}"))
-        .await
-        .expect("test db");
+    let db = Database::connect(format!("{server}/{name}{query}")).await.expect("test db");
     // Run on a task so a failed assertion still drops the database.
     let outcome = tokio::spawn(async move {
         scenario(&db).await;
         db.close().await.ok();
     })
     .await;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .ok();
+    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }

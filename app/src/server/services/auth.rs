@@ -16,10 +16,7 @@ use crate::server::state::AppState;
 /// argon2id with the crate's default (OWASP-recommended) parameters.
 pub fn hash_password(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(AppError::internal)
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(AppError::internal)
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
@@ -86,7 +83,10 @@ pub async fn login(state: &AppState, email: &str, password: &str, _meta: &Reques
     let failures = user.failed_login_count + 1;
     if failures >= state.config.login_max_failures {
         users::Entity::update_many()
-            .col_expr(users::Column::LockedUntil, Expr::value(Some(now + Duration::minutes(state.config.login_lockout_minutes))))
+            .col_expr(
+                users::Column::LockedUntil,
+                Expr::value(Some(now + Duration::minutes(state.config.login_lockout_minutes))),
+            )
             .col_expr(users::Column::FailedLoginCount, Expr::value(0))
             .filter(users::Column::Id.eq(user.id))
             .exec(db)

@@ -19,7 +19,9 @@ pub const SUPERVISOR_EMAIL: &str = "supervisor@gad.local";
 pub enum SeedOutcome {
     AlreadySeeded,
     /// Seeded; `generated_password` is set when no demo password was configured.
-    Seeded { generated_password: Option<String> },
+    Seeded {
+        generated_password: Option<String>,
+    },
 }
 
 struct DemoOfficer {
@@ -32,28 +34,171 @@ struct DemoOfficer {
 }
 
 const OFFICERS: [DemoOfficer; 6] = [
-    DemoOfficer { first: "Martín", last: "Sosa", rank: "Cabo", unit: "Comisaría Vecinal 1A", specialty: None, place: (-34.6037, -58.3816) },
-    DemoOfficer { first: "Carla", last: "Benítez", rank: "Sargento", unit: "Comisaría Vecinal 1C", specialty: Some("Tránsito"), place: (-34.6083, -58.3712) },
-    DemoOfficer { first: "Diego", last: "Ferreyra", rank: "Agente", unit: "Comisaría Vecinal 14A", specialty: None, place: (-34.5711, -58.4233) },
-    DemoOfficer { first: "Lucía", last: "Romero", rank: "Cabo primero", unit: "Comisaría Vecinal 4A", specialty: Some("Investigaciones"), place: (-34.6345, -58.3631) },
-    DemoOfficer { first: "Pablo", last: "Acosta", rank: "Agente", unit: "Comisaría Vecinal 2A", specialty: None, place: (-34.5875, -58.3974) },
-    DemoOfficer { first: "Sofía", last: "Medina", rank: "Sargento primero", unit: "Comisaría Vecinal 13A", specialty: Some("Brigada canina"), place: (-34.5627, -58.4565) },
+    DemoOfficer {
+        first: "Martín",
+        last: "Sosa",
+        rank: "Cabo",
+        unit: "Comisaría Vecinal 1A",
+        specialty: None,
+        place: (-34.6037, -58.3816),
+    },
+    DemoOfficer {
+        first: "Carla",
+        last: "Benítez",
+        rank: "Sargento",
+        unit: "Comisaría Vecinal 1C",
+        specialty: Some("Tránsito"),
+        place: (-34.6083, -58.3712),
+    },
+    DemoOfficer {
+        first: "Diego",
+        last: "Ferreyra",
+        rank: "Agente",
+        unit: "Comisaría Vecinal 14A",
+        specialty: None,
+        place: (-34.5711, -58.4233),
+    },
+    DemoOfficer {
+        first: "Lucía",
+        last: "Romero",
+        rank: "Cabo primero",
+        unit: "Comisaría Vecinal 4A",
+        specialty: Some("Investigaciones"),
+        place: (-34.6345, -58.3631),
+    },
+    DemoOfficer {
+        first: "Pablo",
+        last: "Acosta",
+        rank: "Agente",
+        unit: "Comisaría Vecinal 2A",
+        specialty: None,
+        place: (-34.5875, -58.3974),
+    },
+    DemoOfficer {
+        first: "Sofía",
+        last: "Medina",
+        rank: "Sargento primero",
+        unit: "Comisaría Vecinal 13A",
+        specialty: Some("Brigada canina"),
+        place: (-34.5627, -58.4565),
+    },
 ];
 
 /// (type, priority, title, place, start offset in hours from now, duration in hours, officer indexes, status)
-type DemoTask = (TaskType, TaskPriority, &'static str, &'static str, (f64, f64), i64, i64, &'static [usize], TaskStatus);
+type DemoTask =
+    (TaskType, TaskPriority, &'static str, &'static str, (f64, f64), i64, i64, &'static [usize], TaskStatus);
 
 const TASKS: [DemoTask; 10] = [
-    (TaskType::Patrol, TaskPriority::Medium, "Patrullaje Microcentro", "Av. Corrientes y 9 de Julio", (-34.6037, -58.3816), -1, 4, &[0], TaskStatus::InProgress),
-    (TaskType::Surveillance, TaskPriority::High, "Vigilancia Plaza de Mayo", "Plaza de Mayo", (-34.6083, -58.3712), 2, 3, &[1], TaskStatus::Scheduled),
-    (TaskType::Patrol, TaskPriority::Low, "Recorrida Bosques de Palermo", "Av. Sarmiento y Av. Figueroa Alcorta", (-34.5711, -58.4233), 5, 2, &[2], TaskStatus::Scheduled),
-    (TaskType::Investigation, TaskPriority::High, "Relevamiento de testigos en La Boca", "Caminito", (-34.6345, -58.3631), -2, 3, &[3], TaskStatus::Paused),
-    (TaskType::Intervention, TaskPriority::Urgent, "Control de disturbios en Recoleta", "Plaza Francia", (-34.5875, -58.3974), 1, 2, &[4, 5], TaskStatus::Scheduled),
-    (TaskType::Administrative, TaskPriority::Low, "Actualización de legajos", "Comisaría Vecinal 1A", (-34.6090, -58.3850), 24, 4, &[0], TaskStatus::Scheduled),
-    (TaskType::Training, TaskPriority::Medium, "Capacitación en primeros auxilios", "Instituto Superior de Seguridad Pública", (-34.6220, -58.4370), 48, 6, &[1, 2], TaskStatus::Scheduled),
-    (TaskType::Patrol, TaskPriority::Medium, "Patrullaje Belgrano", "Av. Cabildo y Juramento", (-34.5627, -58.4565), -6, 3, &[5], TaskStatus::Completed),
-    (TaskType::Surveillance, TaskPriority::Medium, "Custodia Estación Retiro", "Estación Retiro", (-34.5910, -58.3740), -30, 4, &[4], TaskStatus::Completed),
-    (TaskType::Investigation, TaskPriority::Critical, "Seguimiento de denuncia en Constitución", "Plaza Constitución", (-34.6276, -58.3815), 30, 2, &[3], TaskStatus::Scheduled),
+    (
+        TaskType::Patrol,
+        TaskPriority::Medium,
+        "Patrullaje Microcentro",
+        "Av. Corrientes y 9 de Julio",
+        (-34.6037, -58.3816),
+        -1,
+        4,
+        &[0],
+        TaskStatus::InProgress,
+    ),
+    (
+        TaskType::Surveillance,
+        TaskPriority::High,
+        "Vigilancia Plaza de Mayo",
+        "Plaza de Mayo",
+        (-34.6083, -58.3712),
+        2,
+        3,
+        &[1],
+        TaskStatus::Scheduled,
+    ),
+    (
+        TaskType::Patrol,
+        TaskPriority::Low,
+        "Recorrida Bosques de Palermo",
+        "Av. Sarmiento y Av. Figueroa Alcorta",
+        (-34.5711, -58.4233),
+        5,
+        2,
+        &[2],
+        TaskStatus::Scheduled,
+    ),
+    (
+        TaskType::Investigation,
+        TaskPriority::High,
+        "Relevamiento de testigos en La Boca",
+        "Caminito",
+        (-34.6345, -58.3631),
+        -2,
+        3,
+        &[3],
+        TaskStatus::Paused,
+    ),
+    (
+        TaskType::Intervention,
+        TaskPriority::Urgent,
+        "Control de disturbios en Recoleta",
+        "Plaza Francia",
+        (-34.5875, -58.3974),
+        1,
+        2,
+        &[4, 5],
+        TaskStatus::Scheduled,
+    ),
+    (
+        TaskType::Administrative,
+        TaskPriority::Low,
+        "Actualización de legajos",
+        "Comisaría Vecinal 1A",
+        (-34.6090, -58.3850),
+        24,
+        4,
+        &[0],
+        TaskStatus::Scheduled,
+    ),
+    (
+        TaskType::Training,
+        TaskPriority::Medium,
+        "Capacitación en primeros auxilios",
+        "Instituto Superior de Seguridad Pública",
+        (-34.6220, -58.4370),
+        48,
+        6,
+        &[1, 2],
+        TaskStatus::Scheduled,
+    ),
+    (
+        TaskType::Patrol,
+        TaskPriority::Medium,
+        "Patrullaje Belgrano",
+        "Av. Cabildo y Juramento",
+        (-34.5627, -58.4565),
+        -6,
+        3,
+        &[5],
+        TaskStatus::Completed,
+    ),
+    (
+        TaskType::Surveillance,
+        TaskPriority::Medium,
+        "Custodia Estación Retiro",
+        "Estación Retiro",
+        (-34.5910, -58.3740),
+        -30,
+        4,
+        &[4],
+        TaskStatus::Completed,
+    ),
+    (
+        TaskType::Investigation,
+        TaskPriority::Critical,
+        "Seguimiento de denuncia en Constitución",
+        "Plaza Constitución",
+        (-34.6276, -58.3815),
+        30,
+        2,
+        &[3],
+        TaskStatus::Scheduled,
+    ),
 ];
 
 /// Seeds the demo data in one transaction unless it is already there.
@@ -78,29 +223,35 @@ pub async fn seed(state: &AppState) -> AppResult<SeedOutcome> {
     let now = Utc::now().duration_trunc(Duration::minutes(5)).map_err(AppError::internal)?;
     let txn = db.begin().await?;
 
-    let supervisor = insert_user(&txn, NewUser {
-        dni: "30111222".into(),
-        first_name: "Laura".into(),
-        last_name: "Gómez".into(),
-        email: SUPERVISOR_EMAIL.into(),
-        role: Role::Supervisor,
-        password_hash: Some(hash.clone()),
-        telegram_user_id: None,
-    })
+    let supervisor = insert_user(
+        &txn,
+        NewUser {
+            dni: "30111222".into(),
+            first_name: "Laura".into(),
+            last_name: "Gómez".into(),
+            email: SUPERVISOR_EMAIL.into(),
+            role: Role::Supervisor,
+            password_hash: Some(hash.clone()),
+            telegram_user_id: None,
+        },
+    )
     .await?;
 
     let mut officer_ids = Vec::new();
     for (i, o) in OFFICERS.iter().enumerate() {
         let n = i + 1;
-        let user = insert_user(&txn, NewUser {
-            dni: format!("3500000{n}"),
-            first_name: o.first.into(),
-            last_name: o.last.into(),
-            email: format!("efectivo{n}@gad.local"),
-            role: Role::Officer,
-            password_hash: Some(hash.clone()),
-            telegram_user_id: None,
-        })
+        let user = insert_user(
+            &txn,
+            NewUser {
+                dni: format!("3500000{n}"),
+                first_name: o.first.into(),
+                last_name: o.last.into(),
+                email: format!("efectivo{n}@gad.local"),
+                role: Role::Officer,
+                password_hash: Some(hash.clone()),
+                telegram_user_id: None,
+            },
+        )
         .await?;
         let seen_at = now - Duration::minutes(2 * n as i64);
         let officer = officers::ActiveModel {

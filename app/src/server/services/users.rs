@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use rand::Rng;
-use sha2::Digest;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sha2::Digest;
 
 use crate::api::auth::CurrentUser;
 use crate::domain::Role;
@@ -95,15 +95,18 @@ pub async fn create_admin(state: &AppState, email: &str, password: Option<&str>)
     let hash = hash_password(&password)?;
     // The dni is unique and unknown for a bootstrap admin: a placeholder derived from the email.
     let dni = format!("ADM-{}", &hex::encode(sha2::Sha256::digest(email.as_bytes()))[..12]);
-    insert_user(&state.db, NewUser {
-        dni,
-        first_name: "Administrador".into(),
-        last_name: "GAD".into(),
-        email,
-        role: Role::Admin,
-        password_hash: Some(hash),
-        telegram_user_id: None,
-    })
+    insert_user(
+        &state.db,
+        NewUser {
+            dni,
+            first_name: "Administrador".into(),
+            last_name: "GAD".into(),
+            email,
+            role: Role::Admin,
+            password_hash: Some(hash),
+            telegram_user_id: None,
+        },
+    )
     .await?;
     Ok(generated)
 }
