@@ -23,4 +23,15 @@ pub enum Command {
     },
     /// Load the Buenos Aires demo data (idempotent).
     SeedDemo,
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exit 1 and name the first broken row if it was tampered with.
+    Verify,
 }

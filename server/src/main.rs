@@ -4,7 +4,7 @@ use clap::Parser;
 
 use app::server::config::Config;
 use app::server::services::{demo, users};
-use gad_server::cli::{Cli, Command};
+use gad_server::cli::{AuditCommand, Cli, Command};
 use gad_server::startup::{self, Application, print_once, startup_error};
 
 #[tokio::main]
@@ -58,6 +58,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         print_once("demo", "", &p);
                     }
                 }
+            }
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let state = startup::connect(config).await?;
+            let report = app::server::services::audit::verify(&state.db).await.map_err(startup_error)?;
+            match report.first_broken {
+                None => println!("cadena de auditoría íntegra: {} registros verificados", report.rows),
+                Some(id) => anyhow::bail!("audit chain broken at row id {id} ({} rows read)", report.rows),
             }
         }
     }

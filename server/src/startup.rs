@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 
 use app::server::config::Config;
+use app::server::events::EventBus;
 use app::server::services::{demo, users};
 use app::server::state::{AppState, RedisPool};
 use app::server::{db, error::AppError};
@@ -55,8 +56,21 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         Some(url) => Some(redis_pool(url.expose()).await.context("cannot reach Redis (REDIS_URL)")?),
         None => None,
     };
+    let events = match (&redis, &config.redis_url) {
+        (Some(pool), Some(url)) => EventBus::redis(pool.clone(), url.expose().to_owned())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e} (REDIS_URL)"))?,
+        _ => EventBus::in_process(),
+    };
     let leptos_options = leptos_options(&config);
-    Ok(AppState { db, redis, config: Arc::new(config), leptos_options })
+    Ok(AppState {
+        db,
+        redis,
+        config: Arc::new(config),
+        leptos_options,
+        events,
+        sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+    })
 }
 
 async fn redis_pool(url: &str) -> anyhow::Result<RedisPool> {

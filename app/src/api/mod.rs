@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod tasks;
 
 pub use error::{ApiError, ApiResult, ErrorCode, FieldError};

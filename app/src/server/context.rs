@@ -26,21 +26,32 @@ pub async fn session() -> AppResult<Session> {
 }
 
 /// Facts about the HTTP request kept for audit and for plain-form redirects.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RequestMeta {
+    /// The door the request came through, for audit rows without an actor.
+    pub channel: Channel,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     /// A browser form post without JavaScript (it accepts `text/html`).
     pub plain_form_post: bool,
 }
 
+impl RequestMeta {
+    /// A request that did not come over HTTP (bot, CLI, background job).
+    pub fn internal(channel: Channel) -> Self {
+        Self { channel, ip: None, user_agent: None, plain_form_post: false }
+    }
+}
+
 pub fn request_meta() -> RequestMeta {
     let Some(parts) = use_context::<Parts>() else {
-        return RequestMeta::default();
+        let channel = use_context::<BotActor>().map(|b| b.0.channel).unwrap_or(Channel::System);
+        return RequestMeta::internal(channel);
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
     RequestMeta {
+        channel: Channel::Web,
         ip,
         user_agent: header("user-agent").map(|ua| ua.chars().take(256).collect()),
         plain_form_post: header("accept").is_some_and(|a| a.contains("text/html")),

@@ -56,3 +56,48 @@ pub fn newer_schema_message(unknown: &[String]) -> String {
         unknown.join(", ")
     )
 }
+
+/// One business operation's transaction. On SQLite, writers are serialised in-process (the
+/// embedded mode is a single process), which keeps the audit chain and read-then-write checks
+/// free of `SQLITE_BUSY` races; on PostgreSQL, row locks and advisory locks do that job.
+/// Events emitted during the operation are published only after the commit succeeds.
+pub struct WriteTxn {
+    txn: sea_orm::DatabaseTransaction,
+    events: Vec<crate::api::events::Event>,
+    bus: crate::server::events::EventBus,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = sea_orm::DatabaseTransaction;
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub async fn begin(state: &crate::server::state::AppState) -> AppResult<Self> {
+        use sea_orm::TransactionTrait;
+        let writer = match state.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => Some(state.sqlite_writer.clone().lock_owned().await),
+            _ => None,
+        };
+        let txn = state.db.begin().await?;
+        Ok(Self { txn, events: Vec::new(), bus: state.events.clone(), _writer: writer })
+    }
+
+    /// Queues an event for publication after the commit.
+    pub fn emit(&mut self, event: crate::api::events::Event) {
+        self.events.push(event);
+    }
+
+    pub async fn commit(self) -> AppResult<()> {
+        let WriteTxn { txn, events, bus, _writer } = self;
+        txn.commit().await?;
+        drop(_writer);
+        for event in events {
+            bus.publish(event).await;
+        }
+        Ok(())
+    }
+}

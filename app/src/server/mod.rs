@@ -6,6 +6,7 @@ pub mod context;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod events;
 pub mod harness;
 pub mod permissions;
 pub mod services;

@@ -6,6 +6,7 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use crate::server::config::Config;
+use crate::server::events::EventBus;
 
 pub type RedisPool = bb8::Pool<bb8_redis::RedisConnectionManager>;
 
@@ -15,6 +16,9 @@ pub struct AppState {
     pub redis: Option<RedisPool>,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    pub events: EventBus,
+    /// Serialises write transactions in embedded (SQLite) mode; see `db::WriteTxn`.
+    pub sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

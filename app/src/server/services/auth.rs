@@ -6,11 +6,12 @@ use chrono::{Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use crate::domain::Channel;
+use crate::domain::{AuditSeverity, Channel};
 use crate::server::actor::Actor;
 use crate::server::context::RequestMeta;
 use crate::server::entities::{officers, users};
 use crate::server::error::{AppError, AppResult};
+use crate::server::services::audit::{self, AuditEntry};
 use crate::server::state::AppState;
 
 /// argon2id with the crate's default (OWASP-recommended) parameters.
@@ -43,7 +44,7 @@ async fn verify_blocking(password: &str, hash: Option<String>) -> bool {
 }
 
 /// Checks email and password. Repeated failures lock the account for a while.
-pub async fn login(state: &AppState, email: &str, password: &str, _meta: &RequestMeta) -> AppResult<users::Model> {
+pub async fn login(state: &AppState, email: &str, password: &str, meta: &RequestMeta) -> AppResult<users::Model> {
     let email = email.trim().to_lowercase();
     if email.is_empty() || password.is_empty() {
         return Err(AppError::InvalidCredentials);
@@ -58,10 +59,18 @@ pub async fn login(state: &AppState, email: &str, password: &str, _meta: &Reques
     let Some(user) = user.filter(|u| u.is_active) else {
         verify_blocking(password, None).await;
         tracing::info!(outcome = "unknown_or_inactive", "login refused");
+        let entry = AuditEntry { resource_id: None, ..AuditEntry::new("auth.login_failed", "user", "") }
+            .after(serde_json::json!({ "email": email, "reason": "unknown_or_inactive" }))
+            .failed(AuditSeverity::Warning);
+        audit::append_alone(state, None, meta, entry).await?;
         return Err(AppError::InvalidCredentials);
     };
     if user.locked_until.is_some_and(|until| until > now) {
         tracing::info!(user_id = user.id, outcome = "locked", "login refused");
+        let entry = AuditEntry::new("auth.login_failed", "user", user.id)
+            .after(serde_json::json!({ "reason": "locked" }))
+            .failed(AuditSeverity::Warning);
+        audit::append_alone(state, None, meta, entry).await?;
         return Err(AppError::Locked);
     }
     if verify_blocking(password, user.password_hash.clone()).await {
@@ -72,6 +81,8 @@ pub async fn login(state: &AppState, email: &str, password: &str, _meta: &Reques
         active.updated_at = Set(now);
         let user = active.update(db).await?;
         tracing::info!(user_id = user.id, "login succeeded");
+        let actor = actor_from(state, user.clone(), meta.channel).await?;
+        audit::append_alone(state, Some(&actor), meta, AuditEntry::new("auth.login", "user", user.id)).await?;
         return Ok(user);
     }
     // Count the failure atomically, then lock when the threshold is reached.
@@ -92,8 +103,16 @@ pub async fn login(state: &AppState, email: &str, password: &str, _meta: &Reques
             .exec(db)
             .await?;
         tracing::warn!(user_id = user.id, failures, "account locked after repeated login failures");
+        let entry = AuditEntry::new("auth.locked", "user", user.id)
+            .after(serde_json::json!({ "failures": failures }))
+            .failed(AuditSeverity::Critical);
+        audit::append_alone(state, None, meta, entry).await?;
     } else {
         tracing::info!(user_id = user.id, failures, outcome = "wrong_password", "login refused");
+        let entry = AuditEntry::new("auth.login_failed", "user", user.id)
+            .after(serde_json::json!({ "reason": "wrong_password" }))
+            .failed(AuditSeverity::Warning);
+        audit::append_alone(state, None, meta, entry).await?;
     }
     Err(AppError::InvalidCredentials)
 }

@@ -1,0 +1,205 @@
+//! The append-only audit log with a hash chain.
+//!
+//! Each row's `hash` is SHA-256 over its predecessor's hash and the row's own content in a
+//! canonical form, so editing, deleting or reordering rows breaks the chain at that point
+//! (the database refuses UPDATE/DELETE as well). Appends are serialised — an advisory lock on
+//! PostgreSQL, the embedded writer lock on SQLite — and run inside the business transaction,
+//! so an operation and its audit row commit together or not at all.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryOrder, Set, Statement,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::domain::AuditSeverity;
+use crate::server::actor::Actor;
+use crate::server::context::RequestMeta;
+use crate::server::db::WriteTxn;
+use crate::server::entities::audit_log;
+use crate::server::error::AppResult;
+use crate::server::state::AppState;
+
+/// Arbitrary constant naming the audit append lock on PostgreSQL.
+const AUDIT_LOCK_KEY: i64 = 0x6741_4455_4449_54; // "gADUDIT"
+
+/// What happened, to be appended.
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub success: bool,
+    pub severity: AuditSeverity,
+}
+
+impl AuditEntry {
+    pub fn new(action: &str, resource_type: &str, resource_id: impl ToString) -> Self {
+        Self {
+            action: action.into(),
+            resource_type: resource_type.into(),
+            resource_id: Some(resource_id.to_string()),
+            before: None,
+            after: None,
+            success: true,
+            severity: AuditSeverity::Info,
+        }
+    }
+
+    pub fn before(mut self, value: impl serde::Serialize) -> Self {
+        self.before = serde_json::to_value(value).ok();
+        self
+    }
+
+    pub fn after(mut self, value: impl serde::Serialize) -> Self {
+        self.after = serde_json::to_value(value).ok();
+        self
+    }
+
+    pub fn failed(mut self, severity: AuditSeverity) -> Self {
+        self.success = false;
+        self.severity = severity;
+        self
+    }
+}
+
+/// Appends one row inside `txn`.
+pub async fn append(txn: &WriteTxn, actor: Option<&Actor>, meta: &RequestMeta, entry: AuditEntry) -> AppResult<()> {
+    let conn: &sea_orm::DatabaseTransaction = txn;
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        conn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [AUDIT_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    let prev_hash = audit_log::Entity::find().order_by_desc(audit_log::Column::Id).one(conn).await?.map(|r| r.hash);
+    let row = audit_log::Model {
+        id: 0,
+        user_id: actor.map(|a| a.user_id),
+        telegram_user_id: actor.and_then(|a| a.telegram_user_id),
+        channel: actor.map(|a| a.channel).unwrap_or(meta.channel),
+        action: entry.action,
+        resource_type: entry.resource_type,
+        resource_id: entry.resource_id,
+        before_value: entry.before,
+        after_value: entry.after,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        success: entry.success,
+        severity: entry.severity,
+        // Microseconds: what both backends store exactly, so the hash can be recomputed.
+        created_at: Utc::now().trunc_subsecs(6),
+        prev_hash,
+        hash: String::new(),
+    };
+    let hash = row_hash(&row);
+    audit_log::ActiveModel {
+        user_id: Set(row.user_id),
+        telegram_user_id: Set(row.telegram_user_id),
+        channel: Set(row.channel),
+        action: Set(row.action),
+        resource_type: Set(row.resource_type),
+        resource_id: Set(row.resource_id),
+        before_value: Set(row.before_value),
+        after_value: Set(row.after_value),
+        ip: Set(row.ip),
+        user_agent: Set(row.user_agent),
+        success: Set(row.success),
+        severity: Set(row.severity),
+        created_at: Set(row.created_at),
+        prev_hash: Set(row.prev_hash),
+        hash: Set(hash),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Appends one row in its own transaction (for events that change nothing else, e.g. logins).
+pub async fn append_alone(
+    state: &AppState,
+    actor: Option<&Actor>,
+    meta: &RequestMeta,
+    entry: AuditEntry,
+) -> AppResult<()> {
+    let txn = WriteTxn::begin(state).await?;
+    append(&txn, actor, meta, entry).await?;
+    txn.commit().await
+}
+
+/// The chain's hash of `row` (its `id` and `hash` fields are not part of it).
+pub fn row_hash(row: &audit_log::Model) -> String {
+    let mut h = Sha256::new();
+    let mut field = |value: &str| {
+        h.update((value.len() as u64).to_be_bytes());
+        h.update(value.as_bytes());
+    };
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "\u{0}".into());
+    field(&opt(row.prev_hash.clone()));
+    field(&timestamp(row.created_at));
+    field(&opt(row.user_id.map(|v| v.to_string())));
+    field(&opt(row.telegram_user_id.map(|v| v.to_string())));
+    field(row.channel.as_str());
+    field(&row.action);
+    field(&row.resource_type);
+    field(&opt(row.resource_id.clone()));
+    field(&opt(row.before_value.as_ref().map(canonical_json)));
+    field(&opt(row.after_value.as_ref().map(canonical_json)));
+    field(&opt(row.ip.clone()));
+    field(&opt(row.user_agent.clone()));
+    field(if row.success { "1" } else { "0" });
+    field(row.severity.as_str());
+    hex::encode(h.finalize())
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// JSON with object keys sorted at every level, so PostgreSQL's JSONB reordering does not
+/// change the hash.
+fn canonical_json(value: &Value) -> String {
+    fn sort(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(entries.into_iter().map(|(k, v)| (k.clone(), sort(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    sort(value).to_string()
+}
+
+/// Result of [`verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainReport {
+    pub rows: u64,
+    /// The id of the first row whose hash or link does not match, if any.
+    pub first_broken: Option<i64>,
+}
+
+/// Walks the whole chain in id order, in pages, recomputing every hash.
+pub async fn verify(db: &impl ConnectionTrait) -> AppResult<ChainReport> {
+    let mut pages = audit_log::Entity::find().order_by_asc(audit_log::Column::Id).paginate(db, 1000);
+    let mut rows = 0;
+    let mut prev: Option<String> = None;
+    while let Some(page) = pages.fetch_and_next().await? {
+        for row in page {
+            rows += 1;
+            if row.prev_hash != prev || row_hash(&row) != row.hash {
+                return Ok(ChainReport { rows, first_broken: Some(row.id) });
+            }
+            prev = Some(row.hash);
+        }
+    }
+    Ok(ChainReport { rows, first_broken: None })
+}
