@@ -7,6 +7,19 @@
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod geo;
+pub mod officers;
+pub mod stats;
 pub mod tasks;
 
 pub use error::{ApiError, ApiResult, ErrorCode, FieldError};
+
+use serde::{Deserialize, Serialize};
+
+/// One page of a cursor-paginated list. `next_cursor` is opaque; pass it back to get the
+/// following page; `None` means this is the last page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}

@@ -5,6 +5,10 @@
 pub mod audit;
 pub mod auth;
 pub mod demo;
+pub mod emergency;
+pub mod geo;
+pub mod officers;
+pub mod stats;
 pub mod tasks;
 pub mod users;
 

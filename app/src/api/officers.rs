@@ -1,0 +1,1 @@
+//! Server functions and DTOs: officers.
