@@ -1,1 +1,180 @@
-//! Server functions and DTOs: geo.
+//! Server functions and DTOs: geo (where officers and tasks are).
+//!
+//! Distances are great-circle metres on the WGS84 mean-radius sphere, the same model on
+//! PostgreSQL (PostGIS geography, `use_spheroid = false`) and SQLite (haversine), so both
+//! backends return the same rows in the same order.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::ApiError;
+use crate::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
+
+/// An officer near a point, with the distance from it to their last known position.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NearbyOfficer {
+    pub officer_id: i64,
+    pub code: String,
+    pub name: String,
+    pub status: OfficerStatus,
+    pub lat: f64,
+    pub lon: f64,
+    pub distance_m: f64,
+    pub position_at: DateTime<Utc>,
+}
+
+/// An officer on the map: their last known position, no reference point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OfficerOnMap {
+    pub officer_id: i64,
+    pub code: String,
+    pub name: String,
+    pub status: OfficerStatus,
+    pub lat: f64,
+    pub lon: f64,
+    pub position_at: DateTime<Utc>,
+}
+
+/// A task with a location, for the map. `distance_m` is set by radius searches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskOnMap {
+    pub task_id: i64,
+    pub code: String,
+    pub title: String,
+    pub task_type: TaskType,
+    pub priority: TaskPriority,
+    pub status: TaskStatus,
+    pub lat: f64,
+    pub lon: f64,
+    pub location_text: Option<String>,
+    pub distance_m: Option<f64>,
+}
+
+/// The officers nearest to a point, nearest first: within `radius_m`, with a position at most
+/// `fresh_minutes` old, `available` ones only if `only_available`. Supervisors and admins.
+#[server(prefix = "/api/fn", endpoint = "nearest_officers")]
+pub async fn nearest_officers(
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+    fresh_minutes: i64,
+    limit: u32,
+    only_available: bool,
+) -> Result<Vec<NearbyOfficer>, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::geo::nearest_officers(
+                &state,
+                &actor,
+                lat,
+                lon,
+                radius_m,
+                fresh_minutes,
+                u64::from(limit),
+                only_available,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Every officer (any status, any position age) within `radius_m` of a point, nearest first.
+#[server(prefix = "/api/fn", endpoint = "officers_within_radius")]
+pub async fn officers_within_radius(
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+    limit: u32,
+) -> Result<Vec<NearbyOfficer>, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::geo::officers_within_radius(&state, &actor, lat, lon, radius_m, u64::from(limit)).await
+        }
+        .await,
+    )
+}
+
+/// Every officer whose last known position is inside the box (e.g. the map's viewport).
+#[server(prefix = "/api/fn", endpoint = "officers_in_bbox")]
+pub async fn officers_in_bbox(
+    min_lat: f64,
+    min_lon: f64,
+    max_lat: f64,
+    max_lon: f64,
+    limit: u32,
+) -> Result<Vec<OfficerOnMap>, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::geo::officers_in_bbox(&state, &actor, min_lat, min_lon, max_lat, max_lon, u64::from(limit)).await
+        }
+        .await,
+    )
+}
+
+/// Tasks the viewer may see within `radius_m` of a point, nearest first; `only_open` leaves
+/// out completed and cancelled ones.
+#[server(prefix = "/api/fn", endpoint = "tasks_within_radius")]
+pub async fn tasks_within_radius(
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+    limit: u32,
+    only_open: bool,
+) -> Result<Vec<TaskOnMap>, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::geo::tasks_within_radius(&state, &actor, lat, lon, radius_m, u64::from(limit), only_open).await
+        }
+        .await,
+    )
+}
+
+/// Tasks the viewer may see inside the box.
+#[server(prefix = "/api/fn", endpoint = "tasks_in_bbox")]
+pub async fn tasks_in_bbox(
+    min_lat: f64,
+    min_lon: f64,
+    max_lat: f64,
+    max_lon: f64,
+    limit: u32,
+    only_open: bool,
+) -> Result<Vec<TaskOnMap>, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::geo::tasks_in_bbox(
+                &state,
+                &actor,
+                min_lat,
+                min_lon,
+                max_lat,
+                max_lon,
+                u64::from(limit),
+                only_open,
+            )
+            .await
+        }
+        .await,
+    )
+}

@@ -15,22 +15,28 @@ pub enum Capability {
     OperateAnyTask,
     ReportEmergency,
     ManageOfficers,
+    /// See officers, their positions and tracks (not only your own profile).
+    SeeOfficers,
+    /// Change your own officer status (available, off duty, unavailable).
+    SetOwnStatus,
     UpdateOwnPosition,
     Broadcast,
     ManageUsers,
     ReadAudit,
     RunBackups,
     TeamStatistics,
+    /// Statistics over every task, not only your team's.
+    AllStatistics,
 }
 
 pub fn allows(role: Role, capability: Capability) -> bool {
     use Capability::*;
     match capability {
-        ReportEmergency | UpdateOwnPosition => true,
-        SeeAllTasks | ManageTasks | OperateAnyTask | ManageOfficers | Broadcast | TeamStatistics => {
+        ReportEmergency | UpdateOwnPosition | SetOwnStatus => true,
+        SeeAllTasks | ManageTasks | OperateAnyTask | ManageOfficers | SeeOfficers | Broadcast | TeamStatistics => {
             matches!(role, Role::Supervisor | Role::Admin)
         }
-        ManageUsers | ReadAudit | RunBackups => role == Role::Admin,
+        ManageUsers | ReadAudit | RunBackups | AllStatistics => role == Role::Admin,
     }
 }
 
@@ -52,12 +58,15 @@ mod tests {
             (OperateAnyTask, false, true, true),
             (ReportEmergency, true, true, true),
             (ManageOfficers, false, true, true),
+            (SeeOfficers, false, true, true),
+            (SetOwnStatus, true, true, true),
             (UpdateOwnPosition, true, true, true),
             (Broadcast, false, true, true),
             (ManageUsers, false, false, true),
             (ReadAudit, false, false, true),
             (RunBackups, false, false, true),
             (TeamStatistics, false, true, true),
+            (AllStatistics, false, false, true),
         ];
         for (cap, officer, supervisor, admin) in table {
             assert_eq!(allows(Role::Officer, cap), officer, "officer {cap:?}");
