@@ -46,6 +46,20 @@ npm_ci_if_stale() {
 npm_ci_if_stale tools
 export PATH="$PWD/tools/node_modules/.bin:$PATH"
 
+# Browser assets vendored from npm (never a CDN): copied into public/vendor/, which
+# cargo-leptos copies into the site. public/vendor/ is not committed.
+vendor() {
+  local from=tools/node_modules/$1 to=public/vendor/$2
+  shift 2
+  mkdir -p "$to"
+  for file in "$@"; do
+    if [ ! -f "$to/$file" ] || [ "$from/$file" -nt "$to/$file" ]; then
+      cp "$from/$file" "$to/$file"
+    fi
+  done
+}
+vendor swagger-ui-dist swagger-ui swagger-ui.css swagger-ui-bundle.js
+
 apt_install() {
   local missing=()
   for pkg in "$@"; do

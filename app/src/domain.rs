@@ -37,6 +37,7 @@ macro_rules! vocabulary {
         #[serde(rename_all = "snake_case")]
         #[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
         #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
         pub enum $name {
             $(
                 $(#[$vmeta])*

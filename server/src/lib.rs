@@ -4,6 +4,8 @@
 pub mod cli;
 pub mod health;
 pub mod middleware;
+pub mod ratelimit;
+pub mod rest;
 pub mod router;
 pub mod startup;
 pub mod telemetry;

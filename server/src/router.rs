@@ -29,10 +29,17 @@ pub fn build(state: AppState) -> Router {
 
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
+    // The REST API accepts the dashboard session too, so it shares the session layer.
+    let api = crate::rest::router()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit_api));
     let pages: Router<AppState> = Router::new()
+        .nest("/api/v1", api)
+        .route("/api/docs", get(crate::rest::docs_page))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard_pages))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit_login))
+        .layer(axum::Extension(crate::ratelimit::RateLimiter::new(state.redis.clone())))
         .layer(sessions);
 
     let request_id = HeaderName::from_static(middleware::REQUEST_ID_HEADER);

@@ -8,6 +8,7 @@ use crate::domain::Role;
 
 /// The signed-in person, as the UI needs it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CurrentUser {
     pub id: i64,
     pub full_name: String,

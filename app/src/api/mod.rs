@@ -11,6 +11,7 @@ pub mod geo;
 pub mod officers;
 pub mod stats;
 pub mod tasks;
+pub mod users;
 
 pub use error::{ApiError, ApiResult, ErrorCode, FieldError};
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 /// One page of a cursor-paginated list. `next_cursor` is opaque; pass it back to get the
 /// following page; `None` means this is the last page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

@@ -11,4 +11,6 @@ pub struct Actor {
     pub telegram_user_id: Option<i64>,
     /// The door the request came through (recorded in history and audit rows).
     pub channel: Channel,
+    /// Acting through a read-only API token: every mutating capability is refused.
+    pub read_only: bool,
 }

@@ -58,6 +58,12 @@ pub struct Config {
     pub login_lockout_minutes: i64,
     pub session_idle_minutes: i64,
     pub telegram_bot_token: Option<Secret>,
+    /// Requests per minute per REST client (token or IP).
+    pub rate_limit_per_minute: u32,
+    /// Login attempts per minute per IP.
+    pub login_rate_limit_per_minute: u32,
+    /// The bot's public username (without `@`), for `https://t.me/<bot>?start=<code>` links.
+    pub telegram_bot_username: Option<String>,
 }
 
 impl Config {
@@ -116,6 +122,9 @@ impl Config {
             login_lockout_minutes: env.parse("GAD_LOGIN_LOCKOUT_MINUTES")?.unwrap_or(15),
             session_idle_minutes: env.parse("GAD_SESSION_IDLE_MINUTES")?.unwrap_or(8 * 60),
             telegram_bot_token: env.secret("TELEGRAM_BOT_TOKEN")?,
+            rate_limit_per_minute: env.parse("GAD_RATE_LIMIT_PER_MINUTE")?.unwrap_or(600),
+            login_rate_limit_per_minute: env.parse("GAD_LOGIN_RATE_LIMIT_PER_MINUTE")?.unwrap_or(20),
+            telegram_bot_username: env.get("TELEGRAM_BOT_USERNAME").map(|u| u.trim_start_matches('@').to_owned()),
         })
     }
 

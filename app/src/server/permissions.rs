@@ -40,8 +40,29 @@ pub fn allows(role: Role, capability: Capability) -> bool {
     }
 }
 
+/// Capabilities that only read.
+fn is_read_only(capability: Capability) -> bool {
+    matches!(
+        capability,
+        Capability::SeeAllTasks
+            | Capability::ReadAudit
+            | Capability::TeamStatistics
+            | Capability::SeeOfficers
+            | Capability::AllStatistics
+    )
+}
+
 pub fn require(actor: &Actor, capability: Capability) -> Result<(), AppError> {
+    if actor.read_only && !is_read_only(capability) {
+        return Err(AppError::Forbidden);
+    }
     if allows(actor.role, capability) { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
+/// For changes to one's own data that need no capability (own password, own token): only
+/// a read-only token is refused.
+pub fn require_write(actor: &Actor) -> Result<(), AppError> {
+    if actor.read_only { Err(AppError::Forbidden) } else { Ok(()) }
 }
 
 #[cfg(test)]

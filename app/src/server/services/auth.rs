@@ -152,5 +152,34 @@ async fn actor_from(state: &AppState, user: users::Model, channel: Channel) -> A
         officer_id: officer.map(|o| o.id),
         telegram_user_id: user.telegram_user_id,
         channel,
+        read_only: false,
     })
+}
+
+/// The actor for a personal API token (`Authorization: Bearer gad_…`). Revoked, expired or
+/// unknown tokens and inactive users are nobody. `last_used_at` is refreshed at most once a
+/// minute, so a busy integration does not write on every request.
+pub async fn actor_for_token(state: &AppState, token: &str) -> AppResult<Actor> {
+    use crate::server::entities::api_tokens;
+    use crate::server::services::users::{TOKEN_PREFIX, secret_hash};
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(AppError::Unauthenticated);
+    }
+    let now = Utc::now();
+    let row = api_tokens::Entity::find()
+        .filter(api_tokens::Column::TokenHash.eq(secret_hash(token)))
+        .one(&state.db)
+        .await?
+        .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
+        .ok_or(AppError::Unauthenticated)?;
+    let read_only = !row.scopes.split_whitespace().any(|s| s == "write");
+    if row.last_used_at.is_none_or(|t| now - t > Duration::minutes(1)) {
+        api_tokens::Entity::update_many()
+            .col_expr(api_tokens::Column::LastUsedAt, Expr::value(Some(now)))
+            .filter(api_tokens::Column::Id.eq(row.id))
+            .exec(&state.db)
+            .await?;
+    }
+    let actor = actor_for_user(state, row.user_id, Channel::Api).await?;
+    Ok(Actor { read_only, ..actor })
 }

@@ -1,0 +1,109 @@
+//! Fixed-window rate limits per client: in Redis when configured (shared by every replica),
+//! in process otherwise. `/health`, `/ready` and `/metrics` are never limited; REST clients
+//! and login attempts have separate budgets.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::Method;
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use app::server::services::users::secret_hash;
+use app::server::state::{AppState, RedisPool};
+
+use crate::rest::problem::Problem;
+
+const WINDOW_SECS: u64 = 60;
+
+#[derive(Clone)]
+pub struct RateLimiter {
+    memory: Arc<Mutex<HashMap<String, (u64, u32)>>>,
+    redis: Option<RedisPool>,
+}
+
+impl RateLimiter {
+    pub fn new(redis: Option<RedisPool>) -> Self {
+        Self { memory: Arc::default(), redis }
+    }
+
+    /// Counts one hit for `key`; `Err(seconds)` when over `limit` in the current window.
+    pub async fn hit(&self, key: &str, limit: u32) -> Result<(), u64> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let window = now / WINDOW_SECS;
+        let retry_after = (window + 1) * WINDOW_SECS - now;
+        let count = match &self.redis {
+            Some(pool) => match self.redis_incr(pool, &format!("gad:rl:{key}:{window}")).await {
+                Ok(count) => count,
+                Err(error) => {
+                    // Fail open: an outage of the limiter must not take the API down.
+                    tracing::warn!(%error, "rate limiter unavailable");
+                    return Ok(());
+                }
+            },
+            None => {
+                let mut map = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+                if map.len() > 50_000 {
+                    map.retain(|_, (w, _)| *w == window);
+                }
+                let entry = map.entry(key.to_owned()).or_insert((window, 0));
+                if entry.0 != window {
+                    *entry = (window, 0);
+                }
+                entry.1 += 1;
+                entry.1
+            }
+        };
+        if count > limit { Err(retry_after.max(1)) } else { Ok(()) }
+    }
+
+    async fn redis_incr(&self, pool: &RedisPool, key: &str) -> Result<u32, String> {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        let (count,): (u32,) = redis::pipe()
+            .atomic()
+            .incr(key, 1)
+            .expire(key, WINDOW_SECS as i64 + 1)
+            .ignore()
+            .query_async(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(count)
+    }
+}
+
+fn client_ip(request: &Request) -> String {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
+}
+
+/// REST budget: per token when one is presented, per IP otherwise.
+pub async fn limit_api(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let key = match request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        Some(auth) => format!("api:t:{}", &secret_hash(auth)[..16]),
+        None => format!("api:ip:{}", client_ip(&request)),
+    };
+    let limiter = request.extensions().get::<RateLimiter>().cloned();
+    if let Some(limiter) = limiter
+        && let Err(retry_after) = limiter.hit(&key, state.config.rate_limit_per_minute).await
+    {
+        return Problem::rate_limited(retry_after).into_response();
+    }
+    next.run(request).await
+}
+
+/// Login budget: attempts per IP, whatever the account.
+pub async fn limit_login(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() == Method::POST && request.uri().path() == "/api/fn/login" {
+        let key = format!("login:{}", client_ip(&request));
+        let limiter = request.extensions().get::<RateLimiter>().cloned();
+        if let Some(limiter) = limiter
+            && let Err(retry_after) = limiter.hit(&key, state.config.login_rate_limit_per_minute).await
+        {
+            return Problem::rate_limited(retry_after).into_response();
+        }
+    }
+    next.run(request).await
+}

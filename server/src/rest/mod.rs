@@ -1,0 +1,85 @@
+//! The REST API, `/api/v1`: JSON resources over the same services as the dashboard and the
+//! bot, `application/problem+json` errors, bearer tokens or the session cookie, and an
+//! OpenAPI 3.1 document generated from the handlers themselves (so no route goes undocumented).
+
+pub mod auth;
+pub mod problem;
+mod users;
+
+use axum::extract::{DefaultBodyLimit, FromRequest};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, ServerBuilder};
+use utoipa_axum::router::OpenApiRouter;
+
+use app::server::state::AppState;
+
+use problem::Problem;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// A JSON body whose errors (syntax, unknown fields, wrong types, size) are problems.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(Problem))]
+pub struct Body<T>(pub T);
+
+/// The documented API: handlers and their OpenAPI description, split.
+pub fn api() -> (Router<AppState>, OpenApi) {
+    let base = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("GAD API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Gestión de Agentes y Despliegue: tareas, efectivos, usuarios y más. \
+                     Autenticación: `Authorization: Bearer <token personal>` o la cookie de sesión del panel. \
+                     Errores: application/problem+json.",
+                ))
+                .build(),
+        )
+        .servers(Some([ServerBuilder::new().url("/api/v1").build()]))
+        .build();
+    let (router, mut doc) = OpenApiRouter::with_openapi(base).merge(users::router()).split_for_parts();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("gad_…").build()),
+    );
+    doc.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    (router, doc)
+}
+
+/// `/api/v1/*` plus the OpenAPI document; `/api/docs` is mounted by the caller.
+pub fn router() -> Router<AppState> {
+    let (api, doc) = api();
+    let json = serde_json::to_value(&doc).unwrap_or_default();
+    api.route("/openapi.json", get(move || async move { Json(json.clone()) }))
+        .fallback(|| async { Problem::new(app::api::ErrorCode::NotFound, "Ruta inexistente.") })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+}
+
+/// The interactive documentation page, served from GAD's own assets (works offline).
+pub async fn docs_page() -> impl IntoResponse {
+    Html(
+        r#"<!DOCTYPE html>
+<html lang="es">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>GAD API</title>
+  <link rel="icon" type="image/svg+xml" href="/favicon.svg">
+  <link rel="stylesheet" href="/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({ url: "/api/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
+  </script>
+</body>
+</html>"#,
+    )
+}

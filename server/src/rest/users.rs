@@ -1,0 +1,210 @@
+//! `/api/v1/me`, `/api/v1/users`, API tokens and Telegram link codes.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use app::api::Page;
+use app::api::auth::CurrentUser;
+use app::api::users::{
+    ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate,
+};
+use app::domain::Role;
+use app::server::services;
+use app::server::state::AppState;
+
+use super::auth::Caller;
+use super::problem::{Problem, RestResult};
+use super::Body;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(set_active))
+        .routes(routes!(reset_password))
+        .routes(routes!(create_link_code))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
+
+/// The caller's own profile.
+#[utoipa::path(get, path = "/me", tag = "users", responses(
+    (status = 200, body = CurrentUser), (status = 401, body = Problem)))]
+async fn me(State(state): State<AppState>, caller: Caller) -> RestResult<Json<CurrentUser>> {
+    Ok(Json(services::users::current_user(&state, &caller.actor).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct UserQuery {
+    /// Matches name, email or DNI.
+    text: Option<String>,
+    role: Option<Role>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<u32>,
+}
+
+/// Users (admins only), cursor-paginated.
+#[utoipa::path(get, path = "/users", tag = "users", params(UserQuery), responses(
+    (status = 200, body = Page<UserSummary>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<UserQuery>,
+) -> RestResult<Json<Page<UserSummary>>> {
+    Ok(Json(services::users::list(&state, &caller.actor, q.text, q.role, q.cursor, q.limit).await?))
+}
+
+/// Creates a user (admins only). Without `password`, one is generated and returned once.
+#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUserInput, responses(
+    (status = 201, body = CreatedUser), (status = 400, body = Problem), (status = 403, body = Problem),
+    (status = 409, body = Problem)))]
+async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(input): Body<NewUserInput>,
+) -> RestResult<(StatusCode, Json<CreatedUser>)> {
+    let created = services::users::create(&state, &caller.actor, &caller.meta, input).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), responses(
+    (status = 200, body = UserSummary), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> RestResult<Json<UserSummary>> {
+    Ok(Json(services::users::get(&state, &caller.actor, id).await?))
+}
+
+/// Partial update of a user (admins only).
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserUpdate,
+    responses((status = 200, body = UserSummary), (status = 400, body = Problem), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(update): Body<UserUpdate>,
+) -> RestResult<Json<UserSummary>> {
+    Ok(Json(services::users::update(&state, &caller.actor, &caller.meta, id, update).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ActiveInput {
+    active: bool,
+}
+
+/// Activates or deactivates a user (admins only; never yourself or the last admin).
+#[utoipa::path(put, path = "/users/{id}/active", tag = "users", params(("id" = i64, Path)),
+    request_body = ActiveInput, responses((status = 200, body = UserSummary), (status = 403, body = Problem),
+    (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn set_active(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(input): Body<ActiveInput>,
+) -> RestResult<Json<UserSummary>> {
+    Ok(Json(services::users::set_active(&state, &caller.actor, &caller.meta, id, input.active).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PasswordInput {
+    /// The new password (min. 10 characters); omitted → generated and returned once.
+    #[serde(default)]
+    password: Option<String>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+struct PasswordResult {
+    generated_password: Option<String>,
+}
+
+/// Sets a user's password and unlocks the account (admins; anyone for themselves).
+#[utoipa::path(post, path = "/users/{id}/password", tag = "users", params(("id" = i64, Path)),
+    request_body = PasswordInput, responses((status = 200, body = PasswordResult), (status = 400, body = Problem),
+    (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn reset_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(input): Body<PasswordInput>,
+) -> RestResult<Json<PasswordResult>> {
+    let generated = services::users::reset_password(&state, &caller.actor, &caller.meta, id, input.password).await?;
+    Ok(Json(PasswordResult { generated_password: generated }))
+}
+
+/// A one-time code (15 minutes) that links a Telegram account through `/start <code>`.
+#[utoipa::path(post, path = "/users/{id}/telegram-link", tag = "users", params(("id" = i64, Path)),
+    responses((status = 201, body = LinkCode), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn create_link_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> RestResult<(StatusCode, Json<LinkCode>)> {
+    let code = services::users::create_link_code(&state, &caller.actor, &caller.meta, id).await?;
+    Ok((StatusCode::CREATED, Json(code)))
+}
+
+#[utoipa::path(get, path = "/users/{id}/tokens", tag = "tokens", params(("id" = i64, Path)), responses(
+    (status = 200, body = Vec<ApiTokenInfo>), (status = 403, body = Problem)))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> RestResult<Json<Vec<ApiTokenInfo>>> {
+    Ok(Json(services::users::list_api_tokens(&state, &caller.actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TokenInput {
+    name: String,
+    /// A read-only token may only read.
+    #[serde(default)]
+    read_only: bool,
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+}
+
+/// Creates a personal API token; the secret is in the response and never again.
+#[utoipa::path(post, path = "/users/{id}/tokens", tag = "tokens", params(("id" = i64, Path)),
+    request_body = TokenInput, responses((status = 201, body = CreatedApiToken), (status = 400, body = Problem),
+    (status = 403, body = Problem)))]
+async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Body(input): Body<TokenInput>,
+) -> RestResult<(StatusCode, Json<CreatedApiToken>)> {
+    let created = services::users::create_api_token(
+        &state,
+        &caller.actor,
+        &caller.meta,
+        id,
+        &input.name,
+        input.read_only,
+        input.expires_in_days,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Revokes a token at once.
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = i64, Path)), responses(
+    (status = 200, body = ApiTokenInfo), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> RestResult<Json<ApiTokenInfo>> {
+    Ok(Json(services::users::revoke_api_token(&state, &caller.actor, &caller.meta, id).await?))
+}

@@ -1,0 +1,273 @@
+//! The REST API's users, tokens and error contract, over real HTTP.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn token_for(app: &TestApp, email: &str, password: &str, read_only: bool) -> String {
+    let client = app.login(email, password).await;
+    let me: Value = client.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    let id = me["id"].as_i64().unwrap();
+    let res = client
+        .post(app.url(&format!("/api/v1/users/{id}/tokens")))
+        .json(&json!({ "name": "pruebas", "read_only": read_only }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn problem(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    assert_eq!(res.headers()["content-type"], "application/problem+json", "{status}");
+    (status, res.json().await.unwrap())
+}
+
+async fn users_over_rest(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let http = reqwest::Client::new();
+    let admin = token_for(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
+    let officer = token_for(&app, "efectivo1@gad.local", DEMO_PASSWORD, false).await;
+
+    // No credentials, a bad token: 401 problems.
+    let (status, body) = problem(http.get(app.url("/api/v1/users")).send().await.unwrap()).await;
+    assert_eq!((status, body["type"].as_str().unwrap()), (StatusCode::UNAUTHORIZED, "urn:gad:problem:unauthenticated"));
+    let res = http.get(app.url("/api/v1/users")).bearer_auth("gad_nope").send().await.unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::UNAUTHORIZED);
+
+    // The admin lists and creates; the officer may not.
+    let page: Value =
+        http.get(app.url("/api/v1/users?limit=3")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    let next = page["next_cursor"].as_str().unwrap();
+    let rest: Value = http
+        .get(app.url(&format!("/api/v1/users?limit=50&cursor={next}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 5, "8 users: admin, supervisor, 6 officers");
+    let (status, body) =
+        problem(http.get(app.url("/api/v1/users")).bearer_auth(&officer).send().await.unwrap()).await;
+    assert_eq!((status, body["type"].as_str().unwrap()), (StatusCode::FORBIDDEN, "urn:gad:problem:forbidden"));
+
+    let new_user = json!({ "dni": "40111222", "first_name": "Ana", "last_name": "Paz",
+        "email": "ana.paz@gad.local", "role": "supervisor" });
+    let res = http.post(app.url("/api/v1/users")).bearer_auth(&admin).json(&new_user).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["user"]["role"], "supervisor");
+    assert!(created["generated_password"].as_str().unwrap().len() >= 10);
+    let res = http.post(app.url("/api/v1/users")).bearer_auth(&admin).json(&new_user).send().await.unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::CONFLICT);
+
+    // Strict input: unknown fields, bad values and broken JSON are 400 problems with details.
+    let res = http
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&json!({ "dni": "1", "first_name": "", "last_name": "X", "email": "no", "role": "officer" }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(res).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["dni", "first_name", "email"]);
+    let mut extra = new_user.clone();
+    extra["is_admin"] = json!(true);
+    let (status, body) =
+        problem(http.post(app.url("/api/v1/users")).bearer_auth(&admin).json(&extra).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["detail"].as_str().unwrap().contains("is_admin"), "{body}");
+    let res = http
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::BAD_REQUEST);
+    let huge = "x".repeat(100 * 1024);
+    let res = http
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&json!({ "dni": huge }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // The last admin cannot be demoted or deactivated.
+    let me: Value = http.get(app.url("/api/v1/me")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let admin_id = me["id"].as_i64().unwrap();
+    let res = http
+        .patch(app.url(&format!("/api/v1/users/{admin_id}")))
+        .bearer_auth(&admin)
+        .json(&json!({ "role": "officer" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::CONFLICT);
+
+    // Unknown routes are problems too.
+    assert_eq!(problem(http.get(app.url("/api/v1/nada")).send().await.unwrap()).await.0, StatusCode::NOT_FOUND);
+}
+on_both_backends!(users_over_rest);
+
+async fn tokens_are_scoped_and_revocable(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let http = reqwest::Client::new();
+    let read_only = token_for(&app, "admin@gad.local", ADMIN_PASSWORD, true).await;
+    let full = token_for(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
+    let me: Value = http.get(app.url("/api/v1/me")).bearer_auth(&read_only).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["email"], "admin@gad.local");
+    // A read-only token cannot change anything.
+    let res = http
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&read_only)
+        .json(&json!({ "dni": "40111223", "first_name": "B", "last_name": "C", "email": "b@gad.local", "role": "officer" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::FORBIDDEN);
+
+    // Tokens are listed without secrets, and a revoked token stops working at once.
+    let id = me["id"].as_i64().unwrap();
+    let tokens: Value = http
+        .get(app.url(&format!("/api/v1/users/{id}/tokens")))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokens.as_array().unwrap().len(), 2);
+    assert!(!tokens.to_string().contains(&read_only));
+    let ro_id = tokens.as_array().unwrap().iter().find(|t| t["scopes"] == json!(["read"])).unwrap()["id"].as_i64().unwrap();
+    let res = http.delete(app.url(&format!("/api/v1/tokens/{ro_id}"))).bearer_auth(&full).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = http.get(app.url("/api/v1/me")).bearer_auth(&read_only).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+on_both_backends!(tokens_are_scoped_and_revocable);
+
+/// Telegram link codes: one-time, hashed, 15-minute expiry.
+async fn link_codes_are_single_use(backend: Backend) {
+    use app::server::services::users::redeem_link_code;
+    let app = TestApp::spawn(backend).await;
+    let admin = token_for(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
+    let http = reqwest::Client::new();
+    let page: Value = http
+        .get(app.url("/api/v1/users?text=efectivo2"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let officer_id = page["items"][0]["id"].as_i64().unwrap();
+    let res = http
+        .post(app.url(&format!("/api/v1/users/{officer_id}/telegram-link")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let code: Value = res.json().await.unwrap();
+    let code = code["code"].as_str().unwrap().to_owned();
+
+    let linked = redeem_link_code(&app.state, &code, 777_000_111).await.unwrap();
+    assert_eq!(linked.id, officer_id);
+    assert!(linked.telegram_linked);
+    // Reused: refused.
+    assert!(redeem_link_code(&app.state, &code, 777_000_112).await.is_err());
+    // Only the hash is stored.
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT code_hash FROM telegram_links"))
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.try_get::<String>("", "code_hash").unwrap() != code));
+    // Expired: refused.
+    let res = http
+        .post(app.url(&format!("/api/v1/users/{officer_id}/telegram-link")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let code: Value = res.json().await.unwrap();
+    db.execute_unprepared("UPDATE telegram_links SET expires_at = created_at").await.unwrap();
+    assert!(redeem_link_code(&app.state, code["code"].as_str().unwrap(), 777_000_113).await.is_err());
+}
+on_both_backends!(link_codes_are_single_use);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_every_route() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let http = reqwest::Client::new();
+    let doc: Value = http.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 8, "{:?}", paths.keys());
+    // Every documented operation exists: an anonymous call is refused (401), never 404/405.
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let url = app.url(&format!("/api/v1{}", path.replace("{id}", "1")));
+            let req = match method.as_str() {
+                "get" => http.get(&url),
+                "post" => http.post(&url).json(&json!({})),
+                "put" => http.put(&url).json(&json!({})),
+                "patch" => http.patch(&url).json(&json!({})),
+                "delete" => http.delete(&url),
+                other => panic!("unexpected method {other}"),
+            };
+            let status = req.send().await.unwrap().status();
+            assert!(status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST, "{method} {path}: {status}");
+        }
+    }
+    let docs = http.get(app.url("/api/docs")).send().await.unwrap().text().await.unwrap();
+    assert!(docs.contains("/api/v1/openapi.json") && docs.contains("/vendor/swagger-ui/swagger-ui-bundle.js"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_429_with_retry_after() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[("GAD_RATE_LIMIT_PER_MINUTE", "5"), ("GAD_LOGIN_RATE_LIMIT_PER_MINUTE", "3")],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(http.get(app.url("/api/v1/me")).send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    let res = http.get(app.url("/api/v1/me")).send().await.unwrap();
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    let (status, body) = problem(res).await;
+    assert_eq!((status, body["type"].as_str().unwrap()), (StatusCode::TOO_MANY_REQUESTS, "urn:gad:problem:rate_limited"));
+    // Health is exempt.
+    for _ in 0..10 {
+        assert_eq!(http.get(app.url("/health")).send().await.unwrap().status(), StatusCode::OK);
+    }
+    // Login attempts have their own, smaller budget.
+    let client = TestApp::client();
+    let mut logins = Vec::new();
+    for _ in 0..4 {
+        logins.push(app.call(&client, "login", &[("email", "x@gad.local"), ("password", "y")]).await.status().as_u16());
+    }
+    assert_eq!(logins, [401, 401, 401, 429]);
+}
