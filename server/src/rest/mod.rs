@@ -64,7 +64,7 @@ pub fn router() -> Router<AppState> {
 /// The interactive documentation page, served from GAD's own assets (works offline).
 pub async fn docs_page() -> impl IntoResponse {
     Html(
-        r#"<!DOCTYPE html>
+        r##"<!DOCTYPE html>
 <html lang="es">
 <head>
   <meta charset="utf-8">
@@ -80,6 +80,6 @@ pub async fn docs_page() -> impl IntoResponse {
     window.ui = SwaggerUIBundle({ url: "/api/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
   </script>
 </body>
-</html>"#,
+</html>"##,
     )
 }

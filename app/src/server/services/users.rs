@@ -94,7 +94,7 @@ pub async fn create_admin(state: &AppState, email: &str, password: Option<&str>)
     };
     let hash = hash_password(&password)?;
     // The dni is unique and unknown for a bootstrap admin: a placeholder derived from the email.
-    let dni = format!("ADM-{}", &hex::encode(sha2::Sha256::digest(email.as_bytes()))[..12]);
+    let dni = format!("ADM{}", &hex::encode(sha2::Sha256::digest(email.as_bytes()))[..9]);
     insert_user(
         &state.db,
         NewUser {
