@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod health;
+pub mod idempotency;
 pub mod middleware;
 pub mod ratelimit;
 pub mod rest;

@@ -31,7 +31,9 @@ pub fn build(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     // The REST API accepts the dashboard session too, so it shares the session layer.
     let api = crate::rest::router()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit_api));
+        .layer(axum::middleware::from_fn(crate::idempotency::idempotent))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit_api))
+        .layer(axum::Extension(crate::idempotency::IdempotencyStore::new(state.redis.clone())));
     let pages: Router<AppState> = Router::new()
         .nest("/api/v1", api)
         .route("/api/docs", get(crate::rest::docs_page))

@@ -271,3 +271,37 @@ async fn rate_limits_answer_429_with_retry_after() {
     }
     assert_eq!(logins, [401, 401, 401, 429]);
 }
+
+async fn idempotent_retries(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let http = reqwest::Client::new();
+    let admin = token_for(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
+    let body = json!({ "dni": "40111999", "first_name": "Iris", "last_name": "Vega",
+        "email": "iris@gad.local", "role": "officer", "password": "una-clave-larga" });
+    let post = |body: &Value| {
+        http.post(app.url("/api/v1/users")).bearer_auth(&admin).header("idempotency-key", "alta-iris-1").json(body).send()
+    };
+    let first = post(&body).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = post(&body).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED, "the retry gets the first answer, not a conflict");
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    // One user was created.
+    let found: Value = http
+        .get(app.url("/api/v1/users?text=iris@gad.local"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    // The same key with another body is refused.
+    let mut other = body.clone();
+    other["first_name"] = json!("Otra");
+    assert_eq!(post(&other).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+on_both_backends!(idempotent_retries);

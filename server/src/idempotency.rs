@@ -1,0 +1,200 @@
+//! `Idempotency-Key` for REST creates: a POST retried with the same key (by the same caller,
+//! with the same body) gets the first response again instead of creating twice. Responses
+//! are kept 24 hours, in Redis when configured (so any replica can replay), in process
+//! otherwise. A key reused with a different body is refused (422); a retry while the first
+//! request is still running gets 409.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::Request;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use app::api::ErrorCode;
+use app::server::services::users::secret_hash;
+use app::server::state::RedisPool;
+
+use crate::rest::BODY_LIMIT_BYTES;
+use crate::rest::problem::Problem;
+
+pub const HEADER: &str = "idempotency-key";
+const TTL: Duration = Duration::from_secs(24 * 3600);
+const IN_FLIGHT_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Entry {
+    InFlight { request_hash: String },
+    Done { request_hash: String, status: u16, content_type: Option<String>, body: Vec<u8> },
+}
+
+#[derive(Clone)]
+pub struct IdempotencyStore {
+    memory: Arc<Mutex<HashMap<String, (Instant, Entry)>>>,
+    redis: Option<RedisPool>,
+}
+
+impl IdempotencyStore {
+    pub fn new(redis: Option<RedisPool>) -> Self {
+        Self { memory: Arc::default(), redis }
+    }
+
+    /// Claims `key` for a new request; returns the existing entry if there is one.
+    async fn claim(&self, key: &str, entry: &Entry) -> Result<Option<Entry>, String> {
+        match &self.redis {
+            Some(pool) => {
+                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+                let json = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+                let set: Option<String> = redis::cmd("SET")
+                    .arg(key)
+                    .arg(json)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(IN_FLIGHT_TTL.as_secs())
+                    .query_async(&mut *conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if set.is_some() {
+                    return Ok(None);
+                }
+                let existing: Option<String> =
+                    redis::cmd("GET").arg(key).query_async(&mut *conn).await.map_err(|e| e.to_string())?;
+                Ok(existing.and_then(|j| serde_json::from_str(&j).ok()))
+            }
+            None => {
+                let mut map = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                map.retain(|_, (expires, _)| *expires > now);
+                if let Some((_, existing)) = map.get(key) {
+                    return Ok(Some(existing.clone()));
+                }
+                map.insert(key.to_owned(), (now + IN_FLIGHT_TTL, entry.clone()));
+                Ok(None)
+            }
+        }
+    }
+
+    async fn finish(&self, key: &str, entry: Option<Entry>) {
+        match &self.redis {
+            Some(pool) => {
+                let result: Result<(), String> = async {
+                    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+                    match entry {
+                        Some(entry) => {
+                            let json = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
+                            redis::cmd("SET")
+                                .arg(key)
+                                .arg(json)
+                                .arg("EX")
+                                .arg(TTL.as_secs())
+                                .query_async::<()>(&mut *conn)
+                                .await
+                        }
+                        None => redis::cmd("DEL").arg(key).query_async::<()>(&mut *conn).await,
+                    }
+                    .map_err(|e| e.to_string())
+                }
+                .await;
+                if let Err(error) = result {
+                    tracing::warn!(%error, "idempotency record not stored");
+                }
+            }
+            None => {
+                let mut map = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+                match entry {
+                    Some(entry) => {
+                        map.insert(key.to_owned(), (Instant::now() + TTL, entry));
+                    }
+                    None => {
+                        map.remove(key);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn replay(status: u16, content_type: Option<String>, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    if let Some(ct) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(CONTENT_TYPE, ct);
+    }
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+/// Middleware for `/api/v1`: only POST requests carrying the header take part.
+pub async fn idempotent(request: Request, next: Next) -> Response {
+    let Some(raw_key) = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+        return next.run(request).await;
+    };
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    if raw_key.is_empty() || raw_key.len() > 200 {
+        return Problem::new(ErrorCode::Validation, "Idempotency-Key debe tener entre 1 y 200 caracteres.")
+            .into_response();
+    }
+    let Some(store) = request.extensions().get::<IdempotencyStore>().cloned() else {
+        return next.run(request).await;
+    };
+    // Keys are per caller: the same key from someone else is another request.
+    let caller = {
+        let header = |name| request.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).unwrap_or("");
+        format!("{}|{}", header(AUTHORIZATION), header(COOKIE))
+    };
+    let key = format!("gad:idem:{}", secret_hash(&format!("{caller}|{}|{raw_key}", request.uri().path())));
+
+    let (parts, body) = request.into_parts();
+    let bytes: Bytes = match to_bytes(body, BODY_LIMIT_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            let mut p = Problem::new(ErrorCode::Validation, "El cuerpo de la solicitud es demasiado grande.");
+            p.status = 413;
+            return p.into_response();
+        }
+    };
+    let request_hash = hex_digest(&bytes);
+    match store.claim(&key, &Entry::InFlight { request_hash: request_hash.clone() }).await {
+        Err(error) => {
+            tracing::warn!(%error, "idempotency store unavailable; running without it");
+        }
+        Ok(Some(Entry::Done { request_hash: h, status, content_type, body })) if h == request_hash => {
+            return replay(status, content_type, body);
+        }
+        Ok(Some(Entry::InFlight { request_hash: h })) if h == request_hash => {
+            return Problem::new(ErrorCode::Conflict, "Una solicitud con esta Idempotency-Key todavía está en curso.")
+                .into_response();
+        }
+        Ok(Some(_)) => {
+            let mut p =
+                Problem::new(ErrorCode::Validation, "La Idempotency-Key ya se usó con otro contenido.");
+            p.status = 422;
+            return p.into_response();
+        }
+        Ok(None) => {}
+    }
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let (parts, body) = response.into_parts();
+    let body = to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
+    // Only settled outcomes are remembered; a server error may be retried for real.
+    let entry = (parts.status.is_success() || parts.status.is_client_error()).then(|| Entry::Done {
+        request_hash,
+        status: parts.status.as_u16(),
+        content_type: parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        body: body.to_vec(),
+    });
+    store.finish(&key, entry).await;
+    Response::from_parts(parts, Body::from(body))
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
