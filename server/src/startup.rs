@@ -103,9 +103,11 @@ impl KindStr for redis::RedisError {
 
 /// Leptos options from the environment cargo-leptos sets, else from our configuration.
 fn leptos_options(config: &Config) -> LeptosOptions {
-    let mut options = leptos::config::get_configuration(None)
-        .map(|c| c.leptos_options)
-        .unwrap_or_else(|_| LeptosOptions::builder().output_name("gad").build());
+    // cargo-leptos (watch/serve) describes the site in LEPTOS_* variables; otherwise ours.
+    let from_cargo_leptos = std::env::var_os("LEPTOS_OUTPUT_NAME")
+        .and_then(|_| leptos::config::get_configuration(None).ok())
+        .map(|c| c.leptos_options);
+    let mut options = from_cargo_leptos.unwrap_or_else(|| LeptosOptions::builder().output_name("gad").build());
     options.output_name = "gad".into();
     options.site_root = config.site_root.to_string_lossy().into_owned().into();
     options.site_pkg_dir = "pkg".into();

@@ -27,12 +27,17 @@ pub enum Capability {
     TeamStatistics,
     /// Statistics over every task, not only your team's.
     AllStatistics,
+    /// Send feedback (any signed-in person).
+    GiveFeedback,
+    /// Read feedback and move it through its workflow.
+    ReviewFeedback,
 }
 
 pub fn allows(role: Role, capability: Capability) -> bool {
     use Capability::*;
     match capability {
-        ReportEmergency | UpdateOwnPosition | SetOwnStatus => true,
+        ReportEmergency | UpdateOwnPosition | SetOwnStatus | GiveFeedback => true,
+        ReviewFeedback => matches!(role, Role::Supervisor | Role::Admin),
         SeeAllTasks | ManageTasks | OperateAnyTask | ManageOfficers | SeeOfficers | Broadcast | TeamStatistics => {
             matches!(role, Role::Supervisor | Role::Admin)
         }
@@ -88,6 +93,8 @@ mod tests {
             (RunBackups, false, false, true),
             (TeamStatistics, false, true, true),
             (AllStatistics, false, false, true),
+            (GiveFeedback, true, true, true),
+            (ReviewFeedback, false, true, true),
         ];
         for (cap, officer, supervisor, admin) in table {
             assert_eq!(allows(Role::Officer, cap), officer, "officer {cap:?}");

@@ -2,7 +2,9 @@
 //! bot, `application/problem+json` errors, bearer tokens or the session cookie, and an
 //! OpenAPI 3.1 document generated from the handlers themselves (so no route goes undocumented).
 
+mod audit;
 pub mod auth;
+mod feedback;
 pub mod problem;
 mod users;
 
@@ -42,7 +44,10 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         )
         .servers(Some([ServerBuilder::new().url("/api/v1").build()]))
         .build();
-    let (router, mut doc) = OpenApiRouter::with_openapi(base).merge(users::router()).split_for_parts();
+    let (router, mut doc) = OpenApiRouter::with_openapi(base).merge(users::router())
+        .merge(audit::router())
+        .merge(feedback::router())
+        .split_for_parts();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

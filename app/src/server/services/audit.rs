@@ -203,3 +203,128 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<ChainReport> {
     }
     Ok(ChainReport { rows, first_broken: None })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reading (admins only).
+
+use crate::api::Page;
+use crate::api::audit::{AuditFilter, AuditRow, ChainStatus};
+use crate::server::entities::users;
+use crate::server::permissions::{Capability, require};
+use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+
+const CSV_LIMIT: u64 = 100_000;
+
+fn filtered(filter: &AuditFilter) -> AppResult<sea_orm::Select<audit_log::Entity>> {
+    let mut q = audit_log::Entity::find();
+    if let Some(action) = filter.action.as_deref().filter(|a| !a.is_empty()) {
+        q = if action.ends_with('.') {
+            q.filter(audit_log::Column::Action.starts_with(action))
+        } else {
+            q.filter(audit_log::Column::Action.eq(action))
+        };
+    }
+    if let Some(user_id) = filter.user_id {
+        q = q.filter(audit_log::Column::UserId.eq(user_id));
+    }
+    if let Some(t) = filter.resource_type.as_deref().filter(|t| !t.is_empty()) {
+        q = q.filter(audit_log::Column::ResourceType.eq(t));
+    }
+    if let Some(id) = filter.resource_id.as_deref().filter(|t| !t.is_empty()) {
+        q = q.filter(audit_log::Column::ResourceId.eq(id));
+    }
+    if let Some(success) = filter.success {
+        q = q.filter(audit_log::Column::Success.eq(success));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(audit_log::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(audit_log::Column::CreatedAt.lt(to));
+    }
+    if let Some(cursor) = filter.cursor.as_deref().filter(|c| !c.is_empty()) {
+        let before: i64 = cursor.parse().map_err(|_| crate::server::error::AppError::validation("cursor", "Cursor inválido."))?;
+        q = q.filter(audit_log::Column::Id.lt(before));
+    }
+    Ok(q.order_by_desc(audit_log::Column::Id))
+}
+
+async fn rows_to_dto(state: &AppState, rows: Vec<audit_log::Model>) -> AppResult<Vec<AuditRow>> {
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.user_id).collect();
+    let names: std::collections::HashMap<i64, String> = if ids.is_empty() {
+        Default::default()
+    } else {
+        users::Entity::find()
+            .filter(users::Column::Id.is_in(ids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, format!("{} {}", u.first_name, u.last_name)))
+            .collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditRow {
+            id: r.id,
+            at: r.created_at,
+            user: r.user_id.and_then(|id| names.get(&id).cloned()),
+            user_id: r.user_id,
+            telegram_user_id: r.telegram_user_id,
+            channel: r.channel,
+            action: r.action,
+            resource_type: r.resource_type,
+            resource_id: r.resource_id,
+            before: r.before_value,
+            after: r.after_value,
+            ip: r.ip,
+            success: r.success,
+            severity: r.severity,
+        })
+        .collect())
+}
+
+/// Newest first, cursor-paginated.
+pub async fn list(state: &AppState, actor: &Actor, filter: AuditFilter) -> AppResult<Page<AuditRow>> {
+    require(actor, Capability::ReadAudit)?;
+    let limit = filter.limit.unwrap_or(50).clamp(1, 500);
+    let rows = filtered(&filter)?.limit(u64::from(limit) + 1).all(&state.db).await?;
+    let more = rows.len() > limit as usize;
+    let items = rows_to_dto(state, rows.into_iter().take(limit as usize).collect()).await?;
+    let next_cursor = if more { items.last().map(|r| r.id.to_string()) } else { None };
+    Ok(Page { items, next_cursor })
+}
+
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value.to_owned() }
+}
+
+/// The filtered log as CSV (up to 100 000 rows), times in the configured time zone.
+pub async fn export_csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> AppResult<String> {
+    require(actor, Capability::ReadAudit)?;
+    let rows = filtered(&AuditFilter { cursor: None, ..filter })?.limit(CSV_LIMIT).all(&state.db).await?;
+    let rows = rows_to_dto(state, rows).await?;
+    let mut out = String::from("id,fecha,usuario,canal,accion,recurso,id_recurso,exito,severidad,ip\n");
+    for r in rows {
+        let fields = [
+            r.id.to_string(),
+            crate::server::services::local_time(r.at, state.config.timezone),
+            r.user.unwrap_or_default(),
+            r.channel.as_str().to_owned(),
+            r.action,
+            r.resource_type,
+            r.resource_id.unwrap_or_default(),
+            if r.success { "si" } else { "no" }.to_owned(),
+            r.severity.as_str().to_owned(),
+            r.ip.unwrap_or_default(),
+        ];
+        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+pub async fn chain_status(state: &AppState, actor: &Actor) -> AppResult<ChainStatus> {
+    require(actor, Capability::ReadAudit)?;
+    let report = verify(&state.db).await?;
+    Ok(ChainStatus { rows: report.rows, intact: report.first_broken.is_none(), first_broken: report.first_broken })
+}

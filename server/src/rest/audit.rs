@@ -1,0 +1,49 @@
+//! `/api/v1/audit`: the audit log, read-only, for admins.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use app::api::Page;
+use app::api::audit::{AuditFilter, AuditRow, ChainStatus};
+use app::server::services;
+use app::server::state::AppState;
+
+use super::auth::Caller;
+use super::problem::{Problem, RestResult};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(export_csv)).routes(routes!(chain))
+}
+
+/// Audit rows, newest first, cursor-paginated (admins only).
+#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditFilter), responses(
+    (status = 200, body = Page<AuditRow>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list(State(state): State<AppState>, caller: Caller, Query(filter): Query<AuditFilter>) -> RestResult<Json<Page<AuditRow>>> {
+    Ok(Json(services::audit::list(&state, &caller.actor, filter).await?))
+}
+
+/// The same rows as CSV (up to 100 000).
+#[utoipa::path(get, path = "/audit.csv", tag = "audit", params(AuditFilter), responses(
+    (status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
+async fn export_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<AuditFilter>,
+) -> RestResult<impl IntoResponse> {
+    let csv = services::audit::export_csv(&state, &caller.actor, filter).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"auditoria.csv\"")],
+        csv,
+    ))
+}
+
+/// Recomputes the hash chain.
+#[utoipa::path(get, path = "/audit/chain", tag = "audit", responses(
+    (status = 200, body = ChainStatus), (status = 403, body = Problem)))]
+async fn chain(State(state): State<AppState>, caller: Caller) -> RestResult<Json<ChainStatus>> {
+    Ok(Json(services::audit::chain_status(&state, &caller.actor).await?))
+}
