@@ -4,9 +4,11 @@
 //! call the service, map the error. The Telegram bot calls these same functions through
 //! `server::harness`, so both doors share one set of rules.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod feedback;
 pub mod geo;
 pub mod officers;
 pub mod stats;

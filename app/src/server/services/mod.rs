@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod emergency;
+pub mod feedback;
 pub mod geo;
 pub mod officers;
 pub mod stats;
