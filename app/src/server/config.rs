@@ -64,6 +64,10 @@ pub struct Config {
     pub login_rate_limit_per_minute: u32,
     /// The bot's public username (without `@`), for `https://t.me/<bot>?start=<code>` links.
     pub telegram_bot_username: Option<String>,
+    /// How far from an emergency to look for available officers, in metres.
+    pub emergency_radius_m: f64,
+    /// How recent an officer's position must be to count for an emergency, in minutes.
+    pub position_fresh_minutes: i64,
 }
 
 impl Config {
@@ -106,6 +110,14 @@ impl Config {
         {
             return Err(ConfigError::new("GAD_PUBLIC_URL", "must start with http:// or https://"));
         }
+        let emergency_radius_m: f64 = env.parse("GAD_EMERGENCY_RADIUS_M")?.unwrap_or(5000.0);
+        if !(1.0..=100_000.0).contains(&emergency_radius_m) {
+            return Err(ConfigError::new("GAD_EMERGENCY_RADIUS_M", "must be between 1 and 100000 metres"));
+        }
+        let position_fresh_minutes: i64 = env.parse("GAD_POSITION_FRESH_MINUTES")?.unwrap_or(15);
+        if !(1..=7 * 24 * 60).contains(&position_fresh_minutes) {
+            return Err(ConfigError::new("GAD_POSITION_FRESH_MINUTES", "must be between 1 and 10080 minutes"));
+        }
         Ok(Self {
             listen_addr,
             site_root: env.get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
@@ -125,6 +137,8 @@ impl Config {
             rate_limit_per_minute: env.parse("GAD_RATE_LIMIT_PER_MINUTE")?.unwrap_or(600),
             login_rate_limit_per_minute: env.parse("GAD_LOGIN_RATE_LIMIT_PER_MINUTE")?.unwrap_or(20),
             telegram_bot_username: env.get("TELEGRAM_BOT_USERNAME").map(|u| u.trim_start_matches('@').to_owned()),
+            emergency_radius_m,
+            position_fresh_minutes,
         })
     }
 
@@ -194,6 +208,8 @@ mod tests {
         assert!(c.redis_url.is_none());
         assert!(c.telegram_bot_token.is_none());
         assert!(!c.secure_cookies());
+        assert_eq!(c.emergency_radius_m, 5000.0);
+        assert_eq!(c.position_fresh_minutes, 15);
     }
 
     #[test]
@@ -207,6 +223,11 @@ mod tests {
         );
         assert_eq!(load(&[("LOG_FORMAT", "xml")]).expect_err("refused").variable, "LOG_FORMAT");
         assert_eq!(load(&[("GAD_TIMEZONE", "Mars/Olympus")]).expect_err("refused").variable, "GAD_TIMEZONE");
+        assert_eq!(load(&[("GAD_EMERGENCY_RADIUS_M", "0")]).expect_err("refused").variable, "GAD_EMERGENCY_RADIUS_M");
+        assert_eq!(
+            load(&[("GAD_POSITION_FRESH_MINUTES", "-5")]).expect_err("refused").variable,
+            "GAD_POSITION_FRESH_MINUTES"
+        );
     }
 
     #[test]
