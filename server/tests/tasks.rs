@@ -429,10 +429,11 @@ async fn create_validates_and_generates_codes(backend: Backend) {
     bad.scheduled_end = Some(start - Duration::hours(1));
     bad.lat = Some(-34.6);
     bad.officer_ids = vec![999_999];
+    bad.description = Some("x".repeat(5001));
     let err = services::tasks::create(state, &c.supervisor, &meta(), bad).await.unwrap_err();
     let mut got = fields(err);
     got.sort();
-    assert_eq!(got, ["code", "lon", "officer_ids", "scheduled_end", "title"]);
+    assert_eq!(got, ["code", "description", "lon", "officer_ids", "scheduled_end", "title"]);
     let mut far = NewTask::new("Fuera de rango", TaskType::Patrol);
     far.lat = Some(95.0);
     far.lon = Some(-58.0);

@@ -28,7 +28,6 @@ const DESCRIPTION_MAX: usize = 2000;
 
 /// Raises an emergency at (`lat`, `lon`): anyone may report one; picking officers by hand
 /// ([`EmergencyAssign::Officers`]) is for supervisors and admins.
-#[allow(clippy::too_many_arguments)]
 pub async fn raise(
     state: &AppState,
     actor: &Actor,
@@ -45,9 +44,6 @@ pub async fn raise(
     let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
     let mut errors: Vec<FieldError> = Vec::new();
     geo::check_point(lat, lon, &mut errors);
-    if !lat.is_finite() || !lon.is_finite() {
-        errors.push(geo::field_error("lat", "Indique una ubicación válida."));
-    }
     if description.as_ref().is_some_and(|d| d.chars().count() > DESCRIPTION_MAX) {
         errors.push(geo::field_error("description", "La descripción es demasiado larga."));
     }

@@ -212,6 +212,13 @@ fn check_location(errors: &mut Errors, lat: Option<f64>, lon: Option<f64>) {
     }
 }
 
+/// Length limits of the free-text fields.
+fn check_texts(errors: &mut Errors, description: Option<&str>, location_text: Option<&str>, notes: Option<&str>) {
+    check_len(errors, "description", description, LONG_TEXT_MAX, "La descripción es demasiado larga.");
+    check_len(errors, "location_text", location_text, LOCATION_TEXT_MAX, "La ubicación es demasiado larga.");
+    check_len(errors, "notes", notes, LONG_TEXT_MAX, "Las notas son demasiado largas.");
+}
+
 /// A supervisor (delegado) must be an active supervisor or admin.
 async fn check_supervisor(db: &impl ConnectionTrait, errors: &mut Errors, supervisor_id: Option<i64>) -> AppResult<()> {
     let Some(id) = supervisor_id else { return Ok(()) };
@@ -444,15 +451,7 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &RequestMeta, input: 
         check_code(&mut errors, code);
     }
     check_title(&mut errors, &title);
-    check_len(&mut errors, "description", description.as_deref(), LONG_TEXT_MAX, "La descripción es demasiado larga.");
-    check_len(
-        &mut errors,
-        "location_text",
-        location_text.as_deref(),
-        LOCATION_TEXT_MAX,
-        "La ubicación es demasiado larga.",
-    );
-    check_len(&mut errors, "notes", notes.as_deref(), LONG_TEXT_MAX, "Las notas son demasiado largas.");
+    check_texts(&mut errors, description.as_deref(), location_text.as_deref(), notes.as_deref());
     check_schedule(&mut errors, input.scheduled_start, input.scheduled_end);
     check_location(&mut errors, input.lat, input.lon);
     check_supervisor(&state.db, &mut errors, supervisor_id).await?;
@@ -535,22 +534,12 @@ pub async fn update(
     let description = changes.description.map(clean);
     let location_text = changes.location_text.map(clean);
     let notes = changes.notes.map(clean);
-    let inner = |v: &Option<Option<String>>| v.as_ref().and_then(|v| v.as_deref()).map(str::to_owned);
-    check_len(
+    check_texts(
         &mut errors,
-        "description",
-        inner(&description).as_deref(),
-        LONG_TEXT_MAX,
-        "La descripción es demasiado larga.",
+        description.as_ref().and_then(Option::as_deref),
+        location_text.as_ref().and_then(Option::as_deref),
+        notes.as_ref().and_then(Option::as_deref),
     );
-    check_len(
-        &mut errors,
-        "location_text",
-        inner(&location_text).as_deref(),
-        LOCATION_TEXT_MAX,
-        "La ubicación es demasiado larga.",
-    );
-    check_len(&mut errors, "notes", inner(&notes).as_deref(), LONG_TEXT_MAX, "Las notas son demasiado largas.");
     if let Some(supervisor_id) = changes.supervisor_id {
         check_supervisor(&state.db, &mut errors, supervisor_id).await?;
     }
