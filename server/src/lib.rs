@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod health;
 pub mod idempotency;
+pub mod metrics;
 pub mod middleware;
 pub mod ratelimit;
 pub mod rest;

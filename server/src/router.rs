@@ -48,6 +48,7 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(crate::metrics::scrape))
         .merge(pages)
         .layer(
             ServiceBuilder::new()
@@ -58,7 +59,8 @@ pub fn build(state: AppState) -> Router {
                         .on_request(())
                         .on_response(middleware::on_response),
                 )
-                .layer(PropagateRequestIdLayer::new(request_id)),
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(axum::middleware::from_fn(crate::metrics::track)),
         )
         .with_state(state)
 }

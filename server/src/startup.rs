@@ -28,6 +28,7 @@ impl Application {
         let listener = TcpListener::bind(state.config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {} (GAD_LISTEN_ADDR)", state.config.listen_addr))?;
+        crate::metrics::install();
         let router = crate::router::build(state.clone());
         Ok(Self { listener, router, state })
     }

@@ -1,0 +1,183 @@
+//! Prometheus metrics at `/metrics`. Names and labels are listed in docs/OPERATIONS.md; alert
+//! rules and dashboards use exactly these.
+//!
+//! HTTP metrics are recorded by [`track`]; domain gauges (open tasks, officers by status,
+//! stale positions, open emergencies) and the database pool are read from the database at
+//! scrape time, so they are never stale and cost nothing between scrapes.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+
+use app::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
+use app::server::entities::{officers, task_assignments, tasks};
+use app::server::state::AppState;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder once (several applications may run in one test process).
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_seconds".into()),
+                    &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed");
+            }
+            gauge!("gad_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            handle
+        })
+        .clone()
+}
+
+/// A low-cardinality route label: ids become `{id}`, assets collapse, unknown paths are one.
+pub fn route_label(path: &str, status: u16) -> String {
+    if status == 404 {
+        return "unmatched".into();
+    }
+    if path.starts_with("/pkg/") || path.starts_with("/vendor/") {
+        return format!("/{}/*", path.split('/').nth(1).unwrap_or_default());
+    }
+    path.split('/')
+        .map(|seg| if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Counts and times every request.
+pub async fn track(request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let route = route_label(&path, status);
+    counter!("gad_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+    histogram!("gad_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`: refreshes the gauges read from the database, then renders everything.
+pub async fn scrape(State(state): State<AppState>) -> Response {
+    if let Err(error) = refresh(&state).await {
+        tracing::warn!(%error, "metrics: domain gauges not refreshed");
+        counter!("gad_metrics_refresh_errors_total").increment(1);
+    }
+    let body = install().render();
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+}
+
+const OPEN: [TaskStatus; 3] = [TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused];
+
+async fn refresh(state: &AppState) -> Result<(), sea_orm::DbErr> {
+    let db = &state.db;
+    let open_by_priority: Vec<(TaskPriority, i64)> = tasks::Entity::find()
+        .select_only()
+        .column(tasks::Column::Priority)
+        .column_as(Expr::col(tasks::Column::Id).count(), "n")
+        .filter(tasks::Column::DeletedAt.is_null())
+        .filter(tasks::Column::Status.is_in(OPEN))
+        .group_by(tasks::Column::Priority)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for priority in TaskPriority::ALL {
+        let n = open_by_priority.iter().find(|(p, _)| p == priority).map_or(0, |(_, n)| *n);
+        gauge!("gad_tasks_open", "priority" => priority.as_str()).set(n as f64);
+    }
+
+    let by_status: Vec<(OfficerStatus, i64)> = officers::Entity::find()
+        .select_only()
+        .column(officers::Column::Status)
+        .column_as(Expr::col(officers::Column::Id).count(), "n")
+        .filter(officers::Column::DeletedAt.is_null())
+        .group_by(officers::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for status in OfficerStatus::ALL {
+        let n = by_status.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+        gauge!("gad_officers", "status" => status.as_str()).set(n as f64);
+    }
+
+    // On duty (available or on a task) without a position in the freshness window.
+    let fresh_after = Utc::now() - chrono::Duration::minutes(15);
+    let stale = officers::Entity::find()
+        .filter(officers::Column::DeletedAt.is_null())
+        .filter(officers::Column::Status.is_in([OfficerStatus::Available, OfficerStatus::OnTask]))
+        .filter(
+            sea_orm::Condition::any()
+                .add(officers::Column::LastPositionAt.is_null())
+                .add(officers::Column::LastPositionAt.lt(fresh_after)),
+        )
+        .count(db)
+        .await?;
+    gauge!("gad_officers_stale_positions").set(stale as f64);
+
+    let emergencies = tasks::Entity::find()
+        .filter(tasks::Column::DeletedAt.is_null())
+        .filter(tasks::Column::TaskType.eq(TaskType::Emergency))
+        .filter(tasks::Column::Status.is_in(OPEN));
+    gauge!("gad_emergencies_open").set(emergencies.clone().count(db).await? as f64);
+    let unassigned = emergencies
+        .filter(
+            tasks::Column::Id.not_in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(task_assignments::Column::TaskId)
+                    .from(task_assignments::Entity)
+                    .to_owned(),
+            ),
+        )
+        .count(db)
+        .await?;
+    gauge!("gad_emergencies_unassigned").set(unassigned as f64);
+
+    pool_gauges(state);
+    Ok(())
+}
+
+fn pool_gauges(state: &AppState) {
+    let (size, idle, max) = match state.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = state.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+        _ => {
+            let pool = state.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle(), pool.options().get_max_connections())
+        }
+    };
+    gauge!("gad_db_pool_connections", "state" => "idle").set(f64::from(idle as u32));
+    gauge!("gad_db_pool_connections", "state" => "busy").set(f64::from(size.saturating_sub(idle as u32)));
+    gauge!("gad_db_pool_max_connections").set(f64::from(max));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn route_labels_have_low_cardinality() {
+        assert_eq!(route_label("/api/v1/users/42/tokens", 200), "/api/v1/users/{id}/tokens");
+        assert_eq!(route_label("/pkg/gad.wasm", 200), "/pkg/*");
+        assert_eq!(route_label("/wp-admin/setup.php", 404), "unmatched");
+        assert_eq!(route_label("/health", 200), "/health");
+    }
+}

@@ -1,0 +1,62 @@
+//! `/metrics`: HTTP metrics by route and status, and domain gauges that match the database.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Backend, TestApp};
+use sea_orm::{ConnectionTrait, Statement};
+
+fn value(body: &str, series: &str) -> f64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("{series} not in:\n{body}"))
+}
+
+async fn count(app: &TestApp, sql: &str) -> f64 {
+    let db = &app.state.db;
+    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+    row.try_get_by_index::<i64>(0).unwrap() as f64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_reflect_requests_and_the_database() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        http.get(app.url("/health")).send().await.unwrap();
+    }
+    http.get(app.url("/api/v1/users/7")).send().await.unwrap();
+    http.get(app.url("/no/such/page.php")).send().await.unwrap();
+
+    let res = http.get(app.url("/metrics")).send().await.unwrap();
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let body = res.text().await.unwrap();
+    assert_eq!(value(&body, r#"gad_http_requests_total{method="GET",route="/health",status="200"}"#), 3.0);
+    assert_eq!(value(&body, r#"gad_http_requests_total{method="GET",route="/api/v1/users/{id}",status="401"}"#), 1.0);
+    assert!(body.contains(r#"route="unmatched",status="404""#));
+    assert!(body.contains("gad_http_request_duration_seconds_bucket"));
+    assert!(body.contains(r#"gad_build_info{version=""#));
+
+    let open = "SELECT COUNT(*) FROM tasks WHERE deleted_at IS NULL AND status IN ('scheduled','in_progress','paused')";
+    for priority in ["low", "medium", "high", "urgent", "critical"] {
+        let expected = count(&app, &format!("{open} AND priority = '{priority}'")).await;
+        assert_eq!(value(&body, &format!(r#"gad_tasks_open{{priority="{priority}"}}"#)), expected, "{priority}");
+    }
+    for status in ["available", "on_task", "off_duty", "unavailable"] {
+        let expected =
+            count(&app, &format!("SELECT COUNT(*) FROM officers WHERE deleted_at IS NULL AND status = '{status}'")).await;
+        assert_eq!(value(&body, &format!(r#"gad_officers{{status="{status}"}}"#)), expected, "{status}");
+    }
+    assert_eq!(value(&body, "gad_officers_stale_positions"), 0.0, "demo positions are fresh");
+    assert_eq!(value(&body, "gad_emergencies_open"), 0.0);
+    assert!(value(&body, r#"gad_db_pool_max_connections"#) >= 1.0);
+
+    // An officer's position goes stale: the gauge follows the database.
+    app.state
+        .db
+        .execute_unprepared("UPDATE officers SET last_position_at = last_position_at - INTERVAL '1 hour' WHERE code = 'EF-001'")
+        .await
+        .unwrap();
+    let body = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(value(&body, "gad_officers_stale_positions"), 1.0);
+}
