@@ -1,1 +1,318 @@
-//! Server functions and DTOs: officers.
+//! Server functions and DTOs: officers (efectivos), their status and positions.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, Page};
+use crate::domain::{OfficerStatus, PositionSource};
+
+/// A reported position.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    pub lat: f64,
+    pub lon: f64,
+    /// Metres; unknown for positions without it (and in [`Officer::last_position`]).
+    pub accuracy_m: Option<f64>,
+    pub source: PositionSource,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// An officer's profile with their status and last known position.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Officer {
+    pub id: i64,
+    /// The linked user (role officer), if the officer can log in.
+    pub user_id: Option<i64>,
+    pub code: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub rank: String,
+    pub unit: String,
+    pub specialty: Option<String>,
+    pub status: OfficerStatus,
+    pub status_changed_at: DateTime<Utc>,
+    pub last_position: Option<Position>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The editable fields of an officer (create and update).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficerInput {
+    pub code: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub rank: String,
+    pub unit: String,
+    pub specialty: Option<String>,
+    pub user_id: Option<i64>,
+}
+
+/// Filters of the officers list; empty fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficerFilter {
+    pub status: Option<OfficerStatus>,
+    /// Exact unit name (case-insensitive).
+    pub unit: Option<String>,
+    /// Part of the code, first or last name, rank or unit (case-insensitive).
+    pub text: Option<String>,
+}
+
+/// The answer to a position report: the stored position and whether it is now the
+/// officer's last known one (an older report only joins the history).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PositionAccepted {
+    pub officer_id: i64,
+    pub position: Position,
+    pub current: bool,
+}
+
+/// An officer's positions in `[from, to)`, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Track {
+    pub officer_id: i64,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub positions: Vec<Position>,
+    /// More positions exist in the window than were returned (the oldest ones are returned).
+    pub truncated: bool,
+}
+
+/// Officers (not deleted), oldest first, one page at a time. Supervisors and admins.
+#[server(prefix = "/api/fn", endpoint = "list_officers")]
+pub async fn list_officers(
+    status: Option<OfficerStatus>,
+    unit: Option<String>,
+    text: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+) -> Result<Page<Officer>, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            let filter = OfficerFilter { status, unit, text };
+            let limit = limit.map_or(services::officers::DEFAULT_PAGE_SIZE, u64::from);
+            services::officers::list(&state, &actor, filter, cursor, limit).await
+        }
+        .await,
+    )
+}
+
+/// One officer: your own profile, or any for supervisors and admins.
+#[server(prefix = "/api/fn", endpoint = "get_officer")]
+pub async fn get_officer(officer_id: i64) -> Result<Officer, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::officers::get(&state, &actor, officer_id).await
+        }
+        .await,
+    )
+}
+
+/// Creates an officer (status `available`). Supervisors and admins.
+#[server(prefix = "/api/fn", endpoint = "create_officer")]
+pub async fn create_officer(
+    code: String,
+    first_name: String,
+    last_name: String,
+    rank: String,
+    unit: String,
+    specialty: Option<String>,
+    user_id: Option<i64>,
+) -> Result<Officer, ApiError> {
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            let input = OfficerInput { code, first_name, last_name, rank, unit, specialty, user_id };
+            services::officers::create(&state, &actor, &meta, input).await
+        }
+        .await,
+    )
+}
+
+/// Replaces an officer's editable fields. Supervisors and admins.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api/fn", endpoint = "update_officer")]
+pub async fn update_officer(
+    officer_id: i64,
+    code: String,
+    first_name: String,
+    last_name: String,
+    rank: String,
+    unit: String,
+    specialty: Option<String>,
+    user_id: Option<i64>,
+) -> Result<Officer, ApiError> {
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            let input = OfficerInput { code, first_name, last_name, rank, unit, specialty, user_id };
+            services::officers::update(&state, &actor, &meta, officer_id, input).await
+        }
+        .await,
+    )
+}
+
+/// Removes an officer (soft delete). Supervisors and admins.
+#[server(prefix = "/api/fn", endpoint = "delete_officer")]
+pub async fn delete_officer(officer_id: i64) -> Result<(), ApiError> {
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::officers::delete(&state, &actor, &meta, officer_id).await
+        }
+        .await,
+    )
+}
+
+/// Sets an officer's status: officers their own only, supervisors and admins anyone's.
+#[server(prefix = "/api/fn", endpoint = "set_officer_status")]
+pub async fn set_officer_status(officer_id: i64, status: OfficerStatus) -> Result<Officer, ApiError> {
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::officers::set_status(&state, &actor, &meta, officer_id, status).await
+        }
+        .await,
+    )
+}
+
+/// Sets the status of the current user's own officer profile (the bot's status buttons).
+#[server(prefix = "/api/fn", endpoint = "set_my_status")]
+pub async fn set_my_status(status: OfficerStatus) -> Result<Officer, ApiError> {
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            let officer_id = services::officers::own_officer_id(&actor)?;
+            services::officers::set_status(&state, &actor, &meta, officer_id, status).await
+        }
+        .await,
+    )
+}
+
+/// Reports an officer's position (own for officers, anyone's for supervisors and admins).
+/// The source follows the channel the call came through.
+#[server(prefix = "/api/fn", endpoint = "update_officer_position")]
+pub async fn update_officer_position(
+    officer_id: i64,
+    lat: f64,
+    lon: f64,
+    accuracy_m: Option<f64>,
+    recorded_at: Option<DateTime<Utc>>,
+) -> Result<PositionAccepted, ApiError> {
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            let source = services::officers::source_for(actor.channel);
+            services::officers::update_position(
+                &state,
+                &actor,
+                &meta,
+                officer_id,
+                lat,
+                lon,
+                accuracy_m,
+                source,
+                recorded_at,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Reports the current user's own position (a location shared on Telegram, the dashboard).
+#[server(prefix = "/api/fn", endpoint = "update_my_position")]
+pub async fn update_my_position(
+    lat: f64,
+    lon: f64,
+    accuracy_m: Option<f64>,
+    recorded_at: Option<DateTime<Utc>>,
+) -> Result<PositionAccepted, ApiError> {
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            let officer_id = services::officers::own_officer_id(&actor)?;
+            let source = services::officers::source_for(actor.channel);
+            services::officers::update_position(
+                &state,
+                &actor,
+                &meta,
+                officer_id,
+                lat,
+                lon,
+                accuracy_m,
+                source,
+                recorded_at,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// An officer's last known position, `None` if never reported.
+#[server(prefix = "/api/fn", endpoint = "officer_last_position")]
+pub async fn officer_last_position(officer_id: i64) -> Result<Option<Position>, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::officers::last_position(&state, &actor, officer_id).await
+        }
+        .await,
+    )
+}
+
+/// An officer's track in `[from, to)` (officers: their own only).
+#[server(prefix = "/api/fn", endpoint = "officer_track")]
+pub async fn officer_track(officer_id: i64, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Track, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::officers::track(&state, &actor, officer_id, from, to).await
+        }
+        .await,
+    )
+}

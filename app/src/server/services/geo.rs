@@ -9,11 +9,10 @@
 //! lat/lon and the exact haversine distance is computed here. Same rows, same order, same
 //! metres (to floating-point noise) on both.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement,
-    Value,
+    ColumnTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 
 use crate::api::FieldError;
@@ -245,7 +244,8 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
         let mut p = Params(vec![search.lon.into(), search.lat.into()]);
         let radius = p.push(search.radius_m);
         let mut sql = format!(
-            "SELECT {OFFICER_COLUMNS}, ST_Distance(o.last_geog, {PG_POINT}, false) AS distance_m \
+            "SELECT {OFFICER_COLUMNS}, ST_Distance(o.last_geog, {PG_POINT}, false) AS distance_m, \
+             o.last_geog <-> {PG_POINT} AS knn \
              FROM officers o \
              WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL \
              AND ST_DWithin(o.last_geog, {PG_POINT}, {radius}, false)"
@@ -256,7 +256,7 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
         if let Some(since) = search.seen_since {
             sql += &format!(" AND o.last_position_at >= {}", p.push(since));
         }
-        sql += &format!(" ORDER BY o.last_geog <-> {PG_POINT}, o.id LIMIT {}", p.push(limit_i64(search.limit)));
+        let sql = knn_ordered(sql, "o.last_geog", "officer_id", &mut p, search.limit);
         OfficerRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
             .all(&state.db)
             .await?
@@ -284,12 +284,35 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
             })
             .collect();
         rows.sort_by(|a, b| {
-            a.distance_m.unwrap_or_default().total_cmp(&b.distance_m.unwrap_or_default()).then(a.officer_id.cmp(&b.officer_id))
+            a.distance_m
+                .unwrap_or_default()
+                .total_cmp(&b.distance_m.unwrap_or_default())
+                .then(a.officer_id.cmp(&b.officer_id))
         });
         rows.truncate(usize::try_from(search.limit).unwrap_or(usize::MAX));
         rows
     };
     Ok(rows.into_iter().map(OfficerRow::nearby).collect())
+}
+
+/// The oldest acceptable position time, in microseconds as stored.
+fn cutoff(fresh_within: chrono::Duration) -> DateTime<Utc> {
+    (Utc::now() - fresh_within).trunc_subsecs(6)
+}
+
+/// Wraps a filtered query (selecting a `knn` column) in the KNN ordering: the inner query is
+/// ordered by `<->` alone, so the GIST index returns rows nearest first and stops early; the
+/// outer one breaks ties by id, like the SQLite path. The inner limit has slack so that rows
+/// at exactly the same distance across the cut (officers reporting the same spot) are all
+/// there for the tie-break.
+fn knn_ordered(inner: String, geog: &str, id: &str, p: &mut Params, limit: u64) -> String {
+    const TIE_SLACK: u64 = 50;
+    let inner_limit = p.push(limit_i64(limit + TIE_SLACK));
+    let outer_limit = p.push(limit_i64(limit));
+    format!(
+        "SELECT * FROM ({inner} ORDER BY {geog} <-> {PG_POINT} LIMIT {inner_limit}) nearest \
+         ORDER BY knn, {id} LIMIT {outer_limit}"
+    )
 }
 
 fn limit_i64(limit: u64) -> i64 {
@@ -319,7 +342,7 @@ pub async fn nearest_available(
         lon,
         radius_m,
         status: Some(OfficerStatus::Available),
-        seen_since: Some(Utc::now() - fresh_within),
+        seen_since: Some(cutoff(fresh_within)),
         limit,
     };
     officers_near(state, search).await
@@ -352,7 +375,7 @@ pub async fn nearest_officers(
         lon,
         radius_m,
         status: only_available.then_some(OfficerStatus::Available),
-        seen_since: Some(Utc::now() - chrono::Duration::minutes(fresh_minutes)),
+        seen_since: Some(cutoff(chrono::Duration::minutes(fresh_minutes))),
         limit,
     };
     officers_near(state, search).await
@@ -500,8 +523,7 @@ const TASK_COLUMNS: &str =
 fn pg_task_filters(sql: &mut String, p: &mut Params, visibility: TaskVisibility, only_open: bool) {
     sql.push_str(" AND t.deleted_at IS NULL AND t.geog IS NOT NULL");
     if only_open {
-        let open: Vec<String> =
-            TaskStatus::ALL.iter().filter(|s| s.is_open()).map(|s| p.push(s.as_str())).collect();
+        let open: Vec<String> = TaskStatus::ALL.iter().filter(|s| s.is_open()).map(|s| p.push(s.as_str())).collect();
         sql.push_str(&format!(" AND t.status IN ({})", open.join(", ")));
     }
     if let TaskVisibility::AssignedTo(officer_id) = visibility {
@@ -555,11 +577,12 @@ pub async fn tasks_within_radius(
         let mut p = Params(vec![lon.into(), lat.into()]);
         let radius = p.push(radius_m);
         let mut sql = format!(
-            "SELECT {TASK_COLUMNS}, ST_Distance(t.geog, {PG_POINT}, false) AS distance_m FROM tasks t \
+            "SELECT {TASK_COLUMNS}, ST_Distance(t.geog, {PG_POINT}, false) AS distance_m, \
+             t.geog <-> {PG_POINT} AS knn FROM tasks t \
              WHERE ST_DWithin(t.geog, {PG_POINT}, {radius}, false)"
         );
         pg_task_filters(&mut sql, &mut p, visibility, only_open);
-        sql += &format!(" ORDER BY t.geog <-> {PG_POINT}, t.id LIMIT {}", p.push(limit_i64(limit)));
+        let sql = knn_ordered(sql, "t.geog", "task_id", &mut p, limit);
         TaskRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
             .all(&state.db)
             .await?
@@ -579,7 +602,10 @@ pub async fn tasks_within_radius(
             })
             .collect();
         rows.sort_by(|a, b| {
-            a.distance_m.unwrap_or_default().total_cmp(&b.distance_m.unwrap_or_default()).then(a.task_id.cmp(&b.task_id))
+            a.distance_m
+                .unwrap_or_default()
+                .total_cmp(&b.distance_m.unwrap_or_default())
+                .then(a.task_id.cmp(&b.task_id))
         });
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         rows
