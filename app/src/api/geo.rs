@@ -13,6 +13,7 @@ use crate::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
 
 /// An officer near a point, with the distance from it to their last known position.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NearbyOfficer {
     pub officer_id: i64,
     pub code: String,
