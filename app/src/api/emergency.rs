@@ -11,6 +11,7 @@ use crate::api::tasks::TaskDetail;
 
 /// Whom to assign to a new emergency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EmergencyAssign {
     /// Only rank the candidates; assign nobody yet.
@@ -30,6 +31,7 @@ impl Default for EmergencyAssign {
 /// The emergency task, the ranked candidates (nearest first, with distances) and who was
 /// assigned.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EmergencyOutcome {
     pub task: TaskDetail,
     pub candidates: Vec<NearbyOfficer>,

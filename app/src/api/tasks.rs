@@ -14,6 +14,7 @@ use crate::domain::{Channel, OfficerStatus, TaskPriority, TaskStatus, TaskType};
 
 /// Which tasks to list: the viewer's own, or every task (supervisors and admins only).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskScope {
     #[default]
@@ -23,6 +24,7 @@ pub enum TaskScope {
 
 /// One row of a task list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskSummary {
     pub id: i64,
     pub code: String,
@@ -49,6 +51,8 @@ pub struct TaskSummary {
 /// A new task. `code` is generated (`<TYPE>-<YEAR>-<SEQ>`) when absent; `supervisor_id`
 /// defaults to the creator when they are a supervisor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewTask {
     #[serde(default)]
     pub code: Option<String>,
@@ -109,6 +113,8 @@ impl NewTask {
 /// A partial update: `None` leaves a field alone; for nullable fields `Some(None)` (JSON
 /// `null`) clears it and `Some(Some(v))` sets it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct TaskUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -141,6 +147,7 @@ fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result
 
 /// One officer on a task.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskAssignmentInfo {
     pub officer_id: i64,
     pub code: String,
@@ -155,6 +162,7 @@ pub struct TaskAssignmentInfo {
 
 /// One row of the status history (oldest first).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskHistoryEntry {
     /// `None` for the creation row.
     pub from: Option<TaskStatus>,
@@ -170,6 +178,7 @@ pub struct TaskHistoryEntry {
 
 /// Everything about one task, for its detail page and the bot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskDetail {
     pub id: i64,
     pub code: String,
@@ -212,6 +221,7 @@ pub struct TaskDetail {
 
 /// Sort keys of a task query.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskSort {
     /// Tasks without a scheduled start come last in both directions.
@@ -236,6 +246,7 @@ impl TaskSort {
 /// Filters, order and page of a task query. Every filter is optional; officers only ever see
 /// the tasks they are assigned to, whatever the filter says.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskFilter {
     /// Any of these statuses (empty = all).
     #[serde(default)]

@@ -6,6 +6,7 @@ mod audit;
 pub mod auth;
 mod feedback;
 pub mod problem;
+mod tasks;
 mod users;
 
 use axum::extract::{DefaultBodyLimit, FromRequest};
@@ -44,9 +45,11 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         )
         .servers(Some([ServerBuilder::new().url("/api/v1").build()]))
         .build();
-    let (router, mut doc) = OpenApiRouter::with_openapi(base).merge(users::router())
+    let (router, mut doc) = OpenApiRouter::with_openapi(base)
+        .merge(users::router())
         .merge(audit::router())
         .merge(feedback::router())
+        .merge(tasks::router())
         .split_for_parts();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
