@@ -173,8 +173,7 @@ pub async fn idempotent(request: Request, next: Next) -> Response {
                 .into_response();
         }
         Ok(Some(_)) => {
-            let mut p =
-                Problem::new(ErrorCode::Validation, "La Idempotency-Key ya se usó con otro contenido.");
+            let mut p = Problem::new(ErrorCode::Validation, "La Idempotency-Key ya se usó con otro contenido.");
             p.status = 422;
             return p.into_response();
         }

@@ -44,7 +44,8 @@ async fn metrics_reflect_requests_and_the_database() {
     }
     for status in ["available", "on_task", "off_duty", "unavailable"] {
         let expected =
-            count(&app, &format!("SELECT COUNT(*) FROM officers WHERE deleted_at IS NULL AND status = '{status}'")).await;
+            count(&app, &format!("SELECT COUNT(*) FROM officers WHERE deleted_at IS NULL AND status = '{status}'"))
+                .await;
         assert_eq!(value(&body, &format!(r#"gad_officers{{status="{status}"}}"#)), expected, "{status}");
     }
     assert_eq!(value(&body, "gad_officers_stale_positions"), 0.0, "demo positions are fresh");
@@ -54,7 +55,9 @@ async fn metrics_reflect_requests_and_the_database() {
     // An officer's position goes stale: the gauge follows the database.
     app.state
         .db
-        .execute_unprepared("UPDATE officers SET last_position_at = last_position_at - INTERVAL '1 hour' WHERE code = 'EF-001'")
+        .execute_unprepared(
+            "UPDATE officers SET last_position_at = last_position_at - INTERVAL '1 hour' WHERE code = 'EF-001'",
+        )
         .await
         .unwrap();
     let body = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();

@@ -30,7 +30,8 @@ async fn audit_is_readable_by_admins_only(backend: Backend) {
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert_eq!(rest["items"][0]["action"], "auth.login");
 
-    let logins: Value = admin.get(app.url("/api/v1/audit?action=auth.login")).send().await.unwrap().json().await.unwrap();
+    let logins: Value =
+        admin.get(app.url("/api/v1/audit?action=auth.login")).send().await.unwrap().json().await.unwrap();
     assert_eq!(logins["items"].as_array().unwrap().len(), 2);
 
     let csv = admin.get(app.url("/api/v1/audit.csv")).send().await.unwrap();

@@ -55,8 +55,7 @@ async fn users_over_rest(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(rest["items"].as_array().unwrap().len(), 5, "8 users: admin, supervisor, 6 officers");
-    let (status, body) =
-        problem(http.get(app.url("/api/v1/users")).bearer_auth(&officer).send().await.unwrap()).await;
+    let (status, body) = problem(http.get(app.url("/api/v1/users")).bearer_auth(&officer).send().await.unwrap()).await;
     assert_eq!((status, body["type"].as_str().unwrap()), (StatusCode::FORBIDDEN, "urn:gad:problem:forbidden"));
 
     let new_user = json!({ "dni": "40111222", "first_name": "Ana", "last_name": "Paz",
@@ -97,13 +96,8 @@ async fn users_over_rest(backend: Backend) {
         .unwrap();
     assert_eq!(problem(res).await.0, StatusCode::BAD_REQUEST);
     let huge = "x".repeat(100 * 1024);
-    let res = http
-        .post(app.url("/api/v1/users"))
-        .bearer_auth(&admin)
-        .json(&json!({ "dni": huge }))
-        .send()
-        .await
-        .unwrap();
+    let res =
+        http.post(app.url("/api/v1/users")).bearer_auth(&admin).json(&json!({ "dni": huge })).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     // The last admin cannot be demoted or deactivated.
@@ -153,7 +147,8 @@ async fn tokens_are_scoped_and_revocable(backend: Backend) {
         .unwrap();
     assert_eq!(tokens.as_array().unwrap().len(), 2);
     assert!(!tokens.to_string().contains(&read_only));
-    let ro_id = tokens.as_array().unwrap().iter().find(|t| t["scopes"] == json!(["read"])).unwrap()["id"].as_i64().unwrap();
+    let ro_id =
+        tokens.as_array().unwrap().iter().find(|t| t["scopes"] == json!(["read"])).unwrap()["id"].as_i64().unwrap();
     let res = http.delete(app.url(&format!("/api/v1/tokens/{ro_id}"))).bearer_auth(&full).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let res = http.get(app.url("/api/v1/me")).bearer_auth(&read_only).send().await.unwrap();
@@ -234,7 +229,10 @@ async fn openapi_documents_every_route() {
                 other => panic!("unexpected method {other}"),
             };
             let status = req.send().await.unwrap().status();
-            assert!(status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST, "{method} {path}: {status}");
+            assert!(
+                status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST,
+                "{method} {path}: {status}"
+            );
         }
     }
     let docs = http.get(app.url("/api/docs")).send().await.unwrap().text().await.unwrap();
@@ -259,7 +257,10 @@ async fn rate_limits_answer_429_with_retry_after() {
     let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
     let (status, body) = problem(res).await;
-    assert_eq!((status, body["type"].as_str().unwrap()), (StatusCode::TOO_MANY_REQUESTS, "urn:gad:problem:rate_limited"));
+    assert_eq!(
+        (status, body["type"].as_str().unwrap()),
+        (StatusCode::TOO_MANY_REQUESTS, "urn:gad:problem:rate_limited")
+    );
     // Health is exempt.
     for _ in 0..10 {
         assert_eq!(http.get(app.url("/health")).send().await.unwrap().status(), StatusCode::OK);
@@ -281,7 +282,11 @@ async fn idempotent_retries(backend: Backend) {
     let body = json!({ "dni": "40111999", "first_name": "Iris", "last_name": "Vega",
         "email": "iris@gad.local", "role": "officer", "password": "una-clave-larga" });
     let post = |body: &Value| {
-        http.post(app.url("/api/v1/users")).bearer_auth(&admin).header("idempotency-key", "alta-iris-1").json(body).send()
+        http.post(app.url("/api/v1/users"))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "alta-iris-1")
+            .json(body)
+            .send()
     };
     let first = post(&body).await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);

@@ -22,7 +22,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Audit rows, newest first, cursor-paginated (admins only).
 #[utoipa::path(get, path = "/audit", tag = "audit", params(AuditFilter), responses(
     (status = 200, body = Page<AuditRow>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-async fn list(State(state): State<AppState>, caller: Caller, Query(filter): Query<AuditFilter>) -> RestResult<Json<Page<AuditRow>>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<AuditFilter>,
+) -> RestResult<Json<Page<AuditRow>>> {
     Ok(Json(services::audit::list(&state, &caller.actor, filter).await?))
 }
 
@@ -36,7 +40,10 @@ async fn export_csv(
 ) -> RestResult<impl IntoResponse> {
     let csv = services::audit::export_csv(&state, &caller.actor, filter).await?;
     Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"auditoria.csv\"")],
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"auditoria.csv\""),
+        ],
         csv,
     ))
 }

@@ -19,10 +19,7 @@ use super::auth::Caller;
 use super::problem::{Problem, RestResult};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(kpis))
-        .routes(routes!(set_status))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(kpis)).routes(routes!(set_status))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -36,7 +33,11 @@ struct FeedbackQuery {
 
 #[utoipa::path(get, path = "/feedback", tag = "feedback", params(FeedbackQuery), responses(
     (status = 200, body = Page<FeedbackItem>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<FeedbackQuery>) -> RestResult<Json<Page<FeedbackItem>>> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<FeedbackQuery>,
+) -> RestResult<Json<Page<FeedbackItem>>> {
     Ok(Json(services::feedback::list(&state, &caller.actor, q.status, q.cursor, q.limit).await?))
 }
 

@@ -10,16 +10,14 @@ use utoipa_axum::routes;
 
 use app::api::Page;
 use app::api::auth::CurrentUser;
-use app::api::users::{
-    ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate,
-};
+use app::api::users::{ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate};
 use app::domain::Role;
 use app::server::services;
 use app::server::state::AppState;
 
+use super::Body;
 use super::auth::Caller;
 use super::problem::{Problem, RestResult};
-use super::Body;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -243,7 +243,8 @@ fn filtered(filter: &AuditFilter) -> AppResult<sea_orm::Select<audit_log::Entity
         q = q.filter(audit_log::Column::CreatedAt.lt(to));
     }
     if let Some(cursor) = filter.cursor.as_deref().filter(|c| !c.is_empty()) {
-        let before: i64 = cursor.parse().map_err(|_| crate::server::error::AppError::validation("cursor", "Cursor inválido."))?;
+        let before: i64 =
+            cursor.parse().map_err(|_| crate::server::error::AppError::validation("cursor", "Cursor inválido."))?;
         q = q.filter(audit_log::Column::Id.lt(before));
     }
     Ok(q.order_by_desc(audit_log::Column::Id))
@@ -295,7 +296,11 @@ pub async fn list(state: &AppState, actor: &Actor, filter: AuditFilter) -> AppRe
 }
 
 fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value.to_owned() }
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
+    }
 }
 
 /// The filtered log as CSV (up to 100 000 rows), times in the configured time zone.

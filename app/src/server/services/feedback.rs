@@ -20,12 +20,49 @@ use crate::server::state::AppState;
 pub const CATEGORIES: &[&str] = &["sistema", "operativo", "equipamiento", "capacitacion", "general"];
 
 const POSITIVE: &[&str] = &[
-    "bien", "buen", "buena", "bueno", "excelente", "genial", "gracias", "util", "útil", "rapido", "rápido",
-    "facil", "fácil", "mejor", "perfecto", "correcto", "claro", "funciona", "agradezco", "felicitaciones",
+    "bien",
+    "buen",
+    "buena",
+    "bueno",
+    "excelente",
+    "genial",
+    "gracias",
+    "util",
+    "útil",
+    "rapido",
+    "rápido",
+    "facil",
+    "fácil",
+    "mejor",
+    "perfecto",
+    "correcto",
+    "claro",
+    "funciona",
+    "agradezco",
+    "felicitaciones",
 ];
 const NEGATIVE: &[&str] = &[
-    "mal", "mala", "malo", "lento", "lenta", "error", "falla", "fallo", "problema", "difícil", "dificil",
-    "peor", "no funciona", "caído", "caido", "confuso", "tarde", "roto", "pésimo", "pesimo", "queja",
+    "mal",
+    "mala",
+    "malo",
+    "lento",
+    "lenta",
+    "error",
+    "falla",
+    "fallo",
+    "problema",
+    "difícil",
+    "dificil",
+    "peor",
+    "no funciona",
+    "caído",
+    "caido",
+    "confuso",
+    "tarde",
+    "roto",
+    "pésimo",
+    "pesimo",
+    "queja",
 ];
 
 fn words(text: &str) -> String {
@@ -57,7 +94,10 @@ pub fn categorize(text: &str, given: Option<String>) -> AppResult<String> {
         return if CATEGORIES.contains(&c.as_str()) {
             Ok(c)
         } else {
-            Err(AppError::validation("category", "Categoría desconocida (sistema, operativo, equipamiento, capacitacion, general)."))
+            Err(AppError::validation(
+                "category",
+                "Categoría desconocida (sistema, operativo, equipamiento, capacitacion, general).",
+            ))
         };
     }
     let w = words(text);
@@ -78,7 +118,9 @@ pub fn categorize(text: &str, given: Option<String>) -> AppResult<String> {
 
 async fn item(state: &AppState, row: feedback::Model) -> AppResult<FeedbackItem> {
     let author = match row.user_id {
-        Some(id) => users::Entity::find_by_id(id).one(&state.db).await?.map(|u| format!("{} {}", u.first_name, u.last_name)),
+        Some(id) => {
+            users::Entity::find_by_id(id).one(&state.db).await?.map(|u| format!("{} {}", u.first_name, u.last_name))
+        }
         None => None,
     };
     Ok(FeedbackItem {
@@ -204,7 +246,9 @@ pub async fn kpis(state: &AppState, actor: &Actor) -> AppResult<FeedbackKpis> {
         .into_tuple()
         .all(&state.db)
         .await?;
-    let count = |f: &dyn Fn(&(FeedbackStatus, Option<String>, Option<f64>)) -> bool| rows.iter().filter(|r| f(r)).count() as u64;
+    let count = |f: &dyn Fn(&(FeedbackStatus, Option<String>, Option<f64>)) -> bool| {
+        rows.iter().filter(|r| f(r)).count() as u64
+    };
     let scores: Vec<f64> = rows.iter().filter_map(|r| r.2).collect();
     Ok(FeedbackKpis {
         total: rows.len() as u64,

@@ -149,9 +149,7 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<u
 // Administration (SPEC §5: admins only), link codes and API tokens.
 
 use crate::api::Page;
-use crate::api::users::{
-    ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate,
-};
+use crate::api::users::{ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate};
 use crate::domain::AuditSeverity;
 use crate::server::context::RequestMeta;
 use crate::server::db::WriteTxn;
@@ -193,11 +191,7 @@ fn random_string(len: usize, alphabet: &[u8]) -> String {
 }
 
 async fn find_user(db: &impl ConnectionTrait, id: i64) -> AppResult<users::Model> {
-    users::Entity::find_by_id(id)
-        .filter(users::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    users::Entity::find_by_id(id).filter(users::Column::DeletedAt.is_null()).one(db).await?.ok_or(AppError::NotFound)
 }
 
 fn validate_profile(dni: &str, first: &str, last: &str, email: &str) -> AppResult<()> {
@@ -237,7 +231,8 @@ pub async fn list(
         None | Some("") => 0,
         Some(c) => c.parse().map_err(|_| AppError::validation("cursor", "Cursor inválido."))?,
     };
-    let mut query = users::Entity::find().filter(users::Column::DeletedAt.is_null()).filter(users::Column::Id.gt(after));
+    let mut query =
+        users::Entity::find().filter(users::Column::DeletedAt.is_null()).filter(users::Column::Id.gt(after));
     if let Some(role) = role {
         query = query.filter(users::Column::Role.eq(role));
     }
@@ -267,7 +262,12 @@ pub async fn get(state: &AppState, actor: &Actor, id: i64) -> AppResult<UserSumm
     Ok(summary(&find_user(&state.db, id).await?))
 }
 
-pub async fn create(state: &AppState, actor: &Actor, meta: &RequestMeta, input: NewUserInput) -> AppResult<CreatedUser> {
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    input: NewUserInput,
+) -> AppResult<CreatedUser> {
     require(actor, Capability::ManageUsers)?;
     let email = input.email.trim().to_lowercase();
     let dni = input.dni.trim().to_owned();
@@ -300,7 +300,8 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &RequestMeta, input: 
     let mut active: users::ActiveModel = user.clone().into();
     active.phone = Set(input.phone.filter(|p| !p.trim().is_empty()));
     let user = active.update(&*txn).await?;
-    audit::append(&txn, Some(actor), meta, AuditEntry::new("user.create", "user", user.id).after(summary(&user))).await?;
+    audit::append(&txn, Some(actor), meta, AuditEntry::new("user.create", "user", user.id).after(summary(&user)))
+        .await?;
     txn.commit().await?;
     Ok(CreatedUser { user: summary(&user), generated_password: generated })
 }
@@ -423,7 +424,12 @@ pub async fn reset_password(
 
 /// A one-time code that links a Telegram account to `user_id` (admins for anyone, a user for
 /// themselves). Only its hash is stored; earlier unused codes of the user stop working.
-pub async fn create_link_code(state: &AppState, actor: &Actor, meta: &RequestMeta, user_id: i64) -> AppResult<LinkCode> {
+pub async fn create_link_code(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    user_id: i64,
+) -> AppResult<LinkCode> {
     if user_id == actor.user_id {
         require_write(actor)?;
     } else {
@@ -546,7 +552,8 @@ pub async fn create_api_token(
     .insert(&*txn)
     .await?;
     let info = token_info(&row);
-    audit::append(&txn, Some(actor), meta, AuditEntry::new("api_token.create", "api_token", row.id).after(&info)).await?;
+    audit::append(&txn, Some(actor), meta, AuditEntry::new("api_token.create", "api_token", row.id).after(&info))
+        .await?;
     txn.commit().await?;
     Ok(CreatedApiToken { token, info })
 }
@@ -563,7 +570,12 @@ pub async fn list_api_tokens(state: &AppState, actor: &Actor, user_id: i64) -> A
     Ok(rows.iter().map(token_info).collect())
 }
 
-pub async fn revoke_api_token(state: &AppState, actor: &Actor, meta: &RequestMeta, token_id: i64) -> AppResult<ApiTokenInfo> {
+pub async fn revoke_api_token(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    token_id: i64,
+) -> AppResult<ApiTokenInfo> {
     let txn = WriteTxn::begin(state).await?;
     let row = api_tokens::Entity::find_by_id(token_id).one(&*txn).await?.ok_or(AppError::NotFound)?;
     if row.user_id == actor.user_id {
