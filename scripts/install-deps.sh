@@ -76,6 +76,8 @@ apt_install() {
 
 if [ "${1:-}" = "--test" ]; then
   apt_install postgresql-15 postgresql-15-postgis-3 redis-server chromium
+  # The API fuzzer (schemathesis) runs in a virtualenv under tools/.venv.
+  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
   # Playwright from npm; the browser is Debian's chromium (no browser download happens).
   npm_ci_if_stale end2end
 fi

@@ -307,4 +307,9 @@ if $run_e2e; then
   count_playwright "$WORK/playwright.log"
   [ "$rc" -eq 0 ] || exit "$rc"
   phase_end
+
+  # Schema-driven fuzzing of the REST API against the same build: any 5xx fails.
+  phase_begin "api fuzz (schemathesis)"
+  scripts/fuzz-api.sh target/debug/gad
+  phase_end
 fi

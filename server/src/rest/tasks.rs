@@ -53,6 +53,7 @@ struct TaskQuery {
     date_to: Option<NaiveDate>,
     /// Searches code, title and description.
     q: Option<String>,
+    #[param(inline)]
     sort: Option<TaskSort>,
     /// `asc` (default) or `desc`.
     order: Option<String>,
