@@ -224,3 +224,16 @@ pub async fn revoke_api_token(token_id: i64) -> Result<ApiTokenInfo, ApiError> {
         .await,
     )
 }
+
+#[server(prefix = "/api/fn", endpoint = "delete_user")]
+pub async fn delete_user(id: i64) -> Result<(), ApiError> {
+    use crate::server::{context, services};
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::users::delete(&state, &actor, &context::request_meta(), id).await
+        }
+        .await,
+    )
+}

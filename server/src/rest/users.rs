@@ -23,7 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me))
         .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, update_user))
+        .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(set_active))
         .routes(routes!(reset_password))
         .routes(routes!(create_link_code))
@@ -205,4 +205,12 @@ async fn revoke_token(
     Path(id): Path<i64>,
 ) -> RestResult<Json<ApiTokenInfo>> {
     Ok(Json(services::users::revoke_api_token(&state, &caller.actor, &caller.meta, id).await?))
+}
+
+/// Soft-deletes a user (admins only; never yourself or the last admin); their tokens are revoked.
+#[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), responses(
+    (status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_user(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> RestResult<StatusCode> {
+    services::users::delete(&state, &caller.actor, &caller.meta, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -594,3 +594,34 @@ pub async fn revoke_api_token(
     txn.commit().await?;
     Ok(token_info(&row))
 }
+
+/// Soft-deletes a user (admins only; never yourself or the last admin). Their sessions and
+/// tokens stop working at once (inactive users resolve to nobody); the audit trail keeps
+/// the row. Their email and DNI stay taken.
+pub async fn delete(state: &AppState, actor: &Actor, meta: &RequestMeta, id: i64) -> AppResult<()> {
+    require(actor, Capability::ManageUsers)?;
+    if id == actor.user_id {
+        return Err(AppError::Conflict("No puede eliminar su propia cuenta.".into()));
+    }
+    let txn = WriteTxn::begin(state).await?;
+    let user = find_user(&*txn, id).await?;
+    if user.role == Role::Admin {
+        ensure_other_admin(&*txn, id).await?;
+    }
+    let before = summary(&user);
+    let now = Utc::now();
+    let mut active: users::ActiveModel = user.into();
+    active.deleted_at = Set(Some(now));
+    active.is_active = Set(false);
+    active.telegram_user_id = Set(None);
+    active.updated_at = Set(now);
+    active.update(&*txn).await?;
+    api_tokens::Entity::update_many()
+        .col_expr(api_tokens::Column::RevokedAt, sea_orm::sea_query::Expr::value(Some(now)))
+        .filter(api_tokens::Column::UserId.eq(id))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .exec(&*txn)
+        .await?;
+    audit::append(&txn, Some(actor), meta, AuditEntry::new("user.delete", "user", id).before(before)).await?;
+    txn.commit().await
+}
