@@ -23,6 +23,7 @@ use common::{Backend, TestApp};
 use sea_orm::{ConnectionTrait, Statement};
 
 type Call = Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send>>;
+type Operation = (&'static str, [bool; 3], Box<dyn Fn(i64, i64) -> Call>);
 
 fn ok<T>(r: Result<T, ApiError>) -> Result<(), ApiError> {
     r.map(|_| ())
@@ -44,7 +45,7 @@ async fn user_id(app: &TestApp, email: &str) -> i64 {
 
 /// (operation, allowed for officer, supervisor, admin, the call given the caller's own id
 /// and another user's id).
-fn operations() -> Vec<(&'static str, [bool; 3], Box<dyn Fn(i64, i64) -> Call>)> {
+fn operations() -> Vec<Operation> {
     vec![
         (
             "list_users",

@@ -22,7 +22,7 @@ use crate::server::error::AppResult;
 use crate::server::state::AppState;
 
 /// Arbitrary constant naming the audit append lock on PostgreSQL.
-const AUDIT_LOCK_KEY: i64 = 0x6741_4455_4449_54; // "gADUDIT"
+const AUDIT_LOCK_KEY: i64 = 0x0067_4144_5544_4954; // "gADUDIT"
 
 /// What happened, to be appended.
 #[derive(Clone, Debug)]

@@ -246,9 +246,8 @@ pub async fn kpis(state: &AppState, actor: &Actor) -> AppResult<FeedbackKpis> {
         .into_tuple()
         .all(&state.db)
         .await?;
-    let count = |f: &dyn Fn(&(FeedbackStatus, Option<String>, Option<f64>)) -> bool| {
-        rows.iter().filter(|r| f(r)).count() as u64
-    };
+    type Row = (FeedbackStatus, Option<String>, Option<f64>);
+    let count = |f: &dyn Fn(&Row) -> bool| rows.iter().filter(|r| f(r)).count() as u64;
     let scores: Vec<f64> = rows.iter().filter_map(|r| r.2).collect();
     Ok(FeedbackKpis {
         total: rows.len() as u64,

@@ -237,7 +237,7 @@ pub async fn list(
         query = query.filter(users::Column::Role.eq(role));
     }
     if let Some(text) = text.map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", text.replace('%', "").replace('_', ""));
+        let pattern = format!("%{}%", text.replace(['%', '_'], ""));
         use sea_orm::sea_query::{Expr, ExprTrait, Func};
         let like = |col: users::Column| Expr::expr(Func::lower(Expr::col(col))).like(pattern.clone());
         query = query.filter(
