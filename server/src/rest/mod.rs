@@ -6,6 +6,7 @@ mod audit;
 pub mod auth;
 mod feedback;
 pub mod problem;
+mod stream;
 mod tasks;
 mod users;
 
@@ -50,6 +51,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(audit::router())
         .merge(feedback::router())
         .merge(tasks::router())
+        .merge(stream::router())
         .split_for_parts();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

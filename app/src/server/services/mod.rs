@@ -9,6 +9,7 @@ pub mod emergency;
 pub mod feedback;
 pub mod geo;
 pub mod officers;
+pub mod realtime;
 pub mod stats;
 pub mod tasks;
 pub mod users;
