@@ -229,6 +229,10 @@ async fn openapi_documents_every_route() {
                 other => panic!("unexpected method {other}"),
             };
             let status = req.send().await.unwrap().status();
+            if path == "/health" {
+                assert_eq!(status, StatusCode::OK);
+                continue;
+            }
             assert!(
                 status == StatusCode::UNAUTHORIZED || status == StatusCode::BAD_REQUEST,
                 "{method} {path}: {status}"

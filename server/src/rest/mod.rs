@@ -7,6 +7,7 @@ pub mod auth;
 mod feedback;
 pub mod problem;
 mod stream;
+mod system;
 mod tasks;
 mod users;
 
@@ -52,6 +53,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(feedback::router())
         .merge(tasks::router())
         .merge(stream::router())
+        .merge(system::router())
         .split_for_parts();
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
