@@ -23,6 +23,8 @@ pub enum Command {
     },
     /// Load the Buenos Aires demo data (idempotent).
     SeedDemo,
+    /// Run the Telegram bot in long-polling mode (needs TELEGRAM_BOT_TOKEN).
+    Bot,
     /// Audit log tools.
     Audit {
         #[command(subcommand)]

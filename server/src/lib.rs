@@ -1,6 +1,7 @@
 //! The `gad` server: configuration at start-up, telemetry, the HTTP router with its
 //! middleware, health checks, and the CLI commands. Business rules live in `app::server`.
 
+pub mod bot;
 pub mod cli;
 pub mod health;
 pub mod idempotency;

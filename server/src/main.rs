@@ -60,6 +60,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Bot => {
+            let state = startup::connect(config).await?;
+            app::server::db::migrate(&state.db).await.map_err(startup_error)?;
+            let bot = gad_server::bot::Bot::new(state)?;
+            bot.run_long_poll(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
         Command::Audit { command: AuditCommand::Verify } => {
             let state = startup::connect(config).await?;
             let report = app::server::services::audit::verify(&state.db).await.map_err(startup_error)?;

@@ -64,6 +64,8 @@ pub struct Config {
     pub login_rate_limit_per_minute: u32,
     /// The bot's public username (without `@`), for `https://t.me/<bot>?start=<code>` links.
     pub telegram_bot_username: Option<String>,
+    /// Base URL of the Telegram Bot API (a local Bot API server, or a fake in tests).
+    pub telegram_api_url: String,
     /// How far from an emergency to look for available officers, in metres.
     pub emergency_radius_m: f64,
     /// How recent an officer's position must be to count for an emergency, in minutes.
@@ -137,6 +139,10 @@ impl Config {
             rate_limit_per_minute: env.parse("GAD_RATE_LIMIT_PER_MINUTE")?.unwrap_or(600),
             login_rate_limit_per_minute: env.parse("GAD_LOGIN_RATE_LIMIT_PER_MINUTE")?.unwrap_or(20),
             telegram_bot_username: env.get("TELEGRAM_BOT_USERNAME").map(|u| u.trim_start_matches('@').to_owned()),
+            telegram_api_url: env
+                .get("TELEGRAM_API_URL")
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| "https://api.telegram.org".into()),
             emergency_radius_m,
             position_fresh_minutes,
         })
@@ -207,6 +213,7 @@ mod tests {
         assert!(c.is_sqlite());
         assert!(c.redis_url.is_none());
         assert!(c.telegram_bot_token.is_none());
+        assert_eq!(c.telegram_api_url, "https://api.telegram.org");
         assert!(!c.secure_cookies());
         assert_eq!(c.emergency_radius_m, 5000.0);
         assert_eq!(c.position_fresh_minutes, 15);

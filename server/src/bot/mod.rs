@@ -1,0 +1,200 @@
+//! The Telegram bot (SPEC §6.2): one more door into the same rooms as the dashboard.
+//!
+//! Every business action is a call to the *same* server function the dashboard uses, run
+//! through [`app::server::harness::call_as`] with the linked user's actor
+//! ([`services::auth::actor_for_telegram`]); this module never touches the database.
+//!
+//! Library choice: carapax 0.40 re-exports tgbot 0.48, whose `Client` we use to *send*
+//! (it honours Telegram's 429 `retry_after` by itself) and whose `Update` types we parse
+//! updates into. We do not use carapax's handler dispatch nor tgbot's `LongPoll`:
+//! - `LongPoll` asks for `Vec<Update>` as one value, so one update it cannot parse would make
+//!   the whole batch fail forever; we fetch `getUpdates` as raw JSON and parse update by
+//!   update, logging and skipping the malformed ones;
+//! - we need updates processed concurrently across chats but strictly in order within one
+//!   chat ([`Dispatcher`]), which neither offers.
+//!
+//! Conversation state (the pending `/emergencia` location) is kept in memory for this slice.
+
+mod handlers;
+mod render;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use app::server::state::AppState;
+use carapax::api::Client;
+use carapax::types::Update;
+use futures::FutureExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+pub use handlers::Pending;
+
+/// How long a chat's worker waits for another update before it goes away.
+const WORKER_IDLE: Duration = Duration::from_secs(60);
+/// Long-poll timeout asked from Telegram, in seconds.
+const POLL_TIMEOUT_SECS: u64 = 25;
+/// Never wait longer than this for a `retry_after` while sending.
+const MAX_RETRY_AFTER_SECS: u64 = 60;
+
+/// The bot: the application state, a Bot API client and the per-chat conversation state.
+#[derive(Clone)]
+pub struct Bot {
+    pub(crate) state: AppState,
+    pub(crate) api: Client,
+    api_url: String,
+    token: String,
+    pub(crate) pending: Arc<Mutex<HashMap<i64, Pending>>>,
+}
+
+impl Bot {
+    /// A bot for `state`, talking to `TELEGRAM_API_URL` with `TELEGRAM_BOT_TOKEN`.
+    pub fn new(state: AppState) -> anyhow::Result<Self> {
+        let token = state
+            .config
+            .telegram_bot_token
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("TELEGRAM_BOT_TOKEN is not set"))?
+            .expose()
+            .to_owned();
+        let api_url = state.config.telegram_api_url.clone();
+        let api = Client::new(token.clone())
+            .map_err(|e| anyhow::anyhow!("cannot build the Telegram client: {e}"))?
+            .with_host(api_url.clone())
+            .with_max_retries(3)
+            .with_max_retry_after(MAX_RETRY_AFTER_SECS);
+        Ok(Self { state, api, api_url, token, pending: Arc::new(Mutex::new(HashMap::new())) })
+    }
+
+    /// Long polling (`getUpdates` in a loop) until `shutdown` completes.
+    pub async fn run_long_poll(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(POLL_TIMEOUT_SECS + 10))
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        let dispatcher = Dispatcher::new(self.clone());
+        let url = format!("{}/bot{}/getUpdates", self.api_url, self.token);
+        let mut offset: i64 = 0;
+        tracing::info!(api = %self.api_url, "telegram bot polling");
+        let poll = async {
+            loop {
+                let body = serde_json::json!({
+                    "offset": offset,
+                    "timeout": POLL_TIMEOUT_SECS,
+                    "allowed_updates": ["message", "edited_message", "callback_query"],
+                });
+                let answer: Result<Value, reqwest::Error> = match http.post(&url).json(&body).send().await {
+                    Ok(res) => res.json().await,
+                    Err(e) => Err(e),
+                };
+                let answer = match answer {
+                    Ok(v) => v,
+                    Err(e) => {
+                        // The error may name the URL, which holds the token: log the kind only.
+                        tracing::warn!(error = %e.without_url(), "getUpdates failed");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        continue;
+                    }
+                };
+                if answer.get("ok").and_then(Value::as_bool) != Some(true) {
+                    let wait = answer.pointer("/parameters/retry_after").and_then(Value::as_u64).unwrap_or(2);
+                    let description = answer.get("description").and_then(|d| d.as_str()).unwrap_or("").to_owned();
+                    tracing::warn!(%description, wait, "getUpdates refused");
+                    tokio::time::sleep(Duration::from_secs(wait.min(MAX_RETRY_AFTER_SECS))).await;
+                    continue;
+                }
+                let updates = answer.get("result").and_then(Value::as_array).cloned().unwrap_or_default();
+                for raw in updates {
+                    if let Some(id) = raw.get("update_id").and_then(Value::as_i64) {
+                        offset = offset.max(id + 1);
+                    }
+                    dispatcher.dispatch_raw(raw);
+                }
+            }
+        };
+        tokio::select! {
+            () = poll => Ok(()),
+            () = shutdown => {
+                tracing::info!("telegram bot stopped");
+                Ok(())
+            }
+        }
+    }
+
+    /// Handles one update now (webhook and tests); a panic inside is caught and logged.
+    pub async fn handle_update(&self, update: Update) {
+        let id = update.id;
+        let outcome = std::panic::AssertUnwindSafe(handlers::handle(self, update)).catch_unwind().await;
+        if outcome.is_err() {
+            tracing::error!(update_id = id, "telegram update handler panicked");
+        }
+    }
+}
+
+/// Runs updates concurrently across chats, in arrival order within each chat: one worker
+/// task per active chat, fed through a channel.
+#[derive(Clone)]
+pub struct Dispatcher {
+    bot: Bot,
+    workers: Arc<Mutex<HashMap<i64, mpsc::UnboundedSender<Update>>>>,
+}
+
+impl Dispatcher {
+    pub fn new(bot: Bot) -> Self {
+        Self { bot, workers: Arc::new(Mutex::new(HashMap::new())) }
+    }
+
+    /// Parses one raw update; a malformed one is logged and dropped.
+    pub fn dispatch_raw(&self, raw: Value) {
+        let id = raw.get("update_id").cloned();
+        match serde_json::from_value::<Update>(raw) {
+            Ok(update) => self.dispatch(update),
+            Err(e) => tracing::warn!(update_id = ?id, error = %e, "malformed telegram update skipped"),
+        }
+    }
+
+    pub fn dispatch(&self, update: Update) {
+        let key = chat_key(&update);
+        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let update = match workers.get(&key) {
+            Some(tx) => match tx.send(update) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(update)) => update,
+            },
+            None => update,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        // A fresh channel's receiver is alive: this send cannot fail.
+        let _ = tx.send(update);
+        workers.insert(key, tx);
+        tokio::spawn(self.clone().work(key, rx));
+    }
+
+    async fn work(self, key: i64, mut rx: mpsc::UnboundedReceiver<Update>) {
+        loop {
+            match tokio::time::timeout(WORKER_IDLE, rx.recv()).await {
+                Ok(Some(update)) => self.bot.handle_update(update).await,
+                Ok(None) => return,
+                Err(_idle) => {
+                    // Senders hold the map lock while sending, so an empty queue seen under
+                    // the lock stays empty once we are out of the map.
+                    let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+                    if rx.is_empty() {
+                        workers.remove(&key);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The ordering key of an update: its chat, else its user, else one shared lane.
+fn chat_key(update: &Update) -> i64 {
+    if let Some(id) = update.get_chat_id() {
+        return id.into();
+    }
+    update.get_user_id().map(i64::from).unwrap_or(0)
+}

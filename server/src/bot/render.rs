@@ -1,0 +1,235 @@
+//! Everything the bot says (Spanish) and its inline keyboards.
+//!
+//! Callback data, at most 64 bytes: `m:<menu item>`, `d:<task id>` (show / refresh),
+//! `f:<task id>` (ask to confirm finishing), `t:<task id>:<status>` (transition).
+
+use app::api::ApiError;
+use app::api::emergency::EmergencyOutcome;
+use app::api::stats::TaskStatistics;
+use app::api::tasks::TaskDetail;
+use app::domain::TaskStatus;
+use carapax::types::InlineKeyboardButton;
+
+/// At most this many tasks are sent by `/tareas` (one message each).
+pub const MAX_TASKS: usize = 10;
+/// `/estadisticas` covers the last this many days, today included.
+pub const STATS_DAYS: u64 = 30;
+
+pub const UNLINKED: &str = "Su cuenta de Telegram no está vinculada a GAD. Pida un código de vinculación \
+     en el panel (sección Usuarios) o a un administrador, y envíe /start <código>.";
+pub const LINK_INVALID: &str = "No se pudo vincular la cuenta: el código no es válido, ya fue usado o venció. \
+     Pida un código nuevo en el panel (sección Usuarios).";
+pub const INTERNAL: &str = "Ocurrió un error interno. Intente nuevamente en unos minutos.";
+pub const HELP: &str = "Comandos disponibles:\n\
+     /tareas — sus tareas activas, con botones para iniciar, pausar, reanudar y finalizar\n\
+     /estadisticas — sus cifras de los últimos 30 días\n\
+     /emergencia — reportar una emergencia en su ubicación\n\
+     /feedback <texto> — enviar un comentario\n\
+     /cancelar — cancelar la operación en curso\n\
+     /ayuda — esta ayuda\n\n\
+     Compartir su ubicación (o su ubicación en tiempo real) actualiza su posición en el mapa.";
+pub const CANCELLED: &str = "Operación cancelada.";
+pub const NOTHING_TO_CANCEL: &str = "No hay ninguna operación en curso.";
+pub const UNKNOWN_COMMAND: &str = "Comando no reconocido. Envíe /ayuda para ver los comandos.";
+pub const UNKNOWN_INPUT: &str = "No entendí el mensaje. Envíe /ayuda para ver los comandos.";
+pub const NO_TASKS: &str = "No tiene tareas activas.";
+pub const FEEDBACK_USAGE: &str =
+    "Escriba su comentario después del comando, por ejemplo:\n/feedback La radio del móvil 12 falla.";
+pub const SEND_LOCATION: &str = "📍 Enviar mi ubicación";
+pub const ASK_EMERGENCY_LOCATION: &str = "🚨 Emergencia: envíe la ubicación del hecho con el botón «Enviar mi ubicación» \
+     o adjuntando una ubicación. Envíe /cancelar para desistir.";
+pub const WAITING_LOCATION: &str = "Estoy esperando la ubicación de la emergencia. Envíe una ubicación o /cancelar.";
+pub const EMERGENCY_DESCRIPTION: &str = "Emergencia reportada por Telegram";
+pub const LOCATION_OK: &str = "📍 Ubicación actualizada.";
+pub const LIVE_LOCATION_OK: &str =
+    "📍 Ubicación en tiempo real recibida: su posición se actualizará mientras la comparta.";
+pub const STALE_BUTTON: &str = "Este botón ya no es válido. Envíe /tareas para ver sus tareas.";
+pub const CANNOT_FINISH: &str = "La tarea ya no puede finalizarse.";
+
+pub fn linked(first_name: &str, last_name: &str) -> String {
+    format!("✅ Cuenta vinculada: {first_name} {last_name}.")
+}
+
+pub fn menu_text() -> String {
+    "GAD — menú principal. Elija una opción:".to_owned()
+}
+
+pub fn menu_keyboard() -> Vec<Vec<InlineKeyboardButton>> {
+    vec![
+        vec![
+            InlineKeyboardButton::for_callback_data("📋 Mis tareas", "m:tareas"),
+            InlineKeyboardButton::for_callback_data("📊 Estadísticas", "m:estadisticas"),
+        ],
+        vec![
+            InlineKeyboardButton::for_callback_data("🚨 Emergencia", "m:emergencia"),
+            InlineKeyboardButton::for_callback_data("❓ Ayuda", "m:ayuda"),
+        ],
+    ]
+}
+
+/// A server function's refusal, as the person reads it.
+pub fn error(e: &ApiError) -> String {
+    format!("⚠️ {}", e.message)
+}
+
+pub fn tasks_header(total: usize, shown: usize) -> String {
+    if total > shown {
+        format!("Sus tareas activas: {total} (se muestran las {shown} próximas).")
+    } else {
+        format!("Sus tareas activas: {total}.")
+    }
+}
+
+pub fn task(t: &TaskDetail) -> String {
+    let mut lines = vec![
+        format!("📋 {} — {}", t.code, t.title),
+        format!(
+            "Estado: {} · Prioridad: {} · Tipo: {}",
+            t.status.label_es(),
+            t.priority.label_es(),
+            t.task_type.label_es()
+        ),
+    ];
+    if let Some(start) = &t.scheduled_start_local {
+        let end = t.scheduled_end_local.as_deref().map(|e| format!(" a {e}")).unwrap_or_default();
+        lines.push(format!("Programada: {start}{end}"));
+    }
+    if let Some(start) = &t.actual_start_local {
+        lines.push(format!("Iniciada: {start}"));
+    }
+    if let Some(end) = &t.actual_end_local {
+        lines.push(format!("Finalizada: {end}"));
+    }
+    if let Some(seconds) = t.duration_seconds {
+        lines.push(format!("Duración: {}", duration(seconds as f64)));
+    }
+    if let Some(place) = &t.location_text {
+        lines.push(format!("Lugar: {place}"));
+    }
+    if !t.assignments.is_empty() {
+        let names: Vec<&str> = t.assignments.iter().map(|a| a.name.as_str()).collect();
+        lines.push(format!("Efectivos: {}", names.join(", ")));
+    }
+    lines.join("\n")
+}
+
+/// One button per transition the viewer may make now (cancelling needs a reason and stays on
+/// the dashboard), plus a refresh.
+pub fn task_keyboard(t: &TaskDetail) -> Vec<Vec<InlineKeyboardButton>> {
+    let mut row = Vec::new();
+    for to in &t.allowed_transitions {
+        let button = match to {
+            TaskStatus::InProgress if t.status == TaskStatus::Scheduled => {
+                InlineKeyboardButton::for_callback_data("▶️ Iniciar", format!("t:{}:in_progress", t.id))
+            }
+            TaskStatus::InProgress => {
+                InlineKeyboardButton::for_callback_data("▶️ Reanudar", format!("t:{}:in_progress", t.id))
+            }
+            TaskStatus::Paused => InlineKeyboardButton::for_callback_data("⏸ Pausar", format!("t:{}:paused", t.id)),
+            TaskStatus::Completed => InlineKeyboardButton::for_callback_data("✅ Finalizar", format!("f:{}", t.id)),
+            TaskStatus::Scheduled | TaskStatus::Cancelled => continue,
+        };
+        row.push(button);
+    }
+    let mut keyboard = Vec::new();
+    if !row.is_empty() {
+        keyboard.push(row);
+    }
+    if !t.status.is_final() {
+        keyboard.push(vec![InlineKeyboardButton::for_callback_data("🔄 Actualizar", format!("d:{}", t.id))]);
+    }
+    keyboard
+}
+
+pub fn confirm_finish(t: &TaskDetail) -> String {
+    format!("{}\n\n¿Confirma que desea finalizar la tarea {}?", task(t), t.code)
+}
+
+pub fn confirm_keyboard(id: i64) -> Vec<Vec<InlineKeyboardButton>> {
+    vec![vec![
+        InlineKeyboardButton::for_callback_data("✅ Sí, finalizar", format!("t:{id}:completed")),
+        InlineKeyboardButton::for_callback_data("↩️ No", format!("d:{id}")),
+    ]]
+}
+
+pub fn transition_done(to: TaskStatus) -> &'static str {
+    match to {
+        TaskStatus::InProgress => "Tarea en curso.",
+        TaskStatus::Paused => "Tarea pausada.",
+        TaskStatus::Completed => "Tarea finalizada.",
+        TaskStatus::Cancelled => "Tarea cancelada.",
+        TaskStatus::Scheduled => "Tarea actualizada.",
+    }
+}
+
+pub fn feedback_thanks(category: &str) -> String {
+    format!("🙏 ¡Gracias! Registramos su comentario (categoría: {category}).")
+}
+
+pub fn emergency(outcome: &EmergencyOutcome) -> String {
+    let task = &outcome.task;
+    let mut text = format!("🚨 Emergencia registrada: {} — {}.", task.code, task.title);
+    if outcome.assigned_officer_ids.is_empty() {
+        text.push_str(
+            "\nNo hay efectivos disponibles con posición reciente cerca del lugar; la central fue alertada y asignará personal.",
+        );
+        return text;
+    }
+    text.push_str("\nAsignado:");
+    for id in &outcome.assigned_officer_ids {
+        let name = task.assignments.iter().find(|a| a.officer_id == *id).map(|a| a.name.clone());
+        let candidate = outcome.candidates.iter().find(|c| c.officer_id == *id);
+        let name = name.or_else(|| candidate.map(|c| c.name.clone())).unwrap_or_else(|| format!("efectivo {id}"));
+        match candidate {
+            Some(c) => text.push_str(&format!("\n• {name} ({})", distance(c.distance_m))),
+            None => text.push_str(&format!("\n• {name}")),
+        }
+    }
+    text
+}
+
+pub fn stats(s: &TaskStatistics) -> String {
+    let mut lines = vec![format!("📊 Estadísticas de los últimos {STATS_DAYS} días")];
+    lines.push(format!("Tareas: {}", s.total));
+    for c in &s.by_status {
+        lines.push(format!("• {}: {}", c.status.label_es(), c.count));
+    }
+    lines.push(match s.completion_rate {
+        Some(rate) => format!("Tasa de finalización: {:.0} %", rate * 100.0),
+        None => "Tasa de finalización: sin tareas terminadas".to_owned(),
+    });
+    lines.push(format!("Finalizadas en el período: {}", s.completed_in_period));
+    if let Some(avg) = s.average_seconds {
+        lines.push(format!("Duración promedio: {}", duration(avg)));
+    }
+    let streak = streak(s);
+    lines.push(format!(
+        "Racha: {streak} {} seguidos con una tarea finalizada",
+        if streak == 1 { "día" } else { "días" }
+    ));
+    let types: Vec<String> =
+        s.by_type.iter().filter(|t| t.count > 0).map(|t| format!("{}: {}", t.task_type.label_es(), t.count)).collect();
+    if !types.is_empty() {
+        lines.push(format!("Por tipo: {}", types.join(", ")));
+    }
+    lines.join("\n")
+}
+
+/// Consecutive days, ending today (or yesterday if today has none yet), with at least one
+/// completed task.
+fn streak(s: &TaskStatistics) -> usize {
+    let mut days = s.per_day.iter().rev().peekable();
+    if days.peek().is_some_and(|d| d.completed == 0) {
+        days.next();
+    }
+    days.take_while(|d| d.completed > 0).count()
+}
+
+fn duration(seconds: f64) -> String {
+    let minutes = (seconds / 60.0).round() as i64;
+    if minutes < 60 { format!("{minutes} min") } else { format!("{} h {:02} min", minutes / 60, minutes % 60) }
+}
+
+fn distance(metres: f64) -> String {
+    if metres < 1000.0 { format!("a {metres:.0} m") } else { format!("a {:.1} km", metres / 1000.0) }
+}
