@@ -24,7 +24,12 @@ pub enum Command {
     /// Load the Buenos Aires demo data (idempotent).
     SeedDemo,
     /// Run the Telegram bot in long-polling mode (needs TELEGRAM_BOT_TOKEN).
-    Bot,
+    Bot {
+        /// Instead: register `<GAD_PUBLIC_URL>/telegram/webhook/<secret>` with Telegram
+        /// (needs TELEGRAM_WEBHOOK_SECRET) and exit; `gad serve` then receives the updates.
+        #[arg(long)]
+        set_webhook: bool,
+    },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]

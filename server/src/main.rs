@@ -60,7 +60,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Bot => {
+        Command::Bot { set_webhook: true } => {
+            let state = startup::connect(config).await?;
+            let url = gad_server::bot::set_webhook(&state).await?;
+            println!("webhook registrado: {url}");
+        }
+        Command::Bot { set_webhook: false } => {
             let state = startup::connect(config).await?;
             app::server::db::migrate(&state.db).await.map_err(startup_error)?;
             let bot = gad_server::bot::Bot::new(state)?;

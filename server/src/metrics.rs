@@ -62,7 +62,7 @@ pub fn route_label(path: &str, status: u16) -> String {
 /// Counts and times every request.
 pub async fn track(request: Request, next: Next) -> Response {
     let method = request.method().to_string();
-    let path = request.uri().path().to_owned();
+    let path = crate::bot::redact_path(request.uri().path()).into_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();

@@ -26,7 +26,7 @@ pub fn make_span(request: &Request<Body>) -> Span {
         "request",
         request_id = %request_id,
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %crate::bot::redact_path(request.uri().path()),
     )
 }
 

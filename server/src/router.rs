@@ -49,6 +49,8 @@ pub fn build(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(crate::metrics::scrape))
+        // Telegram's webhook (only when configured); outside sessions and page guards.
+        .merge(crate::bot::webhook_routes(&state))
         .merge(pages)
         .layer(
             ServiceBuilder::new()

@@ -142,7 +142,9 @@ async fn fake_method(
         )
             .into_response();
     }
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // JSON for most methods; multipart (kept raw) for those that may upload a file.
+    let body: Value =
+        serde_json::from_slice(&body).unwrap_or_else(|_| json!({"_raw": String::from_utf8_lossy(&body).into_owned()}));
     if method == "getUpdates" {
         // A short long poll: answer as soon as something is queued, else after 200 ms.
         let deadline = Instant::now() + Duration::from_millis(200);
@@ -577,4 +579,95 @@ async fn updates_of_one_chat_are_handled_in_order() {
     let rows = feedback::Entity::find().filter(feedback::Column::UserId.eq(uid)).all(&rig.app.state.db).await.unwrap();
     let texts: Vec<&str> = rows.iter().map(|r| r.text.as_str()).collect();
     assert_eq!(texts, (0..5).map(|i| format!("comentario {i}")).collect::<Vec<_>>());
+}
+
+// ------------------------------------------------------------------------------ webhook
+
+const WEBHOOK_SECRET: &str = "s3cret-Path_0123456789abcdef";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_requires_the_secret_path_and_header() {
+    let tg = FakeTelegram::start().await;
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url), ("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let hook = app.url(&format!("/telegram/webhook/{WEBHOOK_SECRET}"));
+    let update = json!({"update_id": 1, "message": text_update(8001, "/ayuda")["message"]});
+
+    let missing = http.post(&hook).json(&update).send().await.unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let wrong = http.post(&hook).header("X-Telegram-Bot-Api-Secret-Token", "nope").json(&update).send().await.unwrap();
+    assert_eq!(wrong.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let elsewhere = http
+        .post(app.url("/telegram/webhook/guessed-path-0123456789"))
+        .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), reqwest::StatusCode::NOT_FOUND);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(tg.calls().is_empty(), "refused calls reach nobody: {:#?}", tg.calls());
+
+    // Garbage is acknowledged (Telegram would redeliver it forever) and skipped.
+    let garbage = http
+        .post(&hook)
+        .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), reqwest::StatusCode::OK);
+
+    let ok =
+        http.post(&hook).header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET).json(&update).send().await.unwrap();
+    assert_eq!(ok.status(), reqwest::StatusCode::OK);
+    tg.sent(8001, "Su cuenta de Telegram no está vinculada").await;
+
+    // The secret never shows in the metrics.
+    let metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains(WEBHOOK_SECRET));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_webhook_route_without_its_secret() {
+    let tg = FakeTelegram::start().await;
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let res = reqwest::Client::new()
+        .post(app.url("/telegram/webhook/anything-at-all-0123"))
+        .json(&json!({"update_id": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert!(tg.calls().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_webhook_registers_the_secret_url() {
+    let tg = FakeTelegram::start().await;
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("TELEGRAM_BOT_TOKEN", TOKEN),
+            ("TELEGRAM_API_URL", &tg.url),
+            ("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("GAD_PUBLIC_URL", "https://gad.example.org/"),
+        ],
+    )
+    .await;
+    let shown = gad_server::bot::set_webhook(&app.state).await.unwrap();
+    assert!(!shown.contains(WEBHOOK_SECRET));
+    let call = tg.wait_for("setWebhook", |c| c.method == "setWebhook").await;
+    let form = call.body["_raw"].as_str().unwrap();
+    let field = |name: &str| {
+        let start = form.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("no {name} in {form}"));
+        form[start..].split("\r\n\r\n").nth(1).unwrap().split("\r\n").next().unwrap().to_owned()
+    };
+    assert_eq!(field("url"), format!("https://gad.example.org/telegram/webhook/{WEBHOOK_SECRET}"));
+    assert_eq!(field("secret_token"), WEBHOOK_SECRET);
 }

@@ -66,6 +66,9 @@ pub struct Config {
     pub telegram_bot_username: Option<String>,
     /// Base URL of the Telegram Bot API (a local Bot API server, or a fake in tests).
     pub telegram_api_url: String,
+    /// Webhook mode: the secret in the webhook path and in Telegram's
+    /// `X-Telegram-Bot-Api-Secret-Token` header. Unset: no webhook route (long polling).
+    pub telegram_webhook_secret: Option<Secret>,
     /// How far from an emergency to look for available officers, in metres.
     pub emergency_radius_m: f64,
     /// How recent an officer's position must be to count for an emergency, in minutes.
@@ -107,6 +110,18 @@ impl Config {
             Some(tz) => tz.parse().map_err(|_| ConfigError::new("GAD_TIMEZONE", "unknown IANA time zone"))?,
         };
         let public_url = env.get("GAD_PUBLIC_URL");
+        let telegram_webhook_secret = env.secret("TELEGRAM_WEBHOOK_SECRET")?;
+        if let Some(secret) = &telegram_webhook_secret {
+            let s = secret.expose();
+            // Telegram accepts 1–256 characters of A-Z a-z 0-9 _ -; we also want it unguessable.
+            if !(16..=256).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(ConfigError::new(
+                    "TELEGRAM_WEBHOOK_SECRET",
+                    "must be 16 to 256 characters among A-Z, a-z, 0-9, _ and -",
+                ));
+            }
+        }
         if let Some(url) = &public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -143,6 +158,7 @@ impl Config {
                 .get("TELEGRAM_API_URL")
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .unwrap_or_else(|| "https://api.telegram.org".into()),
+            telegram_webhook_secret,
             emergency_radius_m,
             position_fresh_minutes,
         })
@@ -214,6 +230,7 @@ mod tests {
         assert!(c.redis_url.is_none());
         assert!(c.telegram_bot_token.is_none());
         assert_eq!(c.telegram_api_url, "https://api.telegram.org");
+        assert!(c.telegram_webhook_secret.is_none());
         assert!(!c.secure_cookies());
         assert_eq!(c.emergency_radius_m, 5000.0);
         assert_eq!(c.position_fresh_minutes, 15);
@@ -235,6 +252,11 @@ mod tests {
             load(&[("GAD_POSITION_FRESH_MINUTES", "-5")]).expect_err("refused").variable,
             "GAD_POSITION_FRESH_MINUTES"
         );
+        let weak = load(&[("TELEGRAM_WEBHOOK_SECRET", "short")]).expect_err("refused");
+        assert_eq!(weak.variable, "TELEGRAM_WEBHOOK_SECRET");
+        assert!(!weak.to_string().contains("short"));
+        let odd = load(&[("TELEGRAM_WEBHOOK_SECRET", "a/long/secret/with/slashes")]).expect_err("refused");
+        assert_eq!(odd.variable, "TELEGRAM_WEBHOOK_SECRET");
     }
 
     #[test]

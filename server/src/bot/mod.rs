@@ -13,6 +13,11 @@
 //! - we need updates processed concurrently across chats but strictly in order within one
 //!   chat ([`Dispatcher`]), which neither offers.
 //!
+//! Two ways in: long polling (`gad bot`, development) and, when `TELEGRAM_WEBHOOK_SECRET` is
+//! set, a webhook route on `gad serve` ([`webhook_routes`]) that checks the secret path *and*
+//! Telegram's `X-Telegram-Bot-Api-Secret-Token` header (tgbot's own webhook server checks
+//! neither). Both feed the same [`Dispatcher`].
+//!
 //! Conversation state (the pending `/emergencia` location) is kept in memory for this slice.
 
 mod handlers;
@@ -131,6 +136,104 @@ impl Bot {
             tracing::error!(update_id = id, "telegram update handler panicked");
         }
     }
+}
+
+/// The header in which Telegram repeats the webhook's `secret_token`.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// `POST /telegram/webhook/{secret}` when the bot token and `TELEGRAM_WEBHOOK_SECRET` are set;
+/// no route otherwise. Updates are acknowledged at once and handled in the background.
+pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
+    let router = axum::Router::new();
+    let Some(secret) = state.config.telegram_webhook_secret.as_ref().map(|s| s.expose().to_owned()) else {
+        return router;
+    };
+    if state.config.telegram_bot_token.is_none() {
+        tracing::warn!("TELEGRAM_WEBHOOK_SECRET is set without TELEGRAM_BOT_TOKEN: no webhook");
+        return router;
+    }
+    let bot = match Bot::new(state.clone()) {
+        Ok(bot) => bot,
+        Err(e) => {
+            tracing::error!(error = %e, "telegram webhook disabled");
+            return router;
+        }
+    };
+    let hook = WebhookHook { dispatcher: Dispatcher::new(bot), secret: Arc::new(secret) };
+    router.route(
+        "/telegram/webhook/{secret}",
+        axum::routing::post(
+            move |axum::extract::Path(path): axum::extract::Path<String>,
+                  headers: axum::http::HeaderMap,
+                  body: axum::body::Bytes| async move { hook.receive(&path, &headers, &body) },
+        ),
+    )
+}
+
+#[derive(Clone)]
+struct WebhookHook {
+    dispatcher: Dispatcher,
+    secret: Arc<String>,
+}
+
+impl WebhookHook {
+    fn receive(&self, path: &str, headers: &axum::http::HeaderMap, body: &[u8]) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        if !same_secret(path, &self.secret) {
+            return StatusCode::NOT_FOUND;
+        }
+        let header = headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !same_secret(header, &self.secret) {
+            tracing::warn!("telegram webhook call without the right secret-token header refused");
+            return StatusCode::UNAUTHORIZED;
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(raw) => self.dispatcher.dispatch_raw(raw),
+            // Acknowledged anyway: Telegram would redeliver a refused update forever.
+            Err(e) => tracing::warn!(error = %e, "telegram webhook body is not JSON; skipped"),
+        }
+        StatusCode::OK
+    }
+}
+
+/// The webhook path names its secret: logs and metrics get this instead.
+pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const PREFIX: &str = "/telegram/webhook/";
+    if path.starts_with(PREFIX) && path.len() > PREFIX.len() {
+        std::borrow::Cow::Owned(format!("{PREFIX}***"))
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    }
+}
+
+/// Compares in time independent of where the strings differ.
+fn same_secret(given: &str, secret: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(secret.as_bytes()));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Registers `<GAD_PUBLIC_URL>/telegram/webhook/<secret>` with Telegram, with the secret token.
+pub async fn set_webhook(state: &AppState) -> anyhow::Result<String> {
+    let public = state.config.public_url.as_deref().ok_or_else(|| anyhow::anyhow!("GAD_PUBLIC_URL is not set"))?;
+    let secret = state
+        .config
+        .telegram_webhook_secret
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("TELEGRAM_WEBHOOK_SECRET is not set"))?
+        .expose()
+        .to_owned();
+    let bot = Bot::new(state.clone())?;
+    let public = public.trim_end_matches('/');
+    let method = carapax::types::SetWebhook::new(format!("{public}/telegram/webhook/{secret}"))
+        .with_secret_token(secret)
+        .with_allowed_updates([
+            carapax::types::AllowedUpdate::Message,
+            carapax::types::AllowedUpdate::EditedMessage,
+            carapax::types::AllowedUpdate::CallbackQuery,
+        ]);
+    bot.api.execute(method).await.map_err(|e| anyhow::anyhow!("setWebhook failed: {e}"))?;
+    Ok(format!("{public}/telegram/webhook/***"))
 }
 
 /// Runs updates concurrently across chats, in arrival order within each chat: one worker
