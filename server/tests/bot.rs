@@ -581,6 +581,22 @@ async fn updates_of_one_chat_are_handled_in_order() {
     assert_eq!(texts, (0..5).map(|i| format!("comentario {i}")).collect::<Vec<_>>());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_chats_get_no_personal_data() {
+    let rig = rig(Backend::Sqlite).await;
+    link(&rig, "efectivo2@gad.local", 7902).await;
+    let group = -100_200_300;
+    let mut update = text_update(7902, "/tareas");
+    update["message"]["chat"] = json!({"id": group, "type": "supergroup", "title": "Brigada"});
+    rig.tg.push(update);
+    let mut chatter = text_update(7902, "hola a todos");
+    chatter["message"]["chat"] = json!({"id": group, "type": "supergroup", "title": "Brigada"});
+    rig.tg.push(chatter);
+    rig.tg.sent(group, "chat privado").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rig.tg.messages_to(group).len(), 1, "{:#?}", rig.tg.messages_to(group));
+}
+
 // ------------------------------------------------------------------------------ webhook
 
 const WEBHOOK_SECRET: &str = "s3cret-Path_0123456789abcdef";

@@ -14,7 +14,7 @@ use app::server::error::AppError;
 use app::server::harness::call_as;
 use app::server::services;
 use carapax::types::{
-    AnswerCallbackQuery, CallbackQuery, EditMessageText, InlineKeyboardButton, KeyboardButton,
+    AnswerCallbackQuery, CallbackQuery, Chat, EditMessageText, InlineKeyboardButton, KeyboardButton,
     MaybeInaccessibleMessage, Message, MessageData, ReplyKeyboardMarkup, ReplyKeyboardRemove, SendMessage, Update,
     UpdateType,
 };
@@ -56,6 +56,16 @@ async fn on_message(bot: &Bot, message: Message, edited: bool) {
     let Some(user_id) = message.sender.get_user_id().map(i64::from) else {
         return;
     };
+    // Tasks, positions and statistics are personal: never answer them into a group.
+    if !matches!(message.chat, Chat::Private(_)) {
+        if let MessageData::Text(text) = &message.data
+            && !edited
+            && command(text.data.trim()).is_some()
+        {
+            send(bot, chat_id, render::PRIVATE_ONLY, None).await;
+        }
+        return;
+    }
     match &message.data {
         MessageData::Text(text) if !edited => on_text(bot, chat_id, user_id, text.data.trim()).await,
         MessageData::Location(location) => {
@@ -303,6 +313,7 @@ fn parse_action(data: &str) -> Option<Action> {
 async fn on_callback(bot: &Bot, query: CallbackQuery) {
     let user_id: i64 = query.from.id.into();
     let message = match &query.message {
+        Some(MaybeInaccessibleMessage::Message(m)) if !matches!(m.chat, Chat::Private(_)) => None,
         Some(MaybeInaccessibleMessage::Message(m)) => Some((i64::from(m.chat.get_id()), m.id)),
         Some(MaybeInaccessibleMessage::InaccessibleMessage(m)) => Some((i64::from(m.chat.get_id()), m.message_id)),
         None => None,

@@ -28,6 +28,7 @@ pub const HELP: &str = "Comandos disponibles:\n\
      /cancelar — cancelar la operación en curso\n\
      /ayuda — esta ayuda\n\n\
      Compartir su ubicación (o su ubicación en tiempo real) actualiza su posición en el mapa.";
+pub const PRIVATE_ONLY: &str = "Por seguridad, use el bot en un chat privado conmigo.";
 pub const CANCELLED: &str = "Operación cancelada.";
 pub const NOTHING_TO_CANCEL: &str = "No hay ninguna operación en curso.";
 pub const UNKNOWN_COMMAND: &str = "Comando no reconocido. Envíe /ayuda para ver los comandos.";
