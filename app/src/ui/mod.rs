@@ -2,6 +2,7 @@
 
 mod layout;
 mod login;
+mod task_detail;
 mod tasks;
 
 use leptos::prelude::*;
@@ -11,6 +12,7 @@ use leptos_router::{SsrMode, path};
 
 pub use layout::Layout;
 pub use login::LoginPage;
+pub use task_detail::TaskDetailPage;
 pub use tasks::TasksPage;
 
 /// The HTML document around the app, rendered on the server.
@@ -44,6 +46,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/tareas" /> } />
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/tareas") view=TasksPage ssr=SsrMode::Async />
+                <Route path=path!("/tareas/:id") view=TaskDetailPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

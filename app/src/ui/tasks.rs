@@ -101,7 +101,9 @@ fn TasksView(user: CurrentUser, scope: TaskScope, tasks: Vec<TaskSummary>) -> im
                                 .map(|t| {
                                     view! {
                                         <tr>
-                                            <td class="mono">{t.code}</td>
+                                            <td class="mono">
+                                                <a href=format!("/tareas/{}", t.id)>{t.code}</a>
+                                            </td>
                                             <td>{t.title}</td>
                                             <td>{t.task_type.label_es()}</td>
                                             <td>

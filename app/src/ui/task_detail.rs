@@ -1,0 +1,208 @@
+//! One task: its data, the transitions this viewer may perform (plain forms: they work
+//! without JavaScript), its officers and its history.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::auth::{CurrentUser, whoami};
+use crate::api::tasks::{TaskDetail, TransitionTask, task_detail};
+use crate::api::{ApiError, ErrorCode};
+use crate::domain::TaskStatus;
+use crate::ui::Layout;
+
+/// The button label for moving a task from `from` to `to`.
+fn action_label(from: TaskStatus, to: TaskStatus) -> &'static str {
+    match (from, to) {
+        (TaskStatus::Paused, TaskStatus::InProgress) => "Reanudar",
+        (_, TaskStatus::InProgress) => "Iniciar",
+        (_, TaskStatus::Paused) => "Pausar",
+        (_, TaskStatus::Completed) => "Finalizar",
+        (_, TaskStatus::Cancelled) => "Cancelar tarea",
+        _ => "Cambiar estado",
+    }
+}
+
+fn error_message(code: &str) -> &'static str {
+    match code {
+        "conflict" => "La tarea cambió o la transición no es válida. Revise su estado actual.",
+        "validation" => "Revise los datos: para cancelar hace falta un motivo.",
+        "forbidden" => "No tiene permiso para realizar esta acción.",
+        "not_found" => "La tarea no existe.",
+        _ => "No se pudo completar la acción.",
+    }
+}
+
+#[component]
+pub fn TaskDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let transition = ServerAction::<TransitionTask>::new();
+    let data = Resource::new(
+        move || (params.read().get("id"), transition.version().get()),
+        |(id, _)| async move {
+            let user =
+                whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
+            let id = id
+                .and_then(|id| id.parse::<i64>().ok())
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "La tarea no existe."))?;
+            Ok::<_, ApiError>((user, task_detail(id).await?))
+        },
+    );
+    let error = move || match transition.value().get() {
+        Some(Err(e)) => Some(e.message),
+        Some(Ok(_)) => None,
+        None => query.read().get("error").map(|c| error_message(&c).to_owned()),
+    };
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((user, task)) => view! { <TaskView user task transition error /> }.into_any(),
+                    Err(e) => view! {
+                        <main class="centered">
+                            <Title text="Tarea" />
+                            <p role="alert" class="error">{e.message}</p>
+                            <a href="/tareas">"Volver a las tareas"</a>
+                        </main>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TaskView(
+    user: CurrentUser,
+    task: TaskDetail,
+    transition: ServerAction<TransitionTask>,
+    error: impl Fn() -> Option<String> + Send + Sync + 'static,
+) -> impl IntoView {
+    let status = task.status;
+    let id = task.id;
+    let title = format!("{} · {}", task.code, task.title);
+    let duration = task.duration_seconds.map(|s| format!("{} h {:02} min", s / 3600, (s % 3600) / 60));
+    let dash = || "—".to_owned();
+    view! {
+        <Title text=title.clone() />
+        <Layout user>
+            <p>
+                <a href="/tareas">"← Tareas"</a>
+            </p>
+            <h1>{title}</h1>
+            <p>
+                <span class=format!("badge status-{}", status.as_str())>{status.label_es()}</span>
+                " "
+                <span class=format!("badge priority-{}", task.priority.as_str())>{task.priority.label_es()}</span>
+                " "
+                <span>{task.task_type.label_es()}</span>
+            </p>
+            {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <section aria-labelledby="acciones">
+                <h2 id="acciones">"Acciones"</h2>
+                {if task.allowed_transitions.is_empty() {
+                    view! { <p class="empty">"No hay acciones disponibles para usted en este estado."</p> }.into_any()
+                } else {
+                    view! {
+                        <div class="actions">
+                            {task
+                                .allowed_transitions
+                                .iter()
+                                .map(|&to| {
+                                    let cancel = to == TaskStatus::Cancelled;
+                                    view! {
+                                        <ActionForm action=transition attr:class="inline-form">
+                                            <input type="hidden" name="id" value=id.to_string() />
+                                            <input type="hidden" name="to" value=to.as_str() />
+                                            {cancel
+                                                .then(|| {
+                                                    view! {
+                                                        <label for="reason">"Motivo"</label>
+                                                        <input id="reason" name="reason" required />
+                                                    }
+                                                })}
+                                            <button type="submit" class=if cancel { "danger" } else { "" }>
+                                                {action_label(status, to)}
+                                            </button>
+                                        </ActionForm>
+                                    }
+                                })
+                                .collect_view()}
+                        </div>
+                    }
+                    .into_any()
+                }}
+            </section>
+            <section aria-labelledby="datos">
+                <h2 id="datos">"Datos"</h2>
+                <dl class="facts">
+                    <dt>"Descripción"</dt>
+                    <dd>{task.description.unwrap_or_else(dash)}</dd>
+                    <dt>"Delegado"</dt>
+                    <dd>{task.supervisor.unwrap_or_else(dash)}</dd>
+                    <dt>"Inicio programado"</dt>
+                    <dd>{task.scheduled_start_local.unwrap_or_else(dash)}</dd>
+                    <dt>"Fin programado"</dt>
+                    <dd>{task.scheduled_end_local.unwrap_or_else(dash)}</dd>
+                    <dt>"Inicio real"</dt>
+                    <dd>{task.actual_start_local.unwrap_or_else(dash)}</dd>
+                    <dt>"Fin real"</dt>
+                    <dd>{task.actual_end_local.unwrap_or_else(dash)}</dd>
+                    <dt>"Duración"</dt>
+                    <dd>{duration.unwrap_or_else(dash)}</dd>
+                    <dt>"Ubicación"</dt>
+                    <dd>
+                        {task.location_text.unwrap_or_else(dash)}
+                        {task.lat.zip(task.lon).map(|(lat, lon)| format!(" ({lat:.5}, {lon:.5})"))}
+                    </dd>
+                </dl>
+            </section>
+            <section aria-labelledby="efectivos">
+                <h2 id="efectivos">"Efectivos asignados"</h2>
+                {if task.assignments.is_empty() {
+                    view! { <p class="empty">"Sin efectivos asignados."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul>
+                            {task
+                                .assignments
+                                .into_iter()
+                                .map(|a| {
+                                    view! {
+                                        <li>
+                                            {a.name} " (" {a.code} ") — " {a.status.label_es()}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }}
+            </section>
+            <section aria-labelledby="historial">
+                <h2 id="historial">"Historial"</h2>
+                <ol class="timeline">
+                    {task
+                        .history
+                        .into_iter()
+                        .map(|h| {
+                            view! {
+                                <li>
+                                    <time>{h.at_local}</time>
+                                    " · "
+                                    {h.from.map(|f| format!("{} → ", f.label_es()))}
+                                    <strong>{h.to.label_es()}</strong>
+                                    {h.by.map(|b| format!(" · {b}"))}
+                                    {h.reason.map(|r| format!(" · {r}"))}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ol>
+            </section>
+        </Layout>
+    }
+}
