@@ -687,3 +687,33 @@ async fn set_webhook_registers_the_secret_url() {
     assert_eq!(field("url"), format!("https://gad.example.org/telegram/webhook/{WEBHOOK_SECRET}"));
     assert_eq!(field("secret_token"), WEBHOOK_SECRET);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalizar_by_code_asks_for_confirmation() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo1@gad.local", 8101).await;
+    let mine = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    let started: Vec<_> = mine.iter().filter(|t| t.status.is_active()).collect();
+    assert_eq!(started.len(), 1, "demo data: efectivo1 has one task in progress");
+    let task = started[0];
+    let scheduled = mine.iter().find(|t| t.status == TaskStatus::Scheduled).unwrap();
+
+    rig.tg.push(text_update(8101, &format!("/finalizar {}", task.code.to_lowercase())));
+    let prompt = rig.tg.sent(8101, "¿Confirma que desea finalizar").await;
+    assert_eq!(buttons(&prompt), vec![format!("t:{}:completed", task.id), format!("d:{}", task.id)]);
+
+    rig.tg.push(text_update(8101, "/finalizar"));
+    rig.tg
+        .wait_for("the second prompt", |c| {
+            c.method == "sendMessage" && text(c).contains("¿Confirma") && c.at > prompt.at
+        })
+        .await;
+
+    rig.tg.push(text_update(8101, "/finalizar NO-EXISTE-1"));
+    rig.tg.sent(8101, "No encontré la tarea «NO-EXISTE-1»").await;
+    rig.tg.push(text_update(8101, &format!("/finalizar {}", scheduled.code)));
+    rig.tg.sent(8101, "debe estar en curso o pausada").await;
+
+    let after = call_as(&rig.app.state, Some(me), || task_detail(task.id)).await.unwrap();
+    assert_eq!(after.status, TaskStatus::InProgress, "nothing is finished without the confirmation");
+}

@@ -133,6 +133,7 @@ async fn on_text(bot: &Bot, chat_id: i64, user_id: i64, text: &str) {
             send_markup(bot, SendMessage::new(chat_id, text).with_reply_markup(ReplyKeyboardRemove::default())).await;
         }
         "/tareas" => my_tasks(bot, chat_id, actor).await,
+        "/finalizar" => finish(bot, chat_id, actor, args).await,
         "/feedback" => feedback(bot, chat_id, actor, args).await,
         "/estadisticas" => stats(bot, chat_id, actor).await,
         "/emergencia" => ask_emergency_location(bot, chat_id).await,
@@ -186,6 +187,39 @@ async fn my_tasks(bot: &Bot, chat_id: i64, actor: Actor) {
             Ok(detail) => send(bot, chat_id, &render::task(&detail), Some(render::task_keyboard(&detail))).await,
             Err(e) => send(bot, chat_id, &render::error(&e), None).await,
         }
+    }
+}
+
+/// `/finalizar [código]`: the confirmation prompt for one of my started tasks; without a code,
+/// the only started one, or the list of codes to choose from.
+async fn finish(bot: &Bot, chat_id: i64, actor: Actor, code: &str) {
+    let tasks = match call_as(&bot.state, Some(actor.clone()), || list_tasks(TaskScope::Mine)).await {
+        Ok(tasks) => tasks,
+        Err(e) => return send(bot, chat_id, &render::error(&e), None).await,
+    };
+    let started: Vec<_> = tasks.iter().filter(|t| t.status.is_active()).collect();
+    let task = if code.is_empty() {
+        match started.as_slice() {
+            [] => return send(bot, chat_id, render::NOTHING_TO_FINISH, None).await,
+            [only] => *only,
+            many => {
+                let codes: Vec<&str> = many.iter().map(|t| t.code.as_str()).collect();
+                return send(bot, chat_id, &render::which_to_finish(&codes), None).await;
+            }
+        }
+    } else {
+        match tasks.iter().find(|t| t.code.eq_ignore_ascii_case(code)) {
+            Some(task) => task,
+            None => return send(bot, chat_id, &render::task_not_found(code), None).await,
+        }
+    };
+    let id = task.id;
+    match call_as(&bot.state, Some(actor), || task_detail(id)).await {
+        Ok(detail) if detail.allowed_transitions.contains(&TaskStatus::Completed) => {
+            send(bot, chat_id, &render::confirm_finish(&detail), Some(render::confirm_keyboard(id))).await
+        }
+        Ok(_) => send(bot, chat_id, render::CANNOT_FINISH, None).await,
+        Err(e) => send(bot, chat_id, &render::error(&e), None).await,
     }
 }
 

@@ -22,6 +22,7 @@ pub const LINK_INVALID: &str = "No se pudo vincular la cuenta: el código no es 
 pub const INTERNAL: &str = "Ocurrió un error interno. Intente nuevamente en unos minutos.";
 pub const HELP: &str = "Comandos disponibles:\n\
      /tareas — sus tareas activas, con botones para iniciar, pausar, reanudar y finalizar\n\
+     /finalizar [código] — finalizar una tarea iniciada\n\
      /estadisticas — sus cifras de los últimos 30 días\n\
      /emergencia — reportar una emergencia en su ubicación\n\
      /feedback <texto> — enviar un comentario\n\
@@ -45,7 +46,16 @@ pub const LOCATION_OK: &str = "📍 Ubicación actualizada.";
 pub const LIVE_LOCATION_OK: &str =
     "📍 Ubicación en tiempo real recibida: su posición se actualizará mientras la comparta.";
 pub const STALE_BUTTON: &str = "Este botón ya no es válido. Envíe /tareas para ver sus tareas.";
-pub const CANNOT_FINISH: &str = "La tarea ya no puede finalizarse.";
+pub const CANNOT_FINISH: &str = "La tarea no puede finalizarse: debe estar en curso o pausada.";
+pub const NOTHING_TO_FINISH: &str = "No tiene tareas iniciadas para finalizar.";
+
+pub fn which_to_finish(codes: &[&str]) -> String {
+    format!("Tiene varias tareas iniciadas: {}. Indique cuál, por ejemplo: /finalizar {}", codes.join(", "), codes[0])
+}
+
+pub fn task_not_found(code: &str) -> String {
+    format!("No encontré la tarea «{code}» entre sus tareas. Envíe /tareas para verlas.")
+}
 
 pub fn linked(first_name: &str, last_name: &str) -> String {
     format!("✅ Cuenta vinculada: {first_name} {last_name}.")
