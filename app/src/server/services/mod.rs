@@ -14,7 +14,20 @@ pub mod stats;
 pub mod tasks;
 pub mod users;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+/// Years of the calendar days a filter or a period may name. Both backends store and compare
+/// these alike; PostgreSQL refuses instants before 4713 BC and SQLite compares times as text,
+/// so a far-off day would be a server error on one and a wrong answer on the other.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+/// Whether `day` lies in [`YEARS`].
+pub fn day_in_range(day: NaiveDate) -> bool {
+    YEARS.contains(&day.year())
+}
+
+/// The Spanish message for a day outside [`YEARS`].
+pub const DAY_OUT_OF_RANGE: &str = "La fecha debe estar entre los años 1900 y 9999.";
 
 /// A UTC instant shown in the configured time zone, as the UI and the bot print it.
 pub fn local_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {

@@ -56,6 +56,15 @@ impl Scope {
 
 /// Statistics for the local calendar days `from..=to` in the configured time zone.
 pub async fn for_days(state: &AppState, actor: &Actor, from: NaiveDate, to: NaiveDate) -> AppResult<TaskStatistics> {
+    let mut errors = Vec::new();
+    for (field, day) in [("from", from), ("to", to)] {
+        if !super::day_in_range(day) {
+            errors.push(crate::api::FieldError { field: field.into(), message: super::DAY_OUT_OF_RANGE.into() });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
     if to < from {
         return Err(AppError::validation("to", "La fecha final debe ser igual o posterior a la inicial."));
     }

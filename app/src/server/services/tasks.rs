@@ -1071,6 +1071,11 @@ fn contains_pattern(text: &str) -> LikeExpr {
 fn filtered(state: &AppState, actor: &Actor, filter: &TaskFilter) -> AppResult<Option<Select<tasks::Entity>>> {
     use sea_orm::sea_query::ExprTrait;
     let mut errors = Errors::default();
+    for (field, day) in [("date_from", filter.date_from), ("date_to", filter.date_to)] {
+        if day.is_some_and(|d| !super::day_in_range(d)) {
+            errors.add(field, super::DAY_OUT_OF_RANGE);
+        }
+    }
     if let (Some(from), Some(to)) = (filter.date_from, filter.date_to)
         && to < from
     {
