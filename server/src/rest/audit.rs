@@ -1,7 +1,7 @@
 //! `/api/v1/audit`: the audit log, read-only, for admins.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,6 +12,7 @@ use app::api::audit::{AuditFilter, AuditRow, ChainStatus};
 use app::server::services;
 use app::server::state::AppState;
 
+use super::Params;
 use super::auth::Caller;
 use super::problem::{Problem, RestResult};
 
@@ -25,7 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<AuditFilter>,
+    Params(filter): Params<AuditFilter>,
 ) -> RestResult<Json<Page<AuditRow>>> {
     Ok(Json(services::audit::list(&state, &caller.actor, filter).await?))
 }
@@ -36,7 +37,7 @@ async fn list(
 async fn export_csv(
     State(state): State<AppState>,
     caller: Caller,
-    Query(filter): Query<AuditFilter>,
+    Params(filter): Params<AuditFilter>,
 ) -> RestResult<impl IntoResponse> {
     let csv = services::audit::export_csv(&state, &caller.actor, filter).await?;
     Ok((

@@ -1,7 +1,7 @@
 //! `/api/v1/feedback`: anyone signed in may send; supervisors and admins review.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -14,9 +14,9 @@ use app::domain::FeedbackStatus;
 use app::server::services;
 use app::server::state::AppState;
 
-use super::Body;
 use super::auth::Caller;
 use super::problem::{Problem, RestResult};
+use super::{Body, Params, PathArgs};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(kpis)).routes(routes!(set_status))
@@ -36,7 +36,7 @@ struct FeedbackQuery {
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<FeedbackQuery>,
+    Params(q): Params<FeedbackQuery>,
 ) -> RestResult<Json<Page<FeedbackItem>>> {
     Ok(Json(services::feedback::list(&state, &caller.actor, q.status, q.cursor, q.limit).await?))
 }
@@ -79,7 +79,7 @@ struct StatusInput {
 async fn set_status(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
     Body(input): Body<StatusInput>,
 ) -> RestResult<Json<FeedbackItem>> {
     Ok(Json(services::feedback::set_status(&state, &caller.actor, &caller.meta, id, input.status).await?))

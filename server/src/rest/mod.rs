@@ -11,7 +11,7 @@ mod system;
 mod tasks;
 mod users;
 
-use axum::extract::{DefaultBodyLimit, FromRequest};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -30,6 +30,16 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(Problem))]
 pub struct Body<T>(pub T);
+
+/// Query parameters whose errors (unknown names, wrong types, missing ones) are problems.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Problem))]
+pub struct Params<T>(pub T);
+
+/// Path segments whose errors (e.g. `/officers/abc`) are problems.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(Problem))]
+pub struct PathArgs<T>(pub T);
 
 /// The documented API: handlers and their OpenAPI description, split.
 pub fn api() -> (Router<AppState>, OpenApi) {

@@ -2,7 +2,7 @@
 //! `type` per error code and a Spanish `detail` for people.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -96,6 +96,26 @@ impl From<JsonRejection> for Problem {
             problem.detail = "El cuerpo de la solicitud es demasiado grande.".into();
         }
         problem
+    }
+}
+
+impl From<QueryRejection> for Problem {
+    fn from(rejection: QueryRejection) -> Self {
+        // serde's message names the offending parameter (unknown, wrong type, missing).
+        Problem::new(
+            ErrorCode::Validation,
+            format!("Los parámetros de la consulta no son válidos: {}", rejection.body_text()),
+        )
+    }
+}
+
+impl From<PathRejection> for Problem {
+    fn from(rejection: PathRejection) -> Self {
+        if rejection.status().is_server_error() {
+            tracing::error!(error = %rejection.body_text(), "path extraction misconfigured");
+            return Problem::new(ErrorCode::Internal, "Error interno del servidor.");
+        }
+        Problem::new(ErrorCode::Validation, format!("La ruta contiene un valor inválido: {}", rejection.body_text()))
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/api/v1/tasks` (+ transitions, assignments, history, CSV) and `/api/v1/emergencies`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::NaiveDate;
@@ -18,9 +18,9 @@ use app::server::error::AppError;
 use app::server::services;
 use app::server::state::AppState;
 
-use super::Body;
 use super::auth::Caller;
 use super::problem::{Problem, RestResult};
+use super::{Body, Params, PathArgs};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -100,7 +100,7 @@ impl TaskQuery {
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<TaskQuery>,
+    Params(q): Params<TaskQuery>,
 ) -> RestResult<Json<Page<TaskSummary>>> {
     Ok(Json(services::tasks::query(&state, &caller.actor, q.into_filter()?).await?))
 }
@@ -111,7 +111,7 @@ async fn list(
 async fn export_csv(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<TaskQuery>,
+    Params(q): Params<TaskQuery>,
 ) -> RestResult<impl IntoResponse> {
     let csv = services::tasks::export_csv(&state, &caller.actor, q.into_filter()?).await?;
     Ok((
@@ -140,7 +140,11 @@ async fn create(
 /// One task with its assignments, history and the transitions the caller may perform.
 #[utoipa::path(get, path = "/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), responses(
     (status = 200, body = TaskDetail), (status = 404, body = Problem)))]
-async fn get_task(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> RestResult<Json<TaskDetail>> {
+async fn get_task(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathArgs(id): PathArgs<i64>,
+) -> RestResult<Json<TaskDetail>> {
     Ok(Json(services::tasks::detail(&state, &caller.actor, id).await?))
 }
 
@@ -151,7 +155,7 @@ async fn get_task(State(state): State<AppState>, caller: Caller, Path(id): Path<
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
     Body(changes): Body<TaskUpdate>,
 ) -> RestResult<Json<TaskDetail>> {
     Ok(Json(services::tasks::update(&state, &caller.actor, &caller.meta, id, changes).await?))
@@ -160,7 +164,7 @@ async fn update(
 /// Soft-deletes a task (supervisors and admins).
 #[utoipa::path(delete, path = "/tasks/{id}", tag = "tasks", params(("id" = i64, Path)), responses(
     (status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> RestResult<StatusCode> {
+async fn delete(State(state): State<AppState>, caller: Caller, PathArgs(id): PathArgs<i64>) -> RestResult<StatusCode> {
     services::tasks::delete(&state, &caller.actor, &caller.meta, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -171,7 +175,7 @@ async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<i6
 async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
 ) -> RestResult<Json<Vec<TaskHistoryEntry>>> {
     Ok(Json(services::tasks::detail(&state, &caller.actor, id).await?.history))
 }
@@ -192,7 +196,7 @@ struct TransitionInput {
 async fn transition(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
     Body(input): Body<TransitionInput>,
 ) -> RestResult<Json<TaskDetail>> {
     Ok(Json(services::tasks::transition(&state, &caller.actor, &caller.meta, id, input.to, input.reason).await?))
@@ -213,7 +217,7 @@ struct AssignInput {
 async fn assign(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
     Body(input): Body<AssignInput>,
 ) -> RestResult<Json<TaskDetail>> {
     let detail =
@@ -228,7 +232,7 @@ async fn assign(
 async fn unassign(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, officer_id)): Path<(i64, i64)>,
+    PathArgs((id, officer_id)): PathArgs<(i64, i64)>,
 ) -> RestResult<Json<TaskDetail>> {
     Ok(Json(services::tasks::unassign(&state, &caller.actor, &caller.meta, id, officer_id).await?))
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/me`, `/api/v1/users`, API tokens and Telegram link codes.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -15,9 +15,9 @@ use app::domain::Role;
 use app::server::services;
 use app::server::state::AppState;
 
-use super::Body;
 use super::auth::Caller;
 use super::problem::{Problem, RestResult};
+use super::{Body, Params, PathArgs};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -57,7 +57,7 @@ struct UserQuery {
 async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<UserQuery>,
+    Params(q): Params<UserQuery>,
 ) -> RestResult<Json<Page<UserSummary>>> {
     Ok(Json(services::users::list(&state, &caller.actor, q.text, q.role, q.cursor, q.limit).await?))
 }
@@ -77,7 +77,11 @@ async fn create_user(
 
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), responses(
     (status = 200, body = UserSummary), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> RestResult<Json<UserSummary>> {
+async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathArgs(id): PathArgs<i64>,
+) -> RestResult<Json<UserSummary>> {
     Ok(Json(services::users::get(&state, &caller.actor, id).await?))
 }
 
@@ -88,7 +92,7 @@ async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<
 async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
     Body(update): Body<UserUpdate>,
 ) -> RestResult<Json<UserSummary>> {
     Ok(Json(services::users::update(&state, &caller.actor, &caller.meta, id, update).await?))
@@ -107,7 +111,7 @@ struct ActiveInput {
 async fn set_active(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
     Body(input): Body<ActiveInput>,
 ) -> RestResult<Json<UserSummary>> {
     Ok(Json(services::users::set_active(&state, &caller.actor, &caller.meta, id, input.active).await?))
@@ -133,7 +137,7 @@ struct PasswordResult {
 async fn reset_password(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
     Body(input): Body<PasswordInput>,
 ) -> RestResult<Json<PasswordResult>> {
     let generated = services::users::reset_password(&state, &caller.actor, &caller.meta, id, input.password).await?;
@@ -146,7 +150,7 @@ async fn reset_password(
 async fn create_link_code(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
 ) -> RestResult<(StatusCode, Json<LinkCode>)> {
     let code = services::users::create_link_code(&state, &caller.actor, &caller.meta, id).await?;
     Ok((StatusCode::CREATED, Json(code)))
@@ -157,7 +161,7 @@ async fn create_link_code(
 async fn list_tokens(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
 ) -> RestResult<Json<Vec<ApiTokenInfo>>> {
     Ok(Json(services::users::list_api_tokens(&state, &caller.actor, id).await?))
 }
@@ -180,7 +184,7 @@ struct TokenInput {
 async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
     Body(input): Body<TokenInput>,
 ) -> RestResult<(StatusCode, Json<CreatedApiToken>)> {
     let created = services::users::create_api_token(
@@ -202,7 +206,7 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    PathArgs(id): PathArgs<i64>,
 ) -> RestResult<Json<ApiTokenInfo>> {
     Ok(Json(services::users::revoke_api_token(&state, &caller.actor, &caller.meta, id).await?))
 }
@@ -210,7 +214,11 @@ async fn revoke_token(
 /// Soft-deletes a user (admins only; never yourself or the last admin); their tokens are revoked.
 #[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), responses(
     (status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn delete_user(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> RestResult<StatusCode> {
+async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathArgs(id): PathArgs<i64>,
+) -> RestResult<StatusCode> {
     services::users::delete(&state, &caller.actor, &caller.meta, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
