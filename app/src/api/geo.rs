@@ -27,6 +27,7 @@ pub struct NearbyOfficer {
 
 /// An officer on the map: their last known position, no reference point.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OfficerOnMap {
     pub officer_id: i64,
     pub code: String,
@@ -39,6 +40,7 @@ pub struct OfficerOnMap {
 
 /// A task with a location, for the map. `distance_m` is set by radius searches.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskOnMap {
     pub task_id: i64,
     pub code: String,

@@ -9,6 +9,7 @@ use crate::domain::{OfficerStatus, PositionSource};
 
 /// A reported position.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Position {
     pub lat: f64,
     pub lon: f64,
@@ -20,6 +21,7 @@ pub struct Position {
 
 /// An officer's profile with their status and last known position.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Officer {
     pub id: i64,
     /// The linked user (role officer), if the officer can log in.
@@ -39,6 +41,8 @@ pub struct Officer {
 
 /// The editable fields of an officer (create and update).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct OfficerInput {
     pub code: String,
     pub first_name: String,
@@ -62,6 +66,7 @@ pub struct OfficerFilter {
 /// The answer to a position report: the stored position and whether it is now the
 /// officer's last known one (an older report only joins the history).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PositionAccepted {
     pub officer_id: i64,
     pub position: Position,
@@ -70,6 +75,7 @@ pub struct PositionAccepted {
 
 /// An officer's positions in `[from, to)`, oldest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Track {
     pub officer_id: i64,
     pub from: DateTime<Utc>,

@@ -17,6 +17,7 @@ use crate::domain::{TaskPriority, TaskStatus, TaskType};
 
 /// Whose tasks the figures cover (SPEC §5): an officer's own, a supervisor's team, or all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StatsScope {
     /// Tasks assigned to the viewer.
@@ -27,18 +28,21 @@ pub enum StatsScope {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatusCount {
     pub status: TaskStatus,
     pub count: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TypeCount {
     pub task_type: TaskType,
     pub count: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PriorityCount {
     pub priority: TaskPriority,
     pub count: u64,
@@ -46,6 +50,7 @@ pub struct PriorityCount {
 
 /// One calendar day in the configured time zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DayCount {
     pub date: NaiveDate,
     /// Tasks of the period whose reference time falls on this day.
@@ -55,6 +60,7 @@ pub struct DayCount {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OfficerStats {
     pub officer_id: i64,
     pub code: String,
@@ -68,6 +74,7 @@ pub struct OfficerStats {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SupervisorStats {
     pub user_id: i64,
     pub name: String,
@@ -78,6 +85,7 @@ pub struct SupervisorStats {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskStatistics {
     pub scope: StatsScope,
     pub from: DateTime<Utc>,

@@ -5,7 +5,10 @@
 mod audit;
 pub mod auth;
 mod feedback;
+mod geo;
+mod officers;
 pub mod problem;
+mod stats;
 mod stream;
 mod system;
 mod tasks;
@@ -62,6 +65,9 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(audit::router())
         .merge(feedback::router())
         .merge(tasks::router())
+        .merge(officers::router())
+        .merge(geo::router())
+        .merge(stats::router())
         .merge(stream::router())
         .merge(system::router())
         .split_for_parts();
