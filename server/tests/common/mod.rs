@@ -164,3 +164,88 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A REST client (`/api/v1`) authenticated with a personal API token.
+pub struct Rest {
+    base: String,
+    http: reqwest::Client,
+    pub token: String,
+}
+
+/// A REST answer: the status and the JSON body (`Null` when there is none).
+pub type Answer = (reqwest::StatusCode, serde_json::Value);
+
+impl Rest {
+    /// Signs in through the dashboard and creates a personal token for `email`.
+    pub async fn sign_in(app: &TestApp, email: &str, password: &str, read_only: bool) -> Self {
+        let client = app.login(email, password).await;
+        let me: serde_json::Value = client.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+        let id = me["id"].as_i64().unwrap();
+        let res = client
+            .post(app.url(&format!("/api/v1/users/{id}/tokens")))
+            .json(&serde_json::json!({ "name": "pruebas", "read_only": read_only }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        let body: serde_json::Value = res.json().await.unwrap();
+        Self {
+            base: app.url("/api/v1"),
+            http: reqwest::Client::new(),
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+
+    /// Sends and reads the answer; every error must be `application/problem+json` whose
+    /// `status` matches the HTTP status.
+    pub async fn send(req: reqwest::RequestBuilder) -> Answer {
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let content_type =
+            res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let text = res.text().await.unwrap();
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(content_type, "application/problem+json", "{status}: {text}");
+        }
+        let body = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).unwrap() };
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(body["status"].as_u64(), Some(u64::from(status.as_u16())), "{body}");
+        }
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        Self::send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Answer {
+        Self::send(self.request(reqwest::Method::POST, path).json(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &serde_json::Value) -> Answer {
+        Self::send(self.request(reqwest::Method::PUT, path).json(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &serde_json::Value) -> Answer {
+        Self::send(self.request(reqwest::Method::PATCH, path).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        Self::send(self.request(reqwest::Method::DELETE, path)).await
+    }
+}
+
+/// The field names of a validation problem, sorted.
+pub fn problem_fields(body: &serde_json::Value) -> Vec<String> {
+    assert_eq!(body["type"], "urn:gad:problem:validation", "{body}");
+    let mut fields: Vec<String> = body["errors"]
+        .as_array()
+        .map(|errors| errors.iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
