@@ -551,4 +551,3 @@ async fn statistics_agree_with_the_data(backend: Backend) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 on_both_backends!(statistics_agree_with_the_data);
-
