@@ -343,3 +343,25 @@ async fn wait_for_fresh_window() {
         tokio::time::sleep(std::time::Duration::from_secs(61 - secs)).await;
     }
 }
+
+/// With Redis the budget is shared by every replica: requests spread over two replicas are
+/// counted together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_rate_limits_are_shared_by_replicas() {
+    let redis = common::redis_url();
+    let first =
+        TestApp::spawn_with(Backend::Postgres, &[("REDIS_URL", &redis), ("GAD_RATE_LIMIT_PER_MINUTE", "4")]).await;
+    let second =
+        TestApp::spawn_on(&first.database_url, &[("REDIS_URL", &redis), ("GAD_RATE_LIMIT_PER_MINUTE", "4")]).await;
+    // A token of its own gives this test its own budget on the shared Redis.
+    let token = token_for(&first, "admin@gad.local", ADMIN_PASSWORD, true).await;
+    let http = reqwest::Client::new();
+    wait_for_fresh_window().await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        statuses.push(http.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap().status().as_u16());
+    }
+    // Four pass, alternating replicas; the fifth and sixth exceed the shared budget.
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+}
