@@ -6,6 +6,7 @@ mod common;
 use common::{ADMIN_PASSWORD, Backend, TestApp};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
+use sea_orm::{EntityTrait, QueryOrder};
 
 async fn whoami_email(app: &TestApp, client: &reqwest::Client) -> Option<String> {
     let res = app.call(client, "whoami", &[]).await;
@@ -35,6 +36,13 @@ async fn login_success_and_logout(backend: Backend) {
     let res = app.call(&client, "logout", &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(whoami_email(&app, &client).await, None);
+    let last = app::server::entities::audit_log::Entity::find()
+        .order_by_desc(app::server::entities::audit_log::Column::Id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.action, "auth.logout", "logout is audited");
     let page = client.get(app.url("/tareas")).send().await.unwrap();
     assert!(page.status().is_redirection());
     assert_eq!(page.headers()[LOCATION], "/login");

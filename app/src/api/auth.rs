@@ -48,7 +48,16 @@ pub async fn login(email: String, password: String) -> Result<(), ApiError> {
 pub async fn logout() -> Result<(), ApiError> {
     use crate::server::context;
 
-    let result = async { context::end_session(&context::session().await?).await }.await;
+    let result = async {
+        let session = context::session().await?;
+        // Signing out is audited when there was someone signed in.
+        if let Ok(actor) = context::current_actor().await {
+            let state = context::app_state()?;
+            crate::server::services::auth::audit_logout(&state, &actor, &context::request_meta()).await?;
+        }
+        context::end_session(&session).await
+    }
+    .await;
     let result = context::respond(result);
     if result.is_ok() {
         leptos_axum::redirect("/login");

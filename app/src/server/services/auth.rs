@@ -183,3 +183,8 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> AppResult<Actor> 
     let actor = actor_for_user(state, row.user_id, Channel::Api).await?;
     Ok(Actor { read_only, ..actor })
 }
+
+/// Records a logout in the audit log.
+pub async fn audit_logout(state: &AppState, actor: &Actor, meta: &RequestMeta) -> AppResult<()> {
+    audit::append_alone(state, Some(actor), meta, AuditEntry::new("auth.logout", "user", actor.user_id)).await
+}
