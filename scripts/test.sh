@@ -286,7 +286,7 @@ if $run_rust; then
   locked=()
   [ -f Cargo.lock ] && locked=(--locked)
   set +e
-  cargo test ${locked[@]+"${locked[@]}"} ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$WORK/cargo-test.log"
+  cargo test --no-fail-fast ${locked[@]+"${locked[@]}"} ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$WORK/cargo-test.log"
   rc=${PIPESTATUS[0]}
   set -e
   count_cargo "$WORK/cargo-test.log"

@@ -253,7 +253,8 @@ pub async fn seed(state: &AppState) -> AppResult<SeedOutcome> {
             },
         )
         .await?;
-        let seen_at = now - Duration::minutes(2 * n as i64);
+        // Fresh positions (within the last few minutes of the real clock, not the rounded one).
+        let seen_at = Utc::now() - Duration::minutes(n as i64);
         let officer = officers::ActiveModel {
             user_id: Set(Some(user.id)),
             code: Set(format!("EF-{n:03}")),
