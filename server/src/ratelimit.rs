@@ -102,6 +102,15 @@ pub async fn limit_login(State(state): State<AppState>, request: Request, next: 
         if let Some(limiter) = limiter
             && let Err(retry_after) = limiter.hit(&key, state.config.login_rate_limit_per_minute).await
         {
+            // A plain form post (no JavaScript) goes back to the login page with a message.
+            let plain_form = request
+                .headers()
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"));
+            if plain_form {
+                return axum::response::Redirect::to("/login?error=rate_limited").into_response();
+            }
             return Problem::rate_limited(retry_after).into_response();
         }
     }

@@ -296,6 +296,17 @@ async fn rate_limits_answer_429_with_retry_after() {
         logins.push(app.call(&client, "login", &[("email", "x@gad.local"), ("password", "y")]).await.status().as_u16());
     }
     assert_eq!(logins, [401, 401, 401, 429]);
+    // Without JavaScript the refusal is a redirect to the login page with a Spanish message.
+    let res = client
+        .post(app.url("/api/fn/login"))
+        .header("accept", "text/html")
+        .form(&[("email", "x@gad.local"), ("password", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/login?error=rate_limited");
+    let page = client.get(app.url("/login?error=rate_limited")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Demasiados intentos"), "{page}");
 }
 
 async fn idempotent_retries(backend: Backend) {

@@ -12,6 +12,7 @@ fn message_for(code: &str) -> &'static str {
     match code {
         "locked" => "Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde.",
         "invalid_credentials" => "Credenciales inválidas.",
+        "rate_limited" => "Demasiados intentos de ingreso. Espere un minuto y vuelva a intentar.",
         _ => "No se pudo iniciar sesión. Intente nuevamente.",
     }
 }
