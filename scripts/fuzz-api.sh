@@ -46,7 +46,7 @@ set +e
 tools/.venv/bin/st run "$BASE/api/v1/openapi.json" --url "$BASE/api/v1" \
   -H "Authorization: Bearer $TOKEN" --checks not_a_server_error \
   --max-examples "${FUZZ_MAX_EXAMPLES:-30}" ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
-  --workers 2 --request-timeout 10 --phases examples,coverage,fuzzing --no-color
+  --workers 1 --request-timeout 10 --phases examples,coverage,fuzzing --no-color
 rc=$?
 set -e
 if [ $rc -ne 0 ]; then
