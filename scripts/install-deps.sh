@@ -2,7 +2,8 @@
 # Installs every tool GAD needs to build and test, idempotently.
 # The slow steps (cargo installs, apt) run only when the tool is missing or at the wrong version.
 #   scripts/install-deps.sh          build tools only (what `scripts/run.sh` needs)
-#   scripts/install-deps.sh --test   also PostgreSQL+PostGIS, Redis, Chromium (what `scripts/test.sh` needs)
+#   scripts/install-deps.sh --test   also PostgreSQL+PostGIS, Redis, Chromium and the ops tools
+#                                    (what `scripts/test.sh` needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,6 +77,9 @@ apt_install() {
 
 if [ "${1:-}" = "--test" ]; then
   apt_install postgresql-15 postgresql-15-postgis-3 redis-server chromium
+  # scripts/check-ops.sh: promtool, amtool, node exporter, Caddy, shellcheck (Compose and
+  # actionlint come from PyPI into tools/.venv, pinned in tools/requirements-ops.txt).
+  apt_install prometheus prometheus-alertmanager prometheus-node-exporter caddy shellcheck
   # The API fuzzer (schemathesis) runs in a virtualenv under tools/.venv.
   python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
   # Playwright from npm; the browser is Debian's chromium (no browser download happens).

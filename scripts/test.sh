@@ -5,6 +5,7 @@
 #   scripts/test.sh              everything (what CI runs)
 #   scripts/test.sh --rust-only  cargo test only (with the database services)
 #   scripts/test.sh --e2e-only   cargo leptos build + Playwright only (SQLite; no services)
+#   (every mode ends with scripts/check-ops.sh: deployment and monitoring configuration)
 #   scripts/test.sh --private-services   never use the machine's PostgreSQL/Redis
 #   Extra arguments after `--` go to `cargo test` (e.g. `--rust-only -- tasks::`).
 #
@@ -313,3 +314,9 @@ if $run_e2e; then
   scripts/fuzz-api.sh target/debug/gad
   phase_end
 fi
+
+# Deployment and monitoring configuration, checked by the real tools (promtool, amtool, Compose,
+# Caddy, shellcheck, actionlint) and against a real scrape of the built `gad`.
+phase_begin "ops checks"
+scripts/check-ops.sh
+phase_end
