@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh          build tools only (what `scripts/run.sh` needs)
 #   scripts/install-deps.sh --test   also PostgreSQL+PostGIS, Redis, Chromium and the ops tools
 #                                    (what `scripts/test.sh` needs)
+#   scripts/install-deps.sh --compose-smoke   Docker engine and debootstrap (scripts/smoke-compose.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -84,5 +85,9 @@ if [ "${1:-}" = "--test" ]; then
   python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
   # Playwright from npm; the browser is Debian's chromium (no browser download happens).
   npm_ci_if_stale end2end
+fi
+if [ "${1:-}" = "--compose-smoke" ]; then
+  # scripts/smoke-compose.sh: Debian's Docker engine, debootstrap for the base image, psql.
+  apt_install docker.io debootstrap postgresql-client
 fi
 log "dependencies ready"
