@@ -185,4 +185,8 @@ log "task $TASK_ID created through the API is in PostgreSQL: ok"
 EXT=$(psql "postgres://gad:$POSTGRES_PASSWORD@127.0.0.1:$SMOKE_DB_PORT/gad" -X -At \
   -c "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname IN ('postgis', 'pgcrypto')")
 [ "$EXT" = "pgcrypto,postgis" ] || die "extensions: '$EXT'"
+# The bot container polls the (stand-in) Bot API with the token it was given.
+grep -q 'POST /bot123456:smoke/getUpdates' "$WORK/telegram.log" \
+  || { cat "$WORK/telegram.log" >&2; die "the bot never asked for updates"; }
+log "the bot polls the Bot API: ok"
 log "passed"
