@@ -268,6 +268,26 @@ sys.exit(1 if bad else 0)
 PY
 }
 
+# .env.example lists every variable GAD reads (app/src/server/config.rs) and every variable the
+# compose files interpolate.
+env_example_complete() {
+  "$PY" - <<'PY'
+import re, sys
+listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", open(".env.example").read(), re.M))
+config = open("app/src/server/config.rs").read()
+read = set(re.findall(r'env\.(?:get|secret|parse)\("([A-Z][A-Z0-9_]*)"\)', config))
+used = set()
+for f in ("docker-compose.yml", "docker-compose.prod.yml"):
+    used |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", open(f).read()))
+missing = sorted((read | used) - listed)
+if missing:
+    print(".env.example lacks: " + ", ".join(missing))
+    sys.exit(1)
+print(f".env.example lists all {len(read)} settings of config.rs and {len(used)} compose variables")
+PY
+}
+check ".env.example lists every setting and compose variable" env_example_complete
+
 compose_dev() { compose -f docker-compose.yml config --format json | compose_model dev; }
 check "compose: development resolves (health checks, conditions)" compose_dev
 
