@@ -389,7 +389,7 @@ check "caddy in front of gad (headers, compression, precompressed assets, webhoo
 echo "[ops] lint"
 
 # SC2317 (unreachable command) misfires on functions called only from a trap.
-check "shellcheck scripts/*.sh deploy/*.sh" shellcheck -e SC2317 scripts/*.sh deploy/*.sh
+check "shellcheck scripts/*.sh deploy/*.sh deploy/smoke/*.sh" shellcheck -e SC2317 scripts/*.sh deploy/*.sh deploy/smoke/*.sh
 check "actionlint .github/workflows" "$ACTIONLINT" -shellcheck "$(command -v shellcheck)"
 
 echo
