@@ -2,9 +2,10 @@
 # Checks of everything GAD is deployed and watched with, by the tools that run it:
 #   monitoring   promtool (config, rules, rule unit tests), every alert tested, amtool
 #                (config, routes), the Grafana dashboard, and every metric name used by a rule
-#                or a panel present in a real scrape of a running `gad` (and node exporter)
-#   compose      the real Compose binary: dev, dev+prod, dev+monitoring resolve; every
-#                production secret is required
+#                or a panel present in a real scrape of a running `gad` (and node exporter),
+#                and a real Prometheus evaluating every rule on that scrape without error
+#   compose      .env.example complete; the real Compose binary: dev, dev+prod and
+#                dev+monitoring resolve; every production secret is required
 #   caddy        caddy validate (local and production), caddy fmt, and Caddy in front of the
 #                running `gad` (headers, compression, errors)
 #   lint         shellcheck on scripts/*.sh and deploy/*.sh, actionlint on .github/workflows
