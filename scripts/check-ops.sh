@@ -91,9 +91,9 @@ echo "[ops] monitoring"
 
 check "promtool check config" promtool check config "$MON/prometheus/prometheus.yml"
 check "promtool check rules" promtool check rules "$MON"/prometheus/rules/*.yml
-check "promtool test rules" promtool test rules "$MON"/prometheus/tests/*.yml
+check "promtool test rules" promtool test rules "$MON"/tests/*.yml
 check "every alert fires in a unit test" \
-  "$PY" "$MON/check_metrics.py" alerts-tested "$MON"/prometheus/rules/*.yml --tests "$MON"/prometheus/tests/*.yml
+  "$PY" "$MON/check_metrics.py" alerts-tested "$MON"/prometheus/rules/*.yml --tests "$MON"/tests/*.yml
 check "amtool check-config" amtool check-config "$MON/alertmanager/alertmanager.yml"
 
 alert_routes() {
