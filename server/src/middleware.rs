@@ -40,6 +40,16 @@ pub fn on_response(response: &Response<Body>, latency: Duration, _span: &Span) {
     tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request");
 }
 
+/// Runs the request with a slot the service layer fills with the acting user, then records it
+/// on the request span (inside the trace layer, so the span is the request's own).
+pub async fn request_user(request: Request, next: Next) -> Response<Body> {
+    let (response, user) = app::server::request_user::scope(next.run(request)).await;
+    if let Some(id) = user {
+        Span::current().record("user_id", id);
+    }
+    response
+}
+
 /// Paths that an anonymous visitor may load.
 fn is_public(path: &str) -> bool {
     path == "/login"
