@@ -67,7 +67,6 @@ fn caddyfile(http_port: u16, https_port: u16, upstreams: &[u16]) -> String {
     format!(
         r#"{{
 	admin off
-	persist_config off
 	skip_install_trust
 	local_certs
 	http_port {http_port}
