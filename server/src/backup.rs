@@ -136,7 +136,12 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
     let finished_at_unix = chrono::Utc::now().timestamp();
     let insert = Query::insert()
         .into_table(Alias::new("backups"))
-        .columns([Alias::new("finished_at_unix"), Alias::new("backend"), Alias::new("object_key"), Alias::new("size_bytes")])
+        .columns([
+            Alias::new("finished_at_unix"),
+            Alias::new("backend"),
+            Alias::new("object_key"),
+            Alias::new("size_bytes"),
+        ])
         .values([finished_at_unix.into(), backend.name().into(), key.clone().into(), (size_bytes as i64).into()])
         .context("backup row")?
         .to_owned();
@@ -167,7 +172,8 @@ fn run_pg(mut command: Command, password: Option<String>, tool: &str) -> anyhow:
     if let Some(password) = password {
         command.env("PGPASSWORD", password);
     }
-    let output = command.output().with_context(|| format!("cannot run {tool} (is the PostgreSQL client installed?)"))?;
+    let output =
+        command.output().with_context(|| format!("cannot run {tool} (is the PostgreSQL client installed?)"))?;
     if !output.status.success() {
         // libpq messages name hosts and databases, not passwords.
         bail!("{tool} failed: {}", String::from_utf8_lossy(&output.stderr).trim());
@@ -301,7 +307,8 @@ mod tests {
 
     #[test]
     fn passwords_leave_the_url_for_the_environment() {
-        let (url, password) = split_password("postgres://gad:p%40ss%2Fw0rd@db:5432/gad?sslmode=require").expect("valid");
+        let (url, password) =
+            split_password("postgres://gad:p%40ss%2Fw0rd@db:5432/gad?sslmode=require").expect("valid");
         assert_eq!(url, "postgres://gad@db:5432/gad?sslmode=require");
         assert_eq!(password.as_deref(), Some("p@ss/w0rd"));
         assert_eq!(split_password("postgres://gad@db/gad").expect("valid").1, None);

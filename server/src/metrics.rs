@@ -139,8 +139,7 @@ async fn probe_redis(state: &AppState) -> bool {
 
 /// Counts one lookup in a cache GAD keeps (today: the idempotency store, see OPERATIONS.md).
 pub fn cache_lookup(cache: &'static str, hit: bool) {
-    counter!("gad_cache_requests_total", "cache" => cache, "result" => if hit { "hit" } else { "miss" })
-        .increment(1);
+    counter!("gad_cache_requests_total", "cache" => cache, "result" => if hit { "hit" } else { "miss" }).increment(1);
 }
 
 const OPEN: [TaskStatus; 3] = [TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused];

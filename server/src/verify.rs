@@ -158,7 +158,8 @@ async fn check_health(response: Result<reqwest::Response, reqwest::Error>) -> Ch
 async fn check_ready(response: Result<reqwest::Response, reqwest::Error>) -> Check {
     match json_of(response).await {
         Ok((200, body)) if body["status"] == "ready" => {
-            let names: Vec<&str> = body["checks"].as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+            let names: Vec<&str> =
+                body["checks"].as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
             Check::pass("listo", format!("/ready 200 ({})", names.join(", ")))
         }
         Ok((status, body)) => {
@@ -234,7 +235,11 @@ async fn check_login(response: Result<reqwest::Response, reqwest::Error>) -> Che
         Err(e) => return Check::fail("login", format!("/login: {}", describe(&e))),
     };
     let status = response.status().as_u16();
-    let html = response.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/html"));
+    let html = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/html"));
     let body = response.text().await.unwrap_or_default();
     if status == 200 && html && body.contains("<form") && body.contains(r#"name="password""#) {
         Check::pass("login", "/login muestra el formulario de ingreso")

@@ -96,8 +96,16 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
-const TABLES: [&str; 8] =
-    ["users", "officers", "officer_positions", "tasks", "task_assignments", "task_status_history", "audit_log", "seaql_migrations"];
+const TABLES: [&str; 8] = [
+    "users",
+    "officers",
+    "officer_positions",
+    "tasks",
+    "task_assignments",
+    "task_status_history",
+    "audit_log",
+    "seaql_migrations",
+];
 
 /// Row counts of the domain tables, and a fingerprint of the audit chain's last hash.
 async fn snapshot(database_url: &str) -> Vec<(String, i64)> {

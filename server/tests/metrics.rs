@@ -40,7 +40,11 @@ async fn metrics_reflect_requests_and_the_database() {
     let open = "SELECT COUNT(*) FROM tasks WHERE deleted_at IS NULL AND status IN ('scheduled','in_progress','paused')";
     for priority in ["low", "medium", "high", "urgent", "critical"] {
         let expected = count(&app, &format!("{open} AND priority = '{priority}'")).await;
-        assert_eq!(value(&body, &format!(r#"gad_tasks_open_by_priority{{priority="{priority}"}}"#)), expected, "{priority}");
+        assert_eq!(
+            value(&body, &format!(r#"gad_tasks_open_by_priority{{priority="{priority}"}}"#)),
+            expected,
+            "{priority}"
+        );
     }
     for status in ["available", "on_task", "off_duty", "unavailable"] {
         let expected =

@@ -39,17 +39,19 @@ fn private_redis() -> (Proc, String) {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("gad-obs-redis-{port}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (scripts/install-deps.sh --test)");
+    let redis = Proc(
+        Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/install-deps.sh --test)"),
+    );
     let url = format!("redis://127.0.0.1:{port}");
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (Proc(child), url);
+            return (redis, url);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -264,7 +266,16 @@ async fn json_logs_and_metrics_of_the_real_binary() {
     let webhook_line = all.iter().find(|l| l.contains("/telegram/webhook/")).expect("the webhook request is logged");
     assert!(webhook_line.contains(r#""route":"/telegram/webhook/{secret}""#), "{webhook_line}");
     let text = all.join("\n");
-    for secret in [ADMIN_PASSWORD, WRONG_PASSWORD, common::DEMO_PASSWORD, BOT_TOKEN, "very-secret-bot-token", WEBHOOK_SECRET, S3_SECRET, &token] {
+    for secret in [
+        ADMIN_PASSWORD,
+        WRONG_PASSWORD,
+        common::DEMO_PASSWORD,
+        BOT_TOKEN,
+        "very-secret-bot-token",
+        WEBHOOK_SECRET,
+        S3_SECRET,
+        &token,
+    ] {
         assert!(!text.contains(secret), "a secret reached the log:\n{text}");
     }
     let _ = admin.close().await;

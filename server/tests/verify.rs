@@ -51,7 +51,10 @@ fn verify(url: &str, env: &[(&str, &str)]) -> (i32, String) {
 }
 
 fn line<'a>(report: &'a str, name: &str) -> &'a str {
-    report.lines().find(|l| l.get(9..).is_some_and(|rest| rest.starts_with(name))).unwrap_or_else(|| panic!("no {name} line:\n{report}"))
+    report
+        .lines()
+        .find(|l| l.get(9..).is_some_and(|rest| rest.starts_with(name)))
+        .unwrap_or_else(|| panic!("no {name} line:\n{report}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

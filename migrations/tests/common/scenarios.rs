@@ -3,7 +3,7 @@
 //! SQL here sticks to what both dialects accept: literal RFC 3339 times (a `timestamptz` literal
 //! on PostgreSQL, the stored text on SQLite), `TRUE`/`FALSE`, `RETURNING id`.
 
-use migrations::sea_orm_migration::{MigrationName, MigratorTrait};
+use migrations::sea_orm_migration::MigratorTrait;
 use migrations::sea_orm_migration::sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use migrations::{AUDIT_APPEND_ONLY_TOKEN, Migrator, OVERLAP_ERROR_TOKEN, SchemaStatus, schema_status};
 
