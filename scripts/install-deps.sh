@@ -83,6 +83,13 @@ if [ "${1:-}" = "--test" ]; then
   apt_install prometheus prometheus-alertmanager prometheus-node-exporter caddy shellcheck
   # The API fuzzer (schemathesis) runs in a virtualenv under tools/.venv.
   python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+  # A real local S3 server (moto_server) for the backup tests, pinned in tools/requirements-s3.txt.
+  if [ ! -x tools/.venv/bin/moto_server ] || ! cmp -s tools/requirements-s3.txt tools/.venv/requirements-s3.txt; then
+    log "installing moto (PyPI) into tools/.venv"
+    python3 -m venv tools/.venv
+    tools/.venv/bin/pip install -q -r tools/requirements-s3.txt
+    cp tools/requirements-s3.txt tools/.venv/requirements-s3.txt
+  fi
   # Playwright from npm; the browser is Debian's chromium (no browser download happens).
   npm_ci_if_stale end2end
 fi

@@ -30,6 +30,34 @@ pub enum Command {
         #[arg(long)]
         set_webhook: bool,
     },
+    /// Check a running GAD from outside: health, readiness, TLS certificate, metrics format,
+    /// login page and Telegram webhook. Exits 1 if any check fails.
+    Verify {
+        /// Base URL of the site, e.g. https://gad.example.org
+        #[arg(long)]
+        url: String,
+        /// Also trust this PEM root certificate (a private CA).
+        #[arg(long)]
+        ca_cert: Option<std::path::PathBuf>,
+        /// Fail when the TLS certificate expires within this many days.
+        #[arg(long, default_value_t = 14)]
+        min_cert_days: i64,
+        /// Seconds to wait for each answer.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+    },
+    /// Dump the database (pg_dump custom format, or SQLite VACUUM INTO) to the S3 bucket of
+    /// GAD_BACKUP_S3_* and record the success (gad_backup_last_success_timestamp_seconds).
+    Backup,
+    /// Download a backup from the S3 bucket and restore it into DATABASE_URL.
+    Restore {
+        /// Object key to restore (default: the newest backup of this database backend).
+        #[arg(long)]
+        key: Option<String>,
+        /// Replace a database that already holds data.
+        #[arg(long)]
+        force: bool,
+    },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]

@@ -166,6 +166,7 @@ pub async fn idempotent(request: Request, next: Next) -> Response {
             tracing::warn!(%error, "idempotency store unavailable; running without it");
         }
         Ok(Some(Entry::Done { request_hash: h, status, content_type, body })) if h == request_hash => {
+            crate::metrics::cache_lookup("idempotency", true);
             return replay(status, content_type, body);
         }
         Ok(Some(Entry::InFlight { request_hash: h })) if h == request_hash => {
@@ -177,7 +178,7 @@ pub async fn idempotent(request: Request, next: Next) -> Response {
             p.status = 422;
             return p.into_response();
         }
-        Ok(None) => {}
+        Ok(None) => crate::metrics::cache_lookup("idempotency", false),
     }
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let (parts, body) = response.into_parts();

@@ -1,6 +1,7 @@
 //! The `gad` server: configuration at start-up, telemetry, the HTTP router with its
 //! middleware, health checks, and the CLI commands. Business rules live in `app::server`.
 
+pub mod backup;
 pub mod bot;
 pub mod cli;
 pub mod health;
@@ -12,5 +13,6 @@ pub mod rest;
 pub mod router;
 pub mod startup;
 pub mod telemetry;
+pub mod verify;
 
 pub use startup::Application;

@@ -20,6 +20,8 @@ async fn main() -> ExitCode {
     gad_server::telemetry::init(config.log_format);
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
+        // The report already said what failed.
+        Err(e) if e.is::<VerifyFailed>() => ExitCode::FAILURE,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "gad stopped");
             eprintln!("gad: {e:#}");
@@ -27,6 +29,18 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+/// `gad verify` found a failing check (already printed).
+#[derive(Debug)]
+struct VerifyFailed;
+
+impl std::fmt::Display for VerifyFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("verification failed")
+    }
+}
+
+impl std::error::Error for VerifyFailed {}
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
@@ -73,6 +87,35 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
+        }
+        Command::Verify { url, ca_cert, min_cert_days, timeout } => {
+            let options = gad_server::verify::Options {
+                url,
+                ca_cert,
+                min_cert_days,
+                timeout: std::time::Duration::from_secs(timeout),
+            };
+            let report = gad_server::verify::run(&options, &config).await?;
+            println!("{report}");
+            if !report.passed() {
+                return Err(VerifyFailed.into());
+            }
+        }
+        Command::Backup => {
+            let state = startup::connect(config).await?;
+            let outcome = gad_server::backup::backup(&state.config, &state.db).await?;
+            println!(
+                "copia de seguridad subida: s3://{}/{} ({} bytes)",
+                outcome.bucket, outcome.key, outcome.size_bytes
+            );
+        }
+        Command::Restore { key, force } => {
+            let key = match key {
+                Some(k) => k,
+                None => gad_server::backup::latest_key(&config).await?,
+            };
+            let size = gad_server::backup::restore(&config, &key, force).await?;
+            println!("copia restaurada desde {key} ({size} bytes); `gad migrate` la lleva a esta versión");
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let state = startup::connect(config).await?;

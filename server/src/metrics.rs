@@ -2,11 +2,14 @@
 //! rules and dashboards use exactly these.
 //!
 //! HTTP metrics are recorded by [`track`]; domain gauges (open tasks, officers by status,
-//! stale positions, open emergencies) and the database pool are read from the database at
-//! scrape time, so they are never stale and cost nothing between scrapes.
+//! stale positions, open emergencies), the dependency gauges (`gad_db_up`, `gad_redis_up`),
+//! the last successful backup and the database pool are refreshed by [`refresh`]: every
+//! [`REFRESH_INTERVAL`] in the background ([`spawn_refresher`]) and at each scrape (bounded by
+//! [`SCRAPE_REFRESH_TIMEOUT`], so a dead database turns `gad_db_up` to 0 instead of hanging
+//! the scrape).
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
@@ -16,7 +19,7 @@ use chrono::Utc;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Statement};
 
 use app::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
 use app::server::entities::{officers, task_assignments, tasks};
@@ -74,19 +77,74 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: refreshes the gauges read from the database, then renders everything.
+/// How often the background task refreshes the gauges read from the database and Redis.
+pub const REFRESH_INTERVAL: Duration = Duration::from_secs(15);
+/// The longest a scrape waits for the refresh before rendering the last known values.
+pub const SCRAPE_REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest one dependency probe (`SELECT 1`, `PING`) may take before it counts as down.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `GET /metrics`: refreshes the gauges (bounded in time), then renders everything.
 pub async fn scrape(State(state): State<AppState>) -> Response {
-    if let Err(error) = refresh(&state).await {
-        tracing::warn!(%error, "metrics: domain gauges not refreshed");
+    if tokio::time::timeout(SCRAPE_REFRESH_TIMEOUT, refresh(&state)).await.is_err() {
+        tracing::warn!("metrics: refresh timed out; rendering the last known values");
         counter!("gad_metrics_refresh_errors_total").increment(1);
     }
     let body = install().render();
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
+/// Refreshes the gauges every [`REFRESH_INTERVAL`] for as long as the process runs, so
+/// `gad_db_up`/`gad_redis_up` follow the dependencies even between scrapes.
+pub fn spawn_refresher(state: AppState) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(REFRESH_INTERVAL);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let _ = tokio::time::timeout(REFRESH_INTERVAL, refresh(&state)).await;
+        }
+    });
+}
+
+/// Probes the dependencies and, when the database answers, re-reads the domain gauges.
+pub async fn refresh(state: &AppState) {
+    let db_up = probe_database(state).await;
+    gauge!("gad_db_up").set(if db_up { 1.0 } else { 0.0 });
+    if state.redis.is_some() {
+        gauge!("gad_redis_up").set(if probe_redis(state).await { 1.0 } else { 0.0 });
+    }
+    pool_gauges(state);
+    if !db_up {
+        return;
+    }
+    if let Err(error) = domain_gauges(state).await {
+        tracing::warn!(%error, "metrics: domain gauges not refreshed");
+        counter!("gad_metrics_refresh_errors_total").increment(1);
+    }
+}
+
+async fn probe_database(state: &AppState) -> bool {
+    matches!(tokio::time::timeout(PROBE_TIMEOUT, state.db.execute_unprepared("SELECT 1")).await, Ok(Ok(_)))
+}
+
+async fn probe_redis(state: &AppState) -> bool {
+    let Some(pool) = &state.redis else { return false };
+    let ping = async {
+        let mut conn = pool.get().await.ok()?;
+        redis::cmd("PING").query_async::<String>(&mut *conn).await.ok()
+    };
+    matches!(tokio::time::timeout(PROBE_TIMEOUT, ping).await, Ok(Some(pong)) if pong == "PONG")
+}
+
+/// Counts one lookup in a cache GAD keeps (today: the idempotency store, see OPERATIONS.md).
+pub fn cache_lookup(cache: &'static str, hit: bool) {
+    counter!("gad_cache_requests_total", "cache" => cache, "result" => if hit { "hit" } else { "miss" }).increment(1);
+}
+
 const OPEN: [TaskStatus; 3] = [TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused];
 
-async fn refresh(state: &AppState) -> Result<(), sea_orm::DbErr> {
+async fn domain_gauges(state: &AppState) -> Result<(), sea_orm::DbErr> {
     let db = &state.db;
     let open_by_priority: Vec<(TaskPriority, i64)> = tasks::Entity::find()
         .select_only()
@@ -100,7 +158,7 @@ async fn refresh(state: &AppState) -> Result<(), sea_orm::DbErr> {
         .await?;
     for priority in TaskPriority::ALL {
         let n = open_by_priority.iter().find(|(p, _)| p == priority).map_or(0, |(_, n)| *n);
-        gauge!("gad_tasks_open", "priority" => priority.as_str()).set(n as f64);
+        gauge!("gad_tasks_open_by_priority", "priority" => priority.as_str()).set(n as f64);
     }
 
     let by_status: Vec<(OfficerStatus, i64)> = officers::Entity::find()
@@ -114,7 +172,7 @@ async fn refresh(state: &AppState) -> Result<(), sea_orm::DbErr> {
         .await?;
     for status in OfficerStatus::ALL {
         let n = by_status.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
-        gauge!("gad_officers", "status" => status.as_str()).set(n as f64);
+        gauge!("gad_officers_by_status", "status" => status.as_str()).set(n as f64);
     }
 
     // On duty (available or on a task) without a position in the freshness window.
@@ -149,7 +207,16 @@ async fn refresh(state: &AppState) -> Result<(), sea_orm::DbErr> {
         .await?;
     gauge!("gad_emergencies_unassigned").set(unassigned as f64);
 
-    pool_gauges(state);
+    // The newest successful `gad backup` (absent until the first one).
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MAX(finished_at_unix) AS t FROM backups",
+        ))
+        .await?;
+    if let Some(t) = row.and_then(|r| r.try_get_by_index::<Option<i64>>(0).ok().flatten()) {
+        gauge!("gad_backup_last_success_timestamp_seconds").set(t as f64);
+    }
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, Response};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect};
@@ -18,21 +18,36 @@ use app::server::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// The span every request runs in; the request id ties its log lines together.
+/// The span every request runs in; the request id ties its log lines together. `route` is
+/// the matched route pattern (`/api/v1/tasks/{id}`; `unmatched` for the fallback), never the
+/// raw path's secrets; `user_id` is filled in by the service layer once it knows the actor.
 pub fn make_span(request: &Request<Body>) -> Span {
     let request_id =
         request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or_default();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
     tracing::info_span!(
         "request",
         request_id = %request_id,
         method = %request.method(),
+        route = %route,
         path = %crate::bot::redact_path(request.uri().path()),
+        user_id = tracing::field::Empty,
     )
 }
 
-/// One line per request, inside its span (request id, method, path).
+/// One line per request, inside its span (request id, method, route, path, user id).
 pub fn on_response(response: &Response<Body>, latency: Duration, _span: &Span) {
     tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request");
+}
+
+/// Runs the request with a slot the service layer fills with the acting user, then records it
+/// on the request span (inside the trace layer, so the span is the request's own).
+pub async fn request_user(request: Request, next: Next) -> Response<Body> {
+    let (response, user) = app::server::request_user::scope(next.run(request)).await;
+    if let Some(id) = user {
+        Span::current().record("user_id", id);
+    }
+    response
 }
 
 /// Paths that an anonymous visitor may load.

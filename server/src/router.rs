@@ -62,7 +62,8 @@ pub fn build(state: AppState) -> Router {
                         .on_response(middleware::on_response),
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(axum::middleware::from_fn(crate::metrics::track)),
+                .layer(axum::middleware::from_fn(crate::metrics::track))
+                .layer(axum::middleware::from_fn(middleware::request_user)),
         )
         .with_state(state)
 }

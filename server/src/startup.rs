@@ -44,6 +44,7 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, finishing in-flight requests.
     pub async fn run(self) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "GAD listening");
+        crate::metrics::spawn_refresher(self.state.clone());
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await

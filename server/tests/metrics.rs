@@ -40,13 +40,17 @@ async fn metrics_reflect_requests_and_the_database() {
     let open = "SELECT COUNT(*) FROM tasks WHERE deleted_at IS NULL AND status IN ('scheduled','in_progress','paused')";
     for priority in ["low", "medium", "high", "urgent", "critical"] {
         let expected = count(&app, &format!("{open} AND priority = '{priority}'")).await;
-        assert_eq!(value(&body, &format!(r#"gad_tasks_open{{priority="{priority}"}}"#)), expected, "{priority}");
+        assert_eq!(
+            value(&body, &format!(r#"gad_tasks_open_by_priority{{priority="{priority}"}}"#)),
+            expected,
+            "{priority}"
+        );
     }
     for status in ["available", "on_task", "off_duty", "unavailable"] {
         let expected =
             count(&app, &format!("SELECT COUNT(*) FROM officers WHERE deleted_at IS NULL AND status = '{status}'"))
                 .await;
-        assert_eq!(value(&body, &format!(r#"gad_officers{{status="{status}"}}"#)), expected, "{status}");
+        assert_eq!(value(&body, &format!(r#"gad_officers_by_status{{status="{status}"}}"#)), expected, "{status}");
     }
     assert_eq!(value(&body, "gad_officers_stale_positions"), 0.0, "demo positions are fresh");
     assert_eq!(value(&body, "gad_emergencies_open"), 0.0);

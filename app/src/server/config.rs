@@ -73,6 +73,28 @@ pub struct Config {
     pub emergency_radius_m: f64,
     /// How recent an officer's position must be to count for an emergency, in minutes.
     pub position_fresh_minutes: i64,
+    /// Where `gad backup` puts dumps and `gad restore` reads them.
+    pub backup: BackupConfig,
+}
+
+/// An S3 (or S3-compatible: MinIO, Ceph, Garage…) bucket for `gad backup` / `gad restore`.
+#[derive(Clone, Debug)]
+pub struct BackupConfig {
+    /// `GAD_BACKUP_S3_ENDPOINT`: unset for AWS itself; `http(s)://host:port` otherwise.
+    pub endpoint: Option<String>,
+    /// `GAD_BACKUP_S3_BUCKET`: required by `gad backup` and `gad restore` only.
+    pub bucket: Option<String>,
+    /// `GAD_BACKUP_S3_REGION` (default `us-east-1`).
+    pub region: String,
+    /// `GAD_BACKUP_S3_PREFIX`: key prefix of the objects (default `gad/`).
+    pub prefix: String,
+    /// `GAD_BACKUP_S3_ACCESS_KEY_ID` (or `_FILE`).
+    pub access_key_id: Option<Secret>,
+    /// `GAD_BACKUP_S3_SECRET_ACCESS_KEY` (or `_FILE`).
+    pub secret_access_key: Option<Secret>,
+    /// `GAD_BACKUP_S3_PATH_STYLE`: `bucket` in the path, not the host name (default: true
+    /// with a custom endpoint, false for AWS).
+    pub path_style: bool,
 }
 
 impl Config {
@@ -135,7 +157,30 @@ impl Config {
         if !(1..=7 * 24 * 60).contains(&position_fresh_minutes) {
             return Err(ConfigError::new("GAD_POSITION_FRESH_MINUTES", "must be between 1 and 10080 minutes"));
         }
+        let backup_endpoint = env.get("GAD_BACKUP_S3_ENDPOINT").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(url) = &backup_endpoint
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::new("GAD_BACKUP_S3_ENDPOINT", "must start with http:// or https://"));
+        }
+        let prefix = env.get("GAD_BACKUP_S3_PREFIX").unwrap_or_else(|| "gad/".into());
+        let backup = BackupConfig {
+            path_style: env.parse("GAD_BACKUP_S3_PATH_STYLE")?.unwrap_or(backup_endpoint.is_some()),
+            endpoint: backup_endpoint,
+            bucket: env.get("GAD_BACKUP_S3_BUCKET"),
+            region: env.get("GAD_BACKUP_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            prefix: if prefix.is_empty() || prefix.ends_with('/') { prefix } else { format!("{prefix}/") },
+            access_key_id: env.secret("GAD_BACKUP_S3_ACCESS_KEY_ID")?,
+            secret_access_key: env.secret("GAD_BACKUP_S3_SECRET_ACCESS_KEY")?,
+        };
+        if backup.access_key_id.is_some() != backup.secret_access_key.is_some() {
+            return Err(ConfigError::new(
+                "GAD_BACKUP_S3_SECRET_ACCESS_KEY",
+                "set both GAD_BACKUP_S3_ACCESS_KEY_ID and GAD_BACKUP_S3_SECRET_ACCESS_KEY, or neither",
+            ));
+        }
         Ok(Self {
+            backup,
             listen_addr,
             site_root: env.get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
             database_url,
@@ -234,6 +279,34 @@ mod tests {
         assert!(!c.secure_cookies());
         assert_eq!(c.emergency_radius_m, 5000.0);
         assert_eq!(c.position_fresh_minutes, 15);
+        assert!(c.backup.bucket.is_none());
+        assert_eq!(c.backup.prefix, "gad/");
+        assert!(!c.backup.path_style);
+    }
+
+    #[test]
+    fn backup_settings_take_secrets_from_files() {
+        let dir = std::env::temp_dir().join(format!("gad-cfg-s3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let file = dir.join("s3-secret");
+        std::fs::write(&file, "very-secret-key\n").expect("write");
+        let c = load(&[
+            ("GAD_BACKUP_S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("GAD_BACKUP_S3_BUCKET", "gad-backups"),
+            ("GAD_BACKUP_S3_PREFIX", "prod"),
+            ("GAD_BACKUP_S3_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("GAD_BACKUP_S3_SECRET_ACCESS_KEY_FILE", file.to_str().expect("utf8")),
+        ])
+        .expect("loads");
+        assert_eq!(c.backup.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(c.backup.prefix, "prod/");
+        assert!(c.backup.path_style, "a custom endpoint defaults to path-style addressing");
+        assert_eq!(c.backup.secret_access_key.as_ref().map(Secret::expose), Some("very-secret-key"));
+        assert!(!format!("{c:?}").contains("very-secret-key"));
+        let half = load(&[("GAD_BACKUP_S3_ACCESS_KEY_ID", "AKIDEXAMPLE")]).expect_err("refused");
+        assert_eq!(half.variable, "GAD_BACKUP_S3_SECRET_ACCESS_KEY");
+        let bad = load(&[("GAD_BACKUP_S3_ENDPOINT", "s3.example.org")]).expect_err("refused");
+        assert_eq!(bad.variable, "GAD_BACKUP_S3_ENDPOINT");
     }
 
     #[test]

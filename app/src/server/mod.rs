@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod harness;
 pub mod permissions;
+pub mod request_user;
 pub mod services;
 pub mod sessions;
 pub mod state;

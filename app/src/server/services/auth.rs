@@ -141,6 +141,8 @@ pub async fn actor_for_telegram(state: &AppState, telegram_user_id: i64) -> AppR
 }
 
 async fn actor_from(state: &AppState, user: users::Model, channel: Channel) -> AppResult<Actor> {
+    // Names the user on the request's log line.
+    crate::server::request_user::note(user.id);
     let officer = officers::Entity::find()
         .filter(officers::Column::UserId.eq(user.id))
         .filter(officers::Column::DeletedAt.is_null())

@@ -1,0 +1,323 @@
+//! `gad backup` and `gad restore`: a consistent dump of the database in an S3 bucket.
+//!
+//! - PostgreSQL: `pg_dump --format=custom` (the password goes through `PGPASSWORD`, never the
+//!   command line); restored with `pg_restore --single-transaction`.
+//! - SQLite: `VACUUM INTO` (a consistent copy while the server runs); restored by replacing
+//!   the database file.
+//!
+//! The object is uploaded with the AWS SDK to `GAD_BACKUP_S3_BUCKET` under
+//! `GAD_BACKUP_S3_PREFIX` as `gad-<backend>-<UTC time>.<dump|sqlite>`, so keys sort by time.
+//! Each success is recorded in the `backups` table, which `/metrics` reports as
+//! `gad_backup_last_success_timestamp_seconds`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::primitives::ByteStream;
+use sea_orm::sea_query::{Alias, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use app::server::config::{BackupConfig, Config};
+
+/// What `gad backup` did.
+#[derive(Clone, Debug)]
+pub struct BackupOutcome {
+    pub bucket: String,
+    pub key: String,
+    pub size_bytes: u64,
+    pub finished_at_unix: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    fn of(config: &Config) -> Self {
+        if config.is_sqlite() { Backend::Sqlite } else { Backend::Postgres }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+    fn extension(self) -> &'static str {
+        match self {
+            Backend::Postgres => "dump",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// An S3 client from GAD's configuration (no AWS profile files, no instance metadata).
+pub fn s3_client(backup: &BackupConfig) -> anyhow::Result<Client> {
+    let (Some(key_id), Some(secret)) = (&backup.access_key_id, &backup.secret_access_key) else {
+        bail!("GAD_BACKUP_S3_ACCESS_KEY_ID and GAD_BACKUP_S3_SECRET_ACCESS_KEY are required");
+    };
+    let mut builder = aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(backup.region.clone()))
+        .force_path_style(backup.path_style)
+        .credentials_provider(Credentials::new(key_id.expose(), secret.expose(), None, None, "gad-config"));
+    if let Some(endpoint) = &backup.endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Ok(Client::from_conf(builder.build()))
+}
+
+fn bucket(backup: &BackupConfig) -> anyhow::Result<String> {
+    backup.bucket.clone().context("GAD_BACKUP_S3_BUCKET is required")
+}
+
+/// A private scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("gad-backup-{}-{}", std::process::id(), uuid_like()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn uuid_like() -> String {
+    format!("{:x}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default())
+}
+
+/// Dumps the database, uploads it, and records the success.
+pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<BackupOutcome> {
+    let bucket = bucket(&config.backup)?;
+    let client = s3_client(&config.backup)?;
+    let backend = Backend::of(config);
+    let scratch = Scratch::new()?;
+    let file = scratch.0.join(format!("gad.{}", backend.extension()));
+    match backend {
+        Backend::Postgres => {
+            let database_url = config.database_url.expose().to_owned();
+            let target = file.clone();
+            tokio::task::spawn_blocking(move || pg_dump(&database_url, &target)).await??;
+        }
+        Backend::Sqlite => {
+            let path = file.to_str().context("scratch path is not UTF-8")?.replace('\'', "''");
+            db.execute_unprepared(&format!("VACUUM INTO '{path}'")).await.context("VACUUM INTO failed")?;
+        }
+    }
+    let size_bytes = std::fs::metadata(&file)?.len();
+    if size_bytes == 0 {
+        bail!("the dump is empty");
+    }
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let key = format!("{}gad-{}-{stamp}.{}", config.backup.prefix, backend.name(), backend.extension());
+    let body = ByteStream::from_path(&file).await.context("cannot read the dump")?;
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(body)
+        .content_type("application/octet-stream")
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("upload to s3://{bucket}/{key} failed: {}", DisplayErrorContext(e)))?;
+
+    let finished_at_unix = chrono::Utc::now().timestamp();
+    let insert = Query::insert()
+        .into_table(Alias::new("backups"))
+        .columns([
+            Alias::new("finished_at_unix"),
+            Alias::new("backend"),
+            Alias::new("object_key"),
+            Alias::new("size_bytes"),
+        ])
+        .values([finished_at_unix.into(), backend.name().into(), key.clone().into(), (size_bytes as i64).into()])
+        .context("backup row")?
+        .to_owned();
+    db.execute(&insert).await.context("the backup was uploaded but could not be recorded")?;
+    Ok(BackupOutcome { bucket, key, size_bytes, finished_at_unix })
+}
+
+/// `pg_dump` in custom format; the password travels in the environment, not in argv.
+fn pg_dump(database_url: &str, target: &Path) -> anyhow::Result<()> {
+    let (url, password) = split_password(database_url)?;
+    let mut command = Command::new("pg_dump");
+    command.args(["--format=custom", "--no-owner", "--no-acl", "--file"]).arg(target).arg("--dbname").arg(&url);
+    run_pg(command, password, "pg_dump")
+}
+
+fn pg_restore(database_url: &str, source: &Path, clean: bool) -> anyhow::Result<()> {
+    let (url, password) = split_password(database_url)?;
+    let mut command = Command::new("pg_restore");
+    command.args(["--no-owner", "--no-acl", "--exit-on-error", "--single-transaction"]);
+    if clean {
+        command.args(["--clean", "--if-exists"]);
+    }
+    command.arg("--dbname").arg(&url).arg(source);
+    run_pg(command, password, "pg_restore")
+}
+
+fn run_pg(mut command: Command, password: Option<String>, tool: &str) -> anyhow::Result<()> {
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let output =
+        command.output().with_context(|| format!("cannot run {tool} (is the PostgreSQL client installed?)"))?;
+    if !output.status.success() {
+        // libpq messages name hosts and databases, not passwords.
+        bail!("{tool} failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(())
+}
+
+/// The URL without its password, and the password (percent-decoded).
+fn split_password(database_url: &str) -> anyhow::Result<(String, Option<String>)> {
+    let mut url = reqwest::Url::parse(database_url).map_err(|_| anyhow::anyhow!("invalid DATABASE_URL"))?;
+    let password = url.password().map(|p| percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned());
+    url.set_password(None).map_err(|_| anyhow::anyhow!("invalid DATABASE_URL"))?;
+    Ok((url.to_string(), password))
+}
+
+/// The newest backup of this backend under the prefix.
+pub async fn latest_key(config: &Config) -> anyhow::Result<String> {
+    let bucket = bucket(&config.backup)?;
+    let client = s3_client(&config.backup)?;
+    let backend = Backend::of(config);
+    let wanted = format!("{}gad-{}-", config.backup.prefix, backend.name());
+    let mut newest: Option<String> = None;
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&wanted)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot list s3://{bucket}/{wanted}: {}", DisplayErrorContext(e)))?;
+        for object in page.contents() {
+            if let Some(key) = object.key()
+                && key.ends_with(backend.extension())
+                && newest.as_deref().is_none_or(|n| key > n)
+            {
+                newest = Some(key.to_owned());
+            }
+        }
+        match page.next_continuation_token() {
+            Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    newest.with_context(|| format!("no {} backup under s3://{bucket}/{wanted}", backend.name()))
+}
+
+/// Downloads `key` and restores it into `DATABASE_URL`. A database that already holds data
+/// is refused unless `force` (PostgreSQL: `--clean`; SQLite: the file is replaced).
+pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<u64> {
+    let bucket = bucket(&config.backup)?;
+    let client = s3_client(&config.backup)?;
+    let backend = Backend::of(config);
+    if !key.ends_with(backend.extension()) {
+        bail!("{key} is not a {} backup", backend.name());
+    }
+    let scratch = Scratch::new()?;
+    let file = scratch.0.join(format!("restore.{}", backend.extension()));
+    let object = client
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot download s3://{bucket}/{key}: {}", DisplayErrorContext(e)))?;
+    let mut body = object.body;
+    let mut out = std::fs::File::create(&file)?;
+    let mut size = 0u64;
+    while let Some(chunk) = body.try_next().await.context("download interrupted")? {
+        size += chunk.len() as u64;
+        out.write_all(&chunk)?;
+    }
+    out.sync_all()?;
+    drop(out);
+
+    match backend {
+        Backend::Postgres => {
+            let database_url = config.database_url.expose().to_owned();
+            let db = app::server::db::connect(config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let tables = count_tables(&db).await?;
+            db.close().await.ok();
+            if tables > 0 && !force {
+                bail!("the target database already has {tables} tables; use --force to replace its contents");
+            }
+            tokio::task::spawn_blocking(move || pg_restore(&database_url, &file, tables > 0)).await??;
+        }
+        Backend::Sqlite => {
+            let path = sqlite_path(config.database_url.expose())?;
+            if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) && !force {
+                bail!("{} already exists; use --force to replace it (stop gad first)", path.display());
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let staged = path.with_extension("restoring");
+            std::fs::copy(&file, &staged)?;
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            std::fs::rename(&staged, &path)?;
+        }
+    }
+    Ok(size)
+}
+
+async fn count_tables(db: &DatabaseConnection) -> anyhow::Result<i64> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+        ))
+        .await?
+        .context("no answer")?;
+    Ok(row.try_get_by_index::<i64>(0)?)
+}
+
+/// The file of a `sqlite:` URL (`sqlite://data/gad.db?mode=rwc` → `data/gad.db`).
+fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).context("not a sqlite URL")?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        bail!("DATABASE_URL names no SQLite file");
+    }
+    Ok(PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_leave_the_url_for_the_environment() {
+        let (url, password) =
+            split_password("postgres://gad:p%40ss%2Fw0rd@db:5432/gad?sslmode=require").expect("valid");
+        assert_eq!(url, "postgres://gad@db:5432/gad?sslmode=require");
+        assert_eq!(password.as_deref(), Some("p@ss/w0rd"));
+        assert_eq!(split_password("postgres://gad@db/gad").expect("valid").1, None);
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_path("sqlite://data/gad.db?mode=rwc").expect("valid"), PathBuf::from("data/gad.db"));
+        assert_eq!(sqlite_path("sqlite:///var/lib/gad/gad.db").expect("valid"), PathBuf::from("/var/lib/gad/gad.db"));
+        assert!(sqlite_path("sqlite::memory:").is_err());
+    }
+}

@@ -1,0 +1,420 @@
+//! `gad verify --url <base>`: checks a running GAD from the outside, the way an operator
+//! would after a deploy, and prints one pass/fail line per check.
+//!
+//! Checks: `/health`, `/ready`, the TLS certificate's expiry (https only), the `/metrics`
+//! exposition format, the login page, and the Telegram webhook (`getWebhookInfo`, only when
+//! `TELEGRAM_BOT_TOKEN` is configured). The bot token never appears in the output.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::server::config::Config;
+use serde_json::Value;
+
+/// What to check and how strictly.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Base URL of the site, e.g. `https://gad.example.org`.
+    pub url: String,
+    /// Extra PEM root certificate to trust (a private CA, Caddy's internal one).
+    pub ca_cert: Option<PathBuf>,
+    /// A certificate expiring in fewer days than this fails.
+    pub min_cert_days: i64,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skipped,
+}
+
+/// One line of the report.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: &'static str,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+impl Check {
+    fn pass(name: &'static str, detail: impl Into<String>) -> Self {
+        Self { name, outcome: Outcome::Pass, detail: detail.into() }
+    }
+    fn fail(name: &'static str, detail: impl Into<String>) -> Self {
+        Self { name, outcome: Outcome::Fail, detail: detail.into() }
+    }
+    fn skipped(name: &'static str, detail: impl Into<String>) -> Self {
+        Self { name, outcome: Outcome::Skipped, detail: detail.into() }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = match self.outcome {
+            Outcome::Pass => "OK    ",
+            Outcome::Fail => "FALLA ",
+            Outcome::Skipped => "OMITE ",
+        };
+        write!(f, "[{mark}] {:<10} {}", self.name, self.detail)
+    }
+}
+
+/// The report: every check, in order.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.outcome != Outcome::Fail)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for check in &self.checks {
+            writeln!(f, "{check}")?;
+        }
+        let failed = self.checks.iter().filter(|c| c.outcome == Outcome::Fail).count();
+        if failed == 0 {
+            write!(f, "verificación correcta: {} comprobaciones", self.checks.len())
+        } else {
+            write!(f, "verificación FALLIDA: {failed} de {} comprobaciones fallaron", self.checks.len())
+        }
+    }
+}
+
+/// Runs every check against `options.url`; the Telegram settings come from `config`.
+pub async fn run(options: &Options, config: &Config) -> anyhow::Result<Report> {
+    let base = options.url.trim_end_matches('/').to_owned();
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        anyhow::bail!("--url must start with http:// or https://");
+    }
+    let mut builder = reqwest::Client::builder()
+        .timeout(options.timeout)
+        .connect_timeout(options.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_info(true);
+    if let Some(path) = &options.ca_cert {
+        let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        builder = builder.add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
+    }
+    let http = builder.build()?;
+
+    let mut checks = Vec::new();
+    let health = http.get(format!("{base}/health")).send().await;
+    let certificate = health.as_ref().ok().and_then(|r| {
+        r.extensions().get::<reqwest::tls::TlsInfo>().and_then(|info| info.peer_certificate().map(<[u8]>::to_vec))
+    });
+    checks.push(check_health(health).await);
+    checks.push(check_ready(http.get(format!("{base}/ready")).send().await).await);
+    checks.push(check_tls(&base, certificate.as_deref(), options.min_cert_days, checks[0].outcome));
+    checks.push(check_metrics(http.get(format!("{base}/metrics")).send().await).await);
+    checks.push(check_login(http.get(format!("{base}/login")).send().await).await);
+    checks.push(check_webhook(&http, config).await);
+    Ok(Report { checks })
+}
+
+/// A transport error without its URL (a Telegram URL carries the bot token).
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "tiempo de espera agotado"
+    } else if error.is_connect() {
+        "no se pudo conectar"
+    } else {
+        "error de transporte"
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    if cause.is_empty() { kind.to_owned() } else { format!("{kind}: {cause}") }
+}
+
+async fn json_of(response: Result<reqwest::Response, reqwest::Error>) -> Result<(u16, Value), String> {
+    let response = response.map_err(|e| describe(&e))?;
+    let status = response.status().as_u16();
+    let body = response.json::<Value>().await.map_err(|_| format!("HTTP {status}, la respuesta no es JSON"))?;
+    Ok((status, body))
+}
+
+async fn check_health(response: Result<reqwest::Response, reqwest::Error>) -> Check {
+    match json_of(response).await {
+        Ok((200, body)) if body["status"] == "ok" => {
+            Check::pass("salud", format!("/health 200, versión {}", body["version"].as_str().unwrap_or("?")))
+        }
+        Ok((status, body)) => Check::fail("salud", format!("/health respondió {status}: {body}")),
+        Err(e) => Check::fail("salud", format!("/health: {e}")),
+    }
+}
+
+async fn check_ready(response: Result<reqwest::Response, reqwest::Error>) -> Check {
+    match json_of(response).await {
+        Ok((200, body)) if body["status"] == "ready" => {
+            let names: Vec<&str> =
+                body["checks"].as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+            Check::pass("listo", format!("/ready 200 ({})", names.join(", ")))
+        }
+        Ok((status, body)) => {
+            let failing: Vec<String> = body["checks"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, v)| v["status"] != "ok")
+                        .map(|(k, v)| format!("{k}: {}", v["error"].as_str().unwrap_or("error")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Check::fail("listo", format!("/ready respondió {status}: {}", failing.join("; ")))
+        }
+        Err(e) => Check::fail("listo", format!("/ready: {e}")),
+    }
+}
+
+fn check_tls(base: &str, certificate: Option<&[u8]>, min_days: i64, health: Outcome) -> Check {
+    if !base.starts_with("https://") {
+        return Check::skipped("tls", "la URL no usa HTTPS");
+    }
+    let Some(der) = certificate else {
+        return if health == Outcome::Fail {
+            Check::fail("tls", "sin conexión TLS (ver salud)")
+        } else {
+            Check::fail("tls", "el servidor no presentó certificado")
+        };
+    };
+    match x509_parser::parse_x509_certificate(der) {
+        Ok((_, cert)) => {
+            let not_after = cert.validity().not_after.timestamp();
+            let days = (not_after - chrono::Utc::now().timestamp()) / 86_400;
+            let until = chrono::DateTime::from_timestamp(not_after, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+            if days >= min_days {
+                Check::pass("tls", format!("certificado válido hasta {until} ({days} días)"))
+            } else {
+                Check::fail("tls", format!("el certificado vence el {until} ({days} días; mínimo {min_days})"))
+            }
+        }
+        Err(_) => Check::fail("tls", "certificado ilegible"),
+    }
+}
+
+async fn check_metrics(response: Result<reqwest::Response, reqwest::Error>) -> Check {
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => return Check::fail("métricas", format!("/metrics: {}", describe(&e))),
+    };
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let text = response.text().await.unwrap_or_default();
+    if status != 200 || !content_type.starts_with("text/plain") {
+        return Check::fail("métricas", format!("/metrics respondió {status} ({content_type})"));
+    }
+    match parse_exposition(&text) {
+        Err(e) => Check::fail("métricas", format!("formato de exposición inválido: {e}")),
+        Ok(samples) => {
+            let missing: Vec<&str> =
+                ["gad_build_info", "gad_db_up"].into_iter().filter(|m| !samples.iter().any(|s| s.name == *m)).collect();
+            if missing.is_empty() {
+                Check::pass("métricas", format!("/metrics: {} series en formato Prometheus", samples.len()))
+            } else {
+                Check::fail("métricas", format!("faltan métricas: {}", missing.join(", ")))
+            }
+        }
+    }
+}
+
+async fn check_login(response: Result<reqwest::Response, reqwest::Error>) -> Check {
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => return Check::fail("login", format!("/login: {}", describe(&e))),
+    };
+    let status = response.status().as_u16();
+    let html = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/html"));
+    let body = response.text().await.unwrap_or_default();
+    if status == 200 && html && body.contains("<form") && body.contains(r#"name="password""#) {
+        Check::pass("login", "/login muestra el formulario de ingreso")
+    } else {
+        Check::fail("login", format!("/login respondió {status} sin el formulario de ingreso"))
+    }
+}
+
+async fn check_webhook(http: &reqwest::Client, config: &Config) -> Check {
+    let Some(token) = &config.telegram_bot_token else {
+        return Check::skipped("webhook", "sin TELEGRAM_BOT_TOKEN");
+    };
+    let url = format!("{}/bot{}/getWebhookInfo", config.telegram_api_url, token.expose());
+    let body = match json_of(http.get(url).send().await).await {
+        Ok((_, body)) => body,
+        Err(e) => return Check::fail("webhook", format!("getWebhookInfo: {e}")),
+    };
+    if body["ok"] != true {
+        return Check::fail(
+            "webhook",
+            format!("getWebhookInfo rechazado: {}", body["description"].as_str().unwrap_or("sin descripción")),
+        );
+    }
+    let info = &body["result"];
+    let registered = info["url"].as_str().unwrap_or("");
+    let pending = info["pending_update_count"].as_i64().unwrap_or(0);
+    if config.telegram_webhook_secret.is_none() {
+        return if registered.is_empty() {
+            Check::pass("webhook", format!("sin webhook (modo long polling), {pending} actualizaciones pendientes"))
+        } else {
+            Check::fail("webhook", "hay un webhook registrado pero GAD usa long polling (sin TELEGRAM_WEBHOOK_SECRET)")
+        };
+    }
+    let expected = config.public_url.as_deref().map(|u| format!("{}/telegram/webhook/", u.trim_end_matches('/')));
+    if registered.is_empty() {
+        return Check::fail("webhook", "ningún webhook registrado (gad bot --set-webhook)");
+    }
+    if let Some(prefix) = &expected
+        && !registered.starts_with(prefix.as_str())
+    {
+        return Check::fail("webhook", format!("el webhook no apunta a {prefix}…"));
+    }
+    // A recent delivery error (the last hour) means Telegram cannot reach us.
+    let last_error = info["last_error_date"].as_i64().unwrap_or(0);
+    if chrono::Utc::now().timestamp() - last_error < 3600 {
+        let message = info["last_error_message"].as_str().unwrap_or("error");
+        return Check::fail("webhook", format!("Telegram no puede entregar actualizaciones: {message}"));
+    }
+    Check::pass("webhook", format!("webhook registrado, {pending} actualizaciones pendientes"))
+}
+
+/// One sample of the Prometheus text format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+/// Parses the Prometheus text exposition format (version 0.0.4) strictly: `# HELP`/`# TYPE`
+/// comments with valid names and types, and samples `name{label="value",…} value [timestamp]`.
+pub fn parse_exposition(text: &str) -> Result<Vec<Sample>, String> {
+    let mut samples = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let at = |msg: &str| format!("línea {}: {msg}", number + 1);
+        let line = line.trim_end();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(comment) = line.strip_prefix('#') {
+            let mut words = comment.split_whitespace();
+            match words.next() {
+                Some("TYPE") => {
+                    let name = words.next().ok_or_else(|| at("TYPE sin nombre"))?;
+                    valid_name(name).map_err(|e| at(&e))?;
+                    let kind = words.next().ok_or_else(|| at("TYPE sin tipo"))?;
+                    if !["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind) {
+                        return Err(at(&format!("tipo desconocido {kind}")));
+                    }
+                }
+                Some("HELP") => valid_name(words.next().ok_or_else(|| at("HELP sin nombre"))?).map_err(|e| at(&e))?,
+                _ => {}
+            }
+            continue;
+        }
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(i) => line.split_at(i),
+            None => return Err(at("muestra sin valor")),
+        };
+        valid_name(name).map_err(|e| at(&e))?;
+        let (labels, rest) = if let Some(inner) = rest.strip_prefix('{') {
+            let end = inner.rfind('}').ok_or_else(|| at("falta '}'"))?;
+            (parse_labels(&inner[..end]).map_err(|e| at(&e))?, &inner[end + 1..])
+        } else {
+            (Vec::new(), rest)
+        };
+        let mut fields = rest.split_whitespace();
+        let value = fields.next().ok_or_else(|| at("muestra sin valor"))?;
+        let value = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            v => v.parse().map_err(|_| at(&format!("valor inválido {v}")))?,
+        };
+        if let Some(ts) = fields.next() {
+            ts.parse::<i64>().map_err(|_| at("marca de tiempo inválida"))?;
+        }
+        if fields.next().is_some() {
+            return Err(at("texto de más tras el valor"));
+        }
+        samples.push(Sample { name: name.to_owned(), labels, value });
+    }
+    if samples.is_empty() {
+        return Err("ninguna muestra".into());
+    }
+    Ok(samples)
+}
+
+fn valid_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':');
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+        Ok(())
+    } else {
+        Err(format!("nombre de métrica inválido {name:?}"))
+    }
+}
+
+fn parse_labels(mut s: &str) -> Result<Vec<(String, String)>, String> {
+    let mut labels = Vec::new();
+    loop {
+        s = s.trim_start_matches([',', ' ']);
+        if s.is_empty() {
+            return Ok(labels);
+        }
+        let eq = s.find('=').ok_or("etiqueta sin '='")?;
+        let name = s[..eq].trim();
+        valid_name(name).map_err(|_| format!("etiqueta inválida {name:?}"))?;
+        let rest = s[eq + 1..].strip_prefix('"').ok_or("valor de etiqueta sin comillas")?;
+        let mut value = String::new();
+        let mut chars = rest.char_indices();
+        let end = loop {
+            match chars.next() {
+                Some((_, '\\')) => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, c)) => value.push(c),
+                    None => return Err("escape incompleto".into()),
+                },
+                Some((i, '"')) => break i,
+                Some((_, c)) => value.push(c),
+                None => return Err("valor de etiqueta sin cerrar".into()),
+            }
+        };
+        labels.push((name.to_owned(), value));
+        s = &rest[end + 1..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_exposition;
+
+    #[test]
+    fn the_exposition_parser_accepts_prometheus_text_and_refuses_garbage() {
+        let text = "# HELP gad_up Up.\n# TYPE gad_up gauge\ngad_up 1\n\
+                    gad_req_total{route=\"/a/{id}\",status=\"200\"} 3 1700000000000\n\
+                    gad_lat_bucket{le=\"+Inf\"} 7\ngad_nan NaN\n";
+        let samples = parse_exposition(text).expect("valid");
+        assert_eq!(samples.len(), 4);
+        assert_eq!(samples[1].labels, vec![("route".into(), "/a/{id}".into()), ("status".into(), "200".into())]);
+        assert!(parse_exposition("<html>hola</html>").is_err());
+        assert!(parse_exposition("gad_up").is_err());
+        assert!(parse_exposition("gad_up{a=\"1\" 2").is_err());
+        assert!(parse_exposition("# TYPE gad_up thing\ngad_up 1").is_err());
+        assert!(parse_exposition("9bad 1").is_err());
+        assert!(parse_exposition("").is_err());
+    }
+}
