@@ -89,7 +89,7 @@ fn caddyfile(http_port: u16, https_port: u16, upstreams: &[u16]) -> String {
 		lb_try_interval 100ms
 		health_uri /health
 		health_interval 500ms
-		health_timeout 1s
+		health_timeout 2s
 		fail_duration 10s
 		flush_interval -1
 	}}
