@@ -146,6 +146,8 @@ async fn tokens_are_scoped_and_revocable(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(tokens.as_array().unwrap().len(), 2);
+    let res = http.get(app.url("/api/v1/users/999999/tokens")).bearer_auth(&full).send().await.unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::NOT_FOUND, "tokens of a user who does not exist");
     assert!(!tokens.to_string().contains(&read_only));
     let ro_id =
         tokens.as_array().unwrap().iter().find(|t| t["scopes"] == json!(["read"])).unwrap()["id"].as_i64().unwrap();
@@ -256,6 +258,16 @@ async fn openapi_documents_every_route() {
             }
             // Authentication comes before any reading of the path, query or body.
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            // ...and the document says so, as it says where each parameter goes.
+            let op = &item[method];
+            assert!(op["responses"].get("401").is_some(), "{method} {path} does not document 401");
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                if param["in"] == "path" {
+                    assert!(path.contains(&format!("{{{name}}}")), "{method} {path}: `{name}` is not in the path");
+                    assert!(op["responses"].get("400").is_some(), "{method} {path} does not document 400");
+                }
+            }
         }
     }
     let docs = http.get(app.url("/api/docs")).send().await.unwrap().text().await.unwrap();

@@ -31,6 +31,7 @@ pub struct AuditRow {
 /// Filters for the audit log; every field optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AuditFilter {
     /// Exact action, e.g. `auth.login` (or a prefix ending in `.`, e.g. `task.`).

@@ -77,7 +77,41 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("gad_…").build()),
     );
     doc.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    document_common_problems(&mut doc);
     (router, doc)
+}
+
+/// Every protected operation can answer 401 (no or a bad credential), and every operation that
+/// reads a body or parameters can answer 400 (malformed input, via `Body`/`Params`/`PathArgs`).
+/// Handlers list their specific answers; these two are added here so none is forgotten.
+fn document_common_problems(doc: &mut OpenApi) {
+    let operations = || doc.paths.paths.values().flat_map(operations_of);
+    let example = |status: &str| operations().find_map(|op| op.responses.responses.get(status).cloned());
+    let (Some(unauthorized), Some(bad_request)) = (example("401"), example("400")) else { return };
+    for item in doc.paths.paths.values_mut() {
+        for op in operations_of_mut(item) {
+            let public = op.security.as_ref().is_some_and(|reqs| {
+                reqs.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
+            });
+            let responses = &mut op.responses.responses;
+            if !public {
+                responses.entry("401".into()).or_insert_with(|| unauthorized.clone());
+            }
+            if op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                responses.entry("400".into()).or_insert_with(|| bad_request.clone());
+            }
+        }
+    }
+}
+
+fn operations_of(item: &utoipa::openapi::PathItem) -> impl Iterator<Item = &utoipa::openapi::path::Operation> {
+    [&item.get, &item.put, &item.post, &item.delete, &item.patch].into_iter().flatten()
+}
+
+fn operations_of_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
 }
 
 /// `/api/v1/*` plus the OpenAPI document; `/api/docs` is mounted by the caller.

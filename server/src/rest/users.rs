@@ -157,7 +157,7 @@ async fn create_link_code(
 }
 
 #[utoipa::path(get, path = "/users/{id}/tokens", tag = "tokens", params(("id" = i64, Path)), responses(
-    (status = 200, body = Vec<ApiTokenInfo>), (status = 403, body = Problem)))]
+    (status = 200, body = Vec<ApiTokenInfo>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn list_tokens(
     State(state): State<AppState>,
     caller: Caller,

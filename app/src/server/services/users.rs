@@ -562,6 +562,7 @@ pub async fn list_api_tokens(state: &AppState, actor: &Actor, user_id: i64) -> A
     if user_id != actor.user_id {
         require(actor, Capability::ManageUsers)?;
     }
+    find_user(&state.db, user_id).await?;
     let rows = api_tokens::Entity::find()
         .filter(api_tokens::Column::UserId.eq(user_id))
         .order_by_desc(api_tokens::Column::Id)
