@@ -293,6 +293,12 @@ if $run_rust; then
   count_cargo "$WORK/cargo-test.log"
   [ "$rc" -eq 0 ] || exit "$rc"
   phase_end
+
+  # The dynamic audit (every public endpoint, the OpenAPI contract, the database) on the
+  # binary cargo test built; the committed docs/COMPLIANCE_REPORT.md comes from the same script.
+  phase_begin "compliance audit"
+  AUDIT_REPORT="$WORK/COMPLIANCE_REPORT.md" scripts/compliance-audit.sh target/debug/gad
+  phase_end
 fi
 
 if $run_e2e; then
