@@ -157,6 +157,7 @@ pub async fn table_names(db: &DatabaseConnection) -> Vec<String> {
 pub const DOMAIN_TABLES: &[&str] = &[
     "api_tokens",
     "audit_log",
+    "bot_conversations",
     "broadcasts",
     "feedback",
     "notes",

@@ -10,6 +10,11 @@ use migrations::{AUDIT_APPEND_ONLY_TOKEN, Migrator, OVERLAP_ERROR_TOKEN, SchemaS
 use super::{DOMAIN_TABLES, assert_db_error, exec, insert_id, scalar_i64, table_names};
 
 const INITIAL: &str = "m20261128_000001_initial";
+const BOT_CONVERSATIONS: &str = "m20261128_000002_bot_conversations";
+
+fn all_pending() -> SchemaStatus {
+    SchemaStatus::Pending(vec![INITIAL.to_owned(), BOT_CONVERSATIONS.to_owned()])
+}
 
 pub async fn up_down_up(db: &DatabaseConnection) {
     Migrator::up(db, None).await.expect("first up");
@@ -23,7 +28,7 @@ pub async fn up_down_up(db: &DatabaseConnection) {
     for table in DOMAIN_TABLES {
         assert!(!tables.iter().any(|t| t == table), "{table} left after down: {tables:?}");
     }
-    assert_eq!(schema_status(db).await.expect("status after down"), SchemaStatus::Pending(vec![INITIAL.to_owned()]));
+    assert_eq!(schema_status(db).await.expect("status after down"), all_pending());
 
     Migrator::up(db, None).await.expect("second up");
     let tables = table_names(db).await;
@@ -35,7 +40,7 @@ pub async fn up_down_up(db: &DatabaseConnection) {
 }
 
 pub async fn status_lifecycle(db: &DatabaseConnection) {
-    assert_eq!(schema_status(db).await.expect("status on empty db"), SchemaStatus::Pending(vec![INITIAL.to_owned()]));
+    assert_eq!(schema_status(db).await.expect("status on empty db"), all_pending());
     // Read-only: asking did not create the migration table.
     assert!(
         !table_names(db).await.iter().any(|t| t == "seaql_migrations"),
