@@ -776,12 +776,6 @@ async fn supervisor_actor(app: &TestApp) -> Actor {
     actor_for_user(&app.state, user_id(app, "supervisor@gad.local").await, Channel::Web).await.unwrap()
 }
 
-/// Officer ids busy with an open task (assigning them to an open-ended task would overlap).
-async fn busy_officers(app: &TestApp) -> Vec<i64> {
-    let all = call_as(&app.state, Some(supervisor_actor(app).await), || list_tasks(TaskScope::All)).await.unwrap();
-    all.iter().filter(|t| t.status.is_open()).flat_map(|t| t.officer_ids.clone()).collect()
-}
-
 /// A local start time three days from now, as typed (`dd/mm/aaaa HH:MM`), and its instant.
 fn future_start(app: &TestApp) -> (String, chrono::DateTime<chrono::Utc>) {
     use chrono::{TimeZone, Timelike};
@@ -812,7 +806,7 @@ async fn crear_wizard_happy_path_with_retries() {
     wait_new(&rig.tg, chat, before, "Paso 2 de 6").await;
     let retry = say(&rig, chat, text_update(chat, "ab"), "entre 3 y 200 caracteres").await;
     assert!(text(&retry).starts_with("⚠️"), "{}", text(&retry));
-    say(&rig, chat, text_update(chat, "Vigilancia Plaza de Mayo"), "Paso 3 de 6").await;
+    say(&rig, chat, text_update(chat, "Vigilancia del archivo central"), "Paso 3 de 6").await;
     say(&rig, chat, text_update(chat, "altísima"), "No reconozco esa prioridad").await;
     say(&rig, chat, text_update(chat, "Alta"), "Paso 4 de 6").await;
     say(&rig, chat, text_update(chat, "por ahí"), "Envíe una ubicación de Telegram o escriba «omitir»").await;
@@ -831,8 +825,8 @@ async fn crear_wizard_happy_path_with_retries() {
     assert_eq!(shown, expected);
     assert_eq!(shown.len(), 6.min(near.len().max(shown.len())));
 
-    // Choose two free officers (paging when needed), toggling one off and on again.
-    let busy = busy_officers(&rig.app).await;
+    // Choose two officers (paging to the second page when there is one), toggling one off and
+    // on again.
     let all_ids: Vec<i64> = {
         let page = call_as(&rig.app.state, Some(me.clone()), || {
             app::api::officers::list_officers(None, None, None, None, Some(200))
@@ -843,14 +837,18 @@ async fn crear_wizard_happy_path_with_retries() {
         ids.extend(page.items.iter().map(|o| o.id).filter(|id| !near.iter().any(|n| n.officer_id == *id)));
         ids
     };
-    let free: Vec<(usize, i64)> =
-        all_ids.iter().copied().enumerate().filter(|(_, id)| !busy.contains(id)).take(2).collect();
-    assert_eq!(free.len(), 2, "the demo data has free officers");
+    let second = if all_ids.len() > 6 { 6 } else { 1 };
+    let free: Vec<(usize, i64)> = vec![(0, all_ids[0]), (second, all_ids[second])];
     let mut page = 0;
     for (index, id) in &free {
         if index / 6 != page {
             page = index / 6;
             press(&rig, chat, &officers, &format!("c:pg:{page}")).await;
+            let paged = rig
+                .tg
+                .wait_for("page 2", |c| c.method == "editMessageText" && buttons(c).contains(&format!("c:o:{id}")))
+                .await;
+            assert!(buttons(&paged).contains(&"c:pg:0".to_owned()));
         }
         press(&rig, chat, &officers, &format!("c:o:{id}")).await;
     }
@@ -875,7 +873,7 @@ async fn crear_wizard_happy_path_with_retries() {
     say(&rig, chat, text_update(chat, "31/02 10:00"), "no existe").await;
     let (typed, start) = future_start(&rig.app);
     let summary = say(&rig, chat, text_update(chat, &typed), "Resumen de la nueva tarea").await;
-    assert!(text(&summary).contains("Título: Vigilancia Plaza de Mayo"));
+    assert!(text(&summary).contains("Título: Vigilancia del archivo central"));
     assert!(text(&summary).contains("Prioridad: Alta"));
     assert!(text(&summary).contains(&format!("Inicio: {typed}")), "{}", text(&summary));
     assert_eq!(buttons(&summary), vec!["c:ok", "c:back", "c:x"]);
@@ -885,7 +883,7 @@ async fn crear_wizard_happy_path_with_retries() {
     let created = wait_new(&rig.tg, chat, before, "Tarea creada").await;
 
     let all = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::All)).await.unwrap();
-    let task = all.iter().find(|t| t.title == "Vigilancia Plaza de Mayo").expect("the task exists");
+    let task = all.iter().find(|t| t.title == "Vigilancia del archivo central").expect("the task exists");
     assert!(text(&created).contains(&task.code));
     let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
     assert_eq!(detail.task_type, app::domain::TaskType::Surveillance);
@@ -898,11 +896,39 @@ async fn crear_wizard_happy_path_with_retries() {
     let mut chosen: Vec<i64> = free.iter().map(|(_, id)| *id).collect();
     chosen.sort();
     assert_eq!(assigned, chosen);
+    assert!(detail.assignments.iter().all(|a| !a.overlap_override));
     assert_eq!(detail.created_by, me.user_id);
     assert_eq!(detail.history[0].channel, Channel::Telegram);
 
     // The wizard is over: plain text is not taken as an answer any more.
     say(&rig, chat, text_update(chat, "Alta"), "No entendí el mensaje").await;
+
+    // The same officer at the same time again: the open-ended task just created overlaps, the
+    // server function refuses, and the wizard offers the dashboard's explicit override.
+    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
+    say(&rig, chat, text_update(chat, "vigilancia"), "Paso 2 de 6").await;
+    say(&rig, chat, text_update(chat, "Custodia del depósito judicial"), "Paso 3 de 6").await;
+    say(&rig, chat, text_update(chat, "urgente"), "Paso 4 de 6").await;
+    let officers = say(&rig, chat, text_update(chat, "Omitir"), "Paso 5 de 6").await;
+    assert!(!text(&officers).contains("cercanos"));
+    let index = all_ids.iter().position(|id| *id == free[0].1).unwrap();
+    if index >= 6 {
+        press(&rig, chat, &officers, &format!("c:pg:{}", index / 6)).await;
+    }
+    press(&rig, chat, &officers, &format!("c:o:{}", free[0].1)).await;
+    say(&rig, chat, text_update(chat, "listo"), "Paso 6 de 6").await;
+    say(&rig, chat, text_update(chat, &typed), "Resumen de la nueva tarea").await;
+    let refused = say(&rig, chat, text_update(chat, "confirmar"), "ya tiene otra tarea").await;
+    assert!(buttons(&refused).contains(&"c:force".to_owned()), "{:?}", buttons(&refused));
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &refused, "c:force").await;
+    let created = wait_new(&rig.tg, chat, before, "Tarea creada").await;
+    let all = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::All)).await.unwrap();
+    let task = all.iter().find(|t| t.title == "Custodia del depósito judicial").unwrap();
+    assert!(text(&created).contains(&task.code));
+    let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
+    assert_eq!(detail.assignments.len(), 1);
+    assert!(detail.assignments[0].overlap_override, "the override is recorded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

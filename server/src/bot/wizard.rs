@@ -8,7 +8,8 @@
 //! ends with `create_task`, the dashboard's own, which checks and validates everything again.
 //!
 //! Callback data (`c:` + step): `ty:<type>`, `pr:<priority>`, `skip` (no location),
-//! `o:<officer id>` (toggle), `pg:<page>`, `done` (officers chosen), `now`, `ok`, `back`, `x`.
+//! `o:<officer id>` (toggle), `pg:<page>`, `done` (officers chosen), `now`, `ok`, `back`,
+//! `force` (accept a schedule overlap, recorded in the history), `x`.
 
 use app::api::geo::officers_within_radius;
 use app::api::officers::list_officers;
@@ -67,6 +68,12 @@ pub struct Draft {
     pub selected: Vec<i64>,
     pub page: usize,
     pub start: Option<DateTime<Utc>>,
+    /// The last attempt was refused because an officer's schedule overlaps: offer the
+    /// explicit override, as the dashboard does.
+    #[serde(default)]
+    pub overlap_refused: bool,
+    #[serde(default)]
+    pub allow_overlap: bool,
 }
 
 /// Task types offered (emergencies have their own command).
@@ -148,16 +155,20 @@ fn question(draft: &Draft, tz: chrono_tz::Tz) -> (String, Option<Keyboard>) {
                 .to_owned(),
             Some(vec![vec![InlineKeyboardButton::for_callback_data("Ahora", "c:now")], cancel_row()]),
         ),
-        Step::Confirm => (
-            summary(draft, tz),
-            Some(vec![
-                vec![
-                    InlineKeyboardButton::for_callback_data("✅ Crear", "c:ok"),
-                    InlineKeyboardButton::for_callback_data("👥 Cambiar efectivos", "c:back"),
-                ],
-                cancel_row(),
-            ]),
-        ),
+        Step::Confirm => {
+            let mut keyboard = vec![vec![
+                InlineKeyboardButton::for_callback_data("✅ Crear", "c:ok"),
+                InlineKeyboardButton::for_callback_data("👥 Cambiar efectivos", "c:back"),
+            ]];
+            if draft.overlap_refused {
+                keyboard.push(vec![InlineKeyboardButton::for_callback_data(
+                    "⚠️ Asignar igualmente (superposición)",
+                    "c:force",
+                )]);
+            }
+            keyboard.push(cancel_row());
+            (summary(draft, tz), Some(keyboard))
+        }
     }
 }
 
@@ -372,7 +383,14 @@ pub async fn on_callback(
             advance(bot, chat_id, draft, Step::Confirm).await;
         }
         (Step::Confirm, "ok") => confirm(bot, chat_id, actor, draft).await,
-        (Step::Confirm, "back") => advance(bot, chat_id, draft, Step::Officers).await,
+        (Step::Confirm, "force") if draft.overlap_refused => {
+            draft.allow_overlap = true;
+            confirm(bot, chat_id, actor, draft).await;
+        }
+        (Step::Confirm, "back") => {
+            draft.overlap_refused = false;
+            advance(bot, chat_id, draft, Step::Officers).await;
+        }
         _ => return (Some(STALE.to_owned()), true),
     }
     (None, false)
@@ -433,14 +451,22 @@ async fn confirm(bot: &Bot, chat_id: i64, actor: Actor, draft: Draft) {
     task.lon = draft.lon;
     task.scheduled_start = draft.start;
     task.officer_ids = draft.selected.clone();
+    task.allow_overlap = draft.allow_overlap;
     match call_as(&bot.state, Some(actor), || create_task(task)).await {
         Ok(detail) => {
             forget(bot, chat_id).await;
             let text = format!("✅ Tarea creada: {} — {}\n\n{}", detail.code, detail.title, render::task(&detail));
             send(bot, chat_id, &text, Some(render::task_keyboard(&detail))).await;
         }
-        // The draft stays: the person can change the officers or cancel.
-        Err(e) => prompt(bot, chat_id, &draft, Some(render::error(&e).trim_start_matches("⚠️ "))).await,
+        // The draft stays: the person can change the officers, override an overlap or cancel.
+        Err(e) => {
+            let mut draft = draft;
+            draft.overlap_refused = e.code == app::api::ErrorCode::Conflict && !draft.selected.is_empty();
+            draft.allow_overlap = false;
+            if save(bot, chat_id, &draft).await {
+                prompt(bot, chat_id, &draft, Some(render::error(&e).trim_start_matches("⚠️ "))).await;
+            }
+        }
     }
 }
 
