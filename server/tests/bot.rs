@@ -1371,3 +1371,142 @@ async fn unexpected_updates_are_answered_politely_and_counted() {
         assert!(metrics.contains(needle), "{needle} missing from /metrics");
     }
 }
+
+// ------------------------------------------------------------------------------ benchmark
+
+/// Updates handled per second and time from update received (handed to the dispatcher) to
+/// reply sent (the fake Bot API receives it), for a mix of commands and callbacks across 7
+/// linked chats. Run with
+/// `cargo test --release -p server --test bot -- --ignored --nocapture bench_`; the figures
+/// go to docs/PERFORMANCE.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run in release and read the printed figures"]
+async fn bench_updates_per_second_and_reply_latency() {
+    let tg = FakeTelegram::start().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let mut chats = Vec::new();
+    for (i, email) in ["supervisor@gad.local"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain((1..=6).map(|n| format!("efectivo{n}@gad.local")))
+        .enumerate()
+    {
+        let chat = 20_000 + i as i64;
+        let code = link_code(&app, &email).await;
+        app::server::services::users::redeem_link_code(&app.state, &code, chat).await.unwrap();
+        chats.push(chat);
+    }
+    let dispatcher = gad_server::bot::Dispatcher::new(Bot::new(app.state.clone()).unwrap());
+
+    // One reply each: a sendMessage for a command, an answerCallbackQuery for a button.
+    let update = |i: usize| -> (i64, Value, Option<String>) {
+        let chat = chats[i % chats.len()];
+        match (i / chats.len()) % 6 {
+            0 => (chat, text_update(chat, "/ayuda"), None),
+            1 => (chat, text_update(chat, "/start"), None),
+            2 => (chat, text_update(chat, "/historial activas"), None),
+            3 => (chat, text_update(chat, "/estadisticas"), None),
+            4 => {
+                let id = format!("bench-{i}");
+                (chat, callback_update(chat, &id, 1, "h:t:0"), Some(id))
+            }
+            _ => {
+                let id = format!("bench-{i}");
+                (chat, callback_update(chat, &id, 1, "zz"), Some(id))
+            }
+        }
+    };
+    let send = |i: usize| {
+        let (chat, mut raw, callback) = update(i);
+        raw["update_id"] = json!(i as i64 + 1_000_000);
+        let at = Instant::now();
+        dispatcher.dispatch_raw(raw);
+        (chat, callback, at)
+    };
+    // The reply times: per chat, the k-th sendMessage answers its k-th command.
+    let latencies = |sent: &[(i64, Option<String>, Instant)], calls: &[Call]| -> Vec<Duration> {
+        let mut per_chat: HashMap<i64, Vec<Instant>> = HashMap::new();
+        let mut answers: HashMap<String, Instant> = HashMap::new();
+        for c in calls {
+            match c.method.as_str() {
+                "sendMessage" => per_chat.entry(c.body["chat_id"].as_i64().unwrap()).or_default().push(c.at),
+                "answerCallbackQuery" => {
+                    answers.insert(c.body["callback_query_id"].as_str().unwrap().to_owned(), c.at);
+                }
+                _ => {}
+            }
+        }
+        let mut seen: HashMap<i64, usize> = HashMap::new();
+        let mut out = Vec::new();
+        for (chat, callback, at) in sent {
+            let replied = match callback {
+                Some(id) => answers[id],
+                None => {
+                    let k = seen.entry(*chat).or_default();
+                    *k += 1;
+                    per_chat[chat][*k - 1]
+                }
+            };
+            out.push(replied.duration_since(*at));
+        }
+        out.sort();
+        out
+    };
+    let wait_all = |expected: usize| {
+        let tg = tg.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while tg
+                .calls()
+                .iter()
+                .filter(|c| c.method == "sendMessage" || c.method == "answerCallbackQuery")
+                .count()
+                < expected
+            {
+                assert!(Instant::now() < deadline, "replies missing");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let pct = |d: &[Duration], p: f64| d[((d.len() as f64 * p).ceil() as usize).clamp(1, d.len()) - 1];
+
+    // Warm-up.
+    let warm: Vec<_> = (0..84).map(send).collect();
+    wait_all(warm.len()).await;
+    let base = tg.calls().len();
+
+    // 1. Throughput: a burst of updates, all at once.
+    const BURST: usize = 4200;
+    let started = Instant::now();
+    let burst: Vec<_> = (0..BURST).map(send).collect();
+    wait_all(warm.len() + BURST).await;
+    let elapsed = started.elapsed();
+    let burst_lat = latencies(&burst, &tg.calls()[base..]);
+    println!(
+        "burst: {BURST} updates in {:.3} s = {:.0} updates/s; reply latency under the burst p50 {:?} p99 {:?}",
+        elapsed.as_secs_f64(),
+        BURST as f64 / elapsed.as_secs_f64(),
+        pct(&burst_lat, 0.50),
+        pct(&burst_lat, 0.99)
+    );
+
+    // 2. Latency at a steady 500 updates/s for 6 s.
+    let base = tg.calls().len();
+    let mut paced = Vec::new();
+    let tick = Duration::from_millis(2);
+    let start = Instant::now();
+    for i in 0..3000 {
+        let due = start + tick * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        paced.push(send(i));
+    }
+    wait_all(warm.len() + BURST + paced.len()).await;
+    let lat = latencies(&paced, &tg.calls()[base..]);
+    println!(
+        "steady 500 updates/s: p50 {:?} p90 {:?} p99 {:?} max {:?}",
+        pct(&lat, 0.50),
+        pct(&lat, 0.90),
+        pct(&lat, 0.99),
+        lat.last().unwrap()
+    );
+}
