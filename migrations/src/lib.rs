@@ -33,10 +33,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(m20261128_000001_initial::Migration),
-            Box::new(m20261128_000002_bot_conversations::Migration),
-        ]
+        vec![Box::new(m20261128_000001_initial::Migration), Box::new(m20261128_000002_bot_conversations::Migration)]
     }
 }
 

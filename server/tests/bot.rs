@@ -815,11 +815,10 @@ async fn crear_wizard_happy_path_with_retries() {
     assert!(text(&officers).contains("los más cercanos primero"));
 
     // Nearest first, as the geo server function ranks them.
-    let near = call_as(&rig.app.state, Some(me.clone()), || {
-        app::api::geo::officers_within_radius(lat, lon, 100_000.0, 200)
-    })
-    .await
-    .unwrap();
+    let near =
+        call_as(&rig.app.state, Some(me.clone()), || app::api::geo::officers_within_radius(lat, lon, 100_000.0, 200))
+            .await
+            .unwrap();
     let shown: Vec<String> = buttons(&officers).into_iter().filter(|b| b.starts_with("c:o:")).collect();
     let expected: Vec<String> = near.iter().take(shown.len()).map(|o| format!("c:o:{}", o.officer_id)).collect();
     assert_eq!(shown, expected);
@@ -936,7 +935,8 @@ async fn crear_can_be_cancelled_at_any_step() {
     let rig = rig(Backend::Sqlite).await;
     let me = link(&rig, "supervisor@gad.local", 9200).await;
     let chat = 9200;
-    let count = || async { call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::All)).await.unwrap().len() };
+    let count =
+        || async { call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::All)).await.unwrap().len() };
     let tasks_before = count().await;
 
     say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
@@ -1087,10 +1087,7 @@ async fn historial_pages_through_my_tasks() {
     assert_eq!(listed_first.len(), 5);
 
     press(&rig, 9700, &first, "h:t:1").await;
-    let second = rig
-        .tg
-        .wait_for("page 2", |c| c.method == "editMessageText" && text(c).contains("página 2 de"))
-        .await;
+    let second = rig.tg.wait_for("page 2", |c| c.method == "editMessageText" && text(c).contains("página 2 de")).await;
     assert!(buttons(&second).contains(&"h:t:0".to_owned()));
     let listed_second: Vec<String> = buttons(&second).into_iter().filter(|b| b.starts_with("i:")).collect();
     assert!(listed_second.iter().all(|b| !listed_first.contains(b)), "pages do not repeat tasks");
@@ -1159,11 +1156,14 @@ async fn dashboard_actions_notify_the_linked_officer() {
 
     // A status change by the supervisor, an edit, an unassignment.
     let id = task.id;
-    call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::transition_task(id, TaskStatus::InProgress, None))
-        .await
-        .unwrap();
+    call_as(&rig.app.state, Some(supervisor.clone()), || {
+        app::api::tasks::transition_task(id, TaskStatus::InProgress, None)
+    })
+    .await
+    .unwrap();
     rig.tg.sent(9905, &format!("La tarea {} pasó a «En curso»", task.code)).await;
-    let changes = app::api::tasks::TaskUpdate { title: Some("Control vehicular reforzado".into()), ..Default::default() };
+    let changes =
+        app::api::tasks::TaskUpdate { title: Some("Control vehicular reforzado".into()), ..Default::default() };
     call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::update_task(id, changes)).await.unwrap();
     let edited = rig.tg.sent(9905, "fue modificada").await;
     assert!(text(&edited).contains("Control vehicular reforzado"));
@@ -1176,9 +1176,11 @@ async fn dashboard_actions_notify_the_linked_officer() {
     let before = rig.tg.messages_to(9905).len();
     let own = call_as(&rig.app.state, Some(officer.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
     let scheduled = own.iter().find(|t| t.status == TaskStatus::Scheduled).unwrap().id;
-    call_as(&rig.app.state, Some(officer.clone()), || app::api::tasks::transition_task(scheduled, TaskStatus::InProgress, None))
-        .await
-        .unwrap();
+    call_as(&rig.app.state, Some(officer.clone()), || {
+        app::api::tasks::transition_task(scheduled, TaskStatus::InProgress, None)
+    })
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(rig.tg.messages_to(9905).len(), before, "{:#?}", rig.tg.messages_to(9905));
 }
@@ -1272,9 +1274,10 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
 
     let templates = call_as(&rig.app.state, Some(supervisor.clone()), || broadcast_templates()).await.unwrap();
     let red = templates.iter().find(|t| t.key == "codigo_rojo").unwrap().clone();
-    let sent = call_as(&rig.app.state, Some(supervisor.clone()), || create_broadcast(ops.id, red.kind, red.text.clone()))
-        .await
-        .unwrap();
+    let sent =
+        call_as(&rig.app.state, Some(supervisor.clone()), || create_broadcast(ops.id, red.kind, red.text.clone()))
+            .await
+            .unwrap();
     assert_eq!(sent.delivery_status, DeliveryStatus::Pending);
     let failed = call_as(&rig.app.state, Some(supervisor.clone()), || {
         create_broadcast(gone.id, BroadcastKind::Info, "Mensaje a un grupo que ya no existe".into())
@@ -1296,10 +1299,10 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
     assert!(!error.contains("TEST-TOKEN"), "{error}");
 
     let history = call_as(&rig.app.state, Some(supervisor), || list_broadcasts(None, None, None)).await.unwrap();
-    assert_eq!(history.items.iter().map(|b| (b.id, b.delivery_status)).collect::<Vec<_>>(), vec![
-        (failed.id, DeliveryStatus::Failed),
-        (sent.id, DeliveryStatus::Delivered)
-    ]);
+    assert_eq!(
+        history.items.iter().map(|b| (b.id, b.delivery_status)).collect::<Vec<_>>(),
+        vec![(failed.id, DeliveryStatus::Failed), (sent.id, DeliveryStatus::Delivered)]
+    );
     assert_eq!(history.items[1].group_name, "operaciones");
     assert_eq!(history.items[1].sender.as_deref(), Some("Laura Gómez"));
 
@@ -1312,7 +1315,8 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
 async fn broadcasts_missed_while_the_bot_was_down_are_swept() {
     use app::api::broadcasts::*;
     let tg = FakeTelegram::start().await;
-    let app = TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
     let admin = admin(&app).await;
     let group = call_as(&app.state, Some(admin.clone()), || create_telegram_group("general".into(), -100_333, None))
         .await
@@ -1383,7 +1387,8 @@ async fn unexpected_updates_are_answered_politely_and_counted() {
 #[ignore = "benchmark: run in release and read the printed figures"]
 async fn bench_updates_per_second_and_reply_latency() {
     let tg = FakeTelegram::start().await;
-    let app = TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
     let mut chats = Vec::new();
     for (i, email) in ["supervisor@gad.local"]
         .into_iter()
@@ -1456,11 +1461,7 @@ async fn bench_updates_per_second_and_reply_latency() {
         let tg = tg.clone();
         async move {
             let deadline = Instant::now() + Duration::from_secs(120);
-            while tg
-                .calls()
-                .iter()
-                .filter(|c| c.method == "sendMessage" || c.method == "answerCallbackQuery")
-                .count()
+            while tg.calls().iter().filter(|c| c.method == "sendMessage" || c.method == "answerCallbackQuery").count()
                 < expected
             {
                 assert!(Instant::now() < deadline, "replies missing");

@@ -199,8 +199,9 @@ pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
             return router;
         }
     };
-    // The webhook process is where Telegram is spoken: it runs the jobs for as long as it lives.
-    std::mem::forget(jobs::spawn(bot.clone()));
+    // The webhook process is where Telegram is spoken: it runs the jobs for as long as it
+    // lives (dropping the handles detaches the tasks).
+    drop(jobs::spawn(bot.clone()));
     let hook = WebhookHook { dispatcher: Dispatcher::new(bot), secret: Arc::new(secret) };
     router.route(
         "/telegram/webhook/{secret}",

@@ -40,10 +40,8 @@ pub const CANCELLED: &str = "Operación cancelada.";
 pub const NOTHING_TO_CANCEL: &str = "No hay ninguna operación en curso.";
 pub const UNKNOWN_COMMAND: &str = "Comando no reconocido. Envíe /ayuda para ver los comandos.";
 pub const UNKNOWN_INPUT: &str = "No entendí el mensaje. Envíe /ayuda para ver los comandos.";
-pub const EDITED_IGNORED: &str =
-    "Los mensajes editados no se procesan. Envíe el mensaje de nuevo, por favor.";
-pub const HISTORY_USAGE: &str =
-    "Uso: /historial [todas|activas|finalizadas]. Por ejemplo: /historial finalizadas";
+pub const EDITED_IGNORED: &str = "Los mensajes editados no se procesan. Envíe el mensaje de nuevo, por favor.";
+pub const HISTORY_USAGE: &str = "Uso: /historial [todas|activas|finalizadas]. Por ejemplo: /historial finalizadas";
 /// Tasks per `/historial` page.
 pub const HISTORY_PAGE: usize = 5;
 pub const FINISH_NOTE_RETRY: &str = "Escriba una nota más corta, o envíe /cancelar.";
@@ -204,7 +202,9 @@ pub fn task_info(t: &TaskDetail) -> String {
 }
 
 pub fn ask_finish_note(code: &str) -> String {
-    format!("📝 Escriba la nota de cierre de la tarea {code} (se guarda en su historial). Envíe /cancelar para desistir.")
+    format!(
+        "📝 Escriba la nota de cierre de la tarea {code} (se guarda en su historial). Envíe /cancelar para desistir."
+    )
 }
 
 pub fn history(filter: HistoryFilter, shown: &[&TaskSummary], total: usize, page: usize, pages: usize) -> String {

@@ -198,7 +198,10 @@ fn officers_keyboard(draft: &Draft) -> Keyboard {
         .map(|c| {
             let mark = if draft.selected.contains(&c.id) { "☑️" } else { "⬜" };
             let distance = c.distance_m.map(|d| format!(" ({})", render::distance(d))).unwrap_or_default();
-            vec![InlineKeyboardButton::for_callback_data(format!("{mark} {}{distance}", c.name), format!("c:o:{}", c.id))]
+            vec![InlineKeyboardButton::for_callback_data(
+                format!("{mark} {}{distance}", c.name),
+                format!("c:o:{}", c.id),
+            )]
         })
         .collect();
     if pages(draft) > 1 {
@@ -242,7 +245,11 @@ fn summary(draft: &Draft, tz: chrono_tz::Tz) -> String {
         .iter()
         .filter_map(|id| draft.candidates.iter().find(|c| c.id == *id).map(|c| c.name.as_str()))
         .collect();
-    lines.push(if names.is_empty() { "Efectivos: ninguno".to_owned() } else { format!("Efectivos: {}", names.join(", ")) });
+    lines.push(if names.is_empty() {
+        "Efectivos: ninguno".to_owned()
+    } else {
+        format!("Efectivos: {}", names.join(", "))
+    });
     lines.push(match draft.start {
         Some(start) => format!("Inicio: {}", app::server::services::local_time(start, tz)),
         None => "Inicio: sin programar".to_owned(),
@@ -322,13 +329,7 @@ pub async fn on_location(bot: &Bot, chat_id: i64, actor: Actor, mut draft: Draft
 }
 
 /// A wizard button; returns the callback answer (text, alert).
-pub async fn on_callback(
-    bot: &Bot,
-    chat_id: i64,
-    message_id: i64,
-    actor: Actor,
-    data: &str,
-) -> (Option<String>, bool) {
+pub async fn on_callback(bot: &Bot, chat_id: i64, message_id: i64, actor: Actor, data: &str) -> (Option<String>, bool) {
     if data == "x" {
         let had = forget(bot, chat_id).await;
         send_markup(bot, SendMessage::new(chat_id, if had { render::CANCELLED } else { render::NOTHING_TO_CANCEL }))
@@ -409,13 +410,16 @@ async fn advance(bot: &Bot, chat_id: i64, mut draft: Draft, step: Step) {
 async fn enter_officers(bot: &Bot, chat_id: i64, actor: Actor, mut draft: Draft) {
     let mut candidates: Vec<Candidate> = Vec::new();
     if let (Some(lat), Some(lon)) = (draft.lat, draft.lon) {
-        let near =
-            call_as(&bot.state, Some(actor.clone()), || officers_within_radius(lat, lon, NEAR_RADIUS_M, MAX_CANDIDATES))
-                .await;
+        let near = call_as(&bot.state, Some(actor.clone()), || {
+            officers_within_radius(lat, lon, NEAR_RADIUS_M, MAX_CANDIDATES)
+        })
+        .await;
         match near {
-            Ok(near) => candidates.extend(
-                near.into_iter().map(|o| Candidate { id: o.officer_id, name: o.name, distance_m: Some(o.distance_m) }),
-            ),
+            Ok(near) => candidates.extend(near.into_iter().map(|o| Candidate {
+                id: o.officer_id,
+                name: o.name,
+                distance_m: Some(o.distance_m),
+            })),
             Err(e) => return send(bot, chat_id, &render::error(&e), None).await,
         }
     }

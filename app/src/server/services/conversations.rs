@@ -97,7 +97,8 @@ pub async fn clear(state: &AppState, chat_id: i64) -> AppResult<bool> {
     match &state.redis {
         Some(pool) => {
             let mut conn = pool.get().await.map_err(redis_error)?;
-            let removed: i64 = redis::cmd("DEL").arg(key(chat_id)).query_async(&mut *conn).await.map_err(redis_error)?;
+            let removed: i64 =
+                redis::cmd("DEL").arg(key(chat_id)).query_async(&mut *conn).await.map_err(redis_error)?;
             Ok(removed > 0)
         }
         None => {
