@@ -17,6 +17,7 @@ use sea_orm_migration::seaql_migrations;
 
 mod m20261128_000001_initial;
 mod m20261128_000002_backups;
+mod m20261128_000003_bot_conversations;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -33,7 +34,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_initial::Migration), Box::new(m20261128_000002_backups::Migration)]
+        vec![
+            Box::new(m20261128_000001_initial::Migration),
+            Box::new(m20261128_000002_backups::Migration),
+            Box::new(m20261128_000003_bot_conversations::Migration),
+        ]
     }
 }
 

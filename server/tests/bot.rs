@@ -49,6 +49,8 @@ struct FakeState {
     calls: Mutex<Vec<Call>>,
     /// Method → how many more times to answer 429 with `retry_after: 1`.
     throttle: Mutex<HashMap<String, u32>>,
+    /// Chats Telegram refuses to send to ("chat not found").
+    missing_chats: Mutex<Vec<i64>>,
     next_message_id: AtomicI64,
     next_update_id: AtomicI64,
 }
@@ -166,10 +168,22 @@ async fn fake_method(
             _ => false,
         }
     };
+    let missing = body["chat_id"].as_i64().is_some_and(|chat| state.missing_chats.lock().unwrap().contains(&chat));
+    if missing && !throttled {
+        state.calls.lock().unwrap().push(Call { method, body, result: Value::Null, at: Instant::now() });
+        let answer = json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"});
+        return (StatusCode::BAD_REQUEST, Json(answer)).into_response();
+    }
     let result = if throttled {
         Value::Null
     } else {
         match method.as_str() {
+            "sendLocation" => json!({
+                "message_id": state.next_message_id.fetch_add(1, Ordering::SeqCst),
+                "date": chrono::Utc::now().timestamp(),
+                "chat": {"id": body["chat_id"], "type": "private", "first_name": "Agente"},
+                "location": {"latitude": body["latitude"], "longitude": body["longitude"]},
+            }),
             "sendMessage" => json!({
                 "message_id": state.next_message_id.fetch_add(1, Ordering::SeqCst),
                 "date": chrono::Utc::now().timestamp(),
@@ -365,7 +379,7 @@ async fn tareas_lists_my_tasks_and_buttons_run_the_lifecycle() {
                 TaskStatus::Completed => Some(format!("f:{}", task.id)),
                 _ => None,
             })
-            .chain([format!("d:{}", task.id)])
+            .chain([format!("i:{}", task.id), format!("d:{}", task.id)])
             .collect();
         assert_eq!(buttons(&card), expected, "buttons of {}", task.code);
         cards.push((task.id, card));
@@ -400,7 +414,7 @@ async fn tareas_lists_my_tasks_and_buttons_run_the_lifecycle() {
     rig.tg.push(callback_update(7002, "cb-finish", message_id, &format!("f:{id}")));
     let confirm =
         rig.tg.wait_for("the confirmation", |c| c.method == "editMessageText" && text(c).contains("¿Confirma")).await;
-    assert_eq!(buttons(&confirm), vec![format!("t:{id}:completed"), format!("d:{id}")]);
+    assert_eq!(buttons(&confirm), vec![format!("t:{id}:completed"), format!("n:{id}"), format!("d:{id}")]);
     let still = call_as(&rig.app.state, Some(me.clone()), || task_detail(id)).await.unwrap();
     assert_eq!(still.status, TaskStatus::InProgress, "nothing changes before the confirmation");
     rig.tg.push(callback_update(7002, "cb-yes", message_id, &format!("t:{id}:completed")));
@@ -700,7 +714,10 @@ async fn finalizar_by_code_asks_for_confirmation() {
 
     rig.tg.push(text_update(8101, &format!("/finalizar {}", task.code.to_lowercase())));
     let prompt = rig.tg.sent(8101, "¿Confirma que desea finalizar").await;
-    assert_eq!(buttons(&prompt), vec![format!("t:{}:completed", task.id), format!("d:{}", task.id)]);
+    assert_eq!(
+        buttons(&prompt),
+        vec![format!("t:{}:completed", task.id), format!("n:{}", task.id), format!("d:{}", task.id)]
+    );
 
     rig.tg.push(text_update(8101, "/finalizar"));
     rig.tg
@@ -716,4 +733,781 @@ async fn finalizar_by_code_asks_for_confirmation() {
 
     let after = call_as(&rig.app.state, Some(me), || task_detail(task.id)).await.unwrap();
     assert_eq!(after.status, TaskStatus::InProgress, "nothing is finished without the confirmation");
+}
+
+// ------------------------------------------------------------------ conversations and wizard
+
+/// Pushes `update` and waits for a new message to `chat` (after those already sent) that
+/// contains `needle`.
+async fn say(rig: &Rig, chat: i64, update: Value, needle: &str) -> Call {
+    let before = rig.tg.messages_to(chat).len();
+    rig.tg.push(update);
+    wait_new(&rig.tg, chat, before, needle).await
+}
+
+async fn wait_new(tg: &FakeTelegram, chat: i64, before: usize, needle: &str) -> Call {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(c) = tg.messages_to(chat).into_iter().skip(before).find(|c| text(c).contains(needle)) {
+            return c;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {needle:?} to {chat}; got: {:#?}",
+            tg.messages_to(chat).into_iter().skip(before).map(|c| text(&c).to_owned()).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Presses a button and waits for its callback answer.
+async fn press(rig: &Rig, chat: i64, message: &Call, data: &str) -> Call {
+    let id = format!("cb-{}", rig.tg.state.next_update_id.load(Ordering::SeqCst));
+    let message_id = message.result["message_id"].as_i64().unwrap_or(1);
+    rig.tg.push(callback_update(chat, &id, message_id, data));
+    rig.tg
+        .wait_for(&format!("the answer to {data}"), |c| {
+            c.method == "answerCallbackQuery" && c.body["callback_query_id"] == json!(id)
+        })
+        .await
+}
+
+async fn supervisor_actor(app: &TestApp) -> Actor {
+    actor_for_user(&app.state, user_id(app, "supervisor@gad.local").await, Channel::Web).await.unwrap()
+}
+
+/// A local start time three days from now, as typed (`dd/mm/aaaa HH:MM`), and its instant.
+fn future_start(app: &TestApp) -> (String, chrono::DateTime<chrono::Utc>) {
+    use chrono::{TimeZone, Timelike};
+    let tz = app.state.config.timezone;
+    let local = (chrono::Utc::now() + chrono::Duration::days(3)).with_timezone(&tz);
+    let local = local.with_second(0).unwrap().with_nanosecond(0).unwrap();
+    let typed = local.format("%d/%m/%Y %H:%M").to_string();
+    let instant = tz.from_local_datetime(&local.naive_local()).earliest().unwrap().with_timezone(&chrono::Utc);
+    (typed, instant)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crear_wizard_happy_path_with_retries() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "supervisor@gad.local", 9100).await;
+    let chat = 9100;
+
+    let ask_type = say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
+    assert!(buttons(&ask_type).contains(&"c:ty:surveillance".to_owned()));
+    assert!(!buttons(&ask_type).contains(&"c:ty:emergency".to_owned()), "emergencies have /emergencia");
+    say(&rig, chat, text_update(chat, "bicicleta"), "No reconozco ese tipo").await;
+    // A button of a later step is refused while choosing the type.
+    let early = press(&rig, chat, &ask_type, "c:pr:high").await;
+    assert_eq!(early.body["show_alert"], true);
+
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &ask_type, "c:ty:surveillance").await;
+    wait_new(&rig.tg, chat, before, "Paso 2 de 6").await;
+    let retry = say(&rig, chat, text_update(chat, "ab"), "entre 3 y 200 caracteres").await;
+    assert!(text(&retry).starts_with("⚠️"), "{}", text(&retry));
+    say(&rig, chat, text_update(chat, "Vigilancia del archivo central"), "Paso 3 de 6").await;
+    say(&rig, chat, text_update(chat, "altísima"), "No reconozco esa prioridad").await;
+    say(&rig, chat, text_update(chat, "Alta"), "Paso 4 de 6").await;
+    say(&rig, chat, text_update(chat, "por ahí"), "Envíe una ubicación de Telegram o escriba «omitir»").await;
+    let (lat, lon) = (-34.6083, -58.3712);
+    let officers = say(&rig, chat, location_update(chat, lat, lon), "Paso 5 de 6").await;
+    assert!(text(&officers).contains("los más cercanos primero"));
+
+    // Nearest first, as the geo server function ranks them.
+    let near =
+        call_as(&rig.app.state, Some(me.clone()), || app::api::geo::officers_within_radius(lat, lon, 100_000.0, 200))
+            .await
+            .unwrap();
+    let shown: Vec<String> = buttons(&officers).into_iter().filter(|b| b.starts_with("c:o:")).collect();
+    let expected: Vec<String> = near.iter().take(shown.len()).map(|o| format!("c:o:{}", o.officer_id)).collect();
+    assert_eq!(shown, expected);
+    assert_eq!(shown.len(), 6.min(near.len().max(shown.len())));
+
+    // Choose two officers (paging to the second page when there is one), toggling one off and
+    // on again.
+    let all_ids: Vec<i64> = {
+        let page = call_as(&rig.app.state, Some(me.clone()), || {
+            app::api::officers::list_officers(None, None, None, None, Some(200))
+        })
+        .await
+        .unwrap();
+        let mut ids: Vec<i64> = near.iter().map(|o| o.officer_id).collect();
+        ids.extend(page.items.iter().map(|o| o.id).filter(|id| !near.iter().any(|n| n.officer_id == *id)));
+        ids
+    };
+    let second = if all_ids.len() > 6 { 6 } else { 1 };
+    let free: Vec<(usize, i64)> = vec![(0, all_ids[0]), (second, all_ids[second])];
+    let mut page = 0;
+    for (index, id) in &free {
+        if index / 6 != page {
+            page = index / 6;
+            press(&rig, chat, &officers, &format!("c:pg:{page}")).await;
+            let paged = rig
+                .tg
+                .wait_for("page 2", |c| c.method == "editMessageText" && buttons(c).contains(&format!("c:o:{id}")))
+                .await;
+            assert!(buttons(&paged).contains(&"c:pg:0".to_owned()));
+        }
+        press(&rig, chat, &officers, &format!("c:o:{id}")).await;
+    }
+    press(&rig, chat, &officers, &format!("c:o:{}", free[1].1)).await;
+    let edited = rig
+        .tg
+        .wait_for("one selected", |c| c.method == "editMessageText" && text(c).contains("Seleccionados: 1"))
+        .await;
+    assert!(buttons(&edited).contains(&"c:done".to_owned()));
+    press(&rig, chat, &officers, &format!("c:o:{}", free[1].1)).await;
+    rig.tg
+        .wait_for("two selected", |c| {
+            c.method == "editMessageText" && text(c).contains("Seleccionados: 2") && c.at > edited.at
+        })
+        .await;
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &officers, "c:done").await;
+    wait_new(&rig.tg, chat, before, "Paso 6 de 6").await;
+
+    say(&rig, chat, text_update(chat, "mañana temprano"), "No entendí la fecha").await;
+    say(&rig, chat, text_update(chat, "01/01/2020 10:00"), "ya pasaron").await;
+    say(&rig, chat, text_update(chat, "31/02 10:00"), "no existe").await;
+    let (typed, start) = future_start(&rig.app);
+    let summary = say(&rig, chat, text_update(chat, &typed), "Resumen de la nueva tarea").await;
+    assert!(text(&summary).contains("Título: Vigilancia del archivo central"));
+    assert!(text(&summary).contains("Prioridad: Alta"));
+    assert!(text(&summary).contains(&format!("Inicio: {typed}")), "{}", text(&summary));
+    assert_eq!(buttons(&summary), vec!["c:ok", "c:back", "c:x"]);
+
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &summary, "c:ok").await;
+    let created = wait_new(&rig.tg, chat, before, "Tarea creada").await;
+
+    let all = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::All)).await.unwrap();
+    let task = all.iter().find(|t| t.title == "Vigilancia del archivo central").expect("the task exists");
+    assert!(text(&created).contains(&task.code));
+    let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
+    assert_eq!(detail.task_type, app::domain::TaskType::Surveillance);
+    assert_eq!(detail.priority, app::domain::TaskPriority::High);
+    assert_eq!(detail.status, TaskStatus::Scheduled);
+    assert_eq!(detail.scheduled_start, Some(start));
+    assert!((detail.lat.unwrap() - lat).abs() < 1e-4 && (detail.lon.unwrap() - lon).abs() < 1e-4);
+    let mut assigned: Vec<i64> = detail.assignments.iter().map(|a| a.officer_id).collect();
+    assigned.sort();
+    let mut chosen: Vec<i64> = free.iter().map(|(_, id)| *id).collect();
+    chosen.sort();
+    assert_eq!(assigned, chosen);
+    assert!(detail.assignments.iter().all(|a| !a.overlap_override));
+    assert_eq!(detail.created_by, me.user_id);
+    assert_eq!(detail.history[0].channel, Channel::Telegram);
+
+    // The wizard is over: plain text is not taken as an answer any more.
+    say(&rig, chat, text_update(chat, "Alta"), "No entendí el mensaje").await;
+
+    // The same officer at the same time again: the open-ended task just created overlaps, the
+    // server function refuses, and the wizard offers the dashboard's explicit override.
+    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
+    say(&rig, chat, text_update(chat, "vigilancia"), "Paso 2 de 6").await;
+    say(&rig, chat, text_update(chat, "Custodia del depósito judicial"), "Paso 3 de 6").await;
+    say(&rig, chat, text_update(chat, "urgente"), "Paso 4 de 6").await;
+    let officers = say(&rig, chat, text_update(chat, "Omitir"), "Paso 5 de 6").await;
+    assert!(!text(&officers).contains("cercanos"));
+    let index = all_ids.iter().position(|id| *id == free[0].1).unwrap();
+    if index >= 6 {
+        press(&rig, chat, &officers, &format!("c:pg:{}", index / 6)).await;
+    }
+    press(&rig, chat, &officers, &format!("c:o:{}", free[0].1)).await;
+    say(&rig, chat, text_update(chat, "listo"), "Paso 6 de 6").await;
+    say(&rig, chat, text_update(chat, &typed), "Resumen de la nueva tarea").await;
+    let refused = say(&rig, chat, text_update(chat, "confirmar"), "ya tiene otra tarea").await;
+    assert!(buttons(&refused).contains(&"c:force".to_owned()), "{:?}", buttons(&refused));
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &refused, "c:force").await;
+    let created = wait_new(&rig.tg, chat, before, "Tarea creada").await;
+    let all = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::All)).await.unwrap();
+    let task = all.iter().find(|t| t.title == "Custodia del depósito judicial").unwrap();
+    assert!(text(&created).contains(&task.code));
+    let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
+    assert_eq!(detail.assignments.len(), 1);
+    assert!(detail.assignments[0].overlap_override, "the override is recorded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crear_can_be_cancelled_at_any_step() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "supervisor@gad.local", 9200).await;
+    let chat = 9200;
+    let count =
+        || async { call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::All)).await.unwrap().len() };
+    let tasks_before = count().await;
+
+    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
+    say(&rig, chat, text_update(chat, "patrullaje"), "Paso 2 de 6").await;
+    say(&rig, chat, text_update(chat, "/cancelar"), "Operación cancelada").await;
+    say(&rig, chat, text_update(chat, "Un título"), "No entendí el mensaje").await;
+
+    // The «Cancelar» button, later in the wizard.
+    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
+    say(&rig, chat, text_update(chat, "Capacitación"), "Paso 2 de 6").await;
+    say(&rig, chat, text_update(chat, "Curso de tiro"), "Paso 3 de 6").await;
+    let priority = say(&rig, chat, text_update(chat, "baja"), "Paso 4 de 6").await;
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &priority, "c:x").await;
+    wait_new(&rig.tg, chat, before, "Operación cancelada").await;
+    // A button of the cancelled wizard is stale.
+    let stale = press(&rig, chat, &priority, "c:skip").await;
+    assert_eq!(stale.body["show_alert"], true);
+    say(&rig, chat, text_update(chat, "/cancelar"), "No hay ninguna operación en curso").await;
+    assert_eq!(count().await, tasks_before, "nothing was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crear_is_refused_to_an_officer_by_the_server_function() {
+    let rig = rig(Backend::Sqlite).await;
+    link(&rig, "efectivo4@gad.local", 9304).await;
+    let refusal = say(&rig, 9304, text_update(9304, "/crear"), "No tiene permiso para realizar esta acción").await;
+    assert!(text(&refusal).contains("supervisores"));
+    assert!(buttons(&refusal).is_empty());
+    // No wizard was opened.
+    say(&rig, 9304, text_update(9304, "Patrullaje"), "No entendí el mensaje").await;
+    let stored: Option<gad_server::bot::Conversation> =
+        app::server::services::conversations::load(&rig.app.state, 9304).await.unwrap();
+    assert_eq!(stored, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_mid_wizard_loses_nothing() {
+    let tg = FakeTelegram::start().await;
+    let url = tg.url.clone();
+    let extra = [("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", url.as_str())];
+    let app = TestApp::spawn_with(Backend::Sqlite, &extra).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let first = Bot::new(app.state.clone()).unwrap();
+    let first = tokio::spawn(first.run_long_poll(async {
+        let _ = stopped.await;
+    }));
+    let rig = Rig { app, tg };
+    let me = link(&rig, "supervisor@gad.local", 9400).await;
+    let chat = 9400;
+    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
+    say(&rig, chat, text_update(chat, "Administrativa"), "Paso 2 de 6").await;
+    say(&rig, chat, text_update(chat, "Inventario de chalecos"), "Paso 3 de 6").await;
+
+    // The bot process goes away; a new one starts on the same database with a fresh state.
+    stop.send(()).unwrap();
+    first.await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let state = gad_server::startup::connect(common::config(&rig.app.database_url, &extra)).await.unwrap();
+    tokio::spawn(Bot::new(state).unwrap().run_long_poll(std::future::pending()));
+
+    say(&rig, chat, text_update(chat, "media"), "Paso 4 de 6").await;
+    say(&rig, chat, text_update(chat, "omitir"), "Paso 5 de 6").await;
+    say(&rig, chat, text_update(chat, "listo"), "Paso 6 de 6").await;
+    let summary = say(&rig, chat, text_update(chat, "ahora"), "Resumen de la nueva tarea").await;
+    assert!(text(&summary).contains("Tipo: Administrativa"), "{}", text(&summary));
+    assert!(text(&summary).contains("Título: Inventario de chalecos"));
+    assert!(text(&summary).contains("Ubicación: sin ubicación"));
+    say(&rig, chat, text_update(chat, "confirmar"), "Tarea creada").await;
+    let all = call_as(&rig.app.state, Some(me), || list_tasks(TaskScope::All)).await.unwrap();
+    let task = all.iter().find(|t| t.title == "Inventario de chalecos").unwrap();
+    assert_eq!(task.task_type, app::domain::TaskType::Administrative);
+    assert_eq!(task.priority, app::domain::TaskPriority::Medium);
+    assert!(task.officer_ids.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversations_expire_after_thirty_minutes_in_the_database() {
+    use app::server::entities::bot_conversations;
+    let rig = rig(Backend::Sqlite).await;
+    link(&rig, "efectivo1@gad.local", 9501).await;
+    say(&rig, 9501, text_update(9501, "/emergencia"), "envíe la ubicación").await;
+    let row = bot_conversations::Entity::find_by_id(9501).one(&rig.app.state.db).await.unwrap().unwrap();
+    let ttl = row.expires_at - chrono::Utc::now();
+    assert!(ttl > chrono::Duration::minutes(29) && ttl <= chrono::Duration::minutes(30), "{ttl:?}");
+    assert_eq!(serde_json::from_str::<Value>(&row.state).unwrap(), json!({"kind": "emergency_location"}));
+    say(&rig, 9501, text_update(9501, "hola"), "Estoy esperando la ubicación").await;
+
+    bot_conversations::Entity::update_many()
+        .col_expr(
+            bot_conversations::Column::ExpiresAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .exec(&rig.app.state.db)
+        .await
+        .unwrap();
+    say(&rig, 9501, text_update(9501, "hola"), "No entendí el mensaje").await;
+    // A location is now just a position report, not an emergency.
+    say(&rig, 9501, location_update(9501, -34.6, -58.4), "Ubicación actualizada").await;
+    assert_eq!(app::server::services::conversations::purge_expired(&rig.app.state).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversations_live_in_redis_when_configured() {
+    let tg = FakeTelegram::start().await;
+    let redis = common::redis_url();
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url), ("REDIS_URL", &redis)],
+    )
+    .await;
+    tokio::spawn(Bot::new(app.state.clone()).unwrap().run_long_poll(std::future::pending()));
+    let rig = Rig { app, tg };
+    let tg_user = 9_600_000 + (uuid::Uuid::new_v4().as_u128() % 100_000) as i64;
+    link(&rig, "efectivo2@gad.local", tg_user).await;
+    say(&rig, tg_user, text_update(tg_user, "/emergencia"), "envíe la ubicación").await;
+
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("gad:bot:conv:{tg_user}");
+    let stored: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&stored.unwrap()).unwrap(), json!({"kind": "emergency_location"}));
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
+    assert!((1790..=1800).contains(&ttl), "{ttl}");
+    use sea_orm::PaginatorTrait;
+    assert_eq!(app::server::entities::bot_conversations::Entity::find().count(&rig.app.state.db).await.unwrap(), 0);
+
+    say(&rig, tg_user, text_update(tg_user, "/cancelar"), "Operación cancelada").await;
+    let gone: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap();
+    assert_eq!(gone, None);
+}
+
+// ------------------------------------------------------------------ history, finishing, details
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn historial_pages_through_my_tasks() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "supervisor@gad.local", 9700).await;
+    let mine = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    assert!(mine.len() > 5, "the demo supervisor is in charge of several tasks");
+    let pages = mine.len().div_ceil(5);
+
+    let first = say(&rig, 9700, text_update(9700, "/historial"), "🗂 Historial (todas)").await;
+    assert!(text(&first).contains(&format!("{} tareas — página 1 de {pages}", mine.len())), "{}", text(&first));
+    assert!(buttons(&first).contains(&"h:t:1".to_owned()));
+    assert!(!buttons(&first).iter().any(|b| b == "h:t:-1"));
+    let listed_first: Vec<String> = buttons(&first).into_iter().filter(|b| b.starts_with("i:")).collect();
+    assert_eq!(listed_first.len(), 5);
+
+    press(&rig, 9700, &first, "h:t:1").await;
+    let second = rig.tg.wait_for("page 2", |c| c.method == "editMessageText" && text(c).contains("página 2 de")).await;
+    assert!(buttons(&second).contains(&"h:t:0".to_owned()));
+    let listed_second: Vec<String> = buttons(&second).into_iter().filter(|b| b.starts_with("i:")).collect();
+    assert!(listed_second.iter().all(|b| !listed_first.contains(b)), "pages do not repeat tasks");
+
+    let finished = mine.iter().filter(|t| t.status.is_final()).count();
+    let only = say(&rig, 9700, text_update(9700, "/historial finalizadas"), "🗂 Historial (finalizadas)").await;
+    if finished > 0 {
+        assert!(text(&only).contains(&format!("{finished} tareas")), "{}", text(&only));
+    }
+    say(&rig, 9700, text_update(9700, "/historial ayer"), "Uso: /historial").await;
+
+    // Details of a listed task.
+    let detail = press(&rig, 9700, &first, &listed_first[0]).await;
+    assert!(detail.body.get("text").is_none(), "{detail:?}");
+    let id: i64 = listed_first[0][2..].parse().unwrap();
+    let code = mine.iter().find(|t| t.id == id).unwrap().code.clone();
+    let info = rig.tg.sent(9700, "Historial:").await;
+    assert!(text(&info).contains(&code));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finishing_with_a_note_records_it_in_the_history() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo1@gad.local", 9801).await;
+    let mine = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    let task = mine.iter().find(|t| t.status.is_active()).unwrap().clone();
+    let prompt = say(&rig, 9801, text_update(9801, "/finalizar"), "¿Confirma").await;
+    let before = rig.tg.messages_to(9801).len();
+    press(&rig, 9801, &prompt, &format!("n:{}", task.id)).await;
+    wait_new(&rig.tg, 9801, before, "Escriba la nota de cierre").await;
+    let still = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
+    assert_eq!(still.status, TaskStatus::InProgress);
+
+    let long = "x".repeat(1001);
+    say(&rig, 9801, text_update(9801, &long), "nota más corta").await;
+    say(&rig, 9801, text_update(9801, "Sin novedades, zona despejada"), "Tarea finalizada").await;
+    let done = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Completed);
+    let last = done.history.last().unwrap();
+    assert_eq!(last.to, TaskStatus::Completed);
+    assert_eq!(last.reason.as_deref(), Some("Sin novedades, zona despejada"));
+    assert_eq!(last.channel, Channel::Telegram);
+    say(&rig, 9801, text_update(9801, "otra cosa"), "No entendí el mensaje").await;
+}
+
+// ------------------------------------------------------------------------ notifications
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_actions_notify_the_linked_officer() {
+    let rig = rig(Backend::Sqlite).await;
+    let officer = link(&rig, "efectivo5@gad.local", 9905).await;
+    let officer_id = officer.officer_id.unwrap();
+    let supervisor = supervisor_actor(&rig.app).await;
+    let new = app::api::tasks::NewTask::new("Control vehicular en Av. Corrientes", app::domain::TaskType::Patrol);
+    let task = call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::create_task(new)).await.unwrap();
+
+    // A supervisor assigns the officer through the REST API, as an integrator or the dashboard would.
+    let rest = common::Rest::sign_in(&rig.app, "supervisor@gad.local", common::DEMO_PASSWORD, false).await;
+    let answer = rest
+        .post(&format!("/tasks/{}/assignments", task.id), &json!({"officer_ids": [officer_id], "allow_overlap": true}))
+        .await;
+    assert_eq!(answer.0, reqwest::StatusCode::OK, "{:?}", answer.1);
+    let note = rig.tg.sent(9905, "Se le asignó una tarea").await;
+    assert!(text(&note).contains(&task.code), "{}", text(&note));
+    assert!(buttons(&note).contains(&format!("t:{}:in_progress", task.id)), "the officer's own buttons");
+
+    // A status change by the supervisor, an edit, an unassignment.
+    let id = task.id;
+    call_as(&rig.app.state, Some(supervisor.clone()), || {
+        app::api::tasks::transition_task(id, TaskStatus::InProgress, None)
+    })
+    .await
+    .unwrap();
+    rig.tg.sent(9905, &format!("La tarea {} pasó a «En curso»", task.code)).await;
+    let changes =
+        app::api::tasks::TaskUpdate { title: Some("Control vehicular reforzado".into()), ..Default::default() };
+    call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::update_task(id, changes)).await.unwrap();
+    let edited = rig.tg.sent(9905, "fue modificada").await;
+    assert!(text(&edited).contains("Control vehicular reforzado"));
+    call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::unassign_officer(id, officer_id))
+        .await
+        .unwrap();
+    rig.tg.sent(9905, &format!("Ya no está asignado a la tarea {}", task.code)).await;
+
+    // The officer's own change is not echoed back to them.
+    let before = rig.tg.messages_to(9905).len();
+    let own = call_as(&rig.app.state, Some(officer.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    let scheduled = own.iter().find(|t| t.status == TaskStatus::Scheduled).unwrap().id;
+    call_as(&rig.app.state, Some(officer.clone()), || {
+        app::api::tasks::transition_task(scheduled, TaskStatus::InProgress, None)
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(rig.tg.messages_to(9905).len(), before, "{:#?}", rig.tg.messages_to(9905));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emergency_notifies_the_dispatched_officer_with_the_place() {
+    let rig = rig(Backend::Sqlite).await;
+    let officer = link(&rig, "efectivo6@gad.local", 9906).await;
+    call_as(&rig.app.state, Some(officer.clone()), || {
+        app::api::officers::set_my_status(app::domain::OfficerStatus::Available)
+    })
+    .await
+    .unwrap();
+    call_as(&rig.app.state, Some(officer.clone()), || {
+        app::api::officers::update_my_position(-34.7000, -58.5000, None, None)
+    })
+    .await
+    .unwrap();
+    let supervisor = supervisor_actor(&rig.app).await;
+    let outcome = call_as(&rig.app.state, Some(supervisor), || {
+        app::api::emergency::raise_emergency(
+            -34.7001,
+            -58.5001,
+            None,
+            app::api::emergency::EmergencyAssign::Officers(vec![officer.officer_id.unwrap()]),
+        )
+    })
+    .await
+    .unwrap();
+    let alert = rig.tg.sent(9906, "EMERGENCIA").await;
+    assert!(text(&alert).contains(&outcome.task.code));
+    let pin = rig.tg.wait_for("the place", |c| c.method == "sendLocation" && c.body["chat_id"] == json!(9906)).await;
+    assert!((pin.body["latitude"].as_f64().unwrap() - -34.7001).abs() < 1e-4);
+}
+
+// ----------------------------------------------------------------------------- broadcasts
+
+async fn broadcast_row(app: &TestApp, id: i64) -> app::server::entities::broadcasts::Model {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = app::server::entities::broadcasts::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+        if row.delivery_status != app::domain::DeliveryStatus::Pending {
+            return row;
+        }
+        assert!(Instant::now() < deadline, "broadcast {id} never left pending");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasts_are_delivered_and_failures_recorded() {
+    use app::api::broadcasts::*;
+    use app::domain::{BroadcastKind, DeliveryStatus};
+    let rig = rig(Backend::Sqlite).await;
+    rig.tg.state.missing_chats.lock().unwrap().push(-100_222);
+    let admin = admin(&rig.app).await;
+    let supervisor = supervisor_actor(&rig.app).await;
+    let officer =
+        actor_for_user(&rig.app.state, user_id(&rig.app, "efectivo1@gad.local").await, Channel::Web).await.unwrap();
+
+    // Groups are the admins'.
+    let refused = call_as(&rig.app.state, Some(supervisor.clone()), || {
+        create_telegram_group("operaciones".into(), -100_111, None)
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code, app::api::ErrorCode::Forbidden);
+    let ops = call_as(&rig.app.state, Some(admin.clone()), || {
+        create_telegram_group("Operaciones".into(), -100_111, Some("Grupo de operaciones".into()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(ops.name, "operaciones");
+    let gone = call_as(&rig.app.state, Some(admin.clone()), || create_telegram_group("antiguo".into(), -100_222, None))
+        .await
+        .unwrap();
+    let groups = call_as(&rig.app.state, Some(supervisor.clone()), || list_telegram_groups()).await.unwrap();
+    assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["antiguo", "operaciones"]);
+
+    // Officers may not broadcast; empty text is refused.
+    let no = call_as(&rig.app.state, Some(officer), || create_broadcast(ops.id, BroadcastKind::Normal, "hola".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(no.code, app::api::ErrorCode::Forbidden);
+    let empty = call_as(&rig.app.state, Some(supervisor.clone()), || {
+        create_broadcast(ops.id, BroadcastKind::Normal, "   ".into())
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(empty.code, app::api::ErrorCode::Validation);
+
+    let templates = call_as(&rig.app.state, Some(supervisor.clone()), || broadcast_templates()).await.unwrap();
+    let red = templates.iter().find(|t| t.key == "codigo_rojo").unwrap().clone();
+    let sent =
+        call_as(&rig.app.state, Some(supervisor.clone()), || create_broadcast(ops.id, red.kind, red.text.clone()))
+            .await
+            .unwrap();
+    assert_eq!(sent.delivery_status, DeliveryStatus::Pending);
+    let failed = call_as(&rig.app.state, Some(supervisor.clone()), || {
+        create_broadcast(gone.id, BroadcastKind::Info, "Mensaje a un grupo que ya no existe".into())
+    })
+    .await
+    .unwrap();
+
+    let delivered = broadcast_row(&rig.app, sent.id).await;
+    assert_eq!(delivered.delivery_status, DeliveryStatus::Delivered);
+    assert!(delivered.sent_at.is_some());
+    assert_eq!(delivered.delivery_error, None);
+    let message = rig.tg.sent(-100_111, "CÓDIGO ROJO").await;
+    assert!(text(&message).starts_with("🚨 URGENTE — Laura Gómez"), "{}", text(&message));
+
+    let refused = broadcast_row(&rig.app, failed.id).await;
+    assert_eq!(refused.delivery_status, DeliveryStatus::Failed);
+    let error = refused.delivery_error.unwrap();
+    assert!(error.contains("chat not found"), "{error}");
+    assert!(!error.contains("TEST-TOKEN"), "{error}");
+
+    let history = call_as(&rig.app.state, Some(supervisor), || list_broadcasts(None, None, None)).await.unwrap();
+    assert_eq!(
+        history.items.iter().map(|b| (b.id, b.delivery_status)).collect::<Vec<_>>(),
+        vec![(failed.id, DeliveryStatus::Failed), (sent.id, DeliveryStatus::Delivered)]
+    );
+    assert_eq!(history.items[1].group_name, "operaciones");
+    assert_eq!(history.items[1].sender.as_deref(), Some("Laura Gómez"));
+
+    call_as(&rig.app.state, Some(admin.clone()), || delete_telegram_group(gone.id)).await.unwrap();
+    let groups = call_as(&rig.app.state, Some(admin), || list_telegram_groups()).await.unwrap();
+    assert_eq!(groups.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasts_missed_while_the_bot_was_down_are_swept() {
+    use app::api::broadcasts::*;
+    let tg = FakeTelegram::start().await;
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let admin = admin(&app).await;
+    let group = call_as(&app.state, Some(admin.clone()), || create_telegram_group("general".into(), -100_333, None))
+        .await
+        .unwrap();
+    let queued = call_as(&app.state, Some(admin), || {
+        create_broadcast(group.id, app::domain::BroadcastKind::Alert, "Corte de energía en la base".into())
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(tg.calls().is_empty(), "no bot is running yet");
+    tokio::spawn(Bot::new(app.state.clone()).unwrap().run_long_poll(std::future::pending()));
+    let row = broadcast_row(&app, queued.id).await;
+    assert_eq!(row.delivery_status, app::domain::DeliveryStatus::Delivered);
+    let message = tg.sent(-100_333, "Corte de energía").await;
+    assert!(text(&message).starts_with("⚠️ ALERTA"));
+}
+
+// ----------------------------------------------------------------------------- robustness
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unexpected_updates_are_answered_politely_and_counted() {
+    let rig = rig(Backend::Sqlite).await;
+    link(&rig, "efectivo3@gad.local", 9953).await;
+    let mut sticker = text_update(9953, "x");
+    sticker["message"].as_object_mut().unwrap().remove("text");
+    sticker["message"]["sticker"] = json!({
+        "file_id": "CAAC", "file_unique_id": "AgAD", "type": "regular",
+        "width": 512, "height": 512, "is_animated": false, "is_video": false
+    });
+    say(&rig, 9953, sticker, "No entendí el mensaje").await;
+
+    let now = chrono::Utc::now().timestamp();
+    rig.tg.push(json!({"edited_message": {
+        "message_id": 9, "date": now - 5, "edit_date": now,
+        "chat": chat_json(9953), "from": user_json(9953), "text": "/tareas corregido",
+    }}));
+    rig.tg.sent(9953, "Los mensajes editados no se procesan").await;
+
+    let answer = press(&rig, 9953, &rig.tg.messages_to(9953)[0], "zz:9:9").await;
+    assert_eq!(answer.body["text"], "Este botón ya no es válido. Envíe /tareas para ver sus tareas.");
+    rig.tg.push(json!({"poll": {"id": "1", "question": "¿?", "options": [], "total_voter_count": 0,
+        "is_closed": false, "is_anonymous": true, "type": "regular", "allows_multiple_answers": false}}));
+    rig.tg.push(json!({"message": {"garbage": true}}));
+    say(&rig, 9953, text_update(9953, "/ayuda"), "/historial").await;
+
+    let metrics = reqwest::get(rig.app.url("/metrics")).await.unwrap().text().await.unwrap();
+    for needle in [
+        "gad_bot_updates_total{kind=\"callback\"}",
+        "gad_bot_updates_total{kind=\"command\"}",
+        "gad_bot_updates_total{kind=\"message\"}",
+        "gad_bot_updates_total{kind=\"other\"}",
+        "gad_bot_update_errors_total",
+        "gad_bot_messages_sent_total{result=\"ok\"}",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from /metrics");
+    }
+}
+
+// ------------------------------------------------------------------------------ benchmark
+
+/// Updates handled per second and time from update received (handed to the dispatcher) to
+/// reply sent (the fake Bot API receives it), for a mix of commands and callbacks across 7
+/// linked chats. Run with
+/// `cargo test --release -p server --test bot -- --ignored --nocapture bench_`; the figures
+/// go to docs/PERFORMANCE.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run in release and read the printed figures"]
+async fn bench_updates_per_second_and_reply_latency() {
+    let tg = FakeTelegram::start().await;
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let mut chats = Vec::new();
+    for (i, email) in ["supervisor@gad.local"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain((1..=6).map(|n| format!("efectivo{n}@gad.local")))
+        .enumerate()
+    {
+        let chat = 20_000 + i as i64;
+        let code = link_code(&app, &email).await;
+        app::server::services::users::redeem_link_code(&app.state, &code, chat).await.unwrap();
+        chats.push(chat);
+    }
+    let dispatcher = gad_server::bot::Dispatcher::new(Bot::new(app.state.clone()).unwrap());
+
+    // One reply each: a sendMessage for a command, an answerCallbackQuery for a button.
+    let update = |i: usize| -> (i64, Value, Option<String>) {
+        let chat = chats[i % chats.len()];
+        match (i / chats.len()) % 6 {
+            0 => (chat, text_update(chat, "/ayuda"), None),
+            1 => (chat, text_update(chat, "/start"), None),
+            2 => (chat, text_update(chat, "/historial activas"), None),
+            3 => (chat, text_update(chat, "/estadisticas"), None),
+            4 => {
+                let id = format!("bench-{i}");
+                (chat, callback_update(chat, &id, 1, "h:t:0"), Some(id))
+            }
+            _ => {
+                let id = format!("bench-{i}");
+                (chat, callback_update(chat, &id, 1, "zz"), Some(id))
+            }
+        }
+    };
+    let send = |i: usize| {
+        let (chat, mut raw, callback) = update(i);
+        raw["update_id"] = json!(i as i64 + 1_000_000);
+        let at = Instant::now();
+        dispatcher.dispatch_raw(raw);
+        (chat, callback, at)
+    };
+    // The reply times: per chat, the k-th sendMessage answers its k-th command.
+    let latencies = |sent: &[(i64, Option<String>, Instant)], calls: &[Call]| -> Vec<Duration> {
+        let mut per_chat: HashMap<i64, Vec<Instant>> = HashMap::new();
+        let mut answers: HashMap<String, Instant> = HashMap::new();
+        for c in calls {
+            match c.method.as_str() {
+                "sendMessage" => per_chat.entry(c.body["chat_id"].as_i64().unwrap()).or_default().push(c.at),
+                "answerCallbackQuery" => {
+                    answers.insert(c.body["callback_query_id"].as_str().unwrap().to_owned(), c.at);
+                }
+                _ => {}
+            }
+        }
+        let mut seen: HashMap<i64, usize> = HashMap::new();
+        let mut out = Vec::new();
+        for (chat, callback, at) in sent {
+            let replied = match callback {
+                Some(id) => answers[id],
+                None => {
+                    let k = seen.entry(*chat).or_default();
+                    *k += 1;
+                    per_chat[chat][*k - 1]
+                }
+            };
+            out.push(replied.duration_since(*at));
+        }
+        out.sort();
+        out
+    };
+    let wait_all = |expected: usize| {
+        let tg = tg.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while tg.calls().iter().filter(|c| c.method == "sendMessage" || c.method == "answerCallbackQuery").count()
+                < expected
+            {
+                assert!(Instant::now() < deadline, "replies missing");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let pct = |d: &[Duration], p: f64| d[((d.len() as f64 * p).ceil() as usize).clamp(1, d.len()) - 1];
+
+    // Warm-up.
+    let warm: Vec<_> = (0..84).map(send).collect();
+    wait_all(warm.len()).await;
+    let base = tg.calls().len();
+
+    // 1. Throughput: a burst of updates, all at once.
+    const BURST: usize = 4200;
+    let started = Instant::now();
+    let burst: Vec<_> = (0..BURST).map(send).collect();
+    wait_all(warm.len() + BURST).await;
+    let elapsed = started.elapsed();
+    let burst_lat = latencies(&burst, &tg.calls()[base..]);
+    println!(
+        "burst: {BURST} updates in {:.3} s = {:.0} updates/s; reply latency under the burst p50 {:?} p99 {:?}",
+        elapsed.as_secs_f64(),
+        BURST as f64 / elapsed.as_secs_f64(),
+        pct(&burst_lat, 0.50),
+        pct(&burst_lat, 0.99)
+    );
+
+    // 2. Latency at a steady 500 updates/s for 6 s.
+    let base = tg.calls().len();
+    let mut paced = Vec::new();
+    let tick = Duration::from_millis(2);
+    let start = Instant::now();
+    for i in 0..3000 {
+        let due = start + tick * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        paced.push(send(i));
+    }
+    wait_all(warm.len() + BURST + paced.len()).await;
+    let lat = latencies(&paced, &tg.calls()[base..]);
+    println!(
+        "steady 500 updates/s: p50 {:?} p90 {:?} p99 {:?} max {:?}",
+        pct(&lat, 0.50),
+        pct(&lat, 0.90),
+        pct(&lat, 0.99),
+        lat.last().unwrap()
+    );
 }

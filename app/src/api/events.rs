@@ -27,6 +27,12 @@ pub enum Event {
     OfficerStatusChanged { officer_id: i64, status: OfficerStatus },
     #[serde(rename = "emergency.created")]
     EmergencyCreated { task_id: i64, code: String, lat: f64, lon: f64, officer_ids: Vec<i64> },
+    /// A broadcast was queued for its Telegram group (the bot process delivers it).
+    #[serde(rename = "broadcast.created")]
+    BroadcastCreated { broadcast_id: i64, group_id: i64 },
+    /// A broadcast's delivery was recorded (delivered or failed).
+    #[serde(rename = "broadcast.delivered")]
+    BroadcastDelivered { broadcast_id: i64, delivered: bool },
 }
 
 impl Event {
@@ -42,6 +48,8 @@ impl Event {
             Event::OfficerPosition { .. } => "officer.position",
             Event::OfficerStatusChanged { .. } => "officer.status",
             Event::EmergencyCreated { .. } => "emergency.created",
+            Event::BroadcastCreated { .. } => "broadcast.created",
+            Event::BroadcastDelivered { .. } => "broadcast.delivered",
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod broadcasts;
 pub mod emergency;
 pub mod error;
 pub mod events;

@@ -22,6 +22,8 @@ pub enum Capability {
     UpdateOwnPosition,
     Broadcast,
     ManageUsers,
+    /// Create and delete the Telegram groups broadcasts go to.
+    ManageGroups,
     ReadAudit,
     RunBackups,
     TeamStatistics,
@@ -41,7 +43,7 @@ pub fn allows(role: Role, capability: Capability) -> bool {
         SeeAllTasks | ManageTasks | OperateAnyTask | ManageOfficers | SeeOfficers | Broadcast | TeamStatistics => {
             matches!(role, Role::Supervisor | Role::Admin)
         }
-        ManageUsers | ReadAudit | RunBackups | AllStatistics => role == Role::Admin,
+        ManageUsers | ManageGroups | ReadAudit | RunBackups | AllStatistics => role == Role::Admin,
     }
 }
 
@@ -89,6 +91,7 @@ mod tests {
             (UpdateOwnPosition, true, true, true),
             (Broadcast, false, true, true),
             (ManageUsers, false, false, true),
+            (ManageGroups, false, false, true),
             (ReadAudit, false, false, true),
             (RunBackups, false, false, true),
             (TeamStatistics, false, true, true),

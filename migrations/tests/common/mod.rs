@@ -158,6 +158,7 @@ pub const DOMAIN_TABLES: &[&str] = &[
     "api_tokens",
     "audit_log",
     "backups",
+    "bot_conversations",
     "broadcasts",
     "feedback",
     "notes",

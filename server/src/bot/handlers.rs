@@ -1,8 +1,6 @@
 //! What the bot does with each update: commands, button presses and locations. Every action
 //! is a server-function call through the harness, as the linked user.
 
-use std::time::{Duration, Instant};
-
 use app::api::emergency::{EmergencyAssign, raise_emergency};
 use app::api::feedback::send_feedback;
 use app::api::officers::update_my_position;
@@ -19,36 +17,83 @@ use carapax::types::{
     UpdateType,
 };
 use chrono::{DateTime, Utc};
+use metrics::counter;
+use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 use super::Bot;
 use super::render;
+use super::wizard::{self, Draft};
 
-/// How long the bot waits for the location of a `/emergencia`.
-const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
-
-/// A step the chat is in the middle of.
-#[derive(Clone, Debug)]
-pub enum Pending {
+/// A step the chat is in the middle of, persisted by `services::conversations` (30 minutes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Conversation {
     /// `/emergencia` was sent; the next location raises the emergency.
-    EmergencyLocation { since: Instant },
+    EmergencyLocation,
+    /// Finishing a task: the next text is its closing note.
+    FinishNote { task_id: i64 },
+    /// The `/crear` wizard.
+    Create(Draft),
 }
 
-type Keyboard = Vec<Vec<InlineKeyboardButton>>;
+pub(super) type Keyboard = Vec<Vec<InlineKeyboardButton>>;
 
 pub(super) async fn handle(bot: &Bot, update: Update) {
     let span = tracing::info_span!("telegram_update", update_id = update.id);
     route(bot, update).instrument(span).await
 }
 
+/// The `kind` label of `gad_bot_updates_total`.
+fn kind(update: &UpdateType) -> &'static str {
+    match update {
+        UpdateType::Message(m) | UpdateType::EditedMessage(m) => match &m.data {
+            MessageData::Location(_) => "location",
+            MessageData::Text(t) if t.data.trim_start().starts_with('/') => "command",
+            _ => "message",
+        },
+        UpdateType::CallbackQuery(_) => "callback",
+        _ => "other",
+    }
+}
+
 async fn route(bot: &Bot, update: Update) {
     let update_id = update.id;
+    counter!("gad_bot_updates_total", "kind" => kind(&update.update_type)).increment(1);
     match update.update_type {
         UpdateType::Message(message) => on_message(bot, *message, false).await,
         UpdateType::EditedMessage(message) => on_message(bot, *message, true).await,
         UpdateType::CallbackQuery(query) => on_callback(bot, *query).await,
-        other => tracing::debug!(update_id, kind = ?std::mem::discriminant(&other), "telegram update ignored"),
+        other => tracing::info!(update_id, kind = ?std::mem::discriminant(&other), "telegram update ignored"),
     }
+}
+
+/// The chat's conversation; a storage failure is logged and counts as none.
+pub(super) async fn conversation(bot: &Bot, chat_id: i64) -> Option<Conversation> {
+    services::conversations::load(&bot.state, chat_id).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read the bot conversation");
+        None
+    })
+}
+
+/// Stores the chat's conversation; false (after telling the person) if it could not be stored.
+pub(super) async fn remember(bot: &Bot, chat_id: i64, value: &Conversation) -> bool {
+    match services::conversations::save(&bot.state, chat_id, value).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store the bot conversation");
+            send(bot, chat_id, render::INTERNAL, None).await;
+            false
+        }
+    }
+}
+
+/// Ends the chat's conversation; whether there was one.
+pub(super) async fn forget(bot: &Bot, chat_id: i64) -> bool {
+    services::conversations::clear(&bot.state, chat_id).await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot clear the bot conversation");
+        false
+    })
 }
 
 async fn on_message(bot: &Bot, message: Message, edited: bool) {
@@ -68,6 +113,10 @@ async fn on_message(bot: &Bot, message: Message, edited: bool) {
     }
     match &message.data {
         MessageData::Text(text) if !edited => on_text(bot, chat_id, user_id, text.data.trim()).await,
+        MessageData::Text(_) => {
+            tracing::info!(chat_id, "edited text message not acted upon");
+            send(bot, chat_id, render::EDITED_IGNORED, None).await;
+        }
         MessageData::Location(location) => {
             let at = message.edit_date.unwrap_or(message.date);
             let live = location.live_period.is_some();
@@ -84,8 +133,9 @@ async fn on_message(bot: &Bot, message: Message, edited: bool) {
             )
             .await
         }
-        _ if edited => {}
+        _ if edited => tracing::debug!(chat_id, "edited message ignored"),
         _ => {
+            tracing::info!(chat_id, "unsupported telegram message answered");
             if actor(bot, chat_id, user_id).await.is_some() {
                 send(bot, chat_id, render::UNKNOWN_INPUT, None).await;
             }
@@ -112,11 +162,15 @@ fn command(text: &str) -> Option<(String, &str)> {
 
 async fn on_text(bot: &Bot, chat_id: i64, user_id: i64, text: &str) {
     let Some((name, args)) = command(text) else {
-        if actor(bot, chat_id, user_id).await.is_some() {
-            let reply = if is_pending(bot, chat_id) { render::WAITING_LOCATION } else { render::UNKNOWN_INPUT };
-            send(bot, chat_id, reply, None).await;
-        }
-        return;
+        let Some(actor) = actor(bot, chat_id, user_id).await else {
+            return;
+        };
+        return match conversation(bot, chat_id).await {
+            Some(Conversation::EmergencyLocation) => send(bot, chat_id, render::WAITING_LOCATION, None).await,
+            Some(Conversation::FinishNote { task_id }) => finish_with_note(bot, chat_id, actor, task_id, text).await,
+            Some(Conversation::Create(draft)) => wizard::on_text(bot, chat_id, actor, draft, text).await,
+            None => send(bot, chat_id, render::UNKNOWN_INPUT, None).await,
+        };
     };
     if name == "/start" && !args.is_empty() {
         return link(bot, chat_id, user_id, args).await;
@@ -128,7 +182,7 @@ async fn on_text(bot: &Bot, chat_id: i64, user_id: i64, text: &str) {
         "/start" | "/menu" => send(bot, chat_id, &render::menu_text(), Some(render::menu_keyboard())).await,
         "/ayuda" | "/help" => send(bot, chat_id, render::HELP, None).await,
         "/cancelar" => {
-            let had = take_pending(bot, chat_id).is_some();
+            let had = forget(bot, chat_id).await;
             let text = if had { render::CANCELLED } else { render::NOTHING_TO_CANCEL };
             send_markup(bot, SendMessage::new(chat_id, text).with_reply_markup(ReplyKeyboardRemove::default())).await;
         }
@@ -137,12 +191,17 @@ async fn on_text(bot: &Bot, chat_id: i64, user_id: i64, text: &str) {
         "/feedback" => feedback(bot, chat_id, actor, args).await,
         "/estadisticas" => stats(bot, chat_id, actor).await,
         "/emergencia" => ask_emergency_location(bot, chat_id).await,
+        "/historial" => match HistoryFilter::parse(args) {
+            Some(filter) => history(bot, chat_id, actor, filter, 0, None).await,
+            None => send(bot, chat_id, render::HISTORY_USAGE, None).await,
+        },
+        "/crear" => wizard::start(bot, chat_id, actor).await,
         _ => send(bot, chat_id, render::UNKNOWN_COMMAND, None).await,
     }
 }
 
 /// The linked user's actor, or `None` after telling an unlinked user what to do.
-async fn actor(bot: &Bot, chat_id: i64, user_id: i64) -> Option<Actor> {
+pub(super) async fn actor(bot: &Bot, chat_id: i64, user_id: i64) -> Option<Actor> {
     match services::auth::actor_for_telegram(&bot.state, user_id).await {
         Ok(actor) => Some(actor),
         Err(AppError::Unauthenticated) => {
@@ -246,33 +305,14 @@ async fn stats(bot: &Bot, chat_id: i64, actor: Actor) {
 }
 
 async fn ask_emergency_location(bot: &Bot, chat_id: i64) {
-    bot.pending
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(chat_id, Pending::EmergencyLocation { since: Instant::now() });
+    if !remember(bot, chat_id, &Conversation::EmergencyLocation).await {
+        return;
+    }
     let keyboard =
         ReplyKeyboardMarkup::from(vec![vec![KeyboardButton::new(render::SEND_LOCATION).with_request_location()]])
             .with_resize_keyboard(true)
             .with_one_time_keyboard(true);
     send_markup(bot, SendMessage::new(chat_id, render::ASK_EMERGENCY_LOCATION).with_reply_markup(keyboard)).await;
-}
-
-fn is_pending(bot: &Bot, chat_id: i64) -> bool {
-    let mut pending = bot.pending.lock().unwrap_or_else(|e| e.into_inner());
-    match pending.get(&chat_id) {
-        Some(Pending::EmergencyLocation { since }) if since.elapsed() < PENDING_TTL => true,
-        Some(_) => {
-            pending.remove(&chat_id);
-            false
-        }
-        None => false,
-    }
-}
-
-fn take_pending(bot: &Bot, chat_id: i64) -> Option<Pending> {
-    let live = is_pending(bot, chat_id);
-    let taken = bot.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&chat_id);
-    taken.filter(|_| live)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -301,7 +341,12 @@ async fn on_location(
     let Some(actor) = actor(bot, chat_id, user_id).await else {
         return;
     };
-    if take_pending(bot, chat_id).is_some() {
+    let pending = conversation(bot, chat_id).await;
+    if let Some(Conversation::Create(draft)) = &pending {
+        return wizard::on_location(bot, chat_id, actor, draft.clone(), lat, lon).await;
+    }
+    if pending == Some(Conversation::EmergencyLocation) {
+        forget(bot, chat_id).await;
         let description = Some(render::EMERGENCY_DESCRIPTION.to_owned());
         let result =
             call_as(&bot.state, Some(actor), || raise_emergency(lat, lon, description, EmergencyAssign::Nearest(1)))
@@ -327,17 +372,32 @@ async fn on_location(
 enum Action {
     Menu(String),
     Detail(i64),
+    /// The full card of a task, as a new message.
+    Info(i64),
     ConfirmFinish(i64),
+    /// Finish with a closing note: ask for it.
+    FinishNote(i64),
     Transition(i64, TaskStatus),
+    /// A page of `/historial`.
+    History(HistoryFilter, usize),
+    /// A step of the `/crear` wizard.
+    Wizard(String),
 }
 
 fn parse_action(data: &str) -> Option<Action> {
     let mut parts = data.split(':');
     let kind = parts.next()?;
+    if kind == "c" {
+        let rest = data.get(2..)?;
+        return (!rest.is_empty() && rest.len() <= 60).then(|| Action::Wizard(rest.to_owned()));
+    }
     let action = match kind {
         "m" => Action::Menu(parts.next()?.to_owned()),
         "d" => Action::Detail(parts.next()?.parse().ok()?),
         "f" => Action::ConfirmFinish(parts.next()?.parse().ok()?),
+        "i" => Action::Info(parts.next()?.parse().ok()?),
+        "n" => Action::FinishNote(parts.next()?.parse().ok()?),
+        "h" => Action::History(HistoryFilter::from_code(parts.next()?)?, parts.next()?.parse().ok()?),
         "t" => Action::Transition(parts.next()?.parse().ok()?, parts.next()?.parse().ok()?),
         _ => return None,
     };
@@ -358,8 +418,8 @@ async fn on_callback(bot: &Bot, query: CallbackQuery) {
     if let Some(text) = answer {
         method = method.with_text(text).with_show_alert(alert);
     }
-    if let Err(e) = bot.api.execute(method).await {
-        tracing::warn!(error = %e, "answerCallbackQuery failed");
+    if let Err(e) = bot.execute(method).await {
+        tracing::warn!(error = %bot.describe(&e), "answerCallbackQuery failed");
     }
 }
 
@@ -391,6 +451,8 @@ async fn callback_outcome(
                 "estadisticas" => stats(bot, chat_id, actor).await,
                 "emergencia" => ask_emergency_location(bot, chat_id).await,
                 "ayuda" => send(bot, chat_id, render::HELP, None).await,
+                "historial" => history(bot, chat_id, actor, HistoryFilter::All, 0, None).await,
+                "crear" => wizard::start(bot, chat_id, actor).await,
                 _ => return (Some(render::STALE_BUTTON.to_owned()), true),
             }
             (None, false)
@@ -402,6 +464,28 @@ async fn callback_outcome(
             }
             Err(e) => (Some(render::error(&e)), true),
         },
+        Action::Info(id) => match call_as(&bot.state, Some(actor), || task_detail(id)).await {
+            Ok(detail) => {
+                send(bot, chat_id, &render::task_info(&detail), Some(render::task_keyboard(&detail))).await;
+                (None, false)
+            }
+            Err(e) => (Some(render::error(&e)), true),
+        },
+        Action::FinishNote(id) => match call_as(&bot.state, Some(actor), || task_detail(id)).await {
+            Ok(detail) if detail.allowed_transitions.contains(&TaskStatus::Completed) => {
+                if remember(bot, chat_id, &Conversation::FinishNote { task_id: id }).await {
+                    send(bot, chat_id, &render::ask_finish_note(&detail.code), None).await;
+                }
+                (None, false)
+            }
+            Ok(_) => (Some(render::CANNOT_FINISH.to_owned()), true),
+            Err(e) => (Some(render::error(&e)), true),
+        },
+        Action::History(filter, page) => {
+            history(bot, chat_id, actor, filter, page, Some(message_id)).await;
+            (None, false)
+        }
+        Action::Wizard(step) => wizard::on_callback(bot, chat_id, message_id, actor, &step).await,
         Action::ConfirmFinish(id) => match call_as(&bot.state, Some(actor), || task_detail(id)).await {
             Ok(detail) if detail.allowed_transitions.contains(&TaskStatus::Completed) => {
                 edit(bot, chat_id, message_id, &render::confirm_finish(&detail), render::confirm_keyboard(id)).await;
@@ -420,7 +504,88 @@ async fn callback_outcome(
     }
 }
 
-async fn send(bot: &Bot, chat_id: i64, text: &str, keyboard: Option<Keyboard>) {
+/// Finishes `task_id` with `note` as the closing note in its history.
+async fn finish_with_note(bot: &Bot, chat_id: i64, actor: Actor, task_id: i64, note: &str) {
+    let note = note.to_owned();
+    match call_as(&bot.state, Some(actor), || transition_task(task_id, TaskStatus::Completed, Some(note))).await {
+        Ok(detail) => {
+            forget(bot, chat_id).await;
+            let text = format!("{}\n\n{}", render::transition_done(TaskStatus::Completed), render::task(&detail));
+            send(bot, chat_id, &text, None).await;
+        }
+        // A note too long is worth a retry; anything else ends the step.
+        Err(e) if e.code == app::api::ErrorCode::Validation => {
+            send(bot, chat_id, &format!("{}\n{}", render::error(&e), render::FINISH_NOTE_RETRY), None).await
+        }
+        Err(e) => {
+            forget(bot, chat_id).await;
+            send(bot, chat_id, &render::error(&e), None).await;
+        }
+    }
+}
+
+/// Which tasks `/historial` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum HistoryFilter {
+    All,
+    Open,
+    Finished,
+}
+
+impl HistoryFilter {
+    fn parse(arg: &str) -> Option<Self> {
+        match arg.trim().to_lowercase().as_str() {
+            "" | "todas" => Some(Self::All),
+            "activas" => Some(Self::Open),
+            "finalizadas" => Some(Self::Finished),
+            _ => None,
+        }
+    }
+
+    pub(super) fn code(self) -> &'static str {
+        match self {
+            Self::All => "t",
+            Self::Open => "a",
+            Self::Finished => "f",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        [Self::All, Self::Open, Self::Finished].into_iter().find(|f| f.code() == code)
+    }
+
+    fn keeps(self, status: TaskStatus) -> bool {
+        match self {
+            Self::All => true,
+            Self::Open => status.is_open(),
+            Self::Finished => status.is_final(),
+        }
+    }
+}
+
+/// One page of my tasks, newest first; sent, or edited into `message_id` when paging.
+async fn history(bot: &Bot, chat_id: i64, actor: Actor, filter: HistoryFilter, page: usize, message_id: Option<i64>) {
+    let tasks = match call_as(&bot.state, Some(actor), || list_tasks(TaskScope::Mine)).await {
+        Ok(tasks) => tasks,
+        Err(e) => return send(bot, chat_id, &render::error(&e), None).await,
+    };
+    let mut tasks: Vec<_> = tasks.into_iter().filter(|t| filter.keeps(t.status)).collect();
+    tasks.sort_by(|a, b| {
+        let key = |t: &app::api::tasks::TaskSummary| t.scheduled_start_at.unwrap_or(t.created_at);
+        key(b).cmp(&key(a)).then(b.id.cmp(&a.id))
+    });
+    let pages = tasks.len().div_ceil(render::HISTORY_PAGE).max(1);
+    let page = page.min(pages - 1);
+    let shown: Vec<_> = tasks.iter().skip(page * render::HISTORY_PAGE).take(render::HISTORY_PAGE).collect();
+    let text = render::history(filter, &shown, tasks.len(), page, pages);
+    let keyboard = render::history_keyboard(filter, &shown, page, pages);
+    match message_id {
+        Some(message_id) => edit(bot, chat_id, message_id, &text, keyboard).await,
+        None => send(bot, chat_id, &text, Some(keyboard)).await,
+    }
+}
+
+pub(super) async fn send(bot: &Bot, chat_id: i64, text: &str, keyboard: Option<Keyboard>) {
     let mut method = SendMessage::new(chat_id, text);
     if let Some(keyboard) = keyboard {
         method = method.with_reply_markup(keyboard);
@@ -428,16 +593,16 @@ async fn send(bot: &Bot, chat_id: i64, text: &str, keyboard: Option<Keyboard>) {
     send_markup(bot, method).await;
 }
 
-async fn send_markup(bot: &Bot, method: SendMessage) {
-    if let Err(e) = bot.api.execute(method).await {
-        tracing::warn!(error = %e, "sendMessage failed");
+pub(super) async fn send_markup(bot: &Bot, method: SendMessage) {
+    if let Err(e) = bot.execute(method).await {
+        tracing::warn!(error = %bot.describe(&e), "sendMessage failed");
     }
 }
 
-async fn edit(bot: &Bot, chat_id: i64, message_id: i64, text: &str, keyboard: Keyboard) {
+pub(super) async fn edit(bot: &Bot, chat_id: i64, message_id: i64, text: &str, keyboard: Keyboard) {
     let method = EditMessageText::for_chat_message(chat_id, message_id, text).with_reply_markup(keyboard);
-    if let Err(e) = bot.api.execute(method).await {
-        tracing::warn!(error = %e, "editMessageText failed");
+    if let Err(e) = bot.execute(method).await {
+        tracing::warn!(error = %bot.describe(&e), "editMessageText failed");
     }
 }
 
@@ -450,6 +615,12 @@ mod tests {
         assert_eq!(parse_action("t:12:in_progress"), Some(Action::Transition(12, TaskStatus::InProgress)));
         assert_eq!(parse_action("f:3"), Some(Action::ConfirmFinish(3)));
         assert_eq!(parse_action("d:3"), Some(Action::Detail(3)));
+        assert_eq!(parse_action("i:3"), Some(Action::Info(3)));
+        assert_eq!(parse_action("n:3"), Some(Action::FinishNote(3)));
+        assert_eq!(parse_action("h:a:2"), Some(Action::History(HistoryFilter::Open, 2)));
+        assert_eq!(parse_action("h:z:2"), None);
+        assert_eq!(parse_action("c:ty:patrol"), Some(Action::Wizard("ty:patrol".into())));
+        assert_eq!(parse_action("c:"), None);
         assert_eq!(parse_action("m:tareas"), Some(Action::Menu("tareas".into())));
         assert_eq!(parse_action("t:12:nope"), None);
         assert_eq!(parse_action("t:x:paused"), None);

@@ -18,10 +18,19 @@
 //! Telegram's `X-Telegram-Bot-Api-Secret-Token` header (tgbot's own webhook server checks
 //! neither). Both feed the same [`Dispatcher`].
 //!
-//! Conversation state (the pending `/emergencia` location) is kept in memory for this slice.
+//! Conversation state (wizard steps, the pending `/emergencia` location, the finishing note)
+//! lives in `services::conversations` (Redis, or the database in embedded mode) with a
+//! 30-minute expiry, so a restart mid-wizard loses nothing.
+//!
+//! Background jobs ([`jobs`]): the notifier (event bus → Telegram messages to officers) and the
+//! broadcast deliverer. They run where Telegram is spoken: in `gad bot` (long polling) and in
+//! `gad serve` only when the webhook is configured; with Redis a lease makes sure only one
+//! process runs them at a time.
 
 mod handlers;
+pub mod jobs;
 mod render;
+mod wizard;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,13 +38,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::server::state::AppState;
-use carapax::api::Client;
+use carapax::api::{Client, ExecuteError, Method};
 use carapax::types::Update;
 use futures::FutureExt;
+use metrics::counter;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-pub use handlers::Pending;
+pub use handlers::Conversation;
 
 /// How long a chat's worker waits for another update before it goes away.
 const WORKER_IDLE: Duration = Duration::from_secs(60);
@@ -44,14 +55,14 @@ const POLL_TIMEOUT_SECS: u64 = 25;
 /// Never wait longer than this for a `retry_after` while sending.
 const MAX_RETRY_AFTER_SECS: u64 = 60;
 
-/// The bot: the application state, a Bot API client and the per-chat conversation state.
+/// The bot: the application state and a Bot API client. It holds no conversation state of its
+/// own (see `services::conversations`).
 #[derive(Clone)]
 pub struct Bot {
     pub(crate) state: AppState,
     pub(crate) api: Client,
     api_url: String,
     token: String,
-    pub(crate) pending: Arc<Mutex<HashMap<i64, Pending>>>,
 }
 
 impl Bot {
@@ -70,11 +81,36 @@ impl Bot {
             .with_host(api_url.clone())
             .with_max_retries(3)
             .with_max_retry_after(MAX_RETRY_AFTER_SECS);
-        Ok(Self { state, api, api_url, token, pending: Arc::new(Mutex::new(HashMap::new())) })
+        Ok(Self { state, api, api_url, token })
     }
 
-    /// Long polling (`getUpdates` in a loop) until `shutdown` completes.
+    /// Calls a Bot API method, counting sent messages in `gad_bot_messages_sent_total{result}`.
+    /// Errors never carry the token (tgbot strips the URL; [`Bot::describe`] scrubs the rest).
+    pub(crate) async fn execute<M>(&self, method: M) -> Result<M::Response, ExecuteError>
+    where
+        M: Method,
+        M::Response: DeserializeOwned + Send + 'static,
+    {
+        let result = self.api.execute(method).await;
+        counter!("gad_bot_messages_sent_total", "result" => if result.is_ok() { "ok" } else { "error" }).increment(1);
+        result
+    }
+
+    /// A sending error as it may be logged or stored: Telegram's own description, or the kind
+    /// of failure, never the token.
+    pub(crate) fn describe(&self, error: &ExecuteError) -> String {
+        let text = match error {
+            ExecuteError::Response(e) => e.to_string(),
+            ExecuteError::Http(_) => "no se pudo conectar con Telegram".to_owned(),
+            ExecuteError::Payload(_) => "mensaje inválido".to_owned(),
+        };
+        text.replace(&self.token, "***")
+    }
+
+    /// Long polling (`getUpdates` in a loop) until `shutdown` completes. The background jobs
+    /// (notifier, broadcast delivery) run alongside and stop with it.
     pub async fn run_long_poll(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let jobs = jobs::spawn(self.clone());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(POLL_TIMEOUT_SECS + 10))
             .build()
@@ -119,13 +155,16 @@ impl Bot {
                 }
             }
         };
-        tokio::select! {
+        let outcome = tokio::select! {
             () = poll => Ok(()),
             () = shutdown => {
                 tracing::info!("telegram bot stopped");
                 Ok(())
             }
-        }
+        };
+        jobs.stop();
+        dispatcher.stop();
+        outcome
     }
 
     /// Handles one update now (webhook and tests); a panic inside is caught and logged.
@@ -133,6 +172,7 @@ impl Bot {
         let id = update.id;
         let outcome = std::panic::AssertUnwindSafe(handlers::handle(self, update)).catch_unwind().await;
         if outcome.is_err() {
+            counter!("gad_bot_update_errors_total").increment(1);
             tracing::error!(update_id = id, "telegram update handler panicked");
         }
     }
@@ -159,6 +199,9 @@ pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
             return router;
         }
     };
+    // The webhook process is where Telegram is spoken: it runs the jobs for as long as it
+    // lives (dropping the handles detaches the tasks).
+    drop(jobs::spawn(bot.clone()));
     let hook = WebhookHook { dispatcher: Dispatcher::new(bot), secret: Arc::new(secret) };
     router.route(
         "/telegram/webhook/{secret}",
@@ -232,7 +275,7 @@ pub async fn set_webhook(state: &AppState) -> anyhow::Result<String> {
             carapax::types::AllowedUpdate::EditedMessage,
             carapax::types::AllowedUpdate::CallbackQuery,
         ]);
-    bot.api.execute(method).await.map_err(|e| anyhow::anyhow!("setWebhook failed: {e}"))?;
+    bot.api.execute(method).await.map_err(|e| anyhow::anyhow!("setWebhook failed: {}", bot.describe(&e)))?;
     Ok(format!("{public}/telegram/webhook/***"))
 }
 
@@ -242,19 +285,33 @@ pub async fn set_webhook(state: &AppState) -> anyhow::Result<String> {
 pub struct Dispatcher {
     bot: Bot,
     workers: Arc<Mutex<HashMap<i64, mpsc::UnboundedSender<Update>>>>,
+    tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl Dispatcher {
     pub fn new(bot: Bot) -> Self {
-        Self { bot, workers: Arc::new(Mutex::new(HashMap::new())) }
+        Self { bot, workers: Arc::new(Mutex::new(HashMap::new())), tasks: Arc::new(Mutex::new(Vec::new())) }
     }
 
-    /// Parses one raw update; a malformed one is logged and dropped.
+    /// Parses one raw update; a malformed one is logged, counted and dropped.
     pub fn dispatch_raw(&self, raw: Value) {
         let id = raw.get("update_id").cloned();
         match serde_json::from_value::<Update>(raw) {
             Ok(update) => self.dispatch(update),
-            Err(e) => tracing::warn!(update_id = ?id, error = %e, "malformed telegram update skipped"),
+            Err(e) => {
+                counter!("gad_bot_updates_total", "kind" => "other").increment(1);
+                counter!("gad_bot_update_errors_total").increment(1);
+                tracing::warn!(update_id = ?id, error = %e, "malformed telegram update skipped");
+            }
+        }
+    }
+
+    /// Stops every chat worker (updates still queued are dropped, as in a crash: conversation
+    /// state is persisted, so a new dispatcher carries on).
+    pub fn stop(&self) {
+        self.workers.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        for task in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            task.abort();
         }
     }
 
@@ -272,7 +329,10 @@ impl Dispatcher {
         // A fresh channel's receiver is alive: this send cannot fail.
         let _ = tx.send(update);
         workers.insert(key, tx);
-        tokio::spawn(self.clone().work(key, rx));
+        let handle = tokio::spawn(self.clone().work(key, rx)).abort_handle();
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
     }
 
     async fn work(self, key: i64, mut rx: mpsc::UnboundedReceiver<Update>) {

@@ -1,14 +1,18 @@
 //! Everything the bot says (Spanish) and its inline keyboards.
 //!
 //! Callback data, at most 64 bytes: `m:<menu item>`, `d:<task id>` (show / refresh),
-//! `f:<task id>` (ask to confirm finishing), `t:<task id>:<status>` (transition).
+//! `i:<task id>` (details), `f:<task id>` (ask to confirm finishing), `n:<task id>` (finish
+//! with a note), `t:<task id>:<status>` (transition), `h:<t|a|f>:<page>` (`/historial` page),
+//! `c:<step>` (the `/crear` wizard, see `wizard.rs`).
 
 use app::api::ApiError;
 use app::api::emergency::EmergencyOutcome;
 use app::api::stats::TaskStatistics;
-use app::api::tasks::TaskDetail;
-use app::domain::TaskStatus;
+use app::api::tasks::{TaskDetail, TaskSummary};
+use app::domain::{BroadcastKind, TaskStatus};
 use carapax::types::InlineKeyboardButton;
+
+use super::handlers::HistoryFilter;
 
 /// At most this many tasks are sent by `/tareas` (one message each).
 pub const MAX_TASKS: usize = 10;
@@ -23,6 +27,8 @@ pub const INTERNAL: &str = "Ocurrió un error interno. Intente nuevamente en uno
 pub const HELP: &str = "Comandos disponibles:\n\
      /tareas — sus tareas activas, con botones para iniciar, pausar, reanudar y finalizar\n\
      /finalizar [código] — finalizar una tarea iniciada\n\
+     /historial [todas|activas|finalizadas] — sus tareas, por páginas\n\
+     /crear — crear una tarea paso a paso (supervisores)\n\
      /estadisticas — sus cifras de los últimos 30 días\n\
      /emergencia — reportar una emergencia en su ubicación\n\
      /feedback <texto> — enviar un comentario\n\
@@ -34,6 +40,13 @@ pub const CANCELLED: &str = "Operación cancelada.";
 pub const NOTHING_TO_CANCEL: &str = "No hay ninguna operación en curso.";
 pub const UNKNOWN_COMMAND: &str = "Comando no reconocido. Envíe /ayuda para ver los comandos.";
 pub const UNKNOWN_INPUT: &str = "No entendí el mensaje. Envíe /ayuda para ver los comandos.";
+pub const EDITED_IGNORED: &str = "Los mensajes editados no se procesan. Envíe el mensaje de nuevo, por favor.";
+pub const HISTORY_USAGE: &str = "Uso: /historial [todas|activas|finalizadas]. Por ejemplo: /historial finalizadas";
+/// Tasks per `/historial` page.
+pub const HISTORY_PAGE: usize = 5;
+pub const FINISH_NOTE_RETRY: &str = "Escriba una nota más corta, o envíe /cancelar.";
+pub const NOTIFY_ASSIGNED: &str = "🆕 Se le asignó una tarea.";
+pub const NOTIFY_UPDATED: &str = "✏️ Una de sus tareas fue modificada.";
 pub const NO_TASKS: &str = "No tiene tareas activas.";
 pub const FEEDBACK_USAGE: &str =
     "Escriba su comentario después del comando, por ejemplo:\n/feedback La radio del móvil 12 falla.";
@@ -72,6 +85,10 @@ pub fn menu_keyboard() -> Vec<Vec<InlineKeyboardButton>> {
             InlineKeyboardButton::for_callback_data("📊 Estadísticas", "m:estadisticas"),
         ],
         vec![
+            InlineKeyboardButton::for_callback_data("🗂 Historial", "m:historial"),
+            InlineKeyboardButton::for_callback_data("➕ Crear tarea", "m:crear"),
+        ],
+        vec![
             InlineKeyboardButton::for_callback_data("🚨 Emergencia", "m:emergencia"),
             InlineKeyboardButton::for_callback_data("❓ Ayuda", "m:ayuda"),
         ],
@@ -80,7 +97,11 @@ pub fn menu_keyboard() -> Vec<Vec<InlineKeyboardButton>> {
 
 /// A server function's refusal, as the person reads it.
 pub fn error(e: &ApiError) -> String {
-    format!("⚠️ {}", e.message)
+    let mut text = format!("⚠️ {}", e.message);
+    for field in &e.fields {
+        text.push_str(&format!("\n• {}", field.message));
+    }
+    text
 }
 
 pub fn tasks_header(total: usize, shown: usize) -> String {
@@ -146,21 +167,126 @@ pub fn task_keyboard(t: &TaskDetail) -> Vec<Vec<InlineKeyboardButton>> {
     if !row.is_empty() {
         keyboard.push(row);
     }
+    let mut last = vec![InlineKeyboardButton::for_callback_data("ℹ️ Detalles", format!("i:{}", t.id))];
     if !t.status.is_final() {
-        keyboard.push(vec![InlineKeyboardButton::for_callback_data("🔄 Actualizar", format!("d:{}", t.id))]);
+        last.push(InlineKeyboardButton::for_callback_data("🔄 Actualizar", format!("d:{}", t.id)));
+    }
+    keyboard.push(last);
+    keyboard
+}
+
+/// Everything about a task: the card plus description, supervisor, notes and recent history.
+pub fn task_info(t: &TaskDetail) -> String {
+    let mut lines = vec![task(t)];
+    if let Some(d) = t.description.as_deref().filter(|d| !d.is_empty()) {
+        lines.push(format!("Descripción: {d}"));
+    }
+    if let Some(s) = &t.supervisor {
+        lines.push(format!("Delegado: {s}"));
+    }
+    if let (Some(lat), Some(lon)) = (t.lat, t.lon) {
+        lines.push(format!("Coordenadas: {lat:.5}, {lon:.5}"));
+    }
+    if let Some(n) = t.notes.as_deref().filter(|n| !n.is_empty()) {
+        lines.push(format!("Notas: {n}"));
+    }
+    if !t.history.is_empty() {
+        lines.push("Historial:".to_owned());
+        for h in t.history.iter().rev().take(5).rev() {
+            let by = h.by.as_deref().map(|b| format!(" — {b}")).unwrap_or_default();
+            let reason = h.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+            lines.push(format!("• {} {}{by}{reason}", h.at_local, h.to.label_es()));
+        }
+    }
+    lines.join("\n")
+}
+
+pub fn ask_finish_note(code: &str) -> String {
+    format!(
+        "📝 Escriba la nota de cierre de la tarea {code} (se guarda en su historial). Envíe /cancelar para desistir."
+    )
+}
+
+pub fn history(filter: HistoryFilter, shown: &[&TaskSummary], total: usize, page: usize, pages: usize) -> String {
+    let which = match filter {
+        HistoryFilter::All => "todas",
+        HistoryFilter::Open => "activas",
+        HistoryFilter::Finished => "finalizadas",
+    };
+    if total == 0 {
+        return format!("🗂 Historial ({which}): no hay tareas.");
+    }
+    let mut lines = vec![format!("🗂 Historial ({which}): {total} tareas — página {} de {pages}", page + 1)];
+    for t in shown {
+        let when = t.scheduled_start.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
+        lines.push(format!("• {} — {} ({}{when})", t.code, t.title, t.status.label_es()));
+    }
+    lines.join("\n")
+}
+
+pub fn history_keyboard(
+    filter: HistoryFilter,
+    shown: &[&TaskSummary],
+    page: usize,
+    pages: usize,
+) -> Vec<Vec<InlineKeyboardButton>> {
+    let mut keyboard: Vec<Vec<InlineKeyboardButton>> = shown
+        .iter()
+        .map(|t| vec![InlineKeyboardButton::for_callback_data(format!("ℹ️ {}", t.code), format!("i:{}", t.id))])
+        .collect();
+    let mut nav = Vec::new();
+    if page > 0 {
+        nav.push(InlineKeyboardButton::for_callback_data("◀️ Anterior", format!("h:{}:{}", filter.code(), page - 1)));
+    }
+    if page + 1 < pages {
+        nav.push(InlineKeyboardButton::for_callback_data("Siguiente ▶️", format!("h:{}:{}", filter.code(), page + 1)));
+    }
+    if !nav.is_empty() {
+        keyboard.push(nav);
     }
     keyboard
 }
 
+pub fn notify_unassigned(code: &str) -> String {
+    format!("ℹ️ Ya no está asignado a la tarea {code}.")
+}
+
+pub fn notify_status(code: &str, to: TaskStatus) -> String {
+    format!("🔔 La tarea {code} pasó a «{}».", to.label_es())
+}
+
+pub fn notify_emergency(code: &str) -> String {
+    format!("🚨 EMERGENCIA {code}: fue despachado. Diríjase a la ubicación que sigue y envíe /tareas para iniciarla.")
+}
+
+/// A broadcast as the group reads it.
+pub fn broadcast(kind: BroadcastKind, sender: Option<&str>, text: &str) -> String {
+    let head = match kind {
+        BroadcastKind::Urgent => "🚨 URGENTE",
+        BroadcastKind::Alert => "⚠️ ALERTA",
+        BroadcastKind::Info => "ℹ️ Información",
+        BroadcastKind::Normal => "📢 Difusión",
+    };
+    let from = sender.map(|s| format!(" — {s}")).unwrap_or_default();
+    format!("{head}{from}\n\n{text}")
+}
+
 pub fn confirm_finish(t: &TaskDetail) -> String {
-    format!("{}\n\n¿Confirma que desea finalizar la tarea {}?", task(t), t.code)
+    format!(
+        "{}\n\n¿Confirma que desea finalizar la tarea {}? Puede agregar una nota de cierre opcional.",
+        task(t),
+        t.code
+    )
 }
 
 pub fn confirm_keyboard(id: i64) -> Vec<Vec<InlineKeyboardButton>> {
-    vec![vec![
-        InlineKeyboardButton::for_callback_data("✅ Sí, finalizar", format!("t:{id}:completed")),
-        InlineKeyboardButton::for_callback_data("↩️ No", format!("d:{id}")),
-    ]]
+    vec![
+        vec![
+            InlineKeyboardButton::for_callback_data("✅ Sí, finalizar", format!("t:{id}:completed")),
+            InlineKeyboardButton::for_callback_data("📝 Con nota", format!("n:{id}")),
+        ],
+        vec![InlineKeyboardButton::for_callback_data("↩️ No", format!("d:{id}"))],
+    ]
 }
 
 pub fn transition_done(to: TaskStatus) -> &'static str {
@@ -241,6 +367,6 @@ fn duration(seconds: f64) -> String {
     if minutes < 60 { format!("{minutes} min") } else { format!("{} h {:02} min", minutes / 60, minutes % 60) }
 }
 
-fn distance(metres: f64) -> String {
+pub fn distance(metres: f64) -> String {
     if metres < 1000.0 { format!("a {metres:.0} m") } else { format!("a {:.1} km", metres / 1000.0) }
 }

@@ -13,6 +13,7 @@
 
 pub mod api_tokens;
 pub mod audit_log;
+pub mod bot_conversations;
 pub mod broadcasts;
 pub mod feedback;
 pub mod notes;
@@ -28,6 +29,7 @@ pub mod users;
 pub mod prelude {
     pub use super::api_tokens::Entity as ApiTokens;
     pub use super::audit_log::Entity as AuditLog;
+    pub use super::bot_conversations::Entity as BotConversations;
     pub use super::broadcasts::Entity as Broadcasts;
     pub use super::feedback::Entity as Feedback;
     pub use super::notes::Entity as Notes;

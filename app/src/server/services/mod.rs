@@ -4,10 +4,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod broadcasts;
+pub mod conversations;
 pub mod demo;
 pub mod emergency;
 pub mod feedback;
 pub mod geo;
+pub mod notifications;
 pub mod officers;
 pub mod realtime;
 pub mod stats;

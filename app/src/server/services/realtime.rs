@@ -22,6 +22,8 @@ pub fn visible_to(actor: &Actor, event: &Event) -> bool {
         | Event::OfficerStatusChanged { officer_id, .. } => *officer_id == mine,
         // These carry no assignee list; officers refresh their tasks on the events above.
         Event::TaskUpdated { .. } | Event::TaskDeleted { .. } | Event::TaskStatusChanged { .. } => false,
+        // Broadcasts are composed and followed by supervisors and admins.
+        Event::BroadcastCreated { .. } | Event::BroadcastDelivered { .. } => false,
     }
 }
 

@@ -1,0 +1,148 @@
+//! Telegram broadcasts (difusiones) and the groups they go to.
+//!
+//! Supervisors and admins compose a broadcast to a group; it is stored `pending` and the bot
+//! process delivers it, recording the delivery result. Admins manage the groups.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, Page};
+use crate::domain::{BroadcastKind, DeliveryStatus};
+
+/// A named broadcast target: a Telegram group or channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TelegramGroup {
+    pub id: i64,
+    pub name: String,
+    /// Telegram chat id (groups and channels are negative).
+    pub chat_id: i64,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One broadcast with its delivery result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Broadcast {
+    pub id: i64,
+    pub group_id: i64,
+    pub group_name: String,
+    pub kind: BroadcastKind,
+    pub text: String,
+    pub sender_id: Option<i64>,
+    pub sender: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When Telegram accepted it (delivered) or the attempt failed.
+    pub sent_at: Option<DateTime<Utc>>,
+    pub delivery_status: DeliveryStatus,
+    /// Telegram's reason for a failure, in its words (never a secret).
+    pub delivery_error: Option<String>,
+}
+
+/// A standard protocol message the composer can start from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BroadcastTemplate {
+    pub key: String,
+    /// Spanish name shown in the composer.
+    pub name: String,
+    pub kind: BroadcastKind,
+    pub text: String,
+}
+
+/// Every Telegram group, by name. Supervisors and admins.
+#[server(prefix = "/api/fn", endpoint = "list_telegram_groups")]
+pub async fn list_telegram_groups() -> Result<Vec<TelegramGroup>, ApiError> {
+    use crate::server::{context, services};
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::broadcasts::list_groups(&state, &actor).await
+        }
+        .await,
+    )
+}
+
+/// Adds a group (admins). `chat_id` is the Telegram chat id of the group or channel.
+#[server(prefix = "/api/fn", endpoint = "create_telegram_group")]
+pub async fn create_telegram_group(
+    name: String,
+    chat_id: i64,
+    #[server(default)] description: Option<String>,
+) -> Result<TelegramGroup, ApiError> {
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::broadcasts::create_group(&state, &actor, &meta, name, chat_id, description).await
+        }
+        .await,
+    )
+}
+
+/// Deletes a group and its broadcast history (admins).
+#[server(prefix = "/api/fn", endpoint = "delete_telegram_group")]
+pub async fn delete_telegram_group(id: i64) -> Result<(), ApiError> {
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::broadcasts::delete_group(&state, &actor, &meta, id).await
+        }
+        .await,
+    )
+}
+
+/// Queues a broadcast to a group (supervisors and admins); the bot delivers it within seconds.
+#[server(prefix = "/api/fn", endpoint = "create_broadcast")]
+pub async fn create_broadcast(group_id: i64, kind: BroadcastKind, text: String) -> Result<Broadcast, ApiError> {
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::broadcasts::create(&state, &actor, &meta, group_id, kind, text).await
+        }
+        .await,
+    )
+}
+
+/// Broadcast history, newest first, with delivery status (supervisors and admins).
+#[server(prefix = "/api/fn", endpoint = "list_broadcasts")]
+pub async fn list_broadcasts(
+    #[server(default)] group_id: Option<i64>,
+    #[server(default)] cursor: Option<String>,
+    #[server(default)] limit: Option<u32>,
+) -> Result<Page<Broadcast>, ApiError> {
+    use crate::server::{context, services};
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::broadcasts::list(&state, &actor, group_id, cursor, limit).await
+        }
+        .await,
+    )
+}
+
+/// The standard protocol templates (red code, evacuation, reinforcements, end of operation,
+/// urgent supervisors meeting). Supervisors and admins.
+#[server(prefix = "/api/fn", endpoint = "broadcast_templates")]
+pub async fn broadcast_templates() -> Result<Vec<BroadcastTemplate>, ApiError> {
+    use crate::server::{context, services};
+    context::respond(
+        async {
+            let actor = context::current_actor().await?;
+            services::broadcasts::templates(&actor)
+        }
+        .await,
+    )
+}
