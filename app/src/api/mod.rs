@@ -12,6 +12,7 @@ pub mod events;
 pub mod feedback;
 pub mod geo;
 pub mod officers;
+pub mod overview;
 pub mod stats;
 pub mod tasks;
 pub mod users;
