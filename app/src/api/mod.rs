@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod feedback;
 pub mod geo;
+pub mod map;
 pub mod officers;
 pub mod overview;
 pub mod stats;
