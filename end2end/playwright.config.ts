@@ -76,6 +76,8 @@ export default defineConfig({
       GAD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       GAD_SEED_DEMO: 'true',
       GAD_DEMO_PASSWORD: DEMO_PASSWORD,
+      // No base-map tiles: the machine is offline, and the map must work without them.
+      GAD_MAP_TILE_URL: 'none',
       LOG_FORMAT: 'pretty',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },

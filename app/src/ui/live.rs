@@ -99,6 +99,20 @@ pub fn is_task_event(event: &Event) -> bool {
     !matches!(event, Event::OfficerPosition { .. })
 }
 
+/// The task an event is about, if any.
+pub fn task_event_id(event: &Event) -> Option<i64> {
+    match event {
+        Event::TaskCreated { task_id, .. }
+        | Event::TaskUpdated { task_id, .. }
+        | Event::TaskDeleted { task_id, .. }
+        | Event::TaskStatusChanged { task_id, .. }
+        | Event::TaskAssigned { task_id, .. }
+        | Event::TaskUnassigned { task_id, .. }
+        | Event::EmergencyCreated { task_id, .. } => Some(*task_id),
+        Event::OfficerPosition { .. } | Event::OfficerStatusChanged { .. } => None,
+    }
+}
+
 /// The emergency banner (every signed-in page): an alert region with a link to the task, the
 /// map and a dismiss button. The beep plays when the event arrives (see `client`).
 #[component]

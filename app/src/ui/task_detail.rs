@@ -10,6 +10,7 @@ use crate::api::tasks::{TaskDetail, TransitionTask, task_detail};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::TaskStatus;
 use crate::ui::Layout;
+use crate::ui::live::{refresh_on, task_event_id};
 
 /// The button label for moving a task from `from` to `to`.
 fn action_label(from: TaskStatus, to: TaskStatus) -> &'static str {
@@ -38,9 +39,12 @@ pub fn TaskDetailPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let transition = ServerAction::<TransitionTask>::new();
+    // Refetch when this task changes elsewhere (another session, the bot, the REST API).
+    let task_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let live = refresh_on(move |e| task_event_id(e).is_some_and(|id| Some(id) == task_id()));
     let data = Resource::new(
-        move || (params.read().get("id"), transition.version().get()),
-        |(id, _)| async move {
+        move || (params.read().get("id"), transition.version().get(), live.get()),
+        |(id, _, _)| async move {
             let user =
                 whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
             let id = id
@@ -55,7 +59,7 @@ pub fn TaskDetailPage() -> impl IntoView {
         None => query.read().get("error").map(|c| error_message(&c).to_owned()),
     };
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Cargando…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok((user, task)) => view! { <TaskView user task transition error /> }.into_any(),
@@ -69,7 +73,7 @@ pub fn TaskDetailPage() -> impl IntoView {
                     .into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -9,6 +9,7 @@ use crate::api::tasks::{TaskScope, TaskSummary, list_tasks};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::Role;
 use crate::ui::Layout;
+use crate::ui::live::{is_task_event, refresh_on};
 
 async fn load(alcance: Option<String>) -> Result<(CurrentUser, TaskScope, Vec<TaskSummary>), ApiError> {
     let user = whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
@@ -25,10 +26,11 @@ async fn load(alcance: Option<String>) -> Result<(CurrentUser, TaskScope, Vec<Ta
 #[component]
 pub fn TasksPage() -> impl IntoView {
     let query = use_query_map();
-    let data = Resource::new(move || query.read().get("alcance"), load);
+    let live = refresh_on(is_task_event);
+    let data = Resource::new(move || (query.read().get("alcance"), live.get()), |(alcance, _)| load(alcance));
     view! {
         <Title text="Tareas" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Cargando…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok((user, scope, tasks)) => view! { <TasksView user scope tasks /> }.into_any(),
@@ -41,7 +43,7 @@ pub fn TasksPage() -> impl IntoView {
                     .into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
