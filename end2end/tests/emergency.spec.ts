@@ -39,13 +39,13 @@ test.describe('validation', () => {
   // The server function answers 400 with the field errors, which Chromium logs.
   test.use({ allowedConsoleErrors: [/status of 400/] });
 
-test('invalid coordinates get a Spanish message and create nothing', async ({ page }) => {
-  await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
-  await page.goto('/emergencia');
-  await page.getByLabel('Latitud').fill('-134');
-  await page.getByLabel('Longitud').fill('-58.38');
-  await page.getByRole('button', { name: 'Reportar emergencia' }).click();
-  await expect(page.getByRole('alert').filter({ hasText: 'latitud' })).toBeVisible();
-  await expect(page.getByRole('heading', { name: 'Emergencia registrada' })).toHaveCount(0);
-});
+  test('invalid coordinates get a Spanish message and create nothing', async ({ page }) => {
+    await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
+    await page.goto('/emergencia');
+    await page.getByLabel('Latitud').fill('-134');
+    await page.getByLabel('Longitud').fill('-58.38');
+    await page.getByRole('button', { name: 'Reportar emergencia' }).click();
+    await expect(page.getByRole('alert').filter({ hasText: 'latitud' })).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Emergencia registrada' })).toHaveCount(0);
+  });
 });
