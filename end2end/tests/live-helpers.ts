@@ -39,3 +39,15 @@ export function today(): string {
 export function kpi(page: Page, id: string) {
   return page.locator(`[data-kpi="${id}"] .kpi-value`);
 }
+
+/** Creates a scheduled patrol task through the REST API with the page's session; its id. */
+export async function createTask(page: Page, title: string): Promise<number> {
+  const response = await page.request.post('/api/v1/tasks', { data: { title, task_type: 'patrol' } });
+  expect(response.status(), `POST /tasks ${title}`).toBe(201);
+  return (await response.json()).id;
+}
+
+/** A title no other test uses. */
+export function uniqueTitle(prefix: string): string {
+  return `${prefix} ${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}

@@ -6,8 +6,8 @@
 // and a MutationObserver notes when the newest entry of the activity feed changes, both on
 // the page's performance.now() clock: REST call start → SSE event → refetch → DOM.
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../e2e-env';
-import { login, test } from './fixtures';
-import { taskId, waitLive } from './live-helpers';
+import { expect, login, test } from './fixtures';
+import { createTask, uniqueTitle, waitLive } from './live-helpers';
 
 const CHANGES = Number(process.env.GAD_BENCH_CHANGES ?? 50);
 
@@ -15,7 +15,8 @@ test('bench: REST status change → visible on the overview', async ({ page }, t
   test.skip(!process.env.GAD_BENCH, 'benchmark: run with GAD_BENCH=1');
   test.setTimeout(180_000);
   await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
-  const id = await taskId(page, 'Patrullaje Microcentro');
+  const id = await createTask(page, uniqueTitle('Medición'));
+  expect((await page.request.post(`/api/v1/tasks/${id}/transitions`, { data: { to: 'in_progress' } })).status()).toBe(200);
   await page.goto('/');
   await waitLive(page);
   const samples: number[] = await page.evaluate(

@@ -2,7 +2,7 @@
 // on an open overview without a reload.
 import { ADMIN_EMAIL, ADMIN_PASSWORD, DEMO_PASSWORD, SUPERVISOR_EMAIL } from '../e2e-env';
 import { expect, login, test } from './fixtures';
-import { kpi, session, taskId, waitLive } from './live-helpers';
+import { createTask, kpi, session, uniqueTitle, waitLive } from './live-helpers';
 
 /** Marks the page so that a reload (which would drop the mark) is detected. */
 async function markNoReload(page: import('@playwright/test').Page) {
@@ -21,13 +21,15 @@ test('a task started in another session appears on the overview without reload',
 
   // The supervisor, in another browser session, starts a scheduled task from its page.
   const other = await session(browser, SUPERVISOR_EMAIL, DEMO_PASSWORD);
-  const id = await taskId(other.page, 'Recorrida Bosques de Palermo');
+  const title = uniqueTitle('Recorrida en vivo');
+  const id = await createTask(other.page, title);
+  await expect(page.locator('.feed-list li').first()).toContainText(title);
   await other.page.goto(`/tareas/${id}`);
   await other.page.getByRole('button', { name: 'Iniciar' }).click();
   await expect(other.page.getByRole('button', { name: 'Pausar' })).toBeVisible();
 
   const first = page.locator('.feed-list li').first();
-  await expect(first).toContainText('Recorrida Bosques de Palermo');
+  await expect(first).toContainText(title);
   await expect(first).toContainText('iniciada por Laura Gómez');
   await expect(kpi(page, 'in_progress')).not.toHaveText(String(inProgress));
   await expectNoReload(page);
@@ -42,12 +44,13 @@ test('a status change made through the REST API appears without reload', async (
 
   // An integrator's call: the admin's session on /api/v1 (another cookie jar).
   const admin = await session(browser, ADMIN_EMAIL, ADMIN_PASSWORD);
-  const id = await taskId(admin.page, 'Actualización de legajos');
+  const title = uniqueTitle('Control por API');
+  const id = await createTask(admin.page, title);
   const response = await admin.context.request.post(`/api/v1/tasks/${id}/transitions`, { data: { to: 'in_progress' } });
   expect(response.status()).toBe(200);
 
   const first = page.locator('.feed-list li').first();
-  await expect(first).toContainText('Actualización de legajos');
+  await expect(first).toContainText(title);
   await expect(first).toContainText('iniciada');
   // The bell counts it as news for the supervisor (made by someone else, on their task).
   await expect(page.locator('details.bell > summary')).not.toHaveAccessibleName('Notificaciones: ninguna sin leer');
@@ -57,7 +60,7 @@ test('a status change made through the REST API appears without reload', async (
 
 test('the task detail page follows a change made elsewhere', async ({ page, browser }) => {
   await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
-  const id = await taskId(page, 'Capacitación en primeros auxilios');
+  const id = await createTask(page, uniqueTitle('Detalle en vivo'));
   await page.goto(`/tareas/${id}`);
   await waitLive(page);
   await markNoReload(page);

@@ -15,8 +15,10 @@ pub fn NotificationBell() -> impl IntoView {
     let data = Resource::new(move || (live.get(), mark.version().get()), |_| notifications());
     view! {
         <Transition fallback=|| view! { <span class="bell" aria-hidden="true">"🔔"</span> }>
-            {move || Suspend::new(async move {
-                let n = data.await.ok()?;
+            // `get()` rather than awaiting in a `Suspend`: pages re-create the frame when their
+            // own data reloads, and a pending await on a disposed resource would panic.
+            {move || {
+                let n = data.get()?.ok()?;
                 let unread = n.unread;
                 let label = match unread {
                     0 => "Notificaciones: ninguna sin leer".to_owned(),
@@ -64,7 +66,7 @@ pub fn NotificationBell() -> impl IntoView {
                         </div>
                     </details>
                 })
-            })}
+            }}
         </Transition>
     }
 }
