@@ -2,9 +2,9 @@
 //! cookie authenticates it; the server filters what the viewer may see), shared by every page.
 //!
 //! Pages ask [`refresh_on`] for a counter that moves on the events they care about and key
-//! their resources on it; the map patches markers from [`Live::last`] directly. After a lost
-//! connection comes back (or the server says it dropped events: `resync`), every counter
-//! moves, so pages refetch what they may have missed. An emergency raises the banner of
+//! their resources on it; the map patches markers from [`Live::last`] directly. Whenever the
+//! stream opens (after the page hydrated, and after a lost connection) or the server says it
+//! dropped events (`resync`), every counter moves, so pages refetch what they may have missed. An emergency raises the banner of
 //! [`EmergencyBanner`] with a beep on every page. On the server nothing connects: the
 //! signals keep their initial values, so hydration sees the same markup.
 
@@ -65,7 +65,11 @@ pub fn use_live() -> Live {
     HUB.with(|hub| {
         hub.get_or_init(|| {
             let live = Live::new();
-            client::connect(live.clone(), 0);
+            // Connect once the page has hydrated: a refetch started by an event in the middle
+            // of hydration would leave the server's markup without the data it was made from.
+            // The first `open` then asks every page to refetch what changed since it was rendered.
+            let hub = live.clone();
+            set_timeout(move || client::connect(hub, 0), std::time::Duration::from_millis(300));
             live
         })
         .clone()
@@ -204,7 +208,6 @@ mod client {
             retry(live, attempt);
             return;
         };
-        let was_connected = std::rc::Rc::new(std::cell::Cell::new(attempt > 0));
         for kind in KINDS {
             let live = live.clone();
             let on_event = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -223,13 +226,10 @@ mod client {
         }
         {
             let live = live.clone();
-            let was_connected = was_connected.clone();
             let on_open = Closure::<dyn FnMut()>::new(move || {
                 live.state.set(LiveState::Connected);
-                // Back after a gap: whatever happened meanwhile was missed.
-                if was_connected.replace(true) {
-                    publish(&live, None);
-                }
+                // Whatever happened since the page was rendered (or during a gap) was missed.
+                publish(&live, None);
             });
             source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
             on_open.forget();
