@@ -69,7 +69,7 @@ pub fn use_live() -> Live {
             // of hydration would leave the server's markup without the data it was made from.
             // The first `open` then asks every page to refetch what changed since it was rendered.
             let hub = live.clone();
-            set_timeout(move || client::connect(hub, 0), std::time::Duration::from_millis(300));
+            set_timeout(move || client::connect(hub, 0), std::time::Duration::from_millis(1000));
             live
         })
         .clone()

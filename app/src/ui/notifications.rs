@@ -1,6 +1,6 @@
 //! The notifications bell: the latest changes to the viewer's tasks, with an unread count,
-//! refreshed live. A `<details>` disclosure, so it opens without JavaScript too; "marcar como
-//! leídas" is a plain form.
+//! refreshed live. A `<details>` disclosure with a plain "marcar como leídas" form; drawn in
+//! the browser only (it is a live feature).
 
 use leptos::prelude::*;
 
@@ -8,17 +8,28 @@ use crate::api::overview::{MarkNotificationsRead, notifications};
 use crate::ui::live::{is_task_event, refresh_on};
 use crate::ui::overview::activity_text;
 
+/// Rendered once the page is live in the browser: the list changes with every event, and a
+/// refetch racing the hydration of the server's copy breaks hydration.
 #[component]
 pub fn NotificationBell() -> impl IntoView {
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    move || mounted.get().then(|| view! { <Bell /> })
+}
+
+#[component]
+fn Bell() -> impl IntoView {
     let live = refresh_on(is_task_event);
     let mark = ServerAction::<MarkNotificationsRead>::new();
-    let data = Resource::new(move || (live.get(), mark.version().get()), |_| notifications());
+    // Reference-counted, not owned by the reactive tree: pages re-create the frame when their
+    // own data reloads, and awaiting an owner-bound resource that was disposed meanwhile panics.
+    let data = ArcResource::new(move || (live.get(), mark.version().get()), |_| notifications());
     view! {
         <Transition fallback=|| view! { <span class="bell" aria-hidden="true">"🔔"</span> }>
-            // `get()` rather than awaiting in a `Suspend`: pages re-create the frame when their
-            // own data reloads, and a pending await on a disposed resource would panic.
             {move || {
-                let n = data.get()?.ok()?;
+                let data = data.clone();
+                Suspend::new(async move {
+                let n = data.await.ok()?;
                 let unread = n.unread;
                 let label = match unread {
                     0 => "Notificaciones: ninguna sin leer".to_owned(),
@@ -65,6 +76,7 @@ pub fn NotificationBell() -> impl IntoView {
                             </ActionForm>
                         </div>
                     </details>
+                })
                 })
             }}
         </Transition>
