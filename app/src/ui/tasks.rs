@@ -9,7 +9,6 @@ use crate::api::tasks::{TaskScope, TaskSummary, list_tasks};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::Role;
 use crate::ui::Layout;
-use crate::ui::live::{is_task_event, refresh_on};
 
 async fn load(alcance: Option<String>) -> Result<(CurrentUser, TaskScope, Vec<TaskSummary>), ApiError> {
     let user = whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
@@ -26,11 +25,10 @@ async fn load(alcance: Option<String>) -> Result<(CurrentUser, TaskScope, Vec<Ta
 #[component]
 pub fn TasksPage() -> impl IntoView {
     let query = use_query_map();
-    let live = refresh_on(is_task_event);
-    let data = Resource::new(move || (query.read().get("alcance"), live.get()), |(alcance, _)| load(alcance));
+    let data = Resource::new(move || query.read().get("alcance"), load);
     view! {
         <Title text="Tareas" />
-        <Transition fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok((user, scope, tasks)) => view! { <TasksView user scope tasks /> }.into_any(),
@@ -43,7 +41,7 @@ pub fn TasksPage() -> impl IntoView {
                     .into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
