@@ -79,7 +79,8 @@ pub async fn report_emergency(
         match text.trim().replace(',', ".").parse::<f64>() {
             Ok(v) if v.is_finite() => v,
             _ => {
-                let message = if field == "lat" { "Ingrese una latitud válida." } else { "Ingrese una longitud válida." };
+                let message =
+                    if field == "lat" { "Ingrese una latitud válida." } else { "Ingrese una longitud válida." };
                 errors.push(FieldError { field: field.into(), message: message.into() });
                 f64::NAN
             }
@@ -113,13 +114,13 @@ pub async fn report_emergency(
         match &result {
             Ok(outcome) => leptos_axum::redirect(&format!("/emergencia?tarea={}", outcome.task.id)),
             Err(err) => {
-                let code = serde_json::to_value(err.code)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
+                let code =
+                    serde_json::to_value(err.code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
                 let field = err.fields.first().map(|f| f.field.clone()).unwrap_or_default();
-                let lat: String = lat.chars().filter(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | ',')).take(20).collect();
-                let lon: String = lon.chars().filter(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | ',')).take(20).collect();
+                let lat: String =
+                    lat.chars().filter(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | ',')).take(20).collect();
+                let lon: String =
+                    lon.chars().filter(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | ',')).take(20).collect();
                 leptos_axum::redirect(&format!("/emergencia?error={code}&campo={field}&lat={lat}&lon={lon}"));
             }
         }

@@ -160,13 +160,17 @@ impl Config {
                 Some(url.trim().to_owned())
             }
             Some(_) => {
-                return Err(ConfigError::new("GAD_MAP_TILE_URL", "must be an http(s):// or /path URL template, or `none`"));
+                return Err(ConfigError::new(
+                    "GAD_MAP_TILE_URL",
+                    "must be an http(s):// or /path URL template, or `none`",
+                ));
             }
         };
         let map_center = match env.get("GAD_MAP_CENTER") {
             None => DEFAULT_MAP_CENTER,
-            Some(text) => parse_center(&text)
-                .ok_or_else(|| ConfigError::new("GAD_MAP_CENTER", "must be `lat,lon` with lat in -90..90 and lon in -180..180"))?,
+            Some(text) => parse_center(&text).ok_or_else(|| {
+                ConfigError::new("GAD_MAP_CENTER", "must be `lat,lon` with lat in -90..90 and lon in -180..180")
+            })?,
         };
         Ok(Self {
             listen_addr,

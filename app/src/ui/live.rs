@@ -158,7 +158,9 @@ pub fn LiveIndicator() -> impl IntoView {
     let state = use_live().state;
     move || match state.get() {
         LiveState::Idle => None,
-        LiveState::Connected => Some(view! { <span class="live-dot live-on" title="Actualizaciones en vivo">"En vivo"</span> }),
+        LiveState::Connected => {
+            Some(view! { <span class="live-dot live-on" title="Actualizaciones en vivo">"En vivo"</span> })
+        }
         LiveState::Reconnecting => {
             Some(view! { <span class="live-dot live-off" title="Reconectando…">"Sin conexión"</span> })
         }

@@ -108,8 +108,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
     });
 
     // Tasks: refetched on task events (positions do not change them).
-    let task_events =
-        refresh_on(|e| !matches!(e, Event::OfficerPosition { .. } | Event::OfficerStatusChanged { .. }));
+    let task_events = refresh_on(|e| !matches!(e, Event::OfficerPosition { .. } | Event::OfficerStatusChanged { .. }));
     let tasks = Resource::new(
         move || task_events.get(),
         move |_| tasks_in_bbox(c_lat - BOX_DEG, c_lon - BOX_DEG, c_lat + BOX_DEG, c_lon + BOX_DEG, MAP_LIMIT, true),
@@ -134,7 +133,8 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
     let track_request = Memo::new(move |_| {
         query.with(|q| {
             let officer = q.get("recorrido")?.parse::<i64>().ok()?;
-            let hours = q.get("horas").and_then(|h| h.parse::<i64>().ok()).filter(|h| TRACK_HOURS.contains(h)).unwrap_or(4);
+            let hours =
+                q.get("horas").and_then(|h| h.parse::<i64>().ok()).filter(|h| TRACK_HOURS.contains(h)).unwrap_or(4);
             Some((officer, hours))
         })
     });
@@ -492,8 +492,7 @@ mod client {
         Effect::new(move |_| {
             let options = options.clone();
             spawn_local(async move {
-                if load_script("/vendor/leaflet/leaflet.js").await.is_err()
-                    || load_script("/js/map.js").await.is_err()
+                if load_script("/vendor/leaflet/leaflet.js").await.is_err() || load_script("/js/map.js").await.is_err()
                 {
                     leptos::logging::warn!("the map scripts could not be loaded");
                     return;

@@ -17,9 +17,9 @@ use leptos_router::{SsrMode, path};
 
 pub use emergency::EmergencyPage;
 pub use layout::Layout;
+pub use login::LoginPage;
 pub use map::MapPage;
 pub use overview::OverviewPage;
-pub use login::LoginPage;
 pub use task_detail::TaskDetailPage;
 pub use tasks::TasksPage;
 

@@ -275,7 +275,8 @@ fn TypeChart(types: Vec<TypeCount>) -> impl IntoView {
     let row_h = 26.0;
     let label_w = 120.0;
     let height = row_h * types.len() as f64 + 8.0;
-    let summary = types.iter().map(|t| format!("{}: {}", t.task_type.label_es(), t.count)).collect::<Vec<_>>().join(", ");
+    let summary =
+        types.iter().map(|t| format!("{}: {}", t.task_type.label_es(), t.count)).collect::<Vec<_>>().join(", ");
     let bars = types
         .iter()
         .enumerate()

@@ -10,8 +10,8 @@ use crate::api::tasks::{TaskDetail, TransitionTask, task_detail};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::TaskStatus;
 use crate::ui::Layout;
-use crate::ui::overview::signed_out;
 use crate::ui::live::{refresh_on, task_event_id};
+use crate::ui::overview::signed_out;
 
 /// The button label for moving a task from `from` to `to`.
 fn action_label(from: TaskStatus, to: TaskStatus) -> &'static str {
