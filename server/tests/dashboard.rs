@@ -61,3 +61,52 @@ async fn bulk_seeding_sqlite() {
 async fn bulk_seeding_postgres() {
     bulk_seeding_reaches_the_total_once(Backend::Postgres).await;
 }
+
+async fn overview_counts_what_the_database_holds(backend: Backend) {
+    use app::api::overview::overview as get_overview;
+    use app::domain::{Channel, TaskType};
+    use app::server::entities::users;
+    use app::server::harness::call_as;
+    use app::server::services::auth::actor_for_user;
+
+    let app = TestApp::spawn(backend).await;
+    let db = &app.state.db;
+    let user_id = |email: &'static str| async move {
+        users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await.unwrap().unwrap().id
+    };
+    let admin = actor_for_user(&app.state, user_id("admin@gad.local").await, Channel::Web).await.unwrap();
+    let overview = call_as(&app.state, Some(admin), get_overview).await.unwrap();
+    for status in [TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused] {
+        let expected = tasks::Entity::find().filter(tasks::Column::Status.eq(status)).count(db).await.unwrap();
+        let shown = overview.open_by_status.iter().find(|s| s.status == status).unwrap().count;
+        assert_eq!(shown, expected, "{status}");
+    }
+    let officers = overview.officers_by_status.expect("admins see officers");
+    assert_eq!(officers.iter().map(|c| c.count).sum::<u64>(), 6);
+    assert_eq!(overview.open_emergencies, 0);
+    assert_eq!(overview.stats.per_day.len(), 14);
+    // The feed: newest first, at most 20, every entry a real history row.
+    let history = task_status_history::Entity::find().count(db).await.unwrap();
+    assert_eq!(overview.activity.len() as u64, history.min(20));
+    assert!(overview.activity.windows(2).all(|w| w[0].id > w[1].id));
+    assert!(overview.activity.iter().all(|a| a.task_type != TaskType::Emergency));
+
+    // An officer counts only their own tasks and sees no officer figures.
+    let officer = actor_for_user(&app.state, user_id("efectivo1@gad.local").await, Channel::Web).await.unwrap();
+    let mine = call_as(&app.state, Some(officer), get_overview).await.unwrap();
+    assert!(mine.officers_by_status.is_none());
+    let open_mine: u64 = mine.open_by_status.iter().map(|s| s.count).sum();
+    assert_eq!(open_mine, 2, "EF-001 has one task in progress and one scheduled");
+    // Nobody: refused.
+    assert!(call_as(&app.state, None, get_overview).await.is_err());
+}
+
+#[tokio::test]
+async fn overview_sqlite() {
+    overview_counts_what_the_database_holds(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn overview_postgres() {
+    overview_counts_what_the_database_holds(Backend::Postgres).await;
+}
