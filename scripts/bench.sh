@@ -38,7 +38,7 @@ if [ "$MODE" = dashboard ]; then
   echo "overview page size: $(curl -fs -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT/" | wc -c) bytes"
   echo
   echo "== wrk -t2 -c64 -d$DURATION --latency / (overview, signed in as admin)"
-  wrk -t2 -c64 -d"$DURATION" --latency -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT/"
+  wrk -t2 -c64 -d"$DURATION" --timeout 30s --latency -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT/"
   kill "$PID"
   wait "$PID" 2>/dev/null || true
   echo
