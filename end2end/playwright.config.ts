@@ -60,7 +60,8 @@ export default defineConfig({
   webServer: {
     // A fresh SQLite database on every run. The wipe lives in the command, not at the top of
     // this file, because Playwright evaluates the config again in every worker process.
-    command: `rm -rf '${DATA_DIR}' && mkdir -p '${DATA_DIR}' && exec ../target/debug/gad serve`,
+    // GAD_E2E_BIN picks another build (the benchmarks use the release one).
+    command: `rm -rf '${DATA_DIR}' && mkdir -p '${DATA_DIR}' && exec ${process.env.GAD_E2E_BIN ?? '../target/debug/gad'} serve`,
     url: `${BASE_URL}/health`,
     reuseExistingServer: false,
     timeout: 120_000,
@@ -76,6 +77,8 @@ export default defineConfig({
       GAD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       GAD_SEED_DEMO: 'true',
       GAD_DEMO_PASSWORD: DEMO_PASSWORD,
+      // No base-map tiles: the machine is offline, and the map must work without them.
+      GAD_MAP_TILE_URL: 'none',
       LOG_FORMAT: 'pretty',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },

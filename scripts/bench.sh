@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Reproduces the figures in docs/PERFORMANCE.md against a release build on loopback.
 #   scripts/bench.sh            /health throughput (wrk, 64 connections) and server memory
+#   scripts/bench.sh --dashboard   server-side render of the overview (`/`) with 10 000 tasks
+#                               (wrk, 64 connections, signed in), then REST change → visible
+#                               in a browser (Playwright, 50 changes)
 # Needs: `cargo leptos build --release` done (scripts/run.sh does it) and wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+MODE=health
+[ "${1:-}" = "--dashboard" ] && MODE=dashboard
 
 BIN=target/release/gad
 PORT=${BENCH_PORT:-3300}
@@ -12,7 +18,36 @@ DURATION=${BENCH_DURATION:-20s}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 
 WORK=$(mktemp -d)
+PID=""
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+if [ "$MODE" = dashboard ]; then
+  TASKS=${BENCH_TASKS:-10000}
+  export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" GAD_ADMIN_PASSWORD=bench-password-123 \
+    GAD_DEMO_PASSWORD=bench-password-123 LEPTOS_SITE_ROOT=target/site RUST_LOG=warn
+  echo "seeding the demo data and $TASKS tasks"
+  "$BIN" seed-demo --tasks "$TASKS"
+  GAD_LISTEN_ADDR="127.0.0.1:$PORT" "$BIN" serve >"$WORK/server.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+  curl -fs -c "$WORK/cookies" -o /dev/null -d "email=admin@gad.local&password=bench-password-123" \
+    "http://127.0.0.1:$PORT/api/fn/login"
+  COOKIE=$(awk '$6 == "gad_session" { print $7 }' "$WORK/cookies")
+  [ -n "$COOKIE" ] || { echo "login failed" >&2; exit 1; }
+  echo "machine: $(nproc) cores, $(uname -r)"
+  echo "overview page size: $(curl -fs -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT/" | wc -c) bytes"
+  echo
+  echo "== wrk -t2 -c64 -d$DURATION --latency / (overview, signed in as admin)"
+  wrk -t2 -c64 -d"$DURATION" --timeout 30s --latency -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT/"
+  kill "$PID"
+  wait "$PID" 2>/dev/null || true
+  echo
+  echo "== Playwright: REST status change → visible on the overview (release server)"
+  export PATH="$PWD/tools/node_modules/.bin:$PATH"
+  (cd end2end && GAD_BENCH=1 GAD_E2E_BIN=../$BIN GAD_E2E_PORT=$PORT npx playwright test tests/live-latency.spec.ts \
+    --project=js --reporter=list) 2>&1 | grep -E "REST change|passed|failed"
+  exit 0
+fi
 
 DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" GAD_LISTEN_ADDR="127.0.0.1:$PORT" \
   GAD_ADMIN_PASSWORD=bench-password-123 GAD_DEMO_PASSWORD=bench-password-123 GAD_SEED_DEMO=true \

@@ -55,12 +55,16 @@ vendor() {
   shift 2
   mkdir -p "$to"
   for file in "$@"; do
+    mkdir -p "$(dirname "$to/$file")"
     if [ ! -f "$to/$file" ] || [ "$from/$file" -nt "$to/$file" ]; then
       cp "$from/$file" "$to/$file"
     fi
   done
 }
 vendor swagger-ui-dist swagger-ui swagger-ui.css swagger-ui-bundle.js
+# Leaflet for the map page (loaded only there, by app/src/ui/map.rs).
+vendor leaflet/dist leaflet leaflet.js leaflet.css images/layers.png images/layers-2x.png \
+  images/marker-icon.png images/marker-icon-2x.png images/marker-shadow.png
 
 apt_install() {
   local missing=()

@@ -22,7 +22,12 @@ pub enum Command {
         email: Option<String>,
     },
     /// Load the Buenos Aires demo data (idempotent).
-    SeedDemo,
+    SeedDemo {
+        /// Also add synthetic tasks until the database holds at least this many (load tests,
+        /// benchmarks), e.g. `--tasks 10000`.
+        #[arg(long)]
+        tasks: Option<u64>,
+    },
     /// Run the Telegram bot in long-polling mode (needs TELEGRAM_BOT_TOKEN).
     Bot {
         /// Instead: register `<GAD_PUBLIC_URL>/telegram/webhook/<secret>` with Telegram

@@ -61,7 +61,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 print_once("administrador", &email, &p);
             }
         }
-        Command::SeedDemo => {
+        Command::SeedDemo { tasks } => {
             let state = startup::connect(config).await?;
             app::server::db::migrate(&state.db).await.map_err(startup_error)?;
             match demo::seed(&state).await.map_err(startup_error)? {
@@ -72,6 +72,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         print_once("demo", "", &p);
                     }
                 }
+            }
+            if let Some(total) = tasks {
+                let added = demo::seed_bulk_tasks(&state, total).await.map_err(startup_error)?;
+                println!("tareas sintéticas agregadas: {added} (total pedido: {total})");
             }
         }
         Command::Bot { set_webhook: true } => {

@@ -73,6 +73,12 @@ pub struct Config {
     pub emergency_radius_m: f64,
     /// How recent an officer's position must be to count for an emergency, in minutes.
     pub position_fresh_minutes: i64,
+    /// The map's tile URL template (`{z}/{x}/{y}`); `None` (GAD_MAP_TILE_URL=none) draws no
+    /// base map: markers and data still show, offline.
+    pub map_tile_url: Option<String>,
+    /// The map's default centre (latitude, longitude); Buenos Aires unless GAD_MAP_CENTER says
+    /// otherwise (`lat,lon`).
+    pub map_center: (f64, f64),
     /// Where `gad backup` puts dumps and `gad restore` reads them.
     pub backup: BackupConfig,
 }
@@ -95,6 +101,18 @@ pub struct BackupConfig {
     /// `GAD_BACKUP_S3_PATH_STYLE`: `bucket` in the path, not the host name (default: true
     /// with a custom endpoint, false for AWS).
     pub path_style: bool,
+}
+
+/// OpenStreetMap's standard tiles: the default base map.
+pub const DEFAULT_MAP_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+/// The Obelisco, Buenos Aires.
+pub const DEFAULT_MAP_CENTER: (f64, f64) = (-34.6037, -58.3816);
+
+/// `lat,lon` in range.
+fn parse_center(text: &str) -> Option<(f64, f64)> {
+    let (lat, lon) = text.split_once(',')?;
+    let (lat, lon): (f64, f64) = (lat.trim().parse().ok()?, lon.trim().parse().ok()?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
 }
 
 impl Config {
@@ -179,6 +197,25 @@ impl Config {
                 "set both GAD_BACKUP_S3_ACCESS_KEY_ID and GAD_BACKUP_S3_SECRET_ACCESS_KEY, or neither",
             ));
         }
+        let map_tile_url = match env.get("GAD_MAP_TILE_URL") {
+            None => Some(DEFAULT_MAP_TILE_URL.to_owned()),
+            Some(url) if url.trim().eq_ignore_ascii_case("none") => None,
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/') => {
+                Some(url.trim().to_owned())
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "GAD_MAP_TILE_URL",
+                    "must be an http(s):// or /path URL template, or `none`",
+                ));
+            }
+        };
+        let map_center = match env.get("GAD_MAP_CENTER") {
+            None => DEFAULT_MAP_CENTER,
+            Some(text) => parse_center(&text).ok_or_else(|| {
+                ConfigError::new("GAD_MAP_CENTER", "must be `lat,lon` with lat in -90..90 and lon in -180..180")
+            })?,
+        };
         Ok(Self {
             backup,
             listen_addr,
@@ -206,6 +243,8 @@ impl Config {
             telegram_webhook_secret,
             emergency_radius_m,
             position_fresh_minutes,
+            map_tile_url,
+            map_center,
         })
     }
 
@@ -279,6 +318,8 @@ mod tests {
         assert!(!c.secure_cookies());
         assert_eq!(c.emergency_radius_m, 5000.0);
         assert_eq!(c.position_fresh_minutes, 15);
+        assert_eq!(c.map_tile_url.as_deref(), Some(DEFAULT_MAP_TILE_URL));
+        assert_eq!(c.map_center, DEFAULT_MAP_CENTER);
         assert!(c.backup.bucket.is_none());
         assert_eq!(c.backup.prefix, "gad/");
         assert!(!c.backup.path_style);
@@ -307,6 +348,19 @@ mod tests {
         assert_eq!(half.variable, "GAD_BACKUP_S3_SECRET_ACCESS_KEY");
         let bad = load(&[("GAD_BACKUP_S3_ENDPOINT", "s3.example.org")]).expect_err("refused");
         assert_eq!(bad.variable, "GAD_BACKUP_S3_ENDPOINT");
+    }
+
+    #[test]
+    fn map_settings_are_checked() {
+        let c = load(&[("GAD_MAP_TILE_URL", "none"), ("GAD_MAP_CENTER", "-31.4201, -64.1888")]).expect("loads");
+        assert_eq!(c.map_tile_url, None);
+        assert_eq!(c.map_center, (-31.4201, -64.1888));
+        let c = load(&[("GAD_MAP_TILE_URL", "/tiles/{z}/{x}/{y}.png")]).expect("loads");
+        assert_eq!(c.map_tile_url.as_deref(), Some("/tiles/{z}/{x}/{y}.png"));
+        for (var, value) in [("GAD_MAP_CENTER", "-95,10"), ("GAD_MAP_CENTER", "abc"), ("GAD_MAP_TILE_URL", "ftp://x")] {
+            let err = load(&[(var, value)]).expect_err(value);
+            assert_eq!(err.variable, var);
+        }
     }
 
     #[test]

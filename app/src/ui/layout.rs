@@ -1,21 +1,88 @@
-//! The frame around every signed-in page: brand, navigation, user, logout.
+//! The frame around every signed-in page: brand, the navigation the role may use, live
+//! status, notifications, the user and logout, and the emergency banner.
 
 use leptos::prelude::*;
+use leptos_meta::Stylesheet;
+use leptos_router::hooks::use_location;
 
 use crate::api::auth::{CurrentUser, Logout};
+use crate::domain::Role;
+use crate::ui::live::{EmergencyBanner, LiveIndicator};
+use crate::ui::notifications::NotificationBell;
+
+/// One entry of the navigation: path, label, who sees it, and whether it needs a full page
+/// load (the map loads Leaflet on a fresh page).
+struct NavItem {
+    path: &'static str,
+    label: &'static str,
+    roles: &'static [Role],
+    external: bool,
+}
+
+const ALL: &[Role] = &[Role::Officer, Role::Supervisor, Role::Admin];
+const STAFF: &[Role] = &[Role::Supervisor, Role::Admin];
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// SPEC §6.1 pages. Officers see their own tasks, the emergency form, feedback and notes.
+const NAV: &[NavItem] = &[
+    NavItem { path: "/", label: "Resumen", roles: ALL, external: false },
+    NavItem { path: "/mapa", label: "Mapa", roles: STAFF, external: true },
+    NavItem { path: "/tareas", label: "Tareas", roles: ALL, external: false },
+    NavItem { path: "/tareas/nueva", label: "Nueva tarea", roles: STAFF, external: false },
+    NavItem { path: "/efectivos", label: "Efectivos", roles: STAFF, external: false },
+    NavItem { path: "/emergencia", label: "Emergencia", roles: ALL, external: false },
+    NavItem { path: "/difusion", label: "Difusión", roles: STAFF, external: false },
+    NavItem { path: "/usuarios", label: "Usuarios", roles: ADMIN, external: false },
+    NavItem { path: "/auditoria", label: "Auditoría", roles: ADMIN, external: false },
+    NavItem { path: "/comentarios", label: "Comentarios", roles: STAFF, external: false },
+    NavItem { path: "/notas", label: "Notas", roles: ALL, external: false },
+];
+
+/// Whether `current` is the page of `item` (a task's page belongs to "Tareas").
+fn is_current(item: &NavItem, current: &str) -> bool {
+    match item.path {
+        "/" => current == "/",
+        "/tareas" => current == "/tareas" || (current.starts_with("/tareas/") && current != "/tareas/nueva"),
+        path => current == path,
+    }
+}
 
 #[component]
 pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    let location = use_location();
+    let role = user.role;
+    let links = NAV
+        .iter()
+        .filter(|item| item.roles.contains(&role))
+        .map(|item| {
+            let pathname = location.pathname;
+            view! {
+                <a
+                    href=item.path
+                    rel=item.external.then_some("external")
+                    aria-current=move || pathname.with(|p| is_current(item, p)).then_some("page")
+                >
+                    {item.label}
+                </a>
+            }
+        })
+        .collect_view();
     view! {
+        <Stylesheet id="dashboard" href="/css/dashboard.css" />
+        <a class="skip-link" href="#contenido">
+            "Saltar al contenido"
+        </a>
         <header class="topbar">
-            <a class="brand" href="/tareas">
+            <a class="brand" href="/">
                 "GAD"
             </a>
-            <nav aria-label="Principal">
-                <a href="/tareas">"Tareas"</a>
+            <nav aria-label="Principal" class="main-nav">
+                {links}
             </nav>
             <div class="whoami">
+                <LiveIndicator />
+                <NotificationBell />
                 <span class="user-name">{user.full_name}</span>
                 <span class="role-badge">{user.role.label_es()}</span>
                 <ActionForm action=logout>
@@ -25,6 +92,9 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
                 </ActionForm>
             </div>
         </header>
-        <main class="content">{children()}</main>
+        <EmergencyBanner />
+        <main class="content" id="contenido" tabindex="-1">
+            {children()}
+        </main>
     }
 }

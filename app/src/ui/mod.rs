@@ -1,17 +1,25 @@
 //! Pages and components of the dashboard (Spanish UI).
 
+mod emergency;
 mod layout;
+pub mod live;
 mod login;
+mod map;
+mod notifications;
+mod overview;
 mod task_detail;
 mod tasks;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+pub use emergency::EmergencyPage;
 pub use layout::Layout;
 pub use login::LoginPage;
+pub use map::MapPage;
+pub use overview::OverviewPage;
 pub use task_detail::TaskDetailPage;
 pub use tasks::TasksPage;
 
@@ -43,7 +51,9 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| if page.is_empty() { "GAD".to_owned() } else { format!("{page} · GAD") } />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=|| view! { <Redirect path="/tareas" /> } />
+                <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
+                <Route path=path!("/mapa") view=MapPage ssr=SsrMode::Async />
+                <Route path=path!("/emergencia") view=EmergencyPage ssr=SsrMode::Async />
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/tareas") view=TasksPage ssr=SsrMode::Async />
                 <Route path=path!("/tareas/:id") view=TaskDetailPage ssr=SsrMode::Async />

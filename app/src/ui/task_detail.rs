@@ -5,11 +5,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::auth::{CurrentUser, whoami};
+use crate::api::auth::whoami;
 use crate::api::tasks::{TaskDetail, TransitionTask, task_detail};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::TaskStatus;
 use crate::ui::Layout;
+use crate::ui::live::{refresh_on, task_event_id};
+use crate::ui::overview::signed_out;
 
 /// The button label for moving a task from `from` to `to`.
 fn action_label(from: TaskStatus, to: TaskStatus) -> &'static str {
@@ -35,18 +37,35 @@ fn error_message(code: &str) -> &'static str {
 
 #[component]
 pub fn TaskDetailPage() -> impl IntoView {
+    let user = Resource::new(|| (), |_| whoami());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => view! { <Layout user><TaskDetailData /></Layout> }.into_any(),
+                    Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión.")),
+                    Err(e) => signed_out(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The task, reloaded after the viewer's own transitions and when it changes elsewhere; the
+/// frame around it stays.
+#[component]
+fn TaskDetailData() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let transition = ServerAction::<TransitionTask>::new();
+    // Refetch when this task changes elsewhere (another session, the bot, the REST API).
+    let task_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let live = refresh_on(move |e| task_event_id(e).is_some_and(|id| Some(id) == task_id()));
     let data = Resource::new(
-        move || (params.read().get("id"), transition.version().get()),
-        |(id, _)| async move {
-            let user =
-                whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
-            let id = id
-                .and_then(|id| id.parse::<i64>().ok())
-                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "La tarea no existe."))?;
-            Ok::<_, ApiError>((user, task_detail(id).await?))
+        move || (task_id(), transition.version().get(), live.get()),
+        |(id, _, _)| async move {
+            let id = id.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "La tarea no existe."))?;
+            task_detail(id).await
         },
     );
     let error = move || match transition.value().get() {
@@ -55,27 +74,24 @@ pub fn TaskDetailPage() -> impl IntoView {
         None => query.read().get("error").map(|c| error_message(&c).to_owned()),
     };
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Cargando…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok((user, task)) => view! { <TaskView user task transition error /> }.into_any(),
+                    Ok(task) => view! { <TaskView task transition error /> }.into_any(),
                     Err(e) => view! {
-                        <main class="centered">
-                            <Title text="Tarea" />
-                            <p role="alert" class="error">{e.message}</p>
-                            <a href="/tareas">"Volver a las tareas"</a>
-                        </main>
+                        <Title text="Tarea" />
+                        <p role="alert" class="error">{e.message}</p>
+                        <a href="/tareas">"Volver a las tareas"</a>
                     }
                     .into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
 fn TaskView(
-    user: CurrentUser,
     task: TaskDetail,
     transition: ServerAction<TransitionTask>,
     error: impl Fn() -> Option<String> + Send + Sync + 'static,
@@ -87,7 +103,6 @@ fn TaskView(
     let dash = || "—".to_owned();
     view! {
         <Title text=title.clone() />
-        <Layout user>
             <p>
                 <a href="/tareas">"← Tareas"</a>
             </p>
@@ -203,6 +218,5 @@ fn TaskView(
                         .collect_view()}
                 </ol>
             </section>
-        </Layout>
     }
 }

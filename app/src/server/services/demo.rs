@@ -382,3 +382,136 @@ pub async fn seed(state: &AppState) -> AppResult<SeedOutcome> {
     txn.commit().await?;
     Ok(SeedOutcome::Seeded { generated_password: generated })
 }
+
+/// Synthetic tasks for load tests and benchmarks (`gad seed-demo --tasks N`), on top of the
+/// demo data: adds tasks until the database holds at least `total` (idempotent). They spread
+/// over the last 60 days and the next 7, across every type and priority, around Buenos Aires:
+/// past ones completed (with their officer, times and history) or cancelled, future ones
+/// scheduled and unassigned. A fixed seed makes two databases seeded alike hold the same data.
+/// Returns how many tasks were added.
+pub async fn seed_bulk_tasks(state: &AppState, total: u64) -> AppResult<u64> {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use sea_orm::PaginatorTrait;
+    use std::collections::HashMap;
+
+    let db = &state.db;
+    let existing = tasks::Entity::find().filter(tasks::Column::DeletedAt.is_null()).count(db).await?;
+    if existing >= total {
+        return Ok(0);
+    }
+    let missing = total - existing;
+    let supervisor = users::Entity::find()
+        .filter(users::Column::Email.eq(SUPERVISOR_EMAIL))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("the demo data must be seeded before the bulk tasks"))?;
+    let officer_ids: Vec<i64> = officers::Entity::find()
+        .filter(officers::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    if officer_ids.is_empty() {
+        return Err(AppError::internal("no officers to assign the bulk tasks to"));
+    }
+
+    let mut rng = StdRng::seed_from_u64(0x6ad0_2026 ^ existing);
+    let now = Utc::now().duration_trunc(Duration::minutes(1)).map_err(AppError::internal)?;
+    let mut next_seq: HashMap<(TaskType, i32), u32> = HashMap::new();
+    let txn = db.begin().await?;
+    for n in 0..missing {
+        let task_type = TaskType::ALL[rng.gen_range(0..TaskType::ALL.len())];
+        let priority = TaskPriority::ALL[rng.gen_range(0..TaskPriority::ALL.len())];
+        // Minutes from now: 60 days back to 7 days ahead.
+        let start = now + Duration::minutes(rng.gen_range(-60 * 24 * 60..7 * 24 * 60));
+        let hours = rng.gen_range(1..=6);
+        let end = start + Duration::hours(hours);
+        let year = start.year();
+        let seq = match next_seq.get(&(task_type, year)) {
+            Some(seq) => *seq,
+            None => {
+                let code = next_code(&txn, task_type, year).await?;
+                code.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(1)
+            }
+        };
+        next_seq.insert((task_type, year), seq + 1);
+        let status = if end > now {
+            TaskStatus::Scheduled
+        } else if rng.gen_bool(0.85) {
+            TaskStatus::Completed
+        } else {
+            TaskStatus::Cancelled
+        };
+        let paused_seconds = if status == TaskStatus::Completed && rng.gen_bool(0.3) { 600 } else { 0 };
+        let (lat, lon) = (-34.70 + rng.gen_range(0.0..0.17), -58.53 + rng.gen_range(0.0..0.20));
+        let title = format!("{} de carga #{}", task_type.label_es(), existing + n + 1);
+        let task = tasks::ActiveModel {
+            code: Set(format!("{}-{year}-{seq:04}", task_type.as_str().to_uppercase())),
+            title: Set(title),
+            description: Set(Some("Tarea sintética para pruebas de carga.".into())),
+            task_type: Set(task_type),
+            priority: Set(priority),
+            status: Set(status),
+            scheduled_start: Set(Some(start)),
+            scheduled_end: Set(Some(end)),
+            actual_start: Set((status == TaskStatus::Completed).then_some(start)),
+            actual_end: Set((status == TaskStatus::Completed).then_some(end)),
+            paused_at: Set(None),
+            paused_seconds: Set(paused_seconds),
+            supervisor_id: Set(Some(supervisor.id)),
+            created_by: Set(supervisor.id),
+            lat: Set(Some(lat)),
+            lon: Set(Some(lon)),
+            location_text: Set(None),
+            notes: Set(None),
+            created_at: Set(start - Duration::days(1)),
+            updated_at: Set(start - Duration::days(1)),
+            deleted_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let mut history = vec![(None, TaskStatus::Scheduled, start - Duration::days(1), None)];
+        match status {
+            TaskStatus::Completed => {
+                task_assignments::ActiveModel {
+                    task_id: Set(task.id),
+                    officer_id: Set(officer_ids[rng.gen_range(0..officer_ids.len())]),
+                    assigned_at: Set(start - Duration::days(1)),
+                    assigned_by: Set(Some(supervisor.id)),
+                    overlap_override: Set(false),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+                history.push((Some(TaskStatus::Scheduled), TaskStatus::InProgress, start, None));
+                history.push((Some(TaskStatus::InProgress), TaskStatus::Completed, end, None));
+            }
+            TaskStatus::Cancelled => history.push((
+                Some(TaskStatus::Scheduled),
+                TaskStatus::Cancelled,
+                start - Duration::hours(2),
+                Some("Cancelada (carga de prueba)".to_owned()),
+            )),
+            _ => {}
+        }
+        for (from, to, at, reason) in history {
+            task_status_history::ActiveModel {
+                task_id: Set(task.id),
+                from_status: Set(from),
+                to_status: Set(to),
+                changed_by: Set(Some(supervisor.id)),
+                channel: Set(Channel::System),
+                reason: Set(reason),
+                created_at: Set(at),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(missing)
+}

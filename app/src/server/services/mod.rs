@@ -2,6 +2,7 @@
 //! transaction and return DTOs. No Leptos, no HTTP: the dashboard, the bot and the REST API
 //! all end up here.
 
+pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod broadcasts;

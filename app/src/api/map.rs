@@ -1,0 +1,41 @@
+//! The map page's settings: base-map tiles and default centre (GAD_MAP_TILE_URL,
+//! GAD_MAP_CENTER), and the emergency search radius and position freshness.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::ApiError;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MapSettings {
+    /// Tile URL template; `None`: no base map (offline), markers only.
+    pub tile_url: Option<String>,
+    pub center_lat: f64,
+    pub center_lon: f64,
+    /// Radius of the nearest-officer search, metres.
+    pub search_radius_m: f64,
+    /// Oldest position the nearest-officer search accepts, minutes.
+    pub fresh_minutes: i64,
+}
+
+/// The map settings, for signed-in users.
+#[server(prefix = "/api/fn", endpoint = "map_settings", name = GetMapSettings)]
+pub async fn map_settings() -> Result<MapSettings, ApiError> {
+    use crate::server::context;
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            context::current_actor().await?;
+            let config = &state.config;
+            Ok(MapSettings {
+                tile_url: config.map_tile_url.clone(),
+                center_lat: config.map_center.0,
+                center_lon: config.map_center.1,
+                search_radius_m: config.emergency_radius_m,
+                fresh_minutes: config.position_fresh_minutes,
+            })
+        }
+        .await,
+    )
+}

@@ -1,0 +1,551 @@
+//! The map (`/mapa`): officers coloured by status and moving live, open tasks by priority,
+//! emergencies; click a point for its coordinates, the nearest officers and "crear emergencia
+//! aquí"; an officer's track over a time window.
+//!
+//! Leaflet (vendored from npm into `/vendor/leaflet/`) and the small glue `/js/map.js` are
+//! loaded by this page only, in the browser. The data is rendered as tables too, so the page
+//! works without JavaScript and with no tiles at all; the nearest-officer search and the track
+//! are plain GET forms (`?lat=&lon=`, `?recorrido=&horas=`).
+
+use chrono::{Duration, Utc};
+use leptos::prelude::*;
+use leptos_meta::{Stylesheet, Title};
+use leptos_router::hooks::use_query_map;
+
+use crate::api::auth::{CurrentUser, whoami};
+use crate::api::events::Event;
+use crate::api::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap, nearest_officers, officers_in_bbox, tasks_in_bbox};
+use crate::api::map::{MapSettings, map_settings};
+use crate::api::officers::{Track, officer_track};
+use crate::api::{ApiError, ErrorCode};
+use crate::ui::Layout;
+use crate::ui::live::{refresh_on, use_live};
+use crate::ui::overview::signed_out;
+
+/// Half the side of the box (degrees) around the centre whose officers and tasks are loaded.
+const BOX_DEG: f64 = 1.0;
+/// Most officers / tasks drawn (the geo functions' page limit).
+const MAP_LIMIT: u32 = 200;
+/// The nearest-officer search: how many, and how old a position may be (a week).
+const NEAREST: u32 = 5;
+const NEAREST_FRESH_MINUTES: i64 = 7 * 24 * 60;
+/// Track windows offered, hours.
+const TRACK_HOURS: [i64; 4] = [1, 4, 12, 24];
+
+async fn load() -> Result<Option<(CurrentUser, MapSettings, Vec<OfficerOnMap>)>, ApiError> {
+    let Some(user) = whoami().await? else { return Ok(None) };
+    let settings = map_settings().await?;
+    let (lat, lon) = (settings.center_lat, settings.center_lon);
+    let officers = officers_in_bbox(lat - BOX_DEG, lon - BOX_DEG, lat + BOX_DEG, lon + BOX_DEG, MAP_LIMIT).await?;
+    Ok(Some((user, settings, officers)))
+}
+
+#[component]
+pub fn MapPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load());
+    view! {
+        <Title text="Mapa" />
+        <Stylesheet id="leaflet" href="/vendor/leaflet/leaflet.css" />
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some((user, settings, officers))) => {
+                        view! {
+                            <Layout user>
+                                <MapView settings officers />
+                            </Layout>
+                        }
+                            .into_any()
+                    }
+                    Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión.")),
+                    Err(e) => signed_out(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn parse_point(lat: Option<String>, lon: Option<String>) -> Option<(f64, f64)> {
+    let lat: f64 = lat?.trim().replace(',', ".").parse().ok()?;
+    let lon: f64 = lon?.trim().replace(',', ".").parse().ok()?;
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
+}
+
+fn age_text(at: chrono::DateTime<Utc>) -> String {
+    let minutes = (Utc::now() - at).num_minutes().max(0);
+    match minutes {
+        0 => "ahora".into(),
+        m if m < 60 => format!("hace {m} min"),
+        m if m < 48 * 60 => format!("hace {} h", m / 60),
+        m => format!("hace {} días", m / (24 * 60)),
+    }
+}
+
+#[component]
+fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView {
+    let query = use_query_map();
+    let (c_lat, c_lon) = (settings.center_lat, settings.center_lon);
+
+    // Officers: loaded once, then moved and recoloured by live events.
+    let officers = RwSignal::new(officers);
+    let live = use_live();
+    let last = live.last.clone();
+    Effect::new(move |_| {
+        let Some(message) = last.get() else { return };
+        match message.event {
+            Some(Event::OfficerPosition { officer_id, lat, lon, recorded_at }) => officers.update(|list| {
+                if let Some(o) = list.iter_mut().find(|o| o.officer_id == officer_id) {
+                    (o.lat, o.lon, o.position_at) = (lat, lon, recorded_at);
+                }
+            }),
+            Some(Event::OfficerStatusChanged { officer_id, status }) => officers.update(|list| {
+                if let Some(o) = list.iter_mut().find(|o| o.officer_id == officer_id) {
+                    o.status = status;
+                }
+            }),
+            _ => {}
+        }
+    });
+
+    // Tasks: refetched on task events (positions do not change them).
+    let task_events = refresh_on(|e| !matches!(e, Event::OfficerPosition { .. } | Event::OfficerStatusChanged { .. }));
+    let tasks = Resource::new(
+        move || task_events.get(),
+        move |_| tasks_in_bbox(c_lat - BOX_DEG, c_lon - BOX_DEG, c_lat + BOX_DEG, c_lon + BOX_DEG, MAP_LIMIT, true),
+    );
+
+    // The selected point (`?lat=&lon=`) and its nearest officers.
+    let point = Memo::new(move |_| query.with(|q| parse_point(q.get("lat"), q.get("lon"))));
+    let radius = settings.search_radius_m;
+    let nearest = Resource::new(
+        move || point.get(),
+        move |p| async move {
+            match p {
+                Some((lat, lon)) => {
+                    nearest_officers(lat, lon, radius, NEAREST_FRESH_MINUTES, NEAREST, false).await.map(Some)
+                }
+                None => Ok(None),
+            }
+        },
+    );
+
+    // The track (`?recorrido=<officer id>&horas=<n>`).
+    let track_request = Memo::new(move |_| {
+        query.with(|q| {
+            let officer = q.get("recorrido")?.parse::<i64>().ok()?;
+            let hours =
+                q.get("horas").and_then(|h| h.parse::<i64>().ok()).filter(|h| TRACK_HOURS.contains(h)).unwrap_or(4);
+            Some((officer, hours))
+        })
+    });
+    let track = Resource::new(
+        move || track_request.get(),
+        |request| async move {
+            match request {
+                Some((officer, hours)) => {
+                    let to = Utc::now();
+                    officer_track(officer, to - Duration::hours(hours), to).await.map(Some)
+                }
+                None => Ok(None),
+            }
+        },
+    );
+
+    // The clicked point fills the search form (and the links) in the browser.
+    let clicked = RwSignal::new(None::<(f64, f64)>);
+    let shown_point = move || clicked.get().or_else(|| point.get());
+    let point_text = move |i: usize| {
+        shown_point().map(|(lat, lon)| format!("{:.6}", if i == 0 { lat } else { lon })).unwrap_or_default()
+    };
+
+    #[cfg(feature = "hydrate")]
+    client::attach(&settings, officers, tasks, nearest, track, point, clicked);
+
+    let officer_options = move || {
+        officers.with(|list| {
+            list.iter()
+                .map(|o| {
+                    let selected = track_request.with(|r| r.is_some_and(|(id, _)| id == o.officer_id));
+                    view! {
+                        <option value=o.officer_id.to_string() selected=selected>
+                            {format!("{} · {}", o.code, o.name)}
+                        </option>
+                    }
+                })
+                .collect_view()
+        })
+    };
+
+    view! {
+        <div class="page-head">
+            <h1>"Mapa"</h1>
+            {settings
+                .tile_url
+                .is_none()
+                .then(|| view! { <p class="muted">"Sin mapa base (modo sin conexión): se muestran los datos."</p> })}
+        </div>
+        <div class="map-layout">
+            <div id="gad-map" class="map" role="region" aria-label="Mapa de efectivos y tareas"></div>
+            <aside class="map-side" aria-label="Herramientas del mapa">
+                <section aria-labelledby="map-point">
+                    <h2 id="map-point">"Punto"</h2>
+                    <p class="muted">"Haga clic en el mapa o escriba coordenadas."</p>
+                    <form method="get" action="/mapa" class="stack">
+                        <label for="map-lat">"Latitud"</label>
+                        <input id="map-lat" name="lat" inputmode="decimal" required prop:value=move || point_text(0) />
+                        <label for="map-lon">"Longitud"</label>
+                        <input id="map-lon" name="lon" inputmode="decimal" required prop:value=move || point_text(1) />
+                        <button type="submit">"Efectivos más cercanos"</button>
+                    </form>
+                    {move || {
+                        shown_point()
+                            .map(|(lat, lon)| {
+                                view! {
+                                    <p class="point-coords" data-testid="map-point">
+                                        {format!("Coordenadas: {lat:.5}, {lon:.5}")}
+                                    </p>
+                                    <p>
+                                        <a class="button danger" href=format!("/emergencia?lat={lat:.6}&lon={lon:.6}")>
+                                            "Crear emergencia aquí"
+                                        </a>
+                                    </p>
+                                }
+                            })
+                    }}
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match nearest.await {
+                                Ok(Some(list)) => Some(view! { <NearestList list /> }.into_any()),
+                                Ok(None) => None,
+                                Err(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+                            }
+                        })}
+                    </Transition>
+                </section>
+                <section aria-labelledby="map-track">
+                    <h2 id="map-track">"Recorrido"</h2>
+                    <form method="get" action="/mapa" class="stack">
+                        <label for="track-officer">"Efectivo"</label>
+                        <select id="track-officer" name="recorrido">{officer_options}</select>
+                        <label for="track-hours">"Período"</label>
+                        <select id="track-hours" name="horas">
+                            {TRACK_HOURS
+                                .iter()
+                                .map(|h| {
+                                    let selected = track_request.with_untracked(|r| r.map_or(*h == 4, |(_, hours)| hours == *h));
+                                    view! {
+                                        <option value=h.to_string() selected=selected>
+                                            {format!("Últimas {h} h")}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                        <button type="submit">"Ver recorrido"</button>
+                    </form>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match track.await {
+                                Ok(Some(track)) => Some(view! { <TrackSummary track /> }.into_any()),
+                                Ok(None) => None,
+                                Err(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+                            }
+                        })}
+                    </Transition>
+                </section>
+                <section aria-labelledby="map-legend">
+                    <h2 id="map-legend">"Referencias"</h2>
+                    <ul class="legend-list">
+                        <li><span class="dot officer-available"></span>"Efectivo disponible"</li>
+                        <li><span class="dot officer-on_task"></span>"Efectivo en tarea"</li>
+                        <li><span class="dot officer-unavailable"></span>"Efectivo no disponible"</li>
+                        <li><span class="dot officer-off_duty"></span>"Efectivo fuera de servicio"</li>
+                        <li><span class="diamond priority-low"></span>"Tarea (color por prioridad)"</li>
+                        <li><span class="diamond emergency"></span>"Emergencia"</li>
+                    </ul>
+                </section>
+            </aside>
+        </div>
+        <details class="map-data" open=true>
+            <summary>"Datos del mapa"</summary>
+            <table class="data-table compact" id="map-officers">
+                <caption>"Efectivos con posición"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Efectivo"</th>
+                        <th scope="col">"Estado"</th>
+                        <th scope="col">"Latitud"</th>
+                        <th scope="col">"Longitud"</th>
+                        <th scope="col">"Posición"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {move || {
+                        officers
+                            .get()
+                            .into_iter()
+                            .map(|o| {
+                                view! {
+                                    <tr data-officer=o.officer_id>
+                                        <td>{format!("{} · {}", o.code, o.name)}</td>
+                                        <td>
+                                            <span class=format!("badge officer-{}", o.status.as_str())>{o.status.label_es()}</span>
+                                        </td>
+                                        <td class="mono">{format!("{:.5}", o.lat)}</td>
+                                        <td class="mono">{format!("{:.5}", o.lon)}</td>
+                                        <td>{age_text(o.position_at)}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </tbody>
+            </table>
+            <Transition fallback=|| view! { <p class="loading">"Cargando tareas…"</p> }>
+                {move || Suspend::new(async move {
+                    match tasks.await {
+                        Ok(list) => view! { <TaskTable list /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </details>
+    }
+}
+
+#[component]
+fn NearestList(list: Vec<NearbyOfficer>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="empty">"No hay efectivos con posición cerca de este punto."</p> }.into_any();
+    }
+    view! {
+        <ol class="nearest" aria-label="Efectivos más cercanos">
+            {list
+                .into_iter()
+                .map(|o| {
+                    view! {
+                        <li>
+                            <strong>{format!("{} · {}", o.code, o.name)}</strong>
+                            <span>{format!(" — {:.0} m", o.distance_m)}</span>
+                            <span class=format!("badge officer-{}", o.status.as_str())>{o.status.label_es()}</span>
+                            <small>{format!(" posición {}", age_text(o.position_at))}</small>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ol>
+    }
+    .into_any()
+}
+
+#[component]
+fn TrackSummary(track: Track) -> impl IntoView {
+    let n = track.positions.len();
+    let span = track.positions.first().zip(track.positions.last()).map(|(a, b)| {
+        format!(" entre {} y {}", a.recorded_at.format("%d/%m %H:%M UTC"), b.recorded_at.format("%d/%m %H:%M UTC"))
+    });
+    view! {
+        <p class="track-summary">
+            {match n {
+                0 => "Sin posiciones en el período.".to_owned(),
+                1 => format!("1 posición{}.", span.unwrap_or_default()),
+                n => format!("{n} posiciones{}.", span.unwrap_or_default()),
+            }}
+            {track.truncated.then_some(" (se muestran las primeras)")}
+        </p>
+    }
+}
+
+#[component]
+fn TaskTable(list: Vec<TaskOnMap>) -> impl IntoView {
+    view! {
+        <table class="data-table compact" id="map-tasks">
+            <caption>"Tareas abiertas con ubicación"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Código"</th>
+                    <th scope="col">"Título"</th>
+                    <th scope="col">"Prioridad"</th>
+                    <th scope="col">"Estado"</th>
+                    <th scope="col">"Latitud"</th>
+                    <th scope="col">"Longitud"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {list
+                    .into_iter()
+                    .map(|t| {
+                        view! {
+                            <tr data-task=t.task_id>
+                                <td class="mono"><a href=format!("/tareas/{}", t.task_id)>{t.code}</a></td>
+                                <td>{t.title}</td>
+                                <td>
+                                    <span class=format!("badge priority-{}", t.priority.as_str())>{t.priority.label_es()}</span>
+                                </td>
+                                <td>{t.status.label_es()}</td>
+                                <td class="mono">{format!("{:.5}", t.lat)}</td>
+                                <td class="mono">{format!("{:.5}", t.lon)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The browser side: load Leaflet and the glue, then keep the map in step with the signals.
+#[cfg(feature = "hydrate")]
+mod client {
+    use leptos::prelude::*;
+    use leptos::task::spawn_local;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::prelude::*;
+
+    /// What the glue draws for an officer.
+    #[derive(serde::Serialize)]
+    struct OfficerMarker<'a> {
+        officer_id: i64,
+        code: &'a str,
+        name: &'a str,
+        status: &'a str,
+        lat: f64,
+        lon: f64,
+    }
+    use crate::api::ApiError;
+    use crate::api::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap};
+    use crate::api::map::MapSettings;
+    use crate::api::officers::Track;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = GadMap, js_name = init)]
+        fn map_init(id: &str, options: &str, on_click: &js_sys::Function) -> bool;
+        #[wasm_bindgen(js_namespace = GadMap, js_name = setOfficers)]
+        fn set_officers(json: &str);
+        #[wasm_bindgen(js_namespace = GadMap, js_name = setTasks)]
+        fn set_tasks(json: &str);
+        #[wasm_bindgen(js_namespace = GadMap, js_name = setTrack)]
+        fn set_track(json: &str);
+        #[wasm_bindgen(js_namespace = GadMap, js_name = setNearest)]
+        fn set_nearest(json: &str);
+        #[wasm_bindgen(js_namespace = GadMap, js_name = showPoint)]
+        fn show_point(lat: f64, lon: f64);
+    }
+
+    /// Adds `<script src>` once and waits for it to load.
+    async fn load_script(src: &str) -> Result<(), JsValue> {
+        let document = web_sys::window().and_then(|w| w.document()).ok_or(JsValue::NULL)?;
+        let id = format!("script-{}", src.replace('/', "-"));
+        if document.get_element_by_id(&id).is_some_and(|e| e.get_attribute("data-loaded").is_some()) {
+            return Ok(());
+        }
+        let script: web_sys::HtmlScriptElement = document.create_element("script")?.dyn_into()?;
+        script.set_id(&id);
+        script.set_src(src);
+        let loaded = js_sys::Promise::new(&mut |resolve, reject| {
+            script.set_onload(Some(&resolve));
+            script.set_onerror(Some(&reject));
+        });
+        document.head().ok_or(JsValue::NULL)?.append_child(&script)?;
+        wasm_bindgen_futures::JsFuture::from(loaded).await?;
+        script.set_attribute("data-loaded", "true")?;
+        Ok(())
+    }
+
+    fn officers_json(list: &[OfficerOnMap]) -> String {
+        let markers: Vec<OfficerMarker> = list
+            .iter()
+            .map(|o| OfficerMarker {
+                officer_id: o.officer_id,
+                code: &o.code,
+                name: &o.name,
+                status: o.status.as_str(),
+                lat: o.lat,
+                lon: o.lon,
+            })
+            .collect();
+        serde_json::to_string(&markers).unwrap_or_else(|_| "[]".into())
+    }
+
+    fn tasks_json(list: &[TaskOnMap]) -> String {
+        serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn attach(
+        settings: &MapSettings,
+        officers: RwSignal<Vec<OfficerOnMap>>,
+        tasks: Resource<Result<Vec<TaskOnMap>, ApiError>>,
+        nearest: Resource<Result<Option<Vec<NearbyOfficer>>, ApiError>>,
+        track: Resource<Result<Option<Track>, ApiError>>,
+        point: Memo<Option<(f64, f64)>>,
+        clicked: RwSignal<Option<(f64, f64)>>,
+    ) {
+        let ready = RwSignal::new(false);
+        let options = serde_json::json!({
+            "center": [settings.center_lat, settings.center_lon],
+            "zoom": 13,
+            "tileUrl": settings.tile_url,
+        })
+        .to_string();
+        Effect::new(move |_| {
+            let options = options.clone();
+            spawn_local(async move {
+                if load_script("/vendor/leaflet/leaflet.js").await.is_err() || load_script("/js/map.js").await.is_err()
+                {
+                    leptos::logging::warn!("the map scripts could not be loaded");
+                    return;
+                }
+                let on_click = Closure::<dyn FnMut(f64, f64)>::new(move |lat: f64, lon: f64| {
+                    clicked.set(Some((lat, lon)));
+                });
+                if map_init("gad-map", &options, on_click.as_ref().unchecked_ref()) {
+                    ready.set(true);
+                }
+                // The map lives as long as the page; Leaflet keeps calling this.
+                on_click.forget();
+            });
+        });
+        Effect::new(move |_| {
+            if ready.get() {
+                officers.with(|list| set_officers(&officers_json(list)));
+            }
+        });
+        Effect::new(move |_| {
+            if !ready.get() {
+                return;
+            }
+            if let Some(Ok(list)) = tasks.get() {
+                set_tasks(&tasks_json(&list));
+            }
+        });
+        Effect::new(move |_| {
+            if !ready.get() {
+                return;
+            }
+            let answer = match (point.get(), nearest.get()) {
+                (Some((lat, lon)), Some(Ok(Some(list)))) => {
+                    show_point(lat, lon);
+                    let officers: Vec<[f64; 2]> = list.iter().map(|o| [o.lat, o.lon]).collect();
+                    serde_json::json!({ "lat": lat, "lon": lon, "officers": officers
+                        .iter()
+                        .map(|[lat, lon]| serde_json::json!({ "lat": lat, "lon": lon }))
+                        .collect::<Vec<_>>() })
+                }
+                _ => serde_json::Value::Null,
+            };
+            set_nearest(&answer.to_string());
+        });
+        Effect::new(move |_| {
+            if !ready.get() {
+                return;
+            }
+            let points: Vec<[f64; 2]> = match track.get() {
+                Some(Ok(Some(track))) => track.positions.iter().map(|p| [p.lat, p.lon]).collect(),
+                _ => Vec::new(),
+            };
+            set_track(&serde_json::to_string(&points).unwrap_or_else(|_| "[]".into()));
+        });
+    }
+}

@@ -1,0 +1,84 @@
+//! The notifications bell: the latest changes to the viewer's tasks, with an unread count,
+//! refreshed live. A `<details>` disclosure with a plain "marcar como leídas" form; drawn in
+//! the browser only (it is a live feature).
+
+use leptos::prelude::*;
+
+use crate::api::overview::{MarkNotificationsRead, notifications};
+use crate::ui::live::{is_task_event, refresh_on};
+use crate::ui::overview::activity_text;
+
+/// Rendered once the page is live in the browser: the list changes with every event, and a
+/// refetch racing the hydration of the server's copy breaks hydration.
+#[component]
+pub fn NotificationBell() -> impl IntoView {
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    move || mounted.get().then(|| view! { <Bell /> })
+}
+
+#[component]
+fn Bell() -> impl IntoView {
+    let live = refresh_on(is_task_event);
+    let mark = ServerAction::<MarkNotificationsRead>::new();
+    // Reference-counted, not owned by the reactive tree: pages re-create the frame when their
+    // own data reloads, and awaiting an owner-bound resource that was disposed meanwhile panics.
+    let data = ArcResource::new(move || (live.get(), mark.version().get()), |_| notifications());
+    view! {
+        <Transition fallback=|| view! { <span class="bell" aria-hidden="true">"🔔"</span> }>
+            {move || {
+                let data = data.clone();
+                Suspend::new(async move {
+                let n = data.await.ok()?;
+                let unread = n.unread;
+                let label = match unread {
+                    0 => "Notificaciones: ninguna sin leer".to_owned(),
+                    1 => "Notificaciones: 1 sin leer".to_owned(),
+                    k => format!("Notificaciones: {k} sin leer"),
+                };
+                Some(view! {
+                    <details class="bell">
+                        <summary aria-label=label.clone() title=label>
+                            <span aria-hidden="true">"🔔"</span>
+                            {(unread > 0).then(|| view! { <span class="bell-count" aria-hidden="true">{unread}</span> })}
+                        </summary>
+                        <div class="bell-panel">
+                            <h2 class="bell-title">"Notificaciones"</h2>
+                            {if n.items.is_empty() {
+                                view! { <p class="empty">"Sin novedades."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="bell-list">
+                                        {n
+                                            .items
+                                            .into_iter()
+                                            .map(|item| {
+                                                view! {
+                                                    <li>
+                                                        <a href=format!("/tareas/{}", item.task_id)>
+                                                            <span class="mono">{item.code.clone()}</span>
+                                                            " "
+                                                            {activity_text(&item)}
+                                                        </a>
+                                                        <time>{item.at_local.clone()}</time>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
+                            }}
+                            <ActionForm action=mark>
+                                <button type="submit" class="secondary" disabled=move || unread == 0>
+                                    "Marcar como leídas"
+                                </button>
+                            </ActionForm>
+                        </div>
+                    </details>
+                })
+                })
+            }}
+        </Transition>
+    }
+}

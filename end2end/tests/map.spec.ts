@@ -1,0 +1,82 @@
+// The map with JavaScript and no tiles (the test server runs with GAD_MAP_TILE_URL=none, as
+// offline): markers for every officer and open task, live movement, a clicked point with the
+// nearest officers, and an officer's track.
+import { DEMO_PASSWORD, SUPERVISOR_EMAIL } from '../e2e-env';
+import { expect, login, test } from './fixtures';
+import { api, session } from './live-helpers';
+
+async function openMap(page: import('@playwright/test').Page) {
+  await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
+  await page.getByRole('navigation', { name: 'Principal' }).getByRole('link', { name: 'Mapa' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Mapa' })).toBeVisible();
+  await expect(page.locator('#gad-map')).toHaveAttribute('data-ready', 'true');
+}
+
+test('officers and open tasks are drawn offline, one marker per row of data', async ({ page }) => {
+  await openMap(page);
+  await expect(page.getByText('Sin mapa base (modo sin conexión)')).toBeVisible();
+  const officerRows = page.locator('#map-officers tbody tr');
+  await expect(officerRows).toHaveCount(6);
+  await expect(page.locator('path.officer-marker')).toHaveCount(6);
+  const taskRows = await page.locator('#map-tasks tbody tr').count();
+  expect(taskRows).toBeGreaterThan(0);
+  await expect(page.locator('.task-marker')).toHaveCount(taskRows);
+  // Officers are coloured by status: the classes carry it.
+  const available = (await api(page, '/officers?status=available&limit=200')).items.length;
+  await expect(page.locator('path.officer-status-available')).toHaveCount(available);
+  // A task marker's popup links to the task.
+  await page.locator('.task-marker').first().click();
+  await expect(page.locator('.leaflet-popup').getByRole('link', { name: 'Ver tarea' })).toHaveAttribute('href', /^\/tareas\/\d+$/);
+});
+
+test('a click gives coordinates, the nearest officers and "crear emergencia aquí"', async ({ page }) => {
+  await openMap(page);
+  const map = page.locator('#gad-map');
+  const box = (await map.boundingBox())!;
+  // Away from the markers, near the centre (the Obelisco).
+  await page.mouse.click(box.x + box.width / 2 + 40, box.y + box.height / 2 + 40);
+  await expect(page.getByTestId('map-point')).toContainText(/Coordenadas: -34\.\d+, -58\.\d+/);
+  await expect(page.getByLabel('Latitud')).toHaveValue(/^-34\.\d{6}$/);
+  await expect(page.getByRole('link', { name: 'Crear emergencia aquí' }).first()).toHaveAttribute('href', /\/emergencia\?lat=-34\.\d+&lon=-58\.\d+/);
+
+  // The Obelisco exactly: Martín Sosa (EF-001) stands there.
+  await page.getByLabel('Latitud').fill('-34.6037');
+  await page.getByLabel('Longitud').fill('-58.3816');
+  await page.getByRole('button', { name: 'Efectivos más cercanos' }).click();
+  await expect(page).toHaveURL(/\/mapa\?lat=-34\.6037&lon=-58\.3816/);
+  const nearest = page.getByRole('list', { name: 'Efectivos más cercanos' }).getByRole('listitem');
+  await expect(nearest.first()).toContainText('EF-001');
+  await expect(nearest.first()).toContainText(' m');
+  expect(await nearest.count()).toBeGreaterThan(1);
+  await expect(page.locator('path.nearest-line')).toHaveCount(await nearest.count());
+});
+
+test('an officer moves on the map when a position arrives through the REST API', async ({ page, browser }) => {
+  await openMap(page);
+  await page.evaluate(() => ((window as any).__gadNoReload = true));
+  const officers = (await api(page, '/officers?limit=200')).items;
+  const sofia = officers.find((o: any) => o.code === 'EF-006');
+  const marker = page.locator(`path.officer-${sofia.id}`);
+  const before = await marker.getAttribute('d');
+
+  const other = await session(browser, SUPERVISOR_EMAIL, DEMO_PASSWORD);
+  const response = await other.context.request.post(`/api/v1/officers/${sofia.id}/positions`, {
+    data: { lat: -34.5712, lon: -58.4501 },
+  });
+  expect(response.status()).toBe(201);
+  await other.context.close();
+
+  await expect(page.locator(`#map-officers tr[data-officer="${sofia.id}"]`)).toContainText('-34.57120');
+  await expect(marker).not.toHaveAttribute('d', before!);
+  expect(await page.evaluate(() => (window as any).__gadNoReload)).toBe(true);
+});
+
+test("an officer's track is drawn for a time window", async ({ page }) => {
+  await openMap(page);
+  await page.getByLabel('Efectivo', { exact: true }).selectOption({ label: 'EF-004 · Lucía Romero' });
+  await page.getByLabel('Período').selectOption('24');
+  await page.getByRole('button', { name: 'Ver recorrido' }).click();
+  await expect(page).toHaveURL(/recorrido=\d+&horas=24/);
+  await expect(page.locator('.track-summary')).toContainText(/\d+ posiciones/);
+  await expect(page.locator('path.track-line')).toHaveCount(1);
+});

@@ -1,0 +1,198 @@
+// GAD's Leaflet glue, loaded (with Leaflet) only by the map page. The page's Rust code
+// (app/src/ui/map.rs) owns the data; this file only draws it. Every call takes plain values
+// or JSON strings, so the interface stays small: init, setOfficers, setTasks, setTrack,
+// setNearest, showPoint.
+(function () {
+  'use strict';
+
+  const OFFICER_COLOURS = {
+    available: '#1e6b35',
+    on_task: '#0b4f8a',
+    unavailable: '#8a5a00',
+    off_duty: '#5c5c5c',
+  };
+  const STATUS_LABELS = {
+    available: 'Disponible',
+    on_task: 'En tarea',
+    unavailable: 'No disponible',
+    off_duty: 'Fuera de servicio',
+  };
+  const PRIORITY_LABELS = {
+    low: 'Baja',
+    medium: 'Media',
+    high: 'Alta',
+    urgent: 'Urgente',
+    critical: 'Crítica',
+  };
+
+  let map = null;
+  let layers = null;
+  const officerMarkers = new Map();
+  const taskMarkers = new Map();
+
+  function escape(text) {
+    return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  }
+
+  function coords(lat, lon) {
+    return `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+  }
+
+  function pointLinks(lat, lon) {
+    const q = `lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}`;
+    return `<p class="map-popup-coords">${coords(lat, lon)}</p>` +
+      `<p><a href="/mapa?${q}">Efectivos más cercanos</a><br>` +
+      `<a href="/emergencia?${q}">Crear emergencia aquí</a></p>`;
+  }
+
+  function officerPopup(o) {
+    return `<strong>${escape(o.code)} · ${escape(o.name)}</strong><br>` +
+      `${STATUS_LABELS[o.status] || escape(o.status)}<br>` +
+      `<span class="map-popup-coords">${coords(o.lat, o.lon)}</span><br>` +
+      `<a href="/mapa?recorrido=${o.officer_id}&horas=4">Ver recorrido (4 h)</a> · ` +
+      `<a href="/efectivos">Efectivos</a>`;
+  }
+
+  function taskPopup(t) {
+    return `<strong>${escape(t.code)}</strong> ${escape(t.title)}<br>` +
+      `Prioridad ${PRIORITY_LABELS[t.priority] || escape(t.priority)}<br>` +
+      `<a href="/tareas/${t.task_id}">Ver tarea</a>`;
+  }
+
+  /** Creates the map in element `id`. `options`: {center:[lat,lon], zoom, tileUrl|null}. */
+  function init(id, optionsJson, onClick) {
+    const options = JSON.parse(optionsJson);
+    const element = document.getElementById(id);
+    if (!element || typeof L === 'undefined') return false;
+    if (map) {
+      map.remove();
+      officerMarkers.clear();
+      taskMarkers.clear();
+    }
+    map = L.map(element, { preferCanvas: false }).setView(options.center, options.zoom);
+    if (options.tileUrl) {
+      L.tileLayer(options.tileUrl, {
+        maxZoom: 19,
+        attribution: '&copy; colaboradores de OpenStreetMap',
+      }).addTo(map);
+    }
+    layers = {
+      tasks: L.layerGroup().addTo(map),
+      officers: L.layerGroup().addTo(map),
+      track: L.layerGroup().addTo(map),
+      nearest: L.layerGroup().addTo(map),
+      point: L.layerGroup().addTo(map),
+    };
+    L.control.layers(null, {
+      'Efectivos': layers.officers,
+      'Tareas y emergencias': layers.tasks,
+      'Recorrido': layers.track,
+    }, { collapsed: false }).addTo(map);
+    map.on('click', (e) => {
+      showPoint(e.latlng.lat, e.latlng.lng);
+      onClick(e.latlng.lat, e.latlng.lng);
+    });
+    element.dataset.ready = 'true';
+    return true;
+  }
+
+  /** Officers: [{officer_id, code, name, status, lat, lon}], moved in place when known. */
+  function setOfficers(json) {
+    if (!map) return;
+    const seen = new Set();
+    for (const o of JSON.parse(json)) {
+      seen.add(o.officer_id);
+      const style = {
+        radius: 9,
+        color: '#ffffff',
+        weight: 2,
+        fillColor: OFFICER_COLOURS[o.status] || '#5c5c5c',
+        fillOpacity: 0.95,
+        className: `officer-marker officer-${o.officer_id} officer-status-${o.status}`,
+      };
+      let marker = officerMarkers.get(o.officer_id);
+      if (marker && marker.options.className !== style.className) {
+        layers.officers.removeLayer(marker);
+        marker = null;
+      }
+      if (marker) {
+        marker.setLatLng([o.lat, o.lon]);
+        marker.setPopupContent(officerPopup(o));
+      } else {
+        marker = L.circleMarker([o.lat, o.lon], style).bindPopup(officerPopup(o));
+        marker.bindTooltip(`${o.code} · ${o.name}`);
+        marker.addTo(layers.officers);
+        officerMarkers.set(o.officer_id, marker);
+      }
+    }
+    for (const [id, marker] of officerMarkers) {
+      if (!seen.has(id)) {
+        layers.officers.removeLayer(marker);
+        officerMarkers.delete(id);
+      }
+    }
+  }
+
+  /** Tasks: [{task_id, code, title, priority, task_type, lat, lon}]; emergencies stand out. */
+  function setTasks(json) {
+    if (!map) return;
+    layers.tasks.clearLayers();
+    taskMarkers.clear();
+    for (const t of JSON.parse(json)) {
+      const emergency = t.task_type === 'emergency';
+      const icon = L.divIcon({
+        className: `task-marker priority-${t.priority}${emergency ? ' emergency-marker' : ''}`,
+        html: emergency ? '!' : '',
+        iconSize: emergency ? [24, 24] : [16, 16],
+      });
+      const marker = L.marker([t.lat, t.lon], {
+        icon,
+        title: `${t.code} · ${t.title}`,
+        alt: `${t.code} · ${t.title}`,
+        keyboard: true,
+        zIndexOffset: emergency ? 1000 : 0,
+      }).bindPopup(taskPopup(t));
+      marker.addTo(layers.tasks);
+      taskMarkers.set(t.task_id, marker);
+    }
+  }
+
+  /** An officer's track: [[lat, lon], …] oldest first; fits the view to it. */
+  function setTrack(json) {
+    if (!map) return;
+    layers.track.clearLayers();
+    const points = JSON.parse(json);
+    if (points.length === 0) return;
+    L.polyline(points, { color: '#6a1b9a', weight: 4, className: 'track-line' }).addTo(layers.track);
+    L.circleMarker(points[points.length - 1], { radius: 5, color: '#6a1b9a', className: 'track-end' }).addTo(layers.track);
+    map.fitBounds(L.latLngBounds(points).pad(0.2));
+  }
+
+  /** The nearest-officer answer: lines from the point to each officer. */
+  function setNearest(json) {
+    if (!map) return;
+    layers.nearest.clearLayers();
+    const answer = JSON.parse(json);
+    if (!answer) return;
+    for (const o of answer.officers) {
+      L.polyline([[answer.lat, answer.lon], [o.lat, o.lon]], {
+        color: '#0b3d91',
+        dashArray: '6 6',
+        weight: 2,
+        className: 'nearest-line',
+      }).addTo(layers.nearest);
+    }
+  }
+
+  /** Marks a point with its coordinates and the two actions. */
+  function showPoint(lat, lon) {
+    if (!map) return;
+    layers.point.clearLayers();
+    L.circleMarker([lat, lon], { radius: 6, color: '#b3261e', className: 'point-marker' })
+      .addTo(layers.point)
+      .bindPopup(pointLinks(lat, lon))
+      .openPopup();
+  }
+
+  window.GadMap = { init, setOfficers, setTasks, setTrack, setNearest, showPoint };
+})();

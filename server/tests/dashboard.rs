@@ -1,0 +1,112 @@
+//! The dashboard's server side: bulk task seeding for benchmarks and the overview's figures,
+//! on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use app::domain::TaskStatus;
+use app::server::entities::{task_assignments, task_status_history, tasks};
+use app::server::services::demo;
+use common::{Backend, TestApp};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+async fn bulk_seeding_reaches_the_total_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = &app.state.db;
+    let before = tasks::Entity::find().count(db).await.unwrap();
+    assert_eq!(before, 10, "the demo data has ten tasks");
+
+    let added = demo::seed_bulk_tasks(&app.state, 300).await.unwrap();
+    assert_eq!(added, 290);
+    assert_eq!(tasks::Entity::find().count(db).await.unwrap(), 300);
+    // Idempotent: asking again for the same total adds nothing.
+    assert_eq!(demo::seed_bulk_tasks(&app.state, 300).await.unwrap(), 0);
+    assert_eq!(tasks::Entity::find().count(db).await.unwrap(), 300);
+
+    // Every completed bulk task has its officer and a full history; codes are unique (the
+    // database would have refused a duplicate).
+    let completed = tasks::Entity::find()
+        .filter(tasks::Column::Status.eq(TaskStatus::Completed))
+        .filter(tasks::Column::Title.contains("de carga"))
+        .all(db)
+        .await
+        .unwrap();
+    assert!(completed.len() > 100, "most past tasks are completed: {}", completed.len());
+    for task in completed.iter().take(20) {
+        assert!(task.actual_end.unwrap() >= task.actual_start.unwrap());
+        let officers = task_assignments::Entity::find()
+            .filter(task_assignments::Column::TaskId.eq(task.id))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(officers, 1);
+        let history = task_status_history::Entity::find()
+            .filter(task_status_history::Column::TaskId.eq(task.id))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(history, 3);
+    }
+    let scheduled =
+        tasks::Entity::find().filter(tasks::Column::Status.eq(TaskStatus::Scheduled)).count(db).await.unwrap();
+    assert!(scheduled > 0, "some bulk tasks lie ahead");
+}
+
+#[tokio::test]
+async fn bulk_seeding_sqlite() {
+    bulk_seeding_reaches_the_total_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bulk_seeding_postgres() {
+    bulk_seeding_reaches_the_total_once(Backend::Postgres).await;
+}
+
+async fn overview_counts_what_the_database_holds(backend: Backend) {
+    use app::api::overview::overview as get_overview;
+    use app::domain::{Channel, TaskType};
+    use app::server::entities::users;
+    use app::server::harness::call_as;
+    use app::server::services::auth::actor_for_user;
+
+    let app = TestApp::spawn(backend).await;
+    let db = &app.state.db;
+    let user_id = |email: &'static str| async move {
+        users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await.unwrap().unwrap().id
+    };
+    let admin = actor_for_user(&app.state, user_id("admin@gad.local").await, Channel::Web).await.unwrap();
+    let overview = call_as(&app.state, Some(admin), get_overview).await.unwrap();
+    for status in [TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused] {
+        let expected = tasks::Entity::find().filter(tasks::Column::Status.eq(status)).count(db).await.unwrap();
+        let shown = overview.open_by_status.iter().find(|s| s.status == status).unwrap().count;
+        assert_eq!(shown, expected, "{status}");
+    }
+    let officers = overview.officers_by_status.expect("admins see officers");
+    assert_eq!(officers.iter().map(|c| c.count).sum::<u64>(), 6);
+    assert_eq!(overview.open_emergencies, 0);
+    assert_eq!(overview.stats.per_day.len(), 14);
+    // The feed: newest first, at most 20, every entry a real history row.
+    let history = task_status_history::Entity::find().count(db).await.unwrap();
+    assert_eq!(overview.activity.len() as u64, history.min(20));
+    assert!(overview.activity.windows(2).all(|w| w[0].id > w[1].id));
+    assert!(overview.activity.iter().all(|a| a.task_type != TaskType::Emergency));
+
+    // An officer counts only their own tasks and sees no officer figures.
+    let officer = actor_for_user(&app.state, user_id("efectivo1@gad.local").await, Channel::Web).await.unwrap();
+    let mine = call_as(&app.state, Some(officer), get_overview).await.unwrap();
+    assert!(mine.officers_by_status.is_none());
+    let open_mine: u64 = mine.open_by_status.iter().map(|s| s.count).sum();
+    assert_eq!(open_mine, 2, "EF-001 has one task in progress and one scheduled");
+    // Nobody: refused.
+    assert!(call_as(&app.state, None, get_overview).await.is_err());
+}
+
+#[tokio::test]
+async fn overview_sqlite() {
+    overview_counts_what_the_database_holds(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn overview_postgres() {
+    overview_counts_what_the_database_holds(Backend::Postgres).await;
+}
