@@ -2,12 +2,14 @@
 //! transaction and return DTOs. No Leptos, no HTTP: the dashboard, the bot and the REST API
 //! all end up here.
 
+pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod emergency;
 pub mod feedback;
 pub mod geo;
+pub mod notes;
 pub mod officers;
 pub mod realtime;
 pub mod stats;
