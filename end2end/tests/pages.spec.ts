@@ -25,7 +25,7 @@ test('a supervisor opens an officer and changes their status', async ({ page }) 
   await page.getByRole('button', { name: 'Filtrar' }).click();
   await expect(page).toHaveURL(/q=Medina/);
   await expect(page.getByRole('table').getByRole('row')).toHaveCount(2);
-  await page.getByRole('table').getByRole('row').nth(1).getByRole('link').click();
+  await page.getByRole('table').getByRole('row').nth(1).getByRole('link', { name: /^EF-/ }).click();
   await expect(page.getByRole('heading', { level: 1 })).toContainText('Sofía Medina');
   await expect(page.getByRole('heading', { name: 'Tareas actuales' })).toBeVisible();
   await page.getByLabel('Nuevo estado').selectOption('off_duty');
@@ -42,7 +42,7 @@ test('an admin creates a user, links Telegram and issues an API token, each secr
   const form = page.locator('section').filter({ has: page.getByRole('heading', { name: 'Nuevo usuario' }) });
   await form.getByLabel('Nombre', { exact: true }).fill('Marta');
   await form.getByLabel('Apellido').fill('Quiroga');
-  await form.getByLabel('DNI').fill('30111222');
+  await form.getByLabel('DNI').fill('40999888');
   await form.getByLabel('Correo electrónico').fill('marta.quiroga@gad.local');
   await form.getByLabel('Rol').selectOption('supervisor');
   await form.getByRole('button', { name: 'Crear usuario' }).click();
@@ -67,7 +67,8 @@ test('an admin creates a user, links Telegram and issues an API token, each secr
   expect(me.status()).toBe(200);
 
   // Role change and deactivation.
-  await page.getByLabel('Rol', { exact: true }).last().selectOption('officer');
+  const manage = page.locator('section').filter({ has: page.getByRole('heading', { name: /Gestionar/ }) });
+  await manage.getByLabel('Rol', { exact: true }).selectOption('officer');
   await page.getByRole('button', { name: 'Cambiar rol' }).click();
   await expect(page.getByRole('row').filter({ hasText: 'marta.quiroga@gad.local' })).toContainText('Efectivo');
   await page.getByRole('button', { name: 'Desactivar' }).click();

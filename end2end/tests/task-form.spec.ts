@@ -47,6 +47,7 @@ test.describe('with validation errors', () => {
 
 test('an officer is not offered the form', async ({ page }) => {
   await login(page, OFFICER_EMAIL, DEMO_PASSWORD);
+  await expect(page.getByRole('heading', { level: 1, name: 'Tareas' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Nueva tarea' })).toHaveCount(0);
   await page.goto('/tareas/nueva');
   await expect(page.getByRole('alert')).toContainText('No tiene permiso');

@@ -5,6 +5,7 @@ import { expect, login, taskRows, test } from './fixtures';
 
 test('a supervisor filters by priority and text, goes back, and exports the same filter', async ({ page }) => {
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
+  await expect(taskRows(page).first()).toBeVisible();
   const all = await taskRows(page).count();
   expect(all).toBeGreaterThan(2);
 

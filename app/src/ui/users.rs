@@ -36,7 +36,11 @@ pub fn UsersPage() -> impl IntoView {
     let set_role = ServerAction::<SetUserRole>::new();
     let set_active = ServerAction::<SetUserActive>::new();
     let data = Resource::new(
-        move || (query.read().get("q"), create.version().get(), set_role.version().get(), set_active.version().get()),
+        // `id` is part of the key so that choosing a user re-renders the page.
+        move || {
+            let q = query.read();
+            (q.get("q"), q.get("id"), create.version().get(), set_role.version().get(), set_active.version().get())
+        },
         |(q, ..)| async move {
             let user = signed_in().await?;
             let page = list_users(q.filter(|q| !q.is_empty()), None, None, Some(200)).await?;
