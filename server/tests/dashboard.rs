@@ -85,11 +85,16 @@ async fn task_form_reports_errors_per_field(backend: Backend) {
 
     // Unreadable texts: every bad field is named.
     let res = app
-        .call(&supervisor, "save_task_form", &[("title", "Control"), ("task_type", "nada"), ("lat", "abc"), ("lon", "1")])
+        .call(
+            &supervisor,
+            "save_task_form",
+            &[("title", "Control"), ("task_type", "nada"), ("lat", "abc"), ("lon", "1")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let err: Value = res.json().await.unwrap();
-    let mut fields: Vec<&str> = err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let mut fields: Vec<&str> =
+        err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     fields.sort_unstable();
     assert_eq!(fields, ["lat", "task_type"]);
 
@@ -98,17 +103,30 @@ async fn task_form_reports_errors_per_field(backend: Backend) {
         .call(
             &supervisor,
             "save_task_form",
-            &[("title", "x"), ("task_type", "patrol"), ("lat", "-95"), ("lon", "-58.4"), ("scheduled_end", "2030-01-01T10:00")],
+            &[
+                ("title", "x"),
+                ("task_type", "patrol"),
+                ("lat", "-95"),
+                ("lon", "-58.4"),
+                ("scheduled_end", "2030-01-01T10:00"),
+            ],
         )
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let err: Value = res.json().await.unwrap();
-    let mut fields: Vec<&str> = err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let mut fields: Vec<&str> =
+        err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     fields.sort_unstable();
     assert_eq!(fields, ["lat", "scheduled_start", "title"]);
 
     // Without JavaScript: back to the form with the values and the errors.
-    let res = form_post(&app, &supervisor, "save_task_form", &[("title", "Operativo Once"), ("task_type", "patrol"), ("lat", "-34.6")]).await;
+    let res = form_post(
+        &app,
+        &supervisor,
+        "save_task_form",
+        &[("title", "Operativo Once"), ("task_type", "patrol"), ("lat", "-34.6")],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(location.starts_with("/tareas/nueva?"), "{location}");
@@ -145,7 +163,11 @@ async fn task_form_reports_errors_per_field(backend: Backend) {
 
     // Editing: an emptied field is cleared, the code stays.
     let res = app
-        .call(&supervisor, "save_task_form", &[("id", &id.to_string()), ("title", "Operativo Once (editado)"), ("task_type", "surveillance")])
+        .call(
+            &supervisor,
+            "save_task_form",
+            &[("id", &id.to_string()), ("title", "Operativo Once (editado)"), ("task_type", "surveillance")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
     let edited: Value = res.json().await.unwrap();
@@ -182,7 +204,8 @@ async fn assignment_editor_shows_distance_and_overlaps(backend: Backend) {
     let first = create("Primera").await;
     let second = create("Segunda").await;
 
-    let candidates: Value = app.call(&supervisor, "assignment_candidates", &[("task_id", &first)]).await.json().await.unwrap();
+    let candidates: Value =
+        app.call(&supervisor, "assignment_candidates", &[("task_id", &first)]).await.json().await.unwrap();
     let list = candidates.as_array().unwrap();
     assert!(list.len() >= 6, "{candidates}");
     let distances: Vec<f64> = list.iter().filter_map(|c| c["distance_m"].as_f64()).collect();
@@ -191,22 +214,29 @@ async fn assignment_editor_shows_distance_and_overlaps(backend: Backend) {
     let nearest = list[0]["officer_id"].as_i64().unwrap().to_string();
 
     // Assign the nearest to the first task (a plain form button).
-    let res = form_post(&app, &supervisor, "assign_officer_form", &[("task_id", &first), ("officer_id", &nearest)]).await;
+    let res =
+        form_post(&app, &supervisor, "assign_officer_form", &[("task_id", &first), ("officer_id", &nearest)]).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(res.headers()[LOCATION].to_str().unwrap(), format!("/tareas/{first}"));
 
     // For the second task (same slot) that officer shows the overlap; assigning needs the override.
-    let candidates: Value = app.call(&supervisor, "assignment_candidates", &[("task_id", &second)]).await.json().await.unwrap();
+    let candidates: Value =
+        app.call(&supervisor, "assignment_candidates", &[("task_id", &second)]).await.json().await.unwrap();
     let busy = candidates.as_array().unwrap().iter().find(|c| c["officer_id"].to_string() == nearest).unwrap();
     let first_code: Value = app.call(&supervisor, "task_detail", &[("id", &first)]).await.json().await.unwrap();
     assert_eq!(busy["overlapping_tasks"], serde_json::json!([first_code["code"]]));
     let res = app.call(&supervisor, "assign_officer_form", &[("task_id", &second), ("officer_id", &nearest)]).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let res = app
-        .call(&supervisor, "assign_officer_form", &[("task_id", &second), ("officer_id", &nearest), ("allow_overlap", "true")])
+        .call(
+            &supervisor,
+            "assign_officer_form",
+            &[("task_id", &second), ("officer_id", &nearest), ("allow_overlap", "true")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let candidates: Value = app.call(&supervisor, "assignment_candidates", &[("task_id", &second)]).await.json().await.unwrap();
+    let candidates: Value =
+        app.call(&supervisor, "assignment_candidates", &[("task_id", &second)]).await.json().await.unwrap();
     assert_eq!(candidates[0]["officer_id"].to_string(), nearest, "assigned officers come first");
     assert_eq!(candidates[0]["assigned"], true);
 

@@ -36,7 +36,12 @@ pub struct Page<T> {
 /// After a plain form post (no JavaScript), sends the browser on: to `ok` on success, to
 /// `failed?error=<code>` otherwise. A hydrated client or the bot gets the value itself.
 #[cfg(feature = "ssr")]
-pub(crate) fn form_redirect<T>(meta: &crate::server::context::RequestMeta, result: &Result<T, ApiError>, ok: &str, failed: &str) {
+pub(crate) fn form_redirect<T>(
+    meta: &crate::server::context::RequestMeta,
+    result: &Result<T, ApiError>,
+    ok: &str,
+    failed: &str,
+) {
     if !meta.plain_form_post {
         return;
     }

@@ -58,7 +58,8 @@ pub async fn save_task_form(
         ("location_text", &location_text),
         ("notes", &notes),
     ];
-    let form_page = if id.trim().is_empty() { "/tareas/nueva".to_owned() } else { format!("/tareas/{}/editar", id.trim()) };
+    let form_page =
+        if id.trim().is_empty() { "/tareas/nueva".to_owned() } else { format!("/tareas/{}/editar", id.trim()) };
     let result = context::respond(
         async {
             let state = context::app_state()?;
@@ -103,10 +104,10 @@ mod server {
     use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
     use crate::api::ApiError;
+    use crate::api::FieldError;
     use crate::api::tasks::{NewTask, TaskUpdate};
     use crate::domain::{TaskPriority, TaskType};
     use crate::server::error::{AppError, AppResult};
-    use crate::api::FieldError;
 
     pub struct Texts<'a> {
         pub code: &'a str,

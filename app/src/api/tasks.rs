@@ -9,9 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::api::{ApiError, Page};
 #[cfg(feature = "ssr")]
 use crate::api::form_redirect;
+use crate::api::{ApiError, Page};
 use crate::domain::{Channel, OfficerStatus, TaskPriority, TaskStatus, TaskType};
 
 /// Which tasks to list: the viewer's own, or every task (supervisors and admins only).

@@ -17,10 +17,10 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-pub use layout::Layout;
-pub use login::LoginPage;
 pub use audit::AuditPage;
 pub use feedback::FeedbackPage;
+pub use layout::Layout;
+pub use login::LoginPage;
 pub use notes::NotesPage;
 pub use officers::{OfficerDetailPage, OfficersPage};
 pub use task_detail::TaskDetailPage;

@@ -34,7 +34,11 @@ pub fn PageError(title: &'static str, error: ApiError) -> impl IntoView {
 pub fn query_string(pairs: &[(&str, String)]) -> String {
     let pairs: Vec<(&str, &str)> =
         pairs.iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (*k, v.as_str())).collect();
-    if pairs.is_empty() { String::new() } else { format!("?{}", serde_urlencoded::to_string(pairs).unwrap_or_default()) }
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    }
 }
 
 /// Formats metres as `850 m` or `3,4 km`.

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::auth::{CurrentUser, whoami};
 use crate::api::assignment::{AssignOfficerForm, AssignmentCandidate, assignment_candidates};
+use crate::api::auth::{CurrentUser, whoami};
 use crate::api::tasks::{TaskDetail, TransitionTask, UnassignOfficer, task_detail};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::TaskStatus;
@@ -52,17 +52,18 @@ pub fn TaskDetailPage() -> impl IntoView {
                 .and_then(|id| id.parse::<i64>().ok())
                 .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "La tarea no existe."))?;
             let task = task_detail(id).await?;
-            let candidates = if task.can_manage && !task.status.is_final() {
-                Some(assignment_candidates(id).await?)
-            } else {
-                None
-            };
+            let candidates =
+                if task.can_manage && !task.status.is_final() { Some(assignment_candidates(id).await?) } else { None };
             Ok::<_, ApiError>((user, task, candidates))
         },
     );
     // The latest failed action (in place, with JavaScript) or the redirect's `?error=`.
     let error = move || {
-        let failed = [transition.value().get().and_then(Result::err), assign.value().get().and_then(Result::err), unassign.value().get().and_then(Result::err)];
+        let failed = [
+            transition.value().get().and_then(Result::err),
+            assign.value().get().and_then(Result::err),
+            unassign.value().get().and_then(Result::err),
+        ];
         match failed.into_iter().flatten().next() {
             Some(e) => Some(e.message),
             None => query.read().get("error").map(|c| error_message(&c).to_owned()),

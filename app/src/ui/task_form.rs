@@ -69,9 +69,9 @@ pub fn EditTaskPage() -> impl IntoView {
         move || params.read().get("id"),
         |id| async move {
             let user = signed_in().await?;
-            let id = id.and_then(|id| id.parse::<i64>().ok()).ok_or_else(|| {
-                ApiError::new(crate::api::ErrorCode::NotFound, "La tarea no existe.")
-            })?;
+            let id = id
+                .and_then(|id| id.parse::<i64>().ok())
+                .ok_or_else(|| ApiError::new(crate::api::ErrorCode::NotFound, "La tarea no existe."))?;
             Ok::<_, ApiError>((user, task_detail(id).await?))
         },
     );
@@ -109,9 +109,9 @@ fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
     // What was typed before a no-JavaScript round trip wins over the stored values.
     let initial = initial_values(task.as_ref());
     let value = move |field: &str| -> String {
-        query.with_untracked(|q| q.get(&format!("v_{field}"))).unwrap_or_else(|| {
-            initial.iter().find(|(k, _)| *k == field).map(|(_, v)| v.clone()).unwrap_or_default()
-        })
+        query
+            .with_untracked(|q| q.get(&format!("v_{field}")))
+            .unwrap_or_else(|| initial.iter().find(|(k, _)| *k == field).map(|(_, v)| v.clone()).unwrap_or_default())
     };
     // The error of one field: from the last in-place answer, else from the redirect's query.
     let field_error = move |field: &'static str| {

@@ -166,7 +166,12 @@ pub fn TasksPage() -> impl IntoView {
     }
 }
 
-fn options<T: Copy + Send + 'static>(all: &'static [T], selected: String, value: fn(T) -> &'static str, label: fn(T) -> &'static str) -> impl IntoView {
+fn options<T: Copy + Send + 'static>(
+    all: &'static [T],
+    selected: String,
+    value: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> impl IntoView {
     all.iter()
         .map(|&v| {
             let val = value(v);

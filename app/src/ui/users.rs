@@ -15,7 +15,10 @@ use crate::ui::Layout;
 use crate::ui::page::{PageError, signed_in};
 
 fn role_options(selected: Role) -> impl IntoView {
-    Role::ALL.iter().map(|r| view! { <option value=r.as_str() selected=*r == selected>{r.label_es()}</option> }).collect_view()
+    Role::ALL
+        .iter()
+        .map(|r| view! { <option value=r.as_str() selected=*r == selected>{r.label_es()}</option> })
+        .collect_view()
 }
 
 /// A secret shown once, with a reminder that it will not be shown again.
@@ -104,7 +107,8 @@ pub fn UsersPage() -> impl IntoView {
 
 #[component]
 fn NewUser(create: ServerAction<CreateUserForm>) -> impl IntoView {
-    let result = move || match create.value().get() {
+    let result = move || {
+        match create.value().get() {
         Some(Ok(created)) => Some(
             view! {
                 <p role="status">{format!("Usuario creado: {}.", created.user.email)}</p>
@@ -117,6 +121,7 @@ fn NewUser(create: ServerAction<CreateUserForm>) -> impl IntoView {
             <ul class="field-errors">{e.fields.into_iter().map(|f| view! { <li>{f.message}</li> }).collect_view()}</ul>
         }.into_any()),
         None => None,
+    }
     };
     view! {
         <section aria-labelledby="nuevo-usuario" class="panel">
@@ -137,7 +142,11 @@ fn NewUser(create: ServerAction<CreateUserForm>) -> impl IntoView {
 }
 
 #[component]
-fn ManageUser(user: UserSummary, set_role: ServerAction<SetUserRole>, set_active: ServerAction<SetUserActive>) -> impl IntoView {
+fn ManageUser(
+    user: UserSummary,
+    set_role: ServerAction<SetUserRole>,
+    set_active: ServerAction<SetUserActive>,
+) -> impl IntoView {
     let reset = ServerAction::<ResetPassword>::new();
     let link = ServerAction::<CreateLinkCode>::new();
     let token = ServerAction::<CreateApiToken>::new();

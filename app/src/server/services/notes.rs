@@ -56,7 +56,12 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &RequestMeta, body: &
 }
 
 /// The actor's own notes, newest first, cursor-paginated by id.
-pub async fn list(state: &AppState, actor: &Actor, cursor: Option<String>, limit: Option<u32>) -> AppResult<Page<Note>> {
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    cursor: Option<String>,
+    limit: Option<u32>,
+) -> AppResult<Page<Note>> {
     require(actor, Capability::ReadOwnNotes)?;
     let limit = limit.unwrap_or(50).clamp(1, 200);
     let mut query = notes::Entity::find().filter(notes::Column::UserId.eq(actor.user_id));
