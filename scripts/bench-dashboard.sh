@@ -20,7 +20,11 @@ echo "== WASM bundle (target/site/pkg)"
 WASM=target/site/pkg/gad.wasm
 echo "gad.wasm raw:    $(stat -c %s "$WASM") B"
 echo "gad.wasm gzip-9: $(gzip -9 -c "$WASM" | wc -c) B"
-if command -v brotli >/dev/null; then echo "gad.wasm brotli: $(brotli -c -q 11 "$WASM" | wc -c) B"; fi
+if command -v brotli >/dev/null; then
+  echo "gad.wasm brotli: $(brotli -c -q 11 "$WASM" | wc -c) B"
+else # Node's zlib, quality 11 as well
+  node -e "const z=require('zlib');const b=require('fs').readFileSync(process.argv[1]);console.log('gad.wasm brotli: '+z.brotliCompressSync(b,{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length+' B')" "$WASM"
+fi
 echo
 
 WORK=$(mktemp -d)
