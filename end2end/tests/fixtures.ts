@@ -1,6 +1,7 @@
 // The `test` every spec imports. It adds one automatic fixture: a test fails when the page
-// logs a console error or throws an uncaught exception (a hydration panic, a failed fetch of
-// the WASM bundle, a 500 from a server function…), even if its own assertions passed.
+// logs a console error, a hydration warning, or throws an uncaught exception (a hydration
+// panic, a failed fetch of the WASM bundle, a 500 from a server function…), even if its own
+// assertions passed.
 import { test as base, expect, type Page } from '@playwright/test';
 import { TASK_CODE } from '../e2e-env';
 
@@ -16,11 +17,13 @@ export const test = base.extend<Fixtures>({
     async ({ page, allowedConsoleErrors }, use) => {
       const problems: string[] = [];
       page.on('console', (msg) => {
-        if (msg.type() !== 'error') return;
         const text = msg.text();
+        // Leptos reports hydration mismatches as warnings; they are failures here.
+        const hydration = msg.type() === 'warning' && /hydrat/i.test(text);
+        if (msg.type() !== 'error' && !hydration) return;
         if (allowedConsoleErrors.some((re) => re.test(text))) return;
         const where = msg.location().url ? ` (${msg.location().url})` : '';
-        problems.push(`console.error: ${text}${where}`);
+        problems.push(`console.${msg.type()}: ${text}${where}`);
       });
       page.on('pageerror', (err) => {
         problems.push(`uncaught exception: ${err.stack ?? err.message}`);

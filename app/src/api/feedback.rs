@@ -70,14 +70,18 @@ pub async fn list_feedback(
 #[server(prefix = "/api/fn", endpoint = "set_feedback_status")]
 pub async fn set_feedback_status(id: i64, status: FeedbackStatus) -> Result<FeedbackItem, ApiError> {
     use crate::server::{context, services};
-    context::respond(
+    let meta = context::request_meta();
+    let result = context::respond(
         async {
             let state = context::app_state()?;
             let actor = context::current_actor().await?;
-            services::feedback::set_status(&state, &actor, &context::request_meta(), id, status).await
+            services::feedback::set_status(&state, &actor, &meta, id, status).await
         }
         .await,
-    )
+    );
+    // A plain form post (the review buttons without JavaScript) returns to the list.
+    crate::api::form_redirect(&meta, &result, "/comentarios", "/comentarios");
+    result
 }
 
 #[server(prefix = "/api/fn", endpoint = "feedback_overview")]

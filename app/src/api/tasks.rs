@@ -9,6 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 
+#[cfg(feature = "ssr")]
+use crate::api::form_redirect;
 use crate::api::{ApiError, Page};
 use crate::domain::{Channel, OfficerStatus, TaskPriority, TaskStatus, TaskType};
 
@@ -445,21 +447,4 @@ pub async fn transition_task(
     let page = format!("/tareas/{id}");
     form_redirect(&meta, &result, &page, &page);
     result
-}
-
-/// After a plain form post (no JavaScript), sends the browser on: to `ok` on success, to
-/// `failed?error=<code>` otherwise. A hydrated client or the bot gets the value itself.
-#[cfg(feature = "ssr")]
-fn form_redirect<T>(meta: &crate::server::context::RequestMeta, result: &Result<T, ApiError>, ok: &str, failed: &str) {
-    if !meta.plain_form_post {
-        return;
-    }
-    match result {
-        Ok(_) => leptos_axum::redirect(ok),
-        Err(err) => {
-            let code =
-                serde_json::to_value(err.code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            leptos_axum::redirect(&format!("{failed}?error={code}"));
-        }
-    }
 }

@@ -33,12 +33,16 @@ pub enum Capability {
     GiveFeedback,
     /// Read feedback and move it through its workflow.
     ReviewFeedback,
+    /// Write and delete notes in your own logbook.
+    KeepOwnNotes,
+    /// Read your own logbook (nobody reads another person's).
+    ReadOwnNotes,
 }
 
 pub fn allows(role: Role, capability: Capability) -> bool {
     use Capability::*;
     match capability {
-        ReportEmergency | UpdateOwnPosition | SetOwnStatus | GiveFeedback => true,
+        ReportEmergency | UpdateOwnPosition | SetOwnStatus | GiveFeedback | KeepOwnNotes | ReadOwnNotes => true,
         ReviewFeedback => matches!(role, Role::Supervisor | Role::Admin),
         SeeAllTasks | ManageTasks | OperateAnyTask | ManageOfficers | SeeOfficers | Broadcast | TeamStatistics => {
             matches!(role, Role::Supervisor | Role::Admin)
@@ -56,6 +60,7 @@ fn is_read_only(capability: Capability) -> bool {
             | Capability::TeamStatistics
             | Capability::SeeOfficers
             | Capability::AllStatistics
+            | Capability::ReadOwnNotes
     )
 }
 
@@ -98,6 +103,8 @@ mod tests {
             (AllStatistics, false, false, true),
             (GiveFeedback, true, true, true),
             (ReviewFeedback, false, true, true),
+            (KeepOwnNotes, true, true, true),
+            (ReadOwnNotes, true, true, true),
         ];
         for (cap, officer, supervisor, admin) in table {
             assert_eq!(allows(Role::Officer, cap), officer, "officer {cap:?}");

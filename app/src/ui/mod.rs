@@ -1,27 +1,40 @@
 //! Pages and components of the dashboard (Spanish UI).
 
+mod audit;
 mod emergency;
+mod feedback;
 mod layout;
 pub mod live;
 mod login;
 mod map;
+mod notes;
 mod notifications;
+mod officers;
 mod overview;
+mod page;
 mod task_detail;
+mod task_form;
 mod tasks;
+mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+pub use audit::AuditPage;
 pub use emergency::EmergencyPage;
+pub use feedback::FeedbackPage;
 pub use layout::Layout;
 pub use login::LoginPage;
 pub use map::MapPage;
+pub use notes::NotesPage;
+pub use officers::{OfficerDetailPage, OfficersPage};
 pub use overview::OverviewPage;
 pub use task_detail::TaskDetailPage;
+pub use task_form::{EditTaskPage, NewTaskPage};
 pub use tasks::TasksPage;
+pub use users::UsersPage;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,7 +69,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/emergencia") view=EmergencyPage ssr=SsrMode::Async />
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/tareas") view=TasksPage ssr=SsrMode::Async />
+                <Route path=path!("/tareas/nueva") view=NewTaskPage ssr=SsrMode::Async />
                 <Route path=path!("/tareas/:id") view=TaskDetailPage ssr=SsrMode::Async />
+                <Route path=path!("/tareas/:id/editar") view=EditTaskPage ssr=SsrMode::Async />
+                <Route path=path!("/efectivos") view=OfficersPage ssr=SsrMode::Async />
+                <Route path=path!("/efectivos/:id") view=OfficerDetailPage ssr=SsrMode::Async />
+                <Route path=path!("/usuarios") view=UsersPage ssr=SsrMode::Async />
+                <Route path=path!("/auditoria") view=AuditPage ssr=SsrMode::Async />
+                <Route path=path!("/comentarios") view=FeedbackPage ssr=SsrMode::Async />
+                <Route path=path!("/notas") view=NotesPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

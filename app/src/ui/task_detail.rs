@@ -1,17 +1,19 @@
 //! One task: its data, the transitions this viewer may perform (plain forms: they work
-//! without JavaScript), its officers and its history.
+//! without JavaScript), its location, the assignment editor (officers with their status,
+//! distance and overlapping tasks) and the status history.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::auth::whoami;
-use crate::api::tasks::{TaskDetail, TransitionTask, task_detail};
+use crate::api::assignment::{AssignOfficerForm, AssignmentCandidate, assignment_candidates};
+use crate::api::auth::{CurrentUser, whoami};
+use crate::api::tasks::{TaskDetail, TransitionTask, UnassignOfficer, task_detail};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::TaskStatus;
 use crate::ui::Layout;
 use crate::ui::live::{refresh_on, task_event_id};
-use crate::ui::overview::signed_out;
+use crate::ui::page::distance;
 
 /// The button label for moving a task from `from` to `to`.
 fn action_label(from: TaskStatus, to: TaskStatus) -> &'static str {
@@ -37,63 +39,72 @@ fn error_message(code: &str) -> &'static str {
 
 #[component]
 pub fn TaskDetailPage() -> impl IntoView {
-    let user = Resource::new(|| (), |_| whoami());
+    let params = use_params_map();
+    let query = use_query_map();
+    let transition = ServerAction::<TransitionTask>::new();
+    let assign = ServerAction::<AssignOfficerForm>::new();
+    let unassign = ServerAction::<UnassignOfficer>::new();
+    // Refetch when this task changes elsewhere (another session, the bot, the REST API).
+    let task_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let live = refresh_on(move |e| task_event_id(e).is_some_and(|id| Some(id) == task_id()));
+    let data = Resource::new(
+        move || {
+            let versions = (transition.version().get(), assign.version().get(), unassign.version().get());
+            (params.read().get("id"), versions, live.get())
+        },
+        |(id, ..)| async move {
+            let user =
+                whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
+            let id = id
+                .and_then(|id| id.parse::<i64>().ok())
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "La tarea no existe."))?;
+            let task = task_detail(id).await?;
+            let candidates =
+                if task.can_manage && !task.status.is_final() { Some(assignment_candidates(id).await?) } else { None };
+            Ok::<_, ApiError>((user, task, candidates))
+        },
+    );
+    // The latest failed action (in place, with JavaScript) or the redirect's `?error=`.
+    let error = move || {
+        let failed = [
+            transition.value().get().and_then(Result::err),
+            assign.value().get().and_then(Result::err),
+            unassign.value().get().and_then(Result::err),
+        ];
+        match failed.into_iter().flatten().next() {
+            Some(e) => Some(e.message),
+            None => query.read().get("error").map(|c| error_message(&c).to_owned()),
+        }
+    };
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
             {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(user)) => view! { <Layout user><TaskDetailData /></Layout> }.into_any(),
-                    Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión.")),
-                    Err(e) => signed_out(e),
+                match data.await {
+                    Ok((user, task, candidates)) => {
+                        view! { <TaskView user task candidates transition assign unassign error /> }.into_any()
+                    }
+                    Err(e) => view! {
+                        <main class="centered">
+                            <Title text="Tarea" />
+                            <p role="alert" class="error">{e.message}</p>
+                            <a href="/tareas">"Volver a las tareas"</a>
+                        </main>
+                    }
+                    .into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-/// The task, reloaded after the viewer's own transitions and when it changes elsewhere; the
-/// frame around it stays.
-#[component]
-fn TaskDetailData() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let transition = ServerAction::<TransitionTask>::new();
-    // Refetch when this task changes elsewhere (another session, the bot, the REST API).
-    let task_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
-    let live = refresh_on(move |e| task_event_id(e).is_some_and(|id| Some(id) == task_id()));
-    let data = Resource::new(
-        move || (task_id(), transition.version().get(), live.get()),
-        |(id, _, _)| async move {
-            let id = id.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "La tarea no existe."))?;
-            task_detail(id).await
-        },
-    );
-    let error = move || match transition.value().get() {
-        Some(Err(e)) => Some(e.message),
-        Some(Ok(_)) => None,
-        None => query.read().get("error").map(|c| error_message(&c).to_owned()),
-    };
-    view! {
-        <Transition fallback=|| view! { <p class="loading">"Cargando…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(task) => view! { <TaskView task transition error /> }.into_any(),
-                    Err(e) => view! {
-                        <Title text="Tarea" />
-                        <p role="alert" class="error">{e.message}</p>
-                        <a href="/tareas">"Volver a las tareas"</a>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
-
 #[component]
 fn TaskView(
+    user: CurrentUser,
     task: TaskDetail,
+    candidates: Option<Vec<AssignmentCandidate>>,
     transition: ServerAction<TransitionTask>,
+    assign: ServerAction<AssignOfficerForm>,
+    unassign: ServerAction<UnassignOfficer>,
     error: impl Fn() -> Option<String> + Send + Sync + 'static,
 ) -> impl IntoView {
     let status = task.status;
@@ -103,10 +114,15 @@ fn TaskView(
     let dash = || "—".to_owned();
     view! {
         <Title text=title.clone() />
+        <Layout user>
             <p>
                 <a href="/tareas">"← Tareas"</a>
             </p>
-            <h1>{title}</h1>
+            <div class="page-head">
+                <h1>{title}</h1>
+                {(task.can_manage && !status.is_final())
+                    .then(|| view! { <a class="button" href=format!("/tareas/{id}/editar")>"Editar"</a> })}
+            </div>
             <p>
                 <span class=format!("badge status-{}", status.as_str())>{status.label_es()}</span>
                 " "
@@ -167,27 +183,51 @@ fn TaskView(
                     <dd>{task.actual_end_local.unwrap_or_else(dash)}</dd>
                     <dt>"Duración"</dt>
                     <dd>{duration.unwrap_or_else(dash)}</dd>
-                    <dt>"Ubicación"</dt>
-                    <dd>
-                        {task.location_text.unwrap_or_else(dash)}
-                        {task.lat.zip(task.lon).map(|(lat, lon)| format!(" ({lat:.5}, {lon:.5})"))}
-                    </dd>
+                    <dt>"Lugar"</dt>
+                    <dd>{task.location_text.unwrap_or_else(dash)}</dd>
                 </dl>
+            </section>
+            <section aria-labelledby="ubicacion">
+                <h2 id="ubicacion">"Ubicación"</h2>
+                {match task.lat.zip(task.lon) {
+                    Some((lat, lon)) => view! {
+                        <p>
+                            <span class="mono">{format!("{lat:.5}, {lon:.5}")}</span>
+                            " · "
+                            <a href=format!("/mapa?lat={lat:.6}&lon={lon:.6}")>"Ver en el mapa"</a>
+                        </p>
+                    }
+                        .into_any(),
+                    None => view! { <p class="empty">"La tarea no tiene coordenadas."</p> }.into_any(),
+                }}
             </section>
             <section aria-labelledby="efectivos">
                 <h2 id="efectivos">"Efectivos asignados"</h2>
                 {if task.assignments.is_empty() {
                     view! { <p class="empty">"Sin efectivos asignados."</p> }.into_any()
                 } else {
+                    let manage = task.can_manage && !status.is_final();
                     view! {
-                        <ul>
+                        <ul class="assigned">
                             {task
                                 .assignments
                                 .into_iter()
                                 .map(|a| {
+                                    let officer_id = a.officer_id.to_string();
                                     view! {
                                         <li>
                                             {a.name} " (" {a.code} ") — " {a.status.label_es()}
+                                            {a.overlap_override.then_some(" · asignado con superposición")}
+                                            {manage
+                                                .then(|| {
+                                                    view! {
+                                                        <ActionForm action=unassign attr:class="inline-form">
+                                                            <input type="hidden" name="task_id" value=id.to_string() />
+                                                            <input type="hidden" name="officer_id" value=officer_id />
+                                                            <button type="submit" class="secondary small">"Quitar"</button>
+                                                        </ActionForm>
+                                                    }
+                                                })}
                                         </li>
                                     }
                                 })
@@ -196,6 +236,7 @@ fn TaskView(
                     }
                     .into_any()
                 }}
+                {candidates.map(|c| view! { <AssignmentEditor task_id=id candidates=c assign /> })}
             </section>
             <section aria-labelledby="historial">
                 <h2 id="historial">"Historial"</h2>
@@ -218,5 +259,72 @@ fn TaskView(
                         .collect_view()}
                 </ol>
             </section>
+        </Layout>
+    }
+}
+
+/// Officers who could take the task: status, distance and overlapping tasks, with a button
+/// to assign each (or to assign despite an overlap, which the history records).
+#[component]
+fn AssignmentEditor(
+    task_id: i64,
+    candidates: Vec<AssignmentCandidate>,
+    assign: ServerAction<AssignOfficerForm>,
+) -> impl IntoView {
+    let free: Vec<AssignmentCandidate> = candidates.into_iter().filter(|c| !c.assigned).collect();
+    view! {
+        <details class="assignment-editor" open=true>
+            <summary>"Asignar efectivos"</summary>
+            {if free.is_empty() {
+                view! { <p class="empty">"No hay más efectivos para asignar."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data-table">
+                        <caption>"Efectivos disponibles para asignar, los más cercanos primero"</caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">"Efectivo"</th>
+                                <th scope="col">"Estado"</th>
+                                <th scope="col">"Distancia"</th>
+                                <th scope="col">"Tareas superpuestas"</th>
+                                <th scope="col">"Acción"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {free
+                                .into_iter()
+                                .map(|c| {
+                                    let overlap = !c.overlapping_tasks.is_empty();
+                                    let label = format!("{} ({})", c.name, c.code);
+                                    view! {
+                                        <tr>
+                                            <td>{label.clone()}</td>
+                                            <td>
+                                                <span class=format!("badge officer-{}", c.status.as_str())>{c.status.label_es()}</span>
+                                            </td>
+                                            <td>{c.distance_m.map(distance).unwrap_or_else(|| "—".into())}</td>
+                                            <td>
+                                                {if overlap { c.overlapping_tasks.join(", ") } else { "Ninguna".to_owned() }}
+                                            </td>
+                                            <td>
+                                                <ActionForm action=assign attr:class="inline-form">
+                                                    <input type="hidden" name="task_id" value=task_id.to_string() />
+                                                    <input type="hidden" name="officer_id" value=c.officer_id.to_string() />
+                                                    {overlap.then(|| view! { <input type="hidden" name="allow_overlap" value="true" /> })}
+                                                    <button type="submit" class=if overlap { "secondary small" } else { "small" } aria-label=format!("Asignar a {label}")>
+                                                        {if overlap { "Asignar igualmente" } else { "Asignar" }}
+                                                    </button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </details>
     }
 }

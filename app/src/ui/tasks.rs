@@ -1,77 +1,307 @@
-//! The task list: the viewer's own tasks, or every task for supervisors and admins.
+//! The task list: filters, order and page live in the query string (shareable, the back
+//! button works; the filter form is a GET form, so it works without JavaScript too), keyset
+//! pagination, and a CSV link carrying the same filters to the REST export.
 
+use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
-use crate::api::auth::{CurrentUser, whoami};
-use crate::api::tasks::{TaskScope, TaskSummary, list_tasks};
-use crate::api::{ApiError, ErrorCode};
-use crate::domain::Role;
+use crate::api::auth::CurrentUser;
+use crate::api::officers::{Officer, list_officers};
+use crate::api::tasks::{TaskFilter, TaskSort, TaskSummary, query_tasks};
+use crate::api::{ApiError, Page};
+use crate::domain::{Role, TaskPriority, TaskStatus, TaskType};
 use crate::ui::Layout;
+use crate::ui::page::{PageError, query_string, signed_in};
 
-async fn load(alcance: Option<String>) -> Result<(CurrentUser, TaskScope, Vec<TaskSummary>), ApiError> {
-    let user = whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
-    let scope = match alcance.as_deref() {
-        Some("mias") => TaskScope::Mine,
-        Some("todas") => TaskScope::All,
-        _ if user.role == Role::Officer => TaskScope::Mine,
-        _ => TaskScope::All,
+/// The page's query parameters, named like the REST API's (`/api/v1/tasks`).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Params {
+    alcance: String,
+    status: String,
+    task_type: String,
+    priority: String,
+    officer_id: String,
+    date_from: String,
+    date_to: String,
+    q: String,
+    sort: String,
+    order: String,
+    cursor: String,
+}
+
+impl Params {
+    fn from_query(q: &ParamsMap) -> Self {
+        let get = |k: &str| q.get(k).unwrap_or_default().trim().to_owned();
+        Self {
+            alcance: get("alcance"),
+            status: get("status"),
+            task_type: get("type"),
+            priority: get("priority"),
+            officer_id: get("officer_id"),
+            date_from: get("date_from"),
+            date_to: get("date_to"),
+            q: get("q"),
+            sort: get("sort"),
+            order: get("order"),
+            cursor: get("cursor"),
+        }
+    }
+
+    /// The filter pairs (no cursor, no scope), as the REST API names them.
+    fn filter_pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("status", self.status.clone()),
+            ("type", self.task_type.clone()),
+            ("priority", self.priority.clone()),
+            ("officer_id", self.officer_id.clone()),
+            ("date_from", self.date_from.clone()),
+            ("date_to", self.date_to.clone()),
+            ("q", self.q.clone()),
+            ("sort", self.sort.clone()),
+            ("order", self.order.clone()),
+        ]
+    }
+
+    /// The page's own link with this filter and another cursor.
+    fn href_with_cursor(&self, cursor: &str) -> String {
+        let mut pairs = self.filter_pairs();
+        pairs.push(("alcance", self.alcance.clone()));
+        pairs.push(("cursor", cursor.to_owned()));
+        format!("/tareas{}", query_string(&pairs))
+    }
+
+    /// The filter for the service; a malformed value is a Spanish error, not silently ignored.
+    fn to_filter(&self, user: &CurrentUser) -> Result<TaskFilter, ApiError> {
+        let bad = |m: &str| ApiError::new(crate::api::ErrorCode::Validation, m);
+        let opt = |s: &String| (!s.is_empty()).then(|| s.clone());
+        let statuses = if self.status.is_empty() {
+            Vec::new()
+        } else {
+            self.status
+                .split(',')
+                .map(|s| s.trim().parse::<TaskStatus>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad("Estado desconocido en el filtro."))?
+        };
+        let day = |s: &String| -> Result<Option<NaiveDate>, ApiError> {
+            opt(s)
+                .map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad("Fecha inválida en el filtro.")))
+                .transpose()
+        };
+        let mut filter = TaskFilter {
+            statuses,
+            task_type: opt(&self.task_type)
+                .map(|t| t.parse::<TaskType>().map_err(|_| bad("Tipo de tarea desconocido.")))
+                .transpose()?,
+            priority: opt(&self.priority)
+                .map(|p| p.parse::<TaskPriority>().map_err(|_| bad("Prioridad desconocida.")))
+                .transpose()?,
+            officer_id: opt(&self.officer_id)
+                .map(|o| o.parse::<i64>().map_err(|_| bad("Efectivo inválido en el filtro.")))
+                .transpose()?,
+            date_from: day(&self.date_from)?,
+            date_to: day(&self.date_to)?,
+            text: opt(&self.q),
+            sort: match self.sort.as_str() {
+                "" | "scheduled_start" => TaskSort::ScheduledStart,
+                "priority" => TaskSort::Priority,
+                "created_at" => TaskSort::CreatedAt,
+                "code" => TaskSort::Code,
+                _ => return Err(bad("Orden desconocido.")),
+            },
+            descending: self.order == "desc",
+            cursor: opt(&self.cursor),
+            limit: Some(PAGE_SIZE),
+            ..TaskFilter::default()
+        };
+        if self.alcance == "mias" && user.role != Role::Officer {
+            filter.supervisor_id = Some(user.id);
+        }
+        Ok(filter)
+    }
+}
+
+const PAGE_SIZE: u32 = 50;
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Data {
+    user: CurrentUser,
+    page: Page<TaskSummary>,
+    officers: Vec<Officer>,
+}
+
+async fn load(params: Params) -> Result<Data, ApiError> {
+    let user = signed_in().await?;
+    let filter = params.to_filter(&user)?;
+    let page = query_tasks(filter).await?;
+    // The officer filter is for those who see every task.
+    let officers = if user.role == Role::Officer {
+        Vec::new()
+    } else {
+        list_officers(None, None, None, None, Some(200)).await?.items
     };
-    let tasks = list_tasks(scope).await?;
-    Ok((user, scope, tasks))
+    Ok(Data { user, page, officers })
 }
 
 #[component]
 pub fn TasksPage() -> impl IntoView {
     let query = use_query_map();
-    let data = Resource::new(move || query.read().get("alcance"), load);
+    let params = Memo::new(move |_| Params::from_query(&query.read()));
+    let data = Resource::new(move || params.get(), load);
     view! {
         <Title text="Tareas" />
         <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
             {move || Suspend::new(async move {
+                let params = params.get_untracked();
                 match data.await {
-                    Ok((user, scope, tasks)) => view! { <TasksView user scope tasks /> }.into_any(),
-                    Err(e) => view! {
-                        <main class="centered">
-                            <p role="alert" class="error">{e.message}</p>
-                            <a href="/login">"Ingresar"</a>
-                        </main>
-                    }
-                    .into_any(),
+                    Ok(data) => view! { <TasksView data params /> }.into_any(),
+                    Err(error) => view! { <PageError title="Tareas" error /> }.into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
+fn options<T: Copy + Send + 'static>(
+    all: &'static [T],
+    selected: String,
+    value: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> impl IntoView {
+    all.iter()
+        .map(|&v| {
+            let val = value(v);
+            view! { <option value=val selected=selected == val>{label(v)}</option> }
+        })
+        .collect_view()
+}
+
 #[component]
-fn TasksView(user: CurrentUser, scope: TaskScope, tasks: Vec<TaskSummary>) -> impl IntoView {
+fn TasksView(data: Data, params: Params) -> impl IntoView {
+    let Data { user, page, officers } = data;
     let can_see_all = user.role != Role::Officer;
-    let caption = match scope {
-        TaskScope::Mine => "Mis tareas",
-        TaskScope::All => "Todas las tareas",
-    };
-    let count = tasks.len();
+    let can_manage = can_see_all;
+    let mine = !can_see_all || params.alcance == "mias";
+    let caption = if mine { "Mis tareas" } else { "Todas las tareas" };
+    let csv_href = format!("/api/v1/tasks.csv{}", query_string(&params.filter_pairs()));
+    let next_href = page.next_cursor.as_deref().map(|c| params.href_with_cursor(c));
+    let first_href = (!params.cursor.is_empty()).then(|| params.href_with_cursor(""));
+    let count = page.items.len();
+    let p = params.clone();
     view! {
         <Layout user>
             <div class="page-head">
                 <h1>"Tareas"</h1>
+                <div class="head-actions">
+                    {can_see_all
+                        .then(|| {
+                            view! {
+                                <nav class="segmented" aria-label="Alcance">
+                                    <a href="/tareas?alcance=todas" aria-current=(!mine).then_some("page")>
+                                        "Todas"
+                                    </a>
+                                    <a href="/tareas?alcance=mias" aria-current=mine.then_some("page")>
+                                        "Mías"
+                                    </a>
+                                </nav>
+                            }
+                        })}
+                    {can_manage.then(|| view! { <a class="button" href="/tareas/nueva">"Nueva tarea"</a> })}
+                </div>
+            </div>
+            <Form method="GET" action="/tareas" attr:class="filters" attr:aria-label="Filtros">
+                <input type="hidden" name="alcance" value=p.alcance.clone() />
+                <div class="field">
+                    <label for="f-q">"Buscar"</label>
+                    <input id="f-q" name="q" type="search" value=p.q.clone() placeholder="Código, título o descripción" />
+                </div>
+                <div class="field">
+                    <label for="f-status">"Estado"</label>
+                    <select id="f-status" name="status">
+                        <option value="">"Todos"</option>
+                        {options(TaskStatus::ALL, p.status.clone(), TaskStatus::as_str, TaskStatus::label_es)}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="f-priority">"Prioridad"</label>
+                    <select id="f-priority" name="priority">
+                        <option value="">"Todas"</option>
+                        {options(TaskPriority::ALL, p.priority.clone(), TaskPriority::as_str, TaskPriority::label_es)}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="f-type">"Tipo"</label>
+                    <select id="f-type" name="type">
+                        <option value="">"Todos"</option>
+                        {options(TaskType::ALL, p.task_type.clone(), TaskType::as_str, TaskType::label_es)}
+                    </select>
+                </div>
                 {can_see_all
                     .then(|| {
+                        let selected = p.officer_id.clone();
                         view! {
-                            <nav class="segmented" aria-label="Alcance">
-                                <a href="/tareas?alcance=todas" aria-current=(scope == TaskScope::All).then_some("page")>
-                                    "Todas"
-                                </a>
-                                <a href="/tareas?alcance=mias" aria-current=(scope == TaskScope::Mine).then_some("page")>
-                                    "Mías"
-                                </a>
-                            </nav>
+                            <div class="field">
+                                <label for="f-officer">"Efectivo asignado"</label>
+                                <select id="f-officer" name="officer_id">
+                                    <option value="">"Cualquiera"</option>
+                                    {officers
+                                        .into_iter()
+                                        .map(|o| {
+                                            let id = o.id.to_string();
+                                            let sel = id == selected;
+                                            view! {
+                                                <option value=id selected=sel>
+                                                    {format!("{} {} ({})", o.first_name, o.last_name, o.code)}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </select>
+                            </div>
                         }
                     })}
-            </div>
-            {if tasks.is_empty() {
+                <div class="field">
+                    <label for="f-from">"Desde"</label>
+                    <input id="f-from" name="date_from" type="date" value=p.date_from.clone() />
+                </div>
+                <div class="field">
+                    <label for="f-to">"Hasta"</label>
+                    <input id="f-to" name="date_to" type="date" value=p.date_to.clone() />
+                </div>
+                <div class="field">
+                    <label for="f-sort">"Ordenar por"</label>
+                    <select id="f-sort" name="sort">
+                        {[
+                            ("scheduled_start", "Inicio programado"),
+                            ("priority", "Prioridad"),
+                            ("created_at", "Fecha de creación"),
+                            ("code", "Código"),
+                        ]
+                            .into_iter()
+                            .map(|(v, l)| view! { <option value=v selected=p.sort == v>{l}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="f-order">"Sentido"</label>
+                    <select id="f-order" name="order">
+                        <option value="asc" selected=p.order != "desc">"Ascendente"</option>
+                        <option value="desc" selected=p.order == "desc">"Descendente"</option>
+                    </select>
+                </div>
+                <div class="field buttons">
+                    <button type="submit">"Filtrar"</button>
+                    <a href=format!("/tareas{}", query_string(&[("alcance", p.alcance.clone())]))>"Limpiar"</a>
+                </div>
+            </Form>
+            <p class="list-tools">
+                <a href=csv_href download="tareas.csv">"Exportar CSV"</a>
+            </p>
+            {if page.items.is_empty() {
                 view! {
                     <section aria-label=caption>
                         <h2>{caption}</h2>
@@ -80,54 +310,60 @@ fn TasksView(user: CurrentUser, scope: TaskScope, tasks: Vec<TaskSummary>) -> im
                 }
                     .into_any()
             } else {
-                view! {
-                    <table class="data-table">
-                        <caption>{caption} " (" {count} ")"</caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">"Código"</th>
-                                <th scope="col">"Título"</th>
-                                <th scope="col">"Tipo"</th>
-                                <th scope="col">"Prioridad"</th>
-                                <th scope="col">"Estado"</th>
-                                <th scope="col">"Inicio programado"</th>
-                                <th scope="col">"Delegado"</th>
-                                <th scope="col">"Efectivos"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {tasks
-                                .into_iter()
-                                .map(|t| {
-                                    view! {
-                                        <tr>
-                                            <td class="mono">
-                                                <a href=format!("/tareas/{}", t.id)>{t.code}</a>
-                                            </td>
-                                            <td>{t.title}</td>
-                                            <td>{t.task_type.label_es()}</td>
-                                            <td>
-                                                <span class=format!("badge priority-{}", t.priority.as_str())>
-                                                    {t.priority.label_es()}
-                                                </span>
-                                            </td>
-                                            <td>
-                                                <span class=format!("badge status-{}", t.status.as_str())>
-                                                    {t.status.label_es()}
-                                                </span>
-                                            </td>
-                                            <td>{t.scheduled_start.unwrap_or_else(|| "—".into())}</td>
-                                            <td>{t.supervisor.unwrap_or_else(|| "—".into())}</td>
-                                            <td>{t.officers.join(", ")}</td>
-                                        </tr>
-                                    }
-                                })
-                                .collect_view()}
-                        </tbody>
-                    </table>
-                }
-                    .into_any()
+                view! { <TaskTable caption count tasks=page.items /> }.into_any()
             }}
+            <nav class="pager" aria-label="Páginas">
+                {first_href.map(|h| view! { <a href=h>"« Primera página"</a> })}
+                {next_href.map(|h| view! { <a href=h rel="next">"Siguiente »"</a> })}
+            </nav>
         </Layout>
+    }
+}
+
+#[component]
+fn TaskTable(caption: &'static str, count: usize, tasks: Vec<TaskSummary>) -> impl IntoView {
+    view! {
+        <table class="data-table">
+            <caption>{caption} " (" {count} ")"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Código"</th>
+                    <th scope="col">"Título"</th>
+                    <th scope="col">"Tipo"</th>
+                    <th scope="col">"Prioridad"</th>
+                    <th scope="col">"Estado"</th>
+                    <th scope="col">"Inicio programado"</th>
+                    <th scope="col">"Delegado"</th>
+                    <th scope="col">"Efectivos"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {tasks
+                    .into_iter()
+                    .map(|t| {
+                        view! {
+                            <tr>
+                                <td class="mono">
+                                    <a href=format!("/tareas/{}", t.id)>{t.code}</a>
+                                </td>
+                                <td>{t.title}</td>
+                                <td>{t.task_type.label_es()}</td>
+                                <td>
+                                    <span class=format!("badge priority-{}", t.priority.as_str())>
+                                        {t.priority.label_es()}
+                                    </span>
+                                </td>
+                                <td>
+                                    <span class=format!("badge status-{}", t.status.as_str())>{t.status.label_es()}</span>
+                                </td>
+                                <td>{t.scheduled_start.unwrap_or_else(|| "—".into())}</td>
+                                <td>{t.supervisor.unwrap_or_else(|| "—".into())}</td>
+                                <td>{t.officers.join(", ")}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -3,6 +3,7 @@
 //! all end up here.
 
 pub mod activity;
+pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod broadcasts;
@@ -11,6 +12,7 @@ pub mod demo;
 pub mod emergency;
 pub mod feedback;
 pub mod geo;
+pub mod notes;
 pub mod notifications;
 pub mod officers;
 pub mod realtime;

@@ -1,0 +1,60 @@
+//! The assignment editor of the task page: who could take the task, how far they are and
+//! what else they hold at that time. Assigning itself goes through `assign_officers` /
+//! `unassign_officer` (api::tasks); `assign_officer_form` is the plain-form door to it.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::ApiError;
+use crate::api::tasks::TaskDetail;
+use crate::domain::OfficerStatus;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentCandidate {
+    pub officer_id: i64,
+    pub code: String,
+    pub name: String,
+    pub status: OfficerStatus,
+    /// Already assigned to this task.
+    pub assigned: bool,
+    /// From the officer's last known position to the task (metres), when both are known.
+    pub distance_m: Option<f64>,
+    /// Codes of the officer's other open tasks whose time slot overlaps this one.
+    pub overlapping_tasks: Vec<String>,
+}
+
+#[server(prefix = "/api/fn", endpoint = "assignment_candidates")]
+pub async fn assignment_candidates(task_id: i64) -> Result<Vec<AssignmentCandidate>, ApiError> {
+    use crate::server::{context, services};
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::assignment::candidates(&state, &actor, task_id).await
+        }
+        .await,
+    )
+}
+
+/// Assigns one officer (a form button). `allow_overlap` is the explicit override of the
+/// overlap rule (recorded in the history). A plain form post returns to the task's page.
+#[server(prefix = "/api/fn", endpoint = "assign_officer_form")]
+pub async fn assign_officer_form(
+    task_id: i64,
+    officer_id: i64,
+    #[server(default)] allow_overlap: bool,
+) -> Result<TaskDetail, ApiError> {
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    let result = context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::tasks::assign(&state, &actor, &meta, task_id, vec![officer_id], allow_overlap).await
+        }
+        .await,
+    );
+    let page = format!("/tareas/{task_id}");
+    crate::api::form_redirect(&meta, &result, &page, &page);
+    result
+}

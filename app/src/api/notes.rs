@@ -1,0 +1,64 @@
+//! The personal logbook (notas). Plain scalar arguments: the page's forms work without
+//! JavaScript and a plain form post is sent back to `/notas`.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, Page};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Note {
+    pub id: i64,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    /// `created_at` in the configured time zone.
+    pub created_at_local: String,
+}
+
+/// The viewer's own notes, newest first.
+#[server(prefix = "/api/fn", endpoint = "list_notes")]
+pub async fn list_notes(cursor: Option<String>, limit: Option<u32>) -> Result<Page<Note>, ApiError> {
+    use crate::server::{context, services};
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::notes::list(&state, &actor, cursor, limit).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api/fn", endpoint = "create_note")]
+pub async fn create_note(body: String) -> Result<Note, ApiError> {
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    let result = context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::notes::create(&state, &actor, &meta, &body).await
+        }
+        .await,
+    );
+    crate::api::form_redirect(&meta, &result, "/notas", "/notas");
+    result
+}
+
+#[server(prefix = "/api/fn", endpoint = "delete_note")]
+pub async fn delete_note(id: i64) -> Result<(), ApiError> {
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    let result = context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::notes::delete(&state, &actor, &meta, id).await
+        }
+        .await,
+    );
+    crate::api::form_redirect(&meta, &result, "/notas", "/notas");
+    result
+}

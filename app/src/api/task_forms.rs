@@ -1,0 +1,265 @@
+//! The task create/edit form as one server function over the default URL encoding, so the
+//! form works as a plain HTML post without JavaScript. Every field arrives as text; parsing
+//! errors and the service's own validation errors come back per field (Spanish). A plain
+//! form post is redirected to the task on success, or back to the form with the values
+//! typed and the errors in the query string (`v_<field>` / `e_<field>`).
+
+use leptos::prelude::*;
+
+use crate::api::ApiError;
+use crate::api::tasks::TaskDetail;
+
+/// The form's fields, in order. The UI names its inputs after them.
+pub const FIELDS: &[&str] = &[
+    "code",
+    "title",
+    "description",
+    "task_type",
+    "priority",
+    "scheduled_start",
+    "scheduled_end",
+    "lat",
+    "lon",
+    "location_text",
+    "notes",
+];
+
+/// Creates a task (`id` empty) or updates task `id` from the form's texts. Times are
+/// `datetime-local` values in the configured time zone.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api/fn", endpoint = "save_task_form")]
+pub async fn save_task_form(
+    #[server(default)] id: String,
+    #[server(default)] code: String,
+    #[server(default)] title: String,
+    #[server(default)] description: String,
+    #[server(default)] task_type: String,
+    #[server(default)] priority: String,
+    #[server(default)] scheduled_start: String,
+    #[server(default)] scheduled_end: String,
+    #[server(default)] lat: String,
+    #[server(default)] lon: String,
+    #[server(default)] location_text: String,
+    #[server(default)] notes: String,
+) -> Result<TaskDetail, ApiError> {
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    let values = [
+        ("code", &code),
+        ("title", &title),
+        ("description", &description),
+        ("task_type", &task_type),
+        ("priority", &priority),
+        ("scheduled_start", &scheduled_start),
+        ("scheduled_end", &scheduled_end),
+        ("lat", &lat),
+        ("lon", &lon),
+        ("location_text", &location_text),
+        ("notes", &notes),
+    ];
+    let form_page =
+        if id.trim().is_empty() { "/tareas/nueva".to_owned() } else { format!("/tareas/{}/editar", id.trim()) };
+    let result = context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            let fields = server::parse(
+                state.config.timezone,
+                server::Texts {
+                    code: &code,
+                    title: &title,
+                    description: &description,
+                    task_type: &task_type,
+                    priority: &priority,
+                    scheduled_start: &scheduled_start,
+                    scheduled_end: &scheduled_end,
+                    lat: &lat,
+                    lon: &lon,
+                    location_text: &location_text,
+                    notes: &notes,
+                },
+            )?;
+            match id.trim() {
+                "" => services::tasks::create(&state, &actor, &meta, fields.into_new()).await,
+                id => {
+                    let id: i64 = id.parse().map_err(|_| crate::server::error::AppError::NotFound)?;
+                    services::tasks::update(&state, &actor, &meta, id, fields.into_update()).await
+                }
+            }
+        }
+        .await,
+    );
+    if meta.plain_form_post {
+        match &result {
+            Ok(task) => leptos_axum::redirect(&format!("/tareas/{}", task.id)),
+            Err(err) => leptos_axum::redirect(&server::back_to_form(&form_page, &values, err)),
+        }
+    }
+    result
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+
+    use crate::api::ApiError;
+    use crate::api::FieldError;
+    use crate::api::tasks::{NewTask, TaskUpdate};
+    use crate::domain::{TaskPriority, TaskType};
+    use crate::server::error::{AppError, AppResult};
+
+    pub struct Texts<'a> {
+        pub code: &'a str,
+        pub title: &'a str,
+        pub description: &'a str,
+        pub task_type: &'a str,
+        pub priority: &'a str,
+        pub scheduled_start: &'a str,
+        pub scheduled_end: &'a str,
+        pub lat: &'a str,
+        pub lon: &'a str,
+        pub location_text: &'a str,
+        pub notes: &'a str,
+    }
+
+    pub struct Parsed {
+        code: Option<String>,
+        title: String,
+        description: Option<String>,
+        task_type: TaskType,
+        priority: TaskPriority,
+        scheduled_start: Option<DateTime<Utc>>,
+        scheduled_end: Option<DateTime<Utc>>,
+        lat: Option<f64>,
+        lon: Option<f64>,
+        location_text: Option<String>,
+        notes: Option<String>,
+    }
+
+    fn text(s: &str) -> Option<String> {
+        let s = s.trim();
+        (!s.is_empty()).then(|| s.to_owned())
+    }
+
+    /// Parses the texts; every unreadable field is reported, not only the first.
+    pub fn parse(tz: chrono_tz::Tz, t: Texts<'_>) -> AppResult<Parsed> {
+        let mut errors: Vec<FieldError> = Vec::new();
+        let mut fail = |field: &str, message: &str| {
+            errors.push(FieldError { field: field.into(), message: message.into() });
+        };
+        let task_type = match t.task_type.trim().parse::<TaskType>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                fail("task_type", "Elija un tipo de tarea.");
+                None
+            }
+        };
+        let priority = match t.priority.trim() {
+            "" => Some(TaskPriority::Medium),
+            p => p.parse::<TaskPriority>().ok().or_else(|| {
+                fail("priority", "Elija una prioridad válida.");
+                None
+            }),
+        };
+        let mut time = |field: &str, value: &str| -> Option<DateTime<Utc>> {
+            let value = value.trim();
+            if value.is_empty() {
+                return None;
+            }
+            let parsed = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
+                .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
+                .ok()
+                .and_then(|naive| tz.from_local_datetime(&naive).earliest());
+            match parsed {
+                Some(at) => Some(at.with_timezone(&Utc)),
+                None => {
+                    fail(field, "Fecha y hora inválidas (use el formato dd/mm/aaaa hh:mm).");
+                    None
+                }
+            }
+        };
+        let scheduled_start = time("scheduled_start", t.scheduled_start);
+        let scheduled_end = time("scheduled_end", t.scheduled_end);
+        let mut number = |field: &str, value: &str| -> Option<f64> {
+            let value = value.trim().replace(',', ".");
+            if value.is_empty() {
+                return None;
+            }
+            match value.parse::<f64>() {
+                Ok(v) if v.is_finite() => Some(v),
+                _ => {
+                    fail(field, "Escriba un número (por ejemplo -34.6037).");
+                    None
+                }
+            }
+        };
+        let lat = number("lat", t.lat);
+        let lon = number("lon", t.lon);
+        let (Some(task_type), Some(priority), true) = (task_type, priority, errors.is_empty()) else {
+            return Err(AppError::Validation(errors));
+        };
+        Ok(Parsed {
+            code: text(t.code),
+            title: t.title.trim().to_owned(),
+            description: text(t.description),
+            task_type,
+            priority,
+            scheduled_start,
+            scheduled_end,
+            lat,
+            lon,
+            location_text: text(t.location_text),
+            notes: text(t.notes),
+        })
+    }
+
+    impl Parsed {
+        pub fn into_new(self) -> NewTask {
+            NewTask {
+                code: self.code,
+                description: self.description,
+                priority: self.priority,
+                scheduled_start: self.scheduled_start,
+                scheduled_end: self.scheduled_end,
+                lat: self.lat,
+                lon: self.lon,
+                location_text: self.location_text,
+                notes: self.notes,
+                ..NewTask::new(self.title, self.task_type)
+            }
+        }
+
+        /// Every field of the form is set (an empty field clears it); the code never changes.
+        pub fn into_update(self) -> TaskUpdate {
+            TaskUpdate {
+                title: Some(self.title),
+                description: Some(self.description),
+                task_type: Some(self.task_type),
+                priority: Some(self.priority),
+                scheduled_start: Some(self.scheduled_start),
+                scheduled_end: Some(self.scheduled_end),
+                lat: Some(self.lat),
+                lon: Some(self.lon),
+                location_text: Some(self.location_text),
+                supervisor_id: None,
+                notes: Some(self.notes),
+            }
+        }
+    }
+
+    /// The form page again, carrying what was typed (`v_*`), the field errors (`e_*`) and the
+    /// general message (`error`).
+    pub fn back_to_form(page: &str, values: &[(&str, &String)], err: &ApiError) -> String {
+        let mut pairs: Vec<(String, String)> = vec![("error".into(), err.message.clone())];
+        for (name, value) in values {
+            if !value.is_empty() {
+                pairs.push((format!("v_{name}"), (*value).clone()));
+            }
+        }
+        for field in &err.fields {
+            pairs.push((format!("e_{}", field.field), field.message.clone()));
+        }
+        format!("{page}?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    }
+}

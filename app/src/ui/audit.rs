@@ -1,0 +1,157 @@
+//! The audit log (`/auditoria`, admins): the chain's verification status, filters in the
+//! query string (a GET form), keyset pages and a CSV link with the same filters.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::audit::{AuditFilter, audit_chain_status, list_audit};
+use crate::api::{ApiError, ErrorCode};
+use crate::ui::Layout;
+use crate::ui::page::{PageError, query_string, signed_in};
+
+fn filter_from(get: &dyn Fn(&str) -> String) -> Result<AuditFilter, ApiError> {
+    let bad = |m: &str| ApiError::new(ErrorCode::Validation, m);
+    let opt = |k: &str| Some(get(k)).filter(|v| !v.is_empty());
+    let day = |k: &str, end: bool| -> Result<_, ApiError> {
+        opt(k)
+            .map(|d| {
+                let d = NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad("Fecha inválida."))?;
+                let d = if end { d.succ_opt().unwrap_or(d) } else { d };
+                Ok(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()))
+            })
+            .transpose()
+    };
+    Ok(AuditFilter {
+        action: opt("action"),
+        user_id: opt("user_id").map(|u| u.parse().map_err(|_| bad("Usuario inválido."))).transpose()?,
+        resource_type: opt("resource_type"),
+        resource_id: None,
+        success: match get("success").as_str() {
+            "" => None,
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => return Err(bad("Resultado inválido.")),
+        },
+        from: day("from", false)?,
+        to: day("to", true)?,
+        cursor: opt("cursor"),
+        limit: Some(50),
+    })
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || query.get(),
+        |q| async move {
+            let user = signed_in().await?;
+            let get = |k: &str| q.get(k).unwrap_or_default().trim().to_owned();
+            let filter = filter_from(&get)?;
+            let chain = audit_chain_status().await?;
+            let page = list_audit(filter).await?;
+            Ok::<_, ApiError>((user, chain, page))
+        },
+    );
+    view! {
+        <Title text="Auditoría" />
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                let q = query.get_untracked();
+                let get = |k: &str| q.get(k).unwrap_or_default().trim().to_owned();
+                let (v_action, v_type, v_user, v_success, v_from, v_to) =
+                    (get("action"), get("resource_type"), get("user_id"), get("success"), get("from"), get("to"));
+                let pairs: Vec<(&str, String)> =
+                    ["action", "resource_type", "user_id", "success", "from", "to"].into_iter().map(|k| (k, get(k))).collect();
+                match data.await {
+                    Ok((user, chain, page)) => {
+                        // The REST export takes instants: the days become the same UTC bounds.
+                        let bounds = filter_from(&get).ok();
+                        let instant = |t: Option<chrono::DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
+                        let csv_pairs: Vec<(&str, String)> = pairs
+                            .iter()
+                            .map(|(k, v)| match *k {
+                                "from" => (*k, instant(bounds.as_ref().and_then(|f| f.from))),
+                                "to" => (*k, instant(bounds.as_ref().and_then(|f| f.to))),
+                                _ => (*k, v.clone()),
+                            })
+                            .collect();
+                        let csv = format!("/api/v1/audit.csv{}", query_string(&csv_pairs));
+                        let next = page.next_cursor.map(|c| {
+                            let mut p = pairs.clone();
+                            p.push(("cursor", c));
+                            format!("/auditoria{}", query_string(&p))
+                        });
+                        view! {
+                            <Layout user>
+                                <h1>"Auditoría"</h1>
+                                {if chain.intact {
+                                    view! { <p class="chain ok" role="status">{format!("Cadena íntegra: {} registros verificados.", chain.rows)}</p> }.into_any()
+                                } else {
+                                    view! { <p class="chain broken" role="alert">{format!("¡Cadena alterada! Primer registro que no coincide: #{}.", chain.first_broken.unwrap_or_default())}</p> }.into_any()
+                                }}
+                                <Form method="GET" action="/auditoria" attr:class="filters" attr:aria-label="Filtros">
+                                    <div class="field"><label for="a-action">"Acción"</label><input id="a-action" name="action" value=v_action placeholder="task. o auth.login" /></div>
+                                    <div class="field"><label for="a-type">"Recurso"</label><input id="a-type" name="resource_type" value=v_type placeholder="task, user…" /></div>
+                                    <div class="field"><label for="a-user">"Usuario (id)"</label><input id="a-user" name="user_id" inputmode="numeric" value=v_user /></div>
+                                    <div class="field">
+                                        <label for="a-success">"Resultado"</label>
+                                        <select id="a-success" name="success">
+                                            <option value="">"Todos"</option>
+                                            <option value="true" selected=v_success == "true">"Exitosos"</option>
+                                            <option value="false" selected=v_success == "false">"Fallidos"</option>
+                                        </select>
+                                    </div>
+                                    <div class="field"><label for="a-from">"Desde"</label><input id="a-from" name="from" type="date" value=v_from /></div>
+                                    <div class="field"><label for="a-to">"Hasta"</label><input id="a-to" name="to" type="date" value=v_to /></div>
+                                    <div class="field buttons"><button type="submit">"Filtrar"</button><a href="/auditoria">"Limpiar"</a></div>
+                                </Form>
+                                <p class="list-tools"><a href=csv download="auditoria.csv">"Exportar CSV"</a></p>
+                                {if page.items.is_empty() {
+                                    view! { <p class="empty">"No hay registros para mostrar."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="data-table">
+                                            <caption>"Registros de auditoría, los más recientes primero"</caption>
+                                            <thead><tr>
+                                                <th scope="col">"#"</th>
+                                                <th scope="col">"Fecha (UTC)"</th>
+                                                <th scope="col">"Usuario"</th>
+                                                <th scope="col">"Canal"</th>
+                                                <th scope="col">"Acción"</th>
+                                                <th scope="col">"Recurso"</th>
+                                                <th scope="col">"Resultado"</th>
+                                                <th scope="col">"IP"</th>
+                                            </tr></thead>
+                                            <tbody>
+                                                {page.items.into_iter().map(|r| view! {
+                                                    <tr>
+                                                        <td class="mono">{r.id}</td>
+                                                        <td class="mono">{r.at.format("%d/%m/%Y %H:%M:%S").to_string()}</td>
+                                                        <td>{r.user.unwrap_or_else(|| "—".into())}</td>
+                                                        <td>{r.channel.label_es()}</td>
+                                                        <td class="mono">{r.action}</td>
+                                                        <td>{r.resource_type}{r.resource_id.map(|id| format!(" #{id}"))}</td>
+                                                        <td>{if r.success { "Exitoso" } else { "Fallido" }}</td>
+                                                        <td class="mono">{r.ip.unwrap_or_else(|| "—".into())}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }
+                                    .into_any()
+                                }}
+                                {next.map(|h| view! { <nav class="pager" aria-label="Páginas"><a href=h rel="next">"Siguiente »"</a></nav> })}
+                            </Layout>
+                        }
+                        .into_any()
+                    }
+                    Err(error) => view! { <PageError title="Auditoría" error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,136 @@
+//! Feedback (`/comentarios`, supervisors and admins): KPIs, the list filtered by status, and
+//! the review workflow (new → reviewing → resolved, reopen) as plain form buttons.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::ApiError;
+use crate::api::feedback::{SetFeedbackStatus, feedback_overview, list_feedback};
+use crate::domain::FeedbackStatus;
+use crate::ui::Layout;
+use crate::ui::page::{PageError, query_string, signed_in};
+
+/// The review moves offered from each status.
+fn next_statuses(from: FeedbackStatus) -> &'static [(FeedbackStatus, &'static str)] {
+    match from {
+        FeedbackStatus::New => &[(FeedbackStatus::Reviewing, "Revisar"), (FeedbackStatus::Resolved, "Resolver")],
+        FeedbackStatus::Reviewing => &[(FeedbackStatus::Resolved, "Resolver")],
+        FeedbackStatus::Resolved => &[(FeedbackStatus::Reviewing, "Reabrir")],
+    }
+}
+
+#[component]
+pub fn FeedbackPage() -> impl IntoView {
+    let query = use_query_map();
+    let review = ServerAction::<SetFeedbackStatus>::new();
+    let data = Resource::new(
+        move || (query.read().get("status"), query.read().get("cursor"), review.version().get()),
+        |(status, cursor, _)| async move {
+            let user = signed_in().await?;
+            let status = status
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<FeedbackStatus>())
+                .transpose()
+                .map_err(|_| ApiError::new(crate::api::ErrorCode::Validation, "Estado desconocido."))?;
+            let kpis = feedback_overview().await?;
+            let page = list_feedback(status, cursor, Some(50)).await?;
+            Ok::<_, ApiError>((user, status, kpis, page))
+        },
+    );
+    let error = move || review.value().get().and_then(Result::err).map(|e| e.message);
+    view! {
+        <Title text="Comentarios" />
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((user, status, kpis, page)) => {
+                        let selected = status.map(|s| s.as_str()).unwrap_or_default();
+                        let next = page
+                            .next_cursor
+                            .map(|c| format!("/comentarios{}", query_string(&[("status", selected.to_owned()), ("cursor", c)])));
+                        view! {
+                            <Layout user>
+                                <h1>"Comentarios"</h1>
+                                <ul class="kpis" aria-label="Resumen">
+                                    <li><strong>{kpis.total}</strong>" en total"</li>
+                                    <li><strong>{kpis.new}</strong>" nuevos"</li>
+                                    <li><strong>{kpis.reviewing}</strong>" en revisión"</li>
+                                    <li><strong>{kpis.resolved}</strong>" resueltos"</li>
+                                    <li><strong>{kpis.positive}</strong>" positivos · "<strong>{kpis.negative}</strong>" negativos"</li>
+                                </ul>
+                                <nav class="segmented" aria-label="Estado">
+                                    <a href="/comentarios" aria-current=status.is_none().then_some("page")>"Todos"</a>
+                                    {FeedbackStatus::ALL
+                                        .iter()
+                                        .map(|s| view! {
+                                            <a href=format!("/comentarios?status={}", s.as_str()) aria-current=(status == Some(*s)).then_some("page")>
+                                                {s.label_es()}
+                                            </a>
+                                        })
+                                        .collect_view()}
+                                </nav>
+                                {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                                {if page.items.is_empty() {
+                                    view! { <p class="empty">"No hay comentarios para mostrar."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="data-table">
+                                            <caption>"Comentarios recibidos"</caption>
+                                            <thead>
+                                                <tr>
+                                                    <th scope="col">"Fecha"</th>
+                                                    <th scope="col">"Autor"</th>
+                                                    <th scope="col">"Canal"</th>
+                                                    <th scope="col">"Texto"</th>
+                                                    <th scope="col">"Categoría"</th>
+                                                    <th scope="col">"Sentimiento"</th>
+                                                    <th scope="col">"Estado"</th>
+                                                    <th scope="col">"Acciones"</th>
+                                                </tr>
+                                            </thead>
+                                            <tbody>
+                                                {page.items.into_iter().map(|f| view! {
+                                                    <tr>
+                                                        <td class="mono">{f.created_at.format("%d/%m/%Y %H:%M").to_string()}</td>
+                                                        <td>{f.author.unwrap_or_else(|| "—".into())}</td>
+                                                        <td>{f.channel.label_es()}</td>
+                                                        <td>{f.text}</td>
+                                                        <td>{f.category}</td>
+                                                        <td>{sentiment_label(&f.sentiment_label)}</td>
+                                                        <td><span class="badge">{f.status.label_es()}</span></td>
+                                                        <td class="row-actions">
+                                                            {next_statuses(f.status).iter().map(|(to, label)| view! {
+                                                                <ActionForm action=review attr:class="inline-form">
+                                                                    <input type="hidden" name="id" value=f.id.to_string() />
+                                                                    <input type="hidden" name="status" value=to.as_str() />
+                                                                    <button type="submit" class="small">{*label}</button>
+                                                                </ActionForm>
+                                                            }).collect_view()}
+                                                        </td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }
+                                    .into_any()
+                                }}
+                                {next.map(|h| view! { <nav class="pager" aria-label="Páginas"><a href=h rel="next">"Siguiente »"</a></nav> })}
+                            </Layout>
+                        }
+                        .into_any()
+                    }
+                    Err(error) => view! { <PageError title="Comentarios" error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn sentiment_label(label: &str) -> &'static str {
+    match label {
+        "positive" => "Positivo",
+        "negative" => "Negativo",
+        _ => "Neutral",
+    }
+}

@@ -1,0 +1,85 @@
+//! The personal logbook (`/notas`): write a note, read your own, newest first. Plain forms:
+//! without JavaScript the server redirects back here.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::notes::{CreateNote, DeleteNote, list_notes};
+use crate::ui::Layout;
+use crate::ui::page::{PageError, signed_in};
+
+#[component]
+pub fn NotesPage() -> impl IntoView {
+    let query = use_query_map();
+    let create = ServerAction::<CreateNote>::new();
+    let delete = ServerAction::<DeleteNote>::new();
+    let data = Resource::new(
+        move || (query.read().get("cursor"), create.version().get(), delete.version().get()),
+        |(cursor, ..)| async move {
+            let user = signed_in().await?;
+            Ok::<_, crate::api::ApiError>((user, list_notes(cursor, Some(50)).await?))
+        },
+    );
+    let error = move || match (create.value().get(), delete.value().get()) {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.message),
+        _ => query.read().get("error").map(|code| match code.as_str() {
+            "validation" => "Escriba la nota (hasta 4000 caracteres).".to_owned(),
+            "not_found" => "La nota no existe.".to_owned(),
+            _ => "No se pudo guardar la nota.".to_owned(),
+        }),
+    };
+    view! {
+        <Title text="Notas" />
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((user, page)) => view! {
+                        <Layout user>
+                            <h1>"Notas"</h1>
+                            <p class="muted">"Su bitácora personal: solo usted puede leer estas notas."</p>
+                            <ActionForm action=create attr:class="stack note-form">
+                                <label for="note-body">"Nueva nota"</label>
+                                <textarea id="note-body" name="body" rows="4" maxlength="4000" required></textarea>
+                                {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                                <button type="submit" disabled=move || create.pending().get()>"Guardar nota"</button>
+                            </ActionForm>
+                            {if page.items.is_empty() {
+                                view! { <p class="empty">"Todavía no escribió notas."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ol class="notes" aria-label="Notas guardadas">
+                                        {page
+                                            .items
+                                            .into_iter()
+                                            .map(|n| {
+                                                view! {
+                                                    <li class="note">
+                                                        <time datetime=n.created_at.to_rfc3339()>{n.created_at_local}</time>
+                                                        <p class="note-body">{n.body}</p>
+                                                        <ActionForm action=delete attr:class="inline-form">
+                                                            <input type="hidden" name="id" value=n.id.to_string() />
+                                                            <button type="submit" class="secondary small">"Borrar"</button>
+                                                        </ActionForm>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ol>
+                                }
+                                .into_any()
+                            }}
+                            {page.next_cursor.map(|c| view! {
+                                <nav class="pager" aria-label="Páginas">
+                                    <a href=format!("/notas?cursor={c}") rel="next">"Notas anteriores »"</a>
+                                </nav>
+                            })}
+                        </Layout>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <PageError title="Notas" error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

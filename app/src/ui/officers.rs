@@ -1,0 +1,213 @@
+//! Officers (`/efectivos`, supervisors and admins): the list with status and last position,
+//! and one officer (`/efectivos/:id`) with their open tasks and a status change.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::officers::{Officer, Position, SetOfficerStatus, get_officer, list_officers};
+use crate::api::tasks::{TaskFilter, query_tasks};
+use crate::api::{ApiError, ErrorCode};
+use crate::domain::{OfficerStatus, TaskStatus};
+use crate::ui::Layout;
+use crate::ui::page::{PageError, query_string, signed_in};
+
+fn position_view(p: Option<Position>) -> AnyView {
+    match p {
+        Some(p) => view! {
+            <span>
+                <span class="mono">{format!("{:.5}, {:.5}", p.lat, p.lon)}</span>
+                " · " {p.recorded_at.format("%d/%m %H:%M UTC").to_string()} " · "
+                <a href=format!("/mapa?lat={:.6}&lon={:.6}", p.lat, p.lon)>"mapa"</a>
+            </span>
+        }
+        .into_any(),
+        None => view! { <span class="empty">"Sin posición"</span> }.into_any(),
+    }
+}
+
+#[component]
+pub fn OfficersPage() -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || (query.read().get("status"), query.read().get("q"), query.read().get("cursor")),
+        |(status, q, cursor)| async move {
+            let user = signed_in().await?;
+            let status = status
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<OfficerStatus>())
+                .transpose()
+                .map_err(|_| ApiError::new(ErrorCode::Validation, "Estado desconocido."))?;
+            let page = list_officers(status, None, q.filter(|q| !q.is_empty()), cursor, Some(100)).await?;
+            Ok::<_, ApiError>((user, page))
+        },
+    );
+    view! {
+        <Title text="Efectivos" />
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                let q = query.get_untracked();
+                let status = q.get("status").unwrap_or_default();
+                let text = q.get("q").unwrap_or_default();
+                match data.await {
+                    Ok((user, page)) => {
+                        let next = page.next_cursor.map(|c| {
+                            format!("/efectivos{}", query_string(&[("status", status.clone()), ("q", text.clone()), ("cursor", c)]))
+                        });
+                        view! {
+                            <Layout user>
+                                <h1>"Efectivos"</h1>
+                                <Form method="GET" action="/efectivos" attr:class="filters" attr:aria-label="Filtros">
+                                    <div class="field"><label for="o-q">"Buscar"</label><input id="o-q" name="q" type="search" value=text.clone() placeholder="Código, nombre, jerarquía o unidad" /></div>
+                                    <div class="field">
+                                        <label for="o-status">"Estado"</label>
+                                        <select id="o-status" name="status">
+                                            <option value="">"Todos"</option>
+                                            {OfficerStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{s.label_es()}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <div class="field buttons"><button type="submit">"Filtrar"</button><a href="/efectivos">"Limpiar"</a></div>
+                                </Form>
+                                {if page.items.is_empty() {
+                                    view! { <p class="empty">"No hay efectivos para mostrar."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="data-table">
+                                            <caption>"Efectivos"</caption>
+                                            <thead><tr>
+                                                <th scope="col">"Código"</th>
+                                                <th scope="col">"Nombre"</th>
+                                                <th scope="col">"Jerarquía"</th>
+                                                <th scope="col">"Unidad"</th>
+                                                <th scope="col">"Estado"</th>
+                                                <th scope="col">"Última posición"</th>
+                                            </tr></thead>
+                                            <tbody>
+                                                {page.items.into_iter().map(|o| view! {
+                                                    <tr>
+                                                        <td class="mono"><a href=format!("/efectivos/{}", o.id)>{o.code}</a></td>
+                                                        <td>{format!("{} {}", o.first_name, o.last_name)}</td>
+                                                        <td>{o.rank}</td>
+                                                        <td>{o.unit}</td>
+                                                        <td><span class=format!("badge officer-{}", o.status.as_str())>{o.status.label_es()}</span></td>
+                                                        <td>{position_view(o.last_position)}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }
+                                    .into_any()
+                                }}
+                                {next.map(|h| view! { <nav class="pager" aria-label="Páginas"><a href=h rel="next">"Siguiente »"</a></nav> })}
+                            </Layout>
+                        }
+                        .into_any()
+                    }
+                    Err(error) => view! { <PageError title="Efectivos" error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn OfficerDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let set_status = ServerAction::<SetOfficerStatus>::new();
+    let data = Resource::new(
+        move || (params.read().get("id"), set_status.version().get()),
+        |(id, _)| async move {
+            let user = signed_in().await?;
+            let id = id
+                .and_then(|id| id.parse::<i64>().ok())
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "El efectivo no existe."))?;
+            let officer = get_officer(id).await?;
+            let filter = TaskFilter {
+                statuses: vec![TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused],
+                officer_id: Some(id),
+                limit: Some(50),
+                ..TaskFilter::default()
+            };
+            let tasks = query_tasks(filter).await?.items;
+            Ok::<_, ApiError>((user, officer, tasks))
+        },
+    );
+    let error = move || set_status.value().get().and_then(Result::err).map(|e| e.message);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((user, officer, tasks)) => {
+                        let can_edit = user.role != crate::domain::Role::Officer;
+                        view! { <OfficerView user officer tasks can_edit set_status error /> }.into_any()
+                    }
+                    Err(error) => view! { <PageError title="Efectivo" error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OfficerView(
+    user: crate::api::auth::CurrentUser,
+    officer: Officer,
+    tasks: Vec<crate::api::tasks::TaskSummary>,
+    can_edit: bool,
+    set_status: ServerAction<SetOfficerStatus>,
+    error: impl Fn() -> Option<String> + Send + Sync + 'static,
+) -> impl IntoView {
+    let title = format!("{} {} ({})", officer.first_name, officer.last_name, officer.code);
+    let current = officer.status;
+    view! {
+        <Title text=title.clone() />
+        <Layout user>
+            <p><a href="/efectivos">"← Efectivos"</a></p>
+            <h1>{title}</h1>
+            <p><span class=format!("badge officer-{}", current.as_str())>{current.label_es()}</span></p>
+            {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <section aria-labelledby="datos">
+                <h2 id="datos">"Datos"</h2>
+                <dl class="facts">
+                    <dt>"Jerarquía"</dt><dd>{officer.rank}</dd>
+                    <dt>"Unidad"</dt><dd>{officer.unit}</dd>
+                    <dt>"Especialidad"</dt><dd>{officer.specialty.unwrap_or_else(|| "—".into())}</dd>
+                    <dt>"Última posición"</dt><dd>{position_view(officer.last_position)}</dd>
+                </dl>
+            </section>
+            {can_edit.then(|| view! {
+                <section aria-labelledby="estado">
+                    <h2 id="estado">"Cambiar estado"</h2>
+                    <ActionForm action=set_status attr:class="inline-form">
+                        <input type="hidden" name="officer_id" value=officer.id.to_string() />
+                        <label for="o-new-status">"Nuevo estado"</label>
+                        <select id="o-new-status" name="status">
+                            {OfficerStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=*s == current>{s.label_es()}</option> }).collect_view()}
+                        </select>
+                        <button type="submit">"Guardar estado"</button>
+                    </ActionForm>
+                </section>
+            })}
+            <section aria-labelledby="tareas-actuales">
+                <h2 id="tareas-actuales">"Tareas actuales"</h2>
+                {if tasks.is_empty() {
+                    view! { <p class="empty">"Sin tareas abiertas."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul>
+                            {tasks.into_iter().map(|t| view! {
+                                <li>
+                                    <a class="mono" href=format!("/tareas/{}", t.id)>{t.code}</a>
+                                    " · " {t.title} " · " {t.status.label_es()}
+                                    {t.scheduled_start.map(|s| format!(" · {s}"))}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }}
+            </section>
+        </Layout>
+    }
+}

@@ -1,0 +1,236 @@
+//! Create (`/tareas/nueva`) and edit (`/tareas/:id/editar`) a task. One plain HTML form posting
+//! to `save_task_form`: without JavaScript the server redirects to the task, or back here with
+//! what was typed and the errors in the query string; with JavaScript the same server function
+//! answers in place and the errors appear under their fields.
+
+use chrono::NaiveDateTime;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+use crate::api::ApiError;
+use crate::api::auth::CurrentUser;
+use crate::api::task_forms::SaveTaskForm;
+use crate::api::tasks::{TaskDetail, task_detail};
+use crate::domain::{Role, TaskPriority, TaskType};
+use crate::ui::Layout;
+use crate::ui::page::{PageError, signed_in};
+
+/// `dd/mm/yyyy HH:MM` (how the server prints local times) → `yyyy-mm-ddTHH:MM` (the value of
+/// a `datetime-local` input).
+fn to_input_time(local: Option<&str>) -> String {
+    local
+        .and_then(|s| NaiveDateTime::parse_from_str(s, "%d/%m/%Y %H:%M").ok())
+        .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// The form's starting values, by field name.
+fn initial_values(task: Option<&TaskDetail>) -> Vec<(&'static str, String)> {
+    let Some(t) = task else {
+        return vec![("priority", TaskPriority::Medium.as_str().to_owned())];
+    };
+    let num = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
+    vec![
+        ("code", t.code.clone()),
+        ("title", t.title.clone()),
+        ("description", t.description.clone().unwrap_or_default()),
+        ("task_type", t.task_type.as_str().to_owned()),
+        ("priority", t.priority.as_str().to_owned()),
+        ("scheduled_start", to_input_time(t.scheduled_start_local.as_deref())),
+        ("scheduled_end", to_input_time(t.scheduled_end_local.as_deref())),
+        ("lat", num(t.lat)),
+        ("lon", num(t.lon)),
+        ("location_text", t.location_text.clone().unwrap_or_default()),
+        ("notes", t.notes.clone().unwrap_or_default()),
+    ]
+}
+
+#[component]
+pub fn NewTaskPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| signed_in());
+    view! {
+        <Title text="Nueva tarea" />
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(user) => view! { <TaskFormView user task=None /> }.into_any(),
+                    Err(error) => view! { <PageError title="Nueva tarea" error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn EditTaskPage() -> impl IntoView {
+    let params = use_params_map();
+    let data = Resource::new(
+        move || params.read().get("id"),
+        |id| async move {
+            let user = signed_in().await?;
+            let id = id
+                .and_then(|id| id.parse::<i64>().ok())
+                .ok_or_else(|| ApiError::new(crate::api::ErrorCode::NotFound, "La tarea no existe."))?;
+            Ok::<_, ApiError>((user, task_detail(id).await?))
+        },
+    );
+    view! {
+        <Title text="Editar tarea" />
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((user, task)) => view! { <TaskFormView user task=Some(task) /> }.into_any(),
+                    Err(error) => view! { <PageError title="Editar tarea" error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
+    let query = use_query_map();
+    let save = ServerAction::<SaveTaskForm>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(task)) = save.value().get() {
+            navigate(&format!("/tareas/{}", task.id), Default::default());
+        }
+    });
+    let editing = task.is_some();
+    let allowed = user.role != Role::Officer && task.as_ref().is_none_or(|t| t.can_manage);
+    let heading = match &task {
+        Some(t) => format!("Editar {}", t.code),
+        None => "Nueva tarea".to_owned(),
+    };
+    let back = task.as_ref().map_or("/tareas".to_owned(), |t| format!("/tareas/{}", t.id));
+    let id = task.as_ref().map(|t| t.id.to_string()).unwrap_or_default();
+    // What was typed before a no-JavaScript round trip wins over the stored values.
+    let initial = initial_values(task.as_ref());
+    let value = move |field: &str| -> String {
+        query
+            .with_untracked(|q| q.get(&format!("v_{field}")))
+            .unwrap_or_else(|| initial.iter().find(|(k, _)| *k == field).map(|(_, v)| v.clone()).unwrap_or_default())
+    };
+    // The error of one field: from the last in-place answer, else from the redirect's query.
+    let field_error = move |field: &'static str| {
+        move || match save.value().get() {
+            Some(Err(e)) => e.fields.iter().find(|f| f.field == field).map(|f| f.message.clone()),
+            Some(Ok(_)) => None,
+            None => query.read().get(&format!("e_{field}")),
+        }
+    };
+    let general_error = move || match save.value().get() {
+        Some(Err(e)) => Some(e.message),
+        Some(Ok(_)) => None,
+        None => query.read().get("error"),
+    };
+    let v_code = value("code");
+    let v_title = value("title");
+    let v_description = value("description");
+    let v_scheduled_start = value("scheduled_start");
+    let v_scheduled_end = value("scheduled_end");
+    let v_lat = value("lat");
+    let v_lon = value("lon");
+    let v_location_text = value("location_text");
+    let v_notes = value("notes");
+    let selected_type = value("task_type");
+    let selected_priority = value("priority");
+    if !allowed {
+        return view! {
+            <Layout user>
+                <h1>{heading}</h1>
+                <p class="error" role="alert">
+                    "No tiene permiso para crear o editar tareas."
+                </p>
+                <a href=back>"Volver"</a>
+            </Layout>
+        }
+        .into_any();
+    }
+    view! {
+        <Layout user>
+            <p>
+                <a href=back.clone()>"← Volver"</a>
+            </p>
+            <h1>{heading}</h1>
+            <ActionForm action=save attr:class="task-form" attr:novalidate="">
+                <input type="hidden" name="id" value=id />
+                {move || general_error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                <div class="form-grid">
+                    <Field label="Título" name="title" error=field_error("title") wide=true>
+                        <input id="tf-title" name="title" required maxlength="200" value=v_title aria-describedby="tf-title-error" />
+                    </Field>
+                    {(!editing)
+                        .then(|| {
+                            view! {
+                                <Field label="Código (opcional)" name="code" error=field_error("code") wide=false>
+                                    <input id="tf-code" name="code" value=v_code placeholder="Se genera solo" aria-describedby="tf-code-error" />
+                                </Field>
+                            }
+                        })}
+                    <Field label="Tipo" name="task_type" error=field_error("task_type") wide=false>
+                        <select id="tf-task_type" name="task_type" required aria-describedby="tf-task_type-error">
+                            <option value="">"Elija un tipo"</option>
+                            {TaskType::ALL
+                                .iter()
+                                .map(|t| view! { <option value=t.as_str() selected=selected_type == t.as_str()>{t.label_es()}</option> })
+                                .collect_view()}
+                        </select>
+                    </Field>
+                    <Field label="Prioridad" name="priority" error=field_error("priority") wide=false>
+                        <select id="tf-priority" name="priority" aria-describedby="tf-priority-error">
+                            {TaskPriority::ALL
+                                .iter()
+                                .map(|p| view! { <option value=p.as_str() selected=selected_priority == p.as_str()>{p.label_es()}</option> })
+                                .collect_view()}
+                        </select>
+                    </Field>
+                    <Field label="Inicio programado" name="scheduled_start" error=field_error("scheduled_start") wide=false>
+                        <input id="tf-scheduled_start" name="scheduled_start" type="datetime-local" value=v_scheduled_start aria-describedby="tf-scheduled_start-error" />
+                    </Field>
+                    <Field label="Fin programado" name="scheduled_end" error=field_error("scheduled_end") wide=false>
+                        <input id="tf-scheduled_end" name="scheduled_end" type="datetime-local" value=v_scheduled_end aria-describedby="tf-scheduled_end-error" />
+                    </Field>
+                    <Field label="Latitud" name="lat" error=field_error("lat") wide=false>
+                        <input id="tf-lat" name="lat" inputmode="decimal" value=v_lat placeholder="-34.6037" aria-describedby="tf-lat-error" />
+                    </Field>
+                    <Field label="Longitud" name="lon" error=field_error("lon") wide=false>
+                        <input id="tf-lon" name="lon" inputmode="decimal" value=v_lon placeholder="-58.3816" aria-describedby="tf-lon-error" />
+                    </Field>
+                    <Field label="Lugar" name="location_text" error=field_error("location_text") wide=true>
+                        <input id="tf-location_text" name="location_text" value=v_location_text aria-describedby="tf-location_text-error" />
+                    </Field>
+                    <Field label="Descripción" name="description" error=field_error("description") wide=true>
+                        <textarea id="tf-description" name="description" rows="4" aria-describedby="tf-description-error">{v_description}</textarea>
+                    </Field>
+                    <Field label="Notas internas" name="notes" error=field_error("notes") wide=true>
+                        <textarea id="tf-notes" name="notes" rows="3" aria-describedby="tf-notes-error">{v_notes}</textarea>
+                    </Field>
+                </div>
+                <button type="submit" disabled=move || save.pending().get()>
+                    {if editing { "Guardar cambios" } else { "Crear tarea" }}
+                </button>
+            </ActionForm>
+        </Layout>
+    }
+    .into_any()
+}
+
+/// A labelled control with its error message below (announced to screen readers).
+#[component]
+fn Field<E>(label: &'static str, name: &'static str, error: E, wide: bool, children: Children) -> impl IntoView
+where
+    E: Fn() -> Option<String> + Send + Sync + 'static,
+{
+    view! {
+        <div class=if wide { "field wide" } else { "field" }>
+            <label for=format!("tf-{name}")>{label}</label>
+            {children()}
+            <p class="field-error" id=format!("tf-{name}-error") aria-live="polite">
+                {error}
+            </p>
+        </div>
+    }
+}

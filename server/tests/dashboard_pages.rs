@@ -1,0 +1,246 @@
+//! Server functions behind the dashboard pages of part B: the notes logbook, the task form
+//! (texts → fields, errors per field, plain-form redirects) and the assignment editor.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use app::api::notes::create_note;
+use app::domain::Channel;
+use app::server::harness::call_as;
+use app::server::services::auth::actor_for_user;
+use common::{Backend, DEMO_PASSWORD, TestApp};
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, LOCATION};
+use serde_json::Value;
+
+/// A plain HTML form post, as a browser without JavaScript sends it.
+async fn form_post(app: &TestApp, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    client
+        .post(app.url(&format!("/api/fn/{name}")))
+        .header(ACCEPT, "text/html,application/xhtml+xml")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn user_id(app: &TestApp, client: &reqwest::Client) -> i64 {
+    let me: Value = app.call(client, "whoami", &[]).await.json().await.unwrap();
+    me["id"].as_i64().unwrap()
+}
+
+async fn notes_are_private(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    let officer = app.login("efectivo1@gad.local", DEMO_PASSWORD).await;
+
+    let res = app.call(&supervisor, "create_note", &[("body", "  Relevo sin novedades  ")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let note: Value = res.json().await.unwrap();
+    assert_eq!(note["body"], "Relevo sin novedades", "trimmed");
+    let id = note["id"].as_i64().unwrap().to_string();
+
+    // Without JavaScript: a 302 back to the logbook.
+    let res = form_post(&app, &supervisor, "create_note", &[("body", "Segunda nota")]).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()[LOCATION], "/notas");
+
+    let mine: Value = app.call(&supervisor, "list_notes", &[]).await.json().await.unwrap();
+    let bodies: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|n| n["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["Segunda nota", "Relevo sin novedades"], "newest first");
+
+    // Nobody else reads or deletes them.
+    let theirs: Value = app.call(&officer, "list_notes", &[]).await.json().await.unwrap();
+    assert!(theirs["items"].as_array().unwrap().is_empty(), "{theirs}");
+    let res = app.call(&officer, "delete_note", &[("id", &id)]).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // An empty note is refused, naming the field.
+    let res = app.call(&officer, "create_note", &[("body", "   ")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["fields"][0]["field"], "body");
+
+    // A read-only actor cannot write, but can read.
+    let mut actor = actor_for_user(&app.state, user_id(&app, &supervisor).await, Channel::Api).await.unwrap();
+    actor.read_only = true;
+    let refused = call_as(&app.state, Some(actor), || create_note("no".into())).await;
+    assert_eq!(refused.unwrap_err().code, app::api::ErrorCode::Forbidden);
+
+    let res = app.call(&supervisor, "delete_note", &[("id", &id)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mine: Value = app.call(&supervisor, "list_notes", &[]).await.json().await.unwrap();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+
+    // Anonymous visitors get nothing.
+    let res = app.call(&TestApp::client(), "list_notes", &[]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+on_both_backends!(notes_are_private);
+
+async fn task_form_reports_errors_per_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    let officer = app.login("efectivo1@gad.local", DEMO_PASSWORD).await;
+
+    // Unreadable texts: every bad field is named.
+    let res = app
+        .call(
+            &supervisor,
+            "save_task_form",
+            &[("title", "Control"), ("task_type", "nada"), ("lat", "abc"), ("lon", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let err: Value = res.json().await.unwrap();
+    let mut fields: Vec<&str> =
+        err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["lat", "task_type"]);
+
+    // Readable but invalid: the service's own rules, per field.
+    let res = app
+        .call(
+            &supervisor,
+            "save_task_form",
+            &[
+                ("title", "x"),
+                ("task_type", "patrol"),
+                ("lat", "-95"),
+                ("lon", "-58.4"),
+                ("scheduled_end", "2030-01-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let err: Value = res.json().await.unwrap();
+    let mut fields: Vec<&str> =
+        err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["lat", "scheduled_start", "title"]);
+
+    // Without JavaScript: back to the form with the values and the errors.
+    let res = form_post(
+        &app,
+        &supervisor,
+        "save_task_form",
+        &[("title", "Operativo Once"), ("task_type", "patrol"), ("lat", "-34.6")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/tareas/nueva?"), "{location}");
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(location.split_once('?').unwrap().1).unwrap();
+    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("v_title"), Some("Operativo Once"));
+    assert_eq!(get("v_lat"), Some("-34.6"));
+    assert!(get("e_lon").unwrap().contains("latitud y la longitud"));
+
+    // A valid form: local times in the configured zone (Buenos Aires, UTC−3).
+    let res = form_post(
+        &app,
+        &supervisor,
+        "save_task_form",
+        &[
+            ("title", "Operativo Once"),
+            ("task_type", "patrol"),
+            ("priority", "high"),
+            ("lat", "-34,6"),
+            ("lon", "-58.41"),
+            ("scheduled_start", "2030-05-01T08:00"),
+            ("scheduled_end", "2030-05-01T12:30"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    let id: i64 = location.strip_prefix("/tareas/").unwrap().parse().unwrap();
+    let task: Value = app.call(&supervisor, "task_detail", &[("id", &id.to_string())]).await.json().await.unwrap();
+    assert_eq!(task["priority"], "high");
+    assert_eq!(task["lat"], -34.6);
+    assert_eq!(task["scheduled_start"], "2030-05-01T11:00:00Z");
+    assert_eq!(task["scheduled_end_local"], "01/05/2030 12:30");
+
+    // Editing: an emptied field is cleared, the code stays.
+    let res = app
+        .call(
+            &supervisor,
+            "save_task_form",
+            &[("id", &id.to_string()), ("title", "Operativo Once (editado)"), ("task_type", "surveillance")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let edited: Value = res.json().await.unwrap();
+    assert_eq!(edited["title"], "Operativo Once (editado)");
+    assert_eq!(edited["code"], task["code"]);
+    assert_eq!(edited["lat"], Value::Null);
+    assert_eq!(edited["scheduled_start"], Value::Null);
+
+    // Officers cannot use the form.
+    let res = app.call(&officer, "save_task_form", &[("title", "Mía"), ("task_type", "patrol")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+on_both_backends!(task_form_reports_errors_per_field);
+
+async fn assignment_editor_shows_distance_and_overlaps(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    let officer = app.login("efectivo1@gad.local", DEMO_PASSWORD).await;
+    let create = |title: &'static str| {
+        let (app, supervisor) = (&app, &supervisor);
+        async move {
+            let form = [
+                ("title", title),
+                ("task_type", "patrol"),
+                ("lat", "-34.6037"),
+                ("lon", "-58.3816"),
+                ("scheduled_start", "2031-03-01T08:00"),
+                ("scheduled_end", "2031-03-01T12:00"),
+            ];
+            let task: Value = app.call(supervisor, "save_task_form", &form).await.json().await.unwrap();
+            task["id"].as_i64().unwrap().to_string()
+        }
+    };
+    let first = create("Primera").await;
+    let second = create("Segunda").await;
+
+    let candidates: Value =
+        app.call(&supervisor, "assignment_candidates", &[("task_id", &first)]).await.json().await.unwrap();
+    let list = candidates.as_array().unwrap();
+    assert!(list.len() >= 6, "{candidates}");
+    let distances: Vec<f64> = list.iter().filter_map(|c| c["distance_m"].as_f64()).collect();
+    assert!(!distances.is_empty());
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "nearest first: {distances:?}");
+    let nearest = list[0]["officer_id"].as_i64().unwrap().to_string();
+
+    // Assign the nearest to the first task (a plain form button).
+    let res =
+        form_post(&app, &supervisor, "assign_officer_form", &[("task_id", &first), ("officer_id", &nearest)]).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers()[LOCATION].to_str().unwrap(), format!("/tareas/{first}"));
+
+    // For the second task (same slot) that officer shows the overlap; assigning needs the override.
+    let candidates: Value =
+        app.call(&supervisor, "assignment_candidates", &[("task_id", &second)]).await.json().await.unwrap();
+    let busy = candidates.as_array().unwrap().iter().find(|c| c["officer_id"].to_string() == nearest).unwrap();
+    let first_code: Value = app.call(&supervisor, "task_detail", &[("id", &first)]).await.json().await.unwrap();
+    assert_eq!(busy["overlapping_tasks"], serde_json::json!([first_code["code"]]));
+    let res = app.call(&supervisor, "assign_officer_form", &[("task_id", &second), ("officer_id", &nearest)]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let res = app
+        .call(
+            &supervisor,
+            "assign_officer_form",
+            &[("task_id", &second), ("officer_id", &nearest), ("allow_overlap", "true")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let candidates: Value =
+        app.call(&supervisor, "assignment_candidates", &[("task_id", &second)]).await.json().await.unwrap();
+    assert_eq!(candidates[0]["officer_id"].to_string(), nearest, "assigned officers come first");
+    assert_eq!(candidates[0]["assigned"], true);
+
+    let res = app.call(&officer, "assignment_candidates", &[("task_id", &first)]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+on_both_backends!(assignment_editor_shows_distance_and_overlaps);
