@@ -100,7 +100,10 @@ pub fn refresh_on(wanted: impl Fn(&Event) -> bool + Send + Sync + 'static) -> Si
 
 /// Events that change tasks or their figures (not the frequent position reports).
 pub fn is_task_event(event: &Event) -> bool {
-    !matches!(event, Event::OfficerPosition { .. })
+    !matches!(
+        event,
+        Event::OfficerPosition { .. } | Event::BroadcastCreated { .. } | Event::BroadcastDelivered { .. }
+    )
 }
 
 /// The task an event is about, if any.
@@ -113,7 +116,10 @@ pub fn task_event_id(event: &Event) -> Option<i64> {
         | Event::TaskAssigned { task_id, .. }
         | Event::TaskUnassigned { task_id, .. }
         | Event::EmergencyCreated { task_id, .. } => Some(*task_id),
-        Event::OfficerPosition { .. } | Event::OfficerStatusChanged { .. } => None,
+        Event::OfficerPosition { .. }
+        | Event::OfficerStatusChanged { .. }
+        | Event::BroadcastCreated { .. }
+        | Event::BroadcastDelivered { .. } => None,
     }
 }
 
