@@ -24,4 +24,5 @@ export const MAIN_PAGES: MainPage[] = [
   { name: 'auditoria', path: '/auditoria', heading: /^Auditoría$/ },
   { name: 'comentarios', path: '/comentarios', heading: /^Comentarios$/ },
   { name: 'notas', path: '/notas', heading: /^Notas$/ },
+  { name: 'difusion', path: '/difusion', heading: /^Difusión por Telegram$/ },
 ];

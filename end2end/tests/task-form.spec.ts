@@ -9,7 +9,7 @@ test.describe('with validation errors', () => {
 
   test('a supervisor creates a task after fixing the fields the server refused', async ({ page }) => {
     await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
-    await page.getByRole('link', { name: 'Nueva tarea' }).click();
+    await page.locator('#contenido').getByRole('link', { name: 'Nueva tarea' }).click();
     await expect(page.getByRole('heading', { level: 1, name: 'Nueva tarea' })).toBeVisible();
 
     await page.getByLabel('Tipo').selectOption('patrol');

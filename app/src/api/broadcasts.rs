@@ -105,14 +105,16 @@ pub async fn delete_telegram_group(id: i64) -> Result<(), ApiError> {
 pub async fn create_broadcast(group_id: i64, kind: BroadcastKind, text: String) -> Result<Broadcast, ApiError> {
     use crate::server::{context, services};
     let meta = context::request_meta();
-    context::respond(
+    let result = context::respond(
         async {
             let state = context::app_state()?;
             let actor = context::current_actor().await?;
             services::broadcasts::create(&state, &actor, &meta, group_id, kind, text).await
         }
         .await,
-    )
+    );
+    crate::api::form_redirect(&meta, &result, "/difusion?enviado=1", "/difusion");
+    result
 }
 
 /// Broadcast history, newest first, with delivery status (supervisors and admins).

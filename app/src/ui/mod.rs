@@ -1,6 +1,7 @@
 //! Pages and components of the dashboard (Spanish UI).
 
 mod audit;
+mod broadcasts;
 mod emergency;
 mod feedback;
 mod layout;
@@ -23,6 +24,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 pub use audit::AuditPage;
+pub use broadcasts::BroadcastsPage;
 pub use emergency::EmergencyPage;
 pub use feedback::FeedbackPage;
 pub use layout::Layout;
@@ -78,6 +80,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/auditoria") view=AuditPage ssr=SsrMode::Async />
                 <Route path=path!("/comentarios") view=FeedbackPage ssr=SsrMode::Async />
                 <Route path=path!("/notas") view=NotesPage ssr=SsrMode::Async />
+                <Route path=path!("/difusion") view=BroadcastsPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

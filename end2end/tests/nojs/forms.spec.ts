@@ -1,6 +1,6 @@
 // The task form, the task filters and the notes without JavaScript: plain HTML forms and
 // redirects. A refused task form comes back with what was typed and the field errors.
-import { DEMO_PASSWORD, SUPERVISOR_EMAIL } from '../../e2e-env';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, DEMO_PASSWORD, SUPERVISOR_EMAIL } from '../../e2e-env';
 import { expect, login, taskRows, test } from '../fixtures';
 
 test('a supervisor creates and edits a task without JavaScript', async ({ page }) => {
@@ -49,4 +49,26 @@ test('a note is written without JavaScript', async ({ page }) => {
   await page.getByRole('button', { name: 'Guardar nota' }).click();
   await expect(page).toHaveURL(/\/notas$/);
   await expect(page.locator('.note').first()).toContainText('Nota sin JavaScript (e2e)');
+});
+
+test('a broadcast is sent without JavaScript and an empty one is refused in Spanish', async ({ page }) => {
+  await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  const group = `guardia-nojs-${Date.now()}`;
+  const res = await page.request.post('/api/fn/create_telegram_group', {
+    form: { name: group, chat_id: '-1001987654321' },
+    headers: { Accept: 'application/json' },
+  });
+  expect(res.ok(), await res.text()).toBeTruthy();
+  await page.goto('/difusion');
+  await page.getByLabel('Grupo').selectOption({ label: group });
+  await page.getByLabel('Mensaje').fill('Prueba de difusión sin JavaScript (e2e)');
+  await page.getByRole('button', { name: 'Enviar difusión' }).click();
+  await expect(page).toHaveURL(/\/difusion\?enviado=1$/);
+  await expect(page.getByRole('row').filter({ hasText: group })).toContainText('Pendiente');
+
+  await page.getByLabel('Grupo').selectOption({ label: group });
+  await page.getByLabel('Mensaje').fill('   ');
+  await page.getByRole('button', { name: 'Enviar difusión' }).click();
+  await expect(page).toHaveURL(/\/difusion\?error=validation$/);
+  await expect(page.getByRole('alert')).toContainText('escriba el mensaje');
 });

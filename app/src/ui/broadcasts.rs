@@ -1,0 +1,167 @@
+//! The Telegram broadcast composer (`/difusion`): pick a group, start from a protocol template
+//! or a blank message, send; the history below shows each broadcast's delivery as the bot
+//! records it. A plain form: without JavaScript the server redirects back here.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::broadcasts::{CreateBroadcast, broadcast_templates, list_broadcasts, list_telegram_groups};
+use crate::api::ApiError;
+use crate::domain::{BroadcastKind, DeliveryStatus};
+use crate::ui::Layout;
+use crate::ui::live::refresh_on;
+use crate::ui::page::{PageError, signed_in};
+
+fn error_message(code: &str) -> &'static str {
+    match code {
+        "validation" => "Elija un grupo y escriba el mensaje (hasta 4000 caracteres).",
+        "forbidden" => "No tiene permiso para enviar difusiones.",
+        "not_found" => "El grupo no existe.",
+        _ => "No se pudo registrar la difusión.",
+    }
+}
+
+#[component]
+pub fn BroadcastsPage() -> impl IntoView {
+    let query = use_query_map();
+    let send = ServerAction::<CreateBroadcast>::new();
+    // Delivery results arrive as events from the bot process.
+    let live = refresh_on(|e| e.kind().starts_with("broadcast."));
+    let data = Resource::new(
+        move || (query.read().get("cursor"), send.version().get(), live.get()),
+        |(cursor, ..)| async move {
+            let user = signed_in().await?;
+            let groups = list_telegram_groups().await?;
+            let templates = broadcast_templates().await?;
+            let history = list_broadcasts(None, cursor, Some(25)).await?;
+            Ok::<_, ApiError>((user, groups, templates, history))
+        },
+    );
+    let error = move || match send.value().get() {
+        Some(Err(e)) => Some(e.message),
+        Some(Ok(_)) => None,
+        None => query.read().get("error").map(|c| error_message(&c).to_owned()),
+    };
+    let sent = move || {
+        matches!(send.value().get(), Some(Ok(_))) || query.read().get("enviado").is_some()
+    };
+    view! {
+        <Title text="Difusión" />
+        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((user, groups, templates, history)) => {
+                        let chosen = query.read_untracked().get("plantilla");
+                        let template = templates.iter().find(|t| Some(&t.key) == chosen.as_ref()).cloned();
+                        let kind = template.as_ref().map_or(BroadcastKind::Normal, |t| t.kind);
+                        let text = template.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+                        view! {
+                            <Layout user>
+                                <h1>"Difusión por Telegram"</h1>
+                                <p class="muted">
+                                    "El mensaje queda registrado como pendiente y el bot lo entrega al grupo; el historial muestra el resultado."
+                                </p>
+                                <nav class="templates" aria-label="Plantillas de protocolo">
+                                    <span>"Plantillas: "</span>
+                                    {templates
+                                        .iter()
+                                        .map(|t| view! {
+                                            <a class="chip" href=format!("/difusion?plantilla={}", t.key) rel="external">{t.name.clone()}</a>
+                                        })
+                                        .collect_view()}
+                                </nav>
+                                {if groups.is_empty() {
+                                    view! {
+                                        <p class="empty">
+                                            "No hay grupos de Telegram configurados. Un administrador debe registrarlos (API o bot)."
+                                        </p>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! {
+                                        <ActionForm action=send attr:class="stack broadcast-form">
+                                            <label for="bc-group">"Grupo"</label>
+                                            <select id="bc-group" name="group_id" required>
+                                                {groups
+                                                    .iter()
+                                                    .map(|g| view! { <option value=g.id.to_string()>{g.name.clone()}</option> })
+                                                    .collect_view()}
+                                            </select>
+                                            <label for="bc-kind">"Tipo"</label>
+                                            <select id="bc-kind" name="kind">
+                                                {BroadcastKind::ALL
+                                                    .iter()
+                                                    .map(|k| view! {
+                                                        <option value=k.as_str() selected=*k == kind>{k.label_es()}</option>
+                                                    })
+                                                    .collect_view()}
+                                            </select>
+                                            <label for="bc-text">"Mensaje"</label>
+                                            <textarea id="bc-text" name="text" rows="6" maxlength="4000" required>{text}</textarea>
+                                            {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                                            {move || sent().then(|| view! {
+                                                <p class="success" role="status">"Difusión registrada: el bot la entregará."</p>
+                                            })}
+                                            <button type="submit" disabled=move || send.pending().get()>"Enviar difusión"</button>
+                                        </ActionForm>
+                                    }
+                                        .into_any()
+                                }}
+                                <h2>"Historial"</h2>
+                                {if history.items.is_empty() {
+                                    view! { <p class="empty">"Todavía no hay difusiones."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="data">
+                                            <thead>
+                                                <tr>
+                                                    <th scope="col">"Fecha"</th>
+                                                    <th scope="col">"Grupo"</th>
+                                                    <th scope="col">"Tipo"</th>
+                                                    <th scope="col">"Mensaje"</th>
+                                                    <th scope="col">"Remitente"</th>
+                                                    <th scope="col">"Entrega"</th>
+                                                </tr>
+                                            </thead>
+                                            <tbody>
+                                                {history
+                                                    .items
+                                                    .into_iter()
+                                                    .map(|b| {
+                                                        let delivery = match (b.delivery_status, b.delivery_error) {
+                                                            (DeliveryStatus::Failed, Some(e)) => format!("Fallido: {e}"),
+                                                            (status, _) => status.label_es().to_owned(),
+                                                        };
+                                                        view! {
+                                                            <tr>
+                                                                <td>{b.created_at.format("%d/%m/%Y %H:%M UTC").to_string()}</td>
+                                                                <td>{b.group_name}</td>
+                                                                <td>{b.kind.label_es()}</td>
+                                                                <td class="wrap">{b.text}</td>
+                                                                <td>{b.sender.unwrap_or_else(|| "—".into())}</td>
+                                                                <td class=format!("delivery {}", b.delivery_status.as_str())>{delivery}</td>
+                                                            </tr>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }
+                                        .into_any()
+                                }}
+                                {history.next_cursor.map(|c| view! {
+                                    <nav class="pager" aria-label="Páginas">
+                                        <a href=format!("/difusion?cursor={c}") rel="next">"Difusiones anteriores »"</a>
+                                    </nav>
+                                })}
+                            </Layout>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <PageError title="Difusión" error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
