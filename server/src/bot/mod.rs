@@ -68,6 +68,9 @@ pub struct Bot {
 impl Bot {
     /// A bot for `state`, talking to `TELEGRAM_API_URL` with `TELEGRAM_BOT_TOKEN`.
     pub fn new(state: AppState) -> anyhow::Result<Self> {
+        // Present from the start (at 0), so rules on the error rate see the series before the
+        // first error rather than nothing.
+        counter!("gad_bot_update_errors_total").increment(0);
         let token = state
             .config
             .telegram_bot_token
