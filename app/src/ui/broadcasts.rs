@@ -74,7 +74,7 @@ pub fn BroadcastsPage() -> impl IntoView {
                                 {if groups.is_empty() {
                                     view! {
                                         <p class="empty">
-                                            "No hay grupos de Telegram configurados. Un administrador debe registrarlos (API o bot)."
+                                            "No hay grupos de Telegram configurados: un administrador debe registrarlos."
                                         </p>
                                     }
                                         .into_any()
