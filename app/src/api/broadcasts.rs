@@ -85,6 +85,30 @@ pub async fn create_telegram_group(
     )
 }
 
+/// `create_telegram_group` for the composer's plain HTML form: the chat id arrives as text and a
+/// malformed one is a Spanish validation error, not a decoding failure. Admins.
+#[server(prefix = "/api/fn", endpoint = "add_telegram_group")]
+pub async fn add_telegram_group(name: String, chat_id: String) -> Result<TelegramGroup, ApiError> {
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    let result = match chat_id.trim().parse::<i64>() {
+        Err(_) => Err(ApiError::new(
+            crate::api::ErrorCode::Validation,
+            "El identificador de chat debe ser un número (los grupos son negativos, p. ej. -1001234567890).",
+        )),
+        Ok(chat_id) => context::respond(
+            async {
+                let state = context::app_state()?;
+                let actor = context::current_actor().await?;
+                services::broadcasts::create_group(&state, &actor, &meta, name, chat_id, None).await
+            }
+            .await,
+        ),
+    };
+    crate::api::form_redirect(&meta, &result, "/difusion", "/difusion");
+    result
+}
+
 /// Deletes a group and its broadcast history (admins).
 #[server(prefix = "/api/fn", endpoint = "delete_telegram_group")]
 pub async fn delete_telegram_group(id: i64) -> Result<(), ApiError> {

@@ -6,9 +6,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::broadcasts::{CreateBroadcast, broadcast_templates, list_broadcasts, list_telegram_groups};
+use crate::api::broadcasts::{AddTelegramGroup, CreateBroadcast, broadcast_templates, list_broadcasts, list_telegram_groups};
 use crate::api::ApiError;
-use crate::domain::{BroadcastKind, DeliveryStatus};
+use crate::domain::{BroadcastKind, DeliveryStatus, Role};
 use crate::ui::Layout;
 use crate::ui::live::refresh_on;
 use crate::ui::page::{PageError, signed_in};
@@ -26,10 +26,11 @@ fn error_message(code: &str) -> &'static str {
 pub fn BroadcastsPage() -> impl IntoView {
     let query = use_query_map();
     let send = ServerAction::<CreateBroadcast>::new();
+    let add_group = ServerAction::<AddTelegramGroup>::new();
     // Delivery results arrive as events from the bot process.
     let live = refresh_on(|e| e.kind().starts_with("broadcast."));
     let data = Resource::new(
-        move || (query.read().get("cursor"), send.version().get(), live.get()),
+        move || (query.read().get("cursor"), (send.version().get(), add_group.version().get()), live.get()),
         |(cursor, ..)| async move {
             let user = signed_in().await?;
             let groups = list_telegram_groups().await?;
@@ -42,6 +43,10 @@ pub fn BroadcastsPage() -> impl IntoView {
         Some(Err(e)) => Some(e.message),
         Some(Ok(_)) => None,
         None => query.read().get("error").map(|c| error_message(&c).to_owned()),
+    };
+    let group_error = move || match add_group.value().get() {
+        Some(Err(e)) => Some(e.message),
+        _ => None,
     };
     let sent = move || {
         matches!(send.value().get(), Some(Ok(_))) || query.read().get("enviado").is_some()
@@ -56,6 +61,7 @@ pub fn BroadcastsPage() -> impl IntoView {
                         let template = templates.iter().find(|t| Some(&t.key) == chosen.as_ref()).cloned();
                         let kind = template.as_ref().map_or(BroadcastKind::Normal, |t| t.kind);
                         let text = template.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+                        let is_admin = user.role == Role::Admin;
                         view! {
                             <Layout user>
                                 <h1>"Difusión por Telegram"</h1>
@@ -108,6 +114,19 @@ pub fn BroadcastsPage() -> impl IntoView {
                                     }
                                         .into_any()
                                 }}
+                                {is_admin.then(|| view! {
+                                    <details class="group-admin">
+                                        <summary>"Registrar un grupo de Telegram"</summary>
+                                        <ActionForm action=add_group attr:class="stack">
+                                            <label for="grp-name">"Nombre del grupo"</label>
+                                            <input id="grp-name" name="name" required maxlength="100" />
+                                            <label for="grp-chat">"Identificador de chat"</label>
+                                            <input id="grp-chat" name="chat_id" required inputmode="numeric" />
+                                            {move || group_error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                                            <button type="submit" class="secondary">"Registrar grupo"</button>
+                                        </ActionForm>
+                                    </details>
+                                })}
                                 <h2>"Historial"</h2>
                                 {if history.items.is_empty() {
                                     view! { <p class="empty">"Todavía no hay difusiones."</p> }.into_any()
