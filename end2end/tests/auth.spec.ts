@@ -34,6 +34,8 @@ test('an officer sees only their own tasks', async ({ page }) => {
   const adminCount = await taskRows(page).count();
 
   // A new session on the same page, so the error fixture watches both.
+  // Leave the live page first, so nothing it still loads meets the closed session.
+  await page.goto('about:blank');
   await page.context().clearCookies();
   await login(page, OFFICER_EMAIL, DEMO_PASSWORD);
   await expect(page.getByText('Mis tareas').first()).toBeVisible();

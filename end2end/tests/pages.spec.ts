@@ -98,6 +98,8 @@ test('a supervisor reviews and resolves feedback', async ({ page }) => {
     data: { text: 'El mapa del panel es lento al cargar (e2e)' },
   });
   expect(sent.status()).toBe(201);
+  // Leave the live page first, so nothing it still loads meets the closed session.
+  await page.goto('about:blank');
   await page.context().clearCookies();
 
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
@@ -121,6 +123,8 @@ test('notes are private: a supervisor writes one that an officer never sees', as
   await page.getByRole('button', { name: 'Guardar nota' }).click();
   await expect(page.locator('.note').first()).toContainText('Relevo del turno noche sin novedades (e2e)');
   await expect(page.getByLabel('Nueva nota')).toBeVisible();
+  // Leave the live page first, so nothing it still loads meets the closed session.
+  await page.goto('about:blank');
   await page.context().clearCookies();
 
   await login(page, OFFICER_EMAIL, DEMO_PASSWORD);

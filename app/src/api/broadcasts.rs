@@ -91,20 +91,20 @@ pub async fn create_telegram_group(
 pub async fn add_telegram_group(name: String, chat_id: String) -> Result<TelegramGroup, ApiError> {
     use crate::server::{context, services};
     let meta = context::request_meta();
-    let result = match chat_id.trim().parse::<i64>() {
-        Err(_) => Err(ApiError::new(
-            crate::api::ErrorCode::Validation,
-            "El identificador de chat debe ser un número (los grupos son negativos, p. ej. -1001234567890).",
-        )),
-        Ok(chat_id) => context::respond(
-            async {
-                let state = context::app_state()?;
-                let actor = context::current_actor().await?;
-                services::broadcasts::create_group(&state, &actor, &meta, name, chat_id, None).await
-            }
-            .await,
-        ),
-    };
+    let result = context::respond(
+        async {
+            let chat_id = chat_id.trim().parse::<i64>().map_err(|_| {
+                crate::server::error::AppError::validation(
+                    "chat_id",
+                    "El identificador de chat debe ser un número (los grupos son negativos, p. ej. -1001234567890).",
+                )
+            })?;
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::broadcasts::create_group(&state, &actor, &meta, name, chat_id, None).await
+        }
+        .await,
+    );
     crate::api::form_redirect(&meta, &result, "/difusion", "/difusion");
     result
 }

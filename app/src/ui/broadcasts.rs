@@ -15,7 +15,7 @@ use crate::ui::page::{PageError, signed_in};
 
 fn error_message(code: &str) -> &'static str {
     match code {
-        "validation" => "Elija un grupo y escriba el mensaje (hasta 4000 caracteres).",
+        "validation" => "Revise los datos: elija un grupo y escriba el mensaje (hasta 4000 caracteres); el identificador de chat de un grupo es un número.",
         "forbidden" => "No tiene permiso para enviar difusiones.",
         "not_found" => "El grupo no existe.",
         _ => "No se pudo registrar la difusión.",
@@ -45,6 +45,9 @@ pub fn BroadcastsPage() -> impl IntoView {
         None => query.read().get("error").map(|c| error_message(&c).to_owned()),
     };
     let group_error = move || match add_group.value().get() {
+        Some(Err(e)) if !e.fields.is_empty() => {
+            Some(e.fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "))
+        }
         Some(Err(e)) => Some(e.message),
         _ => None,
     };

@@ -60,13 +60,13 @@ test('a broadcast is sent without JavaScript and an empty one is refused in Span
   });
   expect(res.ok(), await res.text()).toBeTruthy();
   await page.goto('/difusion');
-  await page.getByLabel('Grupo').selectOption({ label: group });
+  await page.getByLabel('Grupo', { exact: true }).selectOption({ label: group });
   await page.getByLabel('Mensaje').fill('Prueba de difusión sin JavaScript (e2e)');
   await page.getByRole('button', { name: 'Enviar difusión' }).click();
   await expect(page).toHaveURL(/\/difusion\?enviado=1$/);
   await expect(page.getByRole('row').filter({ hasText: group })).toContainText('Pendiente');
 
-  await page.getByLabel('Grupo').selectOption({ label: group });
+  await page.getByLabel('Grupo', { exact: true }).selectOption({ label: group });
   await page.getByLabel('Mensaje').fill('   ');
   await page.getByRole('button', { name: 'Enviar difusión' }).click();
   await expect(page).toHaveURL(/\/difusion\?error=validation$/);
