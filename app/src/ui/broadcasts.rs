@@ -6,8 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::broadcasts::{AddTelegramGroup, CreateBroadcast, broadcast_templates, list_broadcasts, list_telegram_groups};
 use crate::api::ApiError;
+use crate::api::broadcasts::{
+    AddTelegramGroup, CreateBroadcast, broadcast_templates, list_broadcasts, list_telegram_groups,
+};
 use crate::domain::{BroadcastKind, DeliveryStatus, Role};
 use crate::ui::Layout;
 use crate::ui::live::refresh_on;
@@ -15,7 +17,9 @@ use crate::ui::page::{PageError, signed_in};
 
 fn error_message(code: &str) -> &'static str {
     match code {
-        "validation" => "Revise los datos: elija un grupo y escriba el mensaje (hasta 4000 caracteres); el identificador de chat de un grupo es un número.",
+        "validation" => {
+            "Revise los datos: elija un grupo y escriba el mensaje (hasta 4000 caracteres); el identificador de chat de un grupo es un número."
+        }
         "forbidden" => "No tiene permiso para enviar difusiones.",
         "not_found" => "El grupo no existe.",
         _ => "No se pudo registrar la difusión.",
@@ -51,9 +55,7 @@ pub fn BroadcastsPage() -> impl IntoView {
         Some(Err(e)) => Some(e.message),
         _ => None,
     };
-    let sent = move || {
-        matches!(send.value().get(), Some(Ok(_))) || query.read().get("enviado").is_some()
-    };
+    let sent = move || matches!(send.value().get(), Some(Ok(_))) || query.read().get("enviado").is_some();
     view! {
         <Title text="Difusión" />
         <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>

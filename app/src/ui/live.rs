@@ -100,10 +100,7 @@ pub fn refresh_on(wanted: impl Fn(&Event) -> bool + Send + Sync + 'static) -> Si
 
 /// Events that change tasks or their figures (not the frequent position reports).
 pub fn is_task_event(event: &Event) -> bool {
-    !matches!(
-        event,
-        Event::OfficerPosition { .. } | Event::BroadcastCreated { .. } | Event::BroadcastDelivered { .. }
-    )
+    !matches!(event, Event::OfficerPosition { .. } | Event::BroadcastCreated { .. } | Event::BroadcastDelivered { .. })
 }
 
 /// The task an event is about, if any.
