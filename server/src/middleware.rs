@@ -12,7 +12,7 @@ use tower_sessions::Session;
 use tracing::Span;
 
 use app::domain::Channel;
-use app::server::context::SESSION_USER_KEY;
+use app::server::context::{ActorCell, SESSION_USER_KEY};
 use app::server::services;
 use app::server::state::AppState;
 
@@ -65,9 +65,12 @@ fn is_public(path: &str) -> bool {
 pub async fn guard_pages(
     State(state): State<AppState>,
     session: Session,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response<Body> {
+    // Every request gets a slot for its actor; server functions fill or reuse it.
+    let cell = ActorCell::default();
+    request.extensions_mut().insert(cell.clone());
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
@@ -78,7 +81,13 @@ pub async fn guard_pages(
     }
     let user_id: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
     let signed_in = match user_id {
-        Some(id) => services::auth::actor_for_user(&state, id, Channel::Web).await.is_ok(),
+        Some(id) => match services::auth::actor_for_user(&state, id, Channel::Web).await {
+            Ok(actor) => {
+                cell.set(&actor);
+                true
+            }
+            Err(_) => false,
+        },
         None => false,
     };
     match (signed_in, login_page) {

@@ -72,6 +72,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         leptos_options,
         events,
         sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+        caches: Arc::default(),
     })
 }
 

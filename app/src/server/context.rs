@@ -75,13 +75,39 @@ pub async fn current_actor() -> AppResult<Actor> {
     }
     let state = app_state()?;
     // Outside an HTTP request (no `Parts`) and without a bot actor there is nobody.
-    if use_context::<Parts>().is_none() {
+    let Some(parts) = use_context::<Parts>() else {
         return Err(AppError::Unauthenticated);
-    }
+    };
     let session = session().await?;
     let user_id: Option<i64> = session.get(SESSION_USER_KEY).await.map_err(AppError::internal)?;
     let user_id = user_id.ok_or(AppError::Unauthenticated)?;
-    services::auth::actor_for_user(&state, user_id, Channel::Web).await
+    let cell = parts.extensions.get::<ActorCell>();
+    if let Some(actor) = cell.and_then(|c| c.get(user_id)) {
+        return Ok(actor);
+    }
+    let actor = services::auth::actor_for_user(&state, user_id, Channel::Web).await?;
+    if let Some(cell) = cell {
+        cell.set(&actor);
+    }
+    Ok(actor)
+}
+
+/// The web actor of one HTTP request, resolved once (by the page guard or the first server
+/// function) and shared by every server function that request's render calls. It lives in
+/// the request's extensions, so it never outlives the request; it is keyed by the session's
+/// user id, so a login or logout inside the request is never answered with a stale actor.
+#[derive(Clone, Debug, Default)]
+pub struct ActorCell(std::sync::Arc<std::sync::Mutex<Option<Actor>>>);
+
+impl ActorCell {
+    pub fn get(&self, user_id: i64) -> Option<Actor> {
+        let slot = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.as_ref().filter(|a| a.user_id == user_id).cloned()
+    }
+
+    pub fn set(&self, actor: &Actor) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(actor.clone());
+    }
 }
 
 /// Maps a service result for a server function: the error becomes an [`ApiError`] and, inside

@@ -5,6 +5,8 @@
 //! to the `gad:events` channel and a listener task feeds every replica's local channel from
 //! it, so all replicas — including the publisher — see each event exactly once.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -20,21 +22,37 @@ const LOCAL_CAPACITY: usize = 1024;
 pub struct EventBus {
     local: broadcast::Sender<Event>,
     redis: Option<RedisPool>,
+    /// Events delivered to this replica so far; bumped before subscribers receive each one
+    /// (see [`crate::server::cache`]).
+    generation: Arc<AtomicU64>,
+}
+
+/// Delivers one event to this replica's subscribers.
+fn deliver(local: &broadcast::Sender<Event>, generation: &AtomicU64, event: Event) {
+    generation.fetch_add(1, Ordering::SeqCst);
+    // No subscriber is not an error.
+    let _ = local.send(event);
 }
 
 impl EventBus {
     pub fn in_process() -> Self {
-        Self { local: broadcast::channel(LOCAL_CAPACITY).0, redis: None }
+        Self { local: broadcast::channel(LOCAL_CAPACITY).0, redis: None, generation: Arc::default() }
+    }
+
+    /// How many events this replica has delivered: changes when anything may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// A bus over Redis pub/sub. Returns once the listener is subscribed, so no event
     /// published after start-up is missed.
     pub async fn redis(pool: RedisPool, url: String) -> Result<Self, String> {
         let local = broadcast::channel(LOCAL_CAPACITY).0;
+        let generation = Arc::<AtomicU64>::default();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(listen(url, local.clone(), ready_tx));
+        tokio::spawn(listen(url, local.clone(), generation.clone(), ready_tx));
         match tokio::time::timeout(Duration::from_secs(5), ready_rx).await {
-            Ok(Ok(())) => Ok(Self { local, redis: Some(pool) }),
+            Ok(Ok(())) => Ok(Self { local, redis: Some(pool), generation }),
             _ => Err("cannot subscribe to the Redis event channel".to_owned()),
         }
     }
@@ -48,11 +66,10 @@ impl EventBus {
     pub async fn publish(&self, event: Event) {
         tracing::debug!(event = event.kind(), "publish");
         match &self.redis {
-            None => {
-                // No subscriber is not an error.
-                let _ = self.local.send(event);
-            }
+            None => deliver(&self.local, &self.generation, event),
             Some(pool) => {
+                // Invalidate this replica's caches now: the Redis round trip comes later.
+                self.generation.fetch_add(1, Ordering::SeqCst);
                 let result = async {
                     let payload = serde_json::to_string(&event).map_err(|e| e.to_string())?;
                     let mut conn = pool.get().await.map_err(|e| e.to_string())?;
@@ -73,7 +90,12 @@ impl EventBus {
 }
 
 /// Subscribes to Redis and forwards events locally, reconnecting with a capped backoff.
-async fn listen(url: String, local: broadcast::Sender<Event>, ready: tokio::sync::oneshot::Sender<()>) {
+async fn listen(
+    url: String,
+    local: broadcast::Sender<Event>,
+    generation: Arc<AtomicU64>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
     let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -96,9 +118,7 @@ async fn listen(url: String, local: broadcast::Sender<Event>, ready: tokio::sync
                     }
                 };
                 match serde_json::from_str::<Event>(&payload) {
-                    Ok(event) => {
-                        let _ = local.send(event);
-                    }
+                    Ok(event) => deliver(&local, &generation, event),
                     Err(e) => tracing::warn!(error = %e, "unknown event on the bus"),
                 }
             }

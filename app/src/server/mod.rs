@@ -1,6 +1,7 @@
 //! Server-only code (`ssr` feature): state, identity, errors, and the service layer.
 
 pub mod actor;
+pub mod cache;
 pub mod config;
 pub mod context;
 pub mod db;

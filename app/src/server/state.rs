@@ -5,6 +5,7 @@ use std::sync::Arc;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use crate::server::cache::Caches;
 use crate::server::config::Config;
 use crate::server::events::EventBus;
 
@@ -19,6 +20,8 @@ pub struct AppState {
     pub events: EventBus,
     /// Serialises write transactions in embedded (SQLite) mode; see `db::WriteTxn`.
     pub sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// Views shared by many dashboards, invalidated by `events`.
+    pub caches: Arc<Caches>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

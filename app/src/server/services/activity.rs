@@ -13,7 +13,7 @@ use crate::domain::{OfficerStatus, Role, TaskStatus, TaskType};
 use crate::server::actor::Actor;
 use crate::server::entities::{officers, task_assignments, task_status_history, tasks, users};
 use crate::server::error::AppResult;
-use crate::server::permissions::{Capability, require};
+use crate::server::permissions::{Capability, allows, require};
 use crate::server::services::{local_time, stats};
 use crate::server::state::AppState;
 
@@ -39,8 +39,30 @@ fn visible_tasks(actor: &Actor) -> Option<Condition> {
     Some(cond)
 }
 
+/// Whose overview a viewer gets: admins (every task, all statistics) share one; everyone
+/// else has their own (team or own statistics, own tasks).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ScopeKey {
+    role: Role,
+    read_only: bool,
+    user_id: Option<i64>,
+}
+
+impl ScopeKey {
+    fn of(actor: &Actor) -> Self {
+        let shared = allows(actor.role, Capability::AllStatistics) && allows(actor.role, Capability::SeeAllTasks);
+        Self { role: actor.role, read_only: actor.read_only, user_id: (!shared).then_some(actor.user_id) }
+    }
+}
+
 /// The overview: KPIs now, statistics of the last [`OVERVIEW_DAYS`] days, latest activity.
+/// Served from [`crate::server::cache`]: a burst of viewers costs one computation, and any
+/// event makes the next request recompute.
 pub async fn overview(state: &AppState, actor: &Actor) -> AppResult<Overview> {
+    state.caches.overview.get_or_compute(&state.events, ScopeKey::of(actor), || compute_overview(state, actor)).await
+}
+
+async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview> {
     let db = &state.db;
     let today = Utc::now().with_timezone(&state.config.timezone).date_naive();
     let stats = stats::for_days(state, actor, today - Duration::days(OVERVIEW_DAYS - 1), today).await?;
@@ -110,7 +132,12 @@ pub async fn notifications(state: &AppState, actor: &Actor, seen: Option<DateTim
         .add(task_status_history::Column::ChangedBy.is_null())
         .add(task_status_history::Column::ChangedBy.ne(actor.user_id));
     let extra = if actor.role == Role::Officer { by_others } else { Condition::all().add(relevant).add(by_others) };
-    let items = recent(state, actor, extra, ACTIVITY_LIMIT).await?;
+    let key = (actor.user_id, actor.role);
+    let items = state
+        .caches
+        .notifications
+        .get_or_compute(&state.events, key, || recent(state, actor, extra, ACTIVITY_LIMIT))
+        .await?;
     let unread = items.iter().filter(|i| seen.is_none_or(|s| i.at > s)).count() as u64;
     Ok(Notifications { items, unread })
 }
