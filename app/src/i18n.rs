@@ -254,15 +254,18 @@ mod tests {
     /// The literals passed to `tr(` / `trf(` in `src`.
     fn tr_calls(src: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for call in ["tr(\"", "trf(\"", "tr_later(\""] {
+        for call in ["tr(", "trf(", "tr_later("] {
             for (at, _) in src.match_indices(call) {
-                // Not the tail of another name (`attr("…")`, `str("…")`).
+                // Not the tail of another name (`attr(…)`, `str(…)`).
                 let before = src[..at].chars().next_back();
                 if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
                     continue;
                 }
-                let rest = &src[at + call.len() - 1..];
-                if let Some(lit) = string_literals(rest).into_iter().next() {
+                // The first argument, when it is a literal (rustfmt may break the line first).
+                let rest = src[at + call.len()..].trim_start();
+                if rest.starts_with('"')
+                    && let Some(lit) = string_literals(rest).into_iter().next()
+                {
                     out.push(lit);
                 }
             }
@@ -336,9 +339,9 @@ mod tests {
         let table = std::fs::read_to_string(dir.join("i18n").join("english.rs")).unwrap();
         let keys: Vec<String> = table
             .lines()
-            .filter_map(|l| l.trim().strip_suffix(',').or(Some(l.trim())))
-            .filter(|l| l.starts_with('"') && l.contains("\" => "))
-            .filter_map(|l| l.split(" => ").next())
+            .map(str::trim)
+            .filter(|l| l.starts_with('"') && l.contains("\" =>"))
+            .filter_map(|l| l.split(" =>").next())
             .flat_map(|k| k.split(" | "))
             .map(|k| k.trim().trim_matches('"').to_owned())
             .collect();

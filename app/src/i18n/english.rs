@@ -269,6 +269,9 @@ pub fn english(es: &str) -> Option<&'static str> {
         "Tareas ahora" => "Tasks now",
         "Tareas por día" => "Tasks per day",
         "Tareas por tipo" => "Tasks by type",
+        "Tareas por día: {} tareas y {} finalizadas en {} días." => {
+            "Tasks per day: {} tasks and {} completed in {} days."
+        }
         "Tareas por tipo: {}." => "Tasks by type: {}.",
         "Tareas superpuestas" => "Overlapping tasks",
         "Tareas" => "Tasks",
