@@ -309,6 +309,7 @@ pub fn english(es: &str) -> Option<&'static str> {
         "task, user…" => "task, user…",
         "task. o auth.login" => "task. or auth.login",
         "{} por {}" => "{} by {}",
+        "{} en {}" => "{} at {}",
         "{} posiciones{}." => "{} positions{}.",
         "{}: {} finalizadas" => "{}: {} completed",
         "{}: {} tareas" => "{}: {} tasks",

@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 
 use crate::api::events::Event;
-use crate::i18n::tr;
+use crate::i18n::{tr, trf};
 
 /// One message of the stream: `event` is `None` for "refetch everything" (reconnected, or
 /// the server dropped events for this slow client).
@@ -139,7 +139,7 @@ pub fn EmergencyBanner() -> impl IntoView {
                             <div class="emergency-banner">
                                 <strong>{tr("¡Emergencia! ")}</strong>
                                 <span>
-                                    {format!("{} en {:.5}, {:.5}", a.code, a.lat, a.lon)}
+                                    {trf("{} en {}", &[&a.code, &format!("{:.5}, {:.5}", a.lat, a.lon)])}
                                 </span>
                                 <a href=format!("/tareas/{}", a.task_id)>{tr("Ver tarea")}</a>
                                 <a href=format!("/mapa?lat={:.6}&lon={:.6}", a.lat, a.lon) rel="external">
