@@ -119,13 +119,13 @@ fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
         move || match save.value().get() {
             Some(Err(e)) => e.fields.iter().find(|f| f.field == field).map(|f| tr_msg(&f.message)),
             Some(Ok(_)) => None,
-            None => query.read().get(&format!("e_{field}")),
+            None => query.read().get(&format!("e_{field}")).map(|m| tr_msg(&m)),
         }
     };
     let general_error = move || match save.value().get() {
         Some(Err(e)) => Some(tr_msg(&e.message)),
         Some(Ok(_)) => None,
-        None => query.read().get("error"),
+        None => query.read().get("error").map(|m| tr_msg(&m)),
     };
     let v_code = value("code");
     let v_title = value("title");
