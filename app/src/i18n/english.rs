@@ -395,6 +395,36 @@ pub fn english(es: &str) -> Option<&'static str> {
         "La fecha final debe ser igual o posterior a la inicial." => "The end date must be on or after the start date.",
         "El texto de búsqueda es demasiado largo." => "The search text is too long.",
         "El cursor no es válido para esta consulta." => "The cursor is not valid for this query.",
+        "Debe quedar al menos un administrador activo." => "At least one active administrator must remain.",
+        "El DNI debe tener entre 7 y 12 caracteres alfanuméricos." => {
+            "The ID number must have between 7 and 12 alphanumeric characters."
+        }
+        "El cursor de paginación no es válido." => "The pagination cursor is not valid.",
+        "El estado «En tarea» se asigna automáticamente al iniciar una tarea." => {
+            "The status \"On a task\" is set automatically when a task starts."
+        }
+        "El grupo de Telegram no existe." => "The Telegram group does not exist.",
+        "El identificador de chat debe ser un número (los grupos son negativos, p. ej. -1001234567890)." => {
+            "The chat id must be a number (groups are negative, e.g. -1001234567890)."
+        }
+        "El mensaje debe tener entre 1 y 4000 caracteres." => "The message must have between 1 and 4000 characters.",
+        "El nombre debe tener entre 2 y 60 caracteres." => "The name must have between 2 and 60 characters.",
+        "El usuario indicado no existe." => "The given user does not exist.",
+        "Escriba la nota." => "Write the note.",
+        "Indique el identificador de chat de Telegram del grupo." => "Give the group's Telegram chat id.",
+        "Ingrese el apellido." => "Enter the last name.",
+        "Ingrese el código del efectivo." => "Enter the officer's code.",
+        "Ingrese el nombre." => "Enter the first name.",
+        "Ingrese el rango." => "Enter the rank.",
+        "Ingrese la unidad." => "Enter the unit.",
+        "Ingrese un correo electrónico válido." => "Enter a valid email address.",
+        "Ingrese una latitud válida." => "Enter a valid latitude.",
+        "Ingrese una longitud válida." => "Enter a valid longitude.",
+        "La nota no puede superar los 4000 caracteres." => "The note cannot exceed 4000 characters.",
+        "No puede desactivar su propia cuenta." => "You cannot deactivate your own account.",
+        "No puede eliminar su propia cuenta." => "You cannot delete your own account.",
+        "Solo se puede vincular un usuario con rol de efectivo." => "Only a user with the officer role can be linked.",
+        "Su usuario no está vinculado a un perfil de efectivo." => "Your user is not linked to an officer profile.",
         _ => return None,
     })
 }
