@@ -84,6 +84,7 @@ impl Locale {
 ///
 /// On the server: the locale provided by `App` for this request (or read from the request's
 /// `Parts`); in the browser: `<html lang>`, written by the server.
+#[inline(never)]
 pub fn locale() -> Locale {
     #[cfg(feature = "hydrate")]
     {
@@ -117,6 +118,7 @@ pub fn provide_locale() {
 }
 
 /// `es` in the page's language (Spanish is the key; no entry → Spanish).
+#[inline(never)] // one small call per phrase, not the lookup copied into every page (WASM size)
 pub fn tr(es: &'static str) -> &'static str {
     translate(locale(), es)
 }
@@ -137,6 +139,7 @@ pub const fn tr_later(es: &'static str) -> &'static str {
 
 /// A message that is not a literal (an error from the server): translated when the table
 /// knows it, else as it came.
+#[inline(never)]
 pub fn tr_msg(es: &str) -> String {
     match locale() {
         Locale::En => english(es).map(str::to_owned).unwrap_or_else(|| es.to_owned()),
@@ -146,6 +149,7 @@ pub fn tr_msg(es: &str) -> String {
 
 /// A template with `{}` placeholders, translated, then filled in order:
 /// `trf("{} tareas", &[&n.to_string()])`.
+#[inline(never)]
 pub fn trf(es: &'static str, args: &[&str]) -> String {
     fill(tr(es), args)
 }
