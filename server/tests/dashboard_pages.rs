@@ -244,3 +244,162 @@ async fn assignment_editor_shows_distance_and_overlaps(backend: Backend) {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 on_both_backends!(assignment_editor_shows_distance_and_overlaps);
+
+/// A signed-in page as a browser without JavaScript gets it.
+async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    let res = client.get(app.url(path)).header(ACCEPT, "text/html").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    res.text().await.unwrap()
+}
+
+/// The text of the first `<code class="secret">` after `label` in a page.
+fn secret_after(html: &str, label: &str) -> Option<String> {
+    let marker = "<code class=\"secret\">";
+    let from = html.find(label)?;
+    let at = from + html[from..].find(marker)? + marker.len();
+    Some(html[at..].chars().take_while(|c| *c != '<').collect())
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+/// The `/usuarios` forms as plain posts: every outcome comes back to the page through the
+/// session, shown once; secrets never travel in the redirect. With JavaScript (JSON) the
+/// same doors answer the value and keep nothing.
+async fn user_forms_work_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.login("admin@gad.local", common::ADMIN_PASSWORD).await;
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+
+    // Create with a generated password: back to the page, which shows it once.
+    let form = [
+        ("first_name", "Lucía"),
+        ("last_name", "Ferreyra"),
+        ("dni", "41222333"),
+        ("email", "lucia.ferreyra@gad.local"),
+        ("phone", ""),
+        ("role", "supervisor"),
+        ("password", ""),
+    ];
+    let res = form_post(&app, &admin, "create_user_form", &form).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res), "/usuarios");
+    let html = page(&app, &admin, "/usuarios").await;
+    assert!(html.contains("Usuario creado: lucia.ferreyra@gad.local."), "{html}");
+    let password = secret_after(&html, "Contraseña generada").expect("the generated password is shown");
+    assert_eq!(password.len(), 20, "{password}");
+    let again = page(&app, &admin, "/usuarios").await;
+    assert!(!again.contains(&password), "the password is shown only once");
+    assert!(!again.contains("Usuario creado"));
+    // The generated password works.
+    let res =
+        app.call(&TestApp::client(), "login", &[("email", "lucia.ferreyra@gad.local"), ("password", &password)]).await;
+    assert!(res.status().is_success());
+
+    // Refused: the Spanish error and what was typed come back (never the password).
+    let mut dup = form;
+    dup[2] = ("dni", "41222999");
+    dup[6] = ("password", "clave-secreta-larga");
+    let res = form_post(&app, &admin, "create_user_form", &dup).await;
+    assert_eq!(location(&res), "/usuarios");
+    let html = page(&app, &admin, "/usuarios").await;
+    assert!(html.contains("Ya existe un registro con esos datos"), "{html}");
+    assert!(html.contains("value=\"41222999\""), "the typed DNI is kept");
+    assert!(!html.contains("clave-secreta-larga"));
+
+    let users: Value = app.call(&admin, "list_users", &[("text", "lucia.ferreyra")]).await.json().await.unwrap();
+    let id = users["items"][0]["id"].as_i64().unwrap().to_string();
+    let manage = format!("/usuarios?id={id}");
+
+    // Role and deactivation.
+    let res = form_post(&app, &admin, "set_user_role", &[("id", &id), ("role", "officer")]).await;
+    assert_eq!(location(&res), manage);
+    assert!(page(&app, &admin, &manage).await.contains("es ahora Efectivo"));
+    let res = form_post(&app, &admin, "set_user_active_form", &[("id", &id), ("active", "false")]).await;
+    assert_eq!(location(&res), manage);
+    let html = page(&app, &admin, &manage).await;
+    assert!(html.contains("fue desactivado"), "{html}");
+    assert!(html.contains("Reactivar"));
+
+    // A link code and a token: shown once on the page, absent from the redirect.
+    let res = form_post(&app, &admin, "create_link_code_form", &[("user_id", &id)]).await;
+    assert_eq!(location(&res), manage);
+    let html = page(&app, &admin, &manage).await;
+    let command = secret_after(&html, "no está configurado").expect("the link code is shown");
+    let code = command.strip_prefix("/start ").unwrap().to_owned();
+    assert!(code.len() >= 8, "{code}");
+    assert!(!page(&app, &admin, &manage).await.contains(&code), "the code is shown only once");
+
+    let res = form_post(
+        &app,
+        &admin,
+        "create_api_token_form",
+        &[("user_id", &id), ("name", "sin js"), ("read_only", "true")],
+    )
+    .await;
+    assert_eq!(location(&res), manage);
+    let html = page(&app, &admin, &manage).await;
+    let token = secret_after(&html, "Token de API").expect("the token is shown");
+    assert!(token.starts_with("gad_"), "{token}");
+    assert!(!page(&app, &admin, &manage).await.contains(&token));
+
+    let res = form_post(&app, &admin, "reset_password_form", &[("id", &id)]).await;
+    assert_eq!(location(&res), manage);
+    let html = page(&app, &admin, &manage).await;
+    assert_eq!(secret_after(&html, "Nueva contraseña").map(|p| p.len()), Some(20), "{html}");
+
+    // A refused action shows its Spanish error on the page.
+    let admin_id = user_id(&app, &admin).await.to_string();
+    let res = form_post(&app, &admin, "set_user_active_form", &[("id", &admin_id), ("active", "false")]).await;
+    assert_eq!(location(&res), format!("/usuarios?id={admin_id}"));
+    assert!(
+        page(&app, &admin, &format!("/usuarios?id={admin_id}")).await.contains("No puede desactivar su propia cuenta.")
+    );
+
+    // An outcome left for one page is not shown on another, nor later.
+    let res = form_post(&app, &admin, "create_link_code_form", &[("user_id", &id)]).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    page(&app, &admin, "/efectivos/1").await;
+    assert!(!page(&app, &admin, &manage).await.contains("/start "));
+
+    // With JavaScript: the value itself, nothing kept for the page.
+    let res = app.call(&admin, "create_link_code_form", &[("user_id", &id)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let link: Value = res.json().await.unwrap();
+    assert!(!page(&app, &admin, &manage).await.contains(link["code"].as_str().unwrap()));
+
+    // The service still decides who may: a supervisor is refused, with or without JavaScript.
+    let res =
+        app.call(&supervisor, "create_api_token_form", &[("user_id", &id), ("name", "x"), ("read_only", "true")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = form_post(&app, &supervisor, "set_user_role", &[("id", &id), ("role", "admin")]).await;
+    assert_eq!(location(&res), manage);
+    let users: Value = app.call(&admin, "list_users", &[("text", "lucia.ferreyra")]).await.json().await.unwrap();
+    assert_eq!(users["items"][0]["role"], "officer");
+}
+on_both_backends!(user_forms_work_without_javascript);
+
+/// The status form of the officer page as a plain post: back to the officer with the outcome.
+async fn officer_status_form_works_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    let officer = app.login("efectivo1@gad.local", DEMO_PASSWORD).await;
+
+    let res =
+        form_post(&app, &supervisor, "set_officer_status_form", &[("officer_id", "2"), ("status", "off_duty")]).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(location(&res), "/efectivos/2");
+    let html = page(&app, &supervisor, "/efectivos/2").await;
+    assert!(html.contains("Estado guardado: Fuera de servicio."), "{html}");
+    assert!(!page(&app, &supervisor, "/efectivos/2").await.contains("Estado guardado"), "shown once");
+    let got: Value = app.call(&supervisor, "get_officer", &[("officer_id", "2")]).await.json().await.unwrap();
+    assert_eq!(got["status"], "off_duty");
+
+    // An officer may not change someone else's status: the service refuses, in Spanish.
+    let res = app.call(&officer, "set_officer_status_form", &[("officer_id", "2"), ("status", "available")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let err: Value = res.json().await.unwrap();
+    assert!(!err["message"].as_str().unwrap().is_empty());
+}
+on_both_backends!(officer_status_form_works_without_javascript);

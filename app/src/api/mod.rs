@@ -12,6 +12,7 @@ pub mod emergency;
 pub mod error;
 pub mod events;
 pub mod feedback;
+pub mod flash;
 pub mod geo;
 pub mod map;
 pub mod notes;

@@ -207,6 +207,32 @@ pub async fn set_officer_status(officer_id: i64, status: OfficerStatus) -> Resul
     )
 }
 
+/// The status form of the officer page (`/efectivos/:id`): [`set_officer_status`] as a plain
+/// form door. After a plain post (no JavaScript) the outcome is kept as a one-shot flash
+/// (`api::flash`) and the browser goes back to the officer.
+#[server(prefix = "/api/fn", endpoint = "set_officer_status_form")]
+pub async fn set_officer_status_form(officer_id: i64, status: OfficerStatus) -> Result<Officer, ApiError> {
+    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::server::{context, services};
+
+    let meta = context::request_meta();
+    let result = context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::officers::set_status(&state, &actor, &meta, officer_id, status).await
+        }
+        .await,
+    );
+    let page = format!("/efectivos/{officer_id}");
+    after_plain_post(&meta, &page, &page, || match &result {
+        Ok(officer) => FormOutcome::OfficerStatus(officer.clone()),
+        Err(err) => FormOutcome::Failed(err.clone()),
+    })
+    .await;
+    result
+}
+
 /// Sets the status of the current user's own officer profile (the bot's status buttons).
 #[server(prefix = "/api/fn", endpoint = "set_my_status")]
 pub async fn set_my_status(status: OfficerStatus) -> Result<Officer, ApiError> {

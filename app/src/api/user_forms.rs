@@ -1,11 +1,33 @@
 //! Plain-form doors (default URL encoding) to the user administration that `api::users`
-//! exposes as JSON: creating a user and changing a role from the `/usuarios` page.
+//! exposes as JSON: the forms of the `/usuarios` page. They only adapt the inputs; the
+//! service checks every permission. With JavaScript they answer the value; after a plain
+//! post (no JavaScript) they keep the outcome as a one-shot flash (`api::flash`) and redirect
+//! back to the page, so generated passwords, link codes and tokens never appear in a URL.
 
 use leptos::prelude::*;
 
 use crate::api::ApiError;
-use crate::api::users::{CreatedUser, UserSummary};
+use crate::api::users::{CreatedApiToken, CreatedUser, LinkCode, UserSummary};
 use crate::domain::Role;
+
+/// The page these forms belong to (and the key of their flash).
+pub const USERS_PAGE: &str = "/usuarios";
+
+#[cfg(feature = "ssr")]
+fn manage_page(id: i64) -> String {
+    format!("{USERS_PAGE}?id={id}")
+}
+
+#[cfg(feature = "ssr")]
+fn failed_or<T>(
+    result: &Result<T, ApiError>,
+    ok: impl FnOnce(&T) -> crate::api::flash::FormOutcome,
+) -> crate::api::flash::FormOutcome {
+    match result {
+        Ok(value) => ok(value),
+        Err(err) => crate::api::flash::FormOutcome::Failed(err.clone()),
+    }
+}
 
 /// Creates a user; an empty password means "generate one" (returned once).
 #[server(prefix = "/api/fn", endpoint = "create_user_form")]
@@ -18,31 +40,139 @@ pub async fn create_user_form(
     role: Role,
     #[server(default)] password: String,
 ) -> Result<CreatedUser, ApiError> {
+    use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::api::users::NewUserInput;
     use crate::server::{context, services};
     let some = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    // What was typed, to fill the form again if it is refused (never the password).
+    let typed = vec![
+        ("dni".to_owned(), dni.clone()),
+        ("first_name".to_owned(), first_name.clone()),
+        ("last_name".to_owned(), last_name.clone()),
+        ("email".to_owned(), email.clone()),
+        ("phone".to_owned(), phone.clone()),
+        ("role".to_owned(), role.as_str().to_owned()),
+    ];
     let input = NewUserInput { dni, first_name, last_name, email, phone: some(phone), role, password: some(password) };
-    context::respond(
+    let meta = context::request_meta();
+    let result = context::respond(
         async {
             let state = context::app_state()?;
             let actor = context::current_actor().await?;
-            services::users::create(&state, &actor, &context::request_meta(), input).await
+            services::users::create(&state, &actor, &meta, input).await
         }
         .await,
-    )
+    );
+    after_plain_post(&meta, USERS_PAGE, USERS_PAGE, || match &result {
+        Ok(created) => FormOutcome::UserCreated(created.clone()),
+        Err(error) => FormOutcome::UserNotCreated { error: error.clone(), values: typed },
+    })
+    .await;
+    result
 }
 
 #[server(prefix = "/api/fn", endpoint = "set_user_role")]
 pub async fn set_user_role(id: i64, role: Role) -> Result<UserSummary, ApiError> {
+    use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::api::users::UserUpdate;
     use crate::server::{context, services};
-    context::respond(
+    let meta = context::request_meta();
+    let result = context::respond(
         async {
             let state = context::app_state()?;
             let actor = context::current_actor().await?;
             let update = UserUpdate { role: Some(role), ..UserUpdate::default() };
-            services::users::update(&state, &actor, &context::request_meta(), id, update).await
+            services::users::update(&state, &actor, &meta, id, update).await
         }
         .await,
-    )
+    );
+    after_plain_post(&meta, USERS_PAGE, &manage_page(id), || {
+        failed_or(&result, |u| FormOutcome::RoleChanged(u.clone()))
+    })
+    .await;
+    result
+}
+
+/// Deactivates (`active=false`) or reactivates a user.
+#[server(prefix = "/api/fn", endpoint = "set_user_active_form")]
+pub async fn set_user_active_form(id: i64, active: bool) -> Result<UserSummary, ApiError> {
+    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    let result = context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::users::set_active(&state, &actor, &meta, id, active).await
+        }
+        .await,
+    );
+    after_plain_post(&meta, USERS_PAGE, &manage_page(id), || {
+        failed_or(&result, |u| FormOutcome::ActiveChanged(u.clone()))
+    })
+    .await;
+    result
+}
+
+/// Resets a user's password to a generated one (returned once).
+#[server(prefix = "/api/fn", endpoint = "reset_password_form")]
+pub async fn reset_password_form(id: i64) -> Result<Option<String>, ApiError> {
+    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    let result = context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::users::reset_password(&state, &actor, &meta, id, None).await
+        }
+        .await,
+    );
+    after_plain_post(&meta, USERS_PAGE, &manage_page(id), || {
+        failed_or(&result, |p| FormOutcome::PasswordReset(p.clone()))
+    })
+    .await;
+    result
+}
+
+/// A one-time Telegram link code for a user.
+#[server(prefix = "/api/fn", endpoint = "create_link_code_form")]
+pub async fn create_link_code_form(user_id: i64) -> Result<LinkCode, ApiError> {
+    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    let result = context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::users::create_link_code(&state, &actor, &meta, user_id).await
+        }
+        .await,
+    );
+    after_plain_post(&meta, USERS_PAGE, &manage_page(user_id), || {
+        failed_or(&result, |l| FormOutcome::LinkCode(l.clone()))
+    })
+    .await;
+    result
+}
+
+/// A personal API token for a user (the secret is returned once).
+#[server(prefix = "/api/fn", endpoint = "create_api_token_form")]
+pub async fn create_api_token_form(user_id: i64, name: String, read_only: bool) -> Result<CreatedApiToken, ApiError> {
+    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::server::{context, services};
+    let meta = context::request_meta();
+    let result = context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::users::create_api_token(&state, &actor, &meta, user_id, &name, read_only, None).await
+        }
+        .await,
+    );
+    after_plain_post(&meta, USERS_PAGE, &manage_page(user_id), || {
+        failed_or(&result, |t| FormOutcome::ApiToken(t.clone()))
+    })
+    .await;
+    result
 }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 use crate::api::ApiError;
+use crate::api::flash::FormOutcome;
 use crate::domain::Channel;
 use crate::server::actor::Actor;
 use crate::server::error::{AppError, AppResult};
@@ -66,6 +67,32 @@ pub async fn start_session(session: &Session, user_id: i64) -> AppResult<()> {
 
 pub async fn end_session(session: &Session) -> AppResult<()> {
     session.flush().await.map_err(AppError::internal)
+}
+
+/// Session key of the outcome a plain form post left for the next page load.
+const SESSION_FLASH_KEY: &str = "flash";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Flash {
+    page: String,
+    outcome: FormOutcome,
+}
+
+/// Keeps `outcome` in the session for the next load of `page` (one only: a newer one replaces it).
+pub async fn put_flash(page: &str, outcome: FormOutcome) -> AppResult<()> {
+    let session = session().await?;
+    session.insert(SESSION_FLASH_KEY, Flash { page: page.to_owned(), outcome }).await.map_err(AppError::internal)
+}
+
+/// Reads and removes the kept outcome; `Some` only if it was left for `page`. The session is
+/// written only when there was something to remove.
+pub async fn take_flash(page: &str) -> AppResult<Option<FormOutcome>> {
+    let session = session().await?;
+    if session.get_value(SESSION_FLASH_KEY).await.map_err(AppError::internal)?.is_none() {
+        return Ok(None);
+    }
+    let value = session.remove_value(SESSION_FLASH_KEY).await.map_err(AppError::internal)?;
+    Ok(value.and_then(|v| serde_json::from_value::<Flash>(v).ok()).filter(|f| f.page == page).map(|f| f.outcome))
 }
 
 /// The acting user: the bot harness's actor if one was provided, else the session's user.

@@ -18,6 +18,31 @@ pub fn NotificationBell() -> impl IntoView {
     move || mounted.get().then(|| view! { <Bell /> })
 }
 
+/// The bell glyph as inline SVG (drawn with `currentColor`): an emoji needs a font that not
+/// every system has. Decorative: the summary around it carries the accessible name.
+#[component]
+fn BellIcon() -> impl IntoView {
+    view! {
+        <svg
+            class="bell-icon"
+            xmlns="http://www.w3.org/2000/svg"
+            viewBox="0 0 24 24"
+            width="20"
+            height="20"
+            fill="none"
+            stroke="currentColor"
+            stroke-width="2"
+            stroke-linecap="round"
+            stroke-linejoin="round"
+            aria-hidden="true"
+            focusable="false"
+        >
+            <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />
+            <path d="M13.73 21a2 2 0 0 1-3.46 0" />
+        </svg>
+    }
+}
+
 #[component]
 fn Bell() -> impl IntoView {
     let live = refresh_on(is_task_event);
@@ -26,7 +51,7 @@ fn Bell() -> impl IntoView {
     // own data reloads, and awaiting an owner-bound resource that was disposed meanwhile panics.
     let data = ArcResource::new(move || (live.get(), mark.version().get()), |_| notifications());
     view! {
-        <Transition fallback=|| view! { <span class="bell" aria-hidden="true">"🔔"</span> }>
+        <Transition fallback=|| view! { <span class="bell" aria-hidden="true"><BellIcon /></span> }>
             {move || {
                 let data = data.clone();
                 Suspend::new(async move {
@@ -40,7 +65,7 @@ fn Bell() -> impl IntoView {
                 Some(view! {
                     <details class="bell">
                         <summary aria-label=label.clone() title=label>
-                            <span aria-hidden="true">"🔔"</span>
+                            <BellIcon />
                             {(unread > 0).then(|| view! { <span class="bell-count" aria-hidden="true">{unread}</span> })}
                         </summary>
                         <div class="bell-panel">

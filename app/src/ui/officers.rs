@@ -1,12 +1,15 @@
 //! Officers (`/efectivos`, supervisors and admins): the list with status and last position,
-//! and one officer (`/efectivos/:id`) with their open tasks and a status change.
+//! and one officer (`/efectivos/:id`) with their open tasks and a status change. The status
+//! form is a plain HTML form: with JavaScript its answer shows at once; without it the server
+//! redirects back with the outcome kept as a one-shot flash (`api::flash`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::officers::{Officer, Position, SetOfficerStatus, get_officer, list_officers};
+use crate::api::flash::{FormOutcome, take_flash};
+use crate::api::officers::{Officer, Position, SetOfficerStatusForm, get_officer, list_officers};
 use crate::api::tasks::{TaskFilter, query_tasks};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::{OfficerStatus, TaskStatus};
@@ -114,7 +117,15 @@ pub fn OfficersPage() -> impl IntoView {
 #[component]
 pub fn OfficerDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let set_status = ServerAction::<SetOfficerStatus>::new();
+    let set_status = ServerAction::<SetOfficerStatusForm>::new();
+    // Another officer (same page component): the previous answer does not belong to them.
+    Effect::new(move |previous: Option<Option<String>>| {
+        let id = params.read().get("id");
+        if previous.is_some_and(|p| p != id) {
+            set_status.value().set(None);
+        }
+        id
+    });
     let data = Resource::new(
         move || (params.read().get("id"), set_status.version().get()),
         |(id, _)| async move {
@@ -130,17 +141,25 @@ pub fn OfficerDetailPage() -> impl IntoView {
                 ..TaskFilter::default()
             };
             let tasks = query_tasks(filter).await?.items;
-            Ok::<_, ApiError>((user, officer, tasks))
+            let flash = take_flash(format!("/efectivos/{id}")).await?;
+            Ok::<_, ApiError>((user, officer, tasks, flash))
         },
     );
-    let error = move || set_status.value().get().and_then(Result::err).map(|e| e.message);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok((user, officer, tasks)) => {
+                    Ok((user, officer, tasks, flash)) => {
                         let can_edit = user.role != crate::domain::Role::Officer;
-                        view! { <OfficerView user officer tasks can_edit set_status error /> }.into_any()
+                        // The answer given with JavaScript, else what a plain post left.
+                        let outcome = Signal::derive(move || {
+                            match set_status.value().get() {
+                                Some(Ok(officer)) => Some(FormOutcome::OfficerStatus(officer)),
+                                Some(Err(error)) => Some(FormOutcome::Failed(error)),
+                                None => flash.clone(),
+                            }
+                        });
+                        view! { <OfficerView user officer tasks can_edit set_status outcome /> }.into_any()
                     }
                     Err(error) => view! { <PageError title="Efectivo" error /> }.into_any(),
                 }
@@ -155,18 +174,26 @@ fn OfficerView(
     officer: Officer,
     tasks: Vec<crate::api::tasks::TaskSummary>,
     can_edit: bool,
-    set_status: ServerAction<SetOfficerStatus>,
-    error: impl Fn() -> Option<String> + Send + Sync + 'static,
+    set_status: ServerAction<SetOfficerStatusForm>,
+    outcome: Signal<Option<FormOutcome>>,
 ) -> impl IntoView {
     let title = format!("{} {} ({})", officer.first_name, officer.last_name, officer.code);
     let current = officer.status;
+    let result = move || match outcome.get()? {
+        FormOutcome::OfficerStatus(o) => Some(
+            view! { <p class="success" role="status">{format!("Estado guardado: {}.", o.status.label_es())}</p> }
+                .into_any(),
+        ),
+        FormOutcome::Failed(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+        _ => None,
+    };
     view! {
         <Title text=title.clone() />
         <Layout user>
             <p><a href="/efectivos">"← Efectivos"</a></p>
             <h1>{title}</h1>
             <p><span class=format!("badge officer-{}", current.as_str())>{current.label_es()}</span></p>
-            {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            {result}
             <section aria-labelledby="datos">
                 <h2 id="datos">"Datos"</h2>
                 <dl class="facts">

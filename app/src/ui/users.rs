@@ -1,15 +1,24 @@
 //! Users (`/usuarios`, admins): list and search, create, and for the selected user
-//! (`?id=`): role, activation, password reset, a Telegram link and API tokens. Generated
-//! passwords, link codes and tokens are shown once, in the answer of the action that made them.
+//! (`?id=`): role, activation, password reset, a Telegram link and API tokens.
+//!
+//! Every form is a plain HTML form (`api::user_forms`). With JavaScript the answer of the
+//! server function shows at once; without it the server keeps the outcome in the session and
+//! redirects back here, and the loader takes it (`api::flash`). Either way generated
+//! passwords, link codes and tokens are shown once, and never travel in a URL.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::ApiError;
-use crate::api::user_forms::{CreateUserForm, SetUserRole};
-use crate::api::users::{CreateApiToken, CreateLinkCode, ResetPassword, SetUserActive, UserSummary, list_users};
+use crate::api::flash::{FormOutcome, take_flash};
+use crate::api::user_forms::{
+    CreateApiTokenForm, CreateLinkCodeForm, CreateUserForm, ResetPasswordForm, SetUserActiveForm, SetUserRole,
+    USERS_PAGE,
+};
+use crate::api::users::{LinkCode, UserSummary, list_users};
 use crate::domain::Role;
 use crate::ui::Layout;
 use crate::ui::page::{PageError, signed_in};
@@ -32,12 +41,54 @@ fn OneTime(label: &'static str, value: String) -> impl IntoView {
     }
 }
 
+/// Copies the answer of every form sent with JavaScript into `outcome` (the latest wins).
+fn follow<S>(action: ServerAction<S>, outcome: RwSignal<Option<FormOutcome>>, to: fn(S::Output) -> FormOutcome)
+where
+    S: ServerFn<Error = ApiError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(result) = action.value().get() {
+            outcome.set(Some(result.map(to).unwrap_or_else(FormOutcome::Failed)));
+        }
+    });
+}
+
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
     let create = ServerAction::<CreateUserForm>::new();
     let set_role = ServerAction::<SetUserRole>::new();
-    let set_active = ServerAction::<SetUserActive>::new();
+    let set_active = ServerAction::<SetUserActiveForm>::new();
+    let reset = ServerAction::<ResetPasswordForm>::new();
+    let link = ServerAction::<CreateLinkCodeForm>::new();
+    let token = ServerAction::<CreateApiTokenForm>::new();
+
+    // The outcome of the latest form sent with JavaScript (in the browser only); without
+    // JavaScript the loader's flash takes its place.
+    let answered = RwSignal::new(None::<FormOutcome>);
+    Effect::new(move |_| {
+        if let Some(result) = create.value().get() {
+            answered.set(Some(match result {
+                Ok(created) => FormOutcome::UserCreated(created),
+                Err(error) => FormOutcome::UserNotCreated { error, values: Vec::new() },
+            }));
+        }
+    });
+    follow(set_role, answered, FormOutcome::RoleChanged);
+    follow(set_active, answered, FormOutcome::ActiveChanged);
+    follow(reset, answered, FormOutcome::PasswordReset);
+    follow(link, answered, FormOutcome::LinkCode);
+    follow(token, answered, FormOutcome::ApiToken);
+    // Choosing another user leaves the previous answer behind.
+    Effect::new(move |previous: Option<Option<String>>| {
+        let id = query.read().get("id");
+        if previous.is_some_and(|p| p != id) {
+            answered.set(None);
+        }
+        id
+    });
+
     let data = Resource::new(
         // `id` is part of the key so that choosing a user re-renders the page.
         move || {
@@ -47,7 +98,8 @@ pub fn UsersPage() -> impl IntoView {
         |(q, ..)| async move {
             let user = signed_in().await?;
             let page = list_users(q.filter(|q| !q.is_empty()), None, None, Some(200)).await?;
-            Ok::<_, ApiError>((user, page.items))
+            let flash = take_flash(USERS_PAGE.to_owned()).await?;
+            Ok::<_, ApiError>((user, page.items, flash))
         },
     );
     view! {
@@ -58,8 +110,10 @@ pub fn UsersPage() -> impl IntoView {
                 let text = q.get("q").unwrap_or_default();
                 let selected = q.get("id").and_then(|id| id.parse::<i64>().ok());
                 match data.await {
-                    Ok((user, users)) => {
+                    Ok((user, users, flash)) => {
                         let chosen = selected.and_then(|id| users.iter().find(|u| u.id == id).cloned());
+                        // The answer given with JavaScript, else what a plain post left.
+                        let outcome = Signal::derive(move || answered.get().or_else(|| flash.clone()));
                         view! {
                             <Layout user>
                                 <h1>"Usuarios"</h1>
@@ -92,8 +146,8 @@ pub fn UsersPage() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
-                                {chosen.map(|u| view! { <ManageUser user=u set_role set_active /> })}
-                                <NewUser create />
+                                {chosen.map(|u| view! { <ManageUser user=u set_role set_active reset link token outcome /> })}
+                                <NewUser create outcome />
                             </Layout>
                         }
                         .into_any()
@@ -106,33 +160,39 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[component]
-fn NewUser(create: ServerAction<CreateUserForm>) -> impl IntoView {
+fn NewUser(create: ServerAction<CreateUserForm>, outcome: Signal<Option<FormOutcome>>) -> impl IntoView {
+    // A form refused without JavaScript comes back with what was typed (never the password).
+    let typed = move |name: &str| outcome.with_untracked(|o| o.as_ref().and_then(|o| o.typed(name)));
+    let role = typed("role").and_then(|r| r.parse::<Role>().ok()).unwrap_or(Role::Officer);
     let result = move || {
-        match create.value().get() {
-        Some(Ok(created)) => Some(
+        match outcome.get() {
+        Some(FormOutcome::UserCreated(created)) => Some(
             view! {
-                <p role="status">{format!("Usuario creado: {}.", created.user.email)}</p>
+                <p class="success" role="status">{format!("Usuario creado: {}.", created.user.email)}</p>
                 {created.generated_password.map(|p| view! { <OneTime label="Contraseña generada" value=p /> })}
             }
             .into_any(),
         ),
-        Some(Err(e)) => Some(view! {
-            <p class="error" role="alert">{e.message}</p>
-            <ul class="field-errors">{e.fields.into_iter().map(|f| view! { <li>{f.message}</li> }).collect_view()}</ul>
-        }.into_any()),
-        None => None,
+        Some(FormOutcome::UserNotCreated { error, .. }) => Some(
+            view! {
+                <p class="error" role="alert">{error.message}</p>
+                <ul class="field-errors">{error.fields.into_iter().map(|f| view! { <li>{f.message}</li> }).collect_view()}</ul>
+            }
+            .into_any(),
+        ),
+        _ => None,
     }
     };
     view! {
         <section aria-labelledby="nuevo-usuario" class="panel">
             <h2 id="nuevo-usuario">"Nuevo usuario"</h2>
             <ActionForm action=create attr:class="form-grid">
-                <div class="field"><label for="nu-first">"Nombre"</label><input id="nu-first" name="first_name" required /></div>
-                <div class="field"><label for="nu-last">"Apellido"</label><input id="nu-last" name="last_name" required /></div>
-                <div class="field"><label for="nu-dni">"DNI"</label><input id="nu-dni" name="dni" required inputmode="numeric" /></div>
-                <div class="field"><label for="nu-email">"Correo electrónico"</label><input id="nu-email" name="email" type="email" required /></div>
-                <div class="field"><label for="nu-phone">"Teléfono"</label><input id="nu-phone" name="phone" type="tel" /></div>
-                <div class="field"><label for="nu-role">"Rol"</label><select id="nu-role" name="role">{role_options(Role::Officer)}</select></div>
+                <div class="field"><label for="nu-first">"Nombre"</label><input id="nu-first" name="first_name" required value=typed("first_name") /></div>
+                <div class="field"><label for="nu-last">"Apellido"</label><input id="nu-last" name="last_name" required value=typed("last_name") /></div>
+                <div class="field"><label for="nu-dni">"DNI"</label><input id="nu-dni" name="dni" required inputmode="numeric" value=typed("dni") /></div>
+                <div class="field"><label for="nu-email">"Correo electrónico"</label><input id="nu-email" name="email" type="email" required value=typed("email") /></div>
+                <div class="field"><label for="nu-phone">"Teléfono"</label><input id="nu-phone" name="phone" type="tel" value=typed("phone") /></div>
+                <div class="field"><label for="nu-role">"Rol"</label><select id="nu-role" name="role">{role_options(role)}</select></div>
                 <div class="field"><label for="nu-pass">"Contraseña (vacía: se genera)"</label><input id="nu-pass" name="password" type="password" autocomplete="new-password" /></div>
                 <div class="field buttons"><button type="submit">"Crear usuario"</button></div>
             </ActionForm>
@@ -141,35 +201,70 @@ fn NewUser(create: ServerAction<CreateUserForm>) -> impl IntoView {
     }
 }
 
+/// The outcome of a Telegram link code: the deep link, or the command when the bot's name
+/// is not configured.
+fn link_view(l: LinkCode) -> impl IntoView {
+    let link_view = match l.deep_link {
+        Some(url) => view! { <OneTime label="Enlace para vincular Telegram" value=url /> }.into_any(),
+        None => view! {
+            <div class="one-time" role="status">
+                <p>"El nombre del bot no está configurado (TELEGRAM_BOT_USERNAME), así que no hay enlace directo. Pida al usuario que envíe al bot (se muestra una sola vez):"</p>
+                <code class="secret">{format!("/start {}", l.code)}</code>
+            </div>
+        }
+        .into_any(),
+    };
+    view! { {link_view} <p class="muted">{format!("Vence: {} UTC", l.expires_at.format("%d/%m/%Y %H:%M"))}</p> }
+}
+
 #[component]
 fn ManageUser(
     user: UserSummary,
     set_role: ServerAction<SetUserRole>,
-    set_active: ServerAction<SetUserActive>,
+    set_active: ServerAction<SetUserActiveForm>,
+    reset: ServerAction<ResetPasswordForm>,
+    link: ServerAction<CreateLinkCodeForm>,
+    token: ServerAction<CreateApiTokenForm>,
+    outcome: Signal<Option<FormOutcome>>,
 ) -> impl IntoView {
-    let reset = ServerAction::<ResetPassword>::new();
-    let link = ServerAction::<CreateLinkCode>::new();
-    let token = ServerAction::<CreateApiToken>::new();
     let id = user.id.to_string();
     let (id1, id2, id3, id4) = (id.clone(), id.clone(), id.clone(), id.clone());
     let name = format!("{} {}", user.first_name, user.last_name);
-    let errors = move || {
-        [
-            set_role.value().get().and_then(Result::err),
-            set_active.value().get().and_then(Result::err),
-            reset.value().get().and_then(Result::err),
-            link.value().get().and_then(Result::err),
-            token.value().get().and_then(Result::err),
-        ]
-        .into_iter()
-        .flatten()
-        .next()
-        .map(|e| view! { <p class="error" role="alert">{e.message}</p> })
+    // What the latest action did, or why it was refused.
+    let result = move || {
+        match outcome.get()? {
+        FormOutcome::RoleChanged(u) => Some(
+            view! { <p class="success" role="status">{format!("Rol cambiado: {} es ahora {}.", u.email, u.role.label_es())}</p> }
+                .into_any(),
+        ),
+        FormOutcome::ActiveChanged(u) => Some(
+            view! {
+                <p class="success" role="status">
+                    {format!("{} {}.", u.email, if u.is_active { "fue reactivado" } else { "fue desactivado" })}
+                </p>
+            }
+            .into_any(),
+        ),
+        FormOutcome::PasswordReset(Some(p)) => Some(view! { <OneTime label="Nueva contraseña" value=p /> }.into_any()),
+        FormOutcome::PasswordReset(None) => {
+            Some(view! { <p class="success" role="status">"Contraseña restablecida."</p> }.into_any())
+        }
+        FormOutcome::LinkCode(l) => Some(link_view(l).into_any()),
+        FormOutcome::ApiToken(t) => Some(
+            view! {
+                <OneTime label="Token de API" value=t.token />
+                <p class="muted">{format!("Token «{}» creado.", t.info.name)}</p>
+            }
+            .into_any(),
+        ),
+        FormOutcome::Failed(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+        _ => None,
+    }
     };
     view! {
         <section aria-labelledby="gestionar" class="panel">
             <h2 id="gestionar">"Gestionar: " {name}</h2>
-            {errors}
+            <div class="form-outcome">{result}</div>
             <div class="manage-grid">
                 <ActionForm action=set_role attr:class="inline-form">
                     <input type="hidden" name="id" value=id1 />
@@ -188,23 +283,10 @@ fn ManageUser(
                     <input type="hidden" name="id" value=id3 />
                     <button type="submit" class="secondary">"Restablecer contraseña"</button>
                 </ActionForm>
-                {move || reset.value().get().and_then(Result::ok).flatten().map(|p| view! { <OneTime label="Nueva contraseña" value=p /> })}
                 <ActionForm action=link attr:class="inline-form">
                     <input type="hidden" name="user_id" value=id4 />
                     <button type="submit" class="secondary">"Generar vínculo de Telegram"</button>
                 </ActionForm>
-                {move || link.value().get().and_then(Result::ok).map(|l| {
-                    let link_view = match l.deep_link {
-                        Some(url) => view! { <OneTime label="Enlace para vincular Telegram" value=url /> }.into_any(),
-                        None => view! {
-                            <div class="one-time" role="status">
-                                <p>"El nombre del bot no está configurado (TELEGRAM_BOT_USERNAME), así que no hay enlace directo. Pida al usuario que envíe al bot:"</p>
-                                <code class="secret">{format!("/start {}", l.code)}</code>
-                            </div>
-                        }.into_any(),
-                    };
-                    view! { {link_view} <p class="muted">{format!("Vence: {} UTC", l.expires_at.format("%d/%m/%Y %H:%M"))}</p> }
-                })}
                 <ActionForm action=token attr:class="inline-form">
                     <input type="hidden" name="user_id" value=id />
                     <label for="mu-token-name">"Nombre del token"</label>
@@ -216,7 +298,6 @@ fn ManageUser(
                     </select>
                     <button type="submit" class="secondary">"Crear token de API"</button>
                 </ActionForm>
-                {move || token.value().get().and_then(Result::ok).map(|t| view! { <OneTime label="Token de API" value=t.token /> })}
             </div>
         </section>
     }
