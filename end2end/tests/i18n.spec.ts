@@ -45,6 +45,14 @@ test('an admin switches the dashboard to English and back to Spanish', async ({ 
   await expect(page.getByRole('heading', { level: 1, name: 'New task', exact: true })).toBeVisible();
   await expect(page.getByLabel('Title', { exact: true })).toBeVisible();
 
+  // The administration pages.
+  await page.goto('/usuarios', { waitUntil: 'networkidle' });
+  await expect(page.getByRole('heading', { level: 1, name: 'Users', exact: true })).toBeVisible();
+  await expect(page.getByRole('columnheader', { name: 'Role' })).toBeVisible();
+  await page.goto('/efectivos', { waitUntil: 'networkidle' });
+  await expect(page.getByRole('heading', { level: 1, name: 'Officers', exact: true })).toBeVisible();
+  await page.goto('/tareas/nueva', { waitUntil: 'networkidle' });
+
   // English → Spanish, back on the same page.
   await page.getByRole('link', { name: 'Español', exact: true }).click();
   await expect(page).toHaveURL(/\/tareas\/nueva$/);
