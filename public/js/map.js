@@ -11,18 +11,21 @@
     unavailable: '#8a5a00',
     off_duty: '#5c5c5c',
   };
+  // The page's language (`<html lang>`, written by the server): the popups follow it.
+  const EN = document.documentElement.lang === 'en';
+  const T = (es, en) => (EN ? en : es);
   const STATUS_LABELS = {
-    available: 'Disponible',
-    on_task: 'En tarea',
-    unavailable: 'No disponible',
-    off_duty: 'Fuera de servicio',
+    available: T('Disponible', 'Available'),
+    on_task: T('En tarea', 'On a task'),
+    unavailable: T('No disponible', 'Unavailable'),
+    off_duty: T('Fuera de servicio', 'Off duty'),
   };
   const PRIORITY_LABELS = {
-    low: 'Baja',
-    medium: 'Media',
-    high: 'Alta',
-    urgent: 'Urgente',
-    critical: 'Crítica',
+    low: T('Baja', 'Low'),
+    medium: T('Media', 'Medium'),
+    high: T('Alta', 'High'),
+    urgent: T('Urgente', 'Urgent'),
+    critical: T('Crítica', 'Critical'),
   };
 
   let map = null;
@@ -41,22 +44,22 @@
   function pointLinks(lat, lon) {
     const q = `lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}`;
     return `<p class="map-popup-coords">${coords(lat, lon)}</p>` +
-      `<p><a href="/mapa?${q}">Efectivos más cercanos</a><br>` +
-      `<a href="/emergencia?${q}">Crear emergencia aquí</a></p>`;
+      `<p><a href="/mapa?${q}">${T('Efectivos más cercanos', 'Nearest officers')}</a><br>` +
+      `<a href="/emergencia?${q}">${T('Crear emergencia aquí', 'Create an emergency here')}</a></p>`;
   }
 
   function officerPopup(o) {
     return `<strong>${escape(o.code)} · ${escape(o.name)}</strong><br>` +
       `${STATUS_LABELS[o.status] || escape(o.status)}<br>` +
       `<span class="map-popup-coords">${coords(o.lat, o.lon)}</span><br>` +
-      `<a href="/mapa?recorrido=${o.officer_id}&horas=4">Ver recorrido (4 h)</a> · ` +
-      `<a href="/efectivos">Efectivos</a>`;
+      `<a href="/mapa?recorrido=${o.officer_id}&horas=4">${T('Ver recorrido (4 h)', 'Show track (4 h)')}</a> · ` +
+      `<a href="/efectivos">${T('Efectivos', 'Officers')}</a>`;
   }
 
   function taskPopup(t) {
     return `<strong>${escape(t.code)}</strong> ${escape(t.title)}<br>` +
-      `Prioridad ${PRIORITY_LABELS[t.priority] || escape(t.priority)}<br>` +
-      `<a href="/tareas/${t.task_id}">Ver tarea</a>`;
+      `${T('Prioridad', 'Priority')} ${PRIORITY_LABELS[t.priority] || escape(t.priority)}<br>` +
+      `<a href="/tareas/${t.task_id}">${T('Ver tarea', 'View task')}</a>`;
   }
 
   /** Creates the map in element `id`. `options`: {center:[lat,lon], zoom, tileUrl|null}. */
@@ -73,7 +76,7 @@
     if (options.tileUrl) {
       L.tileLayer(options.tileUrl, {
         maxZoom: 19,
-        attribution: '&copy; colaboradores de OpenStreetMap',
+        attribution: T('&copy; colaboradores de OpenStreetMap', '&copy; OpenStreetMap contributors'),
       }).addTo(map);
     }
     layers = {
@@ -84,9 +87,9 @@
       point: L.layerGroup().addTo(map),
     };
     L.control.layers(null, {
-      'Efectivos': layers.officers,
-      'Tareas y emergencias': layers.tasks,
-      'Recorrido': layers.track,
+      [T('Efectivos', 'Officers')]: layers.officers,
+      [T('Tareas y emergencias', 'Tasks and emergencies')]: layers.tasks,
+      [T('Recorrido', 'Track')]: layers.track,
     }, { collapsed: false }).addTo(map);
     map.on('click', (e) => {
       showPoint(e.latlng.lat, e.latlng.lng);

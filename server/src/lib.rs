@@ -6,6 +6,7 @@ pub mod bot;
 pub mod cli;
 pub mod health;
 pub mod idempotency;
+pub mod lang;
 pub mod metrics;
 pub mod middleware;
 pub mod ratelimit;

@@ -49,6 +49,8 @@ pub fn build(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(crate::metrics::scrape))
+        // The language switch: outside sessions and page guards (the login page offers it too).
+        .route("/idioma/{lang}", get(crate::lang::switch))
         // Telegram's webhook (only when configured); outside sessions and page guards.
         .merge(crate::bot::webhook_routes(&state))
         .merge(pages)

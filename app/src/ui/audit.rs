@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::audit::{AuditFilter, audit_chain_status, list_audit};
 use crate::api::{ApiError, ErrorCode};
+use crate::i18n::{tr, trf};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, query_string, signed_in};
 
@@ -18,7 +19,7 @@ fn filter_from(get: &dyn Fn(&str) -> String) -> Result<AuditFilter, ApiError> {
     let day = |k: &str, end: bool| -> Result<_, ApiError> {
         opt(k)
             .map(|d| {
-                let d = NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad("Fecha inválida."))?;
+                let d = NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad(tr("Fecha inválida.")))?;
                 let d = if end { d.succ_opt().unwrap_or(d) } else { d };
                 Ok(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()))
             })
@@ -26,14 +27,14 @@ fn filter_from(get: &dyn Fn(&str) -> String) -> Result<AuditFilter, ApiError> {
     };
     Ok(AuditFilter {
         action: opt("action"),
-        user_id: opt("user_id").map(|u| u.parse().map_err(|_| bad("Usuario inválido."))).transpose()?,
+        user_id: opt("user_id").map(|u| u.parse().map_err(|_| bad(tr("Usuario inválido.")))).transpose()?,
         resource_type: opt("resource_type"),
         resource_id: None,
         success: match get("success").as_str() {
             "" => None,
             "true" => Some(true),
             "false" => Some(false),
-            _ => return Err(bad("Resultado inválido.")),
+            _ => return Err(bad(tr("Resultado inválido."))),
         },
         from: day("from", false)?,
         to: day("to", true)?,
@@ -57,8 +58,8 @@ pub fn AuditPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Auditoría" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Auditoría") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 let q = query.get_untracked();
                 let get = |k: &str| q.get(k).unwrap_or_default().trim().to_owned();
@@ -87,44 +88,44 @@ pub fn AuditPage() -> impl IntoView {
                         });
                         view! {
                             <Layout user>
-                                <h1>"Auditoría"</h1>
+                                <h1>{tr("Auditoría")}</h1>
                                 {if chain.intact {
-                                    view! { <p class="chain ok" role="status">{format!("Cadena íntegra: {} registros verificados.", chain.rows)}</p> }.into_any()
+                                    view! { <p class="chain ok" role="status">{trf("Cadena íntegra: {} registros verificados.", &[&chain.rows.to_string()])}</p> }.into_any()
                                 } else {
-                                    view! { <p class="chain broken" role="alert">{format!("¡Cadena alterada! Primer registro que no coincide: #{}.", chain.first_broken.unwrap_or_default())}</p> }.into_any()
+                                    view! { <p class="chain broken" role="alert">{trf("¡Cadena alterada! Primer registro que no coincide: #{}.", &[&chain.first_broken.unwrap_or_default().to_string()])}</p> }.into_any()
                                 }}
-                                <Form method="GET" action="/auditoria" attr:class="filters" attr:aria-label="Filtros">
-                                    <div class="field"><label for="a-action">"Acción"</label><input id="a-action" name="action" value=v_action placeholder="task. o auth.login" /></div>
-                                    <div class="field"><label for="a-type">"Recurso"</label><input id="a-type" name="resource_type" value=v_type placeholder="task, user…" /></div>
-                                    <div class="field"><label for="a-user">"Usuario (id)"</label><input id="a-user" name="user_id" inputmode="numeric" value=v_user /></div>
+                                <Form method="GET" action="/auditoria" attr:class="filters" attr:aria-label=tr("Filtros")>
+                                    <div class="field"><label for="a-action">{tr("Acción")}</label><input id="a-action" name="action" value=v_action placeholder=tr("task. o auth.login") /></div>
+                                    <div class="field"><label for="a-type">{tr("Recurso")}</label><input id="a-type" name="resource_type" value=v_type placeholder=tr("task, user…") /></div>
+                                    <div class="field"><label for="a-user">{tr("Usuario (id)")}</label><input id="a-user" name="user_id" inputmode="numeric" value=v_user /></div>
                                     <div class="field">
-                                        <label for="a-success">"Resultado"</label>
+                                        <label for="a-success">{tr("Resultado")}</label>
                                         <select id="a-success" name="success">
-                                            <option value="">"Todos"</option>
-                                            <option value="true" selected=v_success == "true">"Exitosos"</option>
-                                            <option value="false" selected=v_success == "false">"Fallidos"</option>
+                                            <option value="">{tr("Todos")}</option>
+                                            <option value="true" selected=v_success == "true">{tr("Exitosos")}</option>
+                                            <option value="false" selected=v_success == "false">{tr("Fallidos")}</option>
                                         </select>
                                     </div>
-                                    <div class="field"><label for="a-from">"Desde"</label><input id="a-from" name="from" type="date" value=v_from /></div>
-                                    <div class="field"><label for="a-to">"Hasta"</label><input id="a-to" name="to" type="date" value=v_to /></div>
-                                    <div class="field buttons"><button type="submit">"Filtrar"</button><a href="/auditoria">"Limpiar"</a></div>
+                                    <div class="field"><label for="a-from">{tr("Desde")}</label><input id="a-from" name="from" type="date" value=v_from /></div>
+                                    <div class="field"><label for="a-to">{tr("Hasta")}</label><input id="a-to" name="to" type="date" value=v_to /></div>
+                                    <div class="field buttons"><button type="submit">{tr("Filtrar")}</button><a href="/auditoria">{tr("Limpiar")}</a></div>
                                 </Form>
-                                <p class="list-tools"><a href=csv download="auditoria.csv">"Exportar CSV"</a></p>
+                                <p class="list-tools"><a href=csv download="auditoria.csv">{tr("Exportar CSV")}</a></p>
                                 {if page.items.is_empty() {
-                                    view! { <p class="empty">"No hay registros para mostrar."</p> }.into_any()
+                                    view! { <p class="empty">{tr("No hay registros para mostrar.")}</p> }.into_any()
                                 } else {
                                     view! {
                                         <table class="data-table">
-                                            <caption>"Registros de auditoría, los más recientes primero"</caption>
+                                            <caption>{tr("Registros de auditoría, los más recientes primero")}</caption>
                                             <thead><tr>
                                                 <th scope="col">"#"</th>
-                                                <th scope="col">"Fecha (UTC)"</th>
-                                                <th scope="col">"Usuario"</th>
-                                                <th scope="col">"Canal"</th>
-                                                <th scope="col">"Acción"</th>
-                                                <th scope="col">"Recurso"</th>
-                                                <th scope="col">"Resultado"</th>
-                                                <th scope="col">"IP"</th>
+                                                <th scope="col">{tr("Fecha (UTC)")}</th>
+                                                <th scope="col">{tr("Usuario")}</th>
+                                                <th scope="col">{tr("Canal")}</th>
+                                                <th scope="col">{tr("Acción")}</th>
+                                                <th scope="col">{tr("Recurso")}</th>
+                                                <th scope="col">{tr("Resultado")}</th>
+                                                <th scope="col">{tr("IP")}</th>
                                             </tr></thead>
                                             <tbody>
                                                 {page.items.into_iter().map(|r| view! {
@@ -132,10 +133,10 @@ pub fn AuditPage() -> impl IntoView {
                                                         <td class="mono">{r.id}</td>
                                                         <td class="mono">{r.at.format("%d/%m/%Y %H:%M:%S").to_string()}</td>
                                                         <td>{r.user.unwrap_or_else(|| "—".into())}</td>
-                                                        <td>{r.channel.label_es()}</td>
+                                                        <td>{tr(r.channel.label_es())}</td>
                                                         <td class="mono">{r.action}</td>
                                                         <td>{r.resource_type}{r.resource_id.map(|id| format!(" #{id}"))}</td>
-                                                        <td>{if r.success { "Exitoso" } else { "Fallido" }}</td>
+                                                        <td>{if r.success { tr("Exitoso") } else { tr("Fallido") }}</td>
                                                         <td class="mono">{r.ip.unwrap_or_else(|| "—".into())}</td>
                                                     </tr>
                                                 }).collect_view()}
@@ -144,12 +145,12 @@ pub fn AuditPage() -> impl IntoView {
                                     }
                                     .into_any()
                                 }}
-                                {next.map(|h| view! { <nav class="pager" aria-label="Páginas"><a href=h rel="next">"Siguiente »"</a></nav> })}
+                                {next.map(|h| view! { <nav class="pager" aria-label=tr("Páginas")><a href=h rel="next">{tr("Siguiente »")}</a></nav> })}
                             </Layout>
                         }
                         .into_any()
                     }
-                    Err(error) => view! { <PageError title="Auditoría" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Auditoría") error /> }.into_any(),
                 }
             })}
         </Suspense>

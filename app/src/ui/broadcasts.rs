@@ -11,18 +11,19 @@ use crate::api::broadcasts::{
     AddTelegramGroup, CreateBroadcast, broadcast_templates, list_broadcasts, list_telegram_groups,
 };
 use crate::domain::{BroadcastKind, DeliveryStatus, Role};
+use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::refresh_on;
 use crate::ui::page::{PageError, signed_in};
 
 fn error_message(code: &str) -> &'static str {
     match code {
-        "validation" => {
-            "Revise los datos: elija un grupo y escriba el mensaje (hasta 4000 caracteres); el identificador de chat de un grupo es un número."
-        }
-        "forbidden" => "No tiene permiso para enviar difusiones.",
-        "not_found" => "El grupo no existe.",
-        _ => "No se pudo registrar la difusión.",
+        "validation" => tr(
+            "Revise los datos: elija un grupo y escriba el mensaje (hasta 4000 caracteres); el identificador de chat de un grupo es un número.",
+        ),
+        "forbidden" => tr("No tiene permiso para enviar difusiones."),
+        "not_found" => tr("El grupo no existe."),
+        _ => tr("No se pudo registrar la difusión."),
     }
 }
 
@@ -44,21 +45,21 @@ pub fn BroadcastsPage() -> impl IntoView {
         },
     );
     let error = move || match send.value().get() {
-        Some(Err(e)) => Some(e.message),
+        Some(Err(e)) => Some(tr_msg(&e.message)),
         Some(Ok(_)) => None,
         None => query.read().get("error").map(|c| error_message(&c).to_owned()),
     };
     let group_error = move || match add_group.value().get() {
         Some(Err(e)) if !e.fields.is_empty() => {
-            Some(e.fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "))
+            Some(e.fields.iter().map(|f| tr_msg(&f.message)).collect::<Vec<_>>().join(" "))
         }
-        Some(Err(e)) => Some(e.message),
+        Some(Err(e)) => Some(tr_msg(&e.message)),
         _ => None,
     };
     let sent = move || matches!(send.value().get(), Some(Ok(_))) || query.read().get("enviado").is_some();
     view! {
-        <Title text="Difusión" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Difusión") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok((user, groups, templates, history)) => {
@@ -69,12 +70,12 @@ pub fn BroadcastsPage() -> impl IntoView {
                         let is_admin = user.role == Role::Admin;
                         view! {
                             <Layout user>
-                                <h1>"Difusión por Telegram"</h1>
+                                <h1>{tr("Difusión por Telegram")}</h1>
                                 <p class="muted">
-                                    "El mensaje queda registrado como pendiente y el bot lo entrega al grupo; el historial muestra el resultado."
+                                    {tr("El mensaje queda registrado como pendiente y el bot lo entrega al grupo; el historial muestra el resultado.")}
                                 </p>
-                                <nav class="templates" aria-label="Plantillas de protocolo">
-                                    <span>"Plantillas: "</span>
+                                <nav class="templates" aria-label=tr("Plantillas de protocolo")>
+                                    <span>{tr("Plantillas: ")}</span>
                                     {templates
                                         .iter()
                                         .map(|t| view! {
@@ -85,67 +86,67 @@ pub fn BroadcastsPage() -> impl IntoView {
                                 {if groups.is_empty() {
                                     view! {
                                         <p class="empty">
-                                            "No hay grupos de Telegram configurados: un administrador debe registrarlos."
+                                            {tr("No hay grupos de Telegram configurados: un administrador debe registrarlos.")}
                                         </p>
                                     }
                                         .into_any()
                                 } else {
                                     view! {
                                         <ActionForm action=send attr:class="stack broadcast-form">
-                                            <label for="bc-group">"Grupo"</label>
+                                            <label for="bc-group">{tr("Grupo")}</label>
                                             <select id="bc-group" name="group_id" required>
                                                 {groups
                                                     .iter()
                                                     .map(|g| view! { <option value=g.id.to_string()>{g.name.clone()}</option> })
                                                     .collect_view()}
                                             </select>
-                                            <label for="bc-kind">"Tipo"</label>
+                                            <label for="bc-kind">{tr("Tipo")}</label>
                                             <select id="bc-kind" name="kind">
                                                 {BroadcastKind::ALL
                                                     .iter()
                                                     .map(|k| view! {
-                                                        <option value=k.as_str() selected=*k == kind>{k.label_es()}</option>
+                                                        <option value=k.as_str() selected=*k == kind>{tr(k.label_es())}</option>
                                                     })
                                                     .collect_view()}
                                             </select>
-                                            <label for="bc-text">"Mensaje"</label>
+                                            <label for="bc-text">{tr("Mensaje")}</label>
                                             <textarea id="bc-text" name="text" rows="6" maxlength="4000" required>{text}</textarea>
                                             {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
                                             {move || sent().then(|| view! {
-                                                <p class="success" role="status">"Difusión registrada: el bot la entregará."</p>
+                                                <p class="success" role="status">{tr("Difusión registrada: el bot la entregará.")}</p>
                                             })}
-                                            <button type="submit" disabled=move || send.pending().get()>"Enviar difusión"</button>
+                                            <button type="submit" disabled=move || send.pending().get()>{tr("Enviar difusión")}</button>
                                         </ActionForm>
                                     }
                                         .into_any()
                                 }}
                                 {is_admin.then(|| view! {
                                     <details class="group-admin">
-                                        <summary>"Registrar un grupo de Telegram"</summary>
+                                        <summary>{tr("Registrar un grupo de Telegram")}</summary>
                                         <ActionForm action=add_group attr:class="stack">
-                                            <label for="grp-name">"Nombre del grupo"</label>
+                                            <label for="grp-name">{tr("Nombre del grupo")}</label>
                                             <input id="grp-name" name="name" required maxlength="100" />
-                                            <label for="grp-chat">"Identificador de chat"</label>
+                                            <label for="grp-chat">{tr("Identificador de chat")}</label>
                                             <input id="grp-chat" name="chat_id" required inputmode="numeric" />
                                             {move || group_error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-                                            <button type="submit" class="secondary">"Registrar grupo"</button>
+                                            <button type="submit" class="secondary">{tr("Registrar grupo")}</button>
                                         </ActionForm>
                                     </details>
                                 })}
-                                <h2>"Historial"</h2>
+                                <h2>{tr("Historial")}</h2>
                                 {if history.items.is_empty() {
-                                    view! { <p class="empty">"Todavía no hay difusiones."</p> }.into_any()
+                                    view! { <p class="empty">{tr("Todavía no hay difusiones.")}</p> }.into_any()
                                 } else {
                                     view! {
                                         <table class="data">
                                             <thead>
                                                 <tr>
-                                                    <th scope="col">"Fecha"</th>
-                                                    <th scope="col">"Grupo"</th>
-                                                    <th scope="col">"Tipo"</th>
-                                                    <th scope="col">"Mensaje"</th>
-                                                    <th scope="col">"Remitente"</th>
-                                                    <th scope="col">"Entrega"</th>
+                                                    <th scope="col">{tr("Fecha")}</th>
+                                                    <th scope="col">{tr("Grupo")}</th>
+                                                    <th scope="col">{tr("Tipo")}</th>
+                                                    <th scope="col">{tr("Mensaje")}</th>
+                                                    <th scope="col">{tr("Remitente")}</th>
+                                                    <th scope="col">{tr("Entrega")}</th>
                                                 </tr>
                                             </thead>
                                             <tbody>
@@ -154,14 +155,14 @@ pub fn BroadcastsPage() -> impl IntoView {
                                                     .into_iter()
                                                     .map(|b| {
                                                         let delivery = match (b.delivery_status, b.delivery_error) {
-                                                            (DeliveryStatus::Failed, Some(e)) => format!("Fallido: {e}"),
-                                                            (status, _) => status.label_es().to_owned(),
+                                                            (DeliveryStatus::Failed, Some(e)) => trf("Fallido: {}", &[&e]),
+                                                            (status, _) => tr(status.label_es()).to_owned(),
                                                         };
                                                         view! {
                                                             <tr>
                                                                 <td>{b.created_at.format("%d/%m/%Y %H:%M UTC").to_string()}</td>
                                                                 <td>{b.group_name}</td>
-                                                                <td>{b.kind.label_es()}</td>
+                                                                <td>{tr(b.kind.label_es())}</td>
                                                                 <td class="wrap">{b.text}</td>
                                                                 <td>{b.sender.unwrap_or_else(|| "—".into())}</td>
                                                                 <td class=format!("delivery {}", b.delivery_status.as_str())>{delivery}</td>
@@ -175,15 +176,15 @@ pub fn BroadcastsPage() -> impl IntoView {
                                         .into_any()
                                 }}
                                 {history.next_cursor.map(|c| view! {
-                                    <nav class="pager" aria-label="Páginas">
-                                        <a href=format!("/difusion?cursor={c}") rel="next">"Difusiones anteriores »"</a>
+                                    <nav class="pager" aria-label=tr("Páginas")>
+                                        <a href=format!("/difusion?cursor={c}") rel="next">{tr("Difusiones anteriores »")}</a>
                                     </nav>
                                 })}
                             </Layout>
                         }
                             .into_any()
                     }
-                    Err(error) => view! { <PageError title="Difusión" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Difusión") error /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -13,17 +13,18 @@ use crate::api::officers::{Officer, list_officers};
 use crate::api::tasks::{TaskDetail, task_detail};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::Role;
+use crate::i18n::{tr, tr_msg};
 use crate::ui::Layout;
 use crate::ui::overview::signed_out;
 
 fn error_message(code: &str, field: &str) -> String {
     match (code, field) {
-        ("validation", "lat") => "Ingrese una latitud válida, entre -90 y 90.".into(),
-        ("validation", "lon") => "Ingrese una longitud válida, entre -180 y 180.".into(),
-        ("validation", "description") => "La descripción es demasiado larga.".into(),
-        ("validation", _) => "Revise los datos del formulario.".into(),
-        ("forbidden", _) => "No tiene permiso para elegir el efectivo.".into(),
-        _ => "No se pudo registrar la emergencia. Intente nuevamente.".into(),
+        ("validation", "lat") => tr("Ingrese una latitud válida, entre -90 y 90.").into(),
+        ("validation", "lon") => tr("Ingrese una longitud válida, entre -180 y 180.").into(),
+        ("validation", "description") => tr("La descripción es demasiado larga.").into(),
+        ("validation", _) => tr("Revise los datos del formulario.").into(),
+        ("forbidden", _) => tr("No tiene permiso para elegir el efectivo.").into(),
+        _ => tr("No se pudo registrar la emergencia. Intente nuevamente.").into(),
     }
 }
 
@@ -44,8 +45,8 @@ pub fn EmergencyPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Emergencia" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Emergencia") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match user.await {
                     Ok(Some((user, officers))) => {
@@ -57,7 +58,7 @@ pub fn EmergencyPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión.")),
+                    Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión."))),
                     Err(e) => signed_out(e),
                 }
             })}
@@ -81,37 +82,37 @@ fn EmergencyForm(staff: bool, officers: Vec<Officer>, query: Memo<leptos_router:
         },
     );
     let error = move || match report.value().get() {
-        Some(Err(e)) => Some(e.fields.first().map_or(e.message.clone(), |f| f.message.clone())),
+        Some(Err(e)) => Some(e.fields.first().map_or(tr_msg(&e.message), |f| tr_msg(&f.message))),
         Some(Ok(_)) => None,
         None => query.with(|q| q.get("error").map(|c| error_message(&c, &q.get("campo").unwrap_or_default()))),
     };
     view! {
-        <h1>"Emergencia"</h1>
+        <h1>{tr("Emergencia")}</h1>
         <p class="muted">
-            "Se crea una tarea de emergencia de prioridad crítica en el punto indicado y se despacha al efectivo disponible más cercano (o al elegido)."
+            {tr("Se crea una tarea de emergencia de prioridad crítica en el punto indicado y se despacha al efectivo disponible más cercano (o al elegido).")}
         </p>
         <ActionForm action=report attr:class="emergency-form">
             <div class="field-row">
                 <div class="field">
-                    <label for="em-lat">"Latitud"</label>
+                    <label for="em-lat">{tr("Latitud")}</label>
                     <input id="em-lat" name="lat" inputmode="decimal" required value=lat placeholder="-34.6037" />
                 </div>
                 <div class="field">
-                    <label for="em-lon">"Longitud"</label>
+                    <label for="em-lon">{tr("Longitud")}</label>
                     <input id="em-lon" name="lon" inputmode="decimal" required value=lon placeholder="-58.3816" />
                 </div>
             </div>
             <div class="field">
-                <label for="em-desc">"Descripción"</label>
+                <label for="em-desc">{tr("Descripción")}</label>
                 <textarea id="em-desc" name="description" rows="3" maxlength="2000"></textarea>
             </div>
             {staff
                 .then(|| {
                     view! {
                         <div class="field">
-                            <label for="em-officer">"Efectivo a despachar"</label>
+                            <label for="em-officer">{tr("Efectivo a despachar")}</label>
                             <select id="em-officer" name="officer_id">
-                                <option value="">"El disponible más cercano"</option>
+                                <option value="">{tr("El disponible más cercano")}</option>
                                 {officers
                                     .into_iter()
                                     .map(|o| {
@@ -122,7 +123,7 @@ fn EmergencyForm(staff: bool, officers: Vec<Officer>, query: Memo<leptos_router:
                                                     o.code,
                                                     o.first_name,
                                                     o.last_name,
-                                                    o.status.label_es(),
+                                                    tr(o.status.label_es()),
                                                 )}
                                             </option>
                                         }
@@ -134,7 +135,7 @@ fn EmergencyForm(staff: bool, officers: Vec<Officer>, query: Memo<leptos_router:
                 })}
             {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             <button type="submit" class="danger" disabled=move || report.pending().get()>
-                "Reportar emergencia"
+                {tr("Reportar emergencia")}
             </button>
         </ActionForm>
         {move || match report.value().get() {
@@ -146,7 +147,7 @@ fn EmergencyForm(staff: bool, officers: Vec<Officer>, query: Memo<leptos_router:
                 match created.await {
                     Ok(Some(task)) => Some(view! { <Dispatched task /> }.into_any()),
                     Ok(None) => None,
-                    Err(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+                    Err(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),
                 }
             })}
         </Suspense>
@@ -163,12 +164,12 @@ fn Outcome(outcome: EmergencyOutcome) -> impl IntoView {
             .then(|| {
                 view! {
                     <table class="data-table compact">
-                        <caption>"Efectivos disponibles más cercanos"</caption>
+                        <caption>{tr("Efectivos disponibles más cercanos")}</caption>
                         <thead>
                             <tr>
-                                <th scope="col">"Efectivo"</th>
-                                <th scope="col">"Distancia"</th>
-                                <th scope="col">"Despachado"</th>
+                                <th scope="col">{tr("Efectivo")}</th>
+                                <th scope="col">{tr("Distancia")}</th>
+                                <th scope="col">{tr("Despachado")}</th>
                             </tr>
                         </thead>
                         <tbody>
@@ -181,7 +182,7 @@ fn Outcome(outcome: EmergencyOutcome) -> impl IntoView {
                                         <tr>
                                             <td>{format!("{} · {}", c.code, c.name)}</td>
                                             <td>{format!("{:.0} m", c.distance_m)}</td>
-                                            <td>{if sent { "Sí" } else { "—" }}</td>
+                                            <td>{if sent { tr("Sí") } else { "—" }}</td>
                                         </tr>
                                     }
                                 })
@@ -198,7 +199,7 @@ fn Outcome(outcome: EmergencyOutcome) -> impl IntoView {
 fn Dispatched(task: TaskDetail) -> impl IntoView {
     view! {
         <section class="outcome" aria-labelledby="em-outcome" role="status">
-            <h2 id="em-outcome">"Emergencia registrada"</h2>
+            <h2 id="em-outcome">{tr("Emergencia registrada")}</h2>
             <p>
                 <a class="mono" href=format!("/tareas/{}", task.id)>{task.code.clone()}</a>
                 " · "
@@ -207,12 +208,12 @@ fn Dispatched(task: TaskDetail) -> impl IntoView {
             </p>
             {if task.assignments.is_empty() {
                 view! {
-                    <p class="error">"No hay efectivos disponibles cerca: asigne uno desde la tarea."</p>
+                    <p class="error">{tr("No hay efectivos disponibles cerca: asigne uno desde la tarea.")}</p>
                 }
                     .into_any()
             } else {
                 view! {
-                    <p>"Despachado:"</p>
+                    <p>{tr("Despachado:")}</p>
                     <ul class="dispatched">
                         {task
                             .assignments

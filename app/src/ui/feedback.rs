@@ -8,15 +8,20 @@ use leptos_router::hooks::use_query_map;
 use crate::api::ApiError;
 use crate::api::feedback::{SetFeedbackStatus, feedback_overview, list_feedback};
 use crate::domain::FeedbackStatus;
+use crate::i18n::{tr, tr_later, tr_msg};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, query_string, signed_in};
+
+const REVIEW: &str = tr_later("Revisar");
+const RESOLVE: &str = tr_later("Resolver");
+const REOPEN: &str = tr_later("Reabrir");
 
 /// The review moves offered from each status.
 fn next_statuses(from: FeedbackStatus) -> &'static [(FeedbackStatus, &'static str)] {
     match from {
-        FeedbackStatus::New => &[(FeedbackStatus::Reviewing, "Revisar"), (FeedbackStatus::Resolved, "Resolver")],
-        FeedbackStatus::Reviewing => &[(FeedbackStatus::Resolved, "Resolver")],
-        FeedbackStatus::Resolved => &[(FeedbackStatus::Reviewing, "Reabrir")],
+        FeedbackStatus::New => &[(FeedbackStatus::Reviewing, REVIEW), (FeedbackStatus::Resolved, RESOLVE)],
+        FeedbackStatus::Reviewing => &[(FeedbackStatus::Resolved, RESOLVE)],
+        FeedbackStatus::Resolved => &[(FeedbackStatus::Reviewing, REOPEN)],
     }
 }
 
@@ -32,16 +37,16 @@ pub fn FeedbackPage() -> impl IntoView {
                 .filter(|s| !s.is_empty())
                 .map(|s| s.parse::<FeedbackStatus>())
                 .transpose()
-                .map_err(|_| ApiError::new(crate::api::ErrorCode::Validation, "Estado desconocido."))?;
+                .map_err(|_| ApiError::new(crate::api::ErrorCode::Validation, tr("Estado desconocido.")))?;
             let kpis = feedback_overview().await?;
             let page = list_feedback(status, cursor, Some(50)).await?;
             Ok::<_, ApiError>((user, status, kpis, page))
         },
     );
-    let error = move || review.value().get().and_then(Result::err).map(|e| e.message);
+    let error = move || review.value().get().and_then(Result::err).map(|e| tr_msg(&e.message));
     view! {
-        <Title text="Comentarios" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Comentarios") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok((user, status, kpis, page)) => {
@@ -51,42 +56,42 @@ pub fn FeedbackPage() -> impl IntoView {
                             .map(|c| format!("/comentarios{}", query_string(&[("status", selected.to_owned()), ("cursor", c)])));
                         view! {
                             <Layout user>
-                                <h1>"Comentarios"</h1>
-                                <ul class="kpis" aria-label="Resumen">
-                                    <li><strong>{kpis.total}</strong>" en total"</li>
-                                    <li><strong>{kpis.new}</strong>" nuevos"</li>
-                                    <li><strong>{kpis.reviewing}</strong>" en revisión"</li>
-                                    <li><strong>{kpis.resolved}</strong>" resueltos"</li>
-                                    <li><strong>{kpis.positive}</strong>" positivos · "<strong>{kpis.negative}</strong>" negativos"</li>
+                                <h1>{tr("Comentarios")}</h1>
+                                <ul class="kpis" aria-label=tr("Resumen")>
+                                    <li><strong>{kpis.total}</strong>{tr(" en total")}</li>
+                                    <li><strong>{kpis.new}</strong>{tr(" nuevos")}</li>
+                                    <li><strong>{kpis.reviewing}</strong>{tr(" en revisión")}</li>
+                                    <li><strong>{kpis.resolved}</strong>{tr(" resueltos")}</li>
+                                    <li><strong>{kpis.positive}</strong>{tr(" positivos · ")}<strong>{kpis.negative}</strong>{tr(" negativos")}</li>
                                 </ul>
-                                <nav class="segmented" aria-label="Estado">
-                                    <a href="/comentarios" aria-current=status.is_none().then_some("page")>"Todos"</a>
+                                <nav class="segmented" aria-label=tr("Estado")>
+                                    <a href="/comentarios" aria-current=status.is_none().then_some("page")>{tr("Todos")}</a>
                                     {FeedbackStatus::ALL
                                         .iter()
                                         .map(|s| view! {
                                             <a href=format!("/comentarios?status={}", s.as_str()) aria-current=(status == Some(*s)).then_some("page")>
-                                                {s.label_es()}
+                                                {tr(s.label_es())}
                                             </a>
                                         })
                                         .collect_view()}
                                 </nav>
                                 {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
                                 {if page.items.is_empty() {
-                                    view! { <p class="empty">"No hay comentarios para mostrar."</p> }.into_any()
+                                    view! { <p class="empty">{tr("No hay comentarios para mostrar.")}</p> }.into_any()
                                 } else {
                                     view! {
                                         <table class="data-table">
-                                            <caption>"Comentarios recibidos"</caption>
+                                            <caption>{tr("Comentarios recibidos")}</caption>
                                             <thead>
                                                 <tr>
-                                                    <th scope="col">"Fecha"</th>
-                                                    <th scope="col">"Autor"</th>
-                                                    <th scope="col">"Canal"</th>
-                                                    <th scope="col">"Texto"</th>
-                                                    <th scope="col">"Categoría"</th>
-                                                    <th scope="col">"Sentimiento"</th>
-                                                    <th scope="col">"Estado"</th>
-                                                    <th scope="col">"Acciones"</th>
+                                                    <th scope="col">{tr("Fecha")}</th>
+                                                    <th scope="col">{tr("Autor")}</th>
+                                                    <th scope="col">{tr("Canal")}</th>
+                                                    <th scope="col">{tr("Texto")}</th>
+                                                    <th scope="col">{tr("Categoría")}</th>
+                                                    <th scope="col">{tr("Sentimiento")}</th>
+                                                    <th scope="col">{tr("Estado")}</th>
+                                                    <th scope="col">{tr("Acciones")}</th>
                                                 </tr>
                                             </thead>
                                             <tbody>
@@ -94,17 +99,17 @@ pub fn FeedbackPage() -> impl IntoView {
                                                     <tr>
                                                         <td class="mono">{f.created_at.format("%d/%m/%Y %H:%M").to_string()}</td>
                                                         <td>{f.author.unwrap_or_else(|| "—".into())}</td>
-                                                        <td>{f.channel.label_es()}</td>
+                                                        <td>{tr(f.channel.label_es())}</td>
                                                         <td>{f.text}</td>
                                                         <td>{f.category}</td>
                                                         <td>{sentiment_label(&f.sentiment_label)}</td>
-                                                        <td><span class="badge">{f.status.label_es()}</span></td>
+                                                        <td><span class="badge">{tr(f.status.label_es())}</span></td>
                                                         <td class="row-actions">
                                                             {next_statuses(f.status).iter().map(|(to, label)| view! {
                                                                 <ActionForm action=review attr:class="inline-form">
                                                                     <input type="hidden" name="id" value=f.id.to_string() />
                                                                     <input type="hidden" name="status" value=to.as_str() />
-                                                                    <button type="submit" class="small">{*label}</button>
+                                                                    <button type="submit" class="small">{tr(label)}</button>
                                                                 </ActionForm>
                                                             }).collect_view()}
                                                         </td>
@@ -115,12 +120,12 @@ pub fn FeedbackPage() -> impl IntoView {
                                     }
                                     .into_any()
                                 }}
-                                {next.map(|h| view! { <nav class="pager" aria-label="Páginas"><a href=h rel="next">"Siguiente »"</a></nav> })}
+                                {next.map(|h| view! { <nav class="pager" aria-label=tr("Páginas")><a href=h rel="next">{tr("Siguiente »")}</a></nav> })}
                             </Layout>
                         }
                         .into_any()
                     }
-                    Err(error) => view! { <PageError title="Comentarios" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Comentarios") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -129,8 +134,8 @@ pub fn FeedbackPage() -> impl IntoView {
 
 fn sentiment_label(label: &str) -> &'static str {
     match label {
-        "positive" => "Positivo",
-        "negative" => "Negativo",
-        _ => "Neutral",
+        "positive" => tr("Positivo"),
+        "negative" => tr("Negativo"),
+        _ => tr("Neutral"),
     }
 }

@@ -7,6 +7,8 @@ use leptos_router::hooks::use_location;
 
 use crate::api::auth::{CurrentUser, Logout};
 use crate::domain::Role;
+use crate::i18n::{tr, tr_later};
+use crate::ui::lang::LanguageSwitch;
 use crate::ui::live::{EmergencyBanner, LiveIndicator};
 use crate::ui::notifications::NotificationBell;
 
@@ -25,17 +27,17 @@ const ADMIN: &[Role] = &[Role::Admin];
 
 /// SPEC §6.1 pages. Officers see their own tasks, the emergency form, feedback and notes.
 const NAV: &[NavItem] = &[
-    NavItem { path: "/", label: "Resumen", roles: ALL, external: false },
-    NavItem { path: "/mapa", label: "Mapa", roles: STAFF, external: true },
-    NavItem { path: "/tareas", label: "Tareas", roles: ALL, external: false },
-    NavItem { path: "/tareas/nueva", label: "Nueva tarea", roles: STAFF, external: false },
-    NavItem { path: "/efectivos", label: "Efectivos", roles: STAFF, external: false },
-    NavItem { path: "/emergencia", label: "Emergencia", roles: ALL, external: false },
-    NavItem { path: "/difusion", label: "Difusión", roles: STAFF, external: false },
-    NavItem { path: "/usuarios", label: "Usuarios", roles: ADMIN, external: false },
-    NavItem { path: "/auditoria", label: "Auditoría", roles: ADMIN, external: false },
-    NavItem { path: "/comentarios", label: "Comentarios", roles: STAFF, external: false },
-    NavItem { path: "/notas", label: "Notas", roles: ALL, external: false },
+    NavItem { path: "/", label: tr_later("Resumen"), roles: ALL, external: false },
+    NavItem { path: "/mapa", label: tr_later("Mapa"), roles: STAFF, external: true },
+    NavItem { path: "/tareas", label: tr_later("Tareas"), roles: ALL, external: false },
+    NavItem { path: "/tareas/nueva", label: tr_later("Nueva tarea"), roles: STAFF, external: false },
+    NavItem { path: "/efectivos", label: tr_later("Efectivos"), roles: STAFF, external: false },
+    NavItem { path: "/emergencia", label: tr_later("Emergencia"), roles: ALL, external: false },
+    NavItem { path: "/difusion", label: tr_later("Difusión"), roles: STAFF, external: false },
+    NavItem { path: "/usuarios", label: tr_later("Usuarios"), roles: ADMIN, external: false },
+    NavItem { path: "/auditoria", label: tr_later("Auditoría"), roles: ADMIN, external: false },
+    NavItem { path: "/comentarios", label: tr_later("Comentarios"), roles: STAFF, external: false },
+    NavItem { path: "/notas", label: tr_later("Notas"), roles: ALL, external: false },
 ];
 
 /// Whether `current` is the page of `item` (a task's page belongs to "Tareas").
@@ -63,7 +65,7 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
                     rel=item.external.then_some("external")
                     aria-current=move || pathname.with(|p| is_current(item, p)).then_some("page")
                 >
-                    {item.label}
+                    {tr(item.label)}
                 </a>
             }
         })
@@ -71,23 +73,24 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
     view! {
         <Stylesheet id="dashboard" href="/css/dashboard.css" />
         <a class="skip-link" href="#contenido">
-            "Saltar al contenido"
+            {tr("Saltar al contenido")}
         </a>
         <header class="topbar">
             <a class="brand" href="/">
                 "GAD"
             </a>
-            <nav aria-label="Principal" class="main-nav">
+            <nav aria-label=tr("Principal") class="main-nav">
                 {links}
             </nav>
             <div class="whoami">
                 <LiveIndicator />
                 <NotificationBell />
                 <span class="user-name">{user.full_name}</span>
-                <span class="role-badge">{user.role.label_es()}</span>
+                <span class="role-badge">{tr(user.role.label_es())}</span>
+                <LanguageSwitch />
                 <ActionForm action=logout>
                     <button type="submit" class="secondary">
-                        "Cerrar sesión"
+                        {tr("Cerrar sesión")}
                     </button>
                 </ActionForm>
             </div>

@@ -11,6 +11,7 @@
 use leptos::prelude::*;
 
 use crate::api::events::Event;
+use crate::i18n::{tr, trf};
 
 /// One message of the stream: `event` is `None` for "refetch everything" (reconnected, or
 /// the server dropped events for this slow client).
@@ -136,16 +137,16 @@ pub fn EmergencyBanner() -> impl IntoView {
                         let dismiss = dismiss.clone();
                         view! {
                             <div class="emergency-banner">
-                                <strong>"¡Emergencia! "</strong>
+                                <strong>{tr("¡Emergencia! ")}</strong>
                                 <span>
-                                    {format!("{} en {:.5}, {:.5}", a.code, a.lat, a.lon)}
+                                    {trf("{} en {}", &[&a.code, &format!("{:.5}, {:.5}", a.lat, a.lon)])}
                                 </span>
-                                <a href=format!("/tareas/{}", a.task_id)>"Ver tarea"</a>
+                                <a href=format!("/tareas/{}", a.task_id)>{tr("Ver tarea")}</a>
                                 <a href=format!("/mapa?lat={:.6}&lon={:.6}", a.lat, a.lon) rel="external">
-                                    "Ver en el mapa"
+                                    {tr("Ver en el mapa")}
                                 </a>
                                 <button type="button" class="secondary" on:click=move |_| dismiss.set(None)>
-                                    "Cerrar aviso"
+                                    {tr("Cerrar aviso")}
                                 </button>
                             </div>
                         }
@@ -162,10 +163,10 @@ pub fn LiveIndicator() -> impl IntoView {
     move || match state.get() {
         LiveState::Idle => None,
         LiveState::Connected => {
-            Some(view! { <span class="live-dot live-on" title="Actualizaciones en vivo">"En vivo"</span> })
+            Some(view! { <span class="live-dot live-on" title=tr("Actualizaciones en vivo")>{tr("En vivo")}</span> })
         }
         LiveState::Reconnecting => {
-            Some(view! { <span class="live-dot live-off" title="Reconectando…">"Sin conexión"</span> })
+            Some(view! { <span class="live-dot live-off" title=tr("Reconectando…")>{tr("Sin conexión")}</span> })
         }
     }
 }

@@ -6,14 +6,16 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::Login;
+use crate::i18n::{tr, tr_msg};
+use crate::ui::lang::LanguageSwitch;
 
 /// Spanish message for an error code carried in `?error=` after a no-JavaScript post.
 fn message_for(code: &str) -> &'static str {
     match code {
-        "locked" => "Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde.",
-        "invalid_credentials" => "Credenciales inválidas.",
-        "rate_limited" => "Demasiados intentos de ingreso. Espere un minuto y vuelva a intentar.",
-        _ => "No se pudo iniciar sesión. Intente nuevamente.",
+        "locked" => tr("Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde."),
+        "invalid_credentials" => tr("Credenciales inválidas."),
+        "rate_limited" => tr("Demasiados intentos de ingreso. Espere un minuto y vuelva a intentar."),
+        _ => tr("No se pudo iniciar sesión. Intente nuevamente."),
     }
 }
 
@@ -22,20 +24,23 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let error = move || match login.value().get() {
-        Some(Err(e)) => Some(e.message),
+        Some(Err(e)) => Some(tr_msg(&e.message)),
         Some(Ok(())) => None,
         None => query.read().get("error").map(|code| message_for(&code).to_owned()),
     };
     view! {
-        <Title text="Ingresar" />
+        <Title text=tr("Ingresar") />
         <main class="login-page">
             <section class="login-card" aria-labelledby="login-title">
                 <h1 id="login-title">"GAD"</h1>
-                <p class="subtitle">"Gestión de Agentes y Despliegue"</p>
+                <p class="subtitle">{tr("Gestión de Agentes y Despliegue")}</p>
+                <p class="login-lang">
+                    <LanguageSwitch />
+                </p>
                 <ActionForm action=login attr:class="stack">
-                    <label for="email">"Correo electrónico"</label>
+                    <label for="email">{tr("Correo electrónico")}</label>
                     <input id="email" name="email" type="email" autocomplete="username" required />
-                    <label for="password">"Contraseña"</label>
+                    <label for="password">{tr("Contraseña")}</label>
                     <input
                         id="password"
                         name="password"
@@ -45,7 +50,7 @@ pub fn LoginPage() -> impl IntoView {
                     />
                     {move || error().map(|msg| view! { <p class="error" role="alert">{msg}</p> })}
                     <button type="submit" disabled=move || login.pending().get()>
-                        "Ingresar"
+                        {tr("Ingresar")}
                     </button>
                 </ActionForm>
             </section>

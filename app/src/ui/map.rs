@@ -18,6 +18,7 @@ use crate::api::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap, nearest_officers, 
 use crate::api::map::{MapSettings, map_settings};
 use crate::api::officers::{Track, officer_track};
 use crate::api::{ApiError, ErrorCode};
+use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{refresh_on, use_live};
 use crate::ui::overview::signed_out;
@@ -44,9 +45,9 @@ async fn load() -> Result<Option<(CurrentUser, MapSettings, Vec<OfficerOnMap>)>,
 pub fn MapPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load());
     view! {
-        <Title text="Mapa" />
+        <Title text=tr("Mapa") />
         <Stylesheet id="leaflet" href="/vendor/leaflet/leaflet.css" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(Some((user, settings, officers))) => {
@@ -57,7 +58,7 @@ pub fn MapPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión.")),
+                    Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión."))),
                     Err(e) => signed_out(e),
                 }
             })}
@@ -75,9 +76,9 @@ fn age_text(at: chrono::DateTime<Utc>) -> String {
     let minutes = (Utc::now() - at).num_minutes().max(0);
     match minutes {
         0 => "ahora".into(),
-        m if m < 60 => format!("hace {m} min"),
-        m if m < 48 * 60 => format!("hace {} h", m / 60),
-        m => format!("hace {} días", m / (24 * 60)),
+        m if m < 60 => trf("hace {} min", &[&m.to_string()]),
+        m if m < 48 * 60 => trf("hace {} h", &[&(m / 60).to_string()]),
+        m => trf("hace {} días", &[&(m / (24 * 60)).to_string()]),
     }
 }
 
@@ -178,35 +179,35 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
 
     view! {
         <div class="page-head">
-            <h1>"Mapa"</h1>
+            <h1>{tr("Mapa")}</h1>
             {settings
                 .tile_url
                 .is_none()
-                .then(|| view! { <p class="muted">"Sin mapa base (modo sin conexión): se muestran los datos."</p> })}
+                .then(|| view! { <p class="muted">{tr("Sin mapa base (modo sin conexión): se muestran los datos.")}</p> })}
         </div>
         <div class="map-layout">
-            <div id="gad-map" class="map" role="region" aria-label="Mapa de efectivos y tareas"></div>
-            <aside class="map-side" aria-label="Herramientas del mapa">
+            <div id="gad-map" class="map" role="region" aria-label=tr("Mapa de efectivos y tareas")></div>
+            <aside class="map-side" aria-label=tr("Herramientas del mapa")>
                 <section aria-labelledby="map-point">
-                    <h2 id="map-point">"Punto"</h2>
-                    <p class="muted">"Haga clic en el mapa o escriba coordenadas."</p>
+                    <h2 id="map-point">{tr("Punto")}</h2>
+                    <p class="muted">{tr("Haga clic en el mapa o escriba coordenadas.")}</p>
                     <form method="get" action="/mapa" class="stack">
-                        <label for="map-lat">"Latitud"</label>
+                        <label for="map-lat">{tr("Latitud")}</label>
                         <input id="map-lat" name="lat" inputmode="decimal" required prop:value=move || point_text(0) />
-                        <label for="map-lon">"Longitud"</label>
+                        <label for="map-lon">{tr("Longitud")}</label>
                         <input id="map-lon" name="lon" inputmode="decimal" required prop:value=move || point_text(1) />
-                        <button type="submit">"Efectivos más cercanos"</button>
+                        <button type="submit">{tr("Efectivos más cercanos")}</button>
                     </form>
                     {move || {
                         shown_point()
                             .map(|(lat, lon)| {
                                 view! {
                                     <p class="point-coords" data-testid="map-point">
-                                        {format!("Coordenadas: {lat:.5}, {lon:.5}")}
+                                        {trf("Coordenadas: {}", &[&format!("{lat:.5}, {lon:.5}")])}
                                     </p>
                                     <p>
                                         <a class="button danger" href=format!("/emergencia?lat={lat:.6}&lon={lon:.6}")>
-                                            "Crear emergencia aquí"
+                                            {tr("Crear emergencia aquí")}
                                         </a>
                                     </p>
                                 }
@@ -217,17 +218,17 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                             match nearest.await {
                                 Ok(Some(list)) => Some(view! { <NearestList list /> }.into_any()),
                                 Ok(None) => None,
-                                Err(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+                                Err(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),
                             }
                         })}
                     </Transition>
                 </section>
                 <section aria-labelledby="map-track">
-                    <h2 id="map-track">"Recorrido"</h2>
+                    <h2 id="map-track">{tr("Recorrido")}</h2>
                     <form method="get" action="/mapa" class="stack">
-                        <label for="track-officer">"Efectivo"</label>
+                        <label for="track-officer">{tr("Efectivo")}</label>
                         <select id="track-officer" name="recorrido">{officer_options}</select>
-                        <label for="track-hours">"Período"</label>
+                        <label for="track-hours">{tr("Período")}</label>
                         <select id="track-hours" name="horas">
                             {TRACK_HOURS
                                 .iter()
@@ -235,48 +236,48 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                                     let selected = track_request.with_untracked(|r| r.map_or(*h == 4, |(_, hours)| hours == *h));
                                     view! {
                                         <option value=h.to_string() selected=selected>
-                                            {format!("Últimas {h} h")}
+                                            {trf("Últimas {} h", &[&h.to_string()])}
                                         </option>
                                     }
                                 })
                                 .collect_view()}
                         </select>
-                        <button type="submit">"Ver recorrido"</button>
+                        <button type="submit">{tr("Ver recorrido")}</button>
                     </form>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match track.await {
                                 Ok(Some(track)) => Some(view! { <TrackSummary track /> }.into_any()),
                                 Ok(None) => None,
-                                Err(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+                                Err(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),
                             }
                         })}
                     </Transition>
                 </section>
                 <section aria-labelledby="map-legend">
-                    <h2 id="map-legend">"Referencias"</h2>
+                    <h2 id="map-legend">{tr("Referencias")}</h2>
                     <ul class="legend-list">
-                        <li><span class="dot officer-available"></span>"Efectivo disponible"</li>
-                        <li><span class="dot officer-on_task"></span>"Efectivo en tarea"</li>
-                        <li><span class="dot officer-unavailable"></span>"Efectivo no disponible"</li>
-                        <li><span class="dot officer-off_duty"></span>"Efectivo fuera de servicio"</li>
-                        <li><span class="diamond priority-low"></span>"Tarea (color por prioridad)"</li>
-                        <li><span class="diamond emergency"></span>"Emergencia"</li>
+                        <li><span class="dot officer-available"></span>{tr("Efectivo disponible")}</li>
+                        <li><span class="dot officer-on_task"></span>{tr("Efectivo en tarea")}</li>
+                        <li><span class="dot officer-unavailable"></span>{tr("Efectivo no disponible")}</li>
+                        <li><span class="dot officer-off_duty"></span>{tr("Efectivo fuera de servicio")}</li>
+                        <li><span class="diamond priority-low"></span>{tr("Tarea (color por prioridad)")}</li>
+                        <li><span class="diamond emergency"></span>{tr("Emergencia")}</li>
                     </ul>
                 </section>
             </aside>
         </div>
         <details class="map-data" open=true>
-            <summary>"Datos del mapa"</summary>
+            <summary>{tr("Datos del mapa")}</summary>
             <table class="data-table compact" id="map-officers">
-                <caption>"Efectivos con posición"</caption>
+                <caption>{tr("Efectivos con posición")}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Efectivo"</th>
-                        <th scope="col">"Estado"</th>
-                        <th scope="col">"Latitud"</th>
-                        <th scope="col">"Longitud"</th>
-                        <th scope="col">"Posición"</th>
+                        <th scope="col">{tr("Efectivo")}</th>
+                        <th scope="col">{tr("Estado")}</th>
+                        <th scope="col">{tr("Latitud")}</th>
+                        <th scope="col">{tr("Longitud")}</th>
+                        <th scope="col">{tr("Posición")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -289,7 +290,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                                     <tr data-officer=o.officer_id>
                                         <td>{format!("{} · {}", o.code, o.name)}</td>
                                         <td>
-                                            <span class=format!("badge officer-{}", o.status.as_str())>{o.status.label_es()}</span>
+                                            <span class=format!("badge officer-{}", o.status.as_str())>{tr(o.status.label_es())}</span>
                                         </td>
                                         <td class="mono">{format!("{:.5}", o.lat)}</td>
                                         <td class="mono">{format!("{:.5}", o.lon)}</td>
@@ -301,11 +302,11 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                     }}
                 </tbody>
             </table>
-            <Transition fallback=|| view! { <p class="loading">"Cargando tareas…"</p> }>
+            <Transition fallback=|| view! { <p class="loading">{tr("Cargando tareas…")}</p> }>
                 {move || Suspend::new(async move {
                     match tasks.await {
                         Ok(list) => view! { <TaskTable list /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any(),
                     }
                 })}
             </Transition>
@@ -316,10 +317,10 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
 #[component]
 fn NearestList(list: Vec<NearbyOfficer>) -> impl IntoView {
     if list.is_empty() {
-        return view! { <p class="empty">"No hay efectivos con posición cerca de este punto."</p> }.into_any();
+        return view! { <p class="empty">{tr("No hay efectivos con posición cerca de este punto.")}</p> }.into_any();
     }
     view! {
-        <ol class="nearest" aria-label="Efectivos más cercanos">
+        <ol class="nearest" aria-label=tr("Efectivos más cercanos")>
             {list
                 .into_iter()
                 .map(|o| {
@@ -327,8 +328,8 @@ fn NearestList(list: Vec<NearbyOfficer>) -> impl IntoView {
                         <li>
                             <strong>{format!("{} · {}", o.code, o.name)}</strong>
                             <span>{format!(" — {:.0} m", o.distance_m)}</span>
-                            <span class=format!("badge officer-{}", o.status.as_str())>{o.status.label_es()}</span>
-                            <small>{format!(" posición {}", age_text(o.position_at))}</small>
+                            <span class=format!("badge officer-{}", o.status.as_str())>{tr(o.status.label_es())}</span>
+                            <small>{trf(" posición {}", &[&age_text(o.position_at)])}</small>
                         </li>
                     }
                 })
@@ -342,16 +343,22 @@ fn NearestList(list: Vec<NearbyOfficer>) -> impl IntoView {
 fn TrackSummary(track: Track) -> impl IntoView {
     let n = track.positions.len();
     let span = track.positions.first().zip(track.positions.last()).map(|(a, b)| {
-        format!(" entre {} y {}", a.recorded_at.format("%d/%m %H:%M UTC"), b.recorded_at.format("%d/%m %H:%M UTC"))
+        trf(
+            " entre {} y {}",
+            &[
+                &a.recorded_at.format("%d/%m %H:%M UTC").to_string(),
+                &b.recorded_at.format("%d/%m %H:%M UTC").to_string(),
+            ],
+        )
     });
     view! {
         <p class="track-summary">
             {match n {
-                0 => "Sin posiciones en el período.".to_owned(),
-                1 => format!("1 posición{}.", span.unwrap_or_default()),
-                n => format!("{n} posiciones{}.", span.unwrap_or_default()),
+                0 => tr("Sin posiciones en el período.").to_owned(),
+                1 => trf("1 posición{}.", &[&span.unwrap_or_default()]),
+                n => trf("{} posiciones{}.", &[&n.to_string(), &span.unwrap_or_default()]),
             }}
-            {track.truncated.then_some(" (se muestran las primeras)")}
+            {track.truncated.then_some(tr(" (se muestran las primeras)"))}
         </p>
     }
 }
@@ -360,15 +367,15 @@ fn TrackSummary(track: Track) -> impl IntoView {
 fn TaskTable(list: Vec<TaskOnMap>) -> impl IntoView {
     view! {
         <table class="data-table compact" id="map-tasks">
-            <caption>"Tareas abiertas con ubicación"</caption>
+            <caption>{tr("Tareas abiertas con ubicación")}</caption>
             <thead>
                 <tr>
-                    <th scope="col">"Código"</th>
-                    <th scope="col">"Título"</th>
-                    <th scope="col">"Prioridad"</th>
-                    <th scope="col">"Estado"</th>
-                    <th scope="col">"Latitud"</th>
-                    <th scope="col">"Longitud"</th>
+                    <th scope="col">{tr("Código")}</th>
+                    <th scope="col">{tr("Título")}</th>
+                    <th scope="col">{tr("Prioridad")}</th>
+                    <th scope="col">{tr("Estado")}</th>
+                    <th scope="col">{tr("Latitud")}</th>
+                    <th scope="col">{tr("Longitud")}</th>
                 </tr>
             </thead>
             <tbody>
@@ -380,9 +387,9 @@ fn TaskTable(list: Vec<TaskOnMap>) -> impl IntoView {
                                 <td class="mono"><a href=format!("/tareas/{}", t.task_id)>{t.code}</a></td>
                                 <td>{t.title}</td>
                                 <td>
-                                    <span class=format!("badge priority-{}", t.priority.as_str())>{t.priority.label_es()}</span>
+                                    <span class=format!("badge priority-{}", t.priority.as_str())>{tr(t.priority.label_es())}</span>
                                 </td>
-                                <td>{t.status.label_es()}</td>
+                                <td>{tr(t.status.label_es())}</td>
                                 <td class="mono">{format!("{:.5}", t.lat)}</td>
                                 <td class="mono">{format!("{:.5}", t.lon)}</td>
                             </tr>

@@ -1,9 +1,10 @@
-//! Pages and components of the dashboard (Spanish UI).
+//! Pages and components of the dashboard (Spanish UI, English selectable: see `crate::i18n`).
 
 mod audit;
 mod broadcasts;
 mod emergency;
 mod feedback;
+mod lang;
 mod layout;
 pub mod live;
 mod login;
@@ -19,6 +20,8 @@ mod tasks;
 mod users;
 
 use leptos::prelude::*;
+
+use crate::i18n::tr;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
@@ -40,9 +43,11 @@ pub use users::UsersPage;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The request's language (`gad_lang` cookie); the browser reads it back from `lang`.
+    let lang = crate::i18n::locale().code();
     view! {
         <!DOCTYPE html>
-        <html lang="es">
+        <html lang=lang>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -61,6 +66,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    crate::i18n::provide_locale();
     view! {
         <Stylesheet id="leptos" href="/pkg/gad.css" />
         <Title formatter=|page: String| if page.is_empty() { "GAD".to_owned() } else { format!("{page} · GAD") } />
@@ -94,10 +100,10 @@ fn NotFound() -> impl IntoView {
     }
     view! {
         <main class="centered">
-            <Title text="Página no encontrada" />
-            <h1>"Página no encontrada"</h1>
+            <Title text=tr("Página no encontrada") />
+            <h1>{tr("Página no encontrada")}</h1>
             <p>
-                <a href="/tareas">"Volver a las tareas"</a>
+                <a href="/tareas">{tr("Volver a las tareas")}</a>
             </p>
         </main>
     }

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::notes::{CreateNote, DeleteNote, list_notes};
+use crate::i18n::{tr, tr_msg};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, signed_in};
 
@@ -22,33 +23,33 @@ pub fn NotesPage() -> impl IntoView {
         },
     );
     let error = move || match (create.value().get(), delete.value().get()) {
-        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.message),
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(tr_msg(&e.message)),
         _ => query.read().get("error").map(|code| match code.as_str() {
-            "validation" => "Escriba la nota (hasta 4000 caracteres).".to_owned(),
-            "not_found" => "La nota no existe.".to_owned(),
-            _ => "No se pudo guardar la nota.".to_owned(),
+            "validation" => tr("Escriba la nota (hasta 4000 caracteres).").to_owned(),
+            "not_found" => tr("La nota no existe.").to_owned(),
+            _ => tr("No se pudo guardar la nota.").to_owned(),
         }),
     };
     view! {
-        <Title text="Notas" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Notas") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok((user, page)) => view! {
                         <Layout user>
-                            <h1>"Notas"</h1>
-                            <p class="muted">"Su bitácora personal: solo usted puede leer estas notas."</p>
+                            <h1>{tr("Notas")}</h1>
+                            <p class="muted">{tr("Su bitácora personal: solo usted puede leer estas notas.")}</p>
                             <ActionForm action=create attr:class="stack note-form">
-                                <label for="note-body">"Nueva nota"</label>
+                                <label for="note-body">{tr("Nueva nota")}</label>
                                 <textarea id="note-body" name="body" rows="4" maxlength="4000" required></textarea>
                                 {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-                                <button type="submit" disabled=move || create.pending().get()>"Guardar nota"</button>
+                                <button type="submit" disabled=move || create.pending().get()>{tr("Guardar nota")}</button>
                             </ActionForm>
                             {if page.items.is_empty() {
-                                view! { <p class="empty">"Todavía no escribió notas."</p> }.into_any()
+                                view! { <p class="empty">{tr("Todavía no escribió notas.")}</p> }.into_any()
                             } else {
                                 view! {
-                                    <ol class="notes" aria-label="Notas guardadas">
+                                    <ol class="notes" aria-label=tr("Notas guardadas")>
                                         {page
                                             .items
                                             .into_iter()
@@ -59,7 +60,7 @@ pub fn NotesPage() -> impl IntoView {
                                                         <p class="note-body">{n.body}</p>
                                                         <ActionForm action=delete attr:class="inline-form">
                                                             <input type="hidden" name="id" value=n.id.to_string() />
-                                                            <button type="submit" class="secondary small">"Borrar"</button>
+                                                            <button type="submit" class="secondary small">{tr("Borrar")}</button>
                                                         </ActionForm>
                                                     </li>
                                                 }
@@ -70,14 +71,14 @@ pub fn NotesPage() -> impl IntoView {
                                 .into_any()
                             }}
                             {page.next_cursor.map(|c| view! {
-                                <nav class="pager" aria-label="Páginas">
-                                    <a href=format!("/notas?cursor={c}") rel="next">"Notas anteriores »"</a>
+                                <nav class="pager" aria-label=tr("Páginas")>
+                                    <a href=format!("/notas?cursor={c}") rel="next">{tr("Notas anteriores »")}</a>
                                 </nav>
                             })}
                         </Layout>
                     }
                     .into_any(),
-                    Err(error) => view! { <PageError title="Notas" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Notas") error /> }.into_any(),
                 }
             })}
         </Suspense>

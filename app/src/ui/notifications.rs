@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::overview::{MarkNotificationsRead, notifications};
+use crate::i18n::{tr, trf};
 use crate::ui::live::{is_task_event, refresh_on};
 use crate::ui::overview::activity_text;
 
@@ -57,9 +58,9 @@ fn Bell() -> impl IntoView {
                 let n = data.await.ok()?;
                 let unread = n.unread;
                 let label = match unread {
-                    0 => "Notificaciones: ninguna sin leer".to_owned(),
-                    1 => "Notificaciones: 1 sin leer".to_owned(),
-                    k => format!("Notificaciones: {k} sin leer"),
+                    0 => tr("Notificaciones: ninguna sin leer").to_owned(),
+                    1 => tr("Notificaciones: 1 sin leer").to_owned(),
+                    k => trf("Notificaciones: {} sin leer", &[&k.to_string()]),
                 };
                 Some(view! {
                     <details class="bell">
@@ -68,9 +69,9 @@ fn Bell() -> impl IntoView {
                             {(unread > 0).then(|| view! { <span class="bell-count" aria-hidden="true">{unread}</span> })}
                         </summary>
                         <div class="bell-panel">
-                            <h2 class="bell-title">"Notificaciones"</h2>
+                            <h2 class="bell-title">{tr("Notificaciones")}</h2>
                             {if n.items.is_empty() {
-                                view! { <p class="empty">"Sin novedades."</p> }.into_any()
+                                view! { <p class="empty">{tr("Sin novedades.")}</p> }.into_any()
                             } else {
                                 view! {
                                     <ul class="bell-list">
@@ -96,7 +97,7 @@ fn Bell() -> impl IntoView {
                             }}
                             <ActionForm action=mark>
                                 <button type="submit" class="secondary" disabled=move || unread == 0>
-                                    "Marcar como leídas"
+                                    {tr("Marcar como leídas")}
                                 </button>
                             </ActionForm>
                         </div>

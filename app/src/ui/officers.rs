@@ -13,6 +13,7 @@ use crate::api::officers::{Officer, Position, SetOfficerStatusForm, get_officer,
 use crate::api::tasks::{TaskFilter, query_tasks};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::{OfficerStatus, TaskStatus};
+use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, query_string, signed_in};
 
@@ -26,7 +27,7 @@ fn position_view(p: Option<Position>) -> AnyView {
             </span>
         }
         .into_any(),
-        None => view! { <span class="empty">"Sin posición"</span> }.into_any(),
+        None => view! { <span class="empty">{tr("Sin posición")}</span> }.into_any(),
     }
 }
 
@@ -41,14 +42,14 @@ pub fn OfficersPage() -> impl IntoView {
                 .filter(|s| !s.is_empty())
                 .map(|s| s.parse::<OfficerStatus>())
                 .transpose()
-                .map_err(|_| ApiError::new(ErrorCode::Validation, "Estado desconocido."))?;
+                .map_err(|_| ApiError::new(ErrorCode::Validation, tr("Estado desconocido.")))?;
             let page = list_officers(status, None, q.filter(|q| !q.is_empty()), cursor, Some(100)).await?;
             Ok::<_, ApiError>((user, page))
         },
     );
     view! {
-        <Title text="Efectivos" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Efectivos") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 let q = query.get_untracked();
                 let status = q.get("status").unwrap_or_default();
@@ -60,31 +61,31 @@ pub fn OfficersPage() -> impl IntoView {
                         });
                         view! {
                             <Layout user>
-                                <h1>"Efectivos"</h1>
-                                <Form method="GET" action="/efectivos" attr:class="filters" attr:aria-label="Filtros">
-                                    <div class="field"><label for="o-q">"Buscar"</label><input id="o-q" name="q" type="search" value=text.clone() placeholder="Código, nombre, jerarquía o unidad" /></div>
+                                <h1>{tr("Efectivos")}</h1>
+                                <Form method="GET" action="/efectivos" attr:class="filters" attr:aria-label=tr("Filtros")>
+                                    <div class="field"><label for="o-q">{tr("Buscar")}</label><input id="o-q" name="q" type="search" value=text.clone() placeholder=tr("Código, nombre, jerarquía o unidad") /></div>
                                     <div class="field">
-                                        <label for="o-status">"Estado"</label>
+                                        <label for="o-status">{tr("Estado")}</label>
                                         <select id="o-status" name="status">
-                                            <option value="">"Todos"</option>
-                                            {OfficerStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{s.label_es()}</option> }).collect_view()}
+                                            <option value="">{tr("Todos")}</option>
+                                            {OfficerStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{tr(s.label_es())}</option> }).collect_view()}
                                         </select>
                                     </div>
-                                    <div class="field buttons"><button type="submit">"Filtrar"</button><a href="/efectivos">"Limpiar"</a></div>
+                                    <div class="field buttons"><button type="submit">{tr("Filtrar")}</button><a href="/efectivos">{tr("Limpiar")}</a></div>
                                 </Form>
                                 {if page.items.is_empty() {
-                                    view! { <p class="empty">"No hay efectivos para mostrar."</p> }.into_any()
+                                    view! { <p class="empty">{tr("No hay efectivos para mostrar.")}</p> }.into_any()
                                 } else {
                                     view! {
                                         <table class="data-table">
-                                            <caption>"Efectivos"</caption>
+                                            <caption>{tr("Efectivos")}</caption>
                                             <thead><tr>
-                                                <th scope="col">"Código"</th>
-                                                <th scope="col">"Nombre"</th>
-                                                <th scope="col">"Jerarquía"</th>
-                                                <th scope="col">"Unidad"</th>
-                                                <th scope="col">"Estado"</th>
-                                                <th scope="col">"Última posición"</th>
+                                                <th scope="col">{tr("Código")}</th>
+                                                <th scope="col">{tr("Nombre")}</th>
+                                                <th scope="col">{tr("Jerarquía")}</th>
+                                                <th scope="col">{tr("Unidad")}</th>
+                                                <th scope="col">{tr("Estado")}</th>
+                                                <th scope="col">{tr("Última posición")}</th>
                                             </tr></thead>
                                             <tbody>
                                                 {page.items.into_iter().map(|o| view! {
@@ -93,7 +94,7 @@ pub fn OfficersPage() -> impl IntoView {
                                                         <td>{format!("{} {}", o.first_name, o.last_name)}</td>
                                                         <td>{o.rank}</td>
                                                         <td>{o.unit}</td>
-                                                        <td><span class=format!("badge officer-{}", o.status.as_str())>{o.status.label_es()}</span></td>
+                                                        <td><span class=format!("badge officer-{}", o.status.as_str())>{tr(o.status.label_es())}</span></td>
                                                         <td>{position_view(o.last_position)}</td>
                                                     </tr>
                                                 }).collect_view()}
@@ -102,12 +103,12 @@ pub fn OfficersPage() -> impl IntoView {
                                     }
                                     .into_any()
                                 }}
-                                {next.map(|h| view! { <nav class="pager" aria-label="Páginas"><a href=h rel="next">"Siguiente »"</a></nav> })}
+                                {next.map(|h| view! { <nav class="pager" aria-label=tr("Páginas")><a href=h rel="next">{tr("Siguiente »")}</a></nav> })}
                             </Layout>
                         }
                         .into_any()
                     }
-                    Err(error) => view! { <PageError title="Efectivos" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Efectivos") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -132,7 +133,7 @@ pub fn OfficerDetailPage() -> impl IntoView {
             let user = signed_in().await?;
             let id = id
                 .and_then(|id| id.parse::<i64>().ok())
-                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "El efectivo no existe."))?;
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, tr("El efectivo no existe.")))?;
             let officer = get_officer(id).await?;
             let filter = TaskFilter {
                 statuses: vec![TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused],
@@ -146,7 +147,7 @@ pub fn OfficerDetailPage() -> impl IntoView {
         },
     );
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok((user, officer, tasks, flash)) => {
@@ -161,7 +162,7 @@ pub fn OfficerDetailPage() -> impl IntoView {
                         });
                         view! { <OfficerView user officer tasks can_edit set_status outcome /> }.into_any()
                     }
-                    Err(error) => view! { <PageError title="Efectivo" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Efectivo") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -181,52 +182,52 @@ fn OfficerView(
     let current = officer.status;
     let result = move || match outcome.get()? {
         FormOutcome::OfficerStatus(o) => Some(
-            view! { <p class="success" role="status">{format!("Estado guardado: {}.", o.status.label_es())}</p> }
+            view! { <p class="success" role="status">{trf("Estado guardado: {}.", &[tr(o.status.label_es())])}</p> }
                 .into_any(),
         ),
-        FormOutcome::Failed(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+        FormOutcome::Failed(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),
         _ => None,
     };
     view! {
         <Title text=title.clone() />
         <Layout user>
-            <p><a href="/efectivos">"← Efectivos"</a></p>
+            <p><a href="/efectivos">{tr("← Efectivos")}</a></p>
             <h1>{title}</h1>
-            <p><span class=format!("badge officer-{}", current.as_str())>{current.label_es()}</span></p>
+            <p><span class=format!("badge officer-{}", current.as_str())>{tr(current.label_es())}</span></p>
             {result}
             <section aria-labelledby="datos">
-                <h2 id="datos">"Datos"</h2>
+                <h2 id="datos">{tr("Datos")}</h2>
                 <dl class="facts">
-                    <dt>"Jerarquía"</dt><dd>{officer.rank}</dd>
-                    <dt>"Unidad"</dt><dd>{officer.unit}</dd>
-                    <dt>"Especialidad"</dt><dd>{officer.specialty.unwrap_or_else(|| "—".into())}</dd>
-                    <dt>"Última posición"</dt><dd>{position_view(officer.last_position)}</dd>
+                    <dt>{tr("Jerarquía")}</dt><dd>{officer.rank}</dd>
+                    <dt>{tr("Unidad")}</dt><dd>{officer.unit}</dd>
+                    <dt>{tr("Especialidad")}</dt><dd>{officer.specialty.unwrap_or_else(|| "—".into())}</dd>
+                    <dt>{tr("Última posición")}</dt><dd>{position_view(officer.last_position)}</dd>
                 </dl>
             </section>
             {can_edit.then(|| view! {
                 <section aria-labelledby="estado">
-                    <h2 id="estado">"Cambiar estado"</h2>
+                    <h2 id="estado">{tr("Cambiar estado")}</h2>
                     <ActionForm action=set_status attr:class="inline-form">
                         <input type="hidden" name="officer_id" value=officer.id.to_string() />
-                        <label for="o-new-status">"Nuevo estado"</label>
+                        <label for="o-new-status">{tr("Nuevo estado")}</label>
                         <select id="o-new-status" name="status">
-                            {OfficerStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=*s == current>{s.label_es()}</option> }).collect_view()}
+                            {OfficerStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=*s == current>{tr(s.label_es())}</option> }).collect_view()}
                         </select>
-                        <button type="submit">"Guardar estado"</button>
+                        <button type="submit">{tr("Guardar estado")}</button>
                     </ActionForm>
                 </section>
             })}
             <section aria-labelledby="tareas-actuales">
-                <h2 id="tareas-actuales">"Tareas actuales"</h2>
+                <h2 id="tareas-actuales">{tr("Tareas actuales")}</h2>
                 {if tasks.is_empty() {
-                    view! { <p class="empty">"Sin tareas abiertas."</p> }.into_any()
+                    view! { <p class="empty">{tr("Sin tareas abiertas.")}</p> }.into_any()
                 } else {
                     view! {
                         <ul>
                             {tasks.into_iter().map(|t| view! {
                                 <li>
                                     <a class="mono" href=format!("/tareas/{}", t.id)>{t.code}</a>
-                                    " · " {t.title} " · " {t.status.label_es()}
+                                    " · " {t.title} " · " {tr(t.status.label_es())}
                                     {t.scheduled_start.map(|s| format!(" · {s}"))}
                                 </li>
                             }).collect_view()}

@@ -9,22 +9,23 @@ use crate::api::overview::{ActivityItem, OVERVIEW_DAYS, Overview, overview};
 use crate::api::stats::{DayCount, TypeCount};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::{OfficerStatus, TaskStatus};
+use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{is_task_event, refresh_on};
 
 /// "creó", "inició"… a one-line Spanish description of a status change.
 pub fn activity_text(item: &ActivityItem) -> String {
     let what = match (item.from, item.to) {
-        (None, _) => "creada".to_owned(),
-        (Some(TaskStatus::Paused), TaskStatus::InProgress) => "reanudada".to_owned(),
-        (_, TaskStatus::InProgress) => "iniciada".to_owned(),
-        (_, TaskStatus::Paused) => "pausada".to_owned(),
-        (_, TaskStatus::Completed) => "finalizada".to_owned(),
-        (_, TaskStatus::Cancelled) => "cancelada".to_owned(),
-        (_, to) => format!("pasó a {}", to.label_es().to_lowercase()),
+        (None, _) => tr("creada").to_owned(),
+        (Some(TaskStatus::Paused), TaskStatus::InProgress) => tr("reanudada").to_owned(),
+        (_, TaskStatus::InProgress) => tr("iniciada").to_owned(),
+        (_, TaskStatus::Paused) => tr("pausada").to_owned(),
+        (_, TaskStatus::Completed) => tr("finalizada").to_owned(),
+        (_, TaskStatus::Cancelled) => tr("cancelada").to_owned(),
+        (_, to) => trf("pasó a {}", &[&tr(to.label_es()).to_lowercase()]),
     };
     match &item.by {
-        Some(by) => format!("{what} por {by}"),
+        Some(by) => trf("{} por {}", &[&what, by]),
         None => what,
     }
 }
@@ -39,12 +40,12 @@ fn duration_text(seconds: f64) -> String {
 pub fn OverviewPage() -> impl IntoView {
     let user = Resource::new(|| (), |_| whoami());
     view! {
-        <Title text="Resumen" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Resumen") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match user.await {
                     Ok(Some(user)) => view! { <Layout user><OverviewData /></Layout> }.into_any(),
-                    Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión.")),
+                    Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión."))),
                     Err(e) => signed_out(e),
                 }
             })}
@@ -56,8 +57,8 @@ pub fn OverviewPage() -> impl IntoView {
 pub fn signed_out(e: ApiError) -> AnyView {
     view! {
         <main class="centered">
-            <p role="alert" class="error">{e.message}</p>
-            <a href="/login">"Ingresar"</a>
+            <p role="alert" class="error">{tr_msg(&e.message)}</p>
+            <a href="/login">{tr("Ingresar")}</a>
         </main>
     }
     .into_any()
@@ -69,11 +70,11 @@ fn OverviewData() -> impl IntoView {
     let live = refresh_on(is_task_event);
     let data = Resource::new(move || live.get(), |_| overview());
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(overview) => view! { <OverviewView overview /> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="error">{e.message}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="error">{tr_msg(&e.message)}</p> }.into_any(),
                 }
             })}
         </Transition>
@@ -99,12 +100,12 @@ fn OverviewView(overview: Overview) -> impl IntoView {
         let of = |status: OfficerStatus| counts.iter().find(|c| c.status == status).map_or(0, |c| c.count).to_string();
         view! {
             <section aria-labelledby="kpi-efectivos" class="kpi-group">
-                <h2 id="kpi-efectivos">"Efectivos ahora"</h2>
+                <h2 id="kpi-efectivos">{tr("Efectivos ahora")}</h2>
                 <div class="kpis">
-                    <Kpi id="officers_available" label="Disponibles" value=of(OfficerStatus::Available) tone="ok" />
-                    <Kpi id="officers_on_task" label="En tarea" value=of(OfficerStatus::OnTask) />
-                    <Kpi id="officers_unavailable" label="No disponibles" value=of(OfficerStatus::Unavailable) />
-                    <Kpi id="officers_off_duty" label="Fuera de servicio" value=of(OfficerStatus::OffDuty) />
+                    <Kpi id="officers_available" label=tr("Disponibles") value=of(OfficerStatus::Available) tone="ok" />
+                    <Kpi id="officers_on_task" label=tr("En tarea") value=of(OfficerStatus::OnTask) />
+                    <Kpi id="officers_unavailable" label=tr("No disponibles") value=of(OfficerStatus::Unavailable) />
+                    <Kpi id="officers_off_duty" label=tr("Fuera de servicio") value=of(OfficerStatus::OffDuty) />
                 </div>
             </section>
         }
@@ -115,24 +116,24 @@ fn OverviewView(overview: Overview) -> impl IntoView {
     let rate = stats.completion_rate.map_or_else(|| "—".to_owned(), |r| format!("{:.0} %", r * 100.0));
     view! {
         <div class="page-head">
-            <h1>"Resumen"</h1>
-            <p class="muted">{format!("Últimos {OVERVIEW_DAYS} días · zona horaria {}", stats.timezone)}</p>
+            <h1>{tr("Resumen")}</h1>
+            <p class="muted">{trf("Últimos {} días · zona horaria {}", &[&OVERVIEW_DAYS.to_string(), &stats.timezone])}</p>
         </div>
         <section aria-labelledby="kpi-tareas" class="kpi-group">
-            <h2 id="kpi-tareas">"Tareas ahora"</h2>
+            <h2 id="kpi-tareas">{tr("Tareas ahora")}</h2>
             <div class="kpis">
-                <Kpi id="scheduled" label="Programadas" value=open(TaskStatus::Scheduled) />
-                <Kpi id="in_progress" label="En curso" value=open(TaskStatus::InProgress) />
-                <Kpi id="paused" label="Pausadas" value=open(TaskStatus::Paused) />
+                <Kpi id="scheduled" label=tr("Programadas") value=open(TaskStatus::Scheduled) />
+                <Kpi id="in_progress" label=tr("En curso") value=open(TaskStatus::InProgress) />
+                <Kpi id="paused" label=tr("Pausadas") value=open(TaskStatus::Paused) />
                 <Kpi
                     id="open_emergencies"
-                    label="Emergencias abiertas"
+                    label=tr("Emergencias abiertas")
                     value=overview.open_emergencies.to_string()
                     tone=emergency_tone
                 />
-                <Kpi id="completed_today" label="Finalizadas hoy" value=overview.completed_today.to_string() tone="ok" />
-                <Kpi id="median" label="Duración mediana" value=median />
-                <Kpi id="completion_rate" label="Tasa de finalización" value=rate />
+                <Kpi id="completed_today" label=tr("Finalizadas hoy") value=overview.completed_today.to_string() tone="ok" />
+                <Kpi id="median" label=tr("Duración mediana") value=median />
+                <Kpi id="completion_rate" label=tr("Tasa de finalización") value=rate />
             </div>
         </section>
         {officers}
@@ -141,9 +142,9 @@ fn OverviewView(overview: Overview) -> impl IntoView {
             <TypeChart types=stats.by_type />
         </div>
         <section aria-labelledby="actividad" class="feed">
-            <h2 id="actividad">"Actividad reciente"</h2>
+            <h2 id="actividad">{tr("Actividad reciente")}</h2>
             {if overview.activity.is_empty() {
-                view! { <p class="empty">"Sin actividad."</p> }.into_any()
+                view! { <p class="empty">{tr("Sin actividad.")}</p> }.into_any()
             } else {
                 view! {
                     <ol class="feed-list" aria-live="polite">
@@ -157,7 +158,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
                                         <time datetime=item.at.to_rfc3339()>{item.at_local.clone()}</time>
                                         <a class="mono" href=format!("/tareas/{}", item.task_id)>{item.code.clone()}</a>
                                         <span class="feed-title">{item.title.clone()}</span>
-                                        <span class=format!("badge status-{}", item.to.as_str())>{item.to.label_es()}</span>
+                                        <span class=format!("badge status-{}", item.to.as_str())>{tr(item.to.label_es())}</span>
                                         <span class="feed-what">{text}</span>
                                     </li>
                                 }
@@ -198,11 +199,13 @@ fn DayChart(days: Vec<DayCount>) -> impl IntoView {
     let bar = slot * 0.38;
     let y = move |v: u64| PAD_T + (CHART_H - PAD_T - PAD_B) * (1.0 - v as f64 / top as f64);
     let base = CHART_H - PAD_B;
-    let summary = format!(
+    let summary = trf(
         "Tareas por día: {} tareas y {} finalizadas en {} días.",
-        days.iter().map(|d| d.tasks).sum::<u64>(),
-        days.iter().map(|d| d.completed).sum::<u64>(),
-        days.len()
+        &[
+            &days.iter().map(|d| d.tasks).sum::<u64>().to_string(),
+            &days.iter().map(|d| d.completed).sum::<u64>().to_string(),
+            &days.len().to_string(),
+        ],
     );
     let bars = days
         .iter()
@@ -213,10 +216,10 @@ fn DayChart(days: Vec<DayCount>) -> impl IntoView {
             view! {
                 <g>
                     <rect class="bar-tasks" x=x y=y(d.tasks) width=bar height=base - y(d.tasks)>
-                        <title>{format!("{label}: {} tareas", d.tasks)}</title>
+                        <title>{trf("{}: {} tareas", &[&label, &d.tasks.to_string()])}</title>
                     </rect>
                     <rect class="bar-done" x=x + bar y=y(d.completed) width=bar height=base - y(d.completed)>
-                        <title>{format!("{label}: {} finalizadas", d.completed)}</title>
+                        <title>{trf("{}: {} finalizadas", &[&label, &d.completed.to_string()])}</title>
                     </rect>
                     {(i % 2 == 0 || days.len() <= 8)
                         .then(|| {
@@ -236,7 +239,7 @@ fn DayChart(days: Vec<DayCount>) -> impl IntoView {
         .collect_view();
     view! {
         <figure class="chart">
-            <figcaption>"Tareas por día"</figcaption>
+            <figcaption>{tr("Tareas por día")}</figcaption>
             <svg viewBox=format!("0 0 {CHART_W} {CHART_H}") role="img" aria-label=summary>
                 <line class="grid" x1=PAD_L x2=CHART_W y1=y(top) y2=y(top) />
                 <line class="grid" x1=PAD_L x2=CHART_W y1=y(top / 2) y2=y(top / 2) />
@@ -248,18 +251,18 @@ fn DayChart(days: Vec<DayCount>) -> impl IntoView {
             </svg>
             <p class="legend">
                 <span class="swatch bar-tasks"></span>
-                " Tareas del día "
+                {tr(" Tareas del día ")}
                 <span class="swatch bar-done"></span>
-                " Finalizadas"
+                {tr(" Finalizadas")}
             </p>
             <details>
-                <summary>"Ver datos"</summary>
+                <summary>{tr("Ver datos")}</summary>
                 <table class="data-table compact">
                     <thead>
                         <tr>
-                            <th scope="col">"Día"</th>
-                            <th scope="col">"Tareas"</th>
-                            <th scope="col">"Finalizadas"</th>
+                            <th scope="col">{tr("Día")}</th>
+                            <th scope="col">{tr("Tareas")}</th>
+                            <th scope="col">{tr("Finalizadas")}</th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
@@ -276,7 +279,7 @@ fn TypeChart(types: Vec<TypeCount>) -> impl IntoView {
     let label_w = 120.0;
     let height = row_h * types.len() as f64 + 8.0;
     let summary =
-        types.iter().map(|t| format!("{}: {}", t.task_type.label_es(), t.count)).collect::<Vec<_>>().join(", ");
+        types.iter().map(|t| format!("{}: {}", tr(t.task_type.label_es()), t.count)).collect::<Vec<_>>().join(", ");
     let bars = types
         .iter()
         .enumerate()
@@ -285,7 +288,7 @@ fn TypeChart(types: Vec<TypeCount>) -> impl IntoView {
             let w = (CHART_W - label_w - 50.0) * t.count as f64 / top as f64;
             view! {
                 <g>
-                    <text class="axis" x=label_w - 8.0 y=y + row_h * 0.62 text-anchor="end">{t.task_type.label_es()}</text>
+                    <text class="axis" x=label_w - 8.0 y=y + row_h * 0.62 text-anchor="end">{tr(t.task_type.label_es())}</text>
                     <rect class=format!("bar-type type-{}", t.task_type.as_str()) x=label_w y=y + 3.0 width=w height=row_h - 8.0 />
                     <text class="value" x=label_w + w + 6.0 y=y + row_h * 0.62>{t.count}</text>
                 </g>
@@ -294,8 +297,8 @@ fn TypeChart(types: Vec<TypeCount>) -> impl IntoView {
         .collect_view();
     view! {
         <figure class="chart">
-            <figcaption>"Tareas por tipo"</figcaption>
-            <svg viewBox=format!("0 0 {CHART_W} {height}") role="img" aria-label=format!("Tareas por tipo: {summary}.")>
+            <figcaption>{tr("Tareas por tipo")}</figcaption>
+            <svg viewBox=format!("0 0 {CHART_W} {height}") role="img" aria-label=trf("Tareas por tipo: {}.", &[&summary])>
                 {bars}
             </svg>
         </figure>

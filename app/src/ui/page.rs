@@ -6,24 +6,25 @@ use leptos_meta::Title;
 
 use crate::api::auth::{CurrentUser, whoami};
 use crate::api::{ApiError, ErrorCode};
+use crate::i18n::{tr, tr_msg};
 
 /// The signed-in user, or the "sign in" error.
 pub async fn signed_in() -> Result<CurrentUser, ApiError> {
-    whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))
+    whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión.")))
 }
 
 /// A page that could not load: the Spanish message and a way on.
 #[component]
 pub fn PageError(title: &'static str, error: ApiError) -> impl IntoView {
     let (href, label) = match error.code {
-        ErrorCode::Unauthenticated => ("/login", "Ingresar"),
-        _ => ("/tareas", "Volver a las tareas"),
+        ErrorCode::Unauthenticated => ("/login", tr("Ingresar")),
+        _ => ("/tareas", tr("Volver a las tareas")),
     };
     view! {
         <main class="centered">
             <Title text=title />
             <p role="alert" class="error">
-                {error.message}
+                {tr_msg(&error.message)}
             </p>
             <a href=href>{label}</a>
         </main>

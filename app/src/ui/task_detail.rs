@@ -11,6 +11,7 @@ use crate::api::auth::{CurrentUser, whoami};
 use crate::api::tasks::{TaskDetail, TransitionTask, UnassignOfficer, task_detail};
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::TaskStatus;
+use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{refresh_on, task_event_id};
 use crate::ui::page::distance;
@@ -18,22 +19,22 @@ use crate::ui::page::distance;
 /// The button label for moving a task from `from` to `to`.
 fn action_label(from: TaskStatus, to: TaskStatus) -> &'static str {
     match (from, to) {
-        (TaskStatus::Paused, TaskStatus::InProgress) => "Reanudar",
-        (_, TaskStatus::InProgress) => "Iniciar",
-        (_, TaskStatus::Paused) => "Pausar",
-        (_, TaskStatus::Completed) => "Finalizar",
-        (_, TaskStatus::Cancelled) => "Cancelar tarea",
-        _ => "Cambiar estado",
+        (TaskStatus::Paused, TaskStatus::InProgress) => tr("Reanudar"),
+        (_, TaskStatus::InProgress) => tr("Iniciar"),
+        (_, TaskStatus::Paused) => tr("Pausar"),
+        (_, TaskStatus::Completed) => tr("Finalizar"),
+        (_, TaskStatus::Cancelled) => tr("Cancelar tarea"),
+        _ => tr("Cambiar estado"),
     }
 }
 
 fn error_message(code: &str) -> &'static str {
     match code {
-        "conflict" => "La tarea cambió o la transición no es válida. Revise su estado actual.",
-        "validation" => "Revise los datos: para cancelar hace falta un motivo.",
-        "forbidden" => "No tiene permiso para realizar esta acción.",
-        "not_found" => "La tarea no existe.",
-        _ => "No se pudo completar la acción.",
+        "conflict" => tr("La tarea cambió o la transición no es válida. Revise su estado actual."),
+        "validation" => tr("Revise los datos: para cancelar hace falta un motivo."),
+        "forbidden" => tr("No tiene permiso para realizar esta acción."),
+        "not_found" => tr("La tarea no existe."),
+        _ => tr("No se pudo completar la acción."),
     }
 }
 
@@ -54,10 +55,10 @@ pub fn TaskDetailPage() -> impl IntoView {
         },
         |(id, ..)| async move {
             let user =
-                whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "Debe iniciar sesión."))?;
+                whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión.")))?;
             let id = id
                 .and_then(|id| id.parse::<i64>().ok())
-                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "La tarea no existe."))?;
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, tr("La tarea no existe.")))?;
             let task = task_detail(id).await?;
             let candidates =
                 if task.can_manage && !task.status.is_final() { Some(assignment_candidates(id).await?) } else { None };
@@ -72,12 +73,12 @@ pub fn TaskDetailPage() -> impl IntoView {
             unassign.value().get().and_then(Result::err),
         ];
         match failed.into_iter().flatten().next() {
-            Some(e) => Some(e.message),
+            Some(e) => Some(tr_msg(&e.message)),
             None => query.read().get("error").map(|c| error_message(&c).to_owned()),
         }
     };
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok((user, task, candidates)) => {
@@ -85,9 +86,9 @@ pub fn TaskDetailPage() -> impl IntoView {
                     }
                     Err(e) => view! {
                         <main class="centered">
-                            <Title text="Tarea" />
-                            <p role="alert" class="error">{e.message}</p>
-                            <a href="/tareas">"Volver a las tareas"</a>
+                            <Title text=tr("Tarea") />
+                            <p role="alert" class="error">{tr_msg(&e.message)}</p>
+                            <a href="/tareas">{tr("Volver a las tareas")}</a>
                         </main>
                     }
                     .into_any(),
@@ -116,25 +117,25 @@ fn TaskView(
         <Title text=title.clone() />
         <Layout user>
             <p>
-                <a href="/tareas">"← Tareas"</a>
+                <a href="/tareas">{tr("← Tareas")}</a>
             </p>
             <div class="page-head">
                 <h1>{title}</h1>
                 {(task.can_manage && !status.is_final())
-                    .then(|| view! { <a class="button" href=format!("/tareas/{id}/editar")>"Editar"</a> })}
+                    .then(|| view! { <a class="button" href=format!("/tareas/{id}/editar")>{tr("Editar")}</a> })}
             </div>
             <p>
-                <span class=format!("badge status-{}", status.as_str())>{status.label_es()}</span>
+                <span class=format!("badge status-{}", status.as_str())>{tr(status.label_es())}</span>
                 " "
-                <span class=format!("badge priority-{}", task.priority.as_str())>{task.priority.label_es()}</span>
+                <span class=format!("badge priority-{}", task.priority.as_str())>{tr(task.priority.label_es())}</span>
                 " "
-                <span>{task.task_type.label_es()}</span>
+                <span>{tr(task.task_type.label_es())}</span>
             </p>
             {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             <section aria-labelledby="acciones">
-                <h2 id="acciones">"Acciones"</h2>
+                <h2 id="acciones">{tr("Acciones")}</h2>
                 {if task.allowed_transitions.is_empty() {
-                    view! { <p class="empty">"No hay acciones disponibles para usted en este estado."</p> }.into_any()
+                    view! { <p class="empty">{tr("No hay acciones disponibles para usted en este estado.")}</p> }.into_any()
                 } else {
                     view! {
                         <div class="actions">
@@ -150,7 +151,7 @@ fn TaskView(
                                             {cancel
                                                 .then(|| {
                                                     view! {
-                                                        <label for="reason">"Motivo"</label>
+                                                        <label for="reason">{tr("Motivo")}</label>
                                                         <input id="reason" name="reason" required />
                                                     }
                                                 })}
@@ -167,44 +168,44 @@ fn TaskView(
                 }}
             </section>
             <section aria-labelledby="datos">
-                <h2 id="datos">"Datos"</h2>
+                <h2 id="datos">{tr("Datos")}</h2>
                 <dl class="facts">
-                    <dt>"Descripción"</dt>
+                    <dt>{tr("Descripción")}</dt>
                     <dd>{task.description.unwrap_or_else(dash)}</dd>
-                    <dt>"Delegado"</dt>
+                    <dt>{tr("Delegado")}</dt>
                     <dd>{task.supervisor.unwrap_or_else(dash)}</dd>
-                    <dt>"Inicio programado"</dt>
+                    <dt>{tr("Inicio programado")}</dt>
                     <dd>{task.scheduled_start_local.unwrap_or_else(dash)}</dd>
-                    <dt>"Fin programado"</dt>
+                    <dt>{tr("Fin programado")}</dt>
                     <dd>{task.scheduled_end_local.unwrap_or_else(dash)}</dd>
-                    <dt>"Inicio real"</dt>
+                    <dt>{tr("Inicio real")}</dt>
                     <dd>{task.actual_start_local.unwrap_or_else(dash)}</dd>
-                    <dt>"Fin real"</dt>
+                    <dt>{tr("Fin real")}</dt>
                     <dd>{task.actual_end_local.unwrap_or_else(dash)}</dd>
-                    <dt>"Duración"</dt>
+                    <dt>{tr("Duración")}</dt>
                     <dd>{duration.unwrap_or_else(dash)}</dd>
-                    <dt>"Lugar"</dt>
+                    <dt>{tr("Lugar")}</dt>
                     <dd>{task.location_text.unwrap_or_else(dash)}</dd>
                 </dl>
             </section>
             <section aria-labelledby="ubicacion">
-                <h2 id="ubicacion">"Ubicación"</h2>
+                <h2 id="ubicacion">{tr("Ubicación")}</h2>
                 {match task.lat.zip(task.lon) {
                     Some((lat, lon)) => view! {
                         <p>
                             <span class="mono">{format!("{lat:.5}, {lon:.5}")}</span>
                             " · "
-                            <a href=format!("/mapa?lat={lat:.6}&lon={lon:.6}")>"Ver en el mapa"</a>
+                            <a href=format!("/mapa?lat={lat:.6}&lon={lon:.6}")>{tr("Ver en el mapa")}</a>
                         </p>
                     }
                         .into_any(),
-                    None => view! { <p class="empty">"La tarea no tiene coordenadas."</p> }.into_any(),
+                    None => view! { <p class="empty">{tr("La tarea no tiene coordenadas.")}</p> }.into_any(),
                 }}
             </section>
             <section aria-labelledby="efectivos">
-                <h2 id="efectivos">"Efectivos asignados"</h2>
+                <h2 id="efectivos">{tr("Efectivos asignados")}</h2>
                 {if task.assignments.is_empty() {
-                    view! { <p class="empty">"Sin efectivos asignados."</p> }.into_any()
+                    view! { <p class="empty">{tr("Sin efectivos asignados.")}</p> }.into_any()
                 } else {
                     let manage = task.can_manage && !status.is_final();
                     view! {
@@ -216,15 +217,15 @@ fn TaskView(
                                     let officer_id = a.officer_id.to_string();
                                     view! {
                                         <li>
-                                            {a.name} " (" {a.code} ") — " {a.status.label_es()}
-                                            {a.overlap_override.then_some(" · asignado con superposición")}
+                                            {a.name} " (" {a.code} ") — " {tr(a.status.label_es())}
+                                            {a.overlap_override.then_some(tr(" · asignado con superposición"))}
                                             {manage
                                                 .then(|| {
                                                     view! {
                                                         <ActionForm action=unassign attr:class="inline-form">
                                                             <input type="hidden" name="task_id" value=id.to_string() />
                                                             <input type="hidden" name="officer_id" value=officer_id />
-                                                            <button type="submit" class="secondary small">"Quitar"</button>
+                                                            <button type="submit" class="secondary small">{tr("Quitar")}</button>
                                                         </ActionForm>
                                                     }
                                                 })}
@@ -239,7 +240,7 @@ fn TaskView(
                 {candidates.map(|c| view! { <AssignmentEditor task_id=id candidates=c assign /> })}
             </section>
             <section aria-labelledby="historial">
-                <h2 id="historial">"Historial"</h2>
+                <h2 id="historial">{tr("Historial")}</h2>
                 <ol class="timeline">
                     {task
                         .history
@@ -249,8 +250,8 @@ fn TaskView(
                                 <li>
                                     <time>{h.at_local}</time>
                                     " · "
-                                    {h.from.map(|f| format!("{} → ", f.label_es()))}
-                                    <strong>{h.to.label_es()}</strong>
+                                    {h.from.map(|f| format!("{} → ", tr(f.label_es())))}
+                                    <strong>{tr(h.to.label_es())}</strong>
                                     {h.by.map(|b| format!(" · {b}"))}
                                     {h.reason.map(|r| format!(" · {r}"))}
                                 </li>
@@ -274,20 +275,20 @@ fn AssignmentEditor(
     let free: Vec<AssignmentCandidate> = candidates.into_iter().filter(|c| !c.assigned).collect();
     view! {
         <details class="assignment-editor" open=true>
-            <summary>"Asignar efectivos"</summary>
+            <summary>{tr("Asignar efectivos")}</summary>
             {if free.is_empty() {
-                view! { <p class="empty">"No hay más efectivos para asignar."</p> }.into_any()
+                view! { <p class="empty">{tr("No hay más efectivos para asignar.")}</p> }.into_any()
             } else {
                 view! {
                     <table class="data-table">
-                        <caption>"Efectivos disponibles para asignar, los más cercanos primero"</caption>
+                        <caption>{tr("Efectivos disponibles para asignar, los más cercanos primero")}</caption>
                         <thead>
                             <tr>
-                                <th scope="col">"Efectivo"</th>
-                                <th scope="col">"Estado"</th>
-                                <th scope="col">"Distancia"</th>
-                                <th scope="col">"Tareas superpuestas"</th>
-                                <th scope="col">"Acción"</th>
+                                <th scope="col">{tr("Efectivo")}</th>
+                                <th scope="col">{tr("Estado")}</th>
+                                <th scope="col">{tr("Distancia")}</th>
+                                <th scope="col">{tr("Tareas superpuestas")}</th>
+                                <th scope="col">{tr("Acción")}</th>
                             </tr>
                         </thead>
                         <tbody>
@@ -300,19 +301,19 @@ fn AssignmentEditor(
                                         <tr>
                                             <td>{label.clone()}</td>
                                             <td>
-                                                <span class=format!("badge officer-{}", c.status.as_str())>{c.status.label_es()}</span>
+                                                <span class=format!("badge officer-{}", c.status.as_str())>{tr(c.status.label_es())}</span>
                                             </td>
                                             <td>{c.distance_m.map(distance).unwrap_or_else(|| "—".into())}</td>
                                             <td>
-                                                {if overlap { c.overlapping_tasks.join(", ") } else { "Ninguna".to_owned() }}
+                                                {if overlap { c.overlapping_tasks.join(", ") } else { tr("Ninguna").to_owned() }}
                                             </td>
                                             <td>
                                                 <ActionForm action=assign attr:class="inline-form">
                                                     <input type="hidden" name="task_id" value=task_id.to_string() />
                                                     <input type="hidden" name="officer_id" value=c.officer_id.to_string() />
                                                     {overlap.then(|| view! { <input type="hidden" name="allow_overlap" value="true" /> })}
-                                                    <button type="submit" class=if overlap { "secondary small" } else { "small" } aria-label=format!("Asignar a {label}")>
-                                                        {if overlap { "Asignar igualmente" } else { "Asignar" }}
+                                                    <button type="submit" class=if overlap { "secondary small" } else { "small" } aria-label=trf("Asignar a {}", &[&label])>
+                                                        {if overlap { tr("Asignar igualmente") } else { tr("Asignar") }}
                                                     </button>
                                                 </ActionForm>
                                             </td>

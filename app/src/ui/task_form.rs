@@ -13,6 +13,7 @@ use crate::api::auth::CurrentUser;
 use crate::api::task_forms::SaveTaskForm;
 use crate::api::tasks::{TaskDetail, task_detail};
 use crate::domain::{Role, TaskPriority, TaskType};
+use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, signed_in};
 
@@ -50,12 +51,12 @@ fn initial_values(task: Option<&TaskDetail>) -> Vec<(&'static str, String)> {
 pub fn NewTaskPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| signed_in());
     view! {
-        <Title text="Nueva tarea" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Nueva tarea") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(user) => view! { <TaskFormView user task=None /> }.into_any(),
-                    Err(error) => view! { <PageError title="Nueva tarea" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Nueva tarea") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -71,17 +72,17 @@ pub fn EditTaskPage() -> impl IntoView {
             let user = signed_in().await?;
             let id = id
                 .and_then(|id| id.parse::<i64>().ok())
-                .ok_or_else(|| ApiError::new(crate::api::ErrorCode::NotFound, "La tarea no existe."))?;
+                .ok_or_else(|| ApiError::new(crate::api::ErrorCode::NotFound, tr("La tarea no existe.")))?;
             Ok::<_, ApiError>((user, task_detail(id).await?))
         },
     );
     view! {
-        <Title text="Editar tarea" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Editar tarea") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok((user, task)) => view! { <TaskFormView user task=Some(task) /> }.into_any(),
-                    Err(error) => view! { <PageError title="Editar tarea" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Editar tarea") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -101,8 +102,8 @@ fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
     let editing = task.is_some();
     let allowed = user.role != Role::Officer && task.as_ref().is_none_or(|t| t.can_manage);
     let heading = match &task {
-        Some(t) => format!("Editar {}", t.code),
-        None => "Nueva tarea".to_owned(),
+        Some(t) => trf("Editar {}", &[&t.code]),
+        None => tr("Nueva tarea").to_owned(),
     };
     let back = task.as_ref().map_or("/tareas".to_owned(), |t| format!("/tareas/{}", t.id));
     let id = task.as_ref().map(|t| t.id.to_string()).unwrap_or_default();
@@ -116,15 +117,15 @@ fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
     // The error of one field: from the last in-place answer, else from the redirect's query.
     let field_error = move |field: &'static str| {
         move || match save.value().get() {
-            Some(Err(e)) => e.fields.iter().find(|f| f.field == field).map(|f| f.message.clone()),
+            Some(Err(e)) => e.fields.iter().find(|f| f.field == field).map(|f| tr_msg(&f.message)),
             Some(Ok(_)) => None,
-            None => query.read().get(&format!("e_{field}")),
+            None => query.read().get(&format!("e_{field}")).map(|m| tr_msg(&m)),
         }
     };
     let general_error = move || match save.value().get() {
-        Some(Err(e)) => Some(e.message),
+        Some(Err(e)) => Some(tr_msg(&e.message)),
         Some(Ok(_)) => None,
-        None => query.read().get("error"),
+        None => query.read().get("error").map(|m| tr_msg(&m)),
     };
     let v_code = value("code");
     let v_title = value("title");
@@ -142,9 +143,9 @@ fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
             <Layout user>
                 <h1>{heading}</h1>
                 <p class="error" role="alert">
-                    "No tiene permiso para crear o editar tareas."
+                    {tr("No tiene permiso para crear o editar tareas.")}
                 </p>
-                <a href=back>"Volver"</a>
+                <a href=back>{tr("Volver")}</a>
             </Layout>
         }
         .into_any();
@@ -152,65 +153,65 @@ fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
     view! {
         <Layout user>
             <p>
-                <a href=back.clone()>"← Volver"</a>
+                <a href=back.clone()>{tr("← Volver")}</a>
             </p>
             <h1>{heading}</h1>
             <ActionForm action=save attr:class="task-form" attr:novalidate="">
                 <input type="hidden" name="id" value=id />
                 {move || general_error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
                 <div class="form-grid">
-                    <Field label="Título" name="title" error=field_error("title") wide=true>
+                    <Field label=tr("Título") name="title" error=field_error("title") wide=true>
                         <input id="tf-title" name="title" required maxlength="200" value=v_title aria-describedby="tf-title-error" />
                     </Field>
                     {(!editing)
                         .then(|| {
                             view! {
-                                <Field label="Código (opcional)" name="code" error=field_error("code") wide=false>
-                                    <input id="tf-code" name="code" value=v_code placeholder="Se genera solo" aria-describedby="tf-code-error" />
+                                <Field label=tr("Código (opcional)") name="code" error=field_error("code") wide=false>
+                                    <input id="tf-code" name="code" value=v_code placeholder=tr("Se genera solo") aria-describedby="tf-code-error" />
                                 </Field>
                             }
                         })}
-                    <Field label="Tipo" name="task_type" error=field_error("task_type") wide=false>
+                    <Field label=tr("Tipo") name="task_type" error=field_error("task_type") wide=false>
                         <select id="tf-task_type" name="task_type" required aria-describedby="tf-task_type-error">
-                            <option value="">"Elija un tipo"</option>
+                            <option value="">{tr("Elija un tipo")}</option>
                             {TaskType::ALL
                                 .iter()
-                                .map(|t| view! { <option value=t.as_str() selected=selected_type == t.as_str()>{t.label_es()}</option> })
+                                .map(|t| view! { <option value=t.as_str() selected=selected_type == t.as_str()>{tr(t.label_es())}</option> })
                                 .collect_view()}
                         </select>
                     </Field>
-                    <Field label="Prioridad" name="priority" error=field_error("priority") wide=false>
+                    <Field label=tr("Prioridad") name="priority" error=field_error("priority") wide=false>
                         <select id="tf-priority" name="priority" aria-describedby="tf-priority-error">
                             {TaskPriority::ALL
                                 .iter()
-                                .map(|p| view! { <option value=p.as_str() selected=selected_priority == p.as_str()>{p.label_es()}</option> })
+                                .map(|p| view! { <option value=p.as_str() selected=selected_priority == p.as_str()>{tr(p.label_es())}</option> })
                                 .collect_view()}
                         </select>
                     </Field>
-                    <Field label="Inicio programado" name="scheduled_start" error=field_error("scheduled_start") wide=false>
+                    <Field label=tr("Inicio programado") name="scheduled_start" error=field_error("scheduled_start") wide=false>
                         <input id="tf-scheduled_start" name="scheduled_start" type="datetime-local" value=v_scheduled_start aria-describedby="tf-scheduled_start-error" />
                     </Field>
-                    <Field label="Fin programado" name="scheduled_end" error=field_error("scheduled_end") wide=false>
+                    <Field label=tr("Fin programado") name="scheduled_end" error=field_error("scheduled_end") wide=false>
                         <input id="tf-scheduled_end" name="scheduled_end" type="datetime-local" value=v_scheduled_end aria-describedby="tf-scheduled_end-error" />
                     </Field>
-                    <Field label="Latitud" name="lat" error=field_error("lat") wide=false>
+                    <Field label=tr("Latitud") name="lat" error=field_error("lat") wide=false>
                         <input id="tf-lat" name="lat" inputmode="decimal" value=v_lat placeholder="-34.6037" aria-describedby="tf-lat-error" />
                     </Field>
-                    <Field label="Longitud" name="lon" error=field_error("lon") wide=false>
+                    <Field label=tr("Longitud") name="lon" error=field_error("lon") wide=false>
                         <input id="tf-lon" name="lon" inputmode="decimal" value=v_lon placeholder="-58.3816" aria-describedby="tf-lon-error" />
                     </Field>
-                    <Field label="Lugar" name="location_text" error=field_error("location_text") wide=true>
+                    <Field label=tr("Lugar") name="location_text" error=field_error("location_text") wide=true>
                         <input id="tf-location_text" name="location_text" value=v_location_text aria-describedby="tf-location_text-error" />
                     </Field>
-                    <Field label="Descripción" name="description" error=field_error("description") wide=true>
+                    <Field label=tr("Descripción") name="description" error=field_error("description") wide=true>
                         <textarea id="tf-description" name="description" rows="4" aria-describedby="tf-description-error">{v_description}</textarea>
                     </Field>
-                    <Field label="Notas internas" name="notes" error=field_error("notes") wide=true>
+                    <Field label=tr("Notas internas") name="notes" error=field_error("notes") wide=true>
                         <textarea id="tf-notes" name="notes" rows="3" aria-describedby="tf-notes-error">{v_notes}</textarea>
                     </Field>
                 </div>
                 <button type="submit" disabled=move || save.pending().get()>
-                    {if editing { "Guardar cambios" } else { "Crear tarea" }}
+                    {if editing { tr("Guardar cambios") } else { tr("Crear tarea") }}
                 </button>
             </ActionForm>
         </Layout>

@@ -14,6 +14,7 @@ use crate::api::officers::{Officer, list_officers};
 use crate::api::tasks::{TaskFilter, TaskSort, TaskSummary, query_tasks};
 use crate::api::{ApiError, Page};
 use crate::domain::{Role, TaskPriority, TaskStatus, TaskType};
+use crate::i18n::tr;
 use crate::ui::Layout;
 use crate::ui::page::{PageError, query_string, signed_in};
 
@@ -85,23 +86,23 @@ impl Params {
                 .split(',')
                 .map(|s| s.trim().parse::<TaskStatus>())
                 .collect::<Result<_, _>>()
-                .map_err(|_| bad("Estado desconocido en el filtro."))?
+                .map_err(|_| bad(tr("Estado desconocido en el filtro.")))?
         };
         let day = |s: &String| -> Result<Option<NaiveDate>, ApiError> {
             opt(s)
-                .map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad("Fecha inválida en el filtro.")))
+                .map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad(tr("Fecha inválida en el filtro."))))
                 .transpose()
         };
         let mut filter = TaskFilter {
             statuses,
             task_type: opt(&self.task_type)
-                .map(|t| t.parse::<TaskType>().map_err(|_| bad("Tipo de tarea desconocido.")))
+                .map(|t| t.parse::<TaskType>().map_err(|_| bad(tr("Tipo de tarea desconocido."))))
                 .transpose()?,
             priority: opt(&self.priority)
-                .map(|p| p.parse::<TaskPriority>().map_err(|_| bad("Prioridad desconocida.")))
+                .map(|p| p.parse::<TaskPriority>().map_err(|_| bad(tr("Prioridad desconocida."))))
                 .transpose()?,
             officer_id: opt(&self.officer_id)
-                .map(|o| o.parse::<i64>().map_err(|_| bad("Efectivo inválido en el filtro.")))
+                .map(|o| o.parse::<i64>().map_err(|_| bad(tr("Efectivo inválido en el filtro."))))
                 .transpose()?,
             date_from: day(&self.date_from)?,
             date_to: day(&self.date_to)?,
@@ -111,7 +112,7 @@ impl Params {
                 "priority" => TaskSort::Priority,
                 "created_at" => TaskSort::CreatedAt,
                 "code" => TaskSort::Code,
-                _ => return Err(bad("Orden desconocido.")),
+                _ => return Err(bad(tr("Orden desconocido."))),
             },
             descending: self.order == "desc",
             cursor: opt(&self.cursor),
@@ -153,13 +154,13 @@ pub fn TasksPage() -> impl IntoView {
     let params = Memo::new(move |_| Params::from_query(&query.read()));
     let data = Resource::new(move || params.get(), load);
     view! {
-        <Title text="Tareas" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Tareas") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 let params = params.get_untracked();
                 match data.await {
                     Ok(data) => view! { <TasksView data params /> }.into_any(),
-                    Err(error) => view! { <PageError title="Tareas" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Tareas") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -175,7 +176,7 @@ fn options<T: Copy + Send + 'static>(
     all.iter()
         .map(|&v| {
             let val = value(v);
-            view! { <option value=val selected=selected == val>{label(v)}</option> }
+            view! { <option value=val selected=selected == val>{tr(label(v))}</option> }
         })
         .collect_view()
 }
@@ -186,7 +187,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
     let can_see_all = user.role != Role::Officer;
     let can_manage = can_see_all;
     let mine = !can_see_all || params.alcance == "mias";
-    let caption = if mine { "Mis tareas" } else { "Todas las tareas" };
+    let caption = if mine { tr("Mis tareas") } else { tr("Todas las tareas") };
     let csv_href = format!("/api/v1/tasks.csv{}", query_string(&params.filter_pairs()));
     let next_href = page.next_cursor.as_deref().map(|c| params.href_with_cursor(c));
     let first_href = (!params.cursor.is_empty()).then(|| params.href_with_cursor(""));
@@ -195,48 +196,48 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
     view! {
         <Layout user>
             <div class="page-head">
-                <h1>"Tareas"</h1>
+                <h1>{tr("Tareas")}</h1>
                 <div class="head-actions">
                     {can_see_all
                         .then(|| {
                             view! {
-                                <nav class="segmented" aria-label="Alcance">
+                                <nav class="segmented" aria-label=tr("Alcance")>
                                     <a href="/tareas?alcance=todas" aria-current=(!mine).then_some("page")>
-                                        "Todas"
+                                        {tr("Todas")}
                                     </a>
                                     <a href="/tareas?alcance=mias" aria-current=mine.then_some("page")>
-                                        "Mías"
+                                        {tr("Mías")}
                                     </a>
                                 </nav>
                             }
                         })}
-                    {can_manage.then(|| view! { <a class="button" href="/tareas/nueva">"Nueva tarea"</a> })}
+                    {can_manage.then(|| view! { <a class="button" href="/tareas/nueva">{tr("Nueva tarea")}</a> })}
                 </div>
             </div>
-            <Form method="GET" action="/tareas" attr:class="filters" attr:aria-label="Filtros">
+            <Form method="GET" action="/tareas" attr:class="filters" attr:aria-label=tr("Filtros")>
                 <input type="hidden" name="alcance" value=p.alcance.clone() />
                 <div class="field">
-                    <label for="f-q">"Buscar"</label>
-                    <input id="f-q" name="q" type="search" value=p.q.clone() placeholder="Código, título o descripción" />
+                    <label for="f-q">{tr("Buscar")}</label>
+                    <input id="f-q" name="q" type="search" value=p.q.clone() placeholder=tr("Código, título o descripción") />
                 </div>
                 <div class="field">
-                    <label for="f-status">"Estado"</label>
+                    <label for="f-status">{tr("Estado")}</label>
                     <select id="f-status" name="status">
-                        <option value="">"Todos"</option>
+                        <option value="">{tr("Todos")}</option>
                         {options(TaskStatus::ALL, p.status.clone(), TaskStatus::as_str, TaskStatus::label_es)}
                     </select>
                 </div>
                 <div class="field">
-                    <label for="f-priority">"Prioridad"</label>
+                    <label for="f-priority">{tr("Prioridad")}</label>
                     <select id="f-priority" name="priority">
-                        <option value="">"Todas"</option>
+                        <option value="">{tr("Todas")}</option>
                         {options(TaskPriority::ALL, p.priority.clone(), TaskPriority::as_str, TaskPriority::label_es)}
                     </select>
                 </div>
                 <div class="field">
-                    <label for="f-type">"Tipo"</label>
+                    <label for="f-type">{tr("Tipo")}</label>
                     <select id="f-type" name="type">
-                        <option value="">"Todos"</option>
+                        <option value="">{tr("Todos")}</option>
                         {options(TaskType::ALL, p.task_type.clone(), TaskType::as_str, TaskType::label_es)}
                     </select>
                 </div>
@@ -245,9 +246,9 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                         let selected = p.officer_id.clone();
                         view! {
                             <div class="field">
-                                <label for="f-officer">"Efectivo asignado"</label>
+                                <label for="f-officer">{tr("Efectivo asignado")}</label>
                                 <select id="f-officer" name="officer_id">
-                                    <option value="">"Cualquiera"</option>
+                                    <option value="">{tr("Cualquiera")}</option>
                                     {officers
                                         .into_iter()
                                         .map(|o| {
@@ -265,21 +266,21 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                         }
                     })}
                 <div class="field">
-                    <label for="f-from">"Desde"</label>
+                    <label for="f-from">{tr("Desde")}</label>
                     <input id="f-from" name="date_from" type="date" value=p.date_from.clone() />
                 </div>
                 <div class="field">
-                    <label for="f-to">"Hasta"</label>
+                    <label for="f-to">{tr("Hasta")}</label>
                     <input id="f-to" name="date_to" type="date" value=p.date_to.clone() />
                 </div>
                 <div class="field">
-                    <label for="f-sort">"Ordenar por"</label>
+                    <label for="f-sort">{tr("Ordenar por")}</label>
                     <select id="f-sort" name="sort">
                         {[
-                            ("scheduled_start", "Inicio programado"),
-                            ("priority", "Prioridad"),
-                            ("created_at", "Fecha de creación"),
-                            ("code", "Código"),
+                            ("scheduled_start", tr("Inicio programado")),
+                            ("priority", tr("Prioridad")),
+                            ("created_at", tr("Fecha de creación")),
+                            ("code", tr("Código")),
                         ]
                             .into_iter()
                             .map(|(v, l)| view! { <option value=v selected=p.sort == v>{l}</option> })
@@ -287,34 +288,34 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                     </select>
                 </div>
                 <div class="field">
-                    <label for="f-order">"Sentido"</label>
+                    <label for="f-order">{tr("Sentido")}</label>
                     <select id="f-order" name="order">
-                        <option value="asc" selected=p.order != "desc">"Ascendente"</option>
-                        <option value="desc" selected=p.order == "desc">"Descendente"</option>
+                        <option value="asc" selected=p.order != "desc">{tr("Ascendente")}</option>
+                        <option value="desc" selected=p.order == "desc">{tr("Descendente")}</option>
                     </select>
                 </div>
                 <div class="field buttons">
-                    <button type="submit">"Filtrar"</button>
-                    <a href=format!("/tareas{}", query_string(&[("alcance", p.alcance.clone())]))>"Limpiar"</a>
+                    <button type="submit">{tr("Filtrar")}</button>
+                    <a href=format!("/tareas{}", query_string(&[("alcance", p.alcance.clone())]))>{tr("Limpiar")}</a>
                 </div>
             </Form>
             <p class="list-tools">
-                <a href=csv_href download="tareas.csv">"Exportar CSV"</a>
+                <a href=csv_href download="tareas.csv">{tr("Exportar CSV")}</a>
             </p>
             {if page.items.is_empty() {
                 view! {
                     <section aria-label=caption>
                         <h2>{caption}</h2>
-                        <p class="empty">"No hay tareas para mostrar."</p>
+                        <p class="empty">{tr("No hay tareas para mostrar.")}</p>
                     </section>
                 }
                     .into_any()
             } else {
                 view! { <TaskTable caption count tasks=page.items /> }.into_any()
             }}
-            <nav class="pager" aria-label="Páginas">
-                {first_href.map(|h| view! { <a href=h>"« Primera página"</a> })}
-                {next_href.map(|h| view! { <a href=h rel="next">"Siguiente »"</a> })}
+            <nav class="pager" aria-label=tr("Páginas")>
+                {first_href.map(|h| view! { <a href=h>{tr("« Primera página")}</a> })}
+                {next_href.map(|h| view! { <a href=h rel="next">{tr("Siguiente »")}</a> })}
             </nav>
         </Layout>
     }
@@ -327,14 +328,14 @@ fn TaskTable(caption: &'static str, count: usize, tasks: Vec<TaskSummary>) -> im
             <caption>{caption} " (" {count} ")"</caption>
             <thead>
                 <tr>
-                    <th scope="col">"Código"</th>
-                    <th scope="col">"Título"</th>
-                    <th scope="col">"Tipo"</th>
-                    <th scope="col">"Prioridad"</th>
-                    <th scope="col">"Estado"</th>
-                    <th scope="col">"Inicio programado"</th>
-                    <th scope="col">"Delegado"</th>
-                    <th scope="col">"Efectivos"</th>
+                    <th scope="col">{tr("Código")}</th>
+                    <th scope="col">{tr("Título")}</th>
+                    <th scope="col">{tr("Tipo")}</th>
+                    <th scope="col">{tr("Prioridad")}</th>
+                    <th scope="col">{tr("Estado")}</th>
+                    <th scope="col">{tr("Inicio programado")}</th>
+                    <th scope="col">{tr("Delegado")}</th>
+                    <th scope="col">{tr("Efectivos")}</th>
                 </tr>
             </thead>
             <tbody>
@@ -347,14 +348,14 @@ fn TaskTable(caption: &'static str, count: usize, tasks: Vec<TaskSummary>) -> im
                                     <a href=format!("/tareas/{}", t.id)>{t.code}</a>
                                 </td>
                                 <td>{t.title}</td>
-                                <td>{t.task_type.label_es()}</td>
+                                <td>{tr(t.task_type.label_es())}</td>
                                 <td>
                                     <span class=format!("badge priority-{}", t.priority.as_str())>
-                                        {t.priority.label_es()}
+                                        {tr(t.priority.label_es())}
                                     </span>
                                 </td>
                                 <td>
-                                    <span class=format!("badge status-{}", t.status.as_str())>{t.status.label_es()}</span>
+                                    <span class=format!("badge status-{}", t.status.as_str())>{tr(t.status.label_es())}</span>
                                 </td>
                                 <td>{t.scheduled_start.unwrap_or_else(|| "—".into())}</td>
                                 <td>{t.supervisor.unwrap_or_else(|| "—".into())}</td>

@@ -20,13 +20,14 @@ use crate::api::user_forms::{
 };
 use crate::api::users::{LinkCode, UserSummary, list_users};
 use crate::domain::Role;
+use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, signed_in};
 
 fn role_options(selected: Role) -> impl IntoView {
     Role::ALL
         .iter()
-        .map(|r| view! { <option value=r.as_str() selected=*r == selected>{r.label_es()}</option> })
+        .map(|r| view! { <option value=r.as_str() selected=*r == selected>{tr(r.label_es())}</option> })
         .collect_view()
 }
 
@@ -35,7 +36,7 @@ fn role_options(selected: Role) -> impl IntoView {
 fn OneTime(label: &'static str, value: String) -> impl IntoView {
     view! {
         <div class="one-time" role="status">
-            <p>{label} " (se muestra una sola vez):"</p>
+            <p>{label} {tr(" (se muestra una sola vez):")}</p>
             <code class="secret">{value}</code>
         </div>
     }
@@ -103,8 +104,8 @@ pub fn UsersPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Usuarios" />
-        <Suspense fallback=|| view! { <p class="loading">"Cargando…"</p> }>
+        <Title text=tr("Usuarios") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 let q = query.get_untracked();
                 let text = q.get("q").unwrap_or_default();
@@ -116,21 +117,21 @@ pub fn UsersPage() -> impl IntoView {
                         let outcome = Signal::derive(move || answered.get().or_else(|| flash.clone()));
                         view! {
                             <Layout user>
-                                <h1>"Usuarios"</h1>
-                                <Form method="GET" action="/usuarios" attr:class="filters" attr:aria-label="Buscar usuarios">
-                                    <div class="field"><label for="u-q">"Buscar"</label><input id="u-q" name="q" type="search" value=text placeholder="Nombre, correo o DNI" /></div>
-                                    <div class="field buttons"><button type="submit">"Buscar"</button></div>
+                                <h1>{tr("Usuarios")}</h1>
+                                <Form method="GET" action="/usuarios" attr:class="filters" attr:aria-label=tr("Buscar usuarios")>
+                                    <div class="field"><label for="u-q">{tr("Buscar")}</label><input id="u-q" name="q" type="search" value=text placeholder=tr("Nombre, correo o DNI") /></div>
+                                    <div class="field buttons"><button type="submit">{tr("Buscar")}</button></div>
                                 </Form>
                                 <table class="data-table">
-                                    <caption>"Usuarios"</caption>
+                                    <caption>{tr("Usuarios")}</caption>
                                     <thead><tr>
-                                        <th scope="col">"Nombre"</th>
-                                        <th scope="col">"Correo"</th>
-                                        <th scope="col">"DNI"</th>
-                                        <th scope="col">"Rol"</th>
-                                        <th scope="col">"Estado"</th>
-                                        <th scope="col">"Telegram"</th>
-                                        <th scope="col">"Acción"</th>
+                                        <th scope="col">{tr("Nombre")}</th>
+                                        <th scope="col">{tr("Correo")}</th>
+                                        <th scope="col">{tr("DNI")}</th>
+                                        <th scope="col">{tr("Rol")}</th>
+                                        <th scope="col">{tr("Estado")}</th>
+                                        <th scope="col">{tr("Telegram")}</th>
+                                        <th scope="col">{tr("Acción")}</th>
                                     </tr></thead>
                                     <tbody>
                                         {users.into_iter().map(|u| view! {
@@ -138,10 +139,10 @@ pub fn UsersPage() -> impl IntoView {
                                                 <td>{format!("{} {}", u.first_name, u.last_name)}</td>
                                                 <td>{u.email}</td>
                                                 <td class="mono">{u.dni}</td>
-                                                <td>{u.role.label_es()}</td>
-                                                <td>{if !u.is_active { "Inactivo" } else if u.locked { "Bloqueado" } else { "Activo" }}</td>
-                                                <td>{if u.telegram_linked { "Vinculado" } else { "—" }}</td>
-                                                <td><a href=format!("/usuarios?id={}", u.id)>"Gestionar"</a></td>
+                                                <td>{tr(u.role.label_es())}</td>
+                                                <td>{if !u.is_active { tr("Inactivo") } else if u.locked { tr("Bloqueado") } else { tr("Activo") }}</td>
+                                                <td>{if u.telegram_linked { tr("Vinculado") } else { "—" }}</td>
+                                                <td><a href=format!("/usuarios?id={}", u.id)>{tr("Gestionar")}</a></td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
@@ -152,7 +153,7 @@ pub fn UsersPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(error) => view! { <PageError title="Usuarios" error /> }.into_any(),
+                    Err(error) => view! { <PageError title=tr("Usuarios") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -168,15 +169,15 @@ fn NewUser(create: ServerAction<CreateUserForm>, outcome: Signal<Option<FormOutc
         match outcome.get() {
         Some(FormOutcome::UserCreated(created)) => Some(
             view! {
-                <p class="success" role="status">{format!("Usuario creado: {}.", created.user.email)}</p>
-                {created.generated_password.map(|p| view! { <OneTime label="Contraseña generada" value=p /> })}
+                <p class="success" role="status">{trf("Usuario creado: {}.", &[&created.user.email])}</p>
+                {created.generated_password.map(|p| view! { <OneTime label=tr("Contraseña generada") value=p /> })}
             }
             .into_any(),
         ),
         Some(FormOutcome::UserNotCreated { error, .. }) => Some(
             view! {
-                <p class="error" role="alert">{error.message}</p>
-                <ul class="field-errors">{error.fields.into_iter().map(|f| view! { <li>{f.message}</li> }).collect_view()}</ul>
+                <p class="error" role="alert">{tr_msg(&error.message)}</p>
+                <ul class="field-errors">{error.fields.into_iter().map(|f| view! { <li>{tr_msg(&f.message)}</li> }).collect_view()}</ul>
             }
             .into_any(),
         ),
@@ -185,16 +186,16 @@ fn NewUser(create: ServerAction<CreateUserForm>, outcome: Signal<Option<FormOutc
     };
     view! {
         <section aria-labelledby="nuevo-usuario" class="panel">
-            <h2 id="nuevo-usuario">"Nuevo usuario"</h2>
+            <h2 id="nuevo-usuario">{tr("Nuevo usuario")}</h2>
             <ActionForm action=create attr:class="form-grid">
-                <div class="field"><label for="nu-first">"Nombre"</label><input id="nu-first" name="first_name" required value=typed("first_name") /></div>
-                <div class="field"><label for="nu-last">"Apellido"</label><input id="nu-last" name="last_name" required value=typed("last_name") /></div>
-                <div class="field"><label for="nu-dni">"DNI"</label><input id="nu-dni" name="dni" required inputmode="numeric" value=typed("dni") /></div>
-                <div class="field"><label for="nu-email">"Correo electrónico"</label><input id="nu-email" name="email" type="email" required value=typed("email") /></div>
-                <div class="field"><label for="nu-phone">"Teléfono"</label><input id="nu-phone" name="phone" type="tel" value=typed("phone") /></div>
-                <div class="field"><label for="nu-role">"Rol"</label><select id="nu-role" name="role">{role_options(role)}</select></div>
-                <div class="field"><label for="nu-pass">"Contraseña (vacía: se genera)"</label><input id="nu-pass" name="password" type="password" autocomplete="new-password" /></div>
-                <div class="field buttons"><button type="submit">"Crear usuario"</button></div>
+                <div class="field"><label for="nu-first">{tr("Nombre")}</label><input id="nu-first" name="first_name" required value=typed("first_name") /></div>
+                <div class="field"><label for="nu-last">{tr("Apellido")}</label><input id="nu-last" name="last_name" required value=typed("last_name") /></div>
+                <div class="field"><label for="nu-dni">{tr("DNI")}</label><input id="nu-dni" name="dni" required inputmode="numeric" value=typed("dni") /></div>
+                <div class="field"><label for="nu-email">{tr("Correo electrónico")}</label><input id="nu-email" name="email" type="email" required value=typed("email") /></div>
+                <div class="field"><label for="nu-phone">{tr("Teléfono")}</label><input id="nu-phone" name="phone" type="tel" value=typed("phone") /></div>
+                <div class="field"><label for="nu-role">{tr("Rol")}</label><select id="nu-role" name="role">{role_options(role)}</select></div>
+                <div class="field"><label for="nu-pass">{tr("Contraseña (vacía: se genera)")}</label><input id="nu-pass" name="password" type="password" autocomplete="new-password" /></div>
+                <div class="field buttons"><button type="submit">{tr("Crear usuario")}</button></div>
             </ActionForm>
             {result}
         </section>
@@ -205,16 +206,16 @@ fn NewUser(create: ServerAction<CreateUserForm>, outcome: Signal<Option<FormOutc
 /// is not configured.
 fn link_view(l: LinkCode) -> impl IntoView {
     let link_view = match l.deep_link {
-        Some(url) => view! { <OneTime label="Enlace para vincular Telegram" value=url /> }.into_any(),
+        Some(url) => view! { <OneTime label=tr("Enlace para vincular Telegram") value=url /> }.into_any(),
         None => view! {
             <div class="one-time" role="status">
-                <p>"El nombre del bot no está configurado (TELEGRAM_BOT_USERNAME), así que no hay enlace directo. Pida al usuario que envíe al bot (se muestra una sola vez):"</p>
+                <p>{tr("El nombre del bot no está configurado (TELEGRAM_BOT_USERNAME), así que no hay enlace directo. Pida al usuario que envíe al bot (se muestra una sola vez):")}</p>
                 <code class="secret">{format!("/start {}", l.code)}</code>
             </div>
         }
         .into_any(),
     };
-    view! { {link_view} <p class="muted">{format!("Vence: {} UTC", l.expires_at.format("%d/%m/%Y %H:%M"))}</p> }
+    view! { {link_view} <p class="muted">{trf("Vence: {} UTC", &[&l.expires_at.format("%d/%m/%Y %H:%M").to_string()])}</p> }
 }
 
 #[component]
@@ -234,69 +235,69 @@ fn ManageUser(
     let result = move || {
         match outcome.get()? {
         FormOutcome::RoleChanged(u) => Some(
-            view! { <p class="success" role="status">{format!("Rol cambiado: {} es ahora {}.", u.email, u.role.label_es())}</p> }
+            view! { <p class="success" role="status">{trf("Rol cambiado: {} es ahora {}.", &[&u.email, tr(u.role.label_es())])}</p> }
                 .into_any(),
         ),
         FormOutcome::ActiveChanged(u) => Some(
             view! {
                 <p class="success" role="status">
-                    {format!("{} {}.", u.email, if u.is_active { "fue reactivado" } else { "fue desactivado" })}
+                    {if u.is_active { trf("{} fue reactivado.", &[&u.email]) } else { trf("{} fue desactivado.", &[&u.email]) }}
                 </p>
             }
             .into_any(),
         ),
-        FormOutcome::PasswordReset(Some(p)) => Some(view! { <OneTime label="Nueva contraseña" value=p /> }.into_any()),
+        FormOutcome::PasswordReset(Some(p)) => Some(view! { <OneTime label=tr("Nueva contraseña") value=p /> }.into_any()),
         FormOutcome::PasswordReset(None) => {
-            Some(view! { <p class="success" role="status">"Contraseña restablecida."</p> }.into_any())
+            Some(view! { <p class="success" role="status">{tr("Contraseña restablecida.")}</p> }.into_any())
         }
         FormOutcome::LinkCode(l) => Some(link_view(l).into_any()),
         FormOutcome::ApiToken(t) => Some(
             view! {
-                <OneTime label="Token de API" value=t.token />
-                <p class="muted">{format!("Token «{}» creado.", t.info.name)}</p>
+                <OneTime label=tr("Token de API") value=t.token />
+                <p class="muted">{trf("Token «{}» creado.", &[&t.info.name])}</p>
             }
             .into_any(),
         ),
-        FormOutcome::Failed(e) => Some(view! { <p class="error" role="alert">{e.message}</p> }.into_any()),
+        FormOutcome::Failed(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),
         _ => None,
     }
     };
     view! {
         <section aria-labelledby="gestionar" class="panel">
-            <h2 id="gestionar">"Gestionar: " {name}</h2>
+            <h2 id="gestionar">{tr("Gestionar: ")} {name}</h2>
             <div class="form-outcome">{result}</div>
             <div class="manage-grid">
                 <ActionForm action=set_role attr:class="inline-form">
                     <input type="hidden" name="id" value=id1 />
-                    <label for="mu-role">"Rol"</label>
+                    <label for="mu-role">{tr("Rol")}</label>
                     <select id="mu-role" name="role">{role_options(user.role)}</select>
-                    <button type="submit">"Cambiar rol"</button>
+                    <button type="submit">{tr("Cambiar rol")}</button>
                 </ActionForm>
                 <ActionForm action=set_active attr:class="inline-form">
                     <input type="hidden" name="id" value=id2 />
                     <input type="hidden" name="active" value=(!user.is_active).to_string() />
                     <button type="submit" class=if user.is_active { "danger" } else { "" }>
-                        {if user.is_active { "Desactivar" } else { "Reactivar" }}
+                        {if user.is_active { tr("Desactivar") } else { tr("Reactivar") }}
                     </button>
                 </ActionForm>
                 <ActionForm action=reset attr:class="inline-form">
                     <input type="hidden" name="id" value=id3 />
-                    <button type="submit" class="secondary">"Restablecer contraseña"</button>
+                    <button type="submit" class="secondary">{tr("Restablecer contraseña")}</button>
                 </ActionForm>
                 <ActionForm action=link attr:class="inline-form">
                     <input type="hidden" name="user_id" value=id4 />
-                    <button type="submit" class="secondary">"Generar vínculo de Telegram"</button>
+                    <button type="submit" class="secondary">{tr("Generar vínculo de Telegram")}</button>
                 </ActionForm>
                 <ActionForm action=token attr:class="inline-form">
                     <input type="hidden" name="user_id" value=id />
-                    <label for="mu-token-name">"Nombre del token"</label>
+                    <label for="mu-token-name">{tr("Nombre del token")}</label>
                     <input id="mu-token-name" name="name" required />
-                    <label for="mu-token-scope">"Alcance"</label>
+                    <label for="mu-token-scope">{tr("Alcance")}</label>
                     <select id="mu-token-scope" name="read_only">
-                        <option value="true">"Solo lectura"</option>
-                        <option value="false">"Lectura y escritura"</option>
+                        <option value="true">{tr("Solo lectura")}</option>
+                        <option value="false">{tr("Lectura y escritura")}</option>
                     </select>
-                    <button type="submit" class="secondary">"Crear token de API"</button>
+                    <button type="submit" class="secondary">{tr("Crear token de API")}</button>
                 </ActionForm>
             </div>
         </section>
