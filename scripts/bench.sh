@@ -24,7 +24,8 @@ trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 if [ "$MODE" = dashboard ]; then
   TASKS=${BENCH_TASKS:-10000}
   export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" GAD_ADMIN_PASSWORD=bench-password-123 \
-    GAD_DEMO_PASSWORD=bench-password-123 LEPTOS_SITE_ROOT=target/site RUST_LOG=warn
+    GAD_DEMO_PASSWORD=bench-password-123 LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
+    GAD_RATE_LIMIT_PER_MINUTE=10000000
   echo "seeding the demo data and $TASKS tasks"
   "$BIN" seed-demo --tasks "$TASKS"
   GAD_LISTEN_ADDR="127.0.0.1:$PORT" "$BIN" serve >"$WORK/server.log" 2>&1 &
@@ -39,6 +40,12 @@ if [ "$MODE" = dashboard ]; then
   echo
   echo "== wrk -t2 -c64 -d$DURATION --latency / (overview, signed in as admin)"
   wrk -t2 -c64 -d"$DURATION" --timeout 30s --latency -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT/"
+  echo "task list page size: $(curl -fs -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT/tareas" | wc -c) bytes"
+  for path in /tareas "/tareas?priority=high&q=carga"; do
+    echo
+    echo "== wrk -t2 -c64 -d$DURATION --latency $path (task list, first page of 50, signed in as admin)"
+    wrk -t2 -c64 -d"$DURATION" --timeout 30s --latency -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT$path"
+  done
   kill "$PID"
   wait "$PID" 2>/dev/null || true
   echo

@@ -1,5 +1,7 @@
 //! The `gad` server: configuration at start-up, telemetry, the HTTP router with its
 //! middleware, health checks, and the CLI commands. Business rules live in `app::server`.
+// Leptos view types of the larger pages nest deeply; monomorphising them here needs more room.
+#![recursion_limit = "256"]
 
 pub mod backup;
 pub mod bot;

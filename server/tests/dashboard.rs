@@ -75,13 +75,13 @@ async fn overview_counts_what_the_database_holds(backend: Backend) {
         users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await.unwrap().unwrap().id
     };
     let admin = actor_for_user(&app.state, user_id("admin@gad.local").await, Channel::Web).await.unwrap();
-    let overview = call_as(&app.state, Some(admin), get_overview).await.unwrap();
+    let overview = call_as(&app.state, Some(admin.clone()), get_overview).await.unwrap();
     for status in [TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused] {
         let expected = tasks::Entity::find().filter(tasks::Column::Status.eq(status)).count(db).await.unwrap();
         let shown = overview.open_by_status.iter().find(|s| s.status == status).unwrap().count;
         assert_eq!(shown, expected, "{status}");
     }
-    let officers = overview.officers_by_status.expect("admins see officers");
+    let officers = overview.officers_by_status.as_ref().expect("admins see officers");
     assert_eq!(officers.iter().map(|c| c.count).sum::<u64>(), 6);
     assert_eq!(overview.open_emergencies, 0);
     assert_eq!(overview.stats.per_day.len(), 14);
@@ -91,12 +91,32 @@ async fn overview_counts_what_the_database_holds(backend: Backend) {
     assert!(overview.activity.windows(2).all(|w| w[0].id > w[1].id));
     assert!(overview.activity.iter().all(|a| a.task_type != TaskType::Emergency));
 
+    // The overview is cached, but a change is visible on the very next read: starting a
+    // scheduled task moves one count and heads the feed.
+    let scheduled =
+        tasks::Entity::find().filter(tasks::Column::Status.eq(TaskStatus::Scheduled)).one(db).await.unwrap();
+    let scheduled = scheduled.expect("the demo data has scheduled tasks");
+    let count =
+        |o: &app::api::overview::Overview, status| o.open_by_status.iter().find(|s| s.status == status).unwrap().count;
+    let again = call_as(&app.state, Some(admin.clone()), get_overview).await.unwrap();
+    assert_eq!(again, overview, "nothing changed: the same figures");
+    call_as(&app.state, Some(admin.clone()), || {
+        app::api::tasks::transition_task(scheduled.id, TaskStatus::InProgress, None)
+    })
+    .await
+    .unwrap();
+    let after = call_as(&app.state, Some(admin.clone()), get_overview).await.unwrap();
+    assert_eq!(count(&after, TaskStatus::Scheduled), count(&overview, TaskStatus::Scheduled) - 1);
+    assert_eq!(count(&after, TaskStatus::InProgress), count(&overview, TaskStatus::InProgress) + 1);
+    assert_eq!(after.activity[0].task_id, scheduled.id);
+    assert_eq!(after.activity[0].to, TaskStatus::InProgress);
+
     // An officer counts only their own tasks and sees no officer figures.
     let officer = actor_for_user(&app.state, user_id("efectivo1@gad.local").await, Channel::Web).await.unwrap();
     let mine = call_as(&app.state, Some(officer), get_overview).await.unwrap();
     assert!(mine.officers_by_status.is_none());
     let open_mine: u64 = mine.open_by_status.iter().map(|s| s.count).sum();
-    assert_eq!(open_mine, 2, "EF-001 has one task in progress and one scheduled");
+    assert_eq!(open_mine, 2, "EF-001 has two open tasks (one may have started above: still open)");
     // Nobody: refused.
     assert!(call_as(&app.state, None, get_overview).await.is_err());
 }

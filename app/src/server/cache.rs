@@ -74,7 +74,10 @@ impl Default for Caches {
     fn default() -> Self {
         // The time-to-live bounds staleness from changes that publish no event and rolls the
         // overview's "today" over at midnight.
-        Self { overview: ViewCache::new(Duration::from_secs(30)), notifications: ViewCache::new(Duration::from_secs(30)) }
+        Self {
+            overview: ViewCache::new(Duration::from_secs(30)),
+            notifications: ViewCache::new(Duration::from_secs(30)),
+        }
     }
 }
 
@@ -106,7 +109,12 @@ mod tests {
     async fn the_time_to_live_expires_values_and_errors_are_not_kept() {
         let bus = EventBus::in_process();
         let cache: ViewCache<u8, u32> = ViewCache::new(Duration::from_millis(30));
-        assert!(cache.get_or_compute(&bus, 1, || async { Err(crate::server::error::AppError::internal("x")) }).await.is_err());
+        assert!(
+            cache
+                .get_or_compute(&bus, 1, || async { Err(crate::server::error::AppError::internal("x")) })
+                .await
+                .is_err()
+        );
         assert_eq!(cache.get_or_compute(&bus, 1, || async { Ok(1) }).await.ok(), Some(1), "an error is retried");
         assert_eq!(cache.get_or_compute(&bus, 1, || async { Ok(2) }).await.ok(), Some(1));
         tokio::time::sleep(Duration::from_millis(40)).await;
