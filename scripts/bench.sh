@@ -46,6 +46,9 @@ if [ "$MODE" = dashboard ]; then
     echo "== wrk -t2 -c64 -d$DURATION --latency $path (task list, first page of 50, signed in as admin)"
     wrk -t2 -c64 -d"$DURATION" --timeout 30s --latency -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT$path"
   done
+  echo
+  echo "== wrk -t1 -c1 -d10s --latency /tareas (one connection: the cost of one render)"
+  wrk -t1 -c1 -d10s --latency -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT/tareas"
   kill "$PID"
   wait "$PID" 2>/dev/null || true
   echo

@@ -7,6 +7,11 @@ use app::server::services::{demo, users};
 use gad_server::cli::{AuditCommand, Cli, Command};
 use gad_server::startup::{self, Application, print_once, startup_error};
 
+// mimalloc: glibc's malloc was a fifth of the server's time under load (many small
+// allocations per rendered page, freed across threads); see docs/PERFORMANCE.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

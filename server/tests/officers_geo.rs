@@ -277,6 +277,9 @@ async fn officer_crud_conflicts_and_validation(backend: Backend) {
     assert_eq!(fields(list(None, None, None, None, Some(0)).await), ["limit"]);
     assert_eq!(fields(list(None, None, None, None, Some(201)).await), ["limit"]);
 
+    // The list is served from a cache; a write (which publishes no event) empties it.
+    assert!(codes(list(None, None, None, None, Some(200)).await.unwrap()).contains(&"EF-101".to_owned()));
+
     // Delete: refused while holding open tasks; soft; the code stays taken, the user is freed.
     let ef1 = officer(&app, "EF-001").await.id;
     assert_eq!(code(call_as(&app.state, some(), || delete_officer(ef1)).await).unwrap_err(), ErrorCode::Conflict);

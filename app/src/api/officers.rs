@@ -54,7 +54,7 @@ pub struct OfficerInput {
 }
 
 /// Filters of the officers list; empty fields do not filter.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OfficerFilter {
     pub status: Option<OfficerStatus>,
     /// Exact unit name (case-insensitive).

@@ -222,7 +222,7 @@ pub struct TaskDetail {
 }
 
 /// Sort keys of a task query.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskSort {
@@ -247,7 +247,7 @@ impl TaskSort {
 
 /// Filters, order and page of a task query. Every filter is optional; officers only ever see
 /// the tasks they are assigned to, whatever the filter says.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TaskFilter {
     /// Any of these statuses (empty = all).

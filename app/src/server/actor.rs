@@ -6,6 +6,9 @@ use crate::domain::{Channel, Role};
 pub struct Actor {
     pub user_id: i64,
     pub role: Role,
+    /// First and last name, as the dashboard's header shows them.
+    pub full_name: String,
+    pub email: String,
     /// The officer profile linked to this user, if any.
     pub officer_id: Option<i64>,
     pub telegram_user_id: Option<i64>,

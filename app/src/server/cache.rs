@@ -1,8 +1,9 @@
 //! Read-through caches of views that many dashboards ask for at once (the overview, the
-//! notifications bell), invalidated by the event bus.
+//! notifications bell, pages of the task and officer lists), invalidated by the event bus.
 //!
 //! Every event delivered to this replica bumps the bus's generation (before subscribers see
-//! it, so a dashboard refreshing on an event never reads a value older than that event). A
+//! it, so a dashboard refreshing on an event never reads a value older than that event), and
+//! so does every committed write transaction of this replica, events or not. A
 //! cached value is used only while the generation it was computed at is current and it is
 //! younger than its time-to-live; the generation is read *before* computing, so a change that
 //! commits during the computation makes the value stale at once. Concurrent misses of one key
@@ -68,15 +69,29 @@ pub struct Caches {
     pub overview: ViewCache<crate::server::services::activity::ScopeKey, crate::api::overview::Overview>,
     /// The bell's latest changes, per user and role (the unread count is the caller's).
     pub notifications: ViewCache<(i64, crate::domain::Role), Vec<crate::api::overview::ActivityItem>>,
+    /// Pages of the task list, per viewer scope and filter (cursor included).
+    pub tasks: ViewCache<
+        (crate::server::services::activity::ScopeKey, crate::api::tasks::TaskFilter),
+        crate::api::Page<crate::api::tasks::TaskSummary>,
+    >,
+    /// Pages of the officer list (everyone who may see it sees the same), per filter, cursor
+    /// and page size.
+    pub officers: ViewCache<
+        (crate::api::officers::OfficerFilter, Option<i64>, u64),
+        crate::api::Page<crate::api::officers::Officer>,
+    >,
 }
 
 impl Default for Caches {
     fn default() -> Self {
-        // The time-to-live bounds staleness from changes that publish no event and rolls the
-        // overview's "today" over at midnight.
+        // The time-to-live rolls the overview's "today" over at midnight and bounds how long
+        // another replica's write that publishes no event (a new officer) stays unseen here;
+        // the lists, which such writes change, keep theirs short.
         Self {
             overview: ViewCache::new(Duration::from_secs(30)),
             notifications: ViewCache::new(Duration::from_secs(30)),
+            tasks: ViewCache::new(Duration::from_secs(5)),
+            officers: ViewCache::new(Duration::from_secs(5)),
         }
     }
 }

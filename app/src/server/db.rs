@@ -60,7 +60,8 @@ pub fn newer_schema_message(unknown: &[String]) -> String {
 /// One business operation's transaction. On SQLite, writers are serialised in-process (the
 /// embedded mode is a single process), which keeps the audit chain and read-then-write checks
 /// free of `SQLITE_BUSY` races; on PostgreSQL, row locks and advisory locks do that job.
-/// Events emitted during the operation are published only after the commit succeeds.
+/// Events emitted during the operation are published only after the commit succeeds, and the
+/// commit marks this replica's cached views stale ([`crate::server::cache`]).
 pub struct WriteTxn {
     txn: sea_orm::DatabaseTransaction,
     events: Vec<crate::api::events::Event>,
@@ -95,6 +96,7 @@ impl WriteTxn {
         let WriteTxn { txn, events, bus, _writer } = self;
         txn.commit().await?;
         drop(_writer);
+        bus.invalidate();
         for event in events {
             bus.publish(event).await;
         }

@@ -44,6 +44,12 @@ impl EventBus {
         self.generation.load(Ordering::SeqCst)
     }
 
+    /// Marks this replica's cached views stale after a write that publishes no event (a new
+    /// officer, a renamed user): every committed business transaction calls it.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// A bus over Redis pub/sub. Returns once the listener is subscribed, so no event
     /// published after start-up is missed.
     pub async fn redis(pool: RedisPool, url: String) -> Result<Self, String> {
@@ -69,7 +75,7 @@ impl EventBus {
             None => deliver(&self.local, &self.generation, event),
             Some(pool) => {
                 // Invalidate this replica's caches now: the Redis round trip comes later.
-                self.generation.fetch_add(1, Ordering::SeqCst);
+                self.invalidate();
                 let result = async {
                     let payload = serde_json::to_string(&event).map_err(|e| e.to_string())?;
                     let mut conn = pool.get().await.map_err(|e| e.to_string())?;

@@ -49,7 +49,7 @@ pub struct ScopeKey {
 }
 
 impl ScopeKey {
-    fn of(actor: &Actor) -> Self {
+    pub fn of(actor: &Actor) -> Self {
         let shared = allows(actor.role, Capability::AllStatistics) && allows(actor.role, Capability::SeeAllTasks);
         Self { role: actor.role, read_only: actor.read_only, user_id: (!shared).then_some(actor.user_id) }
     }

@@ -151,6 +151,8 @@ async fn actor_from(state: &AppState, user: users::Model, channel: Channel) -> A
     Ok(Actor {
         user_id: user.id,
         role: user.role,
+        full_name: format!("{} {}", user.first_name, user.last_name),
+        email: user.email,
         officer_id: officer.map(|o| o.id),
         telegram_user_id: user.telegram_user_id,
         channel,

@@ -355,6 +355,17 @@ pub async fn list(
         },
     };
     fail_on(errors)?;
+    // Everyone allowed here sees the same list: one cache entry per filter and page.
+    let key = (filter.clone(), after, limit);
+    state.caches.officers.get_or_compute(&state.events, key, || query_officers(state, filter, after, limit)).await
+}
+
+async fn query_officers(
+    state: &AppState,
+    filter: OfficerFilter,
+    after: Option<i64>,
+    limit: u64,
+) -> AppResult<Page<Officer>> {
     let mut query = officers::Entity::find().filter(officers::Column::DeletedAt.is_null());
     if let Some(status) = filter.status {
         query = query.filter(officers::Column::Status.eq(status));

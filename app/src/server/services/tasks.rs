@@ -1227,7 +1227,14 @@ fn ordered(mut query: Select<tasks::Entity>, filter: &TaskFilter, cursor: Option
 }
 
 /// Filtered, sorted, keyset-paginated tasks (officers: only their own, whatever the filter).
+/// Served from [`crate::server::cache`] per viewer scope and filter: any write or event makes
+/// the next request recompute.
 pub async fn query(state: &AppState, actor: &Actor, filter: TaskFilter) -> AppResult<Page<TaskSummary>> {
+    let key = (crate::server::services::activity::ScopeKey::of(actor), filter.clone());
+    state.caches.tasks.get_or_compute(&state.events, key, || compute_query(state, actor, filter)).await
+}
+
+async fn compute_query(state: &AppState, actor: &Actor, filter: TaskFilter) -> AppResult<Page<TaskSummary>> {
     let limit = filter.limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
     let cursor = match clean(filter.cursor.clone()) {
         Some(text) => Some(decode_cursor(&filter, &text)?),

@@ -15,13 +15,13 @@ use crate::server::state::AppState;
 
 pub const MIN_PASSWORD_LEN: usize = 10;
 
-pub async fn current_user(state: &AppState, actor: &Actor) -> AppResult<CurrentUser> {
-    let user = users::Entity::find_by_id(actor.user_id).one(&state.db).await?.ok_or(AppError::Unauthenticated)?;
+pub async fn current_user(_state: &AppState, actor: &Actor) -> AppResult<CurrentUser> {
+    // The actor was resolved from the user's row in this request: no second read.
     Ok(CurrentUser {
-        id: user.id,
-        full_name: format!("{} {}", user.first_name, user.last_name),
-        email: user.email,
-        role: user.role,
+        id: actor.user_id,
+        full_name: actor.full_name.clone(),
+        email: actor.email.clone(),
+        role: actor.role,
     })
 }
 
