@@ -33,7 +33,16 @@ mod tests {
     use crate::domain::{Channel, OfficerStatus, Role, TaskPriority};
 
     fn actor(role: Role, officer_id: Option<i64>) -> Actor {
-        Actor { user_id: 1, role, officer_id, telegram_user_id: None, channel: Channel::Web, read_only: false }
+        Actor {
+            user_id: 1,
+            role,
+            full_name: "Prueba".into(),
+            email: "prueba@gad.local".into(),
+            officer_id,
+            telegram_user_id: None,
+            channel: Channel::Web,
+            read_only: false,
+        }
     }
 
     #[test]
