@@ -240,14 +240,21 @@ YAML
     curl -fs "http://127.0.0.1:$port/api/v1/rules" >"$WORK/rules.json" || continue
     curl -fs "http://127.0.0.1:$port/api/v1/targets" >"$WORK/targets.json" || continue
     rc=0
-    "$PY" - "$WORK/rules.json" "$WORK/targets.json" >"$WORK/rules.out" <<'PY' || rc=$?
-import json, sys
+    "$PY" - "$WORK/rules.json" "$WORK/targets.json" "$WORK/first-scrape" >"$WORK/rules.out" <<'PY' || rc=$?
+import json, os, re, sys
+from datetime import datetime
+def at(text):  # Go's RFC 3339 with up to 9 fractional digits
+    return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00"))
 rules = [r for g in json.load(open(sys.argv[1]))["data"]["groups"] for r in g["rules"]]
 targets = json.load(open(sys.argv[2]))["data"]["activeTargets"]
 if not targets or any(t["health"] == "unknown" for t in targets) or any(r["health"] == "unknown" for r in rules):
     sys.exit(2)
-scraped = max(t["lastScrape"] for t in targets)
-if any(r["lastEvaluation"] <= scraped for r in rules):
+# The moment every target had been scraped once; scrapes go on every second, so comparing with
+# the latest scrape could wait for ever on groups evaluated at other offsets.
+if not os.path.exists(sys.argv[3]):
+    open(sys.argv[3], "w").write(max((t["lastScrape"] for t in targets), key=at))
+scraped = at(open(sys.argv[3]).read())
+if any(at(r["lastEvaluation"]) <= scraped for r in rules):
     sys.exit(2)
 bad = [f"{r['name']}: {r.get('lastError') or r['health']}" for r in rules if r["health"] != "ok"]
 bad += [f"target {t['labels']['job']} is {t['health']}: {t.get('lastError')}" for t in targets if t["health"] != "up"]
