@@ -69,7 +69,12 @@ pub fn App() -> impl IntoView {
     crate::i18n::provide_locale();
     view! {
         <Stylesheet id="leptos" href="/pkg/gad.css" />
-        <Title formatter=|page: String| if page.is_empty() { "GAD".to_owned() } else { format!("{page} · GAD") } />
+        // The base of the title stack: while a page's own `<Title>` is unmounted (its data
+        // reloading after a live event), the document is still titled "GAD", never untitled.
+        <Title
+            text=""
+            formatter=|page: String| if page.is_empty() { "GAD".to_owned() } else { format!("{page} · GAD") }
+        />
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
