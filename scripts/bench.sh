@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Reproduces the figures in docs/PERFORMANCE.md against a release build on loopback.
 #   scripts/bench.sh            /health throughput (wrk, 64 connections) and server memory
-#   scripts/bench.sh --dashboard   server-side render of the overview (`/`) with 10 000 tasks
-#                               (wrk, 64 connections, signed in), then REST change → visible
-#                               in a browser (Playwright, 50 changes)
+#   scripts/bench.sh --dashboard   server-side render of the overview (`/`) and the task list
+#                               (`/tareas`, plain and filtered) with 10 000 tasks (wrk, 64
+#                               connections, signed in; then one connection on `/tareas`), then
+#                               REST change → visible in a browser (Playwright, 50 changes)
 # Needs: `cargo leptos build --release` done (scripts/run.sh does it) and wrk (apt-get install wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -73,9 +73,8 @@ pub async fn whoami() -> Result<Option<CurrentUser>, ApiError> {
 
     context::respond(
         async {
-            let state = context::app_state()?;
             match context::current_actor().await {
-                Ok(actor) => Ok(Some(services::users::current_user(&state, &actor).await?)),
+                Ok(actor) => Ok(Some(services::users::current_user(&actor))),
                 Err(AppError::Unauthenticated) => Ok(None),
                 Err(err) => Err(err),
             }

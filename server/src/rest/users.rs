@@ -34,8 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The caller's own profile.
 #[utoipa::path(get, path = "/me", tag = "users", responses(
     (status = 200, body = CurrentUser), (status = 401, body = Problem)))]
-async fn me(State(state): State<AppState>, caller: Caller) -> RestResult<Json<CurrentUser>> {
-    Ok(Json(services::users::current_user(&state, &caller.actor).await?))
+async fn me(caller: Caller) -> RestResult<Json<CurrentUser>> {
+    Ok(Json(services::users::current_user(&caller.actor)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -39,8 +39,9 @@ fn visible_tasks(actor: &Actor) -> Option<Condition> {
     Some(cond)
 }
 
-/// Whose overview a viewer gets: admins (every task, all statistics) share one; everyone
-/// else has their own (team or own statistics, own tasks).
+/// Whose cached views a viewer gets (the overview, pages of the task list): admins (every
+/// task, all statistics) share them; everyone else has their own (team or own statistics,
+/// own tasks).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ScopeKey {
     role: Role,

@@ -15,14 +15,10 @@ use crate::server::state::AppState;
 
 pub const MIN_PASSWORD_LEN: usize = 10;
 
-pub async fn current_user(_state: &AppState, actor: &Actor) -> AppResult<CurrentUser> {
-    // The actor was resolved from the user's row in this request: no second read.
-    Ok(CurrentUser {
-        id: actor.user_id,
-        full_name: actor.full_name.clone(),
-        email: actor.email.clone(),
-        role: actor.role,
-    })
+/// The acting user's profile. The actor was resolved from the user's row in this request, so
+/// this reads nothing.
+pub fn current_user(actor: &Actor) -> CurrentUser {
+    CurrentUser { id: actor.user_id, full_name: actor.full_name.clone(), email: actor.email.clone(), role: actor.role }
 }
 
 /// A random password of 20 characters from an unambiguous alphabet.
