@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ADMIN_PASSWORD, Backend, TestApp};
+use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
 use sea_orm::{EntityTrait, QueryOrder};
@@ -71,6 +71,40 @@ async fn wrong_password_then_lockout(backend: Backend) {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 on_both_backends!(wrong_password_then_lockout);
+
+/// The signed-in actor is cached between requests; a role change or a deactivation still
+/// applies to the user's very next request.
+async fn role_change_and_deactivation_apply_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    let role = |client: reqwest::Client| {
+        let app = &app;
+        async move {
+            let body: serde_json::Value = app.call(&client, "whoami", &[]).await.json().await.unwrap();
+            (body["id"].as_i64().unwrap(), body["role"].as_str().unwrap().to_owned())
+        }
+    };
+    let (id, before) = role(supervisor.clone()).await;
+    assert_eq!(before, "supervisor");
+    let page = supervisor.get(app.url("/tareas")).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("Nueva tarea"), "a supervisor may create tasks");
+
+    let id = id.to_string();
+    let res = app.call(&admin, "set_user_role", &[("id", &id), ("role", "officer")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(role(supervisor.clone()).await.1, "officer", "the new role applies to the next request");
+    let page = supervisor.get(app.url("/tareas")).send().await.unwrap();
+    assert!(!page.text().await.unwrap().contains("Nueva tarea"));
+
+    let res = app.call(&admin, "set_user_active", &[("id", &id), ("active", "false")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = supervisor.get(app.url("/tareas")).send().await.unwrap();
+    assert!(page.status().is_redirection(), "a deactivated user is signed out at once");
+    assert_eq!(page.headers()[LOCATION], "/login");
+    assert_eq!(whoami_email(&app, &supervisor).await, None);
+}
+on_both_backends!(role_change_and_deactivation_apply_at_once);
 
 /// Without JavaScript the form posts and the browser follows redirects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

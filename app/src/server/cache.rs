@@ -1,5 +1,6 @@
 //! Read-through caches of views that many dashboards ask for at once (the overview, the
-//! notifications bell, pages of the task and officer lists), invalidated by the event bus.
+//! notifications bell, pages of the task and officer lists, the signed-in actor), invalidated
+//! by the event bus.
 //!
 //! Every event delivered to this replica bumps the bus's generation (before subscribers see
 //! it, so a dashboard refreshing on an event never reads a value older than that event), and
@@ -74,6 +75,8 @@ pub struct Caches {
         (crate::server::services::activity::ScopeKey, crate::api::tasks::TaskFilter),
         crate::api::Page<crate::api::tasks::TaskSummary>,
     >,
+    /// Who a signed-in user id is (role, officer profile), asked by every dashboard request.
+    pub actors: ViewCache<i64, crate::server::actor::Actor>,
     /// Pages of the officer list (everyone who may see it sees the same), per filter, cursor
     /// and page size.
     pub officers: ViewCache<
@@ -92,6 +95,8 @@ impl Default for Caches {
             notifications: ViewCache::new(Duration::from_secs(30)),
             tasks: ViewCache::new(Duration::from_secs(5)),
             officers: ViewCache::new(Duration::from_secs(5)),
+            // Another replica's deactivation or role change is seen here within 2 s.
+            actors: ViewCache::new(Duration::from_secs(2)),
         }
     }
 }

@@ -118,14 +118,27 @@ pub async fn login(state: &AppState, email: &str, password: &str, meta: &Request
 }
 
 /// The actor for a signed-in user id; an inactive or deleted user is nobody.
+///
+/// Every dashboard request asks this, so the answer is kept in `Caches::actors`: any write
+/// committed on this replica (a deactivation, a role change) or any event invalidates it.
 pub async fn actor_for_user(state: &AppState, user_id: i64, channel: Channel) -> AppResult<Actor> {
-    let user = users::Entity::find_by_id(user_id)
-        .filter(users::Column::DeletedAt.is_null())
-        .one(&state.db)
-        .await?
-        .filter(|u| u.is_active)
-        .ok_or(AppError::Unauthenticated)?;
-    actor_from(state, user, channel).await
+    let mut actor = state
+        .caches
+        .actors
+        .get_or_compute(&state.events, user_id, || async {
+            let user = users::Entity::find_by_id(user_id)
+                .filter(users::Column::DeletedAt.is_null())
+                .one(&state.db)
+                .await?
+                .filter(|u| u.is_active)
+                .ok_or(AppError::Unauthenticated)?;
+            actor_from(state, user, channel).await
+        })
+        .await?;
+    // Names the user on the request's log line (`actor_from` does not run on a hit).
+    crate::server::request_user::note(user_id);
+    actor.channel = channel;
+    Ok(actor)
 }
 
 /// The actor for a linked Telegram account; an unlinked account is nobody.
