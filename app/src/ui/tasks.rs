@@ -9,12 +9,12 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
+use crate::api::ApiError;
 use crate::api::auth::CurrentUser;
-use crate::api::officers::{Officer, list_officers};
+use crate::api::officers::list_officers;
 use crate::api::tasks::{TaskFilter, TaskSort, TaskSummary, query_tasks};
-use crate::api::{ApiError, Page};
 use crate::domain::{Role, TaskPriority, TaskStatus, TaskType};
-use crate::i18n::tr;
+use crate::i18n::{locale, tr, translate};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, query_string, signed_in};
 
@@ -89,9 +89,7 @@ impl Params {
                 .map_err(|_| bad(tr("Estado desconocido en el filtro.")))?
         };
         let day = |s: &String| -> Result<Option<NaiveDate>, ApiError> {
-            opt(s)
-                .map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad(tr("Fecha inválida en el filtro."))))
-                .transpose()
+            opt(s).map(|d| d.parse::<NaiveDate>().map_err(|_| bad(tr("Fecha inválida en el filtro.")))).transpose()
         };
         let mut filter = TaskFilter {
             statuses,
@@ -128,11 +126,45 @@ impl Params {
 
 const PAGE_SIZE: u32 = 50;
 
+/// What the page shows, and no more: it is serialized into the page for hydration, so every
+/// field costs on each render and in the browser.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Data {
     user: CurrentUser,
-    page: Page<TaskSummary>,
-    officers: Vec<Officer>,
+    rows: Vec<Row>,
+    next_cursor: Option<String>,
+    /// The officer filter's choices: id and label.
+    officers: Vec<(i64, String)>,
+}
+
+/// One line of the table.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Row {
+    id: i64,
+    code: String,
+    title: String,
+    task_type: TaskType,
+    priority: TaskPriority,
+    status: TaskStatus,
+    scheduled_start: Option<String>,
+    supervisor: Option<String>,
+    officers: String,
+}
+
+impl From<TaskSummary> for Row {
+    fn from(t: TaskSummary) -> Self {
+        Row {
+            id: t.id,
+            code: t.code,
+            title: t.title,
+            task_type: t.task_type,
+            priority: t.priority,
+            status: t.status,
+            scheduled_start: t.scheduled_start,
+            supervisor: t.supervisor,
+            officers: t.officers.join(", "),
+        }
+    }
 }
 
 async fn load(params: Params) -> Result<Data, ApiError> {
@@ -143,9 +175,11 @@ async fn load(params: Params) -> Result<Data, ApiError> {
     let officers = if user.role == Role::Officer {
         Vec::new()
     } else {
-        list_officers(None, None, None, None, Some(200)).await?.items
+        let officers = list_officers(None, None, None, None, Some(200)).await?.items;
+        officers.into_iter().map(|o| (o.id, format!("{} {} ({})", o.first_name, o.last_name, o.code))).collect()
     };
-    Ok(Data { user, page, officers })
+    let rows = page.items.into_iter().map(Row::from).collect();
+    Ok(Data { user, rows, next_cursor: page.next_cursor, officers })
 }
 
 #[component]
@@ -183,15 +217,15 @@ fn options<T: Copy + Send + 'static>(
 
 #[component]
 fn TasksView(data: Data, params: Params) -> impl IntoView {
-    let Data { user, page, officers } = data;
+    let Data { user, rows, next_cursor, officers } = data;
     let can_see_all = user.role != Role::Officer;
     let can_manage = can_see_all;
     let mine = !can_see_all || params.alcance == "mias";
     let caption = if mine { tr("Mis tareas") } else { tr("Todas las tareas") };
     let csv_href = format!("/api/v1/tasks.csv{}", query_string(&params.filter_pairs()));
-    let next_href = page.next_cursor.as_deref().map(|c| params.href_with_cursor(c));
+    let next_href = next_cursor.as_deref().map(|c| params.href_with_cursor(c));
     let first_href = (!params.cursor.is_empty()).then(|| params.href_with_cursor(""));
-    let count = page.items.len();
+    let count = rows.len();
     let p = params.clone();
     view! {
         <Layout user>
@@ -251,14 +285,10 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                                     <option value="">{tr("Cualquiera")}</option>
                                     {officers
                                         .into_iter()
-                                        .map(|o| {
-                                            let id = o.id.to_string();
+                                        .map(|(id, label)| {
+                                            let id = id.to_string();
                                             let sel = id == selected;
-                                            view! {
-                                                <option value=id selected=sel>
-                                                    {format!("{} {} ({})", o.first_name, o.last_name, o.code)}
-                                                </option>
-                                            }
+                                            view! { <option value=id selected=sel>{label}</option> }
                                         })
                                         .collect_view()}
                                 </select>
@@ -302,7 +332,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
             <p class="list-tools">
                 <a href=csv_href download="tareas.csv">{tr("Exportar CSV")}</a>
             </p>
-            {if page.items.is_empty() {
+            {if rows.is_empty() {
                 view! {
                     <section aria-label=caption>
                         <h2>{caption}</h2>
@@ -311,7 +341,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                 }
                     .into_any()
             } else {
-                view! { <TaskTable caption count tasks=page.items /> }.into_any()
+                view! { <TaskTable caption count rows /> }.into_any()
             }}
             <nav class="pager" aria-label=tr("Páginas")>
                 {first_href.map(|h| view! { <a href=h>{tr("« Primera página")}</a> })}
@@ -322,7 +352,9 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
 }
 
 #[component]
-fn TaskTable(caption: &'static str, count: usize, tasks: Vec<TaskSummary>) -> impl IntoView {
+fn TaskTable(caption: &'static str, count: usize, rows: Vec<Row>) -> impl IntoView {
+    // One lookup for the whole table: `tr` asks the reactive owner tree each time.
+    let loc = locale();
     view! {
         <table class="data-table">
             <caption>{caption} " (" {count} ")"</caption>
@@ -339,7 +371,7 @@ fn TaskTable(caption: &'static str, count: usize, tasks: Vec<TaskSummary>) -> im
                 </tr>
             </thead>
             <tbody>
-                {tasks
+                {rows
                     .into_iter()
                     .map(|t| {
                         view! {
@@ -348,18 +380,18 @@ fn TaskTable(caption: &'static str, count: usize, tasks: Vec<TaskSummary>) -> im
                                     <a href=format!("/tareas/{}", t.id)>{t.code}</a>
                                 </td>
                                 <td>{t.title}</td>
-                                <td>{tr(t.task_type.label_es())}</td>
+                                <td>{translate(loc, t.task_type.label_es())}</td>
                                 <td>
                                     <span class=format!("badge priority-{}", t.priority.as_str())>
-                                        {tr(t.priority.label_es())}
+                                        {translate(loc, t.priority.label_es())}
                                     </span>
                                 </td>
                                 <td>
-                                    <span class=format!("badge status-{}", t.status.as_str())>{tr(t.status.label_es())}</span>
+                                    <span class=format!("badge status-{}", t.status.as_str())>{translate(loc, t.status.label_es())}</span>
                                 </td>
                                 <td>{t.scheduled_start.unwrap_or_else(|| "—".into())}</td>
                                 <td>{t.supervisor.unwrap_or_else(|| "—".into())}</td>
-                                <td>{t.officers.join(", ")}</td>
+                                <td>{t.officers}</td>
                             </tr>
                         }
                     })
