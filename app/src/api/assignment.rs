@@ -23,7 +23,7 @@ pub struct AssignmentCandidate {
     pub overlapping_tasks: Vec<String>,
 }
 
-#[server(prefix = "/api/fn", endpoint = "assignment_candidates")]
+#[server(prefix = "/api/fn", endpoint = "assignment_candidates", output = crate::api::codec::JsonText)]
 pub async fn assignment_candidates(task_id: i64) -> Result<Vec<AssignmentCandidate>, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -38,7 +38,7 @@ pub async fn assignment_candidates(task_id: i64) -> Result<Vec<AssignmentCandida
 
 /// Assigns one officer (a form button). `allow_overlap` is the explicit override of the
 /// overlap rule (recorded in the history). A plain form post returns to the task's page.
-#[server(prefix = "/api/fn", endpoint = "assign_officer_form")]
+#[server(prefix = "/api/fn", endpoint = "assign_officer_form", output = crate::api::codec::JsonText)]
 pub async fn assign_officer_form(
     task_id: i64,
     officer_id: i64,

@@ -54,7 +54,7 @@ pub struct ChainStatus {
     pub first_broken: Option<i64>,
 }
 
-#[server(prefix = "/api/fn", endpoint = "list_audit", input = server_fn::codec::Json)]
+#[server(prefix = "/api/fn", endpoint = "list_audit", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditRow>, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -67,7 +67,7 @@ pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditRow>, ApiError>
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "audit_chain_status")]
+#[server(prefix = "/api/fn", endpoint = "audit_chain_status", output = crate::api::codec::JsonText)]
 pub async fn audit_chain_status() -> Result<ChainStatus, ApiError> {
     use crate::server::{context, services};
     context::respond(

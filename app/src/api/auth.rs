@@ -18,7 +18,7 @@ pub struct CurrentUser {
 
 /// Checks the credentials and opens a session. On success the browser is sent to `/tareas`.
 /// A plain form post (no JavaScript) that fails is sent back to `/login?error=<code>`.
-#[server(prefix = "/api/fn", endpoint = "login")]
+#[server(prefix = "/api/fn", endpoint = "login", output = crate::api::codec::JsonText)]
 pub async fn login(email: String, password: String) -> Result<(), ApiError> {
     use crate::server::{context, services};
 
@@ -44,7 +44,7 @@ pub async fn login(email: String, password: String) -> Result<(), ApiError> {
 }
 
 /// Ends the session and returns to the login page.
-#[server(prefix = "/api/fn", endpoint = "logout")]
+#[server(prefix = "/api/fn", endpoint = "logout", output = crate::api::codec::JsonText)]
 pub async fn logout() -> Result<(), ApiError> {
     use crate::server::context;
 
@@ -66,7 +66,7 @@ pub async fn logout() -> Result<(), ApiError> {
 }
 
 /// The current user, or `None` for an anonymous visitor.
-#[server(prefix = "/api/fn", endpoint = "whoami")]
+#[server(prefix = "/api/fn", endpoint = "whoami", output = crate::api::codec::JsonText)]
 pub async fn whoami() -> Result<Option<CurrentUser>, ApiError> {
     use crate::server::error::AppError;
     use crate::server::{context, services};

@@ -53,7 +53,7 @@ pub struct BroadcastTemplate {
 }
 
 /// Every Telegram group, by name. Supervisors and admins.
-#[server(prefix = "/api/fn", endpoint = "list_telegram_groups")]
+#[server(prefix = "/api/fn", endpoint = "list_telegram_groups", output = crate::api::codec::JsonText)]
 pub async fn list_telegram_groups() -> Result<Vec<TelegramGroup>, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -67,7 +67,7 @@ pub async fn list_telegram_groups() -> Result<Vec<TelegramGroup>, ApiError> {
 }
 
 /// Adds a group (admins). `chat_id` is the Telegram chat id of the group or channel.
-#[server(prefix = "/api/fn", endpoint = "create_telegram_group")]
+#[server(prefix = "/api/fn", endpoint = "create_telegram_group", output = crate::api::codec::JsonText)]
 pub async fn create_telegram_group(
     name: String,
     chat_id: i64,
@@ -87,7 +87,7 @@ pub async fn create_telegram_group(
 
 /// `create_telegram_group` for the composer's plain HTML form: the chat id arrives as text and a
 /// malformed one is a Spanish validation error, not a decoding failure. Admins.
-#[server(prefix = "/api/fn", endpoint = "add_telegram_group")]
+#[server(prefix = "/api/fn", endpoint = "add_telegram_group", output = crate::api::codec::JsonText)]
 pub async fn add_telegram_group(name: String, chat_id: String) -> Result<TelegramGroup, ApiError> {
     use crate::server::{context, services};
     let meta = context::request_meta();
@@ -110,7 +110,7 @@ pub async fn add_telegram_group(name: String, chat_id: String) -> Result<Telegra
 }
 
 /// Deletes a group and its broadcast history (admins).
-#[server(prefix = "/api/fn", endpoint = "delete_telegram_group")]
+#[server(prefix = "/api/fn", endpoint = "delete_telegram_group", output = crate::api::codec::JsonText)]
 pub async fn delete_telegram_group(id: i64) -> Result<(), ApiError> {
     use crate::server::{context, services};
     let meta = context::request_meta();
@@ -125,7 +125,7 @@ pub async fn delete_telegram_group(id: i64) -> Result<(), ApiError> {
 }
 
 /// Queues a broadcast to a group (supervisors and admins); the bot delivers it within seconds.
-#[server(prefix = "/api/fn", endpoint = "create_broadcast")]
+#[server(prefix = "/api/fn", endpoint = "create_broadcast", output = crate::api::codec::JsonText)]
 pub async fn create_broadcast(group_id: i64, kind: BroadcastKind, text: String) -> Result<Broadcast, ApiError> {
     use crate::server::{context, services};
     let meta = context::request_meta();
@@ -142,7 +142,7 @@ pub async fn create_broadcast(group_id: i64, kind: BroadcastKind, text: String) 
 }
 
 /// Broadcast history, newest first, with delivery status (supervisors and admins).
-#[server(prefix = "/api/fn", endpoint = "list_broadcasts")]
+#[server(prefix = "/api/fn", endpoint = "list_broadcasts", output = crate::api::codec::JsonText)]
 pub async fn list_broadcasts(
     #[server(default)] group_id: Option<i64>,
     #[server(default)] cursor: Option<String>,
@@ -161,7 +161,7 @@ pub async fn list_broadcasts(
 
 /// The standard protocol templates (red code, evacuation, reinforcements, end of operation,
 /// urgent supervisors meeting). Supervisors and admins.
-#[server(prefix = "/api/fn", endpoint = "broadcast_templates")]
+#[server(prefix = "/api/fn", endpoint = "broadcast_templates", output = crate::api::codec::JsonText)]
 pub async fn broadcast_templates() -> Result<Vec<BroadcastTemplate>, ApiError> {
     use crate::server::{context, services};
     context::respond(

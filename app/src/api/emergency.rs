@@ -39,7 +39,7 @@ pub struct EmergencyOutcome {
 }
 
 /// Raises an emergency at (`lat`, `lon`). Without `assign`, the nearest officer is dispatched.
-#[server(prefix = "/api/fn", endpoint = "raise_emergency", input = server_fn::codec::Json)]
+#[server(prefix = "/api/fn", endpoint = "raise_emergency", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn raise_emergency(
     lat: f64,
     lon: f64,
@@ -63,7 +63,7 @@ pub async fn raise_emergency(
 /// fields, so it works without JavaScript. `lat`/`lon` accept a decimal comma; an empty
 /// `officer_id` dispatches the nearest available officer. A plain form post is sent to
 /// `/emergencia?tarea=<id>` (the outcome) or back to the form with `?error=…`.
-#[server(prefix = "/api/fn", endpoint = "report_emergency")]
+#[server(prefix = "/api/fn", endpoint = "report_emergency", output = crate::api::codec::JsonText)]
 pub async fn report_emergency(
     lat: String,
     lon: String,

@@ -37,7 +37,7 @@ pub struct FeedbackKpis {
     pub average_sentiment: Option<f64>,
 }
 
-#[server(prefix = "/api/fn", endpoint = "send_feedback")]
+#[server(prefix = "/api/fn", endpoint = "send_feedback", output = crate::api::codec::JsonText)]
 pub async fn send_feedback(text: String, category: Option<String>) -> Result<FeedbackItem, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -50,7 +50,7 @@ pub async fn send_feedback(text: String, category: Option<String>) -> Result<Fee
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "list_feedback")]
+#[server(prefix = "/api/fn", endpoint = "list_feedback", output = crate::api::codec::JsonText)]
 pub async fn list_feedback(
     status: Option<FeedbackStatus>,
     cursor: Option<String>,
@@ -67,7 +67,7 @@ pub async fn list_feedback(
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "set_feedback_status")]
+#[server(prefix = "/api/fn", endpoint = "set_feedback_status", output = crate::api::codec::JsonText)]
 pub async fn set_feedback_status(id: i64, status: FeedbackStatus) -> Result<FeedbackItem, ApiError> {
     use crate::server::{context, services};
     let meta = context::request_meta();
@@ -84,7 +84,7 @@ pub async fn set_feedback_status(id: i64, status: FeedbackStatus) -> Result<Feed
     result
 }
 
-#[server(prefix = "/api/fn", endpoint = "feedback_overview")]
+#[server(prefix = "/api/fn", endpoint = "feedback_overview", output = crate::api::codec::JsonText)]
 pub async fn feedback_overview() -> Result<FeedbackKpis, ApiError> {
     use crate::server::{context, services};
     context::respond(

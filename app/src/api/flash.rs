@@ -45,7 +45,7 @@ impl FormOutcome {
 
 /// Takes (reads and removes) the outcome that a plain form post left for `page` (a path such
 /// as `/usuarios`). An outcome left for another page is dropped, so nothing shows up late.
-#[server(prefix = "/api/fn", endpoint = "take_flash")]
+#[server(prefix = "/api/fn", endpoint = "take_flash", output = crate::api::codec::JsonText)]
 pub async fn take_flash(page: String) -> Result<Option<FormOutcome>, ApiError> {
     use crate::server::context;
     context::respond(context::take_flash(&page).await)

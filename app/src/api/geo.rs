@@ -56,7 +56,7 @@ pub struct TaskOnMap {
 
 /// The officers nearest to a point, nearest first: within `radius_m`, with a position at most
 /// `fresh_minutes` old, `available` ones only if `only_available`. Supervisors and admins.
-#[server(prefix = "/api/fn", endpoint = "nearest_officers")]
+#[server(prefix = "/api/fn", endpoint = "nearest_officers", output = crate::api::codec::JsonText)]
 pub async fn nearest_officers(
     lat: f64,
     lon: f64,
@@ -88,7 +88,7 @@ pub async fn nearest_officers(
 }
 
 /// Every officer (any status, any position age) within `radius_m` of a point, nearest first.
-#[server(prefix = "/api/fn", endpoint = "officers_within_radius")]
+#[server(prefix = "/api/fn", endpoint = "officers_within_radius", output = crate::api::codec::JsonText)]
 pub async fn officers_within_radius(
     lat: f64,
     lon: f64,
@@ -108,7 +108,7 @@ pub async fn officers_within_radius(
 }
 
 /// Every officer whose last known position is inside the box (e.g. the map's viewport).
-#[server(prefix = "/api/fn", endpoint = "officers_in_bbox")]
+#[server(prefix = "/api/fn", endpoint = "officers_in_bbox", output = crate::api::codec::JsonText)]
 pub async fn officers_in_bbox(
     min_lat: f64,
     min_lon: f64,
@@ -130,7 +130,7 @@ pub async fn officers_in_bbox(
 
 /// Tasks the viewer may see within `radius_m` of a point, nearest first; `only_open` leaves
 /// out completed and cancelled ones.
-#[server(prefix = "/api/fn", endpoint = "tasks_within_radius")]
+#[server(prefix = "/api/fn", endpoint = "tasks_within_radius", output = crate::api::codec::JsonText)]
 pub async fn tasks_within_radius(
     lat: f64,
     lon: f64,
@@ -151,7 +151,7 @@ pub async fn tasks_within_radius(
 }
 
 /// Tasks the viewer may see inside the box.
-#[server(prefix = "/api/fn", endpoint = "tasks_in_bbox")]
+#[server(prefix = "/api/fn", endpoint = "tasks_in_bbox", output = crate::api::codec::JsonText)]
 pub async fn tasks_in_bbox(
     min_lat: f64,
     min_lon: f64,

@@ -19,7 +19,7 @@ pub struct MapSettings {
 }
 
 /// The map settings, for signed-in users.
-#[server(prefix = "/api/fn", endpoint = "map_settings", name = GetMapSettings)]
+#[server(prefix = "/api/fn", endpoint = "map_settings", name = GetMapSettings, output = crate::api::codec::JsonText)]
 pub async fn map_settings() -> Result<MapSettings, ApiError> {
     use crate::server::context;
 

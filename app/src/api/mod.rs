@@ -8,6 +8,7 @@ pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod broadcasts;
+pub mod codec;
 pub mod emergency;
 pub mod error;
 pub mod events;

@@ -18,7 +18,7 @@ pub struct Note {
 }
 
 /// The viewer's own notes, newest first.
-#[server(prefix = "/api/fn", endpoint = "list_notes")]
+#[server(prefix = "/api/fn", endpoint = "list_notes", output = crate::api::codec::JsonText)]
 pub async fn list_notes(cursor: Option<String>, limit: Option<u32>) -> Result<Page<Note>, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -31,7 +31,7 @@ pub async fn list_notes(cursor: Option<String>, limit: Option<u32>) -> Result<Pa
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "create_note")]
+#[server(prefix = "/api/fn", endpoint = "create_note", output = crate::api::codec::JsonText)]
 pub async fn create_note(body: String) -> Result<Note, ApiError> {
     use crate::server::{context, services};
     let meta = context::request_meta();
@@ -47,7 +47,7 @@ pub async fn create_note(body: String) -> Result<Note, ApiError> {
     result
 }
 
-#[server(prefix = "/api/fn", endpoint = "delete_note")]
+#[server(prefix = "/api/fn", endpoint = "delete_note", output = crate::api::codec::JsonText)]
 pub async fn delete_note(id: i64) -> Result<(), ApiError> {
     use crate::server::{context, services};
     let meta = context::request_meta();

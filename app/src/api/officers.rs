@@ -86,7 +86,7 @@ pub struct Track {
 }
 
 /// Officers (not deleted), oldest first, one page at a time. Supervisors and admins.
-#[server(prefix = "/api/fn", endpoint = "list_officers")]
+#[server(prefix = "/api/fn", endpoint = "list_officers", output = crate::api::codec::JsonText)]
 pub async fn list_officers(
     status: Option<OfficerStatus>,
     unit: Option<String>,
@@ -109,7 +109,7 @@ pub async fn list_officers(
 }
 
 /// One officer: your own profile, or any for supervisors and admins.
-#[server(prefix = "/api/fn", endpoint = "get_officer")]
+#[server(prefix = "/api/fn", endpoint = "get_officer", output = crate::api::codec::JsonText)]
 pub async fn get_officer(officer_id: i64) -> Result<Officer, ApiError> {
     use crate::server::{context, services};
 
@@ -124,7 +124,7 @@ pub async fn get_officer(officer_id: i64) -> Result<Officer, ApiError> {
 }
 
 /// Creates an officer (status `available`). Supervisors and admins.
-#[server(prefix = "/api/fn", endpoint = "create_officer")]
+#[server(prefix = "/api/fn", endpoint = "create_officer", output = crate::api::codec::JsonText)]
 pub async fn create_officer(
     code: String,
     first_name: String,
@@ -150,7 +150,7 @@ pub async fn create_officer(
 
 /// Replaces an officer's editable fields. Supervisors and admins.
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api/fn", endpoint = "update_officer")]
+#[server(prefix = "/api/fn", endpoint = "update_officer", output = crate::api::codec::JsonText)]
 pub async fn update_officer(
     officer_id: i64,
     code: String,
@@ -176,7 +176,7 @@ pub async fn update_officer(
 }
 
 /// Removes an officer (soft delete). Supervisors and admins.
-#[server(prefix = "/api/fn", endpoint = "delete_officer")]
+#[server(prefix = "/api/fn", endpoint = "delete_officer", output = crate::api::codec::JsonText)]
 pub async fn delete_officer(officer_id: i64) -> Result<(), ApiError> {
     use crate::server::{context, services};
 
@@ -192,7 +192,7 @@ pub async fn delete_officer(officer_id: i64) -> Result<(), ApiError> {
 }
 
 /// Sets an officer's status: officers their own only, supervisors and admins anyone's.
-#[server(prefix = "/api/fn", endpoint = "set_officer_status")]
+#[server(prefix = "/api/fn", endpoint = "set_officer_status", output = crate::api::codec::JsonText)]
 pub async fn set_officer_status(officer_id: i64, status: OfficerStatus) -> Result<Officer, ApiError> {
     use crate::server::{context, services};
 
@@ -210,7 +210,7 @@ pub async fn set_officer_status(officer_id: i64, status: OfficerStatus) -> Resul
 /// The status form of the officer page (`/efectivos/:id`): [`set_officer_status`] as a plain
 /// form door. After a plain post (no JavaScript) the outcome is kept as a one-shot flash
 /// (`api::flash`) and the browser goes back to the officer.
-#[server(prefix = "/api/fn", endpoint = "set_officer_status_form")]
+#[server(prefix = "/api/fn", endpoint = "set_officer_status_form", output = crate::api::codec::JsonText)]
 pub async fn set_officer_status_form(officer_id: i64, status: OfficerStatus) -> Result<Officer, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::server::{context, services};
@@ -234,7 +234,7 @@ pub async fn set_officer_status_form(officer_id: i64, status: OfficerStatus) -> 
 }
 
 /// Sets the status of the current user's own officer profile (the bot's status buttons).
-#[server(prefix = "/api/fn", endpoint = "set_my_status")]
+#[server(prefix = "/api/fn", endpoint = "set_my_status", output = crate::api::codec::JsonText)]
 pub async fn set_my_status(status: OfficerStatus) -> Result<Officer, ApiError> {
     use crate::server::{context, services};
 
@@ -252,7 +252,7 @@ pub async fn set_my_status(status: OfficerStatus) -> Result<Officer, ApiError> {
 
 /// Reports an officer's position (own for officers, anyone's for supervisors and admins).
 /// The source follows the channel the call came through.
-#[server(prefix = "/api/fn", endpoint = "update_officer_position")]
+#[server(prefix = "/api/fn", endpoint = "update_officer_position", output = crate::api::codec::JsonText)]
 pub async fn update_officer_position(
     officer_id: i64,
     lat: f64,
@@ -286,7 +286,7 @@ pub async fn update_officer_position(
 }
 
 /// Reports the current user's own position (a location shared on Telegram, the dashboard).
-#[server(prefix = "/api/fn", endpoint = "update_my_position")]
+#[server(prefix = "/api/fn", endpoint = "update_my_position", output = crate::api::codec::JsonText)]
 pub async fn update_my_position(
     lat: f64,
     lon: f64,
@@ -320,7 +320,7 @@ pub async fn update_my_position(
 }
 
 /// An officer's last known position, `None` if never reported.
-#[server(prefix = "/api/fn", endpoint = "officer_last_position")]
+#[server(prefix = "/api/fn", endpoint = "officer_last_position", output = crate::api::codec::JsonText)]
 pub async fn officer_last_position(officer_id: i64) -> Result<Option<Position>, ApiError> {
     use crate::server::{context, services};
 
@@ -335,7 +335,7 @@ pub async fn officer_last_position(officer_id: i64) -> Result<Option<Position>, 
 }
 
 /// An officer's track in `[from, to)` (officers: their own only).
-#[server(prefix = "/api/fn", endpoint = "officer_track")]
+#[server(prefix = "/api/fn", endpoint = "officer_track", output = crate::api::codec::JsonText)]
 pub async fn officer_track(officer_id: i64, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Track, ApiError> {
     use crate::server::{context, services};
 

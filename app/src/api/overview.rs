@@ -58,7 +58,7 @@ pub struct Overview {
 }
 
 /// The overview of the viewer's scope (officers: their own tasks).
-#[server(prefix = "/api/fn", endpoint = "overview", name = GetOverview)]
+#[server(prefix = "/api/fn", endpoint = "overview", name = GetOverview, output = crate::api::codec::JsonText)]
 pub async fn overview() -> Result<Overview, ApiError> {
     use crate::server::{context, services};
 
@@ -84,7 +84,7 @@ pub struct Notifications {
 #[cfg(feature = "ssr")]
 const SEEN_KEY: &str = "notifications_seen_at";
 
-#[server(prefix = "/api/fn", endpoint = "notifications", name = GetNotifications)]
+#[server(prefix = "/api/fn", endpoint = "notifications", name = GetNotifications, output = crate::api::codec::JsonText)]
 pub async fn notifications() -> Result<Notifications, ApiError> {
     use crate::server::error::AppError;
     use crate::server::{context, services};
@@ -102,7 +102,7 @@ pub async fn notifications() -> Result<Notifications, ApiError> {
 }
 
 /// Marks every notification read. A plain form post (no JavaScript) returns to the overview.
-#[server(prefix = "/api/fn", endpoint = "mark_notifications_read")]
+#[server(prefix = "/api/fn", endpoint = "mark_notifications_read", output = crate::api::codec::JsonText)]
 pub async fn mark_notifications_read() -> Result<(), ApiError> {
     use crate::server::context;
     use crate::server::error::AppError;

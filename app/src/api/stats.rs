@@ -118,7 +118,7 @@ pub struct TaskStatistics {
 
 /// Statistics for the calendar days `from..=to` (configured time zone), scoped to the viewer:
 /// officers their own tasks, supervisors their team's, admins all.
-#[server(prefix = "/api/fn", endpoint = "task_stats")]
+#[server(prefix = "/api/fn", endpoint = "task_stats", output = crate::api::codec::JsonText)]
 pub async fn task_stats(from: NaiveDate, to: NaiveDate) -> Result<TaskStatistics, ApiError> {
     use crate::server::{context, services};
 

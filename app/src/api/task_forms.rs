@@ -27,7 +27,7 @@ pub const FIELDS: &[&str] = &[
 /// Creates a task (`id` empty) or updates task `id` from the form's texts. Times are
 /// `datetime-local` values in the configured time zone.
 #[allow(clippy::too_many_arguments)]
-#[server(prefix = "/api/fn", endpoint = "save_task_form")]
+#[server(prefix = "/api/fn", endpoint = "save_task_form", output = crate::api::codec::JsonText)]
 pub async fn save_task_form(
     #[server(default)] id: String,
     #[server(default)] code: String,

@@ -284,7 +284,7 @@ pub struct TaskFilter {
 }
 
 /// Tasks visible to the current user in the requested scope, soonest first.
-#[server(prefix = "/api/fn", endpoint = "list_tasks")]
+#[server(prefix = "/api/fn", endpoint = "list_tasks", output = crate::api::codec::JsonText)]
 pub async fn list_tasks(scope: TaskScope) -> Result<Vec<TaskSummary>, ApiError> {
     use crate::server::{context, services};
 
@@ -299,7 +299,7 @@ pub async fn list_tasks(scope: TaskScope) -> Result<Vec<TaskSummary>, ApiError> 
 }
 
 /// Filtered, sorted, cursor-paginated tasks.
-#[server(prefix = "/api/fn", endpoint = "query_tasks", input = server_fn::codec::Json)]
+#[server(prefix = "/api/fn", endpoint = "query_tasks", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn query_tasks(filter: TaskFilter) -> Result<Page<TaskSummary>, ApiError> {
     use crate::server::{context, services};
 
@@ -314,7 +314,7 @@ pub async fn query_tasks(filter: TaskFilter) -> Result<Page<TaskSummary>, ApiErr
 }
 
 /// Every task matching `filter` (cursor and page size ignored) as CSV with a Spanish header.
-#[server(prefix = "/api/fn", endpoint = "export_tasks_csv", input = server_fn::codec::Json)]
+#[server(prefix = "/api/fn", endpoint = "export_tasks_csv", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn export_tasks_csv(filter: TaskFilter) -> Result<String, ApiError> {
     use crate::server::{context, services};
 
@@ -329,7 +329,7 @@ pub async fn export_tasks_csv(filter: TaskFilter) -> Result<String, ApiError> {
 }
 
 /// One task with its officers, history and the transitions open to the viewer.
-#[server(prefix = "/api/fn", endpoint = "task_detail", name = GetTaskDetail)]
+#[server(prefix = "/api/fn", endpoint = "task_detail", name = GetTaskDetail, output = crate::api::codec::JsonText)]
 pub async fn task_detail(id: i64) -> Result<TaskDetail, ApiError> {
     use crate::server::{context, services};
 
@@ -343,7 +343,7 @@ pub async fn task_detail(id: i64) -> Result<TaskDetail, ApiError> {
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "create_task", input = server_fn::codec::Json)]
+#[server(prefix = "/api/fn", endpoint = "create_task", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn create_task(task: NewTask) -> Result<TaskDetail, ApiError> {
     use crate::server::{context, services};
 
@@ -358,7 +358,7 @@ pub async fn create_task(task: NewTask) -> Result<TaskDetail, ApiError> {
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "update_task", input = server_fn::codec::Json)]
+#[server(prefix = "/api/fn", endpoint = "update_task", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn update_task(id: i64, changes: TaskUpdate) -> Result<TaskDetail, ApiError> {
     use crate::server::{context, services};
 
@@ -374,7 +374,7 @@ pub async fn update_task(id: i64, changes: TaskUpdate) -> Result<TaskDetail, Api
 }
 
 /// Soft-deletes a task. A plain form post is sent on to `/tareas`.
-#[server(prefix = "/api/fn", endpoint = "delete_task")]
+#[server(prefix = "/api/fn", endpoint = "delete_task", output = crate::api::codec::JsonText)]
 pub async fn delete_task(id: i64) -> Result<(), ApiError> {
     use crate::server::{context, services};
 
@@ -391,7 +391,7 @@ pub async fn delete_task(id: i64) -> Result<(), ApiError> {
     result
 }
 
-#[server(prefix = "/api/fn", endpoint = "assign_officers", input = server_fn::codec::Json)]
+#[server(prefix = "/api/fn", endpoint = "assign_officers", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn assign_officers(task_id: i64, officer_ids: Vec<i64>, allow_overlap: bool) -> Result<TaskDetail, ApiError> {
     use crate::server::{context, services};
 
@@ -407,7 +407,7 @@ pub async fn assign_officers(task_id: i64, officer_ids: Vec<i64>, allow_overlap:
 }
 
 /// Takes one officer off a task. A plain form post returns to the task's page.
-#[server(prefix = "/api/fn", endpoint = "unassign_officer")]
+#[server(prefix = "/api/fn", endpoint = "unassign_officer", output = crate::api::codec::JsonText)]
 pub async fn unassign_officer(task_id: i64, officer_id: i64) -> Result<TaskDetail, ApiError> {
     use crate::server::{context, services};
 
@@ -427,7 +427,7 @@ pub async fn unassign_officer(task_id: i64, officer_id: i64) -> Result<TaskDetai
 
 /// Moves a task to `to` (start, pause, resume, complete, cancel). A plain form post (the
 /// status buttons without JavaScript) returns to the task's page.
-#[server(prefix = "/api/fn", endpoint = "transition_task")]
+#[server(prefix = "/api/fn", endpoint = "transition_task", output = crate::api::codec::JsonText)]
 pub async fn transition_task(
     id: i64,
     to: TaskStatus,

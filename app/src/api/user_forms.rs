@@ -30,7 +30,7 @@ fn failed_or<T>(
 }
 
 /// Creates a user; an empty password means "generate one" (returned once).
-#[server(prefix = "/api/fn", endpoint = "create_user_form")]
+#[server(prefix = "/api/fn", endpoint = "create_user_form", output = crate::api::codec::JsonText)]
 pub async fn create_user_form(
     dni: String,
     first_name: String,
@@ -71,7 +71,7 @@ pub async fn create_user_form(
     result
 }
 
-#[server(prefix = "/api/fn", endpoint = "set_user_role")]
+#[server(prefix = "/api/fn", endpoint = "set_user_role", output = crate::api::codec::JsonText)]
 pub async fn set_user_role(id: i64, role: Role) -> Result<UserSummary, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::api::users::UserUpdate;
@@ -94,7 +94,7 @@ pub async fn set_user_role(id: i64, role: Role) -> Result<UserSummary, ApiError>
 }
 
 /// Deactivates (`active=false`) or reactivates a user.
-#[server(prefix = "/api/fn", endpoint = "set_user_active_form")]
+#[server(prefix = "/api/fn", endpoint = "set_user_active_form", output = crate::api::codec::JsonText)]
 pub async fn set_user_active_form(id: i64, active: bool) -> Result<UserSummary, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::server::{context, services};
@@ -115,7 +115,7 @@ pub async fn set_user_active_form(id: i64, active: bool) -> Result<UserSummary, 
 }
 
 /// Resets a user's password to a generated one (returned once).
-#[server(prefix = "/api/fn", endpoint = "reset_password_form")]
+#[server(prefix = "/api/fn", endpoint = "reset_password_form", output = crate::api::codec::JsonText)]
 pub async fn reset_password_form(id: i64) -> Result<Option<String>, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::server::{context, services};
@@ -136,7 +136,7 @@ pub async fn reset_password_form(id: i64) -> Result<Option<String>, ApiError> {
 }
 
 /// A one-time Telegram link code for a user.
-#[server(prefix = "/api/fn", endpoint = "create_link_code_form")]
+#[server(prefix = "/api/fn", endpoint = "create_link_code_form", output = crate::api::codec::JsonText)]
 pub async fn create_link_code_form(user_id: i64) -> Result<LinkCode, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::server::{context, services};
@@ -157,7 +157,7 @@ pub async fn create_link_code_form(user_id: i64) -> Result<LinkCode, ApiError> {
 }
 
 /// A personal API token for a user (the secret is returned once).
-#[server(prefix = "/api/fn", endpoint = "create_api_token_form")]
+#[server(prefix = "/api/fn", endpoint = "create_api_token_form", output = crate::api::codec::JsonText)]
 pub async fn create_api_token_form(user_id: i64, name: String, read_only: bool) -> Result<CreatedApiToken, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::server::{context, services};

@@ -97,7 +97,7 @@ pub struct CreatedApiToken {
     pub info: ApiTokenInfo,
 }
 
-#[server(prefix = "/api/fn", endpoint = "list_users")]
+#[server(prefix = "/api/fn", endpoint = "list_users", output = crate::api::codec::JsonText)]
 pub async fn list_users(
     text: Option<String>,
     role: Option<Role>,
@@ -115,7 +115,7 @@ pub async fn list_users(
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "create_user", input = server_fn::codec::Json)]
+#[server(prefix = "/api/fn", endpoint = "create_user", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn create_user(input: NewUserInput) -> Result<CreatedUser, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -128,7 +128,7 @@ pub async fn create_user(input: NewUserInput) -> Result<CreatedUser, ApiError> {
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "update_user", input = server_fn::codec::Json)]
+#[server(prefix = "/api/fn", endpoint = "update_user", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn update_user(id: i64, update: UserUpdate) -> Result<UserSummary, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -141,7 +141,7 @@ pub async fn update_user(id: i64, update: UserUpdate) -> Result<UserSummary, Api
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "set_user_active")]
+#[server(prefix = "/api/fn", endpoint = "set_user_active", output = crate::api::codec::JsonText)]
 pub async fn set_user_active(id: i64, active: bool) -> Result<UserSummary, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -154,7 +154,7 @@ pub async fn set_user_active(id: i64, active: bool) -> Result<UserSummary, ApiEr
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "reset_password")]
+#[server(prefix = "/api/fn", endpoint = "reset_password", output = crate::api::codec::JsonText)]
 pub async fn reset_password(id: i64, password: Option<String>) -> Result<Option<String>, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -167,7 +167,7 @@ pub async fn reset_password(id: i64, password: Option<String>) -> Result<Option<
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "create_link_code")]
+#[server(prefix = "/api/fn", endpoint = "create_link_code", output = crate::api::codec::JsonText)]
 pub async fn create_link_code(user_id: i64) -> Result<LinkCode, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -180,7 +180,7 @@ pub async fn create_link_code(user_id: i64) -> Result<LinkCode, ApiError> {
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "create_api_token")]
+#[server(prefix = "/api/fn", endpoint = "create_api_token", output = crate::api::codec::JsonText)]
 pub async fn create_api_token(
     user_id: i64,
     name: String,
@@ -199,7 +199,7 @@ pub async fn create_api_token(
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "list_api_tokens")]
+#[server(prefix = "/api/fn", endpoint = "list_api_tokens", output = crate::api::codec::JsonText)]
 pub async fn list_api_tokens(user_id: i64) -> Result<Vec<ApiTokenInfo>, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -212,7 +212,7 @@ pub async fn list_api_tokens(user_id: i64) -> Result<Vec<ApiTokenInfo>, ApiError
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "revoke_api_token")]
+#[server(prefix = "/api/fn", endpoint = "revoke_api_token", output = crate::api::codec::JsonText)]
 pub async fn revoke_api_token(token_id: i64) -> Result<ApiTokenInfo, ApiError> {
     use crate::server::{context, services};
     context::respond(
@@ -225,7 +225,7 @@ pub async fn revoke_api_token(token_id: i64) -> Result<ApiTokenInfo, ApiError> {
     )
 }
 
-#[server(prefix = "/api/fn", endpoint = "delete_user")]
+#[server(prefix = "/api/fn", endpoint = "delete_user", output = crate::api::codec::JsonText)]
 pub async fn delete_user(id: i64) -> Result<(), ApiError> {
     use crate::server::{context, services};
     context::respond(

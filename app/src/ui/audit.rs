@@ -19,7 +19,7 @@ fn filter_from(get: &dyn Fn(&str) -> String) -> Result<AuditFilter, ApiError> {
     let day = |k: &str, end: bool| -> Result<_, ApiError> {
         opt(k)
             .map(|d| {
-                let d = NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| bad(tr("Fecha inválida.")))?;
+                let d = d.parse::<NaiveDate>().map_err(|_| bad(tr("Fecha inválida.")))?;
                 let d = if end { d.succ_opt().unwrap_or(d) } else { d };
                 Ok(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()))
             })
@@ -131,7 +131,7 @@ pub fn AuditPage() -> impl IntoView {
                                                 {page.items.into_iter().map(|r| view! {
                                                     <tr>
                                                         <td class="mono">{r.id}</td>
-                                                        <td class="mono">{r.at.format("%d/%m/%Y %H:%M:%S").to_string()}</td>
+                                                        <td class="mono">{crate::ui::dates::date_time_seconds(&r.at)}</td>
                                                         <td>{r.user.unwrap_or_else(|| "—".into())}</td>
                                                         <td>{tr(r.channel.label_es())}</td>
                                                         <td class="mono">{r.action}</td>

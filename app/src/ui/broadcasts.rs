@@ -160,7 +160,7 @@ pub fn BroadcastsPage() -> impl IntoView {
                                                         };
                                                         view! {
                                                             <tr>
-                                                                <td>{b.created_at.format("%d/%m/%Y %H:%M UTC").to_string()}</td>
+                                                                <td>{format!("{} UTC", crate::ui::dates::date_time(&b.created_at))}</td>
                                                                 <td>{b.group_name}</td>
                                                                 <td>{tr(b.kind.label_es())}</td>
                                                                 <td class="wrap">{b.text}</td>

@@ -346,8 +346,8 @@ fn TrackSummary(track: Track) -> impl IntoView {
         trf(
             " entre {} y {}",
             &[
-                &a.recorded_at.format("%d/%m %H:%M UTC").to_string(),
-                &b.recorded_at.format("%d/%m %H:%M UTC").to_string(),
+                &format!("{} UTC", crate::ui::dates::day_month_time(&a.recorded_at)),
+                &format!("{} UTC", crate::ui::dates::day_month_time(&b.recorded_at)),
             ],
         )
     });

@@ -2,6 +2,7 @@
 
 mod audit;
 mod broadcasts;
+mod dates;
 mod emergency;
 mod feedback;
 mod lang;

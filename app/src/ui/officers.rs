@@ -22,7 +22,7 @@ fn position_view(p: Option<Position>) -> AnyView {
         Some(p) => view! {
             <span>
                 <span class="mono">{format!("{:.5}, {:.5}", p.lat, p.lon)}</span>
-                " · " {p.recorded_at.format("%d/%m %H:%M UTC").to_string()} " · "
+                " · " {format!("{} UTC", crate::ui::dates::day_month_time(&p.recorded_at))} " · "
                 <a href=format!("/mapa?lat={:.6}&lon={:.6}", p.lat, p.lon)>"mapa"</a>
             </span>
         }

@@ -22,7 +22,7 @@ pub fn activity_text(item: &ActivityItem) -> String {
         (_, TaskStatus::Paused) => tr("pausada").to_owned(),
         (_, TaskStatus::Completed) => tr("finalizada").to_owned(),
         (_, TaskStatus::Cancelled) => tr("cancelada").to_owned(),
-        (_, to) => trf("pasó a {}", &[&tr(to.label_es()).to_lowercase()]),
+        (_, to) => trf("pasó a {}", &[&tr(to.label_es()).to_ascii_lowercase()]),
     };
     match &item.by {
         Some(by) => trf("{} por {}", &[&what, by]),
@@ -212,7 +212,7 @@ fn DayChart(days: Vec<DayCount>) -> impl IntoView {
         .enumerate()
         .map(|(i, d)| {
             let x = PAD_L + slot * i as f64 + slot * 0.1;
-            let label = d.date.format("%d/%m").to_string();
+            let label = crate::ui::dates::day_month(&d.date);
             view! {
                 <g>
                     <rect class="bar-tasks" x=x y=y(d.tasks) width=bar height=base - y(d.tasks)>
@@ -235,7 +235,7 @@ fn DayChart(days: Vec<DayCount>) -> impl IntoView {
         .collect_view();
     let rows = days
         .iter()
-        .map(|d| view! { <tr><td>{d.date.format("%d/%m/%Y").to_string()}</td><td>{d.tasks}</td><td>{d.completed}</td></tr> })
+        .map(|d| view! { <tr><td>{crate::ui::dates::date(&d.date)}</td><td>{d.tasks}</td><td>{d.completed}</td></tr> })
         .collect_view();
     view! {
         <figure class="chart">

@@ -3,7 +3,6 @@
 //! what was typed and the errors in the query string; with JavaScript the same server function
 //! answers in place and the errors appear under their fields.
 
-use chrono::NaiveDateTime;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -20,10 +19,7 @@ use crate::ui::page::{PageError, signed_in};
 /// `dd/mm/yyyy HH:MM` (how the server prints local times) → `yyyy-mm-ddTHH:MM` (the value of
 /// a `datetime-local` input).
 fn to_input_time(local: Option<&str>) -> String {
-    local
-        .and_then(|s| NaiveDateTime::parse_from_str(s, "%d/%m/%Y %H:%M").ok())
-        .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
-        .unwrap_or_default()
+    local.map(crate::ui::dates::to_input_time).unwrap_or_default()
 }
 
 /// The form's starting values, by field name.

@@ -215,7 +215,7 @@ fn link_view(l: LinkCode) -> impl IntoView {
         }
         .into_any(),
     };
-    view! { {link_view} <p class="muted">{trf("Vence: {} UTC", &[&l.expires_at.format("%d/%m/%Y %H:%M").to_string()])}</p> }
+    view! { {link_view} <p class="muted">{trf("Vence: {} UTC", &[&crate::ui::dates::date_time(&l.expires_at)])}</p> }
 }
 
 #[component]
