@@ -56,4 +56,21 @@ mod tests {
         let bad = <JsonTextEncoding as Decodes<Vec<(String, i64)>>>::decode(Bytes::from_static(b"\xff"));
         assert!(bad.is_err());
     }
+
+    /// A server function left on the default encoding would still work; it would only add a
+    /// second deserializer of its answer to the bundle. This keeps them all on `JsonText`.
+    #[test]
+    fn every_server_function_answers_through_json_text() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("api");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines().map(str::trim).filter(|l| l.starts_with("#[server(prefix")) {
+                seen += 1;
+                assert!(line.contains("output = crate::api::codec::JsonText"), "{}: {line}", path.display());
+            }
+        }
+        assert!(seen > 50, "the server functions were not found ({seen})");
+    }
 }
