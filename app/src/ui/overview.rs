@@ -39,12 +39,16 @@ fn duration_text(seconds: f64) -> String {
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let user = Resource::new(|| (), |_| whoami());
+    // Created here, not inside the suspended frame: the server runs that frame's body more than
+    // once, and a resource created in it is fetched and serialized into the page each time.
+    let live = refresh_on(is_task_event);
+    let data = Resource::new(move || live.get(), |_| overview());
     view! {
         <Title text=tr("Resumen") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(user)) => view! { <Layout user><OverviewData /></Layout> }.into_any(),
+                    Ok(Some(user)) => view! { <Layout user><OverviewData data /></Layout> }.into_any(),
                     Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión."))),
                     Err(e) => signed_out(e),
                 }
@@ -66,9 +70,7 @@ pub fn signed_out(e: ApiError) -> AnyView {
 
 /// The figures, refetched on every task event (the frame around them stays).
 #[component]
-fn OverviewData() -> impl IntoView {
-    let live = refresh_on(is_task_event);
-    let data = Resource::new(move || live.get(), |_| overview());
+fn OverviewData(data: Resource<Result<Overview, ApiError>>) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
