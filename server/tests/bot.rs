@@ -1257,7 +1257,7 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
     let gone = call_as(&rig.app.state, Some(admin.clone()), || create_telegram_group("antiguo".into(), -100_222, None))
         .await
         .unwrap();
-    let groups = call_as(&rig.app.state, Some(supervisor.clone()), || list_telegram_groups()).await.unwrap();
+    let groups = call_as(&rig.app.state, Some(supervisor.clone()), list_telegram_groups).await.unwrap();
     assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["antiguo", "operaciones"]);
 
     // Officers may not broadcast; empty text is refused.
@@ -1272,7 +1272,7 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
     .unwrap_err();
     assert_eq!(empty.code, app::api::ErrorCode::Validation);
 
-    let templates = call_as(&rig.app.state, Some(supervisor.clone()), || broadcast_templates()).await.unwrap();
+    let templates = call_as(&rig.app.state, Some(supervisor.clone()), broadcast_templates).await.unwrap();
     let red = templates.iter().find(|t| t.key == "codigo_rojo").unwrap().clone();
     let sent =
         call_as(&rig.app.state, Some(supervisor.clone()), || create_broadcast(ops.id, red.kind, red.text.clone()))
@@ -1307,7 +1307,7 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
     assert_eq!(history.items[1].sender.as_deref(), Some("Laura Gómez"));
 
     call_as(&rig.app.state, Some(admin.clone()), || delete_telegram_group(gone.id)).await.unwrap();
-    let groups = call_as(&rig.app.state, Some(admin), || list_telegram_groups()).await.unwrap();
+    let groups = call_as(&rig.app.state, Some(admin), list_telegram_groups).await.unwrap();
     assert_eq!(groups.len(), 1);
 }
 

@@ -222,7 +222,12 @@ async fn assignment_editor_shows_distance_and_overlaps(backend: Backend) {
     // For the second task (same slot) that officer shows the overlap; assigning needs the override.
     let candidates: Value =
         app.call(&supervisor, "assignment_candidates", &[("task_id", &second)]).await.json().await.unwrap();
-    let busy = candidates.as_array().unwrap().iter().find(|c| c["officer_id"].to_string() == nearest).unwrap();
+    let busy = candidates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["officer_id"].as_i64().map(|id| id.to_string()).as_ref() == Some(&nearest))
+        .unwrap();
     let first_code: Value = app.call(&supervisor, "task_detail", &[("id", &first)]).await.json().await.unwrap();
     assert_eq!(busy["overlapping_tasks"], serde_json::json!([first_code["code"]]));
     let res = app.call(&supervisor, "assign_officer_form", &[("task_id", &second), ("officer_id", &nearest)]).await;

@@ -43,6 +43,7 @@ impl<T: DeserializeOwned> Decodes<T> for JsonTextEncoding {
 pub type JsonText = Post<JsonTextEncoding>;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -146,6 +146,7 @@ impl TryFrom<Wire> for Event {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono::TimeZone;

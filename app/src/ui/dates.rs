@@ -48,6 +48,7 @@ pub fn to_input_time(local: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono::{NaiveDate, TimeZone, Utc};

@@ -530,6 +530,7 @@ pub fn parse_start(text: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

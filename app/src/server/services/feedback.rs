@@ -262,6 +262,7 @@ pub async fn kpis(state: &AppState, actor: &Actor) -> AppResult<FeedbackKpis> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
