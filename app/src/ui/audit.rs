@@ -11,7 +11,7 @@ use crate::api::audit::{AuditFilter, audit_chain_status, list_audit};
 use crate::api::{ApiError, ErrorCode};
 use crate::i18n::{tr, trf};
 use crate::ui::Layout;
-use crate::ui::page::{PageError, query_string, signed_in};
+use crate::ui::page::{PageError, loaded, query_string, signed_in};
 
 fn filter_from(get: &dyn Fn(&str) -> String) -> Result<AuditFilter, ApiError> {
     let bad = |m: &str| ApiError::new(ErrorCode::Validation, m);
@@ -67,7 +67,7 @@ pub fn AuditPage() -> impl IntoView {
                     (get("action"), get("resource_type"), get("user_id"), get("success"), get("from"), get("to"));
                 let pairs: Vec<(&str, String)> =
                     ["action", "resource_type", "user_id", "success", "from", "to"].into_iter().map(|k| (k, get(k))).collect();
-                match data.await {
+                match loaded(data).await {
                     Ok((user, chain, page)) => {
                         // The REST export takes instants: the days become the same UTC bounds.
                         let bounds = filter_from(&get).ok();

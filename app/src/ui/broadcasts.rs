@@ -14,7 +14,7 @@ use crate::domain::{BroadcastKind, DeliveryStatus, Role};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::refresh_on;
-use crate::ui::page::{PageError, signed_in};
+use crate::ui::page::{PageError, loaded, signed_in};
 
 fn error_message(code: &str) -> &'static str {
     match code {
@@ -61,7 +61,7 @@ pub fn BroadcastsPage() -> impl IntoView {
         <Title text=tr("Difusión") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match loaded(data).await {
                     Ok((user, groups, templates, history)) => {
                         let chosen = query.read_untracked().get("plantilla");
                         let template = templates.iter().find(|t| Some(&t.key) == chosen.as_ref()).cloned();

@@ -16,6 +16,7 @@ use crate::domain::Role;
 use crate::i18n::{tr, tr_msg};
 use crate::ui::Layout;
 use crate::ui::overview::signed_out;
+use crate::ui::page::loaded;
 
 fn error_message(code: &str, field: &str) -> String {
     match (code, field) {
@@ -48,7 +49,7 @@ pub fn EmergencyPage() -> impl IntoView {
         <Title text=tr("Emergencia") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match user.await {
+                match loaded(user).await {
                     Ok(Some((user, officers))) => {
                         let staff = user.role != Role::Officer;
                         view! {
@@ -144,7 +145,7 @@ fn EmergencyForm(staff: bool, officers: Vec<Officer>, query: Memo<leptos_router:
         }}
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                match created.await {
+                match loaded(created).await {
                     Ok(Some(task)) => Some(view! { <Dispatched task /> }.into_any()),
                     Ok(None) => None,
                     Err(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),

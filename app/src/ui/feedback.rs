@@ -10,7 +10,7 @@ use crate::api::feedback::{SetFeedbackStatus, feedback_overview, list_feedback};
 use crate::domain::FeedbackStatus;
 use crate::i18n::{tr, tr_later, tr_msg};
 use crate::ui::Layout;
-use crate::ui::page::{PageError, query_string, signed_in};
+use crate::ui::page::{PageError, loaded, query_string, signed_in};
 
 const REVIEW: &str = tr_later("Revisar");
 const RESOLVE: &str = tr_later("Resolver");
@@ -48,7 +48,7 @@ pub fn FeedbackPage() -> impl IntoView {
         <Title text=tr("Comentarios") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match loaded(data).await {
                     Ok((user, status, kpis, page)) => {
                         let selected = status.map(|s| s.as_str()).unwrap_or_default();
                         let next = page

@@ -22,6 +22,7 @@ use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{refresh_on, use_live};
 use crate::ui::overview::signed_out;
+use crate::ui::page::loaded;
 
 /// Half the side of the box (degrees) around the centre whose officers and tasks are loaded.
 const BOX_DEG: f64 = 1.0;
@@ -49,7 +50,7 @@ pub fn MapPage() -> impl IntoView {
         <Stylesheet id="leaflet" href="/vendor/leaflet/leaflet.css" />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match loaded(data).await {
                     Ok(Some((user, settings, officers))) => {
                         view! {
                             <Layout user>
@@ -215,7 +216,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                     }}
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
-                            match nearest.await {
+                            match loaded(nearest).await {
                                 Ok(Some(list)) => Some(view! { <NearestList list /> }.into_any()),
                                 Ok(None) => None,
                                 Err(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),
@@ -246,7 +247,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                     </form>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
-                            match track.await {
+                            match loaded(track).await {
                                 Ok(Some(track)) => Some(view! { <TrackSummary track /> }.into_any()),
                                 Ok(None) => None,
                                 Err(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),
@@ -304,7 +305,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
             </table>
             <Transition fallback=|| view! { <p class="loading">{tr("Cargando tareas…")}</p> }>
                 {move || Suspend::new(async move {
-                    match tasks.await {
+                    match loaded(tasks).await {
                         Ok(list) => view! { <TaskTable list /> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any(),
                     }

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::notes::{CreateNote, DeleteNote, list_notes};
 use crate::i18n::{tr, tr_msg};
 use crate::ui::Layout;
-use crate::ui::page::{PageError, signed_in};
+use crate::ui::page::{PageError, loaded, signed_in};
 
 #[component]
 pub fn NotesPage() -> impl IntoView {
@@ -34,7 +34,7 @@ pub fn NotesPage() -> impl IntoView {
         <Title text=tr("Notas") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match loaded(data).await {
                     Ok((user, page)) => view! {
                         <Layout user>
                             <h1>{tr("Notas")}</h1>

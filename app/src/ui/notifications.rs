@@ -8,6 +8,7 @@ use crate::api::overview::{MarkNotificationsRead, notifications};
 use crate::i18n::{tr, trf};
 use crate::ui::live::{is_task_event, refresh_on};
 use crate::ui::overview::activity_text;
+use crate::ui::page::loaded;
 
 /// Rendered once the page is live in the browser: the list changes with every event, and a
 /// refetch racing the hydration of the server's copy breaks hydration.
@@ -55,7 +56,7 @@ fn Bell() -> impl IntoView {
             {move || {
                 let data = data.clone();
                 Suspend::new(async move {
-                let n = data.await.ok()?;
+                let n = loaded(data).await.ok()?;
                 let unread = n.unread;
                 let label = match unread {
                     0 => tr("Notificaciones: ninguna sin leer").to_owned(),

@@ -15,7 +15,7 @@ use crate::api::{ApiError, ErrorCode};
 use crate::domain::{OfficerStatus, TaskStatus};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
-use crate::ui::page::{PageError, query_string, signed_in};
+use crate::ui::page::{PageError, loaded, query_string, signed_in};
 
 fn position_view(p: Option<Position>) -> AnyView {
     match p {
@@ -54,7 +54,7 @@ pub fn OfficersPage() -> impl IntoView {
                 let q = query.get_untracked();
                 let status = q.get("status").unwrap_or_default();
                 let text = q.get("q").unwrap_or_default();
-                match data.await {
+                match loaded(data).await {
                     Ok((user, page)) => {
                         let next = page.next_cursor.map(|c| {
                             format!("/efectivos{}", query_string(&[("status", status.clone()), ("q", text.clone()), ("cursor", c)]))
@@ -149,7 +149,7 @@ pub fn OfficerDetailPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match loaded(data).await {
                     Ok((user, officer, tasks, flash)) => {
                         let can_edit = user.role != crate::domain::Role::Officer;
                         // The answer given with JavaScript, else what a plain post left.

@@ -12,6 +12,7 @@ use crate::domain::{OfficerStatus, TaskStatus};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{is_task_event, refresh_on};
+use crate::ui::page::loaded;
 
 /// "creó", "inició"… a one-line Spanish description of a status change.
 pub fn activity_text(item: &ActivityItem) -> String {
@@ -47,7 +48,7 @@ pub fn OverviewPage() -> impl IntoView {
         <Title text=tr("Resumen") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match user.await {
+                match loaded(user).await {
                     Ok(Some(user)) => view! { <Layout user><OverviewData data /></Layout> }.into_any(),
                     Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión."))),
                     Err(e) => signed_out(e),
@@ -74,7 +75,7 @@ fn OverviewData(data: Resource<Result<Overview, ApiError>>) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match loaded(data).await {
                     Ok(overview) => view! { <OverviewView overview /> }.into_any(),
                     Err(e) => view! { <p role="alert" class="error">{tr_msg(&e.message)}</p> }.into_any(),
                 }

@@ -14,7 +14,7 @@ use crate::domain::TaskStatus;
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{refresh_on, task_event_id};
-use crate::ui::page::distance;
+use crate::ui::page::{distance, loaded};
 
 /// The button label for moving a task from `from` to `to`.
 fn action_label(from: TaskStatus, to: TaskStatus) -> &'static str {
@@ -80,7 +80,7 @@ pub fn TaskDetailPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match loaded(data).await {
                     Ok((user, task, candidates)) => {
                         view! { <TaskView user task candidates transition assign unassign error /> }.into_any()
                     }

@@ -14,7 +14,7 @@ use crate::api::tasks::{TaskDetail, task_detail};
 use crate::domain::{Role, TaskPriority, TaskType};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
-use crate::ui::page::{PageError, signed_in};
+use crate::ui::page::{PageError, loaded, signed_in};
 
 /// `dd/mm/yyyy HH:MM` (how the server prints local times) → `yyyy-mm-ddTHH:MM` (the value of
 /// a `datetime-local` input).
@@ -50,7 +50,7 @@ pub fn NewTaskPage() -> impl IntoView {
         <Title text=tr("Nueva tarea") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match loaded(data).await {
                     Ok(user) => view! { <TaskFormView user task=None /> }.into_any(),
                     Err(error) => view! { <PageError title=tr("Nueva tarea") error /> }.into_any(),
                 }
@@ -76,7 +76,7 @@ pub fn EditTaskPage() -> impl IntoView {
         <Title text=tr("Editar tarea") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match data.await {
+                match loaded(data).await {
                     Ok((user, task)) => view! { <TaskFormView user task=Some(task) /> }.into_any(),
                     Err(error) => view! { <PageError title=tr("Editar tarea") error /> }.into_any(),
                 }

@@ -16,7 +16,7 @@ use crate::api::tasks::{TaskFilter, TaskSort, TaskSummary, query_tasks};
 use crate::domain::{Role, TaskPriority, TaskStatus, TaskType};
 use crate::i18n::{locale, tr, translate};
 use crate::ui::Layout;
-use crate::ui::page::{PageError, query_string, signed_in};
+use crate::ui::page::{PageError, loaded, query_string, signed_in};
 
 /// The page's query parameters, named like the REST API's (`/api/v1/tasks`).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -192,7 +192,7 @@ pub fn TasksPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 let params = params.get_untracked();
-                match data.await {
+                match loaded(data).await {
                     Ok(data) => view! { <TasksView data params /> }.into_any(),
                     Err(error) => view! { <PageError title=tr("Tareas") error /> }.into_any(),
                 }

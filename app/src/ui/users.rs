@@ -22,7 +22,7 @@ use crate::api::users::{LinkCode, UserSummary, list_users};
 use crate::domain::Role;
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
-use crate::ui::page::{PageError, signed_in};
+use crate::ui::page::{PageError, loaded, signed_in};
 
 fn role_options(selected: Role) -> impl IntoView {
     Role::ALL
@@ -110,7 +110,7 @@ pub fn UsersPage() -> impl IntoView {
                 let q = query.get_untracked();
                 let text = q.get("q").unwrap_or_default();
                 let selected = q.get("id").and_then(|id| id.parse::<i64>().ok());
-                match data.await {
+                match loaded(data).await {
                     Ok((user, users, flash)) => {
                         let chosen = selected.and_then(|id| users.iter().find(|u| u.id == id).cloned());
                         // The answer given with JavaScript, else what a plain post left.
