@@ -5,12 +5,16 @@
 #                               (`/tareas`, plain and filtered) with 10 000 tasks (wrk, 64
 #                               connections, signed in; then one connection on `/tareas`), then
 #                               REST change → visible in a browser (Playwright, 50 changes)
-# Needs: `cargo leptos build --release` done (scripts/run.sh does it) and wrk (apt-get install wrk).
+#   scripts/bench.sh --instructions   CPU instructions per render of the same pages, counted by
+#                               valgrind's callgrind (repeatable whatever else the machine does)
+# Needs: `cargo leptos build --release` done (scripts/run.sh does it), wrk and, for
+# --instructions, valgrind (apt-get install wrk valgrind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODE=health
 [ "${1:-}" = "--dashboard" ] && MODE=dashboard
+[ "${1:-}" = "--instructions" ] && MODE=instructions
 
 BIN=target/release/gad
 PORT=${BENCH_PORT:-3300}
@@ -22,20 +26,43 @@ WORK=$(mktemp -d)
 PID=""
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-if [ "$MODE" = dashboard ]; then
+# Seeds the demo data and BENCH_TASKS tasks, starts the server (under the command given, if
+# any) and signs in as the admin: sets PID and COOKIE.
+start_seeded() {
   TASKS=${BENCH_TASKS:-10000}
   export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" GAD_ADMIN_PASSWORD=bench-password-123 \
     GAD_DEMO_PASSWORD=bench-password-123 LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
     GAD_RATE_LIMIT_PER_MINUTE=10000000
   echo "seeding the demo data and $TASKS tasks"
   "$BIN" seed-demo --tasks "$TASKS"
-  GAD_LISTEN_ADDR="127.0.0.1:$PORT" "$BIN" serve >"$WORK/server.log" 2>&1 &
+  GAD_LISTEN_ADDR="127.0.0.1:$PORT" "$@" "$BIN" serve >"$WORK/server.log" 2>&1 &
   PID=$!
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 600); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
   curl -fs -c "$WORK/cookies" -o /dev/null -d "email=admin@gad.local&password=bench-password-123" \
     "http://127.0.0.1:$PORT/api/fn/login"
   COOKIE=$(awk '$6 == "gad_session" { print $7 }' "$WORK/cookies")
   [ -n "$COOKIE" ] || { echo "login failed" >&2; exit 1; }
+}
+
+if [ "$MODE" = instructions ]; then
+  command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind" >&2; exit 1; }
+  start_seeded valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out"
+  N=20
+  for path in / /tareas "/tareas?priority=high&q=carga"; do
+    get() { curl -fs -o /dev/null -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT$path"; }
+    for _ in $(seq 1 10); do get; done # warm: caches filled, first-use allocations done
+    callgrind_control --zero "$PID" >/dev/null
+    for _ in $(seq 1 $N); do get; done
+    rm -f "$WORK"/callgrind.out.*
+    callgrind_control --dump "$PID" >/dev/null
+    total=$(awk '/^(summary|totals):/ { print $2; exit }' "$WORK"/callgrind.out.*)
+    echo "$path: $((total / N)) instructions per request (mean of $N, whole server process)"
+  done
+  exit 0
+fi
+
+if [ "$MODE" = dashboard ]; then
+  start_seeded
   echo "machine: $(nproc) cores, $(uname -r)"
   echo "overview page size: $(curl -fs -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT/" | wc -c) bytes"
   echo

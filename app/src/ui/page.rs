@@ -20,24 +20,27 @@ pub async fn signed_in() -> Result<CurrentUser, ApiError> {
 /// result. A `Suspend` whose data has arrived would build its whole view, often the whole page,
 /// in each walk only to drop it: a third of the render's time. Yielding once after the data
 /// has arrived leaves those walks a pending future, so the view is built by the render alone.
-/// In the browser the data is awaited as usual.
+#[cfg(feature = "ssr")]
 pub async fn loaded<F: IntoFuture>(data: F) -> F::Output {
     let value = data.await;
-    #[cfg(feature = "ssr")]
-    {
-        let mut yielded = false;
-        std::future::poll_fn(|cx| {
-            if yielded {
-                std::task::Poll::Ready(())
-            } else {
-                yielded = true;
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        })
-        .await;
-    }
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
     value
+}
+
+/// In the browser the data is awaited as it is (no wrapper future in the bundle).
+#[cfg(not(feature = "ssr"))]
+pub fn loaded<F: IntoFuture>(data: F) -> F::IntoFuture {
+    data.into_future()
 }
 
 /// A page that could not load: the Spanish message and a way on.
