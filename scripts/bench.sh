@@ -51,10 +51,10 @@ if [ "$MODE" = instructions ]; then
   for path in / /tareas "/tareas?priority=high&q=carga"; do
     get() { curl -fs -o /dev/null -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT$path"; }
     for _ in $(seq 1 10); do get; done # warm: caches filled, first-use allocations done
-    callgrind_control --zero "$PID" >/dev/null
+    callgrind_control --zero "$PID" >/dev/null 2>&1
     for _ in $(seq 1 $N); do get; done
     rm -f "$WORK"/callgrind.out.*
-    callgrind_control --dump "$PID" >/dev/null
+    callgrind_control --dump "$PID" >/dev/null 2>&1
     total=$(awk '/^(summary|totals):/ { print $2; exit }' "$WORK"/callgrind.out.*)
     echo "$path: $((total / N)) instructions per request (mean of $N, whole server process)"
   done
