@@ -139,7 +139,8 @@ mod tests {
             }
             let text = std::fs::read_to_string(&path).unwrap();
             let lines: Vec<&str> = text.lines().collect();
-            for (i, line) in lines.iter().enumerate().filter(|(_, l)| l.contains("Suspend::new(async move")) {
+            let starts = lines.iter().enumerate().filter(|(_, l)| l.contains("Suspend::new(async move"));
+            for (i, _) in starts {
                 seen += 1;
                 let block = lines[i..lines.len().min(i + 10)].join("\n");
                 assert!(block.contains("loaded("), "{}:{}: a Suspend awaits without `loaded`", path.display(), i + 1);
