@@ -5,8 +5,10 @@
 #                               (`/tareas`, plain and filtered) with 10 000 tasks (wrk, 64
 #                               connections, signed in; then one connection on `/tareas`), then
 #                               REST change → visible in a browser (Playwright, 50 changes)
-#   scripts/bench.sh --instructions   CPU instructions per render of the same pages, counted by
-#                               valgrind's callgrind (repeatable whatever else the machine does)
+#   scripts/bench.sh --instructions [PATH…]   CPU instructions per render of the same pages (or
+#                               of the paths given), counted by valgrind's callgrind (repeatable
+#                               whatever else the machine does; BENCH_PROFILE_DIR=dir keeps
+#                               each page's profile)
 # Needs: `cargo leptos build --release` done (scripts/run.sh does it), wrk and, for
 # --instructions, valgrind (apt-get install wrk valgrind).
 set -euo pipefail
@@ -48,7 +50,9 @@ if [ "$MODE" = instructions ]; then
   command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind" >&2; exit 1; }
   start_seeded valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out"
   N=20
-  for path in / /tareas "/tareas?priority=high&q=carga"; do
+  shift
+  [ $# -gt 0 ] || set -- / /tareas "/tareas?priority=high&q=carga"
+  for path in "$@"; do
     get() { curl -fs -o /dev/null -H "Cookie: gad_session=$COOKIE" "http://127.0.0.1:$PORT$path"; }
     for _ in $(seq 1 10); do get; done # warm: caches filled, first-use allocations done
     callgrind_control --zero "$PID" >/dev/null 2>&1
@@ -57,6 +61,10 @@ if [ "$MODE" = instructions ]; then
     callgrind_control --dump "$PID" >/dev/null 2>&1
     total=$(awk '/^(summary|totals):/ { print $2; exit }' "$WORK"/callgrind.out.*)
     echo "$path: $((total / N)) instructions per request (mean of $N, whole server process)"
+    # BENCH_PROFILE_DIR=dir keeps each profile for callgrind_annotate --inclusive=yes.
+    if [ -n "${BENCH_PROFILE_DIR:-}" ]; then
+      cp "$WORK"/callgrind.out.* "$BENCH_PROFILE_DIR/callgrind.$(echo "$path" | tr -c 'a-zA-Z0-9' _)"
+    fi
   done
   exit 0
 fi

@@ -14,7 +14,7 @@ use crate::api::auth::CurrentUser;
 use crate::api::officers::list_officers;
 use crate::api::tasks::{TaskFilter, TaskSort, TaskSummary, query_tasks};
 use crate::domain::{Role, TaskPriority, TaskStatus, TaskType};
-use crate::i18n::{locale, tr, translate};
+use crate::i18n::{Locale, locale, tr, translate};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, query_string, signed_in};
 
@@ -131,6 +131,12 @@ const PAGE_SIZE: u32 = 50;
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct Data {
     user: CurrentUser,
+    /// How many rows the page shows.
+    count: usize,
+    /// Not in the hydration data: the rows reach the browser once, as the table's HTML, which
+    /// it keeps when it hydrates (see `rows_html`). A page loaded in the browser (another
+    /// filter, the next page) is fetched there with its rows.
+    #[serde(skip)]
     rows: Vec<Row>,
     next_cursor: Option<String>,
     /// The officer filter's choices: id and label.
@@ -138,7 +144,7 @@ struct Data {
 }
 
 /// One line of the table.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Clone)]
 struct Row {
     id: i64,
     code: String,
@@ -178,8 +184,8 @@ async fn load(params: Params) -> Result<Data, ApiError> {
         let officers = list_officers(None, None, None, None, Some(200)).await?.items;
         officers.into_iter().map(|o| (o.id, format!("{} {} ({})", o.first_name, o.last_name, o.code))).collect()
     };
-    let rows = page.items.into_iter().map(Row::from).collect();
-    Ok(Data { user, rows, next_cursor: page.next_cursor, officers })
+    let rows: Vec<Row> = page.items.into_iter().map(Row::from).collect();
+    Ok(Data { user, count: rows.len(), rows, next_cursor: page.next_cursor, officers })
 }
 
 #[component]
@@ -217,7 +223,7 @@ fn options<T: Copy + Send + 'static>(
 
 #[component]
 fn TasksView(data: Data, params: Params) -> impl IntoView {
-    let Data { user, rows, next_cursor, officers } = data;
+    let Data { user, count, rows, next_cursor, officers } = data;
     let can_see_all = user.role != Role::Officer;
     let can_manage = can_see_all;
     let mine = !can_see_all || params.alcance == "mias";
@@ -225,7 +231,6 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
     let csv_href = format!("/api/v1/tasks.csv{}", query_string(&params.filter_pairs()));
     let next_href = next_cursor.as_deref().map(|c| params.href_with_cursor(c));
     let first_href = (!params.cursor.is_empty()).then(|| params.href_with_cursor(""));
-    let count = rows.len();
     let p = params.clone();
     view! {
         <Layout user>
@@ -332,7 +337,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
             <p class="list-tools">
                 <a href=csv_href download="tareas.csv">{tr("Exportar CSV")}</a>
             </p>
-            {if rows.is_empty() {
+            {if count == 0 {
                 view! {
                     <section aria-label=caption>
                         <h2>{caption}</h2>
@@ -349,6 +354,45 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
             </nav>
         </Layout>
     }
+}
+
+/// The table's rows as HTML, written straight into one string.
+///
+/// Fifty rows of eight cells are most of the page's elements. Built as views they cost more
+/// than everything else on the page together: each cell is a view built, type-erased and
+/// rendered, on the server for every request and again in the browser. The rows hold only
+/// text and links, nothing reactive, so they are written here with every text escaped, and the
+/// browser keeps the server's rows when it hydrates (`inner_html` is not reapplied then, which
+/// is why `Data` does not carry the rows into the hydration data).
+fn rows_html(rows: &[Row], loc: Locale) -> String {
+    use html_escape::encode_text_to_string as text;
+    let mut html = String::with_capacity(rows.len() * 400);
+    for t in rows {
+        html.push_str("<tr><td class=\"mono\"><a href=\"/tareas/");
+        html.push_str(&t.id.to_string());
+        html.push_str("\">");
+        text(&t.code, &mut html);
+        html.push_str("</a></td><td>");
+        text(&t.title, &mut html);
+        html.push_str("</td><td>");
+        text(translate(loc, t.task_type.label_es()), &mut html);
+        html.push_str("</td><td><span class=\"badge priority-");
+        html.push_str(t.priority.as_str());
+        html.push_str("\">");
+        text(translate(loc, t.priority.label_es()), &mut html);
+        html.push_str("</span></td><td><span class=\"badge status-");
+        html.push_str(t.status.as_str());
+        html.push_str("\">");
+        text(translate(loc, t.status.label_es()), &mut html);
+        html.push_str("</span></td><td>");
+        text(t.scheduled_start.as_deref().unwrap_or("—"), &mut html);
+        html.push_str("</td><td>");
+        text(t.supervisor.as_deref().unwrap_or("—"), &mut html);
+        html.push_str("</td><td>");
+        text(&t.officers, &mut html);
+        html.push_str("</td></tr>");
+    }
+    html
 }
 
 #[component]
@@ -370,33 +414,48 @@ fn TaskTable(caption: &'static str, count: usize, rows: Vec<Row>) -> impl IntoVi
                     <th scope="col">{tr("Efectivos")}</th>
                 </tr>
             </thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|t| {
-                        view! {
-                            <tr>
-                                <td class="mono">
-                                    <a href=format!("/tareas/{}", t.id)>{t.code}</a>
-                                </td>
-                                <td>{t.title}</td>
-                                <td>{translate(loc, t.task_type.label_es())}</td>
-                                <td>
-                                    <span class=format!("badge priority-{}", t.priority.as_str())>
-                                        {translate(loc, t.priority.label_es())}
-                                    </span>
-                                </td>
-                                <td>
-                                    <span class=format!("badge status-{}", t.status.as_str())>{translate(loc, t.status.label_es())}</span>
-                                </td>
-                                <td>{t.scheduled_start.unwrap_or_else(|| "—".into())}</td>
-                                <td>{t.supervisor.unwrap_or_else(|| "—".into())}</td>
-                                <td>{t.officers}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
+            <tbody inner_html=rows_html(&rows, loc)></tbody>
         </table>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(title: &str) -> Row {
+        Row {
+            id: 7,
+            code: "PATROL-2026-0007".into(),
+            title: title.into(),
+            task_type: TaskType::Patrol,
+            priority: TaskPriority::High,
+            status: TaskStatus::Pending,
+            scheduled_start: None,
+            supervisor: Some("Laura Gómez".into()),
+            officers: "Martín Sosa, Lucía Romero".into(),
+        }
+    }
+
+    #[test]
+    fn rows_are_written_with_their_text_escaped() {
+        let html = rows_html(&[row("<script>alert(\"x\")</script> & <b>")], Locale::Es);
+        assert!(!html.contains("<script>") && !html.contains("<b>"), "{html}");
+        assert!(html.contains("<td>&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; &lt;b&gt;</td>"), "{html}");
+        assert_eq!(
+            html,
+            "<tr><td class=\"mono\"><a href=\"/tareas/7\">PATROL-2026-0007</a></td>\
+             <td>&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; &lt;b&gt;</td><td>Patrullaje</td>\
+             <td><span class=\"badge priority-high\">Alta</span></td>\
+             <td><span class=\"badge status-pending\">Pendiente</span></td>\
+             <td>—</td><td>Laura Gómez</td><td>Martín Sosa, Lucía Romero</td></tr>"
+        );
+    }
+
+    #[test]
+    fn rows_speak_the_page_language() {
+        let html = rows_html(&[row("Ronda"), row("Ronda")], Locale::En);
+        assert_eq!(html.matches("<tr>").count(), 2);
+        assert!(html.contains(">Patrol<") && html.contains(">High<") && html.contains(">Pending<"), "{html}");
     }
 }
