@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use app::server::config::Config;
 use app::server::events::EventBus;
 use app::server::services::{demo, users};
-use app::server::state::{AppState, RedisPool};
+use app::server::state::{AppState, Parts, RedisPool};
 use app::server::{db, error::AppError};
 
 pub struct Application {
@@ -65,7 +65,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         _ => EventBus::in_process(),
     };
     let leptos_options = leptos_options(&config);
-    Ok(AppState {
+    Ok(AppState::new(Parts {
         db,
         redis,
         config: Arc::new(config),
@@ -73,7 +73,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         events,
         sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
         caches: Arc::default(),
-    })
+    }))
 }
 
 async fn redis_pool(url: &str) -> anyhow::Result<RedisPool> {

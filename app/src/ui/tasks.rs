@@ -2,6 +2,8 @@
 //! button works; the filter form is a GET form, so it works without JavaScript too), keyset
 //! pagination, and a CSV link carrying the same filters to the REST export.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -135,16 +137,16 @@ struct Data {
     count: usize,
     /// Not in the hydration data: the rows reach the browser once, as the table's HTML, which
     /// it keeps when it hydrates (see `rows_html`). A page loaded in the browser (another
-    /// filter, the next page) is fetched there with its rows.
+    /// filter, the next page) is fetched there with its rows. Shared, not copied, when the
+    /// page reads the resource.
     #[serde(skip)]
-    rows: Vec<Row>,
+    rows: Arc<Vec<Row>>,
     next_cursor: Option<String>,
     /// The officer filter's choices: id and label.
     officers: Vec<(i64, String)>,
 }
 
 /// One line of the table.
-#[derive(Clone)]
 struct Row {
     id: i64,
     code: String,
@@ -185,7 +187,7 @@ async fn load(params: Params) -> Result<Data, ApiError> {
         officers.into_iter().map(|o| (o.id, format!("{} {} ({})", o.first_name, o.last_name, o.code))).collect()
     };
     let rows: Vec<Row> = page.items.into_iter().map(Row::from).collect();
-    Ok(Data { user, count: rows.len(), rows, next_cursor: page.next_cursor, officers })
+    Ok(Data { user, count: rows.len(), rows: Arc::new(rows), next_cursor: page.next_cursor, officers })
 }
 
 #[component]
@@ -396,7 +398,7 @@ fn rows_html(rows: &[Row], loc: Locale) -> String {
 }
 
 #[component]
-fn TaskTable(caption: &'static str, count: usize, rows: Vec<Row>) -> impl IntoView {
+fn TaskTable(caption: &'static str, count: usize, rows: Arc<Vec<Row>>) -> impl IntoView {
     // One lookup for the whole table: `tr` asks the reactive owner tree each time.
     let loc = locale();
     view! {
@@ -430,7 +432,7 @@ mod tests {
             title: title.into(),
             task_type: TaskType::Patrol,
             priority: TaskPriority::High,
-            status: TaskStatus::Pending,
+            status: TaskStatus::Scheduled,
             scheduled_start: None,
             supervisor: Some("Laura Gómez".into()),
             officers: "Martín Sosa, Lucía Romero".into(),
@@ -447,7 +449,7 @@ mod tests {
             "<tr><td class=\"mono\"><a href=\"/tareas/7\">PATROL-2026-0007</a></td>\
              <td>&lt;script&gt;alert(\"x\")&lt;/script&gt; &amp; &lt;b&gt;</td><td>Patrullaje</td>\
              <td><span class=\"badge priority-high\">Alta</span></td>\
-             <td><span class=\"badge status-pending\">Pendiente</span></td>\
+             <td><span class=\"badge status-scheduled\">Programada</span></td>\
              <td>—</td><td>Laura Gómez</td><td>Martín Sosa, Lucía Romero</td></tr>"
         );
     }
@@ -456,6 +458,6 @@ mod tests {
     fn rows_speak_the_page_language() {
         let html = rows_html(&[row("Ronda"), row("Ronda")], Locale::En);
         assert_eq!(html.matches("<tr>").count(), 2);
-        assert!(html.contains(">Patrol<") && html.contains(">High<") && html.contains(">Pending<"), "{html}");
+        assert!(html.contains(">Patrol<") && html.contains(">High<") && html.contains(">Scheduled<"), "{html}");
     }
 }
