@@ -38,6 +38,12 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page { items: Vec::new(), next_cursor: None }
+    }
+}
+
 /// After a plain form post (no JavaScript), sends the browser on: to `ok` on success, to
 /// `failed?error=<code>` otherwise. A hydrated client or the bot gets the value itself.
 #[cfg(feature = "ssr")]

@@ -313,6 +313,22 @@ pub async fn query_tasks(filter: TaskFilter) -> Result<Page<TaskSummary>, ApiErr
     )
 }
 
+/// `query_tasks` for a page rendered on the server: the page is shared with the server's view
+/// cache, not copied. Not a server function.
+#[cfg(feature = "ssr")]
+pub async fn query_tasks_shared(filter: TaskFilter) -> Result<std::sync::Arc<Page<TaskSummary>>, ApiError> {
+    use crate::server::{context, services};
+
+    context::respond(
+        async {
+            let state = context::app_state()?;
+            let actor = context::current_actor().await?;
+            services::tasks::query_shared(&state, &actor, filter).await
+        }
+        .await,
+    )
+}
+
 /// Every task matching `filter` (cursor and page size ignored) as CSV with a Spanish header.
 #[server(prefix = "/api/fn", endpoint = "export_tasks_csv", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn export_tasks_csv(filter: TaskFilter) -> Result<String, ApiError> {

@@ -73,7 +73,7 @@ pub struct Caches {
     /// Pages of the task list, per viewer scope and filter (cursor included).
     pub tasks: ViewCache<
         (crate::server::services::activity::ScopeKey, crate::api::tasks::TaskFilter),
-        crate::api::Page<crate::api::tasks::TaskSummary>,
+        Arc<crate::api::Page<crate::api::tasks::TaskSummary>>,
     >,
     /// Who a signed-in user id is (role, officer profile), asked by every dashboard request.
     pub actors: ViewCache<i64, crate::server::actor::Actor>,

@@ -11,10 +11,10 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
-use crate::api::ApiError;
+use crate::api::{ApiError, Page};
 use crate::api::auth::CurrentUser;
 use crate::api::officers::list_officers;
-use crate::api::tasks::{TaskFilter, TaskSort, TaskSummary, query_tasks};
+use crate::api::tasks::{TaskFilter, TaskSort, TaskSummary};
 use crate::domain::{Role, TaskPriority, TaskStatus, TaskType};
 use crate::i18n::{Locale, locale, tr, translate};
 use crate::ui::Layout;
@@ -137,48 +137,22 @@ struct Data {
     count: usize,
     /// Not in the hydration data: the rows reach the browser once, as the table's HTML, which
     /// it keeps when it hydrates (see `rows_html`). A page loaded in the browser (another
-    /// filter, the next page) is fetched there with its rows. Shared, not copied, when the
-    /// page reads the resource.
+    /// filter, the next page) is fetched there with its rows. On the server, the page of the
+    /// view cache itself (shared, not copied).
     #[serde(skip)]
-    rows: Arc<Vec<Row>>,
+    tasks: Arc<Page<TaskSummary>>,
     next_cursor: Option<String>,
     /// The officer filter's choices: id and label.
     officers: Vec<(i64, String)>,
 }
 
-/// One line of the table.
-struct Row {
-    id: i64,
-    code: String,
-    title: String,
-    task_type: TaskType,
-    priority: TaskPriority,
-    status: TaskStatus,
-    scheduled_start: Option<String>,
-    supervisor: Option<String>,
-    officers: String,
-}
-
-impl From<TaskSummary> for Row {
-    fn from(t: TaskSummary) -> Self {
-        Row {
-            id: t.id,
-            code: t.code,
-            title: t.title,
-            task_type: t.task_type,
-            priority: t.priority,
-            status: t.status,
-            scheduled_start: t.scheduled_start,
-            supervisor: t.supervisor,
-            officers: t.officers.join(", "),
-        }
-    }
-}
-
 async fn load(params: Params) -> Result<Data, ApiError> {
     let user = signed_in().await?;
     let filter = params.to_filter(&user)?;
-    let page = query_tasks(filter).await?;
+    #[cfg(feature = "ssr")]
+    let page = crate::api::tasks::query_tasks_shared(filter).await?;
+    #[cfg(not(feature = "ssr"))]
+    let page = Arc::new(crate::api::tasks::query_tasks(filter).await?);
     // The officer filter is for those who see every task.
     let officers = if user.role == Role::Officer {
         Vec::new()
@@ -186,8 +160,7 @@ async fn load(params: Params) -> Result<Data, ApiError> {
         let officers = list_officers(None, None, None, None, Some(200)).await?.items;
         officers.into_iter().map(|o| (o.id, format!("{} {} ({})", o.first_name, o.last_name, o.code))).collect()
     };
-    let rows: Vec<Row> = page.items.into_iter().map(Row::from).collect();
-    Ok(Data { user, count: rows.len(), rows: Arc::new(rows), next_cursor: page.next_cursor, officers })
+    Ok(Data { user, count: page.items.len(), next_cursor: page.next_cursor.clone(), tasks: page, officers })
 }
 
 #[component]
@@ -225,7 +198,7 @@ fn options<T: Copy + Send + 'static>(
 
 #[component]
 fn TasksView(data: Data, params: Params) -> impl IntoView {
-    let Data { user, count, rows, next_cursor, officers } = data;
+    let Data { user, count, tasks, next_cursor, officers } = data;
     let can_see_all = user.role != Role::Officer;
     let can_manage = can_see_all;
     let mine = !can_see_all || params.alcance == "mias";
@@ -348,7 +321,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                 }
                     .into_any()
             } else {
-                view! { <TaskTable caption count rows /> }.into_any()
+                view! { <TaskTable caption count tasks /> }.into_any()
             }}
             <nav class="pager" aria-label=tr("Páginas")>
                 {first_href.map(|h| view! { <a href=h>{tr("« Primera página")}</a> })}
@@ -366,39 +339,52 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
 /// text and links, nothing reactive, so they are written here with every text escaped, and the
 /// browser keeps the server's rows when it hydrates (`inner_html` is not reapplied then, which
 /// is why `Data` does not carry the rows into the hydration data).
-fn rows_html(rows: &[Row], loc: Locale) -> String {
-    use html_escape::encode_text_to_string as text;
+fn rows_html(rows: &[TaskSummary], loc: Locale) -> String {
     let mut html = String::with_capacity(rows.len() * 400);
     for t in rows {
         html.push_str("<tr><td class=\"mono\"><a href=\"/tareas/");
         html.push_str(&t.id.to_string());
         html.push_str("\">");
-        text(&t.code, &mut html);
+        push_text(&mut html, &t.code);
         html.push_str("</a></td><td>");
-        text(&t.title, &mut html);
+        push_text(&mut html, &t.title);
         html.push_str("</td><td>");
-        text(translate(loc, t.task_type.label_es()), &mut html);
+        push_text(&mut html, translate(loc, t.task_type.label_es()));
         html.push_str("</td><td><span class=\"badge priority-");
         html.push_str(t.priority.as_str());
         html.push_str("\">");
-        text(translate(loc, t.priority.label_es()), &mut html);
+        push_text(&mut html, translate(loc, t.priority.label_es()));
         html.push_str("</span></td><td><span class=\"badge status-");
         html.push_str(t.status.as_str());
         html.push_str("\">");
-        text(translate(loc, t.status.label_es()), &mut html);
+        push_text(&mut html, translate(loc, t.status.label_es()));
         html.push_str("</span></td><td>");
-        text(t.scheduled_start.as_deref().unwrap_or("—"), &mut html);
+        push_text(&mut html, t.scheduled_start.as_deref().unwrap_or("—"));
         html.push_str("</td><td>");
-        text(t.supervisor.as_deref().unwrap_or("—"), &mut html);
+        push_text(&mut html, t.supervisor.as_deref().unwrap_or("—"));
         html.push_str("</td><td>");
-        text(&t.officers, &mut html);
+        for (i, officer) in t.officers.iter().enumerate() {
+            if i > 0 {
+                html.push_str(", ");
+            }
+            push_text(&mut html, officer);
+        }
         html.push_str("</td></tr>");
     }
     html
 }
 
+/// `text` as HTML text: most texts have nothing to escape and are copied whole.
+fn push_text(html: &mut String, text: &str) {
+    if text.bytes().any(|b| matches!(b, b'&' | b'<' | b'>')) {
+        html_escape::encode_text_to_string(text, html);
+    } else {
+        html.push_str(text);
+    }
+}
+
 #[component]
-fn TaskTable(caption: &'static str, count: usize, rows: Arc<Vec<Row>>) -> impl IntoView {
+fn TaskTable(caption: &'static str, count: usize, tasks: Arc<Page<TaskSummary>>) -> impl IntoView {
     // One lookup for the whole table: `tr` asks the reactive owner tree each time.
     let loc = locale();
     view! {
@@ -416,7 +402,7 @@ fn TaskTable(caption: &'static str, count: usize, rows: Arc<Vec<Row>>) -> impl I
                     <th scope="col">{tr("Efectivos")}</th>
                 </tr>
             </thead>
-            <tbody inner_html=rows_html(&rows, loc)></tbody>
+            <tbody inner_html=rows_html(&tasks.items, loc)></tbody>
         </table>
     }
 }
@@ -425,8 +411,8 @@ fn TaskTable(caption: &'static str, count: usize, rows: Arc<Vec<Row>>) -> impl I
 mod tests {
     use super::*;
 
-    fn row(title: &str) -> Row {
-        Row {
+    fn row(title: &str) -> TaskSummary {
+        TaskSummary {
             id: 7,
             code: "PATROL-2026-0007".into(),
             title: title.into(),
@@ -435,7 +421,15 @@ mod tests {
             status: TaskStatus::Scheduled,
             scheduled_start: None,
             supervisor: Some("Laura Gómez".into()),
-            officers: "Martín Sosa, Lucía Romero".into(),
+            officers: vec!["Martín Sosa".into(), "Lucía Romero".into()],
+            scheduled_start_at: None,
+            scheduled_end_at: None,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            supervisor_id: None,
+            officer_ids: vec![3, 4],
+            lat: None,
+            lon: None,
+            location_text: None,
         }
     }
 
@@ -452,6 +446,17 @@ mod tests {
              <td><span class=\"badge status-scheduled\">Programada</span></td>\
              <td>—</td><td>Laura Gómez</td><td>Martín Sosa, Lucía Romero</td></tr>"
         );
+    }
+
+    #[test]
+    fn every_text_of_a_row_is_escaped() {
+        let mut t = row("Ronda");
+        t.code = "A&B".into();
+        t.supervisor = Some("<sup>".into());
+        t.officers = vec!["Sosa & Hijos".into(), "<img src=x>".into()];
+        let html = rows_html(&[t], Locale::Es);
+        assert!(html.contains(">A&amp;B</a>") && html.contains("<td>&lt;sup&gt;</td>"), "{html}");
+        assert!(html.contains("<td>Sosa &amp; Hijos, &lt;img src=x&gt;</td>"), "{html}");
     }
 
     #[test]

@@ -1230,8 +1230,18 @@ fn ordered(mut query: Select<tasks::Entity>, filter: &TaskFilter, cursor: Option
 /// Served from [`crate::server::cache`] per viewer scope and filter: any write or event makes
 /// the next request recompute.
 pub async fn query(state: &AppState, actor: &Actor, filter: TaskFilter) -> AppResult<Page<TaskSummary>> {
+    query_shared(state, actor, filter).await.map(std::sync::Arc::unwrap_or_clone)
+}
+
+/// `query`, shared with the view cache instead of copied (for pages rendered on the server).
+pub async fn query_shared(
+    state: &AppState,
+    actor: &Actor,
+    filter: TaskFilter,
+) -> AppResult<std::sync::Arc<Page<TaskSummary>>> {
     let key = (crate::server::services::activity::ScopeKey::of(actor), filter.clone());
-    state.caches.tasks.get_or_compute(&state.events, key, || compute_query(state, actor, filter)).await
+    let compute = || async { compute_query(state, actor, filter).await.map(std::sync::Arc::new) };
+    state.caches.tasks.get_or_compute(&state.events, key, compute).await
 }
 
 async fn compute_query(state: &AppState, actor: &Actor, filter: TaskFilter) -> AppResult<Page<TaskSummary>> {
