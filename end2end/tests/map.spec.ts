@@ -3,7 +3,7 @@
 // nearest officers, and an officer's track.
 import { DEMO_PASSWORD, SUPERVISOR_EMAIL } from '../e2e-env';
 import { expect, login, test } from './fixtures';
-import { api, session } from './live-helpers';
+import { api, session, uniqueTitle } from './live-helpers';
 
 async function openMap(page: import('@playwright/test').Page) {
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
@@ -81,4 +81,34 @@ test("an officer's track is drawn for a time window", async ({ page }) => {
   await expect(page).toHaveURL(/recorrido=\d+&horas=24/);
   await expect(page.locator('.track-summary')).toContainText(/\d+ posiciones/);
   await expect(page.locator('path.track-line')).toHaveCount(1);
+});
+
+test('a task event redraws the tasks, not the page: the clicked point and the map stay', async ({ page }) => {
+  await openMap(page);
+  await page.evaluate(() => {
+    const w = window as any;
+    w.__gadNoReload = true;
+    // Counts every time the page is swapped for its own "Cargando…" fallback.
+    w.__pageFallbacks = 0;
+    new MutationObserver(() => {
+      if ([...document.querySelectorAll('p.loading')].some((p) => p.textContent === 'Cargando…')) w.__pageFallbacks++;
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+  const box = (await page.locator('#gad-map').boundingBox())!;
+  await page.mouse.click(box.x + box.width / 2 - 60, box.y + box.height / 2 - 30);
+  await expect(page.getByLabel('Latitud')).toHaveValue(/^-34\.\d{6}$/);
+  const clicked = await page.getByLabel('Latitud').inputValue();
+
+  // Another door creates a task on the map: the task list refetches when its event arrives.
+  const title = uniqueTitle('Control en el mapa');
+  const response = await page.request.post('/api/v1/tasks', {
+    data: { title, task_type: 'patrol', lat: -34.6050, lon: -58.3800 },
+  });
+  expect(response.status()).toBe(201);
+  await expect(page.locator('#map-tasks tbody tr', { hasText: title })).toHaveCount(1);
+
+  expect(await page.evaluate(() => (window as any).__pageFallbacks)).toBe(0);
+  await expect(page.getByLabel('Latitud')).toHaveValue(clicked);
+  await expect(page.locator('#gad-map')).toHaveAttribute('data-ready', 'true');
+  expect(await page.evaluate(() => (window as any).__gadNoReload)).toBe(true);
 });

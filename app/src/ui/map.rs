@@ -160,8 +160,16 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
         shown_point().map(|(lat, lon)| format!("{:.6}", if i == 0 { lat } else { lon })).unwrap_or_default()
     };
 
+    // The Leaflet glue (browser only) draws the map's resources, so it reads them. It runs in a
+    // boundary of its own (the empty <Transition> at the end of the page): under the page's
+    // <Suspense>, every reload of a resource it reads (the tasks, on each task event) counted as
+    // pending there and swapped the whole page for its "Cargando…" fallback.
     #[cfg(feature = "hydrate")]
-    client::attach(&settings, officers, tasks, nearest, track, point, clicked);
+    let glue_settings = settings.clone();
+    let glue = move || {
+        #[cfg(feature = "hydrate")]
+        client::attach(&glue_settings, officers, tasks, nearest, track, point, clicked);
+    };
 
     let officer_options = move || {
         officers.with(|list| {
@@ -312,6 +320,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                 })}
             </Transition>
         </details>
+        <Transition fallback=|| ()>{glue()}</Transition>
     }
 }
 
