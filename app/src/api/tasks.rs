@@ -301,16 +301,7 @@ pub async fn list_tasks(scope: TaskScope) -> Result<Vec<TaskSummary>, ApiError> 
 /// Filtered, sorted, cursor-paginated tasks.
 #[server(prefix = "/api/fn", endpoint = "query_tasks", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn query_tasks(filter: TaskFilter) -> Result<Page<TaskSummary>, ApiError> {
-    use crate::server::{context, services};
-
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::query(&state, &actor, filter).await
-        }
-        .await,
-    )
+    query_tasks_shared(filter).await.map(std::sync::Arc::unwrap_or_clone)
 }
 
 /// `query_tasks` for a page rendered on the server: the page is shared with the server's view

@@ -11,10 +11,10 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
-use crate::api::{ApiError, Page};
 use crate::api::auth::CurrentUser;
 use crate::api::officers::list_officers;
 use crate::api::tasks::{TaskFilter, TaskSort, TaskSummary};
+use crate::api::{ApiError, Page};
 use crate::domain::{Role, TaskPriority, TaskStatus, TaskType};
 use crate::i18n::{Locale, locale, tr, translate};
 use crate::ui::Layout;
