@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.10
+CARGO_DENY_VERSION=0.20.2
 # Must equal the `wasm-bindgen = "=…"` pin in Cargo.toml.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 
@@ -81,6 +82,11 @@ apt_install() {
 }
 
 if [ "${1:-}" = "--test" ]; then
+  # The dependency audit (scripts/audit-deps.sh).
+  if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$CARGO_DENY_VERSION" ]; then
+    log "installing cargo-deny $CARGO_DENY_VERSION (once per machine, several minutes)"
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION"
+  fi
   apt_install postgresql-15 postgresql-15-postgis-3 redis-server chromium
   # scripts/check-ops.sh: promtool, amtool, node exporter, Caddy, shellcheck (Compose and
   # actionlint come from PyPI into tools/.venv, pinned in tools/requirements-ops.txt).

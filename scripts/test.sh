@@ -5,7 +5,8 @@
 #   scripts/test.sh              everything (what CI runs)
 #   scripts/test.sh --rust-only  cargo test only (with the database services)
 #   scripts/test.sh --e2e-only   cargo leptos build + Playwright only (SQLite; no services)
-#   (every mode ends with scripts/check-ops.sh: deployment and monitoring configuration)
+#   (every mode ends with scripts/audit-deps.sh, the dependency audit, and scripts/check-ops.sh:
+#   deployment and monitoring configuration)
 #   scripts/test.sh --private-services   never use the machine's PostgreSQL/Redis
 #   Extra arguments after `--` go to `cargo test` (e.g. `--rust-only -- tasks::`).
 #
@@ -320,6 +321,11 @@ if $run_e2e; then
   scripts/fuzz-api.sh target/debug/gad
   phase_end
 fi
+
+# Known vulnerabilities, licences, duplicate versions and sources of every dependency.
+phase_begin "dependency audit"
+scripts/audit-deps.sh
+phase_end
 
 # Deployment and monitoring configuration, checked by the real tools (promtool, amtool, Compose,
 # Caddy, shellcheck, actionlint) and against a real scrape of the built `gad`.

@@ -13,8 +13,14 @@ pub struct Cli {
 pub enum Command {
     /// Run the web server (migrations are applied at start). The default.
     Serve,
-    /// Apply pending database migrations and exit.
-    Migrate,
+    /// Apply pending database migrations and exit. Run it as the schema's owner; with
+    /// `--app-role` it then grants the running app's role (which owns nothing) what it needs.
+    Migrate {
+        /// PostgreSQL role that `gad serve` and `gad bot` connect as: read/write on the tables,
+        /// read and append only on the audit log.
+        #[arg(long, env = "GAD_DB_APP_ROLE")]
+        app_role: Option<String>,
+    },
     /// Create an admin account (password from GAD_ADMIN_PASSWORD, or generated and shown once).
     CreateAdmin {
         /// Email of the new admin (default: GAD_ADMIN_EMAIL or admin@gad.local).

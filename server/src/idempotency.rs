@@ -1,8 +1,8 @@
 //! `Idempotency-Key` for REST creates: a POST retried with the same key (by the same caller,
 //! with the same body) gets the first response again instead of creating twice. Responses
 //! are kept 24 hours, in Redis when configured (so any replica can replay), in process
-//! otherwise. A key reused with a different body is refused (422); a retry while the first
-//! request is still running gets 409.
+//! otherwise, and only for authenticated callers. A key reused with a different body is
+//! refused (422); a retry while the first request is still running gets 409.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::Request;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -21,6 +21,7 @@ use app::server::services::users::secret_hash;
 use app::server::state::RedisPool;
 
 use crate::rest::BODY_LIMIT_BYTES;
+use crate::rest::auth::Caller;
 use crate::rest::problem::Problem;
 
 pub const HEADER: &str = "idempotency-key";
@@ -144,11 +145,14 @@ pub async fn idempotent(request: Request, next: Next) -> Response {
     let Some(store) = request.extensions().get::<IdempotencyStore>().cloned() else {
         return next.run(request).await;
     };
-    // Keys are per caller: the same key from someone else is another request.
-    let caller = {
-        let header = |name| request.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).unwrap_or("");
-        format!("{}|{}", header(AUTHORIZATION), header(COOKIE))
+    // Only an authenticated caller's answers are kept (the rate limiter resolved the caller):
+    // an anonymous request would only store its refusal, and anyone could fill the store.
+    let Some(caller) = request.extensions().get::<Caller>() else {
+        return next.run(request).await;
     };
+    // Keys are per caller: the same key from someone else is another request.
+    let authorization = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let caller = crate::ratelimit::budget_key(caller, authorization);
     let key = format!("gad:idem:{}", secret_hash(&format!("{caller}|{}|{raw_key}", request.uri().path())));
 
     let (parts, body) = request.into_parts();

@@ -10,6 +10,7 @@ pub mod health;
 pub mod idempotency;
 pub mod lang;
 pub mod metrics;
+pub mod provenance;
 pub mod middleware;
 pub mod ratelimit;
 pub mod rest;

@@ -73,10 +73,14 @@ impl std::error::Error for VerifyFailed {}
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => Application::build(config).await?.run().await?,
-        Command::Migrate => {
+        Command::Migrate { app_role } => {
             let state = startup::connect(config).await?;
             app::server::db::migrate(&state.db).await.map_err(startup_error)?;
             println!("migraciones aplicadas");
+            if let Some(role) = app_role.filter(|r| !r.is_empty()) {
+                app::server::db::grant_app_role(&state.db, &role).await.map_err(startup_error)?;
+                println!("permisos otorgados al rol {role}");
+            }
         }
         Command::CreateAdmin { email } => {
             let state = startup::connect(config).await?;

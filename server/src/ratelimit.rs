@@ -3,19 +3,20 @@
 //! and login attempts have separate budgets.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use app::server::client::ClientAddr;
 use app::server::services::users::secret_hash;
 use app::server::state::{AppState, RedisPool};
 
+use crate::rest::auth::Caller;
 use crate::rest::problem::Problem;
 
 const WINDOW_SECS: u64 = 60;
@@ -75,16 +76,34 @@ impl RateLimiter {
     }
 }
 
-fn client_ip(request: &Request) -> String {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_default()
+/// The client address (see `provenance::client_addr`), for anonymous budgets.
+fn client_ip(extensions: &axum::http::Extensions) -> String {
+    extensions.get::<ClientAddr>().map(|c| c.0.to_string()).unwrap_or_default()
 }
 
-/// REST budget: per token when one is presented, per IP otherwise.
-pub async fn limit_api(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let key = match request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+/// Whose budget an authenticated REST request spends: the token's, else the signed-in user's.
+pub fn budget_key(caller: &Caller, authorization: Option<&str>) -> String {
+    match authorization {
         Some(auth) => format!("api:t:{}", &secret_hash(auth)[..16]),
-        None => format!("api:ip:{}", client_ip(&request)),
+        None => format!("api:u:{}", caller.actor.user_id),
+    }
+}
+
+/// REST budget: per valid token, per signed-in user, or per client address. The caller is
+/// authenticated here, before counting, so a made-up `Authorization` header spends the
+/// address's budget, not a fresh one; the resolved caller is kept for the handler.
+pub async fn limit_api(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let key = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => {
+            let authorization = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let key = budget_key(&caller, authorization);
+            parts.extensions.insert(caller);
+            key
+        }
+        Err(_) => format!("api:ip:{}", client_ip(&parts.extensions)),
     };
+    let request = Request::from_parts(parts, body);
     let limiter = request.extensions().get::<RateLimiter>().cloned();
     if let Some(limiter) = limiter
         && let Err(retry_after) = limiter.hit(&key, state.config.rate_limit_per_minute).await
@@ -97,7 +116,7 @@ pub async fn limit_api(State(state): State<AppState>, request: Request, next: Ne
 /// Login budget: attempts per IP, whatever the account.
 pub async fn limit_login(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.method() == Method::POST && request.uri().path() == "/api/fn/login" {
-        let key = format!("login:{}", client_ip(&request));
+        let key = format!("login:{}", client_ip(request.extensions()));
         let limiter = request.extensions().get::<RateLimiter>().cloned();
         if let Some(limiter) = limiter
             && let Err(retry_after) = limiter.hit(&key, state.config.login_rate_limit_per_minute).await

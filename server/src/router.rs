@@ -1,11 +1,12 @@
 //! The HTTP router and its middleware, in the order a request meets them:
-//! request id → trace → (pages and server functions: session → page guard) → handler.
+//! request id → trace → client address → same-origin check → body limit → (pages and server functions: session → page guard) → handler.
 
 use axum::Router;
 use axum::http::HeaderName;
 use axum::routing::get;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -15,9 +16,12 @@ use app::server::sessions::GadSessionStore;
 use app::server::state::AppState;
 use app::{App, shell};
 
-use crate::{health, middleware};
+use crate::{health, middleware, provenance};
 
 pub const SESSION_COOKIE: &str = "gad_session";
+
+/// Largest request body anyone may send (413 beyond); the REST API keeps a smaller limit.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn build(state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(GadSessionStore::new(state.redis.clone()))
@@ -54,6 +58,7 @@ pub fn build(state: AppState) -> Router {
         // Telegram's webhook (only when configured); outside sessions and page guards.
         .merge(crate::bot::webhook_routes(&state))
         .merge(pages)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -65,7 +70,9 @@ pub fn build(state: AppState) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(axum::middleware::from_fn(crate::metrics::track))
-                .layer(axum::middleware::from_fn(middleware::request_user)),
+                .layer(axum::middleware::from_fn(middleware::request_user))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), provenance::client_addr))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), provenance::same_origin)),
         )
         .with_state(state)
 }

@@ -468,16 +468,12 @@ async fn emergency_dispatches_the_nearest_over_rest(backend: Backend) {
     }
     let (far, near) = (placed[0], placed[1]);
 
-    // Any signed-in person may raise one; the nearest available officer is dispatched.
+    // Any signed-in person may raise one; the nearest available officer is dispatched. An
+    // officer learns who was sent, not where the colleagues around are.
     let (status, outcome) =
         officer.post("/emergencies", &json!({ "lat": lat, "lon": lon, "description": "Incendio en depósito" })).await;
     assert_eq!(status, StatusCode::CREATED, "{outcome}");
-    let ranked: Vec<i64> =
-        outcome["candidates"].as_array().unwrap().iter().map(|c| c["officer_id"].as_i64().unwrap()).collect();
-    assert_eq!(ranked, [near, far]);
-    for (candidate, metres) in outcome["candidates"].as_array().unwrap().iter().zip([150.0, 900.0]) {
-        assert!((candidate["distance_m"].as_f64().unwrap() - metres).abs() < 1.0, "{candidate}");
-    }
+    assert_eq!(outcome["candidates"], json!([]));
     assert_eq!(outcome["assigned_officer_ids"], json!([near]));
     let task = &outcome["task"];
     assert_eq!(task["code"], format!("EMERGENCY-{}-0001", year(&app)));
@@ -500,7 +496,12 @@ async fn emergency_dispatches_the_nearest_over_rest(backend: Backend) {
     let (status, ranked_only) = sup.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": "none" })).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(ranked_only["assigned_officer_ids"], json!([]));
-    assert_eq!(ranked_only["candidates"].as_array().unwrap().len(), 2);
+    let ranked: Vec<i64> =
+        ranked_only["candidates"].as_array().unwrap().iter().map(|c| c["officer_id"].as_i64().unwrap()).collect();
+    assert_eq!(ranked, [near, far]);
+    for (candidate, metres) in ranked_only["candidates"].as_array().unwrap().iter().zip([150.0, 900.0]) {
+        assert!((candidate["distance_m"].as_f64().unwrap() - metres).abs() < 1.0, "{candidate}");
+    }
 
     // Validation.
     let (status, body) = officer.post("/emergencies", &json!({ "lat": 123.0, "lon": lon })).await;

@@ -644,8 +644,12 @@ async fn roles_against_server_functions(backend: Backend) {
         let r = call_as(state, who.clone(), || delete_task(target)).await;
         expect(r.map_err(|e| e.code), manager, ErrorCode::Forbidden, "delete");
 
-        let r = call_as(state, who.clone(), || raise_emergency(-34.6, -58.4, None, EmergencyAssign::None)).await;
+        let r = call_as(state, who.clone(), || raise_emergency(-34.6, -58.4, None, EmergencyAssign::default())).await;
         expect(r.map(|_| ()).map_err(|e| e.code), who.is_some(), ErrorCode::Forbidden, "raise emergency");
+        let r = call_as(state, who.clone(), || raise_emergency(-34.6, -58.4, None, EmergencyAssign::None)).await;
+        expect(r.map(|_| ()).map_err(|e| e.code), manager, ErrorCode::Forbidden, "rank emergency candidates");
+        let r = call_as(state, who.clone(), || raise_emergency(-34.6, -58.4, None, EmergencyAssign::Nearest(3))).await;
+        expect(r.map(|_| ()).map_err(|e| e.code), manager, ErrorCode::Forbidden, "dispatch several");
         let r =
             call_as(state, who.clone(), || raise_emergency(-34.6, -58.4, None, EmergencyAssign::Officers(vec![spare])))
                 .await;
@@ -1249,11 +1253,8 @@ async fn emergency_dispatches_the_nearest(backend: Backend) {
     })
     .await
     .unwrap();
-    let ranked: Vec<i64> = outcome.candidates.iter().map(|n| n.officer_id).collect();
-    assert_eq!(ranked, [near, mid, far], "nearest first; stale, unavailable and out of radius left out");
-    for (candidate, metres) in outcome.candidates.iter().zip([100.0, 800.0, 3000.0]) {
-        assert!((candidate.distance_m - metres).abs() < 1.0, "{candidate:?}");
-    }
+    // The officer learns who was sent, not the ranked colleagues and their positions.
+    assert!(outcome.candidates.is_empty(), "{:?}", outcome.candidates);
     assert_eq!(outcome.assigned_officer_ids, [near]);
     let task = &outcome.task;
     let year = Utc::now().with_timezone(&state.config.timezone).format("%Y").to_string();
@@ -1288,7 +1289,11 @@ async fn emergency_dispatches_the_nearest(backend: Backend) {
     let ranked_only =
         services::emergency::raise(state, &c.supervisor, &meta(), lat, lon, None, EmergencyAssign::None).await.unwrap();
     assert!(ranked_only.assigned_officer_ids.is_empty() && ranked_only.task.assignments.is_empty());
-    assert_eq!(ranked_only.candidates.len(), 3);
+    let ranked: Vec<i64> = ranked_only.candidates.iter().map(|n| n.officer_id).collect();
+    assert_eq!(ranked, [near, mid, far], "nearest first; stale, unavailable and out of radius left out");
+    for (candidate, metres) in ranked_only.candidates.iter().zip([100.0, 800.0, 3000.0]) {
+        assert!((candidate.distance_m - metres).abs() < 1.0, "{candidate:?}");
+    }
     assert!(ranked_only.task.code.ends_with("-0002"));
     let two = services::emergency::raise(state, &c.admin, &meta(), lat, lon, None, EmergencyAssign::Nearest(2))
         .await

@@ -63,8 +63,27 @@ impl FromServerFnError for ApiError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         tracing_free_log(&value);
+        // On the server, a body we could not read (bad JSON, a missing field, invalid UTF-8, a
+        // cut-off upload) is the caller's mistake: 400, not server_fn's default 500. (In the
+        // browser the same errors mean the answer could not be read: a transport failure.)
+        #[cfg(feature = "ssr")]
+        if request_unreadable(&value) {
+            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::BAD_REQUEST);
+            }
+            return ApiError::new(ErrorCode::Transport, "La solicitud no es válida: faltan datos o tienen un formato incorrecto.");
+        }
         ApiError::new(ErrorCode::Transport, "No se pudo comunicar con el servidor. Intente nuevamente.")
     }
+}
+
+/// Errors that mean the request itself was malformed (as opposed to a failed connection).
+#[cfg(feature = "ssr")]
+fn request_unreadable(err: &ServerFnErrorErr) -> bool {
+    matches!(
+        err,
+        ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_)
+    )
 }
 
 fn tracing_free_log(_err: &ServerFnErrorErr) {

@@ -62,6 +62,9 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Login attempts per minute per IP.
     pub login_rate_limit_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`GAD_TRUSTED_PROXIES`: addresses
+    /// or CIDR blocks, comma-separated; default none). Anyone else's header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The bot's public username (without `@`), for `https://t.me/<bot>?start=<code>` links.
     pub telegram_bot_username: Option<String>,
     /// Base URL of the Telegram Bot API (a local Bot API server, or a fake in tests).
@@ -107,6 +110,15 @@ pub struct BackupConfig {
 pub const DEFAULT_MAP_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
 /// The Obelisco, Buenos Aires.
 pub const DEFAULT_MAP_CENTER: (f64, f64) = (-34.6037, -58.3816);
+
+/// `10.0.0.0/8, 192.168.1.7, ::1`: addresses (as /32 or /128) and CIDR blocks.
+fn parse_networks(text: &str) -> Option<Vec<ipnet::IpNet>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| item.parse::<ipnet::IpNet>().ok().or_else(|| item.parse::<std::net::IpAddr>().ok().map(Into::into)))
+        .collect()
+}
 
 /// `lat,lon` in range.
 fn parse_center(text: &str) -> Option<(f64, f64)> {
@@ -167,6 +179,12 @@ impl Config {
         {
             return Err(ConfigError::new("GAD_PUBLIC_URL", "must start with http:// or https://"));
         }
+        let trusted_proxies = match env.get("GAD_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => parse_networks(&list).ok_or_else(|| {
+                ConfigError::new("GAD_TRUSTED_PROXIES", "must be IP addresses or CIDR blocks separated by commas")
+            })?,
+        };
         let emergency_radius_m: f64 = env.parse("GAD_EMERGENCY_RADIUS_M")?.unwrap_or(5000.0);
         if !(1.0..=100_000.0).contains(&emergency_radius_m) {
             return Err(ConfigError::new("GAD_EMERGENCY_RADIUS_M", "must be between 1 and 100000 metres"));
@@ -241,6 +259,7 @@ impl Config {
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .unwrap_or_else(|| "https://api.telegram.org".into()),
             telegram_webhook_secret,
+            trusted_proxies,
             emergency_radius_m,
             position_fresh_minutes,
             map_tile_url,
@@ -404,5 +423,15 @@ mod tests {
     #[test]
     fn https_public_url_makes_cookies_secure() {
         assert!(load(&[("GAD_PUBLIC_URL", "https://gad.example.org")]).expect("loads").secure_cookies());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        assert!(load(&[]).expect("loads").trusted_proxies.is_empty());
+        let c = load(&[("GAD_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7,::1")]).expect("loads");
+        let shown: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.168.1.7/32", "::1/128"]);
+        let err = load(&[("GAD_TRUSTED_PROXIES", "10.0.0.0/8,caddy")]).expect_err("refused");
+        assert_eq!(err.variable, "GAD_TRUSTED_PROXIES");
     }
 }

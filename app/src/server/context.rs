@@ -50,7 +50,7 @@ pub fn request_meta() -> RequestMeta {
         return RequestMeta::internal(channel);
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+    let ip = parts.extensions.get::<crate::server::client::ClientAddr>().map(|c| c.0.to_string());
     RequestMeta {
         channel: Channel::Web,
         ip,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use migrations::sea_orm_migration::MigratorTrait;
 use migrations::{Migrator, SchemaStatus};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityName, TransactionTrait};
 
 use crate::server::config::Config;
 use crate::server::error::{AppError, AppResult};
@@ -42,10 +42,59 @@ fn sqlite_file_path(url: &str) -> Option<String> {
 
 /// Applies pending migrations, refusing a database migrated by a newer GAD.
 pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
-    if let SchemaStatus::Newer(unknown) = migrations::schema_status(db).await? {
-        return Err(AppError::Internal(newer_schema_message(&unknown)));
+    match migrations::schema_status(db).await? {
+        SchemaStatus::Newer(unknown) => Err(AppError::Internal(newer_schema_message(&unknown))),
+        // Nothing to do, and nothing attempted: the running app's role may not create tables.
+        SchemaStatus::Current => Ok(()),
+        SchemaStatus::Pending(_) => Ok(Migrator::up(db, None).await?),
     }
-    Migrator::up(db, None).await?;
+}
+
+/// Gives the role the running app connects as (PostgreSQL) exactly what it needs: read and
+/// write the tables, use the sequences, read the migration history — and on the audit log
+/// only read and append. The role owns nothing, so it cannot disable the log's append-only
+/// triggers, drop them, or alter the table; migrations run as the owner (`gad migrate`),
+/// which calls this after every upgrade so new tables are covered.
+pub async fn grant_app_role(db: &DatabaseConnection, role: &str) -> AppResult<()> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Err(AppError::Internal("GAD_DB_APP_ROLE applies to PostgreSQL only".into()));
+    }
+    let valid = role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(AppError::Internal("GAD_DB_APP_ROLE must be a lowercase PostgreSQL identifier".into()));
+    }
+    let owns_or_super = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT r.rolsuper OR EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = 'public' AND t.tableowner = r.rolname) AS unsafe
+             FROM pg_roles r WHERE r.rolname = $1",
+            [role.into()],
+        ))
+        .await?;
+    match owns_or_super.map(|row| row.try_get::<bool>("", "unsafe")).transpose()? {
+        None => return Err(AppError::Internal(format!("the role {role} does not exist"))),
+        Some(true) => {
+            return Err(AppError::Internal(format!(
+                "the role {role} is a superuser or owns tables: the app needs a role that owns nothing"
+            )));
+        }
+        Some(false) => {}
+    }
+    let audit = crate::server::entities::audit_log::Entity.table_name().to_owned();
+    let txn = db.begin().await?;
+    for sql in [
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON {audit} FROM {role}"),
+        format!("REVOKE INSERT, UPDATE, DELETE ON seaql_migrations FROM {role}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+    ] {
+        txn.execute_unprepared(&sql).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 

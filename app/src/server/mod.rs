@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod cache;
+pub mod client;
 pub mod config;
 pub mod context;
 pub mod db;

@@ -1,15 +1,14 @@
 //! Who is calling the REST API: a personal API token (`Authorization: Bearer gad_…`) or the
 //! dashboard's session cookie. The same `Actor` as every other door, with channel `api`.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use tower_sessions::Session;
 
 use app::domain::Channel;
 use app::server::actor::Actor;
+use app::server::client::ClientAddr;
 use app::server::context::{RequestMeta, SESSION_USER_KEY};
 use app::server::error::AppError;
 use app::server::services;
@@ -17,7 +16,9 @@ use app::server::state::AppState;
 
 use super::problem::Problem;
 
-/// The authenticated caller and the request facts kept for audit.
+/// The authenticated caller and the request facts kept for audit. Resolved once per request
+/// by the rate limiter (which keys on it) and kept in the request's extensions.
+#[derive(Clone)]
 pub struct Caller {
     pub actor: Actor,
     pub meta: RequestMeta,
@@ -26,7 +27,7 @@ pub struct Caller {
 pub fn meta_from(parts: &Parts) -> RequestMeta {
     RequestMeta {
         channel: Channel::Api,
-        ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        ip: parts.extensions.get::<ClientAddr>().map(|c| c.0.to_string()),
         user_agent: parts
             .headers
             .get(USER_AGENT)
@@ -40,6 +41,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let meta = meta_from(parts);
         if let Some(value) = parts.headers.get(AUTHORIZATION) {
             let token = value

@@ -295,14 +295,6 @@ pub async fn list(state: &AppState, actor: &Actor, filter: AuditFilter) -> AppRe
     Ok(Page { items, next_cursor })
 }
 
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
-}
-
 /// The filtered log as CSV (up to 100 000 rows), times in the configured time zone.
 pub async fn export_csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> AppResult<String> {
     require(actor, Capability::ReadAudit)?;
@@ -322,7 +314,14 @@ pub async fn export_csv(state: &AppState, actor: &Actor, filter: AuditFilter) ->
             r.severity.as_str().to_owned(),
             r.ip.unwrap_or_default(),
         ];
-        out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            // Names, actions and resource ids can all carry someone's text: every cell is
+            // guarded against spreadsheet formulas.
+            crate::server::services::csv_field(&mut out, field, true);
+        }
         out.push('\n');
     }
     Ok(out)

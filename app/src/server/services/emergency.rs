@@ -26,8 +26,8 @@ pub const MAX_NEAREST: u32 = 20;
 const RANKED: u64 = 10;
 const DESCRIPTION_MAX: usize = 2000;
 
-/// Raises an emergency at (`lat`, `lon`): anyone may report one; picking officers by hand
-/// ([`EmergencyAssign::Officers`]) is for supervisors and admins.
+/// Raises an emergency at (`lat`, `lon`): anyone may report one (the nearest available
+/// officer is dispatched); choosing or ranking officers is for supervisors and admins.
 pub async fn raise(
     state: &AppState,
     actor: &Actor,
@@ -38,8 +38,14 @@ pub async fn raise(
     assign: EmergencyAssign,
 ) -> AppResult<EmergencyOutcome> {
     require(actor, Capability::ReportEmergency)?;
-    if matches!(assign, EmergencyAssign::Officers(_)) {
-        require(actor, Capability::ManageTasks)?;
+    // Anyone may report an emergency, and the dispatcher then sends the nearest available
+    // officer (SPEC §4). Choosing whom to send, sending more, or only looking at who is near
+    // (which tells where colleagues are) is dispatching: supervisors and admins only. So an
+    // officer's report always dispatches the nearest one, and its answer names the task and
+    // who was sent, never the ranked candidates with their positions.
+    let dispatcher = require(actor, Capability::ManageTasks).is_ok();
+    if !dispatcher && assign != EmergencyAssign::Nearest(1) {
+        return Err(AppError::Forbidden);
     }
     let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
     let mut errors: Vec<FieldError> = Vec::new();
@@ -171,6 +177,7 @@ pub async fn raise(
     }
     txn.commit().await?;
     let task = task_service::load_detail(state, actor, task).await?;
+    let candidates = if dispatcher { candidates } else { Vec::new() };
     Ok(EmergencyOutcome { task, candidates, assigned_officer_ids: officer_ids })
 }
 

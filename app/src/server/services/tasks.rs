@@ -30,7 +30,7 @@ use crate::server::entities::{officers, task_assignments, task_status_history, t
 use crate::server::error::{AppError, AppResult};
 use crate::server::permissions::{Capability, require, require_write};
 use crate::server::services::audit::{self, AuditEntry};
-use crate::server::services::local_time;
+use crate::server::services::{csv_field, local_time};
 use crate::server::state::AppState;
 
 /// Most rows `list` returns (the dashboard's paginated view uses [`query`]).
@@ -1258,25 +1258,6 @@ async fn compute_query(state: &AppState, actor: &Actor, filter: TaskFilter) -> A
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|t| encode_cursor(&filter, t)) } else { None };
     Ok(Page { items: summarize(state, rows).await?, next_cursor })
-}
-
-/// One CSV field: quoted when it holds a separator, a quote or a line break; free text that
-/// a spreadsheet would run as a formula is prefixed with `'`.
-fn csv_field(out: &mut String, value: &str, free_text: bool) {
-    let guarded;
-    let value = if free_text && value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        guarded = format!("'{value}");
-        guarded.as_str()
-    } else {
-        value
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
 }
 
 /// Every task matching `filter` (in its order; cursor and page size ignored, at most

