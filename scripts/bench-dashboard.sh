@@ -31,7 +31,7 @@ WORK=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" GAD_LISTEN_ADDR="127.0.0.1:$PORT" \
   GAD_ADMIN_PASSWORD=$PASSWORD GAD_DEMO_PASSWORD=$PASSWORD GAD_SEED_DEMO=true \
-  GAD_RATE_LIMIT_PER_MINUTE=10000000 LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
+  GAD_RATE_LIMIT_PER_MINUTE=10000000 GAD_2FA_REQUIRED_ROLES=none LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
   "$BIN" serve >"$WORK/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done

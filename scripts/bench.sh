@@ -34,7 +34,7 @@ start_seeded() {
   TASKS=${BENCH_TASKS:-10000}
   export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" GAD_ADMIN_PASSWORD=bench-password-123 \
     GAD_DEMO_PASSWORD=bench-password-123 LEPTOS_SITE_ROOT=target/site RUST_LOG=warn \
-    GAD_RATE_LIMIT_PER_MINUTE=10000000
+    GAD_RATE_LIMIT_PER_MINUTE=10000000 GAD_2FA_REQUIRED_ROLES=none
   echo "seeding the demo data and $TASKS tasks"
   "$BIN" seed-demo --tasks "$TASKS"
   GAD_LISTEN_ADDR="127.0.0.1:$PORT" "$@" "$BIN" serve >"$WORK/server.log" 2>&1 &
@@ -96,7 +96,7 @@ if [ "$MODE" = dashboard ]; then
 fi
 
 DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" GAD_LISTEN_ADDR="127.0.0.1:$PORT" \
-  GAD_ADMIN_PASSWORD=bench-password-123 GAD_DEMO_PASSWORD=bench-password-123 GAD_SEED_DEMO=true \
+  GAD_ADMIN_PASSWORD=bench-password-123 GAD_DEMO_PASSWORD=bench-password-123 GAD_SEED_DEMO=true GAD_2FA_REQUIRED_ROLES=none \
   LEPTOS_SITE_ROOT=target/site RUST_LOG=warn "$BIN" serve >"$WORK/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done

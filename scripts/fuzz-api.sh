@@ -30,7 +30,7 @@ trap cleanup EXIT
 
 PASSWORD=fuzz-admin-password
 DATABASE_URL="sqlite://$WORK/fuzz.db?mode=rwc" GAD_LISTEN_ADDR="127.0.0.1:$PORT" GAD_ADMIN_PASSWORD=$PASSWORD \
-  GAD_DEMO_PASSWORD=fuzz-demo-password GAD_SEED_DEMO=true GAD_RATE_LIMIT_PER_MINUTE=1000000 \
+  GAD_DEMO_PASSWORD=fuzz-demo-password GAD_SEED_DEMO=true GAD_RATE_LIMIT_PER_MINUTE=1000000 GAD_2FA_REQUIRED_ROLES=none \
   LEPTOS_SITE_ROOT=target/site RUST_LOG=warn "$BIN" serve >"$WORK/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do curl -fs "$BASE/health" >/dev/null && break; sleep 0.1; done

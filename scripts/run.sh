@@ -28,4 +28,5 @@ export GAD_SEED_DEMO="${GAD_SEED_DEMO:-true}"
 
 echo "GAD: http://$GAD_LISTEN_ADDR (database: ${DATABASE_URL%%\?*}; demo data: $GAD_SEED_DEMO)"
 echo "     without GAD_ADMIN_PASSWORD, the first start prints a generated admin password once."
+echo "     admins set up two-step verification (an authenticator app) at their first login (see README)."
 exec target/release/gad serve "$@"

@@ -59,7 +59,7 @@ SMOKE_API_PORT=$(free_port)
 SMOKE_HTTP_PORT=$(free_port)
 SMOKE_CADDY_ADMIN_PORT=$(free_port)
 TELEGRAM_PORT=$(free_port)
-export POSTGRES_PASSWORD=smoke-db-password GAD_ADMIN_PASSWORD=smoke-admin-password GAD_SEED_DEMO=true \
+export POSTGRES_PASSWORD=smoke-db-password GAD_ADMIN_PASSWORD=smoke-admin-password GAD_SEED_DEMO=true GAD_2FA_REQUIRED_ROLES=none \
   GAD_DEMO_PASSWORD=smoke-demo-password TELEGRAM_BOT_TOKEN=123456:smoke \
   TELEGRAM_API_URL=http://127.0.0.1:$TELEGRAM_PORT GAD_HTTP_PORT=0 GAD_HTTPS_PORT=0
 

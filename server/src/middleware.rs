@@ -61,13 +61,18 @@ fn is_public(path: &str) -> bool {
 }
 
 /// Sends anonymous visitors of dashboard pages to `/login`, and signed-in visitors of the
-/// login page to their tasks. Data is protected by the services; this keeps pages honest.
+/// login page to their tasks. The code page of a two-factor login (`/login/2fa`) is for a
+/// session whose password step passed (else `/login`); a user whose role requires two-factor
+/// sign-in and who has not enrolled sees nothing but `/cuenta/2fa`. Data is protected by the
+/// services; this keeps pages honest.
 pub async fn guard_pages(
     State(state): State<AppState>,
     session: Session,
     mut request: Request,
     next: Next,
 ) -> Response<Body> {
+    use app::api::twofactor::{LOGIN_CODE_PAGE, TWO_FACTOR_PAGE};
+    use app::server::error::AppError;
     // Every request gets a slot for its actor; server functions fill or reuse it.
     let cell = ActorCell::default();
     request.extensions_mut().insert(cell.clone());
@@ -75,21 +80,33 @@ pub async fn guard_pages(
         return next.run(request).await;
     }
     let path = request.uri().path();
-    let login_page = path == "/login";
+    let login_page = path == "/login" || path == LOGIN_CODE_PAGE;
     if !login_page && is_public(path) {
         return next.run(request).await;
     }
     let user_id: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
-    let signed_in = match user_id {
+    let (signed_in, must_enrol) = match user_id {
         Some(id) => match services::auth::actor_for_user(&state, id, Channel::Web).await {
             Ok(actor) => {
                 cell.set(&actor);
-                true
+                (true, false)
             }
-            Err(_) => false,
+            Err(AppError::TwoFactorSetupRequired) => (true, true),
+            Err(_) => (false, false),
         },
-        None => false,
+        None => (false, false),
     };
+    if must_enrol {
+        return if path == TWO_FACTOR_PAGE {
+            next.run(request).await
+        } else {
+            Redirect::to(TWO_FACTOR_PAGE).into_response()
+        };
+    }
+    if path == LOGIN_CODE_PAGE && !signed_in {
+        let pending = app::server::pending_login::user(&session).await.ok().flatten();
+        return if pending.is_some() { next.run(request).await } else { Redirect::to("/login").into_response() };
+    }
     match (signed_in, login_page) {
         (false, false) => Redirect::to("/login").into_response(),
         (true, true) => Redirect::to("/tareas").into_response(),

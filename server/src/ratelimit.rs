@@ -115,7 +115,9 @@ pub async fn limit_api(State(state): State<AppState>, request: Request, next: Ne
 
 /// Login budget: attempts per IP, whatever the account.
 pub async fn limit_login(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() == Method::POST && request.uri().path() == "/api/fn/login" {
+    // Both steps of a sign-in: the password, and the code of a two-factor sign-in.
+    if request.method() == Method::POST && matches!(request.uri().path(), "/api/fn/login" | "/api/fn/verify_login_code")
+    {
         let key = format!("login:{}", client_ip(request.extensions()));
         let limiter = request.extensions().get::<RateLimiter>().cloned();
         if let Some(limiter) = limiter

@@ -37,6 +37,7 @@ async fn start(database_url: &str) -> Server {
         .env("REDIS_URL", common::redis_url())
         .env("GAD_LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("GAD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("GAD_2FA_REQUIRED_ROLES", "none")
         .env("GAD_DEMO_PASSWORD", common::DEMO_PASSWORD)
         .env("GAD_SEED_DEMO", "true")
         .env("RUST_LOG", "warn")

@@ -16,23 +16,37 @@ pub struct CurrentUser {
     pub role: Role,
 }
 
-/// Checks the credentials and opens a session. On success the browser is sent to `/tareas`.
-/// A plain form post (no JavaScript) that fails is sent back to `/login?error=<code>`.
+/// Checks the credentials and opens a session. On success the browser is sent to `/tareas`
+/// (or to `/cuenta/2fa` when the role requires two-factor sign-in and the user has not
+/// enrolled yet). A user with two-factor sign-in is not signed in yet: the session waits for
+/// the code and the browser goes to `/login/2fa`. A plain form post (no JavaScript) that
+/// fails is sent back to `/login?error=<code>`.
 #[server(prefix = "/api/fn", endpoint = "login", output = crate::api::codec::JsonText)]
 pub async fn login(email: String, password: String) -> Result<(), ApiError> {
-    use crate::server::{context, services};
+    use crate::api::twofactor::{LOGIN_CODE_PAGE, TWO_FACTOR_PAGE};
+    use crate::server::services::auth::LoginOutcome;
+    use crate::server::{context, pending_login, services};
 
     let meta = context::request_meta();
     let result = async {
         let state = context::app_state()?;
         let session = context::session().await?;
-        let user = services::auth::login(&state, &email, &password, &meta).await?;
-        context::start_session(&session, user.id).await
+        match services::auth::login(&state, &email, &password, &meta).await? {
+            LoginOutcome::SignedIn(user) => {
+                context::start_session(&session, user.id).await?;
+                let enrol = services::twofactor::require_enrolled(&state, &user).await.is_err();
+                Ok(if enrol { TWO_FACTOR_PAGE } else { "/tareas" })
+            }
+            LoginOutcome::SecondFactor(user) => {
+                pending_login::begin(&session, user.id).await?;
+                Ok(LOGIN_CODE_PAGE)
+            }
+        }
     }
     .await;
     let result = context::respond(result);
     match &result {
-        Ok(()) => leptos_axum::redirect("/tareas"),
+        Ok(next) => leptos_axum::redirect(next),
         Err(err) if meta.plain_form_post => {
             let code =
                 serde_json::to_value(err.code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
@@ -40,7 +54,7 @@ pub async fn login(email: String, password: String) -> Result<(), ApiError> {
         }
         Err(_) => {}
     }
-    result
+    result.map(|_| ())
 }
 
 /// Ends the session and returns to the login page.

@@ -27,6 +27,12 @@ pub enum FormOutcome {
     LinkCode(LinkCode),
     ApiToken(CreatedApiToken),
     OfficerStatus(Officer),
+    /// New two-factor recovery codes (shown once).
+    RecoveryCodes(Vec<String>),
+    /// The user's own two-factor sign-in was turned off.
+    TwoFactorDisabled,
+    /// An admin reset another user's two-factor sign-in.
+    TwoFactorReset,
     /// Any other refused action of the page.
     Failed(ApiError),
 }

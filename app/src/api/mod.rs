@@ -22,6 +22,7 @@ pub mod overview;
 pub mod stats;
 pub mod task_forms;
 pub mod tasks;
+pub mod twofactor;
 pub mod user_forms;
 pub mod users;
 

@@ -57,6 +57,10 @@ pub struct Config {
     pub login_max_failures: i32,
     pub login_lockout_minutes: i64,
     pub session_idle_minutes: i64,
+    /// Roles that must sign in with a second factor (TOTP); a user of such a role without one
+    /// is sent to enrol and can do nothing else. `GAD_2FA_REQUIRED_ROLES`: comma-separated
+    /// roles, `none` for nobody; default `admin`.
+    pub two_factor_required_roles: Vec<crate::domain::Role>,
     pub telegram_bot_token: Option<Secret>,
     /// Requests per minute per REST client (token or IP).
     pub rate_limit_per_minute: u32,
@@ -234,7 +238,22 @@ impl Config {
                 ConfigError::new("GAD_MAP_CENTER", "must be `lat,lon` with lat in -90..90 and lon in -180..180")
             })?,
         };
+        let two_factor_required_roles = match env.get("GAD_2FA_REQUIRED_ROLES") {
+            None => vec![crate::domain::Role::Admin],
+            Some(list) if list.trim().eq_ignore_ascii_case("none") => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|role| role.trim().parse::<crate::domain::Role>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| {
+                    ConfigError::new(
+                        "GAD_2FA_REQUIRED_ROLES",
+                        "must be `none` or a comma-separated list of admin, supervisor, officer",
+                    )
+                })?,
+        };
         Ok(Self {
+            two_factor_required_roles,
             backup,
             listen_addr,
             site_root: env.get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
@@ -342,6 +361,17 @@ mod tests {
         assert!(c.backup.bucket.is_none());
         assert_eq!(c.backup.prefix, "gad/");
         assert!(!c.backup.path_style);
+        assert_eq!(c.two_factor_required_roles, vec![crate::domain::Role::Admin]);
+    }
+
+    #[test]
+    fn two_factor_required_roles_are_parsed() {
+        use crate::domain::Role;
+        let c = load(&[("GAD_2FA_REQUIRED_ROLES", "admin, supervisor")]).expect("loads");
+        assert_eq!(c.two_factor_required_roles, vec![Role::Admin, Role::Supervisor]);
+        assert!(load(&[("GAD_2FA_REQUIRED_ROLES", "none")]).expect("loads").two_factor_required_roles.is_empty());
+        let bad = load(&[("GAD_2FA_REQUIRED_ROLES", "admin,jefe")]).expect_err("refused");
+        assert_eq!(bad.variable, "GAD_2FA_REQUIRED_ROLES");
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub enum AppError {
     InvalidCredentials,
     #[error("account locked")]
     Locked,
+    /// Signed in, but the role requires two-factor sign-in and the user has not enrolled yet:
+    /// nothing but the enrolment is allowed.
+    #[error("two-factor enrolment required")]
+    TwoFactorSetupRequired,
     #[error("database error: {0}")]
     Db(DbErr),
     #[error("internal error: {0}")]
@@ -38,7 +42,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             AppError::Unauthenticated => ErrorCode::Unauthenticated,
-            AppError::Forbidden => ErrorCode::Forbidden,
+            AppError::Forbidden | AppError::TwoFactorSetupRequired => ErrorCode::Forbidden,
             AppError::NotFound => ErrorCode::NotFound,
             AppError::Validation(_) => ErrorCode::Validation,
             AppError::Conflict(_) => ErrorCode::Conflict,
@@ -59,6 +63,9 @@ impl From<AppError> for ApiError {
             AppError::Validation(_) => "Revise los datos ingresados.".to_owned(),
             AppError::Conflict(msg) => msg.clone(),
             AppError::InvalidCredentials => "Credenciales inválidas.".to_owned(),
+            AppError::TwoFactorSetupRequired => {
+                "Debe configurar la verificación en dos pasos antes de continuar.".to_owned()
+            }
             AppError::Locked => "Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde.".to_owned(),
             AppError::Db(inner) => {
                 tracing::error!(error = %inner, "database error");

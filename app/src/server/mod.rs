@@ -10,6 +10,7 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod harness;
+pub mod pending_login;
 pub mod permissions;
 pub mod request_user;
 pub mod services;

@@ -86,6 +86,7 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
                 <LiveIndicator />
                 <NotificationBell />
                 <span class="user-name">{user.full_name}</span>
+                <a href="/cuenta/2fa" class="account-link">{tr("Seguridad")}</a>
                 <span class="role-badge">{tr(user.role.label_es())}</span>
                 <LanguageSwitch />
                 <ActionForm action=logout>

@@ -14,6 +14,7 @@ fn message_for(code: &str) -> &'static str {
     match code {
         "locked" => tr("Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde."),
         "invalid_credentials" => tr("Credenciales inválidas."),
+        "expired" => tr("La verificación expiró. Ingrese nuevamente."),
         "rate_limited" => tr("Demasiados intentos de ingreso. Espere un minuto y vuelva a intentar."),
         _ => tr("No se pudo iniciar sesión. Intente nuevamente."),
     }

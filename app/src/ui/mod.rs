@@ -18,6 +18,7 @@ mod page;
 mod task_detail;
 mod task_form;
 mod tasks;
+mod two_factor;
 mod users;
 
 use leptos::prelude::*;
@@ -40,6 +41,7 @@ pub use overview::OverviewPage;
 pub use task_detail::TaskDetailPage;
 pub use task_form::{EditTaskPage, NewTaskPage};
 pub use tasks::TasksPage;
+pub use two_factor::{LoginCodePage, ResetTwoFactorForm, TwoFactorPage};
 pub use users::UsersPage;
 
 /// The HTML document around the app, rendered on the server.
@@ -82,6 +84,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/mapa") view=MapPage ssr=SsrMode::Async />
                 <Route path=path!("/emergencia") view=EmergencyPage ssr=SsrMode::Async />
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/login/2fa") view=LoginCodePage ssr=SsrMode::Async />
+                <Route path=path!("/cuenta/2fa") view=TwoFactorPage ssr=SsrMode::Async />
                 <Route path=path!("/tareas") view=TasksPage ssr=SsrMode::Async />
                 <Route path=path!("/tareas/nueva") view=NewTaskPage ssr=SsrMode::Async />
                 <Route path=path!("/tareas/:id") view=TaskDetailPage ssr=SsrMode::Async />

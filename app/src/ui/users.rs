@@ -21,8 +21,8 @@ use crate::api::user_forms::{
 use crate::api::users::{LinkCode, UserSummary, list_users};
 use crate::domain::Role;
 use crate::i18n::{tr, tr_msg, trf};
-use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, signed_in};
+use crate::ui::{Layout, ResetTwoFactorForm};
 
 fn role_options(selected: Role) -> impl IntoView {
     Role::ALL
@@ -258,6 +258,9 @@ fn ManageUser(
             }
             .into_any(),
         ),
+        FormOutcome::TwoFactorReset => Some(
+            view! { <p class="success" role="status">{tr("Verificación en dos pasos restablecida.")}</p> }.into_any(),
+        ),
         FormOutcome::Failed(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),
         _ => None,
     }
@@ -284,6 +287,7 @@ fn ManageUser(
                     <input type="hidden" name="id" value=id3 />
                     <button type="submit" class="secondary">{tr("Restablecer contraseña")}</button>
                 </ActionForm>
+                <ResetTwoFactorForm user_id=user.id />
                 <ActionForm action=link attr:class="inline-form">
                     <input type="hidden" name="user_id" value=id4 />
                     <button type="submit" class="secondary">{tr("Generar vínculo de Telegram")}</button>

@@ -24,6 +24,8 @@ pub mod task_status_history;
 pub mod tasks;
 pub mod telegram_groups;
 pub mod telegram_links;
+pub mod user_recovery_codes;
+pub mod user_totp;
 pub mod users;
 
 pub mod prelude {

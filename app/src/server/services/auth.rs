@@ -27,7 +27,7 @@ fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// Verifies off the async runtime: argon2 is deliberately slow.
-async fn verify_blocking(password: &str, hash: Option<String>) -> bool {
+pub(crate) async fn verify_blocking(password: &str, hash: Option<String>) -> bool {
     // Without a hash we still spend the same work, so timing does not reveal unknown emails.
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let password = password.to_owned();
@@ -43,8 +43,19 @@ async fn verify_blocking(password: &str, hash: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
+/// Where a correct password leads.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Signed in: start the session.
+    SignedIn(users::Model),
+    /// The password was right and the user signs in with a second factor: the session waits
+    /// for a code (`services::twofactor::verify_login`). Nothing is reset or audited as a
+    /// login yet, so wrong codes keep counting toward the lockout.
+    SecondFactor(users::Model),
+}
+
 /// Checks email and password. Repeated failures lock the account for a while.
-pub async fn login(state: &AppState, email: &str, password: &str, meta: &RequestMeta) -> AppResult<users::Model> {
+pub async fn login(state: &AppState, email: &str, password: &str, meta: &RequestMeta) -> AppResult<LoginOutcome> {
     let email = email.trim().to_lowercase();
     if email.is_empty() || password.is_empty() {
         return Err(AppError::InvalidCredentials);
@@ -74,18 +85,53 @@ pub async fn login(state: &AppState, email: &str, password: &str, meta: &Request
         return Err(AppError::Locked);
     }
     if verify_blocking(password, user.password_hash.clone()).await {
-        let mut active: users::ActiveModel = user.into();
-        active.failed_login_count = Set(0);
-        active.locked_until = Set(None);
-        active.last_login_at = Set(Some(now));
-        active.updated_at = Set(now);
-        let user = active.update(db).await?;
-        tracing::info!(user_id = user.id, "login succeeded");
-        let actor = actor_from(state, user.clone(), meta.channel).await?;
-        audit::append_alone(state, Some(&actor), meta, AuditEntry::new("auth.login", "user", user.id)).await?;
-        return Ok(user);
+        if super::twofactor::is_active(state, user.id).await? {
+            tracing::info!(user_id = user.id, "password accepted; second factor pending");
+            return Ok(LoginOutcome::SecondFactor(user));
+        }
+        return complete_login(state, user, meta, None).await.map(LoginOutcome::SignedIn);
     }
-    // Count the failure atomically, then lock when the threshold is reached.
+    count_failure(state, &user, meta, "auth.login_failed", "wrong_password").await?;
+    Err(AppError::InvalidCredentials)
+}
+
+/// A sign-in that passed every factor: the failure count is reset, the login recorded and
+/// audited (`second_factor`: how the second step was passed, if there was one).
+pub(crate) async fn complete_login(
+    state: &AppState,
+    user: users::Model,
+    meta: &RequestMeta,
+    second_factor: Option<&str>,
+) -> AppResult<users::Model> {
+    let now = Utc::now();
+    let mut active: users::ActiveModel = user.into();
+    active.failed_login_count = Set(0);
+    active.locked_until = Set(None);
+    active.last_login_at = Set(Some(now));
+    active.updated_at = Set(now);
+    let user = active.update(&state.db).await?;
+    tracing::info!(user_id = user.id, "login succeeded");
+    let actor = actor_from(state, user.clone(), meta.channel).await?;
+    let mut entry = AuditEntry::new("auth.login", "user", user.id);
+    if let Some(method) = second_factor {
+        entry = entry.after(serde_json::json!({ "second_factor": method }));
+    }
+    audit::append_alone(state, Some(&actor), meta, entry).await?;
+    Ok(user)
+}
+
+/// Counts a failed sign-in step of `user` (a wrong password, or a wrong second-factor code:
+/// one counter, so codes cannot be guessed beside the password) atomically, and locks the
+/// account when the threshold is reached. Audited as `action` with `reason`.
+pub(crate) async fn count_failure(
+    state: &AppState,
+    user: &users::Model,
+    meta: &RequestMeta,
+    action: &str,
+    reason: &str,
+) -> AppResult<()> {
+    let db = &state.db;
+    let now = Utc::now();
     users::Entity::update_many()
         .col_expr(users::Column::FailedLoginCount, Expr::col(users::Column::FailedLoginCount).add(1))
         .filter(users::Column::Id.eq(user.id))
@@ -104,17 +150,17 @@ pub async fn login(state: &AppState, email: &str, password: &str, meta: &Request
             .await?;
         tracing::warn!(user_id = user.id, failures, "account locked after repeated login failures");
         let entry = AuditEntry::new("auth.locked", "user", user.id)
-            .after(serde_json::json!({ "failures": failures }))
+            .after(serde_json::json!({ "failures": failures, "reason": reason }))
             .failed(AuditSeverity::Critical);
         audit::append_alone(state, None, meta, entry).await?;
     } else {
-        tracing::info!(user_id = user.id, failures, outcome = "wrong_password", "login refused");
-        let entry = AuditEntry::new("auth.login_failed", "user", user.id)
-            .after(serde_json::json!({ "reason": "wrong_password" }))
+        tracing::info!(user_id = user.id, failures, outcome = reason, "sign-in step refused");
+        let entry = AuditEntry::new(action, "user", user.id)
+            .after(serde_json::json!({ "reason": reason }))
             .failed(AuditSeverity::Warning);
         audit::append_alone(state, None, meta, entry).await?;
     }
-    Err(AppError::InvalidCredentials)
+    Ok(())
 }
 
 /// The actor for a signed-in user id; an inactive or deleted user is nobody.
@@ -132,6 +178,8 @@ pub async fn actor_for_user(state: &AppState, user_id: i64, channel: Channel) ->
                 .await?
                 .filter(|u| u.is_active)
                 .ok_or(AppError::Unauthenticated)?;
+            // A role that requires two-factor sign-in acts only once enrolled.
+            super::twofactor::require_enrolled(state, &user).await?;
             actor_from(state, user, channel).await
         })
         .await?;
@@ -153,7 +201,7 @@ pub async fn actor_for_telegram(state: &AppState, telegram_user_id: i64) -> AppR
     actor_from(state, user, Channel::Telegram).await
 }
 
-async fn actor_from(state: &AppState, user: users::Model, channel: Channel) -> AppResult<Actor> {
+pub(crate) async fn actor_from(state: &AppState, user: users::Model, channel: Channel) -> AppResult<Actor> {
     // Names the user on the request's log line.
     crate::server::request_user::note(user.id);
     let officer = officers::Entity::find()

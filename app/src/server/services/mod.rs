@@ -18,6 +18,7 @@ pub mod officers;
 pub mod realtime;
 pub mod stats;
 pub mod tasks;
+pub mod twofactor;
 pub mod users;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
