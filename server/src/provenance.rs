@@ -128,7 +128,11 @@ mod tests {
         assert!(ok(&[("sec-fetch-site", "none")]));
         assert!(!ok(&[("sec-fetch-site", "cross-site"), ("host", "gad.example")]));
         // A sibling origin is "same-site" to SameSite=Lax cookies, not to us.
-        assert!(!ok(&[("sec-fetch-site", "same-site"), ("origin", "https://evil.gad.example"), ("host", "gad.example")]));
+        assert!(!ok(&[
+            ("sec-fetch-site", "same-site"),
+            ("origin", "https://evil.gad.example"),
+            ("host", "gad.example")
+        ]));
         assert!(ok(&[("sec-fetch-site", "same-site"), ("origin", "https://gad.example"), ("host", "gad.example")]));
     }
 

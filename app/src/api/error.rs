@@ -71,7 +71,10 @@ impl FromServerFnError for ApiError {
             if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(axum::http::StatusCode::BAD_REQUEST);
             }
-            return ApiError::new(ErrorCode::Transport, "La solicitud no es válida: faltan datos o tienen un formato incorrecto.");
+            return ApiError::new(
+                ErrorCode::Transport,
+                "La solicitud no es válida: faltan datos o tienen un formato incorrecto.",
+            );
         }
         ApiError::new(ErrorCode::Transport, "No se pudo comunicar con el servidor. Intente nuevamente.")
     }
@@ -80,10 +83,7 @@ impl FromServerFnError for ApiError {
 /// Errors that mean the request itself was malformed (as opposed to a failed connection).
 #[cfg(feature = "ssr")]
 fn request_unreadable(err: &ServerFnErrorErr) -> bool {
-    matches!(
-        err,
-        ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_)
-    )
+    matches!(err, ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_))
 }
 
 fn tracing_free_log(_err: &ServerFnErrorErr) {

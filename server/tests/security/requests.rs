@@ -181,7 +181,11 @@ async fn forwarded_for_only_from_trusted_proxies(backend: Backend) {
     assert!(res.status().is_success(), "{}", res.status());
     let last = audit_log::Entity::find().order_by_desc(audit_log::Column::Id).one(&direct.state.db).await.unwrap();
     let last = last.unwrap();
-    assert_eq!((last.action.as_str(), last.ip.as_deref()), ("auth.login", Some("127.0.0.1")), "the header was believed");
+    assert_eq!(
+        (last.action.as_str(), last.ip.as_deref()),
+        ("auth.login", Some("127.0.0.1")),
+        "the header was believed"
+    );
     let res = login("198.51.100.10".into(), "nadie@gad.local", "x").await.unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "a made-up header does not buy a fresh budget");
 
@@ -226,8 +230,7 @@ async fn made_up_tokens_share_the_address_budget() {
     let http = reqwest::Client::new();
     let mut statuses = Vec::new();
     for n in 0..8 {
-        let res =
-            http.get(app.url("/api/v1/tasks")).bearer_auth(format!("gad_inventado{n}")).send().await.unwrap();
+        let res = http.get(app.url("/api/v1/tasks")).bearer_auth(format!("gad_inventado{n}")).send().await.unwrap();
         statuses.push(res.status().as_u16());
     }
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
@@ -303,11 +306,15 @@ async fn officers_report_emergencies_without_learning_positions(backend: Backend
     let (lat, lon) = (-34.6037, -58.3816);
     // Somebody near and available, so there is someone to leak.
     let (status, o) = sup
-        .post("/officers", &json!({ "code": "SEC-1", "first_name": "Ana", "last_name": "Cerca", "rank": "Agente", "unit": "Centro" }))
+        .post(
+            "/officers",
+            &json!({ "code": "SEC-1", "first_name": "Ana", "last_name": "Cerca", "rank": "Agente", "unit": "Centro" }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{o}");
     let near = o["id"].as_i64().unwrap();
-    let (status, body) = sup.post(&format!("/officers/{near}/positions"), &json!({ "lat": lat + 0.001, "lon": lon })).await;
+    let (status, body) =
+        sup.post(&format!("/officers/{near}/positions"), &json!({ "lat": lat + 0.001, "lon": lon })).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     for assign in [json!("none"), json!({ "nearest": 5 }), json!({ "officers": [near] })] {
@@ -360,7 +367,10 @@ async fn the_app_role_cannot_alter_the_audit_log() {
         assert!(result.is_err(), "the app role could run: {sql}");
     }
     let rows: i64 = db
-        .query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SELECT COUNT(*) AS n FROM audit_log"))
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT COUNT(*) AS n FROM audit_log",
+        ))
         .await
         .unwrap()
         .unwrap()
