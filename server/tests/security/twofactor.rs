@@ -413,3 +413,22 @@ async fn plain_form_flow(backend: Backend) {
     assert_eq!(res.headers()[LOCATION], "/tareas", "signed in, the code page is done");
 }
 on_both_backends!(plain_form_flow);
+
+/// One code sent by two sign-ins at the same moment (a phished code raced against its owner):
+/// exactly one succeeds.
+async fn a_code_raced_in_parallel_is_accepted_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.login(SUPERVISOR, DEMO_PASSWORD).await;
+    let (mut phone, _) = enrol(&app, &client, DEMO_PASSWORD).await;
+    let (first, second) = (TestApp::client(), TestApp::client());
+    password_step(&app, &first, SUPERVISOR, DEMO_PASSWORD).await;
+    password_step(&app, &second, SUPERVISOR, DEMO_PASSWORD).await;
+    let code = phone.next_code();
+    let form = [("code", code.as_str())];
+    let (a, b) =
+        tokio::join!(app.call(&first, "verify_login_code", &form), app.call(&second, "verify_login_code", &form));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 401], "the code signed in exactly once");
+}
+on_both_backends!(a_code_raced_in_parallel_is_accepted_once);

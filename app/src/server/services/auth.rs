@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use crate::domain::{AuditSeverity, Channel};
 use crate::server::actor::Actor;
 use crate::server::context::RequestMeta;
+use crate::server::db::WriteTxn;
 use crate::server::entities::{officers, users};
 use crate::server::error::{AppError, AppResult};
 use crate::server::services::audit::{self, AuditEntry};
@@ -104,25 +105,30 @@ pub(crate) async fn complete_login(
     second_factor: Option<&str>,
 ) -> AppResult<users::Model> {
     let now = Utc::now();
+    // Who signs in (the fields the update below does not touch).
+    let actor = actor_from(state, user.clone(), meta.channel).await?;
     let mut active: users::ActiveModel = user.into();
     active.failed_login_count = Set(0);
     active.locked_until = Set(None);
     active.last_login_at = Set(Some(now));
     active.updated_at = Set(now);
-    let user = active.update(&state.db).await?;
-    tracing::info!(user_id = user.id, "login succeeded");
-    let actor = actor_from(state, user.clone(), meta.channel).await?;
+    // One transaction with its audit row (and, on SQLite, serialised with other writers).
+    let txn = WriteTxn::begin(state).await?;
+    let user = active.update(&*txn).await?;
     let mut entry = AuditEntry::new("auth.login", "user", user.id);
     if let Some(method) = second_factor {
         entry = entry.after(serde_json::json!({ "second_factor": method }));
     }
-    audit::append_alone(state, Some(&actor), meta, entry).await?;
+    audit::append(&txn, Some(&actor), meta, entry).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = user.id, "login succeeded");
     Ok(user)
 }
 
 /// Counts a failed sign-in step of `user` (a wrong password, or a wrong second-factor code:
-/// one counter, so codes cannot be guessed beside the password) atomically, and locks the
-/// account when the threshold is reached. Audited as `action` with `reason`.
+/// one counter, so codes cannot be guessed beside the password) and locks the account when
+/// the threshold is reached. The increment, the count read back and the lock happen in one
+/// transaction, so parallel failures are all counted. Audited as `action` with `reason`.
 pub(crate) async fn count_failure(
     state: &AppState,
     user: &users::Model,
@@ -130,14 +136,17 @@ pub(crate) async fn count_failure(
     action: &str,
     reason: &str,
 ) -> AppResult<()> {
-    let db = &state.db;
     let now = Utc::now();
+    let txn = WriteTxn::begin(state).await?;
     users::Entity::update_many()
         .col_expr(users::Column::FailedLoginCount, Expr::col(users::Column::FailedLoginCount).add(1))
         .filter(users::Column::Id.eq(user.id))
-        .exec(db)
+        .exec(&*txn)
         .await?;
-    let failures = user.failed_login_count + 1;
+    let failures = users::Entity::find_by_id(user.id)
+        .one(&*txn)
+        .await?
+        .map_or(user.failed_login_count + 1, |u| u.failed_login_count);
     if failures >= state.config.login_max_failures {
         users::Entity::update_many()
             .col_expr(
@@ -146,21 +155,21 @@ pub(crate) async fn count_failure(
             )
             .col_expr(users::Column::FailedLoginCount, Expr::value(0))
             .filter(users::Column::Id.eq(user.id))
-            .exec(db)
+            .exec(&*txn)
             .await?;
         tracing::warn!(user_id = user.id, failures, "account locked after repeated login failures");
         let entry = AuditEntry::new("auth.locked", "user", user.id)
             .after(serde_json::json!({ "failures": failures, "reason": reason }))
             .failed(AuditSeverity::Critical);
-        audit::append_alone(state, None, meta, entry).await?;
+        audit::append(&txn, None, meta, entry).await?;
     } else {
         tracing::info!(user_id = user.id, failures, outcome = reason, "sign-in step refused");
         let entry = AuditEntry::new(action, "user", user.id)
             .after(serde_json::json!({ "reason": reason }))
             .failed(AuditSeverity::Warning);
-        audit::append_alone(state, None, meta, entry).await?;
+        audit::append(&txn, None, meta, entry).await?;
     }
-    Ok(())
+    txn.commit().await
 }
 
 /// The actor for a signed-in user id; an inactive or deleted user is nobody.
