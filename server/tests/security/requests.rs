@@ -380,3 +380,15 @@ async fn the_app_role_cannot_alter_the_audit_log() {
     db.close().await.unwrap();
     owner.close().await.unwrap();
 }
+
+/// Every field has a maximum length before it reaches a store: a phone number was unbounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbounded_fields_are_refused() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = Rest::sign_in(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
+    let id = user_id(&app, "supervisor@gad.local").await;
+    let (status, body) = admin.patch(&format!("/users/{id}"), &json!({ "phone": "1".repeat(5000) })).await;
+    assert_eq!((status, crate::common::problem_fields(&body)), (StatusCode::BAD_REQUEST, vec!["phone".to_owned()]));
+    let (status, body) = admin.patch(&format!("/users/{id}"), &json!({ "phone": "+54 (11) 4000-1234" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

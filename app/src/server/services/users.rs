@@ -212,6 +212,24 @@ fn validate_profile(dni: &str, first: &str, last: &str, email: &str) -> AppResul
     if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
 }
 
+/// Longest phone number kept, in characters.
+const PHONE_MAX: usize = 30;
+
+/// A phone number: digits, spaces and `+ - ( ) .`, at most [`PHONE_MAX`] characters.
+fn validate_phone(phone: Option<&str>) -> AppResult<()> {
+    let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let allowed = |c: char| c.is_ascii_digit() || " +-().".contains(c);
+    if phone.chars().count() > PHONE_MAX || !phone.chars().all(allowed) {
+        return Err(AppError::validation(
+            "phone",
+            "El teléfono admite hasta 30 caracteres: dígitos, espacios y + - ( ).",
+        ));
+    }
+    Ok(())
+}
+
 /// Users matching `text` (name, email or DNI) and `role`, by id, cursor-paginated.
 pub async fn list(
     state: &AppState,
@@ -268,6 +286,7 @@ pub async fn create(
     let email = input.email.trim().to_lowercase();
     let dni = input.dni.trim().to_owned();
     validate_profile(&dni, &input.first_name, &input.last_name, &email)?;
+    validate_phone(input.phone.as_deref())?;
     let (password, generated) = match input.password.filter(|p| !p.is_empty()) {
         Some(p) => {
             validate_password(&p)?;
@@ -333,6 +352,7 @@ pub async fn update(
     let last = update.last_name.map(|s| s.trim().to_owned()).unwrap_or_else(|| user.last_name.clone());
     let email = update.email.map(|e| e.trim().to_lowercase()).unwrap_or_else(|| user.email.clone());
     validate_profile(&dni, &first, &last, &email)?;
+    validate_phone(update.phone.as_deref())?;
     let role = update.role.unwrap_or(user.role);
     if user.role == Role::Admin && role != Role::Admin {
         ensure_other_admin(&*txn, id).await?;
