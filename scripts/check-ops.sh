@@ -128,6 +128,7 @@ check "grafana dashboards use the provisioned datasource" grafana_dashboards
 # A real `gad serve` on a temp SQLite with the demo data, Redis, the webhook and the idempotency
 # cache exercised, so that counters created on first use appear in the scrape.
 GAD_BASE=""
+METRICS_ADDR=""
 start_gad() {
   if [ ! -x "$BIN" ]; then
     echo "[ops] building $BIN (cargo build -p server)"
@@ -140,8 +141,11 @@ start_gad() {
   PIDS+=($!)
   redis_url="redis://127.0.0.1:$rport"
   local db=$WORK/gad.db
+  # The metrics on their own listener, as compose runs them (GAD_METRICS_ADDR).
+  METRICS_ADDR=127.0.0.1:$(free_port)
   # The listener port comes from the "GAD listening" log line (GAD_LISTEN_ADDR port 0).
   DATABASE_URL="sqlite://$db?mode=rwc" REDIS_URL="$redis_url" GAD_LISTEN_ADDR=127.0.0.1:0 \
+    GAD_METRICS_ADDR="$METRICS_ADDR" \
     GAD_ADMIN_PASSWORD=ops-check-admin GAD_DEMO_PASSWORD=ops-check-demo GAD_SEED_DEMO=true \
     TELEGRAM_BOT_TOKEN=123456:ops-check TELEGRAM_WEBHOOK_SECRET=ops-check-webhook-secret \
     TELEGRAM_API_URL="http://127.0.0.1:$(free_port)" \
@@ -171,7 +175,7 @@ start_gad() {
     curl -s -o /dev/null -b "$jar" -H 'Content-Type: application/json' -H 'Idempotency-Key: ops-check-1' \
       -d '{"name":"ops-check"}' "$GAD_BASE/api/v1/users/$me/tokens"
   done
-  local hook=$GAD_BASE/telegram/webhook/ops-check-webhook-secret
+  local hook=$GAD_BASE/telegram/webhook
   curl -s -o /dev/null -H 'X-Telegram-Bot-Api-Secret-Token: ops-check-webhook-secret' -H 'Content-Type: application/json' \
     -d '{"update_id":1,"message":{"message_id":1,"date":1700000000,"chat":{"id":42,"type":"private"},"from":{"id":42,"is_bot":false,"first_name":"Ops"},"text":"/start"}}' "$hook"
   curl -s -o /dev/null -H 'X-Telegram-Bot-Api-Secret-Token: ops-check-webhook-secret' -H 'Content-Type: application/json' \
@@ -186,7 +190,7 @@ if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bac
     con.commit()
 PY
   sleep 2 # the bot's workers and the background refresh
-  curl -fs "$GAD_BASE/metrics" >"$WORK/gad.metrics"
+  curl -fs "http://$METRICS_ADDR/metrics" >"$WORK/gad.metrics"
 }
 
 NODE_ADDR=""
@@ -225,7 +229,7 @@ global:
 rule_files: ["$ROOT/$MON/prometheus/rules/*.yml"]
 scrape_configs:
   - job_name: gad-api
-    static_configs: [{targets: ["${GAD_BASE#http://}"]}]
+    static_configs: [{targets: ["$METRICS_ADDR"]}]
   - job_name: node
     static_configs: [{targets: ["$NODE_ADDR"]}]
 YAML
@@ -320,7 +324,7 @@ if mode == "prod":
         if not image.endswith(":1.2.3"):
             bad.append(f"{name}: image {image} is not tagged by GAD_IMAGE_TAG")
     env = s["api"]["environment"]
-    for var in ("DATABASE_URL", "GAD_ADMIN_PASSWORD", "TELEGRAM_BOT_TOKEN"):
+    for var in ("DATABASE_URL", "GAD_ADMIN_PASSWORD", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"):
         if env.get(var) or not (env.get(var + "_FILE") or "").startswith("/run/secrets/"):
             bad.append(f"api: {var} is not read from a secret file")
     db_env = s["db"]["environment"]
@@ -400,8 +404,9 @@ caddy_validate() {
 check "caddy validate (local HTTP and production HTTPS with DNS upstreams)" caddy_validate
 check "caddy fmt (Caddyfile is formatted)" bash -c 'caddy fmt Caddyfile | diff -u Caddyfile -'
 
-# Caddy in front of the gad started above: proxied pages with the security headers and
-# compression, the Telegram webhook routed, and the headers on Caddy's own error pages.
+# Caddy in front of the gad started above: proxied pages with GAD's security headers (one of
+# each) and compression, the Telegram webhook routed, the operations endpoints refused, and the
+# headers on Caddy's own files and error pages.
 caddy_in_front() {
   [ -n "$GAD_BASE" ] || { echo "gad is not running (see the scrape check)"; return 1; }
   local port down site=$WORK/site
@@ -421,16 +426,27 @@ caddy_in_front() {
   grep -qi '^content-encoding: zstd' "$h" || { echo "the page is not compressed"; cat "$h"; return 1; }
   grep -qi '^x-request-id: ' "$h" || { echo "no request id from gad"; return 1; }
   grep -qi '^server:' "$h" && { echo "the Server header leaks"; return 1; }
+  grep -qi "^content-security-policy: .*script-src 'self' 'nonce-" "$h" || { echo "no CSP from gad"; cat "$h"; return 1; }
+  local name
+  for name in content-security-policy x-frame-options x-content-type-options strict-transport-security; do
+    [ "$(grep -ci "^$name:" "$h")" = 1 ] || { echo "not exactly one $name"; cat "$h"; return 1; }
+  done
   curl -fs -D "$h" -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:$port/pkg/gad.css" || return 1
   grep -qi '^content-encoding: gzip' "$h" || { echo "the precompressed asset was not served"; cat "$h"; return 1; }
+  grep -qi "^content-security-policy: default-src 'none'" "$h" || { echo "no CSP on Caddy's file"; cat "$h"; return 1; }
   # The webhook reaches gad (which refuses a wrong secret token with 401, not Caddy's 404).
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}' \
-    "http://127.0.0.1:$port/telegram/webhook/ops-check-webhook-secret")
-  if [ "$code" = 404 ] || [ "$code" -ge 500 ]; then
+    "http://127.0.0.1:$port/telegram/webhook")
+  if [ "$code" != 401 ]; then
     echo "webhook through Caddy answered $code"
     return 1
   fi
+  # The operations endpoints are not public.
+  for path in /metrics /ready /METRICS /metrics/; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$path")
+    [ "$code" = 404 ] || { echo "$path through Caddy answered $code"; return 1; }
+  done
   # A Caddy whose only upstream is down answers 503 with the same headers.
   local eport
   eport=$(free_port)

@@ -33,33 +33,58 @@
   const officerMarkers = new Map();
   const taskMarkers = new Map();
 
-  function escape(text) {
-    return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  // Every text shown here comes from users (names, titles, codes): it is put into the DOM as
+  // text nodes, never parsed as HTML. Leaflet's bindTooltip/bindPopup take an element for
+  // that reason: a string given to them is HTML.
+
+  /** `tag` with a class and children (strings become text nodes). */
+  function el(tag, className, ...children) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    node.append(...children);
+    return node;
+  }
+
+  /** A link to one of GAD's own pages; `path` is built from numbers and constants only. */
+  function link(path, text) {
+    const a = el('a', null, text);
+    a.href = path;
+    return a;
   }
 
   function coords(lat, lon) {
-    return `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+    return `${Number(lat).toFixed(5)}, ${Number(lon).toFixed(5)}`;
   }
 
   function pointLinks(lat, lon) {
-    const q = `lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}`;
-    return `<p class="map-popup-coords">${coords(lat, lon)}</p>` +
-      `<p><a href="/mapa?${q}">${T('Efectivos más cercanos', 'Nearest officers')}</a><br>` +
-      `<a href="/emergencia?${q}">${T('Crear emergencia aquí', 'Create an emergency here')}</a></p>`;
+    const q = `lat=${Number(lat).toFixed(6)}&lon=${Number(lon).toFixed(6)}`;
+    return el('div', null,
+      el('p', 'map-popup-coords', coords(lat, lon)),
+      el('p', null,
+        link(`/mapa?${q}`, T('Efectivos más cercanos', 'Nearest officers')),
+        el('br'),
+        link(`/emergencia?${q}`, T('Crear emergencia aquí', 'Create an emergency here'))));
+  }
+
+  function officerLabel(o) {
+    return el('span', null, `${o.code} · ${o.name}`);
   }
 
   function officerPopup(o) {
-    return `<strong>${escape(o.code)} · ${escape(o.name)}</strong><br>` +
-      `${STATUS_LABELS[o.status] || escape(o.status)}<br>` +
-      `<span class="map-popup-coords">${coords(o.lat, o.lon)}</span><br>` +
-      `<a href="/mapa?recorrido=${o.officer_id}&horas=4">${T('Ver recorrido (4 h)', 'Show track (4 h)')}</a> · ` +
-      `<a href="/efectivos">${T('Efectivos', 'Officers')}</a>`;
+    return el('div', null,
+      el('strong', null, `${o.code} · ${o.name}`), el('br'),
+      STATUS_LABELS[o.status] || String(o.status), el('br'),
+      el('span', 'map-popup-coords', coords(o.lat, o.lon)), el('br'),
+      link(`/mapa?recorrido=${Number(o.officer_id)}&horas=4`, T('Ver recorrido (4 h)', 'Show track (4 h)')),
+      ' · ',
+      link('/efectivos', T('Efectivos', 'Officers')));
   }
 
   function taskPopup(t) {
-    return `<strong>${escape(t.code)}</strong> ${escape(t.title)}<br>` +
-      `${T('Prioridad', 'Priority')} ${PRIORITY_LABELS[t.priority] || escape(t.priority)}<br>` +
-      `<a href="/tareas/${t.task_id}">${T('Ver tarea', 'View task')}</a>`;
+    return el('div', null,
+      el('strong', null, String(t.code)), ` ${t.title}`, el('br'),
+      `${T('Prioridad', 'Priority')} ${PRIORITY_LABELS[t.priority] || String(t.priority)}`, el('br'),
+      link(`/tareas/${Number(t.task_id)}`, T('Ver tarea', 'View task')));
   }
 
   /** Creates the map in element `id`. `options`: {center:[lat,lon], zoom, tileUrl|null}. */
@@ -121,9 +146,10 @@
       if (marker) {
         marker.setLatLng([o.lat, o.lon]);
         marker.setPopupContent(officerPopup(o));
+        marker.setTooltipContent(officerLabel(o));
       } else {
         marker = L.circleMarker([o.lat, o.lon], style).bindPopup(officerPopup(o));
-        marker.bindTooltip(`${o.code} · ${o.name}`);
+        marker.bindTooltip(officerLabel(o));
         marker.addTo(layers.officers);
         officerMarkers.set(o.officer_id, marker);
       }

@@ -36,7 +36,7 @@ pub enum Command {
     },
     /// Run the Telegram bot in long-polling mode (needs TELEGRAM_BOT_TOKEN).
     Bot {
-        /// Instead: register `<GAD_PUBLIC_URL>/telegram/webhook/<secret>` with Telegram
+        /// Instead: register `<GAD_PUBLIC_URL>/telegram/webhook` with Telegram
         /// (needs TELEGRAM_WEBHOOK_SECRET) and exit; `gad serve` then receives the updates.
         #[arg(long)]
         set_webhook: bool,
@@ -47,6 +47,10 @@ pub enum Command {
         /// Base URL of the site, e.g. https://gad.example.org
         #[arg(long)]
         url: String,
+        /// Where /ready and /metrics answer when the public site hides them: the operations
+        /// listener (GAD_METRICS_ADDR), e.g. http://127.0.0.1:9464. Default: --url.
+        #[arg(long)]
+        internal_url: Option<String>,
         /// Also trust this PEM root certificate (a private CA).
         #[arg(long)]
         ca_cert: Option<std::path::PathBuf>,

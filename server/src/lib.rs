@@ -15,6 +15,7 @@ pub mod provenance;
 pub mod ratelimit;
 pub mod rest;
 pub mod router;
+pub mod security_headers;
 pub mod startup;
 pub mod telemetry;
 pub mod verify;

@@ -124,9 +124,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             })
             .await?;
         }
-        Command::Verify { url, ca_cert, min_cert_days, timeout } => {
+        Command::Verify { url, internal_url, ca_cert, min_cert_days, timeout } => {
             let options = gad_server::verify::Options {
                 url,
+                internal_url,
                 ca_cert,
                 min_cert_days,
                 timeout: std::time::Duration::from_secs(timeout),

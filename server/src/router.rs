@@ -1,5 +1,6 @@
 //! The HTTP router and its middleware, in the order a request meets them:
-//! request id → trace → client address → same-origin check → body limit → (pages and server functions: session → page guard) → handler.
+//! security headers → request id → trace → client address → same-origin check → body limit →
+//! (pages and server functions: session → page guard) → handler.
 
 use axum::Router;
 use axum::http::HeaderName;
@@ -16,7 +17,7 @@ use app::server::sessions::GadSessionStore;
 use app::server::state::AppState;
 use app::{App, shell};
 
-use crate::{health, middleware, provenance};
+use crate::{health, middleware, provenance, security_headers};
 
 pub const SESSION_COOKIE: &str = "gad_session";
 
@@ -41,18 +42,29 @@ pub fn build(state: AppState) -> Router {
     let pages: Router<AppState> = Router::new()
         .nest("/api/v1", api)
         .route("/api/docs", get(crate::rest::docs_page))
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, security_headers::provide_nonce, move || {
+            shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            security_headers::provide_nonce,
+            shell,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit_login))
         .layer(axum::Extension(crate::ratelimit::RateLimiter::new(state.redis.clone())))
         .layer(sessions);
 
     let request_id = HeaderName::from_static(middleware::REQUEST_ID_HEADER);
+    // With GAD_METRICS_ADDR the metrics are on the operations listener only ([`operations`]);
+    // here a plain 404 (not the page guard's redirect to the login page).
+    let metrics = match state.config.metrics_addr {
+        None => get(crate::metrics::scrape),
+        Some(_) => get(|| async { axum::http::StatusCode::NOT_FOUND }),
+    };
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/metrics", get(crate::metrics::scrape))
+        .route("/metrics", metrics)
         // The language switch: outside sessions and page guards (the login page offers it too).
         .route("/idioma/{lang}", get(crate::lang::switch))
         // Telegram's webhook (only when configured); outside sessions and page guards.
@@ -61,6 +73,11 @@ pub fn build(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()
+                // Outermost: the headers reach every answer, the ones of the layers below too.
+                .layer(axum::middleware::from_fn_with_state(
+                    std::sync::Arc::new(security_headers::SecurityHeaders::new(&state.config)),
+                    security_headers::secure,
+                ))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()
@@ -74,5 +91,17 @@ pub fn build(state: AppState) -> Router {
                 .layer(axum::middleware::from_fn_with_state(state.clone(), provenance::client_addr))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), provenance::same_origin)),
         )
+        .with_state(state)
+}
+
+/// The operations listener (`GAD_METRICS_ADDR`): metrics, readiness and health for Prometheus
+/// and orchestrators, on an address the public site does not reach.
+pub fn operations(state: AppState) -> Router {
+    let headers = std::sync::Arc::new(security_headers::SecurityHeaders::new(&state.config));
+    Router::new()
+        .route("/metrics", get(crate::metrics::scrape))
+        .route("/ready", get(health::ready))
+        .route("/health", get(health::health))
+        .layer(axum::middleware::from_fn_with_state(headers, security_headers::secure))
         .with_state(state)
 }

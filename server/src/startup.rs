@@ -16,6 +16,8 @@ use app::server::{db, error::AppError};
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// The operations listener (`GAD_METRICS_ADDR`) and its router.
+    operations: Option<(TcpListener, axum::Router)>,
     state: AppState,
 }
 
@@ -28,13 +30,25 @@ impl Application {
         let listener = TcpListener::bind(state.config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {} (GAD_LISTEN_ADDR)", state.config.listen_addr))?;
+        let operations = match state.config.metrics_addr {
+            Some(addr) => Some((
+                TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (GAD_METRICS_ADDR)"))?,
+                crate::router::operations(state.clone()),
+            )),
+            None => None,
+        };
         crate::metrics::install();
         let router = crate::router::build(state.clone());
-        Ok(Self { listener, router, state })
+        Ok(Self { listener, router, operations, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or(self.state.config.listen_addr)
+    }
+
+    /// The operations listener's address, when `GAD_METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.operations.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -44,7 +58,18 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM, finishing in-flight requests.
     pub async fn run(self) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "GAD listening");
+        if let Some(addr) = self.metrics_addr() {
+            tracing::info!(%addr, "operations endpoints (/metrics, /ready, /health) listening");
+        }
         crate::metrics::spawn_refresher(self.state.clone());
+        if let Some((listener, router)) = self.operations {
+            // Ends with the process; scrapes need no draining.
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router).await {
+                    tracing::error!(%error, "the operations listener stopped");
+                }
+            });
+        }
         axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await

@@ -2,7 +2,8 @@
 //! would after a deploy, and prints one pass/fail line per check.
 //!
 //! Checks: `/health`, `/ready`, the TLS certificate's expiry (https only), the `/metrics`
-//! exposition format, the login page, and the Telegram webhook (`getWebhookInfo`, only when
+//! exposition format (`/ready` and `/metrics` at `--internal-url` when given: behind Caddy
+//! they are not public), the login page, and the Telegram webhook (`getWebhookInfo`, only when
 //! `TELEGRAM_BOT_TOKEN` is configured). The bot token never appears in the output.
 
 use std::fmt;
@@ -17,6 +18,9 @@ use serde_json::Value;
 pub struct Options {
     /// Base URL of the site, e.g. `https://gad.example.org`.
     pub url: String,
+    /// Base URL of `/ready` and `/metrics` when the site hides them (Caddy answers 404 there):
+    /// the operations listener, `GAD_METRICS_ADDR`. `None`: [`Options::url`].
+    pub internal_url: Option<String>,
     /// Extra PEM root certificate to trust (a private CA, Caddy's internal one).
     pub ca_cert: Option<PathBuf>,
     /// A certificate expiring in fewer days than this fails.
@@ -95,6 +99,10 @@ pub async fn run(options: &Options, config: &Config) -> anyhow::Result<Report> {
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         anyhow::bail!("--url must start with http:// or https://");
     }
+    let internal = options.internal_url.as_deref().map_or(base.as_str(), |u| u.trim_end_matches('/')).to_owned();
+    if !(internal.starts_with("http://") || internal.starts_with("https://")) {
+        anyhow::bail!("--internal-url must start with http:// or https://");
+    }
     let mut builder = reqwest::Client::builder()
         .timeout(options.timeout)
         .connect_timeout(options.timeout)
@@ -112,9 +120,9 @@ pub async fn run(options: &Options, config: &Config) -> anyhow::Result<Report> {
         r.extensions().get::<reqwest::tls::TlsInfo>().and_then(|info| info.peer_certificate().map(<[u8]>::to_vec))
     });
     checks.push(check_health(health).await);
-    checks.push(check_ready(http.get(format!("{base}/ready")).send().await).await);
+    checks.push(check_ready(http.get(format!("{internal}/ready")).send().await).await);
     checks.push(check_tls(&base, certificate.as_deref(), options.min_cert_days, checks[0].outcome));
-    checks.push(check_metrics(http.get(format!("{base}/metrics")).send().await).await);
+    checks.push(check_metrics(http.get(format!("{internal}/metrics")).send().await).await);
     checks.push(check_login(http.get(format!("{base}/login")).send().await).await);
     checks.push(check_webhook(&http, config).await);
     Ok(Report { checks })
@@ -273,14 +281,16 @@ async fn check_webhook(http: &reqwest::Client, config: &Config) -> Check {
             Check::fail("webhook", "hay un webhook registrado pero GAD usa long polling (sin TELEGRAM_WEBHOOK_SECRET)")
         };
     }
-    let expected = config.public_url.as_deref().map(|u| format!("{}/telegram/webhook/", u.trim_end_matches('/')));
+    let expected =
+        config.public_url.as_deref().map(|u| format!("{}{}", u.trim_end_matches('/'), crate::bot::WEBHOOK_PATH));
     if registered.is_empty() {
         return Check::fail("webhook", "ningún webhook registrado (gad bot --set-webhook)");
     }
-    if let Some(prefix) = &expected
-        && !registered.starts_with(prefix.as_str())
+    if let Some(url) = &expected
+        && registered != url
     {
-        return Check::fail("webhook", format!("el webhook no apunta a {prefix}…"));
+        // Never echo what is registered: an old registration holds the secret in its path.
+        return Check::fail("webhook", format!("el webhook no es {url} (gad bot --set-webhook)"));
     }
     // A recent delivery error (the last hour) means Telegram cannot reach us.
     let last_error = info["last_error_date"].as_i64().unwrap_or(0);

@@ -271,3 +271,168 @@ async fn two_replicas_behind_caddy() {
     drop(first);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const WEBHOOK_SECRET: &str = "caddy-webhook-secret-0123456789";
+
+/// The repository's own Caddyfile (not a copy of its directives) in front of one `gad serve`
+/// running the Telegram webhook: the webhook's secret reaches neither Caddy's access log nor
+/// GAD's log (nor do session cookies and bearer tokens), `/metrics` and `/ready` are not on
+/// the public site, and each security header is sent once, GAD's where GAD answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_project_caddyfile_keeps_secrets_and_internals_off_the_site() {
+    let dir = std::env::temp_dir().join(format!("gad-caddy-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(dir.join("site/pkg")).unwrap();
+    std::fs::write(dir.join("site/pkg/gad.css"), "body{}").unwrap();
+    let database_url = common::fresh_database(Backend::Sqlite).await;
+    let (port, telegram) = (free_port(), free_port());
+    let gad = Command::new(env!("CARGO_BIN_EXE_gad"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("DATABASE_URL", &database_url)
+        .env("GAD_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("GAD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("TELEGRAM_BOT_TOKEN", "123456:caddy-test")
+        .env("TELEGRAM_API_URL", format!("http://127.0.0.1:{telegram}"))
+        .env("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(std::fs::File::create(dir.join("gad.log")).unwrap())
+        .stderr(std::fs::File::create(dir.join("gad.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let gad = Proc(gad);
+    let direct = format!("http://127.0.0.1:{port}");
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    wait_for(&format!("{direct}/ready"), &plain).await;
+
+    let site_port = free_port();
+    let caddy = Command::new(std::env::var("GAD_TEST_CADDY").unwrap_or_else(|_| "caddy".into()))
+        .args(["run", "--adapter", "caddyfile", "--config", concat!(env!("CARGO_MANIFEST_DIR"), "/../Caddyfile")])
+        .env("GAD_CADDY_ADMIN", "off")
+        .env("GAD_DOMAIN", format!(":{site_port}"))
+        .env("GAD_UPSTREAMS", format!("127.0.0.1:{port}"))
+        .env("GAD_SITE_ROOT", dir.join("site"))
+        .env("HOME", &dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .stdout(std::fs::File::create(dir.join("caddy.log")).unwrap())
+        .stderr(std::fs::File::create(dir.join("caddy.err")).unwrap())
+        .spawn()
+        .expect("caddy is installed (scripts/install-deps.sh --test)");
+    let caddy = Proc(caddy);
+    let site = format!("http://127.0.0.1:{site_port}");
+    wait_for(&format!("{site}/health"), &plain).await;
+
+    // The operations endpoints answer on the replica, never on the public site.
+    for path in ["/metrics", "/ready"] {
+        assert_eq!(plain.get(format!("{direct}{path}")).send().await.unwrap().status(), 200, "{path} direct");
+    }
+    for path in ["/metrics", "/ready", "/METRICS", "/Ready", "/metrics/", "/ready?full=1", "/metrics?x"] {
+        let res = plain.get(format!("{site}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path} through Caddy");
+        assert!(!res.text().await.unwrap().contains("gad_"), "{path}");
+    }
+
+    // Telegram's update through Caddy: the header authenticates; the path holds no secret.
+    let update = json!({ "update_id": 7, "message": { "message_id": 1, "date": 1_700_000_000, "text": "/start",
+        "chat": { "id": 4242, "type": "private" }, "from": { "id": 4242, "is_bot": false, "first_name": "Ana" } } });
+    let hook = |path: &str, secret: Option<&str>| {
+        let mut req = plain.post(format!("{site}{path}")).json(&update);
+        if let Some(secret) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        req.send()
+    };
+    assert_eq!(hook("/telegram/webhook", Some(WEBHOOK_SECRET)).await.unwrap().status(), 200);
+    assert_eq!(hook("/telegram/webhook", None).await.unwrap().status(), 401);
+    assert_eq!(hook("/telegram/webhook", Some("caddy-webhook-secret-wrong")).await.unwrap().status(), 401);
+    // A webhook still registered the old way posts to the secret path: refused, and masked.
+    let old = format!("/telegram/webhook/{WEBHOOK_SECRET}");
+    assert_eq!(hook(&old, Some(WEBHOOK_SECRET)).await.unwrap().status(), 404);
+
+    // A session cookie and a bearer token through Caddy stay out of its log too.
+    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let login = browser
+        .post(format!("{site}/api/fn/login"))
+        .header("accept", "application/json")
+        .form(&[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success());
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("gad_session=").map(|c| c.split(';').next().unwrap().to_owned()))
+        .expect("a session cookie");
+    assert_eq!(browser.get(format!("{site}/api/v1/me")).send().await.unwrap().status(), 200);
+    let bearer = "gad_not-a-real-token-but-secret-anyway";
+    let _ = plain.get(format!("{site}/api/v1/me")).bearer_auth(bearer).send().await.unwrap();
+
+    // Each header once: GAD's own (its CSP has the nonce) on what it answers, Caddy's on its
+    // files.
+    let page = plain.get(format!("{site}/login")).send().await.unwrap();
+    for name in ["content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy"] {
+        assert_eq!(page.headers().get_all(name).iter().count(), 1, "{name}: {:?}", page.headers());
+    }
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("'nonce-"));
+    let file = plain.get(format!("{site}/pkg/gad.css")).send().await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert!(file.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
+    assert_eq!(file.headers()["x-content-type-options"], "nosniff");
+
+    // `gad verify` through the site: /ready and /metrics are not there; named with
+    // --internal-url (the replica, where an operator's verify reaches them) they pass.
+    let verify = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_gad"))
+            .args(["verify", "--url", &site, "--timeout", "5"])
+            .args(extra)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .output()
+            .unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (code, report) = verify(&[]);
+    assert_eq!(code, Some(1), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("[FALLA") && l.contains("/ready")), "{report}");
+    let (code, report) = verify(&["--internal-url", &direct]);
+    assert_eq!(code, Some(0), "{report}");
+
+    // The logs: every request above is in Caddy's access log, no credential is.
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let mut access = String::new();
+    for _ in 0..100 {
+        access = read("caddy.log");
+        if access.contains(r#""uri":"/pkg/gad.css""#) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let webhook_lines: Vec<Value> = access
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["request"]["uri"].as_str().is_some_and(|u| u.starts_with("/telegram/webhook")))
+        .collect();
+    assert_eq!(webhook_lines.len(), 4, "the webhook calls are logged:\n{access}");
+    assert!(webhook_lines.iter().any(|v| v["request"]["uri"] == "/telegram/webhook/***"), "{access}");
+    for line in &webhook_lines {
+        let headers = line["request"]["headers"].as_object().expect("request headers are logged");
+        assert!(headers.keys().all(|k| !k.eq_ignore_ascii_case("x-telegram-bot-api-secret-token")), "{line}");
+    }
+    let gad_log = read("gad.log") + &read("gad.err");
+    assert!(gad_log.contains("/telegram/webhook"), "gad logs the webhook calls:\n{gad_log}");
+    for (what, secret) in
+        [("webhook secret", WEBHOOK_SECRET), ("session cookie", cookie.as_str()), ("bearer token", bearer)]
+    {
+        assert!(!access.contains(secret), "Caddy's access log holds the {what}:\n{access}");
+        assert!(!read("caddy.err").contains(secret), "Caddy's log holds the {what}");
+        assert!(!gad_log.contains(secret), "GAD's log holds the {what}");
+    }
+    drop(caddy);
+    drop(gad);
+    let _ = std::fs::remove_dir_all(&dir);
+}

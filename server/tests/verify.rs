@@ -62,7 +62,7 @@ async fn a_running_gad_passes_with_its_webhook_registered() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let public = "https://gad.example.org";
     let (telegram, calls) = fake_telegram(json!({
-        "url": format!("{public}/telegram/webhook/{WEBHOOK_SECRET}"),
+        "url": format!("{public}/telegram/webhook"),
         "has_custom_certificate": false,
         "pending_update_count": 2
     }))
@@ -87,6 +87,24 @@ async fn a_running_gad_passes_with_its_webhook_registered() {
     let (code, report) = verify(&app.url("/"), &[]);
     assert_eq!(code, 0, "{report}");
     assert!(line(&report, "webhook").starts_with("[OMITE"), "{report}");
+
+    // A registration from before the secret left the path fails, and is not echoed.
+    let (old, _) = fake_telegram(json!({
+        "url": format!("{public}/telegram/webhook/{WEBHOOK_SECRET}"),
+        "pending_update_count": 0
+    }))
+    .await;
+    let env = [
+        ("TELEGRAM_BOT_TOKEN", BOT_TOKEN),
+        ("TELEGRAM_API_URL", old.as_str()),
+        ("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("GAD_PUBLIC_URL", public),
+    ];
+    let (code, report) = verify(&app.url(""), &env);
+    assert_eq!(code, 1, "{report}");
+    assert!(line(&report, "webhook").starts_with("[FALLA"), "{report}");
+    assert!(line(&report, "webhook").contains("--set-webhook"), "{report}");
+    assert!(!report.contains(WEBHOOK_SECRET), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +119,7 @@ async fn a_dead_port_and_a_foreign_server_fail() {
     // A server that answers everything with the same JSON is not GAD; and Telegram reports
     // that it cannot deliver to the registered webhook.
     let (foreign, _) = fake_telegram(json!({
-        "url": "https://gad.example.org/telegram/webhook/x",
+        "url": "https://gad.example.org/telegram/webhook",
         "pending_update_count": 40,
         "last_error_date": chrono::Utc::now().timestamp() - 60,
         "last_error_message": "Connection refused"

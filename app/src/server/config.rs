@@ -43,6 +43,10 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen_addr: SocketAddr,
+    /// `GAD_METRICS_ADDR`: a second listener for the operations endpoints (`/metrics`,
+    /// `/ready`, `/health`), kept off the public site; then the main listener has no
+    /// `/metrics`. Unset: `/metrics` is served on the main listener (embedded, local use).
+    pub metrics_addr: Option<SocketAddr>,
     pub site_root: PathBuf,
     pub database_url: Secret,
     pub redis_url: Option<Secret>,
@@ -256,6 +260,7 @@ impl Config {
             two_factor_required_roles,
             backup,
             listen_addr,
+            metrics_addr: env.parse("GAD_METRICS_ADDR")?,
             site_root: env.get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
             database_url,
             redis_url,
@@ -326,8 +331,10 @@ impl Env<'_> {
         match (self.get(name), self.get(&file_var)) {
             (Some(_), Some(_)) => Err(ConfigError::new(name, &format!("set either {name} or {file_var}, not both"))),
             (Some(v), None) => Ok(Some(Secret::new(v))),
+            // An empty file is no secret, as an empty variable is unset (optional secrets of the
+            // production overlay default to an empty file).
             (None, Some(path)) => std::fs::read_to_string(&path)
-                .map(|s| Some(Secret::new(s.trim_end_matches(['\n', '\r']))))
+                .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_owned()).filter(|s| !s.is_empty()).map(Secret::new))
                 .map_err(|e| ConfigError::new(&file_var, &format!("cannot read the file: {}", e.kind()))),
             (None, None) => Ok(None),
         }
@@ -448,6 +455,11 @@ mod tests {
         assert_eq!(missing.variable, "TELEGRAM_BOT_TOKEN_FILE");
         let both = load(&[("GAD_ADMIN_PASSWORD", "a"), ("GAD_ADMIN_PASSWORD_FILE", "/x")]).expect_err("refused");
         assert_eq!(both.variable, "GAD_ADMIN_PASSWORD");
+        // An empty file (an optional secret of the production overlay) is no secret.
+        let empty = dir.join("empty");
+        std::fs::write(&empty, "\n").expect("write");
+        let c = load(&[("TELEGRAM_WEBHOOK_SECRET_FILE", empty.to_str().expect("utf8"))]).expect("loads");
+        assert!(c.telegram_webhook_secret.is_none());
     }
 
     #[test]

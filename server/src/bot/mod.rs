@@ -14,9 +14,10 @@
 //!   chat ([`Dispatcher`]), which neither offers.
 //!
 //! Two ways in: long polling (`gad bot`, development) and, when `TELEGRAM_WEBHOOK_SECRET` is
-//! set, a webhook route on `gad serve` ([`webhook_routes`]) that checks the secret path *and*
-//! Telegram's `X-Telegram-Bot-Api-Secret-Token` header (tgbot's own webhook server checks
-//! neither). Both feed the same [`Dispatcher`].
+//! set, a webhook route on `gad serve` ([`webhook_routes`], `POST /telegram/webhook`) that
+//! checks Telegram's `X-Telegram-Bot-Api-Secret-Token` header in constant time (tgbot's own
+//! webhook server does not). The secret is never in the URL, so no access log holds it. Both
+//! feed the same [`Dispatcher`].
 //!
 //! Conversation state (wizard steps, the pending `/emergencia` location, the finishing note)
 //! lives in `services::conversations` (Redis, or the database in embedded mode) with a
@@ -184,8 +185,11 @@ impl Bot {
 /// The header in which Telegram repeats the webhook's `secret_token`.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
-/// `POST /telegram/webhook/{secret}` when the bot token and `TELEGRAM_WEBHOOK_SECRET` are set;
-/// no route otherwise. Updates are acknowledged at once and handled in the background.
+/// The webhook's path. Telegram authenticates with [`SECRET_HEADER`]; the path holds no secret.
+pub const WEBHOOK_PATH: &str = "/telegram/webhook";
+
+/// `POST /telegram/webhook` when the bot token and `TELEGRAM_WEBHOOK_SECRET` are set; no route
+/// otherwise. Updates are acknowledged at once and handled in the background.
 pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
     let router = axum::Router::new();
     let Some(secret) = state.config.telegram_webhook_secret.as_ref().map(|s| s.expose().to_owned()) else {
@@ -207,12 +211,10 @@ pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
     drop(jobs::spawn(bot.clone()));
     let hook = WebhookHook { dispatcher: Dispatcher::new(bot), secret: Arc::new(secret) };
     router.route(
-        "/telegram/webhook/{secret}",
-        axum::routing::post(
-            move |axum::extract::Path(path): axum::extract::Path<String>,
-                  headers: axum::http::HeaderMap,
-                  body: axum::body::Bytes| async move { hook.receive(&path, &headers, &body) },
-        ),
+        WEBHOOK_PATH,
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+            hook.receive(&headers, &body)
+        }),
     )
 }
 
@@ -223,13 +225,10 @@ struct WebhookHook {
 }
 
 impl WebhookHook {
-    fn receive(&self, path: &str, headers: &axum::http::HeaderMap, body: &[u8]) -> axum::http::StatusCode {
+    fn receive(&self, headers: &axum::http::HeaderMap, body: &[u8]) -> axum::http::StatusCode {
         use axum::http::StatusCode;
-        if !same_secret(path, &self.secret) {
-            return StatusCode::NOT_FOUND;
-        }
-        let header = headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !same_secret(header, &self.secret) {
+        let header = headers.get(SECRET_HEADER).map_or(&[][..], |v| v.as_bytes());
+        if !same_secret(header, self.secret.as_bytes()) {
             tracing::warn!("telegram webhook call without the right secret-token header refused");
             return StatusCode::UNAUTHORIZED;
         }
@@ -242,7 +241,9 @@ impl WebhookHook {
     }
 }
 
-/// The webhook path names its secret: logs and metrics get this instead.
+/// Before the secret left the webhook's path, Telegram was told `/telegram/webhook/<secret>`;
+/// until `gad bot --set-webhook` runs again it still posts there (now a 404). Logs and metrics
+/// get this instead of such a path.
 pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
     const PREFIX: &str = "/telegram/webhook/";
     if path.starts_with(PREFIX) && path.len() > PREFIX.len() {
@@ -252,14 +253,16 @@ pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Compares in time independent of where the strings differ.
-fn same_secret(given: &str, secret: &str) -> bool {
+/// Compares in constant time: the digests have one length whatever was sent, and every byte
+/// of them is compared (no early exit).
+fn same_secret(given: &[u8], secret: &[u8]) -> bool {
     use sha2::{Digest, Sha256};
-    let (a, b) = (Sha256::digest(given.as_bytes()), Sha256::digest(secret.as_bytes()));
+    let (a, b) = (Sha256::digest(given), Sha256::digest(secret));
     a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Registers `<GAD_PUBLIC_URL>/telegram/webhook/<secret>` with Telegram, with the secret token.
+/// Registers `<GAD_PUBLIC_URL>/telegram/webhook` with Telegram, with the secret token (sent
+/// back by Telegram in [`SECRET_HEADER`]).
 pub async fn set_webhook(state: &AppState) -> anyhow::Result<String> {
     let public = state.config.public_url.as_deref().ok_or_else(|| anyhow::anyhow!("GAD_PUBLIC_URL is not set"))?;
     let secret = state
@@ -270,16 +273,14 @@ pub async fn set_webhook(state: &AppState) -> anyhow::Result<String> {
         .expose()
         .to_owned();
     let bot = Bot::new(state.clone())?;
-    let public = public.trim_end_matches('/');
-    let method = carapax::types::SetWebhook::new(format!("{public}/telegram/webhook/{secret}"))
-        .with_secret_token(secret)
-        .with_allowed_updates([
-            carapax::types::AllowedUpdate::Message,
-            carapax::types::AllowedUpdate::EditedMessage,
-            carapax::types::AllowedUpdate::CallbackQuery,
-        ]);
+    let url = format!("{}{WEBHOOK_PATH}", public.trim_end_matches('/'));
+    let method = carapax::types::SetWebhook::new(url.clone()).with_secret_token(secret).with_allowed_updates([
+        carapax::types::AllowedUpdate::Message,
+        carapax::types::AllowedUpdate::EditedMessage,
+        carapax::types::AllowedUpdate::CallbackQuery,
+    ]);
     bot.api.execute(method).await.map_err(|e| anyhow::anyhow!("setWebhook failed: {}", bot.describe(&e)))?;
-    Ok(format!("{public}/telegram/webhook/***"))
+    Ok(url)
 }
 
 /// Runs updates concurrently across chats, in arrival order within each chat: one worker

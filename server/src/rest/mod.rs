@@ -123,7 +123,8 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
 }
 
-/// The interactive documentation page, served from GAD's own assets (works offline).
+/// The interactive documentation page, served from GAD's own assets (works offline); no
+/// inline script, so it runs under the Content-Security-Policy.
 pub async fn docs_page() -> impl IntoResponse {
     Html(
         r##"<!DOCTYPE html>
@@ -138,9 +139,7 @@ pub async fn docs_page() -> impl IntoResponse {
 <body>
   <div id="swagger-ui"></div>
   <script src="/vendor/swagger-ui/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({ url: "/api/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
-  </script>
+  <script src="/js/api-docs.js"></script>
 </body>
 </html>"##,
     )

@@ -1,0 +1,130 @@
+//! Security headers on every response GAD sends — pages, server functions, the REST API, the
+//! static files, errors, health and metrics — whether or not a proxy is in front.
+//!
+//! The Content-Security-Policy allows scripts from GAD's own origin and inline scripts that
+//! carry this response's nonce: the hydration scripts and resource data Leptos writes (they
+//! read the nonce through `leptos::nonce::use_nonce`, which [`provide_nonce`] points at the one
+//! in the header). No inline event handler, `javascript:` URL or injected `<script>` runs, so
+//! user text that ever reached the DOM as HTML could still not execute.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use leptos::nonce::Nonce;
+
+use app::server::config::Config;
+
+/// The headers of one deployment; only the CSP nonce changes per response.
+#[derive(Clone, Debug)]
+pub struct SecurityHeaders {
+    /// The policy before and after the nonce.
+    csp: (String, String),
+    /// `Strict-Transport-Security`, when the public URL is https.
+    hsts: bool,
+}
+
+/// Browser features GAD does not use, turned off for the page and anything it embeds.
+pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
+     geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), \
+     publickey-credentials-get=(), screen-wake-lock=(), usb=(), xr-spatial-tracking=()";
+
+/// One year, subdomains included (what Caddy sends for a domain with automatic HTTPS).
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+impl SecurityHeaders {
+    pub fn new(config: &Config) -> Self {
+        // The base map's tiles are the only images from elsewhere.
+        let tiles = config.map_tile_url.as_deref().and_then(tile_source).map(|s| format!(" {s}")).unwrap_or_default();
+        // `cargo leptos watch` only: its reload script talks to a WebSocket on another port.
+        let reload = if std::env::var_os("LEPTOS_WATCH").is_some() { " ws: wss:" } else { "" };
+        let before = "default-src 'self'; script-src 'self' 'nonce-".to_owned();
+        let after = format!(
+            "' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:{tiles}; font-src 'self'; \
+             connect-src 'self'{reload}; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'"
+        );
+        Self { csp: (before, after), hsts: config.secure_cookies() }
+    }
+
+    /// The Content-Security-Policy with `nonce`.
+    pub fn content_security_policy(&self, nonce: &str) -> String {
+        format!("{}{nonce}{}", self.csp.0, self.csp.1)
+    }
+
+    fn apply(&self, nonce: &Nonce, headers: &mut HeaderMap) {
+        if let Ok(csp) = HeaderValue::from_str(&self.content_security_policy(nonce)) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+        }
+        let fixed: [(HeaderName, &'static str); 5] = [
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "strict-origin-when-cross-origin"),
+            (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+            (HeaderName::from_static("permissions-policy"), PERMISSIONS_POLICY),
+        ];
+        for (name, value) in fixed {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        if self.hsts {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+        }
+    }
+}
+
+/// The CSP source of a tile URL template: its origin, with Leaflet's `{s}` subdomain as `*`.
+/// A relative template (`/tiles/…`) is GAD's own origin (`'self'`, nothing to add); a host
+/// that CSP cannot express (a template in the middle of it) allows the scheme (`https:`), for
+/// images only.
+fn tile_source(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.strip_prefix("{s}.").map_or_else(|| host.to_owned(), |h| format!("*.{h}"));
+    let valid = !host.is_empty()
+        && host.trim_start_matches("*.").bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    Some(if valid { format!("{scheme}://{host}") } else { format!("{scheme}:") })
+}
+
+/// Middleware: a fresh nonce in the request's extensions (for [`provide_nonce`]), and the
+/// headers on the response.
+pub async fn secure(
+    State(headers): State<std::sync::Arc<SecurityHeaders>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let nonce = Nonce::new();
+    request.extensions_mut().insert(nonce.clone());
+    let mut response = next.run(request).await;
+    headers.apply(&nonce, response.headers_mut());
+    response
+}
+
+/// Leptos context for a rendering: the nonce of the response's header, so every inline script
+/// Leptos writes carries it (leptos_axum provides a nonce of its own first; this replaces it).
+pub fn provide_nonce() {
+    if let Some(nonce) =
+        leptos::prelude::use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Nonce>().cloned())
+    {
+        leptos::prelude::provide_context(nonce);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tile_source;
+
+    #[test]
+    fn tile_sources() {
+        assert_eq!(
+            tile_source("https://tile.openstreetmap.org/{z}/{x}/{y}.png").as_deref(),
+            Some("https://tile.openstreetmap.org")
+        );
+        assert_eq!(
+            tile_source("https://{s}.tile.example.org/{z}/{x}/{y}.png").as_deref(),
+            Some("https://*.tile.example.org")
+        );
+        assert_eq!(tile_source("http://127.0.0.1:8080/t/{z}/{x}/{y}.png").as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(tile_source("https://{s}-tiles.example.org/{z}.png").as_deref(), Some("https:"));
+        assert_eq!(tile_source("/tiles/{z}/{x}/{y}.png"), None);
+    }
+}
