@@ -95,7 +95,7 @@ test('an officer named with HTML shows as text on the map, and nothing runs', as
 test.describe('the policy as a second line', () => {
   // The violation below is the point of the test: the browser reports it as a console error
   // (and the missing image as another).
-  test.use({ allowedConsoleErrors: [/Content Security Policy/, /Failed to load resource.*404/] });
+  test.use({ allowedConsoleErrors: [/Content Security Policy|Failed to load resource.*404/] });
 
   test('HTML injected into the page still cannot run a handler', async ({ page }) => {
     const forbidden = await watch(page);
