@@ -292,6 +292,7 @@ async fn the_project_caddyfile_keeps_secrets_and_internals_off_the_site() {
         .env("DATABASE_URL", &database_url)
         .env("GAD_LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("GAD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("GAD_2FA_REQUIRED_ROLES", "none")
         .env("TELEGRAM_BOT_TOKEN", "123456:caddy-test")
         .env("TELEGRAM_API_URL", format!("http://127.0.0.1:{telegram}"))
         .env("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)

@@ -85,6 +85,7 @@ async fn json_logs_and_metrics_of_the_real_binary() {
         .env("REDIS_URL", &redis_url)
         .env("GAD_LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("GAD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("GAD_2FA_REQUIRED_ROLES", "none")
         .env("GAD_DEMO_PASSWORD", common::DEMO_PASSWORD)
         .env("GAD_SEED_DEMO", "true")
         .env("LOG_FORMAT", "json")
