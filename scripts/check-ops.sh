@@ -145,7 +145,7 @@ start_gad() {
   METRICS_ADDR=127.0.0.1:$(free_port)
   # The listener port comes from the "GAD listening" log line (GAD_LISTEN_ADDR port 0).
   DATABASE_URL="sqlite://$db?mode=rwc" REDIS_URL="$redis_url" GAD_LISTEN_ADDR=127.0.0.1:0 \
-    GAD_METRICS_ADDR="$METRICS_ADDR" \
+    GAD_METRICS_ADDR="$METRICS_ADDR" GAD_2FA_REQUIRED_ROLES=none \
     GAD_ADMIN_PASSWORD=ops-check-admin GAD_DEMO_PASSWORD=ops-check-demo GAD_SEED_DEMO=true \
     TELEGRAM_BOT_TOKEN=123456:ops-check TELEGRAM_WEBHOOK_SECRET=ops-check-webhook-secret \
     TELEGRAM_API_URL="http://127.0.0.1:$(free_port)" \
