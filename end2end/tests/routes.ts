@@ -24,5 +24,6 @@ export const MAIN_PAGES: MainPage[] = [
   { name: 'auditoria', path: '/auditoria', heading: /^Auditoría$/ },
   { name: 'comentarios', path: '/comentarios', heading: /^Comentarios$/ },
   { name: 'notas', path: '/notas', heading: /^Notas$/ },
+  { name: 'cuenta', path: '/cuenta', heading: /^Mi cuenta$/ },
   { name: 'difusion', path: '/difusion', heading: /^Difusión por Telegram$/ },
 ];

@@ -19,6 +19,7 @@ mod m20261128_000001_initial;
 mod m20261128_000002_backups;
 mod m20261128_000003_bot_conversations;
 mod m20261203_000001_two_factor;
+mod m20261203_000004_credentials;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_backups::Migration),
             Box::new(m20261128_000003_bot_conversations::Migration),
             Box::new(m20261203_000001_two_factor::Migration),
+            Box::new(m20261203_000004_credentials::Migration),
         ]
     }
 }

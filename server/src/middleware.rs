@@ -12,8 +12,7 @@ use tower_sessions::Session;
 use tracing::Span;
 
 use app::domain::Channel;
-use app::server::context::{ActorCell, SESSION_USER_KEY};
-use app::server::services;
+use app::server::context::{self, ActorCell};
 use app::server::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -81,21 +80,19 @@ pub async fn guard_pages(
     }
     let path = request.uri().path();
     let login_page = path == "/login" || path == LOGIN_CODE_PAGE;
+    let account_page = path == app::api::account::ACCOUNT_PAGE;
     if !login_page && is_public(path) {
         return next.run(request).await;
     }
-    let user_id: Option<i64> = session.get(SESSION_USER_KEY).await.ok().flatten();
-    let (signed_in, must_enrol) = match user_id {
-        Some(id) => match services::auth::actor_for_user(&state, id, Channel::Web).await {
-            Ok(actor) => {
-                cell.set(&actor);
-                (true, false)
-            }
-            Err(AppError::TwoFactorSetupRequired) => (true, true),
-            Err(_) => (false, false),
-        },
-        None => (false, false),
+    // A session from before a password change or deactivation, or past its lifetime, is nobody.
+    let (actor, must_enrol) = match context::session_actor(&state, &session, Channel::Web, true).await {
+        Ok(actor) => (Some(actor), false),
+        Err(AppError::TwoFactorSetupRequired) => (None, true),
+        Err(_) => (None, false),
     };
+    if let Some(actor) = &actor {
+        cell.set(actor);
+    }
     if must_enrol {
         return if path == TWO_FACTOR_PAGE {
             next.run(request).await
@@ -103,12 +100,16 @@ pub async fn guard_pages(
             Redirect::to(TWO_FACTOR_PAGE).into_response()
         };
     }
+    let signed_in = actor.is_some();
     if path == LOGIN_CODE_PAGE && !signed_in {
         let pending = app::server::pending_login::user(&session).await.ok().flatten();
         return if pending.is_some() { next.run(request).await } else { Redirect::to("/login").into_response() };
     }
+    // A user whose password an admin reset sees only the page where they change it.
+    let must_change = actor.as_ref().is_some_and(|a| a.must_change_password);
     match (signed_in, login_page) {
         (false, false) => Redirect::to("/login").into_response(),
+        (true, _) if must_change && !account_page => Redirect::to(app::api::account::ACCOUNT_PAGE).into_response(),
         (true, true) => Redirect::to("/tareas").into_response(),
         _ => next.run(request).await,
     }

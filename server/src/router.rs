@@ -30,7 +30,11 @@ pub fn build(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(state.config.session_idle_minutes)));
+        // Re-saved (so the expiry slides) when `context::signed_in` refreshes the record; the
+        // absolute lifetime is checked there too.
+        .with_expiry(Expiry::OnInactivity(time::Duration::milliseconds(
+            i64::try_from(state.config.session_idle.as_millis()).unwrap_or(i64::MAX),
+        )));
 
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();

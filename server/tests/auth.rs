@@ -59,12 +59,23 @@ async fn wrong_password_then_lockout(backend: Backend) {
         assert_eq!(body["code"], "invalid_credentials");
         assert_eq!(body["message"], "Credenciales inválidas.");
     }
-    // Locked: even the right password is refused now.
+    // Locked: even the right password is refused now, with the same answer as a wrong one
+    // (a distinct answer would tell which e-mails exist).
     let res = app.call(&client, "login", &[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)]).await;
-    assert_eq!(res.status().as_u16(), 423);
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "locked");
+    assert_eq!(body["code"], "invalid_credentials");
+    assert_eq!(body["message"], "Credenciales inválidas.");
     assert_eq!(whoami_email(&app, &client).await, None);
+    let locked = app::server::entities::users::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.email == "admin@gad.local")
+        .unwrap()
+        .locked_until;
+    assert!(locked.is_some_and(|t| t > chrono::Utc::now()), "the account is locked");
 
     // An unknown email gets the same answer as a wrong password.
     let res = app.call(&client, "login", &[("email", "nadie@gad.local"), ("password", "x")]).await;

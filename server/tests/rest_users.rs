@@ -174,12 +174,16 @@ async fn link_codes_are_single_use(backend: Backend) {
         .await
         .unwrap();
     let officer_id = page["items"][0]["id"].as_i64().unwrap();
+    // Link codes are minted by a person (the dashboard session), never by a token.
     let res = http
         .post(app.url(&format!("/api/v1/users/{officer_id}/telegram-link")))
         .bearer_auth(&admin)
         .send()
         .await
         .unwrap();
+    assert_eq!(problem(res).await.0, StatusCode::FORBIDDEN);
+    let session = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    let res = session.post(app.url(&format!("/api/v1/users/{officer_id}/telegram-link"))).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let code: Value = res.json().await.unwrap();
     let code = code["code"].as_str().unwrap().to_owned();
@@ -198,12 +202,7 @@ async fn link_codes_are_single_use(backend: Backend) {
         .unwrap();
     assert!(rows.iter().all(|r| r.try_get::<String>("", "code_hash").unwrap() != code));
     // Expired: refused.
-    let res = http
-        .post(app.url(&format!("/api/v1/users/{officer_id}/telegram-link")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let res = session.post(app.url(&format!("/api/v1/users/{officer_id}/telegram-link"))).send().await.unwrap();
     let code: Value = res.json().await.unwrap();
     db.execute_unprepared("UPDATE telegram_links SET expires_at = created_at").await.unwrap();
     assert!(redeem_link_code(&app.state, code["code"].as_str().unwrap(), 777_000_113).await.is_err());

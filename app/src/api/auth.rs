@@ -14,6 +14,9 @@ pub struct CurrentUser {
     pub full_name: String,
     pub email: String,
     pub role: Role,
+    /// An admin reset the password: the user must change it before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// Checks the credentials and opens a session. On success the browser is sent to `/tareas`
@@ -33,7 +36,7 @@ pub async fn login(email: String, password: String) -> Result<(), ApiError> {
         let session = context::session().await?;
         match services::auth::login(&state, &email, &password, &meta).await? {
             LoginOutcome::SignedIn(user) => {
-                context::start_session(&session, user.id).await?;
+                context::start_session(&session, &user).await?;
                 let enrol = services::twofactor::require_enrolled(&state, &user).await.is_err();
                 Ok(if enrol { TWO_FACTOR_PAGE } else { "/tareas" })
             }
@@ -65,7 +68,7 @@ pub async fn logout() -> Result<(), ApiError> {
     let result = async {
         let session = context::session().await?;
         // Signing out is audited when there was someone signed in.
-        if let Ok(actor) = context::current_actor().await {
+        if let Ok(actor) = context::current_actor_for_password_change().await {
             let state = context::app_state()?;
             crate::server::services::auth::audit_logout(&state, &actor, &context::request_meta()).await?;
         }
@@ -87,7 +90,7 @@ pub async fn whoami() -> Result<Option<CurrentUser>, ApiError> {
 
     context::respond(
         async {
-            match context::current_actor().await {
+            match context::current_actor_for_password_change().await {
                 Ok(actor) => Ok(Some(services::users::current_user(&actor))),
                 Err(AppError::Unauthenticated) => Ok(None),
                 Err(err) => Err(err),

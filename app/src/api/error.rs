@@ -15,6 +15,8 @@ pub enum ErrorCode {
     Conflict,
     InvalidCredentials,
     Locked,
+    /// An admin reset the password: only changing it is allowed until the user does.
+    PasswordChangeRequired,
     RateLimited,
     Internal,
     /// Transport or encoding failure between browser and server.
@@ -25,7 +27,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => 401,
-            ErrorCode::Forbidden => 403,
+            ErrorCode::Forbidden | ErrorCode::PasswordChangeRequired => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Validation | ErrorCode::Transport => 400,
             ErrorCode::Conflict => 409,

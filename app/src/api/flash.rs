@@ -24,6 +24,8 @@ pub enum FormOutcome {
     ActiveChanged(UserSummary),
     /// `Some` when the password was generated (shown once).
     PasswordReset(Option<String>),
+    /// The signed-in user changed their own password.
+    PasswordChanged,
     LinkCode(LinkCode),
     ApiToken(CreatedApiToken),
     OfficerStatus(Officer),

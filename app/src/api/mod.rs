@@ -4,6 +4,7 @@
 //! call the service, map the error. The Telegram bot calls these same functions through
 //! `server::harness`, so both doors share one set of rules.
 
+pub mod account;
 pub mod assignment;
 pub mod audit;
 pub mod auth;

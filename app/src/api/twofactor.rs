@@ -46,16 +46,15 @@ pub struct Enrolment {
 /// not (a required user without 2FA is nobody everywhere else). Never the bot.
 #[cfg(feature = "ssr")]
 async fn account() -> crate::server::error::AppResult<(crate::server::state::AppState, crate::server::actor::Actor)> {
-    use crate::server::context::{self, SESSION_USER_KEY};
+    use crate::server::context;
     use crate::server::error::AppError;
     if use_context::<crate::server::harness::BotActor>().is_some() {
         return Err(AppError::Forbidden);
     }
     let state = context::app_state()?;
     let session = context::session().await?;
-    let user_id: Option<i64> = session.get(SESSION_USER_KEY).await.map_err(AppError::internal)?;
-    let actor =
-        crate::server::services::twofactor::account_actor(&state, user_id.ok_or(AppError::Unauthenticated)?).await?;
+    let user_id = context::session_user_id(&state, &session).await?;
+    let actor = crate::server::services::twofactor::account_actor(&state, user_id).await?;
     Ok((state, actor))
 }
 
@@ -210,7 +209,7 @@ pub async fn verify_login_code(code: String) -> Result<(), ApiError> {
         match services::twofactor::verify_login(&state, user_id, &code, &meta).await {
             Ok(user) => {
                 pending_login::clear(&session).await?;
-                context::start_session(&session, user.id).await
+                context::start_session(&session, &user).await
             }
             Err(err) => {
                 // A locked account starts again from the password.

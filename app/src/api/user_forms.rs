@@ -124,7 +124,7 @@ pub async fn reset_password_form(id: i64) -> Result<Option<String>, ApiError> {
         async {
             let state = context::app_state()?;
             let actor = context::current_actor().await?;
-            services::users::reset_password(&state, &actor, &meta, id, None).await
+            services::users::set_password(&state, &actor, &meta, id, None, None).await.map(|set| set.generated)
         }
         .await,
     );

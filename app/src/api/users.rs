@@ -154,14 +154,27 @@ pub async fn set_user_active(id: i64, active: bool) -> Result<UserSummary, ApiEr
     )
 }
 
+/// Sets a user's password (`services::users::set_password`): your own with
+/// `current_password`, anyone's for an admin (a generated one is returned once when
+/// `password` is empty). Every other session and token of that user ends; the session that
+/// changed its own password stays signed in.
 #[server(prefix = "/api/fn", endpoint = "reset_password", output = crate::api::codec::JsonText)]
-pub async fn reset_password(id: i64, password: Option<String>) -> Result<Option<String>, ApiError> {
+pub async fn reset_password(
+    id: i64,
+    password: Option<String>,
+    current_password: Option<String>,
+) -> Result<Option<String>, ApiError> {
     use crate::server::{context, services};
     context::respond(
         async {
             let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::reset_password(&state, &actor, &context::request_meta(), id, password).await
+            let actor = context::current_actor_for_password_change().await?;
+            let meta = context::request_meta();
+            let set = services::users::set_password(&state, &actor, &meta, id, current_password, password).await?;
+            if let Some(epoch) = set.own_epoch {
+                context::restamp_current_session(epoch).await?;
+            }
+            Ok(set.generated)
         }
         .await,
     )

@@ -16,4 +16,13 @@ pub struct Actor {
     pub channel: Channel,
     /// Acting through a read-only API token: every mutating capability is refused.
     pub read_only: bool,
+    /// Acting through a personal API token: a stolen token must not mint more credentials,
+    /// so tokens, Telegram link codes and password changes are refused
+    /// (`permissions::require_interactive`).
+    pub via_token: bool,
+    /// The user's `credential_epoch` when this actor was read; a session stamped with
+    /// another value is dead.
+    pub credential_epoch: i64,
+    /// An admin reset the password: until the user changes it, a session may do nothing else.
+    pub must_change_password: bool,
 }

@@ -60,11 +60,14 @@ pub struct Config {
     pub seed_demo: bool,
     pub login_max_failures: i32,
     pub login_lockout_minutes: i64,
-    pub session_idle_minutes: i64,
     /// Roles that must sign in with a second factor (TOTP); a user of such a role without one
     /// is sent to enrol and can do nothing else. `GAD_2FA_REQUIRED_ROLES`: comma-separated
     /// roles, `none` for nobody; default `admin`.
     pub two_factor_required_roles: Vec<crate::domain::Role>,
+    /// A dashboard session ends after this long without a request (`GAD_SESSION_IDLE_MINUTES`).
+    pub session_idle: std::time::Duration,
+    /// A dashboard session ends this long after sign-in, however busy (`GAD_SESSION_MAX_HOURS`).
+    pub session_max: std::time::Duration,
     pub telegram_bot_token: Option<Secret>,
     /// Requests per minute per REST client (token or IP).
     pub rate_limit_per_minute: u32,
@@ -273,7 +276,8 @@ impl Config {
             seed_demo: env.parse("GAD_SEED_DEMO")?.unwrap_or(false),
             login_max_failures: env.parse("GAD_LOGIN_MAX_FAILURES")?.unwrap_or(5),
             login_lockout_minutes: env.parse("GAD_LOGIN_LOCKOUT_MINUTES")?.unwrap_or(15),
-            session_idle_minutes: env.parse("GAD_SESSION_IDLE_MINUTES")?.unwrap_or(8 * 60),
+            session_idle: env.duration("GAD_SESSION_IDLE_MINUTES", 60.0, 8.0 * 60.0, 7.0 * 24.0 * 60.0)?,
+            session_max: env.duration("GAD_SESSION_MAX_HOURS", 3600.0, 12.0, 30.0 * 24.0)?,
             telegram_bot_token: env.secret("TELEGRAM_BOT_TOKEN")?,
             rate_limit_per_minute: env.parse("GAD_RATE_LIMIT_PER_MINUTE")?.unwrap_or(600),
             login_rate_limit_per_minute: env.parse("GAD_LOGIN_RATE_LIMIT_PER_MINUTE")?.unwrap_or(20),
@@ -323,6 +327,22 @@ impl Env<'_> {
 
     fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ConfigError> {
         self.get(name).map(|v| v.trim().parse().map_err(|_| ConfigError::new(name, "has an invalid value"))).transpose()
+    }
+
+    /// A positive decimal number of `unit_seconds` units (fractions allowed, so tests can use
+    /// seconds), at most `max`.
+    fn duration(
+        &self,
+        name: &str,
+        unit_seconds: f64,
+        default: f64,
+        max: f64,
+    ) -> Result<std::time::Duration, ConfigError> {
+        let value: f64 = self.parse(name)?.unwrap_or(default);
+        if value.is_nan() || value <= 0.0 || value > max {
+            return Err(ConfigError::new(name, &format!("must be a number above 0 and at most {max}")));
+        }
+        Ok(std::time::Duration::from_secs_f64(value * unit_seconds))
     }
 
     /// `NAME` or the contents of the file named by `NAME_FILE` (not both).

@@ -24,6 +24,9 @@ pub enum AppError {
     /// nothing but the enrolment is allowed.
     #[error("two-factor enrolment required")]
     TwoFactorSetupRequired,
+    /// An admin reset the password: the user must choose a new one before anything else.
+    #[error("password change required")]
+    PasswordChangeRequired,
     #[error("database error: {0}")]
     Db(DbErr),
     #[error("internal error: {0}")]
@@ -48,6 +51,7 @@ impl AppError {
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::InvalidCredentials => ErrorCode::InvalidCredentials,
             AppError::Locked => ErrorCode::Locked,
+            AppError::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
             AppError::Db(_) | AppError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -67,6 +71,7 @@ impl From<AppError> for ApiError {
                 "Debe configurar la verificación en dos pasos antes de continuar.".to_owned()
             }
             AppError::Locked => "Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde.".to_owned(),
+            AppError::PasswordChangeRequired => "Debe cambiar su contraseña antes de continuar.".to_owned(),
             AppError::Db(inner) => {
                 tracing::error!(error = %inner, "database error");
                 "Error interno del servidor.".to_owned()

@@ -7,7 +7,6 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::server::context::SESSION_USER_KEY;
 use crate::server::error::{AppError, AppResult};
 use crate::server::services::twofactor::PENDING_LOGIN_MINUTES;
 
@@ -24,7 +23,7 @@ struct Pending {
 /// After a correct password: the session (with a fresh id) waits for `user_id`'s code. Any
 /// earlier sign-in of the session ends here.
 pub async fn begin(session: &Session, user_id: i64) -> AppResult<()> {
-    session.remove_value(SESSION_USER_KEY).await.map_err(AppError::internal)?;
+    crate::server::context::forget_user(session).await?;
     session.cycle_id().await.map_err(AppError::internal)?;
     let pending = Pending { user_id, expires_at: Utc::now().timestamp() + PENDING_LOGIN_MINUTES * 60 };
     session.insert(PENDING_KEY, pending).await.map_err(AppError::internal)

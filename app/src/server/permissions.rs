@@ -77,6 +77,13 @@ pub fn require_write(actor: &Actor) -> Result<(), AppError> {
     if actor.read_only { Err(AppError::Forbidden) } else { Ok(()) }
 }
 
+/// Minting credentials (API tokens, Telegram link codes) and changing passwords need the
+/// person: a request authenticated by an API token is refused, so a stolen token cannot
+/// outlive its own revocation or expiry by minting others.
+pub fn require_interactive(actor: &Actor) -> Result<(), AppError> {
+    if actor.via_token { Err(AppError::Forbidden) } else { Ok(()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

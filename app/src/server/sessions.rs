@@ -68,9 +68,10 @@ fn key(id: &Id) -> String {
     format!("gad:session:{id}")
 }
 
+/// Seconds until the record expires, rounded up (a short idle expiry must not lose a second).
 fn ttl_seconds(record: &Record) -> u64 {
     let left = record.expiry_date - time::OffsetDateTime::now_utc();
-    left.whole_seconds().max(1) as u64
+    u64::try_from((left.whole_milliseconds() + 999) / 1000).unwrap_or(0).max(1)
 }
 
 fn backend(err: impl std::fmt::Display) -> session_store::Error {

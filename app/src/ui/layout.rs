@@ -85,7 +85,9 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
             <div class="whoami">
                 <LiveIndicator />
                 <NotificationBell />
-                <span class="user-name">{user.full_name}</span>
+                <a class="user-name" href="/cuenta" title=tr("Mi cuenta")>
+                    {user.full_name}
+                </a>
                 <a href="/cuenta/2fa" class="account-link">{tr("Seguridad")}</a>
                 <span class="role-badge">{tr(user.role.label_es())}</span>
                 <LanguageSwitch />

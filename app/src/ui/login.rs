@@ -15,6 +15,7 @@ fn message_for(code: &str) -> &'static str {
         "locked" => tr("Cuenta bloqueada temporalmente por intentos fallidos. Intente más tarde."),
         "invalid_credentials" => tr("Credenciales inválidas."),
         "expired" => tr("La verificación expiró. Ingrese nuevamente."),
+        "validation" => tr("El correo o la contraseña superan el largo permitido."),
         "rate_limited" => tr("Demasiados intentos de ingreso. Espere un minuto y vuelva a intentar."),
         _ => tr("No se pudo iniciar sesión. Intente nuevamente."),
     }
@@ -25,7 +26,8 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let error = move || match login.value().get() {
-        Some(Err(e)) => Some(tr_msg(&e.message)),
+        // A validation error names the field that was too long.
+        Some(Err(e)) => Some(tr_msg(e.fields.first().map_or(&e.message, |f| &f.message))),
         Some(Ok(())) => None,
         None => query.read().get("error").map(|code| message_for(&code).to_owned()),
     };

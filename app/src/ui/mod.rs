@@ -1,5 +1,6 @@
 //! Pages and components of the dashboard (Spanish UI, English selectable: see `crate::i18n`).
 
+mod account;
 mod audit;
 mod broadcasts;
 mod dates;
@@ -28,6 +29,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+pub use account::AccountPage;
 pub use audit::AuditPage;
 pub use broadcasts::BroadcastsPage;
 pub use emergency::EmergencyPage;
@@ -96,6 +98,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/auditoria") view=AuditPage ssr=SsrMode::Async />
                 <Route path=path!("/comentarios") view=FeedbackPage ssr=SsrMode::Async />
                 <Route path=path!("/notas") view=NotesPage ssr=SsrMode::Async />
+                <Route path=path!("/cuenta") view=AccountPage ssr=SsrMode::Async />
                 <Route path=path!("/difusion") view=BroadcastsPage ssr=SsrMode::Async />
             </Routes>
         </Router>

@@ -9,8 +9,8 @@ use tower_sessions::Session;
 use app::domain::Channel;
 use app::server::actor::Actor;
 use app::server::client::ClientAddr;
-use app::server::context::{RequestMeta, SESSION_USER_KEY};
-use app::server::error::AppError;
+use app::server::context::{self, RequestMeta};
+use app::server::error::{AppError, AppResult};
 use app::server::services;
 use app::server::state::AppState;
 
@@ -22,6 +22,56 @@ use super::problem::Problem;
 pub struct Caller {
     pub actor: Actor,
     pub meta: RequestMeta,
+    /// How the caller proved who they are, kept so a long request (the event stream) can
+    /// check that the credential is still good.
+    pub credential: Credential,
+}
+
+#[derive(Clone)]
+pub enum Credential {
+    Token(String),
+    Session(Session),
+}
+
+impl Caller {
+    /// The caller's actor now: `Unauthenticated` once the token is revoked or expired, the
+    /// session signed out, expired or outdated by a password change, or the user
+    /// deactivated. The session is read afresh from the store.
+    pub async fn revalidate(&self, state: &AppState) -> AppResult<Actor> {
+        match &self.credential {
+            Credential::Token(token) => services::auth::actor_for_token(state, token).await,
+            Credential::Session(session) => {
+                session.load().await.map_err(AppError::internal)?;
+                context::session_actor(state, session, Channel::Api, false).await
+            }
+        }
+    }
+}
+
+/// A [`Caller`] whose password an admin reset may still call: only the password change takes it.
+pub struct CallerForPasswordChange(pub Caller);
+
+async fn resolve(parts: &Parts, state: &AppState, for_password_change: bool) -> AppResult<Caller> {
+    // Already resolved by the rate limiter (which resolves it as for any other call, so a
+    // caller found there may do anything a password change needs too).
+    if let Some(caller) = parts.extensions.get::<Caller>() {
+        return Ok(caller.clone());
+    }
+    let meta = meta_from(parts);
+    if let Some(value) = parts.headers.get(AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .ok_or(AppError::Unauthenticated)?
+            .trim()
+            .to_owned();
+        let actor = services::auth::actor_for_token(state, &token).await?;
+        return Ok(Caller { actor, meta, credential: Credential::Token(token) });
+    }
+    let session = parts.extensions.get::<Session>().cloned().ok_or(AppError::Unauthenticated)?;
+    let actor = context::session_actor(state, &session, Channel::Api, for_password_change).await?;
+    Ok(Caller { actor, meta, credential: Credential::Session(session) })
 }
 
 pub fn meta_from(parts: &Parts) -> RequestMeta {
@@ -41,23 +91,14 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(caller) = parts.extensions.get::<Caller>() {
-            return Ok(caller.clone());
-        }
-        let meta = meta_from(parts);
-        if let Some(value) = parts.headers.get(AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .ok_or(AppError::Unauthenticated)?;
-            let actor = services::auth::actor_for_token(state, token.trim()).await?;
-            return Ok(Caller { actor, meta });
-        }
-        let session = parts.extensions.get::<Session>().cloned().ok_or(AppError::Unauthenticated)?;
-        let user_id: Option<i64> = session.get(SESSION_USER_KEY).await.map_err(AppError::internal)?;
-        let user_id = user_id.ok_or(AppError::Unauthenticated)?;
-        let actor = services::auth::actor_for_user(state, user_id, Channel::Api).await?;
-        Ok(Caller { actor, meta })
+        Ok(resolve(parts, state, false).await?)
+    }
+}
+
+impl FromRequestParts<AppState> for CallerForPasswordChange {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(CallerForPasswordChange(resolve(parts, state, true).await?))
     }
 }

@@ -40,6 +40,7 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::Conflict => "Conflicto",
         ErrorCode::InvalidCredentials => "Credenciales inválidas",
         ErrorCode::Locked => "Cuenta bloqueada",
+        ErrorCode::PasswordChangeRequired => "Cambio de contraseña requerido",
         ErrorCode::RateLimited => "Demasiadas solicitudes",
         ErrorCode::Internal => "Error interno",
         ErrorCode::Transport => "Solicitud inválida",

@@ -15,7 +15,7 @@ use app::domain::Role;
 use app::server::services;
 use app::server::state::AppState;
 
-use super::auth::Caller;
+use super::auth::{Caller, CallerForPasswordChange, Credential};
 use super::problem::{Problem, RestResult};
 use super::{Body, Params, PathArgs};
 
@@ -120,9 +120,13 @@ async fn set_active(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordInput {
-    /// The new password (min. 10 characters); omitted → generated and returned once.
+    /// The new password (10–256 characters); omitted → generated and returned once (admins
+    /// resetting someone else's password only).
     #[serde(default)]
     password: Option<String>,
+    /// Your current password: required to change your own.
+    #[serde(default)]
+    current_password: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -130,21 +134,29 @@ struct PasswordResult {
     generated_password: Option<String>,
 }
 
-/// Sets a user's password and unlocks the account (admins; anyone for themselves).
+/// Sets a password: your own with `current_password`, or anyone's for an admin (who must
+/// change it at next sign-in). Every other session and every API token of that user ends.
+/// Not with an API token: sign in to the dashboard session for this.
 #[utoipa::path(post, path = "/users/{id}/password", tag = "users", params(("id" = i64, Path)),
     request_body = PasswordInput, responses((status = 200, body = PasswordResult), (status = 400, body = Problem),
     (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn reset_password(
     State(state): State<AppState>,
-    caller: Caller,
+    CallerForPasswordChange(caller): CallerForPasswordChange,
     PathArgs(id): PathArgs<i64>,
     Body(input): Body<PasswordInput>,
 ) -> RestResult<Json<PasswordResult>> {
-    let generated = services::users::reset_password(&state, &caller.actor, &caller.meta, id, input.password).await?;
-    Ok(Json(PasswordResult { generated_password: generated }))
+    let set =
+        services::users::set_password(&state, &caller.actor, &caller.meta, id, input.current_password, input.password)
+            .await?;
+    if let (Some(epoch), Credential::Session(session)) = (set.own_epoch, &caller.credential) {
+        app::server::context::restamp_session(session, epoch).await?;
+    }
+    Ok(Json(PasswordResult { generated_password: set.generated }))
 }
 
-/// A one-time code (15 minutes) that links a Telegram account through `/start <code>`.
+/// A one-time code (15 minutes) that links a Telegram account through `/start <code>`. Needs
+/// the dashboard session: a request authenticated by a token cannot create link codes.
 #[utoipa::path(post, path = "/users/{id}/telegram-link", tag = "users", params(("id" = i64, Path)),
     responses((status = 201, body = LinkCode), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn create_link_code(
@@ -173,11 +185,13 @@ struct TokenInput {
     /// A read-only token may only read.
     #[serde(default)]
     read_only: bool,
+    /// Days until the token expires: 1–365, default 90.
     #[serde(default)]
     expires_in_days: Option<u32>,
 }
 
-/// Creates a personal API token; the secret is in the response and never again.
+/// Creates a personal API token; the secret is in the response and never again. Needs the
+/// dashboard session: a request authenticated by a token cannot create tokens.
 #[utoipa::path(post, path = "/users/{id}/tokens", tag = "tokens", params(("id" = i64, Path)),
     request_body = TokenInput, responses((status = 201, body = CreatedApiToken), (status = 400, body = Problem),
     (status = 403, body = Problem)))]
@@ -200,7 +214,7 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Revokes a token at once.
+/// Revokes a token at once. Someone else's token is 404 unless you are an admin.
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = i64, Path)), responses(
     (status = 200, body = ApiTokenInfo), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_token(

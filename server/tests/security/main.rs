@@ -6,5 +6,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod edge;
+mod identity;
 mod requests;
 mod twofactor;

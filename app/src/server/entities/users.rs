@@ -26,6 +26,12 @@ pub struct Model {
     pub last_login_at: Option<DateTimeUtc>,
     pub failed_login_count: i32,
     pub locked_until: Option<DateTimeUtc>,
+    /// Bumped whenever the user's credentials are revoked as a whole (password change or
+    /// reset, deactivation, deletion): sessions stamped with an older value are dead.
+    pub credential_epoch: i64,
+    /// Set by an admin's password reset: until the user picks a new password, signing in
+    /// leads only to the change-password page.
+    pub must_change_password: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,

@@ -55,36 +55,58 @@ pub enum LoginOutcome {
     SecondFactor(users::Model),
 }
 
+/// The longest e-mail address accepted anywhere (RFC 5321's path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+
 /// Checks email and password. Repeated failures lock the account for a while.
+///
+/// Every refusal — unknown or inactive account, wrong password, locked account — is the same
+/// [`AppError::InvalidCredentials`] after the same argon2 work, so the answer reveals nothing
+/// about which e-mails exist. Each attempt on a known account is reserved with one atomic
+/// UPDATE before the password is verified ([`reserve_attempt`]), so however many guesses
+/// arrive in parallel, at most `login_max_failures` are ever verified before the lock. What
+/// was typed is never written to the audit log (it may be a password typed into the wrong
+/// field); over-long input is refused before any work.
 pub async fn login(state: &AppState, email: &str, password: &str, meta: &RequestMeta) -> AppResult<LoginOutcome> {
-    let email = email.trim().to_lowercase();
+    let email = email.trim();
+    if email.len() > MAX_EMAIL_LEN {
+        return Err(AppError::validation("email", "El correo electrónico no puede superar 254 caracteres."));
+    }
+    check_password_length(password)?;
+    let email = email.to_lowercase();
     if email.is_empty() || password.is_empty() {
         return Err(AppError::InvalidCredentials);
     }
-    let db = &state.db;
     let user = users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
         .filter(users::Column::DeletedAt.is_null())
-        .one(db)
+        .one(&state.db)
         .await?;
-    let now = Utc::now();
-    let Some(user) = user.filter(|u| u.is_active) else {
+    let refuse = |user_id: Option<i64>, reason: &str, severity: AuditSeverity| {
+        let action = if reason == "locked_now" { "auth.locked" } else { "auth.login_failed" };
+        AuditEntry { resource_id: user_id.map(|id| id.to_string()), ..AuditEntry::new(action, "user", "") }
+            .after(serde_json::json!({ "reason": reason }))
+            .failed(severity)
+    };
+    let Some(user) = user else {
         verify_blocking(password, None).await;
-        tracing::info!(outcome = "unknown_or_inactive", "login refused");
-        let entry = AuditEntry { resource_id: None, ..AuditEntry::new("auth.login_failed", "user", "") }
-            .after(serde_json::json!({ "email": email, "reason": "unknown_or_inactive" }))
-            .failed(AuditSeverity::Warning);
-        audit::append_alone(state, None, meta, entry).await?;
+        tracing::info!(outcome = "unknown", "login refused");
+        audit::append_alone(state, None, meta, refuse(None, "unknown", AuditSeverity::Warning)).await?;
         return Err(AppError::InvalidCredentials);
     };
-    if user.locked_until.is_some_and(|until| until > now) {
-        tracing::info!(user_id = user.id, outcome = "locked", "login refused");
-        let entry = AuditEntry::new("auth.login_failed", "user", user.id)
-            .after(serde_json::json!({ "reason": "locked" }))
-            .failed(AuditSeverity::Warning);
-        audit::append_alone(state, None, meta, entry).await?;
-        return Err(AppError::Locked);
+    if !user.is_active {
+        verify_blocking(password, None).await;
+        tracing::info!(user_id = user.id, outcome = "inactive", "login refused");
+        audit::append_alone(state, None, meta, refuse(Some(user.id), "inactive", AuditSeverity::Warning)).await?;
+        return Err(AppError::InvalidCredentials);
     }
+    let now = Utc::now();
+    let Some(failures) = reserve_attempt(state, user.id, now).await? else {
+        verify_blocking(password, None).await;
+        tracing::info!(user_id = user.id, outcome = "locked", "login refused");
+        audit::append_alone(state, None, meta, refuse(Some(user.id), "locked", AuditSeverity::Warning)).await?;
+        return Err(AppError::InvalidCredentials);
+    };
     if verify_blocking(password, user.password_hash.clone()).await {
         if super::twofactor::is_active(state, user.id).await? {
             tracing::info!(user_id = user.id, "password accepted; second factor pending");
@@ -92,7 +114,14 @@ pub async fn login(state: &AppState, email: &str, password: &str, meta: &Request
         }
         return complete_login(state, user, meta, None).await.map(LoginOutcome::SignedIn);
     }
-    count_failure(state, &user, meta, "auth.login_failed", "wrong_password").await?;
+    if failures >= state.config.login_max_failures {
+        tracing::warn!(user_id = user.id, failures, "account locked after repeated login failures");
+        let entry = refuse(Some(user.id), "locked_now", AuditSeverity::Critical);
+        audit::append_alone(state, None, meta, entry.after(serde_json::json!({ "failures": failures }))).await?;
+    } else {
+        tracing::info!(user_id = user.id, failures, outcome = "wrong_password", "login refused");
+        audit::append_alone(state, None, meta, refuse(Some(user.id), "wrong_password", AuditSeverity::Warning)).await?;
+    }
     Err(AppError::InvalidCredentials)
 }
 
@@ -172,6 +201,46 @@ pub(crate) async fn count_failure(
     txn.commit().await
 }
 
+/// Passwords longer than this are refused before any hashing (argon2's work grows with the
+/// input, and nobody types more).
+pub const MAX_PASSWORD_LEN: usize = 256;
+
+pub fn check_password_length(password: &str) -> AppResult<()> {
+    if password.len() > 4 * MAX_PASSWORD_LEN || password.chars().count() > MAX_PASSWORD_LEN {
+        return Err(AppError::validation("password", "La contraseña no puede superar 256 caracteres."));
+    }
+    Ok(())
+}
+
+/// Counts a login attempt on `user_id` as a failure before its password is checked, in one
+/// atomic statement: `Some(failures so far, this one included)`, or `None` while the account
+/// is locked. The attempt that reaches `login_max_failures` sets the lock in the same
+/// statement, so no parallel guess slips in between; a lock that has run out starts the
+/// count afresh. A successful login then clears both.
+pub(crate) async fn reserve_attempt(
+    state: &AppState,
+    user_id: i64,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<Option<i32>> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let lock_end = now + Duration::minutes(state.config.login_lockout_minutes);
+    let next = "CASE WHEN locked_until IS NULL THEN failed_login_count + 1 ELSE 1 END";
+    let sql = format!(
+        "UPDATE users SET failed_login_count = {next}, \
+         locked_until = CASE WHEN {next} >= $2 THEN $3 ELSE NULL END \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4) \
+         RETURNING failed_login_count"
+    );
+    let db = &state.db;
+    let statement = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        [user_id.into(), state.config.login_max_failures.into(), lock_end.into(), now.into()],
+    );
+    let row = db.query_one_raw(statement).await?;
+    row.map(|r| r.try_get_by_index::<i32>(0)).transpose().map_err(AppError::from)
+}
+
 /// The actor for a signed-in user id; an inactive or deleted user is nobody.
 ///
 /// Every dashboard request asks this, so the answer is kept in `Caches::actors`: any write
@@ -195,6 +264,26 @@ pub async fn actor_for_user(state: &AppState, user_id: i64, channel: Channel) ->
     // Names the user on the request's log line (`actor_from` does not run on a hit).
     crate::server::request_user::note(user_id);
     actor.channel = channel;
+    Ok(actor)
+}
+
+/// The actor of a dashboard session stamped with `epoch` at sign-in. A session from before
+/// the user's last password change, reset, deactivation or deletion is nobody; a user whose
+/// password an admin reset may only change it (`for_password_change`) until they do.
+pub async fn actor_for_session(
+    state: &AppState,
+    user_id: i64,
+    epoch: i64,
+    channel: Channel,
+    for_password_change: bool,
+) -> AppResult<Actor> {
+    let actor = actor_for_user(state, user_id, channel).await?;
+    if actor.credential_epoch != epoch {
+        return Err(AppError::Unauthenticated);
+    }
+    if actor.must_change_password && !for_password_change {
+        return Err(AppError::PasswordChangeRequired);
+    }
     Ok(actor)
 }
 
@@ -227,11 +316,15 @@ pub(crate) async fn actor_from(state: &AppState, user: users::Model, channel: Ch
         telegram_user_id: user.telegram_user_id,
         channel,
         read_only: false,
+        via_token: false,
+        credential_epoch: user.credential_epoch,
+        must_change_password: user.must_change_password,
     })
 }
 
-/// The actor for a personal API token (`Authorization: Bearer gad_…`). Revoked, expired or
-/// unknown tokens and inactive users are nobody. `last_used_at` is refreshed at most once a
+/// The actor for a personal API token (`Authorization: Bearer gad_…`). Revoked, expired
+/// (every token has an expiry; one without is refused) or unknown tokens and inactive users
+/// are nobody. The actor is marked `via_token`, so it cannot mint further credentials. `last_used_at` is refreshed at most once a
 /// minute, so a busy integration does not write on every request.
 pub async fn actor_for_token(state: &AppState, token: &str) -> AppResult<Actor> {
     use crate::server::entities::api_tokens;
@@ -244,7 +337,7 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> AppResult<Actor> 
         .filter(api_tokens::Column::TokenHash.eq(secret_hash(token)))
         .one(&state.db)
         .await?
-        .filter(|t| t.revoked_at.is_none() && t.expires_at.is_none_or(|e| e > now))
+        .filter(|t| t.revoked_at.is_none() && t.expires_at.is_some_and(|e| e > now))
         .ok_or(AppError::Unauthenticated)?;
     let read_only = !row.scopes.split_whitespace().any(|s| s == "write");
     if row.last_used_at.is_none_or(|t| now - t > Duration::minutes(1)) {
@@ -255,7 +348,7 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> AppResult<Actor> 
             .await?;
     }
     let actor = actor_for_user(state, row.user_id, Channel::Api).await?;
-    Ok(Actor { read_only, ..actor })
+    Ok(Actor { read_only, via_token: true, ..actor })
 }
 
 /// Records a logout in the audit log.

@@ -42,6 +42,9 @@ mod tests {
             telegram_user_id: None,
             channel: Channel::Web,
             read_only: false,
+            via_token: false,
+            credential_epoch: 0,
+            must_change_password: false,
         }
     }
 

@@ -152,7 +152,7 @@ async fn active_user(state: &AppState, user_id: i64) -> AppResult<users::Model> 
 }
 
 fn current_user(actor: &Actor) -> CurrentUser {
-    CurrentUser { id: actor.user_id, full_name: actor.full_name.clone(), email: actor.email.clone(), role: actor.role }
+    crate::server::services::users::current_user(actor)
 }
 
 /// The account page's view of the actor's own two-factor sign-in.

@@ -18,7 +18,13 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 /// The acting user's profile. The actor was resolved from the user's row in this request, so
 /// this reads nothing.
 pub fn current_user(actor: &Actor) -> CurrentUser {
-    CurrentUser { id: actor.user_id, full_name: actor.full_name.clone(), email: actor.email.clone(), role: actor.role }
+    CurrentUser {
+        id: actor.user_id,
+        full_name: actor.full_name.clone(),
+        email: actor.email.clone(),
+        role: actor.role,
+        must_change_password: actor.must_change_password,
+    }
 }
 
 /// A random password of 20 characters from an unambiguous alphabet.
@@ -29,6 +35,7 @@ pub fn generate_password() -> String {
 }
 
 pub fn validate_password(password: &str) -> AppResult<()> {
+    crate::server::services::auth::check_password_length(password)?;
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(AppError::validation(
             "password",
@@ -133,6 +140,8 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser) -> AppResult<u
         last_login_at: Set(None),
         failed_login_count: Set(0),
         locked_until: Set(None),
+        credential_epoch: Set(0),
+        must_change_password: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
         deleted_at: Set(None),
@@ -150,12 +159,15 @@ use crate::domain::AuditSeverity;
 use crate::server::context::RequestMeta;
 use crate::server::db::WriteTxn;
 use crate::server::entities::{api_tokens, telegram_links};
-use crate::server::permissions::{Capability, require, require_write};
+use crate::server::permissions::{Capability, require, require_interactive, require_write};
 use crate::server::services::audit::{self, AuditEntry};
 use sea_orm::{Condition, PaginatorTrait, QueryOrder, QuerySelect};
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
+/// API tokens live this long unless their creator asks for less (or more, up to the maximum).
+pub const TOKEN_DEFAULT_DAYS: u32 = 90;
+pub const TOKEN_MAX_DAYS: u32 = 365;
 /// One-time Telegram link codes expire after this long.
 pub const LINK_CODE_MINUTES: i64 = 15;
 pub const TOKEN_PREFIX: &str = "gad_";
@@ -390,29 +402,136 @@ pub async fn set_active(
     if !is_active && user.role == Role::Admin {
         ensure_other_admin(&*txn, id).await?;
     }
+    let now = Utc::now();
     let mut active: users::ActiveModel = user.into();
     active.is_active = Set(is_active);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     let user = active.update(&*txn).await?;
+    if !is_active {
+        // Reactivation must not revive what was signed in before.
+        revoke_credentials(&txn, id, now).await?;
+    }
     let action = if is_active { "user.activate" } else { "user.deactivate" };
     audit::append(&txn, Some(actor), meta, AuditEntry::new(action, "user", id)).await?;
     txn.commit().await?;
     Ok(summary(&user))
 }
 
-/// Sets a new password (generated and returned once when none is given) and unlocks.
-pub async fn reset_password(
+/// Ends every credential of `user_id` except the password: bumps the credential epoch, so
+/// every dashboard session stamped before dies at its next request, and revokes every API
+/// token. Part of the caller's transaction.
+async fn revoke_credentials(txn: &WriteTxn, user_id: i64, now: chrono::DateTime<Utc>) -> AppResult<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    users::Entity::update_many()
+        .col_expr(users::Column::CredentialEpoch, Expr::col(users::Column::CredentialEpoch).add(1))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(&**txn)
+        .await?;
+    api_tokens::Entity::update_many()
+        .col_expr(api_tokens::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .exec(&**txn)
+        .await?;
+    Ok(())
+}
+
+/// What [`set_password`] did.
+#[derive(Debug)]
+pub struct PasswordSet {
+    /// The generated password (an admin's reset without one given), to be shown once.
+    pub generated: Option<String>,
+    /// The actor changed their own password: the new credential epoch, to re-stamp the
+    /// session that made the change (every other session and token of theirs has ended).
+    pub own_epoch: Option<i64>,
+}
+
+/// Sets a user's password; every other session and every API token of that user ends.
+///
+/// - Your own password (anyone): `current_password` must be right (wrong guesses count
+///   towards the login lockout) and the new one given and different.
+/// - Someone else's (admins): the new password, or a generated one returned once; the
+///   account is unlocked and must change the password at its next sign-in.
+///
+/// Never through an API token (a stolen token must not turn into the password).
+pub async fn set_password(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: i64,
+    current_password: Option<String>,
+    password: Option<String>,
+) -> AppResult<PasswordSet> {
+    require_interactive(actor)?;
+    if id == actor.user_id {
+        require_write(actor)?;
+        let new = password.unwrap_or_default();
+        change_own_password(state, actor, meta, current_password.as_deref().unwrap_or_default(), &new).await
+    } else {
+        if actor.must_change_password {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        require(actor, Capability::ManageUsers)?;
+        reset_password(state, actor, meta, id, password).await
+    }
+}
+
+async fn change_own_password(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    current: &str,
+    new: &str,
+) -> AppResult<PasswordSet> {
+    use crate::server::services::auth;
+    let wrong = |message: &str| AppError::validation("current_password", message);
+    if current.is_empty() {
+        return Err(wrong("Ingrese su contraseña actual."));
+    }
+    auth::check_password_length(current)?;
+    validate_password(new)?;
+    if new == current {
+        return Err(AppError::validation("password", "La nueva contraseña debe ser distinta de la actual."));
+    }
+    let user = find_user(&state.db, actor.user_id).await?;
+    // The current password is guessed no faster here than at the login.
+    let now = Utc::now();
+    if auth::reserve_attempt(state, user.id, now).await?.is_none() {
+        return Err(wrong("Demasiados intentos fallidos: la cuenta está bloqueada por un tiempo."));
+    }
+    if !auth::verify_blocking(current, user.password_hash.clone()).await {
+        let entry = AuditEntry::new("user.password_change", "user", user.id).failed(AuditSeverity::Warning);
+        audit::append_alone(state, Some(actor), meta, entry).await?;
+        return Err(wrong("La contraseña actual no es correcta."));
+    }
+    let hash = hash_password(new)?;
+    let txn = WriteTxn::begin(state).await?;
+    let user = find_user(&*txn, actor.user_id).await?;
+    let mut active: users::ActiveModel = user.into();
+    active.password_hash = Set(Some(hash));
+    active.must_change_password = Set(false);
+    active.failed_login_count = Set(0);
+    active.locked_until = Set(None);
+    active.updated_at = Set(now);
+    active.update(&*txn).await?;
+    revoke_credentials(&txn, actor.user_id, now).await?;
+    let epoch = find_user(&*txn, actor.user_id).await?.credential_epoch;
+    let entry = AuditEntry {
+        severity: AuditSeverity::Warning,
+        ..AuditEntry::new("user.password_change", "user", actor.user_id)
+    };
+    audit::append(&txn, Some(actor), meta, entry).await?;
+    txn.commit().await?;
+    Ok(PasswordSet { generated: None, own_epoch: Some(epoch) })
+}
+
+async fn reset_password(
     state: &AppState,
     actor: &Actor,
     meta: &RequestMeta,
     id: i64,
     password: Option<String>,
-) -> AppResult<Option<String>> {
-    if id == actor.user_id {
-        require_write(actor)?;
-    } else {
-        require(actor, Capability::ManageUsers)?;
-    }
+) -> AppResult<PasswordSet> {
     let (password, generated) = match password.filter(|p| !p.is_empty()) {
         Some(p) => {
             validate_password(&p)?;
@@ -424,18 +543,21 @@ pub async fn reset_password(
         }
     };
     let hash = hash_password(&password)?;
+    let now = Utc::now();
     let txn = WriteTxn::begin(state).await?;
     let user = find_user(&*txn, id).await?;
     let mut active: users::ActiveModel = user.into();
     active.password_hash = Set(Some(hash));
+    active.must_change_password = Set(true);
     active.failed_login_count = Set(0);
     active.locked_until = Set(None);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(now);
     active.update(&*txn).await?;
+    revoke_credentials(&txn, id, now).await?;
     let entry = AuditEntry { severity: AuditSeverity::Warning, ..AuditEntry::new("user.password_reset", "user", id) };
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.commit().await?;
-    Ok(generated)
+    Ok(PasswordSet { generated, own_epoch: None })
 }
 
 /// A one-time code that links a Telegram account to `user_id` (admins for anyone, a user for
@@ -446,6 +568,7 @@ pub async fn create_link_code(
     meta: &RequestMeta,
     user_id: i64,
 ) -> AppResult<LinkCode> {
+    require_interactive(actor)?;
     if user_id == actor.user_id {
         require_write(actor)?;
     } else {
@@ -491,7 +614,16 @@ pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i6
         .one(&*txn)
         .await?
         .ok_or_else(invalid)?;
-    if link.used_at.is_some() || link.expires_at <= now {
+    // Used up by one conditional UPDATE: of two redemptions racing, only one changes the row
+    // (PostgreSQL re-checks the condition after the first commits; SQLite runs one at a time).
+    let claimed = telegram_links::Entity::update_many()
+        .col_expr(telegram_links::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(now)))
+        .filter(telegram_links::Column::Id.eq(link.id))
+        .filter(telegram_links::Column::UsedAt.is_null())
+        .filter(telegram_links::Column::ExpiresAt.gt(now))
+        .exec(&*txn)
+        .await?;
+    if claimed.rows_affected != 1 {
         return Err(invalid());
     }
     let user = find_user(&*txn, link.user_id).await?;
@@ -504,9 +636,6 @@ pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i6
     active.telegram_user_id = Set(Some(telegram_user_id));
     active.updated_at = Set(now);
     let user = active.update(&*txn).await?;
-    let mut used: telegram_links::ActiveModel = link.into();
-    used.used_at = Set(Some(now));
-    used.update(&*txn).await?;
     let actor = crate::server::services::auth::actor_for_user(state, user.id, crate::domain::Channel::Telegram).await?;
     let actor = Actor { telegram_user_id: Some(telegram_user_id), ..actor };
     audit::append(&txn, Some(&actor), &meta, AuditEntry::new("telegram.link", "user", user.id)).await?;
@@ -537,6 +666,7 @@ pub async fn create_api_token(
     read_only: bool,
     expires_in_days: Option<u32>,
 ) -> AppResult<CreatedApiToken> {
+    require_interactive(actor)?;
     if user_id == actor.user_id {
         require_write(actor)?;
     } else {
@@ -546,8 +676,9 @@ pub async fn create_api_token(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::validation("name", "Ingrese un nombre para el token (hasta 100 caracteres)."));
     }
-    if expires_in_days.is_some_and(|d| d == 0 || d > 3650) {
-        return Err(AppError::validation("expires_in_days", "La vigencia debe estar entre 1 y 3650 días."));
+    let days = expires_in_days.unwrap_or(TOKEN_DEFAULT_DAYS);
+    if days == 0 || days > TOKEN_MAX_DAYS {
+        return Err(AppError::validation("expires_in_days", "La vigencia debe estar entre 1 y 365 días."));
     }
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let token = format!("{TOKEN_PREFIX}{}", random_string(40, ALPHABET));
@@ -559,7 +690,7 @@ pub async fn create_api_token(
         name: Set(name.to_owned()),
         token_hash: Set(secret_hash(&token)),
         scopes: Set(if read_only { "read" } else { "read write" }.into()),
-        expires_at: Set(expires_in_days.map(|d| now + chrono::Duration::days(i64::from(d)))),
+        expires_at: Set(Some(now + chrono::Duration::days(i64::from(days)))),
         last_used_at: Set(None),
         revoked_at: Set(None),
         created_at: Set(now),
@@ -598,7 +729,8 @@ pub async fn revoke_api_token(
     if row.user_id == actor.user_id {
         require_write(actor)?;
     } else {
-        require(actor, Capability::ManageUsers)?;
+        // Someone else's token is answered as if it did not exist: token ids reveal nothing.
+        require(actor, Capability::ManageUsers).map_err(|_| AppError::NotFound)?;
     }
     let row = if row.revoked_at.is_none() {
         let mut active: api_tokens::ActiveModel = row.into();
@@ -633,12 +765,7 @@ pub async fn delete(state: &AppState, actor: &Actor, meta: &RequestMeta, id: i64
     active.telegram_user_id = Set(None);
     active.updated_at = Set(now);
     active.update(&*txn).await?;
-    api_tokens::Entity::update_many()
-        .col_expr(api_tokens::Column::RevokedAt, sea_orm::sea_query::Expr::value(Some(now)))
-        .filter(api_tokens::Column::UserId.eq(id))
-        .filter(api_tokens::Column::RevokedAt.is_null())
-        .exec(&*txn)
-        .await?;
+    revoke_credentials(&txn, id, now).await?;
     audit::append(&txn, Some(actor), meta, AuditEntry::new("user.delete", "user", id).before(before)).await?;
     txn.commit().await
 }
