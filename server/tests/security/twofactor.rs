@@ -171,8 +171,9 @@ async fn wrong_codes_lock_the_account(backend: Backend) {
     assert_eq!(status.as_u16(), 423);
     let (status, _) = json(app.call(&attacker, "verify_login_code", &[("code", &phone.wrong_code())]).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "no pending sign-in after the lock");
+    // The password step answers a locked account like a wrong password (identity.rs).
     let res = app.call(&attacker, "login", &[("email", SUPERVISOR), ("password", DEMO_PASSWORD)]).await;
-    assert_eq!(res.status().as_u16(), 423);
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(whoami(&app, &attacker).await.1, serde_json::Value::Null);
     let rows = audit_actions(&app).await;
     assert!(rows.iter().any(|(a, v)| a == "auth.locked" && v.contains("wrong_code")), "{rows:?}");
@@ -188,7 +189,9 @@ async fn wrong_codes_lock_the_account(backend: Backend) {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     let res = app.call(&attacker, "login", &[("email", SUPERVISOR), ("password", DEMO_PASSWORD)]).await;
-    assert_eq!(res.status().as_u16(), 423, "re-entering the password does not buy more guesses");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "re-entering the password does not buy more guesses");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_credentials");
 }
 on_both_backends!(wrong_codes_lock_the_account);
 

@@ -109,6 +109,8 @@ pub async fn login(state: &AppState, email: &str, password: &str, meta: &Request
     };
     if verify_blocking(password, user.password_hash.clone()).await {
         if super::twofactor::is_active(state, user.id).await? {
+            // The reserved attempt was no failure; the code step counts its own.
+            release_attempt(state, user.id, failures >= state.config.login_max_failures).await?;
             tracing::info!(user_id = user.id, "password accepted; second factor pending");
             return Ok(LoginOutcome::SecondFactor(user));
         }
@@ -239,6 +241,20 @@ pub(crate) async fn reserve_attempt(
     );
     let row = db.query_one_raw(statement).await?;
     row.map(|r| r.try_get_by_index::<i32>(0)).transpose().map_err(AppError::from)
+}
+
+/// Gives back an attempt [`reserve_attempt`] counted, when its password was right but the
+/// sign-in goes on to a second factor (`locked`: the attempt set the lock, so it lifts it).
+async fn release_attempt(state: &AppState, user_id: i64, locked: bool) -> AppResult<()> {
+    let mut update = users::Entity::update_many()
+        .col_expr(users::Column::FailedLoginCount, Expr::col(users::Column::FailedLoginCount).sub(1))
+        .filter(users::Column::Id.eq(user_id))
+        .filter(users::Column::FailedLoginCount.gt(0));
+    if locked {
+        update = update.col_expr(users::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None));
+    }
+    update.exec(&state.db).await?;
+    Ok(())
 }
 
 /// The actor for a signed-in user id; an inactive or deleted user is nobody.
