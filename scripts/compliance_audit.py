@@ -275,8 +275,14 @@ def walk_openapi(token):
             problem = answer.json() or {}
             # With a body to validate, an empty one may be refused (400) before the id is looked up.
             allowed = (404, 400, 422) if body is not None else (404,)
+            # A token may never set a password, mint a token or a Telegram link code (only the
+            # dashboard session may): the audit calls with a token, so 403 comes first.
+            token_refused = method == "post" and re.search(r"/users/\{[^}]+\}/(password|telegram-link|tokens)$", path)
+            if token_refused:
+                allowed += (403,)
             record(area, f"{name} with an unknown id",
-                   "404 application/problem+json" + (" (or 400 for the empty body)" if body is not None else ""),
+                   "404 application/problem+json" + (" (or 400 for the empty body)" if body is not None else "")
+                   + (" (or 403: no token may do this)" if token_refused else ""),
                    f"{answer.status} {answer.content_type}",
                    answer.status in allowed and answer.content_type.startswith("application/problem+json")
                    and problem.get("status") == answer.status)
