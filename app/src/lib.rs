@@ -7,7 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
-pub mod domain;
+pub use contract::domain;
 pub mod i18n;
 pub mod ui;
 

@@ -22,7 +22,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use app::server::config::{BackupConfig, Config};
+use gad_core::config::{BackupConfig, Config};
 
 /// What `gad backup` did.
 #[derive(Clone, Debug)]
@@ -253,7 +253,7 @@ pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<
     match backend {
         Backend::Postgres => {
             let database_url = config.database_url.expose().to_owned();
-            let db = app::server::db::connect(config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let db = gad_core::db::connect(config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let tables = count_tables(&db).await?;
             db.close().await.ok();
             if tables > 0 && !force {

@@ -8,7 +8,7 @@ use migrations::SchemaStatus;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use app::server::state::AppState;
+use gad_core::state::AppState;
 
 pub async fn health() -> impl IntoResponse {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))

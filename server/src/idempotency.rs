@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use app::api::ErrorCode;
-use app::server::services::users::secret_hash;
-use app::server::state::RedisPool;
+use gad_core::services::users::secret_hash;
+use gad_core::state::RedisPool;
 
 use crate::rest::BODY_LIMIT_BYTES;
 use crate::rest::auth::Caller;

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use app::i18n::{COOKIE, Locale};
-use app::server::state::AppState;
+use gad_core::state::AppState;
 
 #[derive(Deserialize)]
 pub struct Back {

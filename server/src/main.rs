@@ -2,8 +2,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use app::server::config::Config;
-use app::server::services::{demo, users};
+use gad_core::config::Config;
+use gad_core::services::{demo, users};
 use gad_server::cli::{AuditCommand, Cli, Command};
 use gad_server::startup::{self, Application, print_once, startup_error};
 
@@ -75,16 +75,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => Application::build(config).await?.run().await?,
         Command::Migrate { app_role } => {
             let state = startup::connect(config).await?;
-            app::server::db::migrate(&state.db).await.map_err(startup_error)?;
+            gad_core::db::migrate(&state.db).await.map_err(startup_error)?;
             println!("migraciones aplicadas");
             if let Some(role) = app_role.filter(|r| !r.is_empty()) {
-                app::server::db::grant_app_role(&state.db, &role).await.map_err(startup_error)?;
+                gad_core::db::grant_app_role(&state.db, &role).await.map_err(startup_error)?;
                 println!("permisos otorgados al rol {role}");
             }
         }
         Command::CreateAdmin { email } => {
             let state = startup::connect(config).await?;
-            app::server::db::migrate(&state.db).await.map_err(startup_error)?;
+            gad_core::db::migrate(&state.db).await.map_err(startup_error)?;
             let email = email.unwrap_or_else(|| state.config.admin_email.clone());
             let password = state.config.admin_password.as_ref().map(|s| s.expose().to_owned());
             let generated = users::create_admin(&state, &email, password.as_deref()).await.map_err(startup_error)?;
@@ -95,7 +95,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::SeedDemo { tasks } => {
             let state = startup::connect(config).await?;
-            app::server::db::migrate(&state.db).await.map_err(startup_error)?;
+            gad_core::db::migrate(&state.db).await.map_err(startup_error)?;
             match demo::seed(&state).await.map_err(startup_error)? {
                 demo::SeedOutcome::AlreadySeeded => println!("los datos de demostración ya estaban cargados"),
                 demo::SeedOutcome::Seeded { generated_password } => {
@@ -117,7 +117,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Bot { set_webhook: false } => {
             let state = startup::connect(config).await?;
-            app::server::db::migrate(&state.db).await.map_err(startup_error)?;
+            gad_core::db::migrate(&state.db).await.map_err(startup_error)?;
             let bot = gad_server::bot::Bot::new(state)?;
             bot.run_long_poll(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -156,7 +156,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let state = startup::connect(config).await?;
-            let report = app::server::services::audit::verify(&state.db).await.map_err(startup_error)?;
+            let report = gad_core::services::audit::verify(&state.db).await.map_err(startup_error)?;
             match report.first_broken {
                 None => println!("cadena de auditoría íntegra: {} registros verificados", report.rows),
                 Some(id) => anyhow::bail!("audit chain broken at row id {id} ({} rows read)", report.rows),

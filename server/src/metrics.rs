@@ -21,9 +21,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Statement};
 
-use app::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
-use app::server::entities::{officers, task_assignments, tasks};
-use app::server::state::AppState;
+use contract::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
+use gad_core::entities::{officers, task_assignments, tasks};
+use gad_core::state::AppState;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

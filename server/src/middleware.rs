@@ -11,9 +11,9 @@ use tower_http::request_id::RequestId;
 use tower_sessions::Session;
 use tracing::Span;
 
-use app::domain::Channel;
-use app::server::context::{self, ActorCell};
-use app::server::state::AppState;
+use contract::domain::Channel;
+use gad_core::signin::ActorCell;
+use gad_core::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -42,7 +42,7 @@ pub fn on_response(response: &Response<Body>, latency: Duration, _span: &Span) {
 /// Runs the request with a slot the service layer fills with the acting user, then records it
 /// on the request span (inside the trace layer, so the span is the request's own).
 pub async fn request_user(request: Request, next: Next) -> Response<Body> {
-    let (response, user) = app::server::request_user::scope(next.run(request)).await;
+    let (response, user) = gad_core::request_user::scope(next.run(request)).await;
     if let Some(id) = user {
         Span::current().record("user_id", id);
     }
@@ -71,7 +71,7 @@ pub async fn guard_pages(
     next: Next,
 ) -> Response<Body> {
     use app::api::twofactor::{LOGIN_CODE_PAGE, TWO_FACTOR_PAGE};
-    use app::server::error::AppError;
+    use gad_core::error::AppError;
     // Every request gets a slot for its actor; server functions fill or reuse it.
     let cell = ActorCell::default();
     request.extensions_mut().insert(cell.clone());
@@ -85,7 +85,7 @@ pub async fn guard_pages(
         return next.run(request).await;
     }
     // A session from before a password change or deactivation, or past its lifetime, is nobody.
-    let (actor, must_enrol) = match context::session_actor(&state, &session, Channel::Web, true).await {
+    let (actor, must_enrol) = match gad_core::signin::session_actor(&state, &session, Channel::Web, true).await {
         Ok(actor) => (Some(actor), false),
         Err(AppError::TwoFactorSetupRequired) => (None, true),
         Err(_) => (None, false),

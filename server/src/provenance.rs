@@ -18,8 +18,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use app::api::{ApiError, ErrorCode};
-use app::server::client::{self, ClientAddr};
-use app::server::state::AppState;
+use gad_core::client::{self, ClientAddr};
+use gad_core::state::AppState;
 
 use crate::rest::problem::Problem;
 

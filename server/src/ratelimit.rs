@@ -12,9 +12,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use app::server::client::ClientAddr;
-use app::server::services::users::secret_hash;
-use app::server::state::{AppState, RedisPool};
+use gad_core::client::ClientAddr;
+use gad_core::services::users::secret_hash;
+use gad_core::state::{AppState, RedisPool};
 
 use crate::rest::auth::Caller;
 use crate::rest::problem::Problem;

@@ -5,6 +5,7 @@
 use axum::Router;
 use axum::http::HeaderName;
 use axum::routing::get;
+use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -13,9 +14,9 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use app::server::sessions::GadSessionStore;
-use app::server::state::AppState;
 use app::{App, shell};
+use gad_core::sessions::GadSessionStore;
+use gad_core::state::AppState;
 
 use crate::{health, middleware, provenance, security_headers};
 
@@ -24,20 +25,33 @@ pub const SESSION_COOKIE: &str = "gad_session";
 /// Largest request body anyone may send (413 beyond); the REST API keeps a smaller limit.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub fn build(state: AppState) -> Router {
+pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
     let sessions = SessionManagerLayer::new(GadSessionStore::new(state.redis.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
-        // Re-saved (so the expiry slides) when `context::signed_in` refreshes the record; the
+        // Re-saved (so the expiry slides) when `gad_core::signin::signed_in` refreshes the record; the
         // absolute lifetime is checked there too.
         .with_expiry(Expiry::OnInactivity(time::Duration::milliseconds(
             i64::try_from(state.config.session_idle.as_millis()).unwrap_or(i64::MAX),
         )));
 
     let routes = generate_route_list(App);
-    let leptos_options = state.leptos_options.clone();
+    // The pages and server functions: Leptos's router, whose state is its options; the
+    // application state reaches server functions through the Leptos context.
+    let context = {
+        let state = state.clone();
+        move || {
+            leptos::prelude::provide_context(state.clone());
+            security_headers::provide_nonce();
+        }
+    };
+    let shell_options = leptos_options.clone();
+    let leptos_pages: Router<AppState> = Router::<LeptosOptions>::new()
+        .leptos_routes_with_context(&leptos_options, routes, context.clone(), move || shell(shell_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<LeptosOptions, _>(context, shell))
+        .with_state(leptos_options);
     // The REST API accepts the dashboard session too, so it shares the session layer.
     let api = crate::rest::router()
         .layer(axum::middleware::from_fn(crate::idempotency::idempotent))
@@ -46,13 +60,7 @@ pub fn build(state: AppState) -> Router {
     let pages: Router<AppState> = Router::new()
         .nest("/api/v1", api)
         .route("/api/docs", get(crate::rest::docs_page))
-        .leptos_routes_with_context(&state, routes, security_headers::provide_nonce, move || {
-            shell(leptos_options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            security_headers::provide_nonce,
-            shell,
-        ))
+        .merge(leptos_pages)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit_login))
         .layer(axum::Extension(crate::ratelimit::RateLimiter::new(state.redis.clone())))

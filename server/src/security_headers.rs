@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use leptos::nonce::Nonce;
 
-use app::server::config::Config;
+use gad_core::config::Config;
 
 /// The headers of one deployment; only the CSP nonce changes per response.
 #[derive(Clone, Debug)]

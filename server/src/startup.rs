@@ -7,11 +7,11 @@ use anyhow::Context;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 
-use app::server::config::Config;
-use app::server::events::EventBus;
-use app::server::services::{demo, users};
-use app::server::state::{AppState, Parts, RedisPool};
-use app::server::{db, error::AppError};
+use gad_core::config::Config;
+use gad_core::events::EventBus;
+use gad_core::services::{demo, users};
+use gad_core::state::{AppState, Parts, RedisPool};
+use gad_core::{db, error::AppError};
 
 pub struct Application {
     listener: TcpListener,
@@ -38,7 +38,7 @@ impl Application {
             None => None,
         };
         crate::metrics::install();
-        let router = crate::router::build(state.clone());
+        let router = crate::router::build(state.clone(), leptos_options(&state.config));
         Ok(Self { listener, router, operations, state })
     }
 
@@ -89,12 +89,10 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
             .map_err(|e| anyhow::anyhow!("{e} (REDIS_URL)"))?,
         _ => EventBus::in_process(),
     };
-    let leptos_options = leptos_options(&config);
     Ok(AppState::new(Parts {
         db,
         redis,
         config: Arc::new(config),
-        leptos_options,
         events,
         sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
         caches: Arc::default(),

@@ -1,6 +1,6 @@
 //! Tracing set-up: JSON lines in production (`LOG_FORMAT=json`), pretty in development.
 
-use app::server::config::LogFormat;
+use gad_core::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 const DEFAULT_FILTER: &str = "info,sqlx=warn,sea_orm=warn,tower_sessions=warn";

@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use app::server::config::Config;
+use gad_core::config::Config;
 use serde_json::Value;
 
 /// What to check and how strictly.

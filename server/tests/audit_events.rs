@@ -6,9 +6,9 @@ mod common;
 use std::time::Duration;
 
 use app::api::events::Event;
-use app::domain::OfficerStatus;
-use app::server::services::audit;
 use common::{ADMIN_PASSWORD, Backend, TestApp};
+use contract::domain::OfficerStatus;
+use gad_core::services::audit;
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
 async fn audit_chain_detects_tampering(backend: Backend) {

@@ -36,8 +36,8 @@ async fn login_success_and_logout(backend: Backend) {
     let res = app.call(&client, "logout", &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(whoami_email(&app, &client).await, None);
-    let last = app::server::entities::audit_log::Entity::find()
-        .order_by_desc(app::server::entities::audit_log::Column::Id)
+    let last = gad_core::entities::audit_log::Entity::find()
+        .order_by_desc(gad_core::entities::audit_log::Column::Id)
         .one(&app.state.db)
         .await
         .unwrap()
@@ -67,7 +67,7 @@ async fn wrong_password_then_lockout(backend: Backend) {
     assert_eq!(body["code"], "invalid_credentials");
     assert_eq!(body["message"], "Credenciales inválidas.");
     assert_eq!(whoami_email(&app, &client).await, None);
-    let locked = app::server::entities::users::Entity::find()
+    let locked = gad_core::entities::users::Entity::find()
         .all(&app.state.db)
         .await
         .unwrap()

@@ -8,8 +8,8 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use app::server::config::{BackupConfig, Secret};
 use common::{Backend, TestApp};
+use gad_core::config::{BackupConfig, Secret};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 const ACCESS_KEY: &str = "gad-test-access-key";

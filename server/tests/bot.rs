@@ -13,19 +13,19 @@ use std::time::{Duration, Instant};
 use app::api::officers::officer_last_position;
 use app::api::stats::task_stats;
 use app::api::tasks::{TaskScope, list_tasks, task_detail};
-use app::domain::{Channel, TaskStatus};
-use app::server::actor::Actor;
-use app::server::context::RequestMeta;
-use app::server::entities::{feedback, telegram_links, users};
 use app::server::harness::call_as;
-use app::server::services::auth::{actor_for_telegram, actor_for_user};
-use app::server::services::users::create_link_code;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use common::{Backend, TestApp};
+use contract::domain::{Channel, TaskStatus};
+use gad_core::actor::Actor;
+use gad_core::entities::{feedback, telegram_links, users};
+use gad_core::meta::AuditMeta;
+use gad_core::services::auth::{actor_for_telegram, actor_for_user};
+use gad_core::services::users::create_link_code;
 use gad_server::bot::Bot;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -295,7 +295,7 @@ async fn admin(app: &TestApp) -> Actor {
 
 async fn link_code(app: &TestApp, email: &str) -> String {
     let target = user_id(app, email).await;
-    let meta = RequestMeta::internal(Channel::Web);
+    let meta = AuditMeta::internal(Channel::Web);
     create_link_code(&app.state, &admin(app).await, &meta, target).await.unwrap().code
 }
 
@@ -455,7 +455,7 @@ async fn locations_update_the_officers_position() {
     rig.tg.sent(7203, "Ubicación actualizada").await;
     let pos = call_as(&rig.app.state, Some(me.clone()), || officer_last_position(officer_id)).await.unwrap().unwrap();
     assert_eq!((pos.lat, pos.lon), (-34.61, -58.39), "Telegram's 32-bit floats are rounded to 5 decimals");
-    assert_eq!(pos.source, app::domain::PositionSource::Telegram);
+    assert_eq!(pos.source, contract::domain::PositionSource::Telegram);
 
     // A live-location edit moves the officer silently.
     let before = rig.tg.messages_to(7203).len();
@@ -524,7 +524,7 @@ async fn emergencia_asks_for_a_location_and_dispatches() {
     let supervisor =
         actor_for_user(&rig.app.state, user_id(&rig.app, "supervisor@gad.local").await, Channel::Web).await.unwrap();
     let all = call_as(&rig.app.state, Some(supervisor.clone()), || list_tasks(TaskScope::All)).await.unwrap();
-    let emergency = all.iter().find(|t| t.task_type == app::domain::TaskType::Emergency).unwrap();
+    let emergency = all.iter().find(|t| t.task_type == contract::domain::TaskType::Emergency).unwrap();
     assert!(text(&reply).contains(&emergency.code));
     let detail = call_as(&rig.app.state, Some(supervisor), || task_detail(emergency.id)).await.unwrap();
     assert!(!detail.assignments.is_empty(), "somebody was dispatched");
@@ -888,8 +888,8 @@ async fn crear_wizard_happy_path_with_retries() {
     let task = all.iter().find(|t| t.title == "Vigilancia del archivo central").expect("the task exists");
     assert!(text(&created).contains(&task.code));
     let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
-    assert_eq!(detail.task_type, app::domain::TaskType::Surveillance);
-    assert_eq!(detail.priority, app::domain::TaskPriority::High);
+    assert_eq!(detail.task_type, contract::domain::TaskType::Surveillance);
+    assert_eq!(detail.priority, contract::domain::TaskPriority::High);
     assert_eq!(detail.status, TaskStatus::Scheduled);
     assert_eq!(detail.scheduled_start, Some(start));
     assert!((detail.lat.unwrap() - lat).abs() < 1e-4 && (detail.lon.unwrap() - lon).abs() < 1e-4);
@@ -972,7 +972,7 @@ async fn crear_is_refused_to_an_officer_by_the_server_function() {
     // No wizard was opened.
     say(&rig, 9304, text_update(9304, "Patrullaje"), "No entendí el mensaje").await;
     let stored: Option<gad_server::bot::Conversation> =
-        app::server::services::conversations::load(&rig.app.state, 9304).await.unwrap();
+        gad_core::services::conversations::load(&rig.app.state, 9304).await.unwrap();
     assert_eq!(stored, None);
 }
 
@@ -1011,14 +1011,14 @@ async fn a_restart_mid_wizard_loses_nothing() {
     say(&rig, chat, text_update(chat, "confirmar"), "Tarea creada").await;
     let all = call_as(&rig.app.state, Some(me), || list_tasks(TaskScope::All)).await.unwrap();
     let task = all.iter().find(|t| t.title == "Inventario de chalecos").unwrap();
-    assert_eq!(task.task_type, app::domain::TaskType::Administrative);
-    assert_eq!(task.priority, app::domain::TaskPriority::Medium);
+    assert_eq!(task.task_type, contract::domain::TaskType::Administrative);
+    assert_eq!(task.priority, contract::domain::TaskPriority::Medium);
     assert!(task.officer_ids.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conversations_expire_after_thirty_minutes_in_the_database() {
-    use app::server::entities::bot_conversations;
+    use gad_core::entities::bot_conversations;
     let rig = rig(Backend::Sqlite).await;
     link(&rig, "efectivo1@gad.local", 9501).await;
     say(&rig, 9501, text_update(9501, "/emergencia"), "envíe la ubicación").await;
@@ -1039,7 +1039,7 @@ async fn conversations_expire_after_thirty_minutes_in_the_database() {
     say(&rig, 9501, text_update(9501, "hola"), "No entendí el mensaje").await;
     // A location is now just a position report, not an emergency.
     say(&rig, 9501, location_update(9501, -34.6, -58.4), "Ubicación actualizada").await;
-    assert_eq!(app::server::services::conversations::purge_expired(&rig.app.state).await.unwrap(), 1);
+    assert_eq!(gad_core::services::conversations::purge_expired(&rig.app.state).await.unwrap(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1065,7 +1065,7 @@ async fn conversations_live_in_redis_when_configured() {
     let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut conn).await.unwrap();
     assert!((1790..=1800).contains(&ttl), "{ttl}");
     use sea_orm::PaginatorTrait;
-    assert_eq!(app::server::entities::bot_conversations::Entity::find().count(&rig.app.state.db).await.unwrap(), 0);
+    assert_eq!(gad_core::entities::bot_conversations::Entity::find().count(&rig.app.state.db).await.unwrap(), 0);
 
     say(&rig, tg_user, text_update(tg_user, "/cancelar"), "Operación cancelada").await;
     let gone: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap();
@@ -1144,7 +1144,7 @@ async fn dashboard_actions_notify_the_linked_officer() {
     let officer = link(&rig, "efectivo5@gad.local", 9905).await;
     let officer_id = officer.officer_id.unwrap();
     let supervisor = supervisor_actor(&rig.app).await;
-    let new = app::api::tasks::NewTask::new("Control vehicular en Av. Corrientes", app::domain::TaskType::Patrol);
+    let new = app::api::tasks::NewTask::new("Control vehicular en Av. Corrientes", contract::domain::TaskType::Patrol);
     let task = call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::create_task(new)).await.unwrap();
 
     // A supervisor assigns the officer through the REST API, as an integrator or the dashboard would.
@@ -1193,7 +1193,7 @@ async fn an_emergency_notifies_the_dispatched_officer_with_the_place() {
     let rig = rig(Backend::Sqlite).await;
     let officer = link(&rig, "efectivo6@gad.local", 9906).await;
     call_as(&rig.app.state, Some(officer.clone()), || {
-        app::api::officers::set_my_status(app::domain::OfficerStatus::Available)
+        app::api::officers::set_my_status(contract::domain::OfficerStatus::Available)
     })
     .await
     .unwrap();
@@ -1221,11 +1221,11 @@ async fn an_emergency_notifies_the_dispatched_officer_with_the_place() {
 
 // ----------------------------------------------------------------------------- broadcasts
 
-async fn broadcast_row(app: &TestApp, id: i64) -> app::server::entities::broadcasts::Model {
+async fn broadcast_row(app: &TestApp, id: i64) -> gad_core::entities::broadcasts::Model {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let row = app::server::entities::broadcasts::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
-        if row.delivery_status != app::domain::DeliveryStatus::Pending {
+        let row = gad_core::entities::broadcasts::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+        if row.delivery_status != contract::domain::DeliveryStatus::Pending {
             return row;
         }
         assert!(Instant::now() < deadline, "broadcast {id} never left pending");
@@ -1236,7 +1236,7 @@ async fn broadcast_row(app: &TestApp, id: i64) -> app::server::entities::broadca
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broadcasts_are_delivered_and_failures_recorded() {
     use app::api::broadcasts::*;
-    use app::domain::{BroadcastKind, DeliveryStatus};
+    use contract::domain::{BroadcastKind, DeliveryStatus};
     let rig = rig(Backend::Sqlite).await;
     rig.tg.state.missing_chats.lock().unwrap().push(-100_222);
     let admin = admin(&rig.app).await;
@@ -1325,7 +1325,7 @@ async fn broadcasts_missed_while_the_bot_was_down_are_swept() {
         .await
         .unwrap();
     let queued = call_as(&app.state, Some(admin), || {
-        create_broadcast(group.id, app::domain::BroadcastKind::Alert, "Corte de energía en la base".into())
+        create_broadcast(group.id, contract::domain::BroadcastKind::Alert, "Corte de energía en la base".into())
     })
     .await
     .unwrap();
@@ -1333,7 +1333,7 @@ async fn broadcasts_missed_while_the_bot_was_down_are_swept() {
     assert!(tg.calls().is_empty(), "no bot is running yet");
     tokio::spawn(Bot::new(app.state.clone()).unwrap().run_long_poll(std::future::pending()));
     let row = broadcast_row(&app, queued.id).await;
-    assert_eq!(row.delivery_status, app::domain::DeliveryStatus::Delivered);
+    assert_eq!(row.delivery_status, contract::domain::DeliveryStatus::Delivered);
     let message = tg.sent(-100_333, "Corte de energía").await;
     assert!(text(&message).starts_with("⚠️ ALERTA"));
 }
@@ -1401,7 +1401,7 @@ async fn bench_updates_per_second_and_reply_latency() {
     {
         let chat = 20_000 + i as i64;
         let code = link_code(&app, &email).await;
-        app::server::services::users::redeem_link_code(&app.state, &code, chat).await.unwrap();
+        gad_core::services::users::redeem_link_code(&app.state, &code, chat).await.unwrap();
         chats.push(chat);
     }
     let dispatcher = gad_server::bot::Dispatcher::new(Bot::new(app.state.clone()).unwrap());

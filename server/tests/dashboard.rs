@@ -4,10 +4,10 @@
 
 mod common;
 
-use app::domain::TaskStatus;
-use app::server::entities::{task_assignments, task_status_history, tasks};
-use app::server::services::demo;
 use common::{Backend, TestApp};
+use contract::domain::TaskStatus;
+use gad_core::entities::{task_assignments, task_status_history, tasks};
+use gad_core::services::demo;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 async fn bulk_seeding_reaches_the_total_once(backend: Backend) {
@@ -64,10 +64,10 @@ async fn bulk_seeding_postgres() {
 
 async fn overview_counts_what_the_database_holds(backend: Backend) {
     use app::api::overview::overview as get_overview;
-    use app::domain::{Channel, TaskType};
-    use app::server::entities::users;
     use app::server::harness::call_as;
-    use app::server::services::auth::actor_for_user;
+    use contract::domain::{Channel, TaskType};
+    use gad_core::entities::users;
+    use gad_core::services::auth::actor_for_user;
 
     let app = TestApp::spawn(backend).await;
     let db = &app.state.db;

@@ -5,10 +5,10 @@
 mod common;
 
 use app::api::notes::create_note;
-use app::domain::Channel;
 use app::server::harness::call_as;
-use app::server::services::auth::actor_for_user;
 use common::{Backend, DEMO_PASSWORD, TestApp};
+use contract::domain::Channel;
+use gad_core::services::auth::actor_for_user;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, LOCATION};
 use serde_json::Value;

@@ -14,15 +14,15 @@ use app::api::officers::{
 };
 use app::api::stats::{StatsScope, TaskStatistics, task_stats};
 use app::api::{ApiError, ErrorCode};
-use app::domain::{Channel, OfficerStatus, PositionSource, Role, TaskPriority, TaskStatus, TaskType};
-use app::server::actor::Actor;
-use app::server::entities::{audit_log, officer_positions, officers, task_assignments, tasks, users};
 use app::server::harness::call_as;
-use app::server::services;
-use app::server::services::auth::actor_for_user;
-use app::server::services::geo::{EARTH_RADIUS_M, haversine_m};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use common::{Backend, TestApp};
+use contract::domain::{Channel, OfficerStatus, PositionSource, Role, TaskPriority, TaskStatus, TaskType};
+use gad_core::actor::Actor;
+use gad_core::entities::{audit_log, officer_positions, officers, task_assignments, tasks, users};
+use gad_core::services;
+use gad_core::services::auth::actor_for_user;
+use gad_core::services::geo::{EARTH_RADIUS_M, haversine_m};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set};
 
 /// The Obelisco, Buenos Aires: the reference point of the geo fixtures.
@@ -685,7 +685,7 @@ async fn nearest_with_known_fixtures(backend: Backend) {
     assert_distances(&found, &[("EF-001", 100.0), ("EF-004", 500.0), ("EF-002", 800.0), ("EF-003", 3_000.0)]);
     let invalid = services::geo::nearest_available(state, 95.0, lon, 0.5, Duration::zero(), 500).await;
     match invalid {
-        Err(app::server::error::AppError::Validation(errors)) => {
+        Err(gad_core::error::AppError::Validation(errors)) => {
             let mut f: Vec<String> = errors.into_iter().map(|e| e.field).collect();
             f.sort();
             assert_eq!(f, ["fresh_within", "lat", "limit", "radius_m"]);

@@ -16,10 +16,10 @@ use app::api::users::{
     set_user_active, update_user,
 };
 use app::api::{ApiError, ErrorCode};
-use app::domain::{Channel, Role};
 use app::server::harness::call_as;
-use app::server::services::auth::actor_for_user;
 use common::{Backend, TestApp};
+use contract::domain::{Channel, Role};
+use gad_core::services::auth::actor_for_user;
 use sea_orm::{ConnectionTrait, Statement};
 
 type Call = Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send>>;

@@ -5,10 +5,10 @@ mod common;
 
 use app::api::ErrorCode;
 use app::api::feedback::send_feedback;
-use app::domain::Channel;
 use app::server::harness::call_as;
-use app::server::services::auth::actor_for_user;
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
+use contract::domain::Channel;
+use gad_core::services::auth::actor_for_user;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -277,7 +277,7 @@ const CENTRE: (f64, f64) = (-31.4167, -64.1833);
 
 /// Metres north along a meridian, on the sphere the geo service uses.
 fn north(metres: f64) -> f64 {
-    CENTRE.0 + (metres / app::server::services::geo::EARTH_RADIUS_M).to_degrees()
+    CENTRE.0 + (metres / gad_core::services::geo::EARTH_RADIUS_M).to_degrees()
 }
 
 fn distances(found: &Value) -> Vec<(String, f64)> {

@@ -442,7 +442,7 @@ on_both_backends!(idempotent_task_creation);
 
 /// Metres north along a meridian, on the sphere the geo service uses.
 fn north(lat: f64, metres: f64) -> f64 {
-    lat + (metres / app::server::services::geo::EARTH_RADIUS_M).to_degrees()
+    lat + (metres / gad_core::services::geo::EARTH_RADIUS_M).to_degrees()
 }
 
 async fn emergency_dispatches_the_nearest_over_rest(backend: Backend) {

@@ -160,7 +160,7 @@ on_both_backends!(tokens_are_scoped_and_revocable);
 
 /// Telegram link codes: one-time, hashed, 15-minute expiry.
 async fn link_codes_are_single_use(backend: Backend) {
-    use app::server::services::users::redeem_link_code;
+    use gad_core::services::users::redeem_link_code;
     let app = TestApp::spawn(backend).await;
     let admin = token_for(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
     let http = reqwest::Client::new();

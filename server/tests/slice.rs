@@ -7,8 +7,8 @@ mod common;
 use app::api::ErrorCode;
 use app::api::tasks::{TaskScope, TaskSummary, list_tasks};
 use app::server::harness::call_as;
-use app::server::services::auth::actor_for_telegram;
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
+use gad_core::services::auth::actor_for_telegram;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
 

@@ -3,12 +3,12 @@
 
 mod common;
 
-use app::domain::{Role, TaskPriority, TaskType};
-use app::server::entities::tasks;
-use app::server::error::AppError;
-use app::server::services::users::{NewUser, insert_user};
 use chrono::{Duration, Utc};
 use common::{Backend, TestApp};
+use contract::domain::{Role, TaskPriority, TaskType};
+use gad_core::entities::tasks;
+use gad_core::error::AppError;
+use gad_core::services::users::{NewUser, insert_user};
 use sea_orm::{ActiveModelTrait, Set};
 
 async fn constraint_violations_are_clear_errors(backend: Backend) {

@@ -16,15 +16,15 @@ use app::api::tasks::{
     update_task,
 };
 use app::api::{ErrorCode, Page};
-use app::domain::{AuditSeverity, Channel, OfficerStatus, PositionSource, TaskPriority, TaskStatus, TaskType};
-use app::server::actor::Actor;
-use app::server::context::RequestMeta;
-use app::server::entities::{audit_log, officers, task_assignments, task_status_history, tasks, users};
-use app::server::error::AppError;
 use app::server::harness::call_as;
-use app::server::services::{self, audit};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use common::{Backend, DEMO_PASSWORD, TestApp};
+use contract::domain::{AuditSeverity, Channel, OfficerStatus, PositionSource, TaskPriority, TaskStatus, TaskType};
+use gad_core::actor::Actor;
+use gad_core::entities::{audit_log, officers, task_assignments, task_status_history, tasks, users};
+use gad_core::error::AppError;
+use gad_core::meta::AuditMeta;
+use gad_core::services::{self, audit};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use tokio::sync::broadcast::Receiver;
 
@@ -54,8 +54,8 @@ async fn ctx(backend: Backend) -> Ctx {
     Ctx { app, admin, supervisor, officer, other_officer }
 }
 
-fn meta() -> RequestMeta {
-    RequestMeta::internal(Channel::Web)
+fn meta() -> AuditMeta {
+    AuditMeta::internal(Channel::Web)
 }
 
 /// A new available officer without a user or a position.
@@ -840,7 +840,7 @@ on_both_backends!(deleted_tasks_are_invisible);
 
 // -------------------------------------------------------------------------------- queries
 
-async fn all_pages(state: &app::server::state::AppState, who: &Actor, filter: TaskFilter) -> Vec<TaskSummary> {
+async fn all_pages(state: &gad_core::state::AppState, who: &Actor, filter: TaskFilter) -> Vec<TaskSummary> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
@@ -1214,7 +1214,7 @@ on_both_backends!(events_follow_commits_only);
 
 /// Metres north of `lat` along a meridian, on the sphere the geo service uses.
 fn north(lat: f64, metres: f64) -> f64 {
-    lat + (metres / app::server::services::geo::EARTH_RADIUS_M).to_degrees()
+    lat + (metres / gad_core::services::geo::EARTH_RADIUS_M).to_degrees()
 }
 
 async fn place(app: &TestApp, officer: i64, lat: f64, lon: f64, age: Duration, status: OfficerStatus) {

@@ -2,13 +2,10 @@
 //! form: with JavaScript the server function answers in place; without it the outcome is
 //! kept as a one-shot flash (`api::flash`) and the browser is sent back to the page.
 
+use crate::api::ApiError;
 use leptos::prelude::*;
 
-use crate::api::ApiError;
-
-/// The own-account page (and the key of its flash). A user whose password an admin reset is
-/// sent here by the page guard until they change it.
-pub const ACCOUNT_PAGE: &str = "/cuenta";
+pub use contract::account::*;
 
 /// Changes the signed-in user's password: the current one is required, the new one typed
 /// twice. Every other session and API token of the user ends; this session stays signed in.
@@ -19,8 +16,9 @@ pub async fn change_password(
     password_confirm: String,
 ) -> Result<(), ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
-    use crate::server::error::AppError;
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::error::AppError;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {

@@ -2,30 +2,16 @@
 //! what else they hold at that time. Assigning itself goes through `assign_officers` /
 //! `unassign_officer` (api::tasks); `assign_officer_form` is the plain-form door to it.
 
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use crate::api::ApiError;
 use crate::api::tasks::TaskDetail;
-use crate::domain::OfficerStatus;
+use leptos::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AssignmentCandidate {
-    pub officer_id: i64,
-    pub code: String,
-    pub name: String,
-    pub status: OfficerStatus,
-    /// Already assigned to this task.
-    pub assigned: bool,
-    /// From the officer's last known position to the task (metres), when both are known.
-    pub distance_m: Option<f64>,
-    /// Codes of the officer's other open tasks whose time slot overlaps this one.
-    pub overlapping_tasks: Vec<String>,
-}
+pub use contract::assignment::*;
 
 #[server(prefix = "/api/fn", endpoint = "assignment_candidates", output = crate::api::codec::JsonText)]
 pub async fn assignment_candidates(task_id: i64) -> Result<Vec<AssignmentCandidate>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     context::respond(
         async {
             let state = context::app_state()?;
@@ -44,7 +30,8 @@ pub async fn assign_officer_form(
     officer_id: i64,
     #[server(default)] allow_overlap: bool,
 ) -> Result<TaskDetail, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {

@@ -1,23 +1,9 @@
 //! Login, logout and "who am I".
 
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use crate::api::ApiError;
-use crate::domain::Role;
+use leptos::prelude::*;
 
-/// The signed-in person, as the UI needs it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct CurrentUser {
-    pub id: i64,
-    pub full_name: String,
-    pub email: String,
-    pub role: Role,
-    /// An admin reset the password: the user must change it before anything else.
-    #[serde(default)]
-    pub must_change_password: bool,
-}
+pub use contract::auth::*;
 
 /// Checks the credentials and opens a session. On success the browser is sent to `/tareas`
 /// (or to `/cuenta/2fa` when the role requires two-factor sign-in and the user has not
@@ -27,8 +13,9 @@ pub struct CurrentUser {
 #[server(prefix = "/api/fn", endpoint = "login", output = crate::api::codec::JsonText)]
 pub async fn login(email: String, password: String) -> Result<(), ApiError> {
     use crate::api::twofactor::{LOGIN_CODE_PAGE, TWO_FACTOR_PAGE};
-    use crate::server::services::auth::LoginOutcome;
-    use crate::server::{context, pending_login, services};
+    use crate::server::{context, pending_login};
+    use gad_core::services;
+    use gad_core::services::auth::LoginOutcome;
 
     let meta = context::request_meta();
     let result = async {
@@ -36,7 +23,7 @@ pub async fn login(email: String, password: String) -> Result<(), ApiError> {
         let session = context::session().await?;
         match services::auth::login(&state, &email, &password, &meta).await? {
             LoginOutcome::SignedIn(user) => {
-                context::start_session(&session, &user).await?;
+                gad_core::signin::start_session(&session, &user).await?;
                 let enrol = services::twofactor::require_enrolled(&state, &user).await.is_err();
                 Ok(if enrol { TWO_FACTOR_PAGE } else { "/tareas" })
             }
@@ -70,9 +57,9 @@ pub async fn logout() -> Result<(), ApiError> {
         // Signing out is audited when there was someone signed in.
         if let Ok(actor) = context::current_actor_for_password_change().await {
             let state = context::app_state()?;
-            crate::server::services::auth::audit_logout(&state, &actor, &context::request_meta()).await?;
+            gad_core::services::auth::audit_logout(&state, &actor, &context::request_meta()).await?;
         }
-        context::end_session(&session).await
+        gad_core::signin::end_session(&session).await
     }
     .await;
     let result = context::respond(result);
@@ -85,8 +72,9 @@ pub async fn logout() -> Result<(), ApiError> {
 /// The current user, or `None` for an anonymous visitor.
 #[server(prefix = "/api/fn", endpoint = "whoami", output = crate::api::codec::JsonText)]
 pub async fn whoami() -> Result<Option<CurrentUser>, ApiError> {
-    use crate::server::error::AppError;
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::error::AppError;
+    use gad_core::services;
 
     context::respond(
         async {

@@ -3,59 +3,17 @@
 //! Supervisors and admins compose a broadcast to a group; it is stored `pending` and the bot
 //! process delivers it, recording the delivery result. Admins manage the groups.
 
-use chrono::{DateTime, Utc};
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use crate::api::{ApiError, Page};
-use crate::domain::{BroadcastKind, DeliveryStatus};
+use crate::domain::BroadcastKind;
+use leptos::prelude::*;
 
-/// A named broadcast target: a Telegram group or channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct TelegramGroup {
-    pub id: i64,
-    pub name: String,
-    /// Telegram chat id (groups and channels are negative).
-    pub chat_id: i64,
-    pub description: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-/// One broadcast with its delivery result.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct Broadcast {
-    pub id: i64,
-    pub group_id: i64,
-    pub group_name: String,
-    pub kind: BroadcastKind,
-    pub text: String,
-    pub sender_id: Option<i64>,
-    pub sender: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// When Telegram accepted it (delivered) or the attempt failed.
-    pub sent_at: Option<DateTime<Utc>>,
-    pub delivery_status: DeliveryStatus,
-    /// Telegram's reason for a failure, in its words (never a secret).
-    pub delivery_error: Option<String>,
-}
-
-/// A standard protocol message the composer can start from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct BroadcastTemplate {
-    pub key: String,
-    /// Spanish name shown in the composer.
-    pub name: String,
-    pub kind: BroadcastKind,
-    pub text: String,
-}
+pub use contract::broadcasts::*;
 
 /// Every Telegram group, by name. Supervisors and admins.
 #[server(prefix = "/api/fn", endpoint = "list_telegram_groups", output = crate::api::codec::JsonText)]
 pub async fn list_telegram_groups() -> Result<Vec<TelegramGroup>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     context::respond(
         async {
             let state = context::app_state()?;
@@ -73,7 +31,8 @@ pub async fn create_telegram_group(
     chat_id: i64,
     #[server(default)] description: Option<String>,
 ) -> Result<TelegramGroup, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     context::respond(
         async {
@@ -89,12 +48,13 @@ pub async fn create_telegram_group(
 /// malformed one is a Spanish validation error, not a decoding failure. Admins.
 #[server(prefix = "/api/fn", endpoint = "add_telegram_group", output = crate::api::codec::JsonText)]
 pub async fn add_telegram_group(name: String, chat_id: String) -> Result<TelegramGroup, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {
             let chat_id = chat_id.trim().parse::<i64>().map_err(|_| {
-                crate::server::error::AppError::validation(
+                gad_core::error::AppError::validation(
                     "chat_id",
                     "El identificador de chat debe ser un número (los grupos son negativos, p. ej. -1001234567890).",
                 )
@@ -112,7 +72,8 @@ pub async fn add_telegram_group(name: String, chat_id: String) -> Result<Telegra
 /// Deletes a group and its broadcast history (admins).
 #[server(prefix = "/api/fn", endpoint = "delete_telegram_group", output = crate::api::codec::JsonText)]
 pub async fn delete_telegram_group(id: i64) -> Result<(), ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     context::respond(
         async {
@@ -127,7 +88,8 @@ pub async fn delete_telegram_group(id: i64) -> Result<(), ApiError> {
 /// Queues a broadcast to a group (supervisors and admins); the bot delivers it within seconds.
 #[server(prefix = "/api/fn", endpoint = "create_broadcast", output = crate::api::codec::JsonText)]
 pub async fn create_broadcast(group_id: i64, kind: BroadcastKind, text: String) -> Result<Broadcast, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {
@@ -148,7 +110,8 @@ pub async fn list_broadcasts(
     #[server(default)] cursor: Option<String>,
     #[server(default)] limit: Option<u32>,
 ) -> Result<Page<Broadcast>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     context::respond(
         async {
             let state = context::app_state()?;
@@ -163,7 +126,8 @@ pub async fn list_broadcasts(
 /// urgent supervisors meeting). Supervisors and admins.
 #[server(prefix = "/api/fn", endpoint = "broadcast_templates", output = crate::api::codec::JsonText)]
 pub async fn broadcast_templates() -> Result<Vec<BroadcastTemplate>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     context::respond(
         async {
             let actor = context::current_actor().await?;

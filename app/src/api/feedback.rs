@@ -1,45 +1,15 @@
 //! Feedback (retroalimentación) from officers and supervisors, with its review workflow.
 
-use chrono::{DateTime, Utc};
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use crate::api::{ApiError, Page};
-use crate::domain::{Channel, FeedbackStatus};
+use crate::domain::FeedbackStatus;
+use leptos::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct FeedbackItem {
-    pub id: i64,
-    pub channel: Channel,
-    pub user_id: Option<i64>,
-    pub author: Option<String>,
-    pub text: String,
-    pub category: String,
-    /// −1 (negative) … 1 (positive), from the words of the text.
-    pub sentiment_score: f64,
-    pub sentiment_label: String,
-    pub status: FeedbackStatus,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct FeedbackKpis {
-    pub total: u64,
-    pub new: u64,
-    pub reviewing: u64,
-    pub resolved: u64,
-    pub positive: u64,
-    pub neutral: u64,
-    pub negative: u64,
-    /// Mean sentiment score, `None` without feedback.
-    pub average_sentiment: Option<f64>,
-}
+pub use contract::feedback::*;
 
 #[server(prefix = "/api/fn", endpoint = "send_feedback", output = crate::api::codec::JsonText)]
 pub async fn send_feedback(text: String, category: Option<String>) -> Result<FeedbackItem, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     context::respond(
         async {
             let state = context::app_state()?;
@@ -56,7 +26,8 @@ pub async fn list_feedback(
     cursor: Option<String>,
     limit: Option<u32>,
 ) -> Result<Page<FeedbackItem>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     context::respond(
         async {
             let state = context::app_state()?;
@@ -69,7 +40,8 @@ pub async fn list_feedback(
 
 #[server(prefix = "/api/fn", endpoint = "set_feedback_status", output = crate::api::codec::JsonText)]
 pub async fn set_feedback_status(id: i64, status: FeedbackStatus) -> Result<FeedbackItem, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {
@@ -86,7 +58,8 @@ pub async fn set_feedback_status(id: i64, status: FeedbackStatus) -> Result<Feed
 
 #[server(prefix = "/api/fn", endpoint = "feedback_overview", output = crate::api::codec::JsonText)]
 pub async fn feedback_overview() -> Result<FeedbackKpis, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     context::respond(
         async {
             let state = context::app_state()?;

@@ -4,52 +4,10 @@
 //! password, a Telegram link code, an API token) travel this way, never in a URL. With
 //! JavaScript the same outcome is the server function's answer, shown at once.
 
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use crate::api::ApiError;
-use crate::api::officers::Officer;
-use crate::api::users::{CreatedApiToken, CreatedUser, LinkCode, UserSummary};
+use leptos::prelude::*;
 
-/// What a form post did, as the page shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum FormOutcome {
-    UserCreated(CreatedUser),
-    /// The new-user form was refused: the error and what was typed (never the password).
-    UserNotCreated {
-        error: ApiError,
-        values: Vec<(String, String)>,
-    },
-    RoleChanged(UserSummary),
-    ActiveChanged(UserSummary),
-    /// `Some` when the password was generated (shown once).
-    PasswordReset(Option<String>),
-    /// The signed-in user changed their own password.
-    PasswordChanged,
-    LinkCode(LinkCode),
-    ApiToken(CreatedApiToken),
-    OfficerStatus(Officer),
-    /// New two-factor recovery codes (shown once).
-    RecoveryCodes(Vec<String>),
-    /// The user's own two-factor sign-in was turned off.
-    TwoFactorDisabled,
-    /// An admin reset another user's two-factor sign-in.
-    TwoFactorReset,
-    /// Any other refused action of the page.
-    Failed(ApiError),
-}
-
-impl FormOutcome {
-    /// The typed value of field `name` of a refused new-user form.
-    pub fn typed(&self, name: &str) -> Option<String> {
-        match self {
-            FormOutcome::UserNotCreated { values, .. } => {
-                values.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
-            }
-            _ => None,
-        }
-    }
-}
+pub use contract::flash::*;
 
 /// Takes (reads and removes) the outcome that a plain form post left for `page` (a path such
 /// as `/usuarios`). An outcome left for another page is dropped, so nothing shows up late.

@@ -4,55 +4,10 @@
 //! PostgreSQL (PostGIS geography, `use_spheroid = false`) and SQLite (haversine), so both
 //! backends return the same rows in the same order.
 
-use chrono::{DateTime, Utc};
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use crate::api::ApiError;
-use crate::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
+use leptos::prelude::*;
 
-/// An officer near a point, with the distance from it to their last known position.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct NearbyOfficer {
-    pub officer_id: i64,
-    pub code: String,
-    pub name: String,
-    pub status: OfficerStatus,
-    pub lat: f64,
-    pub lon: f64,
-    pub distance_m: f64,
-    pub position_at: DateTime<Utc>,
-}
-
-/// An officer on the map: their last known position, no reference point.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct OfficerOnMap {
-    pub officer_id: i64,
-    pub code: String,
-    pub name: String,
-    pub status: OfficerStatus,
-    pub lat: f64,
-    pub lon: f64,
-    pub position_at: DateTime<Utc>,
-}
-
-/// A task with a location, for the map. `distance_m` is set by radius searches.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct TaskOnMap {
-    pub task_id: i64,
-    pub code: String,
-    pub title: String,
-    pub task_type: TaskType,
-    pub priority: TaskPriority,
-    pub status: TaskStatus,
-    pub lat: f64,
-    pub lon: f64,
-    pub location_text: Option<String>,
-    pub distance_m: Option<f64>,
-}
+pub use contract::geo::*;
 
 /// The officers nearest to a point, nearest first: within `radius_m`, with a position at most
 /// `fresh_minutes` old, `available` ones only if `only_available`. Supervisors and admins.
@@ -65,7 +20,8 @@ pub async fn nearest_officers(
     limit: u32,
     only_available: bool,
 ) -> Result<Vec<NearbyOfficer>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     context::respond(
         async {
@@ -95,7 +51,8 @@ pub async fn officers_within_radius(
     radius_m: f64,
     limit: u32,
 ) -> Result<Vec<NearbyOfficer>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     context::respond(
         async {
@@ -116,7 +73,8 @@ pub async fn officers_in_bbox(
     max_lon: f64,
     limit: u32,
 ) -> Result<Vec<OfficerOnMap>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     context::respond(
         async {
@@ -138,7 +96,8 @@ pub async fn tasks_within_radius(
     limit: u32,
     only_open: bool,
 ) -> Result<Vec<TaskOnMap>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     context::respond(
         async {
@@ -160,7 +119,8 @@ pub async fn tasks_in_bbox(
     limit: u32,
     only_open: bool,
 ) -> Result<Vec<TaskOnMap>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     context::respond(
         async {

@@ -11,8 +11,6 @@ pub mod auth;
 pub mod broadcasts;
 pub mod codec;
 pub mod emergency;
-pub mod error;
-pub mod events;
 pub mod feedback;
 pub mod flash;
 pub mod geo;
@@ -27,24 +25,7 @@ pub mod twofactor;
 pub mod user_forms;
 pub mod users;
 
-pub use error::{ApiError, ApiResult, ErrorCode, FieldError};
-
-use serde::{Deserialize, Serialize};
-
-/// One page of a cursor-paginated list. `next_cursor` is opaque; pass it back to get the
-/// following page; `None` means this is the last page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
-}
-
-impl<T> Default for Page<T> {
-    fn default() -> Self {
-        Page { items: Vec::new(), next_cursor: None }
-    }
-}
+pub use contract::{ApiError, ApiResult, ErrorCode, FieldError, Page, error, events};
 
 /// After a plain form post (no JavaScript), sends the browser on: to `ok` on success, to
 /// `failed?error=<code>` otherwise. A hydrated client or the bot gets the value itself.

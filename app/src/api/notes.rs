@@ -1,26 +1,16 @@
 //! The personal logbook (notas). Plain scalar arguments: the page's forms work without
 //! JavaScript and a plain form post is sent back to `/notas`.
 
-use chrono::{DateTime, Utc};
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use crate::api::{ApiError, Page};
+use leptos::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct Note {
-    pub id: i64,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-    /// `created_at` in the configured time zone.
-    pub created_at_local: String,
-}
+pub use contract::notes::*;
 
 /// The viewer's own notes, newest first.
 #[server(prefix = "/api/fn", endpoint = "list_notes", output = crate::api::codec::JsonText)]
 pub async fn list_notes(cursor: Option<String>, limit: Option<u32>) -> Result<Page<Note>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     context::respond(
         async {
             let state = context::app_state()?;
@@ -33,7 +23,8 @@ pub async fn list_notes(cursor: Option<String>, limit: Option<u32>) -> Result<Pa
 
 #[server(prefix = "/api/fn", endpoint = "create_note", output = crate::api::codec::JsonText)]
 pub async fn create_note(body: String) -> Result<Note, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {
@@ -49,7 +40,8 @@ pub async fn create_note(body: String) -> Result<Note, ApiError> {
 
 #[server(prefix = "/api/fn", endpoint = "delete_note", output = crate::api::codec::JsonText)]
 pub async fn delete_note(id: i64) -> Result<(), ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {

@@ -1,89 +1,13 @@
 //! Server functions and DTOs: officers (efectivos), their status and positions.
 
+use crate::api::{ApiError, Page};
+use crate::domain::OfficerStatus;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, Page};
-use crate::domain::{OfficerStatus, PositionSource};
-
-/// A reported position.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct Position {
-    pub lat: f64,
-    pub lon: f64,
-    /// Metres; unknown for positions without it (and in [`Officer::last_position`]).
-    pub accuracy_m: Option<f64>,
-    pub source: PositionSource,
-    pub recorded_at: DateTime<Utc>,
-}
-
-/// An officer's profile with their status and last known position.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct Officer {
-    pub id: i64,
-    /// The linked user (role officer), if the officer can log in.
-    pub user_id: Option<i64>,
-    pub code: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub rank: String,
-    pub unit: String,
-    pub specialty: Option<String>,
-    pub status: OfficerStatus,
-    pub status_changed_at: DateTime<Utc>,
-    pub last_position: Option<Position>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// The editable fields of an officer (create and update).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct OfficerInput {
-    pub code: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub rank: String,
-    pub unit: String,
-    pub specialty: Option<String>,
-    pub user_id: Option<i64>,
-}
-
-/// Filters of the officers list; empty fields do not filter.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct OfficerFilter {
-    pub status: Option<OfficerStatus>,
-    /// Exact unit name (case-insensitive).
-    pub unit: Option<String>,
-    /// Part of the code, first or last name, rank or unit (case-insensitive).
-    pub text: Option<String>,
-}
-
-/// The answer to a position report: the stored position and whether it is now the
-/// officer's last known one (an older report only joins the history).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct PositionAccepted {
-    pub officer_id: i64,
-    pub position: Position,
-    pub current: bool,
-}
-
-/// An officer's positions in `[from, to)`, oldest first.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct Track {
-    pub officer_id: i64,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub positions: Vec<Position>,
-    /// More positions exist in the window than were returned (the oldest ones are returned).
-    pub truncated: bool,
-}
+pub use contract::officers::*;
+// Named, because `leptos::prelude` has a `Track` trait too.
+pub use contract::officers::Track;
 
 /// Officers (not deleted), oldest first, one page at a time. Supervisors and admins.
 #[server(prefix = "/api/fn", endpoint = "list_officers", output = crate::api::codec::JsonText)]
@@ -94,7 +18,8 @@ pub async fn list_officers(
     cursor: Option<String>,
     limit: Option<u32>,
 ) -> Result<Page<Officer>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     context::respond(
         async {
@@ -111,7 +36,8 @@ pub async fn list_officers(
 /// One officer: your own profile, or any for supervisors and admins.
 #[server(prefix = "/api/fn", endpoint = "get_officer", output = crate::api::codec::JsonText)]
 pub async fn get_officer(officer_id: i64) -> Result<Officer, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     context::respond(
         async {
@@ -134,7 +60,8 @@ pub async fn create_officer(
     specialty: Option<String>,
     user_id: Option<i64>,
 ) -> Result<Officer, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     let meta = context::request_meta();
     context::respond(
@@ -161,7 +88,8 @@ pub async fn update_officer(
     specialty: Option<String>,
     user_id: Option<i64>,
 ) -> Result<Officer, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     let meta = context::request_meta();
     context::respond(
@@ -178,7 +106,8 @@ pub async fn update_officer(
 /// Removes an officer (soft delete). Supervisors and admins.
 #[server(prefix = "/api/fn", endpoint = "delete_officer", output = crate::api::codec::JsonText)]
 pub async fn delete_officer(officer_id: i64) -> Result<(), ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     let meta = context::request_meta();
     context::respond(
@@ -194,7 +123,8 @@ pub async fn delete_officer(officer_id: i64) -> Result<(), ApiError> {
 /// Sets an officer's status: officers their own only, supervisors and admins anyone's.
 #[server(prefix = "/api/fn", endpoint = "set_officer_status", output = crate::api::codec::JsonText)]
 pub async fn set_officer_status(officer_id: i64, status: OfficerStatus) -> Result<Officer, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     let meta = context::request_meta();
     context::respond(
@@ -213,7 +143,8 @@ pub async fn set_officer_status(officer_id: i64, status: OfficerStatus) -> Resul
 #[server(prefix = "/api/fn", endpoint = "set_officer_status_form", output = crate::api::codec::JsonText)]
 pub async fn set_officer_status_form(officer_id: i64, status: OfficerStatus) -> Result<Officer, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     let meta = context::request_meta();
     let result = context::respond(
@@ -236,7 +167,8 @@ pub async fn set_officer_status_form(officer_id: i64, status: OfficerStatus) -> 
 /// Sets the status of the current user's own officer profile (the bot's status buttons).
 #[server(prefix = "/api/fn", endpoint = "set_my_status", output = crate::api::codec::JsonText)]
 pub async fn set_my_status(status: OfficerStatus) -> Result<Officer, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     let meta = context::request_meta();
     context::respond(
@@ -260,7 +192,8 @@ pub async fn update_officer_position(
     accuracy_m: Option<f64>,
     recorded_at: Option<DateTime<Utc>>,
 ) -> Result<PositionAccepted, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     let meta = context::request_meta();
     context::respond(
@@ -293,7 +226,8 @@ pub async fn update_my_position(
     accuracy_m: Option<f64>,
     recorded_at: Option<DateTime<Utc>>,
 ) -> Result<PositionAccepted, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     let meta = context::request_meta();
     context::respond(
@@ -322,7 +256,8 @@ pub async fn update_my_position(
 /// An officer's last known position, `None` if never reported.
 #[server(prefix = "/api/fn", endpoint = "officer_last_position", output = crate::api::codec::JsonText)]
 pub async fn officer_last_position(officer_id: i64) -> Result<Option<Position>, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     context::respond(
         async {
@@ -337,7 +272,8 @@ pub async fn officer_last_position(officer_id: i64) -> Result<Option<Position>, 
 /// An officer's track in `[from, to)` (officers: their own only).
 #[server(prefix = "/api/fn", endpoint = "officer_track", output = crate::api::codec::JsonText)]
 pub async fn officer_track(officer_id: i64, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Track, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     context::respond(
         async {

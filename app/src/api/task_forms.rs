@@ -4,25 +4,11 @@
 //! form post is redirected to the task on success, or back to the form with the values
 //! typed and the errors in the query string (`v_<field>` / `e_<field>`).
 
-use leptos::prelude::*;
-
 use crate::api::ApiError;
 use crate::api::tasks::TaskDetail;
+use leptos::prelude::*;
 
-/// The form's fields, in order. The UI names its inputs after them.
-pub const FIELDS: &[&str] = &[
-    "code",
-    "title",
-    "description",
-    "task_type",
-    "priority",
-    "scheduled_start",
-    "scheduled_end",
-    "lat",
-    "lon",
-    "location_text",
-    "notes",
-];
+pub use contract::task_forms::*;
 
 /// Creates a task (`id` empty) or updates task `id` from the form's texts. Times are
 /// `datetime-local` values in the configured time zone.
@@ -42,7 +28,8 @@ pub async fn save_task_form(
     #[server(default)] location_text: String,
     #[server(default)] notes: String,
 ) -> Result<TaskDetail, ApiError> {
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
 
     let meta = context::request_meta();
     let values = [
@@ -83,7 +70,7 @@ pub async fn save_task_form(
             match id.trim() {
                 "" => services::tasks::create(&state, &actor, &meta, fields.into_new()).await,
                 id => {
-                    let id: i64 = id.parse().map_err(|_| crate::server::error::AppError::NotFound)?;
+                    let id: i64 = id.parse().map_err(|_| gad_core::error::AppError::NotFound)?;
                     services::tasks::update(&state, &actor, &meta, id, fields.into_update()).await
                 }
             }
@@ -107,7 +94,7 @@ mod server {
     use crate::api::FieldError;
     use crate::api::tasks::{NewTask, TaskUpdate};
     use crate::domain::{TaskPriority, TaskType};
-    use crate::server::error::{AppError, AppResult};
+    use gad_core::error::{AppError, AppResult};
 
     pub struct Texts<'a> {
         pub code: &'a str,

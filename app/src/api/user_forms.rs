@@ -4,14 +4,12 @@
 //! post (no JavaScript) they keep the outcome as a one-shot flash (`api::flash`) and redirect
 //! back to the page, so generated passwords, link codes and tokens never appear in a URL.
 
-use leptos::prelude::*;
-
 use crate::api::ApiError;
 use crate::api::users::{CreatedApiToken, CreatedUser, LinkCode, UserSummary};
 use crate::domain::Role;
+use leptos::prelude::*;
 
-/// The page these forms belong to (and the key of their flash).
-pub const USERS_PAGE: &str = "/usuarios";
+pub use contract::user_forms::*;
 
 #[cfg(feature = "ssr")]
 fn manage_page(id: i64) -> String {
@@ -42,7 +40,8 @@ pub async fn create_user_form(
 ) -> Result<CreatedUser, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::api::users::NewUserInput;
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let some = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     // What was typed, to fill the form again if it is refused (never the password).
     let typed = vec![
@@ -75,7 +74,8 @@ pub async fn create_user_form(
 pub async fn set_user_role(id: i64, role: Role) -> Result<UserSummary, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
     use crate::api::users::UserUpdate;
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {
@@ -97,7 +97,8 @@ pub async fn set_user_role(id: i64, role: Role) -> Result<UserSummary, ApiError>
 #[server(prefix = "/api/fn", endpoint = "set_user_active_form", output = crate::api::codec::JsonText)]
 pub async fn set_user_active_form(id: i64, active: bool) -> Result<UserSummary, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {
@@ -118,7 +119,8 @@ pub async fn set_user_active_form(id: i64, active: bool) -> Result<UserSummary, 
 #[server(prefix = "/api/fn", endpoint = "reset_password_form", output = crate::api::codec::JsonText)]
 pub async fn reset_password_form(id: i64) -> Result<Option<String>, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {
@@ -139,7 +141,8 @@ pub async fn reset_password_form(id: i64) -> Result<Option<String>, ApiError> {
 #[server(prefix = "/api/fn", endpoint = "create_link_code_form", output = crate::api::codec::JsonText)]
 pub async fn create_link_code_form(user_id: i64) -> Result<LinkCode, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {
@@ -160,7 +163,8 @@ pub async fn create_link_code_form(user_id: i64) -> Result<LinkCode, ApiError> {
 #[server(prefix = "/api/fn", endpoint = "create_api_token_form", output = crate::api::codec::JsonText)]
 pub async fn create_api_token_form(user_id: i64, name: String, read_only: bool) -> Result<CreatedApiToken, ApiError> {
     use crate::api::flash::{FormOutcome, after_plain_post};
-    use crate::server::{context, services};
+    use crate::server::context;
+    use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
         async {

@@ -10,8 +10,8 @@ use std::future::Future;
 use leptos::prelude::*;
 use leptos::reactive::computed::ScopedFuture;
 
-use crate::server::actor::Actor;
-use crate::server::state::AppState;
+use gad_core::actor::Actor;
+use gad_core::state::AppState;
 
 /// Context marker carrying the actor injected by the harness.
 #[derive(Clone, Debug)]

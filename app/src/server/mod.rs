@@ -1,18 +1,7 @@
-//! Server-only code (`ssr` feature): state, identity, errors, and the service layer.
+//! Server-only glue of the shared crate (`ssr`): the Leptos request context (state, actor,
+//! session, request metadata for the audit), the bot's harness and the pending two-factor
+//! login. Everything else on the server side lives in the `gad_core` crate.
 
-pub mod actor;
-pub mod cache;
-pub mod client;
-pub mod config;
 pub mod context;
-pub mod db;
-pub mod entities;
-pub mod error;
-pub mod events;
 pub mod harness;
 pub mod pending_login;
-pub mod permissions;
-pub mod request_user;
-pub mod services;
-pub mod sessions;
-pub mod state;

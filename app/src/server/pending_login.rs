@@ -7,8 +7,8 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::server::error::{AppError, AppResult};
-use crate::server::services::twofactor::PENDING_LOGIN_MINUTES;
+use gad_core::error::{AppError, AppResult};
+use gad_core::services::twofactor::PENDING_LOGIN_MINUTES;
 
 /// Session key of the pending sign-in.
 pub const PENDING_KEY: &str = "pending_2fa";
@@ -23,7 +23,7 @@ struct Pending {
 /// After a correct password: the session (with a fresh id) waits for `user_id`'s code. Any
 /// earlier sign-in of the session ends here.
 pub async fn begin(session: &Session, user_id: i64) -> AppResult<()> {
-    crate::server::context::forget_user(session).await?;
+    gad_core::signin::forget_user(session).await?;
     session.cycle_id().await.map_err(AppError::internal)?;
     let pending = Pending { user_id, expires_at: Utc::now().timestamp() + PENDING_LOGIN_MINUTES * 60 };
     session.insert(PENDING_KEY, pending).await.map_err(AppError::internal)

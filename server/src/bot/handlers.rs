@@ -6,17 +6,17 @@ use app::api::feedback::send_feedback;
 use app::api::officers::update_my_position;
 use app::api::stats::task_stats;
 use app::api::tasks::{TaskScope, list_tasks, task_detail, transition_task};
-use app::domain::TaskStatus;
-use app::server::actor::Actor;
-use app::server::error::AppError;
 use app::server::harness::call_as;
-use app::server::services;
 use carapax::types::{
     AnswerCallbackQuery, CallbackQuery, Chat, EditMessageText, InlineKeyboardButton, KeyboardButton,
     MaybeInaccessibleMessage, Message, MessageData, ReplyKeyboardMarkup, ReplyKeyboardRemove, SendMessage, Update,
     UpdateType,
 };
 use chrono::{DateTime, Utc};
+use contract::domain::TaskStatus;
+use gad_core::actor::Actor;
+use gad_core::error::AppError;
+use gad_core::services;
 use metrics::counter;
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;

@@ -13,9 +13,9 @@ use std::time::Duration;
 use app::api::events::Event;
 use app::api::tasks::task_detail;
 use app::server::harness::call_as;
-use app::server::services::notifications::Recipient;
-use app::server::services::{auth, broadcasts, conversations, notifications};
 use carapax::types::{SendLocation, SendMessage};
+use gad_core::services::notifications::Recipient;
+use gad_core::services::{auth, broadcasts, conversations, notifications};
 use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
@@ -132,7 +132,7 @@ async fn notifier(
 }
 
 /// Sends what one event means to the officers it concerns.
-async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), app::server::error::AppError> {
+async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), gad_core::error::AppError> {
     let state = &bot.state;
     match event {
         Event::TaskCreated { task_id, officer_ids, .. } | Event::TaskAssigned { task_id, officer_ids, .. } => {

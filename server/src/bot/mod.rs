@@ -38,10 +38,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::server::state::AppState;
 use carapax::api::{Client, ExecuteError, Method};
 use carapax::types::Update;
 use futures::FutureExt;
+use gad_core::state::AppState;
 use metrics::counter;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

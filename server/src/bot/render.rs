@@ -9,8 +9,8 @@ use app::api::ApiError;
 use app::api::emergency::EmergencyOutcome;
 use app::api::stats::TaskStatistics;
 use app::api::tasks::{TaskDetail, TaskSummary};
-use app::domain::{BroadcastKind, TaskStatus};
 use carapax::types::InlineKeyboardButton;
+use contract::domain::{BroadcastKind, TaskStatus};
 
 use super::handlers::HistoryFilter;
 

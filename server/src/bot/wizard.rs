@@ -14,11 +14,11 @@
 use app::api::geo::officers_within_radius;
 use app::api::officers::list_officers;
 use app::api::tasks::{NewTask, create_task};
-use app::domain::{TaskPriority, TaskType};
-use app::server::actor::Actor;
 use app::server::harness::call_as;
 use carapax::types::{InlineKeyboardButton, SendMessage};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use contract::domain::{TaskPriority, TaskType};
+use gad_core::actor::Actor;
 use serde::{Deserialize, Serialize};
 
 use super::Bot;
@@ -251,7 +251,7 @@ fn summary(draft: &Draft, tz: chrono_tz::Tz) -> String {
         format!("Efectivos: {}", names.join(", "))
     });
     lines.push(match draft.start {
-        Some(start) => format!("Inicio: {}", app::server::services::local_time(start, tz)),
+        Some(start) => format!("Inicio: {}", gad_core::services::local_time(start, tz)),
         None => "Inicio: sin programar".to_owned(),
     });
     lines.push(String::new());

@@ -6,13 +6,13 @@ use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use tower_sessions::Session;
 
-use app::domain::Channel;
-use app::server::actor::Actor;
-use app::server::client::ClientAddr;
-use app::server::context::{self, RequestMeta};
-use app::server::error::{AppError, AppResult};
-use app::server::services;
-use app::server::state::AppState;
+use contract::domain::Channel;
+use gad_core::actor::Actor;
+use gad_core::client::ClientAddr;
+use gad_core::error::{AppError, AppResult};
+use gad_core::meta::AuditMeta;
+use gad_core::services;
+use gad_core::state::AppState;
 
 use super::problem::Problem;
 
@@ -21,7 +21,7 @@ use super::problem::Problem;
 #[derive(Clone)]
 pub struct Caller {
     pub actor: Actor,
-    pub meta: RequestMeta,
+    pub meta: AuditMeta,
     /// How the caller proved who they are, kept so a long request (the event stream) can
     /// check that the credential is still good.
     pub credential: Credential,
@@ -42,7 +42,7 @@ impl Caller {
             Credential::Token(token) => services::auth::actor_for_token(state, token).await,
             Credential::Session(session) => {
                 session.load().await.map_err(AppError::internal)?;
-                context::session_actor(state, session, Channel::Api, false).await
+                gad_core::signin::session_actor(state, session, Channel::Api, false).await
             }
         }
     }
@@ -70,12 +70,12 @@ async fn resolve(parts: &Parts, state: &AppState, for_password_change: bool) -> 
         return Ok(Caller { actor, meta, credential: Credential::Token(token) });
     }
     let session = parts.extensions.get::<Session>().cloned().ok_or(AppError::Unauthenticated)?;
-    let actor = context::session_actor(state, &session, Channel::Api, for_password_change).await?;
+    let actor = gad_core::signin::session_actor(state, &session, Channel::Api, for_password_change).await?;
     Ok(Caller { actor, meta, credential: Credential::Session(session) })
 }
 
-pub fn meta_from(parts: &Parts) -> RequestMeta {
-    RequestMeta {
+pub fn meta_from(parts: &Parts) -> AuditMeta {
+    AuditMeta {
         channel: Channel::Api,
         ip: parts.extensions.get::<ClientAddr>().map(|c| c.0.to_string()),
         user_agent: parts
@@ -83,7 +83,6 @@ pub fn meta_from(parts: &Parts) -> RequestMeta {
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(256).collect()),
-        plain_form_post: false,
     }
 }
 

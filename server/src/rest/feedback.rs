@@ -10,9 +10,9 @@ use utoipa_axum::routes;
 
 use app::api::Page;
 use app::api::feedback::{FeedbackItem, FeedbackKpis};
-use app::domain::FeedbackStatus;
-use app::server::services;
-use app::server::state::AppState;
+use contract::domain::FeedbackStatus;
+use gad_core::services;
+use gad_core::state::AppState;
 
 use super::auth::Caller;
 use super::problem::{Problem, RestResult};

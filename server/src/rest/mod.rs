@@ -22,7 +22,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, ServerBuilder};
 use utoipa_axum::router::OpenApiRouter;
 
-use app::server::state::AppState;
+use gad_core::state::AppState;
 
 use problem::Problem;
 

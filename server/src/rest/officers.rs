@@ -13,9 +13,9 @@ use utoipa_axum::routes;
 
 use app::api::Page;
 use app::api::officers::{Officer, OfficerFilter, OfficerInput, Position, PositionAccepted, Track};
-use app::domain::OfficerStatus;
-use app::server::services;
-use app::server::state::AppState;
+use contract::domain::OfficerStatus;
+use gad_core::services;
+use gad_core::state::AppState;
 
 use super::auth::Caller;
 use super::problem::{Problem, RestResult};

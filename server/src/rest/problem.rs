@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use app::api::{ApiError, ErrorCode, FieldError};
-use app::server::error::AppError;
+use gad_core::error::AppError;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {

@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use app::api::stats::TaskStatistics;
-use app::server::services;
-use app::server::state::AppState;
+use gad_core::services;
+use gad_core::state::AppState;
 
 use super::Params;
 use super::auth::Caller;

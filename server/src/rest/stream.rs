@@ -21,9 +21,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use app::api::events::Event;
-use app::server::actor::Actor;
-use app::server::services::realtime::visible_to;
-use app::server::state::AppState;
+use gad_core::actor::Actor;
+use gad_core::services::realtime::visible_to;
+use gad_core::state::AppState;
 
 use super::auth::Caller;
 use super::problem::Problem;

@@ -13,10 +13,10 @@ use utoipa_axum::routes;
 use app::api::Page;
 use app::api::emergency::{EmergencyAssign, EmergencyOutcome};
 use app::api::tasks::{NewTask, TaskDetail, TaskFilter, TaskHistoryEntry, TaskSort, TaskSummary, TaskUpdate};
-use app::domain::{TaskPriority, TaskStatus, TaskType};
-use app::server::error::AppError;
-use app::server::services;
-use app::server::state::AppState;
+use contract::domain::{TaskPriority, TaskStatus, TaskType};
+use gad_core::error::AppError;
+use gad_core::services;
+use gad_core::state::AppState;
 
 use super::auth::Caller;
 use super::problem::{Problem, RestResult};

@@ -11,9 +11,9 @@ use utoipa_axum::routes;
 use app::api::Page;
 use app::api::auth::CurrentUser;
 use app::api::users::{ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate};
-use app::domain::Role;
-use app::server::services;
-use app::server::state::AppState;
+use contract::domain::Role;
+use gad_core::services;
+use gad_core::state::AppState;
 
 use super::auth::{Caller, CallerForPasswordChange, Credential};
 use super::problem::{Problem, RestResult};
@@ -150,7 +150,7 @@ async fn reset_password(
         services::users::set_password(&state, &caller.actor, &caller.meta, id, input.current_password, input.password)
             .await?;
     if let (Some(epoch), Credential::Session(session)) = (set.own_epoch, &caller.credential) {
-        app::server::context::restamp_session(session, epoch).await?;
+        gad_core::signin::restamp_session(session, epoch).await?;
     }
     Ok(Json(PasswordResult { generated_password: set.generated }))
 }

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use app::server::config::Config;
-use app::server::state::AppState;
+use gad_core::config::Config;
+use gad_core::state::AppState;
 use gad_server::Application;
 use reqwest::header::ACCEPT;
 use sea_orm::{ConnectionTrait, Database};
@@ -46,7 +46,7 @@ async fn pg_template() -> String {
             });
             admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
             let db = Database::connect(with_database(&pg_server_url(), &name)).await.unwrap();
-            app::server::db::migrate(&db).await.unwrap();
+            gad_core::db::migrate(&db).await.unwrap();
             db.close().await.unwrap();
             admin.close().await.unwrap();
             name

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
 use crate::on_both_backends;
-use app::server::entities::{audit_log, users};
+use gad_core::entities::{audit_log, users};
 
 const OFFICER: &str = "efectivo1@gad.local";
 const NEW_PASSWORD: &str = "una-clave-nueva-larga";
@@ -228,7 +228,7 @@ async fn tokens_expire(backend: Backend) {
     // Expired, and without an expiry at all: nobody.
     let token = working_token(&app, &officer, id).await;
     let db = &app.state.db;
-    let hash = app::server::services::users::secret_hash(&token);
+    let hash = gad_core::services::users::secret_hash(&token);
     let set = |sql: &str| Statement::from_sql_and_values(db.get_database_backend(), sql, [hash.clone().into()]);
     db.execute_raw(set("UPDATE api_tokens SET expires_at = created_at WHERE token_hash = $1")).await.unwrap();
     assert_eq!(me_with_token(&app, &token).await, StatusCode::UNAUTHORIZED);
@@ -402,7 +402,7 @@ on_both_backends!(parallel_guesses_are_counted_atomically);
 
 /// Item 12: a Telegram link code redeemed in parallel links once.
 async fn a_link_code_links_once(backend: Backend) {
-    use app::server::services::users::redeem_link_code;
+    use gad_core::services::users::redeem_link_code;
     let app = TestApp::spawn(backend).await;
     let admin = app.login("admin@gad.local", ADMIN_PASSWORD).await;
     let id = user_id(&app, OFFICER).await;

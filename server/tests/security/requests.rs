@@ -8,7 +8,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use app::server::entities::{audit_log, users};
+use gad_core::entities::{audit_log, users};
 
 use crate::common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, Rest, TestApp};
 use crate::on_both_backends;
@@ -341,9 +341,9 @@ async fn the_app_role_cannot_alter_the_audit_log() {
     let owner = Database::connect(&owner_url).await.unwrap();
     let role = format!("gad_app_{}", uuid::Uuid::new_v4().simple());
     owner.execute_unprepared(&format!("CREATE ROLE {role} LOGIN")).await.unwrap();
-    app::server::db::grant_app_role(&owner, &role).await.unwrap();
+    gad_core::db::grant_app_role(&owner, &role).await.unwrap();
     // The owner itself is refused as an app role (it could disable the triggers).
-    assert!(app::server::db::grant_app_role(&owner, "postgres").await.is_err());
+    assert!(gad_core::db::grant_app_role(&owner, "postgres").await.is_err());
 
     let (base, db_name) = owner_url.rsplit_once('/').unwrap();
     let app_url = format!("{}/{db_name}", base.replacen("postgres@", &format!("{role}@"), 1));

@@ -91,7 +91,7 @@ async fn whoami(app: &TestApp, client: &reqwest::Client) -> (StatusCode, serde_j
 }
 
 async fn audit_actions(app: &TestApp) -> Vec<(String, String)> {
-    use app::server::entities::audit_log;
+    use gad_core::entities::audit_log;
     audit_log::Entity::find()
         .order_by_asc(audit_log::Column::Id)
         .all(&app.state.db)
@@ -220,7 +220,7 @@ async fn recovery_code_works_once(backend: Backend) {
     let rows = audit_actions(&app).await;
     assert_eq!(rows.iter().filter(|(a, _)| a == "auth.2fa_recovery_code_used").count(), 2);
     assert!(rows.iter().all(|(_, v)| !v.contains(&codes[0]) && !v.contains(&codes[1])));
-    use app::server::entities::user_recovery_codes;
+    use gad_core::entities::user_recovery_codes;
     let stored = user_recovery_codes::Entity::find().all(&app.state.db).await.unwrap();
     assert!(stored.iter().all(|r| !codes.contains(&r.code_hash)), "recovery codes are stored hashed");
 }
@@ -290,15 +290,15 @@ async fn required_role_cannot_act_until_enrolled(backend: Backend) {
     assert_eq!(json(app.call(&supervisor, "list_officers", &[]).await).await.0, StatusCode::OK);
 
     // A token made before the requirement applied is refused too.
-    let user = app::server::entities::users::Entity::find()
-        .filter(app::server::entities::users::Column::Email.eq(ADMIN))
+    let user = gad_core::entities::users::Entity::find()
+        .filter(gad_core::entities::users::Column::Email.eq(ADMIN))
         .one(&app.state.db)
         .await
         .unwrap()
         .unwrap();
-    let actor = app::server::services::twofactor::account_actor(&app.state, user.id).await.unwrap();
-    let meta = app::server::context::RequestMeta::internal(app::domain::Channel::System);
-    let token = app::server::services::users::create_api_token(&app.state, &actor, &meta, user.id, "old", false, None)
+    let actor = gad_core::services::twofactor::account_actor(&app.state, user.id).await.unwrap();
+    let meta = gad_core::meta::AuditMeta::internal(contract::domain::Channel::System);
+    let token = gad_core::services::users::create_api_token(&app.state, &actor, &meta, user.id, "old", false, None)
         .await
         .unwrap()
         .token;

@@ -1,0 +1,63 @@
+//! The overview page (Resumen) and the notifications bell: KPIs, charts and recent activity.
+//!
+//! Every figure comes from the database through the services: the task statistics of the
+//! last [`OVERVIEW_DAYS`] days ([`crate::api::stats`]), the open tasks and officers as they are
+//! now, and the latest status changes the viewer may see.
+
+use crate::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
+use crate::stats::{StatusCount, TaskStatistics};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Days covered by the overview's charts (today included).
+pub const OVERVIEW_DAYS: i64 = 14;
+
+/// One status change of a task (its creation included), newest first in lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    /// The history row's id (stable, increasing).
+    pub id: i64,
+    pub task_id: i64,
+    pub code: String,
+    pub title: String,
+    pub task_type: TaskType,
+    pub priority: TaskPriority,
+    /// `None` when the task was created.
+    pub from: Option<TaskStatus>,
+    pub to: TaskStatus,
+    pub by: Option<String>,
+    pub at: DateTime<Utc>,
+    /// `at` in the configured time zone, `dd/mm/yyyy HH:MM`.
+    pub at_local: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficerStatusCount {
+    pub status: OfficerStatus,
+    pub count: u64,
+}
+
+/// Everything the overview shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// Open tasks the viewer may see, by status, as they are now (scheduled, in progress, paused).
+    pub open_by_status: Vec<StatusCount>,
+    /// Officers by status now; `None` for viewers who may not see officers.
+    pub officers_by_status: Option<Vec<OfficerStatusCount>>,
+    /// Open emergency tasks the viewer may see.
+    pub open_emergencies: u64,
+    /// Tasks completed today (configured time zone).
+    pub completed_today: u64,
+    /// Statistics of the last [`OVERVIEW_DAYS`] days: per day, by type, median duration.
+    pub stats: TaskStatistics,
+    /// The latest status changes, newest first.
+    pub activity: Vec<ActivityItem>,
+}
+
+/// The bell: the latest changes relevant to the viewer and how many arrived since they last
+/// marked them read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notifications {
+    pub items: Vec<ActivityItem>,
+    pub unread: u64,
+}

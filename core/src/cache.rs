@@ -1,0 +1,136 @@
+//! Read-through caches of views that many dashboards ask for at once (the overview, the
+//! notifications bell, pages of the task and officer lists, the signed-in actor), invalidated
+//! by the event bus.
+//!
+//! Every event delivered to this replica bumps the bus's generation (before subscribers see
+//! it, so a dashboard refreshing on an event never reads a value older than that event), and
+//! so does every committed write transaction of this replica, events or not. A
+//! cached value is used only while the generation it was computed at is current and it is
+//! younger than its time-to-live; the generation is read *before* computing, so a change that
+//! commits during the computation makes the value stale at once. Concurrent misses of one key
+//! share a single computation.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+
+use crate::error::AppResult;
+use crate::events::EventBus;
+
+/// Keys kept before the map is emptied (one per role scope or user; far above real use).
+const MAX_ENTRIES: usize = 4_096;
+
+struct Entry<V> {
+    generation: u64,
+    created: Instant,
+    value: Arc<OnceCell<V>>,
+}
+
+pub struct ViewCache<K, V> {
+    ttl: Duration,
+    entries: Mutex<HashMap<K, Entry<V>>>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// The value of `key`, computed by `compute` when missing or stale.
+    pub async fn get_or_compute<F, Fut>(&self, events: &EventBus, key: K, compute: F) -> AppResult<V>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = AppResult<V>>,
+    {
+        let generation = events.generation();
+        let cell = {
+            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            match entries.get(&key) {
+                Some(e) if e.generation == generation && e.created.elapsed() < self.ttl => e.value.clone(),
+                _ => {
+                    if entries.len() >= MAX_ENTRIES {
+                        entries.clear();
+                    }
+                    let value = Arc::new(OnceCell::new());
+                    entries.insert(key, Entry { generation, created: Instant::now(), value: value.clone() });
+                    value
+                }
+            }
+        };
+        cell.get_or_try_init(compute).await.cloned()
+    }
+}
+
+/// The caches of one server process.
+pub struct Caches {
+    /// The overview, per viewer scope.
+    pub overview: ViewCache<crate::services::activity::ScopeKey, contract::overview::Overview>,
+    /// The bell's latest changes, per user and role (the unread count is the caller's).
+    pub notifications: ViewCache<(i64, contract::domain::Role), Vec<contract::overview::ActivityItem>>,
+    /// Pages of the task list, per viewer scope and filter (cursor included).
+    pub tasks: ViewCache<
+        (crate::services::activity::ScopeKey, contract::tasks::TaskFilter),
+        Arc<contract::Page<contract::tasks::TaskSummary>>,
+    >,
+    /// Who a signed-in user id is (role, officer profile), asked by every dashboard request.
+    pub actors: ViewCache<i64, crate::actor::Actor>,
+    /// Pages of the officer list (everyone who may see it sees the same), per filter, cursor
+    /// and page size.
+    pub officers:
+        ViewCache<(contract::officers::OfficerFilter, Option<i64>, u64), contract::Page<contract::officers::Officer>>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        // The time-to-live rolls the overview's "today" over at midnight and bounds how long
+        // another replica's write that publishes no event (a new officer) stays unseen here;
+        // the lists, which such writes change, keep theirs short.
+        Self {
+            overview: ViewCache::new(Duration::from_secs(30)),
+            notifications: ViewCache::new(Duration::from_secs(30)),
+            tasks: ViewCache::new(Duration::from_secs(5)),
+            officers: ViewCache::new(Duration::from_secs(5)),
+            // Another replica's deactivation or role change is seen here within 2 s.
+            actors: ViewCache::new(Duration::from_secs(2)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contract::domain::OfficerStatus;
+    use contract::events::Event;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn an_event_invalidates_and_concurrent_misses_compute_once() {
+        let bus = EventBus::in_process();
+        let cache: ViewCache<u8, u32> = ViewCache::new(Duration::from_secs(60));
+        let runs = AtomicU32::new(0);
+        let compute = || async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(runs.fetch_add(1, Ordering::SeqCst) + 1)
+        };
+        let (a, b) = tokio::join!(cache.get_or_compute(&bus, 1, compute), cache.get_or_compute(&bus, 1, compute));
+        assert_eq!((a.ok(), b.ok()), (Some(1), Some(1)), "two concurrent misses share one computation");
+        assert_eq!(cache.get_or_compute(&bus, 1, compute).await.ok(), Some(1), "hit");
+        bus.publish(Event::OfficerStatusChanged { officer_id: 1, status: OfficerStatus::OffDuty }).await;
+        assert_eq!(cache.get_or_compute(&bus, 1, compute).await.ok(), Some(2), "an event makes it stale");
+        assert_eq!(cache.get_or_compute(&bus, 2, compute).await.ok(), Some(3), "keys are separate");
+    }
+
+    #[tokio::test]
+    async fn the_time_to_live_expires_values_and_errors_are_not_kept() {
+        let bus = EventBus::in_process();
+        let cache: ViewCache<u8, u32> = ViewCache::new(Duration::from_millis(30));
+        assert!(cache.get_or_compute(&bus, 1, || async { Err(crate::error::AppError::internal("x")) }).await.is_err());
+        assert_eq!(cache.get_or_compute(&bus, 1, || async { Ok(1) }).await.ok(), Some(1), "an error is retried");
+        assert_eq!(cache.get_or_compute(&bus, 1, || async { Ok(2) }).await.ok(), Some(1));
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(cache.get_or_compute(&bus, 1, || async { Ok(3) }).await.ok(), Some(3), "expired");
+    }
+}

@@ -1,0 +1,499 @@
+//! Typed configuration, loaded once from the environment.
+//!
+//! Every secret may also come from a file named by `NAME_FILE` (Docker/Kubernetes secrets).
+//! Secrets are wrapped in [`Secret`] so they never reach logs or error messages.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Invalid configuration: names the variable, never echoes a secret value.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    /// `GAD_METRICS_ADDR`: a second listener for the operations endpoints (`/metrics`,
+    /// `/ready`, `/health`), kept off the public site; then the main listener has no
+    /// `/metrics`. Unset: `/metrics` is served on the main listener (embedded, local use).
+    pub metrics_addr: Option<SocketAddr>,
+    pub site_root: PathBuf,
+    pub database_url: Secret,
+    pub redis_url: Option<Secret>,
+    /// Public base URL; an `https://` URL makes session cookies `Secure`.
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    pub timezone: chrono_tz::Tz,
+    pub admin_email: String,
+    pub admin_password: Option<Secret>,
+    pub demo_password: Option<Secret>,
+    pub seed_demo: bool,
+    pub login_max_failures: i32,
+    pub login_lockout_minutes: i64,
+    /// Roles that must sign in with a second factor (TOTP); a user of such a role without one
+    /// is sent to enrol and can do nothing else. `GAD_2FA_REQUIRED_ROLES`: comma-separated
+    /// roles, `none` for nobody; default `admin`.
+    pub two_factor_required_roles: Vec<contract::domain::Role>,
+    /// A dashboard session ends after this long without a request (`GAD_SESSION_IDLE_MINUTES`).
+    pub session_idle: std::time::Duration,
+    /// A dashboard session ends this long after sign-in, however busy (`GAD_SESSION_MAX_HOURS`).
+    pub session_max: std::time::Duration,
+    pub telegram_bot_token: Option<Secret>,
+    /// Requests per minute per REST client (token or IP).
+    pub rate_limit_per_minute: u32,
+    /// Login attempts per minute per IP.
+    pub login_rate_limit_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`GAD_TRUSTED_PROXIES`: addresses
+    /// or CIDR blocks, comma-separated; default none). Anyone else's header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The bot's public username (without `@`), for `https://t.me/<bot>?start=<code>` links.
+    pub telegram_bot_username: Option<String>,
+    /// Base URL of the Telegram Bot API (a local Bot API server, or a fake in tests).
+    pub telegram_api_url: String,
+    /// Webhook mode: the secret in the webhook path and in Telegram's
+    /// `X-Telegram-Bot-Api-Secret-Token` header. Unset: no webhook route (long polling).
+    pub telegram_webhook_secret: Option<Secret>,
+    /// How far from an emergency to look for available officers, in metres.
+    pub emergency_radius_m: f64,
+    /// How recent an officer's position must be to count for an emergency, in minutes.
+    pub position_fresh_minutes: i64,
+    /// The map's tile URL template (`{z}/{x}/{y}`); `None` (GAD_MAP_TILE_URL=none) draws no
+    /// base map: markers and data still show, offline.
+    pub map_tile_url: Option<String>,
+    /// The map's default centre (latitude, longitude); Buenos Aires unless GAD_MAP_CENTER says
+    /// otherwise (`lat,lon`).
+    pub map_center: (f64, f64),
+    /// Where `gad backup` puts dumps and `gad restore` reads them.
+    pub backup: BackupConfig,
+}
+
+/// An S3 (or S3-compatible: MinIO, Ceph, Garage…) bucket for `gad backup` / `gad restore`.
+#[derive(Clone, Debug)]
+pub struct BackupConfig {
+    /// `GAD_BACKUP_S3_ENDPOINT`: unset for AWS itself; `http(s)://host:port` otherwise.
+    pub endpoint: Option<String>,
+    /// `GAD_BACKUP_S3_BUCKET`: required by `gad backup` and `gad restore` only.
+    pub bucket: Option<String>,
+    /// `GAD_BACKUP_S3_REGION` (default `us-east-1`).
+    pub region: String,
+    /// `GAD_BACKUP_S3_PREFIX`: key prefix of the objects (default `gad/`).
+    pub prefix: String,
+    /// `GAD_BACKUP_S3_ACCESS_KEY_ID` (or `_FILE`).
+    pub access_key_id: Option<Secret>,
+    /// `GAD_BACKUP_S3_SECRET_ACCESS_KEY` (or `_FILE`).
+    pub secret_access_key: Option<Secret>,
+    /// `GAD_BACKUP_S3_PATH_STYLE`: `bucket` in the path, not the host name (default: true
+    /// with a custom endpoint, false for AWS).
+    pub path_style: bool,
+}
+
+/// OpenStreetMap's standard tiles: the default base map.
+pub const DEFAULT_MAP_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+/// The Obelisco, Buenos Aires.
+pub const DEFAULT_MAP_CENTER: (f64, f64) = (-34.6037, -58.3816);
+
+/// `10.0.0.0/8, 192.168.1.7, ::1`: addresses (as /32 or /128) and CIDR blocks.
+fn parse_networks(text: &str) -> Option<Vec<ipnet::IpNet>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| item.parse::<ipnet::IpNet>().ok().or_else(|| item.parse::<std::net::IpAddr>().ok().map(Into::into)))
+        .collect()
+}
+
+/// `lat,lon` in range.
+fn parse_center(text: &str) -> Option<(f64, f64)> {
+    let (lat, lon) = text.split_once(',')?;
+    let (lat, lon): (f64, f64) = (lat.trim().parse().ok()?, lon.trim().parse().ok()?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can pass a map instead of the environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env { lookup: &lookup };
+        let secure_default = "sqlite://data/gad.db?mode=rwc";
+        let listen_addr = env
+            .parse("GAD_LISTEN_ADDR")?
+            .or(env.parse("LEPTOS_SITE_ADDR")?)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+        let database_url = env.secret("DATABASE_URL")?.unwrap_or_else(|| Secret::new(secure_default));
+        let db = database_url.expose();
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(ConfigError::new("DATABASE_URL", "must start with sqlite:, postgres:// or postgresql://"));
+        }
+        let redis_url = env.secret("REDIS_URL")?;
+        if let Some(url) = &redis_url
+            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+        {
+            return Err(ConfigError::new("REDIS_URL", "must start with redis:// or rediss://"));
+        }
+        let log_format = match env.get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(ConfigError::new("LOG_FORMAT", "must be `json` or `pretty`")),
+        };
+        let timezone = match env.get("GAD_TIMEZONE") {
+            None => chrono_tz::America::Argentina::Buenos_Aires,
+            Some(tz) => tz.parse().map_err(|_| ConfigError::new("GAD_TIMEZONE", "unknown IANA time zone"))?,
+        };
+        let public_url = env.get("GAD_PUBLIC_URL");
+        let telegram_webhook_secret = env.secret("TELEGRAM_WEBHOOK_SECRET")?;
+        if let Some(secret) = &telegram_webhook_secret {
+            let s = secret.expose();
+            // Telegram accepts 1–256 characters of A-Z a-z 0-9 _ -; we also want it unguessable.
+            if !(16..=256).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(ConfigError::new(
+                    "TELEGRAM_WEBHOOK_SECRET",
+                    "must be 16 to 256 characters among A-Z, a-z, 0-9, _ and -",
+                ));
+            }
+        }
+        if let Some(url) = &public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::new("GAD_PUBLIC_URL", "must start with http:// or https://"));
+        }
+        let trusted_proxies = match env.get("GAD_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => parse_networks(&list).ok_or_else(|| {
+                ConfigError::new("GAD_TRUSTED_PROXIES", "must be IP addresses or CIDR blocks separated by commas")
+            })?,
+        };
+        let emergency_radius_m: f64 = env.parse("GAD_EMERGENCY_RADIUS_M")?.unwrap_or(5000.0);
+        if !(1.0..=100_000.0).contains(&emergency_radius_m) {
+            return Err(ConfigError::new("GAD_EMERGENCY_RADIUS_M", "must be between 1 and 100000 metres"));
+        }
+        let position_fresh_minutes: i64 = env.parse("GAD_POSITION_FRESH_MINUTES")?.unwrap_or(15);
+        if !(1..=7 * 24 * 60).contains(&position_fresh_minutes) {
+            return Err(ConfigError::new("GAD_POSITION_FRESH_MINUTES", "must be between 1 and 10080 minutes"));
+        }
+        let backup_endpoint = env.get("GAD_BACKUP_S3_ENDPOINT").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(url) = &backup_endpoint
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::new("GAD_BACKUP_S3_ENDPOINT", "must start with http:// or https://"));
+        }
+        let prefix = env.get("GAD_BACKUP_S3_PREFIX").unwrap_or_else(|| "gad/".into());
+        let backup = BackupConfig {
+            path_style: env.parse("GAD_BACKUP_S3_PATH_STYLE")?.unwrap_or(backup_endpoint.is_some()),
+            endpoint: backup_endpoint,
+            bucket: env.get("GAD_BACKUP_S3_BUCKET"),
+            region: env.get("GAD_BACKUP_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            prefix: if prefix.is_empty() || prefix.ends_with('/') { prefix } else { format!("{prefix}/") },
+            access_key_id: env.secret("GAD_BACKUP_S3_ACCESS_KEY_ID")?,
+            secret_access_key: env.secret("GAD_BACKUP_S3_SECRET_ACCESS_KEY")?,
+        };
+        if backup.access_key_id.is_some() != backup.secret_access_key.is_some() {
+            return Err(ConfigError::new(
+                "GAD_BACKUP_S3_SECRET_ACCESS_KEY",
+                "set both GAD_BACKUP_S3_ACCESS_KEY_ID and GAD_BACKUP_S3_SECRET_ACCESS_KEY, or neither",
+            ));
+        }
+        let map_tile_url = match env.get("GAD_MAP_TILE_URL") {
+            None => Some(DEFAULT_MAP_TILE_URL.to_owned()),
+            Some(url) if url.trim().eq_ignore_ascii_case("none") => None,
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/') => {
+                Some(url.trim().to_owned())
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "GAD_MAP_TILE_URL",
+                    "must be an http(s):// or /path URL template, or `none`",
+                ));
+            }
+        };
+        let map_center = match env.get("GAD_MAP_CENTER") {
+            None => DEFAULT_MAP_CENTER,
+            Some(text) => parse_center(&text).ok_or_else(|| {
+                ConfigError::new("GAD_MAP_CENTER", "must be `lat,lon` with lat in -90..90 and lon in -180..180")
+            })?,
+        };
+        let two_factor_required_roles = match env.get("GAD_2FA_REQUIRED_ROLES") {
+            None => vec![contract::domain::Role::Admin],
+            Some(list) if list.trim().eq_ignore_ascii_case("none") => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|role| role.trim().parse::<contract::domain::Role>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| {
+                    ConfigError::new(
+                        "GAD_2FA_REQUIRED_ROLES",
+                        "must be `none` or a comma-separated list of admin, supervisor, officer",
+                    )
+                })?,
+        };
+        Ok(Self {
+            two_factor_required_roles,
+            backup,
+            listen_addr,
+            metrics_addr: env.parse("GAD_METRICS_ADDR")?,
+            site_root: env.get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()).into(),
+            database_url,
+            redis_url,
+            public_url,
+            log_format,
+            timezone,
+            admin_email: env.get("GAD_ADMIN_EMAIL").unwrap_or_else(|| "admin@gad.local".into()).to_lowercase(),
+            admin_password: env.secret("GAD_ADMIN_PASSWORD")?,
+            demo_password: env.secret("GAD_DEMO_PASSWORD")?,
+            seed_demo: env.parse("GAD_SEED_DEMO")?.unwrap_or(false),
+            login_max_failures: env.parse("GAD_LOGIN_MAX_FAILURES")?.unwrap_or(5),
+            login_lockout_minutes: env.parse("GAD_LOGIN_LOCKOUT_MINUTES")?.unwrap_or(15),
+            session_idle: env.duration("GAD_SESSION_IDLE_MINUTES", 60.0, 8.0 * 60.0, 7.0 * 24.0 * 60.0)?,
+            session_max: env.duration("GAD_SESSION_MAX_HOURS", 3600.0, 12.0, 30.0 * 24.0)?,
+            telegram_bot_token: env.secret("TELEGRAM_BOT_TOKEN")?,
+            rate_limit_per_minute: env.parse("GAD_RATE_LIMIT_PER_MINUTE")?.unwrap_or(600),
+            login_rate_limit_per_minute: env.parse("GAD_LOGIN_RATE_LIMIT_PER_MINUTE")?.unwrap_or(20),
+            telegram_bot_username: env.get("TELEGRAM_BOT_USERNAME").map(|u| u.trim_start_matches('@').to_owned()),
+            telegram_api_url: env
+                .get("TELEGRAM_API_URL")
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| "https://api.telegram.org".into()),
+            telegram_webhook_secret,
+            trusted_proxies,
+            emergency_radius_m,
+            position_fresh_minutes,
+            map_tile_url,
+            map_center,
+        })
+    }
+
+    /// Configuration for tests and tools: everything default except the database.
+    pub fn for_database(database_url: &str) -> Self {
+        let url = database_url.to_owned();
+        Self::from_lookup(move |name| (name == "DATABASE_URL").then(|| url.clone())).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+}
+
+impl ConfigError {
+    fn new(variable: &str, reason: &str) -> Self {
+        Self { variable: variable.into(), reason: reason.into() }
+    }
+}
+
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ConfigError> {
+        self.get(name).map(|v| v.trim().parse().map_err(|_| ConfigError::new(name, "has an invalid value"))).transpose()
+    }
+
+    /// A positive decimal number of `unit_seconds` units (fractions allowed, so tests can use
+    /// seconds), at most `max`.
+    fn duration(
+        &self,
+        name: &str,
+        unit_seconds: f64,
+        default: f64,
+        max: f64,
+    ) -> Result<std::time::Duration, ConfigError> {
+        let value: f64 = self.parse(name)?.unwrap_or(default);
+        if value.is_nan() || value <= 0.0 || value > max {
+            return Err(ConfigError::new(name, &format!("must be a number above 0 and at most {max}")));
+        }
+        Ok(std::time::Duration::from_secs_f64(value * unit_seconds))
+    }
+
+    /// `NAME` or the contents of the file named by `NAME_FILE` (not both).
+    fn secret(&self, name: &str) -> Result<Option<Secret>, ConfigError> {
+        let file_var = format!("{name}_FILE");
+        match (self.get(name), self.get(&file_var)) {
+            (Some(_), Some(_)) => Err(ConfigError::new(name, &format!("set either {name} or {file_var}, not both"))),
+            (Some(v), None) => Ok(Some(Secret::new(v))),
+            // An empty file is no secret, as an empty variable is unset (optional secrets of the
+            // production overlay default to an empty file).
+            (None, Some(path)) => std::fs::read_to_string(&path)
+                .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_owned()).filter(|s| !s.is_empty()).map(Secret::new))
+                .map_err(|e| ConfigError::new(&file_var, &format!("cannot read the file: {}", e.kind()))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(move |n| map.get(n).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = load(&[]).expect("defaults load");
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:3000");
+        assert!(c.is_sqlite());
+        assert!(c.redis_url.is_none());
+        assert!(c.telegram_bot_token.is_none());
+        assert_eq!(c.telegram_api_url, "https://api.telegram.org");
+        assert!(c.telegram_webhook_secret.is_none());
+        assert!(!c.secure_cookies());
+        assert_eq!(c.emergency_radius_m, 5000.0);
+        assert_eq!(c.position_fresh_minutes, 15);
+        assert_eq!(c.map_tile_url.as_deref(), Some(DEFAULT_MAP_TILE_URL));
+        assert_eq!(c.map_center, DEFAULT_MAP_CENTER);
+        assert!(c.backup.bucket.is_none());
+        assert_eq!(c.backup.prefix, "gad/");
+        assert!(!c.backup.path_style);
+        assert_eq!(c.two_factor_required_roles, vec![contract::domain::Role::Admin]);
+    }
+
+    #[test]
+    fn two_factor_required_roles_are_parsed() {
+        use contract::domain::Role;
+        let c = load(&[("GAD_2FA_REQUIRED_ROLES", "admin, supervisor")]).expect("loads");
+        assert_eq!(c.two_factor_required_roles, vec![Role::Admin, Role::Supervisor]);
+        assert!(load(&[("GAD_2FA_REQUIRED_ROLES", "none")]).expect("loads").two_factor_required_roles.is_empty());
+        let bad = load(&[("GAD_2FA_REQUIRED_ROLES", "admin,jefe")]).expect_err("refused");
+        assert_eq!(bad.variable, "GAD_2FA_REQUIRED_ROLES");
+    }
+
+    #[test]
+    fn backup_settings_take_secrets_from_files() {
+        let dir = std::env::temp_dir().join(format!("gad-cfg-s3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let file = dir.join("s3-secret");
+        std::fs::write(&file, "very-secret-key\n").expect("write");
+        let c = load(&[
+            ("GAD_BACKUP_S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("GAD_BACKUP_S3_BUCKET", "gad-backups"),
+            ("GAD_BACKUP_S3_PREFIX", "prod"),
+            ("GAD_BACKUP_S3_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("GAD_BACKUP_S3_SECRET_ACCESS_KEY_FILE", file.to_str().expect("utf8")),
+        ])
+        .expect("loads");
+        assert_eq!(c.backup.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(c.backup.prefix, "prod/");
+        assert!(c.backup.path_style, "a custom endpoint defaults to path-style addressing");
+        assert_eq!(c.backup.secret_access_key.as_ref().map(Secret::expose), Some("very-secret-key"));
+        assert!(!format!("{c:?}").contains("very-secret-key"));
+        let half = load(&[("GAD_BACKUP_S3_ACCESS_KEY_ID", "AKIDEXAMPLE")]).expect_err("refused");
+        assert_eq!(half.variable, "GAD_BACKUP_S3_SECRET_ACCESS_KEY");
+        let bad = load(&[("GAD_BACKUP_S3_ENDPOINT", "s3.example.org")]).expect_err("refused");
+        assert_eq!(bad.variable, "GAD_BACKUP_S3_ENDPOINT");
+    }
+
+    #[test]
+    fn map_settings_are_checked() {
+        let c = load(&[("GAD_MAP_TILE_URL", "none"), ("GAD_MAP_CENTER", "-31.4201, -64.1888")]).expect("loads");
+        assert_eq!(c.map_tile_url, None);
+        assert_eq!(c.map_center, (-31.4201, -64.1888));
+        let c = load(&[("GAD_MAP_TILE_URL", "/tiles/{z}/{x}/{y}.png")]).expect("loads");
+        assert_eq!(c.map_tile_url.as_deref(), Some("/tiles/{z}/{x}/{y}.png"));
+        for (var, value) in [("GAD_MAP_CENTER", "-95,10"), ("GAD_MAP_CENTER", "abc"), ("GAD_MAP_TILE_URL", "ftp://x")] {
+            let err = load(&[(var, value)]).expect_err(value);
+            assert_eq!(err.variable, var);
+        }
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable_without_echoing_secrets() {
+        let err = load(&[("DATABASE_URL", "mysql://user:hunter2@x/db")]).expect_err("refused");
+        assert_eq!(err.variable, "DATABASE_URL");
+        assert!(!err.to_string().contains("hunter2"));
+        assert_eq!(
+            load(&[("GAD_LOGIN_MAX_FAILURES", "many")]).expect_err("refused").variable,
+            "GAD_LOGIN_MAX_FAILURES"
+        );
+        assert_eq!(load(&[("LOG_FORMAT", "xml")]).expect_err("refused").variable, "LOG_FORMAT");
+        assert_eq!(load(&[("GAD_TIMEZONE", "Mars/Olympus")]).expect_err("refused").variable, "GAD_TIMEZONE");
+        assert_eq!(load(&[("GAD_EMERGENCY_RADIUS_M", "0")]).expect_err("refused").variable, "GAD_EMERGENCY_RADIUS_M");
+        assert_eq!(
+            load(&[("GAD_POSITION_FRESH_MINUTES", "-5")]).expect_err("refused").variable,
+            "GAD_POSITION_FRESH_MINUTES"
+        );
+        let weak = load(&[("TELEGRAM_WEBHOOK_SECRET", "short")]).expect_err("refused");
+        assert_eq!(weak.variable, "TELEGRAM_WEBHOOK_SECRET");
+        assert!(!weak.to_string().contains("short"));
+        let odd = load(&[("TELEGRAM_WEBHOOK_SECRET", "a/long/secret/with/slashes")]).expect_err("refused");
+        assert_eq!(odd.variable, "TELEGRAM_WEBHOOK_SECRET");
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        let dir = std::env::temp_dir().join(format!("gad-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let file = dir.join("pw");
+        std::fs::write(&file, "s3cret-value\n").expect("write");
+        let c = load(&[("GAD_ADMIN_PASSWORD_FILE", file.to_str().expect("utf8"))]).expect("loads");
+        assert_eq!(c.admin_password.as_ref().map(Secret::expose), Some("s3cret-value"));
+        assert!(!format!("{c:?}").contains("s3cret-value"));
+        let missing = load(&[("TELEGRAM_BOT_TOKEN_FILE", "/nonexistent/token")]).expect_err("refused");
+        assert_eq!(missing.variable, "TELEGRAM_BOT_TOKEN_FILE");
+        let both = load(&[("GAD_ADMIN_PASSWORD", "a"), ("GAD_ADMIN_PASSWORD_FILE", "/x")]).expect_err("refused");
+        assert_eq!(both.variable, "GAD_ADMIN_PASSWORD");
+        // An empty file (an optional secret of the production overlay) is no secret.
+        let empty = dir.join("empty");
+        std::fs::write(&empty, "\n").expect("write");
+        let c = load(&[("TELEGRAM_WEBHOOK_SECRET_FILE", empty.to_str().expect("utf8"))]).expect("loads");
+        assert!(c.telegram_webhook_secret.is_none());
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        assert!(load(&[("GAD_PUBLIC_URL", "https://gad.example.org")]).expect("loads").secure_cookies());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        assert!(load(&[]).expect("loads").trusted_proxies.is_empty());
+        let c = load(&[("GAD_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7,::1")]).expect("loads");
+        let shown: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.168.1.7/32", "::1/128"]);
+        let err = load(&[("GAD_TRUSTED_PROXIES", "10.0.0.0/8,caddy")]).expect_err("refused");
+        assert_eq!(err.variable, "GAD_TRUSTED_PROXIES");
+    }
+}

@@ -1,0 +1,154 @@
+//! Database connection and schema checks, for SQLite (embedded) and PostgreSQL.
+
+use std::time::Duration;
+
+use migrations::sea_orm_migration::MigratorTrait;
+use migrations::{Migrator, SchemaStatus};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityName, TransactionTrait};
+
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+
+/// Opens the pool. For a SQLite file the parent directory is created and WAL is enabled.
+pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
+    let url = config.database_url.expose();
+    if let Some(path) = sqlite_file_path(url)
+        && let Some(dir) = std::path::Path::new(&path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(if config.is_sqlite() { 8 } else { 20 })
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    if config.is_sqlite() && sqlite_file_path(url).is_some() {
+        db.execute_unprepared("PRAGMA journal_mode=WAL;").await?;
+    }
+    Ok(db)
+}
+
+/// `sqlite://path?query` → `path` (None for in-memory databases or other backends).
+fn sqlite_file_path(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+}
+
+/// Applies pending migrations, refusing a database migrated by a newer GAD.
+pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
+    match migrations::schema_status(db).await? {
+        SchemaStatus::Newer(unknown) => Err(AppError::Internal(newer_schema_message(&unknown))),
+        // Nothing to do, and nothing attempted: the running app's role may not create tables.
+        SchemaStatus::Current => Ok(()),
+        SchemaStatus::Pending(_) => Ok(Migrator::up(db, None).await?),
+    }
+}
+
+/// Gives the role the running app connects as (PostgreSQL) exactly what it needs: read and
+/// write the tables, use the sequences, read the migration history — and on the audit log
+/// only read and append. The role owns nothing, so it cannot disable the log's append-only
+/// triggers, drop them, or alter the table; migrations run as the owner (`gad migrate`),
+/// which calls this after every upgrade so new tables are covered.
+pub async fn grant_app_role(db: &DatabaseConnection, role: &str) -> AppResult<()> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Err(AppError::Internal("GAD_DB_APP_ROLE applies to PostgreSQL only".into()));
+    }
+    let valid = role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(AppError::Internal("GAD_DB_APP_ROLE must be a lowercase PostgreSQL identifier".into()));
+    }
+    let owns_or_super = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT r.rolsuper OR EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = 'public' AND t.tableowner = r.rolname) AS unsafe
+             FROM pg_roles r WHERE r.rolname = $1",
+            [role.into()],
+        ))
+        .await?;
+    match owns_or_super.map(|row| row.try_get::<bool>("", "unsafe")).transpose()? {
+        None => return Err(AppError::Internal(format!("the role {role} does not exist"))),
+        Some(true) => {
+            return Err(AppError::Internal(format!(
+                "the role {role} is a superuser or owns tables: the app needs a role that owns nothing"
+            )));
+        }
+        Some(false) => {}
+    }
+    let audit = crate::entities::audit_log::Entity.table_name().to_owned();
+    let txn = db.begin().await?;
+    for sql in [
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON {audit} FROM {role}"),
+        format!("REVOKE INSERT, UPDATE, DELETE ON seaql_migrations FROM {role}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+    ] {
+        txn.execute_unprepared(&sql).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+pub fn newer_schema_message(unknown: &[String]) -> String {
+    format!(
+        "the database schema is newer than this gad binary (unknown migrations: {}); \
+         run a gad release that includes them",
+        unknown.join(", ")
+    )
+}
+
+/// One business operation's transaction. On SQLite, writers are serialised in-process (the
+/// embedded mode is a single process), which keeps the audit chain and read-then-write checks
+/// free of `SQLITE_BUSY` races; on PostgreSQL, row locks and advisory locks do that job.
+/// Events emitted during the operation are published only after the commit succeeds, and the
+/// commit marks this replica's cached views stale ([`crate::cache`]).
+pub struct WriteTxn {
+    txn: sea_orm::DatabaseTransaction,
+    events: Vec<contract::events::Event>,
+    bus: crate::events::EventBus,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = sea_orm::DatabaseTransaction;
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub async fn begin(state: &crate::state::AppState) -> AppResult<Self> {
+        use sea_orm::TransactionTrait;
+        let writer = match state.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => Some(state.sqlite_writer.clone().lock_owned().await),
+            _ => None,
+        };
+        let txn = state.db.begin().await?;
+        Ok(Self { txn, events: Vec::new(), bus: state.events.clone(), _writer: writer })
+    }
+
+    /// Queues an event for publication after the commit.
+    pub fn emit(&mut self, event: contract::events::Event) {
+        self.events.push(event);
+    }
+
+    pub async fn commit(self) -> AppResult<()> {
+        let WriteTxn { txn, events, bus, _writer } = self;
+        txn.commit().await?;
+        drop(_writer);
+        bus.invalidate();
+        for event in events {
+            bus.publish(event).await;
+        }
+        Ok(())
+    }
+}

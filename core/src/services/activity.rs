@@ -1,0 +1,192 @@
+//! What happened lately, as the overview and the notifications bell show it: open tasks and
+//! officers by status now, and the latest status changes the viewer may see.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::actor::Actor;
+use crate::entities::{officers, task_assignments, task_status_history, tasks, users};
+use crate::error::AppResult;
+use crate::permissions::{Capability, allows, require};
+use crate::services::{local_time, stats};
+use crate::state::AppState;
+use contract::domain::{OfficerStatus, Role, TaskStatus, TaskType};
+use contract::overview::{ActivityItem, Notifications, OVERVIEW_DAYS, OfficerStatusCount, Overview};
+use contract::stats::StatusCount;
+
+/// Items in the overview's feed and in the bell.
+pub const ACTIVITY_LIMIT: u64 = 20;
+
+/// Tasks (not deleted) the actor may see: all with [`Capability::SeeAllTasks`], else those
+/// assigned to their officer profile. `None`: nothing at all.
+fn visible_tasks(actor: &Actor) -> Option<Condition> {
+    let mut cond = Condition::all().add(tasks::Column::DeletedAt.is_null());
+    if require(actor, Capability::SeeAllTasks).is_err() {
+        let officer_id = actor.officer_id?;
+        cond = cond.add(
+            tasks::Column::Id.in_subquery(
+                Query::select()
+                    .column(task_assignments::Column::TaskId)
+                    .from(task_assignments::Entity)
+                    .and_where(task_assignments::Column::OfficerId.eq(officer_id))
+                    .to_owned(),
+            ),
+        );
+    }
+    Some(cond)
+}
+
+/// Whose cached views a viewer gets (the overview, pages of the task list): admins (every
+/// task, all statistics) share them; everyone else has their own (team or own statistics,
+/// own tasks).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ScopeKey {
+    role: Role,
+    read_only: bool,
+    user_id: Option<i64>,
+}
+
+impl ScopeKey {
+    pub fn of(actor: &Actor) -> Self {
+        let shared = allows(actor.role, Capability::AllStatistics) && allows(actor.role, Capability::SeeAllTasks);
+        Self { role: actor.role, read_only: actor.read_only, user_id: (!shared).then_some(actor.user_id) }
+    }
+}
+
+/// The overview: KPIs now, statistics of the last [`OVERVIEW_DAYS`] days, latest activity.
+/// Served from [`crate::cache`]: a burst of viewers costs one computation, and any
+/// event makes the next request recompute.
+pub async fn overview(state: &AppState, actor: &Actor) -> AppResult<Overview> {
+    state.caches.overview.get_or_compute(&state.events, ScopeKey::of(actor), || compute_overview(state, actor)).await
+}
+
+async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview> {
+    let db = &state.db;
+    let today = Utc::now().with_timezone(&state.config.timezone).date_naive();
+    let stats = stats::for_days(state, actor, today - Duration::days(OVERVIEW_DAYS - 1), today).await?;
+    let completed_today = stats.per_day.last().map_or(0, |d| d.completed);
+
+    let open = [TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused];
+    let mut open_counts: HashMap<TaskStatus, u64> = HashMap::new();
+    let mut open_emergencies = 0;
+    if let Some(visible) = visible_tasks(actor) {
+        let rows: Vec<(TaskStatus, TaskType)> = tasks::Entity::find()
+            .select_only()
+            .column(tasks::Column::Status)
+            .column(tasks::Column::TaskType)
+            .filter(visible)
+            .filter(tasks::Column::Status.is_in(open))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (status, task_type) in rows {
+            *open_counts.entry(status).or_default() += 1;
+            open_emergencies += u64::from(task_type == TaskType::Emergency);
+        }
+    }
+    let open_by_status = open
+        .iter()
+        .map(|&status| StatusCount { status, count: open_counts.get(&status).copied().unwrap_or(0) })
+        .collect();
+
+    let officers_by_status = if require(actor, Capability::SeeOfficers).is_ok() {
+        let statuses: Vec<OfficerStatus> = officers::Entity::find()
+            .select_only()
+            .column(officers::Column::Status)
+            .filter(officers::Column::DeletedAt.is_null())
+            .into_tuple()
+            .all(db)
+            .await?;
+        Some(
+            OfficerStatus::ALL
+                .iter()
+                .map(|&status| OfficerStatusCount {
+                    status,
+                    count: statuses.iter().filter(|s| **s == status).count() as u64,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let activity = recent(state, actor, Condition::all(), ACTIVITY_LIMIT).await?;
+    Ok(Overview { open_by_status, officers_by_status, open_emergencies, completed_today, stats, activity })
+}
+
+/// The bell: changes to the viewer's tasks (assigned, supervised or created; every task for
+/// admins; emergencies for whoever sees all tasks), made by someone else.
+pub async fn notifications(state: &AppState, actor: &Actor, seen: Option<DateTime<Utc>>) -> AppResult<Notifications> {
+    let mut relevant = Condition::any();
+    if actor.role == Role::Admin {
+        relevant = relevant.add(tasks::Column::Id.is_not_null());
+    } else if actor.role == Role::Supervisor {
+        relevant = relevant
+            .add(tasks::Column::SupervisorId.eq(actor.user_id))
+            .add(tasks::Column::CreatedBy.eq(actor.user_id))
+            .add(tasks::Column::TaskType.eq(TaskType::Emergency));
+    }
+    // Officers: `visible_tasks` already narrows to their own tasks.
+    let by_others = Condition::any()
+        .add(task_status_history::Column::ChangedBy.is_null())
+        .add(task_status_history::Column::ChangedBy.ne(actor.user_id));
+    let extra = if actor.role == Role::Officer { by_others } else { Condition::all().add(relevant).add(by_others) };
+    let key = (actor.user_id, actor.role);
+    let items = state
+        .caches
+        .notifications
+        .get_or_compute(&state.events, key, || recent(state, actor, extra, ACTIVITY_LIMIT))
+        .await?;
+    let unread = items.iter().filter(|i| seen.is_none_or(|s| i.at > s)).count() as u64;
+    Ok(Notifications { items, unread })
+}
+
+/// The latest history rows of visible tasks matching `extra`, newest first.
+async fn recent(state: &AppState, actor: &Actor, extra: Condition, limit: u64) -> AppResult<Vec<ActivityItem>> {
+    let db = &state.db;
+    let Some(visible) = visible_tasks(actor) else { return Ok(Vec::new()) };
+    let rows = task_status_history::Entity::find()
+        .find_also_related(tasks::Entity)
+        .filter(visible)
+        .filter(extra)
+        .order_by_desc(task_status_history::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let mut user_ids: Vec<i64> = rows.iter().filter_map(|(h, _)| h.changed_by).collect();
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    let names: HashMap<i64, String> = if user_ids.is_empty() {
+        HashMap::new()
+    } else {
+        users::Entity::find()
+            .filter(users::Column::Id.is_in(user_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, format!("{} {}", u.first_name, u.last_name)))
+            .collect()
+    };
+    let tz = state.config.timezone;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(h, task)| {
+            let task = task?;
+            Some(ActivityItem {
+                id: h.id,
+                task_id: task.id,
+                code: task.code,
+                title: task.title,
+                task_type: task.task_type,
+                priority: task.priority,
+                from: h.from_status,
+                to: h.to_status,
+                by: h.changed_by.and_then(|id| names.get(&id).cloned()),
+                at: h.created_at,
+                at_local: local_time(h.created_at, tz),
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,124 @@
+//! The assignment editor's view of the officers for one task: each officer's status, the
+//! distance from their last position to the task, and their other open tasks whose time slot
+//! overlaps this one (the same rule as the schema's overlap trigger: a task occupies
+//! `[COALESCE(scheduled_start, actual_start), COALESCE(scheduled_end, ∞))` while it is
+//! scheduled, in progress or paused).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::actor::Actor;
+use crate::entities::{officers, task_assignments, tasks};
+use crate::error::{AppError, AppResult};
+use crate::permissions::{Capability, require};
+use crate::services::geo::haversine_m;
+use crate::state::AppState;
+use contract::assignment::AssignmentCandidate;
+use contract::domain::TaskStatus;
+
+/// At most this many officers are listed.
+const MAX_OFFICERS: u64 = 500;
+
+fn slot(t: &tasks::Model) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+    let open = matches!(t.status, TaskStatus::Scheduled | TaskStatus::InProgress | TaskStatus::Paused);
+    let start = t.scheduled_start.or(t.actual_start)?;
+    (open && t.deleted_at.is_none()).then_some((start, t.scheduled_end))
+}
+
+fn overlaps(a: (DateTime<Utc>, Option<DateTime<Utc>>), b: (DateTime<Utc>, Option<DateTime<Utc>>)) -> bool {
+    b.1.is_none_or(|b_end| a.0 < b_end) && a.1.is_none_or(|a_end| b.0 < a_end)
+}
+
+/// Officers for the task's assignment editor: the assigned ones first, then by distance
+/// (unknown last), then by code.
+pub async fn candidates(state: &AppState, actor: &Actor, task_id: i64) -> AppResult<Vec<AssignmentCandidate>> {
+    require(actor, Capability::ManageTasks)?;
+    require(actor, Capability::SeeOfficers)?;
+    let task = tasks::Entity::find_by_id(task_id)
+        .filter(tasks::Column::DeletedAt.is_null())
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let this_slot = slot(&task);
+    let people = officers::Entity::find()
+        .filter(officers::Column::DeletedAt.is_null())
+        .order_by_asc(officers::Column::Code)
+        .limit(MAX_OFFICERS)
+        .all(&state.db)
+        .await?;
+    let ids: Vec<i64> = people.iter().map(|o| o.id).collect();
+    // Every open task of these officers, with who holds it.
+    let held: Vec<(task_assignments::Model, Option<tasks::Model>)> = task_assignments::Entity::find()
+        .find_also_related(tasks::Entity)
+        .filter(task_assignments::Column::OfficerId.is_in(ids))
+        .filter(tasks::Column::DeletedAt.is_null())
+        .filter(tasks::Column::Status.is_in([TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused]))
+        .all(&state.db)
+        .await?;
+    let mut assigned_here = Vec::new();
+    let mut conflicts: HashMap<i64, Vec<String>> = HashMap::new();
+    for (a, other) in held {
+        let Some(other) = other else { continue };
+        if other.id == task_id {
+            assigned_here.push(a.officer_id);
+            continue;
+        }
+        if let (Some(mine), Some(theirs)) = (this_slot, slot(&other))
+            && overlaps(mine, theirs)
+        {
+            conflicts.entry(a.officer_id).or_default().push(other.code);
+        }
+    }
+    let mut out: Vec<AssignmentCandidate> = people
+        .into_iter()
+        .map(|o| {
+            let distance_m = match (task.lat, task.lon, o.last_lat, o.last_lon) {
+                (Some(tl), Some(tn), Some(ol), Some(on)) => Some(haversine_m(tl, tn, ol, on)),
+                _ => None,
+            };
+            AssignmentCandidate {
+                officer_id: o.id,
+                code: o.code,
+                name: format!("{} {}", o.first_name, o.last_name),
+                status: o.status,
+                assigned: assigned_here.contains(&o.id),
+                distance_m,
+                overlapping_tasks: conflicts.remove(&o.id).unwrap_or_default(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.assigned
+            .cmp(&a.assigned)
+            .then_with(|| match (a.distance_m, b.distance_m) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn slots_overlap_like_the_schema_trigger() {
+        assert!(overlaps((at(8), Some(at(10))), (at(9), Some(at(11)))));
+        assert!(!overlaps((at(8), Some(at(10))), (at(10), Some(at(11)))), "touching ends do not overlap");
+        assert!(overlaps((at(8), None), (at(20), Some(at(21)))), "an open end runs forever");
+        assert!(!overlaps((at(12), None), (at(8), Some(at(9)))));
+        assert!(overlaps((at(12), None), (at(8), None)));
+    }
+}

@@ -1,0 +1,196 @@
+//! Emergencies (SPEC §4): a critical `emergency` task at a point, the nearest available
+//! officers with a fresh position ranked by distance, and the nearest (or chosen) dispatched
+//! with a recorded overlap override — an emergency trumps schedules.
+
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, Set};
+use serde_json::json;
+
+use crate::actor::Actor;
+use crate::db::WriteTxn;
+use crate::entities::{officers, task_status_history, tasks};
+use crate::error::{AppError, AppResult};
+use crate::meta::AuditMeta;
+use crate::permissions::{Capability, require};
+use crate::services::audit::{self, AuditEntry};
+use crate::services::{geo, tasks as task_service};
+use crate::state::AppState;
+use contract::FieldError;
+use contract::domain::{AuditSeverity, Role, TaskPriority, TaskStatus, TaskType};
+use contract::emergency::{EmergencyAssign, EmergencyOutcome};
+use contract::events::Event;
+
+/// Most officers one call dispatches with [`EmergencyAssign::Nearest`].
+pub const MAX_NEAREST: u32 = 20;
+/// How many candidates are ranked at least.
+const RANKED: u64 = 10;
+const DESCRIPTION_MAX: usize = 2000;
+
+/// Raises an emergency at (`lat`, `lon`): anyone may report one (the nearest available
+/// officer is dispatched); choosing or ranking officers is for supervisors and admins.
+pub async fn raise(
+    state: &AppState,
+    actor: &Actor,
+    meta: &AuditMeta,
+    lat: f64,
+    lon: f64,
+    description: Option<String>,
+    assign: EmergencyAssign,
+) -> AppResult<EmergencyOutcome> {
+    require(actor, Capability::ReportEmergency)?;
+    // Anyone may report an emergency, and the dispatcher then sends the nearest available
+    // officer (SPEC §4). Choosing whom to send, sending more, or only looking at who is near
+    // (which tells where colleagues are) is dispatching: supervisors and admins only. So an
+    // officer's report always dispatches the nearest one, and its answer names the task and
+    // who was sent, never the ranked candidates with their positions.
+    let dispatcher = require(actor, Capability::ManageTasks).is_ok();
+    if !dispatcher && assign != EmergencyAssign::Nearest(1) {
+        return Err(AppError::Forbidden);
+    }
+    let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+    let mut errors: Vec<FieldError> = Vec::new();
+    geo::check_point(lat, lon, &mut errors);
+    if description.as_ref().is_some_and(|d| d.chars().count() > DESCRIPTION_MAX) {
+        errors.push(geo::field_error("description", "La descripción es demasiado larga."));
+    }
+    match &assign {
+        EmergencyAssign::Nearest(n) if !(1..=MAX_NEAREST).contains(n) => {
+            errors.push(geo::field_error("assign", "Se pueden despachar entre 1 y 20 efectivos."));
+        }
+        EmergencyAssign::Officers(ids) if ids.is_empty() => {
+            errors.push(geo::field_error("assign", "Seleccione al menos un efectivo."));
+        }
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+
+    let wanted = match assign {
+        EmergencyAssign::Nearest(n) => u64::from(n),
+        _ => 0,
+    };
+    let candidates = geo::nearest_available(
+        state,
+        lat,
+        lon,
+        state.config.emergency_radius_m,
+        Duration::minutes(state.config.position_fresh_minutes),
+        wanted.max(RANKED),
+    )
+    .await?;
+    let chosen: Vec<officers::Model> = match &assign {
+        EmergencyAssign::None => Vec::new(),
+        EmergencyAssign::Nearest(n) => {
+            let ids: Vec<i64> = candidates.iter().take(*n as usize).map(|c| c.officer_id).collect();
+            officers_in_order(state, &ids).await?
+        }
+        EmergencyAssign::Officers(ids) => {
+            let mut seen = std::collections::HashSet::new();
+            let ids: Vec<i64> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+            let found = officers_in_order(state, &ids).await?;
+            if let Some(missing) = ids.iter().find(|id| !found.iter().any(|o| o.id == **id)) {
+                return Err(AppError::validation("assign", &format!("No existe el efectivo con id {missing}.")));
+            }
+            found
+        }
+    };
+
+    let at = task_service::now();
+    let mut txn = WriteTxn::begin(state).await?;
+    let code = task_service::generate_code(&txn, TaskType::Emergency, task_service::local_year(state, at)).await?;
+    let title = match &description {
+        Some(d) => {
+            let short: String = d.chars().take(120).collect();
+            format!("Emergencia: {short}")
+        }
+        None => "Emergencia reportada".to_owned(),
+    };
+    let task = tasks::ActiveModel {
+        code: Set(code),
+        title: Set(title),
+        description: Set(description.clone()),
+        task_type: Set(TaskType::Emergency),
+        priority: Set(TaskPriority::Critical),
+        status: Set(TaskStatus::Scheduled),
+        scheduled_start: Set(Some(at)),
+        scheduled_end: Set(None),
+        actual_start: Set(None),
+        actual_end: Set(None),
+        paused_at: Set(None),
+        paused_seconds: Set(0),
+        supervisor_id: Set((actor.role == Role::Supervisor).then_some(actor.user_id)),
+        created_by: Set(actor.user_id),
+        lat: Set(Some(lat)),
+        lon: Set(Some(lon)),
+        location_text: Set(Some(format!("Emergencia en {lat:.6}, {lon:.6}"))),
+        notes: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&*txn)
+    .await?;
+    let officer_ids: Vec<i64> = chosen.iter().map(|o| o.id).collect();
+    task_service::insert_assignments(&txn, task.id, &officer_ids, actor, true, at).await?;
+    let mut reason = format!("Emergencia reportada ({}).", actor.channel.label_es());
+    if !chosen.is_empty() {
+        reason = format!("{reason} {}.", task_service::override_note(&chosen));
+    }
+    task_status_history::ActiveModel {
+        task_id: Set(task.id),
+        from_status: Set(None),
+        to_status: Set(TaskStatus::Scheduled),
+        changed_by: Set(Some(actor.user_id)),
+        channel: Set(actor.channel),
+        reason: Set(Some(reason)),
+        created_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&*txn)
+    .await?;
+    let ranked: Vec<serde_json::Value> =
+        candidates.iter().map(|c| json!({ "officer_id": c.officer_id, "distance_m": c.distance_m.round() })).collect();
+    let entry = AuditEntry {
+        severity: AuditSeverity::Critical,
+        ..AuditEntry::new("emergency.raise", "task", task.id).after(json!({
+            "code": task.code,
+            "lat": lat,
+            "lon": lon,
+            "description": description,
+            "candidates": ranked,
+            "assigned_officer_ids": officer_ids,
+            "overlap_override": !officer_ids.is_empty(),
+        }))
+    };
+    audit::append(&txn, Some(actor), meta, entry).await?;
+    txn.emit(Event::EmergencyCreated {
+        task_id: task.id,
+        code: task.code.clone(),
+        lat,
+        lon,
+        officer_ids: officer_ids.clone(),
+    });
+    if !officer_ids.is_empty() {
+        txn.emit(Event::TaskAssigned { task_id: task.id, code: task.code.clone(), officer_ids: officer_ids.clone() });
+    }
+    txn.commit().await?;
+    let task = task_service::load_detail(state, actor, task).await?;
+    let candidates = if dispatcher { candidates } else { Vec::new() };
+    Ok(EmergencyOutcome { task, candidates, assigned_officer_ids: officer_ids })
+}
+
+/// The officers with these ids that are not deleted, in the order of `ids`.
+async fn officers_in_order(state: &AppState, ids: &[i64]) -> AppResult<Vec<officers::Model>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = officers::Entity::find()
+        .filter(officers::Column::Id.is_in(ids.to_vec()))
+        .filter(officers::Column::DeletedAt.is_null())
+        .all(&state.db)
+        .await?;
+    Ok(ids.iter().filter_map(|id| found.iter().find(|o| o.id == *id).cloned()).collect())
+}

@@ -1,0 +1,59 @@
+//! Who gets a Telegram notification: the linked, active users behind officers. Used by the
+//! bot's notifier (a system job, no actor); what each person then reads is fetched through
+//! the server functions as that person, so nobody learns more than they may see.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::entities::{officers, task_assignments, users};
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// An officer who can be reached on Telegram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub officer_id: i64,
+    pub user_id: i64,
+    /// The private chat with a user has the user's id.
+    pub telegram_user_id: i64,
+}
+
+/// The reachable ones among `officer_ids` (not deleted, with an active user linked to Telegram).
+pub async fn officer_recipients(state: &AppState, officer_ids: &[i64]) -> AppResult<Vec<Recipient>> {
+    if officer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let officers = officers::Entity::find()
+        .filter(officers::Column::Id.is_in(officer_ids.iter().copied()))
+        .filter(officers::Column::DeletedAt.is_null())
+        .all(&state.db)
+        .await?;
+    let user_ids: Vec<i64> = officers.iter().filter_map(|o| o.user_id).collect();
+    let users = users::Entity::find()
+        .filter(users::Column::Id.is_in(user_ids))
+        .filter(users::Column::DeletedAt.is_null())
+        .filter(users::Column::IsActive.eq(true))
+        .filter(users::Column::TelegramUserId.is_not_null())
+        .all(&state.db)
+        .await?;
+    let mut out: Vec<Recipient> = officers
+        .iter()
+        .filter_map(|o| {
+            let user = users.iter().find(|u| Some(u.id) == o.user_id)?;
+            Some(Recipient { officer_id: o.id, user_id: user.id, telegram_user_id: user.telegram_user_id? })
+        })
+        .collect();
+    out.sort_by_key(|r| officer_ids.iter().position(|id| *id == r.officer_id));
+    Ok(out)
+}
+
+/// The reachable officers assigned to a task.
+pub async fn task_recipients(state: &AppState, task_id: i64) -> AppResult<Vec<Recipient>> {
+    let officer_ids: Vec<i64> = task_assignments::Entity::find()
+        .filter(task_assignments::Column::TaskId.eq(task_id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|a| a.officer_id)
+        .collect();
+    officer_recipients(state, &officer_ids).await
+}
