@@ -284,7 +284,7 @@ mod tests {
 
     /// The Spanish labels of the vocabulary shown in the UI.
     fn enum_labels() -> Vec<&'static str> {
-        use crate::domain::*;
+        use contract::domain::*;
         let mut v: Vec<&'static str> = Vec::new();
         v.extend(Role::ALL.iter().map(|x| x.label_es()));
         v.extend(OfficerStatus::ALL.iter().map(|x| x.label_es()));

@@ -7,7 +7,6 @@
 #![recursion_limit = "256"]
 
 pub mod api;
-pub use contract::domain;
 pub mod i18n;
 pub mod ui;
 

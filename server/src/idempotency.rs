@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use app::api::ErrorCode;
+use contract::ErrorCode;
 use gad_core::services::users::secret_hash;
 use gad_core::state::RedisPool;
 

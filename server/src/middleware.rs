@@ -70,7 +70,7 @@ pub async fn guard_pages(
     mut request: Request,
     next: Next,
 ) -> Response<Body> {
-    use app::api::twofactor::{LOGIN_CODE_PAGE, TWO_FACTOR_PAGE};
+    use contract::twofactor::{LOGIN_CODE_PAGE, TWO_FACTOR_PAGE};
     use gad_core::error::AppError;
     // Every request gets a slot for its actor; server functions fill or reuse it.
     let cell = ActorCell::default();
@@ -80,7 +80,7 @@ pub async fn guard_pages(
     }
     let path = request.uri().path();
     let login_page = path == "/login" || path == LOGIN_CODE_PAGE;
-    let account_page = path == app::api::account::ACCOUNT_PAGE;
+    let account_page = path == contract::account::ACCOUNT_PAGE;
     if !login_page && is_public(path) {
         return next.run(request).await;
     }
@@ -109,7 +109,7 @@ pub async fn guard_pages(
     let must_change = actor.as_ref().is_some_and(|a| a.must_change_password);
     match (signed_in, login_page) {
         (false, false) => Redirect::to("/login").into_response(),
-        (true, _) if must_change && !account_page => Redirect::to(app::api::account::ACCOUNT_PAGE).into_response(),
+        (true, _) if must_change && !account_page => Redirect::to(contract::account::ACCOUNT_PAGE).into_response(),
         (true, true) => Redirect::to("/tareas").into_response(),
         _ => next.run(request).await,
     }

@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use app::api::{ApiError, ErrorCode};
+use contract::{ApiError, ErrorCode};
 use gad_core::client::{self, ClientAddr};
 use gad_core::state::AppState;
 

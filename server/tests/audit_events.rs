@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use app::api::events::Event;
 use common::{ADMIN_PASSWORD, Backend, TestApp};
 use contract::domain::OfficerStatus;
+use contract::events::Event;
 use gad_core::services::audit;
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 

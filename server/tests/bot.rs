@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use app::api::officers::officer_last_position;
 use app::api::stats::task_stats;
-use app::api::tasks::{TaskScope, list_tasks, task_detail};
+use app::api::tasks::{list_tasks, task_detail};
 use app::server::harness::call_as;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use common::{Backend, TestApp};
 use contract::domain::{Channel, TaskStatus};
+use contract::tasks::TaskScope;
 use gad_core::actor::Actor;
 use gad_core::entities::{feedback, telegram_links, users};
 use gad_core::meta::AuditMeta;
@@ -1144,7 +1145,7 @@ async fn dashboard_actions_notify_the_linked_officer() {
     let officer = link(&rig, "efectivo5@gad.local", 9905).await;
     let officer_id = officer.officer_id.unwrap();
     let supervisor = supervisor_actor(&rig.app).await;
-    let new = app::api::tasks::NewTask::new("Control vehicular en Av. Corrientes", contract::domain::TaskType::Patrol);
+    let new = contract::tasks::NewTask::new("Control vehicular en Av. Corrientes", contract::domain::TaskType::Patrol);
     let task = call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::create_task(new)).await.unwrap();
 
     // A supervisor assigns the officer through the REST API, as an integrator or the dashboard would.
@@ -1166,7 +1167,7 @@ async fn dashboard_actions_notify_the_linked_officer() {
     .unwrap();
     rig.tg.sent(9905, &format!("La tarea {} pasó a «En curso»", task.code)).await;
     let changes =
-        app::api::tasks::TaskUpdate { title: Some("Control vehicular reforzado".into()), ..Default::default() };
+        contract::tasks::TaskUpdate { title: Some("Control vehicular reforzado".into()), ..Default::default() };
     call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::update_task(id, changes)).await.unwrap();
     let edited = rig.tg.sent(9905, "fue modificada").await;
     assert!(text(&edited).contains("Control vehicular reforzado"));
@@ -1208,7 +1209,7 @@ async fn an_emergency_notifies_the_dispatched_officer_with_the_place() {
             -34.7001,
             -58.5001,
             None,
-            app::api::emergency::EmergencyAssign::Officers(vec![officer.officer_id.unwrap()]),
+            contract::emergency::EmergencyAssign::Officers(vec![officer.officer_id.unwrap()]),
         )
     })
     .await

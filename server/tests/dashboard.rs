@@ -97,7 +97,7 @@ async fn overview_counts_what_the_database_holds(backend: Backend) {
         tasks::Entity::find().filter(tasks::Column::Status.eq(TaskStatus::Scheduled)).one(db).await.unwrap();
     let scheduled = scheduled.expect("the demo data has scheduled tasks");
     let count =
-        |o: &app::api::overview::Overview, status| o.open_by_status.iter().find(|s| s.status == status).unwrap().count;
+        |o: &contract::overview::Overview, status| o.open_by_status.iter().find(|s| s.status == status).unwrap().count;
     let again = call_as(&app.state, Some(admin.clone()), get_overview).await.unwrap();
     assert_eq!(again, overview, "nothing changed: the same figures");
     call_as(&app.state, Some(admin.clone()), || {

@@ -4,20 +4,21 @@
 
 mod common;
 
-use app::api::events::Event;
-use app::api::geo::{
-    NearbyOfficer, nearest_officers, officers_in_bbox, officers_within_radius, tasks_in_bbox, tasks_within_radius,
-};
+use app::api::geo::{nearest_officers, officers_in_bbox, officers_within_radius, tasks_in_bbox, tasks_within_radius};
 use app::api::officers::{
-    Officer, create_officer, delete_officer, get_officer, list_officers, officer_last_position, officer_track,
-    set_my_status, set_officer_status, update_my_position, update_officer, update_officer_position,
+    create_officer, delete_officer, get_officer, list_officers, officer_last_position, officer_track, set_my_status,
+    set_officer_status, update_my_position, update_officer, update_officer_position,
 };
-use app::api::stats::{StatsScope, TaskStatistics, task_stats};
-use app::api::{ApiError, ErrorCode};
+use app::api::stats::task_stats;
 use app::server::harness::call_as;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use common::{Backend, TestApp};
 use contract::domain::{Channel, OfficerStatus, PositionSource, Role, TaskPriority, TaskStatus, TaskType};
+use contract::events::Event;
+use contract::geo::NearbyOfficer;
+use contract::officers::Officer;
+use contract::stats::{StatsScope, TaskStatistics};
+use contract::{ApiError, ErrorCode};
 use gad_core::actor::Actor;
 use gad_core::entities::{audit_log, officer_positions, officers, task_assignments, tasks, users};
 use gad_core::services;
@@ -267,7 +268,7 @@ async fn officer_crud_conflicts_and_validation(backend: Backend) {
     }
     assert_eq!(ids.len(), 8, "six demo officers and two new ones");
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
-    let codes = |page: app::api::Page<Officer>| page.items.into_iter().map(|o| o.code).collect::<Vec<_>>();
+    let codes = |page: contract::Page<Officer>| page.items.into_iter().map(|o| o.code).collect::<Vec<_>>();
     assert_eq!(codes(list(Some(OfficerStatus::OnTask), None, None, None, None).await.unwrap()), ["EF-001", "EF-004"]);
     assert_eq!(codes(list(None, Some(" comisaría vecinal 4b "), None, None, None).await.unwrap()), ["EF-100"]);
     assert_eq!(codes(list(None, None, Some("BENÍ"), None, None).await.unwrap()), ["EF-002"]);

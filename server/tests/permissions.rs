@@ -9,16 +9,18 @@ mod common;
 use std::future::Future;
 use std::pin::Pin;
 
-use app::api::audit::{AuditFilter, audit_chain_status, list_audit};
+use app::api::audit::{audit_chain_status, list_audit};
 use app::api::feedback::{feedback_overview, list_feedback, send_feedback};
 use app::api::users::{
-    NewUserInput, UserUpdate, create_api_token, create_link_code, create_user, delete_user, list_users, reset_password,
-    set_user_active, update_user,
+    create_api_token, create_link_code, create_user, delete_user, list_users, reset_password, set_user_active,
+    update_user,
 };
-use app::api::{ApiError, ErrorCode};
 use app::server::harness::call_as;
 use common::{Backend, TestApp};
+use contract::audit::AuditFilter;
 use contract::domain::{Channel, Role};
+use contract::users::{NewUserInput, UserUpdate};
+use contract::{ApiError, ErrorCode};
 use gad_core::services::auth::actor_for_user;
 use sea_orm::{ConnectionTrait, Statement};
 

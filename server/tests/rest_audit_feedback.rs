@@ -3,10 +3,10 @@
 
 mod common;
 
-use app::api::ErrorCode;
 use app::api::feedback::send_feedback;
 use app::server::harness::call_as;
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
+use contract::ErrorCode;
 use contract::domain::Channel;
 use gad_core::services::auth::actor_for_user;
 use reqwest::StatusCode;

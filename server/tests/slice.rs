@@ -4,10 +4,11 @@
 
 mod common;
 
-use app::api::ErrorCode;
-use app::api::tasks::{TaskScope, TaskSummary, list_tasks};
+use app::api::tasks::list_tasks;
 use app::server::harness::call_as;
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
+use contract::ErrorCode;
+use contract::tasks::{TaskScope, TaskSummary};
 use gad_core::services::auth::actor_for_telegram;
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};

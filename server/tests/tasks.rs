@@ -8,18 +8,19 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration as StdDuration;
 
-use app::api::emergency::{EmergencyAssign, raise_emergency};
-use app::api::events::Event;
+use app::api::emergency::raise_emergency;
 use app::api::tasks::{
-    NewTask, TaskDetail, TaskFilter, TaskScope, TaskSort, TaskSummary, TaskUpdate, assign_officers, create_task,
-    delete_task, export_tasks_csv, list_tasks, query_tasks, task_detail, transition_task, unassign_officer,
-    update_task,
+    assign_officers, create_task, delete_task, export_tasks_csv, list_tasks, query_tasks, task_detail, transition_task,
+    unassign_officer, update_task,
 };
-use app::api::{ErrorCode, Page};
 use app::server::harness::call_as;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use common::{Backend, DEMO_PASSWORD, TestApp};
 use contract::domain::{AuditSeverity, Channel, OfficerStatus, PositionSource, TaskPriority, TaskStatus, TaskType};
+use contract::emergency::EmergencyAssign;
+use contract::events::Event;
+use contract::tasks::{NewTask, TaskDetail, TaskFilter, TaskScope, TaskSort, TaskSummary, TaskUpdate};
+use contract::{ErrorCode, Page};
 use gad_core::actor::Actor;
 use gad_core::entities::{audit_log, officers, task_assignments, task_status_history, tasks, users};
 use gad_core::error::AppError;

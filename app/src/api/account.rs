@@ -2,10 +2,10 @@
 //! form: with JavaScript the server function answers in place; without it the outcome is
 //! kept as a one-shot flash (`api::flash`) and the browser is sent back to the page.
 
-use crate::api::ApiError;
+use contract::ApiError;
 use leptos::prelude::*;
 
-pub use contract::account::*;
+use contract::account::*;
 
 /// Changes the signed-in user's password: the current one is required, the new one typed
 /// twice. Every other session and API token of the user ends; this session stays signed in.
@@ -15,8 +15,9 @@ pub async fn change_password(
     password: String,
     password_confirm: String,
 ) -> Result<(), ApiError> {
-    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::api::flash::after_plain_post;
     use crate::server::context;
+    use contract::flash::FormOutcome;
     use gad_core::error::AppError;
     use gad_core::services;
     let meta = context::request_meta();

@@ -2,11 +2,11 @@
 //! what else they hold at that time. Assigning itself goes through `assign_officers` /
 //! `unassign_officer` (api::tasks); `assign_officer_form` is the plain-form door to it.
 
-use crate::api::ApiError;
-use crate::api::tasks::TaskDetail;
+use contract::ApiError;
+use contract::tasks::TaskDetail;
 use leptos::prelude::*;
 
-pub use contract::assignment::*;
+use contract::assignment::*;
 
 #[server(prefix = "/api/fn", endpoint = "assignment_candidates", output = crate::api::codec::JsonText)]
 pub async fn assignment_candidates(task_id: i64) -> Result<Vec<AssignmentCandidate>, ApiError> {

@@ -1,9 +1,9 @@
 //! The audit log, read-only (admins).
 
-use crate::api::{ApiError, Page};
+use contract::{ApiError, Page};
 use leptos::prelude::*;
 
-pub use contract::audit::*;
+use contract::audit::*;
 
 #[server(prefix = "/api/fn", endpoint = "list_audit", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditRow>, ApiError> {

@@ -1,9 +1,9 @@
 //! Login, logout and "who am I".
 
-use crate::api::ApiError;
+use contract::ApiError;
 use leptos::prelude::*;
 
-pub use contract::auth::*;
+use contract::auth::*;
 
 /// Checks the credentials and opens a session. On success the browser is sent to `/tareas`
 /// (or to `/cuenta/2fa` when the role requires two-factor sign-in and the user has not
@@ -12,8 +12,8 @@ pub use contract::auth::*;
 /// fails is sent back to `/login?error=<code>`.
 #[server(prefix = "/api/fn", endpoint = "login", output = crate::api::codec::JsonText)]
 pub async fn login(email: String, password: String) -> Result<(), ApiError> {
-    use crate::api::twofactor::{LOGIN_CODE_PAGE, TWO_FACTOR_PAGE};
     use crate::server::{context, pending_login};
+    use contract::twofactor::{LOGIN_CODE_PAGE, TWO_FACTOR_PAGE};
     use gad_core::services;
     use gad_core::services::auth::LoginOutcome;
 

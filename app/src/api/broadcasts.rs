@@ -3,11 +3,11 @@
 //! Supervisors and admins compose a broadcast to a group; it is stored `pending` and the bot
 //! process delivers it, recording the delivery result. Admins manage the groups.
 
-use crate::api::{ApiError, Page};
-use crate::domain::BroadcastKind;
+use contract::domain::BroadcastKind;
+use contract::{ApiError, Page};
 use leptos::prelude::*;
 
-pub use contract::broadcasts::*;
+use contract::broadcasts::*;
 
 /// Every Telegram group, by name. Supervisors and admins.
 #[server(prefix = "/api/fn", endpoint = "list_telegram_groups", output = crate::api::codec::JsonText)]

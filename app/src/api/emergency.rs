@@ -2,10 +2,10 @@
 //! there, ranks the nearest available officers and dispatches the nearest (or the ones a
 //! supervisor picks).
 
-use crate::api::ApiError;
+use contract::ApiError;
 use leptos::prelude::*;
 
-pub use contract::emergency::*;
+use contract::emergency::*;
 
 /// Raises an emergency at (`lat`, `lon`). Without `assign`, the nearest officer is dispatched.
 #[server(prefix = "/api/fn", endpoint = "raise_emergency", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
@@ -40,8 +40,8 @@ pub async fn report_emergency(
     #[server(default)] description: Option<String>,
     #[server(default)] officer_id: Option<String>,
 ) -> Result<EmergencyOutcome, ApiError> {
-    use crate::api::FieldError;
     use crate::server::context;
+    use contract::FieldError;
     use gad_core::error::AppError;
     use gad_core::services;
 

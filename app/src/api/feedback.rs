@@ -1,10 +1,10 @@
 //! Feedback (retroalimentación) from officers and supervisors, with its review workflow.
 
-use crate::api::{ApiError, Page};
-use crate::domain::FeedbackStatus;
+use contract::domain::FeedbackStatus;
+use contract::{ApiError, Page};
 use leptos::prelude::*;
 
-pub use contract::feedback::*;
+use contract::feedback::*;
 
 #[server(prefix = "/api/fn", endpoint = "send_feedback", output = crate::api::codec::JsonText)]
 pub async fn send_feedback(text: String, category: Option<String>) -> Result<FeedbackItem, ApiError> {

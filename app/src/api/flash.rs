@@ -4,10 +4,10 @@
 //! password, a Telegram link code, an API token) travel this way, never in a URL. With
 //! JavaScript the same outcome is the server function's answer, shown at once.
 
-use crate::api::ApiError;
+use contract::ApiError;
 use leptos::prelude::*;
 
-pub use contract::flash::*;
+use contract::flash::*;
 
 /// Takes (reads and removes) the outcome that a plain form post left for `page` (a path such
 /// as `/usuarios`). An outcome left for another page is dropped, so nothing shows up late.

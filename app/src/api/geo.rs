@@ -4,10 +4,10 @@
 //! PostgreSQL (PostGIS geography, `use_spheroid = false`) and SQLite (haversine), so both
 //! backends return the same rows in the same order.
 
-use crate::api::ApiError;
+use contract::ApiError;
 use leptos::prelude::*;
 
-pub use contract::geo::*;
+use contract::geo::*;
 
 /// The officers nearest to a point, nearest first: within `radius_m`, with a position at most
 /// `fresh_minutes` old, `available` ones only if `only_available`. Supervisors and admins.

@@ -1,10 +1,10 @@
 //! The map page's settings: base-map tiles and default centre (GAD_MAP_TILE_URL,
 //! GAD_MAP_CENTER), and the emergency search radius and position freshness.
 
-use crate::api::ApiError;
+use contract::ApiError;
 use leptos::prelude::*;
 
-pub use contract::map::*;
+use contract::map::*;
 
 /// The map settings, for signed-in users.
 #[server(prefix = "/api/fn", endpoint = "map_settings", name = GetMapSettings, output = crate::api::codec::JsonText)]

@@ -1,10 +1,10 @@
 //! The personal logbook (notas). Plain scalar arguments: the page's forms work without
 //! JavaScript and a plain form post is sent back to `/notas`.
 
-use crate::api::{ApiError, Page};
+use contract::{ApiError, Page};
 use leptos::prelude::*;
 
-pub use contract::notes::*;
+use contract::notes::*;
 
 /// The viewer's own notes, newest first.
 #[server(prefix = "/api/fn", endpoint = "list_notes", output = crate::api::codec::JsonText)]

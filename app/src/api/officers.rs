@@ -1,13 +1,13 @@
 //! Server functions and DTOs: officers (efectivos), their status and positions.
 
-use crate::api::{ApiError, Page};
-use crate::domain::OfficerStatus;
 use chrono::{DateTime, Utc};
+use contract::domain::OfficerStatus;
+use contract::{ApiError, Page};
 use leptos::prelude::*;
 
-pub use contract::officers::*;
+use contract::officers::*;
 // Named, because `leptos::prelude` has a `Track` trait too.
-pub use contract::officers::Track;
+use contract::officers::Track;
 
 /// Officers (not deleted), oldest first, one page at a time. Supervisors and admins.
 #[server(prefix = "/api/fn", endpoint = "list_officers", output = crate::api::codec::JsonText)]
@@ -142,8 +142,9 @@ pub async fn set_officer_status(officer_id: i64, status: OfficerStatus) -> Resul
 /// (`api::flash`) and the browser goes back to the officer.
 #[server(prefix = "/api/fn", endpoint = "set_officer_status_form", output = crate::api::codec::JsonText)]
 pub async fn set_officer_status_form(officer_id: i64, status: OfficerStatus) -> Result<Officer, ApiError> {
-    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::api::flash::after_plain_post;
     use crate::server::context;
+    use contract::flash::FormOutcome;
     use gad_core::services;
 
     let meta = context::request_meta();

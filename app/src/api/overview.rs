@@ -4,12 +4,12 @@
 //! last [`OVERVIEW_DAYS`] days ([`crate::api::stats`]), the open tasks and officers as they are
 //! now, and the latest status changes the viewer may see.
 
-use crate::api::ApiError;
 #[cfg(feature = "ssr")]
 use chrono::{DateTime, Utc};
+use contract::ApiError;
 use leptos::prelude::*;
 
-pub use contract::overview::*;
+use contract::overview::*;
 
 /// The overview of the viewer's scope (officers: their own tasks).
 #[server(prefix = "/api/fn", endpoint = "overview", name = GetOverview, output = crate::api::codec::JsonText)]

@@ -8,11 +8,11 @@
 //! - the tasks **completed in the period**: completed with their actual end in it (durations,
 //!   completed per day, per officer and per supervisor).
 
-use crate::api::ApiError;
 use chrono::NaiveDate;
+use contract::ApiError;
 use leptos::prelude::*;
 
-pub use contract::stats::*;
+use contract::stats::*;
 
 /// Statistics for the calendar days `from..=to` (configured time zone), scoped to the viewer:
 /// officers their own tasks, supervisors their team's, admins all.

@@ -4,11 +4,9 @@
 //! form post is redirected to the task on success, or back to the form with the values
 //! typed and the errors in the query string (`v_<field>` / `e_<field>`).
 
-use crate::api::ApiError;
-use crate::api::tasks::TaskDetail;
+use contract::ApiError;
+use contract::tasks::TaskDetail;
 use leptos::prelude::*;
-
-pub use contract::task_forms::*;
 
 /// Creates a task (`id` empty) or updates task `id` from the form's texts. Times are
 /// `datetime-local` values in the configured time zone.
@@ -90,10 +88,10 @@ pub async fn save_task_form(
 mod server {
     use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
-    use crate::api::ApiError;
-    use crate::api::FieldError;
-    use crate::api::tasks::{NewTask, TaskUpdate};
-    use crate::domain::{TaskPriority, TaskType};
+    use contract::ApiError;
+    use contract::FieldError;
+    use contract::domain::{TaskPriority, TaskType};
+    use contract::tasks::{NewTask, TaskUpdate};
     use gad_core::error::{AppError, AppResult};
 
     pub struct Texts<'a> {

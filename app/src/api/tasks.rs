@@ -7,11 +7,11 @@
 
 #[cfg(feature = "ssr")]
 use crate::api::form_redirect;
-use crate::api::{ApiError, Page};
-use crate::domain::TaskStatus;
+use contract::domain::TaskStatus;
+use contract::{ApiError, Page};
 use leptos::prelude::*;
 
-pub use contract::tasks::*;
+use contract::tasks::*;
 
 /// Tasks visible to the current user in the requested scope, soonest first.
 #[server(prefix = "/api/fn", endpoint = "list_tasks", output = crate::api::codec::JsonText)]

@@ -4,10 +4,10 @@
 //! codes travel in the session's flash, never in a URL); with JavaScript the answer is the
 //! value. The rules live in `services::twofactor`.
 
-use crate::api::ApiError;
+use contract::ApiError;
 use leptos::prelude::*;
 
-pub use contract::twofactor::*;
+use contract::twofactor::*;
 
 /// The signed-in account for its own two-factor settings: the session's user, enrolled or
 /// not (a required user without 2FA is nobody everywhere else). Never the bot.
@@ -31,9 +31,9 @@ async fn account() -> gad_core::error::AppResult<(gad_core::state::AppState, gad
 async fn back_to_page<T>(
     meta: &crate::server::context::RequestMeta,
     result: &Result<T, ApiError>,
-    ok: impl FnOnce(&T) -> Option<crate::api::flash::FormOutcome>,
+    ok: impl FnOnce(&T) -> Option<contract::flash::FormOutcome>,
 ) {
-    use crate::api::flash::FormOutcome;
+    use contract::flash::FormOutcome;
     if !meta.plain_form_post {
         return;
     }
@@ -84,8 +84,8 @@ pub async fn begin_two_factor() -> Result<Enrolment, ApiError> {
 /// returned once.
 #[server(prefix = "/api/fn", endpoint = "confirm_two_factor", output = crate::api::codec::JsonText)]
 pub async fn confirm_two_factor(code: String, password: String) -> Result<Vec<String>, ApiError> {
-    use crate::api::flash::FormOutcome;
     use crate::server::context;
+    use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
@@ -105,8 +105,8 @@ pub async fn regenerate_recovery_codes(
     #[server(default)] password: String,
     #[server(default)] code: String,
 ) -> Result<Vec<String>, ApiError> {
-    use crate::api::flash::FormOutcome;
     use crate::server::context;
+    use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
@@ -126,8 +126,8 @@ pub async fn disable_two_factor(
     #[server(default)] password: String,
     #[server(default)] code: String,
 ) -> Result<(), ApiError> {
-    use crate::api::flash::FormOutcome;
     use crate::server::context;
+    use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
@@ -144,9 +144,10 @@ pub async fn disable_two_factor(
 /// An admin removes another user's second factor (audited). Back to the users page.
 #[server(prefix = "/api/fn", endpoint = "reset_two_factor", output = crate::api::codec::JsonText)]
 pub async fn reset_two_factor(user_id: i64) -> Result<(), ApiError> {
-    use crate::api::flash::{FormOutcome, after_plain_post};
-    use crate::api::user_forms::USERS_PAGE;
+    use crate::api::flash::after_plain_post;
     use crate::server::context;
+    use contract::flash::FormOutcome;
+    use contract::user_forms::USERS_PAGE;
     use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
@@ -170,8 +171,8 @@ pub async fn reset_two_factor(user_id: i64) -> Result<(), ApiError> {
 /// code counts toward the lockout. Success starts the session and goes to the dashboard.
 #[server(prefix = "/api/fn", endpoint = "verify_login_code", output = crate::api::codec::JsonText)]
 pub async fn verify_login_code(code: String) -> Result<(), ApiError> {
-    use crate::api::ErrorCode;
     use crate::server::{context, pending_login};
+    use contract::ErrorCode;
     use gad_core::error::AppError;
     use gad_core::services;
 

@@ -4,12 +4,12 @@
 //! post (no JavaScript) they keep the outcome as a one-shot flash (`api::flash`) and redirect
 //! back to the page, so generated passwords, link codes and tokens never appear in a URL.
 
-use crate::api::ApiError;
-use crate::api::users::{CreatedApiToken, CreatedUser, LinkCode, UserSummary};
-use crate::domain::Role;
+use contract::ApiError;
+use contract::domain::Role;
+use contract::users::{CreatedApiToken, CreatedUser, LinkCode, UserSummary};
 use leptos::prelude::*;
 
-pub use contract::user_forms::*;
+use contract::user_forms::*;
 
 #[cfg(feature = "ssr")]
 fn manage_page(id: i64) -> String {
@@ -19,11 +19,11 @@ fn manage_page(id: i64) -> String {
 #[cfg(feature = "ssr")]
 fn failed_or<T>(
     result: &Result<T, ApiError>,
-    ok: impl FnOnce(&T) -> crate::api::flash::FormOutcome,
-) -> crate::api::flash::FormOutcome {
+    ok: impl FnOnce(&T) -> contract::flash::FormOutcome,
+) -> contract::flash::FormOutcome {
     match result {
         Ok(value) => ok(value),
-        Err(err) => crate::api::flash::FormOutcome::Failed(err.clone()),
+        Err(err) => contract::flash::FormOutcome::Failed(err.clone()),
     }
 }
 
@@ -38,9 +38,10 @@ pub async fn create_user_form(
     role: Role,
     #[server(default)] password: String,
 ) -> Result<CreatedUser, ApiError> {
-    use crate::api::flash::{FormOutcome, after_plain_post};
-    use crate::api::users::NewUserInput;
+    use crate::api::flash::after_plain_post;
     use crate::server::context;
+    use contract::flash::FormOutcome;
+    use contract::users::NewUserInput;
     use gad_core::services;
     let some = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     // What was typed, to fill the form again if it is refused (never the password).
@@ -72,9 +73,10 @@ pub async fn create_user_form(
 
 #[server(prefix = "/api/fn", endpoint = "set_user_role", output = crate::api::codec::JsonText)]
 pub async fn set_user_role(id: i64, role: Role) -> Result<UserSummary, ApiError> {
-    use crate::api::flash::{FormOutcome, after_plain_post};
-    use crate::api::users::UserUpdate;
+    use crate::api::flash::after_plain_post;
     use crate::server::context;
+    use contract::flash::FormOutcome;
+    use contract::users::UserUpdate;
     use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
@@ -96,8 +98,9 @@ pub async fn set_user_role(id: i64, role: Role) -> Result<UserSummary, ApiError>
 /// Deactivates (`active=false`) or reactivates a user.
 #[server(prefix = "/api/fn", endpoint = "set_user_active_form", output = crate::api::codec::JsonText)]
 pub async fn set_user_active_form(id: i64, active: bool) -> Result<UserSummary, ApiError> {
-    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::api::flash::after_plain_post;
     use crate::server::context;
+    use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
@@ -118,8 +121,9 @@ pub async fn set_user_active_form(id: i64, active: bool) -> Result<UserSummary, 
 /// Resets a user's password to a generated one (returned once).
 #[server(prefix = "/api/fn", endpoint = "reset_password_form", output = crate::api::codec::JsonText)]
 pub async fn reset_password_form(id: i64) -> Result<Option<String>, ApiError> {
-    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::api::flash::after_plain_post;
     use crate::server::context;
+    use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
@@ -140,8 +144,9 @@ pub async fn reset_password_form(id: i64) -> Result<Option<String>, ApiError> {
 /// A one-time Telegram link code for a user.
 #[server(prefix = "/api/fn", endpoint = "create_link_code_form", output = crate::api::codec::JsonText)]
 pub async fn create_link_code_form(user_id: i64) -> Result<LinkCode, ApiError> {
-    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::api::flash::after_plain_post;
     use crate::server::context;
+    use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(
@@ -162,8 +167,9 @@ pub async fn create_link_code_form(user_id: i64) -> Result<LinkCode, ApiError> {
 /// A personal API token for a user (the secret is returned once).
 #[server(prefix = "/api/fn", endpoint = "create_api_token_form", output = crate::api::codec::JsonText)]
 pub async fn create_api_token_form(user_id: i64, name: String, read_only: bool) -> Result<CreatedApiToken, ApiError> {
-    use crate::api::flash::{FormOutcome, after_plain_post};
+    use crate::api::flash::after_plain_post;
     use crate::server::context;
+    use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
     let result = context::respond(

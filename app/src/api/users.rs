@@ -1,10 +1,10 @@
 //! User administration, Telegram link codes and personal API tokens.
 
-use crate::api::{ApiError, Page};
-use crate::domain::Role;
+use contract::domain::Role;
+use contract::{ApiError, Page};
 use leptos::prelude::*;
 
-pub use contract::users::*;
+use contract::users::*;
 
 #[server(prefix = "/api/fn", endpoint = "list_users", output = crate::api::codec::JsonText)]
 pub async fn list_users(

@@ -6,10 +6,10 @@ use axum::http::request::Parts;
 use leptos::prelude::*;
 use tower_sessions::Session;
 
-use crate::api::ApiError;
-use crate::api::flash::FormOutcome;
-use crate::domain::Channel;
 use crate::server::harness::BotActor;
+use contract::ApiError;
+use contract::domain::Channel;
+use contract::flash::FormOutcome;
 use gad_core::actor::Actor;
 use gad_core::error::{AppError, AppResult};
 use gad_core::meta::AuditMeta;

@@ -6,12 +6,14 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::ApiError;
-use crate::api::account::{ACCOUNT_PAGE, ChangePassword};
-use crate::api::flash::{FormOutcome, take_flash};
+use crate::api::account::ChangePassword;
+use crate::api::flash::take_flash;
 use crate::i18n::{tr, tr_msg};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, signed_in};
+use contract::ApiError;
+use contract::account::ACCOUNT_PAGE;
+use contract::flash::FormOutcome;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {

@@ -7,11 +7,12 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::audit::{AuditFilter, audit_chain_status, list_audit};
-use crate::api::{ApiError, ErrorCode};
+use crate::api::audit::{audit_chain_status, list_audit};
 use crate::i18n::{tr, trf};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, query_string, signed_in};
+use contract::audit::AuditFilter;
+use contract::{ApiError, ErrorCode};
 
 fn filter_from(get: &dyn Fn(&str) -> String) -> Result<AuditFilter, ApiError> {
     let bad = |m: &str| ApiError::new(ErrorCode::Validation, m);

@@ -6,15 +6,15 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::ApiError;
 use crate::api::broadcasts::{
     AddTelegramGroup, CreateBroadcast, broadcast_templates, list_broadcasts, list_telegram_groups,
 };
-use crate::domain::{BroadcastKind, DeliveryStatus, Role};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::refresh_on;
 use crate::ui::page::{PageError, loaded, signed_in};
+use contract::ApiError;
+use contract::domain::{BroadcastKind, DeliveryStatus, Role};
 
 fn error_message(code: &str) -> &'static str {
     match code {

@@ -8,15 +8,18 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::whoami;
-use crate::api::emergency::{EmergencyOutcome, ReportEmergency};
-use crate::api::officers::{Officer, list_officers};
-use crate::api::tasks::{TaskDetail, task_detail};
-use crate::api::{ApiError, ErrorCode};
-use crate::domain::Role;
+use crate::api::emergency::ReportEmergency;
+use crate::api::officers::list_officers;
+use crate::api::tasks::task_detail;
 use crate::i18n::{tr, tr_msg};
 use crate::ui::Layout;
 use crate::ui::overview::signed_out;
 use crate::ui::page::loaded;
+use contract::domain::Role;
+use contract::emergency::EmergencyOutcome;
+use contract::officers::Officer;
+use contract::tasks::TaskDetail;
+use contract::{ApiError, ErrorCode};
 
 fn error_message(code: &str, field: &str) -> String {
     match (code, field) {

@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::ApiError;
 use crate::api::feedback::{SetFeedbackStatus, feedback_overview, list_feedback};
-use crate::domain::FeedbackStatus;
 use crate::i18n::{tr, tr_later, tr_msg};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, query_string, signed_in};
+use contract::ApiError;
+use contract::domain::FeedbackStatus;
 
 const REVIEW: &str = tr_later("Revisar");
 const RESOLVE: &str = tr_later("Resolver");

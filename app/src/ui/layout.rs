@@ -5,12 +5,13 @@ use leptos::prelude::*;
 use leptos_meta::Stylesheet;
 use leptos_router::hooks::use_location;
 
-use crate::api::auth::{CurrentUser, Logout};
-use crate::domain::Role;
+use crate::api::auth::Logout;
 use crate::i18n::{tr, tr_later};
 use crate::ui::lang::LanguageSwitch;
 use crate::ui::live::{EmergencyBanner, LiveIndicator};
 use crate::ui::notifications::NotificationBell;
+use contract::auth::CurrentUser;
+use contract::domain::Role;
 
 /// One entry of the navigation: path, label, who sees it, and whether it needs a full page
 /// load (the map loads Leaflet on a fresh page).

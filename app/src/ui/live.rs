@@ -10,8 +10,8 @@
 
 use leptos::prelude::*;
 
-use crate::api::events::Event;
 use crate::i18n::{tr, trf};
+use contract::events::Event;
 
 /// One message of the stream: `event` is `None` for "refetch everything" (reconnected, or
 /// the server dropped events for this slow client).
@@ -181,7 +181,7 @@ mod client {
     use web_sys::{EventSource, MessageEvent};
 
     use super::{EmergencyAlert, Live, LiveMessage, LiveState};
-    use crate::api::events::Event;
+    use contract::events::Event;
 
     pub const STREAM_URL: &str = "/api/v1/events/stream";
     /// Every `event:` name the server sends (see `Event::kind`), plus `resync`.

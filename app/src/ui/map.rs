@@ -12,17 +12,21 @@ use leptos::prelude::*;
 use leptos_meta::{Stylesheet, Title};
 use leptos_router::hooks::use_query_map;
 
-use crate::api::auth::{CurrentUser, whoami};
-use crate::api::events::Event;
-use crate::api::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap, nearest_officers, officers_in_bbox, tasks_in_bbox};
-use crate::api::map::{MapSettings, map_settings};
-use crate::api::officers::{Track, officer_track};
-use crate::api::{ApiError, ErrorCode};
+use crate::api::auth::whoami;
+use crate::api::geo::{nearest_officers, officers_in_bbox, tasks_in_bbox};
+use crate::api::map::map_settings;
+use crate::api::officers::officer_track;
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{refresh_on, use_live};
 use crate::ui::overview::signed_out;
 use crate::ui::page::loaded;
+use contract::auth::CurrentUser;
+use contract::events::Event;
+use contract::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap};
+use contract::map::MapSettings;
+use contract::officers::Track;
+use contract::{ApiError, ErrorCode};
 
 /// Half the side of the box (degrees) around the centre whose officers and tasks are loaded.
 const BOX_DEG: f64 = 1.0;
@@ -429,10 +433,10 @@ mod client {
         lat: f64,
         lon: f64,
     }
-    use crate::api::ApiError;
-    use crate::api::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap};
-    use crate::api::map::MapSettings;
-    use crate::api::officers::Track;
+    use contract::ApiError;
+    use contract::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap};
+    use contract::map::MapSettings;
+    use contract::officers::Track;
 
     #[wasm_bindgen]
     extern "C" {

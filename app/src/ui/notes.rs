@@ -19,7 +19,7 @@ pub fn NotesPage() -> impl IntoView {
         move || (query.read().get("cursor"), create.version().get(), delete.version().get()),
         |(cursor, ..)| async move {
             let user = signed_in().await?;
-            Ok::<_, crate::api::ApiError>((user, list_notes(cursor, Some(50)).await?))
+            Ok::<_, contract::ApiError>((user, list_notes(cursor, Some(50)).await?))
         },
     );
     let error = move || match (create.value().get(), delete.value().get()) {

@@ -8,14 +8,17 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::flash::{FormOutcome, take_flash};
-use crate::api::officers::{Officer, Position, SetOfficerStatusForm, get_officer, list_officers};
-use crate::api::tasks::{TaskFilter, query_tasks};
-use crate::api::{ApiError, ErrorCode};
-use crate::domain::{OfficerStatus, TaskStatus};
+use crate::api::flash::take_flash;
+use crate::api::officers::{SetOfficerStatusForm, get_officer, list_officers};
+use crate::api::tasks::query_tasks;
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, query_string, signed_in};
+use contract::domain::{OfficerStatus, TaskStatus};
+use contract::flash::FormOutcome;
+use contract::officers::{Officer, Position};
+use contract::tasks::TaskFilter;
+use contract::{ApiError, ErrorCode};
 
 fn position_view(p: Option<Position>) -> AnyView {
     match p {
@@ -151,7 +154,7 @@ pub fn OfficerDetailPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match loaded(data).await {
                     Ok((user, officer, tasks, flash)) => {
-                        let can_edit = user.role != crate::domain::Role::Officer;
+                        let can_edit = user.role != contract::domain::Role::Officer;
                         // The answer given with JavaScript, else what a plain post left.
                         let outcome = Signal::derive(move || {
                             match set_status.value().get() {
@@ -171,9 +174,9 @@ pub fn OfficerDetailPage() -> impl IntoView {
 
 #[component]
 fn OfficerView(
-    user: crate::api::auth::CurrentUser,
+    user: contract::auth::CurrentUser,
     officer: Officer,
-    tasks: Vec<crate::api::tasks::TaskSummary>,
+    tasks: Vec<contract::tasks::TaskSummary>,
     can_edit: bool,
     set_status: ServerAction<SetOfficerStatusForm>,
     outcome: Signal<Option<FormOutcome>>,

@@ -5,14 +5,15 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::auth::whoami;
-use crate::api::overview::{ActivityItem, OVERVIEW_DAYS, Overview, overview};
-use crate::api::stats::{DayCount, TypeCount};
-use crate::api::{ApiError, ErrorCode};
-use crate::domain::{OfficerStatus, TaskStatus};
+use crate::api::overview::overview;
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{is_task_event, refresh_on};
 use crate::ui::page::loaded;
+use contract::domain::{OfficerStatus, TaskStatus};
+use contract::overview::{ActivityItem, OVERVIEW_DAYS, Overview};
+use contract::stats::{DayCount, TypeCount};
+use contract::{ApiError, ErrorCode};
 
 /// "creó", "inició"… a one-line Spanish description of a status change.
 pub fn activity_text(item: &ActivityItem) -> String {

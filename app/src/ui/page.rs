@@ -4,9 +4,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::auth::{CurrentUser, whoami};
-use crate::api::{ApiError, ErrorCode};
+use crate::api::auth::whoami;
 use crate::i18n::{tr, tr_msg};
+use contract::auth::CurrentUser;
+use contract::{ApiError, ErrorCode};
 
 /// The signed-in user, or the "sign in" error.
 pub async fn signed_in() -> Result<CurrentUser, ApiError> {

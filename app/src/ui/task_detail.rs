@@ -6,15 +6,18 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::assignment::{AssignOfficerForm, AssignmentCandidate, assignment_candidates};
-use crate::api::auth::{CurrentUser, whoami};
-use crate::api::tasks::{TaskDetail, TransitionTask, UnassignOfficer, task_detail};
-use crate::api::{ApiError, ErrorCode};
-use crate::domain::TaskStatus;
+use crate::api::assignment::{AssignOfficerForm, assignment_candidates};
+use crate::api::auth::whoami;
+use crate::api::tasks::{TransitionTask, UnassignOfficer, task_detail};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{refresh_on, task_event_id};
 use crate::ui::page::{distance, loaded};
+use contract::assignment::AssignmentCandidate;
+use contract::auth::CurrentUser;
+use contract::domain::TaskStatus;
+use contract::tasks::TaskDetail;
+use contract::{ApiError, ErrorCode};
 
 /// The button label for moving a task from `from` to `to`.
 fn action_label(from: TaskStatus, to: TaskStatus) -> &'static str {

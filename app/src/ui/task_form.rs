@@ -7,14 +7,15 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use crate::api::ApiError;
-use crate::api::auth::CurrentUser;
 use crate::api::task_forms::SaveTaskForm;
-use crate::api::tasks::{TaskDetail, task_detail};
-use crate::domain::{Role, TaskPriority, TaskType};
+use crate::api::tasks::task_detail;
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, signed_in};
+use contract::ApiError;
+use contract::auth::CurrentUser;
+use contract::domain::{Role, TaskPriority, TaskType};
+use contract::tasks::TaskDetail;
 
 /// `dd/mm/yyyy HH:MM` (how the server prints local times) → `yyyy-mm-ddTHH:MM` (the value of
 /// a `datetime-local` input).

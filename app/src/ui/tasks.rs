@@ -11,14 +11,14 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
-use crate::api::auth::CurrentUser;
 use crate::api::officers::list_officers;
-use crate::api::tasks::{TaskFilter, TaskSort, TaskSummary};
-use crate::api::{ApiError, Page};
-use crate::domain::{Role, TaskPriority, TaskStatus, TaskType};
 use crate::i18n::{Locale, locale, tr, translate};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, query_string, signed_in};
+use contract::auth::CurrentUser;
+use contract::domain::{Role, TaskPriority, TaskStatus, TaskType};
+use contract::tasks::{TaskFilter, TaskSort, TaskSummary};
+use contract::{ApiError, Page};
 
 /// The page's query parameters, named like the REST API's (`/api/v1/tasks`).
 #[derive(Clone, Debug, Default, PartialEq)]

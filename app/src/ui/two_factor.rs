@@ -7,17 +7,19 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::ApiError;
 use crate::api::auth::Logout;
-use crate::api::flash::{FormOutcome, take_flash};
+use crate::api::flash::take_flash;
 use crate::api::twofactor::{
-    BeginTwoFactor, ConfirmTwoFactor, DisableTwoFactor, RegenerateRecoveryCodes, ResetTwoFactor, TWO_FACTOR_PAGE,
-    TwoFactorInfo, VerifyLoginCode, two_factor_status,
+    BeginTwoFactor, ConfirmTwoFactor, DisableTwoFactor, RegenerateRecoveryCodes, ResetTwoFactor, VerifyLoginCode,
+    two_factor_status,
 };
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::lang::LanguageSwitch;
 use crate::ui::page::{PageError, loaded};
+use contract::ApiError;
+use contract::flash::FormOutcome;
+use contract::twofactor::{TWO_FACTOR_PAGE, TwoFactorInfo};
 
 /// The message for an error code of the code page (`?error=` after a plain post).
 fn code_message(code: &str) -> String {

@@ -12,17 +12,19 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::ApiError;
-use crate::api::flash::{FormOutcome, take_flash};
+use crate::api::flash::take_flash;
 use crate::api::user_forms::{
     CreateApiTokenForm, CreateLinkCodeForm, CreateUserForm, ResetPasswordForm, SetUserActiveForm, SetUserRole,
-    USERS_PAGE,
 };
-use crate::api::users::{LinkCode, UserSummary, list_users};
-use crate::domain::Role;
+use crate::api::users::list_users;
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::page::{PageError, loaded, signed_in};
 use crate::ui::{Layout, ResetTwoFactorForm};
+use contract::ApiError;
+use contract::domain::Role;
+use contract::flash::FormOutcome;
+use contract::user_forms::USERS_PAGE;
+use contract::users::{LinkCode, UserSummary};
 
 fn role_options(selected: Role) -> impl IntoView {
     Role::ALL

@@ -1,11 +1,11 @@
 //! What the bot does with each update: commands, button presses and locations. Every action
 //! is a server-function call through the harness, as the linked user.
 
-use app::api::emergency::{EmergencyAssign, raise_emergency};
+use app::api::emergency::raise_emergency;
 use app::api::feedback::send_feedback;
 use app::api::officers::update_my_position;
 use app::api::stats::task_stats;
-use app::api::tasks::{TaskScope, list_tasks, task_detail, transition_task};
+use app::api::tasks::{list_tasks, task_detail, transition_task};
 use app::server::harness::call_as;
 use carapax::types::{
     AnswerCallbackQuery, CallbackQuery, Chat, EditMessageText, InlineKeyboardButton, KeyboardButton,
@@ -14,6 +14,8 @@ use carapax::types::{
 };
 use chrono::{DateTime, Utc};
 use contract::domain::TaskStatus;
+use contract::emergency::EmergencyAssign;
+use contract::tasks::TaskScope;
 use gad_core::actor::Actor;
 use gad_core::error::AppError;
 use gad_core::services;
@@ -571,7 +573,7 @@ async fn history(bot: &Bot, chat_id: i64, actor: Actor, filter: HistoryFilter, p
     };
     let mut tasks: Vec<_> = tasks.into_iter().filter(|t| filter.keeps(t.status)).collect();
     tasks.sort_by(|a, b| {
-        let key = |t: &app::api::tasks::TaskSummary| t.scheduled_start_at.unwrap_or(t.created_at);
+        let key = |t: &contract::tasks::TaskSummary| t.scheduled_start_at.unwrap_or(t.created_at);
         key(b).cmp(&key(a)).then(b.id.cmp(&a.id))
     });
     let pages = tasks.len().div_ceil(render::HISTORY_PAGE).max(1);

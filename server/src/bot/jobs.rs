@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use app::api::events::Event;
 use app::api::tasks::task_detail;
 use app::server::harness::call_as;
 use carapax::types::{SendLocation, SendMessage};
+use contract::events::Event;
 use gad_core::services::notifications::Recipient;
 use gad_core::services::{auth, broadcasts, conversations, notifications};
 use tokio::sync::Notify;

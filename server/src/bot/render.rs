@@ -5,12 +5,12 @@
 //! with a note), `t:<task id>:<status>` (transition), `h:<t|a|f>:<page>` (`/historial` page),
 //! `c:<step>` (the `/crear` wizard, see `wizard.rs`).
 
-use app::api::ApiError;
-use app::api::emergency::EmergencyOutcome;
-use app::api::stats::TaskStatistics;
-use app::api::tasks::{TaskDetail, TaskSummary};
 use carapax::types::InlineKeyboardButton;
+use contract::ApiError;
 use contract::domain::{BroadcastKind, TaskStatus};
+use contract::emergency::EmergencyOutcome;
+use contract::stats::TaskStatistics;
+use contract::tasks::{TaskDetail, TaskSummary};
 
 use super::handlers::HistoryFilter;
 

@@ -13,11 +13,12 @@
 
 use app::api::geo::officers_within_radius;
 use app::api::officers::list_officers;
-use app::api::tasks::{NewTask, create_task};
+use app::api::tasks::create_task;
 use app::server::harness::call_as;
 use carapax::types::{InlineKeyboardButton, SendMessage};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use contract::domain::{TaskPriority, TaskType};
+use contract::tasks::NewTask;
 use gad_core::actor::Actor;
 use serde::{Deserialize, Serialize};
 

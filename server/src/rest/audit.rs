@@ -7,8 +7,8 @@ use axum::response::IntoResponse;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use app::api::Page;
-use app::api::audit::{AuditFilter, AuditRow, ChainStatus};
+use contract::Page;
+use contract::audit::{AuditFilter, AuditRow, ChainStatus};
 use gad_core::services;
 use gad_core::state::AppState;
 

@@ -8,9 +8,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use app::api::Page;
-use app::api::feedback::{FeedbackItem, FeedbackKpis};
+use contract::Page;
 use contract::domain::FeedbackStatus;
+use contract::feedback::{FeedbackItem, FeedbackKpis};
 use gad_core::services;
 use gad_core::state::AppState;
 

@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use app::api::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap};
+use contract::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap};
 use gad_core::services;
 use gad_core::state::AppState;
 

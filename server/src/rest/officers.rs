@@ -11,9 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use app::api::Page;
-use app::api::officers::{Officer, OfficerFilter, OfficerInput, Position, PositionAccepted, Track};
+use contract::Page;
 use contract::domain::OfficerStatus;
+use contract::officers::{Officer, OfficerFilter, OfficerInput, Position, PositionAccepted, Track};
 use gad_core::services;
 use gad_core::state::AppState;
 

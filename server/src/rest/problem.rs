@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use app::api::{ApiError, ErrorCode, FieldError};
+use contract::{ApiError, ErrorCode, FieldError};
 use gad_core::error::AppError;
 
 #[derive(Debug, Serialize, ToSchema)]

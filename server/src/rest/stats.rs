@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use app::api::stats::TaskStatistics;
+use contract::stats::TaskStatistics;
 use gad_core::services;
 use gad_core::state::AppState;
 

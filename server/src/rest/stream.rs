@@ -20,7 +20,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use app::api::events::Event;
+use contract::events::Event;
 use gad_core::actor::Actor;
 use gad_core::services::realtime::visible_to;
 use gad_core::state::AppState;

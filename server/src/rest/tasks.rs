@@ -10,10 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use app::api::Page;
-use app::api::emergency::{EmergencyAssign, EmergencyOutcome};
-use app::api::tasks::{NewTask, TaskDetail, TaskFilter, TaskHistoryEntry, TaskSort, TaskSummary, TaskUpdate};
+use contract::Page;
 use contract::domain::{TaskPriority, TaskStatus, TaskType};
+use contract::emergency::{EmergencyAssign, EmergencyOutcome};
+use contract::tasks::{NewTask, TaskDetail, TaskFilter, TaskHistoryEntry, TaskSort, TaskSummary, TaskUpdate};
 use gad_core::error::AppError;
 use gad_core::services;
 use gad_core::state::AppState;

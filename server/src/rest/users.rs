@@ -8,10 +8,10 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use app::api::Page;
-use app::api::auth::CurrentUser;
-use app::api::users::{ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate};
+use contract::Page;
+use contract::auth::CurrentUser;
 use contract::domain::Role;
+use contract::users::{ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate};
 use gad_core::services;
 use gad_core::state::AppState;
 
