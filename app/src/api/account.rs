@@ -5,6 +5,7 @@
 use contract::ApiError;
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
 use contract::account::*;
 
 /// Changes the signed-in user's password: the current one is required, the new one typed

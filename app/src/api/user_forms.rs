@@ -9,6 +9,7 @@ use contract::domain::Role;
 use contract::users::{CreatedApiToken, CreatedUser, LinkCode, UserSummary};
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
 use contract::user_forms::*;
 
 #[cfg(feature = "ssr")]
