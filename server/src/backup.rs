@@ -19,7 +19,6 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
-use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use gad_core::config::{BackupConfig, Config};
@@ -134,18 +133,9 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
         .map_err(|e| anyhow::anyhow!("upload to s3://{bucket}/{key} failed: {}", DisplayErrorContext(e)))?;
 
     let finished_at_unix = chrono::Utc::now().timestamp();
-    let insert = Query::insert()
-        .into_table(Alias::new("backups"))
-        .columns([
-            Alias::new("finished_at_unix"),
-            Alias::new("backend"),
-            Alias::new("object_key"),
-            Alias::new("size_bytes"),
-        ])
-        .values([finished_at_unix.into(), backend.name().into(), key.clone().into(), (size_bytes as i64).into()])
-        .context("backup row")?
-        .to_owned();
-    db.execute(&insert).await.context("the backup was uploaded but could not be recorded")?;
+    gad_core::services::backups::record(db, finished_at_unix, backend.name(), &key, size_bytes)
+        .await
+        .context("the backup was uploaded but could not be recorded")?;
     Ok(BackupOutcome { bucket, key, size_bytes, finished_at_unix })
 }
 
@@ -254,7 +244,7 @@ pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<
         Backend::Postgres => {
             let database_url = config.database_url.expose().to_owned();
             let db = gad_core::db::connect(config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let tables = count_tables(&db).await?;
+            let tables = gad_core::services::backups::table_count(&db).await?;
             db.close().await.ok();
             if tables > 0 && !force {
                 bail!("the target database already has {tables} tables; use --force to replace its contents");
@@ -278,17 +268,6 @@ pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<
         }
     }
     Ok(size)
-}
-
-async fn count_tables(db: &DatabaseConnection) -> anyhow::Result<i64> {
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
-        ))
-        .await?
-        .context("no answer")?;
-    Ok(row.try_get_by_index::<i64>(0)?)
 }
 
 /// The file of a `sqlite:` URL (`sqlite://data/gad.db?mode=rwc` → `data/gad.db`).

@@ -15,14 +15,10 @@ use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Statement};
+use sea_orm::ConnectionTrait;
 
-use contract::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
-use gad_core::entities::{officers, task_assignments, tasks};
 use gad_core::state::AppState;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -65,7 +61,7 @@ pub fn route_label(path: &str, status: u16) -> String {
 /// Counts and times every request.
 pub async fn track(request: Request, next: Next) -> Response {
     let method = request.method().to_string();
-    let path = crate::bot::redact_path(request.uri().path()).into_owned();
+    let path = crate::telemetry::redact_path(request.uri().path()).into_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
@@ -142,79 +138,18 @@ pub fn cache_lookup(cache: &'static str, hit: bool) {
     counter!("gad_cache_requests_total", "cache" => cache, "result" => if hit { "hit" } else { "miss" }).increment(1);
 }
 
-const OPEN: [TaskStatus; 3] = [TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused];
-
-async fn domain_gauges(state: &AppState) -> Result<(), sea_orm::DbErr> {
-    let db = &state.db;
-    let open_by_priority: Vec<(TaskPriority, i64)> = tasks::Entity::find()
-        .select_only()
-        .column(tasks::Column::Priority)
-        .column_as(Expr::col(tasks::Column::Id).count(), "n")
-        .filter(tasks::Column::DeletedAt.is_null())
-        .filter(tasks::Column::Status.is_in(OPEN))
-        .group_by(tasks::Column::Priority)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for priority in TaskPriority::ALL {
-        let n = open_by_priority.iter().find(|(p, _)| p == priority).map_or(0, |(_, n)| *n);
-        gauge!("gad_tasks_open_by_priority", "priority" => priority.as_str()).set(n as f64);
+async fn domain_gauges(state: &AppState) -> Result<(), gad_core::error::AppError> {
+    let g = gad_core::services::gauges::read(state).await?;
+    for (priority, n) in &g.open_by_priority {
+        gauge!("gad_tasks_open_by_priority", "priority" => priority.as_str()).set(*n as f64);
     }
-
-    let by_status: Vec<(OfficerStatus, i64)> = officers::Entity::find()
-        .select_only()
-        .column(officers::Column::Status)
-        .column_as(Expr::col(officers::Column::Id).count(), "n")
-        .filter(officers::Column::DeletedAt.is_null())
-        .group_by(officers::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for status in OfficerStatus::ALL {
-        let n = by_status.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
-        gauge!("gad_officers_by_status", "status" => status.as_str()).set(n as f64);
+    for (status, n) in &g.officers_by_status {
+        gauge!("gad_officers_by_status", "status" => status.as_str()).set(*n as f64);
     }
-
-    // On duty (available or on a task) without a position in the freshness window.
-    let fresh_after = Utc::now() - chrono::Duration::minutes(15);
-    let stale = officers::Entity::find()
-        .filter(officers::Column::DeletedAt.is_null())
-        .filter(officers::Column::Status.is_in([OfficerStatus::Available, OfficerStatus::OnTask]))
-        .filter(
-            sea_orm::Condition::any()
-                .add(officers::Column::LastPositionAt.is_null())
-                .add(officers::Column::LastPositionAt.lt(fresh_after)),
-        )
-        .count(db)
-        .await?;
-    gauge!("gad_officers_stale_positions").set(stale as f64);
-
-    let emergencies = tasks::Entity::find()
-        .filter(tasks::Column::DeletedAt.is_null())
-        .filter(tasks::Column::TaskType.eq(TaskType::Emergency))
-        .filter(tasks::Column::Status.is_in(OPEN));
-    gauge!("gad_emergencies_open").set(emergencies.clone().count(db).await? as f64);
-    let unassigned = emergencies
-        .filter(
-            tasks::Column::Id.not_in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(task_assignments::Column::TaskId)
-                    .from(task_assignments::Entity)
-                    .to_owned(),
-            ),
-        )
-        .count(db)
-        .await?;
-    gauge!("gad_emergencies_unassigned").set(unassigned as f64);
-
-    // The newest successful `gad backup` (absent until the first one).
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT MAX(finished_at_unix) AS t FROM backups",
-        ))
-        .await?;
-    if let Some(t) = row.and_then(|r| r.try_get_by_index::<Option<i64>>(0).ok().flatten()) {
+    gauge!("gad_officers_stale_positions").set(g.stale_positions as f64);
+    gauge!("gad_emergencies_open").set(g.emergencies_open as f64);
+    gauge!("gad_emergencies_unassigned").set(g.emergencies_unassigned as f64);
+    if let Some(t) = g.last_backup_unix {
         gauge!("gad_backup_last_success_timestamp_seconds").set(t as f64);
     }
     Ok(())

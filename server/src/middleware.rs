@@ -29,7 +29,7 @@ pub fn make_span(request: &Request<Body>) -> Span {
         request_id = %request_id,
         method = %request.method(),
         route = %route,
-        path = %crate::bot::redact_path(request.uri().path()),
+        path = %crate::telemetry::redact_path(request.uri().path()),
         user_id = tracing::field::Empty,
     )
 }

@@ -241,18 +241,6 @@ impl WebhookHook {
     }
 }
 
-/// Before the secret left the webhook's path, Telegram was told `/telegram/webhook/<secret>`;
-/// until `gad bot --set-webhook` runs again it still posts there (now a 404). Logs and metrics
-/// get this instead of such a path.
-pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
-    const PREFIX: &str = "/telegram/webhook/";
-    if path.starts_with(PREFIX) && path.len() > PREFIX.len() {
-        std::borrow::Cow::Owned(format!("{PREFIX}***"))
-    } else {
-        std::borrow::Cow::Borrowed(path)
-    }
-}
-
 /// Compares in constant time: the digests have one length whatever was sent, and every byte
 /// of them is compared (no early exit).
 fn same_secret(given: &[u8], secret: &[u8]) -> bool {
