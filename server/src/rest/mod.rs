@@ -119,7 +119,7 @@ pub fn router() -> Router<AppState> {
     let (api, doc) = api();
     let json = serde_json::to_value(&doc).unwrap_or_default();
     api.route("/openapi.json", get(move || async move { Json(json.clone()) }))
-        .fallback(|| async { Problem::new(app::api::ErrorCode::NotFound, "Ruta inexistente.") })
+        .fallback(|| async { Problem::new(contract::ErrorCode::NotFound, "Ruta inexistente.") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
 }
 

@@ -2,7 +2,7 @@
 //! server that is not GAD (fail), with a fake Telegram Bot API on 127.0.0.1 for the webhook.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 //! events after commit, and emergencies. Every scenario runs on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::Duration as StdDuration;

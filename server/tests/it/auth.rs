@@ -1,7 +1,7 @@
 //! Login, lockout, logout and the session cookie, through real HTTP.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
 use reqwest::StatusCode;

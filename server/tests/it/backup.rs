@@ -3,7 +3,7 @@
 //! reports the success time, and the dump restores to an equivalent database.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

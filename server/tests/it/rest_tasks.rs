@@ -2,7 +2,7 @@
 //! on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, Rest, TestApp, problem_fields};

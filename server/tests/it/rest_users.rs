@@ -1,7 +1,7 @@
 //! The REST API's users, tokens and error contract, over real HTTP.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
 use reqwest::StatusCode;

@@ -2,7 +2,7 @@
 //! through the bot harness as a Telegram-linked user, for every role.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use app::api::tasks::list_tasks;
 use app::server::harness::call_as;

@@ -2,7 +2,7 @@
 //! reaches a live event stream opened on the other.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Audit log reading and feedback, over REST and through the bot harness.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use app::api::feedback::send_feedback;
 use app::server::harness::call_as;

@@ -3,7 +3,7 @@
 //! Tests feed real update JSON and assert on what the bot sent and on the application state.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -1,10 +1,6 @@
 //! Security regressions: every way in that an attacker found, tried again. Each module holds
 //! one family of attacks; each test performs the attack against a real `gad` and asserts it
 //! no longer works. Keep the list here complete: it is the security review's checklist.
-#![allow(clippy::unwrap_used)]
-
-#[path = "../common/mod.rs"]
-mod common;
 mod edge;
 mod identity;
 mod requests;

@@ -1,7 +1,7 @@
 //! `/metrics`: HTTP metrics by route and status, and domain gauges that match the database.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 use sea_orm::{ConnectionTrait, Statement};

@@ -1,7 +1,7 @@
 //! Health, readiness, request ids, and start-up refusals.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 use gad_server::Application;

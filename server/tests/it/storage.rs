@@ -1,7 +1,7 @@
 //! The database invariants surface as clear errors, and the CLI works on a real database.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{Backend, TestApp};

@@ -2,7 +2,7 @@
 //! on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 use contract::domain::TaskStatus;

@@ -2,7 +2,7 @@
 //! (texts → fields, errors per field, plain-form redirects) and the assignment editor.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use app::api::notes::create_note;
 use app::server::harness::call_as;

@@ -2,7 +2,7 @@
 //! real HTTP, with personal tokens of every role, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, Rest, TestApp, problem_fields};

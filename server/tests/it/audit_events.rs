@@ -1,7 +1,7 @@
 //! The audit hash chain detects tampering; the event bus reaches every replica.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -9,7 +9,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use totp_rs::{Algorithm, Builder, Secret};
 
 use crate::common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
-use crate::on_both_backends;
 
 const SUPERVISOR: &str = "supervisor@gad.local";
 const ADMIN: &str = "admin@gad.local";

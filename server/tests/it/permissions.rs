@@ -4,7 +4,7 @@
 //! tasks.rs and officers_geo.rs.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -11,7 +11,6 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement}
 use serde_json::{Value, json};
 
 use crate::common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp};
-use crate::on_both_backends;
 use gad_core::entities::{audit_log, users};
 
 const OFFICER: &str = "efectivo1@gad.local";

@@ -9,7 +9,7 @@
 //! logs) but loopback upstreams and ports, so the test owns every address it uses.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

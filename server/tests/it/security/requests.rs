@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use gad_core::entities::{audit_log, users};
 
 use crate::common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, Rest, TestApp};
-use crate::on_both_backends;
 
 const EVIL: &str = "https://evil.example";
 

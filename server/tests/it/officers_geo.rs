@@ -2,7 +2,7 @@
 //! functions (as the dashboard and the bot call them), for every role, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use app::api::geo::{nearest_officers, officers_in_bbox, officers_within_radius, tasks_in_bbox, tasks_within_radius};
 use app::api::officers::{
