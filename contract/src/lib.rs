@@ -17,6 +17,7 @@ pub mod domain;
 pub mod emergency;
 pub mod error;
 pub mod events;
+pub mod format;
 pub mod feedback;
 pub mod flash;
 pub mod geo;

@@ -21,3 +21,4 @@ pub mod services;
 pub mod sessions;
 pub mod signin;
 pub mod state;
+pub mod visibility;

@@ -32,12 +32,6 @@ pub fn activity_text(item: &ActivityItem) -> String {
     }
 }
 
-/// `1 h 05 min`, `12 min`.
-fn duration_text(seconds: f64) -> String {
-    let minutes = (seconds / 60.0).round() as i64;
-    if minutes >= 60 { format!("{} h {:02} min", minutes / 60, minutes % 60) } else { format!("{minutes} min") }
-}
-
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let user = Resource::new(|| (), |_| whoami());
@@ -115,7 +109,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
         }
     });
     let stats = overview.stats;
-    let median = stats.median_seconds.map_or_else(|| "—".to_owned(), duration_text);
+    let median = stats.median_seconds.map_or_else(|| "—".to_owned(), contract::format::duration);
     let emergency_tone = if overview.open_emergencies > 0 { "alert" } else { "" };
     let rate = stats.completion_rate.map_or_else(|| "—".to_owned(), |r| format!("{:.0} %", r * 100.0));
     view! {

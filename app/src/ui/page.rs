@@ -73,10 +73,6 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
     }
 }
 
-/// Formats metres as `850 m` or `3,4 km`.
-pub fn distance(metres: f64) -> String {
-    if metres < 1000.0 { format!("{metres:.0} m") } else { format!("{:.1} km", metres / 1000.0).replace('.', ",") }
-}
 
 #[cfg(all(test, feature = "ssr"))]
 #[allow(clippy::unwrap_used)]

@@ -8,6 +8,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::actor::Actor;
+use crate::visibility::TaskVisibility;
 use crate::entities::{officers, task_assignments, task_status_history, tasks, users};
 use crate::error::AppResult;
 use crate::permissions::{Capability, allows, require};
@@ -24,17 +25,13 @@ pub const ACTIVITY_LIMIT: u64 = 20;
 /// assigned to their officer profile. `None`: nothing at all.
 fn visible_tasks(actor: &Actor) -> Option<Condition> {
     let mut cond = Condition::all().add(tasks::Column::DeletedAt.is_null());
-    if require(actor, Capability::SeeAllTasks).is_err() {
-        let officer_id = actor.officer_id?;
-        cond = cond.add(
-            tasks::Column::Id.in_subquery(
-                Query::select()
-                    .column(task_assignments::Column::TaskId)
-                    .from(task_assignments::Entity)
-                    .and_where(task_assignments::Column::OfficerId.eq(officer_id))
-                    .to_owned(),
-            ),
-        );
+    match TaskVisibility::of(actor) {
+        TaskVisibility::Nothing => return None,
+        visibility => {
+            if let Some(visible) = visibility.condition() {
+                cond = cond.add(visible);
+            }
+        }
     }
     Some(cond)
 }

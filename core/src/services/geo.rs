@@ -16,6 +16,7 @@ use sea_orm::{
 };
 
 use crate::actor::Actor;
+use crate::visibility::TaskVisibility;
 use crate::entities::{officers, task_assignments, tasks};
 use crate::error::{AppError, AppResult};
 use crate::permissions::{Capability, require};
@@ -452,24 +453,6 @@ pub async fn officers_in_bbox(
 
 // ----------------------------------------------------------------------------------- tasks
 
-/// Which tasks the actor may see on the map (SPEC §5): all, or those assigned to them.
-#[derive(Clone, Copy, Debug)]
-enum TaskVisibility {
-    All,
-    AssignedTo(i64),
-    Nothing,
-}
-
-impl TaskVisibility {
-    fn of(actor: &Actor) -> Self {
-        if require(actor, Capability::SeeAllTasks).is_ok() {
-            TaskVisibility::All
-        } else {
-            actor.officer_id.map_or(TaskVisibility::Nothing, TaskVisibility::AssignedTo)
-        }
-    }
-}
-
 #[derive(Debug, FromQueryResult)]
 struct TaskRow {
     task_id: i64,
@@ -526,11 +509,8 @@ fn pg_task_filters(sql: &mut String, p: &mut Params, visibility: TaskVisibility,
         let open: Vec<String> = TaskStatus::ALL.iter().filter(|s| s.is_open()).map(|s| p.push(s.as_str())).collect();
         sql.push_str(&format!(" AND t.status IN ({})", open.join(", ")));
     }
-    if let TaskVisibility::AssignedTo(officer_id) = visibility {
-        sql.push_str(&format!(
-            " AND t.id IN (SELECT a.task_id FROM task_assignments a WHERE a.officer_id = {})",
-            p.push(officer_id)
-        ));
+    if let Some(visible) = visibility.sql(|officer_id| p.push(officer_id)) {
+        sql.push_str(&format!(" AND {visible}"));
     }
 }
 
@@ -542,16 +522,8 @@ fn sqlite_task_query(visibility: TaskVisibility, only_open: bool) -> sea_orm::Se
         let open: Vec<TaskStatus> = TaskStatus::ALL.iter().copied().filter(|s| s.is_open()).collect();
         query = query.filter(tasks::Column::Status.is_in(open));
     }
-    if let TaskVisibility::AssignedTo(officer_id) = visibility {
-        query = query.filter(
-            tasks::Column::Id.in_subquery(
-                Query::select()
-                    .column(task_assignments::Column::TaskId)
-                    .from(task_assignments::Entity)
-                    .and_where(task_assignments::Column::OfficerId.eq(officer_id))
-                    .to_owned(),
-            ),
-        );
+    if let Some(visible) = visibility.condition() {
+        query = query.filter(visible);
     }
     query
 }

@@ -17,7 +17,6 @@ pub mod geo;
 pub mod notes;
 pub mod notifications;
 pub mod officers;
-pub mod realtime;
 pub mod stats;
 pub mod tasks;
 pub mod twofactor;

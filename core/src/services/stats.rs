@@ -11,6 +11,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::actor::Actor;
+use crate::visibility::assigned_to;
 use crate::entities::{officers, task_assignments, tasks, users};
 use crate::error::{AppError, AppResult};
 use crate::permissions::{Capability, require};
@@ -278,15 +279,6 @@ async fn scoped_tasks(
     to: DateTime<Utc>,
 ) -> AppResult<Vec<tasks::Model>> {
     use tasks::Column as T;
-    let assigned_to = |officer_id: i64| {
-        T::Id.in_subquery(
-            Query::select()
-                .column(task_assignments::Column::TaskId)
-                .from(task_assignments::Entity)
-                .and_where(task_assignments::Column::OfficerId.eq(officer_id))
-                .to_owned(),
-        )
-    };
     let scope_condition = match scope {
         Scope::All => Condition::all(),
         Scope::Team(user_id) => Condition::any().add(T::SupervisorId.eq(user_id)).add(

@@ -20,6 +20,7 @@ use serde_json::json;
 use crate::actor::Actor;
 use crate::db::WriteTxn;
 use crate::entities::{officers, task_assignments, task_status_history, tasks, users};
+use crate::visibility::{TaskVisibility, assigned_to, is_assigned};
 use crate::error::{AppError, AppResult};
 use crate::meta::AuditMeta;
 use crate::permissions::{Capability, require, require_write};
@@ -57,10 +58,6 @@ pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-fn sees_all(actor: &Actor) -> bool {
-    require(actor, Capability::SeeAllTasks).is_ok()
-}
-
 fn may_manage(actor: &Actor) -> bool {
     require(actor, Capability::ManageTasks).is_ok()
 }
@@ -69,27 +66,6 @@ fn may_manage(actor: &Actor) -> bool {
 /// one's own (and never through a read-only token).
 fn may_operate(actor: &Actor, assigned: bool) -> bool {
     require(actor, Capability::OperateAnyTask).is_ok() || (assigned && require_write(actor).is_ok())
-}
-
-/// `tasks.id IN (tasks assigned to officer_id)`.
-fn assigned_to(officer_id: i64) -> sea_orm::sea_query::SimpleExpr {
-    tasks::Column::Id.in_subquery(
-        Query::select()
-            .column(task_assignments::Column::TaskId)
-            .from(task_assignments::Entity)
-            .and_where(task_assignments::Column::OfficerId.eq(officer_id))
-            .to_owned(),
-    )
-}
-
-async fn is_assigned(db: &impl ConnectionTrait, task_id: i64, officer_id: Option<i64>) -> AppResult<bool> {
-    let Some(officer_id) = officer_id else { return Ok(false) };
-    Ok(task_assignments::Entity::find()
-        .filter(task_assignments::Column::TaskId.eq(task_id))
-        .filter(task_assignments::Column::OfficerId.eq(officer_id))
-        .one(db)
-        .await?
-        .is_some())
 }
 
 /// The task (not deleted), locked for the rest of the transaction on PostgreSQL.
@@ -110,7 +86,7 @@ async fn find_visible(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppR
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if sees_all(actor) || is_assigned(db, id, actor.officer_id).await? { Ok(task) } else { Err(AppError::NotFound) }
+    if TaskVisibility::of(actor).allows(db, id).await? { Ok(task) } else { Err(AppError::NotFound) }
 }
 
 fn final_conflict(task: &tasks::Model) -> AppError {
@@ -771,7 +747,11 @@ pub async fn transition(
 
     let mut txn = WriteTxn::begin(state).await?;
     let before = find_for_update(&txn, id).await?;
-    if !operates_any && !is_assigned(&*txn, id, actor.officer_id).await? {
+    let assigned = match actor.officer_id {
+        Some(officer_id) => is_assigned(&*txn, id, officer_id).await?,
+        None => false,
+    };
+    if !operates_any && !assigned {
         // Someone else's task does not exist for an officer.
         return Err(AppError::NotFound);
     }
@@ -1086,9 +1066,13 @@ fn filtered(state: &AppState, actor: &Actor, filter: &TaskFilter) -> AppResult<O
     errors.finish()?;
 
     let mut query = tasks::Entity::find().filter(tasks::Column::DeletedAt.is_null());
-    if !sees_all(actor) {
-        let Some(officer_id) = actor.officer_id else { return Ok(None) };
-        query = query.filter(assigned_to(officer_id));
+    match TaskVisibility::of(actor) {
+        TaskVisibility::Nothing => return Ok(None),
+        visibility => {
+            if let Some(visible) = visibility.condition() {
+                query = query.filter(visible);
+            }
+        }
     }
     if !filter.statuses.is_empty() {
         query = query.filter(tasks::Column::Status.is_in(filter.statuses.clone()));

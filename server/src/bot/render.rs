@@ -133,7 +133,7 @@ pub fn task(t: &TaskDetail) -> String {
         lines.push(format!("Finalizada: {end}"));
     }
     if let Some(seconds) = t.duration_seconds {
-        lines.push(format!("Duración: {}", duration(seconds as f64)));
+        lines.push(format!("Duración: {}", contract::format::duration(seconds as f64)));
     }
     if let Some(place) = &t.location_text {
         lines.push(format!("Lugar: {place}"));
@@ -337,7 +337,7 @@ pub fn stats(s: &TaskStatistics) -> String {
     });
     lines.push(format!("Finalizadas en el período: {}", s.completed_in_period));
     if let Some(avg) = s.average_seconds {
-        lines.push(format!("Duración promedio: {}", duration(avg)));
+        lines.push(format!("Duración promedio: {}", contract::format::duration(avg)));
     }
     let streak = streak(s);
     lines.push(format!(
@@ -362,11 +362,7 @@ fn streak(s: &TaskStatistics) -> usize {
     days.take_while(|d| d.completed > 0).count()
 }
 
-fn duration(seconds: f64) -> String {
-    let minutes = (seconds / 60.0).round() as i64;
-    if minutes < 60 { format!("{minutes} min") } else { format!("{} h {:02} min", minutes / 60, minutes % 60) }
-}
-
+/// "a 850 m", "a 3,4 km".
 pub fn distance(metres: f64) -> String {
-    if metres < 1000.0 { format!("a {metres:.0} m") } else { format!("a {:.1} km", metres / 1000.0) }
+    format!("a {}", contract::format::distance(metres))
 }

@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 use contract::events::Event;
 use gad_core::actor::Actor;
-use gad_core::services::realtime::visible_to;
+use gad_core::visibility::event_visible;
 use gad_core::state::AppState;
 
 use super::auth::Caller;
@@ -77,7 +77,7 @@ impl Live {
                         if self.checked.elapsed() >= Duration::from_secs(1) && !self.still_signed_in().await {
                             return None;
                         }
-                        if visible_to(&self.actor, &event) {
+                        if event_visible(&self.actor, &event) {
                             return Some(
                                 SseEvent::default()
                                     .event(event.kind())
