@@ -21,4 +21,5 @@ pub mod services;
 pub mod sessions;
 pub mod signin;
 pub mod state;
+pub mod validate;
 pub mod visibility;

@@ -45,9 +45,10 @@ impl TaskVisibility {
     pub fn sql(self, bind: impl FnOnce(i64) -> String) -> Option<String> {
         match self {
             TaskVisibility::All => None,
-            TaskVisibility::AssignedTo(officer_id) => {
-                Some(format!("t.id IN (SELECT a.task_id FROM task_assignments a WHERE a.officer_id = {})", bind(officer_id)))
-            }
+            TaskVisibility::AssignedTo(officer_id) => Some(format!(
+                "t.id IN (SELECT a.task_id FROM task_assignments a WHERE a.officer_id = {})",
+                bind(officer_id)
+            )),
             TaskVisibility::Nothing => Some("FALSE".to_owned()),
         }
     }

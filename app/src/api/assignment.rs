@@ -12,14 +12,7 @@ use contract::assignment::*;
 pub async fn assignment_candidates(task_id: i64) -> Result<Vec<AssignmentCandidate>, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::assignment::candidates(&state, &actor, task_id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::assignment::candidates(state, actor, task_id).await).await
 }
 
 /// Assigns one officer (a form button). `allow_overlap` is the explicit override of the
@@ -33,14 +26,10 @@ pub async fn assign_officer_form(
     use crate::server::context;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::assign(&state, &actor, &meta, task_id, vec![officer_id], allow_overlap).await
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| {
+        services::tasks::assign(state, actor, &meta, task_id, vec![officer_id], allow_overlap).await
+    })
+    .await;
     let page = format!("/tareas/{task_id}");
     crate::api::form_redirect(&meta, &result, &page, &page);
     result

@@ -9,26 +9,12 @@ use contract::audit::*;
 pub async fn list_audit(filter: AuditFilter) -> Result<Page<AuditRow>, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::audit::list(&state, &actor, filter).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::audit::list(state, actor, filter).await).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "audit_chain_status", output = crate::api::codec::JsonText)]
 pub async fn audit_chain_status() -> Result<ChainStatus, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::audit::chain_status(&state, &actor).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::audit::chain_status(state, actor).await).await
 }

@@ -14,14 +14,7 @@ use contract::broadcasts::*;
 pub async fn list_telegram_groups() -> Result<Vec<TelegramGroup>, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::broadcasts::list_groups(&state, &actor).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::broadcasts::list_groups(state, actor).await).await
 }
 
 /// Adds a group (admins). `chat_id` is the Telegram chat id of the group or channel.
@@ -34,14 +27,10 @@ pub async fn create_telegram_group(
     use crate::server::context;
     use gad_core::services;
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::broadcasts::create_group(&state, &actor, &meta, name, chat_id, description).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::broadcasts::create_group(state, actor, &meta, name, chat_id, description).await
+    })
+    .await
 }
 
 /// `create_telegram_group` for the composer's plain HTML form: the chat id arrives as text and a
@@ -75,14 +64,7 @@ pub async fn delete_telegram_group(id: i64) -> Result<(), ApiError> {
     use crate::server::context;
     use gad_core::services;
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::broadcasts::delete_group(&state, &actor, &meta, id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::broadcasts::delete_group(state, actor, &meta, id).await).await
 }
 
 /// Queues a broadcast to a group (supervisors and admins); the bot delivers it within seconds.
@@ -91,14 +73,10 @@ pub async fn create_broadcast(group_id: i64, kind: BroadcastKind, text: String) 
     use crate::server::context;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::broadcasts::create(&state, &actor, &meta, group_id, kind, text).await
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| {
+        services::broadcasts::create(state, actor, &meta, group_id, kind, text).await
+    })
+    .await;
     crate::api::form_redirect(&meta, &result, "/difusion?enviado=1", "/difusion");
     result
 }
@@ -112,14 +90,7 @@ pub async fn list_broadcasts(
 ) -> Result<Page<Broadcast>, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::broadcasts::list(&state, &actor, group_id, cursor, limit).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::broadcasts::list(state, actor, group_id, cursor, limit).await).await
 }
 
 /// The standard protocol templates (red code, evacuation, reinforcements, end of operation,

@@ -19,14 +19,10 @@ pub async fn raise_emergency(
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::emergency::raise(&state, &actor, &meta, lat, lon, description, assign).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::emergency::raise(state, actor, &meta, lat, lon, description, assign).await
+    })
+    .await
 }
 
 /// The dashboard's emergency form (`/emergencia`, also opened from a map click): plain form

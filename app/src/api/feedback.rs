@@ -10,14 +10,10 @@ use contract::feedback::*;
 pub async fn send_feedback(text: String, category: Option<String>) -> Result<FeedbackItem, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::feedback::create(&state, &actor, &context::request_meta(), &text, category).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::feedback::create(state, actor, &context::request_meta(), &text, category).await
+    })
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_feedback", output = crate::api::codec::JsonText)]
@@ -28,14 +24,7 @@ pub async fn list_feedback(
 ) -> Result<Page<FeedbackItem>, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::feedback::list(&state, &actor, status, cursor, limit).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::feedback::list(state, actor, status, cursor, limit).await).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "set_feedback_status", output = crate::api::codec::JsonText)]
@@ -43,14 +32,9 @@ pub async fn set_feedback_status(id: i64, status: FeedbackStatus) -> Result<Feed
     use crate::server::context;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::feedback::set_status(&state, &actor, &meta, id, status).await
-        }
-        .await,
-    );
+    let result =
+        context::serve(async |state, actor| services::feedback::set_status(state, actor, &meta, id, status).await)
+            .await;
     // A plain form post (the review buttons without JavaScript) returns to the list.
     crate::api::form_redirect(&meta, &result, "/comentarios", "/comentarios");
     result
@@ -60,12 +44,5 @@ pub async fn set_feedback_status(id: i64, status: FeedbackStatus) -> Result<Feed
 pub async fn feedback_overview() -> Result<FeedbackKpis, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::feedback::kpis(&state, &actor).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::feedback::kpis(state, actor).await).await
 }

@@ -23,24 +23,20 @@ pub async fn nearest_officers(
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::geo::nearest_officers(
-                &state,
-                &actor,
-                lat,
-                lon,
-                radius_m,
-                fresh_minutes,
-                u64::from(limit),
-                only_available,
-            )
-            .await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::geo::nearest_officers(
+            state,
+            actor,
+            lat,
+            lon,
+            radius_m,
+            fresh_minutes,
+            u64::from(limit),
+            only_available,
+        )
+        .await
+    })
+    .await
 }
 
 /// Every officer (any status, any position age) within `radius_m` of a point, nearest first.
@@ -54,14 +50,10 @@ pub async fn officers_within_radius(
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::geo::officers_within_radius(&state, &actor, lat, lon, radius_m, u64::from(limit)).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::geo::officers_within_radius(state, actor, lat, lon, radius_m, u64::from(limit)).await
+    })
+    .await
 }
 
 /// Every officer whose last known position is inside the box (e.g. the map's viewport).
@@ -76,14 +68,10 @@ pub async fn officers_in_bbox(
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::geo::officers_in_bbox(&state, &actor, min_lat, min_lon, max_lat, max_lon, u64::from(limit)).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::geo::officers_in_bbox(state, actor, min_lat, min_lon, max_lat, max_lon, u64::from(limit)).await
+    })
+    .await
 }
 
 /// Tasks the viewer may see within `radius_m` of a point, nearest first; `only_open` leaves
@@ -99,14 +87,10 @@ pub async fn tasks_within_radius(
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::geo::tasks_within_radius(&state, &actor, lat, lon, radius_m, u64::from(limit), only_open).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::geo::tasks_within_radius(state, actor, lat, lon, radius_m, u64::from(limit), only_open).await
+    })
+    .await
 }
 
 /// Tasks the viewer may see inside the box.
@@ -122,22 +106,9 @@ pub async fn tasks_in_bbox(
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::geo::tasks_in_bbox(
-                &state,
-                &actor,
-                min_lat,
-                min_lon,
-                max_lat,
-                max_lon,
-                u64::from(limit),
-                only_open,
-            )
+    context::serve(async |state, actor| {
+        services::geo::tasks_in_bbox(state, actor, min_lat, min_lon, max_lat, max_lon, u64::from(limit), only_open)
             .await
-        }
-        .await,
-    )
+    })
+    .await
 }

@@ -11,14 +11,7 @@ use contract::notes::*;
 pub async fn list_notes(cursor: Option<String>, limit: Option<u32>) -> Result<Page<Note>, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::notes::list(&state, &actor, cursor, limit).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::notes::list(state, actor, cursor, limit).await).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_note", output = crate::api::codec::JsonText)]
@@ -26,14 +19,7 @@ pub async fn create_note(body: String) -> Result<Note, ApiError> {
     use crate::server::context;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::notes::create(&state, &actor, &meta, &body).await
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| services::notes::create(state, actor, &meta, &body).await).await;
     crate::api::form_redirect(&meta, &result, "/notas", "/notas");
     result
 }
@@ -43,14 +29,7 @@ pub async fn delete_note(id: i64) -> Result<(), ApiError> {
     use crate::server::context;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::notes::delete(&state, &actor, &meta, id).await
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| services::notes::delete(state, actor, &meta, id).await).await;
     crate::api::form_redirect(&meta, &result, "/notas", "/notas");
     result
 }

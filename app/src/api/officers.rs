@@ -21,16 +21,12 @@ pub async fn list_officers(
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let filter = OfficerFilter { status, unit, text };
-            let limit = limit.map_or(services::officers::DEFAULT_PAGE_SIZE, u64::from);
-            services::officers::list(&state, &actor, filter, cursor, limit).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        let filter = OfficerFilter { status, unit, text };
+        let limit = limit.map_or(services::officers::DEFAULT_PAGE_SIZE, u64::from);
+        services::officers::list(state, actor, filter, cursor, limit).await
+    })
+    .await
 }
 
 /// One officer: your own profile, or any for supervisors and admins.
@@ -39,14 +35,7 @@ pub async fn get_officer(officer_id: i64) -> Result<Officer, ApiError> {
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::officers::get(&state, &actor, officer_id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::officers::get(state, actor, officer_id).await).await
 }
 
 /// Creates an officer (status `available`). Supervisors and admins.
@@ -64,15 +53,11 @@ pub async fn create_officer(
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let input = OfficerInput { code, first_name, last_name, rank, unit, specialty, user_id };
-            services::officers::create(&state, &actor, &meta, input).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        let input = OfficerInput { code, first_name, last_name, rank, unit, specialty, user_id };
+        services::officers::create(state, actor, &meta, input).await
+    })
+    .await
 }
 
 /// Replaces an officer's editable fields. Supervisors and admins.
@@ -92,15 +77,11 @@ pub async fn update_officer(
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let input = OfficerInput { code, first_name, last_name, rank, unit, specialty, user_id };
-            services::officers::update(&state, &actor, &meta, officer_id, input).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        let input = OfficerInput { code, first_name, last_name, rank, unit, specialty, user_id };
+        services::officers::update(state, actor, &meta, officer_id, input).await
+    })
+    .await
 }
 
 /// Removes an officer (soft delete). Supervisors and admins.
@@ -110,14 +91,7 @@ pub async fn delete_officer(officer_id: i64) -> Result<(), ApiError> {
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::officers::delete(&state, &actor, &meta, officer_id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::officers::delete(state, actor, &meta, officer_id).await).await
 }
 
 /// Sets an officer's status: officers their own only, supervisors and admins anyone's.
@@ -127,14 +101,8 @@ pub async fn set_officer_status(officer_id: i64, status: OfficerStatus) -> Resul
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::officers::set_status(&state, &actor, &meta, officer_id, status).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::officers::set_status(state, actor, &meta, officer_id, status).await)
+        .await
 }
 
 /// The status form of the officer page (`/efectivos/:id`): [`set_officer_status`] as a plain
@@ -148,14 +116,10 @@ pub async fn set_officer_status_form(officer_id: i64, status: OfficerStatus) -> 
     use gad_core::services;
 
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::officers::set_status(&state, &actor, &meta, officer_id, status).await
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| {
+        services::officers::set_status(state, actor, &meta, officer_id, status).await
+    })
+    .await;
     let page = format!("/efectivos/{officer_id}");
     after_plain_post(&meta, &page, &page, || match &result {
         Ok(officer) => FormOutcome::OfficerStatus(officer.clone()),
@@ -172,15 +136,11 @@ pub async fn set_my_status(status: OfficerStatus) -> Result<Officer, ApiError> {
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let officer_id = services::officers::own_officer_id(&actor)?;
-            services::officers::set_status(&state, &actor, &meta, officer_id, status).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        let officer_id = services::officers::own_officer_id(actor)?;
+        services::officers::set_status(state, actor, &meta, officer_id, status).await
+    })
+    .await
 }
 
 /// Reports an officer's position (own for officers, anyone's for supervisors and admins).
@@ -197,26 +157,12 @@ pub async fn update_officer_position(
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let source = services::officers::source_for(actor.channel);
-            services::officers::update_position(
-                &state,
-                &actor,
-                &meta,
-                officer_id,
-                lat,
-                lon,
-                accuracy_m,
-                source,
-                recorded_at,
-            )
+    context::serve(async |state, actor| {
+        let source = services::officers::source_for(actor.channel);
+        services::officers::update_position(state, actor, &meta, officer_id, lat, lon, accuracy_m, source, recorded_at)
             .await
-        }
-        .await,
-    )
+    })
+    .await
 }
 
 /// Reports the current user's own position (a location shared on Telegram, the dashboard).
@@ -231,27 +177,13 @@ pub async fn update_my_position(
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let officer_id = services::officers::own_officer_id(&actor)?;
-            let source = services::officers::source_for(actor.channel);
-            services::officers::update_position(
-                &state,
-                &actor,
-                &meta,
-                officer_id,
-                lat,
-                lon,
-                accuracy_m,
-                source,
-                recorded_at,
-            )
+    context::serve(async |state, actor| {
+        let officer_id = services::officers::own_officer_id(actor)?;
+        let source = services::officers::source_for(actor.channel);
+        services::officers::update_position(state, actor, &meta, officer_id, lat, lon, accuracy_m, source, recorded_at)
             .await
-        }
-        .await,
-    )
+    })
+    .await
 }
 
 /// An officer's last known position, `None` if never reported.
@@ -260,14 +192,7 @@ pub async fn officer_last_position(officer_id: i64) -> Result<Option<Position>, 
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::officers::last_position(&state, &actor, officer_id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::officers::last_position(state, actor, officer_id).await).await
 }
 
 /// An officer's track in `[from, to)` (officers: their own only).
@@ -276,12 +201,5 @@ pub async fn officer_track(officer_id: i64, from: DateTime<Utc>, to: DateTime<Ut
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::officers::track(&state, &actor, officer_id, from, to).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::officers::track(state, actor, officer_id, from, to).await).await
 }

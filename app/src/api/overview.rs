@@ -17,14 +17,7 @@ pub async fn overview() -> Result<Overview, ApiError> {
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::activity::overview(&state, &actor).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::activity::overview(state, actor).await).await
 }
 
 /// Session key holding when the viewer last marked their notifications read.
@@ -37,16 +30,12 @@ pub async fn notifications() -> Result<Notifications, ApiError> {
     use gad_core::error::AppError;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let session = context::session().await?;
-            let seen: Option<DateTime<Utc>> = session.get(SEEN_KEY).await.map_err(AppError::internal)?;
-            services::activity::notifications(&state, &actor, seen).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        let session = context::session().await?;
+        let seen: Option<DateTime<Utc>> = session.get(SEEN_KEY).await.map_err(AppError::internal)?;
+        services::activity::notifications(state, actor, seen).await
+    })
+    .await
 }
 
 /// Marks every notification read. A plain form post (no JavaScript) returns to the overview.

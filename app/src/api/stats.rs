@@ -21,12 +21,5 @@ pub async fn task_stats(from: NaiveDate, to: NaiveDate) -> Result<TaskStatistics
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::stats::for_days(&state, &actor, from, to).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::stats::for_days(state, actor, from, to).await).await
 }

@@ -45,36 +45,32 @@ pub async fn save_task_form(
     ];
     let form_page =
         if id.trim().is_empty() { "/tareas/nueva".to_owned() } else { format!("/tareas/{}/editar", id.trim()) };
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let fields = server::parse(
-                state.config.timezone,
-                server::Texts {
-                    code: &code,
-                    title: &title,
-                    description: &description,
-                    task_type: &task_type,
-                    priority: &priority,
-                    scheduled_start: &scheduled_start,
-                    scheduled_end: &scheduled_end,
-                    lat: &lat,
-                    lon: &lon,
-                    location_text: &location_text,
-                    notes: &notes,
-                },
-            )?;
-            match id.trim() {
-                "" => services::tasks::create(&state, &actor, &meta, fields.into_new()).await,
-                id => {
-                    let id: i64 = id.parse().map_err(|_| gad_core::error::AppError::NotFound)?;
-                    services::tasks::update(&state, &actor, &meta, id, fields.into_update()).await
-                }
+    let result = context::serve(async |state, actor| {
+        let fields = server::parse(
+            state.config.timezone,
+            server::Texts {
+                code: &code,
+                title: &title,
+                description: &description,
+                task_type: &task_type,
+                priority: &priority,
+                scheduled_start: &scheduled_start,
+                scheduled_end: &scheduled_end,
+                lat: &lat,
+                lon: &lon,
+                location_text: &location_text,
+                notes: &notes,
+            },
+        )?;
+        match id.trim() {
+            "" => services::tasks::create(state, actor, &meta, fields.into_new()).await,
+            id => {
+                let id: i64 = id.parse().map_err(|_| gad_core::error::AppError::NotFound)?;
+                services::tasks::update(state, actor, &meta, id, fields.into_update()).await
             }
         }
-        .await,
-    );
+    })
+    .await;
     if meta.plain_form_post {
         match &result {
             Ok(task) => leptos_axum::redirect(&format!("/tareas/{}", task.id)),

@@ -19,14 +19,7 @@ pub async fn list_tasks(scope: TaskScope) -> Result<Vec<TaskSummary>, ApiError> 
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::list(&state, &actor, scope).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::tasks::list(state, actor, scope).await).await
 }
 
 /// Filtered, sorted, cursor-paginated tasks.
@@ -42,14 +35,7 @@ pub async fn query_tasks_shared(filter: TaskFilter) -> Result<std::sync::Arc<Pag
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::query_shared(&state, &actor, filter).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::tasks::query_shared(state, actor, filter).await).await
 }
 
 /// Every task matching `filter` (cursor and page size ignored) as CSV with a Spanish header.
@@ -58,14 +44,7 @@ pub async fn export_tasks_csv(filter: TaskFilter) -> Result<String, ApiError> {
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::export_csv(&state, &actor, filter).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::tasks::export_csv(state, actor, filter).await).await
 }
 
 /// One task with its officers, history and the transitions open to the viewer.
@@ -74,14 +53,7 @@ pub async fn task_detail(id: i64) -> Result<TaskDetail, ApiError> {
     use crate::server::context;
     use gad_core::services;
 
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::detail(&state, &actor, id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::tasks::detail(state, actor, id).await).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_task", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
@@ -90,14 +62,7 @@ pub async fn create_task(task: NewTask) -> Result<TaskDetail, ApiError> {
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::create(&state, &actor, &meta, task).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::tasks::create(state, actor, &meta, task).await).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "update_task", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
@@ -106,14 +71,7 @@ pub async fn update_task(id: i64, changes: TaskUpdate) -> Result<TaskDetail, Api
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::update(&state, &actor, &meta, id, changes).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::tasks::update(state, actor, &meta, id, changes).await).await
 }
 
 /// Soft-deletes a task. A plain form post is sent on to `/tareas`.
@@ -123,14 +81,7 @@ pub async fn delete_task(id: i64) -> Result<(), ApiError> {
     use gad_core::services;
 
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::delete(&state, &actor, &meta, id).await
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| services::tasks::delete(state, actor, &meta, id).await).await;
     form_redirect(&meta, &result, "/tareas", &format!("/tareas/{id}"));
     result
 }
@@ -141,14 +92,10 @@ pub async fn assign_officers(task_id: i64, officer_ids: Vec<i64>, allow_overlap:
     use gad_core::services;
 
     let meta = context::request_meta();
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::assign(&state, &actor, &meta, task_id, officer_ids, allow_overlap).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::tasks::assign(state, actor, &meta, task_id, officer_ids, allow_overlap).await
+    })
+    .await
 }
 
 /// Takes one officer off a task. A plain form post returns to the task's page.
@@ -158,14 +105,9 @@ pub async fn unassign_officer(task_id: i64, officer_id: i64) -> Result<TaskDetai
     use gad_core::services;
 
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::unassign(&state, &actor, &meta, task_id, officer_id).await
-        }
-        .await,
-    );
+    let result =
+        context::serve(async |state, actor| services::tasks::unassign(state, actor, &meta, task_id, officer_id).await)
+            .await;
     let page = format!("/tareas/{task_id}");
     form_redirect(&meta, &result, &page, &page);
     result
@@ -183,14 +125,9 @@ pub async fn transition_task(
     use gad_core::services;
 
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::tasks::transition(&state, &actor, &meta, id, to, reason).await
-        }
-        .await,
-    );
+    let result =
+        context::serve(async |state, actor| services::tasks::transition(state, actor, &meta, id, to, reason).await)
+            .await;
     let page = format!("/tareas/{id}");
     form_redirect(&meta, &result, &page, &page);
     result

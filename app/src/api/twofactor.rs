@@ -150,14 +150,8 @@ pub async fn reset_two_factor(user_id: i64) -> Result<(), ApiError> {
     use contract::user_forms::USERS_PAGE;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::twofactor::reset(&state, &actor, &meta, user_id).await
-        }
-        .await,
-    );
+    let result =
+        context::serve(async |state, actor| services::twofactor::reset(state, actor, &meta, user_id).await).await;
     after_plain_post(&meta, USERS_PAGE, &format!("{USERS_PAGE}?id={user_id}"), || match &result {
         Ok(()) => FormOutcome::TwoFactorReset,
         Err(err) => FormOutcome::Failed(err.clone()),

@@ -56,14 +56,7 @@ pub async fn create_user_form(
     ];
     let input = NewUserInput { dni, first_name, last_name, email, phone: some(phone), role, password: some(password) };
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::create(&state, &actor, &meta, input).await
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| services::users::create(state, actor, &meta, input).await).await;
     after_plain_post(&meta, USERS_PAGE, USERS_PAGE, || match &result {
         Ok(created) => FormOutcome::UserCreated(created.clone()),
         Err(error) => FormOutcome::UserNotCreated { error: error.clone(), values: typed },
@@ -80,15 +73,11 @@ pub async fn set_user_role(id: i64, role: Role) -> Result<UserSummary, ApiError>
     use contract::users::UserUpdate;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let update = UserUpdate { role: Some(role), ..UserUpdate::default() };
-            services::users::update(&state, &actor, &meta, id, update).await
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| {
+        let update = UserUpdate { role: Some(role), ..UserUpdate::default() };
+        services::users::update(state, actor, &meta, id, update).await
+    })
+    .await;
     after_plain_post(&meta, USERS_PAGE, &manage_page(id), || {
         failed_or(&result, |u| FormOutcome::RoleChanged(u.clone()))
     })
@@ -104,14 +93,8 @@ pub async fn set_user_active_form(id: i64, active: bool) -> Result<UserSummary, 
     use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::set_active(&state, &actor, &meta, id, active).await
-        }
-        .await,
-    );
+    let result =
+        context::serve(async |state, actor| services::users::set_active(state, actor, &meta, id, active).await).await;
     after_plain_post(&meta, USERS_PAGE, &manage_page(id), || {
         failed_or(&result, |u| FormOutcome::ActiveChanged(u.clone()))
     })
@@ -127,14 +110,10 @@ pub async fn reset_password_form(id: i64) -> Result<Option<String>, ApiError> {
     use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::set_password(&state, &actor, &meta, id, None, None).await.map(|set| set.generated)
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| {
+        services::users::set_password(state, actor, &meta, id, None, None).await.map(|set| set.generated)
+    })
+    .await;
     after_plain_post(&meta, USERS_PAGE, &manage_page(id), || {
         failed_or(&result, |p| FormOutcome::PasswordReset(p.clone()))
     })
@@ -150,14 +129,9 @@ pub async fn create_link_code_form(user_id: i64) -> Result<LinkCode, ApiError> {
     use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::create_link_code(&state, &actor, &meta, user_id).await
-        }
-        .await,
-    );
+    let result =
+        context::serve(async |state, actor| services::users::create_link_code(state, actor, &meta, user_id).await)
+            .await;
     after_plain_post(&meta, USERS_PAGE, &manage_page(user_id), || {
         failed_or(&result, |l| FormOutcome::LinkCode(l.clone()))
     })
@@ -173,14 +147,10 @@ pub async fn create_api_token_form(user_id: i64, name: String, read_only: bool) 
     use contract::flash::FormOutcome;
     use gad_core::services;
     let meta = context::request_meta();
-    let result = context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::create_api_token(&state, &actor, &meta, user_id, &name, read_only, None).await
-        }
-        .await,
-    );
+    let result = context::serve(async |state, actor| {
+        services::users::create_api_token(state, actor, &meta, user_id, &name, read_only, None).await
+    })
+    .await;
     after_plain_post(&meta, USERS_PAGE, &manage_page(user_id), || {
         failed_or(&result, |t| FormOutcome::ApiToken(t.clone()))
     })

@@ -15,56 +15,35 @@ pub async fn list_users(
 ) -> Result<Page<UserSummary>, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::list(&state, &actor, text, role, cursor, limit).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::users::list(state, actor, text, role, cursor, limit).await).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_user", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn create_user(input: NewUserInput) -> Result<CreatedUser, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::create(&state, &actor, &context::request_meta(), input).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::users::create(state, actor, &context::request_meta(), input).await)
+        .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "update_user", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn update_user(id: i64, update: UserUpdate) -> Result<UserSummary, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::update(&state, &actor, &context::request_meta(), id, update).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::users::update(state, actor, &context::request_meta(), id, update).await
+    })
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "set_user_active", output = crate::api::codec::JsonText)]
 pub async fn set_user_active(id: i64, active: bool) -> Result<UserSummary, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::set_active(&state, &actor, &context::request_meta(), id, active).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::users::set_active(state, actor, &context::request_meta(), id, active).await
+    })
+    .await
 }
 
 /// Sets a user's password (`services::users::set_password`): your own with
@@ -98,14 +77,10 @@ pub async fn reset_password(
 pub async fn create_link_code(user_id: i64) -> Result<LinkCode, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::create_link_code(&state, &actor, &context::request_meta(), user_id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::users::create_link_code(state, actor, &context::request_meta(), user_id).await
+    })
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "create_api_token", output = crate::api::codec::JsonText)]
@@ -117,55 +92,33 @@ pub async fn create_api_token(
 ) -> Result<CreatedApiToken, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            let meta = context::request_meta();
-            services::users::create_api_token(&state, &actor, &meta, user_id, &name, read_only, expires_in_days).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        let meta = context::request_meta();
+        services::users::create_api_token(state, actor, &meta, user_id, &name, read_only, expires_in_days).await
+    })
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "list_api_tokens", output = crate::api::codec::JsonText)]
 pub async fn list_api_tokens(user_id: i64) -> Result<Vec<ApiTokenInfo>, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::list_api_tokens(&state, &actor, user_id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::users::list_api_tokens(state, actor, user_id).await).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "revoke_api_token", output = crate::api::codec::JsonText)]
 pub async fn revoke_api_token(token_id: i64) -> Result<ApiTokenInfo, ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::revoke_api_token(&state, &actor, &context::request_meta(), token_id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| {
+        services::users::revoke_api_token(state, actor, &context::request_meta(), token_id).await
+    })
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "delete_user", output = crate::api::codec::JsonText)]
 pub async fn delete_user(id: i64) -> Result<(), ApiError> {
     use crate::server::context;
     use gad_core::services;
-    context::respond(
-        async {
-            let state = context::app_state()?;
-            let actor = context::current_actor().await?;
-            services::users::delete(&state, &actor, &context::request_meta(), id).await
-        }
-        .await,
-    )
+    context::serve(async |state, actor| services::users::delete(state, actor, &context::request_meta(), id).await).await
 }

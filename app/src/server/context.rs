@@ -132,6 +132,19 @@ async fn actor_in_context(for_password_change: bool) -> AppResult<Actor> {
     Ok(actor)
 }
 
+/// The body of a server function: the state and the acting user (refused as
+/// [`current_actor`] refuses), the service call, the answer mapped by [`respond`].
+pub async fn serve<T>(call: impl AsyncFnOnce(&AppState, &Actor) -> AppResult<T>) -> Result<T, ApiError> {
+    respond(
+        async {
+            let state = app_state()?;
+            let actor = current_actor().await?;
+            call(&state, &actor).await
+        }
+        .await,
+    )
+}
+
 /// Maps a service result for a server function: the error becomes an [`ApiError`] and, inside
 /// an HTTP request, the response status follows its code (401, 403, 409, …).
 pub fn respond<T>(result: AppResult<T>) -> Result<T, ApiError> {

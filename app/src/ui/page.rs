@@ -73,7 +73,6 @@ pub fn query_string(pairs: &[(&str, String)]) -> String {
     }
 }
 
-
 #[cfg(all(test, feature = "ssr"))]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -13,10 +13,10 @@ use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{refresh_on, task_event_id};
 use crate::ui::page::loaded;
-use contract::format::distance;
 use contract::assignment::AssignmentCandidate;
 use contract::auth::CurrentUser;
 use contract::domain::TaskStatus;
+use contract::format::distance;
 use contract::tasks::TaskDetail;
 use contract::{ApiError, ErrorCode};
 

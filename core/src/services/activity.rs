@@ -4,16 +4,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::actor::Actor;
-use crate::visibility::TaskVisibility;
-use crate::entities::{officers, task_assignments, task_status_history, tasks, users};
+use crate::entities::{officers, task_status_history, tasks, users};
 use crate::error::AppResult;
 use crate::permissions::{Capability, allows, require};
 use crate::services::{local_time, stats};
 use crate::state::AppState;
+use crate::visibility::TaskVisibility;
 use contract::domain::{OfficerStatus, Role, TaskStatus, TaskType};
 use contract::overview::{ActivityItem, Notifications, OVERVIEW_DAYS, OfficerStatusCount, Overview};
 use contract::stats::StatusCount;

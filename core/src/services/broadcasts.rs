@@ -54,25 +54,18 @@ pub async fn create_group(
     require(actor, Capability::ManageGroups)?;
     let name = name.trim().to_lowercase();
     let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-    let mut errors = Vec::new();
+    let mut errors = crate::validate::Errors::new();
     let n = name.chars().count();
     if !(2..=NAME_MAX).contains(&n) {
-        errors.push(("name", "El nombre debe tener entre 2 y 60 caracteres."));
+        errors.add("name", "El nombre debe tener entre 2 y 60 caracteres.");
     }
     if chat_id == 0 {
-        errors.push(("chat_id", "Indique el identificador de chat de Telegram del grupo."));
+        errors.add("chat_id", "Indique el identificador de chat de Telegram del grupo.");
     }
     if description.as_ref().is_some_and(|d| d.chars().count() > DESCRIPTION_MAX) {
-        errors.push(("description", "La descripción admite hasta 300 caracteres."));
+        errors.add("description", "La descripción admite hasta 300 caracteres.");
     }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(
-            errors
-                .into_iter()
-                .map(|(field, message)| contract::FieldError { field: field.into(), message: message.into() })
-                .collect(),
-        ));
-    }
+    errors.finish()?;
     let now = Utc::now();
     let txn = WriteTxn::begin(state).await?;
     let row = telegram_groups::ActiveModel {

@@ -3,20 +3,19 @@
 //! with a recorded overlap override — an emergency trumps schedules.
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, Set};
 use serde_json::json;
 
 use crate::actor::Actor;
 use crate::db::WriteTxn;
-use crate::entities::{officers, task_status_history, tasks};
+use crate::entities::officers;
 use crate::error::{AppError, AppResult};
 use crate::meta::AuditMeta;
 use crate::permissions::{Capability, require};
 use crate::services::audit::{self, AuditEntry};
 use crate::services::{geo, tasks as task_service};
 use crate::state::AppState;
-use contract::FieldError;
-use contract::domain::{AuditSeverity, Role, TaskPriority, TaskStatus, TaskType};
+use crate::validate::{Errors, check_point};
+use contract::domain::{AuditSeverity, Role, TaskPriority, TaskType};
 use contract::emergency::{EmergencyAssign, EmergencyOutcome};
 use contract::events::Event;
 
@@ -48,23 +47,21 @@ pub async fn raise(
         return Err(AppError::Forbidden);
     }
     let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-    let mut errors: Vec<FieldError> = Vec::new();
-    geo::check_point(lat, lon, &mut errors);
+    let mut errors = Errors::new();
+    check_point(&mut errors, lat, lon);
     if description.as_ref().is_some_and(|d| d.chars().count() > DESCRIPTION_MAX) {
-        errors.push(geo::field_error("description", "La descripción es demasiado larga."));
+        errors.add("description", "La descripción es demasiado larga.");
     }
     match &assign {
         EmergencyAssign::Nearest(n) if !(1..=MAX_NEAREST).contains(n) => {
-            errors.push(geo::field_error("assign", "Se pueden despachar entre 1 y 20 efectivos."));
+            errors.add("assign", "Se pueden despachar entre 1 y 20 efectivos.");
         }
         EmergencyAssign::Officers(ids) if ids.is_empty() => {
-            errors.push(geo::field_error("assign", "Seleccione al menos un efectivo."));
+            errors.add("assign", "Seleccione al menos un efectivo.");
         }
         _ => {}
     }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    errors.finish()?;
 
     let wanted = match assign {
         EmergencyAssign::Nearest(n) => u64::from(n),
@@ -106,50 +103,26 @@ pub async fn raise(
         }
         None => "Emergencia reportada".to_owned(),
     };
-    let task = tasks::ActiveModel {
-        code: Set(code),
-        title: Set(title),
-        description: Set(description.clone()),
-        task_type: Set(TaskType::Emergency),
-        priority: Set(TaskPriority::Critical),
-        status: Set(TaskStatus::Scheduled),
-        scheduled_start: Set(Some(at)),
-        scheduled_end: Set(None),
-        actual_start: Set(None),
-        actual_end: Set(None),
-        paused_at: Set(None),
-        paused_seconds: Set(0),
-        supervisor_id: Set((actor.role == Role::Supervisor).then_some(actor.user_id)),
-        created_by: Set(actor.user_id),
-        lat: Set(Some(lat)),
-        lon: Set(Some(lon)),
-        location_text: Set(Some(format!("Emergencia en {lat:.6}, {lon:.6}"))),
-        notes: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-        deleted_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&*txn)
-    .await?;
     let officer_ids: Vec<i64> = chosen.iter().map(|o| o.id).collect();
-    task_service::insert_assignments(&txn, task.id, &officer_ids, actor, true, at).await?;
     let mut reason = format!("Emergencia reportada ({}).", actor.channel.label_es());
     if !chosen.is_empty() {
         reason = format!("{reason} {}.", task_service::override_note(&chosen));
     }
-    task_status_history::ActiveModel {
-        task_id: Set(task.id),
-        from_status: Set(None),
-        to_status: Set(TaskStatus::Scheduled),
-        changed_by: Set(Some(actor.user_id)),
-        channel: Set(actor.channel),
-        reason: Set(Some(reason)),
-        created_at: Set(at),
-        ..Default::default()
-    }
-    .insert(&*txn)
-    .await?;
+    let row = task_service::TaskRow {
+        code,
+        title,
+        description: description.clone(),
+        task_type: TaskType::Emergency,
+        priority: TaskPriority::Critical,
+        scheduled_start: Some(at),
+        scheduled_end: None,
+        supervisor_id: (actor.role == Role::Supervisor).then_some(actor.user_id),
+        lat: Some(lat),
+        lon: Some(lon),
+        location_text: Some(format!("Emergencia en {lat:.6}, {lon:.6}")),
+        notes: None,
+    };
+    let task = task_service::insert_task(&txn, actor, row, &officer_ids, true, Some(reason), at).await?;
     let ranked: Vec<serde_json::Value> =
         candidates.iter().map(|c| json!({ "officer_id": c.officer_id, "distance_m": c.distance_m.round() })).collect();
     let entry = AuditEntry {

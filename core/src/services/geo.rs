@@ -10,18 +10,17 @@
 //! metres (to floating-point noise) on both.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::sea_query::Query;
 use sea_orm::{
     ColumnTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 
 use crate::actor::Actor;
-use crate::visibility::TaskVisibility;
-use crate::entities::{officers, task_assignments, tasks};
-use crate::error::{AppError, AppResult};
+use crate::entities::{officers, tasks};
+use crate::error::AppResult;
 use crate::permissions::{Capability, require};
 use crate::state::AppState;
-use contract::FieldError;
+use crate::validate::{Errors, check_lat, check_lon, check_point};
+use crate::visibility::TaskVisibility;
 use contract::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
 use contract::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap};
 
@@ -44,49 +43,23 @@ pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 
 // ------------------------------------------------------------------------------ validation
 
-/// Adds field errors for an invalid coordinate pair.
-pub(crate) fn check_point(lat: f64, lon: f64, errors: &mut Vec<FieldError>) {
-    check_lat("lat", lat, errors);
-    check_lon("lon", lon, errors);
-}
-
-fn check_lat(field: &str, lat: f64, errors: &mut Vec<FieldError>) {
-    if !(-90.0..=90.0).contains(&lat) {
-        errors.push(field_error(field, "La latitud debe estar entre -90 y 90."));
-    }
-}
-
-fn check_lon(field: &str, lon: f64, errors: &mut Vec<FieldError>) {
-    if !(-180.0..=180.0).contains(&lon) {
-        errors.push(field_error(field, "La longitud debe estar entre -180 y 180."));
-    }
-}
-
-fn check_radius(radius_m: f64, errors: &mut Vec<FieldError>) {
+fn check_radius(errors: &mut Errors, radius_m: f64) {
     if !(MIN_RADIUS_M..=MAX_RADIUS_M).contains(&radius_m) {
-        errors.push(field_error("radius_m", "El radio debe estar entre 1 y 100000 metros."));
+        errors.add("radius_m", "El radio debe estar entre 1 y 100000 metros.");
     }
 }
 
-pub(crate) fn check_limit(limit: u64, errors: &mut Vec<FieldError>) {
+pub(crate) fn check_limit(errors: &mut Errors, limit: u64) {
     if !(1..=MAX_LIMIT).contains(&limit) {
-        errors.push(field_error("limit", "El límite debe estar entre 1 y 200."));
+        errors.add("limit", "El límite debe estar entre 1 y 200.");
     }
 }
 
-pub(crate) fn field_error(field: &str, message: &str) -> FieldError {
-    FieldError { field: field.into(), message: message.into() }
-}
-
-pub(crate) fn fail_on(errors: Vec<FieldError>) -> AppResult<()> {
-    if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
-}
-
-fn validate_circle(lat: f64, lon: f64, radius_m: f64, limit: u64) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    check_point(lat, lon, &mut errors);
-    check_radius(radius_m, &mut errors);
-    check_limit(limit, &mut errors);
+fn validate_circle(lat: f64, lon: f64, radius_m: f64, limit: u64) -> Errors {
+    let mut errors = Errors::new();
+    check_point(&mut errors, lat, lon);
+    check_radius(&mut errors, radius_m);
+    check_limit(&mut errors, limit);
     errors
 }
 
@@ -101,19 +74,19 @@ struct BBox {
 
 impl BBox {
     fn validated(min_lat: f64, min_lon: f64, max_lat: f64, max_lon: f64, limit: u64) -> AppResult<Self> {
-        let mut errors = Vec::new();
-        check_lat("min_lat", min_lat, &mut errors);
-        check_lon("min_lon", min_lon, &mut errors);
-        check_lat("max_lat", max_lat, &mut errors);
-        check_lon("max_lon", max_lon, &mut errors);
+        let mut errors = Errors::new();
+        check_lat(&mut errors, "min_lat", min_lat);
+        check_lon(&mut errors, "min_lon", min_lon);
+        check_lat(&mut errors, "max_lat", max_lat);
+        check_lon(&mut errors, "max_lon", max_lon);
         if errors.is_empty() && min_lat > max_lat {
-            errors.push(field_error("max_lat", "La latitud máxima debe ser mayor o igual que la mínima."));
+            errors.add("max_lat", "La latitud máxima debe ser mayor o igual que la mínima.");
         }
         if errors.is_empty() && min_lon > max_lon {
-            errors.push(field_error("max_lon", "La longitud máxima debe ser mayor o igual que la mínima."));
+            errors.add("max_lon", "La longitud máxima debe ser mayor o igual que la mínima.");
         }
-        check_limit(limit, &mut errors);
-        fail_on(errors)?;
+        check_limit(&mut errors, limit);
+        errors.finish()?;
         Ok(Self { min_lat, min_lon, max_lat, max_lon })
     }
 
@@ -335,9 +308,9 @@ pub async fn nearest_available(
 ) -> AppResult<Vec<contract::geo::NearbyOfficer>> {
     let mut errors = validate_circle(lat, lon, radius_m, limit);
     if fresh_within <= chrono::Duration::zero() {
-        errors.push(field_error("fresh_within", "La antigüedad máxima de la posición debe ser positiva."));
+        errors.add("fresh_within", "La antigüedad máxima de la posición debe ser positiva.");
     }
-    fail_on(errors)?;
+    errors.finish()?;
     let search = OfficerSearch {
         lat,
         lon,
@@ -365,12 +338,9 @@ pub async fn nearest_officers(
     require(actor, Capability::SeeOfficers)?;
     let mut errors = validate_circle(lat, lon, radius_m, limit);
     if !(1..=MAX_FRESH_MINUTES).contains(&fresh_minutes) {
-        errors.push(field_error(
-            "fresh_minutes",
-            "La antigüedad máxima de la posición debe estar entre 1 y 10080 minutos.",
-        ));
+        errors.add("fresh_minutes", "La antigüedad máxima de la posición debe estar entre 1 y 10080 minutos.");
     }
-    fail_on(errors)?;
+    errors.finish()?;
     let search = OfficerSearch {
         lat,
         lon,
@@ -392,7 +362,7 @@ pub async fn officers_within_radius(
     limit: u64,
 ) -> AppResult<Vec<NearbyOfficer>> {
     require(actor, Capability::SeeOfficers)?;
-    fail_on(validate_circle(lat, lon, radius_m, limit))?;
+    validate_circle(lat, lon, radius_m, limit).finish()?;
     officers_near(state, OfficerSearch { lat, lon, radius_m, status: None, seen_since: None, limit }).await
 }
 
@@ -540,7 +510,7 @@ pub async fn tasks_within_radius(
     limit: u64,
     only_open: bool,
 ) -> AppResult<Vec<TaskOnMap>> {
-    fail_on(validate_circle(lat, lon, radius_m, limit))?;
+    validate_circle(lat, lon, radius_m, limit).finish()?;
     let visibility = TaskVisibility::of(actor);
     if matches!(visibility, TaskVisibility::Nothing) {
         return Ok(Vec::new());

@@ -20,12 +20,13 @@ use crate::error::{AppError, AppResult};
 use crate::meta::AuditMeta;
 use crate::permissions::{Capability, require};
 use crate::services::audit::{self, AuditEntry};
-use crate::services::geo::{check_limit, check_point, fail_on, field_error};
+use crate::services::geo::check_limit;
 use crate::state::AppState;
+use crate::validate::{Errors, check_point};
+use contract::Page;
 use contract::domain::{Channel, OfficerStatus, PositionSource, Role, TaskStatus};
 use contract::events::Event;
 use contract::officers::{Officer, OfficerFilter, OfficerInput, Position, PositionAccepted, Track};
-use contract::{FieldError, Page};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 /// Most positions one track returns.
@@ -138,24 +139,21 @@ async fn find_live(db: &impl ConnectionTrait, officer_id: i64) -> AppResult<offi
 
 /// Trimmed, normalised input (code upper-case, empty specialty → none), or field errors.
 fn validate_input(input: OfficerInput) -> AppResult<OfficerInput> {
-    let mut errors = Vec::new();
+    let mut errors = Errors::new();
     let code = input.code.trim().to_uppercase();
     if code.is_empty() {
-        errors.push(field_error("code", "Ingrese el código del efectivo."));
+        errors.add("code", "Ingrese el código del efectivo.");
     } else if code.chars().count() > 32 {
-        errors.push(field_error("code", "El código no puede superar los 32 caracteres."));
+        errors.add("code", "El código no puede superar los 32 caracteres.");
     } else if !code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        errors.push(field_error(
-            "code",
-            "El código solo puede contener letras, números, guiones, guiones bajos y puntos.",
-        ));
+        errors.add("code", "El código solo puede contener letras, números, guiones, guiones bajos y puntos.");
     }
     let mut text = |field: &str, value: &str, empty: &str, max: usize| -> String {
         let value = value.trim().to_owned();
         if value.is_empty() {
-            errors.push(field_error(field, empty));
+            errors.add(field, empty);
         } else if value.chars().count() > max {
-            errors.push(FieldError { field: field.into(), message: format!("No puede superar los {max} caracteres.") });
+            errors.add(field, format!("No puede superar los {max} caracteres."));
         }
         value
     };
@@ -165,9 +163,9 @@ fn validate_input(input: OfficerInput) -> AppResult<OfficerInput> {
     let unit = text("unit", &input.unit, "Ingrese la unidad.", 100);
     let specialty = input.specialty.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     if specialty.as_ref().is_some_and(|s| s.chars().count() > 100) {
-        errors.push(field_error("specialty", "No puede superar los 100 caracteres."));
+        errors.add("specialty", "No puede superar los 100 caracteres.");
     }
-    fail_on(errors)?;
+    errors.finish()?;
     Ok(OfficerInput { code, first_name, last_name, rank, unit, specialty, user_id: input.user_id })
 }
 
@@ -342,19 +340,19 @@ pub async fn list(
     limit: u64,
 ) -> AppResult<Page<Officer>> {
     require(actor, Capability::SeeOfficers)?;
-    let mut errors = Vec::new();
-    check_limit(limit, &mut errors);
+    let mut errors = Errors::new();
+    check_limit(&mut errors, limit);
     let after = match cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => match c.parse::<i64>() {
             Ok(id) => Some(id),
             Err(_) => {
-                errors.push(field_error("cursor", "El cursor de paginación no es válido."));
+                errors.add("cursor", "El cursor de paginación no es válido.");
                 None
             }
         },
     };
-    fail_on(errors)?;
+    errors.finish()?;
     // Everyone allowed here sees the same list: one cache entry per filter and page.
     let key = (filter.clone(), after, limit);
     state.caches.officers.get_or_compute(&state.events, key, || query_officers(state, filter, after, limit)).await
@@ -477,15 +475,15 @@ pub async fn update_position(
         require(actor, Capability::ManageOfficers)?;
     }
     let received_at = now();
-    let mut errors = Vec::new();
-    check_point(lat, lon, &mut errors);
+    let mut errors = Errors::new();
+    check_point(&mut errors, lat, lon);
     if accuracy_m.is_some_and(|a| !(0.0..=MAX_ACCURACY_M).contains(&a)) {
-        errors.push(field_error("accuracy_m", "La precisión debe estar entre 0 y 100000 metros."));
+        errors.add("accuracy_m", "La precisión debe estar entre 0 y 100000 metros.");
     }
     if recorded_at.is_some_and(|at| at > received_at + chrono::Duration::seconds(FUTURE_TOLERANCE_SECONDS)) {
-        errors.push(field_error("recorded_at", "La hora de la posición no puede estar en el futuro."));
+        errors.add("recorded_at", "La hora de la posición no puede estar en el futuro.");
     }
-    fail_on(errors)?;
+    errors.finish()?;
     let recorded_at = recorded_at.map_or(received_at, |at| at.trunc_subsecs(6));
 
     let mut txn = WriteTxn::begin(state).await?;

@@ -11,11 +11,11 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use crate::actor::Actor;
-use crate::visibility::assigned_to;
 use crate::entities::{officers, task_assignments, tasks, users};
 use crate::error::{AppError, AppResult};
 use crate::permissions::{Capability, require};
 use crate::state::AppState;
+use crate::visibility::assigned_to;
 use contract::domain::{TaskPriority, TaskStatus, TaskType};
 use contract::stats::{
     DayCount, OfficerStats, PriorityCount, StatsScope, StatusCount, SupervisorStats, TaskStatistics, TypeCount,
@@ -57,15 +57,13 @@ impl Scope {
 
 /// Statistics for the local calendar days `from..=to` in the configured time zone.
 pub async fn for_days(state: &AppState, actor: &Actor, from: NaiveDate, to: NaiveDate) -> AppResult<TaskStatistics> {
-    let mut errors = Vec::new();
+    let mut errors = crate::validate::Errors::new();
     for (field, day) in [("from", from), ("to", to)] {
         if !super::day_in_range(day) {
-            errors.push(contract::FieldError { field: field.into(), message: super::DAY_OUT_OF_RANGE.into() });
+            errors.add(field, super::DAY_OUT_OF_RANGE);
         }
     }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    errors.finish()?;
     if to < from {
         return Err(AppError::validation("to", "La fecha final debe ser igual o posterior a la inicial."));
     }

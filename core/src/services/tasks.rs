@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, SubsecRound, TimeZone, Utc};
-use sea_orm::sea_query::{Expr, Func, LikeExpr, Order, Query};
+use sea_orm::sea_query::{Expr, Func, LikeExpr, Order};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Select, Set, Statement,
@@ -20,19 +20,20 @@ use serde_json::json;
 use crate::actor::Actor;
 use crate::db::WriteTxn;
 use crate::entities::{officers, task_assignments, task_status_history, tasks, users};
-use crate::visibility::{TaskVisibility, assigned_to, is_assigned};
 use crate::error::{AppError, AppResult};
 use crate::meta::AuditMeta;
 use crate::permissions::{Capability, require, require_write};
 use crate::services::audit::{self, AuditEntry};
 use crate::services::{csv_field, local_time};
 use crate::state::AppState;
+use crate::validate::{Errors, check_len, check_point};
+use crate::visibility::{TaskVisibility, assigned_to, is_assigned};
+use contract::Page;
 use contract::domain::{OfficerStatus, Role, TaskPriority, TaskStatus, TaskType};
 use contract::events::Event;
 use contract::tasks::{
     NewTask, TaskAssignmentInfo, TaskDetail, TaskFilter, TaskHistoryEntry, TaskScope, TaskSort, TaskSummary, TaskUpdate,
 };
-use contract::{FieldError, Page};
 
 /// Most rows `list` returns (the dashboard's paginated view uses [`query`]).
 const LIST_LIMIT: u64 = 500;
@@ -121,29 +122,9 @@ fn snapshot(t: &tasks::Model) -> serde_json::Value {
     })
 }
 
-/// Field errors collected before failing once with all of them.
-#[derive(Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn add(&mut self, field: &str, message: &str) {
-        self.0.push(FieldError { field: field.into(), message: message.into() });
-    }
-
-    fn finish(self) -> AppResult<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(AppError::Validation(self.0)) }
-    }
-}
-
 /// Trimmed, and `None` when blank.
 fn clean(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
-fn check_len(errors: &mut Errors, field: &str, text: Option<&str>, max: usize, message: &str) {
-    if text.is_some_and(|t| t.chars().count() > max) {
-        errors.add(field, message);
-    }
 }
 
 fn check_title(errors: &mut Errors, title: &str) {
@@ -175,12 +156,7 @@ fn check_schedule(errors: &mut Errors, start: Option<DateTime<Utc>>, end: Option
 fn check_location(errors: &mut Errors, lat: Option<f64>, lon: Option<f64>) {
     match (lat, lon) {
         (Some(lat), Some(lon)) => {
-            if !(-90.0..=90.0).contains(&lat) {
-                errors.add("lat", "La latitud debe estar entre -90 y 90.");
-            }
-            if !(-180.0..=180.0).contains(&lon) {
-                errors.add("lon", "La longitud debe estar entre -180 y 180.");
-            }
+            check_point(errors, lat, lon);
         }
         (None, None) => {}
         (None, Some(_)) => errors.add("lat", "Indique la latitud y la longitud, o ninguna de las dos."),
@@ -232,7 +208,7 @@ async fn check_officers(
     for id in ids {
         match found.get(&id) {
             Some(o) => out.push(o.clone()),
-            None => errors.add("officer_ids", &format!("No existe el efectivo con id {id}.")),
+            None => errors.add("officer_ids", format!("No existe el efectivo con id {id}.")),
         }
     }
     Ok(out)
@@ -255,6 +231,65 @@ pub(crate) async fn generate_code(txn: &WriteTxn, task_type: TaskType, year: i32
 /// The current year in the configured time zone.
 pub(crate) fn local_year(state: &AppState, at: DateTime<Utc>) -> i32 {
     at.with_timezone(&state.config.timezone).year()
+}
+
+/// What a new task row holds (validated; the code unique or generated).
+pub(crate) struct TaskRow {
+    pub code: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub task_type: TaskType,
+    pub priority: TaskPriority,
+    pub scheduled_start: Option<DateTime<Utc>>,
+    pub scheduled_end: Option<DateTime<Utc>>,
+    pub supervisor_id: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub location_text: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// The one way a task is born, for `create` and for emergencies: the row (scheduled), its
+/// officers, and its first history row with `reason`.
+pub(crate) async fn insert_task(
+    txn: &WriteTxn,
+    actor: &Actor,
+    row: TaskRow,
+    officer_ids: &[i64],
+    allow_overlap: bool,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+) -> AppResult<tasks::Model> {
+    let db: &sea_orm::DatabaseTransaction = txn;
+    let task = tasks::ActiveModel {
+        code: Set(row.code),
+        title: Set(row.title),
+        description: Set(row.description),
+        task_type: Set(row.task_type),
+        priority: Set(row.priority),
+        status: Set(TaskStatus::Scheduled),
+        scheduled_start: Set(row.scheduled_start),
+        scheduled_end: Set(row.scheduled_end),
+        actual_start: Set(None),
+        actual_end: Set(None),
+        paused_at: Set(None),
+        paused_seconds: Set(0),
+        supervisor_id: Set(row.supervisor_id),
+        created_by: Set(actor.user_id),
+        lat: Set(row.lat),
+        lon: Set(row.lon),
+        location_text: Set(row.location_text),
+        notes: Set(row.notes),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    insert_assignments(txn, task.id, officer_ids, actor, allow_overlap, at).await?;
+    add_history(txn, task.id, None, TaskStatus::Scheduled, actor, reason, at).await?;
+    Ok(task)
 }
 
 async fn add_history(
@@ -446,36 +481,23 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
         }
         None => generate_code(&txn, input.task_type, local_year(state, at)).await?,
     };
-    let task = tasks::ActiveModel {
-        code: Set(code),
-        title: Set(title),
-        description: Set(description),
-        task_type: Set(input.task_type),
-        priority: Set(input.priority),
-        status: Set(TaskStatus::Scheduled),
-        scheduled_start: Set(input.scheduled_start),
-        scheduled_end: Set(input.scheduled_end),
-        actual_start: Set(None),
-        actual_end: Set(None),
-        paused_at: Set(None),
-        paused_seconds: Set(0),
-        supervisor_id: Set(supervisor_id),
-        created_by: Set(actor.user_id),
-        lat: Set(input.lat),
-        lon: Set(input.lon),
-        location_text: Set(location_text),
-        notes: Set(notes),
-        created_at: Set(at),
-        updated_at: Set(at),
-        deleted_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&*txn)
-    .await?;
     let officer_ids: Vec<i64> = officers.iter().map(|o| o.id).collect();
-    insert_assignments(&txn, task.id, &officer_ids, actor, input.allow_overlap, at).await?;
     let reason = (input.allow_overlap && !officers.is_empty()).then(|| override_note(&officers));
-    add_history(&txn, task.id, None, TaskStatus::Scheduled, actor, reason, at).await?;
+    let row = TaskRow {
+        code,
+        title,
+        description,
+        task_type: input.task_type,
+        priority: input.priority,
+        scheduled_start: input.scheduled_start,
+        scheduled_end: input.scheduled_end,
+        supervisor_id,
+        lat: input.lat,
+        lon: input.lon,
+        location_text,
+        notes,
+    };
+    let task = insert_task(&txn, actor, row, &officer_ids, input.allow_overlap, reason, at).await?;
     let entry = AuditEntry::new("task.create", "task", task.id).after(json!({
         "task": snapshot(&task),
         "officer_ids": officer_ids,

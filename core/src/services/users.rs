@@ -203,10 +203,8 @@ async fn find_user(db: &impl ConnectionTrait, id: i64) -> AppResult<users::Model
 }
 
 fn validate_profile(dni: &str, first: &str, last: &str, email: &str) -> AppResult<()> {
-    let mut errors = Vec::new();
-    let mut bad = |field: &str, message: &str| {
-        errors.push(contract::FieldError { field: field.into(), message: message.into() });
-    };
+    let mut errors = crate::validate::Errors::new();
+    let mut bad = |field: &str, message: &str| errors.add(field, message);
     if !(7..=12).contains(&dni.len()) || !dni.chars().all(|c| c.is_ascii_alphanumeric()) {
         bad("dni", "El DNI debe tener entre 7 y 12 caracteres alfanuméricos.");
     }
@@ -221,7 +219,7 @@ fn validate_profile(dni: &str, first: &str, last: &str, email: &str) -> AppResul
     if !valid_email {
         bad("email", "Ingrese un correo electrónico válido.");
     }
-    if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
+    errors.finish()
 }
 
 /// Longest phone number kept, in characters.

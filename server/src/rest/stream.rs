@@ -22,8 +22,8 @@ use utoipa_axum::routes;
 
 use contract::events::Event;
 use gad_core::actor::Actor;
-use gad_core::visibility::event_visible;
 use gad_core::state::AppState;
+use gad_core::visibility::event_visible;
 
 use super::auth::Caller;
 use super::problem::Problem;
