@@ -1,4 +1,6 @@
-//! Users: the first admin, and the current user's profile.
+//! Users: the first admin, the admin CRUD (soft delete, roles with a last-admin guard),
+//! passwords (own change, admin reset; both revoke every other credential); Telegram link
+//! codes in `links`, personal API tokens in `tokens`.
 
 use chrono::Utc;
 use rand::Rng;
@@ -162,6 +164,12 @@ use contract::Page;
 use contract::domain::AuditSeverity;
 use contract::users::{ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate};
 use sea_orm::{Condition, PaginatorTrait, QueryOrder, QuerySelect};
+
+mod links;
+mod tokens;
+
+pub use links::*;
+pub use tokens::*;
 
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
@@ -551,185 +559,6 @@ async fn reset_password(
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.commit().await?;
     Ok(PasswordSet { generated, own_epoch: None })
-}
-
-/// A one-time code that links a Telegram account to `user_id` (admins for anyone, a user for
-/// themselves). Only its hash is stored; earlier unused codes of the user stop working.
-pub async fn create_link_code(state: &AppState, actor: &Actor, meta: &AuditMeta, user_id: i64) -> AppResult<LinkCode> {
-    require_interactive(actor)?;
-    if user_id == actor.user_id {
-        require_write(actor)?;
-    } else {
-        require(actor, Capability::ManageUsers)?;
-    }
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let code = random_string(10, ALPHABET);
-    let now = Utc::now();
-    let expires_at = now + chrono::Duration::minutes(LINK_CODE_MINUTES);
-    let txn = WriteTxn::begin(state).await?;
-    find_user(&*txn, user_id).await?;
-    telegram_links::Entity::update_many()
-        .col_expr(telegram_links::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(now)))
-        .filter(telegram_links::Column::UserId.eq(user_id))
-        .filter(telegram_links::Column::UsedAt.is_null())
-        .exec(&*txn)
-        .await?;
-    telegram_links::ActiveModel {
-        user_id: Set(user_id),
-        code_hash: Set(secret_hash(&code)),
-        expires_at: Set(expires_at),
-        used_at: Set(None),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&*txn)
-    .await?;
-    audit::append(&txn, Some(actor), meta, AuditEntry::new("telegram.link_code", "user", user_id)).await?;
-    txn.commit().await?;
-    let deep_link = state.config.telegram_bot_username.as_ref().map(|bot| format!("https://t.me/{bot}?start={code}"));
-    Ok(LinkCode { code, deep_link, expires_at })
-}
-
-/// Redeems a link code for a Telegram account (the bot's `/start <code>`). Unknown, used and
-/// expired codes are refused alike; the account moves if it was linked to someone else.
-pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i64) -> AppResult<UserSummary> {
-    let now = Utc::now();
-    let invalid = || AppError::Conflict("El código de vinculación no es válido o ya venció.".into());
-    let meta = AuditMeta::internal(contract::domain::Channel::Telegram);
-    let txn = WriteTxn::begin(state).await?;
-    let link = telegram_links::Entity::find()
-        .filter(telegram_links::Column::CodeHash.eq(secret_hash(code.trim().to_uppercase().as_str())))
-        .one(&*txn)
-        .await?
-        .ok_or_else(invalid)?;
-    // Used up by one conditional UPDATE: of two redemptions racing, only one changes the row
-    // (PostgreSQL re-checks the condition after the first commits; SQLite runs one at a time).
-    let claimed = telegram_links::Entity::update_many()
-        .col_expr(telegram_links::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(now)))
-        .filter(telegram_links::Column::Id.eq(link.id))
-        .filter(telegram_links::Column::UsedAt.is_null())
-        .filter(telegram_links::Column::ExpiresAt.gt(now))
-        .exec(&*txn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Err(invalid());
-    }
-    let user = find_user(&*txn, link.user_id).await?;
-    users::Entity::update_many()
-        .col_expr(users::Column::TelegramUserId, sea_orm::sea_query::Expr::value(Option::<i64>::None))
-        .filter(users::Column::TelegramUserId.eq(telegram_user_id))
-        .exec(&*txn)
-        .await?;
-    let mut active: users::ActiveModel = user.into();
-    active.telegram_user_id = Set(Some(telegram_user_id));
-    active.updated_at = Set(now);
-    let user = active.update(&*txn).await?;
-    let actor = crate::services::auth::actor_for_user(state, user.id, contract::domain::Channel::Telegram).await?;
-    let actor = Actor { telegram_user_id: Some(telegram_user_id), ..actor };
-    audit::append(&txn, Some(&actor), &meta, AuditEntry::new("telegram.link", "user", user.id)).await?;
-    txn.commit().await?;
-    Ok(summary(&user))
-}
-
-fn token_info(t: &api_tokens::Model) -> ApiTokenInfo {
-    ApiTokenInfo {
-        id: t.id,
-        user_id: t.user_id,
-        name: t.name.clone(),
-        scopes: t.scopes.split_whitespace().map(str::to_owned).collect(),
-        expires_at: t.expires_at,
-        last_used_at: t.last_used_at,
-        revoked_at: t.revoked_at,
-        created_at: t.created_at,
-    }
-}
-
-/// A personal API token: yours, or anyone's for an admin. The secret is returned once.
-pub async fn create_api_token(
-    state: &AppState,
-    actor: &Actor,
-    meta: &AuditMeta,
-    user_id: i64,
-    name: &str,
-    read_only: bool,
-    expires_in_days: Option<u32>,
-) -> AppResult<CreatedApiToken> {
-    require_interactive(actor)?;
-    if user_id == actor.user_id {
-        require_write(actor)?;
-    } else {
-        require(actor, Capability::ManageUsers)?;
-    }
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::validation("name", "Ingrese un nombre para el token (hasta 100 caracteres)."));
-    }
-    let days = expires_in_days.unwrap_or(TOKEN_DEFAULT_DAYS);
-    if days == 0 || days > TOKEN_MAX_DAYS {
-        return Err(AppError::validation("expires_in_days", "La vigencia debe estar entre 1 y 365 días."));
-    }
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let token = format!("{TOKEN_PREFIX}{}", random_string(40, ALPHABET));
-    let now = Utc::now();
-    let txn = WriteTxn::begin(state).await?;
-    find_user(&*txn, user_id).await?;
-    let row = api_tokens::ActiveModel {
-        user_id: Set(user_id),
-        name: Set(name.to_owned()),
-        token_hash: Set(secret_hash(&token)),
-        scopes: Set(if read_only { "read" } else { "read write" }.into()),
-        expires_at: Set(Some(now + chrono::Duration::days(i64::from(days)))),
-        last_used_at: Set(None),
-        revoked_at: Set(None),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&*txn)
-    .await?;
-    let info = token_info(&row);
-    audit::append(&txn, Some(actor), meta, AuditEntry::new("api_token.create", "api_token", row.id).after(&info))
-        .await?;
-    txn.commit().await?;
-    Ok(CreatedApiToken { token, info })
-}
-
-pub async fn list_api_tokens(state: &AppState, actor: &Actor, user_id: i64) -> AppResult<Vec<ApiTokenInfo>> {
-    if user_id != actor.user_id {
-        require(actor, Capability::ManageUsers)?;
-    }
-    find_user(&state.db, user_id).await?;
-    let rows = api_tokens::Entity::find()
-        .filter(api_tokens::Column::UserId.eq(user_id))
-        .order_by_desc(api_tokens::Column::Id)
-        .all(&state.db)
-        .await?;
-    Ok(rows.iter().map(token_info).collect())
-}
-
-pub async fn revoke_api_token(
-    state: &AppState,
-    actor: &Actor,
-    meta: &AuditMeta,
-    token_id: i64,
-) -> AppResult<ApiTokenInfo> {
-    let txn = WriteTxn::begin(state).await?;
-    let row = api_tokens::Entity::find_by_id(token_id).one(&*txn).await?.ok_or(AppError::NotFound)?;
-    if row.user_id == actor.user_id {
-        require_write(actor)?;
-    } else {
-        // Someone else's token is answered as if it did not exist: token ids reveal nothing.
-        require(actor, Capability::ManageUsers).map_err(|_| AppError::NotFound)?;
-    }
-    let row = if row.revoked_at.is_none() {
-        let mut active: api_tokens::ActiveModel = row.into();
-        active.revoked_at = Set(Some(Utc::now()));
-        active.update(&*txn).await?
-    } else {
-        row
-    };
-    audit::append(&txn, Some(actor), meta, AuditEntry::new("api_token.revoke", "api_token", token_id)).await?;
-    txn.commit().await?;
-    Ok(token_info(&row))
 }
 
 /// Soft-deletes a user (admins only; never yourself or the last admin). Their sessions and

@@ -1,0 +1,447 @@
+//! Reading tasks: one task's detail, the lists, and the filtered keyset-paginated query.
+
+use super::*;
+
+// ----------------------------------------------------------------------------------- reading
+
+/// One task as `actor` may see it (officers: only tasks assigned to them).
+pub async fn detail(state: &AppState, actor: &Actor, id: i64) -> AppResult<TaskDetail> {
+    let task = find_visible(&state.db, actor, id).await?;
+    load_detail(state, actor, task).await
+}
+
+/// Full names of the given users that are not deleted.
+pub(super) async fn user_names(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .filter(users::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, format!("{} {}", u.first_name, u.last_name)))
+        .collect())
+}
+
+/// The detail of `task` for `actor`, without a visibility check (callers have done it).
+pub(crate) async fn load_detail(state: &AppState, actor: &Actor, task: tasks::Model) -> AppResult<TaskDetail> {
+    let db = &state.db;
+    let tz = state.config.timezone;
+    let assignments: Vec<TaskAssignmentInfo> = task_assignments::Entity::find()
+        .filter(task_assignments::Column::TaskId.eq(task.id))
+        .find_also_related(officers::Entity)
+        .order_by_asc(task_assignments::Column::AssignedAt)
+        .order_by_asc(task_assignments::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(a, o)| {
+            let o = o.filter(|o| o.deleted_at.is_none())?;
+            Some(TaskAssignmentInfo {
+                officer_id: o.id,
+                code: o.code,
+                name: format!("{} {}", o.first_name, o.last_name),
+                status: o.status,
+                assigned_at: a.assigned_at,
+                assigned_at_local: local_time(a.assigned_at, tz),
+                overlap_override: a.overlap_override,
+            })
+        })
+        .collect();
+    let rows = task_status_history::Entity::find()
+        .filter(task_status_history::Column::TaskId.eq(task.id))
+        .order_by_asc(task_status_history::Column::CreatedAt)
+        .order_by_asc(task_status_history::Column::Id)
+        .all(db)
+        .await?;
+    let mut people: Vec<i64> = rows.iter().filter_map(|h| h.changed_by).collect();
+    people.extend(task.supervisor_id);
+    people.push(task.created_by);
+    let names = user_names(db, people).await?;
+    let history = rows
+        .into_iter()
+        .map(|h| TaskHistoryEntry {
+            from: h.from_status,
+            to: h.to_status,
+            by_user_id: h.changed_by,
+            by: h.changed_by.and_then(|id| names.get(&id).cloned()),
+            channel: h.channel,
+            reason: h.reason,
+            at: h.created_at,
+            at_local: local_time(h.created_at, tz),
+        })
+        .collect();
+    let assigned = actor.officer_id.is_some_and(|me| assignments.iter().any(|a| a.officer_id == me));
+    let can_manage = may_manage(actor);
+    let allowed_transitions = task
+        .status
+        .next_statuses()
+        .filter(|to| if *to == TaskStatus::Cancelled { can_manage } else { may_operate(actor, assigned) })
+        .collect();
+    let duration_seconds = match (task.actual_start, task.actual_end) {
+        (Some(start), Some(end)) => Some(((end - start).num_seconds() - task.paused_seconds).max(0)),
+        _ => None,
+    };
+    Ok(TaskDetail {
+        id: task.id,
+        scheduled_start_local: task.scheduled_start.map(|t| local_time(t, tz)),
+        scheduled_end_local: task.scheduled_end.map(|t| local_time(t, tz)),
+        actual_start_local: task.actual_start.map(|t| local_time(t, tz)),
+        actual_end_local: task.actual_end.map(|t| local_time(t, tz)),
+        supervisor: task.supervisor_id.and_then(|id| names.get(&id).cloned()),
+        created_by_name: names.get(&task.created_by).cloned(),
+        code: task.code,
+        title: task.title,
+        description: task.description,
+        task_type: task.task_type,
+        priority: task.priority,
+        status: task.status,
+        scheduled_start: task.scheduled_start,
+        scheduled_end: task.scheduled_end,
+        actual_start: task.actual_start,
+        actual_end: task.actual_end,
+        paused_at: task.paused_at,
+        paused_seconds: task.paused_seconds,
+        duration_seconds,
+        supervisor_id: task.supervisor_id,
+        created_by: task.created_by,
+        lat: task.lat,
+        lon: task.lon,
+        location_text: task.location_text,
+        notes: task.notes,
+        created_at: task.created_at,
+        updated_at: task.updated_at,
+        assignments,
+        history,
+        allowed_transitions,
+        can_manage,
+    })
+}
+
+/// Tasks the actor may see in `scope`: `Mine` is what they are assigned to (and, for
+/// supervisors, what they are in charge of); `All` needs [`Capability::SeeAllTasks`].
+pub async fn list(state: &AppState, actor: &Actor, scope: TaskScope) -> AppResult<Vec<TaskSummary>> {
+    if scope == TaskScope::All {
+        require(actor, Capability::SeeAllTasks)?;
+    }
+    let mut query = tasks::Entity::find().filter(tasks::Column::DeletedAt.is_null());
+    if scope == TaskScope::Mine {
+        let mut mine = Condition::any();
+        if let Some(officer_id) = actor.officer_id {
+            mine = mine.add(assigned_to(officer_id));
+        }
+        if actor.role != Role::Officer {
+            mine = mine.add(tasks::Column::SupervisorId.eq(actor.user_id));
+        }
+        if mine.is_empty() {
+            return Ok(Vec::new());
+        }
+        query = query.filter(mine);
+    }
+    let rows = query
+        .order_by_asc(tasks::Column::ScheduledStart)
+        .order_by_asc(tasks::Column::Id)
+        .limit(LIST_LIMIT)
+        .all(&state.db)
+        .await?;
+    summarize(state, rows).await
+}
+
+/// Officers (id, full name) of each task, not deleted, in assignment order.
+pub(super) async fn officers_by_task(
+    db: &impl ConnectionTrait,
+    ids: Vec<i64>,
+) -> AppResult<HashMap<i64, Vec<(i64, String)>>> {
+    let mut out: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    // Chunks keep the IN list far below the backends' parameter limits.
+    for chunk in ids.chunks(500) {
+        let rows = task_assignments::Entity::find()
+            .filter(task_assignments::Column::TaskId.is_in(chunk.to_vec()))
+            .find_also_related(officers::Entity)
+            .order_by_asc(task_assignments::Column::Id)
+            .all(db)
+            .await?;
+        for (assignment, officer) in rows {
+            if let Some(o) = officer.filter(|o| o.deleted_at.is_none()) {
+                out.entry(assignment.task_id).or_default().push((o.id, format!("{} {}", o.first_name, o.last_name)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rows → DTOs, with officer and supervisor names fetched in two queries.
+pub(super) async fn summarize(state: &AppState, rows: Vec<tasks::Model>) -> AppResult<Vec<TaskSummary>> {
+    let db = &state.db;
+    let mut officers = officers_by_task(db, rows.iter().map(|t| t.id).collect()).await?;
+    let mut supervisor_ids: Vec<i64> = rows.iter().filter_map(|t| t.supervisor_id).collect();
+    supervisor_ids.sort_unstable();
+    supervisor_ids.dedup();
+    let supervisors = user_names(db, supervisor_ids).await?;
+    let tz = state.config.timezone;
+    Ok(rows
+        .into_iter()
+        .map(|t| {
+            let (officer_ids, officers) = officers.remove(&t.id).unwrap_or_default().into_iter().unzip();
+            TaskSummary {
+                id: t.id,
+                officers,
+                officer_ids,
+                supervisor: t.supervisor_id.and_then(|id| supervisors.get(&id).cloned()),
+                supervisor_id: t.supervisor_id,
+                scheduled_start: t.scheduled_start.map(|at| local_time(at, tz)),
+                scheduled_start_at: t.scheduled_start,
+                scheduled_end_at: t.scheduled_end,
+                created_at: t.created_at,
+                code: t.code,
+                title: t.title,
+                task_type: t.task_type,
+                priority: t.priority,
+                status: t.status,
+                lat: t.lat,
+                lon: t.lon,
+                location_text: t.location_text,
+            }
+        })
+        .collect())
+}
+
+/// The first instant of `day` in `tz` (the earliest, should the day start in a DST gap).
+pub(super) fn start_of_day(day: NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let local = tz.from_local_datetime(&midnight);
+    match local.earliest() {
+        Some(t) => t.with_timezone(&Utc),
+        // A gap at midnight: the day starts an hour later.
+        None => tz
+            .from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| midnight.and_utc()),
+    }
+}
+
+/// `text` as a LIKE pattern matching it anywhere, with its own `%`, `_` and `\` literal.
+pub(super) fn contains_pattern(text: &str) -> LikeExpr {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    escaped.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    LikeExpr::new(escaped).escape('\\')
+}
+
+/// The tasks `actor` may see that match `filter` (no order, no page), or `None` when the
+/// actor can see nothing at all.
+pub(super) fn filtered(
+    state: &AppState,
+    actor: &Actor,
+    filter: &TaskFilter,
+) -> AppResult<Option<Select<tasks::Entity>>> {
+    use sea_orm::sea_query::ExprTrait;
+    let mut errors = Errors::default();
+    for (field, day) in [("date_from", filter.date_from), ("date_to", filter.date_to)] {
+        if day.is_some_and(|d| !crate::services::day_in_range(d)) {
+            errors.add(field, crate::services::DAY_OUT_OF_RANGE);
+        }
+    }
+    if let (Some(from), Some(to)) = (filter.date_from, filter.date_to)
+        && to < from
+    {
+        errors.add("date_to", "La fecha final debe ser igual o posterior a la inicial.");
+    }
+    let text = clean(filter.text.clone()).map(|t| t.to_lowercase());
+    check_len(&mut errors, "text", text.as_deref(), SEARCH_MAX, "El texto de búsqueda es demasiado largo.");
+    errors.finish()?;
+
+    let mut query = tasks::Entity::find().filter(tasks::Column::DeletedAt.is_null());
+    match TaskVisibility::of(actor) {
+        TaskVisibility::Nothing => return Ok(None),
+        visibility => {
+            if let Some(visible) = visibility.condition() {
+                query = query.filter(visible);
+            }
+        }
+    }
+    if !filter.statuses.is_empty() {
+        query = query.filter(tasks::Column::Status.is_in(filter.statuses.clone()));
+    }
+    if let Some(task_type) = filter.task_type {
+        query = query.filter(tasks::Column::TaskType.eq(task_type));
+    }
+    if let Some(priority) = filter.priority {
+        query = query.filter(tasks::Column::Priority.eq(priority));
+    }
+    if let Some(supervisor_id) = filter.supervisor_id {
+        query = query.filter(tasks::Column::SupervisorId.eq(supervisor_id));
+    }
+    if let Some(officer_id) = filter.officer_id {
+        query = query.filter(assigned_to(officer_id));
+    }
+    let tz = state.config.timezone;
+    if let Some(from) = filter.date_from {
+        query = query.filter(tasks::Column::ScheduledStart.gte(start_of_day(from, tz)));
+    }
+    if let Some(to) = filter.date_to {
+        let next = to.succ_opt().unwrap_or(to);
+        query = query.filter(tasks::Column::ScheduledStart.lt(start_of_day(next, tz)));
+    }
+    if let Some(text) = text {
+        let like = |col: tasks::Column| Expr::expr(Func::lower(Expr::col(col))).like(contains_pattern(&text));
+        query = query.filter(
+            Condition::any()
+                .add(like(tasks::Column::Code))
+                .add(like(tasks::Column::Title))
+                .add(like(tasks::Column::Description)),
+        );
+    }
+    Ok(Some(query))
+}
+
+/// The value a task is sorted by.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub(super) enum SortKey {
+    Rank(i64),
+    Time(DateTime<Utc>),
+    Text(String),
+}
+
+/// What a cursor encodes: the sort it belongs to and the last row's key and id.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct Cursor {
+    s: String,
+    d: bool,
+    k: Option<SortKey>,
+    i: i64,
+}
+
+pub(super) fn priority_rank(p: TaskPriority) -> i64 {
+    p as i64
+}
+
+/// `CASE priority WHEN 'low' THEN 0 … END`: priorities in their natural order.
+pub(super) fn priority_rank_expr() -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::ExprTrait;
+    let mut case = sea_orm::sea_query::CaseStatement::new();
+    for p in TaskPriority::ALL {
+        case = case.case(Expr::col(tasks::Column::Priority).eq(p.as_str()), priority_rank(*p));
+    }
+    case.finally(-1).into()
+}
+
+pub(super) fn sort_key(sort: TaskSort, t: &tasks::Model) -> Option<SortKey> {
+    match sort {
+        TaskSort::ScheduledStart => t.scheduled_start.map(SortKey::Time),
+        TaskSort::Priority => Some(SortKey::Rank(priority_rank(t.priority))),
+        TaskSort::CreatedAt => Some(SortKey::Time(t.created_at)),
+        TaskSort::Code => Some(SortKey::Text(t.code.clone())),
+    }
+}
+
+pub(super) fn encode_cursor(filter: &TaskFilter, t: &tasks::Model) -> String {
+    let cursor = Cursor { s: filter.sort.as_str().into(), d: filter.descending, k: sort_key(filter.sort, t), i: t.id };
+    hex::encode(serde_json::to_vec(&cursor).unwrap_or_default())
+}
+
+pub(super) fn decode_cursor(filter: &TaskFilter, text: &str) -> AppResult<Cursor> {
+    let invalid = || AppError::validation("cursor", "El cursor no es válido para esta consulta.");
+    let bytes = hex::decode(text).map_err(|_| invalid())?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let key_fits = matches!(
+        (filter.sort, &cursor.k),
+        (TaskSort::ScheduledStart, None | Some(SortKey::Time(_)))
+            | (TaskSort::CreatedAt, Some(SortKey::Time(_)))
+            | (TaskSort::Priority, Some(SortKey::Rank(_)))
+            | (TaskSort::Code, Some(SortKey::Text(_)))
+    );
+    if cursor.s != filter.sort.as_str() || cursor.d != filter.descending || !key_fits {
+        return Err(invalid());
+    }
+    Ok(cursor)
+}
+
+/// Orders by the sort key (absent keys last), then id, and continues after `cursor`.
+pub(super) fn ordered(
+    mut query: Select<tasks::Entity>,
+    filter: &TaskFilter,
+    cursor: Option<Cursor>,
+) -> Select<tasks::Entity> {
+    use sea_orm::sea_query::ExprTrait;
+    let (key, nullable): (sea_orm::sea_query::SimpleExpr, bool) = match filter.sort {
+        TaskSort::ScheduledStart => (Expr::col(tasks::Column::ScheduledStart), true),
+        TaskSort::Priority => (priority_rank_expr(), false),
+        TaskSort::CreatedAt => (Expr::col(tasks::Column::CreatedAt), false),
+        TaskSort::Code => (Expr::col(tasks::Column::Code), false),
+    };
+    let order = if filter.descending { Order::Desc } else { Order::Asc };
+    if let Some(cursor) = cursor {
+        let id = Expr::col(tasks::Column::Id);
+        let after_id = if filter.descending { id.lt(cursor.i) } else { id.gt(cursor.i) };
+        let condition = match cursor.k {
+            None => Condition::all().add(key.clone().is_null()).add(after_id),
+            Some(k) => {
+                let value: sea_orm::Value = match k {
+                    SortKey::Rank(r) => r.into(),
+                    SortKey::Time(t) => t.into(),
+                    SortKey::Text(s) => s.into(),
+                };
+                let beyond =
+                    if filter.descending { key.clone().lt(value.clone()) } else { key.clone().gt(value.clone()) };
+                let mut c = Condition::any().add(beyond).add(Condition::all().add(key.clone().eq(value)).add(after_id));
+                if nullable {
+                    c = c.add(key.clone().is_null());
+                }
+                c
+            }
+        };
+        query = query.filter(condition);
+    }
+    if nullable {
+        query = query.order_by(key.clone().is_null(), Order::Asc);
+    }
+    query.order_by(key, order.clone()).order_by(tasks::Column::Id, order)
+}
+
+/// Filtered, sorted, keyset-paginated tasks (officers: only their own, whatever the filter).
+/// Served from [`crate::cache`] per viewer scope and filter: any write or event makes
+/// the next request recompute.
+pub async fn query(state: &AppState, actor: &Actor, filter: TaskFilter) -> AppResult<Page<TaskSummary>> {
+    query_shared(state, actor, filter).await.map(std::sync::Arc::unwrap_or_clone)
+}
+
+/// `query`, shared with the view cache instead of copied (for pages rendered on the server).
+pub async fn query_shared(
+    state: &AppState,
+    actor: &Actor,
+    filter: TaskFilter,
+) -> AppResult<std::sync::Arc<Page<TaskSummary>>> {
+    let key = (crate::services::activity::ScopeKey::of(actor), filter.clone());
+    let compute = || async { compute_query(state, actor, filter).await.map(std::sync::Arc::new) };
+    state.caches.tasks.get_or_compute(&state.events, key, compute).await
+}
+
+pub(super) async fn compute_query(state: &AppState, actor: &Actor, filter: TaskFilter) -> AppResult<Page<TaskSummary>> {
+    let limit = filter.limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+    let cursor = match clean(filter.cursor.clone()) {
+        Some(text) => Some(decode_cursor(&filter, &text)?),
+        None => None,
+    };
+    let Some(query) = filtered(state, actor, &filter)? else {
+        return Ok(Page { items: Vec::new(), next_cursor: None });
+    };
+    let mut rows = ordered(query, &filter, cursor).limit(u64::from(limit) + 1).all(&state.db).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|t| encode_cursor(&filter, t)) } else { None };
+    Ok(Page { items: summarize(state, rows).await?, next_cursor })
+}

@@ -1,0 +1,249 @@
+//! The shared steps of every task write: the code, the row, its history, its officers and
+//! their statuses.
+
+use super::*;
+
+/// The next `<TYPE>-<YEAR>-<SEQ>` code, serialised against concurrent creations.
+pub(crate) async fn generate_code(txn: &WriteTxn, task_type: TaskType, year: i32) -> AppResult<String> {
+    let conn: &sea_orm::DatabaseTransaction = txn;
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        conn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [TASK_CODE_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    next_code(conn, task_type, year).await
+}
+
+/// The current year in the configured time zone.
+pub(crate) fn local_year(state: &AppState, at: DateTime<Utc>) -> i32 {
+    at.with_timezone(&state.config.timezone).year()
+}
+
+/// What a new task row holds (validated; the code unique or generated).
+pub(crate) struct TaskRow {
+    pub code: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub task_type: TaskType,
+    pub priority: TaskPriority,
+    pub scheduled_start: Option<DateTime<Utc>>,
+    pub scheduled_end: Option<DateTime<Utc>>,
+    pub supervisor_id: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub location_text: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// The one way a task is born, for `create` and for emergencies: the row (scheduled), its
+/// officers, and its first history row with `reason`.
+pub(crate) async fn insert_task(
+    txn: &WriteTxn,
+    actor: &Actor,
+    row: TaskRow,
+    officer_ids: &[i64],
+    allow_overlap: bool,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+) -> AppResult<tasks::Model> {
+    let db: &sea_orm::DatabaseTransaction = txn;
+    let task = tasks::ActiveModel {
+        code: Set(row.code),
+        title: Set(row.title),
+        description: Set(row.description),
+        task_type: Set(row.task_type),
+        priority: Set(row.priority),
+        status: Set(TaskStatus::Scheduled),
+        scheduled_start: Set(row.scheduled_start),
+        scheduled_end: Set(row.scheduled_end),
+        actual_start: Set(None),
+        actual_end: Set(None),
+        paused_at: Set(None),
+        paused_seconds: Set(0),
+        supervisor_id: Set(row.supervisor_id),
+        created_by: Set(actor.user_id),
+        lat: Set(row.lat),
+        lon: Set(row.lon),
+        location_text: Set(row.location_text),
+        notes: Set(row.notes),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    insert_assignments(txn, task.id, officer_ids, actor, allow_overlap, at).await?;
+    add_history(txn, task.id, None, TaskStatus::Scheduled, actor, reason, at).await?;
+    Ok(task)
+}
+
+pub(super) async fn add_history(
+    txn: &WriteTxn,
+    task_id: i64,
+    from: Option<TaskStatus>,
+    to: TaskStatus,
+    actor: &Actor,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let db: &sea_orm::DatabaseTransaction = txn;
+    task_status_history::ActiveModel {
+        task_id: Set(task_id),
+        from_status: Set(from),
+        to_status: Set(to),
+        changed_by: Set(Some(actor.user_id)),
+        channel: Set(actor.channel),
+        reason: Set(reason),
+        created_at: Set(at),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Inserts assignments (the database refuses overlaps unless `overlap_override`).
+pub(crate) async fn insert_assignments(
+    txn: &WriteTxn,
+    task_id: i64,
+    officer_ids: &[i64],
+    actor: &Actor,
+    overlap_override: bool,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let db: &sea_orm::DatabaseTransaction = txn;
+    for &officer_id in officer_ids {
+        task_assignments::ActiveModel {
+            task_id: Set(task_id),
+            officer_id: Set(officer_id),
+            assigned_at: Set(at),
+            assigned_by: Set(Some(actor.user_id)),
+            overlap_override: Set(overlap_override),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The history note for assignments made with an overlap override.
+pub(crate) fn override_note(officers: &[officers::Model]) -> String {
+    let codes: Vec<&str> = officers.iter().map(|o| o.code.as_str()).collect();
+    format!("Superposición de horario autorizada para: {}", codes.join(", "))
+}
+
+pub(super) async fn assigned_officer_ids(db: &impl ConnectionTrait, task_id: i64) -> AppResult<Vec<i64>> {
+    Ok(task_assignments::Entity::find()
+        .select_only()
+        .column(task_assignments::Column::OfficerId)
+        .filter(task_assignments::Column::TaskId.eq(task_id))
+        .order_by_asc(task_assignments::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+pub(super) async fn set_officer_status(
+    txn: &mut WriteTxn,
+    ids: Vec<i64>,
+    status: OfficerStatus,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let db: &sea_orm::DatabaseTransaction = txn;
+    officers::Entity::update_many()
+        .col_expr(officers::Column::Status, Expr::value(status.as_str()))
+        .col_expr(officers::Column::StatusChangedAt, Expr::value(at))
+        .col_expr(officers::Column::UpdatedAt, Expr::value(at))
+        .filter(officers::Column::Id.is_in(ids.clone()))
+        .exec(db)
+        .await?;
+    for officer_id in ids {
+        txn.emit(Event::OfficerStatusChanged { officer_id, status });
+    }
+    Ok(())
+}
+
+/// Puts officers `on_task` (those not already). Returns who changed.
+pub(super) async fn occupy_officers(txn: &mut WriteTxn, officer_ids: &[i64], at: DateTime<Utc>) -> AppResult<Vec<i64>> {
+    if officer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let db: &sea_orm::DatabaseTransaction = txn;
+    let ids: Vec<i64> = officers::Entity::find()
+        .select_only()
+        .column(officers::Column::Id)
+        .filter(officers::Column::Id.is_in(officer_ids.to_vec()))
+        .filter(officers::Column::DeletedAt.is_null())
+        .filter(officers::Column::Status.ne(OfficerStatus::OnTask))
+        .order_by_asc(officers::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    set_officer_status(txn, ids.clone(), OfficerStatus::OnTask, at).await?;
+    Ok(ids)
+}
+
+/// Frees officers of `task_id`: those `on_task` become `available` unless they are on another
+/// task in progress or paused. Officers off duty or unavailable are left alone. Returns who
+/// changed.
+pub(super) async fn free_officers(
+    txn: &mut WriteTxn,
+    task_id: i64,
+    officer_ids: &[i64],
+    at: DateTime<Utc>,
+) -> AppResult<Vec<i64>> {
+    if officer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let db: &sea_orm::DatabaseTransaction = txn;
+    let busy: HashSet<i64> = task_assignments::Entity::find()
+        .select_only()
+        .column(task_assignments::Column::OfficerId)
+        .inner_join(tasks::Entity)
+        .filter(task_assignments::Column::OfficerId.is_in(officer_ids.to_vec()))
+        .filter(task_assignments::Column::TaskId.ne(task_id))
+        .filter(tasks::Column::Status.is_in([TaskStatus::InProgress, TaskStatus::Paused]))
+        .filter(tasks::Column::DeletedAt.is_null())
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let ids: Vec<i64> = officers::Entity::find()
+        .select_only()
+        .column(officers::Column::Id)
+        .filter(officers::Column::Id.is_in(officer_ids.to_vec()))
+        .filter(officers::Column::DeletedAt.is_null())
+        .filter(officers::Column::Status.eq(OfficerStatus::OnTask))
+        .order_by_asc(officers::Column::Id)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|id| !busy.contains(id))
+        .collect();
+    set_officer_status(txn, ids.clone(), OfficerStatus::Available, at).await?;
+    Ok(ids)
+}
+
+/// The next free code `<TYPE>-<YEAR>-<SEQ>`, e.g. `PATROL-2026-0007`.
+pub async fn next_code(db: &impl ConnectionTrait, task_type: TaskType, year: i32) -> AppResult<String> {
+    let prefix = format!("{}-{year}-", task_type.as_str().to_uppercase());
+    let codes: Vec<String> = tasks::Entity::find()
+        .select_only()
+        .column(tasks::Column::Code)
+        .filter(tasks::Column::Code.starts_with(prefix.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let max = codes.iter().filter_map(|c| c.strip_prefix(&prefix)?.parse::<u32>().ok()).max().unwrap_or(0);
+    Ok(format!("{prefix}{:04}", max + 1))
+}
