@@ -348,10 +348,14 @@ mod tests {
             used.extend(tr_calls(&text));
         }
         used.extend(enum_labels().into_iter().map(str::to_owned));
-        // Messages of server errors shown through `tr_msg`: literals of the api and server layers.
+        // Messages of server errors shown through `tr_msg`: literals of the server functions,
+        // the Leptos glue, the core (services) and the contract.
         let mut server = Vec::new();
         literals(&dir.join("api"), &dir.join("i18n"), &mut server);
         literals(&dir.join("server"), &dir.join("i18n"), &mut server);
+        for krate in ["core", "contract"] {
+            literals(&dir.join("../..").join(krate).join("src"), &dir.join("i18n"), &mut server);
+        }
         used.extend(server.into_iter().map(|(lit, _)| lit));
         let keys: Vec<String> = super::english::TABLE.iter().map(|(es, _)| (*es).to_owned()).collect();
         assert!(keys.len() > 100, "the table was not read ({} keys)", keys.len());

@@ -28,6 +28,8 @@
 //! `gad serve` only when the webhook is configured; with Redis a lease makes sure only one
 //! process runs them at a time.
 
+mod callbacks;
+mod chat;
 mod handlers;
 pub mod jobs;
 mod render;
@@ -47,7 +49,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-pub use handlers::Conversation;
+pub use chat::Conversation;
 
 /// How long a chat's worker waits for another update before it goes away.
 const WORKER_IDLE: Duration = Duration::from_secs(60);

@@ -12,7 +12,7 @@ use contract::emergency::EmergencyOutcome;
 use contract::stats::TaskStatistics;
 use contract::tasks::{TaskDetail, TaskSummary};
 
-use super::handlers::HistoryFilter;
+use super::callbacks::HistoryFilter;
 
 /// At most this many tasks are sent by `/tareas` (one message each).
 pub const MAX_TASKS: usize = 10;

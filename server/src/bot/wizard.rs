@@ -23,7 +23,7 @@ use gad_core::actor::Actor;
 use serde::{Deserialize, Serialize};
 
 use super::Bot;
-use super::handlers::{Conversation, Keyboard, edit, forget, remember, send, send_markup};
+use super::chat::{Conversation, Keyboard, edit, forget, remember, send, send_markup};
 use super::render;
 
 /// Officers per page of the officers step.
@@ -337,7 +337,7 @@ pub async fn on_callback(bot: &Bot, chat_id: i64, message_id: i64, actor: Actor,
             .await;
         return (None, false);
     }
-    let Some(Conversation::Create(mut draft)) = super::handlers::conversation(bot, chat_id).await else {
+    let Some(Conversation::Create(mut draft)) = super::chat::conversation(bot, chat_id).await else {
         return (Some(STALE.to_owned()), true);
     };
     let (head, arg) = data.split_once(':').unwrap_or((data, ""));
@@ -466,7 +466,7 @@ async fn confirm(bot: &Bot, chat_id: i64, actor: Actor, draft: Draft) {
         // The draft stays: the person can change the officers, override an overlap or cancel.
         Err(e) => {
             let mut draft = draft;
-            draft.overlap_refused = e.code == app::api::ErrorCode::Conflict && !draft.selected.is_empty();
+            draft.overlap_refused = e.code == contract::ErrorCode::Conflict && !draft.selected.is_empty();
             draft.allow_overlap = false;
             if save(bot, chat_id, &draft).await {
                 prompt(bot, chat_id, &draft, Some(render::error(&e).trim_start_matches("⚠️ "))).await;

@@ -1251,7 +1251,7 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
     })
     .await
     .unwrap_err();
-    assert_eq!(refused.code, app::api::ErrorCode::Forbidden);
+    assert_eq!(refused.code, contract::ErrorCode::Forbidden);
     let ops = call_as(&rig.app.state, Some(admin.clone()), || {
         create_telegram_group("Operaciones".into(), -100_111, Some("Grupo de operaciones".into()))
     })
@@ -1268,13 +1268,13 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
     let no = call_as(&rig.app.state, Some(officer), || create_broadcast(ops.id, BroadcastKind::Normal, "hola".into()))
         .await
         .unwrap_err();
-    assert_eq!(no.code, app::api::ErrorCode::Forbidden);
+    assert_eq!(no.code, contract::ErrorCode::Forbidden);
     let empty = call_as(&rig.app.state, Some(supervisor.clone()), || {
         create_broadcast(ops.id, BroadcastKind::Normal, "   ".into())
     })
     .await
     .unwrap_err();
-    assert_eq!(empty.code, app::api::ErrorCode::Validation);
+    assert_eq!(empty.code, contract::ErrorCode::Validation);
 
     let templates = call_as(&rig.app.state, Some(supervisor.clone()), broadcast_templates).await.unwrap();
     let red = templates.iter().find(|t| t.key == "codigo_rojo").unwrap().clone();

@@ -65,7 +65,7 @@ async fn notes_are_private(backend: Backend) {
     let mut actor = actor_for_user(&app.state, user_id(&app, &supervisor).await, Channel::Api).await.unwrap();
     actor.read_only = true;
     let refused = call_as(&app.state, Some(actor), || create_note("no".into())).await;
-    assert_eq!(refused.unwrap_err().code, app::api::ErrorCode::Forbidden);
+    assert_eq!(refused.unwrap_err().code, contract::ErrorCode::Forbidden);
 
     let res = app.call(&supervisor, "delete_note", &[("id", &id)]).await;
     assert_eq!(res.status(), StatusCode::OK);

@@ -1,10 +1,11 @@
 //! `/metrics`: HTTP metrics by route and status, and domain gauges that match the database.
+//! The recorder is one per process, so the server under test is a process of its own.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
 
-use common::{Backend, TestApp};
-use sea_orm::{ConnectionTrait, Statement};
+use common::{Backend, GadProcess};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 fn value(body: &str, series: &str) -> f64 {
     body.lines()
@@ -12,15 +13,16 @@ fn value(body: &str, series: &str) -> f64 {
         .unwrap_or_else(|| panic!("{series} not in:\n{body}"))
 }
 
-async fn count(app: &TestApp, sql: &str) -> f64 {
-    let db = &app.state.db;
+async fn count(db: &DatabaseConnection, sql: &str) -> f64 {
     let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
     row.try_get_by_index::<i64>(0).unwrap() as f64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_reflect_requests_and_the_database() {
-    let app = TestApp::spawn(Backend::Postgres).await;
+    let database_url = common::fresh_database(Backend::Postgres).await;
+    let app = GadProcess::start(&database_url, &[]).await;
+    let db = Database::connect(&database_url).await.unwrap();
     let http = reqwest::Client::new();
     for _ in 0..3 {
         http.get(app.url("/health")).send().await.unwrap();
@@ -39,7 +41,7 @@ async fn metrics_reflect_requests_and_the_database() {
 
     let open = "SELECT COUNT(*) FROM tasks WHERE deleted_at IS NULL AND status IN ('scheduled','in_progress','paused')";
     for priority in ["low", "medium", "high", "urgent", "critical"] {
-        let expected = count(&app, &format!("{open} AND priority = '{priority}'")).await;
+        let expected = count(&db, &format!("{open} AND priority = '{priority}'")).await;
         assert_eq!(
             value(&body, &format!(r#"gad_tasks_open_by_priority{{priority="{priority}"}}"#)),
             expected,
@@ -48,7 +50,7 @@ async fn metrics_reflect_requests_and_the_database() {
     }
     for status in ["available", "on_task", "off_duty", "unavailable"] {
         let expected =
-            count(&app, &format!("SELECT COUNT(*) FROM officers WHERE deleted_at IS NULL AND status = '{status}'"))
+            count(&db, &format!("SELECT COUNT(*) FROM officers WHERE deleted_at IS NULL AND status = '{status}'"))
                 .await;
         assert_eq!(value(&body, &format!(r#"gad_officers_by_status{{status="{status}"}}"#)), expected, "{status}");
     }
@@ -57,13 +59,11 @@ async fn metrics_reflect_requests_and_the_database() {
     assert!(value(&body, r#"gad_db_pool_max_connections"#) >= 1.0);
 
     // An officer's position goes stale: the gauge follows the database.
-    app.state
-        .db
-        .execute_unprepared(
-            "UPDATE officers SET last_position_at = last_position_at - INTERVAL '1 hour' WHERE code = 'EF-001'",
-        )
-        .await
-        .unwrap();
+    db.execute_unprepared(
+        "UPDATE officers SET last_position_at = last_position_at - INTERVAL '1 hour' WHERE code = 'EF-001'",
+    )
+    .await
+    .unwrap();
     let body = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert_eq!(value(&body, "gad_officers_stale_positions"), 1.0);
 }

@@ -4,55 +4,14 @@
 
 use crate::common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{ADMIN_PASSWORD, Backend};
+use common::{ADMIN_PASSWORD, Backend, GadProcess};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn start(database_url: &str) -> Server {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_gad"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("DATABASE_URL", database_url)
-        .env("REDIS_URL", common::redis_url())
-        .env("GAD_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("GAD_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("GAD_2FA_REQUIRED_ROLES", "none")
-        .env("GAD_DEMO_PASSWORD", common::DEMO_PASSWORD)
-        .env("GAD_SEED_DEMO", "true")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http.get(format!("{}/ready", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("gad did not become ready on {}", server.base);
+async fn start(database_url: &str) -> GadProcess {
+    GadProcess::start(database_url, &[]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -252,3 +252,56 @@ pub fn problem_fields(body: &serde_json::Value) -> Vec<String> {
     fields.sort();
     fields
 }
+
+/// A real `gad serve` process (the built binary), killed when dropped. For what is per
+/// process and so cannot be shared with the other tests of this binary: the metrics
+/// recorder, several replicas on one database.
+pub struct GadProcess {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl Drop for GadProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl GadProcess {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Starts `gad serve` on a free port against `database_url` (with the test Redis and the
+    /// demo data) and waits until it is ready; `extra` adds or overrides variables.
+    pub async fn start(database_url: &str, extra: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gad"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("DATABASE_URL", database_url)
+            .env("REDIS_URL", redis_url())
+            .env("GAD_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("GAD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("GAD_2FA_REQUIRED_ROLES", "none")
+            .env("GAD_DEMO_PASSWORD", DEMO_PASSWORD)
+            .env("GAD_SEED_DEMO", "true")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null());
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let process = GadProcess { child: command.spawn().unwrap(), base: format!("http://127.0.0.1:{port}") };
+        let http = reqwest::Client::new();
+        for _ in 0..400 {
+            if http.get(process.url("/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("gad did not become ready on {}", process.base);
+    }
+}
