@@ -335,13 +335,13 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-# .env.example lists every variable GAD reads (app/src/server/config.rs) and every variable the
+# .env.example lists every variable GAD reads (core/src/config.rs) and every variable the
 # compose files interpolate.
 env_example_complete() {
   "$PY" - <<'PY'
 import re, sys
 listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", open(".env.example").read(), re.M))
-config = open("app/src/server/config.rs").read()
+config = open("core/src/config.rs").read()
 read = set(re.findall(r'env\.(?:get|secret|parse)\("([A-Z][A-Z0-9_]*)"\)', config))
 used = set()
 for f in ("docker-compose.yml", "docker-compose.prod.yml"):
