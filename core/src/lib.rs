@@ -11,6 +11,7 @@ pub mod cache;
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod entities;
 pub mod error;
 pub mod events;

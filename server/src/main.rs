@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use gad_core::config::Config;
-use gad_core::services::{demo, users};
+use gad_core::demo;
+use gad_core::services::users;
 use gad_server::cli::{AuditCommand, Cli, Command};
 use gad_server::startup::{self, Application, print_once, startup_error};
 

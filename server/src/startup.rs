@@ -8,8 +8,9 @@ use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 
 use gad_core::config::Config;
+use gad_core::demo;
 use gad_core::events::EventBus;
-use gad_core::services::{demo, users};
+use gad_core::services::users;
 use gad_core::state::{AppState, Parts, RedisPool};
 use gad_core::{db, error::AppError};
 

@@ -9,7 +9,6 @@ pub mod auth;
 pub mod backups;
 pub mod broadcasts;
 pub mod conversations;
-pub mod demo;
 pub mod emergency;
 pub mod feedback;
 pub mod gauges;

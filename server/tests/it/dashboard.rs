@@ -6,8 +6,8 @@ use crate::common;
 
 use common::{Backend, TestApp};
 use contract::domain::TaskStatus;
+use gad_core::demo;
 use gad_core::entities::{task_assignments, task_status_history, tasks};
-use gad_core::services::demo;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 async fn bulk_seeding_reaches_the_total_once(backend: Backend) {
