@@ -219,6 +219,12 @@ pub fn check_password_length(password: &str) -> AppResult<()> {
 /// is locked. The attempt that reaches `login_max_failures` sets the lock in the same
 /// statement, so no parallel guess slips in between; a lock that has run out starts the
 /// count afresh. A successful login then clears both.
+///
+/// Like every write, it goes through [`WriteTxn`]: on SQLite that serialises it with the other
+/// writers. A bare write on the pool could commit inside another operation's transaction, between
+/// its first read and its first write, and that operation would then fail with "database is
+/// locked" (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out): a token, a task or a user
+/// refused with an internal error because someone signed in at that moment.
 pub(crate) async fn reserve_attempt(
     state: &AppState,
     user_id: i64,
@@ -233,13 +239,14 @@ pub(crate) async fn reserve_attempt(
          WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4) \
          RETURNING failed_login_count"
     );
-    let db = &state.db;
+    let txn = WriteTxn::begin(state).await?;
     let statement = Statement::from_sql_and_values(
-        db.get_database_backend(),
+        txn.get_database_backend(),
         sql,
         [user_id.into(), state.config.login_max_failures.into(), lock_end.into(), now.into()],
     );
-    let row = db.query_one_raw(statement).await?;
+    let row = txn.query_one_raw(statement).await?;
+    txn.commit().await?;
     row.map(|r| r.try_get_by_index::<i32>(0)).transpose().map_err(AppError::from)
 }
 
@@ -253,8 +260,10 @@ async fn release_attempt(state: &AppState, user_id: i64, locked: bool) -> AppRes
     if locked {
         update = update.col_expr(users::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None));
     }
-    update.exec(&state.db).await?;
-    Ok(())
+    // Serialised with the other writers on SQLite (see `reserve_attempt`).
+    let txn = WriteTxn::begin(state).await?;
+    update.exec(&*txn).await?;
+    txn.commit().await
 }
 
 /// The actor for a signed-in user id; an inactive or deleted user is nobody.
@@ -357,11 +366,14 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> AppResult<Actor> 
         .ok_or(AppError::Unauthenticated)?;
     let read_only = !row.scopes.split_whitespace().any(|s| s == "write");
     if row.last_used_at.is_none_or(|t| now - t > Duration::minutes(1)) {
+        // Serialised with the other writers on SQLite (see `reserve_attempt`).
+        let txn = WriteTxn::begin(state).await?;
         api_tokens::Entity::update_many()
             .col_expr(api_tokens::Column::LastUsedAt, Expr::value(Some(now)))
             .filter(api_tokens::Column::Id.eq(row.id))
-            .exec(&state.db)
+            .exec(&*txn)
             .await?;
+        txn.commit().await?;
     }
     let actor = actor_for_user(state, row.user_id, Channel::Api).await?;
     Ok(Actor { read_only, via_token: true, ..actor })

@@ -71,9 +71,7 @@ test('an admin creates a user, changes the role and deactivates it without JavaS
   await expect(page.getByRole('button', { name: 'Reactivar' })).toBeVisible();
 });
 
-// KNOWN FAILURE (security session, 2026-12-03): on the merged main the no-JavaScript token form
-// no longer shows the new token (identity/two-factor changes to the users page); fix first.
-test.fixme('a Telegram link code and an API token are shown once without JavaScript', async ({ page }) => {
+test('a Telegram link code and an API token are shown once without JavaScript', async ({ page }) => {
   await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
   await page.goto('/usuarios');
   const u = someone('secretos');
