@@ -167,3 +167,53 @@ async fn redis_sessions_are_shared_between_replicas() {
     let ready: serde_json::Value = client.get(second.url("/ready")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["checks"]["redis"]["status"], "ok");
 }
+
+/// On SQLite every write must wait for the one writer: a sign-in's attempt counter written
+/// beside the writer lock could land inside another operation's transaction, between its
+/// first read and its first write, and that operation failed with "database is locked"
+/// (a 500: about one API token in a hundred while someone signed in at that moment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_never_break_concurrent_writes_on_sqlite() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[("GAD_LOGIN_RATE_LIMIT_PER_MINUTE", "100000"), ("GAD_RATE_LIMIT_PER_MINUTE", "100000")],
+    )
+    .await;
+    let admin = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    let me: serde_json::Value = admin.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    let id = me["id"].as_i64().unwrap();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signer = {
+        let (stop, url) = (stop.clone(), app.url("/api/fn/login"));
+        tokio::spawn(async move {
+            let mut refused = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let res = TestApp::client()
+                    .post(&url)
+                    .header(ACCEPT, "application/json")
+                    .form(&[("email", "supervisor@gad.local"), ("password", DEMO_PASSWORD)])
+                    .send()
+                    .await
+                    .unwrap();
+                refused += usize::from(!res.status().is_success());
+            }
+            refused
+        })
+    };
+    let mut failures = Vec::new();
+    for n in 0..300 {
+        let res = admin
+            .post(app.url(&format!("/api/v1/users/{id}/tokens")))
+            .json(&serde_json::json!({ "name": format!("carga {n}"), "read_only": true }))
+            .send()
+            .await
+            .unwrap();
+        if res.status() != StatusCode::CREATED {
+            failures.push(res.status());
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(signer.await.unwrap(), 0, "a sign-in was refused");
+    assert!(failures.is_empty(), "token creations failed while others signed in: {failures:?}");
+}
