@@ -288,7 +288,11 @@ if $run_rust; then
   locked=()
   [ -f Cargo.lock ] && locked=(--locked)
   set +e
-  cargo test --no-fail-fast ${locked[@]+"${locked[@]}"} ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$WORK/cargo-test.log"
+  # With the flag cargo-leptos gives every build (type-erased views, as the server ships), and
+  # spelled as it spells it (appended to RUSTFLAGS), so the browser-test build after this one
+  # reuses every compiled dependency instead of compiling them all a second time.
+  RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components" \
+    cargo test --no-fail-fast ${locked[@]+"${locked[@]}"} ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$WORK/cargo-test.log"
   rc=${PIPESTATUS[0]}
   set -e
   count_cargo "$WORK/cargo-test.log"
