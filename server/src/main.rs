@@ -120,10 +120,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let state = startup::connect(config).await?;
             gad_core::db::migrate(&state.db).await.map_err(startup_error)?;
             let bot = gad_server::bot::Bot::new(state)?;
-            bot.run_long_poll(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            bot.run_long_poll(startup::shutdown_signal()).await?;
         }
         Command::Verify { url, internal_url, ca_cert, min_cert_days, timeout } => {
             let options = gad_server::verify::Options {

@@ -8,6 +8,7 @@ use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -82,6 +83,9 @@ pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
         // Telegram's webhook (only when configured); outside sessions and page guards.
         .merge(crate::bot::webhook_routes(&state))
         .merge(pages)
+        // Innermost: a handler that panics answers 500 (problem+json, counted) and the process
+        // and its other requests carry on.
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()
@@ -106,6 +110,16 @@ pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
         .with_state(state)
 }
 
+/// The answer to a request whose handler panicked: the panic is logged and counted
+/// (`gad_http_panics_total`); the caller gets the same 500 as any internal error, with no
+/// detail of the panic.
+pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    metrics::counter!("gad_http_panics_total").increment(1);
+    tracing::error!("a request handler panicked");
+    crate::rest::problem::Problem::new(contract::ErrorCode::Internal, "Error interno del servidor.").into_response()
+}
+
 /// The operations listener (`GAD_METRICS_ADDR`): metrics, readiness and health for Prometheus
 /// and orchestrators, on an address the public site does not reach.
 pub fn operations(state: AppState) -> Router {
@@ -116,4 +130,33 @@ pub fn operations(state: AppState) -> Router {
         .route("/health", get(health::health))
         .layer(axum::middleware::from_fn_with_state(headers, security_headers::secure))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_router_lives_on() {
+        let router: Router = Router::new()
+            .route("/boom", get(boom))
+            .route("/ok", get(|| async { "ok" }))
+            .layer(CatchPanicLayer::custom(panic_response));
+        let res = router.clone().oneshot(Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let body = axum::body::to_bytes(res.into_body(), 64 * 1024).await.unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("internal") && !text.contains("boom"), "{text}");
+        let res = router.oneshot(Request::get("/ok").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
 }

@@ -184,7 +184,8 @@ pub fn startup_error(err: AppError) -> anyhow::Error {
     }
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM (what `docker stop` sends): the end of `gad serve` and of `gad bot`.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

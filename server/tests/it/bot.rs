@@ -54,6 +54,8 @@ struct FakeState {
     missing_chats: Mutex<Vec<i64>>,
     next_message_id: AtomicI64,
     next_update_id: AtomicI64,
+    /// `getUpdates` calls answered (they are not recorded as calls).
+    polls: AtomicI64,
 }
 
 #[derive(Clone)]
@@ -149,6 +151,7 @@ async fn fake_method(
     let body: Value =
         serde_json::from_slice(&body).unwrap_or_else(|_| json!({"_raw": String::from_utf8_lossy(&body).into_owned()}));
     if method == "getUpdates" {
+        state.polls.fetch_add(1, Ordering::SeqCst);
         // A short long poll: answer as soon as something is queued, else after 200 ms.
         let deadline = Instant::now() + Duration::from_millis(200);
         loop {
@@ -1514,4 +1517,45 @@ async fn bench_updates_per_second_and_reply_latency() {
         pct(&lat, 0.99),
         lat.last().unwrap()
     );
+}
+
+/// `docker stop` sends SIGTERM and kills what is still running after the grace period: the
+/// polling bot must end at once and cleanly (it ended only on Ctrl-C).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_polling_bot_stops_on_sigterm() {
+    let tg = FakeTelegram::start().await;
+    let database_url = common::fresh_database(Backend::Sqlite).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gad"))
+        .arg("bot")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("DATABASE_URL", &database_url)
+        .env("TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("TELEGRAM_API_URL", &tg.url)
+        .env("GAD_2FA_REQUIRED_ROLES", "none")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Polling (twice, so the signal handler is installed well before).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tg.state.polls.load(Ordering::SeqCst) < 2 {
+        assert!(Instant::now() < deadline, "the bot never polled");
+        assert!(child.try_wait().unwrap().is_none(), "the bot exited before polling");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("gad bot still running 10 s after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "gad bot did not end cleanly on SIGTERM: {status}");
 }
