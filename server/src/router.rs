@@ -133,6 +133,7 @@ pub fn operations(state: AppState) -> Router {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
