@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{ADMIN_PASSWORD, Backend};
+use common::{ADMIN_PASSWORD, Backend, GadProcess};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -40,26 +40,6 @@ async fn wait_for(url: &str, http: &reqwest::Client) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("{url} did not answer");
-}
-
-async fn replica(database_url: &str, port: u16) -> Proc {
-    let child = Command::new(env!("CARGO_BIN_EXE_gad"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("DATABASE_URL", database_url)
-        .env("REDIS_URL", common::redis_url())
-        .env("GAD_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-        .env("GAD_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("GAD_2FA_REQUIRED_ROLES", "none")
-        .env("GAD_DEMO_PASSWORD", common::DEMO_PASSWORD)
-        .env("GAD_SEED_DEMO", "true")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(&format!("http://127.0.0.1:{port}/ready"), &reqwest::Client::new()).await;
-    Proc(child)
 }
 
 /// The repository Caddyfile's directives, with loopback addresses and test ports.
@@ -139,9 +119,10 @@ async fn served(port: u16, route: &str, status: u16) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_behind_caddy() {
     let database_url = common::fresh_database(Backend::Postgres).await;
-    let ports = [free_port(), free_port()];
-    let first = replica(&database_url, ports[0]).await;
-    let mut second = Some(replica(&database_url, ports[1]).await);
+    let first = GadProcess::start(&database_url, &[]).await;
+    let second_replica = GadProcess::start(&database_url, &[]).await;
+    let ports = [first.port(), second_replica.port()];
+    let mut second = Some(second_replica);
 
     let dir = std::env::temp_dir().join(format!("gad-caddy-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -10,15 +10,11 @@ use common::{ADMIN_PASSWORD, Backend, GadProcess};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-async fn start(database_url: &str) -> GadProcess {
-    GadProcess::start(database_url, &[]).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_from_one_process_reaches_a_stream_on_the_other() {
     let database_url = common::fresh_database(Backend::Postgres).await;
-    let first = start(&database_url).await;
-    let second = start(&database_url).await;
+    let first = GadProcess::start(&database_url, &[]).await;
+    let second = GadProcess::start(&database_url, &[]).await;
 
     // A token made on the first process works on the second (same database).
     let jar = reqwest::Client::builder().cookie_store(true).build().unwrap();

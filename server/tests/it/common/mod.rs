@@ -273,6 +273,10 @@ impl GadProcess {
         format!("{}{path}", self.base)
     }
 
+    pub fn port(&self) -> u16 {
+        self.base.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap()
+    }
+
     /// Starts `gad serve` on a free port against `database_url` (with the test Redis and the
     /// demo data) and waits until it is ready; `extra` adds or overrides variables.
     pub async fn start(database_url: &str, extra: &[(&str, &str)]) -> Self {
