@@ -19,6 +19,9 @@ pub enum ErrorCode {
     PasswordChangeRequired,
     RateLimited,
     Internal,
+    /// A dependency cannot take the request now (the database is read-only, full or down):
+    /// nothing was done; retrying later may work.
+    Unavailable,
     /// Transport or encoding failure between browser and server.
     Transport,
 }
@@ -34,6 +37,7 @@ impl ErrorCode {
             ErrorCode::Locked => 423,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
         }
     }
 }

@@ -106,11 +106,13 @@ pub fn newer_schema_message(unknown: &[String]) -> String {
     )
 }
 
-/// One business operation's transaction. On SQLite, writers are serialised in-process (the
-/// embedded mode is a single process), which keeps the audit chain and read-then-write checks
-/// free of `SQLITE_BUSY` races; on PostgreSQL, row locks and advisory locks do that job.
-/// Events emitted during the operation are published only after the commit succeeds, and the
-/// commit marks this replica's cached views stale ([`crate::cache`]).
+/// One business operation's transaction. On SQLite, writers are serialised in-process and the
+/// transaction holds the file's write lock from its start (`BEGIN IMMEDIATE`), which keeps the
+/// audit chain and read-then-write checks free of `SQLITE_BUSY` races, across processes on one
+/// file too (`gad serve` and `gad bot`); on PostgreSQL, row locks and advisory locks do that job.
+/// Events emitted during the operation are written to the outbox in this same transaction
+/// (see [`crate::events`]), so they exist exactly when the change does; the commit marks this
+/// process's cached views stale ([`crate::cache`]) and wakes its event tailer.
 pub struct WriteTxn {
     txn: sea_orm::DatabaseTransaction,
     events: Vec<contract::events::Event>,
@@ -128,26 +130,36 @@ impl std::ops::Deref for WriteTxn {
 impl WriteTxn {
     pub async fn begin(state: &crate::state::AppState) -> AppResult<Self> {
         use sea_orm::TransactionTrait;
-        let writer = match state.db.get_database_backend() {
-            sea_orm::DatabaseBackend::Sqlite => Some(state.sqlite_writer.clone().lock_owned().await),
-            _ => None,
+        let (writer, txn) = match state.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => {
+                let writer = state.sqlite_writer.clone().lock_owned().await;
+                // IMMEDIATE takes the file's write lock now (waiting for another process's
+                // writer, within the busy timeout), instead of at the first write, where a
+                // snapshot another process wrote past would fail with SQLITE_BUSY_SNAPSHOT.
+                let options = sea_orm::TransactionOptions {
+                    sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                };
+                (Some(writer), state.db.begin_with_options(options).await?)
+            }
+            _ => (None, state.db.begin().await?),
         };
-        let txn = state.db.begin().await?;
         Ok(Self { txn, events: Vec::new(), bus: state.events.clone(), _writer: writer })
     }
 
-    /// Queues an event for publication after the commit.
+    /// Adds an event to the operation: written to the outbox when it commits.
     pub fn emit(&mut self, event: contract::events::Event) {
         self.events.push(event);
     }
 
     pub async fn commit(self) -> AppResult<()> {
         let WriteTxn { txn, events, bus, _writer } = self;
+        crate::events::append(&txn, &events).await?;
         txn.commit().await?;
         drop(_writer);
         bus.invalidate();
-        for event in events {
-            bus.publish(event).await;
+        if !events.is_empty() {
+            bus.poke();
         }
         Ok(())
     }

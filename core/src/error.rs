@@ -29,6 +29,10 @@ pub enum AppError {
     PasswordChangeRequired,
     #[error("database error: {0}")]
     Db(DbErr),
+    /// The database cannot take writes now (read-only, full) or does not answer; the message
+    /// says so to the user, the cause is logged.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -53,6 +57,7 @@ impl AppError {
             AppError::Locked => ErrorCode::Locked,
             AppError::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
             AppError::Db(_) | AppError::Internal(_) => ErrorCode::Internal,
+            AppError::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
 }
@@ -80,6 +85,10 @@ impl From<AppError> for ApiError {
                 tracing::error!(error = %inner, "internal error");
                 "Error interno del servidor.".to_owned()
             }
+            AppError::Unavailable(cause) => {
+                tracing::error!(%cause, "database unavailable");
+                UNAVAILABLE.to_owned()
+            }
         };
         let fields = match err {
             AppError::Validation(fields) => fields,
@@ -105,6 +114,7 @@ impl From<DbErr> for AppError {
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
                 AppError::Conflict("El registro hace referencia a datos que no existen o está en uso.".into())
             }
+            _ if is_unavailable(&err, &text) => AppError::Unavailable(text),
             _ if is_check_violation(&text) => AppError::Validation(vec![FieldError {
                 field: String::new(),
                 message: "Los datos no cumplen las reglas del sistema (fechas, coordenadas o valores permitidos)."
@@ -113,6 +123,21 @@ impl From<DbErr> for AppError {
             _ => AppError::Db(err),
         }
     }
+}
+
+/// What the user reads when the database cannot take the operation.
+pub const UNAVAILABLE: &str =
+    "La base de datos no puede registrar cambios en este momento; no se guardó nada. Intente de nuevo en unos minutos y, si continúa, avise al administrador.";
+
+/// The database refuses writes (SQLite: read-only file, disk full; PostgreSQL: read-only
+/// transaction, disk full) or cannot be reached.
+fn is_unavailable(err: &DbErr, text: &str) -> bool {
+    matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+        || text.contains("readonly database")
+        || text.contains("database or disk is full")
+        || text.contains("read-only transaction")
+        || text.contains("No space left on device")
+        || text.contains("could not extend file")
 }
 
 /// CHECK constraint failures: PostgreSQL SQLSTATE 23514 or SQLite's message.

@@ -1,140 +1,412 @@
-//! The event bus. Services publish [`Event`]s after their transaction commits; subscribers
-//! (the realtime hub, the bot's notifier) receive them from a local broadcast channel.
+//! Domain events through a transactional outbox.
 //!
-//! Embedded mode: publishing sends straight to the local channel. With Redis: publishing goes
-//! to the `gad:events` channel and a listener task feeds every replica's local channel from
-//! it, so all replicas — including the publisher — see each event exactly once.
+//! A business transaction ([`crate::db::WriteTxn`]) writes its events into `event_outbox` in
+//! the same transaction as the change they report, so an event exists exactly when its change
+//! committed. From there:
+//!
+//! - every process runs a **tailer** ([`EventBus::start`]) that reads the outbox past the last
+//!   id it delivered and hands each event to this process's subscribers (the live streams, the
+//!   caches) in id order. It wakes at once after a local commit, on PostgreSQL's
+//!   `NOTIFY gad_events` (sent by every commit that wrote events, on any replica), and every
+//!   [`poll_interval`] whatever happens — the wake-ups only make it fast, the outbox is the
+//!   truth, so a lost notification or a dropped listener connection delays an event, never
+//!   loses it. On SQLite the polling carries events between processes sharing one file
+//!   (`gad serve` and `gad bot`);
+//! - a **durable consumer** ([`Consumer`], the Telegram notifier) keeps its cursor in
+//!   `event_consumers` and holds a lease there while it delivers, so one process at a time
+//!   sends, a restarted or replacement process resumes after the last event acknowledged, and
+//!   nothing is sent twice except the one event in flight when a process dies.
+//!
+//! Ids are handed out in commit order: on PostgreSQL the writing transaction takes an advisory
+//! lock just before inserting its events and keeps it until it commits; on SQLite there is
+//! one writer at a time anyway. A tailer that has seen id `n` therefore never meets a smaller
+//! id later.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures::StreamExt;
-use tokio::sync::broadcast;
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
+};
+use tokio::sync::{Notify, broadcast};
 
-use crate::state::RedisPool;
+use crate::entities::{event_consumers, event_outbox};
+use crate::error::{AppError, AppResult};
 use contract::events::Event;
 
-pub const REDIS_CHANNEL: &str = "gad:events";
+/// The PostgreSQL notification channel that wakes the tailers.
+pub const NOTIFY_CHANNEL: &str = "gad_events";
+/// Arbitrary constant naming the outbox's append lock on PostgreSQL.
+const OUTBOX_LOCK_KEY: i64 = 0x0067_4144_4f55_5442; // "gADOUTB"
 const LOCAL_CAPACITY: usize = 1024;
+/// Events read from the outbox per query.
+const BATCH: u64 = 500;
+/// Events older than this are deleted from the outbox.
+const RETENTION: chrono::Duration = chrono::Duration::days(7);
 
-#[derive(Clone)]
-pub struct EventBus {
-    local: broadcast::Sender<Event>,
-    redis: Option<RedisPool>,
-    /// Events delivered to this replica so far; bumped before subscribers receive each one
-    /// (see [`crate::cache`]).
-    generation: Arc<AtomicU64>,
+/// How often a tailer reads the outbox without a wake-up: the whole delivery path between
+/// processes on SQLite, a safety net behind `NOTIFY` on PostgreSQL.
+pub fn poll_interval(backend: DatabaseBackend) -> Duration {
+    match backend {
+        DatabaseBackend::Sqlite => Duration::from_millis(200),
+        _ => Duration::from_secs(1),
+    }
 }
 
-/// Delivers one event to this replica's subscribers.
-fn deliver(local: &broadcast::Sender<Event>, generation: &AtomicU64, event: Event) {
-    generation.fetch_add(1, Ordering::SeqCst);
-    // No subscriber is not an error.
-    let _ = local.send(event);
+/// An event as stored in the outbox: its id orders every event of the system.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delivered {
+    pub id: i64,
+    pub event: Event,
+}
+
+#[derive(Clone)]
+pub struct EventBus(Arc<Inner>);
+
+struct Inner {
+    local: broadcast::Sender<Delivered>,
+    /// Bumped before subscribers receive each event and by every local commit (see
+    /// [`crate::cache`]).
+    generation: AtomicU64,
+    /// The id of the last event delivered here.
+    head: AtomicI64,
+    /// Wakes the tailer.
+    wake: Notify,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self(Arc::new(Inner {
+            local: broadcast::channel(LOCAL_CAPACITY).0,
+            generation: AtomicU64::new(0),
+            head: AtomicI64::new(0),
+            wake: Notify::new(),
+        }))
+    }
 }
 
 impl EventBus {
-    pub fn in_process() -> Self {
-        Self { local: broadcast::channel(LOCAL_CAPACITY).0, redis: None, generation: Arc::default() }
-    }
-
-    /// How many events this replica has delivered: changes when anything may have changed.
+    /// How many changes this process has seen so far: it moves when anything may have changed.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+        self.0.generation.load(Ordering::SeqCst)
     }
 
-    /// Marks this replica's cached views stale after a write that publishes no event (a new
-    /// officer, a renamed user): every committed business transaction calls it.
+    /// Marks this process's cached views stale after a local commit.
     pub fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.0.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// A bus over Redis pub/sub. Returns once the listener is subscribed, so no event
-    /// published after start-up is missed.
-    pub async fn redis(pool: RedisPool, url: String) -> Result<Self, String> {
-        let local = broadcast::channel(LOCAL_CAPACITY).0;
-        let generation = Arc::<AtomicU64>::default();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(listen(url, local.clone(), generation.clone(), ready_tx));
-        match tokio::time::timeout(Duration::from_secs(5), ready_rx).await {
-            Ok(Ok(())) => Ok(Self { local, redis: Some(pool), generation }),
-            _ => Err("cannot subscribe to the Redis event channel".to_owned()),
+    /// Wakes the tailer: a local transaction has just committed events.
+    pub fn poke(&self) {
+        self.0.wake.notify_one();
+    }
+
+    /// The id of the last event delivered to this process's subscribers.
+    pub fn head(&self) -> i64 {
+        self.0.head.load(Ordering::SeqCst)
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Delivered> {
+        self.0.local.subscribe()
+    }
+
+    fn deliver(&self, delivered: Delivered) {
+        self.0.generation.fetch_add(1, Ordering::SeqCst);
+        self.0.head.store(delivered.id, Ordering::SeqCst);
+        metrics::counter!("gad_events_delivered_total").increment(1);
+        // No subscriber is not an error.
+        let _ = self.0.local.send(delivered);
+    }
+
+    /// Starts delivering the outbox's new events to this process (from the current end on),
+    /// with a `LISTEN gad_events` connection on PostgreSQL. Call once, after migrating.
+    pub async fn start(&self, db: &DatabaseConnection) -> AppResult<()> {
+        self.0.head.store(latest_id(db).await?, Ordering::SeqCst);
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            tokio::spawn(listen(db.get_postgres_connection_pool().clone(), self.clone()));
         }
+        tokio::spawn(tail(db.clone(), self.clone()));
+        Ok(())
     }
+}
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.local.subscribe()
+/// The id of the newest event in the outbox (0 when empty).
+pub async fn latest_id(db: &impl ConnectionTrait) -> AppResult<i64> {
+    let newest = event_outbox::Entity::find()
+        .select_only()
+        .column_as(event_outbox::Column::Id.max(), "max")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?;
+    Ok(newest.flatten().unwrap_or(0))
+}
+
+/// Events after `after`, oldest first, at most `limit`.
+pub async fn read_after(db: &impl ConnectionTrait, after: i64, limit: u64) -> AppResult<Vec<Delivered>> {
+    let rows = event_outbox::Entity::find()
+        .filter(event_outbox::Column::Id.gt(after))
+        .order_by_asc(event_outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match serde_json::from_str::<Event>(&row.payload) {
+            Ok(event) => Some(Delivered { id: row.id, event }),
+            Err(e) => {
+                // Written by a newer release during a rolling upgrade: skipped, not fatal.
+                tracing::warn!(id = row.id, kind = %row.kind, error = %e, "unreadable event in the outbox");
+                None
+            }
+        })
+        .collect())
+}
+
+/// The oldest id still in the outbox (None when empty): a cursor below it may have missed
+/// pruned events.
+pub async fn oldest_id(db: &impl ConnectionTrait) -> AppResult<Option<i64>> {
+    let oldest = event_outbox::Entity::find()
+        .select_only()
+        .column_as(event_outbox::Column::Id.min(), "min")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?;
+    Ok(oldest.flatten())
+}
+
+/// Writes `events` into the outbox inside the caller's transaction (see the module's notes on
+/// ordering). Called by [`crate::db::WriteTxn::commit`] just before it commits.
+pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event]) -> AppResult<()> {
+    if events.is_empty() {
+        return Ok(());
     }
+    let backend = txn.get_database_backend();
+    if backend == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1)",
+            [OUTBOX_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    let now = Utc::now();
+    let rows = events
+        .iter()
+        .map(|event| {
+            let payload = serde_json::to_string(event).map_err(|e| AppError::internal(format!("event encoding: {e}")))?;
+            Ok(event_outbox::ActiveModel {
+                kind: Set(event.kind().to_owned()),
+                payload: Set(payload),
+                created_at: Set(now),
+                ..Default::default()
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    event_outbox::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    if backend == DatabaseBackend::Postgres {
+        // Delivered when (and only if) the transaction commits.
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_notify($1, '')",
+            [NOTIFY_CHANNEL.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
 
-    /// Publishes one event. Delivery is best effort: a failure is logged, never returned,
-    /// because the business operation has already committed.
-    pub async fn publish(&self, event: Event) {
-        tracing::debug!(event = event.kind(), "publish");
-        match &self.redis {
-            None => deliver(&self.local, &self.generation, event),
-            Some(pool) => {
-                // Invalidate this replica's caches now: the Redis round trip comes later.
-                self.invalidate();
-                let result = async {
-                    let payload = serde_json::to_string(&event).map_err(|e| e.to_string())?;
-                    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                    redis::cmd("PUBLISH")
-                        .arg(REDIS_CHANNEL)
-                        .arg(payload)
-                        .query_async::<i64>(&mut *conn)
-                        .await
-                        .map_err(|e| e.to_string())
+/// Reads new events into the local bus until the process ends; prunes old ones hourly.
+async fn tail(db: DatabaseConnection, bus: EventBus) {
+    let poll = poll_interval(db.get_database_backend());
+    let mut failing = false;
+    let mut pruned_at = tokio::time::Instant::now();
+    loop {
+        match read_after(&db, bus.head(), BATCH).await {
+            Ok(events) => {
+                if failing {
+                    tracing::info!("event tailer reads the outbox again");
+                    failing = false;
                 }
-                .await;
-                if let Err(error) = result {
-                    tracing::error!(%error, event = event.kind(), "event not published to Redis");
+                let full = events.len() as u64 == BATCH;
+                for delivered in events {
+                    bus.deliver(delivered);
+                }
+                if full {
+                    continue;
                 }
             }
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(%error, "event tailer cannot read the outbox; retrying");
+                    failing = true;
+                }
+            }
+        }
+        if pruned_at.elapsed() > Duration::from_secs(3600) {
+            pruned_at = tokio::time::Instant::now();
+            prune(&db).await;
+        }
+        tokio::select! {
+            () = bus.0.wake.notified() => {}
+            () = tokio::time::sleep(poll) => {}
         }
     }
 }
 
-/// Subscribes to Redis and forwards events locally, reconnecting with a capped backoff.
-async fn listen(
-    url: String,
-    local: broadcast::Sender<Event>,
-    generation: Arc<AtomicU64>,
-    ready: tokio::sync::oneshot::Sender<()>,
-) {
-    let mut ready = Some(ready);
-    let mut backoff = Duration::from_millis(100);
+async fn prune(db: &DatabaseConnection) {
+    let cutoff = Utc::now() - RETENTION;
+    match event_outbox::Entity::delete_many().filter(event_outbox::Column::CreatedAt.lt(cutoff)).exec(db).await {
+        Ok(done) if done.rows_affected > 0 => tracing::info!(rows = done.rows_affected, "old events pruned"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "old events not pruned"),
+    }
+}
+
+/// Wakes the tailer on every `NOTIFY gad_events`; reconnects when the connection drops.
+async fn listen(pool: sea_orm::sqlx::PgPool, bus: EventBus) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let mut backoff = Duration::from_millis(200);
     loop {
-        let result: Result<(), String> = async {
-            let client = redis::Client::open(url.as_str()).map_err(|_| "invalid REDIS_URL".to_owned())?;
-            let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
-            pubsub.subscribe(REDIS_CHANNEL).await.map_err(|e| e.to_string())?;
-            tracing::info!("event bus listening on Redis");
-            if let Some(ready) = ready.take() {
-                let _ = ready.send(());
+        let result: Result<(), sea_orm::sqlx::Error> = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(NOTIFY_CHANNEL).await?;
+            backoff = Duration::from_millis(200);
+            // Anything committed while we were not listening.
+            bus.poke();
+            loop {
+                // `None` after a reconnection: notifications may have been missed meanwhile.
+                listener.try_recv().await?;
+                bus.poke();
             }
-            backoff = Duration::from_millis(100);
-            let mut messages = pubsub.on_message();
-            while let Some(message) = messages.next().await {
-                let payload: String = match message.get_payload() {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "unreadable event payload");
-                        continue;
-                    }
-                };
-                match serde_json::from_str::<Event>(&payload) {
-                    Ok(event) => deliver(&local, &generation, event),
-                    Err(e) => tracing::warn!(error = %e, "unknown event on the bus"),
-                }
-            }
-            Err("subscription closed".to_owned())
         }
         .await;
         if let Err(error) = result {
-            tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "event bus listener lost Redis");
+            tracing::debug!(%error, "event listener lost PostgreSQL; polling meanwhile");
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
+}
+
+/// A durable consumer of the outbox: a cursor and a lease in `event_consumers`.
+///
+/// Use: [`Consumer::claim`] (take or renew the lease; only the holder delivers), then
+/// [`Consumer::pending`] and [`Consumer::ack`] each event once handled. A process that dies
+/// leaves its lease to expire ([`Consumer::lease`]); one that stops calls
+/// [`Consumer::release`] so another takes over at once.
+pub struct Consumer {
+    db: DatabaseConnection,
+    name: String,
+    owner: String,
+    lease: Duration,
+}
+
+impl Consumer {
+    /// `owner` names this process among those that may run the consumer.
+    pub fn new(db: DatabaseConnection, name: &str, owner: String, lease: Duration) -> Self {
+        Self { db, name: name.to_owned(), owner, lease }
+    }
+
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    fn lease_until(&self) -> chrono::DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(self.lease).unwrap_or_else(|_| chrono::Duration::seconds(30))
+    }
+
+    /// Takes the lease when free or expired, or renews ours; `true` while we hold it. A new
+    /// consumer starts after the newest event: it does not replay history.
+    pub async fn claim(&self) -> AppResult<bool> {
+        let now = Utc::now();
+        let start = latest_id(&self.db).await?;
+        event_consumers::Entity::insert(event_consumers::ActiveModel {
+            name: Set(self.name.clone()),
+            last_id: Set(start),
+            owner: Set(None),
+            lease_until: Set(None),
+            updated_at: Set(now),
+        })
+        .on_conflict(OnConflict::column(event_consumers::Column::Name).do_nothing().to_owned())
+        .exec_without_returning(&self.db)
+        .await?;
+        let taken = event_consumers::Entity::update_many()
+            .col_expr(event_consumers::Column::Owner, Expr::value(self.owner.clone()))
+            .col_expr(event_consumers::Column::LeaseUntil, Expr::value(self.lease_until()))
+            .col_expr(event_consumers::Column::UpdatedAt, Expr::value(now))
+            .filter(event_consumers::Column::Name.eq(&self.name))
+            .filter(
+                Condition::any()
+                    .add(event_consumers::Column::Owner.eq(&self.owner))
+                    .add(event_consumers::Column::Owner.is_null())
+                    .add(event_consumers::Column::LeaseUntil.lt(now)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(taken.rows_affected == 1)
+    }
+
+    /// The events after our cursor, oldest first.
+    pub async fn pending(&self, limit: u64) -> AppResult<Vec<Delivered>> {
+        read_after(&self.db, self.cursor().await?, limit).await
+    }
+
+    pub async fn cursor(&self) -> AppResult<i64> {
+        let row = event_consumers::Entity::find_by_id(self.name.clone()).one(&self.db).await?;
+        Ok(row.map_or(0, |r| r.last_id))
+    }
+
+    /// Moves the cursor past `id` and renews the lease; `false` when we no longer hold it
+    /// (another process took over: stop delivering).
+    pub async fn ack(&self, id: i64) -> AppResult<bool> {
+        let done = event_consumers::Entity::update_many()
+            .col_expr(event_consumers::Column::LastId, Expr::value(id))
+            .col_expr(event_consumers::Column::LeaseUntil, Expr::value(self.lease_until()))
+            .col_expr(event_consumers::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(event_consumers::Column::Name.eq(&self.name))
+            .filter(event_consumers::Column::Owner.eq(&self.owner))
+            .exec(&self.db)
+            .await?;
+        Ok(done.rows_affected == 1)
+    }
+
+    /// Gives the lease up (on shutdown), so another process takes over without waiting.
+    pub async fn release(&self) -> AppResult<()> {
+        event_consumers::Entity::update_many()
+            .col_expr(event_consumers::Column::Owner, Expr::value(Option::<String>::None))
+            .col_expr(event_consumers::Column::LeaseUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .filter(event_consumers::Column::Name.eq(&self.name))
+            .filter(event_consumers::Column::Owner.eq(&self.owner))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// How far each durable consumer is behind: (name, events waiting, age in seconds of the
+/// oldest waiting event). Read by the metrics refresher.
+pub async fn consumer_lag(db: &impl ConnectionTrait) -> AppResult<Vec<(String, i64, f64)>> {
+    let mut lag = Vec::new();
+    for consumer in event_consumers::Entity::find().all(db).await? {
+        let waiting = event_outbox::Entity::find()
+            .filter(event_outbox::Column::Id.gt(consumer.last_id))
+            .order_by_asc(event_outbox::Column::Id)
+            .limit(1)
+            .one(db)
+            .await?;
+        let (count, age) = match waiting {
+            None => (0, 0.0),
+            Some(first) => {
+                let newest = latest_id(db).await?;
+                let age = (Utc::now() - first.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+                (newest - consumer.last_id, age)
+            }
+        };
+        lag.push((consumer.name, count, age));
+    }
+    Ok(lag)
 }

@@ -20,6 +20,7 @@ mod m20261128_000002_backups;
 mod m20261128_000003_bot_conversations;
 mod m20261203_000001_two_factor;
 mod m20261203_000004_credentials;
+mod m20261203_000005_event_outbox;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_bot_conversations::Migration),
             Box::new(m20261203_000001_two_factor::Migration),
             Box::new(m20261203_000004_credentials::Migration),
+            Box::new(m20261203_000005_event_outbox::Migration),
         ]
     }
 }

@@ -119,6 +119,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Bot { set_webhook: false } => {
             let state = startup::connect(config).await?;
             gad_core::db::migrate(&state.db).await.map_err(startup_error)?;
+            state.events.start(&state.db).await.map_err(startup_error)?;
+            startup::serve_operations(&state).await;
             let bot = gad_server::bot::Bot::new(state)?;
             bot.run_long_poll(startup::shutdown_signal()).await?;
         }

@@ -44,28 +44,32 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
-/// A low-cardinality route label: ids become `{id}`, assets collapse, unknown paths are one.
-pub fn route_label(path: &str, status: u16) -> String {
-    if status == 404 {
+/// The `route` label: the matched route pattern (`/api/v1/tasks/{id}`), never the raw path.
+/// Requests no route matched are `static` when the file fallback served them (assets under
+/// `/pkg/` and `/vendor/` keep their folder) and `unmatched` otherwise, so no request can
+/// create a series of its own.
+pub fn route_label(matched: Option<&str>, path: &str, status: u16) -> String {
+    if let Some(pattern) = matched {
+        return pattern.to_owned();
+    }
+    if status >= 400 {
         return "unmatched".into();
     }
-    if path.starts_with("/pkg/") || path.starts_with("/vendor/") {
-        return format!("/{}/*", path.split('/').nth(1).unwrap_or_default());
+    match path.split('/').nth(1) {
+        Some(folder @ ("pkg" | "vendor")) => format!("/{folder}/*"),
+        _ => "static".into(),
     }
-    path.split('/')
-        .map(|seg| if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) { "{id}" } else { seg })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// Counts and times every request.
 pub async fn track(request: Request, next: Next) -> Response {
     let method = request.method().to_string();
-    let path = crate::telemetry::redact_path(request.uri().path()).into_owned();
+    let matched = request.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
+    let path = request.uri().path().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let route = route_label(&path, status);
+    let route = route_label(matched.as_deref(), &path, status);
     counter!("gad_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
         .increment(1);
     histogram!("gad_http_request_duration_seconds", "method" => method, "route" => route)
@@ -152,6 +156,11 @@ async fn domain_gauges(state: &AppState) -> Result<(), gad_core::error::AppError
     if let Some(t) = g.last_backup_unix {
         gauge!("gad_backup_last_success_timestamp_seconds").set(t as f64);
     }
+    for (consumer, waiting, age) in gad_core::events::consumer_lag(&state.db).await? {
+        gauge!("gad_outbox_backlog_events", "consumer" => consumer.clone()).set(waiting as f64);
+        gauge!("gad_outbox_oldest_pending_seconds", "consumer" => consumer).set(age);
+    }
+    gauge!("gad_events_head_id").set(state.events.head() as f64);
     Ok(())
 }
 
@@ -177,9 +186,11 @@ mod tests {
 
     #[test]
     fn route_labels_have_low_cardinality() {
-        assert_eq!(route_label("/api/v1/users/42/tokens", 200), "/api/v1/users/{id}/tokens");
-        assert_eq!(route_label("/pkg/gad.wasm", 200), "/pkg/*");
-        assert_eq!(route_label("/wp-admin/setup.php", 404), "unmatched");
-        assert_eq!(route_label("/health", 200), "/health");
+        assert_eq!(route_label(Some("/api/v1/users/{id}/tokens"), "/api/v1/users/42/tokens", 200), "/api/v1/users/{id}/tokens");
+        assert_eq!(route_label(None, "/pkg/gad.wasm", 200), "/pkg/*");
+        assert_eq!(route_label(None, "/favicon.ico", 200), "static");
+        assert_eq!(route_label(None, "/wp-admin/setup.php", 404), "unmatched");
+        assert_eq!(route_label(None, "/pkg/../../etc/passwd", 404), "unmatched");
+        assert_eq!(route_label(Some("/health"), "/health", 200), "/health");
     }
 }

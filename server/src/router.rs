@@ -84,8 +84,10 @@ pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
         .merge(crate::bot::webhook_routes(&state))
         .merge(pages)
         // Innermost: a handler that panics answers 500 (problem+json, counted) and the process
-        // and its other requests carry on.
+        // and its other requests carry on; one that has not answered within REQUEST_TIMEOUT
+        // answers 503 (a live stream answers at once: its body is not timed).
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(deadline))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(
             ServiceBuilder::new()
@@ -118,6 +120,27 @@ pub fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::
     metrics::counter!("gad_http_panics_total").increment(1);
     tracing::error!("a request handler panicked");
     crate::rest::problem::Problem::new(contract::ErrorCode::Internal, "Error interno del servidor.").into_response()
+}
+
+/// How long a request may take to answer (its headers; a streamed body is not timed).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Answers 503 problem+json (counted in `gad_http_timeouts_total`) when the handler has not
+/// answered within [`REQUEST_TIMEOUT`]; the handler is dropped, so its transaction rolls back.
+pub async fn deadline(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            metrics::counter!("gad_http_timeouts_total").increment(1);
+            tracing::warn!("request timed out");
+            crate::rest::problem::Problem::new(
+                contract::ErrorCode::Unavailable,
+                "El servidor tardó demasiado en responder; intente de nuevo.",
+            )
+            .into_response()
+        }
+    }
 }
 
 /// The operations listener (`GAD_METRICS_ADDR`): metrics, readiness and health for Prometheus

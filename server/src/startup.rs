@@ -27,6 +27,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let state = connect(config).await?;
         db::migrate(&state.db).await.map_err(startup_error)?;
+        state.events.start(&state.db).await.map_err(startup_error)?;
         bootstrap(&state).await?;
         let listener = TcpListener::bind(state.config.listen_addr)
             .await
@@ -77,6 +78,32 @@ impl Application {
     }
 }
 
+/// The operations endpoints (`/metrics`, `/ready`, `/health`) of a process that serves no
+/// pages (`gad bot` in polling mode) on `GAD_METRICS_ADDR`, with the gauges refreshed in the
+/// background. An address already taken (`gad serve` on the same machine and environment) is
+/// logged and skipped: the bot runs without them.
+pub async fn serve_operations(state: &AppState) -> Option<SocketAddr> {
+    let addr = state.config.metrics_addr?;
+    crate::metrics::install();
+    let listener = match TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%addr, %error, "operations endpoints not served (GAD_METRICS_ADDR taken)");
+            return None;
+        }
+    };
+    let local = listener.local_addr().ok();
+    crate::metrics::spawn_refresher(state.clone());
+    let router = crate::router::operations(state.clone());
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the operations listener stopped");
+        }
+    });
+    tracing::info!(?local, "operations endpoints (/metrics, /ready, /health) listening");
+    local
+}
+
 /// State without binding or migrating: for CLI commands.
 pub async fn connect(config: Config) -> anyhow::Result<AppState> {
     let db = db::connect(&config).await.map_err(startup_error).context("cannot open the database (DATABASE_URL)")?;
@@ -84,17 +111,11 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         Some(url) => Some(redis_pool(url.expose()).await.context("cannot reach Redis (REDIS_URL)")?),
         None => None,
     };
-    let events = match (&redis, &config.redis_url) {
-        (Some(pool), Some(url)) => EventBus::redis(pool.clone(), url.expose().to_owned())
-            .await
-            .map_err(|e| anyhow::anyhow!("{e} (REDIS_URL)"))?,
-        _ => EventBus::in_process(),
-    };
     Ok(AppState::new(Parts {
         db,
         redis,
         config: Arc::new(config),
-        events,
+        events: EventBus::default(),
         sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
         caches: Arc::default(),
     }))

@@ -2,9 +2,10 @@
 //! cookie authenticates it; the server filters what the viewer may see), shared by every page.
 //!
 //! Pages ask [`refresh_on`] for a counter that moves on the events they care about and key
-//! their resources on it; the map patches markers from [`Live::last`] directly. Whenever the
-//! stream opens (after the page hydrated, and after a lost connection) or the server says it
-//! dropped events (`resync`), every counter moves, so pages refetch what they may have missed. An emergency raises the banner of
+//! their resources on it; the map patches markers from [`Live::last`] directly. When the
+//! stream first opens (after the page hydrated) or the server says the tab missed more than it
+//! can replay (`resync`), every counter moves, so pages refetch what they may have missed; a
+//! reconnection resumes after the last event id seen and the server replays what was missed. An emergency raises the banner of
 //! [`EmergencyBanner`] with a beep on every page. On the server nothing connects: the
 //! signals keep their initial values, so hydration sees the same markup.
 
@@ -45,6 +46,8 @@ pub struct Live {
     pub last: ArcRwSignal<Option<LiveMessage>>,
     pub state: ArcRwSignal<LiveState>,
     pub emergency: ArcRwSignal<Option<EmergencyAlert>>,
+    /// The id of the last event received (-1: none yet), to resume after on reconnection.
+    pub last_id: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Live {
@@ -53,6 +56,7 @@ impl Live {
             last: ArcRwSignal::new(None),
             state: ArcRwSignal::new(LiveState::Idle),
             emergency: ArcRwSignal::new(None),
+            last_id: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(-1)),
         }
     }
 }
@@ -173,6 +177,7 @@ pub fn LiveIndicator() -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 mod client {
+    use std::sync::atomic::Ordering;
     use std::time::Duration;
 
     use leptos::prelude::*;
@@ -210,13 +215,18 @@ mod client {
     /// Opens the stream. The browser itself retries a dropped connection; when it gives up
     /// (an error answer, e.g. during a deploy) we open a new one with back-off (1 s … 30 s).
     pub fn connect(live: Live, attempt: u32) {
-        let Ok(source) = EventSource::new(STREAM_URL) else {
+        let after = live.last_id.load(Ordering::SeqCst);
+        let url = if after >= 0 { format!("{STREAM_URL}?after={after}") } else { STREAM_URL.to_owned() };
+        let Ok(source) = EventSource::new(&url) else {
             retry(live, attempt);
             return;
         };
         for kind in KINDS {
             let live = live.clone();
             let on_event = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                if let Ok(id) = e.last_event_id().parse::<i64>() {
+                    live.last_id.store(id, Ordering::SeqCst);
+                }
                 if kind == "resync" {
                     publish(&live, None);
                     return;
@@ -234,8 +244,11 @@ mod client {
             let live = live.clone();
             let on_open = Closure::<dyn FnMut()>::new(move || {
                 live.state.set(LiveState::Connected);
-                // Whatever happened since the page was rendered (or during a gap) was missed.
-                publish(&live, None);
+                // Whatever happened since the page was rendered was missed; after a gap the
+                // server replays from the last id seen (or says `resync`).
+                if live.last_id.load(Ordering::SeqCst) < 0 {
+                    publish(&live, None);
+                }
             });
             source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
             on_open.forget();

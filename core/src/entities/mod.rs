@@ -15,6 +15,8 @@ pub mod api_tokens;
 pub mod audit_log;
 pub mod bot_conversations;
 pub mod broadcasts;
+pub mod event_consumers;
+pub mod event_outbox;
 pub mod feedback;
 pub mod notes;
 pub mod officer_positions;

@@ -1,10 +1,13 @@
 //! The bot's background jobs: the notifier (domain events → Telegram messages to the officers
 //! concerned) and the broadcast deliverer (pending broadcasts → their groups, result recorded).
 //!
-//! They must run in exactly one process: `gad bot`, or `gad serve` in webhook mode. Every
-//! replica hears every event (Redis fan-out), so with Redis the jobs also take a lease
-//! (`gad:bot:jobs:<bot id>`, renewed every few seconds): only the holder sends; the others stand by and
-//! take over within [`LEASE`] if it dies.
+//! The notifier is a durable consumer of the event outbox ([`Consumer`], named after the bot's
+//! id): it reads the events after its cursor, sends what each means and acknowledges it, so a
+//! bot that was down catches up from where it stopped and nothing already acknowledged is sent
+//! again. Any number of processes may run the jobs (`gad bot`, every `gad serve` replica in
+//! webhook mode): the consumer's lease in the database lets one of them send at a time, and
+//! another takes over within [`LEASE`] when it dies (at once when it stops). The deliverer
+//! runs only in the lease holder too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,10 +17,10 @@ use app::api::tasks::task_detail;
 use app::server::harness::call_as;
 use carapax::types::{SendLocation, SendMessage};
 use contract::events::Event;
+use gad_core::events::Consumer;
 use gad_core::services::notifications::Recipient;
 use gad_core::services::{auth, broadcasts, conversations, notifications};
 use tokio::sync::Notify;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
 use super::{Bot, render};
@@ -25,108 +28,103 @@ use super::{Bot, render};
 /// How often pending broadcasts are looked for besides `broadcast.created` (missed events,
 /// a bot that was down).
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
-/// The Redis lease of the jobs.
+/// The notifier's lease: renewed with every acknowledged event and every [`LEASE`] / 3.
 const LEASE: Duration = Duration::from_secs(15);
-/// Followed by the bot's id (the token's part before `:`), never the secret part.
-const LEASE_KEY: &str = "gad:bot:jobs";
+/// Events handled per read of the outbox.
+const NOTIFY_BATCH: u64 = 50;
 /// At most this many broadcasts per sweep.
 const SWEEP_BATCH: u64 = 50;
 
 /// The running jobs; [`Jobs::stop`] ends them.
 pub struct Jobs {
     handles: Vec<JoinHandle<()>>,
+    consumer: Arc<Consumer>,
 }
 
 impl Jobs {
-    pub fn stop(self) {
+    /// Stops the jobs and gives the notifier's lease up, so another process takes over now.
+    pub async fn stop(self) {
         for handle in self.handles {
             handle.abort();
         }
+        if let Err(e) = self.consumer.release().await {
+            tracing::warn!(error = %e, "notifier lease not released; it expires by itself");
+        }
     }
 }
 
-/// Starts the notifier, the deliverer and (with Redis) the lease keeper.
+/// The notifier's consumer name: one cursor per bot (the token's part before `:`, never the
+/// secret part).
+pub fn consumer_name(bot: &Bot) -> String {
+    format!("telegram:{}", bot.token.split(':').next().unwrap_or_default())
+}
+
+/// Starts the notifier and the deliverer.
 pub fn spawn(bot: Bot) -> Jobs {
-    let leader = Arc::new(AtomicBool::new(bot.state.redis.is_none()));
+    // Unique among the processes sharing one database.
+    let me = format!(
+        "{}-{}-{}",
+        hostname(),
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    );
+    let consumer = Arc::new(Consumer::new(bot.state.db.clone(), &consumer_name(&bot), me, LEASE));
+    let leader = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
-    // Subscribe now, so no event published after start-up is missed.
-    let events = bot.state.events.subscribe();
-    let mut handles = vec![
-        tokio::spawn(notifier(bot.clone(), events, leader.clone(), wake.clone())),
-        tokio::spawn(deliverer(bot.clone(), leader.clone(), wake.clone())),
+    let handles = vec![
+        tokio::spawn(notifier(bot.clone(), consumer.clone(), leader.clone(), wake.clone())),
+        tokio::spawn(deliverer(bot, leader, wake)),
     ];
-    if bot.state.redis.is_some() {
-        handles.push(tokio::spawn(lease(bot, leader, wake)));
-    }
-    Jobs { handles }
+    Jobs { handles, consumer }
 }
 
-/// Keeps (or waits for) the Redis lease; `leader` says whether this process holds it.
-async fn lease(bot: Bot, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
-    let Some(pool) = bot.state.redis.clone() else { return };
-    // Unique enough among the processes sharing one Redis.
-    let me = format!("{}-{}", std::process::id(), chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default());
-    let key = format!("{LEASE_KEY}:{}", bot.token.split(':').next().unwrap_or_default());
-    let ms = LEASE.as_millis() as u64;
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default()
+}
+
+/// Holds (or waits for) the lease and, while held, sends every event after the cursor.
+async fn notifier(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
+    // Any event delivered to this process means the outbox has grown.
+    let mut events = bot.state.events.subscribe();
     loop {
-        // Take a free lease, or extend our own (renewed long before it can lapse).
-        let held: Result<bool, String> = async {
-            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-            let taken: Option<String> = redis::cmd("SET")
-                .arg(&key)
-                .arg(&me)
-                .arg("NX")
-                .arg("PX")
-                .arg(ms)
-                .query_async(&mut *conn)
-                .await
-                .map_err(|e| e.to_string())?;
-            if taken.is_some() {
-                return Ok(true);
+        let held = match consumer.claim().await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(error = %e, "notifier lease not renewed");
+                false
             }
-            let holder: Option<String> =
-                redis::cmd("GET").arg(&key).query_async(&mut *conn).await.map_err(|e| e.to_string())?;
-            if holder.as_deref() != Some(me.as_str()) {
-                return Ok(false);
-            }
-            let _: i64 =
-                redis::cmd("PEXPIRE").arg(&key).arg(ms).query_async(&mut *conn).await.map_err(|e| e.to_string())?;
-            Ok(true)
-        }
-        .await;
-        let now_leader = matches!(held, Ok(true));
-        if let Err(e) = &held {
-            tracing::warn!(error = %e, "bot jobs lease not renewed");
-        }
-        let was = leader.swap(now_leader, Ordering::SeqCst);
-        if now_leader && !was {
+        };
+        if held && !leader.swap(true, Ordering::SeqCst) {
             tracing::info!("this process now runs the telegram notifier and broadcasts");
             wake.notify_one();
+        } else if !held && leader.swap(false, Ordering::SeqCst) {
+            tracing::info!("another process runs the telegram notifier now");
         }
-        tokio::time::sleep(LEASE / 3).await;
+        if held && let Err(e) = drain(&bot, &consumer, &wake).await {
+            tracing::warn!(error = %e, "telegram notifier interrupted; retrying");
+        }
+        tokio::select! {
+            _ = events.recv() => {}
+            () = tokio::time::sleep(consumer.lease() / 3) => {}
+        }
     }
 }
 
-async fn notifier(
-    bot: Bot,
-    mut events: tokio::sync::broadcast::Receiver<Event>,
-    leader: Arc<AtomicBool>,
-    wake: Arc<Notify>,
-) {
+/// Sends the events after the cursor, acknowledging each, until none is left or the lease is
+/// lost. A failed send is logged and acknowledged (Telegram refused it; retrying would not
+/// help); a failure to read what to send stops here and is retried from the same event.
+async fn drain(bot: &Bot, consumer: &Consumer, wake: &Notify) -> Result<(), gad_core::error::AppError> {
     loop {
-        let event = match events.recv().await {
-            Ok(event) => event,
-            Err(RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "telegram notifier fell behind; some notifications were skipped");
-                continue;
-            }
-            Err(RecvError::Closed) => return,
-        };
-        if !leader.load(Ordering::SeqCst) {
-            continue;
+        let batch = consumer.pending(NOTIFY_BATCH).await?;
+        if batch.is_empty() {
+            return Ok(());
         }
-        if let Err(e) = notify(&bot, &event, &wake).await {
-            tracing::error!(error = %e, event = event.kind(), "telegram notification failed");
+        for delivered in batch {
+            notify(bot, &delivered.event, wake).await?;
+            metrics::counter!("gad_bot_notifications_total", "event" => delivered.event.kind()).increment(1);
+            if !consumer.ack(delivered.id).await? {
+                return Ok(());
+            }
         }
     }
 }

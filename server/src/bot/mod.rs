@@ -25,8 +25,8 @@
 //!
 //! Background jobs ([`jobs`]): the notifier (event bus → Telegram messages to officers) and the
 //! broadcast deliverer. They run where Telegram is spoken: in `gad bot` (long polling) and in
-//! `gad serve` only when the webhook is configured; with Redis a lease makes sure only one
-//! process runs them at a time.
+//! `gad serve` only when the webhook is configured; a lease in the database makes sure only
+//! one process sends at a time.
 
 mod callbacks;
 mod chat;
@@ -107,15 +107,35 @@ impl Bot {
     pub(crate) fn describe(&self, error: &ExecuteError) -> String {
         let text = match error {
             ExecuteError::Response(e) => e.to_string(),
+            // A reply that came but could not be read is not a connection failure.
+            ExecuteError::Http(e) if e.is_decode() || e.is_body() => "respuesta ilegible de la API de Telegram".to_owned(),
+            ExecuteError::Http(e) if e.is_status() => {
+                format!("la API de Telegram respondió {}", e.status().map_or(0, |s| s.as_u16()))
+            }
             ExecuteError::Http(_) => "no se pudo conectar con Telegram".to_owned(),
             ExecuteError::Payload(_) => "mensaje inválido".to_owned(),
         };
         text.replace(&self.token, "***")
     }
 
+    /// Registers the command menu with Telegram (`setMyCommands`), so clients offer it.
+    pub async fn register_commands(&self) {
+        use carapax::types::{BotCommand, SetBotCommands};
+        let commands = render::COMMANDS.iter().filter_map(|(name, description)| BotCommand::new(*name, *description).ok());
+        if let Err(e) = self.execute(SetBotCommands::new(commands)).await {
+            tracing::warn!(error = %self.describe(&e), "command menu not registered");
+        }
+    }
+
     /// Long polling (`getUpdates` in a loop) until `shutdown` completes. The background jobs
-    /// (notifier, broadcast delivery) run alongside and stop with it.
+    /// (notifier, broadcast delivery) run alongside and stop with it. A webhook left registered
+    /// (Telegram refuses `getUpdates` while one is) is removed first, and the command menu
+    /// registered.
     pub async fn run_long_poll(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        if let Err(e) = self.execute(carapax::types::DeleteWebhook::default()).await {
+            tracing::warn!(error = %self.describe(&e), "stale webhook not removed");
+        }
+        self.register_commands().await;
         let jobs = jobs::spawn(self.clone());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(POLL_TIMEOUT_SECS + 10))
@@ -140,7 +160,9 @@ impl Bot {
                     Ok(v) => v,
                     Err(e) => {
                         // The error may name the URL, which holds the token: log the kind only.
-                        tracing::warn!(error = %e.without_url(), "getUpdates failed");
+                        let what = if e.is_decode() || e.is_body() { "getUpdates reply unreadable" } else { "getUpdates failed" };
+                        tracing::warn!(error = %e.without_url(), "{what}");
+                        counter!("gad_bot_poll_errors_total").increment(1);
                         tokio::time::sleep(Duration::from_secs(2)).await;
                         continue;
                     }
@@ -168,7 +190,7 @@ impl Bot {
                 Ok(())
             }
         };
-        jobs.stop();
+        jobs.stop().await;
         dispatcher.stop();
         outcome
     }
@@ -270,6 +292,7 @@ pub async fn set_webhook(state: &AppState) -> anyhow::Result<String> {
         carapax::types::AllowedUpdate::CallbackQuery,
     ]);
     bot.api.execute(method).await.map_err(|e| anyhow::anyhow!("setWebhook failed: {}", bot.describe(&e)))?;
+    bot.register_commands().await;
     Ok(url)
 }
 

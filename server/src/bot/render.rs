@@ -24,6 +24,20 @@ pub const UNLINKED: &str = "Su cuenta de Telegram no está vinculada a GAD. Pida
 pub const LINK_INVALID: &str = "No se pudo vincular la cuenta: el código no es válido, ya fue usado o venció. \
      Pida un código nuevo en el panel (sección Usuarios).";
 pub const INTERNAL: &str = "Ocurrió un error interno. Intente nuevamente en unos minutos.";
+/// The command menu registered with Telegram (`setMyCommands`): name, description.
+pub const COMMANDS: [(&str, &str); 10] = [
+    ("tareas", "Sus tareas activas"),
+    ("finalizar", "Finalizar una tarea iniciada"),
+    ("historial", "Sus tareas, por páginas"),
+    ("crear", "Crear una tarea (supervisores)"),
+    ("estadisticas", "Sus cifras de los últimos 30 días"),
+    ("emergencia", "Reportar una emergencia en su ubicación"),
+    ("feedback", "Enviar un comentario"),
+    ("cancelar", "Cancelar la operación en curso"),
+    ("menu", "Menú principal"),
+    ("ayuda", "Ayuda"),
+];
+
 pub const HELP: &str = "Comandos disponibles:\n\
      /tareas — sus tareas activas, con botones para iniciar, pausar, reanudar y finalizar\n\
      /finalizar [código] — finalizar una tarea iniciada\n\

@@ -1,6 +1,8 @@
 //! The `/crear` wizard (supervisors and admins): type → title → priority → location (shared
 //! location or «omitir») → officers (multi-select, paginated, nearest first when there is a
-//! location) → schedule («ahora» or `dd/mm hh:mm`) → summary → confirm / cancel.
+//! location) → start («ahora» or `dd/mm hh:mm`) → end (a duration such as «2 h», «90 min»,
+//! «1,5», or an end time «18:00» / `dd/mm hh:mm`) → summary → confirm / cancel. Every task
+//! made here has an end: an open-ended one would keep its officers from every later task.
 //!
 //! The draft is the chat's [`Conversation::Create`], persisted after every step, so a restart
 //! loses nothing. Permissions come from the server functions: the wizard opens with
@@ -8,7 +10,8 @@
 //! ends with `create_task`, the dashboard's own, which checks and validates everything again.
 //!
 //! Callback data (`c:` + step): `ty:<type>`, `pr:<priority>`, `skip` (no location),
-//! `o:<officer id>` (toggle), `pg:<page>`, `done` (officers chosen), `now`, `ok`, `back`,
+//! `o:<officer id>` (toggle), `pg:<page>`, `done` (officers chosen), `now`, `h:<hours>` (the
+//! end as a duration), `ok`, `back`,
 //! `force` (accept a schedule overlap, recorded in the history), `x`.
 
 use app::api::geo::officers_within_radius;
@@ -34,6 +37,10 @@ const MAX_CANDIDATES: u32 = 200;
 const NEAR_RADIUS_M: f64 = 100_000.0;
 /// A start this far in the past is still accepted (typing takes time).
 const PAST_GRACE_MINUTES: i64 = 5;
+/// The durations offered as buttons in the end step, in hours.
+const DURATION_BUTTONS: [i64; 4] = [1, 2, 4, 8];
+/// The longest task the wizard makes (a week); longer ones are planned on the dashboard.
+const MAX_DURATION_HOURS: i64 = 24 * 7;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -45,6 +52,7 @@ pub enum Step {
     Location,
     Officers,
     Schedule,
+    End,
     Confirm,
 }
 
@@ -69,6 +77,8 @@ pub struct Draft {
     pub selected: Vec<i64>,
     pub page: usize,
     pub start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub end: Option<DateTime<Utc>>,
     /// The last attempt was refused because an officer's schedule overlaps: offer the
     /// explicit override, as the dashboard does.
     #[serde(default)]
@@ -127,10 +137,10 @@ fn question(draft: &Draft, tz: chrono_tz::Tz) -> (String, Option<Keyboard>) {
                 })
                 .collect();
             keyboard.push(cancel_row());
-            ("➕ Nueva tarea (paso 1 de 6): elija el tipo.".to_owned(), Some(keyboard))
+            ("➕ Nueva tarea (paso 1 de 7): elija el tipo.".to_owned(), Some(keyboard))
         }
         Step::Title => (
-            "Paso 2 de 6: escriba el título de la tarea (entre 3 y 200 caracteres).".to_owned(),
+            "Paso 2 de 7: escriba el título de la tarea (entre 3 y 200 caracteres).".to_owned(),
             Some(vec![cancel_row()]),
         ),
         Step::Priority => {
@@ -143,19 +153,31 @@ fn question(draft: &Draft, tz: chrono_tz::Tz) -> (String, Option<Keyboard>) {
                 })
                 .collect();
             keyboard.push(cancel_row());
-            ("Paso 3 de 6: elija la prioridad.".to_owned(), Some(keyboard))
+            ("Paso 3 de 7: elija la prioridad.".to_owned(), Some(keyboard))
         }
         Step::Location => (
-            "Paso 4 de 6: comparta la ubicación de la tarea (📎 → Ubicación) o escriba «omitir».".to_owned(),
+            "Paso 4 de 7: comparta la ubicación de la tarea (📎 → Ubicación) o escriba «omitir».".to_owned(),
             Some(vec![vec![InlineKeyboardButton::for_callback_data("Omitir", "c:skip")], cancel_row()]),
         ),
         Step::Officers => (officers_text(draft), Some(officers_keyboard(draft))),
         Step::Schedule => (
-            "Paso 6 de 6: ¿cuándo empieza? Escriba «ahora» o una fecha y hora como 25/12 08:30 \
+            "Paso 6 de 7: ¿cuándo empieza? Escriba «ahora» o una fecha y hora como 25/12 08:30 \
              (o 25/12/2026 08:30)."
                 .to_owned(),
             Some(vec![vec![InlineKeyboardButton::for_callback_data("Ahora", "c:now")], cancel_row()]),
         ),
+        Step::End => {
+            let buttons = DURATION_BUTTONS
+                .iter()
+                .map(|h| InlineKeyboardButton::for_callback_data(format!("{h} h"), format!("c:h:{h}")))
+                .collect();
+            (
+                "Paso 7 de 7: ¿cuánto dura? Escriba la duración (2 h, 90 min, 1,5) o la hora de fin \
+                 (18:00, o 26/12 08:00)."
+                    .to_owned(),
+                Some(vec![buttons, cancel_row()]),
+            )
+        }
         Step::Confirm => {
             let mut keyboard = vec![vec![
                 InlineKeyboardButton::for_callback_data("✅ Crear", "c:ok"),
@@ -176,10 +198,10 @@ fn question(draft: &Draft, tz: chrono_tz::Tz) -> (String, Option<Keyboard>) {
 fn officers_text(draft: &Draft) -> String {
     let order = if draft.lat.is_some() { " (los más cercanos primero)" } else { "" };
     if draft.candidates.is_empty() {
-        return "Paso 5 de 6: no hay efectivos para asignar. Pulse «Listo» para continuar sin efectivos.".to_owned();
+        return "Paso 5 de 7: no hay efectivos para asignar. Pulse «Listo» para continuar sin efectivos.".to_owned();
     }
     format!(
-        "Paso 5 de 6: elija los efectivos{order}. Toque un nombre para marcarlo o desmarcarlo y pulse «Listo». \
+        "Paso 5 de 7: elija los efectivos{order}. Toque un nombre para marcarlo o desmarcarlo y pulse «Listo». \
          Seleccionados: {}.",
         draft.selected.len()
     )
@@ -255,6 +277,14 @@ fn summary(draft: &Draft, tz: chrono_tz::Tz) -> String {
         Some(start) => format!("Inicio: {}", gad_core::services::local_time(start, tz)),
         None => "Inicio: sin programar".to_owned(),
     });
+    if let (Some(start), Some(end)) = (draft.start, draft.end) {
+        let minutes = (end - start).num_minutes();
+        lines.push(format!(
+            "Fin: {} ({})",
+            gad_core::services::local_time(end, tz),
+            contract::format::duration(minutes as f64 * 60.0)
+        ));
+    }
     lines.push(String::new());
     lines.push("¿Crear la tarea?".to_owned());
     lines.join("\n")
@@ -304,10 +334,20 @@ pub async fn on_text(bot: &Bot, chat_id: i64, actor: Actor, mut draft: Draft, te
         Step::Schedule => match parse_start(text, Utc::now(), bot.state.config.timezone) {
             Ok(start) => {
                 draft.start = Some(start);
-                advance(bot, chat_id, draft, Step::Confirm).await
+                advance(bot, chat_id, draft, Step::End).await
             }
             Err(why) => prompt(bot, chat_id, &draft, Some(why)).await,
         },
+        Step::End => {
+            let start = draft.start.unwrap_or_else(Utc::now);
+            match parse_end(text, start, bot.state.config.timezone) {
+                Ok(end) => {
+                    draft.end = Some(end);
+                    advance(bot, chat_id, draft, Step::Confirm).await
+                }
+                Err(why) => prompt(bot, chat_id, &draft, Some(why)).await,
+            }
+        }
         Step::Confirm => {
             if matches!(fold(text).as_str(), "si" | "confirmar" | "crear") {
                 confirm(bot, chat_id, actor, draft).await
@@ -382,8 +422,15 @@ pub async fn on_callback(bot: &Bot, chat_id: i64, message_id: i64, actor: Actor,
         (Step::Officers, "done") => advance(bot, chat_id, draft, Step::Schedule).await,
         (Step::Schedule, "now") => {
             draft.start = Some(Utc::now());
-            advance(bot, chat_id, draft, Step::Confirm).await;
+            advance(bot, chat_id, draft, Step::End).await;
         }
+        (Step::End, "h") => match arg.parse::<i64>().ok().filter(|h| DURATION_BUTTONS.contains(h)) {
+            Some(hours) => {
+                draft.end = Some(draft.start.unwrap_or_else(Utc::now) + chrono::Duration::hours(hours));
+                advance(bot, chat_id, draft, Step::Confirm).await;
+            }
+            None => return (Some(STALE.to_owned()), true),
+        },
         (Step::Confirm, "ok") => confirm(bot, chat_id, actor, draft).await,
         (Step::Confirm, "force") if draft.overlap_refused => {
             draft.allow_overlap = true;
@@ -455,6 +502,7 @@ async fn confirm(bot: &Bot, chat_id: i64, actor: Actor, draft: Draft) {
     task.lat = draft.lat;
     task.lon = draft.lon;
     task.scheduled_start = draft.start;
+    task.scheduled_end = draft.end;
     task.officer_ids = draft.selected.clone();
     task.allow_overlap = draft.allow_overlap;
     match call_as(&bot.state, Some(actor), || create_task(task)).await {
@@ -509,7 +557,17 @@ pub fn parse_start(text: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<
     if text == "ahora" {
         return Ok(now);
     }
-    let (date, time) = text.split_once(char::is_whitespace).ok_or(FORMAT)?;
+    let start = local_date_time(&text, now, tz).map_err(|e| if e.starts_with("No entendí") { FORMAT } else { e })?;
+    if start < now - chrono::Duration::minutes(PAST_GRACE_MINUTES) {
+        return Err("Esa fecha y hora ya pasaron. Indique un momento futuro o «ahora».");
+    }
+    Ok(start)
+}
+
+/// `dd/mm hh:mm` (the year of `now`) or `dd/mm/aaaa hh:mm` in `tz`; at most next year.
+fn local_date_time(text: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, &'static str> {
+    const FORMAT: &str = "No entendí la fecha. Escriba día/mes y hora, por ejemplo 25/12 08:30.";
+    let (date, time) = text.trim().split_once(char::is_whitespace).ok_or(FORMAT)?;
     let time = NaiveTime::parse_from_str(time.trim(), "%H:%M").map_err(|_| FORMAT)?;
     let parts: Vec<&str> = date.split('/').collect();
     let number = |s: &str| s.parse::<u32>().map_err(|_| FORMAT);
@@ -518,16 +576,55 @@ pub fn parse_start(text: &str, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<
         [d, m, y] => (number(d)?, number(m)?, y.parse::<i32>().map_err(|_| FORMAT)?),
         _ => return Err(FORMAT),
     };
-    let date = NaiveDate::from_ymd_opt(year, month, day).ok_or("Esa fecha no existe. Revise el día y el mes.")?;
-    let local = tz.from_local_datetime(&NaiveDateTime::new(date, time)).earliest().ok_or(FORMAT)?;
-    let start = local.with_timezone(&Utc);
-    if start < now - chrono::Duration::minutes(PAST_GRACE_MINUTES) {
-        return Err("Esa fecha y hora ya pasaron. Indique un momento futuro o «ahora».");
-    }
     if year > now.year() + 1 {
         return Err("La fecha está demasiado lejos: indique una dentro del próximo año.");
     }
-    Ok(start)
+    let date = NaiveDate::from_ymd_opt(year, month, day).ok_or("Esa fecha no existe. Revise el día y el mes.")?;
+    let local = tz.from_local_datetime(&NaiveDateTime::new(date, time)).earliest().ok_or(FORMAT)?;
+    Ok(local.with_timezone(&Utc))
+}
+
+/// The end of a task starting at `start`: a duration («2 h», «2h30», «90 min», «1,5» hours)
+/// or an end time («18:00», the next day when that is not after the start; `dd/mm hh:mm`), in
+/// the configured time zone. Always after the start, at most a week later.
+pub fn parse_end(text: &str, start: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, &'static str> {
+    const FORMAT: &str = "No entendí. Escriba una duración (2 h, 90 min, 1,5) o la hora de fin (18:00).";
+    let folded = fold(text);
+    let text = folded.replace(' ', "");
+    let end = if folded.contains('/') {
+        local_date_time(&folded, start, tz)?
+    } else if let Ok(time) = NaiveTime::parse_from_str(&text, "%H:%M") {
+        let local_start = start.with_timezone(&tz);
+        let mut day = local_start.date_naive();
+        if time <= local_start.time() {
+            day = day.succ_opt().ok_or(FORMAT)?;
+        }
+        tz.from_local_datetime(&NaiveDateTime::new(day, time)).earliest().ok_or(FORMAT)?.with_timezone(&Utc)
+    } else {
+        start + chrono::Duration::minutes(parse_minutes(&text).ok_or(FORMAT)?)
+    };
+    if end <= start {
+        return Err("El fin debe ser posterior al inicio.");
+    }
+    if end - start > chrono::Duration::hours(MAX_DURATION_HOURS) {
+        return Err("La tarea dura más de una semana: planifíquela desde el panel.");
+    }
+    Ok(end)
+}
+
+/// «2», «2h», «2hs», «1,5», «1.5h», «2h30», «90min», «90m» → minutes.
+fn parse_minutes(text: &str) -> Option<i64> {
+    let hours = |s: &str| s.replace(',', ".").parse::<f64>().ok().filter(|h| h.is_finite() && *h > 0.0);
+    let minutes = if let Some(m) = text.strip_suffix("min").or_else(|| text.strip_suffix('m')) {
+        m.parse::<i64>().ok()?
+    } else if let Some((h, m)) = text.split_once('h') {
+        let m = m.trim_start_matches('s');
+        let extra = if m.is_empty() { 0 } else { m.trim_end_matches("min").trim_end_matches('m').parse::<i64>().ok().filter(|m| *m < 60)? };
+        (hours(h)? * 60.0).round() as i64 + extra
+    } else {
+        (hours(text)? * 60.0).round() as i64
+    };
+    (minutes > 0).then_some(minutes)
 }
 
 #[cfg(test)]
@@ -547,6 +644,30 @@ mod tests {
         assert!(parse_start("31/02 08:00", now, tz).unwrap_err().contains("no existe"));
         assert!(parse_start("mañana", now, tz).unwrap_err().contains("No entendí"));
         assert!(parse_start("25/12 25:00", now, tz).is_err());
+    }
+
+    #[test]
+    fn ends_are_durations_or_times_after_the_start() {
+        let tz: chrono_tz::Tz = "America/Argentina/Buenos_Aires".parse().unwrap();
+        // 09:00 in Buenos Aires.
+        let start = Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap();
+        let at = |h: u32, m: u32| Utc.with_ymd_and_hms(2026, 12, 3, h, m, 0).unwrap();
+        assert_eq!(parse_end("2", start, tz), Ok(at(14, 0)));
+        assert_eq!(parse_end("2 h", start, tz), Ok(at(14, 0)));
+        assert_eq!(parse_end("1,5", start, tz), Ok(at(13, 30)));
+        assert_eq!(parse_end("2h30", start, tz), Ok(at(14, 30)));
+        assert_eq!(parse_end("90 min", start, tz), Ok(at(13, 30)));
+        assert_eq!(parse_end("45m", start, tz), Ok(at(12, 45)));
+        // An end time: today when after the start, else tomorrow.
+        assert_eq!(parse_end("18:00", start, tz), Ok(at(21, 0)));
+        assert_eq!(parse_end("08:00", start, tz), Ok(Utc.with_ymd_and_hms(2026, 12, 4, 11, 0, 0).unwrap()));
+        assert_eq!(parse_end("04/12 10:00", start, tz), Ok(Utc.with_ymd_and_hms(2026, 12, 4, 13, 0, 0).unwrap()));
+        assert!(parse_end("02/12 10:00", start, tz).unwrap_err().contains("posterior"));
+        assert!(parse_end("0", start, tz).is_err());
+        assert!(parse_end("-2", start, tz).is_err());
+        assert!(parse_end("200 h", start, tz).unwrap_err().contains("semana"));
+        assert!(parse_end("un rato", start, tz).unwrap_err().contains("No entendí"));
+        assert!(parse_end("NaN", start, tz).is_err());
     }
 
     #[test]

@@ -43,6 +43,7 @@ fn title(code: ErrorCode) -> &'static str {
         ErrorCode::PasswordChangeRequired => "Cambio de contraseña requerido",
         ErrorCode::RateLimited => "Demasiadas solicitudes",
         ErrorCode::Internal => "Error interno",
+        ErrorCode::Unavailable => "Servicio no disponible",
         ErrorCode::Transport => "Solicitud inválida",
     }
 }

@@ -64,38 +64,53 @@ async fn audit_chain_detects_tampering(backend: Backend) {
 }
 on_both_backends!(audit_chain_detects_tampering);
 
-/// Two replicas on one PostgreSQL and Redis: an event published by one reaches both.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_reach_every_replica_through_redis() {
-    let redis = common::redis_url();
-    let first = TestApp::spawn_with(Backend::Postgres, &[("REDIS_URL", &redis)]).await;
-    let second = TestApp::spawn_on(&first.database_url, &[("REDIS_URL", &redis)]).await;
-    let mut on_first = first.state.events.subscribe();
-    let mut on_second = second.state.events.subscribe();
-    // A unique id so events of concurrent test runs on a shared Redis are told apart.
-    let officer_id = i64::from(std::process::id()) * 1000 + 7;
-    let event = Event::OfficerStatusChanged { officer_id, status: OfficerStatus::OffDuty };
-    first.state.events.publish(event.clone()).await;
-    for receiver in [&mut on_first, &mut on_second] {
-        let got = tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                let e = receiver.recv().await.unwrap();
-                if e == event {
-                    return e;
-                }
-            }
-        })
-        .await
-        .expect("event delivered within 5 s");
-        assert_eq!(got, event);
-    }
+/// Commits `event` alone, as a business operation would.
+async fn commit_event(state: &gad_core::state::AppState, event: &Event) {
+    let mut txn = gad_core::db::WriteTxn::begin(state).await.unwrap();
+    txn.emit(event.clone());
+    txn.commit().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_process_bus_delivers_locally() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    let mut rx = app.state.events.subscribe();
-    let event = Event::TaskDeleted { task_id: 1, code: "PATROL-2026-0001".into() };
-    app.state.events.publish(event.clone()).await;
-    assert_eq!(rx.recv().await.unwrap(), event);
+/// Waits for `event` on `receiver`; its outbox id.
+async fn arrives(receiver: &mut tokio::sync::broadcast::Receiver<gad_core::events::Delivered>, event: &Event) -> i64 {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let delivered = receiver.recv().await.unwrap();
+            if &delivered.event == event {
+                return delivered.id;
+            }
+        }
+    })
+    .await
+    .expect("event delivered within 5 s")
 }
+
+/// Two replicas (or `gad serve` and `gad bot`) on one database: an event committed by one
+/// reaches both, with one id — through NOTIFY on PostgreSQL, polling on a SQLite file.
+async fn events_reach_every_process_on_one_database(backend: Backend) {
+    let first = TestApp::spawn(backend).await;
+    let second = TestApp::spawn_on(&first.database_url, &[]).await;
+    let mut on_first = first.state.events.subscribe();
+    let mut on_second = second.state.events.subscribe();
+    let event = Event::OfficerStatusChanged { officer_id: 7, status: OfficerStatus::OffDuty };
+    commit_event(&first.state, &event).await;
+    let id = arrives(&mut on_first, &event).await;
+    assert_eq!(arrives(&mut on_second, &event).await, id);
+    // The other way round too.
+    let back = Event::TaskDeleted { task_id: 1, code: "PATROL-2026-0001".into() };
+    commit_event(&second.state, &back).await;
+    assert!(arrives(&mut on_first, &back).await > id);
+}
+on_both_backends!(events_reach_every_process_on_one_database);
+
+/// An event is written with its change or not at all: a transaction that rolls back leaves
+/// no event behind, and nothing is delivered.
+async fn a_rolled_back_operation_leaves_no_event(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let before = gad_core::events::latest_id(&app.state.db).await.unwrap();
+    let mut txn = gad_core::db::WriteTxn::begin(&app.state).await.unwrap();
+    txn.emit(Event::TaskDeleted { task_id: 99, code: "X".into() });
+    drop(txn);
+    assert_eq!(gad_core::events::latest_id(&app.state.db).await.unwrap(), before);
+}
+on_both_backends!(a_rolled_back_operation_leaves_no_event);

@@ -18,7 +18,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use common::{Backend, TestApp};
 use contract::domain::{Channel, TaskStatus};
 use contract::tasks::TaskScope;
@@ -31,16 +30,16 @@ use gad_server::bot::Bot;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-const TOKEN: &str = "123456:TEST-TOKEN";
+pub(crate) const TOKEN: &str = "123456:TEST-TOKEN";
 
 // ------------------------------------------------------------------------- the fake Bot API
 
 #[derive(Clone, Debug)]
-struct Call {
-    method: String,
-    body: Value,
+pub(crate) struct Call {
+    pub(crate) method: String,
+    pub(crate) body: Value,
     /// The `result` the fake answered with (for `sendMessage`, the message with its id).
-    result: Value,
+    pub(crate) result: Value,
     at: Instant,
 }
 
@@ -56,22 +55,24 @@ struct FakeState {
     next_update_id: AtomicI64,
     /// `getUpdates` calls answered (they are not recorded as calls).
     polls: AtomicI64,
+    /// Milliseconds every other method waits before answering (a slow Telegram).
+    delay_ms: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Clone)]
-struct FakeTelegram {
-    url: String,
+pub(crate) struct FakeTelegram {
+    pub(crate) url: String,
     state: Arc<FakeState>,
 }
 
 impl FakeTelegram {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let state = Arc::new(FakeState {
             next_message_id: AtomicI64::new(1000),
             next_update_id: AtomicI64::new(1),
             ..Default::default()
         });
-        let app = axum::Router::new().route("/{bot}/{method}", post(fake_method)).with_state(state.clone());
+        let app = axum::Router::new().route("/{bot}/{method}", axum::routing::any(fake_method)).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -79,7 +80,7 @@ impl FakeTelegram {
     }
 
     /// Queues an update; `update_id` is filled in.
-    fn push(&self, mut update: Value) {
+    pub(crate) fn push(&self, mut update: Value) {
         let id = self.state.next_update_id.fetch_add(1, Ordering::SeqCst);
         if update.get("update_id").is_none() {
             update["update_id"] = json!(id);
@@ -87,8 +88,13 @@ impl FakeTelegram {
         self.state.updates.lock().unwrap().push_back(update);
     }
 
-    fn calls(&self) -> Vec<Call> {
+    pub(crate) fn calls(&self) -> Vec<Call> {
         self.state.calls.lock().unwrap().clone()
+    }
+
+    /// Makes every method but `getUpdates` answer `ms` milliseconds late.
+    pub(crate) fn slow_down(&self, ms: u64) {
+        self.state.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     fn throttle(&self, method: &str, times: u32) {
@@ -96,7 +102,7 @@ impl FakeTelegram {
     }
 
     /// Waits (up to 10 s) for a call matching `pred`.
-    async fn wait_for(&self, what: &str, pred: impl Fn(&Call) -> bool) -> Call {
+    pub(crate) async fn wait_for(&self, what: &str, pred: impl Fn(&Call) -> bool) -> Call {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(call) = self.calls().into_iter().find(|c| pred(c)) {
@@ -108,7 +114,7 @@ impl FakeTelegram {
     }
 
     /// Waits for a `sendMessage` to `chat` whose text contains `needle`.
-    async fn sent(&self, chat: i64, needle: &str) -> Call {
+    pub(crate) async fn sent(&self, chat: i64, needle: &str) -> Call {
         self.wait_for(&format!("a message to {chat} containing {needle:?}"), |c| {
             c.method == "sendMessage" && c.body["chat_id"] == json!(chat) && text(c).contains(needle)
         })
@@ -120,12 +126,12 @@ impl FakeTelegram {
     }
 }
 
-fn text(c: &Call) -> &str {
+pub(crate) fn text(c: &Call) -> &str {
     c.body["text"].as_str().unwrap_or("")
 }
 
 /// Every callback data of the inline keyboard in a call's body.
-fn buttons(c: &Call) -> Vec<String> {
+pub(crate) fn buttons(c: &Call) -> Vec<String> {
     c.body["reply_markup"]["inline_keyboard"]
         .as_array()
         .into_iter()
@@ -161,6 +167,10 @@ async fn fake_method(
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+    let delay = state.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     let throttled = {
         let mut throttle = state.throttle.lock().unwrap();
@@ -221,7 +231,7 @@ fn chat_json(id: i64) -> Value {
     json!({"id": id, "type": "private", "first_name": "Agente"})
 }
 
-fn text_update(user: i64, text: &str) -> Value {
+pub(crate) fn text_update(user: i64, text: &str) -> Value {
     let mut message = json!({
         "message_id": 1,
         "date": chrono::Utc::now().timestamp(),
@@ -258,7 +268,7 @@ fn live_location_edit(user: i64, lat: f64, lon: f64) -> Value {
     }})
 }
 
-fn callback_update(user: i64, id: &str, message_id: i64, data: &str) -> Value {
+pub(crate) fn callback_update(user: i64, id: &str, message_id: i64, data: &str) -> Value {
     json!({"callback_query": {
         "id": id,
         "from": user_json(user),
@@ -800,7 +810,7 @@ async fn crear_wizard_happy_path_with_retries() {
     let me = link(&rig, "supervisor@gad.local", 9100).await;
     let chat = 9100;
 
-    let ask_type = say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
+    let ask_type = say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 7").await;
     assert!(buttons(&ask_type).contains(&"c:ty:surveillance".to_owned()));
     assert!(!buttons(&ask_type).contains(&"c:ty:emergency".to_owned()), "emergencies have /emergencia");
     say(&rig, chat, text_update(chat, "bicicleta"), "No reconozco ese tipo").await;
@@ -810,15 +820,15 @@ async fn crear_wizard_happy_path_with_retries() {
 
     let before = rig.tg.messages_to(chat).len();
     press(&rig, chat, &ask_type, "c:ty:surveillance").await;
-    wait_new(&rig.tg, chat, before, "Paso 2 de 6").await;
+    wait_new(&rig.tg, chat, before, "Paso 2 de 7").await;
     let retry = say(&rig, chat, text_update(chat, "ab"), "entre 3 y 200 caracteres").await;
     assert!(text(&retry).starts_with("⚠️"), "{}", text(&retry));
-    say(&rig, chat, text_update(chat, "Vigilancia del archivo central"), "Paso 3 de 6").await;
+    say(&rig, chat, text_update(chat, "Vigilancia del archivo central"), "Paso 3 de 7").await;
     say(&rig, chat, text_update(chat, "altísima"), "No reconozco esa prioridad").await;
-    say(&rig, chat, text_update(chat, "Alta"), "Paso 4 de 6").await;
+    say(&rig, chat, text_update(chat, "Alta"), "Paso 4 de 7").await;
     say(&rig, chat, text_update(chat, "por ahí"), "Envíe una ubicación de Telegram o escriba «omitir»").await;
     let (lat, lon) = (-34.6083, -58.3712);
-    let officers = say(&rig, chat, location_update(chat, lat, lon), "Paso 5 de 6").await;
+    let officers = say(&rig, chat, location_update(chat, lat, lon), "Paso 5 de 7").await;
     assert!(text(&officers).contains("los más cercanos primero"));
 
     // Nearest first, as the geo server function ranks them.
@@ -872,13 +882,18 @@ async fn crear_wizard_happy_path_with_retries() {
         .await;
     let before = rig.tg.messages_to(chat).len();
     press(&rig, chat, &officers, "c:done").await;
-    wait_new(&rig.tg, chat, before, "Paso 6 de 6").await;
+    wait_new(&rig.tg, chat, before, "Paso 6 de 7").await;
 
     say(&rig, chat, text_update(chat, "mañana temprano"), "No entendí la fecha").await;
     say(&rig, chat, text_update(chat, "01/01/2020 10:00"), "ya pasaron").await;
     say(&rig, chat, text_update(chat, "31/02 10:00"), "no existe").await;
     let (typed, start) = future_start(&rig.app);
-    let summary = say(&rig, chat, text_update(chat, &typed), "Resumen de la nueva tarea").await;
+    let ask_end = say(&rig, chat, text_update(chat, &typed), "Paso 7 de 7").await;
+    assert_eq!(buttons(&ask_end), vec!["c:h:1", "c:h:2", "c:h:4", "c:h:8", "c:x"]);
+    say(&rig, chat, text_update(chat, "un rato"), "No entendí").await;
+    say(&rig, chat, text_update(chat, "500 h"), "más de una semana").await;
+    let summary = say(&rig, chat, text_update(chat, "2h30"), "Resumen de la nueva tarea").await;
+    assert!(text(&summary).contains("Fin: ") && text(&summary).contains("(2 h 30 min)"), "{}", text(&summary));
     assert!(text(&summary).contains("Título: Vigilancia del archivo central"));
     assert!(text(&summary).contains("Prioridad: Alta"));
     assert!(text(&summary).contains(&format!("Inicio: {typed}")), "{}", text(&summary));
@@ -896,6 +911,7 @@ async fn crear_wizard_happy_path_with_retries() {
     assert_eq!(detail.priority, contract::domain::TaskPriority::High);
     assert_eq!(detail.status, TaskStatus::Scheduled);
     assert_eq!(detail.scheduled_start, Some(start));
+    assert_eq!(detail.scheduled_end, Some(start + chrono::Duration::minutes(150)), "every task made here ends");
     assert!((detail.lat.unwrap() - lat).abs() < 1e-4 && (detail.lon.unwrap() - lon).abs() < 1e-4);
     let mut assigned: Vec<i64> = detail.assignments.iter().map(|a| a.officer_id).collect();
     assigned.sort();
@@ -909,21 +925,23 @@ async fn crear_wizard_happy_path_with_retries() {
     // The wizard is over: plain text is not taken as an answer any more.
     say(&rig, chat, text_update(chat, "Alta"), "No entendí el mensaje").await;
 
-    // The same officer at the same time again: the open-ended task just created overlaps, the
+    // The same officer at the same time again: the task just created overlaps, the
     // server function refuses, and the wizard offers the dashboard's explicit override.
-    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
-    say(&rig, chat, text_update(chat, "vigilancia"), "Paso 2 de 6").await;
-    say(&rig, chat, text_update(chat, "Custodia del depósito judicial"), "Paso 3 de 6").await;
-    say(&rig, chat, text_update(chat, "urgente"), "Paso 4 de 6").await;
-    let officers = say(&rig, chat, text_update(chat, "Omitir"), "Paso 5 de 6").await;
+    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 7").await;
+    say(&rig, chat, text_update(chat, "vigilancia"), "Paso 2 de 7").await;
+    say(&rig, chat, text_update(chat, "Custodia del depósito judicial"), "Paso 3 de 7").await;
+    say(&rig, chat, text_update(chat, "urgente"), "Paso 4 de 7").await;
+    let officers = say(&rig, chat, text_update(chat, "Omitir"), "Paso 5 de 7").await;
     assert!(!text(&officers).contains("cercanos"));
     let index = all_ids.iter().position(|id| *id == free[0].1).unwrap();
     if index >= 6 {
         press(&rig, chat, &officers, &format!("c:pg:{}", index / 6)).await;
     }
     press(&rig, chat, &officers, &format!("c:o:{}", free[0].1)).await;
-    say(&rig, chat, text_update(chat, "listo"), "Paso 6 de 6").await;
-    say(&rig, chat, text_update(chat, &typed), "Resumen de la nueva tarea").await;
+    say(&rig, chat, text_update(chat, "listo"), "Paso 6 de 7").await;
+    let ask_end = say(&rig, chat, text_update(chat, &typed), "Paso 7 de 7").await;
+    press(&rig, chat, &ask_end, "c:h:1").await;
+    rig.tg.wait_for("summary", |c| text(c).contains("Resumen de la nueva tarea") && text(c).contains("1 h 00 min")).await;
     let refused = say(&rig, chat, text_update(chat, "confirmar"), "ya tiene otra tarea").await;
     assert!(buttons(&refused).contains(&"c:force".to_owned()), "{:?}", buttons(&refused));
     let before = rig.tg.messages_to(chat).len();
@@ -946,16 +964,16 @@ async fn crear_can_be_cancelled_at_any_step() {
         || async { call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::All)).await.unwrap().len() };
     let tasks_before = count().await;
 
-    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
-    say(&rig, chat, text_update(chat, "patrullaje"), "Paso 2 de 6").await;
+    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 7").await;
+    say(&rig, chat, text_update(chat, "patrullaje"), "Paso 2 de 7").await;
     say(&rig, chat, text_update(chat, "/cancelar"), "Operación cancelada").await;
     say(&rig, chat, text_update(chat, "Un título"), "No entendí el mensaje").await;
 
     // The «Cancelar» button, later in the wizard.
-    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
-    say(&rig, chat, text_update(chat, "Capacitación"), "Paso 2 de 6").await;
-    say(&rig, chat, text_update(chat, "Curso de tiro"), "Paso 3 de 6").await;
-    let priority = say(&rig, chat, text_update(chat, "baja"), "Paso 4 de 6").await;
+    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 7").await;
+    say(&rig, chat, text_update(chat, "Capacitación"), "Paso 2 de 7").await;
+    say(&rig, chat, text_update(chat, "Curso de tiro"), "Paso 3 de 7").await;
+    let priority = say(&rig, chat, text_update(chat, "baja"), "Paso 4 de 7").await;
     let before = rig.tg.messages_to(chat).len();
     press(&rig, chat, &priority, "c:x").await;
     wait_new(&rig.tg, chat, before, "Operación cancelada").await;
@@ -994,9 +1012,9 @@ async fn a_restart_mid_wizard_loses_nothing() {
     let rig = Rig { app, tg };
     let me = link(&rig, "supervisor@gad.local", 9400).await;
     let chat = 9400;
-    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 6").await;
-    say(&rig, chat, text_update(chat, "Administrativa"), "Paso 2 de 6").await;
-    say(&rig, chat, text_update(chat, "Inventario de chalecos"), "Paso 3 de 6").await;
+    say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 7").await;
+    say(&rig, chat, text_update(chat, "Administrativa"), "Paso 2 de 7").await;
+    say(&rig, chat, text_update(chat, "Inventario de chalecos"), "Paso 3 de 7").await;
 
     // The bot process goes away; a new one starts on the same database with a fresh state.
     stop.send(()).unwrap();
@@ -1005,10 +1023,11 @@ async fn a_restart_mid_wizard_loses_nothing() {
     let state = gad_server::startup::connect(common::config(&rig.app.database_url, &extra)).await.unwrap();
     tokio::spawn(Bot::new(state).unwrap().run_long_poll(std::future::pending()));
 
-    say(&rig, chat, text_update(chat, "media"), "Paso 4 de 6").await;
-    say(&rig, chat, text_update(chat, "omitir"), "Paso 5 de 6").await;
-    say(&rig, chat, text_update(chat, "listo"), "Paso 6 de 6").await;
-    let summary = say(&rig, chat, text_update(chat, "ahora"), "Resumen de la nueva tarea").await;
+    say(&rig, chat, text_update(chat, "media"), "Paso 4 de 7").await;
+    say(&rig, chat, text_update(chat, "omitir"), "Paso 5 de 7").await;
+    say(&rig, chat, text_update(chat, "listo"), "Paso 6 de 7").await;
+    say(&rig, chat, text_update(chat, "ahora"), "Paso 7 de 7").await;
+    let summary = say(&rig, chat, text_update(chat, "4"), "Resumen de la nueva tarea").await;
     assert!(text(&summary).contains("Tipo: Administrativa"), "{}", text(&summary));
     assert!(text(&summary).contains("Título: Inventario de chalecos"));
     assert!(text(&summary).contains("Ubicación: sin ubicación"));

@@ -15,6 +15,7 @@ mod bot;
 mod caddy;
 mod dashboard;
 mod dashboard_pages;
+mod faults;
 mod health;
 mod layers;
 mod metrics;

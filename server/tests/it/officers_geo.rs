@@ -145,13 +145,9 @@ async fn insert_user(app: &TestApp, email: &str, role: Role) -> i64 {
 }
 
 /// The next event on the bus that `matches`, if one is already there.
-fn received(rx: &mut tokio::sync::broadcast::Receiver<Event>, matches: impl Fn(&Event) -> bool) -> Option<Event> {
-    while let Ok(event) = rx.try_recv() {
-        if matches(&event) {
-            return Some(event);
-        }
-    }
-    None
+/// The first event since `log`'s mark that `matches` (the mark moves past every event read).
+async fn received(app: &TestApp, log: &mut common::EventLog, matches: impl Fn(&Event) -> bool) -> Option<Event> {
+    log.take(&app.state).await.into_iter().find(|e| matches(e))
 }
 
 async fn create_as(app: &TestApp, who: Option<Actor>, code: &str, user_id: Option<i64>) -> Result<Officer, ApiError> {
@@ -504,12 +500,12 @@ async fn officer_changes_own_status_only(backend: Backend) {
     let ef2 = officer(&app, "EF-002").await;
     let ef3 = officer(&app, "EF-003").await;
     assert_eq!(me.officer_id, Some(ef2.id));
-    let mut rx = app.state.events.subscribe();
+    let mut rx = common::EventLog::mark(&app.state).await;
 
     let changed = call_as(&app.state, Some(me.clone()), || set_my_status(OfficerStatus::Unavailable)).await.unwrap();
     assert_eq!(changed.status, OfficerStatus::Unavailable);
     assert!(changed.status_changed_at > ef2.status_changed_at);
-    let event = received(&mut rx, |e| matches!(e, Event::OfficerStatusChanged { .. })).unwrap();
+    let event = received(&app, &mut rx, |e| matches!(e, Event::OfficerStatusChanged { .. })).await.unwrap();
     assert_eq!(event, Event::OfficerStatusChanged { officer_id: ef2.id, status: OfficerStatus::Unavailable });
     let row = audit_log::Entity::find()
         .filter(audit_log::Column::Action.eq("officer.status_changed"))
@@ -535,7 +531,7 @@ async fn officer_changes_own_status_only(backend: Backend) {
     // The same status again writes nothing.
     call_as(&app.state, Some(me.clone()), || set_officer_status(ef2.id, OfficerStatus::Unavailable)).await.unwrap();
     assert_eq!(audit_count(&app, "officer.status_changed").await, 1);
-    assert!(received(&mut rx, |_| true).is_none());
+    assert!(received(&app, &mut rx, |_| true).await.is_none());
 
     // A supervisor may set any status of anyone.
     let supervisor = actor(&app, "supervisor@gad.local").await;
@@ -553,7 +549,7 @@ async fn positions_history_last_and_track(backend: Backend) {
     let ef3 = officer(&app, "EF-003").await;
     let audit_rows = audit_log::Entity::find().count(&app.state.db).await.unwrap();
     let history = history_count(&app, ef3.id).await;
-    let mut rx = app.state.events.subscribe();
+    let mut rx = common::EventLog::mark(&app.state).await;
 
     // A fresh report: appended, becomes the last position, published, not audited.
     let at = Utc::now() - Duration::seconds(5);
@@ -567,7 +563,7 @@ async fn positions_history_last_and_track(backend: Backend) {
     let now_ef3 = officer(&app, "EF-003").await;
     assert_eq!((now_ef3.last_lat, now_ef3.last_lon), (Some(here.0), Some(here.1)));
     assert_eq!(now_ef3.last_position_at, Some(accepted.position.recorded_at));
-    let event = received(&mut rx, |e| matches!(e, Event::OfficerPosition { .. })).unwrap();
+    let event = received(&app, &mut rx, |e| matches!(e, Event::OfficerPosition { .. })).await.unwrap();
     assert_eq!(
         event,
         Event::OfficerPosition {
@@ -589,7 +585,7 @@ async fn positions_history_last_and_track(backend: Backend) {
     assert!(!older.current);
     assert_eq!(history_count(&app, ef3.id).await, history + 2);
     assert_eq!(officer(&app, "EF-003").await.last_lat, Some(here.0));
-    assert!(received(&mut rx, |e| matches!(e, Event::OfficerPosition { .. })).is_none());
+    assert!(received(&app, &mut rx, |e| matches!(e, Event::OfficerPosition { .. })).await.is_none());
     assert_eq!(audit_log::Entity::find().count(&app.state.db).await.unwrap(), audit_rows, "positions are not audited");
 
     // Invalid reports.

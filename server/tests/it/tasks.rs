@@ -27,7 +27,6 @@ use gad_core::error::AppError;
 use gad_core::meta::AuditMeta;
 use gad_core::services::{self, audit};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
-use tokio::sync::broadcast::Receiver;
 
 // ----------------------------------------------------------------------------------- helpers
 
@@ -130,13 +129,6 @@ async fn backdate_pause(app: &TestApp, id: i64, seconds: i64) {
 }
 
 /// Everything published so far.
-fn drain(rx: &mut Receiver<Event>) -> Vec<Event> {
-    let mut out = Vec::new();
-    while let Ok(e) = rx.try_recv() {
-        out.push(e);
-    }
-    out
-}
 
 fn code_of<T>(result: Result<T, AppError>) -> ErrorCode {
     match result {
@@ -1130,14 +1122,14 @@ async fn events_follow_commits_only(backend: Backend) {
     let c = ctx(backend).await;
     let app = &c.app;
     let state = &app.state;
-    let mut rx = state.events.subscribe();
+    let mut rx = common::EventLog::mark(state).await;
     let officer = new_officer(app, "EVENTO-1").await;
     let extra = new_officer(app, "EVENTO-2").await;
 
     let mut new = NewTask::new("Tarea con eventos", TaskType::Patrol);
     new.officer_ids = vec![officer];
     let task = create(&c, new).await;
-    match drain(&mut rx).as_slice() {
+    match rx.take(state).await.as_slice() {
         [Event::TaskCreated { task_id, code, officer_ids, priority, .. }] => {
             assert_eq!(
                 (*task_id, code, officer_ids, *priority),
@@ -1147,7 +1139,7 @@ async fn events_follow_commits_only(backend: Backend) {
         other => panic!("{other:?}"),
     }
     go(&c, task.id, TaskStatus::InProgress).await.unwrap();
-    let events = drain(&mut rx);
+    let events = rx.take(state).await;
     assert!(events.contains(&Event::TaskStatusChanged {
         task_id: task.id,
         code: task.code.clone(),
@@ -1159,19 +1151,19 @@ async fn events_follow_commits_only(backend: Backend) {
     assert_eq!(events.len(), 2, "{events:?}");
 
     services::tasks::assign(state, &c.supervisor, &meta(), task.id, vec![extra], false).await.unwrap();
-    let events = drain(&mut rx);
+    let events = rx.take(state).await;
     assert!(events.contains(&Event::TaskAssigned {
         task_id: task.id,
         code: task.code.clone(),
         officer_ids: vec![extra]
     }));
     services::tasks::unassign(state, &c.supervisor, &meta(), task.id, extra).await.unwrap();
-    let events = drain(&mut rx);
+    let events = rx.take(state).await;
     assert!(events.contains(&Event::TaskUnassigned { task_id: task.id, code: task.code.clone(), officer_id: extra }));
     assert!(events.contains(&Event::OfficerStatusChanged { officer_id: extra, status: OfficerStatus::Available }));
     let changes = TaskUpdate { notes: Some(Some("Con novedades".into())), ..Default::default() };
     services::tasks::update(state, &c.supervisor, &meta(), task.id, changes).await.unwrap();
-    assert_eq!(drain(&mut rx), [Event::TaskUpdated { task_id: task.id, code: task.code.clone() }]);
+    assert_eq!(rx.take(state).await, [Event::TaskUpdated { task_id: task.id, code: task.code.clone() }]);
 
     // Failures publish nothing.
     let audit_before = audit_count(app).await;
@@ -1189,7 +1181,7 @@ async fn events_follow_commits_only(backend: Backend) {
     dup.code = Some(task.code.clone());
     assert!(services::tasks::create(state, &c.supervisor, &meta(), dup).await.is_err());
     tokio::time::sleep(StdDuration::from_millis(100)).await;
-    assert_eq!(drain(&mut rx), []);
+    assert_eq!(rx.take(state).await, []);
     assert_eq!(audit_count(app).await, audit_before);
 
     // An event arrives once the change is visible to everyone.
@@ -1197,7 +1189,7 @@ async fn events_follow_commits_only(backend: Backend) {
     let mut rx2 = state.events.subscribe();
     let watcher = tokio::spawn(async move {
         loop {
-            if let Event::TaskDeleted { task_id, .. } = rx2.recv().await.unwrap() {
+            if let Event::TaskDeleted { task_id, .. } = rx2.recv().await.unwrap().event {
                 let row = tasks::Entity::find_by_id(task_id).one(&state2.db).await.unwrap().unwrap();
                 return row.deleted_at.is_some();
             }
@@ -1205,7 +1197,7 @@ async fn events_follow_commits_only(backend: Backend) {
     });
     services::tasks::delete(state, &c.supervisor, &meta(), task.id).await.unwrap();
     assert!(watcher.await.unwrap(), "the deletion was committed before the event");
-    let events = drain(&mut rx);
+    let events = rx.take(state).await;
     assert!(events.contains(&Event::TaskDeleted { task_id: task.id, code: task.code.clone() }));
     assert!(events.contains(&Event::OfficerStatusChanged { officer_id: officer, status: OfficerStatus::Available }));
 }
@@ -1246,7 +1238,7 @@ async fn emergency_dispatches_the_nearest(backend: Backend) {
     place(app, stale, north(lat, 50.0), lon, Duration::minutes(30), OfficerStatus::Available).await;
     place(app, busy, north(lat, 20.0), lon, Duration::minutes(1), OfficerStatus::Unavailable).await;
     place(app, outside, north(lat, 6000.0), lon, Duration::minutes(1), OfficerStatus::Available).await;
-    let mut rx = state.events.subscribe();
+    let mut rx = common::EventLog::mark(state).await;
 
     // An officer reports; the nearest fresh available officer is dispatched.
     let outcome = call_as(state, Some(c.officer.clone()), || {
@@ -1272,7 +1264,7 @@ async fn emergency_dispatches_the_nearest(backend: Backend) {
     let entry = last_audit(app).await;
     assert_eq!((entry.action.as_str(), entry.severity), ("emergency.raise", AuditSeverity::Critical));
     assert_eq!(entry.user_id, Some(c.officer.user_id));
-    let events = drain(&mut rx);
+    let events = rx.take(state).await;
     assert!(events.contains(&Event::EmergencyCreated {
         task_id: task.id,
         code: task.code.clone(),

@@ -278,12 +278,30 @@ impl GadProcess {
     }
 
     /// Starts `gad serve` on a free port against `database_url` (with the test Redis and the
-    /// demo data) and waits until it is ready; `extra` adds or overrides variables.
+    /// demo data) and waits until it is ready; `extra` adds or overrides variables (an empty
+    /// value unsets one: `("REDIS_URL", "")` runs without Redis).
     pub async fn start(database_url: &str, extra: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gad"));
-        command
-            .arg("serve")
+        let port = free_port();
+        let process = Self::spawn("serve", database_url, port, extra);
+        process.wait_ready().await;
+        process
+    }
+
+    /// Starts `gad bot` (long polling) against `database_url`; `base` is its operations
+    /// listener (`GAD_METRICS_ADDR`: `/health`, `/metrics`), ready when this returns.
+    pub async fn bot(database_url: &str, extra: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut extra = extra.to_vec();
+        let addr = format!("127.0.0.1:{port}");
+        extra.push(("GAD_METRICS_ADDR", &addr));
+        let process = Self::spawn("bot", database_url, port, &extra);
+        process.wait_ready().await;
+        process
+    }
+
+    fn spawn(command: &str, database_url: &str, port: u16, extra: &[(&str, &str)]) -> Self {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gad"));
+        cmd.arg(command)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap())
             .env("DATABASE_URL", database_url)
@@ -293,19 +311,80 @@ impl GadProcess {
             .env("GAD_2FA_REQUIRED_ROLES", "none")
             .env("GAD_DEMO_PASSWORD", DEMO_PASSWORD)
             .env("GAD_SEED_DEMO", "true")
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null());
-        for (key, value) in extra {
-            command.env(key, value);
+            .env("RUST_LOG", std::env::var("GAD_TEST_CHILD_LOG").unwrap_or_else(|_| "warn".into()));
+        // GAD_TEST_CHILD_LOG=info (say) shows what the processes log.
+        if std::env::var_os("GAD_TEST_CHILD_LOG").is_none() {
+            cmd.stdout(std::process::Stdio::null());
         }
-        let process = GadProcess { child: command.spawn().unwrap(), base: format!("http://127.0.0.1:{port}") };
+        for (key, value) in extra {
+            cmd.env(key, value);
+        }
+        GadProcess { child: cmd.spawn().unwrap(), base: format!("http://127.0.0.1:{port}") }
+    }
+
+    async fn wait_ready(&self) {
         let http = reqwest::Client::new();
-        for _ in 0..400 {
-            if http.get(process.url("/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
-                return process;
+        for _ in 0..600 {
+            if http.get(self.url("/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
+                return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("gad did not become ready on {}", process.base);
+        panic!("gad did not become ready on {}", self.base);
+    }
+
+    /// Kills the process with SIGKILL (no clean-up of any kind) and reaps it.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// An API token of the demo admin, made through the login page and `POST …/tokens`.
+    pub async fn admin_token(&self) -> String {
+        let jar = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let res = jar
+            .post(self.url("/api/fn/login"))
+            .header("accept", "application/json")
+            .form(&[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "login: {}", res.status());
+        let me: serde_json::Value = jar.get(self.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+        let token: serde_json::Value = jar
+            .post(self.url(&format!("/api/v1/users/{}/tokens", me["id"])))
+            .json(&serde_json::json!({ "name": "pruebas" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        token["token"].as_str().unwrap().to_owned()
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The events committed to the outbox since it was made (or last taken): what the change
+/// under test wrote, in order, read straight from the database.
+pub struct EventLog {
+    after: i64,
+}
+
+impl EventLog {
+    pub async fn mark(state: &AppState) -> Self {
+        Self { after: gad_core::events::latest_id(&state.db).await.unwrap() }
+    }
+
+    /// The events since the mark; moves the mark past them.
+    pub async fn take(&mut self, state: &AppState) -> Vec<contract::events::Event> {
+        let events = gad_core::events::read_after(&state.db, self.after, 10_000).await.unwrap();
+        if let Some(last) = events.last() {
+            self.after = last.id;
+        }
+        events.into_iter().map(|d| d.event).collect()
     }
 }

@@ -1,0 +1,711 @@
+//! Faults under a steady write load, each against real processes on 127.0.0.1: PostgreSQL
+//! restarted (fast, immediate) and down for 10 s, Redis killed and restarted, `gad bot` killed
+//! with SIGKILL mid-delivery, a read-only SQLite file — and, first, the README's embedded
+//! default with the bot: `gad serve` and `gad bot` as two processes on one SQLite file.
+//!
+//! For each fault: every acknowledged write is in the database, the event of every
+//! acknowledged write reaches the live stream (resumed with `Last-Event-ID`, no event id
+//! twice) and the Telegram notifier, and nothing fails once the service is back. Each test
+//! prints its figures (`cargo test -p server --test it -- faults:: --nocapture`), which
+//! docs/RELIABILITY.md records.
+#![allow(clippy::unwrap_used)]
+
+use crate::bot::{FakeTelegram, TOKEN, buttons, callback_update, text, text_update};
+use crate::common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Backend, GadProcess};
+use contract::domain::Channel;
+use futures::StreamExt;
+use gad_core::meta::AuditMeta;
+use gad_core::state::AppState;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+// ------------------------------------------------------------------------------- helpers
+
+/// An in-test view of the database the processes share (for link codes and checks).
+async fn state_of(database_url: &str) -> AppState {
+    gad_server::startup::connect(common::config(database_url, &[("REDIS_URL", "")])).await.unwrap()
+}
+
+async fn user_id(state: &AppState, email: &str) -> i64 {
+    use gad_core::entities::users;
+    users::Entity::find().filter(users::Column::Email.eq(email)).one(&state.db).await.unwrap().unwrap().id
+}
+
+async fn officer_of(state: &AppState, email: &str) -> i64 {
+    use gad_core::entities::officers;
+    let user = user_id(state, email).await;
+    officers::Entity::find().filter(officers::Column::UserId.eq(user)).one(&state.db).await.unwrap().unwrap().id
+}
+
+/// Links `email` to Telegram user `tg_user` through the running bot's `/start <code>`.
+async fn link(state: &AppState, tg: &FakeTelegram, email: &str, tg_user: i64) {
+    use gad_core::entities::users;
+    let admin = users::Entity::find()
+        .filter(users::Column::Email.eq("admin@gad.local"))
+        .one(&state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = gad_core::services::auth::actor_for_user(state, admin.id, Channel::Web).await.unwrap();
+    let target = user_id(state, email).await;
+    let meta = AuditMeta::internal(Channel::Web);
+    let code = gad_core::services::users::create_link_code(state, &admin, &meta, target).await.unwrap().code;
+    tg.push(text_update(tg_user, &format!("/start {code}")));
+    tg.sent(tg_user, "Cuenta vinculada").await;
+}
+
+/// Codes of the tasks in the database among `codes`.
+async fn stored(state: &AppState, codes: &[String]) -> HashSet<String> {
+    use gad_core::entities::tasks;
+    let mut found = HashSet::new();
+    for chunk in codes.chunks(200) {
+        let rows = tasks::Entity::find().filter(tasks::Column::Code.is_in(chunk.to_vec())).all(&state.db).await.unwrap();
+        found.extend(rows.into_iter().map(|t| t.code));
+    }
+    found
+}
+
+/// One write of the load: when it was sent and how it ended.
+#[derive(Clone, Debug)]
+struct Attempt {
+    sent: Instant,
+    /// The HTTP status, or None when no answer came (connection refused, reset, timeout).
+    status: Option<u16>,
+    /// The code of the task, when acknowledged (2xx).
+    code: Option<String>,
+}
+
+/// Creates a task every `every` through the REST API until `stop`; every attempt recorded.
+fn write_load(
+    base: String,
+    token: String,
+    officer: Option<i64>,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<Attempt>> {
+    tokio::spawn(async move {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+        let mut attempts = Vec::new();
+        let mut n = 0;
+        while !stop.load(Ordering::SeqCst) {
+            n += 1;
+            let sent = Instant::now();
+            let body = json!({
+                "title": format!("Carga bajo fallas {n}"),
+                "task_type": "administrative",
+                "priority": "low",
+                "officer_ids": officer.into_iter().collect::<Vec<_>>(),
+            });
+            let answer = http.post(format!("{base}/api/v1/tasks")).bearer_auth(&token).json(&body).send().await;
+            let attempt = match answer {
+                Ok(res) => {
+                    let status = res.status().as_u16();
+                    let code = if res.status().is_success() {
+                        res.json::<Value>().await.ok().and_then(|v| v["code"].as_str().map(str::to_owned))
+                    } else {
+                        None
+                    };
+                    Attempt { sent, status: Some(status), code }
+                }
+                Err(_) => Attempt { sent, status: None, code: None },
+            };
+            attempts.push(attempt);
+            tokio::time::sleep(every).await;
+        }
+        attempts
+    })
+}
+
+/// What a live-stream client saw, reconnecting with `Last-Event-ID` whenever the stream ends.
+#[derive(Default, Debug)]
+struct Watched {
+    /// Outbox ids of the events received, in order.
+    ids: Vec<i64>,
+    /// Codes of the `task.created` events received.
+    created: HashSet<String>,
+    resyncs: u32,
+    connections: u32,
+}
+
+fn watch(base: String, token: String, stop: Arc<AtomicBool>) -> (Arc<Mutex<Watched>>, tokio::task::JoinHandle<()>) {
+    let seen = Arc::new(Mutex::new(Watched::default()));
+    let out = seen.clone();
+    let handle = tokio::spawn(async move {
+        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).build().unwrap();
+        let mut last: Option<i64> = None;
+        while !stop.load(Ordering::SeqCst) {
+            let mut request = http.get(format!("{base}/api/v1/events/stream")).bearer_auth(&token);
+            if let Some(id) = last {
+                request = request.header("last-event-id", id.to_string());
+            }
+            let Ok(response) = request.send().await else {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            };
+            if !response.status().is_success() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            seen.lock().unwrap().connections += 1;
+            let mut body = response.bytes_stream();
+            let mut buffer = String::new();
+            loop {
+                let chunk = tokio::select! {
+                    chunk = body.next() => chunk,
+                    () = tokio::time::sleep(Duration::from_millis(300)) => {
+                        if stop.load(Ordering::SeqCst) { return; }
+                        continue;
+                    }
+                };
+                let Some(Ok(chunk)) = chunk else { break };
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let frame: String = buffer.drain(..end + 2).collect();
+                    let (mut id, mut kind, mut data) = (None, "", "");
+                    for line in frame.lines() {
+                        if let Some(v) = line.strip_prefix("id:") {
+                            id = v.trim().parse::<i64>().ok();
+                        } else if let Some(v) = line.strip_prefix("event:") {
+                            kind = v.trim();
+                        } else if let Some(v) = line.strip_prefix("data:") {
+                            data = v.trim();
+                        }
+                    }
+                    if let Some(id) = id {
+                        last = Some(id);
+                    }
+                    let mut seen = seen.lock().unwrap();
+                    match kind {
+                        "resync" => seen.resyncs += 1,
+                        "" => {}
+                        _ => {
+                            if let Some(id) = id {
+                                seen.ids.push(id);
+                            }
+                            if kind == "task.created"
+                                && let Ok(event) = serde_json::from_str::<Value>(data)
+                                && let Some(code) = event["code"].as_str()
+                            {
+                                seen.created.insert(code.to_owned());
+                            }
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    (out, handle)
+}
+
+/// Waits up to `limit` for `done`.
+async fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    done()
+}
+
+/// The figures of one fault run, printed for docs/RELIABILITY.md.
+struct Figures {
+    fault: &'static str,
+    attempts: Vec<Attempt>,
+    /// When the service came back (the fault's end).
+    back: Instant,
+}
+
+impl Figures {
+    fn acknowledged(&self) -> Vec<String> {
+        self.attempts.iter().filter_map(|a| a.code.clone()).collect()
+    }
+
+    /// Seconds from the service's return to the first acknowledged write sent after it.
+    fn recovery(&self) -> Option<f64> {
+        self.attempts
+            .iter()
+            .find(|a| a.sent >= self.back && a.code.is_some())
+            .map(|a| a.sent.duration_since(self.back).as_secs_f64())
+    }
+
+    /// Failed writes sent after the first success that followed the service's return.
+    fn failures_after_recovery(&self) -> Vec<Attempt> {
+        let Some(first) = self.attempts.iter().position(|a| a.sent >= self.back && a.code.is_some()) else {
+            return self.attempts.clone();
+        };
+        self.attempts[first..].iter().filter(|a| a.code.is_none()).cloned().collect()
+    }
+
+    fn print(&self, rows: usize, streamed: usize, notified: Option<usize>) {
+        let failed = self.attempts.iter().filter(|a| a.code.is_none()).count();
+        let server_errors = self.attempts.iter().filter(|a| a.status.is_some_and(|s| s >= 500)).count();
+        eprintln!(
+            "FAULT {}: {} writes sent, {} acknowledged, {} failed during the fault ({} answered 5xx, the rest \
+             unanswered); {} rows found; {} events streamed; {} notified; recovery {:.2} s",
+            self.fault,
+            self.attempts.len(),
+            self.acknowledged().len(),
+            failed,
+            server_errors,
+            rows,
+            streamed,
+            notified.map_or("-".to_owned(), |n| n.to_string()),
+            self.recovery().unwrap_or(f64::NAN),
+        );
+    }
+}
+
+/// Checks the promises of one fault run: acknowledged → stored, streamed once, notified.
+async fn check(
+    figures: &Figures,
+    state: &AppState,
+    watched: &Mutex<Watched>,
+    tg: Option<(&FakeTelegram, i64)>,
+) {
+    let acknowledged = figures.acknowledged();
+    assert!(acknowledged.len() >= 20, "too little load to judge: {}", acknowledged.len());
+    let found = stored(state, &acknowledged).await;
+    let lost: Vec<&String> = acknowledged.iter().filter(|c| !found.contains(*c)).collect();
+    assert!(lost.is_empty(), "{}: acknowledged writes missing from the database: {lost:?}", figures.fault);
+
+    let streamed = eventually(Duration::from_secs(20), || {
+        let w = watched.lock().unwrap();
+        acknowledged.iter().all(|c| w.created.contains(c))
+    })
+    .await;
+    let (streamed_count, ids) = {
+        let w = watched.lock().unwrap();
+        (acknowledged.iter().filter(|c| w.created.contains(*c)).count(), w.ids.clone())
+    };
+    assert!(
+        streamed,
+        "{}: {} of {} acknowledged writes never reached the live stream",
+        figures.fault,
+        acknowledged.len() - streamed_count,
+        acknowledged.len()
+    );
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "{}: an event reached the stream twice", figures.fault);
+
+    let mut notified = None;
+    if let Some((tg, chat)) = tg {
+        let sent_codes = || -> HashMap<String, usize> {
+            let mut counts = HashMap::new();
+            for call in tg.calls() {
+                if call.method == "sendMessage" && call.body["chat_id"] == json!(chat) {
+                    for code in &acknowledged {
+                        if text(&call).contains(code.as_str()) && text(&call).contains("Se le asignó") {
+                            *counts.entry(code.clone()).or_insert(0) += 1;
+                        }
+                    }
+                }
+            }
+            counts
+        };
+        let all = eventually(Duration::from_secs(30), || sent_codes().len() == acknowledged.len()).await;
+        let counts = sent_codes();
+        assert!(all, "{}: {} of {} assignments never notified", figures.fault, acknowledged.len() - counts.len(), acknowledged.len());
+        let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "{}: notified twice: {twice:?}", figures.fault);
+        notified = Some(counts.len());
+    }
+
+    let late = figures.failures_after_recovery();
+    assert!(late.is_empty(), "{}: writes failed after recovery: {late:?}", figures.fault);
+    figures.print(found.len(), streamed_count, notified);
+}
+
+// -------------------------------------------------------------------- private services
+
+/// A PostgreSQL cluster of this test's own (initdb on a free port), to restart at will.
+struct PrivatePostgres {
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    /// None when no PostgreSQL server binaries with PostGIS are installed.
+    fn start() -> Option<Self> {
+        let bin = ["17", "16", "15"].iter().map(|v| std::path::PathBuf::from(format!("/usr/lib/postgresql/{v}/bin"))).find(|b| {
+            b.join("initdb").exists()
+        })?;
+        let dir = std::env::temp_dir().join(format!("gad-fault-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pg = Self { dir, bin, port: common::free_port() };
+        if is_root() {
+            assert!(std::process::Command::new("chown").arg("-R").arg("postgres").arg(&pg.dir).status().unwrap().success());
+        }
+        let data = pg.dir.join("data");
+        let ok = pg
+            .run("initdb", &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .success();
+        assert!(ok, "initdb failed");
+        pg.start_server();
+        Some(pg)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> std::process::ExitStatus {
+        let path = self.bin.join(tool);
+        let mut command = if is_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            std::process::Command::new(path)
+        };
+        command.args(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().unwrap()
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").to_str().unwrap().to_owned()
+    }
+
+    fn options(&self) -> String {
+        format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.display())
+    }
+
+    fn start_server(&self) {
+        let log = self.dir.join("server.log");
+        let status = self.run("pg_ctl", &["-D", &self.data(), "-l", log.to_str().unwrap(), "-o", &self.options(), "-w", "-t", "60", "start"]);
+        assert!(status.success(), "pg_ctl start failed");
+    }
+
+    fn restart(&self, mode: &str) {
+        let log = self.dir.join("server.log");
+        let status = self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-l", log.to_str().unwrap(), "-o", &self.options(), "-m", mode, "-w", "-t", "60", "restart"],
+        );
+        assert!(status.success(), "pg_ctl restart -m {mode} failed");
+    }
+
+    fn stop(&self, mode: &str) {
+        assert!(self.run("pg_ctl", &["-D", &self.data(), "-m", mode, "-w", "stop"]).success());
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A Redis server of this test's own, killed and restarted at will on one port.
+struct PrivateRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    fn start() -> Option<Self> {
+        let mut redis = Self { port: common::free_port(), child: None };
+        redis.spawn()?;
+        Some(redis)
+    }
+
+    fn spawn(&mut self) -> Option<()> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Some(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+// ------------------------------------------------------------------------------- tests
+
+/// The README's embedded default plus the bot: `gad serve` and `gad bot`, two processes on
+/// one SQLite file, no Redis. A task assigned through the REST API reaches the officer on
+/// Telegram; a task started from Telegram reaches the dashboard's live stream; the bot's own
+/// metrics are served in polling mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_and_bot_on_one_sqlite_file_hear_each_other() {
+    let tg = FakeTelegram::start().await;
+    let database_url = common::fresh_database(Backend::Sqlite).await;
+    let serve = GadProcess::start(&database_url, &[("REDIS_URL", "")]).await;
+    let bot = GadProcess::bot(
+        &database_url,
+        &[("REDIS_URL", ""), ("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", tg.url.as_str())],
+    )
+    .await;
+    let state = state_of(&database_url).await;
+    link(&state, &tg, "efectivo1@gad.local", 7001).await;
+    let officer = officer_of(&state, "efectivo1@gad.local").await;
+    // The command menu was registered, and a stale webhook removed, when polling started.
+    let menu = tg.wait_for("setMyCommands", |c| c.method == "setMyCommands").await;
+    assert!(menu.body["commands"].as_array().unwrap().iter().any(|c| c["command"] == "crear"));
+    tg.wait_for("deleteWebhook", |c| c.method == "deleteWebhook").await;
+
+    let token = serve.admin_token().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (watched, watcher) = watch(serve.base.clone(), token.clone(), stop.clone());
+    eventually(Duration::from_secs(5), || watched.lock().unwrap().connections > 0).await;
+
+    // Dashboard/API → Telegram.
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(serve.url("/api/v1/tasks"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Custodia de urna", "task_type": "surveillance", "priority": "high", "officer_ids": [officer]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = created["code"].as_str().unwrap().to_owned();
+    let id = created["id"].as_i64().unwrap();
+    let notice = tg.sent(7001, &code).await;
+    assert!(text(&notice).contains("Se le asignó una tarea"), "{}", text(&notice));
+    let start = format!("t:{id}:in_progress");
+    assert!(buttons(&notice).contains(&start), "{:?}", buttons(&notice));
+
+    // Telegram → the dashboard's live stream.
+    tg.push(callback_update(7001, "cb-1", notice.result["message_id"].as_i64().unwrap_or(1), &start));
+    let seen = eventually(Duration::from_secs(10), || {
+        let w = watched.lock().unwrap();
+        w.created.contains(&code) && w.ids.len() >= 2
+    })
+    .await;
+    assert!(seen, "the live stream on gad serve did not get the events: {:?}", watched.lock().unwrap());
+    let task: Value = http.get(serve.url(&format!("/api/v1/tasks/{id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(task["status"], "in_progress");
+
+    // gad bot's metrics, in polling mode.
+    let metrics = http.get(bot.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("gad_bot_notifications_total"), "{metrics}");
+    assert!(metrics.contains("gad_outbox_backlog_events{consumer=\"telegram:123456\"}"), "{metrics}");
+    stop.store(true, Ordering::SeqCst);
+    watcher.await.unwrap();
+}
+
+/// `gad bot` killed with SIGKILL while it delivers: a new one resumes from the last
+/// acknowledged event once the dead one's lease lapses; every assignment is notified, none
+/// twice but the one in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_killed_mid_delivery_resumes_where_it_stopped() {
+    let tg = FakeTelegram::start().await;
+    let database_url = common::fresh_database(Backend::Sqlite).await;
+    let env = [("REDIS_URL", ""), ("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", tg.url.as_str())];
+    let serve = GadProcess::start(&database_url, &[("REDIS_URL", "")]).await;
+    let mut bot = GadProcess::bot(&database_url, &env).await;
+    let state = state_of(&database_url).await;
+    link(&state, &tg, "efectivo2@gad.local", 7002).await;
+    let officer = officer_of(&state, "efectivo2@gad.local").await;
+    let token = serve.admin_token().await;
+    // Telegram answers slowly, so the kill lands mid-delivery.
+    tg.slow_down(150);
+    let http = reqwest::Client::new();
+    let mut codes = Vec::new();
+    for n in 0..30 {
+        let created: Value = http
+            .post(serve.url("/api/v1/tasks"))
+            .bearer_auth(&token)
+            .json(&json!({"title": format!("Entrega {n}"), "task_type": "administrative", "officer_ids": [officer]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        codes.push(created["code"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned());
+    }
+    tg.sent(7002, &codes[0]).await;
+    bot.kill_hard();
+    let killed = Instant::now();
+    let delivered_before = tg.calls().iter().filter(|c| c.method == "sendMessage" && text(c).contains("Se le asignó")).count();
+
+    let _bot = GadProcess::bot(&database_url, &env).await;
+    let notified = |code: &str| {
+        tg.calls().iter().any(|c| c.method == "sendMessage" && text(c).contains("Se le asignó") && text(c).contains(code))
+    };
+    let all = eventually(Duration::from_secs(60), || codes.iter().all(|c| notified(c))).await;
+    assert!(all, "some assignments were never notified after the restart");
+    let recovery = killed.elapsed().as_secs_f64();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for call in tg.calls() {
+        if call.method == "sendMessage" && text(&call).contains("Se le asignó") {
+            for code in &codes {
+                if text(&call).contains(code.as_str()) {
+                    *counts.entry(code.as_str()).or_default() += 1;
+                }
+            }
+        }
+    }
+    let twice = counts.values().filter(|n| **n > 1).count();
+    assert!(twice <= 1, "only the notification in flight may go twice: {counts:?}");
+    eprintln!(
+        "FAULT gad bot SIGKILL mid-delivery: {} assignments, {} notified before the kill, all {} notified after, \
+         {} sent twice; recovery {:.2} s (lease 15 s)",
+        codes.len(),
+        delivered_before,
+        counts.len(),
+        twice,
+        recovery
+    );
+}
+
+/// PostgreSQL restarted (fast, then immediate shutdown) and then down for 10 s under a steady
+/// write load, with the bot notifying each assignment and a live stream open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarts_and_an_outage_lose_nothing() {
+    let Some(pg) = PrivatePostgres::start() else {
+        eprintln!("skipped: no PostgreSQL server binaries");
+        return;
+    };
+    let tg = FakeTelegram::start().await;
+    let url = pg.url();
+    let serve = GadProcess::start(&url, &[("REDIS_URL", "")]).await;
+    let _bot = GadProcess::bot(&url, &[("REDIS_URL", ""), ("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", tg.url.as_str())]).await;
+    let state = state_of(&url).await;
+    link(&state, &tg, "efectivo3@gad.local", 7003).await;
+    let officer = officer_of(&state, "efectivo3@gad.local").await;
+    let token = serve.admin_token().await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (watched, watcher) = watch(serve.base.clone(), token.clone(), stop.clone());
+    let load = write_load(serve.base.clone(), token, Some(officer), Duration::from_millis(50), stop.clone());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pg.restart("fast");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pg.restart("immediate");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pg.stop("fast");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    pg.start_server();
+    let back = Instant::now();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    stop.store(true, Ordering::SeqCst);
+    let attempts = load.await.unwrap();
+    let figures = Figures { fault: "PostgreSQL restart (fast, immediate) + 10 s down", attempts, back };
+    check(&figures, &state, &watched, Some((&tg, 7003))).await;
+    watcher.await.unwrap();
+}
+
+/// Redis killed with SIGKILL and restarted empty under a steady write load: events never
+/// depended on it, sessions and limits fall back; nothing acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_loses_nothing() {
+    let Some(mut redis) = PrivateRedis::start() else {
+        eprintln!("skipped: no redis-server");
+        return;
+    };
+    let database_url = common::fresh_database(Backend::Postgres).await;
+    let redis_url = redis.url();
+    let serve = GadProcess::start(&database_url, &[("REDIS_URL", redis_url.as_str())]).await;
+    let state = state_of(&database_url).await;
+    let token = serve.admin_token().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (watched, watcher) = watch(serve.base.clone(), token.clone(), stop.clone());
+    let load = write_load(serve.base.clone(), token, None, Duration::from_millis(50), stop.clone());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    redis.kill();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    redis.spawn().expect("redis restarts");
+    let back = Instant::now();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    stop.store(true, Ordering::SeqCst);
+    let attempts = load.await.unwrap();
+    let figures = Figures { fault: "Redis SIGKILL + 5 s down + restart (empty)", attempts, back };
+    check(&figures, &state, &watched, None).await;
+    watcher.await.unwrap();
+}
+
+/// A SQLite file that became read-only: writes get a clear error (no 5xx without a
+/// problem body, no half-written row), reads go on, and once writable again everything is
+/// there and the file is sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_sqlite_file_refuses_writes_cleanly() {
+    let database_url = common::fresh_database(Backend::Sqlite).await;
+    let token;
+    let first_code;
+    {
+        let serve = GadProcess::start(&database_url, &[("REDIS_URL", "")]).await;
+        token = serve.admin_token().await;
+        let created: Value = reqwest::Client::new()
+            .post(serve.url("/api/v1/tasks"))
+            .bearer_auth(&token)
+            .json(&json!({"title": "Antes de la falla", "task_type": "administrative"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        first_code = created["code"].as_str().unwrap().to_owned();
+    }
+    let read_only = format!("{}{}mode=ro", database_url, if database_url.contains('?') { "&" } else { "?" });
+    {
+        let serve = GadProcess::start(&read_only, &[("REDIS_URL", "")]).await;
+        let http = reqwest::Client::new();
+        let refused = http
+            .post(serve.url("/api/v1/tasks"))
+            .bearer_auth(&token)
+            .json(&json!({"title": "Durante la falla", "task_type": "administrative"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 503);
+        assert_eq!(refused.headers()["content-type"], "application/problem+json");
+        let body: Value = refused.json().await.unwrap();
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("no se guardó nada") && !detail.to_lowercase().contains("sqlite"), "{body}");
+        let list = http.get(serve.url("/api/v1/tasks")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(list.status(), 200, "reads go on");
+    }
+    let state = state_of(&database_url).await;
+    use sea_orm::ConnectionTrait;
+    let check = state.db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA integrity_check")).await.unwrap().unwrap();
+    assert_eq!(check.try_get_by_index::<String>(0).unwrap(), "ok");
+    assert_eq!(stored(&state, &[first_code.clone()]).await.len(), 1);
+    use gad_core::entities::tasks;
+    let during = tasks::Entity::find().filter(tasks::Column::Title.eq("Durante la falla")).all(&state.db).await.unwrap();
+    assert!(during.is_empty(), "nothing half-written");
+}
