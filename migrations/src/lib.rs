@@ -21,6 +21,7 @@ mod m20261128_000003_bot_conversations;
 mod m20261203_000001_two_factor;
 mod m20261203_000004_credentials;
 mod m20261203_000005_event_outbox;
+mod m20261203_000006_open_ended_tasks;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -30,6 +31,10 @@ pub const OVERLAP_ERROR_TOKEN: &str = "officer_schedule_overlap";
 /// Token contained in the database error raised by any UPDATE, DELETE or TRUNCATE of
 /// `audit_log`.
 pub const AUDIT_APPEND_ONLY_TOKEN: &str = "audit_log_append_only";
+
+/// In the overlap rule, a task without `scheduled_end` occupies its officers this many hours
+/// from its start (a long shift), not forever.
+pub const OPEN_ENDED_TASK_HOURS: u32 = 12;
 
 /// All of GAD's migrations, oldest first.
 pub struct Migrator;
@@ -44,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_two_factor::Migration),
             Box::new(m20261203_000004_credentials::Migration),
             Box::new(m20261203_000005_event_outbox::Migration),
+            Box::new(m20261203_000006_open_ended_tasks::Migration),
         ]
     }
 }

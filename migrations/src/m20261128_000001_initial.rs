@@ -68,13 +68,13 @@ const TABLES: &[&str] = &[
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Dialect {
+pub(crate) enum Dialect {
     Postgres,
     Sqlite,
 }
 
 impl Dialect {
-    fn of(backend: DbBackend) -> Result<Self, DbErr> {
+    pub(crate) fn of(backend: DbBackend) -> Result<Self, DbErr> {
         match backend {
             DbBackend::Postgres => Ok(Dialect::Postgres),
             DbBackend::Sqlite => Ok(Dialect::Sqlite),
@@ -122,12 +122,16 @@ impl Dialect {
         if self.pg() { expr.to_owned() } else { format!("julianday({expr})") }
     }
 
-    /// An open end of a time range: `+infinity`.
-    fn open_end(self, expr: &str) -> String {
-        if self.pg() {
-            format!("COALESCE({expr}, 'infinity'::timestamptz)")
-        } else {
-            format!("COALESCE(julianday({expr}), 1e308)")
+    /// The end of a time range, `expr`, or when it is NULL: `+infinity` (`OpenEnd::Never`), or
+    /// `start` plus some hours (`OpenEnd::After`).
+    fn open_end(self, expr: &str, start: &str, open: OpenEnd) -> String {
+        match (self.pg(), open) {
+            (true, OpenEnd::Never) => format!("COALESCE({expr}, 'infinity'::timestamptz)"),
+            (false, OpenEnd::Never) => format!("COALESCE(julianday({expr}), 1e308)"),
+            (true, OpenEnd::After(hours)) => format!("COALESCE({expr}, {start} + interval '{hours} hours')"),
+            (false, OpenEnd::After(hours)) => {
+                format!("COALESCE(julianday({expr}), julianday({start}) + {hours} / 24.0)")
+            }
         }
     }
 
@@ -473,7 +477,7 @@ fn up_statements(d: Dialect) -> Vec<String> {
     s.push("CREATE INDEX notes_user_id_idx ON notes (user_id, created_at)".into());
 
     // ------------------------------------------------- triggers, PostGIS
-    s.extend(overlap_triggers(d));
+    s.extend(overlap_triggers(d, OpenEnd::Never));
     s.extend(audit_triggers(d));
     if d.pg() {
         s.extend(postgis_columns());
@@ -500,6 +504,15 @@ fn postgis_columns() -> Vec<String> {
     ]
 }
 
+/// How long a task without `scheduled_end` occupies its officers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum OpenEnd {
+    /// Forever (this migration's rule, replaced by `m20261203_000006_open_ended_tasks`).
+    Never,
+    /// This many hours from its start.
+    After(u32),
+}
+
 /// "An officer cannot hold two overlapping scheduled or active tasks unless overridden."
 ///
 /// A task occupies `[start, end)` with `start = COALESCE(scheduled_start, actual_start)` and
@@ -507,7 +520,7 @@ fn postgis_columns() -> Vec<String> {
 /// not soft-deleted; a task with no start at all occupies no slot yet. Checked when an
 /// assignment is inserted or changed (unless the new row has `overlap_override`) and when an
 /// assigned task is rescheduled (for its assignments without `overlap_override`).
-fn overlap_triggers(d: Dialect) -> Vec<String> {
+pub(crate) fn overlap_triggers(d: Dialect, until: OpenEnd) -> Vec<String> {
     let open = sql_list(TASK_OPEN_STATUSES);
     // Overlap of task rows `a` and `b` (aliases or NEW), both open.
     let overlaps = |a: &str, b: &str| -> String {
@@ -519,8 +532,8 @@ fn overlap_triggers(d: Dialect) -> Vec<String> {
            AND {a_s} < {b_e} AND {b_s} < {a_e}",
             a_s = d.t(&a_start),
             b_s = d.t(&b_start),
-            a_e = d.open_end(&format!("{a}.scheduled_end")),
-            b_e = d.open_end(&format!("{b}.scheduled_end")),
+            a_e = d.open_end(&format!("{a}.scheduled_end"), &a_start, until),
+            b_e = d.open_end(&format!("{b}.scheduled_end"), &b_start, until),
         )
     };
     let token = OVERLAP_ERROR_TOKEN;

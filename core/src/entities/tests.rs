@@ -155,6 +155,17 @@ async fn scenario(db: &DatabaseConnection) {
     let overlap = moved.update(db).await.expect_err("C moved onto A");
     assert!(overlap.to_string().contains(migrations::OVERLAP_ERROR_TOKEN), "{overlap}");
 
+    // A task without an end occupies its officer for twelve hours from its start, not forever.
+    let mut open_ended = task("D", at(32, 0), at(33, 0));
+    open_ended.scheduled_end = Set(None);
+    let d = open_ended.insert(db).await.expect("D");
+    assign(d.id, false).insert(db).await.expect("assign D");
+    let e = task("E", at(43, 0), at(45, 0)).insert(db).await.expect("E");
+    let overlap = assign(e.id, false).insert(db).await.expect_err("E starts within D's twelve hours");
+    assert!(overlap.to_string().contains(migrations::OVERLAP_ERROR_TOKEN), "{overlap}");
+    let f = task("F", at(44, 0), at(46, 0)).insert(db).await.expect("F");
+    assign(f.id, false).insert(db).await.expect("F starts as D's twelve hours end");
+
     // Column defaults written by the database decode.
     db.execute_unprepared(&format!("INSERT INTO notes (user_id, body) VALUES ({}, 'Sin novedad')", user.id))
         .await

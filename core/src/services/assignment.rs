@@ -1,8 +1,9 @@
 //! The assignment editor's view of the officers for one task: each officer's status, the
 //! distance from their last position to the task, and their other open tasks whose time slot
 //! overlaps this one (the same rule as the schema's overlap trigger: a task occupies
-//! `[COALESCE(scheduled_start, actual_start), COALESCE(scheduled_end, ∞))` while it is
-//! scheduled, in progress or paused).
+//! `[start, end)` with `start = COALESCE(scheduled_start, actual_start)` and
+//! `end = COALESCE(scheduled_end, start + OPEN_ENDED_TASK_HOURS)` while it is scheduled, in
+//! progress or paused).
 
 use std::collections::HashMap;
 
@@ -21,14 +22,19 @@ use contract::domain::TaskStatus;
 /// At most this many officers are listed.
 const MAX_OFFICERS: u64 = 500;
 
-fn slot(t: &tasks::Model) -> Option<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+fn slot(t: &tasks::Model) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let open = matches!(t.status, TaskStatus::Scheduled | TaskStatus::InProgress | TaskStatus::Paused);
     let start = t.scheduled_start.or(t.actual_start)?;
-    (open && t.deleted_at.is_none()).then_some((start, t.scheduled_end))
+    (open && t.deleted_at.is_none()).then_some((start, slot_end(start, t.scheduled_end)))
 }
 
-fn overlaps(a: (DateTime<Utc>, Option<DateTime<Utc>>), b: (DateTime<Utc>, Option<DateTime<Utc>>)) -> bool {
-    b.1.is_none_or(|b_end| a.0 < b_end) && a.1.is_none_or(|a_end| b.0 < a_end)
+/// The end of a slot: its own, or the open-ended default.
+fn slot_end(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    end.unwrap_or(start + chrono::Duration::hours(i64::from(migrations::OPEN_ENDED_TASK_HOURS)))
+}
+
+fn overlaps(a: (DateTime<Utc>, DateTime<Utc>), b: (DateTime<Utc>, DateTime<Utc>)) -> bool {
+    a.0 < b.1 && b.0 < a.1
 }
 
 /// Officers for the task's assignment editor: the assigned ones first, then by distance
@@ -115,10 +121,12 @@ mod tests {
 
     #[test]
     fn slots_overlap_like_the_schema_trigger() {
-        assert!(overlaps((at(8), Some(at(10))), (at(9), Some(at(11)))));
-        assert!(!overlaps((at(8), Some(at(10))), (at(10), Some(at(11)))), "touching ends do not overlap");
-        assert!(overlaps((at(8), None), (at(20), Some(at(21)))), "an open end runs forever");
-        assert!(!overlaps((at(12), None), (at(8), Some(at(9)))));
-        assert!(overlaps((at(12), None), (at(8), None)));
+        let slot = |start: u32, end: Option<u32>| (at(start), slot_end(at(start), end.map(at)));
+        assert!(overlaps(slot(8, Some(10)), slot(9, Some(11))));
+        assert!(!overlaps(slot(8, Some(10)), slot(10, Some(11))), "touching ends do not overlap");
+        assert!(overlaps(slot(8, None), slot(19, Some(21))), "an open end runs twelve hours");
+        assert!(!overlaps(slot(8, None), slot(20, Some(21))), "and no longer");
+        assert!(!overlaps(slot(12, None), slot(8, Some(9))));
+        assert!(overlaps(slot(12, None), slot(8, None)));
     }
 }

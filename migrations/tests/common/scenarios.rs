@@ -247,13 +247,15 @@ pub async fn constraints(db: &DatabaseConnection) {
     )
     .await;
 
-    // ---- schedule overlap (half-open ranges; open end = +infinity)
+    // ---- schedule overlap (half-open ranges; an open end = twelve hours from the start)
     let other = insert_officer(db, "OF-002").await;
     let a = insert_task(db, "T-A", "10:00", "12:00", admin).await.expect("A");
     let b = insert_task(db, "T-B", "11:00", "13:00", admin).await.expect("B");
     let c = insert_task(db, "T-C", "13:00", "14:00", admin).await.expect("C");
     let d = insert_task(db, "T-D", "20:00", "NULL", admin).await.expect("D");
-    let e = insert_task(db, "T-E", "2026-12-02T09:00:00+00:00", "2026-12-02T10:00:00+00:00", admin).await.expect("E");
+    let e = insert_task(db, "T-E", "2026-12-02T07:00:00+00:00", "2026-12-02T07:30:00+00:00", admin).await.expect("E");
+    let after_d =
+        insert_task(db, "T-H", "2026-12-02T08:00:00+00:00", "2026-12-02T09:00:00+00:00", admin).await.expect("H");
     let done = insert_task(db, "T-F", "10:00", "12:00", admin).await.expect("F");
     exec(db, &format!("UPDATE tasks SET status = 'completed' WHERE id = {done}")).await.expect("complete F");
     let gone = insert_task(db, "T-G", "10:30", "11:30", admin).await.expect("G");
@@ -267,7 +269,8 @@ pub async fn constraints(db: &DatabaseConnection) {
     assign(db, b, other, false).await.expect("another officer is free for B");
     assign(db, c, officer, false).await.expect("C starts when B ends");
     assign(db, d, officer, false).await.expect("D is later");
-    assert_overlap(assign(db, e, officer, false).await, "E falls inside D's open end");
+    assert_overlap(assign(db, e, officer, false).await, "E falls inside D's twelve hours");
+    assign(db, after_d, officer, false).await.expect("H starts as D's twelve hours end");
     assign(db, done, officer, false).await.expect("completed tasks hold no slot");
     assign(db, gone, officer, false).await.expect("deleted tasks hold no slot");
     assert!(assign(db, a, officer, true).await.is_err(), "duplicate (task, officer) pair accepted");
@@ -296,7 +299,7 @@ pub async fn constraints(db: &DatabaseConnection) {
     // Cancelling D frees its open-ended slot.
     exec(db, &format!("UPDATE tasks SET status = 'cancelled' WHERE id = {d}")).await.expect("cancel D");
     assign(db, e, officer, false).await.expect("E is free once D is cancelled");
-    assert_eq!(scalar_i64(db, &format!("SELECT count(*) FROM task_assignments WHERE officer_id = {officer}")).await, 7);
+    assert_eq!(scalar_i64(db, &format!("SELECT count(*) FROM task_assignments WHERE officer_id = {officer}")).await, 8);
 
     // ---- history vocabulary
     assert_db_error(

@@ -9,7 +9,7 @@ mod geo;
 mod officers;
 pub mod problem;
 mod stats;
-mod stream;
+pub mod stream;
 mod system;
 mod tasks;
 mod users;

@@ -146,6 +146,7 @@ fn resync(after: i64, why: &str) -> SseEvent {
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Resume {
     /// Resume after this event id (as `Last-Event-ID`, for clients that cannot set headers).
     after: Option<i64>,

@@ -253,6 +253,42 @@ async fn two_replicas_behind_caddy() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// One of two replicas behind Caddy killed with SIGKILL under a steady write load: the write
+/// in flight to it may fail (Caddy does not retry a POST), the live stream it held ends and
+/// resumes on the survivor through `Last-Event-ID`, and nothing acknowledged is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_request_loses_nothing() {
+    use crate::faults::{Figures, check, state_of, watch, write_load};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let database_url = common::fresh_database(Backend::Postgres).await;
+    let first = GadProcess::start(&database_url, &[]).await;
+    let mut second = GadProcess::start(&database_url, &[]).await;
+    let dir = std::env::temp_dir().join(format!("gad-caddy-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (http_port, https_port) = (free_port(), free_port());
+    let _caddy = start_caddy(&dir, &caddyfile(http_port, https_port, &[first.port(), second.port()]));
+    let site = format!("http://127.0.0.1:{http_port}");
+    wait_for(&format!("{site}/health"), &reqwest::Client::new()).await;
+    let token = first.admin_token().await;
+    let state = state_of(&database_url).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (watched, watcher) = watch(site.clone(), token.clone(), stop.clone());
+    let load = write_load(site.clone(), token, None, Duration::from_millis(30), stop.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    second.kill_hard();
+    let back = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.store(true, Ordering::SeqCst);
+    let attempts = load.await.unwrap();
+    let figures = Figures { fault: "one of two replicas behind Caddy SIGKILLed", attempts, back };
+    check(&figures, &state, &watched, None).await;
+    watcher.await.unwrap();
+    drop(first);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 const WEBHOOK_SECRET: &str = "caddy-webhook-secret-0123456789";
 
 /// The repository's own Caddyfile (not a copy of its directives) in front of one `gad serve`

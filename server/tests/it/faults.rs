@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 // ------------------------------------------------------------------------------- helpers
 
 /// An in-test view of the database the processes share (for link codes and checks).
-async fn state_of(database_url: &str) -> AppState {
+pub(crate) async fn state_of(database_url: &str) -> AppState {
     gad_server::startup::connect(common::config(database_url, &[("REDIS_URL", "")])).await.unwrap()
 }
 
@@ -74,7 +74,7 @@ async fn stored(state: &AppState, codes: &[String]) -> HashSet<String> {
 
 /// One write of the load: when it was sent and how it ended.
 #[derive(Clone, Debug)]
-struct Attempt {
+pub(crate) struct Attempt {
     sent: Instant,
     /// The HTTP status, or None when no answer came (connection refused, reset, timeout).
     status: Option<u16>,
@@ -83,7 +83,7 @@ struct Attempt {
 }
 
 /// Creates a task every `every` through the REST API until `stop`; every attempt recorded.
-fn write_load(
+pub(crate) fn write_load(
     base: String,
     token: String,
     officer: Option<i64>,
@@ -125,7 +125,7 @@ fn write_load(
 
 /// What a live-stream client saw, reconnecting with `Last-Event-ID` whenever the stream ends.
 #[derive(Default, Debug)]
-struct Watched {
+pub(crate) struct Watched {
     /// Outbox ids of the events received, in order.
     ids: Vec<i64>,
     /// Codes of the `task.created` events received.
@@ -134,7 +134,7 @@ struct Watched {
     connections: u32,
 }
 
-fn watch(base: String, token: String, stop: Arc<AtomicBool>) -> (Arc<Mutex<Watched>>, tokio::task::JoinHandle<()>) {
+pub(crate) fn watch(base: String, token: String, stop: Arc<AtomicBool>) -> (Arc<Mutex<Watched>>, tokio::task::JoinHandle<()>) {
     let seen = Arc::new(Mutex::new(Watched::default()));
     let out = seen.clone();
     let handle = tokio::spawn(async move {
@@ -218,11 +218,11 @@ async fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 /// The figures of one fault run, printed for docs/RELIABILITY.md.
-struct Figures {
-    fault: &'static str,
-    attempts: Vec<Attempt>,
+pub(crate) struct Figures {
+    pub(crate) fault: &'static str,
+    pub(crate) attempts: Vec<Attempt>,
     /// When the service came back (the fault's end).
-    back: Instant,
+    pub(crate) back: Instant,
 }
 
 impl Figures {
@@ -266,7 +266,7 @@ impl Figures {
 }
 
 /// Checks the promises of one fault run: acknowledged → stored, streamed once, notified.
-async fn check(
+pub(crate) async fn check(
     figures: &Figures,
     state: &AppState,
     watched: &Mutex<Watched>,
