@@ -72,6 +72,8 @@ fn caddyfile(http_port: u16, https_port: u16, upstreams: &[u16]) -> String {
 		health_interval 500ms
 		health_timeout 2s
 		fail_duration 10s
+		max_fails 3
+		buffer_requests
 		flush_interval -1
 	}}
 	log {{
