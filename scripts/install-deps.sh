@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.10
 CARGO_DENY_VERSION=0.20.2
+CARGO_LLVM_COV_VERSION=0.9.1
 # Must equal the `wasm-bindgen = "=…"` pin in Cargo.toml.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 
@@ -86,6 +87,15 @@ if [ "${1:-}" = "--test" ]; then
   if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$CARGO_DENY_VERSION" ]; then
     log "installing cargo-deny $CARGO_DENY_VERSION (once per machine, several minutes)"
     cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION"
+  fi
+  # Line coverage of the Rust tests (scripts/coverage.sh): LLVM's tools and cargo-llvm-cov.
+  if ! rustup component list --installed 2>/dev/null | grep -q '^llvm-tools'; then
+    log "adding the llvm-tools component"
+    rustup component add llvm-tools-preview
+  fi
+  if [ "$(cargo llvm-cov --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LLVM_COV_VERSION" ]; then
+    log "installing cargo-llvm-cov $CARGO_LLVM_COV_VERSION (once per machine, a few minutes)"
+    cargo install cargo-llvm-cov --locked --version "$CARGO_LLVM_COV_VERSION"
   fi
   apt_install postgresql-15 postgresql-15-postgis-3 redis-server chromium
   # scripts/check-ops.sh: promtool, amtool, node exporter, Caddy, shellcheck (Compose and

@@ -8,6 +8,9 @@
 #   (every mode ends with scripts/audit-deps.sh, the dependency audit, and scripts/check-ops.sh:
 #   deployment and monitoring configuration)
 #   scripts/test.sh --private-services   never use the machine's PostgreSQL/Redis
+#   scripts/test.sh --coverage   also measure line coverage of the Rust tests (cargo llvm-cov,
+#                                scripts/coverage.sh) and fail below scripts/coverage-floor.txt
+#                                (CI runs with it)
 #   Extra arguments after `--` go to `cargo test` (e.g. `--rust-only -- tasks::`).
 #
 # Services: a PostgreSQL on 127.0.0.1:5432 that accepts `postgres` without a password and can
@@ -21,6 +24,7 @@ ROOT=$PWD
 
 run_rust=true
 run_e2e=true
+coverage=false
 shared_services=true
 cargo_args=()
 while [ $# -gt 0 ]; do
@@ -28,6 +32,7 @@ while [ $# -gt 0 ]; do
     --rust-only) run_e2e=false ;;
     --e2e-only) run_rust=false ;;
     --private-services) shared_services=false ;;
+    --coverage) coverage=true ;;
     --) shift; cargo_args=("$@"); break ;;
     -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
@@ -298,6 +303,14 @@ if $run_rust; then
   count_cargo "$WORK/cargo-test.log"
   [ "$rc" -eq 0 ] || exit "$rc"
   phase_end
+
+  # The same tests again, instrumented: line coverage of the services, the bot and the whole
+  # workspace, against the floors (a separate build, in target/llvm-cov-target).
+  if $coverage; then
+    phase_begin "coverage (cargo llvm-cov)"
+    scripts/coverage.sh ${cargo_args[@]+"${cargo_args[@]}"}
+    phase_end
+  fi
 
   # The dynamic audit (every public endpoint, the OpenAPI contract, the database) on the
   # binary cargo test built; the committed docs/COMPLIANCE_REPORT.md comes from the same script.

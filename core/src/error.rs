@@ -126,8 +126,7 @@ impl From<DbErr> for AppError {
 }
 
 /// What the user reads when the database cannot take the operation.
-pub const UNAVAILABLE: &str =
-    "La base de datos no puede registrar cambios en este momento; no se guardó nada. Intente de nuevo en unos minutos y, si continúa, avise al administrador.";
+pub const UNAVAILABLE: &str = "La base de datos no puede registrar cambios en este momento; no se guardó nada. Intente de nuevo en unos minutos y, si continúa, avise al administrador.";
 
 /// The database refuses writes (SQLite: read-only file, disk full; PostgreSQL: read-only
 /// transaction, disk full) or cannot be reached.

@@ -197,7 +197,8 @@ pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event])
     let rows = events
         .iter()
         .map(|event| {
-            let payload = serde_json::to_string(event).map_err(|e| AppError::internal(format!("event encoding: {e}")))?;
+            let payload =
+                serde_json::to_string(event).map_err(|e| AppError::internal(format!("event encoding: {e}")))?;
             Ok(event_outbox::ActiveModel {
                 kind: Set(event.kind().to_owned()),
                 payload: Set(payload),
@@ -209,12 +210,8 @@ pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event])
     event_outbox::Entity::insert_many(rows).exec_without_returning(txn).await?;
     if backend == DatabaseBackend::Postgres {
         // Delivered when (and only if) the transaction commits.
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT pg_notify($1, '')",
-            [NOTIFY_CHANNEL.into()],
-        ))
-        .await?;
+        txn.execute_raw(Statement::from_sql_and_values(backend, "SELECT pg_notify($1, '')", [NOTIFY_CHANNEL.into()]))
+            .await?;
     }
     Ok(())
 }

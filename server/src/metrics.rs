@@ -186,7 +186,10 @@ mod tests {
 
     #[test]
     fn route_labels_have_low_cardinality() {
-        assert_eq!(route_label(Some("/api/v1/users/{id}/tokens"), "/api/v1/users/42/tokens", 200), "/api/v1/users/{id}/tokens");
+        assert_eq!(
+            route_label(Some("/api/v1/users/{id}/tokens"), "/api/v1/users/42/tokens", 200),
+            "/api/v1/users/{id}/tokens"
+        );
         assert_eq!(route_label(None, "/pkg/gad.wasm", 200), "/pkg/*");
         assert_eq!(route_label(None, "/favicon.ico", 200), "static");
         assert_eq!(route_label(None, "/wp-admin/setup.php", 404), "unmatched");

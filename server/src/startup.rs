@@ -72,9 +72,24 @@ impl Application {
                 }
             });
         }
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        let serve = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                shutdown_signal().await;
+                // Live streams end now (their clients resume elsewhere with Last-Event-ID);
+                // requests in flight finish.
+                DRAINING.send_replace(true);
+            });
+        // A request that outlives the drain does not keep the process: it ends DRAIN_LIMIT after
+        // the signal whatever is still open.
+        let deadline = async {
+            let _ = draining().wait_for(|d| *d).await;
+            tokio::time::sleep(DRAIN_LIMIT).await;
+            tracing::warn!("connections still open after the drain limit; exiting");
+        };
+        tokio::select! {
+            served = serve => served,
+            () = deadline => Ok(()),
+        }
     }
 }
 
@@ -203,6 +218,19 @@ pub fn startup_error(err: AppError) -> anyhow::Error {
         ),
         other => anyhow::anyhow!(other.to_string()),
     }
+}
+
+/// Set once `gad serve` received its shutdown signal: live streams end, requests drain.
+static DRAINING: std::sync::LazyLock<tokio::sync::watch::Sender<bool>> =
+    std::sync::LazyLock::new(|| tokio::sync::watch::channel(false).0);
+
+/// The longest `gad serve` waits for requests in flight after the signal (Docker's default
+/// grace period before SIGKILL is 10 s).
+pub const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// Whether this process is shutting down (`wait_for(|d| *d)` to be told).
+pub fn draining() -> tokio::sync::watch::Receiver<bool> {
+    DRAINING.subscribe()
 }
 
 /// Ctrl-C or SIGTERM (what `docker stop` sends): the end of `gad serve` and of `gad bot`.

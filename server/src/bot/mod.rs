@@ -108,7 +108,9 @@ impl Bot {
         let text = match error {
             ExecuteError::Response(e) => e.to_string(),
             // A reply that came but could not be read is not a connection failure.
-            ExecuteError::Http(e) if e.is_decode() || e.is_body() => "respuesta ilegible de la API de Telegram".to_owned(),
+            ExecuteError::Http(e) if e.is_decode() || e.is_body() => {
+                "respuesta ilegible de la API de Telegram".to_owned()
+            }
             ExecuteError::Http(e) if e.is_status() => {
                 format!("la API de Telegram respondió {}", e.status().map_or(0, |s| s.as_u16()))
             }
@@ -121,7 +123,8 @@ impl Bot {
     /// Registers the command menu with Telegram (`setMyCommands`), so clients offer it.
     pub async fn register_commands(&self) {
         use carapax::types::{BotCommand, SetBotCommands};
-        let commands = render::COMMANDS.iter().filter_map(|(name, description)| BotCommand::new(*name, *description).ok());
+        let commands =
+            render::COMMANDS.iter().filter_map(|(name, description)| BotCommand::new(*name, *description).ok());
         if let Err(e) = self.execute(SetBotCommands::new(commands)).await {
             tracing::warn!(error = %self.describe(&e), "command menu not registered");
         }
@@ -160,7 +163,11 @@ impl Bot {
                     Ok(v) => v,
                     Err(e) => {
                         // The error may name the URL, which holds the token: log the kind only.
-                        let what = if e.is_decode() || e.is_body() { "getUpdates reply unreadable" } else { "getUpdates failed" };
+                        let what = if e.is_decode() || e.is_body() {
+                            "getUpdates reply unreadable"
+                        } else {
+                            "getUpdates failed"
+                        };
                         tracing::warn!(error = %e.without_url(), "{what}");
                         counter!("gad_bot_poll_errors_total").increment(1);
                         tokio::time::sleep(Duration::from_secs(2)).await;

@@ -619,7 +619,11 @@ fn parse_minutes(text: &str) -> Option<i64> {
         m.parse::<i64>().ok()?
     } else if let Some((h, m)) = text.split_once('h') {
         let m = m.trim_start_matches('s');
-        let extra = if m.is_empty() { 0 } else { m.trim_end_matches("min").trim_end_matches('m').parse::<i64>().ok().filter(|m| *m < 60)? };
+        let extra = if m.is_empty() {
+            0
+        } else {
+            m.trim_end_matches("min").trim_end_matches('m').parse::<i64>().ok().filter(|m| *m < 60)?
+        };
         (hours(h)? * 60.0).round() as i64 + extra
     } else {
         (hours(text)? * 60.0).round() as i64

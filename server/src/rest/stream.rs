@@ -26,8 +26,8 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use gad_core::events::{self, Delivered};
 use gad_core::actor::Actor;
+use gad_core::events::{self, Delivered};
 use gad_core::state::AppState;
 use gad_core::visibility::event_visible;
 
@@ -67,6 +67,8 @@ struct Live {
     actor: Actor,
     checked: Instant,
     ticker: tokio::time::Interval,
+    /// The process is shutting down: end the stream (the client resumes elsewhere).
+    draining: tokio::sync::watch::Receiver<bool>,
     _connected: Connected,
 }
 
@@ -106,6 +108,9 @@ impl Live {
 
     /// The next SSE frame, or `None` when the stream must end.
     async fn next(&mut self) -> Option<SseEvent> {
+        if *self.draining.borrow() {
+            return None;
+        }
         if std::mem::take(&mut self.resync) {
             return Some(resync(self.sent, "missed"));
         }
@@ -134,6 +139,7 @@ impl Live {
                         return None;
                     }
                 }
+                _ = self.draining.changed() => return None,
             }
         }
     }
@@ -192,6 +198,7 @@ async fn stream(
         caller,
         checked: Instant::now(),
         ticker,
+        draining: crate::startup::draining(),
         _connected: Connected,
     };
     let events = futures::stream::unfold(live, |mut live| async move { live.next().await.map(|sse| (Ok(sse), live)) });
@@ -215,11 +222,7 @@ async fn missed_since(state: &AppState, after: i64) -> (Vec<Delivered>, bool, i6
         Ok((oldest, missed)) => {
             // Ids are dense but for rare rollbacks: a gap before the oldest means pruned.
             let pruned = oldest.is_some_and(|oldest| oldest > after + 1);
-            if pruned || missed.len() as u64 > REPLAY_MAX {
-                (Vec::new(), true, head)
-            } else {
-                (missed, false, after)
-            }
+            if pruned || missed.len() as u64 > REPLAY_MAX { (Vec::new(), true, head) } else { (missed, false, after) }
         }
         Err(e) => {
             tracing::warn!(error = %e, "missed events not read; the client resyncs");

@@ -72,7 +72,8 @@ impl FakeTelegram {
             next_update_id: AtomicI64::new(1),
             ..Default::default()
         });
-        let app = axum::Router::new().route("/{bot}/{method}", axum::routing::any(fake_method)).with_state(state.clone());
+        let app =
+            axum::Router::new().route("/{bot}/{method}", axum::routing::any(fake_method)).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -941,7 +942,9 @@ async fn crear_wizard_happy_path_with_retries() {
     say(&rig, chat, text_update(chat, "listo"), "Paso 6 de 7").await;
     let ask_end = say(&rig, chat, text_update(chat, &typed), "Paso 7 de 7").await;
     press(&rig, chat, &ask_end, "c:h:1").await;
-    rig.tg.wait_for("summary", |c| text(c).contains("Resumen de la nueva tarea") && text(c).contains("1 h 00 min")).await;
+    rig.tg
+        .wait_for("summary", |c| text(c).contains("Resumen de la nueva tarea") && text(c).contains("1 h 00 min"))
+        .await;
     let refused = say(&rig, chat, text_update(chat, "confirmar"), "ya tiene otra tarea").await;
     assert!(buttons(&refused).contains(&"c:force".to_owned()), "{:?}", buttons(&refused));
     let before = rig.tg.messages_to(chat).len();

@@ -47,12 +47,8 @@ async fn officer_of(state: &AppState, email: &str) -> i64 {
 /// Links `email` to Telegram user `tg_user` through the running bot's `/start <code>`.
 async fn link(state: &AppState, tg: &FakeTelegram, email: &str, tg_user: i64) {
     use gad_core::entities::users;
-    let admin = users::Entity::find()
-        .filter(users::Column::Email.eq("admin@gad.local"))
-        .one(&state.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let admin =
+        users::Entity::find().filter(users::Column::Email.eq("admin@gad.local")).one(&state.db).await.unwrap().unwrap();
     let admin = gad_core::services::auth::actor_for_user(state, admin.id, Channel::Web).await.unwrap();
     let target = user_id(state, email).await;
     let meta = AuditMeta::internal(Channel::Web);
@@ -66,7 +62,8 @@ async fn stored(state: &AppState, codes: &[String]) -> HashSet<String> {
     use gad_core::entities::tasks;
     let mut found = HashSet::new();
     for chunk in codes.chunks(200) {
-        let rows = tasks::Entity::find().filter(tasks::Column::Code.is_in(chunk.to_vec())).all(&state.db).await.unwrap();
+        let rows =
+            tasks::Entity::find().filter(tasks::Column::Code.is_in(chunk.to_vec())).all(&state.db).await.unwrap();
         found.extend(rows.into_iter().map(|t| t.code));
     }
     found
@@ -134,7 +131,11 @@ pub(crate) struct Watched {
     connections: u32,
 }
 
-pub(crate) fn watch(base: String, token: String, stop: Arc<AtomicBool>) -> (Arc<Mutex<Watched>>, tokio::task::JoinHandle<()>) {
+pub(crate) fn watch(
+    base: String,
+    token: String,
+    stop: Arc<AtomicBool>,
+) -> (Arc<Mutex<Watched>>, tokio::task::JoinHandle<()>) {
     let seen = Arc::new(Mutex::new(Watched::default()));
     let out = seen.clone();
     let handle = tokio::spawn(async move {
@@ -316,7 +317,13 @@ pub(crate) async fn check(
         };
         let all = eventually(Duration::from_secs(30), || sent_codes().len() == acknowledged.len()).await;
         let counts = sent_codes();
-        assert!(all, "{}: {} of {} assignments never notified", figures.fault, acknowledged.len() - counts.len(), acknowledged.len());
+        assert!(
+            all,
+            "{}: {} of {} assignments never notified",
+            figures.fault,
+            acknowledged.len() - counts.len(),
+            acknowledged.len()
+        );
         let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
         assert!(twice.is_empty(), "{}: notified twice: {twice:?}", figures.fault);
         notified = Some(counts.len());
@@ -339,14 +346,17 @@ struct PrivatePostgres {
 impl PrivatePostgres {
     /// None when no PostgreSQL server binaries with PostGIS are installed.
     fn start() -> Option<Self> {
-        let bin = ["17", "16", "15"].iter().map(|v| std::path::PathBuf::from(format!("/usr/lib/postgresql/{v}/bin"))).find(|b| {
-            b.join("initdb").exists()
-        })?;
+        let bin = ["17", "16", "15"]
+            .iter()
+            .map(|v| std::path::PathBuf::from(format!("/usr/lib/postgresql/{v}/bin")))
+            .find(|b| b.join("initdb").exists())?;
         let dir = std::env::temp_dir().join(format!("gad-fault-pg-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let pg = Self { dir, bin, port: common::free_port() };
         if is_root() {
-            assert!(std::process::Command::new("chown").arg("-R").arg("postgres").arg(&pg.dir).status().unwrap().success());
+            assert!(
+                std::process::Command::new("chown").arg("-R").arg("postgres").arg(&pg.dir).status().unwrap().success()
+            );
         }
         let data = pg.dir.join("data");
         let ok = pg
@@ -379,7 +389,10 @@ impl PrivatePostgres {
 
     fn start_server(&self) {
         let log = self.dir.join("server.log");
-        let status = self.run("pg_ctl", &["-D", &self.data(), "-l", log.to_str().unwrap(), "-o", &self.options(), "-w", "-t", "60", "start"]);
+        let status = self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-l", log.to_str().unwrap(), "-o", &self.options(), "-w", "-t", "60", "start"],
+        );
         assert!(status.success(), "pg_ctl start failed");
     }
 
@@ -387,7 +400,20 @@ impl PrivatePostgres {
         let log = self.dir.join("server.log");
         let status = self.run(
             "pg_ctl",
-            &["-D", &self.data(), "-l", log.to_str().unwrap(), "-o", &self.options(), "-m", mode, "-w", "-t", "60", "restart"],
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &self.options(),
+                "-m",
+                mode,
+                "-w",
+                "-t",
+                "60",
+                "restart",
+            ],
         );
         assert!(status.success(), "pg_ctl restart -m {mode} failed");
     }
@@ -515,7 +541,15 @@ async fn serve_and_bot_on_one_sqlite_file_hear_each_other() {
     })
     .await;
     assert!(seen, "the live stream on gad serve did not get the events: {:?}", watched.lock().unwrap());
-    let task: Value = http.get(serve.url(&format!("/api/v1/tasks/{id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let task: Value = http
+        .get(serve.url(&format!("/api/v1/tasks/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(task["status"], "in_progress");
 
     // gad bot's metrics, in polling mode.
@@ -524,6 +558,68 @@ async fn serve_and_bot_on_one_sqlite_file_hear_each_other() {
     assert!(metrics.contains("gad_outbox_backlog_events{consumer=\"telegram:123456\"}"), "{metrics}");
     stop.store(true, Ordering::SeqCst);
     watcher.await.unwrap();
+}
+
+/// `gad serve` on SIGTERM: open live streams end at once (the client resumes elsewhere), and
+/// the process exits cleanly well within Docker's 10 s grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_drains_on_sigterm_even_with_open_streams() {
+    let database_url = common::fresh_database(Backend::Sqlite).await;
+    let mut serve = GadProcess::start(&database_url, &[("REDIS_URL", "")]).await;
+    let token = serve.admin_token().await;
+    let stream =
+        reqwest::Client::new().get(serve.url("/api/v1/events/stream")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut body = stream.bytes_stream();
+    let started = Instant::now();
+    let status = serve.terminate(Duration::from_secs(5)).await.expect("gad serve still running 5 s after SIGTERM");
+    assert!(status.success(), "{status}");
+    let ended =
+        tokio::time::timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = body.next().await {} }).await;
+    assert!(ended.is_ok(), "the live stream did not end");
+    eprintln!("gad serve exited {:.2} s after SIGTERM with a live stream open", started.elapsed().as_secs_f64());
+}
+
+/// Two `gad bot` processes on one database (a second replica, or a deploy overlapping the
+/// old one): every assignment is notified exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bots_never_send_one_notification_twice() {
+    let tg = FakeTelegram::start().await;
+    let database_url = common::fresh_database(Backend::Postgres).await;
+    let env = [("REDIS_URL", ""), ("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", tg.url.as_str())];
+    let serve = GadProcess::start(&database_url, &[("REDIS_URL", "")]).await;
+    let _first = GadProcess::bot(&database_url, &env).await;
+    let _second = GadProcess::bot(&database_url, &env).await;
+    let state = state_of(&database_url).await;
+    link(&state, &tg, "efectivo4@gad.local", 7004).await;
+    let officer = officer_of(&state, "efectivo4@gad.local").await;
+    let token = serve.admin_token().await;
+    let http = reqwest::Client::new();
+    let mut codes = Vec::new();
+    for n in 0..20 {
+        let created: Value = http
+            .post(serve.url("/api/v1/tasks"))
+            .bearer_auth(&token)
+            .json(&json!({"title": format!("Doble {n}"), "task_type": "administrative", "officer_ids": [officer]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        codes.push(created["code"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned());
+    }
+    let count = |code: &str| {
+        tg.calls()
+            .iter()
+            .filter(|c| c.method == "sendMessage" && text(c).contains("Se le asignó") && text(c).contains(code))
+            .count()
+    };
+    assert!(eventually(Duration::from_secs(30), || codes.iter().all(|c| count(c) >= 1)).await, "not all notified");
+    // Time for a second sender, if there were one, to send again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let twice: Vec<&String> = codes.iter().filter(|c| count(c) > 1).collect();
+    assert!(twice.is_empty(), "notified twice: {twice:?}");
 }
 
 /// `gad bot` killed with SIGKILL while it delivers: a new one resumes from the last
@@ -560,11 +656,14 @@ async fn a_bot_killed_mid_delivery_resumes_where_it_stopped() {
     tg.sent(7002, &codes[0]).await;
     bot.kill_hard();
     let killed = Instant::now();
-    let delivered_before = tg.calls().iter().filter(|c| c.method == "sendMessage" && text(c).contains("Se le asignó")).count();
+    let delivered_before =
+        tg.calls().iter().filter(|c| c.method == "sendMessage" && text(c).contains("Se le asignó")).count();
 
     let _bot = GadProcess::bot(&database_url, &env).await;
     let notified = |code: &str| {
-        tg.calls().iter().any(|c| c.method == "sendMessage" && text(c).contains("Se le asignó") && text(c).contains(code))
+        tg.calls()
+            .iter()
+            .any(|c| c.method == "sendMessage" && text(c).contains("Se le asignó") && text(c).contains(code))
     };
     let all = eventually(Duration::from_secs(60), || codes.iter().all(|c| notified(c))).await;
     assert!(all, "some assignments were never notified after the restart");
@@ -603,7 +702,11 @@ async fn postgres_restarts_and_an_outage_lose_nothing() {
     let tg = FakeTelegram::start().await;
     let url = pg.url();
     let serve = GadProcess::start(&url, &[("REDIS_URL", "")]).await;
-    let _bot = GadProcess::bot(&url, &[("REDIS_URL", ""), ("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", tg.url.as_str())]).await;
+    let _bot = GadProcess::bot(
+        &url,
+        &[("REDIS_URL", ""), ("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", tg.url.as_str())],
+    )
+    .await;
     let state = state_of(&url).await;
     link(&state, &tg, "efectivo3@gad.local", 7003).await;
     let officer = officer_of(&state, "efectivo3@gad.local").await;
@@ -702,10 +805,16 @@ async fn a_read_only_sqlite_file_refuses_writes_cleanly() {
     }
     let state = state_of(&database_url).await;
     use sea_orm::ConnectionTrait;
-    let check = state.db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA integrity_check")).await.unwrap().unwrap();
+    let check = state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA integrity_check"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(check.try_get_by_index::<String>(0).unwrap(), "ok");
-    assert_eq!(stored(&state, &[first_code.clone()]).await.len(), 1);
+    assert_eq!(stored(&state, std::slice::from_ref(&first_code)).await.len(), 1);
     use gad_core::entities::tasks;
-    let during = tasks::Entity::find().filter(tasks::Column::Title.eq("Durante la falla")).all(&state.db).await.unwrap();
+    let during =
+        tasks::Entity::find().filter(tasks::Column::Title.eq("Durante la falla")).all(&state.db).await.unwrap();
     assert!(during.is_empty(), "nothing half-written");
 }

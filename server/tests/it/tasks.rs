@@ -128,8 +128,6 @@ async fn backdate_pause(app: &TestApp, id: i64, seconds: i64) {
     active.update(&app.state.db).await.unwrap();
 }
 
-/// Everything published so far.
-
 fn code_of<T>(result: Result<T, AppError>) -> ErrorCode {
     match result {
         Ok(_) => panic!("expected an error"),

@@ -333,6 +333,21 @@ impl GadProcess {
         panic!("gad did not become ready on {}", self.base);
     }
 
+    /// Sends SIGTERM (what `docker stop` sends) and waits up to `limit` for the exit; the
+    /// exit status, or None if it is still running.
+    pub async fn terminate(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+
     /// Kills the process with SIGKILL (no clean-up of any kind) and reaps it.
     pub fn kill_hard(&mut self) {
         let _ = self.child.kill();
