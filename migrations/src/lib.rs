@@ -22,6 +22,8 @@ mod m20261203_000001_two_factor;
 mod m20261203_000004_credentials;
 mod m20261203_000005_event_outbox;
 mod m20261203_000006_open_ended_tasks;
+mod m20261203_000007_task_code_counters;
+mod m20261203_000008_task_list_indexes;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -35,6 +37,18 @@ pub const AUDIT_APPEND_ONLY_TOKEN: &str = "audit_log_append_only";
 /// In the overlap rule, a task without `scheduled_end` occupies its officers this many hours
 /// from its start (a long shift), not forever.
 pub const OPEN_ENDED_TASK_HOURS: u32 = 12;
+
+/// A task code's counter prefix and number: `PATROL-2026-0042` → (`PATROL-2026-`, 42); None
+/// for a code without a numeric last part. Generated codes and the `task_code_counters`
+/// table (one row per prefix) follow it.
+pub fn split_task_code(code: &str) -> Option<(&str, i64)> {
+    let cut = code.rfind('-')? + 1;
+    let digits = &code[cut..];
+    if cut < 2 || digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((&code[..cut], digits.parse().ok()?))
+}
 
 /// All of GAD's migrations, oldest first.
 pub struct Migrator;
@@ -50,6 +64,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_credentials::Migration),
             Box::new(m20261203_000005_event_outbox::Migration),
             Box::new(m20261203_000006_open_ended_tasks::Migration),
+            Box::new(m20261203_000007_task_code_counters::Migration),
+            Box::new(m20261203_000008_task_list_indexes::Migration),
         ]
     }
 }
@@ -94,4 +110,20 @@ pub async fn schema_status(db: &DatabaseConnection) -> Result<SchemaStatus, DbEr
     }
     let pending: Vec<String> = known.into_iter().filter(|name| !applied.contains(name)).collect();
     if pending.is_empty() { Ok(SchemaStatus::Current) } else { Ok(SchemaStatus::Pending(pending)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_task_code;
+
+    #[test]
+    fn task_codes_split_into_prefix_and_number() {
+        assert_eq!(split_task_code("PATROL-2026-0042"), Some(("PATROL-2026-", 42)));
+        assert_eq!(split_task_code("CAP-ESPECIAL-01"), Some(("CAP-ESPECIAL-", 1)));
+        assert_eq!(split_task_code("PATROL-2026-"), None);
+        assert_eq!(split_task_code("PATROL-2026-4a"), None);
+        assert_eq!(split_task_code("PATROL-2026-+1"), None);
+        assert_eq!(split_task_code("-12"), None);
+        assert_eq!(split_task_code("SIN-GUION"), None);
+    }
 }

@@ -16,7 +16,9 @@ use std::time::Duration;
 use app::api::tasks::task_detail;
 use app::server::harness::call_as;
 use carapax::types::{SendLocation, SendMessage};
+use contract::ErrorCode;
 use contract::events::Event;
+use gad_core::error::AppError;
 use gad_core::events::Consumer;
 use gad_core::services::notifications::Recipient;
 use gad_core::services::{auth, broadcasts, conversations, notifications};
@@ -30,6 +32,8 @@ use super::{Bot, render};
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// The notifier's lease: renewed with every acknowledged event and every [`LEASE`] / 3.
 const LEASE: Duration = Duration::from_secs(15);
+/// How long one event's notification is retried before it is skipped (logged and counted).
+const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
 /// Events handled per read of the outbox.
 const NOTIFY_BATCH: u64 = 50;
 /// At most this many broadcasts per sweep.
@@ -86,6 +90,7 @@ fn hostname() -> String {
 async fn notifier(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
     // Any event delivered to this process means the outbox has grown.
     let mut events = bot.state.events.subscribe();
+    let mut failing: Option<(i64, std::time::Instant)> = None;
     loop {
         let held = match consumer.claim().await {
             Ok(held) => held,
@@ -100,7 +105,7 @@ async fn notifier(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, wa
         } else if !held && leader.swap(false, Ordering::SeqCst) {
             tracing::info!("another process runs the telegram notifier now");
         }
-        if held && let Err(e) = drain(&bot, &consumer, &wake).await {
+        if held && let Err(e) = drain(&bot, &consumer, &wake, &mut failing).await {
             tracing::warn!(error = %e, "telegram notifier interrupted; retrying");
         }
         tokio::select! {
@@ -113,14 +118,32 @@ async fn notifier(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, wa
 /// Sends the events after the cursor, acknowledging each, until none is left or the lease is
 /// lost. A failed send is logged and acknowledged (Telegram refused it; retrying would not
 /// help); a failure to read what to send stops here and is retried from the same event.
-async fn drain(bot: &Bot, consumer: &Consumer, wake: &Notify) -> Result<(), gad_core::error::AppError> {
+async fn drain(
+    bot: &Bot,
+    consumer: &Consumer,
+    wake: &Notify,
+    failing: &mut Option<(i64, std::time::Instant)>,
+) -> Result<(), AppError> {
     loop {
         let batch = consumer.pending(NOTIFY_BATCH).await?;
         if batch.is_empty() {
             return Ok(());
         }
         for delivered in batch {
-            notify(bot, &delivered.event, wake).await?;
+            if let Err(e) = notify(bot, &delivered.event, wake).await {
+                // Retried (the database may be back in a moment), but one event that keeps
+                // failing must not hold every later notification back for ever.
+                let since = match *failing {
+                    Some((id, since)) if id == delivered.id => since,
+                    _ => failing.insert((delivered.id, std::time::Instant::now())).1,
+                };
+                if since.elapsed() < GIVE_UP_AFTER {
+                    return Err(e);
+                }
+                tracing::error!(error = %e, id = delivered.id, event = delivered.event.kind(), "notification skipped after retrying");
+                metrics::counter!("gad_bot_notifications_skipped_total").increment(1);
+            }
+            *failing = None;
             metrics::counter!("gad_bot_notifications_total", "event" => delivered.event.kind()).increment(1);
             if !consumer.ack(delivered.id).await? {
                 return Ok(());
@@ -130,12 +153,12 @@ async fn drain(bot: &Bot, consumer: &Consumer, wake: &Notify) -> Result<(), gad_
 }
 
 /// Sends what one event means to the officers it concerns.
-async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), gad_core::error::AppError> {
+async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), AppError> {
     let state = &bot.state;
     match event {
         Event::TaskCreated { task_id, officer_ids, .. } | Event::TaskAssigned { task_id, officer_ids, .. } => {
             for r in notifications::officer_recipients(state, officer_ids).await? {
-                task_card(bot, &r, *task_id, render::NOTIFY_ASSIGNED).await;
+                task_card(bot, &r, *task_id, render::NOTIFY_ASSIGNED).await?;
             }
         }
         Event::TaskUnassigned { code, officer_id, .. } => {
@@ -153,7 +176,7 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), gad_core:
         }
         Event::TaskUpdated { task_id, .. } => {
             for r in notifications::task_recipients(state, *task_id).await? {
-                task_card(bot, &r, *task_id, render::NOTIFY_UPDATED).await;
+                task_card(bot, &r, *task_id, render::NOTIFY_UPDATED).await?;
             }
         }
         Event::EmergencyCreated { code, lat, lon, officer_ids, .. } => {
@@ -175,18 +198,29 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), gad_core:
 }
 
 /// The task as the recipient sees it (through the server function, as them), with its buttons.
-async fn task_card(bot: &Bot, r: &Recipient, task_id: i64, header: &str) {
+/// A recipient no longer linked, or who may not see the task, is skipped; a failure to read
+/// (the database away) is returned, so the event is retried rather than acknowledged unsent.
+async fn task_card(bot: &Bot, r: &Recipient, task_id: i64, header: &str) -> Result<(), AppError> {
     let actor = match auth::actor_for_telegram(&bot.state, r.telegram_user_id).await {
         Ok(actor) => actor,
-        Err(e) => return tracing::debug!(error = %e, "notification recipient is no longer linked"),
+        Err(AppError::Unauthenticated) => {
+            tracing::debug!("notification recipient is no longer linked");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
     };
     match call_as(&bot.state, Some(actor), || task_detail(task_id)).await {
         Ok(detail) => {
             let text = format!("{header}\n\n{}", render::task(&detail));
             let method = SendMessage::new(r.telegram_user_id, text).with_reply_markup(render::task_keyboard(&detail));
             send(bot, method).await;
+            Ok(())
         }
-        Err(e) => tracing::debug!(error = %e.message, "notified task not visible to its officer"),
+        Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Forbidden) => {
+            tracing::debug!(error = %e.message, "notified task not visible to its officer");
+            Ok(())
+        }
+        Err(e) => Err(AppError::Unavailable(e.message)),
     }
 }
 

@@ -260,7 +260,7 @@ async fn two_replicas_behind_caddy() {
 /// resumes on the survivor through `Last-Event-ID`, and nothing acknowledged is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_killed_mid_request_loses_nothing() {
-    use crate::faults::{Figures, check, state_of, watch, write_load};
+    use crate::faults::{Figures, check, connected, state_of, watch, write_load};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     let database_url = common::fresh_database(Backend::Postgres).await;
@@ -277,6 +277,7 @@ async fn a_replica_killed_mid_request_loses_nothing() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let (watched, watcher) = watch(site.clone(), token.clone(), stop.clone());
+    connected(&watched).await;
     let load = write_load(site.clone(), token, None, Duration::from_millis(30), stop.clone());
     tokio::time::sleep(Duration::from_secs(3)).await;
     second.kill_hard();

@@ -206,6 +206,13 @@ pub(crate) fn watch(
     (out, handle)
 }
 
+/// Waits until the watcher's first stream is open: writes before it would not be replayed
+/// (a first connection has no `Last-Event-ID`).
+pub(crate) async fn connected(watched: &Mutex<Watched>) {
+    let open = eventually(Duration::from_secs(10), || watched.lock().unwrap().connections > 0).await;
+    assert!(open, "the live stream did not open");
+}
+
 /// Waits up to `limit` for `done`.
 async fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
@@ -266,12 +273,14 @@ impl Figures {
     }
 }
 
-/// Checks the promises of one fault run: acknowledged → stored, streamed once, notified.
+/// Checks the promises of one fault run: acknowledged → stored, streamed once, notified (at
+/// least once; twice only for an event in flight when the database went away — the notifier
+/// sent it but could not record so — at most `in_flight` of them).
 pub(crate) async fn check(
     figures: &Figures,
     state: &AppState,
     watched: &Mutex<Watched>,
-    tg: Option<(&FakeTelegram, i64)>,
+    tg: Option<(&FakeTelegram, i64, usize)>,
 ) {
     let acknowledged = figures.acknowledged();
     assert!(acknowledged.len() >= 20, "too little load to judge: {}", acknowledged.len());
@@ -301,7 +310,7 @@ pub(crate) async fn check(
     assert_eq!(unique.len(), ids.len(), "{}: an event reached the stream twice", figures.fault);
 
     let mut notified = None;
-    if let Some((tg, chat)) = tg {
+    if let Some((tg, chat, in_flight)) = tg {
         let sent_codes = || -> HashMap<String, usize> {
             let mut counts = HashMap::new();
             for call in tg.calls() {
@@ -325,7 +334,12 @@ pub(crate) async fn check(
             acknowledged.len()
         );
         let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-        assert!(twice.is_empty(), "{}: notified twice: {twice:?}", figures.fault);
+        assert!(
+            twice.len() <= in_flight && twice.iter().all(|(_, n)| **n == 2),
+            "{}: notified more than once beyond the events in flight: {twice:?}",
+            figures.fault
+        );
+        eprintln!("{}: {} notification(s) in flight sent twice", figures.fault, twice.len());
         notified = Some(counts.len());
     }
 
@@ -512,7 +526,7 @@ async fn serve_and_bot_on_one_sqlite_file_hear_each_other() {
     let token = serve.admin_token().await;
     let stop = Arc::new(AtomicBool::new(false));
     let (watched, watcher) = watch(serve.base.clone(), token.clone(), stop.clone());
-    eventually(Duration::from_secs(5), || watched.lock().unwrap().connections > 0).await;
+    connected(&watched).await;
 
     // Dashboard/API → Telegram.
     let http = reqwest::Client::new();
@@ -714,6 +728,7 @@ async fn postgres_restarts_and_an_outage_lose_nothing() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let (watched, watcher) = watch(serve.base.clone(), token.clone(), stop.clone());
+    connected(&watched).await;
     let load = write_load(serve.base.clone(), token, Some(officer), Duration::from_millis(50), stop.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
     pg.restart("fast");
@@ -728,7 +743,8 @@ async fn postgres_restarts_and_an_outage_lose_nothing() {
     stop.store(true, Ordering::SeqCst);
     let attempts = load.await.unwrap();
     let figures = Figures { fault: "PostgreSQL restart (fast, immediate) + 10 s down", attempts, back };
-    check(&figures, &state, &watched, Some((&tg, 7003))).await;
+    // Three faults: at most one event in flight at each.
+    check(&figures, &state, &watched, Some((&tg, 7003, 3))).await;
     watcher.await.unwrap();
 }
 
@@ -747,6 +763,7 @@ async fn redis_killed_and_restarted_loses_nothing() {
     let token = serve.admin_token().await;
     let stop = Arc::new(AtomicBool::new(false));
     let (watched, watcher) = watch(serve.base.clone(), token.clone(), stop.clone());
+    connected(&watched).await;
     let load = write_load(serve.base.clone(), token, None, Duration::from_millis(50), stop.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
     redis.kill();

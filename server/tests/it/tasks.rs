@@ -438,6 +438,25 @@ async fn create_validates_and_generates_codes(backend: Backend) {
     assert!(a.code.starts_with(&format!("INVESTIGATION-{year}-")), "{}", a.code);
     assert_eq!(seq(&b.code), seq(&a.code) + 1);
 
+    // A code given by hand that looks generated moves the counter past it: no later
+    // generated code collides with it.
+    let mut ahead = NewTask::new("Código adelantado", TaskType::Investigation);
+    ahead.code = Some(format!("INVESTIGATION-{year}-0500"));
+    create(&c, ahead).await;
+    let after = create(&c, NewTask::new("Tras el código adelantado", TaskType::Investigation)).await;
+    assert_eq!(after.code, format!("INVESTIGATION-{year}-0501"));
+    // Concurrent creations of one type never share a code.
+    let audit_meta = meta();
+    let many = futures::future::join_all((0..8).map(|n| {
+        let new = NewTask::new(format!("Simultánea {n}"), TaskType::Investigation);
+        services::tasks::create(state, &c.supervisor, &audit_meta, new)
+    }))
+    .await;
+    let mut codes: Vec<String> = many.into_iter().map(|r| r.unwrap().code).collect();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(codes.len(), 8, "{codes:?}");
+
     // A given code is kept; a repeated one is a conflict.
     let mut given = NewTask::new("Con código propio", TaskType::Training);
     given.code = Some("CAP-ESPECIAL-01".into());

@@ -34,6 +34,7 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
             if taken.is_some() {
                 return Err(AppError::Conflict(format!("Ya existe una tarea con el código {code}.")));
             }
+            note_custom_code(&*txn, &code).await?;
             code
         }
         None => generate_code(&txn, input.task_type, local_year(state, at)).await?,

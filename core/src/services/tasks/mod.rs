@@ -41,8 +41,6 @@ pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 200;
 /// Most rows one CSV export holds.
 pub const EXPORT_LIMIT: u64 = 10_000;
-/// Arbitrary constant naming the task-code generation lock on PostgreSQL.
-const TASK_CODE_LOCK_KEY: i64 = 0x0067_4144_5441_534b; // "gADTASK"
 
 const TITLE_MIN: usize = 3;
 const TITLE_MAX: usize = 200;

@@ -3,17 +3,9 @@
 
 use super::*;
 
-/// The next `<TYPE>-<YEAR>-<SEQ>` code, serialised against concurrent creations.
+/// The next `<TYPE>-<YEAR>-<SEQ>` code, in the operation's transaction (see [`next_code`]).
 pub(crate) async fn generate_code(txn: &WriteTxn, task_type: TaskType, year: i32) -> AppResult<String> {
     let conn: &sea_orm::DatabaseTransaction = txn;
-    if conn.get_database_backend() == DatabaseBackend::Postgres {
-        conn.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [TASK_CODE_LOCK_KEY.into()],
-        ))
-        .await?;
-    }
     next_code(conn, task_type, year).await
 }
 
@@ -234,16 +226,51 @@ pub(super) async fn free_officers(
     Ok(ids)
 }
 
-/// The next free code `<TYPE>-<YEAR>-<SEQ>`, e.g. `PATROL-2026-0007`.
+/// The next `<TYPE>-<YEAR>-<SEQ>` code: one upsert of the prefix's counter
+/// (`task_code_counters`), which on PostgreSQL locks that one row until the transaction ends —
+/// creations of other types or years do not wait, and the cost does not grow with the table.
 pub async fn next_code(db: &impl ConnectionTrait, task_type: TaskType, year: i32) -> AppResult<String> {
     let prefix = format!("{}-{year}-", task_type.as_str().to_uppercase());
-    let codes: Vec<String> = tasks::Entity::find()
-        .select_only()
-        .column(tasks::Column::Code)
-        .filter(tasks::Column::Code.starts_with(prefix.as_str()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let max = codes.iter().filter_map(|c| c.strip_prefix(&prefix)?.parse::<u32>().ok()).max().unwrap_or(0);
-    Ok(format!("{prefix}{:04}", max + 1))
+    let number = raise_counter(db, &prefix, None).await?;
+    Ok(format!("{prefix}{number:04}"))
+}
+
+/// A code chosen by hand that looks generated (`PATROL-2026-0500`) moves its prefix's counter
+/// past it, so no later generated code collides with it.
+pub(crate) async fn note_custom_code(db: &impl ConnectionTrait, code: &str) -> AppResult<()> {
+    if let Some((prefix, number)) = migrations::split_task_code(code) {
+        raise_counter(db, prefix, Some(number)).await?;
+    }
+    Ok(())
+}
+
+/// Increments the counter of `prefix` (creating it at 1), or with `at_least` raises it to that
+/// value if lower; returns the new value.
+async fn raise_counter(db: &impl ConnectionTrait, prefix: &str, at_least: Option<i64>) -> AppResult<i64> {
+    let backend = db.get_database_backend();
+    let (p1, p2, greatest) = match backend {
+        DatabaseBackend::Postgres => ("$1", "$2", "GREATEST"),
+        _ => ("?", "?", "MAX"),
+    };
+    let sql = match at_least {
+        None => format!(
+            "INSERT INTO task_code_counters (prefix, last_value) VALUES ({p1}, 1) \
+             ON CONFLICT (prefix) DO UPDATE SET last_value = task_code_counters.last_value + 1 \
+             RETURNING last_value"
+        ),
+        Some(_) => format!(
+            "INSERT INTO task_code_counters (prefix, last_value) VALUES ({p1}, {p2}) \
+             ON CONFLICT (prefix) DO UPDATE SET last_value = {greatest}(task_code_counters.last_value, excluded.last_value) \
+             RETURNING last_value"
+        ),
+    };
+    let mut values: Vec<sea_orm::Value> = vec![prefix.into()];
+    if let Some(n) = at_least {
+        values.push(n.into());
+    }
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .ok_or_else(|| AppError::internal("task code counter not returned"))?;
+    Ok(row.try_get_by_index::<i64>(0)?)
 }
