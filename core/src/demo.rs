@@ -512,6 +512,11 @@ pub async fn seed_bulk_tasks(state: &AppState, total: u64) -> AppResult<u64> {
             .await?;
         }
     }
+    // The codes above were numbered here: move each prefix's counter past the last one.
+    for ((task_type, year), next) in next_seq {
+        let last = format!("{}-{year}-{:04}", task_type.as_str().to_uppercase(), next - 1);
+        crate::services::tasks::note_custom_code(&txn, &last).await?;
+    }
     txn.commit().await?;
     Ok(missing)
 }

@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::{Backend, TestApp};
-use contract::domain::TaskStatus;
+use contract::domain::{Channel, TaskStatus, TaskType};
 use gad_core::demo;
 use gad_core::entities::{task_assignments, task_status_history, tasks};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -50,6 +50,18 @@ async fn bulk_seeding_reaches_the_total_once(backend: Backend) {
     let scheduled =
         tasks::Entity::find().filter(tasks::Column::Status.eq(TaskStatus::Scheduled)).count(db).await.unwrap();
     assert!(scheduled > 0, "some bulk tasks lie ahead");
+
+    // The codes it numbered are behind the counters: a new task of every type gets a fresh one.
+    use gad_core::entities::users;
+    let admin =
+        users::Entity::find().filter(users::Column::Email.eq("admin@gad.local")).one(db).await.unwrap().unwrap();
+    let admin = gad_core::services::auth::actor_for_user(&app.state, admin.id, Channel::Web).await.unwrap();
+    let meta = gad_core::meta::AuditMeta::internal(Channel::Web);
+    for task_type in TaskType::ALL.iter().filter(|t| **t != TaskType::Emergency) {
+        let new = contract::tasks::NewTask::new("Después de la carga", *task_type);
+        let made = gad_core::services::tasks::create(&app.state, &admin, &meta, new).await;
+        assert!(made.is_ok(), "{task_type:?}: {made:?}");
+    }
 }
 
 #[tokio::test]
