@@ -266,7 +266,19 @@ pub struct GadProcess {
 }
 
 impl Drop for GadProcess {
+    /// SIGTERM, as `docker stop` would, so the process ends through its own shutdown (and an
+    /// instrumented build writes its coverage profile); SIGKILL if it has not ended in 5 s.
     fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -319,6 +331,10 @@ impl GadProcess {
         // GAD_TEST_CHILD_LOG=info (say) shows what the processes log.
         if std::env::var_os("GAD_TEST_CHILD_LOG").is_none() {
             cmd.stdout(std::process::Stdio::null());
+        }
+        // Under `cargo llvm-cov` the child writes its coverage profile where the tests' go.
+        if let Some(profile) = std::env::var_os("LLVM_PROFILE_FILE") {
+            cmd.env("LLVM_PROFILE_FILE", profile);
         }
         for (key, value) in extra {
             cmd.env(key, value);
