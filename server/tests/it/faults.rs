@@ -57,6 +57,26 @@ async fn link(state: &AppState, tg: &FakeTelegram, email: &str, tg_user: i64) {
     tg.sent(tg_user, "Cuenta vinculada").await;
 }
 
+/// Creates `n` tasks assigned to `officer` through the REST API; their codes.
+async fn assign_tasks(serve: &GadProcess, token: &str, officer: i64, n: usize, title: &str) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let mut codes = Vec::new();
+    for i in 0..n {
+        let created: Value = http
+            .post(serve.url("/api/v1/tasks"))
+            .bearer_auth(token)
+            .json(&json!({"title": format!("{title} {i}"), "task_type": "administrative", "officer_ids": [officer]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        codes.push(created["code"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned());
+    }
+    codes
+}
+
 /// Codes of the tasks in the database among `codes`.
 async fn stored(state: &AppState, codes: &[String]) -> HashSet<String> {
     use gad_core::entities::tasks;
@@ -608,21 +628,7 @@ async fn two_bots_never_send_one_notification_twice() {
     link(&state, &tg, "efectivo4@gad.local", 7004).await;
     let officer = officer_of(&state, "efectivo4@gad.local").await;
     let token = serve.admin_token().await;
-    let http = reqwest::Client::new();
-    let mut codes = Vec::new();
-    for n in 0..20 {
-        let created: Value = http
-            .post(serve.url("/api/v1/tasks"))
-            .bearer_auth(&token)
-            .json(&json!({"title": format!("Doble {n}"), "task_type": "administrative", "officer_ids": [officer]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        codes.push(created["code"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned());
-    }
+    let codes = assign_tasks(&serve, &token, officer, 20, "Doble").await;
     let count = |code: &str| {
         tg.calls()
             .iter()
@@ -652,21 +658,7 @@ async fn a_bot_killed_mid_delivery_resumes_where_it_stopped() {
     let token = serve.admin_token().await;
     // Telegram answers slowly, so the kill lands mid-delivery.
     tg.slow_down(150);
-    let http = reqwest::Client::new();
-    let mut codes = Vec::new();
-    for n in 0..30 {
-        let created: Value = http
-            .post(serve.url("/api/v1/tasks"))
-            .bearer_auth(&token)
-            .json(&json!({"title": format!("Entrega {n}"), "task_type": "administrative", "officer_ids": [officer]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        codes.push(created["code"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned());
-    }
+    let codes = assign_tasks(&serve, &token, officer, 30, "Entrega").await;
     tg.sent(7002, &codes[0]).await;
     bot.kill_hard();
     let killed = Instant::now();

@@ -17,26 +17,7 @@ async fn an_event_from_one_process_reaches_a_stream_on_the_other() {
     let second = GadProcess::start(&database_url, &[]).await;
 
     // A token made on the first process works on the second (same database).
-    let jar = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let res = jar
-        .post(format!("{}/api/fn/login", first.base))
-        .header("accept", "application/json")
-        .form(&[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
-    let me: Value = jar.get(format!("{}/api/v1/me", first.base)).send().await.unwrap().json().await.unwrap();
-    let token: Value = jar
-        .post(format!("{}/api/v1/users/{}/tokens", first.base, me["id"]))
-        .json(&json!({ "name": "réplicas" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["token"].as_str().unwrap().to_owned();
+    let token = first.admin_token().await;
 
     let http = reqwest::Client::new();
     let stream = http.get(format!("{}/api/v1/events/stream", second.base)).bearer_auth(&token).send().await.unwrap();
