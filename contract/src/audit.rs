@@ -49,4 +49,7 @@ pub struct ChainStatus {
     pub rows: u64,
     pub intact: bool,
     pub first_broken: Option<i64>,
+    /// Rows committed but not chained yet (normally for a second at most).
+    #[serde(default)]
+    pub unsealed: u64,
 }

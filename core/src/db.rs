@@ -52,7 +52,7 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
 
 /// Gives the role the running app connects as (PostgreSQL) exactly what it needs: read and
 /// write the tables, use the sequences, read the migration history — and on the audit log
-/// only read and append. The role owns nothing, so it cannot disable the log's append-only
+/// only read, append and seal. The role owns nothing, so it cannot disable the log's append-only
 /// triggers, drop them, or alter the table; migrations run as the owner (`gad migrate`),
 /// which calls this after every upgrade so new tables are covered.
 pub async fn grant_app_role(db: &DatabaseConnection, role: &str) -> AppResult<()> {
@@ -89,6 +89,8 @@ pub async fn grant_app_role(db: &DatabaseConnection, role: &str) -> AppResult<()
         format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"),
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
         format!("REVOKE UPDATE, DELETE, TRUNCATE ON {audit} FROM {role}"),
+        // The sealer's one UPDATE per row (the table's trigger refuses any other).
+        format!("GRANT UPDATE (seq, prev_hash, hash) ON {audit} TO {role}"),
         format!("REVOKE INSERT, UPDATE, DELETE ON seaql_migrations FROM {role}"),
         format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
     ] {
@@ -108,11 +110,13 @@ pub fn newer_schema_message(unknown: &[String]) -> String {
 
 /// One business operation's transaction. On SQLite, writers are serialised in-process and the
 /// transaction holds the file's write lock from its start (`BEGIN IMMEDIATE`), which keeps the
-/// audit chain and read-then-write checks free of `SQLITE_BUSY` races, across processes on one
-/// file too (`gad serve` and `gad bot`); on PostgreSQL, row locks and advisory locks do that job.
-/// Events emitted during the operation are written to the outbox in this same transaction
-/// (see [`crate::events`]), so they exist exactly when the change does; the commit marks this
-/// process's cached views stale ([`crate::cache`]) and wakes its event tailer.
+/// read-then-write checks free of `SQLITE_BUSY` races, across processes on one file too
+/// (`gad serve` and `gad bot`); on PostgreSQL, row locks do that job and no global lock is
+/// taken. Events emitted during the operation are written to the outbox in this same
+/// transaction (see [`crate::events`]), so they exist exactly when the change does. Events and
+/// audit rows are written unsealed and put in commit order by [`crate::sealer`]: inside this
+/// transaction on SQLite (one writer at a time), after it commits on PostgreSQL. The commit
+/// marks this process's cached views stale ([`crate::cache`]) and wakes its sealer and tailer.
 pub struct WriteTxn {
     txn: sea_orm::DatabaseTransaction,
     events: Vec<contract::events::Event>,
@@ -155,11 +159,19 @@ impl WriteTxn {
     pub async fn commit(self) -> AppResult<()> {
         let WriteTxn { txn, events, bus, _writer } = self;
         crate::events::append(&txn, &events).await?;
+        let sqlite = txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
+        if sqlite {
+            crate::sealer::seal_in(&txn).await?;
+        }
         txn.commit().await?;
         drop(_writer);
         bus.invalidate();
-        if !events.is_empty() {
-            bus.poke();
+        if sqlite {
+            if !events.is_empty() {
+                bus.poke();
+            }
+        } else {
+            bus.wake_sealer();
         }
         Ok(())
     }

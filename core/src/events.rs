@@ -17,10 +17,9 @@
 //!   sends, a restarted or replacement process resumes after the last event acknowledged, and
 //!   nothing is sent twice except the one event in flight when a process dies.
 //!
-//! Ids are handed out in commit order: on PostgreSQL the writing transaction takes an advisory
-//! lock just before inserting its events and keeps it until it commits; on SQLite there is
-//! one writer at a time anyway. A tailer that has seen id `n` therefore never meets a smaller
-//! id later.
+//! Event ids (`seq`) are handed out in commit order by the sealer ([`crate::sealer`]) once
+//! the writing transaction has committed — writers take no lock — so a tailer that has seen id
+//! `n` never meets a smaller id later.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -40,8 +39,6 @@ use contract::events::Event;
 
 /// The PostgreSQL notification channel that wakes the tailers.
 pub const NOTIFY_CHANNEL: &str = "gad_events";
-/// Arbitrary constant naming the outbox's append lock on PostgreSQL.
-const OUTBOX_LOCK_KEY: i64 = 0x0067_4144_4f55_5442; // "gADOUTB"
 const LOCAL_CAPACITY: usize = 1024;
 /// Events read from the outbox per query.
 const BATCH: u64 = 500;
@@ -76,6 +73,8 @@ struct Inner {
     head: AtomicI64,
     /// Wakes the tailer.
     wake: Notify,
+    /// Wakes the sealer (PostgreSQL).
+    seal: Notify,
 }
 
 impl Default for EventBus {
@@ -85,6 +84,7 @@ impl Default for EventBus {
             generation: AtomicU64::new(0),
             head: AtomicI64::new(0),
             wake: Notify::new(),
+            seal: Notify::new(),
         }))
     }
 }
@@ -100,9 +100,18 @@ impl EventBus {
         self.0.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Wakes the tailer: a local transaction has just committed events.
+    /// Wakes the tailer: events have just been sealed (or, on SQLite, committed).
     pub fn poke(&self) {
         self.0.wake.notify_one();
+    }
+
+    /// Wakes the sealer: a transaction has just committed rows to seal.
+    pub fn wake_sealer(&self) {
+        self.0.seal.notify_one();
+    }
+
+    pub(crate) async fn sealer_woken(&self) {
+        self.0.seal.notified().await;
     }
 
     /// The id of the last event delivered to this process's subscribers.
@@ -123,11 +132,13 @@ impl EventBus {
     }
 
     /// Starts delivering the outbox's new events to this process (from the current end on),
-    /// with a `LISTEN gad_events` connection on PostgreSQL. Call once, after migrating.
+    /// with a `LISTEN gad_events` connection and a sealer on PostgreSQL. Call once, after
+    /// migrating.
     pub async fn start(&self, db: &DatabaseConnection) -> AppResult<()> {
         self.0.head.store(latest_id(db).await?, Ordering::SeqCst);
         if db.get_database_backend() == DatabaseBackend::Postgres {
             tokio::spawn(listen(db.get_postgres_connection_pool().clone(), self.clone()));
+            tokio::spawn(crate::sealer::run(db.clone(), self.clone()));
         }
         tokio::spawn(tail(db.clone(), self.clone()));
         Ok(())
@@ -138,7 +149,7 @@ impl EventBus {
 pub async fn latest_id(db: &impl ConnectionTrait) -> AppResult<i64> {
     let newest = event_outbox::Entity::find()
         .select_only()
-        .column_as(event_outbox::Column::Id.max(), "max")
+        .column_as(event_outbox::Column::Seq.max(), "max")
         .into_tuple::<Option<i64>>()
         .one(db)
         .await?;
@@ -148,19 +159,22 @@ pub async fn latest_id(db: &impl ConnectionTrait) -> AppResult<i64> {
 /// Events after `after`, oldest first, at most `limit`.
 pub async fn read_after(db: &impl ConnectionTrait, after: i64, limit: u64) -> AppResult<Vec<Delivered>> {
     let rows = event_outbox::Entity::find()
-        .filter(event_outbox::Column::Id.gt(after))
-        .order_by_asc(event_outbox::Column::Id)
+        .filter(event_outbox::Column::Seq.gt(after))
+        .order_by_asc(event_outbox::Column::Seq)
         .limit(limit)
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|row| match serde_json::from_str::<Event>(&row.payload) {
-            Ok(event) => Some(Delivered { id: row.id, event }),
-            Err(e) => {
-                // Written by a newer release during a rolling upgrade: skipped, not fatal.
-                tracing::warn!(id = row.id, kind = %row.kind, error = %e, "unreadable event in the outbox");
-                None
+        .filter_map(|row| {
+            let id = row.seq?;
+            match serde_json::from_str::<Event>(&row.payload) {
+                Ok(event) => Some(Delivered { id, event }),
+                Err(e) => {
+                    // Written by a newer release during a rolling upgrade: skipped, not fatal.
+                    tracing::warn!(id, kind = %row.kind, error = %e, "unreadable event in the outbox");
+                    None
+                }
             }
         })
         .collect())
@@ -171,28 +185,20 @@ pub async fn read_after(db: &impl ConnectionTrait, after: i64, limit: u64) -> Ap
 pub async fn oldest_id(db: &impl ConnectionTrait) -> AppResult<Option<i64>> {
     let oldest = event_outbox::Entity::find()
         .select_only()
-        .column_as(event_outbox::Column::Id.min(), "min")
+        .column_as(event_outbox::Column::Seq.min(), "min")
         .into_tuple::<Option<i64>>()
         .one(db)
         .await?;
     Ok(oldest.flatten())
 }
 
-/// Writes `events` into the outbox inside the caller's transaction (see the module's notes on
-/// ordering). Called by [`crate::db::WriteTxn::commit`] just before it commits.
+/// Writes `events` into the outbox, unsealed, inside the caller's transaction. Called by
+/// [`crate::db::WriteTxn::commit`] just before it commits.
 pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event]) -> AppResult<()> {
     if events.is_empty() {
         return Ok(());
     }
     let backend = txn.get_database_backend();
-    if backend == DatabaseBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT pg_advisory_xact_lock($1)",
-            [OUTBOX_LOCK_KEY.into()],
-        ))
-        .await?;
-    }
     let now = Utc::now();
     let rows = events
         .iter()
@@ -209,7 +215,7 @@ pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event])
         .collect::<AppResult<Vec<_>>>()?;
     event_outbox::Entity::insert_many(rows).exec_without_returning(txn).await?;
     if backend == DatabaseBackend::Postgres {
-        // Delivered when (and only if) the transaction commits.
+        // Delivered when (and only if) the transaction commits: wakes the sealers.
         txn.execute_raw(Statement::from_sql_and_values(backend, "SELECT pg_notify($1, '')", [NOTIFY_CHANNEL.into()]))
             .await?;
     }
@@ -273,10 +279,12 @@ async fn listen(pool: sea_orm::sqlx::PgPool, bus: EventBus) {
             listener.listen(NOTIFY_CHANNEL).await?;
             backoff = Duration::from_millis(200);
             // Anything committed while we were not listening.
+            bus.wake_sealer();
             bus.poke();
             loop {
                 // `None` after a reconnection: notifications may have been missed meanwhile.
                 listener.try_recv().await?;
+                bus.wake_sealer();
                 bus.poke();
             }
         }
@@ -390,8 +398,8 @@ pub async fn consumer_lag(db: &impl ConnectionTrait) -> AppResult<Vec<(String, i
     let mut lag = Vec::new();
     for consumer in event_consumers::Entity::find().all(db).await? {
         let waiting = event_outbox::Entity::find()
-            .filter(event_outbox::Column::Id.gt(consumer.last_id))
-            .order_by_asc(event_outbox::Column::Id)
+            .filter(event_outbox::Column::Seq.gt(consumer.last_id))
+            .order_by_asc(event_outbox::Column::Seq)
             .limit(1)
             .one(db)
             .await?;

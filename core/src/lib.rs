@@ -18,6 +18,7 @@ pub mod events;
 pub mod meta;
 pub mod permissions;
 pub mod request_user;
+pub mod sealer;
 pub mod services;
 pub mod sessions;
 pub mod signin;

@@ -156,6 +156,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let state = startup::connect(config).await?;
+            // Rows committed while no process was sealing are chained first.
+            gad_core::sealer::seal_now(&state.db).await.map_err(startup_error)?;
             let report = gad_core::services::audit::verify(&state.db).await.map_err(startup_error)?;
             match report.first_broken {
                 None => println!("cadena de auditoría íntegra: {} registros verificados", report.rows),

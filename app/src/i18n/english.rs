@@ -55,6 +55,7 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Buscar", "Search"),
     ("Buscar usuarios", "Search users"),
     ("Cadena íntegra: {} registros verificados.", "Chain intact: {} records verified."),
+    ("{} registros recientes esperan su sello.", "{} recent records are waiting to be sealed."),
     ("Cambiar contraseña", "Change password"),
     ("Cambiar el idioma", "Change the language"),
     ("Cambiar estado", "Change status"),

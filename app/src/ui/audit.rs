@@ -95,6 +95,7 @@ pub fn AuditPage() -> impl IntoView {
                                 } else {
                                     view! { <p class="chain broken" role="alert">{trf("¡Cadena alterada! Primer registro que no coincide: #{}.", &[&chain.first_broken.unwrap_or_default().to_string()])}</p> }.into_any()
                                 }}
+                                {(chain.unsealed > 0).then(|| view! { <p class="chain pending" role="status">{trf("{} registros recientes esperan su sello.", &[&chain.unsealed.to_string()])}</p> })}
                                 <Form method="GET" action="/auditoria" attr:class="filters" attr:aria-label=tr("Filtros")>
                                     <div class="field"><label for="a-action">{tr("Acción")}</label><input id="a-action" name="action" value=v_action placeholder=tr("task. o auth.login") /></div>
                                     <div class="field"><label for="a-type">{tr("Recurso")}</label><input id="a-type" name="resource_type" value=v_type placeholder=tr("task, user…") /></div>

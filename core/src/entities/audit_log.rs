@@ -1,8 +1,9 @@
 //! `audit_log`: append-only, hash-chained. The database refuses UPDATE, DELETE (and TRUNCATE
 //! on PostgreSQL) with an error containing `audit_log_append_only`
-//! (`migrations::AUDIT_APPEND_ONLY_TOKEN`). `prev_hash` is UNIQUE, so two rows can never claim
-//! the same predecessor: writers must serialise appends (read the last hash and insert in one
-//! transaction under a lock) and may retry on a unique violation.
+//! (`migrations::AUDIT_APPEND_ONLY_TOKEN`) — except the one sealing UPDATE per row: writers
+//! insert rows unsealed (`seq`, `prev_hash` and `hash` NULL) and the sealer
+//! ([`crate::sealer`]) later sets the three, changing nothing else. `prev_hash` is UNIQUE, so
+//! two rows can never claim the same predecessor.
 //! `user_id` is ON DELETE RESTRICT: an audited user cannot be hard-deleted.
 
 use sea_orm::entity::prelude::*;
@@ -31,11 +32,15 @@ pub struct Model {
     pub success: bool,
     pub severity: AuditSeverity,
     pub created_at: DateTimeUtc,
-    /// Hash of the previous row; `None` only for the first row.
+    /// Hash of the previous row in the chain; `None` for the first row and unsealed rows.
     #[sea_orm(unique)]
     pub prev_hash: Option<String>,
+    /// `None` until sealed.
     #[sea_orm(unique)]
-    pub hash: String,
+    pub hash: Option<String>,
+    /// Position in the chain, in commit order; `None` until sealed.
+    #[sea_orm(unique)]
+    pub seq: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

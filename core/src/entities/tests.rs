@@ -200,7 +200,7 @@ async fn scenario(db: &DatabaseConnection) {
         success: Set(true),
         severity: Set(AuditSeverity::Warning),
         created_at: Set(now),
-        hash: Set("h1".into()),
+        hash: Set(Some("h1".into())),
         ..Default::default()
     }
     .insert(db)

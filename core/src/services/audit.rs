@@ -2,14 +2,12 @@
 //!
 //! Each row's `hash` is SHA-256 over its predecessor's hash and the row's own content in a
 //! canonical form, so editing, deleting or reordering rows breaks the chain at that point
-//! (the database refuses UPDATE/DELETE as well). Appends are serialised — an advisory lock on
-//! PostgreSQL, the embedded writer lock on SQLite — and run inside the business transaction,
-//! so an operation and its audit row commit together or not at all.
+//! (the database refuses UPDATE/DELETE as well). A row is appended inside the business
+//! transaction, so an operation and its audit row commit together or not at all, and is
+//! chained after it commits by the sealer ([`crate::sealer`]): writers take no lock.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryOrder, Set, Statement,
-};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, Set};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -20,9 +18,6 @@ use crate::error::AppResult;
 use crate::meta::AuditMeta;
 use crate::state::AppState;
 use contract::domain::AuditSeverity;
-
-/// Arbitrary constant naming the audit append lock on PostgreSQL.
-const AUDIT_LOCK_KEY: i64 = 0x0067_4144_5544_4954; // "gADUDIT"
 
 /// What happened, to be appended.
 #[derive(Clone, Debug)]
@@ -66,58 +61,30 @@ impl AuditEntry {
     }
 }
 
-/// Appends one row inside `txn`.
+/// Appends one row, unsealed, inside `txn`.
 pub async fn append(txn: &WriteTxn, actor: Option<&Actor>, meta: &AuditMeta, entry: AuditEntry) -> AppResult<()> {
     let conn: &sea_orm::DatabaseTransaction = txn;
-    if conn.get_database_backend() == DatabaseBackend::Postgres {
-        conn.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [AUDIT_LOCK_KEY.into()],
-        ))
-        .await?;
-    }
-    let prev_hash = audit_log::Entity::find().order_by_desc(audit_log::Column::Id).one(conn).await?.map(|r| r.hash);
-    let row = audit_log::Model {
-        id: 0,
-        user_id: actor.map(|a| a.user_id),
-        telegram_user_id: actor.and_then(|a| a.telegram_user_id),
-        channel: actor.map(|a| a.channel).unwrap_or(meta.channel),
-        action: entry.action,
-        resource_type: entry.resource_type,
-        resource_id: entry.resource_id,
-        before_value: entry.before,
-        after_value: entry.after,
-        ip: meta.ip.clone(),
-        user_agent: meta.user_agent.clone(),
-        success: entry.success,
-        severity: entry.severity,
+    let row = audit_log::ActiveModel {
+        user_id: Set(actor.map(|a| a.user_id)),
+        telegram_user_id: Set(actor.and_then(|a| a.telegram_user_id)),
+        channel: Set(actor.map(|a| a.channel).unwrap_or(meta.channel)),
+        action: Set(entry.action),
+        resource_type: Set(entry.resource_type),
+        resource_id: Set(entry.resource_id),
+        before_value: Set(entry.before),
+        after_value: Set(entry.after),
+        ip: Set(meta.ip.clone()),
+        user_agent: Set(meta.user_agent.clone()),
+        success: Set(entry.success),
+        severity: Set(entry.severity),
         // Microseconds: what both backends store exactly, so the hash can be recomputed.
-        created_at: Utc::now().trunc_subsecs(6),
-        prev_hash,
-        hash: String::new(),
-    };
-    let hash = row_hash(&row);
-    audit_log::ActiveModel {
-        user_id: Set(row.user_id),
-        telegram_user_id: Set(row.telegram_user_id),
-        channel: Set(row.channel),
-        action: Set(row.action),
-        resource_type: Set(row.resource_type),
-        resource_id: Set(row.resource_id),
-        before_value: Set(row.before_value),
-        after_value: Set(row.after_value),
-        ip: Set(row.ip),
-        user_agent: Set(row.user_agent),
-        success: Set(row.success),
-        severity: Set(row.severity),
-        created_at: Set(row.created_at),
-        prev_hash: Set(row.prev_hash),
-        hash: Set(hash),
+        created_at: Set(Utc::now().trunc_subsecs(6)),
+        prev_hash: Set(None),
+        hash: Set(None),
+        seq: Set(None),
         ..Default::default()
-    }
-    .insert(conn)
-    .await?;
+    };
+    audit_log::Entity::insert(row).exec_without_returning(conn).await?;
     Ok(())
 }
 
@@ -182,26 +149,41 @@ fn canonical_json(value: &Value) -> String {
 /// Result of [`verify`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainReport {
+    /// Sealed rows read.
     pub rows: u64,
     /// The id of the first row whose hash or link does not match, if any.
     pub first_broken: Option<i64>,
+    /// Rows committed but not chained yet (the sealer is behind, or no process runs it).
+    pub unsealed: u64,
 }
 
-/// Walks the whole chain in id order, in pages, recomputing every hash.
+/// Walks the whole chain in order, a page at a time, recomputing every hash.
 pub async fn verify(db: &impl ConnectionTrait) -> AppResult<ChainReport> {
-    let mut pages = audit_log::Entity::find().order_by_asc(audit_log::Column::Id).paginate(db, 1000);
+    const PAGE: u64 = 1000;
+    let unsealed = audit_log::Entity::find().filter(audit_log::Column::Seq.is_null()).count(db).await?;
     let mut rows = 0;
+    let mut after = 0_i64;
     let mut prev: Option<String> = None;
-    while let Some(page) = pages.fetch_and_next().await? {
+    loop {
+        let page = audit_log::Entity::find()
+            .filter(audit_log::Column::Seq.gt(after))
+            .order_by_asc(audit_log::Column::Seq)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        let full = page.len() as u64 == PAGE;
         for row in page {
             rows += 1;
-            if row.prev_hash != prev || row_hash(&row) != row.hash {
-                return Ok(ChainReport { rows, first_broken: Some(row.id) });
+            if row.prev_hash != prev || row.hash.as_deref() != Some(row_hash(&row).as_str()) {
+                return Ok(ChainReport { rows, first_broken: Some(row.id), unsealed });
             }
-            prev = Some(row.hash);
+            after = row.seq.unwrap_or(after);
+            prev = row.hash;
+        }
+        if !full {
+            return Ok(ChainReport { rows, first_broken: None, unsealed });
         }
     }
-    Ok(ChainReport { rows, first_broken: None })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,5 +312,10 @@ pub async fn export_csv(state: &AppState, actor: &Actor, filter: AuditFilter) ->
 pub async fn chain_status(state: &AppState, actor: &Actor) -> AppResult<ChainStatus> {
     require(actor, Capability::ReadAudit)?;
     let report = verify(&state.db).await?;
-    Ok(ChainStatus { rows: report.rows, intact: report.first_broken.is_none(), first_broken: report.first_broken })
+    Ok(ChainStatus {
+        rows: report.rows,
+        intact: report.first_broken.is_none(),
+        first_broken: report.first_broken,
+        unsealed: report.unsealed,
+    })
 }

@@ -349,6 +349,13 @@ pub async fn constraints(db: &DatabaseConnection) {
         "a forked chain (two rows after h1) was accepted"
     );
     assert_db_error(db, "UPDATE audit_log SET action = 'nothing.happened'", AUDIT_APPEND_ONLY_TOKEN).await;
+    // Unsealed rows (as writers leave them) take exactly one UPDATE: the sealing one, which
+    // sets seq, prev_hash and hash and changes nothing else.
+    exec(db, "UPDATE audit_log SET seq = 1 WHERE hash = 'h1'").await.expect("sealing an unsealed row");
+    assert_db_error(db, "UPDATE audit_log SET seq = 5 WHERE hash = 'h1'", AUDIT_APPEND_ONLY_TOKEN).await;
+    assert_db_error(db, "UPDATE audit_log SET seq = 2, action = 'forged' WHERE hash = 'h2'", AUDIT_APPEND_ONLY_TOKEN)
+        .await;
+    exec(db, "UPDATE audit_log SET seq = 2 WHERE hash = 'h2'").await.expect("sealing the second row");
     assert_db_error(db, "DELETE FROM audit_log", AUDIT_APPEND_ONLY_TOKEN).await;
     assert_db_error(
         db,

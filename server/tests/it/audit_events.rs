@@ -9,7 +9,7 @@ use common::{ADMIN_PASSWORD, Backend, TestApp};
 use contract::domain::OfficerStatus;
 use contract::events::Event;
 use gad_core::services::audit;
-use sea_orm::{ConnectionTrait, DatabaseBackend};
+use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, QueryOrder};
 
 async fn audit_chain_detects_tampering(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -19,8 +19,14 @@ async fn audit_chain_detects_tampering(backend: Backend) {
     app.login("supervisor@gad.local", common::DEMO_PASSWORD).await;
 
     let db = &app.state.db;
+    gad_core::sealer::seal_now(db).await.unwrap();
     let report = audit::verify(db).await.unwrap();
     assert_eq!(report.rows, 3, "two logins and one failure are audited");
+    assert_eq!(report.unsealed, 0);
+
+    // A sealed row cannot be sealed again (the one UPDATE the log allows is spent).
+    let reseal = db.execute_unprepared("UPDATE audit_log SET hash = 'forged', seq = 99 WHERE id = 2").await;
+    assert!(reseal.unwrap_err().to_string().contains(migrations::AUDIT_APPEND_ONLY_TOKEN));
     assert_eq!(report.first_broken, None);
 
     // The database refuses edits to the log…
@@ -53,16 +59,21 @@ async fn audit_chain_detects_tampering(backend: Backend) {
     assert_eq!(report.first_broken, Some(2));
 
     // The CLI says so too, with a failing exit code.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gad"))
-        .args(["audit", "verify"])
-        .env_clear()
-        .env("DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let out = cli_verify(&app);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken at row id 2"));
 }
 on_both_backends!(audit_chain_detects_tampering);
+
+/// Runs `gad audit verify` on the app's database.
+fn cli_verify(app: &TestApp) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gad"))
+        .args(["audit", "verify"])
+        .env_clear()
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap()
+}
 
 /// Commits `event` alone, as a business operation would.
 async fn commit_event(state: &gad_core::state::AppState, event: &Event) {
@@ -114,3 +125,90 @@ async fn a_rolled_back_operation_leaves_no_event(backend: Backend) {
     assert_eq!(gad_core::events::latest_id(&app.state.db).await.unwrap(), before);
 }
 on_both_backends!(a_rolled_back_operation_leaves_no_event);
+
+/// Appends an audit row to `txn` for an event-less operation.
+async fn audit_row(txn: &gad_core::db::WriteTxn, action: &str) {
+    let meta = gad_core::meta::AuditMeta::internal(contract::domain::Channel::System);
+    audit::append(txn, None, &meta, audit::AuditEntry::new(action, "test", 1)).await.unwrap();
+}
+
+/// Writers take no global lock on PostgreSQL: a transaction that commits while an earlier one
+/// is still open does not wait for it. The sealer puts both in commit order: the late
+/// committer's event gets the later id (though its outbox row is older), every event is
+/// delivered once, and the audit chain links both rows, intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_do_not_wait_for_each_other_and_are_sealed_in_commit_order() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let mut events = app.state.events.subscribe();
+    let early = Event::TaskDeleted { task_id: 1, code: "EARLY".into() };
+    let late = Event::TaskDeleted { task_id: 2, code: "LATE".into() };
+
+    // Opened first (older outbox and audit ids), committed last.
+    let mut open = gad_core::db::WriteTxn::begin(&app.state).await.unwrap();
+    audit_row(&open, "test.open").await;
+    open.emit(late.clone());
+    let flushed = open.execute_unprepared("SELECT 1").await;
+    assert!(flushed.is_ok());
+
+    let mut quick = gad_core::db::WriteTxn::begin(&app.state).await.unwrap();
+    audit_row(&quick, "test.quick").await;
+    quick.emit(early.clone());
+    tokio::time::timeout(Duration::from_secs(2), quick.commit())
+        .await
+        .expect("a commit never waits for another open transaction")
+        .unwrap();
+    let early_id = arrives(&mut events, &early).await;
+
+    open.commit().await.unwrap();
+    let late_id = arrives(&mut events, &late).await;
+    assert!(late_id > early_id, "commit order: {early_id} then {late_id}");
+    // Read back by a durable reader from before both: each once, in commit order.
+    let replay = gad_core::events::read_after(&app.state.db, early_id - 1, 10).await.unwrap();
+    let ids: Vec<i64> = replay.iter().map(|d| d.id).collect();
+    assert_eq!(ids, vec![early_id, late_id]);
+
+    gad_core::sealer::seal_now(&app.state.db).await.unwrap();
+    let report = audit::verify(&app.state.db).await.unwrap();
+    assert_eq!((report.first_broken, report.unsealed), (None, 0), "{report:?}");
+    let chained: Vec<String> = gad_core::entities::audit_log::Entity::find()
+        .order_by_asc(gad_core::entities::audit_log::Column::Seq)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.action)
+        .filter(|action| action.starts_with("test."))
+        .collect();
+    assert_eq!(chained, ["test.quick", "test.open"], "the chain follows commit order");
+}
+
+/// Audit rows committed while nothing seals (no process running the sealer) are counted as
+/// waiting, never as a broken chain, and `gad audit verify` seals them before checking.
+async fn unsealed_rows_wait_and_the_cli_seals_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = &app.state.db;
+    gad_core::sealer::seal_now(db).await.unwrap();
+    // The app's own sealer is kept out by holding its lock (PostgreSQL).
+    let hold = sea_orm::TransactionTrait::begin(db).await.unwrap();
+    if backend == Backend::Postgres {
+        hold.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({})", gad_core::sealer::SEALER_LOCK_KEY))
+            .await
+            .unwrap();
+    }
+    // As a writer leaves it: inserted without seq or hash.
+    db.execute_unprepared(
+        "INSERT INTO audit_log (channel, action, resource_type, success, severity) \
+         VALUES ('system', 'test.unsealed', 'test', TRUE, 'info')",
+    )
+    .await
+    .unwrap();
+    let report = audit::verify(db).await.unwrap();
+    assert_eq!((report.first_broken, report.unsealed), (None, 1), "{report:?}");
+    hold.commit().await.unwrap();
+
+    let out = cli_verify(&app);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = audit::verify(db).await.unwrap();
+    assert_eq!((report.first_broken, report.unsealed), (None, 0), "{report:?}");
+}
+on_both_backends!(unsealed_rows_wait_and_the_cli_seals_them);

@@ -292,6 +292,7 @@ async fn officer_crud_conflicts_and_validation(backend: Backend) {
     assert_eq!(relinked.user_id, Some(newcomer));
 
     // Every write above is in the audit chain, intact.
+    gad_core::sealer::seal_now(&app.state.db).await.unwrap();
     assert_eq!(services::audit::verify(&app.state.db).await.unwrap().first_broken, None);
 }
 on_both_backends!(officer_crud_conflicts_and_validation);

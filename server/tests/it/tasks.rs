@@ -116,6 +116,7 @@ async fn last_audit(app: &TestApp) -> audit_log::Model {
 }
 
 async fn assert_chain_intact(app: &TestApp) {
+    gad_core::sealer::seal_now(&app.state.db).await.unwrap();
     let report = audit::verify(&app.state.db).await.unwrap();
     assert_eq!(report.first_broken, None, "audit chain broken: {report:?}");
 }

@@ -414,8 +414,10 @@ impl EventLog {
         Self { after: gad_core::events::latest_id(&state.db).await.unwrap() }
     }
 
-    /// The events since the mark; moves the mark past them.
+    /// The events since the mark (the ones committed so far, sealed now if the sealer has not
+    /// come round yet); moves the mark past them.
     pub async fn take(&mut self, state: &AppState) -> Vec<contract::events::Event> {
+        gad_core::sealer::seal_now(&state.db).await.unwrap();
         let events = gad_core::events::read_after(&state.db, self.after, 10_000).await.unwrap();
         if let Some(last) = events.last() {
             self.after = last.id;

@@ -368,8 +368,15 @@ async fn the_app_role_cannot_alter_the_audit_log() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     let db = Database::connect(&app_url).await.unwrap();
+    // The role seals (the one UPDATE the log allows), and the chain it makes is intact.
+    gad_core::sealer::seal_now(&db).await.unwrap();
+    let report = gad_core::services::audit::verify(&db).await.unwrap();
+    assert_eq!((report.first_broken, report.unsealed), (None, 0), "{report:?}");
+    assert!(report.rows > 0);
     for sql in [
         "UPDATE audit_log SET action = 'nada' WHERE id = (SELECT MIN(id) FROM audit_log)",
+        "UPDATE audit_log SET hash = 'forged' WHERE id = (SELECT MIN(id) FROM audit_log)",
+        "UPDATE audit_log SET seq = NULL, hash = NULL WHERE id = (SELECT MIN(id) FROM audit_log)",
         "DELETE FROM audit_log",
         "TRUNCATE audit_log",
         "ALTER TABLE audit_log DISABLE TRIGGER ALL",
