@@ -1,0 +1,523 @@
+//! The bot's less travelled paths: every menu button and command, buttons on tasks the person
+//! may not act on (or forged), buttons outside a private chat, and a Bot API that answers
+//! errors, garbage or nothing at all.
+
+use super::*;
+
+use app::api::broadcasts::{create_broadcast, create_telegram_group};
+use app::api::tasks::{create_task, transition_task};
+use contract::domain::{BroadcastKind, DeliveryStatus, TaskType};
+use contract::tasks::NewTask;
+
+const STALE_BUTTON: &str = "Este botón ya no es válido. Envíe /tareas para ver sus tareas.";
+const NOT_FOUND: &str = "⚠️ El recurso solicitado no existe.";
+const CANNOT_FINISH: &str = "La tarea no puede finalizarse: debe estar en curso o pausada.";
+
+/// Presses `data` and checks that it is answered with an alert; returns the alert's text.
+async fn alert(rig: &Rig, chat: i64, message: &Call, data: &str) -> String {
+    let answer = press(rig, chat, message, data).await;
+    assert_eq!(answer.body["show_alert"], true, "{data}: {answer:?}");
+    answer.body["text"].as_str().unwrap_or_default().to_owned()
+}
+
+fn edits(tg: &FakeTelegram) -> Vec<Call> {
+    tg.calls().into_iter().filter(|c| c.method == "editMessageText").collect()
+}
+
+async fn stored_conversation(app: &TestApp, chat: i64) -> Option<Value> {
+    gad_core::services::conversations::load(&app.state, chat).await.unwrap()
+}
+
+async fn officer_actor(app: &TestApp, email: &str) -> Actor {
+    actor_for_user(&app.state, user_id(app, email).await, Channel::Web).await.unwrap()
+}
+
+async fn new_task(app: &TestApp, title: &str, officer_ids: Vec<i64>) -> contract::tasks::TaskDetail {
+    let mut task = NewTask::new(title, TaskType::Patrol);
+    task.officer_ids = officer_ids;
+    call_as(&app.state, Some(supervisor_actor(app).await), || create_task(task)).await.unwrap()
+}
+
+// ------------------------------------------------------------------------ menu and commands
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_menu_button_opens_its_command() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo1@gad.local", 30_001).await;
+    let chat = 30_001;
+    let open = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.status.is_open())
+        .count();
+    let menu = say(&rig, chat, text_update(chat, "/menu"), "menú principal").await;
+
+    let header = format!("Sus tareas activas: {open}.");
+    for (data, needle) in [
+        ("m:ayuda", "Comandos disponibles"),
+        ("m:tareas", header.as_str()),
+        ("m:estadisticas", "Estadísticas de los últimos 30 días"),
+        ("m:historial", "🗂 Historial (todas)"),
+        ("m:crear", "Crear tareas corresponde a supervisores y administradores."),
+        ("m:emergencia", "envíe la ubicación del hecho"),
+    ] {
+        let before = rig.tg.messages_to(chat).len();
+        let answer = press(&rig, chat, &menu, data).await;
+        assert!(answer.body.get("text").is_none(), "{data} is answered silently: {answer:?}");
+        wait_new(&rig.tg, chat, before, needle).await;
+    }
+    // The emergency button left the chat waiting for a location.
+    assert_eq!(stored_conversation(&rig.app, chat).await, Some(json!({"kind": "emergency_location"})));
+    say(&rig, chat, text_update(chat, "/cancelar"), "Operación cancelada").await;
+    assert_eq!(stored_conversation(&rig.app, chat).await, None);
+
+    // A menu item that does not exist (an old client, or forged).
+    assert_eq!(alert(&rig, chat, &menu, "m:radio").await, STALE_BUTTON);
+
+    // Aliases and unknown commands.
+    say(&rig, chat, text_update(chat, "/help"), "Comandos disponibles").await;
+    say(&rig, chat, text_update(chat, "/Tareas@gad_bot"), &header).await;
+    say(&rig, chat, text_update(chat, "/radio"), "Comando no reconocido. Envíe /ayuda").await;
+    let active = say(&rig, chat, text_update(chat, "/historial activas"), "🗂 Historial (activas)").await;
+    assert!(text(&active).contains(&format!("{open} tareas")), "{}", text(&active));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_without_tasks_or_officer_profile_gets_plain_answers() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "admin@gad.local", 30_100).await;
+    let chat = 30_100;
+    let mine = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    assert!(mine.is_empty(), "the seeded admin is in charge of no task: {mine:?}");
+    say(&rig, chat, text_update(chat, "/tareas"), "No tiene tareas activas.").await;
+    say(&rig, chat, text_update(chat, "/historial"), "🗂 Historial (todas): no hay tareas.").await;
+    say(&rig, chat, text_update(chat, "/finalizar"), "No tiene tareas iniciadas para finalizar.").await;
+    // The admin has no officer profile: there is no position to update.
+    let refused =
+        say(&rig, chat, location_update(chat, -34.60, -58.38), "no está vinculado a un perfil de efectivo").await;
+    assert!(text(&refused).starts_with("⚠️"), "{}", text(&refused));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tareas_shows_at_most_ten_cards() {
+    let rig = rig(Backend::Sqlite).await;
+    let officer = officer_actor(&rig.app, "efectivo3@gad.local").await;
+    let officer_id = officer.officer_id.unwrap();
+    let already = call_as(&rig.app.state, Some(officer.clone()), || list_tasks(TaskScope::Mine))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.status.is_open())
+        .count();
+    for i in already..11 {
+        new_task(&rig.app, &format!("Recorrida adicional {i}"), vec![officer_id]).await;
+    }
+    link(&rig, "efectivo3@gad.local", 30_103).await;
+    let chat = 30_103;
+    let before = rig.tg.messages_to(chat).len();
+    say(&rig, chat, text_update(chat, "/tareas"), "Sus tareas activas: 11 (se muestran las 10 próximas).").await;
+    // The cards follow the header; notifications of the new assignments may be interleaved
+    // (they say so first).
+    let cards = || rig.tg.messages_to(chat).iter().skip(before).filter(|c| text(c).starts_with("📋")).count();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cards() < 10 {
+        assert!(Instant::now() < deadline, "only {} cards", cards());
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(cards(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finalizar_lists_the_codes_when_several_tasks_are_started() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo1@gad.local", 30_201).await;
+    let chat = 30_201;
+    let mine = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    let scheduled = mine.iter().find(|t| t.status == TaskStatus::Scheduled).unwrap().clone();
+    let running = mine.iter().find(|t| t.status == TaskStatus::InProgress).unwrap().clone();
+    let id = scheduled.id;
+    call_as(&rig.app.state, Some(me.clone()), || transition_task(id, TaskStatus::InProgress, None)).await.unwrap();
+    let which = say(&rig, chat, text_update(chat, "/finalizar"), "Tiene varias tareas iniciadas").await;
+    for code in [&scheduled.code, &running.code] {
+        assert!(text(&which).contains(code.as_str()), "{} missing from {}", code, text(&which));
+    }
+    assert!(buttons(&which).is_empty());
+    // Nothing was finished.
+    let after = call_as(&rig.app.state, Some(me), || list_tasks(TaskScope::Mine)).await.unwrap();
+    assert_eq!(after.iter().filter(|t| t.status.is_active()).count(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_locations_and_emergencies_without_anybody_near() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo4@gad.local", 30_304).await;
+    let chat = 30_304;
+    // The first message of a live location says it will keep updating.
+    let mut live = location_update(chat, -34.6010, -58.3810);
+    live["message"]["location"]["live_period"] = json!(900);
+    say(&rig, chat, live, "Ubicación en tiempo real recibida").await;
+    let pos = call_as(&rig.app.state, Some(me.clone()), || officer_last_position(me.officer_id.unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((pos.lat, pos.lon), (-34.601, -58.381));
+
+    // An emergency far from every officer: recorded, nobody dispatched, and said so.
+    say(&rig, chat, text_update(chat, "/emergencia"), "envíe la ubicación").await;
+    let reply = say(&rig, chat, location_update(chat, -24.7859, -65.4117), "Emergencia registrada").await;
+    assert!(text(&reply).contains("No hay efectivos disponibles"), "{}", text(&reply));
+    let all =
+        call_as(&rig.app.state, Some(supervisor_actor(&rig.app).await), || list_tasks(TaskScope::All)).await.unwrap();
+    let emergency = all.iter().find(|t| t.task_type == TaskType::Emergency).unwrap();
+    assert!(text(&reply).contains(&emergency.code));
+    assert!(emergency.officer_ids.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_the_bot_must_not_act_on_get_no_answer() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo6@gad.local", 30_406).await;
+    let chat = 30_406;
+    let group = -100_400_500;
+    let before = rig.tg.messages_to(chat).len();
+    let now = chrono::Utc::now().timestamp();
+
+    // A message with no sender at all (an anonymous admin, a service message).
+    let mut anonymous = text_update(chat, "hola");
+    anonymous["message"].as_object_mut().unwrap().remove("from");
+    rig.tg.push(anonymous);
+    // An edited sticker.
+    rig.tg.push(json!({"edited_message": {
+        "message_id": 11, "date": now - 5, "edit_date": now, "chat": chat_json(chat), "from": user_json(chat),
+        "sticker": {"file_id": "CAAC", "file_unique_id": "AgAD", "type": "regular",
+                    "width": 512, "height": 512, "is_animated": false, "is_video": false},
+    }}));
+    // An edited command in a group: not even the private-chat reminder.
+    rig.tg.push(json!({"edited_message": {
+        "message_id": 12, "date": now - 5, "edit_date": now,
+        "chat": {"id": group, "type": "supergroup", "title": "Brigada"}, "from": user_json(chat),
+        "text": "/tareas",
+    }}));
+    // A live location from somebody who is not linked.
+    rig.tg.push(live_location_edit(30_499, -34.6, -58.4));
+    let position_before =
+        call_as(&rig.app.state, Some(me.clone()), || officer_last_position(me.officer_id.unwrap())).await.unwrap();
+
+    // The next message is answered: the bot went on, in order, after saying nothing.
+    let help = say(&rig, chat, text_update(chat, "/ayuda"), "Comandos disponibles").await;
+    let sent: Vec<String> = rig.tg.messages_to(chat).iter().skip(before).map(|c| text(c).to_owned()).collect();
+    assert_eq!(sent, vec![text(&help).to_owned()]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(rig.tg.messages_to(group).is_empty());
+    assert!(rig.tg.messages_to(30_499).is_empty());
+    let position_after =
+        call_as(&rig.app.state, Some(me.clone()), || officer_last_position(me.officer_id.unwrap())).await.unwrap();
+    assert_eq!(position_after.map(|p| p.recorded_at), position_before.map(|p| p.recorded_at));
+}
+
+// ------------------------------------------------------------------------------ buttons
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_on_tasks_the_officer_may_not_act_on_are_refused() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo2@gad.local", 30_502).await;
+    let chat = 30_502;
+    let mine = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    let own = mine.iter().find(|t| t.status == TaskStatus::Scheduled).unwrap().clone();
+    let all =
+        call_as(&rig.app.state, Some(supervisor_actor(&rig.app).await), || list_tasks(TaskScope::All)).await.unwrap();
+    let other = all.iter().find(|t| t.status == TaskStatus::InProgress && !mine.iter().any(|m| m.id == t.id)).unwrap();
+    let card = say(&rig, chat, text_update(chat, "/ayuda"), "Comandos").await;
+
+    // Someone else's task does not exist for an officer, whatever the button.
+    for data in [
+        format!("d:{}", other.id),
+        format!("i:{}", other.id),
+        format!("f:{}", other.id),
+        format!("n:{}", other.id),
+        format!("t:{}:paused", other.id),
+        format!("t:{}:completed", other.id),
+        "d:999999".to_owned(),
+    ] {
+        assert_eq!(alert(&rig, chat, &card, &data).await, NOT_FOUND, "{data}");
+    }
+    // A scheduled task cannot be finished, with or without a note.
+    assert_eq!(alert(&rig, chat, &card, &format!("f:{}", own.id)).await, CANNOT_FINISH);
+    assert_eq!(alert(&rig, chat, &card, &format!("n:{}", own.id)).await, CANNOT_FINISH);
+    // Malformed data.
+    for data in ["d:abc", "t:1", "h:t:x", "f:1:2"] {
+        assert_eq!(alert(&rig, chat, &card, data).await, STALE_BUTTON, "{data}");
+    }
+    assert!(edits(&rig.tg).is_empty(), "no card was touched: {:#?}", edits(&rig.tg));
+    assert_eq!(stored_conversation(&rig.app, chat).await, None, "no note was asked for");
+    let still =
+        call_as(&rig.app.state, Some(supervisor_actor(&rig.app).await), || task_detail(other.id)).await.unwrap();
+    assert_eq!(still.status, TaskStatus::InProgress);
+
+    // «Actualizar» on my own task redraws its card in place.
+    let answer = press(&rig, chat, &card, &format!("d:{}", own.id)).await;
+    assert!(answer.body.get("text").is_none(), "{answer:?}");
+    let redrawn = rig.tg.wait_for("the refreshed card", |c| c.method == "editMessageText").await;
+    assert_eq!(redrawn.body["message_id"], card.result["message_id"]);
+    assert!(text(&redrawn).contains(&own.code) && text(&redrawn).contains("Estado: Programada"), "{}", text(&redrawn));
+    assert!(buttons(&redrawn).contains(&format!("t:{}:in_progress", own.id)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_outside_a_private_chat_or_on_lost_messages() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo2@gad.local", 30_602).await;
+    let chat = 30_602;
+    let mine = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    let task = mine.iter().find(|t| t.status == TaskStatus::Scheduled).unwrap().clone();
+    let answer_to = |id: &'static str| {
+        let tg = rig.tg.clone();
+        async move { tg.wait_for(id, |c| c.method == "answerCallbackQuery" && c.body["callback_query_id"] == id).await }
+    };
+
+    // A button under a message in a group: tasks are personal, nothing is done there.
+    let mut in_group = callback_update(chat, "cb-group", 71, &format!("t:{}:in_progress", task.id));
+    in_group["callback_query"]["message"]["chat"] = json!({"id": -100_600, "type": "supergroup", "title": "Brigada"});
+    rig.tg.push(in_group);
+    let answer = answer_to("cb-group").await;
+    assert_eq!((answer.body["text"].as_str(), answer.body["show_alert"].as_bool()), (Some(STALE_BUTTON), Some(true)));
+
+    // A button of an inline message (no message in the update).
+    let mut inline = callback_update(chat, "cb-inline", 0, &format!("t:{}:in_progress", task.id));
+    inline["callback_query"].as_object_mut().unwrap().remove("message");
+    inline["callback_query"]["inline_message_id"] = json!("AAEC-inline");
+    rig.tg.push(inline);
+    let answer = answer_to("cb-inline").await;
+    assert_eq!(answer.body["text"], STALE_BUTTON);
+    let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
+    assert_eq!(detail.status, TaskStatus::Scheduled, "neither button started the task");
+
+    // A message too old for the bot to read (Telegram sends it with date 0): the button
+    // still works on its chat and message.
+    let mut old = callback_update(chat, "cb-old", 4242, &format!("t:{}:in_progress", task.id));
+    old["callback_query"]["message"]["date"] = json!(0);
+    rig.tg.push(old);
+    let answer = answer_to("cb-old").await;
+    assert_eq!(answer.body["text"], "Tarea en curso.");
+    let edited = rig.tg.wait_for("the card", |c| c.method == "editMessageText").await;
+    assert_eq!((edited.body["chat_id"].as_i64(), edited.body["message_id"].as_i64()), (Some(chat), Some(4242)));
+    let detail = call_as(&rig.app.state, Some(me), || task_detail(task.id)).await.unwrap();
+    assert_eq!(detail.status, TaskStatus::InProgress);
+    assert_eq!(edits(&rig.tg).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closing_note_for_a_task_finished_meanwhile_ends_the_step() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo1@gad.local", 30_701).await;
+    let chat = 30_701;
+    let mine = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    let task = mine.iter().find(|t| t.status == TaskStatus::InProgress).unwrap().clone();
+    let card = say(&rig, chat, text_update(chat, "/ayuda"), "Comandos").await;
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &card, &format!("n:{}", task.id)).await;
+    wait_new(&rig.tg, chat, before, &format!("Escriba la nota de cierre de la tarea {}", task.code)).await;
+
+    // The supervisor finishes it from the dashboard before the note is written.
+    let id = task.id;
+    call_as(&rig.app.state, Some(supervisor_actor(&rig.app).await), || {
+        transition_task(id, TaskStatus::Completed, None)
+    })
+    .await
+    .unwrap();
+    let refused = say(&rig, chat, text_update(chat, "Todo en orden"), "no puede pasar a «Finalizada»").await;
+    assert!(!text(&refused).contains("nota más corta"), "no retry is offered: {}", text(&refused));
+    assert_eq!(stored_conversation(&rig.app, chat).await, None);
+    let detail = call_as(&rig.app.state, Some(me), || task_detail(id)).await.unwrap();
+    assert!(detail.history.iter().all(|h| h.reason.as_deref() != Some("Todo en orden")));
+    say(&rig, chat, text_update(chat, "Todo en orden"), "No entendí el mensaje").await;
+}
+
+/// Presses `data` on message `message_id` of `chat` and returns the callback answer.
+async fn press_on(rig: &Rig, chat: i64, message_id: i64, data: &str) -> Call {
+    let message = Call {
+        method: "sendMessage".into(),
+        body: Value::Null,
+        result: json!({"message_id": message_id}),
+        at: Instant::now(),
+    };
+    press(rig, chat, &message, data).await
+}
+
+// ------------------------------------------------------------------------ Bot API faults
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bot_api_errors_and_unreadable_replies_are_survived() {
+    let tg = FakeTelegram::start().await;
+    tg.fault("deleteWebhook", Fault::Refuse, 1);
+    tg.fault("setMyCommands", Fault::Garbage, 1);
+    tg.fault("getUpdates", Fault::Garbage, 1);
+    tg.fault("getUpdates", Fault::Refuse, 1);
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    tokio::spawn(Bot::new(app.state.clone()).unwrap().run_long_poll(std::future::pending()));
+    let rig = Rig { app, tg };
+    let chat = 31_407;
+
+    // An unreadable getUpdates, then a refused one: the bot polls on and serves the update
+    // queued meanwhile.
+    let me = link(&rig, "efectivo2@gad.local", chat).await;
+    assert!(rig.tg.state.polls.load(Ordering::SeqCst) >= 3);
+    assert!(rig.tg.calls().iter().any(|c| c.method == "setMyCommands"));
+
+    // An unreadable sendMessage reply is recorded as such for the broadcast, never the token.
+    rig.tg.fault("sendMessage", Fault::Garbage, 1);
+    let admin = admin(&rig.app).await;
+    let group =
+        call_as(&rig.app.state, Some(admin.clone()), || create_telegram_group("guardia".into(), -100_444, None))
+            .await
+            .unwrap();
+    let broadcast = call_as(&rig.app.state, Some(admin), || {
+        create_broadcast(group.id, BroadcastKind::Info, "Cambio de turno a las 22".into())
+    })
+    .await
+    .unwrap();
+    let row = broadcast_row(&rig.app, broadcast.id).await;
+    assert_eq!(row.delivery_status, DeliveryStatus::Failed);
+    assert_eq!(row.delivery_error.as_deref(), Some("respuesta ilegible de la API de Telegram"));
+
+    // A refused answerCallbackQuery does not undo the button's action.
+    let mine = call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    let task = mine.iter().find(|t| t.status == TaskStatus::Scheduled).unwrap().clone();
+    rig.tg.fault("answerCallbackQuery", Fault::Refuse, 1);
+    press_on(&rig, chat, 501, &format!("t:{}:in_progress", task.id)).await;
+    let edited = rig.tg.wait_for("the card", |c| c.method == "editMessageText").await;
+    assert!(text(&edited).contains("Estado: En curso"), "{}", text(&edited));
+    let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
+    assert_eq!(detail.status, TaskStatus::InProgress);
+
+    // An emergency whose place cannot be sent: the alert itself went, and the next
+    // notification too.
+    call_as(&rig.app.state, Some(me.clone()), || {
+        app::api::officers::set_my_status(contract::domain::OfficerStatus::Available)
+    })
+    .await
+    .unwrap();
+    rig.tg.fault("sendLocation", Fault::Refuse, 1);
+    let supervisor = supervisor_actor(&rig.app).await;
+    let outcome = call_as(&rig.app.state, Some(supervisor), || {
+        app::api::emergency::raise_emergency(
+            -34.6,
+            -58.4,
+            None,
+            contract::emergency::EmergencyAssign::Officers(vec![me.officer_id.unwrap()]),
+        )
+    })
+    .await
+    .unwrap();
+    rig.tg.sent(chat, &format!("EMERGENCIA {}", outcome.task.code)).await;
+    rig.tg.wait_for("the refused place", |c| c.method == "sendLocation").await;
+    let later = new_task(&rig.app, "Después de la emergencia", vec![me.officer_id.unwrap()]).await;
+    rig.tg.sent(chat, &later.code).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_bot_api_fails_broadcasts_with_a_clear_reason() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &closed)]).await;
+    let admin = admin(&app).await;
+    let group = call_as(&app.state, Some(admin.clone()), || create_telegram_group("comando".into(), -100_555, None))
+        .await
+        .unwrap();
+    let broadcast = call_as(&app.state, Some(admin), || {
+        create_broadcast(group.id, BroadcastKind::Urgent, "Reunión de jefes a las 8".into())
+    })
+    .await
+    .unwrap();
+    tokio::spawn(Bot::new(app.state.clone()).unwrap().run_long_poll(std::future::pending()));
+    let row = broadcast_row(&app, broadcast.id).await;
+    assert_eq!(row.delivery_status, DeliveryStatus::Failed);
+    assert_eq!(row.delivery_error.as_deref(), Some("no se pudo conectar con Telegram"));
+    assert!(row.sent_at.is_some(), "the attempt's time is recorded");
+    let metrics = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("gad_bot_messages_sent_total{result=\"error\"}"), "{metrics}");
+}
+
+// ------------------------------------------------------------------------------ webhook
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_webhook_says_what_is_missing_or_refused() {
+    let tg = FakeTelegram::start().await;
+    let webhook = [
+        ("TELEGRAM_BOT_TOKEN", TOKEN),
+        ("TELEGRAM_API_URL", tg.url.as_str()),
+        ("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET),
+    ];
+    let app = TestApp::spawn_with(Backend::Sqlite, &webhook).await;
+    let error = |extra: Vec<(&'static str, String)>| {
+        let url = app.database_url.clone();
+        async move {
+            let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let state = gad_server::startup::connect(common::config(&url, &extra)).await.unwrap();
+            gad_server::bot::set_webhook(&state).await.unwrap_err().to_string()
+        }
+    };
+    let public = ("GAD_PUBLIC_URL", "https://gad.example.org".to_owned());
+    let token = ("TELEGRAM_BOT_TOKEN", TOKEN.to_owned());
+    let api = ("TELEGRAM_API_URL", tg.url.clone());
+    let secret = ("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned());
+
+    assert_eq!(error(vec![token.clone(), api.clone(), secret.clone()]).await, "GAD_PUBLIC_URL is not set");
+    assert_eq!(error(vec![token.clone(), api.clone(), public.clone()]).await, "TELEGRAM_WEBHOOK_SECRET is not set");
+    assert_eq!(error(vec![api.clone(), public.clone(), secret.clone()]).await, "TELEGRAM_BOT_TOKEN is not set");
+    tg.fault("setWebhook", Fault::Refuse, 1);
+    let refused = error(vec![token, api, public, secret]).await;
+    assert!(
+        refused.starts_with("setWebhook failed: ") && refused.contains("Bad Request: setWebhook refused"),
+        "{refused}"
+    );
+    assert!(!refused.contains("TEST-TOKEN"), "{refused}");
+    assert!(!tg.calls().iter().any(|c| c.method == "setMyCommands"), "no menu for a bot without its webhook");
+    assert!(tg.calls().iter().any(|c| c.method == "setWebhook"));
+
+    // A secret without a token serves no webhook.
+    let half = TestApp::spawn_on(&app.database_url, &[("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)]).await;
+    let res = reqwest::Client::new()
+        .post(half.url("/telegram/webhook"))
+        .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+        .json(&text_update(31_500, "/ayuda"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert!(Bot::new(half.state.clone()).is_err(), "no bot without a token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_dispatcher_starts_fresh_workers() {
+    let tg = FakeTelegram::start().await;
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let dispatcher = gad_server::bot::Dispatcher::new(Bot::new(app.state.clone()).unwrap());
+    let mut update = text_update(31_600, "/ayuda");
+    update["update_id"] = json!(1);
+    dispatcher.dispatch_raw(update.clone());
+    tg.sent(31_600, "no está vinculada").await;
+    dispatcher.stop();
+    update["update_id"] = json!(2);
+    dispatcher.dispatch_raw(update);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tg.messages_to(31_600).len() < 2 {
+        assert!(Instant::now() < deadline, "the second update was never handled");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // A button without a message has no chat: it runs in its user's lane, and is refused.
+    let mut inline = callback_update(31_600, "cb-lane", 0, "d:1");
+    inline["callback_query"].as_object_mut().unwrap().remove("message");
+    inline["callback_query"]["inline_message_id"] = json!("lane");
+    inline["update_id"] = json!(3);
+    dispatcher.dispatch_raw(inline);
+    let answer = tg.wait_for("the answer", |c| c.method == "answerCallbackQuery").await;
+    assert!(answer.body["text"].as_str().unwrap().contains("no está vinculada"));
+}
