@@ -1,6 +1,6 @@
 //! The bot's less travelled paths: every menu button and command, buttons on tasks the person
-//! may not act on (or forged), buttons outside a private chat, and a Bot API that answers
-//! errors, garbage or nothing at all.
+//! may not act on (or forged), buttons outside a private chat, the wizard's refusals, and a
+//! Bot API that answers errors, garbage or nothing at all.
 
 use super::*;
 
@@ -10,8 +10,10 @@ use contract::domain::{BroadcastKind, DeliveryStatus, TaskType};
 use contract::tasks::NewTask;
 
 const STALE_BUTTON: &str = "Este botón ya no es válido. Envíe /tareas para ver sus tareas.";
+const WIZARD_STALE: &str = "Ese botón corresponde a otro paso. Siga con el último mensaje o envíe /cancelar.";
 const NOT_FOUND: &str = "⚠️ El recurso solicitado no existe.";
 const CANNOT_FINISH: &str = "La tarea no puede finalizarse: debe estar en curso o pausada.";
+const INTERNAL: &str = "Ocurrió un error interno";
 
 /// Presses `data` and checks that it is answered with an alert; returns the alert's text.
 async fn alert(rig: &Rig, chat: i64, message: &Call, data: &str) -> String {
@@ -520,4 +522,142 @@ async fn a_stopped_dispatcher_starts_fresh_workers() {
     dispatcher.dispatch_raw(inline);
     let answer = tg.wait_for("the answer", |c| c.method == "answerCallbackQuery").await;
     assert!(answer.body["text"].as_str().unwrap().contains("no está vinculada"));
+}
+
+// ------------------------------------------------------------------------------- wizard
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crear_refuses_buttons_and_answers_of_other_steps() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "supervisor@gad.local", 30_800).await;
+    let chat = 30_800;
+    // Eight officers: two pages of six.
+    for n in 1..=2 {
+        call_as(&rig.app.state, Some(me.clone()), || {
+            app::api::officers::create_officer(
+                format!("EF-90{n}"),
+                "Refuerzo".into(),
+                format!("Número {n}"),
+                "Agente".into(),
+                "Comisaría Vecinal 1A".into(),
+                None,
+                None,
+            )
+        })
+        .await
+        .unwrap();
+    }
+    let title = "Ronda nocturna en Retiro";
+    let ask_type = say(&rig, chat, text_update(chat, "/crear"), "paso 1 de 7").await;
+    assert_eq!(alert(&rig, chat, &ask_type, "c:ty:emergency").await, WIZARD_STALE, "emergencies have /emergencia");
+    assert_eq!(alert(&rig, chat, &ask_type, "c:ty:desfile").await, WIZARD_STALE);
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &ask_type, "c:ty:patrol").await;
+    wait_new(&rig.tg, chat, before, "Paso 2 de 7").await;
+    let ask_priority = say(&rig, chat, text_update(chat, title), "Paso 3 de 7").await;
+    assert_eq!(alert(&rig, chat, &ask_priority, "c:pr:altisima").await, WIZARD_STALE);
+    // A location belongs to step 4 only.
+    let wrong =
+        say(&rig, chat, location_update(chat, -34.59, -58.37), "La ubicación no corresponde a este paso.").await;
+    assert!(text(&wrong).contains("Paso 3 de 7"), "{}", text(&wrong));
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &ask_priority, "c:pr:low").await;
+    let ask_place = wait_new(&rig.tg, chat, before, "Paso 4 de 7").await;
+    // A location Telegram would never send is refused by the geo server function; the step stays.
+    say(&rig, chat, location_update(chat, 95.0, -58.4), "La latitud debe estar entre -90 y 90.").await;
+    assert_eq!(stored_conversation(&rig.app, chat).await.unwrap()["step"], "location");
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &ask_place, "c:skip").await;
+    let officers = wait_new(&rig.tg, chat, before, "Paso 5 de 7").await;
+
+    // Page 1 of 2, forward only; page 2 of 2, back only.
+    let listed = |c: &Call| buttons(c).into_iter().filter(|b| b.starts_with("c:o:")).collect::<Vec<_>>();
+    assert_eq!(listed(&officers).len(), 6);
+    assert_eq!(buttons(&officers)[6..], ["c:pg:0", "c:pg:1", "c:done", "c:x"]);
+    press(&rig, chat, &officers, "c:pg:1").await;
+    let second = rig.tg.wait_for("page 2", |c| c.method == "editMessageText").await;
+    assert_eq!(listed(&second).len(), 2);
+    assert_eq!(buttons(&second)[2..], ["c:pg:0", "c:pg:1", "c:done", "c:x"]);
+    let navigation: Vec<String> = second.body["reply_markup"]["inline_keyboard"][2]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(navigation, ["◀️", "2/2"]);
+    for data in ["c:pg:2", "c:pg:x", "c:o:999999", "c:o:x", "c:now", "c:ok"] {
+        assert_eq!(alert(&rig, chat, &officers, data).await, WIZARD_STALE, "{data}");
+    }
+    say(&rig, chat, text_update(chat, "Pablo Acosta"), "Use los botones para elegir los efectivos").await;
+    let chosen = listed(&second)[0].clone();
+    let name = second.body["reply_markup"]["inline_keyboard"][0][0]["text"].as_str().unwrap();
+    let name = name.strip_prefix("⬜ ").unwrap().to_owned();
+    press(&rig, chat, &officers, &chosen).await;
+    rig.tg.wait_for("one selected", |c| c.method == "editMessageText" && text(c).contains("Seleccionados: 1")).await;
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &officers, "c:done").await;
+    let ask_start = wait_new(&rig.tg, chat, before, "Paso 6 de 7").await;
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &ask_start, "c:now").await;
+    let ask_end = wait_new(&rig.tg, chat, before, "Paso 7 de 7").await;
+    assert_eq!(alert(&rig, chat, &ask_end, "c:h:3").await, WIZARD_STALE, "only the offered durations");
+    say(&rig, chat, text_update(chat, "01/01/2999 10:00"), "demasiado lejos").await;
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &ask_end, "c:h:8").await;
+    let summary = wait_new(&rig.tg, chat, before, "Resumen de la nueva tarea").await;
+    assert!(text(&summary).contains(&format!("Efectivos: {name}\n")), "{name}: {}", text(&summary));
+    assert!(text(&summary).contains("(8 h 00 min)"), "{}", text(&summary));
+
+    say(&rig, chat, text_update(chat, "tal vez"), "Pulse «Crear» para confirmar, o /cancelar.").await;
+    // No overlap was refused: there is nothing to override.
+    assert_eq!(alert(&rig, chat, &summary, "c:force").await, WIZARD_STALE);
+    // Back to the officers, with the choice kept.
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &summary, "c:back").await;
+    let again = wait_new(&rig.tg, chat, before, "Paso 5 de 7").await;
+    assert!(text(&again).contains("Seleccionados: 1"), "{}", text(&again));
+
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &again, "c:x").await;
+    wait_new(&rig.tg, chat, before, "Operación cancelada").await;
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &again, "c:x").await;
+    wait_new(&rig.tg, chat, before, "No hay ninguna operación en curso").await;
+    let all = call_as(&rig.app.state, Some(me), || list_tasks(TaskScope::All)).await.unwrap();
+    assert!(all.iter().all(|t| t.title != title), "nothing was created");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crear_with_a_broken_draft_never_creates_a_wrong_task() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "supervisor@gad.local", 30_900).await;
+    let chat = 30_900;
+    let count =
+        || async { call_as(&rig.app.state, Some(me.clone()), || list_tasks(TaskScope::All)).await.unwrap().len() };
+    let tasks_before = count().await;
+    let save = |draft: Value| {
+        let state = rig.app.state.clone();
+        async move { gad_core::services::conversations::save(&state, chat, &draft).await.unwrap() }
+    };
+
+    // A draft at the last step without a type or title (stored by an older version, say):
+    // the step ends with an apology instead of a task.
+    save(json!({"kind": "create", "step": "confirm", "candidates": [], "selected": [], "page": 0})).await;
+    say(&rig, chat, text_update(chat, "confirmar"), INTERNAL).await;
+    assert_eq!(stored_conversation(&rig.app, chat).await, None);
+
+    // A title the server function refuses: its reason is shown and the draft stays.
+    let draft = json!({"kind": "create", "step": "confirm", "task_type": "patrol", "title": "ab",
+        "priority": "high", "candidates": [], "selected": [], "page": 0});
+    save(draft.clone()).await;
+    let card = say(&rig, chat, text_update(chat, "/ayuda"), "Comandos").await;
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &card, "c:ok").await;
+    let refused = wait_new(&rig.tg, chat, before, "El título debe tener entre 3 y 200 caracteres.").await;
+    assert!(text(&refused).starts_with("⚠️ "), "{}", text(&refused));
+    assert!(!text(&refused).starts_with("⚠️ ⚠️"), "{}", text(&refused));
+    assert!(text(&refused).contains("Inicio: sin programar") && text(&refused).contains("¿Crear la tarea?"));
+    assert_eq!(buttons(&refused), vec!["c:ok", "c:back", "c:x"], "no override for a refusal that is not an overlap");
+    assert_eq!(stored_conversation(&rig.app, chat).await.unwrap()["title"], "ab");
+    assert_eq!(count().await, tasks_before);
 }
