@@ -1,13 +1,16 @@
-//! The bot's less travelled paths: every menu button and command, buttons on tasks the person
-//! may not act on (or forged), buttons outside a private chat, the wizard's refusals, and a
-//! Bot API that answers errors, garbage or nothing at all.
+//! The bot's less travelled paths: every menu button, buttons on tasks the person may not
+//! act on (or forged), buttons outside a private chat, the wizard's refusals, a conversation
+//! store or a database that fails, a notifier that must wait or step aside, and a Bot API
+//! that answers errors, garbage or nothing at all.
 
 use super::*;
 
 use app::api::broadcasts::{create_broadcast, create_telegram_group};
-use app::api::tasks::{create_task, transition_task};
+use app::api::tasks::{create_task, delete_task, transition_task, unassign_officer};
 use contract::domain::{BroadcastKind, DeliveryStatus, TaskType};
 use contract::tasks::NewTask;
+use gad_core::entities::event_consumers;
+use sea_orm::ConnectionTrait;
 
 const STALE_BUTTON: &str = "Este botón ya no es válido. Envíe /tareas para ver sus tareas.";
 const WIZARD_STALE: &str = "Ese botón corresponde a otro paso. Siga con el último mensaje o envíe /cancelar.";
@@ -660,4 +663,191 @@ async fn crear_with_a_broken_draft_never_creates_a_wrong_task() {
     assert_eq!(buttons(&refused), vec!["c:ok", "c:back", "c:x"], "no override for a refusal that is not an overlap");
     assert_eq!(stored_conversation(&rig.app, chat).await.unwrap()["title"], "ab");
     assert_eq!(count().await, tasks_before);
+}
+
+// ----------------------------------------------------------------------- storage faults
+
+async fn sql(app: &TestApp, statement: &str) {
+    app.state.db.execute_unprepared(statement).await.unwrap();
+}
+
+/// A polling bot on `app` until the returned sender fires.
+fn start_bot(app: &TestApp) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let bot = Bot::new(app.state.clone()).unwrap();
+    let handle = tokio::spawn(bot.run_long_poll(async {
+        let _ = stopped.await;
+    }));
+    (stop, handle)
+}
+
+async fn stop_bot(bot: (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>)) {
+    bot.0.send(()).unwrap();
+    bot.1.await.unwrap().unwrap();
+}
+
+/// The notifier's row in `event_consumers` once some process holds its lease.
+async fn notifier_lease(app: &TestApp) -> event_consumers::Model {
+    let name = gad_server::bot::jobs::consumer_name(&Bot::new(app.state.clone()).unwrap());
+    assert_eq!(name, "telegram:123456", "the consumer is named after the token's public part");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = event_consumers::Entity::find_by_id(name.clone()).one(&app.state.db).await.unwrap();
+        if let Some(row) = row.filter(|r| r.owner.is_some()) {
+            return row;
+        }
+        assert!(Instant::now() < deadline, "the notifier never took its lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn notices_to(tg: &FakeTelegram, chat: i64, needle: &str) -> Vec<String> {
+    tg.messages_to(chat).iter().map(|c| text(c).to_owned()).filter(|t| t.contains(needle)).collect()
+}
+
+/// The conversation store is gone (a table dropped by a bad restore, say): every step that
+/// needs it says so, and nothing is half-started.
+async fn conversation_store_failures_are_told(backend: Backend) {
+    let rig = rig(backend).await;
+    let officer = link(&rig, "efectivo1@gad.local", 31_001).await;
+    link(&rig, "supervisor@gad.local", 31_002).await;
+    let mine = call_as(&rig.app.state, Some(officer.clone()), || list_tasks(TaskScope::Mine)).await.unwrap();
+    let task = mine.iter().find(|t| t.status == TaskStatus::InProgress).unwrap().clone();
+    let card = say(&rig, 31_001, text_update(31_001, "/ayuda"), "Comandos").await;
+    sql(&rig.app, "DROP TABLE bot_conversations").await;
+
+    say(&rig, 31_001, text_update(31_001, "/emergencia"), INTERNAL).await;
+    let before = rig.tg.messages_to(31_001).len();
+    press(&rig, 31_001, &card, &format!("n:{}", task.id)).await;
+    wait_new(&rig.tg, 31_001, before, INTERNAL).await;
+    // What cannot be read counts as no conversation.
+    say(&rig, 31_001, text_update(31_001, "hola"), "No entendí el mensaje").await;
+    say(&rig, 31_001, text_update(31_001, "/cancelar"), "No hay ninguna operación en curso").await;
+    say(&rig, 31_002, text_update(31_002, "/crear"), INTERNAL).await;
+    let sent: Vec<String> =
+        [31_001, 31_002].iter().flat_map(|c| rig.tg.messages_to(*c)).map(|c| text(&c).to_owned()).collect();
+    for never in ["envíe la ubicación", "Escriba la nota de cierre", "paso 1 de 7"] {
+        assert!(sent.iter().all(|t| !t.contains(never)), "{never:?} was sent: {sent:#?}");
+    }
+    let detail = call_as(&rig.app.state, Some(officer), || task_detail(task.id)).await.unwrap();
+    assert_eq!(detail.status, TaskStatus::InProgress);
+}
+on_both_backends!(conversation_store_failures_are_told);
+
+/// The database cannot say who a Telegram user is: an apology, never the unlinked-user text
+/// (which would send a linked officer to link again), and the bot recovers with the database.
+async fn a_database_failure_is_not_taken_for_an_unlinked_user(backend: Backend) {
+    let rig = rig(backend).await;
+    let me = link(&rig, "efectivo2@gad.local", 31_102).await;
+    let chat = 31_102;
+    let code = link_code(&rig.app, "efectivo3@gad.local").await;
+    let card = say(&rig, chat, text_update(chat, "/ayuda"), "Comandos").await;
+    let position_before =
+        call_as(&rig.app.state, Some(me.clone()), || officer_last_position(me.officer_id.unwrap())).await.unwrap();
+    sql(&rig.app, "ALTER TABLE users RENAME TO users_away").await;
+
+    // A live location is dropped silently (the reply to the next update, in the same chat's
+    // lane, shows it was handled).
+    rig.tg.push(live_location_edit(chat, -34.5, -58.5));
+    say(&rig, chat, text_update(chat, "/tareas"), INTERNAL).await;
+    let answer = press(&rig, chat, &card, "d:1").await;
+    assert_eq!(answer.body["show_alert"], true);
+    assert!(answer.body["text"].as_str().unwrap().contains(INTERNAL), "{answer:?}");
+    say(&rig, 31_103, text_update(31_103, &format!("/start {code}")), INTERNAL).await;
+
+    sql(&rig.app, "ALTER TABLE users_away RENAME TO users").await;
+    say(&rig, chat, text_update(chat, "/ayuda"), "Comandos disponibles").await;
+    let sent: Vec<String> =
+        [chat, 31_103].iter().flat_map(|c| rig.tg.messages_to(*c)).map(|c| text(&c).to_owned()).collect();
+    assert!(sent.iter().all(|t| !t.contains("no está vinculada")), "{sent:#?}");
+    let position_after =
+        call_as(&rig.app.state, Some(me.clone()), || officer_last_position(me.officer_id.unwrap())).await.unwrap();
+    assert_eq!(position_after.map(|p| p.recorded_at), position_before.map(|p| p.recorded_at));
+    // The code was not used up: it still links.
+    say(&rig, 31_103, text_update(31_103, &format!("/start {code}")), "Cuenta vinculada").await;
+}
+on_both_backends!(a_database_failure_is_not_taken_for_an_unlinked_user);
+
+// ------------------------------------------------------------------------------ notifier
+
+/// Notifications queued while the bot was down are sent when it comes back, but only once the
+/// database answers again, and only those that still apply: a task deleted meanwhile, or one
+/// the officer was taken off, is not announced as assigned.
+async fn late_notifications_wait_for_the_database_and_skip_what_no_longer_applies(backend: Backend) {
+    let tg = FakeTelegram::start().await;
+    let app = TestApp::spawn_with(backend, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let first = start_bot(&app);
+    let rig = Rig { app, tg };
+    let chat = 31_205;
+    let officer = link(&rig, "efectivo5@gad.local", chat).await.officer_id.unwrap();
+    notifier_lease(&rig.app).await;
+    stop_bot(first).await;
+
+    let supervisor = supervisor_actor(&rig.app).await;
+    let deleted = new_task(&rig.app, "Tarea que se borra", vec![officer]).await;
+    let id = deleted.id;
+    call_as(&rig.app.state, Some(supervisor.clone()), || delete_task(id)).await.unwrap();
+    let taken_off = new_task(&rig.app, "Tarea de la que se lo quita", vec![officer]).await;
+    let id = taken_off.id;
+    call_as(&rig.app.state, Some(supervisor.clone()), || unassign_officer(id, officer)).await.unwrap();
+    let kept = new_task(&rig.app, "Tarea que sigue en pie", vec![officer]).await;
+
+    sql(&rig.app, "ALTER TABLE users RENAME TO users_away").await;
+    let _second = start_bot(&rig.app);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for code in [&deleted.code, &taken_off.code, &kept.code] {
+        assert!(
+            notices_to(&rig.tg, chat, code).is_empty(),
+            "sent without the database: {:#?}",
+            rig.tg.messages_to(chat)
+        );
+    }
+    sql(&rig.app, "ALTER TABLE users_away RENAME TO users").await;
+
+    let note = rig.tg.sent(chat, &kept.code).await;
+    assert!(text(&note).contains("Se le asignó una tarea"), "{}", text(&note));
+    rig.tg.sent(chat, &format!("Ya no está asignado a la tarea {}", taken_off.code)).await;
+    assert!(notices_to(&rig.tg, chat, &deleted.code).is_empty(), "{:#?}", rig.tg.messages_to(chat));
+    let assigned = notices_to(&rig.tg, chat, "Se le asignó");
+    assert_eq!(assigned.len(), 1, "{assigned:#?}");
+}
+on_both_backends!(late_notifications_wait_for_the_database_and_skip_what_no_longer_applies);
+
+/// Another process holding the notifier's lease sends the notifications: this one keeps
+/// quiet, and takes over when the lease is given up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notifier_steps_aside_while_another_process_holds_the_lease() {
+    let rig = rig(Backend::Sqlite).await;
+    let chat = 31_306;
+    let officer = link(&rig, "efectivo6@gad.local", chat).await.officer_id.unwrap();
+    let lease = notifier_lease(&rig.app).await;
+    let steal = event_consumers::Entity::update_many()
+        .col_expr(event_consumers::Column::Owner, sea_orm::sea_query::Expr::value("otro-proceso"))
+        .col_expr(
+            event_consumers::Column::LeaseUntil,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() + chrono::Duration::hours(1)),
+        )
+        .filter(event_consumers::Column::Name.eq(lease.name.clone()))
+        .exec(&rig.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(steal.rows_affected, 1);
+
+    let task = new_task(&rig.app, "Tarea durante el relevo", vec![officer]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(notices_to(&rig.tg, chat, &task.code).is_empty(), "sent without the lease");
+
+    event_consumers::Entity::update_many()
+        .col_expr(event_consumers::Column::Owner, sea_orm::sea_query::Expr::value(Option::<String>::None))
+        .col_expr(
+            event_consumers::Column::LeaseUntil,
+            sea_orm::sea_query::Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .filter(event_consumers::Column::Name.eq(lease.name.clone()))
+        .exec(&rig.app.state.db)
+        .await
+        .unwrap();
+    let note = rig.tg.sent(chat, &task.code).await;
+    assert!(text(&note).contains("Se le asignó una tarea"));
+    assert_eq!(notices_to(&rig.tg, chat, &task.code).len(), 1);
 }
