@@ -32,6 +32,10 @@ use serde_json::{Value, json};
 
 pub(crate) const TOKEN: &str = "123456:TEST-TOKEN";
 
+/// Error paths, forged buttons, storage and Bot API faults (a child module: it uses this
+/// module's fake Bot API and helpers).
+mod edges;
+
 // ------------------------------------------------------------------------- the fake Bot API
 
 #[derive(Clone, Debug)]
@@ -43,8 +47,19 @@ pub(crate) struct Call {
     at: Instant,
 }
 
+/// How the fake Bot API misbehaves for one call (see [`FakeTelegram::fault`]).
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// 200 with a body that is not JSON (a proxy's error page).
+    Garbage,
+    /// `ok: false` with status 400, as Telegram refuses a request.
+    Refuse,
+}
+
 #[derive(Default)]
 struct FakeState {
+    /// Method → the faults its next calls meet, in order.
+    faults: Mutex<HashMap<String, VecDeque<Fault>>>,
     updates: Mutex<VecDeque<Value>>,
     calls: Mutex<Vec<Call>>,
     /// Method → how many more times to answer 429 with `retry_after: 1`.
@@ -96,6 +111,11 @@ impl FakeTelegram {
     /// Makes every method but `getUpdates` answer `ms` milliseconds late.
     pub(crate) fn slow_down(&self, ms: u64) {
         self.state.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Makes the next `times` calls of `method` (`getUpdates` included) meet `fault`.
+    fn fault(&self, method: &str, fault: Fault, times: usize) {
+        self.state.faults.lock().unwrap().entry(method.into()).or_default().extend(std::iter::repeat_n(fault, times));
     }
 
     fn throttle(&self, method: &str, times: u32) {
@@ -157,6 +177,27 @@ async fn fake_method(
     // JSON for most methods; multipart (kept raw) for those that may upload a file.
     let body: Value =
         serde_json::from_slice(&body).unwrap_or_else(|_| json!({"_raw": String::from_utf8_lossy(&body).into_owned()}));
+    let fault = state.faults.lock().unwrap().get_mut(&method).and_then(VecDeque::pop_front);
+    if let Some(fault) = fault {
+        if method == "getUpdates" {
+            state.polls.fetch_add(1, Ordering::SeqCst);
+        } else {
+            state.calls.lock().unwrap().push(Call {
+                method: method.clone(),
+                body,
+                result: Value::Null,
+                at: Instant::now(),
+            });
+        }
+        return match fault {
+            Fault::Garbage => (StatusCode::OK, "<html>502 Bad Gateway</html>").into_response(),
+            Fault::Refuse => {
+                let answer =
+                    json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {method} refused")});
+                (StatusCode::BAD_REQUEST, Json(answer)).into_response()
+            }
+        };
+    }
     if method == "getUpdates" {
         state.polls.fetch_add(1, Ordering::SeqCst);
         // A short long poll: answer as soon as something is queued, else after 200 ms.
