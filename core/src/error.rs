@@ -33,6 +33,10 @@ pub enum AppError {
     /// says so to the user, the cause is logged.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The request's context is gone: the client disconnected and the render it started was
+    /// dropped. Nobody is left to answer, and nothing is wrong with the server: not an error.
+    #[error("request abandoned")]
+    Abandoned,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -57,7 +61,7 @@ impl AppError {
             AppError::Locked => ErrorCode::Locked,
             AppError::PasswordChangeRequired => ErrorCode::PasswordChangeRequired,
             AppError::Db(_) | AppError::Internal(_) => ErrorCode::Internal,
-            AppError::Unavailable(_) => ErrorCode::Unavailable,
+            AppError::Unavailable(_) | AppError::Abandoned => ErrorCode::Unavailable,
         }
     }
 }
@@ -87,6 +91,10 @@ impl From<AppError> for ApiError {
             }
             AppError::Unavailable(cause) => {
                 tracing::error!(%cause, "database unavailable");
+                UNAVAILABLE.to_owned()
+            }
+            AppError::Abandoned => {
+                tracing::debug!("request abandoned by its client");
                 UNAVAILABLE.to_owned()
             }
         };

@@ -16,8 +16,11 @@ use gad_core::meta::AuditMeta;
 use gad_core::signin::{ActorCell, actor_of_record, restamp_session, signed_in};
 use gad_core::state::AppState;
 
+/// The state, provided to every request's render and server function; missing only when the
+/// client went away and its render was dropped mid-way ([`AppError::Abandoned`], not logged as
+/// an error).
 pub fn app_state() -> AppResult<AppState> {
-    use_context::<AppState>().ok_or_else(|| AppError::internal("AppState not provided"))
+    use_context::<AppState>().ok_or(AppError::Abandoned)
 }
 
 pub async fn session() -> AppResult<Session> {
@@ -158,4 +161,21 @@ pub fn respond<T>(result: AppResult<T>) -> Result<T, ApiError> {
         }
         api
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A render dropped because its client disconnected finds no state: that is answered as
+    /// "unavailable" and logged at debug level, not counted as an internal error.
+    #[test]
+    fn a_missing_state_is_an_abandoned_request_not_an_internal_error() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let err = app_state().err().expect("no state outside a request");
+            assert!(matches!(err, AppError::Abandoned), "{err:?}");
+            assert_eq!(ApiError::from(err).code, contract::ErrorCode::Unavailable);
+        });
+    }
 }
