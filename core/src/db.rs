@@ -161,7 +161,7 @@ impl WriteTxn {
         crate::events::append(&txn, &events).await?;
         let sqlite = txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
         if sqlite {
-            crate::sealer::seal_in(&txn).await?;
+            crate::sealer::seal_all_in(&txn).await?;
         }
         txn.commit().await?;
         drop(_writer);

@@ -64,6 +64,20 @@ pub(crate) async fn seal_in(conn: &impl ConnectionTrait) -> AppResult<Sealed> {
     Ok(Sealed { events, audit })
 }
 
+/// [`seal_in`] until nothing visible is left unsealed (a transaction may write more than one
+/// batch).
+pub(crate) async fn seal_all_in(conn: &impl ConnectionTrait) -> AppResult<Sealed> {
+    let mut total = Sealed::default();
+    loop {
+        let sealed = seal_in(conn).await?;
+        total.events += sealed.events;
+        total.audit += sealed.audit;
+        if sealed.events < BATCH && sealed.audit < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
 async fn seal_audit(conn: &impl ConnectionTrait) -> AppResult<u64> {
     let mut rows = audit_log::Entity::find()
         .filter(audit_log::Column::Seq.is_null())

@@ -55,7 +55,6 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Buscar", "Search"),
     ("Buscar usuarios", "Search users"),
     ("Cadena íntegra: {} registros verificados.", "Chain intact: {} records verified."),
-    ("{} registros recientes esperan su sello.", "{} recent records are waiting to be sealed."),
     ("Cambiar contraseña", "Change password"),
     ("Cambiar el idioma", "Change the language"),
     ("Cambiar estado", "Change status"),
@@ -585,6 +584,7 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("{} fue reactivado.", "{} was reactivated."),
     ("{} por {}", "{} by {}"),
     ("{} posiciones{}.", "{} positions{}."),
+    ("{} registros recientes esperan su sello.", "{} recent records are waiting to be sealed."),
     ("{}: {} finalizadas", "{}: {} completed"),
     ("{}: {} tareas", "{}: {} tasks"),
     (

@@ -114,6 +114,7 @@ async fn a_stream_resumes_after_its_last_event_id(backend: Backend) {
         });
     }
     txn.commit().await.unwrap();
+    gad_core::sealer::seal_now(&app.state.db).await.unwrap();
     let head = gad_core::events::latest_id(&app.state.db).await.unwrap();
     tokio::time::timeout(Duration::from_secs(5), async {
         while app.state.events.head() < head {
