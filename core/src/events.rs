@@ -262,7 +262,16 @@ async fn tail(db: DatabaseConnection, bus: EventBus) {
 
 async fn prune(db: &DatabaseConnection) {
     let cutoff = Utc::now() - RETENTION;
-    match event_outbox::Entity::delete_many().filter(event_outbox::Column::CreatedAt.lt(cutoff)).exec(db).await {
+    // The newest event stays, however old: the sealer numbers new events after it, so ids are
+    // never handed out twice (and unsealed rows, whose seq is NULL, are never matched).
+    let newest = match latest_id(db).await {
+        Ok(id) => id,
+        Err(error) => return tracing::warn!(%error, "old events not pruned"),
+    };
+    let old = event_outbox::Entity::delete_many()
+        .filter(event_outbox::Column::CreatedAt.lt(cutoff))
+        .filter(event_outbox::Column::Seq.lt(newest));
+    match old.exec(db).await {
         Ok(done) if done.rows_affected > 0 => tracing::info!(rows = done.rows_affected, "old events pruned"),
         Ok(_) => {}
         Err(error) => tracing::warn!(%error, "old events not pruned"),

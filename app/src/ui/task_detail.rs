@@ -49,6 +49,9 @@ pub fn TaskDetailPage() -> impl IntoView {
     let transition = ServerAction::<TransitionTask>::new();
     let assign = ServerAction::<AssignOfficerForm>::new();
     let unassign = ServerAction::<UnassignOfficer>::new();
+    // Disposed with the actions: a load that resolves after the page was left (or replaced)
+    // renders nothing instead of building forms on disposed actions (a panic in the browser).
+    let alive = RwSignal::new(());
     // Refetch when this task changes elsewhere (another session, the bot, the REST API).
     let task_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
     let live = refresh_on(move |e| task_event_id(e).is_some_and(|id| Some(id) == task_id()));
@@ -84,7 +87,11 @@ pub fn TaskDetailPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
-                match loaded(data).await {
+                let loaded = loaded(data).await;
+                if alive.try_get_untracked().is_none() {
+                    return ().into_any();
+                }
+                match loaded {
                     Ok((user, task, candidates)) => {
                         view! { <TaskView user task candidates transition assign unassign error /> }.into_any()
                     }
