@@ -141,8 +141,10 @@ async fn seal_audit(conn: &impl ConnectionTrait) -> AppResult<u64> {
     Ok(rows.len() as u64)
 }
 
-/// One sealing pass in its own transaction, repeated until nothing is left; wakes the event
-/// tailers (this process's and, on PostgreSQL, every other's) when events were sealed.
+/// Sealing passes, each in its own short transaction (so a long backlog never holds the
+/// sealer lock for long), until nothing is left. On PostgreSQL a pass that sealed events sends
+/// `NOTIFY gad_events`, which wakes every process's tailer; on SQLite the tailers' polling
+/// finds them.
 pub async fn seal_now(db: &DatabaseConnection) -> AppResult<Sealed> {
     let backend = db.get_database_backend();
     let mut total = Sealed::default();
