@@ -22,6 +22,9 @@ use crate::events::EventBus;
 
 /// Keys kept before the map is emptied (one per role scope or user; far above real use).
 const MAX_ENTRIES: usize = 4_096;
+/// Above this many keys, a miss first drops the entries that can no longer be used (stale
+/// generation or past their time-to-live), so memory follows the live set, not the peak.
+const SWEEP_ABOVE: usize = 64;
 
 struct Entry<V> {
     generation: u64,
@@ -51,6 +54,9 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
             match entries.get(&key) {
                 Some(e) if e.generation == generation && e.created.elapsed() < self.ttl => e.value.clone(),
                 _ => {
+                    if entries.len() >= SWEEP_ABOVE {
+                        Self::drop_unusable(&mut entries, generation, self.ttl);
+                    }
                     if entries.len() >= MAX_ENTRIES {
                         entries.clear();
                     }
@@ -61,6 +67,22 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
             }
         };
         cell.get_or_try_init(compute).await.cloned()
+    }
+
+    /// Drops every entry that can no longer be used: a quiet server gives its memory back.
+    pub fn sweep(&self, events: &EventBus) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        Self::drop_unusable(&mut entries, events.generation(), self.ttl);
+        entries.shrink_to_fit();
+    }
+
+    fn drop_unusable(entries: &mut HashMap<K, Entry<V>>, generation: u64, ttl: Duration) {
+        entries.retain(|_, e| e.generation == generation && e.created.elapsed() < ttl);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 }
 
@@ -85,17 +107,46 @@ pub struct Caches {
 
 impl Default for Caches {
     fn default() -> Self {
+        Self::new(true)
+    }
+}
+
+impl Caches {
+    /// The caches, or (`enabled` false, `GAD_VIEW_CACHE=off`) caches that keep nothing: every
+    /// request computes its view, as the benchmarks measure the database path.
+    pub fn new(enabled: bool) -> Self {
+        let ttl = |secs: u64| if enabled { Duration::from_secs(secs) } else { Duration::ZERO };
         // The time-to-live rolls the overview's "today" over at midnight and bounds how long
         // another replica's write that publishes no event (a new officer) stays unseen here;
         // the lists, which such writes change, keep theirs short.
         Self {
-            overview: ViewCache::new(Duration::from_secs(30)),
-            notifications: ViewCache::new(Duration::from_secs(30)),
-            tasks: ViewCache::new(Duration::from_secs(5)),
-            officers: ViewCache::new(Duration::from_secs(5)),
+            overview: ViewCache::new(ttl(30)),
+            notifications: ViewCache::new(ttl(30)),
+            tasks: ViewCache::new(ttl(5)),
+            officers: ViewCache::new(ttl(5)),
             // Another replica's deactivation or role change is seen here within 2 s.
-            actors: ViewCache::new(Duration::from_secs(2)),
+            actors: ViewCache::new(ttl(2)),
         }
+    }
+
+    /// Drops what no request can use any more (called every few seconds by `gad serve`).
+    pub fn sweep(&self, events: &EventBus) {
+        self.overview.sweep(events);
+        self.notifications.sweep(events);
+        self.tasks.sweep(events);
+        self.officers.sweep(events);
+        self.actors.sweep(events);
+    }
+
+    /// Sweeps every `period` for as long as the process runs.
+    pub fn spawn_sweeper(self: std::sync::Arc<Self>, events: EventBus, period: Duration) {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            loop {
+                ticker.tick().await;
+                self.sweep(&events);
+            }
+        });
     }
 }
 
@@ -119,6 +170,35 @@ mod tests {
         bus.invalidate();
         assert_eq!(cache.get_or_compute(&bus, 1, compute).await.ok(), Some(2), "a change makes it stale");
         assert_eq!(cache.get_or_compute(&bus, 2, compute).await.ok(), Some(3), "keys are separate");
+    }
+
+    #[tokio::test]
+    async fn unusable_entries_are_dropped_and_a_disabled_cache_keeps_nothing() {
+        let bus = EventBus::default();
+        let cache: ViewCache<u32, u32> = ViewCache::new(Duration::from_secs(60));
+        for key in 0..100 {
+            cache.get_or_compute(&bus, key, || async move { Ok(key) }).await.ok();
+        }
+        assert_eq!(cache.len(), 100, "fresh entries stay");
+        bus.invalidate();
+        cache.get_or_compute(&bus, 1000, || async { Ok(0) }).await.ok();
+        assert_eq!(cache.len(), 1, "a miss above the sweep threshold drops the stale ones");
+        bus.invalidate();
+        cache.sweep(&bus);
+        assert_eq!(cache.len(), 0, "the sweeper empties a quiet cache");
+
+        let off: ViewCache<u8, u32> = ViewCache::new(Duration::ZERO);
+        let runs = AtomicU32::new(0);
+        for _ in 0..3 {
+            assert!(off.get_or_compute(&bus, 1, || async { Ok(runs.fetch_add(1, Ordering::SeqCst)) }).await.is_ok());
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "a cache without a time-to-live computes every time");
+        let caches = Caches::new(false);
+        assert_eq!(
+            (caches.tasks.ttl, caches.actors.ttl, caches.overview.ttl),
+            (Duration::ZERO, Duration::ZERO, Duration::ZERO)
+        );
+        assert_eq!(Caches::default().tasks.ttl, Duration::from_secs(5));
     }
 
     #[tokio::test]

@@ -95,6 +95,10 @@ pub struct Config {
     pub map_center: (f64, f64),
     /// Where `gad backup` puts dumps and `gad restore` reads them.
     pub backup: BackupConfig,
+    /// `GAD_VIEW_CACHE` (default true): keep recently computed views (overview, list pages,
+    /// signed-in users) for a few seconds; `false` computes every request (benchmarks of
+    /// the database path).
+    pub view_cache: bool,
 }
 
 /// An S3 (or S3-compatible: MinIO, Ceph, Garage…) bucket for `gad backup` / `gad restore`.
@@ -292,6 +296,7 @@ impl Config {
             position_fresh_minutes,
             map_tile_url,
             map_center,
+            view_cache: env.parse("GAD_VIEW_CACHE")?.unwrap_or(true),
         })
     }
 

@@ -7,6 +7,7 @@ use anyhow::Context;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 
+use gad_core::cache::Caches;
 use gad_core::config::Config;
 use gad_core::demo;
 use gad_core::events::EventBus;
@@ -28,6 +29,7 @@ impl Application {
         let state = connect(config).await?;
         db::migrate(&state.db).await.map_err(startup_error)?;
         state.events.start(&state.db).await.map_err(startup_error)?;
+        state.caches.clone().spawn_sweeper(state.events.clone(), std::time::Duration::from_secs(10));
         bootstrap(&state).await?;
         let listener = TcpListener::bind(state.config.listen_addr)
             .await
@@ -126,13 +128,14 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         Some(url) => Some(redis_pool(url.expose()).await.context("cannot reach Redis (REDIS_URL)")?),
         None => None,
     };
+    let caches = Arc::new(Caches::new(config.view_cache));
     Ok(AppState::new(Parts {
         db,
         redis,
         config: Arc::new(config),
         events: EventBus::default(),
         sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
-        caches: Arc::default(),
+        caches,
     }))
 }
 
