@@ -94,8 +94,9 @@ pub async fn raise(
     };
 
     let at = task_service::now();
+    let ticket = task_service::take_code(state, TaskType::Emergency, task_service::local_year(state, at)).await?;
     let mut txn = WriteTxn::begin(state).await?;
-    let code = task_service::generate_code(&txn, TaskType::Emergency, task_service::local_year(state, at)).await?;
+    let code = ticket.code(&txn).await?;
     let title = match &description {
         Some(d) => {
             let short: String = d.chars().take(120).collect();

@@ -27,9 +27,15 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
     errors.finish()?;
 
     let at = now();
+    let ticket = match code {
+        Some(_) => None,
+        None => Some(take_code(state, input.task_type, local_year(state, at)).await?),
+    };
     let mut txn = WriteTxn::begin(state).await?;
-    let code = match code {
-        Some(code) => {
+    let code = match (code, ticket) {
+        (None, Some(ticket)) => ticket.code(&txn).await?,
+        (None, None) => return Err(AppError::internal("a task without a code has no code ticket")),
+        (Some(code), _) => {
             let taken = tasks::Entity::find().filter(tasks::Column::Code.eq(code.as_str())).one(&*txn).await?;
             if taken.is_some() {
                 return Err(AppError::Conflict(format!("Ya existe una tarea con el código {code}.")));
@@ -37,7 +43,6 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
             note_custom_code(&*txn, &code).await?;
             code
         }
-        None => generate_code(&txn, input.task_type, local_year(state, at)).await?,
     };
     let officer_ids: Vec<i64> = officers.iter().map(|o| o.id).collect();
     let reason = (input.allow_overlap && !officers.is_empty()).then(|| override_note(&officers));

@@ -3,10 +3,36 @@
 
 use super::*;
 
-/// The next `<TYPE>-<YEAR>-<SEQ>` code, in the operation's transaction (see [`next_code`]).
-pub(crate) async fn generate_code(txn: &WriteTxn, task_type: TaskType, year: i32) -> AppResult<String> {
-    let conn: &sea_orm::DatabaseTransaction = txn;
-    next_code(conn, task_type, year).await
+/// A new task's code, taken before its write transaction begins.
+///
+/// On PostgreSQL the number is taken in a statement of its own, as from a sequence: the
+/// counter's row is locked for that statement only, so creations of one type do not queue
+/// behind each other's transactions, and a creation that fails leaves a gap. On SQLite, whose
+/// writes are serial anyway, it is taken in the transaction ([`CodeTicket::code`]).
+pub(crate) async fn take_code(state: &AppState, task_type: TaskType, year: i32) -> AppResult<CodeTicket> {
+    Ok(match state.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => CodeTicket::Taken(next_code(&state.db, task_type, year).await?),
+        _ => CodeTicket::InTransaction(task_type, year),
+    })
+}
+
+/// See [`take_code`].
+pub(crate) enum CodeTicket {
+    Taken(String),
+    InTransaction(TaskType, i32),
+}
+
+impl CodeTicket {
+    /// The code, taken now in `txn` if it was not taken before.
+    pub(crate) async fn code(self, txn: &WriteTxn) -> AppResult<String> {
+        match self {
+            CodeTicket::Taken(code) => Ok(code),
+            CodeTicket::InTransaction(task_type, year) => {
+                let conn: &sea_orm::DatabaseTransaction = txn;
+                next_code(conn, task_type, year).await
+            }
+        }
+    }
 }
 
 /// The current year in the configured time zone.
