@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::actor::Actor;
@@ -69,18 +70,25 @@ async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview
     let mut open_counts: HashMap<TaskStatus, u64> = HashMap::new();
     let mut open_emergencies = 0;
     if let Some(visible) = visible_tasks(actor) {
-        let rows: Vec<(TaskStatus, TaskType)> = tasks::Entity::find()
+        // Counted by the database: one row per status and type, not one per open task.
+        let rows: Vec<(TaskStatus, TaskType, i64)> = tasks::Entity::find()
             .select_only()
             .column(tasks::Column::Status)
             .column(tasks::Column::TaskType)
+            .column_as(Expr::col(tasks::Column::Id).count(), "n")
             .filter(visible)
             .filter(tasks::Column::Status.is_in(open))
+            .group_by(tasks::Column::Status)
+            .group_by(tasks::Column::TaskType)
             .into_tuple()
             .all(db)
             .await?;
-        for (status, task_type) in rows {
-            *open_counts.entry(status).or_default() += 1;
-            open_emergencies += u64::from(task_type == TaskType::Emergency);
+        for (status, task_type, n) in rows {
+            let n = u64::try_from(n).unwrap_or_default();
+            *open_counts.entry(status).or_default() += n;
+            if task_type == TaskType::Emergency {
+                open_emergencies += n;
+            }
         }
     }
     let open_by_status = open
@@ -89,10 +97,12 @@ async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview
         .collect();
 
     let officers_by_status = if require(actor, Capability::SeeOfficers).is_ok() {
-        let statuses: Vec<OfficerStatus> = officers::Entity::find()
+        let counts: Vec<(OfficerStatus, i64)> = officers::Entity::find()
             .select_only()
             .column(officers::Column::Status)
+            .column_as(Expr::col(officers::Column::Id).count(), "n")
             .filter(officers::Column::DeletedAt.is_null())
+            .group_by(officers::Column::Status)
             .into_tuple()
             .all(db)
             .await?;
@@ -101,7 +111,10 @@ async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview
                 .iter()
                 .map(|&status| OfficerStatusCount {
                     status,
-                    count: statuses.iter().filter(|s| **s == status).count() as u64,
+                    count: counts
+                        .iter()
+                        .find(|(s, _)| *s == status)
+                        .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or_default()),
                 })
                 .collect(),
         )
