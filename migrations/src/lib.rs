@@ -25,6 +25,7 @@ mod m20261203_000006_open_ended_tasks;
 mod m20261203_000007_task_code_counters;
 mod m20261203_000008_task_list_indexes;
 mod m20261203_000009_sealed_chains;
+mod m20261204_000010_search_indexes;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_task_code_counters::Migration),
             Box::new(m20261203_000008_task_list_indexes::Migration),
             Box::new(m20261203_000009_sealed_chains::Migration),
+            Box::new(m20261204_000010_search_indexes::Migration),
         ]
     }
 }

@@ -1,0 +1,41 @@
+//! PostgreSQL: trigram indexes for the task search (`q`: code, title or description
+//! containing the text, case-insensitive), so a search reads the matching rows instead of
+//! every row. SQLite keeps its scan (embedded sizes).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DatabaseBackend;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let conn = manager.get_connection();
+        // A trusted extension: the database's owner may create it.
+        conn.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm").await?;
+        // The expressions are the search's own (`lower(col) LIKE '%text%'`).
+        conn.execute_unprepared(
+            "CREATE INDEX tasks_search_trgm ON tasks USING gin \
+             (lower(code) gin_trgm_ops, lower(title) gin_trgm_ops, lower(description) gin_trgm_ops) \
+             WHERE deleted_at IS NULL",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        manager.get_connection().execute_unprepared("DROP INDEX IF EXISTS tasks_search_trgm").await?;
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+}
