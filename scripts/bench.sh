@@ -9,12 +9,16 @@
 #                               of the paths given), counted by valgrind's callgrind (repeatable
 #                               whatever else the machine does; BENCH_PROFILE_DIR=dir keeps
 #                               each page's profile)
+#   scripts/bench.sh --postgres   the production backend (PostgreSQL + PostGIS + Redis) at 10 k,
+#                               100 k and 1 M tasks, cache warm and bypassed, beside the bare
+#                               SQL of each query, then a mixed load (scripts/bench-postgres.sh)
 # Needs: `cargo leptos build --release` done (scripts/run.sh does it), wrk and, for
 # --instructions, valgrind (apt-get install wrk valgrind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODE=health
+[ "${1:-}" = "--postgres" ] && exec scripts/bench-postgres.sh
 [ "${1:-}" = "--dashboard" ] && MODE=dashboard
 [ "${1:-}" = "--instructions" ] && MODE=instructions
 
