@@ -12,6 +12,9 @@ test('a supervisor raises an emergency; the nearest officer is dispatched and ot
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
   await page.getByRole('navigation', { name: 'Principal' }).getByRole('link', { name: 'Emergencia' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Emergencia' })).toBeVisible();
+  // The page settled (hydrated, its data loaded) before typing: once in CI the outcome never
+  // appeared after a click made while the page was still loading.
+  await page.waitForLoadState('networkidle');
   // Plaza de Mayo: Carla Benítez (EF-002) was seen there.
   await page.getByLabel('Latitud').fill('-34,6083');
   await page.getByLabel('Longitud').fill('-58.3712');
