@@ -26,6 +26,7 @@ mod m20261203_000007_task_code_counters;
 mod m20261203_000008_task_list_indexes;
 mod m20261203_000009_sealed_chains;
 mod m20261204_000010_search_indexes;
+mod m20261204_000011_list_indexes;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_task_list_indexes::Migration),
             Box::new(m20261203_000009_sealed_chains::Migration),
             Box::new(m20261204_000010_search_indexes::Migration),
+            Box::new(m20261204_000011_list_indexes::Migration),
         ]
     }
 }

@@ -1061,6 +1061,55 @@ async fn query_filters_sorts_and_pages(backend: Backend) {
 }
 on_both_backends!(query_filters_sorts_and_pages);
 
+/// Every sort the list offers, in both directions, reads its page in the order of an index
+/// over live rows: with sorting priced out, the plan has no sort step (a missing index, or a
+/// query expression that drifted from its index's, brings one back).
+async fn every_sort_reads_in_index_order(backend: Backend) {
+    use sea_orm::{ConnectionTrait, QueryTrait, Statement, TransactionTrait};
+    let c = ctx(backend).await;
+    let db = &c.app.state.db;
+    let db_backend = db.get_database_backend();
+    for sort in [TaskSort::ScheduledStart, TaskSort::Priority, TaskSort::CreatedAt, TaskSort::Code] {
+        for descending in [false, true] {
+            let filter = TaskFilter { sort, descending, ..Default::default() };
+            let query = services::tasks::page_query(&c.app.state, &c.admin, &filter, None, 50)
+                .unwrap()
+                .unwrap()
+                .build(db_backend);
+            let txn = db.begin().await.unwrap();
+            let (explain, sorting) = match backend {
+                Backend::Postgres => {
+                    txn.execute_unprepared("SET LOCAL enable_sort = off").await.unwrap();
+                    txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
+                    ("EXPLAIN ", "Sort")
+                }
+                Backend::Sqlite => ("EXPLAIN QUERY PLAN ", "TEMP B-TREE"),
+            };
+            let statement = Statement::from_sql_and_values(
+                db_backend,
+                format!("{explain}{}", query.sql),
+                query.values.map(|v| v.0).unwrap_or_default(),
+            );
+            let plan: Vec<String> = txn
+                .query_all_raw(statement)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| match backend {
+                    Backend::Postgres => row.try_get_by_index::<String>(0).unwrap(),
+                    Backend::Sqlite => row.try_get::<String>("", "detail").unwrap(),
+                })
+                .collect();
+            txn.rollback().await.unwrap();
+            assert!(
+                !plan.iter().any(|line| line.contains(sorting)),
+                "{sort:?} (descending {descending}) sorts instead of reading an index: {plan:#?}"
+            );
+        }
+    }
+}
+on_both_backends!(every_sort_reads_in_index_order);
+
 // ------------------------------------------------------------------------------------ CSV
 
 /// Splits RFC 4180 CSV into records.
