@@ -1,6 +1,11 @@
 //! PostgreSQL: trigram indexes for the task search (`q`: code, title or description
 //! containing the text, case-insensitive), so a search reads the matching rows instead of
 //! every row. SQLite keeps its scan (embedded sizes).
+//!
+//! Statistics on the same expressions let the planner tell a common text (most pages: read
+//! the list's index in order and filter, a few hundred rows) from a rare one (the trigram
+//! index): without them it guessed ten matches for a text in every tenth row and sorted all
+//! ten thousand (275 ms instead of 3 ms at 100 000 tasks).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
@@ -24,6 +29,11 @@ impl MigrationTrait for Migration {
              WHERE deleted_at IS NULL",
         )
         .await?;
+        conn.execute_unprepared(
+            "CREATE STATISTICS tasks_search_stats ON (lower(code)), (lower(title)), (lower(description)) FROM tasks",
+        )
+        .await?;
+        conn.execute_unprepared("ANALYZE tasks").await?;
         Ok(())
     }
 
@@ -31,7 +41,9 @@ impl MigrationTrait for Migration {
         if manager.get_database_backend() != DatabaseBackend::Postgres {
             return Ok(());
         }
-        manager.get_connection().execute_unprepared("DROP INDEX IF EXISTS tasks_search_trgm").await?;
+        let conn = manager.get_connection();
+        conn.execute_unprepared("DROP STATISTICS IF EXISTS tasks_search_stats").await?;
+        conn.execute_unprepared("DROP INDEX IF EXISTS tasks_search_trgm").await?;
         Ok(())
     }
 
