@@ -275,15 +275,17 @@ pub async fn actor_for_user(state: &AppState, user_id: i64, channel: Channel) ->
         .caches
         .actors
         .get_or_compute(&state.events, user_id, || async {
-            let user = users::Entity::find_by_id(user_id)
+            // The user and their officer record in one statement (at most one: unique user_id).
+            let (user, officer) = users::Entity::find_by_id(user_id)
                 .filter(users::Column::DeletedAt.is_null())
+                .find_also_related(officers::Entity)
                 .one(&state.db)
                 .await?
-                .filter(|u| u.is_active)
+                .filter(|(u, _)| u.is_active)
                 .ok_or(AppError::Unauthenticated)?;
             // A role that requires two-factor sign-in acts only once enrolled.
             super::twofactor::require_enrolled(state, &user).await?;
-            actor_from(state, user, channel).await
+            Ok(actor_of(user, officer.filter(|o| o.deleted_at.is_none()), channel))
         })
         .await?;
     // Names the user on the request's log line (`actor_from` does not run on a hit).
@@ -332,7 +334,12 @@ pub(crate) async fn actor_from(state: &AppState, user: users::Model, channel: Ch
         .filter(officers::Column::DeletedAt.is_null())
         .one(&state.db)
         .await?;
-    Ok(Actor {
+    Ok(actor_of(user, officer, channel))
+}
+
+/// The actor of `user`, an officer if `officer` is their live officer record.
+fn actor_of(user: users::Model, officer: Option<officers::Model>, channel: Channel) -> Actor {
+    Actor {
         user_id: user.id,
         role: user.role,
         full_name: format!("{} {}", user.first_name, user.last_name),
@@ -344,7 +351,7 @@ pub(crate) async fn actor_from(state: &AppState, user: users::Model, channel: Ch
         via_token: false,
         credential_epoch: user.credential_epoch,
         must_change_password: user.must_change_password,
-    })
+    }
 }
 
 /// The actor for a personal API token (`Authorization: Bearer gad_…`). Revoked, expired
