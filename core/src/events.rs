@@ -7,7 +7,7 @@
 //! - every process runs a **tailer** ([`EventBus::start`]) that reads the outbox past the last
 //!   id it delivered and hands each event to this process's subscribers (the live streams, the
 //!   caches) in id order. It wakes at once after a local commit, on PostgreSQL's
-//!   `NOTIFY gad_events` (sent by every commit that wrote events, on any replica), and every
+//!   `NOTIFY gad_events` (sent by every sealing pass that numbered events, on any replica), and every
 //!   [`poll_interval`] whatever happens — the wake-ups only make it fast, the outbox is the
 //!   truth, so a lost notification or a dropped listener connection delays an event, never
 //!   loses it. On SQLite the polling carries events between processes sharing one file
@@ -37,8 +37,16 @@ use crate::entities::{event_consumers, event_outbox};
 use crate::error::{AppError, AppResult};
 use contract::events::Event;
 
-/// The PostgreSQL notification channel that wakes the tailers.
+/// The PostgreSQL notification channel of the outbox. A writer's commit notifies with
+/// [`NOTIFY_WRITTEN`] (wakes the sealers: its rows are not numbered yet, a tailer would find
+/// nothing); a sealing pass notifies with [`NOTIFY_SEALED`] (wakes the tailers). Each wake-up
+/// goes only where it finds work, so a write costs one sealing pass and one read per process,
+/// not two of each.
 pub const NOTIFY_CHANNEL: &str = "gad_events";
+/// The payload of a writer's notification.
+pub const NOTIFY_WRITTEN: &str = "written";
+/// The payload of a sealing pass's notification.
+pub const NOTIFY_SEALED: &str = "sealed";
 const LOCAL_CAPACITY: usize = 1024;
 /// Events read from the outbox per query.
 const BATCH: u64 = 500;
@@ -61,6 +69,10 @@ pub struct Delivered {
     pub event: Event,
 }
 
+fn is_position(event: &Event) -> bool {
+    matches!(event, Event::OfficerPosition { .. })
+}
+
 #[derive(Clone)]
 pub struct EventBus(Arc<Inner>);
 
@@ -69,6 +81,8 @@ struct Inner {
     /// Bumped before subscribers receive each event and by every local commit (see
     /// [`crate::cache`]).
     generation: AtomicU64,
+    /// Like `generation`, but still when only officers' positions changed.
+    task_generation: AtomicU64,
     /// The id of the last event delivered here.
     head: AtomicI64,
     /// Wakes the tailer.
@@ -82,6 +96,7 @@ impl Default for EventBus {
         Self(Arc::new(Inner {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             generation: AtomicU64::new(0),
+            task_generation: AtomicU64::new(0),
             head: AtomicI64::new(0),
             wake: Notify::new(),
             seal: Notify::new(),
@@ -95,9 +110,28 @@ impl EventBus {
         self.0.generation.load(Ordering::SeqCst)
     }
 
+    /// Like [`EventBus::generation`], but it stays put when only officers' positions changed
+    /// (reported every few seconds by every officer on duty): for views that show no
+    /// position (the overview, task lists, who a user is), which would otherwise be
+    /// recomputed many times a second.
+    pub fn task_generation(&self) -> u64 {
+        self.0.task_generation.load(Ordering::SeqCst)
+    }
+
     /// Marks this process's cached views stale after a local commit.
     pub fn invalidate(&self) {
         self.0.generation.fetch_add(1, Ordering::SeqCst);
+        self.0.task_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Marks stale what a commit that wrote `events` may have changed: everything, unless it
+    /// wrote only positions.
+    pub fn invalidate_after(&self, events: &[Event]) {
+        if !events.is_empty() && events.iter().all(is_position) {
+            self.0.generation.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.invalidate();
+        }
     }
 
     /// Wakes the tailer: events have just been sealed (or, on SQLite, committed).
@@ -124,7 +158,7 @@ impl EventBus {
     }
 
     fn deliver(&self, delivered: Delivered) {
-        self.0.generation.fetch_add(1, Ordering::SeqCst);
+        self.invalidate_after(std::slice::from_ref(&delivered.event));
         self.0.head.store(delivered.id, Ordering::SeqCst);
         metrics::counter!("gad_events_delivered_total").increment(1);
         // No subscriber is not an error.
@@ -216,8 +250,12 @@ pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event])
     event_outbox::Entity::insert_many(rows).exec_without_returning(txn).await?;
     if backend == DatabaseBackend::Postgres {
         // Delivered when (and only if) the transaction commits: wakes the sealers.
-        txn.execute_raw(Statement::from_sql_and_values(backend, "SELECT pg_notify($1, '')", [NOTIFY_CHANNEL.into()]))
-            .await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_notify($1, $2)",
+            [NOTIFY_CHANNEL.into(), NOTIFY_WRITTEN.into()],
+        ))
+        .await?;
     }
     Ok(())
 }
@@ -291,10 +329,15 @@ async fn listen(pool: sea_orm::sqlx::PgPool, bus: EventBus) {
             bus.wake_sealer();
             bus.poke();
             loop {
-                // `None` after a reconnection: notifications may have been missed meanwhile.
-                listener.try_recv().await?;
-                bus.wake_sealer();
-                bus.poke();
+                match listener.try_recv().await? {
+                    Some(n) if n.payload() == NOTIFY_WRITTEN => bus.wake_sealer(),
+                    Some(n) if n.payload() == NOTIFY_SEALED => bus.poke(),
+                    // `None` after a reconnection: notifications may have been missed meanwhile.
+                    _ => {
+                        bus.wake_sealer();
+                        bus.poke();
+                    }
+                }
             }
         }
         .await;
