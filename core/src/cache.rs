@@ -34,12 +34,23 @@ struct Entry<V> {
 
 pub struct ViewCache<K, V> {
     ttl: Duration,
+    /// Stays valid when only officers' positions changed ([`EventBus::task_generation`]).
+    ignores_positions: bool,
     entries: Mutex<HashMap<K, Entry<V>>>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
+        Self { ttl, ignores_positions: false, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// For a view that shows no officer position: a position report leaves it valid.
+    pub fn ignoring_positions(self) -> Self {
+        Self { ignores_positions: true, ..self }
+    }
+
+    fn generation(&self, events: &EventBus) -> u64 {
+        if self.ignores_positions { events.task_generation() } else { events.generation() }
     }
 
     /// The value of `key`, computed by `compute` when missing or stale.
@@ -48,7 +59,7 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = AppResult<V>>,
     {
-        let generation = events.generation();
+        let generation = self.generation(events);
         let cell = {
             let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
             match entries.get(&key) {
@@ -72,7 +83,7 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
     /// Drops every entry that can no longer be used: a quiet server gives its memory back.
     pub fn sweep(&self, events: &EventBus) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        Self::drop_unusable(&mut entries, events.generation(), self.ttl);
+        Self::drop_unusable(&mut entries, self.generation(events), self.ttl);
         entries.shrink_to_fit();
     }
 
@@ -120,12 +131,14 @@ impl Caches {
         // another replica's write that publishes no event (a new officer) stays unseen here;
         // the lists, which such writes change, keep theirs short.
         Self {
-            overview: ViewCache::new(ttl(30)),
-            notifications: ViewCache::new(ttl(30)),
-            tasks: ViewCache::new(ttl(5)),
+            // Every view but the officer list shows no position, so the position reports
+            // of officers on duty (several a second in a force) leave them valid.
+            overview: ViewCache::new(ttl(30)).ignoring_positions(),
+            notifications: ViewCache::new(ttl(30)).ignoring_positions(),
+            tasks: ViewCache::new(ttl(5)).ignoring_positions(),
             officers: ViewCache::new(ttl(5)),
             // Another replica's deactivation or role change is seen here within 2 s.
-            actors: ViewCache::new(ttl(2)),
+            actors: ViewCache::new(ttl(2)).ignoring_positions(),
         }
     }
 
@@ -170,6 +183,28 @@ mod tests {
         bus.invalidate();
         assert_eq!(cache.get_or_compute(&bus, 1, compute).await.ok(), Some(2), "a change makes it stale");
         assert_eq!(cache.get_or_compute(&bus, 2, compute).await.ok(), Some(3), "keys are separate");
+    }
+
+    #[tokio::test]
+    async fn position_reports_leave_views_without_positions_valid() {
+        let bus = EventBus::default();
+        let tasks: ViewCache<u8, u64> = ViewCache::new(Duration::from_secs(60)).ignoring_positions();
+        let officers: ViewCache<u8, u64> = ViewCache::new(Duration::from_secs(60));
+        let runs = AtomicU32::new(0);
+        let compute = || async { Ok(u64::from(runs.fetch_add(1, Ordering::SeqCst))) };
+        let (t0, o0) =
+            (tasks.get_or_compute(&bus, 1, compute).await.ok(), officers.get_or_compute(&bus, 1, compute).await.ok());
+        let position = contract::events::Event::OfficerPosition {
+            officer_id: 1,
+            lat: -34.6,
+            lon: -58.4,
+            recorded_at: chrono::Utc::now(),
+        };
+        bus.invalidate_after(std::slice::from_ref(&position));
+        assert_eq!(tasks.get_or_compute(&bus, 1, compute).await.ok(), t0, "a position leaves the task view valid");
+        assert_ne!(officers.get_or_compute(&bus, 1, compute).await.ok(), o0, "the officer view shows positions");
+        bus.invalidate_after(&[]);
+        assert_ne!(tasks.get_or_compute(&bus, 1, compute).await.ok(), t0, "a commit without events changes anything");
     }
 
     #[tokio::test]

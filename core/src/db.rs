@@ -165,7 +165,7 @@ impl WriteTxn {
         }
         txn.commit().await?;
         drop(_writer);
-        bus.invalidate();
+        bus.invalidate_after(&events);
         if sqlite {
             if !events.is_empty() {
                 bus.poke();
