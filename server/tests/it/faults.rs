@@ -1,7 +1,8 @@
 //! Faults under a steady write load, each against real processes on 127.0.0.1: PostgreSQL
 //! restarted (fast, immediate) and down for 10 s, Redis killed and restarted, `gad bot` killed
-//! with SIGKILL mid-delivery, a read-only SQLite file — and, first, the README's embedded
-//! default with the bot: `gad serve` and `gad bot` as two processes on one SQLite file.
+//! with SIGKILL mid-delivery, a read-only SQLite file, a full disk under a SQLite file — and,
+//! first, the README's embedded default with the bot: `gad serve` and `gad bot` as two
+//! processes on one SQLite file.
 //!
 //! For each fault: every acknowledged write is in the database, the event of every
 //! acknowledged write reaches the live stream (resumed with `Last-Event-ID`, no event id
@@ -31,6 +32,28 @@ use serde_json::{Value, json};
 /// An in-test view of the database the processes share (for link codes and checks).
 pub(crate) async fn state_of(database_url: &str) -> AppState {
     gad_server::startup::connect(common::config(database_url, &[("REDIS_URL", "")])).await.unwrap()
+}
+
+/// SQLite's own check of the file finds nothing wrong.
+async fn assert_sound(state: &AppState) {
+    use sea_orm::ConnectionTrait;
+    let check = state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA integrity_check"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(check.try_get_by_index::<String>(0).unwrap(), "ok");
+}
+
+/// A write the database could not take: 503 problem+json saying nothing was saved, in
+/// Spanish, without naming the database.
+async fn assert_refused_cleanly(answer: reqwest::Response) {
+    assert_eq!(answer.status(), 503);
+    assert_eq!(answer.headers()["content-type"], "application/problem+json");
+    let body: Value = answer.json().await.unwrap();
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("no se guardó nada") && !detail.to_lowercase().contains("sqlite"), "{body}");
 }
 
 async fn user_id(state: &AppState, email: &str) -> i64 {
@@ -804,26 +827,130 @@ async fn a_read_only_sqlite_file_refuses_writes_cleanly() {
             .send()
             .await
             .unwrap();
-        assert_eq!(refused.status(), 503);
-        assert_eq!(refused.headers()["content-type"], "application/problem+json");
-        let body: Value = refused.json().await.unwrap();
-        let detail = body["detail"].as_str().unwrap_or_default();
-        assert!(detail.contains("no se guardó nada") && !detail.to_lowercase().contains("sqlite"), "{body}");
+        assert_refused_cleanly(refused).await;
         let list = http.get(serve.url("/api/v1/tasks")).bearer_auth(&token).send().await.unwrap();
         assert_eq!(list.status(), 200, "reads go on");
     }
     let state = state_of(&database_url).await;
-    use sea_orm::ConnectionTrait;
-    let check = state
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA integrity_check"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(check.try_get_by_index::<String>(0).unwrap(), "ok");
+    assert_sound(&state).await;
     assert_eq!(stored(&state, std::slice::from_ref(&first_code)).await.len(), 1);
     use gad_core::entities::tasks;
     let during =
         tasks::Entity::find().filter(tasks::Column::Title.eq("Durante la falla")).all(&state.db).await.unwrap();
     assert!(during.is_empty(), "nothing half-written");
+}
+
+/// A small real filesystem (tmpfs) holding one test's SQLite file, unmounted when dropped.
+/// Mounting needs root (as in CI); `None` elsewhere.
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> Option<Self> {
+        let dir = std::env::temp_dir().join(format!("gad-full-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            let _ = std::fs::remove_dir(&dir);
+            return None;
+        }
+        Some(Self { dir })
+    }
+
+    /// Writes a filler file until the filesystem has no room left.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.dir.join("filler")).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while filler.write_all(&chunk).is_ok() {}
+        // The last partial chunk: byte by byte until nothing fits.
+        while filler.write_all(&[0]).is_ok() {}
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.dir.join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.dir).status();
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// The SQLite file's disk fills up under a stream of task creations: every write either is
+/// acknowledged and stored, or is refused with a clear 503 and leaves nothing behind; reads go
+/// on; once there is room again writes succeed and the file is sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_sqlite_writes_cleanly() {
+    let Some(disk) = SmallDisk::mount(24) else {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    };
+    let database_url = format!("sqlite://{}/gad.db?mode=rwc", disk.dir.display());
+    let serve = GadProcess::start(&database_url, &[("REDIS_URL", "")]).await;
+    let token = serve.admin_token().await;
+    let http = reqwest::Client::new();
+    let create = |title: String| {
+        http.post(serve.url("/api/v1/tasks"))
+            .bearer_auth(&token)
+            .json(&json!({"title": title, "task_type": "administrative", "description": "x".repeat(3000)}))
+            .send()
+    };
+    disk.fill();
+    let (mut acknowledged, mut refused) = (Vec::new(), Vec::new());
+    // Pages SQLite already owns (its journal's) take a few writes before one needs new room.
+    for i in 0..400 {
+        let title = format!("Disco lleno {i}");
+        let answer = create(title.clone()).await.unwrap();
+        match answer.status().as_u16() {
+            201 => acknowledged.push(title),
+            503 => {
+                assert_refused_cleanly(answer).await;
+                refused.push(title);
+                if refused.len() == 3 {
+                    break;
+                }
+            }
+            other => panic!("a write on a full disk answered {other}: {}", answer.text().await.unwrap()),
+        }
+    }
+    assert!(!refused.is_empty(), "the disk never filled ({} writes acknowledged)", acknowledged.len());
+    let list = http.get(serve.url("/api/v1/tasks")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(list.status(), 200, "reads go on while the disk is full");
+
+    disk.free();
+    let after = create("Con lugar otra vez".into()).await.unwrap();
+    assert_eq!(after.status(), 201, "writes resume once there is room");
+    acknowledged.push("Con lugar otra vez".into());
+    println!(
+        "disk full (SQLite): {} writes acknowledged, {} refused with 503, then writes resumed",
+        acknowledged.len() - 1,
+        refused.len()
+    );
+
+    let state = state_of(&database_url).await;
+    use gad_core::entities::tasks;
+    assert_sound(&state).await;
+    let stored: HashSet<String> = tasks::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(tasks::Column::Title.starts_with("Disco lleno"))
+                .add(tasks::Column::Title.eq("Con lugar otra vez")),
+        )
+        .all(&state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.title)
+        .collect();
+    assert_eq!(stored, acknowledged.iter().cloned().collect::<HashSet<_>>(), "every acknowledged write, nothing else");
+    drop(state);
+    drop(serve);
 }
