@@ -9,7 +9,7 @@
 # every 10 s, 5 task writes a second) with p50/p99 per route, and the server's memory.
 #   BENCH_SIZES="10000" BENCH_DURATION=10s scripts/bench.sh --postgres
 # Needs: a release build (`cargo build --release -p server --bin gad`), wrk, PostgreSQL 15
-# with PostGIS (scripts/install-deps.sh --test), python3.
+# with PostGIS, pgbench (scripts/install-deps.sh --bench), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -128,6 +128,13 @@ login() {
 }
 rss() { awk '/^VmRSS/ { printf "%.0f MB", $2 / 1024 }' "/proc/$1/status"; }
 stat_reset() { psql "$PG" -Atc "SELECT pg_stat_statements_reset()" >/dev/null; }
+# BENCH_STATEMENTS=1: after each row, the statements it ran (calls per request) on stderr.
+top_statements() {
+  [ -n "${BENCH_STATEMENTS:-}" ] || return 0
+  echo "statements of: $1" >&2
+  psql "$PG" -At -F ' | ' -c "SELECT round(calls::numeric / $2, 2), left(regexp_replace(query, '\s+', ' ', 'g'), 150)
+    FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT 30" >&2
+}
 stat_calls() { psql "$PG" -Atc "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'"; }
 
 # bench LABEL PORT COOKIE PATH [CONNECTIONS [SCRIPT]] → a table row (req/s, p50, p99,
@@ -139,14 +146,17 @@ bench() {
     -H "Accept: application/json" "http://127.0.0.1:$port$path" | grep '^WRK')
   calls=$(stat_calls)
   read -r _ rps p50 p99 bad total <<<"$out"
+  top_statements "$label" "$total"
   printf "| %s | %s | %s ms | %s ms | %s | %s |\n" "$label" "$rps" "$p50" "$p99" "$bad" \
     "$(awk -v c="$calls" -v t="$total" 'BEGIN { printf "%.1f", t ? c / t : 0 }')"
 }
 
-# pgbench LABEL FILE [CONNECTIONS]: the bare query's TPS (prepared, 2 threads, as GAD's pool).
+# pgbench LABEL FILE [CONNECTIONS [MODE]]: the bare query's TPS (2 threads, as GAD's pool;
+# MODE prepared — generic plans after a connection's fifth call — or simple: a custom plan
+# every call, as a connection's first calls get).
 bare() {
   local tps
-  tps=$("$PG_BIN/pgbench" -n -M prepared -c "${3:-16}" -j 2 -T "${DURATION%s}" -f "$2" "$PG" 2>/dev/null \
+  tps=$("$PG_BIN/pgbench" -n -M "${4:-prepared}" -c "${3:-16}" -j 2 -T "${DURATION%s}" -f "$2" "$PG" 2>/dev/null \
     | awk '/^tps/ { printf "%.0f", $3 }')
   printf "| %s (bare SQL, pgbench) | %s TPS | | | | |\n" "$1" "$tps"
 }
@@ -171,7 +181,10 @@ SQL
 cat >"$WORK/knn.sql" <<'SQL'
 \set dlat random(0, 2000)
 \set dlon random(0, 2000)
-SELECT id FROM officers ORDER BY last_geog <-> ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography LIMIT 10;
+SELECT o.id, ST_Distance(o.last_geog, ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography, false) AS d
+  FROM officers o WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL
+  AND o.status = 'available' AND o.last_position_at >= now() - interval '60 minutes'
+  ORDER BY o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography LIMIT 10;
 SQL
 
 echo
@@ -200,7 +213,9 @@ for size in $SIZES; do
   bench "nearest 10 available officers" "$PORT_cold" "$COLD" \
     "/api/v1/geo/nearest-officers?lat=-34.61&lon=-58.43&limit=10&fresh_minutes=60"
   bare "GAD's nearest query" "$WORK/nearest.sql"
-  bare "plain PostGIS KNN" "$WORK/knn.sql"
+  bare "GAD's nearest query, a custom plan every call" "$WORK/nearest.sql" 16 simple
+  bare "plain PostGIS KNN, same filters" "$WORK/knn.sql"
+  bare "plain PostGIS KNN, same filters, a custom plan every call" "$WORK/knn.sql" 16 simple
   bench "POST /api/v1/tasks (create), 16 connections" "$PORT_cold" "$COLD" "/api/v1/tasks" 16 "$WORK/create.lua"
   psql "$PG" -Atc "SELECT id FROM tasks WHERE status = 'in_progress' AND deleted_at IS NULL ORDER BY id DESC LIMIT 4000" \
     >"$WORK/ids"
@@ -231,12 +246,16 @@ peak=0
 ) >"$WORK/rss" &
 echo "| route (closed loop, 16 connections each) | req/s | p50 | p99 | errors |"
 echo "|---|---|---|---|---|"
+READERS=()
 for path in / /tareas "/api/v1/tasks?limit=50" "/api/v1/geo/officers-in-bbox?min_lat=-34.70&min_lon=-58.53&max_lat=-34.50&max_lon=-58.33"; do
   wrk -t1 -c16 -d"${MIXED_SECONDS}s" --timeout 10s -s "$WORK/report.lua" -H "Cookie: gad_session=$COOKIE" \
-    -H "Accept: application/json" "http://127.0.0.1:$PORT_mixed$path" | grep '^WRK' | sed "s|^|$path |" >"$WORK/wrk.$(echo "$path" | md5sum | cut -c1-8)" &
+    -H "Accept: application/json" "http://127.0.0.1:$PORT_mixed$path" | grep '^WRK' \
+    | awk -v p="$path" '{ print p, $0 }' >"$WORK/wrk.$(echo "$path" | md5sum | cut -c1-8)" &
+  READERS+=($!)
 done
 wait "$WRITERS" || { echo "the writers failed:" >&2; cat "$WORK/writers.err" >&2; }
-wait
+# Not a bare `wait`: it would wait for the servers too.
+wait "${READERS[@]}"
 for f in "$WORK"/wrk.*; do
   read -r path _ rps p50 p99 bad _ <"$f"
   echo "| GET ${path%%\?*} | $rps | $p50 ms | $p99 ms | $bad |"

@@ -13,7 +13,7 @@
 #                               100 k and 1 M tasks, cache warm and bypassed, beside the bare
 #                               SQL of each query, then a mixed load (scripts/bench-postgres.sh)
 # Needs: `cargo leptos build --release` done (scripts/run.sh does it), wrk and, for
-# --instructions, valgrind (apt-get install wrk valgrind).
+# --instructions, valgrind (scripts/install-deps.sh --bench installs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

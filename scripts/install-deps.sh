@@ -5,6 +5,8 @@
 #   scripts/install-deps.sh --test   also PostgreSQL+PostGIS, Redis, Chromium and the ops tools
 #                                    (what `scripts/test.sh` needs)
 #   scripts/install-deps.sh --compose-smoke   Docker engine and debootstrap (scripts/smoke-compose.sh)
+#   scripts/install-deps.sh --bench  wrk, PostgreSQL+PostGIS (pgbench) and valgrind for
+#                                    scripts/bench.sh (--postgres) and the render-cost figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -116,5 +118,8 @@ fi
 if [ "${1:-}" = "--compose-smoke" ]; then
   # scripts/smoke-compose.sh: Debian's Docker engine, debootstrap for the base image, psql.
   apt_install docker.io debootstrap postgresql-client
+fi
+if [ "${1:-}" = "--bench" ]; then
+  apt_install wrk postgresql-15 postgresql-15-postgis-3 redis-server valgrind
 fi
 log "dependencies ready"
