@@ -1,8 +1,8 @@
 //! Faults under a steady write load, each against real processes on 127.0.0.1: PostgreSQL
 //! restarted (fast, immediate) and down for 10 s, Redis killed and restarted, `gad bot` killed
-//! with SIGKILL mid-delivery, a read-only SQLite file, a full disk under a SQLite file — and,
-//! first, the README's embedded default with the bot: `gad serve` and `gad bot` as two
-//! processes on one SQLite file.
+//! with SIGKILL mid-delivery and mid-conversation, a read-only SQLite file, a full disk under
+//! a SQLite file — and, first, the README's embedded default with the bot: `gad serve` and
+//! `gad bot` as two processes on one SQLite file.
 //!
 //! For each fault: every acknowledged write is in the database, the event of every
 //! acknowledged write reaches the live stream (resumed with `Last-Event-ID`, no event id
@@ -953,4 +953,40 @@ async fn a_full_disk_refuses_sqlite_writes_cleanly() {
     assert_eq!(stored, acknowledged.iter().cloned().collect::<HashSet<_>>(), "every acknowledged write, nothing else");
     drop(state);
     drop(serve);
+}
+
+/// `gad bot` killed with SIGKILL in the middle of a `/crear` conversation: the conversation
+/// lives in the database, so the next process takes it up at the step it had reached (no
+/// step asked twice, nothing answered as if the conversation were new).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_killed_mid_wizard_keeps_the_conversation() {
+    let tg = FakeTelegram::start().await;
+    let database_url = common::fresh_database(Backend::Sqlite).await;
+    let env = [("REDIS_URL", ""), ("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", tg.url.as_str())];
+    let mut bot = GadProcess::bot(&database_url, &env).await;
+    let state = state_of(&database_url).await;
+    let chat = 7100;
+    link(&state, &tg, "supervisor@gad.local", chat).await;
+    tg.push(text_update(chat, "/crear"));
+    tg.sent(chat, "1 de 7").await;
+    tg.push(text_update(chat, "Vigilancia"));
+    tg.sent(chat, "Paso 2 de 7").await;
+    tg.push(text_update(chat, "Custodia durante la caída del bot"));
+    tg.sent(chat, "Paso 3 de 7").await;
+
+    bot.kill_hard();
+    let _bot = GadProcess::bot(&database_url, &env).await;
+    tg.push(text_update(chat, "Alta"));
+    tg.sent(chat, "Paso 4 de 7").await;
+    tg.push(text_update(chat, "omitir"));
+    tg.sent(chat, "Paso 5 de 7").await;
+    let asked = |step: &str| {
+        tg.calls()
+            .iter()
+            .filter(|c| c.method == "sendMessage" && c.body["chat_id"] == json!(chat) && text(c).contains(step))
+            .count()
+    };
+    for step in ["Paso 2 de 7", "Paso 3 de 7", "Paso 4 de 7", "Paso 5 de 7"] {
+        assert_eq!(asked(step), 1, "{step} asked once");
+    }
 }
