@@ -26,6 +26,22 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
+    if config.is_sqlite() {
+        // After an error that made SQLite roll a transaction back by itself (a full disk), the
+        // driver's own ROLLBACK fails and it goes on counting the transaction as open: that
+        // connection would run later writes as savepoints of a transaction that does not
+        // exist (a held lock, "database is locked" for everyone else). The pool closes such a
+        // connection instead of handing it out again (the ping lets a queued rollback finish).
+        options.map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_release(|conn, _| {
+                Box::pin(async move {
+                    use sea_orm::sqlx::Connection;
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
+        });
+    }
     let db = Database::connect(options).await?;
     if config.is_sqlite() && sqlite_file_path(url).is_some() {
         db.execute_unprepared("PRAGMA journal_mode=WAL;").await?;

@@ -373,17 +373,26 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> AppResult<Actor> 
         .ok_or(AppError::Unauthenticated)?;
     let read_only = !row.scopes.split_whitespace().any(|s| s == "write");
     if row.last_used_at.is_none_or(|t| now - t > Duration::minutes(1)) {
-        // Serialised with the other writers on SQLite (see `reserve_attempt`).
-        let txn = WriteTxn::begin(state).await?;
-        api_tokens::Entity::update_many()
-            .col_expr(api_tokens::Column::LastUsedAt, Expr::value(Some(now)))
-            .filter(api_tokens::Column::Id.eq(row.id))
-            .exec(&*txn)
-            .await?;
-        txn.commit().await?;
+        // Bookkeeping: a database that cannot take writes now (full, read-only) must not
+        // refuse the request, which may only read.
+        if let Err(error) = touch_token(state, row.id, now).await {
+            tracing::warn!(%error, "could not record a token's last use");
+        }
     }
     let actor = actor_for_user(state, row.user_id, Channel::Api).await?;
     Ok(Actor { read_only, via_token: true, ..actor })
+}
+
+async fn touch_token(state: &AppState, id: i64, now: chrono::DateTime<Utc>) -> AppResult<()> {
+    use crate::entities::api_tokens;
+    // Serialised with the other writers on SQLite (see `reserve_attempt`).
+    let txn = WriteTxn::begin(state).await?;
+    api_tokens::Entity::update_many()
+        .col_expr(api_tokens::Column::LastUsedAt, Expr::value(Some(now)))
+        .filter(api_tokens::Column::Id.eq(id))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await
 }
 
 /// Records a logout in the audit log.

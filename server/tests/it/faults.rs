@@ -903,6 +903,9 @@ async fn a_full_disk_refuses_sqlite_writes_cleanly() {
             .json(&json!({"title": title, "task_type": "administrative", "description": "x".repeat(3000)}))
             .send()
     };
+    // The token's first use comes with the disk full: its bookkeeping write fails too, and
+    // must neither refuse the request nor leave a connection that SQLite rolled back behind
+    // (that one held the write lock: "database is locked" for every write after the fault).
     disk.fill();
     let (mut acknowledged, mut refused) = (Vec::new(), Vec::new());
     // Pages SQLite already owns (its journal's) take a few writes before one needs new room.
@@ -963,6 +966,8 @@ async fn a_bot_killed_mid_wizard_keeps_the_conversation() {
     let tg = FakeTelegram::start().await;
     let database_url = common::fresh_database(Backend::Sqlite).await;
     let env = [("REDIS_URL", ""), ("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", tg.url.as_str())];
+    // `gad serve` migrates and seeds the file.
+    let _serve = GadProcess::start(&database_url, &[("REDIS_URL", "")]).await;
     let mut bot = GadProcess::bot(&database_url, &env).await;
     let state = state_of(&database_url).await;
     let chat = 7100;
