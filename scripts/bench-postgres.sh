@@ -21,7 +21,7 @@ MIXED_SECONDS=${BENCH_MIXED_SECONDS:-30}
 PASSWORD=bench-password-123
 [ -x "$BIN" ] || { echo "build first: cargo build --release -p server --bin gad" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+PG_BIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)
 
 WORK=$(mktemp -d /tmp/gad-bench.XXXXXX)
 chmod 755 "$WORK"
@@ -31,7 +31,7 @@ AS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   "${AS[@]}" "$PG_BIN/pg_ctl" -D "$WORK/pg" -m fast -w stop >/dev/null 2>&1 || true
-  [ -f "$WORK/redis.pid" ] && kill "$(cat "$WORK/redis.pid")" 2>/dev/null || true
+  if [ -f "$WORK/redis.pid" ]; then kill "$(cat "$WORK/redis.pid")" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -110,14 +110,15 @@ request = function()
 end
 LUA
 
-# Starts `gad serve` on a free port with the environment given; sets PORT_<name>.
+# Starts `gad serve` on a free port with the environment given; sets PORT_<name> and PID_<name>.
+PORT_warm='' PORT_cold='' PORT_mixed='' PID_warm='' PID_cold='' PID_mixed=''
 start_server() {
   local name=$1 port; shift
   port=$(free_port)
   env GAD_LISTEN_ADDR="127.0.0.1:$port" "$@" "$BIN" serve >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
-  eval "PID_$name=$!"
-  eval "PORT_$name=$port"
+  printf -v "PID_$name" '%s' "$!"
+  printf -v "PORT_$name" '%s' "$port"
   for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && return 0; sleep 0.1; done
   echo "$name did not start" >&2; cat "$WORK/$name.log" >&2; exit 1
 }
