@@ -6,9 +6,9 @@
 //!
 //! - every process runs a **tailer** ([`EventBus::start`]) that reads the outbox past the last
 //!   id it delivered and hands each event to this process's subscribers (the live streams, the
-//!   caches) in id order. It wakes at once after a local commit, on PostgreSQL's
-//!   `NOTIFY gad_events` (sent by every sealing pass that numbered events, on any replica), and every
-//!   [`poll_interval`] whatever happens — the wake-ups only make it fast, the outbox is the
+//!   caches) in id order. It wakes at once after a local sealing pass (on SQLite: a local
+//!   commit), on PostgreSQL's `NOTIFY gad_events, 'sealed'` (sent by every sealing pass that
+//!   numbered events, on any replica), and every [`poll_interval`] whatever happens — the wake-ups only make it fast, the outbox is the
 //!   truth, so a lost notification or a dropped listener connection delays an event, never
 //!   loses it. On SQLite the polling carries events between processes sharing one file
 //!   (`gad serve` and `gad bot`);

@@ -453,7 +453,7 @@ pub(super) async fn compute_query(state: &AppState, actor: &Actor, filter: TaskF
     let Some(query) = page_query(state, actor, &filter, cursor, limit)? else {
         return Ok(Page { items: Vec::new(), next_cursor: None });
     };
-    let mut rows = if filter.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+    let mut rows = if clean(filter.text.clone()).is_some()
         && state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres
     {
         // A search is planned for its own text, never with a cached generic plan: a common
@@ -473,4 +473,19 @@ pub(super) async fn compute_query(state: &AppState, actor: &Actor, filter: TaskF
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|t| encode_cursor(&filter, t)) } else { None };
     Ok(Page { items: summarize(state, rows).await?, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SQL rank (what the database sorts and its index holds) and the Rust rank (what a
+    /// cursor carries) agree for every priority.
+    #[test]
+    fn the_sql_rank_of_every_priority_is_its_rust_rank() {
+        for p in TaskPriority::ALL {
+            let arm = format!("WHEN '{}' THEN {} ", p.as_str(), priority_rank(*p));
+            assert!(PRIORITY_RANK_SQL.contains(&arm), "{PRIORITY_RANK_SQL} lacks {arm:?}");
+        }
+    }
 }
