@@ -8,9 +8,10 @@ import {
   E2E_PORT,
 } from './e2e-env';
 
-// Two projects over one server:
-//   js    every tests/*.spec.ts, hydrated app (JavaScript on)
-//   nojs  every tests/nojs/*.spec.ts, JavaScript off: proves the core forms work as plain HTML
+// Three projects over one server:
+//   js     every tests/*.spec.ts, hydrated app (JavaScript on)
+//   phone  every tests/phone/*.spec.ts, on a 390×844 touch screen
+//   nojs   every tests/nojs/*.spec.ts, JavaScript off: proves the core forms work as plain HTML
 // The server is the debug build made by `cargo leptos build` (scripts/test.sh does that first).
 
 // Chromium is Debian's (`apt-get install chromium`): Playwright cannot download browsers here.
@@ -48,8 +49,21 @@ export default defineConfig({
   projects: [
     {
       name: 'js',
-      testIgnore: 'nojs/**',
+      testIgnore: ['nojs/**', 'phone/**'],
       use: { ...chromium, javaScriptEnabled: true },
+    },
+    {
+      // A phone's screen (390×844, touch): tests/phone/*.spec.ts.
+      name: 'phone',
+      testMatch: 'phone/**/*.spec.ts',
+      use: {
+        ...chromium,
+        viewport: { width: 390, height: 844 },
+        deviceScaleFactor: 3,
+        isMobile: true,
+        hasTouch: true,
+        javaScriptEnabled: true,
+      },
     },
     {
       name: 'nojs',

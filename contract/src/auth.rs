@@ -15,3 +15,12 @@ pub struct CurrentUser {
     #[serde(default)]
     pub must_change_password: bool,
 }
+
+/// Where a role lands after signing in: officers on their tasks, supervisors and admins on
+/// the home with the live map.
+pub fn home_for(role: crate::domain::Role) -> &'static str {
+    match role {
+        crate::domain::Role::Officer => "/tareas",
+        crate::domain::Role::Supervisor | crate::domain::Role::Admin => "/",
+    }
+}

@@ -33,4 +33,8 @@ pub struct EmergencyOutcome {
     pub task: TaskDetail,
     pub candidates: Vec<NearbyOfficer>,
     pub assigned_officer_ids: Vec<i64>,
+    /// Why nobody was dispatched when someone was asked for: who is nearest and why they
+    /// were not sent (the position-freshness rule, the radius), in Spanish.
+    #[serde(default)]
+    pub not_dispatched: Option<String>,
 }

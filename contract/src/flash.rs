@@ -33,15 +33,21 @@ pub enum FormOutcome {
     TwoFactorDisabled,
     /// An admin reset another user's two-factor sign-in.
     TwoFactorReset,
+    /// The task form was refused: the error and what was typed (kept in the session, never in
+    /// the URL: descriptions and internal notes do not belong in history or proxy logs).
+    TaskNotSaved {
+        error: ApiError,
+        values: Vec<(String, String)>,
+    },
     /// Any other refused action of the page.
     Failed(ApiError),
 }
 
 impl FormOutcome {
-    /// The typed value of field `name` of a refused new-user form.
+    /// The typed value of field `name` of a refused new-user or task form.
     pub fn typed(&self, name: &str) -> Option<String> {
         match self {
-            FormOutcome::UserNotCreated { values, .. } => {
+            FormOutcome::UserNotCreated { values, .. } | FormOutcome::TaskNotSaved { values, .. } => {
                 values.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
             }
             _ => None,

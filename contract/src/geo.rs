@@ -20,6 +20,10 @@ pub struct NearbyOfficer {
     pub lon: f64,
     pub distance_m: f64,
     pub position_at: DateTime<Utc>,
+    /// Whether emergency dispatch would send this officer: available, with a position no
+    /// older than `GAD_POSITION_FRESH_MINUTES` (the one rule the map and dispatch share).
+    #[serde(default)]
+    pub dispatchable: bool,
 }
 
 /// An officer on the map: their last known position, no reference point.

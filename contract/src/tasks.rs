@@ -277,3 +277,11 @@ pub struct TaskFilter {
     #[serde(default)]
     pub limit: Option<u32>,
 }
+
+/// How many tasks a filter matches, counted up to a cap (`capped`: more than `total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaskCount {
+    pub total: u64,
+    pub capped: bool,
+}

@@ -34,6 +34,27 @@ pub struct NewUserInput {
     pub role: Role,
     #[serde(default)]
     pub password: Option<String>,
+    /// For the officer role: the officer profile created with the user, in the same
+    /// operation (without it the profile is created with the next free code and an empty
+    /// rank and unit, to be completed under Efectivos). Ignored for other roles.
+    #[serde(default)]
+    pub officer: Option<OfficerProfile>,
+}
+
+/// The officer profile created together with an officer's user.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OfficerProfile {
+    /// Empty or absent: the next free `EF-NNN`.
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub rank: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub specialty: Option<String>,
 }
 
 /// Partial update: only the fields present change.
@@ -61,6 +82,9 @@ pub struct CreatedUser {
     pub user: UserSummary,
     /// Present only when the password was generated: shown once.
     pub generated_password: Option<String>,
+    /// The code of the officer profile created with an officer's user.
+    #[serde(default)]
+    pub officer_code: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

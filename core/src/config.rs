@@ -58,6 +58,8 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     pub demo_password: Option<Secret>,
     pub seed_demo: bool,
+    /// With the demo data: how often its officers report a position on their beat (0: never).
+    pub demo_patrol: Option<std::time::Duration>,
     pub login_max_failures: i32,
     pub login_lockout_minutes: i64,
     /// Roles that must sign in with a second factor (TOTP); a user of such a role without one
@@ -278,6 +280,11 @@ impl Config {
             admin_password: env.secret("GAD_ADMIN_PASSWORD")?,
             demo_password: env.secret("GAD_DEMO_PASSWORD")?,
             seed_demo: env.parse("GAD_SEED_DEMO")?.unwrap_or(false),
+            demo_patrol: match env.parse::<u64>("GAD_DEMO_PATROL_SECONDS")?.unwrap_or(60) {
+                0 => None,
+                s if s <= 86_400 => Some(std::time::Duration::from_secs(s)),
+                _ => return Err(ConfigError::new("GAD_DEMO_PATROL_SECONDS", "must be between 0 and 86400 seconds")),
+            },
             login_max_failures: env.parse("GAD_LOGIN_MAX_FAILURES")?.unwrap_or(5),
             login_lockout_minutes: env.parse("GAD_LOGIN_LOCKOUT_MINUTES")?.unwrap_or(15),
             session_idle: env.duration("GAD_SESSION_IDLE_MINUTES", 60.0, 8.0 * 60.0, 7.0 * 24.0 * 60.0)?,

@@ -202,6 +202,62 @@ const TASKS: [DemoTask; 10] = [
 ];
 
 /// Seeds the demo data in one transaction unless it is already there.
+/// One round of the demo's patrol: each demo officer still linked to their demo account
+/// reports a position on a small loop (about 150 m across) around their beat, through the
+/// same service a phone's report goes through. Keeps the demo's positions fresh (emergency
+/// dispatch only sends officers seen within `GAD_POSITION_FRESH_MINUTES`) and the map moving.
+/// Returns how many positions were reported.
+pub async fn patrol_round(state: &AppState, round: u64) -> AppResult<usize> {
+    let mut reported = 0;
+    for (i, o) in OFFICERS.iter().enumerate() {
+        let n = i + 1;
+        let email = format!("efectivo{n}@gad.local");
+        let Some(user) = users::Entity::find()
+            .filter(users::Column::Email.eq(email))
+            .filter(users::Column::DeletedAt.is_null())
+            .filter(users::Column::IsActive.eq(true))
+            .one(&state.db)
+            .await?
+        else {
+            continue;
+        };
+        let actor = crate::services::auth::actor_for_user(state, user.id, Channel::System).await?;
+        let Some(officer_id) = actor.officer_id else { continue };
+        let angle = (round as f64) * 0.35 + i as f64;
+        let (lat, lon) = (o.place.0 + 0.0007 * angle.sin(), o.place.1 + 0.0009 * angle.cos());
+        let meta = crate::meta::AuditMeta::internal(Channel::System);
+        crate::services::officers::update_position(
+            state,
+            &actor,
+            &meta,
+            officer_id,
+            lat,
+            lon,
+            Some(15.0),
+            PositionSource::Api,
+            None,
+        )
+        .await?;
+        reported += 1;
+    }
+    Ok(reported)
+}
+
+/// Runs [`patrol_round`] every `every` until the process ends (only with the demo data).
+pub fn spawn_patrol(state: AppState, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        for round in 1.. {
+            ticker.tick().await;
+            if let Err(error) = patrol_round(&state, round).await {
+                tracing::warn!(%error, "demo patrol round failed");
+            }
+        }
+    });
+}
+
 pub async fn seed(state: &AppState) -> AppResult<SeedOutcome> {
     let db = &state.db;
     let already = users::Entity::find().filter(users::Column::Email.eq(SUPERVISOR_EMAIL)).one(db).await?.is_some();

@@ -16,6 +16,10 @@ export const test = base.extend<Fixtures>({
   failOnBrowserErrors: [
     async ({ page, allowedConsoleErrors }, use) => {
       const problems: string[] = [];
+      // Whole stacks in panic reports: a Rust panic's trace is deeper than V8's default 10.
+      await page.addInitScript(() => {
+        Error.stackTraceLimit = 200;
+      });
       page.on('console', (msg) => {
         const text = msg.text();
         // Leptos reports hydration mismatches as warnings; they are failures here.
@@ -51,10 +55,16 @@ export async function submitLogin(page: Page, email: string, password: string): 
   await page.getByRole('button', { name: 'Ingresar' }).click();
 }
 
-/** Logs in and waits for the task list. */
+/** Where a sign-in lands: the home with the live map (supervisors, admins) or the tasks (officers). */
+export const ON_HOME = /\/(tareas(\?.*)?)?$/;
+
+/** Logs in, waits for the role's home, and opens the task list. */
 export async function login(page: Page, email: string, password: string): Promise<void> {
   await submitLogin(page, email, password);
-  await expect(page).toHaveURL(/\/tareas(\?.*)?$/);
+  await expect(page).toHaveURL(ON_HOME);
+  if (!/\/tareas(\?.*)?$/.test(page.url())) {
+    await page.goto('/tareas');
+  }
 }
 
 /** Rows of the task table that show a task code (the header row has none). */

@@ -79,8 +79,8 @@ test.describe('the login page', () => {
     await page.getByLabel('Email', { exact: true }).fill(ADMIN_EMAIL);
     await page.getByLabel('Password', { exact: true }).fill(ADMIN_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect(page).toHaveURL(/\/tareas(\?.*)?$/);
-    await expect(page.getByRole('heading', { level: 1, name: 'Tasks', exact: true })).toBeVisible();
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.getByRole('heading', { level: 1, name: 'Overview', exact: true })).toBeVisible();
     await page.waitForLoadState('networkidle');
   });
 });

@@ -30,6 +30,10 @@
 
   let map = null;
   let layers = null;
+  // The view is fitted once to everything drawn (officers and tasks), unless the page asked
+  // for a place (a point or a track): no officer starts outside the view.
+  let fitted = false;
+  let drawn = { officers: false, tasks: false };
   const officerMarkers = new Map();
   const taskMarkers = new Map();
 
@@ -67,7 +71,9 @@
   }
 
   function officerLabel(o) {
-    return el('span', null, `${o.code} · ${o.name}`);
+    const label = el('span', null, String(o.code));
+    label.title = `${o.code} · ${o.name}`;
+    return label;
   }
 
   function officerPopup(o) {
@@ -98,6 +104,11 @@
       taskMarkers.clear();
     }
     map = L.map(element, { preferCanvas: false }).setView(options.center, options.zoom);
+    // Tasks are drawn under the officers (Leaflet puts markers above vector shapes by
+    // default): an officer standing at a task stays visible and clickable.
+    map.createPane('gadTasks').style.zIndex = 350;
+    fitted = Boolean(options.keepView);
+    drawn = { officers: false, tasks: false };
     if (options.tileUrl) {
       L.tileLayer(options.tileUrl, {
         maxZoom: 19,
@@ -149,7 +160,8 @@
         marker.setTooltipContent(officerLabel(o));
       } else {
         marker = L.circleMarker([o.lat, o.lon], style).bindPopup(officerPopup(o));
-        marker.bindTooltip(officerLabel(o));
+        // The code beside each officer, always shown: who is where at a glance.
+        marker.bindTooltip(officerLabel(o), { permanent: true, direction: 'right', offset: [8, 0], className: 'officer-label' });
         marker.addTo(layers.officers);
         officerMarkers.set(o.officer_id, marker);
       }
@@ -160,6 +172,18 @@
         officerMarkers.delete(id);
       }
     }
+    fitOnce('officers');
+  }
+
+  /** Fits the view to every officer and task once both have been drawn. */
+  function fitOnce(what) {
+    drawn[what] = true;
+    if (fitted || !drawn.officers || !drawn.tasks) return;
+    fitted = true;
+    const bounds = L.latLngBounds([]);
+    for (const m of officerMarkers.values()) bounds.extend(m.getLatLng());
+    for (const m of taskMarkers.values()) bounds.extend(m.getLatLng());
+    if (bounds.isValid()) map.fitBounds(bounds.pad(0.15), { maxZoom: 15 });
   }
 
   /** Tasks: [{task_id, code, title, priority, task_type, lat, lon}]; emergencies stand out. */
@@ -176,6 +200,7 @@
       });
       const marker = L.marker([t.lat, t.lon], {
         icon,
+        pane: 'gadTasks',
         title: `${t.code} · ${t.title}`,
         alt: `${t.code} · ${t.title}`,
         keyboard: true,
@@ -184,6 +209,7 @@
       marker.addTo(layers.tasks);
       taskMarkers.set(t.task_id, marker);
     }
+    fitOnce('tasks');
   }
 
   /** An officer's track: [[lat, lon], …] oldest first; fits the view to it. */
@@ -194,6 +220,7 @@
     if (points.length === 0) return;
     L.polyline(points, { color: '#6a1b9a', weight: 4, className: 'track-line' }).addTo(layers.track);
     L.circleMarker(points[points.length - 1], { radius: 5, color: '#6a1b9a', className: 'track-end' }).addTo(layers.track);
+    fitted = true;
     map.fitBounds(L.latLngBounds(points).pad(0.2));
   }
 
@@ -216,6 +243,7 @@
   /** Marks a point with its coordinates and the two actions. */
   function showPoint(lat, lon) {
     if (!map) return;
+    fitted = true;
     layers.point.clearLayers();
     L.circleMarker([lat, lon], { radius: 6, color: '#b3261e', className: 'point-marker' })
       .addTo(layers.point)

@@ -110,7 +110,9 @@ pub async fn guard_pages(
     match (signed_in, login_page) {
         (false, false) => Redirect::to("/login").into_response(),
         (true, _) if must_change && !account_page => Redirect::to(contract::account::ACCOUNT_PAGE).into_response(),
-        (true, true) => Redirect::to("/tareas").into_response(),
+        (true, true) => {
+            Redirect::to(actor.as_ref().map_or("/tareas", |a| contract::auth::home_for(a.role))).into_response()
+        }
         _ => next.run(request).await,
     }
 }

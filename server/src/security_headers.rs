@@ -96,7 +96,28 @@ pub async fn secure(
     request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
     headers.apply(&nonce, response.headers_mut());
+    no_store_for_data(response.headers_mut());
     response
+}
+
+/// Pages and data (HTML, JSON, CSV) are never kept by the browser or a proxy unless the
+/// handler said otherwise: after logout, Back must not show the task list from the cache.
+/// Static files (scripts, styles, images, WASM) keep their own caching.
+fn no_store_for_data(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CACHE_CONTROL) {
+        return;
+    }
+    let data = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
+        let t = t.to_ascii_lowercase();
+        t.starts_with("text/html")
+            || t.starts_with("application/json")
+            || t.starts_with("application/problem+json")
+            || t.starts_with("text/csv")
+            || t.starts_with("text/plain")
+    });
+    if data {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// Leptos context for a rendering: the nonce of the response's header, so every inline script
@@ -110,8 +131,30 @@ pub fn provide_nonce() {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::tile_source;
+    use super::{no_store_for_data, tile_source};
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    #[test]
+    fn data_is_not_stored_static_files_keep_their_caching() {
+        let cache = |content_type: &str, preset: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+            if let Some(p) = preset {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_str(p).unwrap());
+            }
+            no_store_for_data(&mut headers);
+            headers.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap().to_owned())
+        };
+        for data in ["text/html; charset=utf-8", "application/json", "application/problem+json", "text/csv"] {
+            assert_eq!(cache(data, None).as_deref(), Some("no-store"), "{data}");
+        }
+        for asset in ["application/wasm", "text/javascript", "text/css", "image/svg+xml"] {
+            assert_eq!(cache(asset, None), None, "{asset}");
+        }
+        assert_eq!(cache("text/html", Some("max-age=60")).as_deref(), Some("max-age=60"), "a handler's own choice stays");
+    }
 
     #[test]
     fn tile_sources() {

@@ -66,6 +66,9 @@ impl Application {
             tracing::info!(%addr, "operations endpoints (/metrics, /ready, /health) listening");
         }
         crate::metrics::spawn_refresher(self.state.clone());
+        if let (true, Some(every)) = (self.state.config.seed_demo, self.state.config.demo_patrol) {
+            gad_core::demo::spawn_patrol(self.state.clone(), every);
+        }
         if let Some((listener, router)) = self.operations {
             // Ends with the process; scrapes need no draining.
             tokio::spawn(async move {

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use contract::auth::*;
 
-/// Checks the credentials and opens a session. On success the browser is sent to `/tareas`
-/// (or to `/cuenta/2fa` when the role requires two-factor sign-in and the user has not
+/// Checks the credentials and opens a session. On success the browser is sent to the role's
+/// home ([`home_for`]: the live map, or an officer's tasks) (or to `/cuenta/2fa` when the role requires two-factor sign-in and the user has not
 /// enrolled yet). A user with two-factor sign-in is not signed in yet: the session waits for
 /// the code and the browser goes to `/login/2fa`. A plain form post (no JavaScript) that
 /// fails is sent back to `/login?error=<code>`.
@@ -25,7 +25,7 @@ pub async fn login(email: String, password: String) -> Result<(), ApiError> {
             LoginOutcome::SignedIn(user) => {
                 gad_core::signin::start_session(&session, &user).await?;
                 let enrol = services::twofactor::require_enrolled(&state, &user).await.is_err();
-                Ok(if enrol { TWO_FACTOR_PAGE } else { "/tareas" })
+                Ok(if enrol { TWO_FACTOR_PAGE } else { home_for(user.role) })
             }
             LoginOutcome::SecondFactor(user) => {
                 pending_login::begin(&session, user.id).await?;

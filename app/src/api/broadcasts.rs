@@ -68,6 +68,15 @@ pub async fn delete_telegram_group(id: i64) -> Result<(), ApiError> {
 }
 
 /// Queues a broadcast to a group (supervisors and admins); the bot delivers it within seconds.
+/// Whether a Telegram bot is configured to deliver broadcasts.
+#[server(prefix = "/api/fn", endpoint = "telegram_bot_configured", output = crate::api::codec::JsonText)]
+pub async fn telegram_bot_configured() -> Result<bool, ApiError> {
+    use crate::server::context;
+    use gad_core::services;
+
+    context::serve(async |state, actor| services::broadcasts::bot_configured(state, actor)).await
+}
+
 #[server(prefix = "/api/fn", endpoint = "create_broadcast", output = crate::api::codec::JsonText)]
 pub async fn create_broadcast(group_id: i64, kind: BroadcastKind, text: String) -> Result<Broadcast, ApiError> {
     use crate::server::context;

@@ -1,8 +1,8 @@
 //! The task create/edit form as one server function over the default URL encoding, so the
 //! form works as a plain HTML post without JavaScript. Every field arrives as text; parsing
 //! errors and the service's own validation errors come back per field (Spanish). A plain
-//! form post is redirected to the task on success, or back to the form with the values
-//! typed and the errors in the query string (`v_<field>` / `e_<field>`).
+//! form post is redirected to the task on success, or back to the form, which shows the values
+//! typed and the errors from a one-shot flash kept in the session (never in the URL).
 
 use contract::ApiError;
 use contract::tasks::TaskDetail;
@@ -71,10 +71,12 @@ pub async fn save_task_form(
         }
     })
     .await;
-    if meta.plain_form_post {
-        match &result {
-            Ok(task) => leptos_axum::redirect(&format!("/tareas/{}", task.id)),
-            Err(err) => leptos_axum::redirect(&server::back_to_form(&form_page, &values, err)),
+    match &result {
+        Ok(task) => crate::api::form_redirect(&meta, &result, &format!("/tareas/{}", task.id), &form_page),
+        Err(error) => {
+            let values = values.iter().map(|(k, v)| ((*k).to_owned(), (*v).clone())).collect();
+            let outcome = || contract::flash::FormOutcome::TaskNotSaved { error: error.clone(), values };
+            crate::api::flash::after_plain_post(&meta, &form_page, &form_page, outcome).await;
         }
     }
     result
@@ -84,7 +86,6 @@ pub async fn save_task_form(
 mod server {
     use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
-    use contract::ApiError;
     use contract::FieldError;
     use contract::domain::{TaskPriority, TaskType};
     use contract::tasks::{NewTask, TaskUpdate};
@@ -227,20 +228,5 @@ mod server {
                 notes: Some(self.notes),
             }
         }
-    }
-
-    /// The form page again, carrying what was typed (`v_*`), the field errors (`e_*`) and the
-    /// general message (`error`).
-    pub fn back_to_form(page: &str, values: &[(&str, &String)], err: &ApiError) -> String {
-        let mut pairs: Vec<(String, String)> = vec![("error".into(), err.message.clone())];
-        for (name, value) in values {
-            if !value.is_empty() {
-                pairs.push((format!("v_{name}"), (*value).clone()));
-            }
-        }
-        for field in &err.fields {
-            pairs.push((format!("e_{}", field.field), field.message.clone()));
-        }
-        format!("{page}?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
     }
 }

@@ -38,6 +38,15 @@ pub async fn query_tasks_shared(filter: TaskFilter) -> Result<std::sync::Arc<Pag
     context::serve(async |state, actor| services::tasks::query_shared(state, actor, filter).await).await
 }
 
+/// How many tasks match `filter` (cursor and page size ignored), up to a cap.
+#[server(prefix = "/api/fn", endpoint = "count_tasks", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
+pub async fn count_tasks(filter: TaskFilter) -> Result<TaskCount, ApiError> {
+    use crate::server::context;
+    use gad_core::services;
+
+    context::serve(async |state, actor| services::tasks::count(state, actor, filter).await).await
+}
+
 /// Every task matching `filter` (cursor and page size ignored) as CSV with a Spanish header.
 #[server(prefix = "/api/fn", endpoint = "export_tasks_csv", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
 pub async fn export_tasks_csv(filter: TaskFilter) -> Result<String, ApiError> {

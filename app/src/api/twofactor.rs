@@ -178,7 +178,8 @@ pub async fn verify_login_code(code: String) -> Result<(), ApiError> {
         match services::twofactor::verify_login(&state, user_id, &code, &meta).await {
             Ok(user) => {
                 pending_login::clear(&session).await?;
-                gad_core::signin::start_session(&session, &user).await
+                gad_core::signin::start_session(&session, &user).await?;
+                Ok(contract::auth::home_for(user.role))
             }
             Err(err) => {
                 // A locked account starts again from the password.
@@ -192,7 +193,7 @@ pub async fn verify_login_code(code: String) -> Result<(), ApiError> {
     .await;
     let result = context::respond(result);
     match &result {
-        Ok(()) => leptos_axum::redirect("/tareas"),
+        Ok(home) => leptos_axum::redirect(home),
         Err(err) if meta.plain_form_post => match err.code {
             ErrorCode::Unauthenticated => leptos_axum::redirect("/login?error=expired"),
             ErrorCode::Locked => leptos_axum::redirect("/login?error=locked"),
@@ -204,5 +205,5 @@ pub async fn verify_login_code(code: String) -> Result<(), ApiError> {
         },
         Err(_) => {}
     }
-    result
+    result.map(|_| ())
 }

@@ -38,11 +38,14 @@ pub async fn create_user_form(
     #[server(default)] phone: String,
     role: Role,
     #[server(default)] password: String,
+    #[server(default)] officer_code: String,
+    #[server(default)] officer_rank: String,
+    #[server(default)] officer_unit: String,
 ) -> Result<CreatedUser, ApiError> {
     use crate::api::flash::after_plain_post;
     use crate::server::context;
     use contract::flash::FormOutcome;
-    use contract::users::NewUserInput;
+    use contract::users::{NewUserInput, OfficerProfile};
     use gad_core::services;
     let some = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     // What was typed, to fill the form again if it is refused (never the password).
@@ -53,8 +56,13 @@ pub async fn create_user_form(
         ("email".to_owned(), email.clone()),
         ("phone".to_owned(), phone.clone()),
         ("role".to_owned(), role.as_str().to_owned()),
+        ("officer_code".to_owned(), officer_code.clone()),
+        ("officer_rank".to_owned(), officer_rank.clone()),
+        ("officer_unit".to_owned(), officer_unit.clone()),
     ];
-    let input = NewUserInput { dni, first_name, last_name, email, phone: some(phone), role, password: some(password) };
+    let officer = Some(OfficerProfile { code: some(officer_code), rank: officer_rank, unit: officer_unit, specialty: None });
+    let input =
+        NewUserInput { dni, first_name, last_name, email, phone: some(phone), role, password: some(password), officer };
     let meta = context::request_meta();
     let result = context::serve(async |state, actor| services::users::create(state, actor, &meta, input).await).await;
     after_plain_post(&meta, USERS_PAGE, USERS_PAGE, || match &result {

@@ -121,7 +121,7 @@ pub fn AuditPage() -> impl IntoView {
                                             <caption>{tr("Registros de auditoría, los más recientes primero")}</caption>
                                             <thead><tr>
                                                 <th scope="col">"#"</th>
-                                                <th scope="col">{tr("Fecha (UTC)")}</th>
+                                                <th scope="col">{trf("Fecha ({})", &[&crate::ui::dates::zone_label()])}</th>
                                                 <th scope="col">{tr("Usuario")}</th>
                                                 <th scope="col">{tr("Canal")}</th>
                                                 <th scope="col">{tr("Acción")}</th>
@@ -133,7 +133,7 @@ pub fn AuditPage() -> impl IntoView {
                                                 {page.items.into_iter().map(|r| view! {
                                                     <tr>
                                                         <td class="mono">{r.id}</td>
-                                                        <td class="mono">{crate::ui::dates::date_time_seconds(&r.at)}</td>
+                                                        <td class="mono">{crate::ui::dates::local_date_time_seconds(&r.at)}</td>
                                                         <td>{r.user.unwrap_or_else(|| "—".into())}</td>
                                                         <td>{tr(r.channel.label_es())}</td>
                                                         <td class="mono">{r.action}</td>

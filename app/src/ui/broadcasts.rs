@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::broadcasts::{
     AddTelegramGroup, CreateBroadcast, broadcast_templates, list_broadcasts, list_telegram_groups,
+    telegram_bot_configured,
 };
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
@@ -41,7 +42,8 @@ pub fn BroadcastsPage() -> impl IntoView {
             let groups = list_telegram_groups().await?;
             let templates = broadcast_templates().await?;
             let history = list_broadcasts(None, cursor, Some(25)).await?;
-            Ok::<_, ApiError>((user, groups, templates, history))
+            let bot = telegram_bot_configured().await?;
+            Ok::<_, ApiError>((user, groups, templates, history, bot))
         },
     );
     let error = move || match send.value().get() {
@@ -62,7 +64,7 @@ pub fn BroadcastsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match loaded(data).await {
-                    Ok((user, groups, templates, history)) => {
+                    Ok((user, groups, templates, history, bot)) => {
                         let chosen = query.read_untracked().get("plantilla");
                         let template = templates.iter().find(|t| Some(&t.key) == chosen.as_ref()).cloned();
                         let kind = template.as_ref().map_or(BroadcastKind::Normal, |t| t.kind);
@@ -113,7 +115,13 @@ pub fn BroadcastsPage() -> impl IntoView {
                                             <textarea id="bc-text" name="text" rows="6" maxlength="4000" required>{text}</textarea>
                                             {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
                                             {move || sent().then(|| view! {
-                                                <p class="success" role="status">{tr("Difusión registrada: el bot la entregará.")}</p>
+                                                <p class="success" role="status">
+                                                    {if bot {
+                                                        tr("Difusión registrada: el bot la entregará; el historial muestra el resultado.")
+                                                    } else {
+                                                        tr("Difusión registrada como pendiente: el bot de Telegram no está configurado (TELEGRAM_BOT_TOKEN), así que no se entregará hasta que se configure y se inicie.")
+                                                    }}
+                                                </p>
                                             })}
                                             <button type="submit" disabled=move || send.pending().get()>{tr("Enviar difusión")}</button>
                                         </ActionForm>
@@ -141,7 +149,7 @@ pub fn BroadcastsPage() -> impl IntoView {
                                         <table class="data">
                                             <thead>
                                                 <tr>
-                                                    <th scope="col">{tr("Fecha")}</th>
+                                                    <th scope="col">{trf("Fecha ({})", &[&crate::ui::dates::zone_label()])}</th>
                                                     <th scope="col">{tr("Grupo")}</th>
                                                     <th scope="col">{tr("Tipo")}</th>
                                                     <th scope="col">{tr("Mensaje")}</th>
@@ -160,7 +168,7 @@ pub fn BroadcastsPage() -> impl IntoView {
                                                         };
                                                         view! {
                                                             <tr>
-                                                                <td>{format!("{} UTC", crate::ui::dates::date_time(&b.created_at))}</td>
+                                                                <td>{crate::ui::dates::local_date_time(&b.created_at)}</td>
                                                                 <td>{b.group_name}</td>
                                                                 <td>{tr(b.kind.label_es())}</td>
                                                                 <td class="wrap">{b.text}</td>

@@ -63,7 +63,7 @@ pub fn EmergencyPage() -> impl IntoView {
                             .into_any()
                     }
                     Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión."))),
-                    Err(e) => signed_out(e),
+                    Err(error) => view! { <crate::ui::page::PageError title=tr("Emergencia") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -164,6 +164,7 @@ fn Outcome(outcome: EmergencyOutcome) -> impl IntoView {
     let assigned = outcome.assigned_officer_ids.clone();
     view! {
         <Dispatched task=outcome.task />
+        {outcome.not_dispatched.map(|why| view! { <p class="warning" role="alert">{tr_msg(&why)}</p> })}
         {(!outcome.candidates.is_empty())
             .then(|| {
                 view! {

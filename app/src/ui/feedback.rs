@@ -97,7 +97,7 @@ pub fn FeedbackPage() -> impl IntoView {
                                             <tbody>
                                                 {page.items.into_iter().map(|f| view! {
                                                     <tr>
-                                                        <td class="mono">{crate::ui::dates::date_time(&f.created_at)}</td>
+                                                        <td class="mono">{crate::ui::dates::local_date_time(&f.created_at)}</td>
                                                         <td>{f.author.unwrap_or_else(|| "—".into())}</td>
                                                         <td>{tr(f.channel.label_es())}</td>
                                                         <td>{f.text}</td>

@@ -22,23 +22,47 @@ struct NavItem {
     external: bool,
 }
 
+/// A group of the navigation, as an operations room thinks of its work.
+struct NavGroup {
+    label: &'static str,
+    items: &'static [NavItem],
+}
+
 const ALL: &[Role] = &[Role::Officer, Role::Supervisor, Role::Admin];
 const STAFF: &[Role] = &[Role::Supervisor, Role::Admin];
 const ADMIN: &[Role] = &[Role::Admin];
 
-/// SPEC §6.1 pages. Officers see their own tasks, the emergency form, feedback and notes.
-const NAV: &[NavItem] = &[
-    NavItem { path: "/", label: tr_later("Resumen"), roles: ALL, external: false },
-    NavItem { path: "/mapa", label: tr_later("Mapa"), roles: STAFF, external: true },
-    NavItem { path: "/tareas", label: tr_later("Tareas"), roles: ALL, external: false },
-    NavItem { path: "/tareas/nueva", label: tr_later("Nueva tarea"), roles: STAFF, external: false },
-    NavItem { path: "/efectivos", label: tr_later("Efectivos"), roles: STAFF, external: false },
-    NavItem { path: "/emergencia", label: tr_later("Emergencia"), roles: ALL, external: false },
-    NavItem { path: "/difusion", label: tr_later("Difusión"), roles: STAFF, external: false },
-    NavItem { path: "/usuarios", label: tr_later("Usuarios"), roles: ADMIN, external: false },
-    NavItem { path: "/auditoria", label: tr_later("Auditoría"), roles: ADMIN, external: false },
-    NavItem { path: "/comentarios", label: tr_later("Comentarios"), roles: STAFF, external: false },
-    NavItem { path: "/notas", label: tr_later("Notas"), roles: ALL, external: false },
+/// SPEC §6.1 pages, grouped. Officers see their own tasks, the emergency form and notes.
+const NAV: &[NavGroup] = &[
+    NavGroup {
+        label: tr_later("Operación"),
+        items: &[
+            NavItem { path: "/", label: tr_later("Resumen"), roles: ALL, external: false },
+            NavItem { path: "/mapa", label: tr_later("Mapa"), roles: STAFF, external: true },
+            NavItem { path: "/tareas", label: tr_later("Tareas"), roles: ALL, external: false },
+            NavItem { path: "/tareas/nueva", label: tr_later("Nueva tarea"), roles: STAFF, external: false },
+            NavItem { path: "/emergencia", label: tr_later("Emergencia"), roles: ALL, external: false },
+        ],
+    },
+    NavGroup {
+        label: tr_later("Personal"),
+        items: &[NavItem { path: "/efectivos", label: tr_later("Efectivos"), roles: STAFF, external: false }],
+    },
+    NavGroup {
+        label: tr_later("Comunicación"),
+        items: &[
+            NavItem { path: "/difusion", label: tr_later("Difusión"), roles: STAFF, external: false },
+            NavItem { path: "/notas", label: tr_later("Notas"), roles: ALL, external: false },
+            NavItem { path: "/comentarios", label: tr_later("Comentarios"), roles: STAFF, external: false },
+        ],
+    },
+    NavGroup {
+        label: tr_later("Administración"),
+        items: &[
+            NavItem { path: "/usuarios", label: tr_later("Usuarios"), roles: ADMIN, external: false },
+            NavItem { path: "/auditoria", label: tr_later("Auditoría"), roles: ADMIN, external: false },
+        ],
+    },
 ];
 
 /// Whether `current` is the page of `item` (a task's page belongs to "Tareas").
@@ -55,20 +79,37 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let location = use_location();
     let role = user.role;
-    let links = NAV
+    let groups = NAV
         .iter()
-        .filter(|item| item.roles.contains(&role))
-        .map(|item| {
-            let pathname = location.pathname;
-            view! {
-                <a
-                    href=item.path
-                    rel=item.external.then_some("external")
-                    aria-current=move || pathname.with(|p| is_current(item, p)).then_some("page")
-                >
-                    {tr(item.label)}
-                </a>
+        .filter_map(|group| {
+            let items: Vec<&'static NavItem> = group.items.iter().filter(|item| item.roles.contains(&role)).collect();
+            if items.is_empty() {
+                return None;
             }
+            let id = format!("nav-group-{}", NAV.iter().position(|g| std::ptr::eq(g, group)).unwrap_or_default());
+            let links = items
+                .into_iter()
+                .map(|item| {
+                    let pathname = location.pathname;
+                    view! {
+                        <li>
+                            <a
+                                href=item.path
+                                rel=item.external.then_some("external")
+                                aria-current=move || pathname.with(|p| is_current(item, p)).then_some("page")
+                            >
+                                {tr(item.label)}
+                            </a>
+                        </li>
+                    }
+                })
+                .collect_view();
+            Some(view! {
+                <div class="nav-group">
+                    <p class="nav-group-label" id=id.clone()>{tr(group.label)}</p>
+                    <ul aria-labelledby=id>{links}</ul>
+                </div>
+            })
         })
         .collect_view();
     view! {
@@ -76,13 +117,16 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
         <a class="skip-link" href="#contenido">
             {tr("Saltar al contenido")}
         </a>
+        // The phone's menu button: a checkbox and its label, so it opens without JavaScript.
+        <input type="checkbox" id="menu-toggle" class="menu-toggle" aria-controls="navegacion" />
         <header class="topbar">
+            <label for="menu-toggle" class="menu-button">
+                <span aria-hidden="true">"☰ "</span>
+                {tr("Menú")}
+            </label>
             <a class="brand" href="/">
                 "GAD"
             </a>
-            <nav aria-label=tr("Principal") class="main-nav">
-                {links}
-            </nav>
             <div class="whoami">
                 <LiveIndicator />
                 <NotificationBell />
@@ -100,8 +144,13 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
             </div>
         </header>
         <EmergencyBanner />
-        <main class="content" id="contenido" tabindex="-1">
-            {children()}
-        </main>
+        <div class="frame">
+            <nav aria-label=tr("Principal") class="main-nav" id="navegacion">
+                {groups}
+            </nav>
+            <main class="content" id="contenido" tabindex="-1">
+                {children()}
+            </main>
+        </div>
     }
 }

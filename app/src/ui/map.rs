@@ -64,7 +64,7 @@ pub fn MapPage() -> impl IntoView {
                             .into_any()
                     }
                     Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión."))),
-                    Err(e) => signed_out(e),
+                    Err(error) => view! { <crate::ui::page::PageError title=tr("Mapa") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -87,11 +87,13 @@ fn age_text(at: chrono::DateTime<Utc>) -> String {
     }
 }
 
-#[component]
-fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView {
-    let query = use_query_map();
-    let (c_lat, c_lon) = (settings.center_lat, settings.center_lon);
-
+/// The map's live layers: the officers (loaded with the page, then moved and recoloured by
+/// live events) and the open tasks around the centre (refetched on task events).
+fn live_layers(
+    officers: Vec<OfficerOnMap>,
+    c_lat: f64,
+    c_lon: f64,
+) -> (RwSignal<Vec<OfficerOnMap>>, Resource<Result<Vec<TaskOnMap>, ApiError>>) {
     // Officers: loaded once, then moved and recoloured by live events.
     let officers = RwSignal::new(officers);
     let live = use_live();
@@ -119,6 +121,48 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
         move || task_events.get(),
         move |_| tasks_in_bbox(c_lat - BOX_DEG, c_lon - BOX_DEG, c_lat + BOX_DEG, c_lon + BOX_DEG, MAP_LIMIT, true),
     );
+
+    (officers, tasks)
+}
+
+/// The live map of the home page (supervisors and admins): officers and open tasks, moving as
+/// events arrive; a click offers the nearest officers and an emergency there (on `/mapa`).
+#[component]
+pub fn HomeMap(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView {
+    let (officers, tasks) = live_layers(officers, settings.center_lat, settings.center_lon);
+    let nearest = Resource::new(|| (), |_| async { Ok::<Option<Vec<NearbyOfficer>>, ApiError>(None) });
+    let track = Resource::new(|| (), |_| async { Ok::<Option<Track>, ApiError>(None) });
+    let point = Memo::new(|_| None::<(f64, f64)>);
+    let clicked = RwSignal::new(None::<(f64, f64)>);
+    #[cfg(feature = "hydrate")]
+    let glue_settings = settings.clone();
+    let glue = move || {
+        #[cfg(feature = "hydrate")]
+        client::attach(&glue_settings, officers, tasks, nearest, track, point, clicked);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (officers, tasks, nearest, track, point, clicked);
+    };
+    view! {
+        <Stylesheet id="leaflet" href="/vendor/leaflet/leaflet.css" />
+        <div id="gad-map" class="map home-map" role="region" aria-label=tr("Mapa de efectivos y tareas")></div>
+        <Transition fallback=|| ()>{glue()}</Transition>
+    }
+}
+
+/// What the home page's map starts from: the map settings and the officers around its centre.
+pub async fn home_map_data() -> Result<(MapSettings, Vec<OfficerOnMap>), ApiError> {
+    let settings = map_settings().await?;
+    let (lat, lon) = (settings.center_lat, settings.center_lon);
+    let officers = officers_in_bbox(lat - BOX_DEG, lon - BOX_DEG, lat + BOX_DEG, lon + BOX_DEG, MAP_LIMIT).await?;
+    Ok((settings, officers))
+}
+
+#[component]
+fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView {
+    let query = use_query_map();
+    let (c_lat, c_lon) = (settings.center_lat, settings.center_lon);
+
+    let (officers, tasks) = live_layers(officers, c_lat, c_lon);
 
     // The selected point (`?lat=&lon=`) and its nearest officers.
     let point = Memo::new(move |_| query.with(|q| parse_point(q.get("lat"), q.get("lon"))));
@@ -341,9 +385,19 @@ fn NearestList(list: Vec<NearbyOfficer>) -> impl IntoView {
                     view! {
                         <li>
                             <strong>{format!("{} · {}", o.code, o.name)}</strong>
-                            <span>{format!(" — {:.0} m", o.distance_m)}</span>
+                            <span>{format!(" — {}", contract::format::distance(o.distance_m))}</span>
                             <span class=format!("badge officer-{}", o.status.as_str())>{tr(o.status.label_es())}</span>
-                            <small>{trf(" posición {}", &[&age_text(o.position_at)])}</small>
+                            {if o.dispatchable || o.status != contract::domain::OfficerStatus::Available {
+                                view! { <small>{trf(" posición {}", &[&age_text(o.position_at)])}</small> }.into_any()
+                            } else {
+                                // The dispatch rule, in the same words as the emergency answer.
+                                view! {
+                                    <small class="stale">
+                                        {trf(" · sin posición reciente: {}", &[&age_text(o.position_at)])}
+                                    </small>
+                                }
+                                    .into_any()
+                            }}
                         </li>
                     }
                 })
@@ -360,8 +414,8 @@ fn TrackSummary(track: Track) -> impl IntoView {
         trf(
             " entre {} y {}",
             &[
-                &format!("{} UTC", crate::ui::dates::day_month_time(&a.recorded_at)),
-                &format!("{} UTC", crate::ui::dates::day_month_time(&b.recorded_at)),
+                &crate::ui::dates::local_day_month_time(&a.recorded_at),
+                &format!("{} ({})", crate::ui::dates::local_day_month_time(&b.recorded_at), crate::ui::dates::zone_label()),
             ],
         )
     });
@@ -508,6 +562,8 @@ mod client {
             "center": [settings.center_lat, settings.center_lon],
             "zoom": 13,
             "tileUrl": settings.tile_url,
+            // A place asked for in the address (a point): keep it, do not fit to the data.
+            "keepView": point.get_untracked().is_some(),
         })
         .to_string();
         Effect::new(move |_| {

@@ -50,9 +50,11 @@ pub use users::UsersPage;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The request's language (`gad_lang` cookie); the browser reads it back from `lang`.
     let lang = crate::i18n::locale().code();
+    // The zone every time is shown in, for the browser's own formatting (`ui::dates`).
+    let tz = crate::ui::dates::zone_name();
     view! {
         <!DOCTYPE html>
-        <html lang=lang>
+        <html lang=lang data-tz=tz>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />

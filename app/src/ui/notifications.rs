@@ -51,27 +51,35 @@ fn Bell() -> impl IntoView {
     // Reference-counted, not owned by the reactive tree: pages re-create the frame when their
     // own data reloads, and awaiting an owner-bound resource that was disposed meanwhile panics.
     let data = ArcResource::new(move || (live.get(), mark.version().get()), |_| notifications());
+    let unread = {
+        let data = data.clone();
+        Signal::derive(move || data.get().and_then(Result::ok).map_or(0, |n| n.unread))
+    };
+    let label = move || match unread.get() {
+        0 => tr("Notificaciones: ninguna sin leer").to_owned(),
+        1 => tr("Notificaciones: 1 sin leer").to_owned(),
+        k => trf("Notificaciones: {} sin leer", &[&k.to_string()]),
+    };
+    // Everything that holds the action (the form) is built here, with the component; only the
+    // list waits for the data. A form built after an await could meet an action disposed
+    // meanwhile, when the page re-created its frame (a panic in the browser).
     view! {
-        <Transition fallback=|| view! { <span class="bell" aria-hidden="true"><BellIcon /></span> }>
-            {move || {
-                let data = data.clone();
-                Suspend::new(async move {
-                let n = loaded(data).await.ok()?;
-                let unread = n.unread;
-                let label = match unread {
-                    0 => tr("Notificaciones: ninguna sin leer").to_owned(),
-                    1 => tr("Notificaciones: 1 sin leer").to_owned(),
-                    k => trf("Notificaciones: {} sin leer", &[&k.to_string()]),
-                };
-                Some(view! {
-                    <details class="bell">
-                        <summary aria-label=label.clone() title=label>
-                            <BellIcon />
-                            {(unread > 0).then(|| view! { <span class="bell-count" aria-hidden="true">{unread}</span> })}
-                        </summary>
-                        <div class="bell-panel">
-                            <h2 class="bell-title">{tr("Notificaciones")}</h2>
-                            {if n.items.is_empty() {
+        <details class="bell">
+            <summary aria-label=label title=label>
+                <BellIcon />
+                {move || {
+                    let k = unread.get();
+                    (k > 0).then(|| view! { <span class="bell-count" aria-hidden="true">{k}</span> })
+                }}
+            </summary>
+            <div class="bell-panel">
+                <h2 class="bell-title">{tr("Notificaciones")}</h2>
+                <Transition fallback=|| ()>
+                    {move || {
+                        let data = data.clone();
+                        Suspend::new(async move {
+                            let n = loaded(data).await.ok()?;
+                            Some(if n.items.is_empty() {
                                 view! { <p class="empty">{tr("Sin novedades.")}</p> }.into_any()
                             } else {
                                 view! {
@@ -95,17 +103,16 @@ fn Bell() -> impl IntoView {
                                     </ul>
                                 }
                                     .into_any()
-                            }}
-                            <ActionForm action=mark>
-                                <button type="submit" class="secondary" disabled=move || unread == 0>
-                                    {tr("Marcar como leídas")}
-                                </button>
-                            </ActionForm>
-                        </div>
-                    </details>
-                })
-                })
-            }}
-        </Transition>
+                            })
+                        })
+                    }}
+                </Transition>
+                <ActionForm action=mark>
+                    <button type="submit" class="secondary" disabled=move || unread.get() == 0>
+                        {tr("Marcar como leídas")}
+                    </button>
+                </ActionForm>
+            </div>
+        </details>
     }
 }

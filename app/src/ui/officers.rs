@@ -25,7 +25,7 @@ fn position_view(p: Option<Position>) -> AnyView {
         Some(p) => view! {
             <span>
                 <span class="mono">{format!("{:.5}, {:.5}", p.lat, p.lon)}</span>
-                " · " {format!("{} UTC", crate::ui::dates::day_month_time(&p.recorded_at))} " · "
+                " · " {format!("{} ({})", crate::ui::dates::local_day_month_time(&p.recorded_at), crate::ui::dates::zone_label())} " · "
                 <a href=format!("/mapa?lat={:.6}&lon={:.6}", p.lat, p.lon)>"mapa"</a>
             </span>
         }

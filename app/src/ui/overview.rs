@@ -10,7 +10,8 @@ use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{is_task_event, refresh_on};
 use crate::ui::page::loaded;
-use contract::domain::{OfficerStatus, TaskStatus};
+use contract::domain::{OfficerStatus, Role, TaskStatus, TaskType};
+use contract::tasks::{TaskFilter, TaskSort};
 use contract::overview::{ActivityItem, OVERVIEW_DAYS, Overview};
 use contract::stats::{DayCount, TypeCount};
 use contract::{ApiError, ErrorCode};
@@ -44,9 +45,28 @@ pub fn OverviewPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match loaded(user).await {
-                    Ok(Some(user)) => view! { <Layout user><OverviewData data /></Layout> }.into_any(),
+                    Ok(Some(user)) => {
+                        if user.role == Role::Officer {
+                            view! { <Layout user><OverviewData data /></Layout> }.into_any()
+                        } else {
+                            // Supervisors and admins: the live map fills the screen, the figures,
+                            // open emergencies and the feed beside it.
+                            view! {
+                                <Layout user>
+                                    <div class="home">
+                                        <div class="home-map-panel"><HomeMapFrame /></div>
+                                        <div class="home-panels">
+                                            <OpenEmergencies live />
+                                            <OverviewData data />
+                                        </div>
+                                    </div>
+                                </Layout>
+                            }
+                            .into_any()
+                        }
+                    }
                     Ok(None) => signed_out(ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión."))),
-                    Err(e) => signed_out(e),
+                    Err(error) => view! { <crate::ui::page::PageError title=tr("Resumen") error /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -62,6 +82,75 @@ pub fn signed_out(e: ApiError) -> AnyView {
         </main>
     }
     .into_any()
+}
+
+/// The home's live map, loaded once (it then follows the live events itself).
+#[component]
+fn HomeMapFrame() -> impl IntoView {
+    let data = Resource::new(|| (), |_| crate::ui::map::home_map_data());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando mapa…")}</p> }>
+            {move || Suspend::new(async move {
+                match loaded(data).await {
+                    Ok((settings, officers)) => view! { <crate::ui::map::HomeMap settings officers /> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="error">{tr_msg(&e.message)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The open emergencies, newest first, each a link to its task (refetched on task events).
+#[component]
+fn OpenEmergencies(live: Signal<u64>) -> impl IntoView {
+    let data = Resource::new(
+        move || live.get(),
+        |_| {
+            crate::api::tasks::query_tasks(TaskFilter {
+                statuses: TaskStatus::ALL.iter().copied().filter(|s| s.is_open()).collect(),
+                task_type: Some(TaskType::Emergency),
+                sort: TaskSort::CreatedAt,
+                descending: true,
+                limit: Some(10),
+                ..TaskFilter::default()
+            })
+        },
+    );
+    view! {
+        <section aria-labelledby="emergencias-abiertas" class="home-emergencies">
+            <h2 id="emergencias-abiertas">{tr("Emergencias abiertas")}</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match loaded(data).await {
+                        Ok(page) if page.items.is_empty() => {
+                            view! { <p class="empty">{tr("Ninguna emergencia abierta.")}</p> }.into_any()
+                        }
+                        Ok(page) => view! {
+                            <ul class="emergency-list">
+                                {page
+                                    .items
+                                    .into_iter()
+                                    .map(|t| {
+                                        view! {
+                                            <li>
+                                                <a class="mono" href=format!("/tareas/{}", t.id)>{t.code}</a>
+                                                " "
+                                                <span>{t.title}</span>
+                                                " "
+                                                <span class=format!("badge status-{}", t.status.as_str())>{tr(t.status.label_es())}</span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                        .into_any(),
+                        Err(e) => view! { <p role="alert" class="error">{tr_msg(&e.message)}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
 }
 
 /// The figures, refetched on every task event (the frame around them stays).

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 use crate::api::auth::whoami;
 use crate::i18n::{tr, tr_msg};
+use crate::ui::Layout;
 use contract::auth::CurrentUser;
 use contract::{ApiError, ErrorCode};
 
@@ -44,21 +45,60 @@ pub fn loaded<F: IntoFuture>(data: F) -> F::IntoFuture {
     data.into_future()
 }
 
-/// A page that could not load: the Spanish message and a way on.
+/// A page that could not load: the Spanish message and a way on. Someone signed in (refused a
+/// page their role may not see, or asking for one that does not exist) keeps the navigation
+/// and is sent back to work, not offered "Ingresar"; someone signed out is offered it.
 #[component]
 pub fn PageError(title: &'static str, error: ApiError) -> impl IntoView {
-    let (href, label) = match error.code {
-        ErrorCode::Unauthenticated => ("/login", tr("Ingresar")),
-        _ => ("/tareas", tr("Volver a las tareas")),
-    };
+    if error.code == ErrorCode::Unauthenticated {
+        return view! {
+            <main class="centered">
+                <Title text=title />
+                <p role="alert" class="error">
+                    {tr_msg(&error.message)}
+                </p>
+                <a href="/login">{tr("Ingresar")}</a>
+            </main>
+        }
+        .into_any();
+    }
+    let me = Resource::new(|| (), |_| whoami());
+    let message = tr_msg(&error.message);
     view! {
-        <main class="centered">
-            <Title text=title />
-            <p role="alert" class="error">
-                {tr_msg(&error.message)}
-            </p>
-            <a href=href>{label}</a>
-        </main>
+        <Title text=title />
+        <Suspense fallback=|| ()>
+            {move || {
+                let message = message.clone();
+                Suspend::new(async move {
+                    match loaded(me).await {
+                        Ok(Some(user)) => view! {
+                            <Layout user>
+                                <h1>{title}</h1>
+                                <p role="alert" class="error">{message}</p>
+                                <a href="/">{tr("Volver al inicio")}</a>
+                            </Layout>
+                        }
+                        .into_any(),
+                        _ => view! {
+                            <main class="centered">
+                                <p role="alert" class="error">{message}</p>
+                                <a href="/login">{tr("Ingresar")}</a>
+                            </main>
+                        }
+                        .into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// On the server, answers this page with 403 (the page itself says why, in Spanish).
+pub fn forbidden_status() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
     }
 }
 

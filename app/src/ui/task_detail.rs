@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::assignment::{AssignOfficerForm, assignment_candidates};
@@ -11,11 +12,12 @@ use crate::api::auth::whoami;
 use crate::api::tasks::{TransitionTask, UnassignOfficer, task_detail};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
-use crate::ui::live::{refresh_on, task_event_id};
+use crate::ui::live::{task_event_id, use_live};
 use crate::ui::page::loaded;
 use contract::assignment::AssignmentCandidate;
 use contract::auth::CurrentUser;
 use contract::domain::TaskStatus;
+use contract::events::Event;
 use contract::format::distance;
 use contract::tasks::TaskDetail;
 use contract::{ApiError, ErrorCode};
@@ -42,6 +44,17 @@ fn error_message(code: &str) -> &'static str {
     }
 }
 
+/// Whether the page already shows what `event` announces.
+fn already_shown(task: &TaskDetail, event: &Event) -> bool {
+    let assigned = |officer: i64| task.assignments.iter().any(|a| a.officer_id == officer);
+    match event {
+        Event::TaskStatusChanged { to, .. } => task.status == *to,
+        Event::TaskAssigned { officer_ids, .. } => officer_ids.iter().all(|&o| assigned(o)),
+        Event::TaskUnassigned { officer_id, .. } => !assigned(*officer_id),
+        _ => false,
+    }
+}
+
 #[component]
 pub fn TaskDetailPage() -> impl IntoView {
     let params = use_params_map();
@@ -52,9 +65,10 @@ pub fn TaskDetailPage() -> impl IntoView {
     // Disposed with the actions: a load that resolves after the page was left (or replaced)
     // renders nothing instead of building forms on disposed actions (a panic in the browser).
     let alive = RwSignal::new(());
-    // Refetch when this task changes elsewhere (another session, the bot, the REST API).
+    // Refetched after this page's own actions, and when this task changes elsewhere (another
+    // session, the bot, the REST API): see the effect below.
     let task_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
-    let live = refresh_on(move |e| task_event_id(e).is_some_and(|id| Some(id) == task_id()));
+    let live = RwSignal::new(0u64);
     let data = Resource::new(
         move || {
             let versions = (transition.version().get(), assign.version().get(), unassign.version().get());
@@ -72,6 +86,31 @@ pub fn TaskDetailPage() -> impl IntoView {
             Ok::<_, ApiError>((user, task, candidates))
         },
     );
+    // A live event for this task refetches it unless it is news the page already has: the echo
+    // of its own action (which refetches when it completes), or a change already shown. One
+    // fetch per change, not two.
+    let hub = use_live();
+    let seen = hub.last.with_untracked(|m| m.as_ref().map_or(0, |m| m.seq));
+    Effect::new(move |_| {
+        let Some(message) = hub.last.get() else { return };
+        if message.seq <= seen {
+            return;
+        }
+        let refetch = match &message.event {
+            None => true,
+            Some(event) => {
+                let own_action_pending = transition.pending().get_untracked()
+                    || assign.pending().get_untracked()
+                    || unassign.pending().get_untracked();
+                task_event_id(event).is_some_and(|id| Some(id) == task_id())
+                    && !own_action_pending
+                    && !data.with_untracked(|d| matches!(d, Some(Ok((_, task, _))) if already_shown(task, event)))
+            }
+        };
+        if refetch {
+            live.update(|v| *v += 1);
+        }
+    });
     // The latest failed action (in place, with JavaScript) or the redirect's `?error=`.
     let error = move || {
         let failed = [
@@ -109,6 +148,51 @@ pub fn TaskDetailPage() -> impl IntoView {
     }
 }
 
+/// The first step of an irreversible transition: a button that opens its confirmation.
+#[component]
+fn AskFirst(id: i64, to: TaskStatus, label: &'static str) -> impl IntoView {
+    view! {
+        <Form method="GET" action=format!("/tareas/{id}") attr:class="inline-form">
+            <input type="hidden" name="confirmar" value=to.as_str() />
+            <button type="submit" class=if to == TaskStatus::Cancelled { "danger" } else { "" }>
+                {label}
+            </button>
+        </Form>
+    }
+}
+
+/// The confirmation of finishing or cancelling (a reason is required to cancel).
+#[component]
+fn Confirm(id: i64, to: TaskStatus, code: String, transition: ServerAction<TransitionTask>) -> impl IntoView {
+    let cancel = to == TaskStatus::Cancelled;
+    let (question, yes) = if cancel {
+        (trf("¿Cancelar la tarea {}? No se puede deshacer.", &[&code]), tr("Sí, cancelar la tarea"))
+    } else {
+        (trf("¿Finalizar la tarea {}? No se puede deshacer.", &[&code]), tr("Sí, finalizar"))
+    };
+    let label = question.clone();
+    view! {
+        <div class="confirm" role="group" aria-label=label>
+            <p>
+                <strong>{question}</strong>
+            </p>
+            <ActionForm action=transition attr:class="inline-form">
+                <input type="hidden" name="id" value=id.to_string() />
+                <input type="hidden" name="to" value=to.as_str() />
+                {cancel
+                    .then(|| {
+                        view! {
+                            <label for="reason">{tr("Motivo")}</label>
+                            <input id="reason" name="reason" required maxlength="1000" />
+                        }
+                    })}
+                <button type="submit" class=if cancel { "danger" } else { "" }>{yes}</button>
+            </ActionForm>
+            <a href=format!("/tareas/{id}")>{tr("No, volver")}</a>
+        </div>
+    }
+}
+
 #[component]
 fn TaskView(
     user: CurrentUser,
@@ -119,6 +203,7 @@ fn TaskView(
     unassign: ServerAction<UnassignOfficer>,
     error: impl Fn() -> Option<String> + Send + Sync + 'static,
 ) -> impl IntoView {
+    let query = use_query_map();
     let status = task.status;
     let id = task.id;
     let title = format!("{} · {}", task.code, task.title);
@@ -148,31 +233,36 @@ fn TaskView(
                 {if task.allowed_transitions.is_empty() {
                     view! { <p class="empty">{tr("No hay acciones disponibles para usted en este estado.")}</p> }.into_any()
                 } else {
+                    let transitions = task.allowed_transitions.clone();
+                    let code = task.code.clone();
+                    // Finishing and cancelling cannot be undone: their button asks first
+                    // (`?confirmar=`, a page of its own, so it works without JavaScript too).
+                    let asked = move || query.read().get("confirmar");
                     view! {
                         <div class="actions">
-                            {task
-                                .allowed_transitions
-                                .iter()
-                                .map(|&to| {
-                                    let cancel = to == TaskStatus::Cancelled;
-                                    view! {
-                                        <ActionForm action=transition attr:class="inline-form">
-                                            <input type="hidden" name="id" value=id.to_string() />
-                                            <input type="hidden" name="to" value=to.as_str() />
-                                            {cancel
-                                                .then(|| {
-                                                    view! {
-                                                        <label for="reason">{tr("Motivo")}</label>
-                                                        <input id="reason" name="reason" required />
-                                                    }
-                                                })}
-                                            <button type="submit" class=if cancel { "danger" } else { "" }>
-                                                {action_label(status, to)}
-                                            </button>
-                                        </ActionForm>
-                                    }
-                                })
-                                .collect_view()}
+                            {move || {
+                                let asked = asked();
+                                transitions
+                                    .iter()
+                                    .map(|&to| {
+                                        let confirm = matches!(to, TaskStatus::Completed | TaskStatus::Cancelled);
+                                        if confirm && asked.as_deref() != Some(to.as_str()) {
+                                            view! { <AskFirst id to label=action_label(status, to) /> }.into_any()
+                                        } else if confirm {
+                                            view! { <Confirm id to code=code.clone() transition /> }.into_any()
+                                        } else {
+                                            view! {
+                                                <ActionForm action=transition attr:class="inline-form">
+                                                    <input type="hidden" name="id" value=id.to_string() />
+                                                    <input type="hidden" name="to" value=to.as_str() />
+                                                    <button type="submit">{action_label(status, to)}</button>
+                                                </ActionForm>
+                                            }
+                                                .into_any()
+                                        }
+                                    })
+                                    .collect_view()
+                            }}
                         </div>
                     }
                     .into_any()

@@ -1,12 +1,13 @@
 //! Create (`/tareas/nueva`) and edit (`/tareas/:id/editar`) a task. One plain HTML form posting
 //! to `save_task_form`: without JavaScript the server redirects to the task, or back here with
-//! what was typed and the errors in the query string; with JavaScript the same server function
-//! answers in place and the errors appear under their fields.
+//! what was typed and the errors as a one-shot flash (never in the URL); with JavaScript the
+//! same server function answers in place and the errors appear under their fields.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_params_map};
 
+use crate::api::flash::take_flash;
 use crate::api::task_forms::SaveTaskForm;
 use crate::api::tasks::task_detail;
 use crate::i18n::{tr, tr_msg, trf};
@@ -15,6 +16,7 @@ use crate::ui::page::{PageError, loaded, signed_in};
 use contract::ApiError;
 use contract::auth::CurrentUser;
 use contract::domain::{Role, TaskPriority, TaskType};
+use contract::flash::FormOutcome;
 use contract::tasks::TaskDetail;
 
 /// `dd/mm/yyyy HH:MM` (how the server prints local times) → `yyyy-mm-ddTHH:MM` (the value of
@@ -44,15 +46,22 @@ fn initial_values(task: Option<&TaskDetail>) -> Vec<(&'static str, String)> {
     ]
 }
 
+const NEW_PAGE: &str = "/tareas/nueva";
+/// The longest title the service takes (it says so when a longer one arrives).
+const TITLE_MAX: usize = 200;
+
 #[component]
 pub fn NewTaskPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| signed_in());
+    let data = Resource::new(
+        || (),
+        |_| async move { Ok::<_, ApiError>((signed_in().await?, take_flash(NEW_PAGE.to_owned()).await?)) },
+    );
     view! {
         <Title text=tr("Nueva tarea") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match loaded(data).await {
-                    Ok(user) => view! { <TaskFormView user task=None /> }.into_any(),
+                    Ok((user, refused)) => view! { <TaskFormView user task=None refused /> }.into_any(),
                     Err(error) => view! { <PageError title=tr("Nueva tarea") error /> }.into_any(),
                 }
             })}
@@ -70,7 +79,8 @@ pub fn EditTaskPage() -> impl IntoView {
             let id = id
                 .and_then(|id| id.parse::<i64>().ok())
                 .ok_or_else(|| ApiError::new(crate::api::ErrorCode::NotFound, tr("La tarea no existe.")))?;
-            Ok::<_, ApiError>((user, task_detail(id).await?))
+            let refused = take_flash(format!("/tareas/{id}/editar")).await?;
+            Ok::<_, ApiError>((user, task_detail(id).await?, refused))
         },
     );
     view! {
@@ -78,7 +88,7 @@ pub fn EditTaskPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match loaded(data).await {
-                    Ok((user, task)) => view! { <TaskFormView user task=Some(task) /> }.into_any(),
+                    Ok((user, task, refused)) => view! { <TaskFormView user task=Some(task) refused /> }.into_any(),
                     Err(error) => view! { <PageError title=tr("Editar tarea") error /> }.into_any(),
                 }
             })}
@@ -87,8 +97,12 @@ pub fn EditTaskPage() -> impl IntoView {
 }
 
 #[component]
-fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
-    let query = use_query_map();
+fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>, refused: Option<FormOutcome>) -> impl IntoView {
+    // A form refused without JavaScript comes back with what was typed and why (the flash).
+    let (refused_values, refused_error) = match refused {
+        Some(FormOutcome::TaskNotSaved { error, values }) => (values, Some(error)),
+        _ => (Vec::new(), None),
+    };
     let save = ServerAction::<SaveTaskForm>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -106,26 +120,33 @@ fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
     let id = task.as_ref().map(|t| t.id.to_string()).unwrap_or_default();
     // What was typed before a no-JavaScript round trip wins over the stored values.
     let initial = initial_values(task.as_ref());
-    let value = move |field: &str| -> String {
-        query
-            .with_untracked(|q| q.get(&format!("v_{field}")))
-            .unwrap_or_else(|| initial.iter().find(|(k, _)| *k == field).map(|(_, v)| v.clone()).unwrap_or_default())
+    let value = |field: &str| -> String {
+        refused_values
+            .iter()
+            .chain(initial.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<Vec<_>>().iter())
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     };
-    // The error of one field: from the last in-place answer, else from the redirect's query.
+    // The error of one field: from the last in-place answer, else from the refused post.
+    let refused_error = StoredValue::new(refused_error);
     let field_error = move |field: &'static str| {
         move || match save.value().get() {
             Some(Err(e)) => e.fields.iter().find(|f| f.field == field).map(|f| tr_msg(&f.message)),
             Some(Ok(_)) => None,
-            None => query.read().get(&format!("e_{field}")).map(|m| tr_msg(&m)),
+            None => refused_error.with_value(|e| {
+                e.as_ref().and_then(|e| e.fields.iter().find(|f| f.field == field).map(|f| tr_msg(&f.message)))
+            }),
         }
     };
     let general_error = move || match save.value().get() {
         Some(Err(e)) => Some(tr_msg(&e.message)),
         Some(Ok(_)) => None,
-        None => query.read().get("error").map(|m| tr_msg(&m)),
+        None => refused_error.with_value(|e| e.as_ref().map(|e| tr_msg(&e.message))),
     };
     let v_code = value("code");
     let v_title = value("title");
+    let title_len = RwSignal::new(v_title.chars().count());
     let v_description = value("description");
     let v_scheduled_start = value("scheduled_start");
     let v_scheduled_end = value("scheduled_end");
@@ -136,6 +157,7 @@ fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
     let selected_type = value("task_type");
     let selected_priority = value("priority");
     if !allowed {
+        crate::ui::page::forbidden_status();
         return view! {
             <Layout user>
                 <h1>{heading}</h1>
@@ -158,7 +180,19 @@ fn TaskFormView(user: CurrentUser, task: Option<TaskDetail>) -> impl IntoView {
                 {move || general_error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
                 <div class="form-grid">
                     <Field label=tr("Título") name="title" error=field_error("title") wide=true>
-                        <input id="tf-title" name="title" required maxlength="200" value=v_title aria-describedby="tf-title-error" />
+                        <input
+                            id="tf-title"
+                            name="title"
+                            required
+                            maxlength=TITLE_MAX.to_string()
+                            value=v_title
+                            on:input=move |ev| title_len.set(event_target_value(&ev).chars().count())
+                            aria-describedby="tf-title-error tf-title-count"
+                        />
+                        // The browser stops typing at the limit: say so, and count.
+                        <small id="tf-title-count" class="muted" aria-live="polite">
+                            {move || trf("{} de {} caracteres", &[&title_len.get().to_string(), &TITLE_MAX.to_string()])}
+                        </small>
                     </Field>
                     {(!editing)
                         .then(|| {

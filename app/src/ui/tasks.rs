@@ -12,12 +12,13 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use crate::api::officers::list_officers;
-use crate::i18n::{Locale, locale, tr, translate};
+use crate::i18n::{Locale, locale, tr, translate, trf};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, query_string, signed_in};
 use contract::auth::CurrentUser;
 use contract::domain::{Role, TaskPriority, TaskStatus, TaskType};
-use contract::tasks::{TaskFilter, TaskSort, TaskSummary};
+use contract::format::count as format_count;
+use contract::tasks::{TaskCount, TaskFilter, TaskSort, TaskSummary};
 use contract::{ApiError, Page};
 
 /// The page's query parameters, named like the REST API's (`/api/v1/tasks`).
@@ -34,6 +35,9 @@ struct Params {
     sort: String,
     order: String,
     cursor: String,
+    /// The cursors of the pages before this one, oldest first (`-`: the first page), so
+    /// "Anterior" can go back: keyset pages cannot be counted backwards.
+    atras: String,
 }
 
 impl Params {
@@ -51,6 +55,7 @@ impl Params {
             sort: get("sort"),
             order: get("order"),
             cursor: get("cursor"),
+            atras: get("atras"),
         }
     }
 
@@ -69,12 +74,38 @@ impl Params {
         ]
     }
 
-    /// The page's own link with this filter and another cursor.
-    fn href_with_cursor(&self, cursor: &str) -> String {
+    /// The page's own link with this filter, another cursor and the pages before it.
+    fn href(&self, cursor: &str, atras: &[&str]) -> String {
         let mut pairs = self.filter_pairs();
         pairs.push(("alcance", self.alcance.clone()));
         pairs.push(("cursor", cursor.to_owned()));
+        pairs.push(("atras", atras.join(",")));
         format!("/tareas{}", query_string(&pairs))
+    }
+
+    /// The pages before this one (at most the last 20: the link stays short).
+    fn back_stack(&self) -> Vec<&str> {
+        self.atras.split(',').filter(|c| !c.is_empty()).collect()
+    }
+
+    /// The next page, remembering this one.
+    fn next_href(&self, next: &str) -> String {
+        let mut back = self.back_stack();
+        back.push(if self.cursor.is_empty() { "-" } else { &self.cursor });
+        let keep = back.len().saturating_sub(20);
+        self.href(next, &back[keep..])
+    }
+
+    /// The page before this one, if known.
+    fn previous_href(&self) -> Option<String> {
+        let mut back = self.back_stack();
+        let previous = back.pop()?;
+        Some(self.href(if previous == "-" { "" } else { previous }, &back))
+    }
+
+    /// The first page of this filter.
+    fn first_href(&self) -> String {
+        self.href("", &[])
     }
 
     /// The filter for the service; a malformed value is a Spanish error, not silently ignored.
@@ -142,6 +173,8 @@ struct Data {
     #[serde(skip)]
     tasks: Arc<Page<TaskSummary>>,
     next_cursor: Option<String>,
+    /// How many tasks the filter matches (up to a cap).
+    total: TaskCount,
     /// The officer filter's choices: id and label.
     officers: Vec<(i64, String)>,
 }
@@ -149,6 +182,7 @@ struct Data {
 async fn load(params: Params) -> Result<Data, ApiError> {
     let user = signed_in().await?;
     let filter = params.to_filter(&user)?;
+    let total = crate::api::tasks::count_tasks(filter.clone()).await?;
     #[cfg(feature = "ssr")]
     let page = crate::api::tasks::query_tasks_shared(filter).await?;
     #[cfg(not(feature = "ssr"))]
@@ -160,7 +194,7 @@ async fn load(params: Params) -> Result<Data, ApiError> {
         let officers = list_officers(None, None, None, None, Some(200)).await?.items;
         officers.into_iter().map(|o| (o.id, format!("{} {} ({})", o.first_name, o.last_name, o.code))).collect()
     };
-    Ok(Data { user, count: page.items.len(), next_cursor: page.next_cursor.clone(), tasks: page, officers })
+    Ok(Data { user, count: page.items.len(), next_cursor: page.next_cursor.clone(), total, tasks: page, officers })
 }
 
 #[component]
@@ -198,14 +232,20 @@ fn options<T: Copy + Send + 'static>(
 
 #[component]
 fn TasksView(data: Data, params: Params) -> impl IntoView {
-    let Data { user, count, tasks, next_cursor, officers } = data;
+    let Data { user, count, tasks, next_cursor, total, officers } = data;
     let can_see_all = user.role != Role::Officer;
     let can_manage = can_see_all;
     let mine = !can_see_all || params.alcance == "mias";
     let caption = if mine { tr("Mis tareas") } else { tr("Todas las tareas") };
     let csv_href = format!("/api/v1/tasks.csv{}", query_string(&params.filter_pairs()));
-    let next_href = next_cursor.as_deref().map(|c| params.href_with_cursor(c));
-    let first_href = (!params.cursor.is_empty()).then(|| params.href_with_cursor(""));
+    let next_href = next_cursor.as_deref().map(|c| params.next_href(c));
+    let previous_href = if params.cursor.is_empty() { None } else { params.previous_href() };
+    let first_href = (!params.cursor.is_empty()).then(|| params.first_href());
+    let caption_count = match (count as u64, total) {
+        (n, TaskCount { total, capped: false }) if n == total => format_count(n),
+        (n, TaskCount { total, capped: false }) => trf("{} de {}", &[&format_count(n), &format_count(total)]),
+        (n, TaskCount { total, capped: true }) => trf("{} de más de {}", &[&format_count(n), &format_count(total)]),
+    };
     let p = params.clone();
     view! {
         <Layout user>
@@ -232,25 +272,25 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                 <input type="hidden" name="alcance" value=p.alcance.clone() />
                 <div class="field">
                     <label for="f-q">{tr("Buscar")}</label>
-                    <input id="f-q" name="q" type="search" value=p.q.clone() placeholder=tr("Código, título o descripción") />
+                    <input id="f-q" name="q" type="search" value=p.q.clone() prop:value=p.q.clone() placeholder=tr("Código, título o descripción") />
                 </div>
                 <div class="field">
                     <label for="f-status">{tr("Estado")}</label>
-                    <select id="f-status" name="status">
+                    <select id="f-status" name="status" prop:value=p.status.clone()>
                         <option value="">{tr("Todos")}</option>
                         {options(TaskStatus::ALL, p.status.clone(), TaskStatus::as_str, TaskStatus::label_es)}
                     </select>
                 </div>
                 <div class="field">
                     <label for="f-priority">{tr("Prioridad")}</label>
-                    <select id="f-priority" name="priority">
+                    <select id="f-priority" name="priority" prop:value=p.priority.clone()>
                         <option value="">{tr("Todas")}</option>
                         {options(TaskPriority::ALL, p.priority.clone(), TaskPriority::as_str, TaskPriority::label_es)}
                     </select>
                 </div>
                 <div class="field">
                     <label for="f-type">{tr("Tipo")}</label>
-                    <select id="f-type" name="type">
+                    <select id="f-type" name="type" prop:value=p.task_type.clone()>
                         <option value="">{tr("Todos")}</option>
                         {options(TaskType::ALL, p.task_type.clone(), TaskType::as_str, TaskType::label_es)}
                     </select>
@@ -261,7 +301,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                         view! {
                             <div class="field">
                                 <label for="f-officer">{tr("Efectivo asignado")}</label>
-                                <select id="f-officer" name="officer_id">
+                                <select id="f-officer" name="officer_id" prop:value=selected.clone()>
                                     <option value="">{tr("Cualquiera")}</option>
                                     {officers
                                         .into_iter()
@@ -277,15 +317,15 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                     })}
                 <div class="field">
                     <label for="f-from">{tr("Desde")}</label>
-                    <input id="f-from" name="date_from" type="date" value=p.date_from.clone() />
+                    <input id="f-from" name="date_from" type="date" value=p.date_from.clone() prop:value=p.date_from.clone() />
                 </div>
                 <div class="field">
                     <label for="f-to">{tr("Hasta")}</label>
-                    <input id="f-to" name="date_to" type="date" value=p.date_to.clone() />
+                    <input id="f-to" name="date_to" type="date" value=p.date_to.clone() prop:value=p.date_to.clone() />
                 </div>
                 <div class="field">
                     <label for="f-sort">{tr("Ordenar por")}</label>
-                    <select id="f-sort" name="sort">
+                    <select id="f-sort" name="sort" prop:value=if p.sort.is_empty() { "scheduled_start".to_owned() } else { p.sort.clone() }>
                         {[
                             ("scheduled_start", tr("Inicio programado")),
                             ("priority", tr("Prioridad")),
@@ -299,7 +339,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="f-order">{tr("Sentido")}</label>
-                    <select id="f-order" name="order">
+                    <select id="f-order" name="order" prop:value=if p.order == "desc" { "desc" } else { "asc" }>
                         <option value="asc" selected=p.order != "desc">{tr("Ascendente")}</option>
                         <option value="desc" selected=p.order == "desc">{tr("Descendente")}</option>
                     </select>
@@ -321,10 +361,11 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                 }
                     .into_any()
             } else {
-                view! { <TaskTable caption count tasks /> }.into_any()
+                view! { <TaskTable caption count=caption_count tasks /> }.into_any()
             }}
             <nav class="pager" aria-label=tr("Páginas")>
                 {first_href.map(|h| view! { <a href=h>{tr("« Primera página")}</a> })}
+                {previous_href.map(|h| view! { <a href=h rel="prev">{tr("‹ Anterior")}</a> })}
                 {next_href.map(|h| view! { <a href=h rel="next">{tr("Siguiente »")}</a> })}
             </nav>
         </Layout>
@@ -384,7 +425,7 @@ fn push_text(html: &mut String, text: &str) {
 }
 
 #[component]
-fn TaskTable(caption: &'static str, count: usize, tasks: Arc<Page<TaskSummary>>) -> impl IntoView {
+fn TaskTable(caption: &'static str, count: String, tasks: Arc<Page<TaskSummary>>) -> impl IntoView {
     // One lookup for the whole table: `tr` asks the reactive owner tree each time.
     let loc = locale();
     view! {

@@ -172,6 +172,7 @@ fn NewUser(create: ServerAction<CreateUserForm>, outcome: Signal<Option<FormOutc
         Some(FormOutcome::UserCreated(created)) => Some(
             view! {
                 <p class="success" role="status">{trf("Usuario creado: {}.", &[&created.user.email])}</p>
+                {created.officer_code.map(|code| view! { <p class="success" role="status">{trf("Efectivo {} creado y vinculado: ya figura en Efectivos, en el mapa y en las asignaciones.", &[&code])}</p> })}
                 {created.generated_password.map(|p| view! { <OneTime label=tr("Contraseña generada") value=p /> })}
             }
             .into_any(),
@@ -197,6 +198,12 @@ fn NewUser(create: ServerAction<CreateUserForm>, outcome: Signal<Option<FormOutc
                 <div class="field"><label for="nu-phone">{tr("Teléfono")}</label><input id="nu-phone" name="phone" type="tel" value=typed("phone") /></div>
                 <div class="field"><label for="nu-role">{tr("Rol")}</label><select id="nu-role" name="role">{role_options(role)}</select></div>
                 <div class="field"><label for="nu-pass">{tr("Contraseña (vacía: se genera)")}</label><input id="nu-pass" name="password" type="password" autocomplete="new-password" /></div>
+                <fieldset class="officer-profile">
+                    <legend>{tr("Perfil de efectivo (solo para el rol Efectivo)")}</legend>
+                    <div class="field"><label for="nu-ocode">{tr("Código de efectivo (vacío: el siguiente EF-NNN)")}</label><input id="nu-ocode" name="officer_code" maxlength="32" value=typed("officer_code") /></div>
+                    <div class="field"><label for="nu-orank">{tr("Jerarquía")}</label><input id="nu-orank" name="officer_rank" maxlength="60" value=typed("officer_rank") /></div>
+                    <div class="field"><label for="nu-ounit">{tr("Unidad")}</label><input id="nu-ounit" name="officer_unit" maxlength="100" value=typed("officer_unit") /></div>
+                </fieldset>
                 <div class="field buttons"><button type="submit">{tr("Crear usuario")}</button></div>
             </ActionForm>
             {result}
@@ -217,7 +224,7 @@ fn link_view(l: LinkCode) -> impl IntoView {
         }
         .into_any(),
     };
-    view! { {link_view} <p class="muted">{trf("Vence: {} UTC", &[&crate::ui::dates::date_time(&l.expires_at)])}</p> }
+    view! { {link_view} <p class="muted">{trf("Vence: {} ({})", &[&crate::ui::dates::local_date_time(&l.expires_at), &crate::ui::dates::zone_label()])}</p> }
 }
 
 #[component]

@@ -39,8 +39,17 @@ fn group_dto(row: telegram_groups::Model) -> TelegramGroup {
 
 pub async fn list_groups(state: &AppState, actor: &Actor) -> AppResult<Vec<TelegramGroup>> {
     require(actor, Capability::Broadcast)?;
-    let rows = telegram_groups::Entity::find().order_by_asc(telegram_groups::Column::Name).all(&state.db).await?;
+    let mut rows = telegram_groups::Entity::find().all(&state.db).await?;
+    // Alphabetical as people read it, whatever the case and the database's collation.
+    rows.sort_by_cached_key(|g| (g.name.to_lowercase(), g.id));
     Ok(rows.into_iter().map(group_dto).collect())
+}
+
+/// Whether a Telegram bot is configured to deliver broadcasts (`TELEGRAM_BOT_TOKEN`): what
+/// the composer tells the sender will happen to a message.
+pub fn bot_configured(state: &AppState, actor: &Actor) -> AppResult<bool> {
+    require(actor, Capability::Broadcast)?;
+    Ok(state.config.telegram_bot_token.is_some())
 }
 
 pub async fn create_group(
@@ -52,7 +61,8 @@ pub async fn create_group(
     description: Option<String>,
 ) -> AppResult<TelegramGroup> {
     require(actor, Capability::ManageGroups)?;
-    let name = name.trim().to_lowercase();
+    // Kept as written ("Comisaría Norte"); two names that differ only in case are one group.
+    let name = name.trim().to_owned();
     let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
     let mut errors = crate::validate::Errors::new();
     let n = name.chars().count();
@@ -68,6 +78,11 @@ pub async fn create_group(
     errors.finish()?;
     let now = Utc::now();
     let txn = WriteTxn::begin(state).await?;
+    let lower = name.to_lowercase();
+    let taken = telegram_groups::Entity::find().all(&*txn).await?.into_iter().find(|g| g.name.to_lowercase() == lower);
+    if let Some(other) = taken {
+        return Err(AppError::Conflict(format!("Ya existe un grupo llamado {}.", other.name)));
+    }
     let row = telegram_groups::ActiveModel {
         name: Set(name),
         chat_id: Set(chat_id),

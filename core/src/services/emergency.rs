@@ -151,8 +151,37 @@ pub async fn raise(
     }
     txn.commit().await?;
     let task = task_service::load_detail(state, actor, task).await?;
+    let not_dispatched = if officer_ids.is_empty() && wanted > 0 {
+        Some(why_nobody(state, lat, lon, dispatcher).await?)
+    } else {
+        None
+    };
     let candidates = if dispatcher { candidates } else { Vec::new() };
-    Ok(EmergencyOutcome { task, candidates, assigned_officer_ids: officer_ids })
+    Ok(EmergencyOutcome { task, candidates, assigned_officer_ids: officer_ids, not_dispatched })
+}
+
+/// Why nearest-officer dispatch found nobody, in the words the map uses: no available officer
+/// within the radius at all, or the nearest one without a recent position (named only to
+/// dispatchers: where colleagues are is theirs to see).
+async fn why_nobody(state: &AppState, lat: f64, lon: f64, dispatcher: bool) -> AppResult<String> {
+    let radius = contract::format::distance(state.config.emergency_radius_m);
+    let fresh = state.config.position_fresh_minutes;
+    let nearest = geo::nearest_available_any_age(state, lat, lon, state.config.emergency_radius_m).await?;
+    Ok(match nearest {
+        None => format!("Ningún efectivo disponible con posición conocida a menos de {radius}."),
+        Some(o) => {
+            let age = contract::format::stale_position((chrono::Utc::now() - o.position_at).num_seconds());
+            if dispatcher {
+                format!(
+                    "Ningún efectivo disponible con posición de los últimos {fresh} min a menos de {radius}: \
+                     el más cercano, {} ({}), está {age}.",
+                    o.code, o.name
+                )
+            } else {
+                format!("Ningún efectivo disponible con posición de los últimos {fresh} min a menos de {radius}.")
+            }
+        }
+    })
 }
 
 /// The officers with these ids that are not deleted, in the order of `ids`.

@@ -193,6 +193,7 @@ impl OfficerRow {
             lon: self.lon,
             distance_m: self.distance_m.unwrap_or_default(),
             position_at: self.position_at,
+            dispatchable: false,
         }
     }
 
@@ -324,7 +325,31 @@ pub async fn nearest_available(
         seen_since: Some(cutoff(fresh_within)),
         limit,
     };
-    officers_near(state, search).await
+    let mut found = officers_near(state, search).await?;
+    for officer in &mut found {
+        officer.dispatchable = true;
+    }
+    Ok(found)
+}
+
+/// Whether dispatch would send `officer` now: available with a fresh position (SPEC §4,
+/// `GAD_POSITION_FRESH_MINUTES`). The map's nearest list and emergency dispatch share it.
+pub fn dispatchable(state: &AppState, status: OfficerStatus, position_at: DateTime<Utc>) -> bool {
+    status == OfficerStatus::Available
+        && position_at >= cutoff(chrono::Duration::minutes(state.config.position_fresh_minutes))
+}
+
+/// The nearest available officer within `radius_m` whatever the age of their position: why
+/// dispatch found nobody ("sin posición reciente") when it did not.
+pub async fn nearest_available_any_age(
+    state: &AppState,
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+) -> AppResult<Option<NearbyOfficer>> {
+    let search =
+        OfficerSearch { lat, lon, radius_m, status: Some(OfficerStatus::Available), seen_since: None, limit: 1 };
+    Ok(officers_near(state, search).await?.into_iter().next())
 }
 
 /// [`nearest_available`] for the dashboard's "nearest officers" search, optionally of any
@@ -354,7 +379,11 @@ pub async fn nearest_officers(
         seen_since: Some(cutoff(chrono::Duration::minutes(fresh_minutes))),
         limit,
     };
-    officers_near(state, search).await
+    let mut found = officers_near(state, search).await?;
+    for officer in &mut found {
+        officer.dispatchable = dispatchable(state, officer.status, officer.position_at);
+    }
+    Ok(found)
 }
 
 /// Every officer (any status, any position age) within `radius_m`, nearest first.

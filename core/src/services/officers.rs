@@ -205,17 +205,95 @@ async fn ensure_linkable(db: &impl ConnectionTrait, user_id: i64, except: Option
     Ok(())
 }
 
-// ----------------------------------------------------------------------------------- CRUD
+// ------------------------------------------------------------------ the user's officer profile
 
-/// Creates an officer, `available`, without a position.
-pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: OfficerInput) -> AppResult<Officer> {
-    require(actor, Capability::ManageOfficers)?;
-    let input = validate_input(input)?;
-    let txn = WriteTxn::begin(state).await?;
-    ensure_code_free(&*txn, &input.code, None).await?;
-    if let Some(user_id) = input.user_id {
-        ensure_linkable(&*txn, user_id, None).await?;
+/// The next free `EF-NNN` code: one past the highest number any officer (deleted ones
+/// included, codes are never reused) has had.
+async fn next_code(db: &impl ConnectionTrait) -> AppResult<String> {
+    let codes: Vec<String> = officers::Entity::find()
+        .select_only()
+        .column(officers::Column::Code)
+        .filter(officers::Column::Code.starts_with("EF-"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let highest = codes.iter().filter_map(|c| c["EF-".len()..].parse::<u32>().ok()).max().unwrap_or(0);
+    Ok(format!("EF-{:03}", highest + 1))
+}
+
+/// Gives a user with the officer role their officer profile, in the caller's transaction:
+/// the profile already linked to them, or a new one named as the user, with `profile`'s code
+/// (the next free `EF-NNN` when empty), rank, unit and specialty. A user with the officer role
+/// is always an officer: on the map, under Efectivos and in the assignment lists.
+pub(crate) async fn ensure_for_user(
+    txn: &WriteTxn,
+    actor: &Actor,
+    meta: &AuditMeta,
+    user: &users::Model,
+    profile: Option<contract::users::OfficerProfile>,
+) -> AppResult<officers::Model> {
+    let linked = officers::Entity::find()
+        .filter(officers::Column::UserId.eq(user.id))
+        .filter(officers::Column::DeletedAt.is_null())
+        .one(&**txn)
+        .await?;
+    if let Some(officer) = linked {
+        return Ok(officer);
     }
+    let profile = profile.unwrap_or_default();
+    let code = match profile.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => code.to_owned(),
+        None => next_code(&**txn).await?,
+    };
+    // The same rules as the Efectivos form, except that rank and unit may be left for later.
+    let placeholder = |s: &str| if s.trim().is_empty() { "-".to_owned() } else { s.to_owned() };
+    let checked = validate_input(OfficerInput {
+        code,
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        rank: placeholder(&profile.rank),
+        unit: placeholder(&profile.unit),
+        specialty: profile.specialty,
+        user_id: Some(user.id),
+    })?;
+    ensure_code_free(&**txn, &checked.code, None).await?;
+    let input = OfficerInput {
+        rank: profile.rank.trim().to_owned(),
+        unit: profile.unit.trim().to_owned(),
+        ..checked
+    };
+    insert_new(txn, actor, meta, input).await
+}
+
+/// Keeps the officer profile linked to `user` named as the user (after the user's names
+/// changed), in the caller's transaction.
+pub(crate) async fn follow_user_names(txn: &WriteTxn, user: &users::Model) -> AppResult<()> {
+    officers::Entity::update_many()
+        .col_expr(officers::Column::FirstName, Expr::value(user.first_name.clone()))
+        .col_expr(officers::Column::LastName, Expr::value(user.last_name.clone()))
+        .col_expr(officers::Column::UpdatedAt, Expr::value(now()))
+        .filter(officers::Column::UserId.eq(user.id))
+        .filter(officers::Column::DeletedAt.is_null())
+        .exec(&**txn)
+        .await?;
+    Ok(())
+}
+
+/// Releases the officer profile linked to `user_id` (the user no longer has the officer
+/// role): the profile stays, unlinked, under Efectivos.
+pub(crate) async fn release_user(txn: &WriteTxn, user_id: i64) -> AppResult<()> {
+    officers::Entity::update_many()
+        .col_expr(officers::Column::UserId, Expr::value(Option::<i64>::None))
+        .col_expr(officers::Column::UpdatedAt, Expr::value(now()))
+        .filter(officers::Column::UserId.eq(user_id))
+        .exec(&**txn)
+        .await?;
+    Ok(())
+}
+
+/// Inserts a checked officer profile, `available` and without a position, and audits it, in
+/// the caller's transaction.
+async fn insert_new(txn: &WriteTxn, actor: &Actor, meta: &AuditMeta, input: OfficerInput) -> AppResult<officers::Model> {
     let at = now();
     let officer = officers::ActiveModel {
         user_id: Set(input.user_id),
@@ -236,15 +314,25 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Of
         deleted_at: Set(None),
         ..Default::default()
     }
-    .insert(&*txn)
+    .insert(&**txn)
     .await?;
-    audit::append(
-        &txn,
-        Some(actor),
-        meta,
-        AuditEntry::new("officer.created", "officer", officer.id).after(snapshot(&officer)),
-    )
-    .await?;
+    let entry = AuditEntry::new("officer.created", "officer", officer.id).after(snapshot(&officer));
+    audit::append(txn, Some(actor), meta, entry).await?;
+    Ok(officer)
+}
+
+// ----------------------------------------------------------------------------------- CRUD
+
+/// Creates an officer, `available`, without a position.
+pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: OfficerInput) -> AppResult<Officer> {
+    require(actor, Capability::ManageOfficers)?;
+    let input = validate_input(input)?;
+    let txn = WriteTxn::begin(state).await?;
+    ensure_code_free(&*txn, &input.code, None).await?;
+    if let Some(user_id) = input.user_id {
+        ensure_linkable(&*txn, user_id, None).await?;
+    }
+    let officer = insert_new(&txn, actor, meta, input).await?;
     txn.commit().await?;
     Ok(dto(officer))
 }
@@ -282,6 +370,18 @@ pub async fn update(
     }
     model.updated_at = Set(now());
     let after = model.update(&*txn).await?;
+    // A linked user carries the officer's names: one person, one name everywhere.
+    if let Some(user_id) = after.user_id
+        && (before.first_name != after.first_name || before.last_name != after.last_name)
+    {
+        users::Entity::update_many()
+            .col_expr(users::Column::FirstName, Expr::value(after.first_name.clone()))
+            .col_expr(users::Column::LastName, Expr::value(after.last_name.clone()))
+            .col_expr(users::Column::UpdatedAt, Expr::value(now()))
+            .filter(users::Column::Id.eq(user_id))
+            .exec(&*txn)
+            .await?;
+    }
     let entry =
         AuditEntry::new("officer.updated", "officer", officer_id).before(snapshot(&before)).after(snapshot(&after));
     audit::append(&txn, Some(actor), meta, entry).await?;

@@ -11,8 +11,9 @@ test('the language switch works without JavaScript', async ({ page }) => {
   await page.getByLabel('Email', { exact: true }).fill(ADMIN_EMAIL);
   await page.getByLabel('Password', { exact: true }).fill(ADMIN_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/tareas(\?.*)?$/);
-  await expect(page.getByRole('heading', { level: 1, name: 'Tasks', exact: true })).toBeVisible();
+  // An admin lands on the home (the live map and the overview's figures).
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Overview', exact: true })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Overview', exact: true })).toBeVisible();
 
   // A filtered list: the switch brings the browser back to the same query.

@@ -1,6 +1,5 @@
 // The task detail page without JavaScript: each transition is a plain form post answered
-// with a redirect back to the page; a cancel without a reason is refused by the browser,
-// and an invalid move is reported.
+// with a redirect back to the page; cancelling asks for confirmation and a reason.
 import { DEMO_PASSWORD, SUPERVISOR_EMAIL } from '../../e2e-env';
 import { expect, login, test } from '../fixtures';
 
@@ -15,8 +14,12 @@ test('a supervisor starts a task and cancels another without JavaScript', async 
 
   await page.goto('/tareas');
   await page.getByRole('row').filter({ hasText: 'Actualización de legajos' }).getByRole('link').click();
-  await page.getByLabel('Motivo').fill('Reprogramada por falta de personal');
+  // Cancelling cannot be undone: the button asks first, on a page of its own.
   await page.getByRole('button', { name: 'Cancelar tarea' }).click();
+  await expect(page).toHaveURL(/\?confirmar=cancelled$/);
+  await expect(page.getByText(/¿Cancelar la tarea .*\? No se puede deshacer\./)).toBeVisible();
+  await page.getByLabel('Motivo').fill('Reprogramada por falta de personal');
+  await page.getByRole('button', { name: 'Sí, cancelar la tarea' }).click();
   await expect(page.locator('.timeline li').last()).toContainText('Cancelada');
   await expect(page.getByText('No hay acciones disponibles')).toBeVisible();
 });

@@ -321,9 +321,11 @@ pub fn emergency(outcome: &EmergencyOutcome) -> String {
     let task = &outcome.task;
     let mut text = format!("🚨 Emergencia registrada: {} — {}.", task.code, task.title);
     if outcome.assigned_officer_ids.is_empty() {
-        text.push_str(
-            "\nNo hay efectivos disponibles con posición reciente cerca del lugar; la central fue alertada y asignará personal.",
-        );
+        if let Some(why) = &outcome.not_dispatched {
+            text.push('\n');
+            text.push_str(why);
+        }
+        text.push_str("\nLa central fue alertada y asignará personal.");
         return text;
     }
     text.push_str("\nAsignado:");

@@ -136,13 +136,25 @@ async fn plain_form_login_redirects() {
     let page = client.get(app.url("/login?error=invalid_credentials")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("role=\"alert\"") && page.contains("Credenciales inválidas."), "{page}");
 
+    // An admin lands on the home with the live map; an officer on their tasks.
     let res = post(ADMIN_PASSWORD).await.unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
-    assert_eq!(res.headers()[LOCATION], "/tareas");
-    let page = client.get(app.url("/tareas")).send().await.unwrap();
+    assert_eq!(res.headers()[LOCATION], "/");
+    let page = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    // Signed in, the login page sends you to your tasks.
+    assert!(page.text().await.unwrap().contains("id=\"gad-map\""), "the home holds the live map");
+    // Signed in, the login page sends you home.
     let res = client.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(res.headers()[LOCATION], "/");
+    let officer = TestApp::client();
+    let res = officer
+        .post(app.url("/api/fn/login"))
+        .header(ACCEPT, "text/html,application/xhtml+xml")
+        .header("referer", app.url("/login"))
+        .form(&[("email", "efectivo1@gad.local"), ("password", common::DEMO_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()[LOCATION], "/tareas");
 }
 
@@ -216,4 +228,19 @@ async fn sign_ins_never_break_concurrent_writes_on_sqlite() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert_eq!(signer.await.unwrap(), 0, "a sign-in was refused");
     assert!(failures.is_empty(), "token creations failed while others signed in: {failures:?}");
+}
+
+/// Signed-in pages and data are never kept by the browser: after logout, Back must not show
+/// the task list from the cache (static files: `security_headers` unit tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_data_are_not_cached() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    for path in ["/tareas", "/", "/tareas/nueva"] {
+        let res = supervisor.get(app.url(path)).send().await.unwrap();
+        let cache = res.headers().get("cache-control").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(cache.as_deref(), Some("no-store"), "{path}");
+    }
+    let res = app.call(&supervisor, "whoami", &[]).await;
+    assert_eq!(res.headers()["cache-control"], "no-store", "server function answers");
 }

@@ -1323,12 +1323,16 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
     })
     .await
     .unwrap();
-    assert_eq!(ops.name, "operaciones");
+    assert_eq!(ops.name, "Operaciones", "a group's name keeps its case");
+    let twin = call_as(&rig.app.state, Some(admin.clone()), || create_telegram_group("OPERACIONES".into(), -100_999, None))
+        .await
+        .unwrap_err();
+    assert_eq!(twin.code, contract::ErrorCode::Conflict, "names differing only in case are one group");
     let gone = call_as(&rig.app.state, Some(admin.clone()), || create_telegram_group("antiguo".into(), -100_222, None))
         .await
         .unwrap();
     let groups = call_as(&rig.app.state, Some(supervisor.clone()), list_telegram_groups).await.unwrap();
-    assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["antiguo", "operaciones"]);
+    assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["antiguo", "Operaciones"]);
 
     // Officers may not broadcast; empty text is refused.
     let no = call_as(&rig.app.state, Some(officer), || create_broadcast(ops.id, BroadcastKind::Normal, "hola".into()))
@@ -1373,7 +1377,7 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
         history.items.iter().map(|b| (b.id, b.delivery_status)).collect::<Vec<_>>(),
         vec![(failed.id, DeliveryStatus::Failed), (sent.id, DeliveryStatus::Delivered)]
     );
-    assert_eq!(history.items[1].group_name, "operaciones");
+    assert_eq!(history.items[1].group_name, "Operaciones");
     assert_eq!(history.items[1].sender.as_deref(), Some("Laura Gómez"));
 
     call_as(&rig.app.state, Some(admin.clone()), || delete_telegram_group(gone.id)).await.unwrap();

@@ -119,22 +119,30 @@ async fn task_form_reports_errors_per_field(backend: Backend) {
     fields.sort_unstable();
     assert_eq!(fields, ["lat", "scheduled_start", "title"]);
 
-    // Without JavaScript: back to the form with the values and the errors.
+    // Without JavaScript: back to the form with the values and the errors, kept in the session
+    // for one showing: never in the URL (descriptions and internal notes are not for history
+    // and proxy logs).
     let res = form_post(
         &app,
         &supervisor,
         "save_task_form",
-        &[("title", "Operativo Once"), ("task_type", "patrol"), ("lat", "-34.6")],
+        &[
+            ("title", "Operativo Once"),
+            ("task_type", "patrol"),
+            ("lat", "-34.6"),
+            ("description", "Informante reservado"),
+            ("notes", "Nota interna reservada"),
+        ],
     )
     .await;
     assert_eq!(res.status(), StatusCode::FOUND);
-    let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert!(location.starts_with("/tareas/nueva?"), "{location}");
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(location.split_once('?').unwrap().1).unwrap();
-    let get = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    assert_eq!(get("v_title"), Some("Operativo Once"));
-    assert_eq!(get("v_lat"), Some("-34.6"));
-    assert!(get("e_lon").unwrap().contains("latitud y la longitud"));
+    assert_eq!(location(&res), "/tareas/nueva");
+    let html = page(&app, &supervisor, "/tareas/nueva").await;
+    assert!(html.contains("value=\"Operativo Once\""), "the typed title is kept: {html}");
+    assert!(html.contains("Nota interna reservada"), "the typed notes are kept");
+    assert!(html.contains("latitud y la longitud"), "the field's error is shown");
+    let again = page(&app, &supervisor, "/tareas/nueva").await;
+    assert!(!again.contains("Operativo Once"), "shown once");
 
     // A valid form: local times in the configured zone (Buenos Aires, UTC−3).
     let res = form_post(
@@ -408,3 +416,69 @@ async fn officer_status_form_works_without_javascript(backend: Backend) {
     assert!(!err["message"].as_str().unwrap().is_empty());
 }
 on_both_backends!(officer_status_form_works_without_javascript);
+
+/// A new officer is onboarded from the dashboard alone: the user created with the officer
+/// role is an officer at once (under Efectivos, in the assignment lists), one person keeps
+/// one name whichever side is edited, and taking the role away releases the profile.
+async fn an_officer_user_is_an_officer(backend: Backend) {
+    use contract::officers::{OfficerFilter, OfficerInput};
+    use contract::users::UserUpdate;
+    use gad_core::meta::AuditMeta;
+    use gad_core::services::{assignment, officers, users};
+
+    let app = TestApp::spawn(backend).await;
+    let admin = app.login("admin@gad.local", common::ADMIN_PASSWORD).await;
+    let form = [
+        ("first_name", "Rocío"),
+        ("last_name", "Vera"),
+        ("dni", "42333444"),
+        ("email", "rocio.vera@gad.local"),
+        ("phone", ""),
+        ("role", "officer"),
+        ("password", ""),
+        ("officer_code", ""),
+        ("officer_rank", "Agente"),
+        ("officer_unit", "Comisaría Vecinal 4B"),
+    ];
+    let res = form_post(&app, &admin, "create_user_form", &form).await;
+    assert_eq!(location(&res), "/usuarios");
+    let html = page(&app, &admin, "/usuarios").await;
+    assert!(html.contains("Efectivo EF-007 creado y vinculado"), "the next free code after the demo's six: {html}");
+
+    let meta = AuditMeta::internal(Channel::Web);
+    let admin_id: i64 = app.call(&admin, "whoami", &[]).await.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let actor = actor_for_user(&app.state, admin_id, Channel::Web).await.unwrap();
+    let filter = OfficerFilter { text: Some("EF-007".into()), ..OfficerFilter::default() };
+    let listed = officers::list(&app.state, &actor, filter.clone(), None, 10).await.unwrap().items;
+    assert_eq!(listed.len(), 1, "listed under Efectivos");
+    let officer = listed[0].clone();
+    assert_eq!((officer.rank.as_str(), officer.unit.as_str()), ("Agente", "Comisaría Vecinal 4B"));
+    let user_id = officer.user_id.expect("linked to the new user");
+    let candidates = assignment::candidates(&app.state, &actor, 1).await.unwrap();
+    assert!(candidates.iter().any(|c| c.officer_id == officer.id), "offered for assignment");
+    let own = actor_for_user(&app.state, user_id, Channel::Telegram).await.unwrap();
+    assert_eq!(own.officer_id, Some(officer.id), "the bot knows them as that officer");
+
+    // One person, one name: edited on the user, the officer follows; and the other way.
+    let rename = UserUpdate { last_name: Some("Vera Paz".into()), ..UserUpdate::default() };
+    users::update(&app.state, &actor, &meta, user_id, rename).await.unwrap();
+    assert_eq!(officers::get(&app.state, &actor, officer.id).await.unwrap().last_name, "Vera Paz");
+    let input = OfficerInput {
+        code: officer.code.clone(),
+        first_name: "Rocío Belén".into(),
+        last_name: "Vera Paz".into(),
+        rank: "Cabo".into(),
+        unit: officer.unit.clone(),
+        specialty: None,
+        user_id: Some(user_id),
+    };
+    officers::update(&app.state, &actor, &meta, officer.id, input).await.unwrap();
+    assert_eq!(users::get(&app.state, &actor, user_id).await.unwrap().first_name, "Rocío Belén");
+
+    // Another role releases the profile (it stays under Efectivos, unlinked).
+    let promote = UserUpdate { role: Some(contract::domain::Role::Supervisor), ..UserUpdate::default() };
+    users::update(&app.state, &actor, &meta, user_id, promote).await.unwrap();
+    let released = officers::get(&app.state, &actor, officer.id).await.unwrap();
+    assert_eq!(released.user_id, None);
+}
+on_both_backends!(an_officer_user_is_an_officer);

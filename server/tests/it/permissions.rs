@@ -67,6 +67,7 @@ fn operations() -> Vec<Operation> {
                         phone: None,
                         role: Role::Officer,
                         password: None,
+                        officer: None,
                     })
                     .await)
                 })

@@ -1383,6 +1383,51 @@ async fn emergency_dispatches_the_nearest(backend: Backend) {
 }
 on_both_backends!(emergency_dispatches_the_nearest);
 
+/// One freshness rule for dispatch and the map: an available officer whose last position is
+/// older than `GAD_POSITION_FRESH_MINUTES` is not sent, the answer says why ("sin posición
+/// reciente: hace 30 min", naming them to dispatchers only), and the map's nearest list shows
+/// the same officer as not dispatchable.
+async fn dispatch_and_the_map_share_the_freshness_rule(backend: Backend) {
+    let c = ctx(backend).await;
+    let app = &c.app;
+    let state = &app.state;
+    // Off the coast of Uruguay: nobody else around.
+    let (lat, lon) = (-34.95, -55.90);
+    let stale = new_officer(app, "EMER-VIEJO").await;
+    place(app, stale, north(lat, 200.0), lon, Duration::minutes(30), OfficerStatus::Available).await;
+
+    let outcome = services::emergency::raise(state, &c.supervisor, &meta(), lat, lon, None, EmergencyAssign::default())
+        .await
+        .unwrap();
+    assert!(outcome.assigned_officer_ids.is_empty());
+    let why = outcome.not_dispatched.expect("the answer says why nobody was sent");
+    assert!(why.contains("últimos 15 min"), "{why}");
+    assert!(why.contains("EMER-VIEJO") && why.contains("sin posición reciente: hace 30 min"), "{why}");
+    // An officer reporting is told the rule, not where a colleague is.
+    let told = services::emergency::raise(state, &c.officer, &meta(), lat, lon, None, EmergencyAssign::default())
+        .await
+        .unwrap()
+        .not_dispatched
+        .unwrap();
+    assert!(!told.contains("EMER-VIEJO"), "{told}");
+
+    // The map lists the officer, marked as dispatch would treat them.
+    let listed =
+        services::geo::nearest_officers(state, &c.supervisor, lat, lon, 5_000.0, 7 * 24 * 60, 5, false).await.unwrap();
+    let row = listed.iter().find(|o| o.officer_id == stale).expect("listed on the map");
+    assert!(!row.dispatchable);
+    // With a fresh position the same officer is dispatchable, and dispatched.
+    place(app, stale, north(lat, 200.0), lon, Duration::minutes(2), OfficerStatus::Available).await;
+    let listed =
+        services::geo::nearest_officers(state, &c.supervisor, lat, lon, 5_000.0, 7 * 24 * 60, 5, false).await.unwrap();
+    assert!(listed.iter().find(|o| o.officer_id == stale).unwrap().dispatchable);
+    let sent = services::emergency::raise(state, &c.supervisor, &meta(), lat, lon, None, EmergencyAssign::default())
+        .await
+        .unwrap();
+    assert_eq!((sent.assigned_officer_ids, sent.not_dispatched), (vec![stale], None));
+}
+on_both_backends!(dispatch_and_the_map_share_the_freshness_rule);
+
 // ------------------------------------------------------------------------------ over HTTP
 
 /// The encodings chosen for the browser: URL-encoded scalars for the status buttons (a

@@ -444,6 +444,40 @@ pub fn page_query(
     Ok(filtered(state, actor, filter)?.map(|query| ordered(query, filter, cursor).limit(u64::from(limit) + 1)))
 }
 
+/// Counts stop here: the list says "más de 10 000" rather than read every matching row.
+pub const COUNT_CAP: u64 = 10_000;
+
+/// How many tasks match `filter` (cursor and page size ignored), counted up to
+/// [`COUNT_CAP`]: the list's total.
+pub async fn count(state: &AppState, actor: &Actor, filter: TaskFilter) -> AppResult<contract::tasks::TaskCount> {
+    use contract::tasks::TaskCount;
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::{Alias, Query};
+    let Some(query) = filtered(state, actor, &filter)? else {
+        return Ok(TaskCount { total: 0, capped: false });
+    };
+    let inner = query.select_only().column(tasks::Column::Id).limit(COUNT_CAP + 1).into_query();
+    let statement = Query::select().expr(Expr::cust("COUNT(*)")).from_subquery(inner, Alias::new("capped")).to_owned();
+    let backend = state.db.get_database_backend();
+    let row = if clean(filter.text.clone()).is_some() && backend == sea_orm::DatabaseBackend::Postgres {
+        // Planned for its own text, like the page (see `compute_query`).
+        use sea_orm::TransactionTrait;
+        let txn = state.db.begin().await?;
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+        let row = txn.query_one(&statement).await?;
+        txn.commit().await?;
+        row
+    } else {
+        state.db.query_one(&statement).await?
+    };
+    let n: i64 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    let n = u64::try_from(n).unwrap_or(0);
+    Ok(TaskCount { total: n.min(COUNT_CAP), capped: n > COUNT_CAP })
+}
+
 pub(super) async fn compute_query(state: &AppState, actor: &Actor, filter: TaskFilter) -> AppResult<Page<TaskSummary>> {
     let limit = filter.limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
     let cursor = match clean(filter.cursor.clone()) {

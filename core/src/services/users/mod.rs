@@ -160,6 +160,7 @@ use crate::entities::{api_tokens, telegram_links};
 use crate::meta::AuditMeta;
 use crate::permissions::{Capability, require, require_interactive, require_write};
 use crate::services::audit::{self, AuditEntry};
+use crate::services::officers;
 use contract::Page;
 use contract::domain::AuditSeverity;
 use contract::users::{ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate};
@@ -330,8 +331,13 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
     let user = active.update(&*txn).await?;
     audit::append(&txn, Some(actor), meta, AuditEntry::new("user.create", "user", user.id).after(summary(&user)))
         .await?;
+    let officer_code = if user.role == Role::Officer {
+        Some(officers::ensure_for_user(&txn, actor, meta, &user, input.officer).await?.code)
+    } else {
+        None
+    };
     txn.commit().await?;
-    Ok(CreatedUser { user: summary(&user), generated_password: generated })
+    Ok(CreatedUser { user: summary(&user), generated_password: generated, officer_code })
 }
 
 /// Refuses changes that would leave the system without an active admin.
@@ -383,6 +389,16 @@ pub async fn update(
     let user = active.update(&*txn).await?;
     let entry = AuditEntry::new("user.update", "user", id).before(&before).after(summary(&user));
     audit::append(&txn, Some(actor), meta, entry).await?;
+    // The officer profile follows the user: created with the officer role, released without
+    // it, and named as the user.
+    if role == Role::Officer {
+        officers::ensure_for_user(&txn, actor, meta, &user, None).await?;
+        if (before.first_name.as_str(), before.last_name.as_str()) != (user.first_name.as_str(), user.last_name.as_str()) {
+            officers::follow_user_names(&txn, &user).await?;
+        }
+    } else if before.role == Role::Officer {
+        officers::release_user(&txn, id).await?;
+    }
     txn.commit().await?;
     Ok(summary(&user))
 }
