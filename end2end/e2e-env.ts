@@ -22,5 +22,5 @@ export const OFFICER_EMAIL = 'efectivo1@gad.local';
  */
 export const LOCKOUT_VICTIM_EMAIL = 'efectivo6@gad.local';
 
-/** Demo task codes look like PATROL-2026-0001. */
+/** Demo task codes look like PAT-2026-0001. */
 export const TASK_CODE = /[A-Z]+-\d{4}-\d{4}/;

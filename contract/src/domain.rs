@@ -124,6 +124,22 @@ vocabulary! {
     }
 }
 
+impl TaskType {
+    /// The prefix of generated task codes, in Spanish as the dashboard speaks:
+    /// `PAT-2026-0001`, `VIG-…`, `EMER-…`.
+    pub const fn code_prefix(self) -> &'static str {
+        match self {
+            TaskType::Patrol => "PAT",
+            TaskType::Investigation => "INV",
+            TaskType::Surveillance => "VIG",
+            TaskType::Intervention => "INT",
+            TaskType::Administrative => "ADM",
+            TaskType::Training => "CAP",
+            TaskType::Emergency => "EMER",
+        }
+    }
+}
+
 vocabulary! {
     /// Ordered from least to most pressing (`Ord` follows declaration order).
     pub enum TaskPriority {

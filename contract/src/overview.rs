@@ -29,6 +29,10 @@ pub struct ActivityItem {
     pub at: DateTime<Utc>,
     /// `at` in the configured time zone, `dd/mm/yyyy HH:MM`.
     pub at_local: String,
+    /// What happened when the status did not change (`from == to`): an assignment, an
+    /// unassignment or an authorised overlap, in words ("Asignado: EF-001 Martín Sosa").
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

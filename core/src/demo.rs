@@ -504,7 +504,7 @@ pub async fn seed_bulk_tasks(state: &AppState, total: u64) -> AppResult<u64> {
         let (lat, lon) = (-34.70 + rng.gen_range(0.0..0.17), -58.53 + rng.gen_range(0.0..0.20));
         let title = format!("{} de carga #{}", task_type.label_es(), existing + n + 1);
         let task = tasks::ActiveModel {
-            code: Set(format!("{}-{year}-{seq:04}", task_type.as_str().to_uppercase())),
+            code: Set(format!("{}-{year}-{seq:04}", task_type.code_prefix())),
             title: Set(title),
             description: Set(Some("Tarea sintética para pruebas de carga.".into())),
             task_type: Set(task_type),
@@ -570,7 +570,7 @@ pub async fn seed_bulk_tasks(state: &AppState, total: u64) -> AppResult<u64> {
     }
     // The codes above were numbered here: move each prefix's counter past the last one.
     for ((task_type, year), next) in next_seq {
-        let last = format!("{}-{year}-{:04}", task_type.as_str().to_uppercase(), next - 1);
+        let last = format!("{}-{year}-{:04}", task_type.code_prefix(), next - 1);
         crate::services::tasks::note_custom_code(&txn, &last).await?;
     }
     txn.commit().await?;

@@ -23,10 +23,10 @@ test('a supervisor raises an emergency; the nearest officer is dispatched and ot
 
   const outcome = page.getByRole('status');
   await expect(outcome.getByRole('heading', { name: 'Emergencia registrada' })).toBeVisible();
-  await expect(outcome.getByRole('link', { name: /EMERGENCY-\d{4}-\d{4}/ })).toBeVisible();
+  await expect(outcome.getByRole('link', { name: /EMER-\d{4}-\d{4}/ })).toBeVisible();
   await expect(outcome.locator('.dispatched li')).toHaveCount(1);
   await expect(page.getByRole('table', { name: 'Efectivos disponibles más cercanos' })).toContainText('m');
-  const code = (await outcome.getByRole('link', { name: /EMERGENCY-/ }).textContent())!.trim();
+  const code = (await outcome.getByRole('link', { name: /EMER-/ }).textContent())!.trim();
 
   // The other session's banner, with a link to the task.
   const banner = watcher.page.locator('.emergency-banner');

@@ -22,7 +22,8 @@ test('a supervisor lands on the live map, officers drawn above tasks and all in 
   // Every demo officer is drawn, inside the view (the view fits the data), with their code.
   const officers = page.locator('path.officer-marker');
   await expect(officers).toHaveCount(6);
-  await expect(page.locator('.leaflet-tooltip.officer-label')).toHaveCount(6);
+  await expect(page.locator('.officer-code')).toHaveCount(6);
+  await expect(page.locator('.officer-code').filter({ hasText: 'EF-001' })).toBeVisible();
   for (const marker of await officers.all()) {
     const b = (await marker.boundingBox())!;
     expect(b.x).toBeGreaterThanOrEqual(box.x);
@@ -53,7 +54,7 @@ test('the navigation is grouped and the header is one row', async ({ page }) => 
     await expect(nav.getByText(group, { exact: true })).toBeVisible();
   }
   await expect(nav.getByRole('list', { name: 'Administración' }).getByRole('link', { name: 'Auditoría' })).toBeVisible();
-  await expect(page.getByText('Menú', { exact: true })).toBeHidden();
+  await expect(page.locator('label.menu-button')).toBeHidden();
 });
 
 test('"Limpiar" clears the filter form too, and the caption counts every matching task', async ({ page }) => {

@@ -45,11 +45,20 @@ test.describe('with validation errors', () => {
   });
 });
 
-test('an officer is not offered the form', async ({ page }) => {
-  await login(page, OFFICER_EMAIL, DEMO_PASSWORD);
-  await expect(page.getByRole('heading', { level: 1, name: 'Tareas' })).toBeVisible();
-  await expect(page.getByRole('link', { name: 'Nueva tarea' })).toHaveCount(0);
-  await page.goto('/tareas/nueva');
-  await expect(page.getByRole('alert')).toContainText('No tiene permiso');
-  await expect(page.getByRole('button', { name: 'Crear tarea' })).toHaveCount(0);
+test.describe('as an officer', () => {
+  // The page answers 403, which Chromium logs as a failed resource load.
+  test.use({ allowedConsoleErrors: [/status of 403/] });
+
+  test('an officer is not offered the form', async ({ page }) => {
+    await login(page, OFFICER_EMAIL, DEMO_PASSWORD);
+    await expect(page.getByRole('heading', { level: 1, name: 'Tareas' })).toBeVisible();
+    await expect(page.getByRole('link', { name: 'Nueva tarea' })).toHaveCount(0);
+    const answer = await page.goto('/tareas/nueva');
+    expect(answer?.status()).toBe(403);
+    await expect(page.getByRole('alert')).toContainText('No tiene permiso');
+    await expect(page.getByRole('button', { name: 'Crear tarea' })).toHaveCount(0);
+    // Refused, still signed in: the navigation stays, and nobody offers "Ingresar".
+    await expect(page.getByRole('navigation', { name: 'Principal' })).toBeVisible();
+    await expect(page.getByRole('link', { name: 'Ingresar' })).toHaveCount(0);
+  });
 });

@@ -35,6 +35,7 @@
   let fitted = false;
   let drawn = { officers: false, tasks: false };
   const officerMarkers = new Map();
+  const officerCodes = new Map();
   const taskMarkers = new Map();
 
   // Every text shown here comes from users (names, titles, codes): it is put into the DOM as
@@ -71,9 +72,12 @@
   }
 
   function officerLabel(o) {
-    const label = el('span', null, String(o.code));
-    label.title = `${o.code} · ${o.name}`;
-    return label;
+    return el('span', null, `${o.code} · ${o.name}`);
+  }
+
+  /** The code beside each officer, always shown (who is where at a glance): text only. */
+  function codeIcon(o) {
+    return L.divIcon({ className: 'officer-code', html: el('span', null, String(o.code)), iconSize: null, iconAnchor: [-10, 8] });
   }
 
   function officerPopup(o) {
@@ -101,6 +105,7 @@
     if (map) {
       map.remove();
       officerMarkers.clear();
+      officerCodes.clear();
       taskMarkers.clear();
     }
     map = L.map(element, { preferCanvas: false }).setView(options.center, options.zoom);
@@ -154,14 +159,21 @@
         layers.officers.removeLayer(marker);
         marker = null;
       }
+      let code = officerCodes.get(o.officer_id);
+      if (code) {
+        code.setLatLng([o.lat, o.lon]);
+      } else {
+        code = L.marker([o.lat, o.lon], { icon: codeIcon(o), interactive: false, keyboard: false, zIndexOffset: 2000 });
+        code.addTo(layers.officers);
+        officerCodes.set(o.officer_id, code);
+      }
       if (marker) {
         marker.setLatLng([o.lat, o.lon]);
         marker.setPopupContent(officerPopup(o));
         marker.setTooltipContent(officerLabel(o));
       } else {
         marker = L.circleMarker([o.lat, o.lon], style).bindPopup(officerPopup(o));
-        // The code beside each officer, always shown: who is where at a glance.
-        marker.bindTooltip(officerLabel(o), { permanent: true, direction: 'right', offset: [8, 0], className: 'officer-label' });
+        marker.bindTooltip(officerLabel(o));
         marker.addTo(layers.officers);
         officerMarkers.set(o.officer_id, marker);
       }
@@ -170,6 +182,8 @@
       if (!seen.has(id)) {
         layers.officers.removeLayer(marker);
         officerMarkers.delete(id);
+        layers.officers.removeLayer(officerCodes.get(id));
+        officerCodes.delete(id);
       }
     }
     fitOnce('officers');
@@ -180,6 +194,8 @@
     drawn[what] = true;
     if (fitted || !drawn.officers || !drawn.tasks) return;
     fitted = true;
+    // The container may have been laid out after the map was created (styles arriving).
+    map.invalidateSize();
     const bounds = L.latLngBounds([]);
     for (const m of officerMarkers.values()) bounds.extend(m.getLatLng());
     for (const m of taskMarkers.values()) bounds.extend(m.getLatLng());

@@ -591,6 +591,7 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
         "Ya existe un registro con esos datos (código, correo o DNI repetido).",
         "A record with that data already exists (repeated code, email or ID number).",
     ),
+    ("actualizada", "updated"),
     ("cancelada", "cancelled"),
     ("creada", "created"),
     ("finalizada", "completed"),

@@ -81,12 +81,13 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
     let role = user.role;
     let groups = NAV
         .iter()
-        .filter_map(|group| {
+        .enumerate()
+        .filter_map(|(n, group)| {
             let items: Vec<&'static NavItem> = group.items.iter().filter(|item| item.roles.contains(&role)).collect();
             if items.is_empty() {
                 return None;
             }
-            let id = format!("nav-group-{}", NAV.iter().position(|g| std::ptr::eq(g, group)).unwrap_or_default());
+            let id = format!("nav-group-{n}");
             let links = items
                 .into_iter()
                 .map(|item| {
@@ -118,7 +119,7 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
             {tr("Saltar al contenido")}
         </a>
         // The phone's menu button: a checkbox and its label, so it opens without JavaScript.
-        <input type="checkbox" id="menu-toggle" class="menu-toggle" aria-controls="navegacion" />
+        <input type="checkbox" id="menu-toggle" class="menu-toggle" aria-controls="navegacion" aria-label=tr("Menú") />
         <header class="topbar">
             <label for="menu-toggle" class="menu-button">
                 <span aria-hidden="true">"☰ "</span>

@@ -138,7 +138,7 @@ pub fn HomeMap(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoV
     let glue_settings = settings.clone();
     let glue = move || {
         #[cfg(feature = "hydrate")]
-        client::attach(&glue_settings, officers, tasks, nearest, track, point, clicked);
+        client::attach(&glue_settings, true, officers, tasks, nearest, track, point, clicked);
         #[cfg(not(feature = "hydrate"))]
         let _ = (officers, tasks, nearest, track, point, clicked);
     };
@@ -216,7 +216,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
     let glue_settings = settings.clone();
     let glue = move || {
         #[cfg(feature = "hydrate")]
-        client::attach(&glue_settings, officers, tasks, nearest, track, point, clicked);
+        client::attach(&glue_settings, false, officers, tasks, nearest, track, point, clicked);
     };
 
     let officer_options = move || {
@@ -548,8 +548,10 @@ mod client {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)]
     pub fn attach(
         settings: &MapSettings,
+        fit: bool,
         officers: RwSignal<Vec<OfficerOnMap>>,
         tasks: Resource<Result<Vec<TaskOnMap>, ApiError>>,
         nearest: Resource<Result<Option<Vec<NearbyOfficer>>, ApiError>>,
@@ -562,8 +564,9 @@ mod client {
             "center": [settings.center_lat, settings.center_lon],
             "zoom": 13,
             "tileUrl": settings.tile_url,
-            // A place asked for in the address (a point): keep it, do not fit to the data.
-            "keepView": point.get_untracked().is_some(),
+            // The home fits the view to the data once; the map page keeps its configured
+            // centre (its searches and tracks place the view themselves).
+            "keepView": !fit || point.get_untracked().is_some(),
         })
         .to_string();
         Effect::new(move |_| {

@@ -51,10 +51,10 @@ fn Bell() -> impl IntoView {
     // Reference-counted, not owned by the reactive tree: pages re-create the frame when their
     // own data reloads, and awaiting an owner-bound resource that was disposed meanwhile panics.
     let data = ArcResource::new(move || (live.get(), mark.version().get()), |_| notifications());
-    let unread = {
-        let data = data.clone();
-        Signal::derive(move || data.get().and_then(Result::ok).map_or(0, |n| n.unread))
-    };
+    // Set when the list loads (inside the boundary below): read outside a boundary, the
+    // resource would count as pending in the page's own <Suspense> and blank the page on
+    // every reload.
+    let unread = RwSignal::new(0u64);
     let label = move || match unread.get() {
         0 => tr("Notificaciones: ninguna sin leer").to_owned(),
         1 => tr("Notificaciones: 1 sin leer").to_owned(),
@@ -79,6 +79,7 @@ fn Bell() -> impl IntoView {
                         let data = data.clone();
                         Suspend::new(async move {
                             let n = loaded(data).await.ok()?;
+                            unread.try_set(n.unread);
                             Some(if n.items.is_empty() {
                                 view! { <p class="empty">{tr("Sin novedades.")}</p> }.into_any()
                             } else {

@@ -20,6 +20,8 @@ use contract::{ApiError, ErrorCode};
 pub fn activity_text(item: &ActivityItem) -> String {
     let what = match (item.from, item.to) {
         (None, _) => tr("creada").to_owned(),
+        // Not a status change: an assignment or an unassignment, in its own words.
+        (Some(from), to) if from == to => item.note.clone().unwrap_or_else(|| tr("actualizada").to_owned()),
         (Some(TaskStatus::Paused), TaskStatus::InProgress) => tr("reanudada").to_owned(),
         (_, TaskStatus::InProgress) => tr("iniciada").to_owned(),
         (_, TaskStatus::Paused) => tr("pausada").to_owned(),

@@ -347,14 +347,22 @@ fn TaskView(
                         .history
                         .into_iter()
                         .map(|h| {
+                            // A row without a status change is an assignment or an
+                            // unassignment: its note says it in words.
+                            let same = h.from == Some(h.to);
+                            let what = if same {
+                                h.reason.clone().unwrap_or_else(|| tr("actualizada").to_owned())
+                            } else {
+                                tr(h.to.label_es()).to_owned()
+                            };
                             view! {
                                 <li>
                                     <time>{h.at_local}</time>
                                     " · "
-                                    {h.from.map(|f| format!("{} → ", tr(f.label_es())))}
-                                    <strong>{tr(h.to.label_es())}</strong>
+                                    {h.from.filter(|_| !same).map(|f| format!("{} → ", tr(f.label_es())))}
+                                    <strong>{what}</strong>
                                     {h.by.map(|b| format!(" · {b}"))}
-                                    {h.reason.map(|r| format!(" · {r}"))}
+                                    {h.reason.filter(|_| !same).map(|r| format!(" · {r}"))}
                                 </li>
                             }
                         })

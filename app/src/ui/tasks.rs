@@ -507,3 +507,51 @@ mod tests {
         assert!(html.contains(">Patrol<") && html.contains(">High<") && html.contains(">Scheduled<"), "{html}");
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod pagination_tests {
+    use super::Params;
+
+    fn at(cursor: &str, atras: &str) -> Params {
+        Params { cursor: cursor.into(), atras: atras.into(), status: "paused".into(), ..Params::default() }
+    }
+
+    fn get(href: &str, key: &str) -> Option<String> {
+        let query = href.split_once('?').map_or("", |(_, q)| q);
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Keyset pages cannot be counted backwards: each link carries the pages before it, so
+    /// "Anterior" walks back page by page to the first, keeping the filter.
+    #[test]
+    fn previous_walks_back_to_the_first_page() {
+        let first = at("", "");
+        assert_eq!(first.previous_href(), None);
+        let second = first.next_href("c2");
+        assert_eq!((get(&second, "cursor").as_deref(), get(&second, "atras").as_deref()), (Some("c2"), Some("-")));
+        let page2 = at("c2", "-");
+        let third = page2.next_href("c3");
+        assert_eq!(get(&third, "atras").as_deref(), Some("-,c2"));
+        let page3 = at("c3", "-,c2");
+        let back = page3.previous_href().unwrap();
+        assert_eq!((get(&back, "cursor").as_deref(), get(&back, "atras").as_deref()), (Some("c2"), Some("-")));
+        assert_eq!(get(&back, "status").as_deref(), Some("paused"));
+        let back = page2.previous_href().unwrap();
+        assert_eq!((get(&back, "cursor"), get(&back, "atras")), (None, None), "back on the first page");
+        assert_eq!(get(&page3.first_href(), "cursor"), None);
+    }
+
+    /// The pages kept are the last twenty: the link stays short on a long walk.
+    #[test]
+    fn the_back_stack_is_bounded() {
+        let atras: Vec<String> = (0..25).map(|i| format!("c{i}")).collect();
+        let deep = at("c25", &atras.join(","));
+        let next = deep.next_href("c26");
+        assert_eq!(get(&next, "atras").unwrap().split(',').count(), 20);
+    }
+}

@@ -190,6 +190,7 @@ async fn recent(state: &AppState, actor: &Actor, extra: Condition, limit: u64) -
                 title: task.title,
                 task_type: task.task_type,
                 priority: task.priority,
+                note: (h.from_status == Some(h.to_status)).then(|| h.reason.clone()).flatten(),
                 from: h.from_status,
                 to: h.to_status,
                 by: h.changed_by.and_then(|id| names.get(&id).cloned()),

@@ -34,7 +34,8 @@ test('the navigation opens from the "Menú" button; the map starts at the top of
   expect(header.height).toBeLessThan(64);
   const map = (await page.locator('#gad-map').boundingBox())!;
   expect(map.y).toBeLessThan(200);
-  await page.getByText('Menú', { exact: true }).click();
+  await page.locator('label.menu-button').click();
+  await expect(page.getByRole('checkbox', { name: 'Menú' })).toBeChecked();
   await expect(nav).toBeVisible();
   await nav.getByRole('link', { name: 'Tareas', exact: true }).click();
   await expect(page).toHaveURL(/\/tareas$/);

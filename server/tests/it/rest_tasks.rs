@@ -83,7 +83,7 @@ async fn task_lifecycle_over_rest(backend: Backend) {
     assert_eq!(status, StatusCode::CREATED, "{task}");
     let id = task["id"].as_i64().unwrap();
     let code = task["code"].as_str().unwrap();
-    let prefix = format!("PATROL-{}-", year(&app));
+    let prefix = format!("PAT-{}-", year(&app));
     assert!(code.starts_with(&prefix), "{code}");
     let seq = &code[prefix.len()..];
     assert!(seq.len() == 4 && seq.chars().all(|c| c.is_ascii_digit()), "{code}");
@@ -476,7 +476,7 @@ async fn emergency_dispatches_the_nearest_over_rest(backend: Backend) {
     assert_eq!(outcome["candidates"], json!([]));
     assert_eq!(outcome["assigned_officer_ids"], json!([near]));
     let task = &outcome["task"];
-    assert_eq!(task["code"], format!("EMERGENCY-{}-0001", year(&app)));
+    assert_eq!(task["code"], format!("EMER-{}-0001", year(&app)));
     assert_eq!((task["task_type"].as_str(), task["priority"].as_str()), (Some("emergency"), Some("critical")));
     assert_eq!((task["lat"].as_f64(), task["lon"].as_f64()), (Some(lat), Some(lon)));
     assert_eq!(task["assignments"][0]["officer_id"], near);

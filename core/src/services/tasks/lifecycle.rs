@@ -244,10 +244,13 @@ pub async fn assign(
     let new_ids: Vec<i64> = new.iter().map(|o| o.id).collect();
     insert_assignments(&txn, id, &new_ids, actor, allow_overlap, at).await?;
     let occupied = if task.status.is_active() { occupy_officers(&mut txn, &new_ids, at).await? } else { Vec::new() };
+    // Not a status change: the history says who was assigned, and any overlap the supervisor
+    // authorised (SPEC §3), in words.
+    let mut note = format!("Asignado: {}", officer_names(&new));
     if allow_overlap {
-        // Not a status change: the history records the supervisor's override (SPEC §3).
-        add_history(&txn, id, Some(task.status), task.status, actor, Some(override_note(&new)), at).await?;
+        note = format!("{note}. {}", override_note(&new));
     }
+    add_history(&txn, id, Some(task.status), task.status, actor, Some(note), at).await?;
     let entry = AuditEntry::new("task.assign", "task", id).after(json!({
         "officer_ids": new_ids,
         "allow_overlap": allow_overlap,
@@ -282,6 +285,9 @@ pub async fn unassign(
         .ok_or_else(|| AppError::Conflict("El efectivo no está asignado a esta tarea.".into()))?;
     task_assignments::Entity::delete_by_id(assignment.id).exec(&*txn).await?;
     let at = now();
+    let removed = officers::Entity::find_by_id(officer_id).one(&*txn).await?;
+    let note = format!("Quitado: {}", officer_names(removed.as_slice()));
+    add_history(&txn, id, Some(task.status), task.status, actor, Some(note), at).await?;
     let freed =
         if task.status.is_active() { free_officers(&mut txn, id, &[officer_id], at).await? } else { Vec::new() };
     let entry = AuditEntry::new("task.unassign", "task", id)

@@ -149,6 +149,12 @@ pub(crate) async fn insert_assignments(
     Ok(())
 }
 
+/// `EF-001 Martín Sosa, EF-002 Carla Benítez`: officers as the history names them.
+pub(crate) fn officer_names(officers: &[officers::Model]) -> String {
+    let names: Vec<String> = officers.iter().map(|o| format!("{} {} {}", o.code, o.first_name, o.last_name)).collect();
+    names.join(", ")
+}
+
 /// The history note for assignments made with an overlap override.
 pub(crate) fn override_note(officers: &[officers::Model]) -> String {
     let codes: Vec<&str> = officers.iter().map(|o| o.code.as_str()).collect();
@@ -256,12 +262,12 @@ pub(super) async fn free_officers(
 /// (`task_code_counters`), which on PostgreSQL locks that one row until the transaction ends —
 /// creations of other types or years do not wait, and the cost does not grow with the table.
 pub async fn next_code(db: &impl ConnectionTrait, task_type: TaskType, year: i32) -> AppResult<String> {
-    let prefix = format!("{}-{year}-", task_type.as_str().to_uppercase());
+    let prefix = format!("{}-{year}-", task_type.code_prefix());
     let number = raise_counter(db, &prefix, None).await?;
     Ok(format!("{prefix}{number:04}"))
 }
 
-/// A code chosen by hand that looks generated (`PATROL-2026-0500`) moves its prefix's counter
+/// A code chosen by hand that looks generated (`PAT-2026-0500`) moves its prefix's counter
 /// past it, so no later generated code collides with it.
 pub(crate) async fn note_custom_code(db: &impl ConnectionTrait, code: &str) -> AppResult<()> {
     if let Some((prefix, number)) = migrations::split_task_code(code) {
