@@ -87,6 +87,30 @@ wait_http() {
 }
 
 # ---------------------------------------------------------------------------------------------
+echo "[ops] the image"
+
+# The image's site is built as deploy/Dockerfile builds it: its vendoring step (the script the
+# development set-up runs too) must give every vendored file a page or the server loads.
+image_site_vendor() {
+  grep -q 'scripts/vendor-assets.sh' deploy/Dockerfile || { echo "deploy/Dockerfile does not run scripts/vendor-assets.sh"; return 1; }
+  local site="$WORK/image-site"
+  mkdir -p "$site/tools" "$site/public"
+  ln -s "$ROOT/tools/node_modules" "$site/tools/node_modules"
+  scripts/vendor-assets.sh "$site"
+  local used missing=0
+  used=$(grep -rhoE '/vendor/[A-Za-z0-9_-]+/[A-Za-z0-9_./-]+\.(js|css|png)' app/src server/src public/js | sort -u)
+  [ -n "$used" ] || { echo "no vendored file found in the sources"; return 1; }
+  for file in $used; do
+    if [ ! -f "$site/public$file" ]; then
+      echo "missing from the image's site: $file"
+      missing=1
+    fi
+  done
+  return "$missing"
+}
+check "the image's site holds every vendored file the pages load (Leaflet, Swagger UI)" image_site_vendor
+
+# ---------------------------------------------------------------------------------------------
 echo "[ops] monitoring"
 
 check "promtool check config" promtool check config "$MON/prometheus/prometheus.yml"

@@ -52,23 +52,8 @@ npm_ci_if_stale() {
 npm_ci_if_stale tools
 export PATH="$PWD/tools/node_modules/.bin:$PATH"
 
-# Browser assets vendored from npm (never a CDN): copied into public/vendor/, which
-# cargo-leptos copies into the site. public/vendor/ is not committed.
-vendor() {
-  local from=tools/node_modules/$1 to=public/vendor/$2
-  shift 2
-  mkdir -p "$to"
-  for file in "$@"; do
-    mkdir -p "$(dirname "$to/$file")"
-    if [ ! -f "$to/$file" ] || [ "$from/$file" -nt "$to/$file" ]; then
-      cp "$from/$file" "$to/$file"
-    fi
-  done
-}
-vendor swagger-ui-dist swagger-ui swagger-ui.css swagger-ui-bundle.js
-# Leaflet for the map page (loaded only there, by app/src/ui/map.rs).
-vendor leaflet/dist leaflet leaflet.js leaflet.css images/layers.png images/layers-2x.png \
-  images/marker-icon.png images/marker-icon-2x.png images/marker-shadow.png
+# Browser assets vendored from npm into public/vendor/ (the same script the Dockerfile runs).
+scripts/vendor-assets.sh
 
 apt_install() {
   local missing=()

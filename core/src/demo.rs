@@ -478,6 +478,10 @@ pub async fn seed_bulk_tasks(state: &AppState, total: u64) -> AppResult<u64> {
     let mut next_seq: HashMap<(TaskType, i32), u32> = HashMap::new();
     let txn = db.begin().await?;
     for n in 0..missing {
+        // Progress for the long runs (`gad seed-demo --tasks 1000000`).
+        if n > 0 && n % 10_000 == 0 {
+            tracing::info!(done = n, of = missing, "seeding synthetic tasks: {}%", n * 100 / missing);
+        }
         let task_type = TaskType::ALL[rng.gen_range(0..TaskType::ALL.len())];
         let priority = TaskPriority::ALL[rng.gen_range(0..TaskPriority::ALL.len())];
         // Minutes from now: 60 days back to 7 days ahead.

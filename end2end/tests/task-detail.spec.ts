@@ -34,3 +34,21 @@ test('finishing a task asks first, and "No, volver" leaves it as it was', async 
   await expect(page.locator('.timeline li').last()).toContainText('Finalizada');
   await expect(page.getByText('No hay acciones disponibles')).toBeVisible();
 });
+
+test('the task page maps its place and officers, and its history names assignments in words', async ({ page }) => {
+  await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
+  await page.getByRole('row').filter({ hasText: 'Control de disturbios en Recoleta' }).getByRole('link').click();
+  await expect(page.getByRole('heading', { name: 'Historial' })).toBeVisible();
+  const map = page.getByRole('region', { name: 'Mapa de la tarea y sus efectivos' });
+  await expect(map).toHaveAttribute('data-ready', 'true');
+  await expect(map.locator('.task-marker')).toHaveCount(1);
+
+  const assign = page.getByRole('button', { name: /^Asignar a / }).first();
+  const label = (await assign.getAttribute('aria-label'))!;
+  const code = label.match(/\((EF-\d{3})\)/)![1];
+  await assign.click();
+  await expect(page.locator('.timeline li').last()).toContainText(`Asignado: ${code}`);
+  await expect(page.locator('.timeline li').last()).not.toContainText('→');
+  await expect(page.locator('.assigned')).toContainText(code);
+  await expect(page.getByRole('region', { name: 'Mapa de la tarea y sus efectivos' }).locator('path.officer-marker')).not.toHaveCount(0);
+});

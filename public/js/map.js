@@ -103,12 +103,16 @@
     const element = document.getElementById(id);
     if (!element || typeof L === 'undefined') return false;
     if (map) {
+      map.stop();
       map.remove();
       officerMarkers.clear();
       officerCodes.clear();
       taskMarkers.clear();
     }
-    map = L.map(element, { preferCanvas: false }).setView(options.center, options.zoom);
+    // The home's and the task page's maps are re-created with their pages (a page reloads its
+    // data, a visitor moves on): without zoom animations none is left running on a removed map.
+    map = L.map(element, { preferCanvas: false, zoomAnimation: Boolean(options.keepView) })
+      .setView(options.center, options.zoom);
     // Tasks are drawn under the officers (Leaflet puts markers above vector shapes by
     // default): an officer standing at a task stays visible and clickable.
     map.createPane('gadTasks').style.zIndex = 350;
@@ -199,7 +203,8 @@
     const bounds = L.latLngBounds([]);
     for (const m of officerMarkers.values()) bounds.extend(m.getLatLng());
     for (const m of taskMarkers.values()) bounds.extend(m.getLatLng());
-    if (bounds.isValid()) map.fitBounds(bounds.pad(0.15), { maxZoom: 15 });
+    // Without animation: a page left during a zoom transition would end it on a removed map.
+    if (bounds.isValid()) map.fitBounds(bounds.pad(0.15), { maxZoom: 15, animate: false });
   }
 
   /** Tasks: [{task_id, code, title, priority, task_type, lat, lon}]; emergencies stand out. */

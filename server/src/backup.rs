@@ -104,6 +104,7 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
     let backend = Backend::of(config);
     let scratch = Scratch::new()?;
     let file = scratch.0.join(format!("gad.{}", backend.extension()));
+    tracing::info!(backend = backend.name(), "backup: dumping the database");
     match backend {
         Backend::Postgres => {
             let database_url = config.database_url.expose().to_owned();
@@ -116,6 +117,7 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
         }
     }
     let size_bytes = std::fs::metadata(&file)?.len();
+    tracing::info!(size_bytes, "backup: dump written, uploading");
     if size_bytes == 0 {
         bail!("the dump is empty");
     }
@@ -233,12 +235,20 @@ pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<
     let mut body = object.body;
     let mut out = std::fs::File::create(&file)?;
     let mut size = 0u64;
+    let mut reported = 0u64;
+    tracing::info!(key, "restore: downloading");
     while let Some(chunk) = body.try_next().await.context("download interrupted")? {
         size += chunk.len() as u64;
         out.write_all(&chunk)?;
+        // Progress every 64 MiB on the long downloads.
+        if size - reported >= 64 << 20 {
+            reported = size;
+            tracing::info!(downloaded_bytes = size, "restore: downloading");
+        }
     }
     out.sync_all()?;
     drop(out);
+    tracing::info!(size_bytes = size, "restore: downloaded, restoring into the database");
 
     match backend {
         Backend::Postgres => {

@@ -3,7 +3,12 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "gad", version, about = "GAD — Gestión de Agentes y Despliegue")]
+#[command(
+    name = "gad",
+    version,
+    about = "GAD — Gestión de Agentes y Despliegue: field operations for a police force",
+    after_help = environment_help()
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -84,4 +89,34 @@ pub enum Command {
 pub enum AuditCommand {
     /// Recompute the hash chain; exit 1 and name the first broken row if it was tampered with.
     Verify,
+}
+
+/// The settings every command reads, from `.env.example` (which the ops checks keep complete):
+/// listed under `gad --help`.
+fn environment_help() -> String {
+    let names: Vec<&str> = include_str!("../../.env.example")
+        .lines()
+        .filter_map(|line| line.trim_start_matches('#').trim().split_once('=').map(|(name, _)| name.trim()))
+        .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+        .collect();
+    let mut unique = names.clone();
+    unique.dedup();
+    format!(
+        "Environment (every command reads it; see .env.example and the README for defaults):\n  {}",
+        unique.join("\n  ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `gad --help` names every subcommand and every setting.
+    #[test]
+    fn help_lists_commands_and_settings() {
+        let help = super::Cli::command().render_long_help().to_string();
+        for needle in ["serve", "migrate", "bot", "backup", "restore", "DATABASE_URL", "REDIS_URL", "GAD_TIMEZONE", "TELEGRAM_BOT_TOKEN"] {
+            assert!(help.contains(needle), "{needle} missing from gad --help:\n{help}");
+        }
+    }
 }

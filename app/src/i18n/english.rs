@@ -229,7 +229,6 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
         "El nombre del bot no está configurado (TELEGRAM_BOT_USERNAME), así que no hay enlace directo. Pida al usuario que envíe al bot (se muestra una sola vez):",
         "The bot's name is not configured (TELEGRAM_BOT_USERNAME), so there is no direct link. Ask the user to send the bot (shown only once):",
     ),
-    ("El recurso solicitado no existe.", "The requested resource does not exist."),
     (
         "El registro hace referencia a datos que no existen o está en uso.",
         "The record refers to data that does not exist or is in use.",
@@ -368,6 +367,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Latitud", "Latitude"),
     ("Lectura y escritura", "Read and write"),
     ("Limpiar", "Clear"),
+    (
+        "Lo que busca no existe: puede haber sido eliminado o la dirección es incorrecta.",
+        "What you are looking for does not exist: it may have been deleted, or the address is wrong.",
+    ),
     ("Longitud", "Longitude"),
     (
         "Los datos no cumplen las reglas del sistema (fechas, coordenadas o valores permitidos).",
@@ -376,6 +379,7 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Lugar", "Place"),
     ("Mapa", "Map"),
     ("Mapa de efectivos y tareas", "Map of officers and tasks"),
+    ("Mapa de la tarea y sus efectivos", "Map of the task and its officers"),
     ("Marcar como leídas", "Mark as read"),
     ("Media", "Medium"),
     ("Mensaje", "Message"),

@@ -149,6 +149,69 @@ pub fn HomeMap(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoV
     }
 }
 
+/// A task's place and the officers assigned to it, on a small live map (the task page). Who
+/// may not see officers' positions (an officer) sees the task's place alone.
+#[component]
+pub fn TaskMiniMap(task: TaskOnMap, officer_ids: Vec<i64>, see_officers: bool) -> impl IntoView {
+    let (lat, lon) = (task.lat, task.lon);
+    let data = Resource::new(
+        || (),
+        move |_| {
+            let ids = officer_ids.clone();
+            async move {
+                let settings = map_settings().await?;
+                let officers = if see_officers && !ids.is_empty() {
+                    let around = officers_in_bbox(lat - BOX_DEG, lon - BOX_DEG, lat + BOX_DEG, lon + BOX_DEG, MAP_LIMIT)
+                        .await?;
+                    around.into_iter().filter(|o| ids.contains(&o.officer_id)).collect()
+                } else {
+                    Vec::new()
+                };
+                Ok::<_, ApiError>((settings, officers))
+            }
+        },
+    );
+    view! {
+        <Stylesheet id="leaflet" href="/vendor/leaflet/leaflet.css" />
+        <Suspense fallback=|| ()>
+            {move || {
+                let task = task.clone();
+                Suspend::new(async move {
+                    match loaded(data).await {
+                        Ok((settings, officers)) => Some(view! { <MiniMap settings officers task /> }.into_any()),
+                        Err(_) => None,
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn MiniMap(settings: MapSettings, officers: Vec<OfficerOnMap>, task: TaskOnMap) -> impl IntoView {
+    let officers = RwSignal::new(officers);
+    let tasks = Resource::new(|| (), move |_| {
+        let task = task.clone();
+        async move { Ok::<_, ApiError>(vec![task]) }
+    });
+    let nearest = Resource::new(|| (), |_| async { Ok::<Option<Vec<NearbyOfficer>>, ApiError>(None) });
+    let track = Resource::new(|| (), |_| async { Ok::<Option<Track>, ApiError>(None) });
+    let point = Memo::new(|_| None::<(f64, f64)>);
+    let clicked = RwSignal::new(None::<(f64, f64)>);
+    #[cfg(feature = "hydrate")]
+    let glue_settings = settings.clone();
+    let glue = move || {
+        #[cfg(feature = "hydrate")]
+        client::attach(&glue_settings, true, officers, tasks, nearest, track, point, clicked);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&settings, officers, tasks, nearest, track, point, clicked);
+    };
+    view! {
+        <div id="gad-map" class="map mini-map" role="region" aria-label=tr("Mapa de la tarea y sus efectivos")></div>
+        <Transition fallback=|| ()>{glue()}</Transition>
+    }
+}
+
 /// What the home page's map starts from: the map settings and the officers around its centre.
 pub async fn home_map_data() -> Result<(MapSettings, Vec<OfficerOnMap>), ApiError> {
     let settings = map_settings().await?;

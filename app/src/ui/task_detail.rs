@@ -12,11 +12,13 @@ use crate::api::auth::whoami;
 use crate::api::tasks::{TransitionTask, UnassignOfficer, task_detail};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
+use crate::ui::map::TaskMiniMap;
 use crate::ui::live::{task_event_id, use_live};
 use crate::ui::page::loaded;
 use contract::assignment::AssignmentCandidate;
 use contract::auth::CurrentUser;
-use contract::domain::TaskStatus;
+use contract::domain::{Role, TaskStatus};
+use contract::geo::TaskOnMap;
 use contract::events::Event;
 use contract::format::distance;
 use contract::tasks::TaskDetail;
@@ -206,6 +208,8 @@ fn TaskView(
     let query = use_query_map();
     let status = task.status;
     let id = task.id;
+    // Officers see their task's place; where colleagues are is for supervisors and admins.
+    let see_officers = user.role != Role::Officer;
     let title = format!("{} · {}", task.code, task.title);
     let duration = task.duration_seconds.map(|s| format!("{} h {:02} min", s / 3600, (s % 3600) / 60));
     let dash = || "—".to_owned();
@@ -286,20 +290,36 @@ fn TaskView(
                     <dt>{tr("Duración")}</dt>
                     <dd>{duration.unwrap_or_else(dash)}</dd>
                     <dt>{tr("Lugar")}</dt>
-                    <dd>{task.location_text.unwrap_or_else(dash)}</dd>
+                    <dd>{task.location_text.clone().unwrap_or_else(dash)}</dd>
                 </dl>
             </section>
             <section aria-labelledby="ubicacion">
                 <h2 id="ubicacion">{tr("Ubicación")}</h2>
                 {match task.lat.zip(task.lon) {
-                    Some((lat, lon)) => view! {
-                        <p>
-                            <span class="mono">{format!("{lat:.5}, {lon:.5}")}</span>
-                            " · "
-                            <a href=format!("/mapa?lat={lat:.6}&lon={lon:.6}")>{tr("Ver en el mapa")}</a>
-                        </p>
+                    Some((lat, lon)) => {
+                        let on_map = TaskOnMap {
+                            task_id: id,
+                            code: task.code.clone(),
+                            title: task.title.clone(),
+                            task_type: task.task_type,
+                            priority: task.priority,
+                            status,
+                            lat,
+                            lon,
+                            location_text: task.location_text.clone(),
+                            distance_m: None,
+                        };
+                        let officer_ids: Vec<i64> = task.assignments.iter().map(|a| a.officer_id).collect();
+                        view! {
+                            <p>
+                                <span class="mono">{format!("{lat:.5}, {lon:.5}")}</span>
+                                " · "
+                                <a href=format!("/mapa?lat={lat:.6}&lon={lon:.6}")>{tr("Ver en el mapa")}</a>
+                            </p>
+                            <TaskMiniMap task=on_map officer_ids see_officers />
+                        }
+                        .into_any()
                     }
-                        .into_any(),
                     None => view! { <p class="empty">{tr("La tarea no tiene coordenadas.")}</p> }.into_any(),
                 }}
             </section>

@@ -268,6 +268,16 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                     {can_manage.then(|| view! { <a class="button" href="/tareas/nueva">{tr("Nueva tarea")}</a> })}
                 </div>
             </div>
+            // On a phone the filters fold behind a "Filtros" button (a checkbox and its label:
+            // no JavaScript needed); open when a filter is in use.
+            <input
+                type="checkbox"
+                id="filters-toggle"
+                class="filters-toggle"
+                aria-label=tr("Filtros")
+                checked=p.filter_pairs().iter().any(|(_, v)| !v.is_empty())
+            />
+            <label for="filters-toggle" class="filters-button">{tr("Filtros")}</label>
             <Form method="GET" action="/tareas" attr:class="filters" attr:aria-label=tr("Filtros")>
                 <input type="hidden" name="alcance" value=p.alcance.clone() />
                 <div class="field">

@@ -168,17 +168,17 @@ async fn why_nobody(state: &AppState, lat: f64, lon: f64, dispatcher: bool) -> A
     let fresh = state.config.position_fresh_minutes;
     let nearest = geo::nearest_available_any_age(state, lat, lon, state.config.emergency_radius_m).await?;
     Ok(match nearest {
-        None => format!("Ningún efectivo disponible con posición conocida a menos de {radius}."),
+        None => format!("No hay efectivos disponibles con posición conocida a menos de {radius}."),
         Some(o) => {
             let age = contract::format::stale_position((chrono::Utc::now() - o.position_at).num_seconds());
             if dispatcher {
                 format!(
-                    "Ningún efectivo disponible con posición de los últimos {fresh} min a menos de {radius}: \
+                    "No hay efectivos disponibles con posición de los últimos {fresh} min a menos de {radius}: \
                      el más cercano, {} ({}), está {age}.",
                     o.code, o.name
                 )
             } else {
-                format!("Ningún efectivo disponible con posición de los últimos {fresh} min a menos de {radius}.")
+                format!("No hay efectivos disponibles con posición de los últimos {fresh} min a menos de {radius}.")
             }
         }
     })

@@ -13,7 +13,7 @@ async function noSidewaysScroll(page: import('@playwright/test').Page, path: str
 test('no page scrolls sideways on a phone, even with a 200-character title', async ({ page }) => {
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
   const long = 'Operativo'.padEnd(200, 'X');
-  await page.goto('/tareas/nueva');
+  await page.goto('/tareas/nueva', { waitUntil: 'networkidle' });
   await page.locator('#tf-title').fill(long);
   await expect(page.locator('#tf-title-count')).toHaveText('200 de 200 caracteres');
   await page.getByLabel('Tipo').selectOption('patrol');
@@ -39,4 +39,18 @@ test('the navigation opens from the "Menú" button; the map starts at the top of
   await expect(nav).toBeVisible();
   await nav.getByRole('link', { name: 'Tareas', exact: true }).click();
   await expect(page).toHaveURL(/\/tareas$/);
+});
+
+test('the task filters fold behind "Filtros" on a phone', async ({ page }) => {
+  await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
+  await page.goto('/tareas');
+  const filters = page.getByRole('form', { name: 'Filtros' });
+  await expect(filters).toBeHidden();
+  await page.locator('label.filters-button').click();
+  await expect(filters).toBeVisible();
+  await filters.getByLabel('Estado').selectOption('scheduled');
+  await filters.getByRole('button', { name: 'Filtrar' }).click();
+  await expect(page).toHaveURL(/status=scheduled/);
+  // A filter in use keeps them open.
+  await expect(page.getByRole('form', { name: 'Filtros' })).toBeVisible();
 });

@@ -208,6 +208,11 @@ pub fn task_info(t: &TaskDetail) -> String {
         lines.push("Historial:".to_owned());
         for h in t.history.iter().rev().take(5).rev() {
             let by = h.by.as_deref().map(|b| format!(" — {b}")).unwrap_or_default();
+            if h.from == Some(h.to) {
+                // An assignment or an unassignment: its note says it.
+                lines.push(format!("• {} {}{by}", h.at_local, h.reason.as_deref().unwrap_or("Actualizada")));
+                continue;
+            }
             let reason = h.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
             lines.push(format!("• {} {}{by}{reason}", h.at_local, h.to.label_es()));
         }
@@ -230,7 +235,8 @@ pub fn history(filter: HistoryFilter, shown: &[&TaskSummary], total: usize, page
     if total == 0 {
         return format!("🗂 Historial ({which}): no hay tareas.");
     }
-    let mut lines = vec![format!("🗂 Historial ({which}): {total} tareas — página {} de {pages}", page + 1)];
+    let count = if total == 1 { "1 tarea".to_owned() } else { format!("{} tareas", contract::format::count(total as u64)) };
+    let mut lines = vec![format!("🗂 Historial ({which}): {count} — página {} de {pages}", page + 1)];
     for t in shown {
         let when = t.scheduled_start.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
         lines.push(format!("• {} — {} ({}{when})", t.code, t.title, t.status.label_es()));
@@ -262,7 +268,7 @@ pub fn history_keyboard(
 }
 
 pub fn notify_unassigned(code: &str) -> String {
-    format!("ℹ️ Ya no está asignado a la tarea {code}.")
+    format!("ℹ️ La tarea {code} ya no está a su cargo.")
 }
 
 pub fn notify_status(code: &str, to: TaskStatus) -> String {
@@ -270,7 +276,7 @@ pub fn notify_status(code: &str, to: TaskStatus) -> String {
 }
 
 pub fn notify_emergency(code: &str) -> String {
-    format!("🚨 EMERGENCIA {code}: fue despachado. Diríjase a la ubicación que sigue y envíe /tareas para iniciarla.")
+    format!("🚨 EMERGENCIA {code}: se le asignó esta emergencia. Diríjase a la ubicación que sigue y envíe /tareas para iniciarla.")
 }
 
 /// A broadcast as the group reads it.
@@ -321,11 +327,11 @@ pub fn emergency(outcome: &EmergencyOutcome) -> String {
     let task = &outcome.task;
     let mut text = format!("🚨 Emergencia registrada: {} — {}.", task.code, task.title);
     if outcome.assigned_officer_ids.is_empty() {
-        if let Some(why) = &outcome.not_dispatched {
-            text.push('\n');
-            text.push_str(why);
-        }
-        text.push_str("\nLa central fue alertada y asignará personal.");
+        text.push('\n');
+        text.push_str(
+            outcome.not_dispatched.as_deref().unwrap_or("No hay efectivos disponibles con posición reciente cerca del lugar."),
+        );
+        text.push_str(" La central fue alertada y asignará personal.");
         return text;
     }
     text.push_str("\nAsignado:");
@@ -343,7 +349,7 @@ pub fn emergency(outcome: &EmergencyOutcome) -> String {
 
 pub fn stats(s: &TaskStatistics) -> String {
     let mut lines = vec![format!("📊 Estadísticas de los últimos {STATS_DAYS} días")];
-    lines.push(format!("Tareas: {}", s.total));
+    lines.push(format!("Tareas: {}", contract::format::count(s.total)));
     for c in &s.by_status {
         lines.push(format!("• {}: {}", c.status.label_es(), c.count));
     }
@@ -356,10 +362,11 @@ pub fn stats(s: &TaskStatistics) -> String {
         lines.push(format!("Duración promedio: {}", contract::format::duration(avg)));
     }
     let streak = streak(s);
-    lines.push(format!(
-        "Racha: {streak} {} seguidos con una tarea finalizada",
-        if streak == 1 { "día" } else { "días" }
-    ));
+    lines.push(match streak {
+        0 => "Racha: ningún día con una tarea finalizada".to_owned(),
+        1 => "Racha: 1 día con una tarea finalizada".to_owned(),
+        n => format!("Racha: {n} días seguidos con una tarea finalizada"),
+    });
     let types: Vec<String> =
         s.by_type.iter().filter(|t| t.count > 0).map(|t| format!("{}: {}", t.task_type.label_es(), t.count)).collect();
     if !types.is_empty() {

@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -40,13 +39,7 @@ async fn export_csv(
     Params(filter): Params<AuditFilter>,
 ) -> RestResult<impl IntoResponse> {
     let csv = services::audit::export_csv(&state, &caller.actor, filter).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"auditoria.csv\""),
-        ],
-        csv,
-    ))
+    Ok(super::csv_download("auditoria.csv", csv))
 }
 
 /// Recomputes the hash chain.

@@ -144,3 +144,16 @@ pub async fn docs_page() -> impl IntoResponse {
 </html>"##,
     )
 }
+
+/// A CSV file to download: UTF-8 with a byte-order mark first, so spreadsheets (Excel) read
+/// "Código" as written rather than guessing a legacy encoding.
+fn csv_download(filename: &'static str, csv: String) -> impl IntoResponse {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        format!("\u{feff}{csv}"),
+    )
+}

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -114,13 +114,7 @@ async fn export_csv(
     Params(q): Params<TaskQuery>,
 ) -> RestResult<impl IntoResponse> {
     let csv = services::tasks::export_csv(&state, &caller.actor, q.into_filter()?).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"tareas.csv\""),
-        ],
-        csv,
-    ))
+    Ok(super::csv_download("tareas.csv", csv))
 }
 
 /// Creates a task (supervisors and admins). `Idempotency-Key` makes retries safe.

@@ -1240,7 +1240,7 @@ async fn dashboard_actions_notify_the_linked_officer() {
     call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::unassign_officer(id, officer_id))
         .await
         .unwrap();
-    rig.tg.sent(9905, &format!("Ya no está asignado a la tarea {}", task.code)).await;
+    rig.tg.sent(9905, &format!("La tarea {} ya no está a su cargo", task.code)).await;
 
     // The officer's own change is not echoed back to them.
     let before = rig.tg.messages_to(9905).len();

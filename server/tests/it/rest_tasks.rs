@@ -302,7 +302,9 @@ async fn list_filters_sorts_pages_and_csv(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     assert!(res.headers()["content-disposition"].to_str().unwrap().contains("tareas.csv"));
-    let csv = res.text().await.unwrap();
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a UTF-8 byte-order mark first, for spreadsheets");
+    let csv = String::from_utf8(bytes[3..].to_vec()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 6, "{csv}");
     assert!(lines[0].starts_with("Código,Título,Tipo,Prioridad,Estado"), "{}", lines[0]);

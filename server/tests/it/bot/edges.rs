@@ -14,7 +14,7 @@ use sea_orm::ConnectionTrait;
 
 const STALE_BUTTON: &str = "Este botón ya no es válido. Envíe /tareas para ver sus tareas.";
 const WIZARD_STALE: &str = "Ese botón corresponde a otro paso. Siga con el último mensaje o envíe /cancelar.";
-const NOT_FOUND: &str = "⚠️ El recurso solicitado no existe.";
+const NOT_FOUND: &str = "⚠️ Lo que busca no existe: puede haber sido eliminado o la dirección es incorrecta.";
 const CANNOT_FINISH: &str = "La tarea no puede finalizarse: debe estar en curso o pausada.";
 const INTERNAL: &str = "Ocurrió un error interno";
 
@@ -806,7 +806,7 @@ async fn late_notifications_wait_for_the_database_and_skip_what_no_longer_applie
 
     let note = rig.tg.sent(chat, &kept.code).await;
     assert!(text(&note).contains("Se le asignó una tarea"), "{}", text(&note));
-    rig.tg.sent(chat, &format!("Ya no está asignado a la tarea {}", taken_off.code)).await;
+    rig.tg.sent(chat, &format!("La tarea {} ya no está a su cargo", taken_off.code)).await;
     assert!(notices_to(&rig.tg, chat, &deleted.code).is_empty(), "{:#?}", rig.tg.messages_to(chat));
     let assigned = notices_to(&rig.tg, chat, "Se le asignó");
     assert_eq!(assigned.len(), 1, "{assigned:#?}");

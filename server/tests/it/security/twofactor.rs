@@ -130,7 +130,7 @@ async fn login_needs_the_code_and_a_code_works_once(backend: Backend) {
     let code = phone.next_code();
     let res = app.call(&owner, "verify_login_code", &[("code", &code)]).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.headers()[LOCATION], "/tareas");
+    assert_eq!(res.headers()[LOCATION], "/");
     assert_eq!(whoami(&app, &owner).await.1["email"], SUPERVISOR);
 
     // The same code, seen over the owner's shoulder, is spent.
@@ -344,7 +344,7 @@ async fn admin_reset_is_audited(backend: Backend) {
     let (status, body) = json(app.call(&admin, "reset_two_factor", &[("user_id", &id)]).await).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let fresh = TestApp::client();
-    assert_eq!(password_step(&app, &fresh, SUPERVISOR, DEMO_PASSWORD).await, "/tareas");
+    assert_eq!(password_step(&app, &fresh, SUPERVISOR, DEMO_PASSWORD).await, "/");
     let rows = audit_actions(&app).await;
     assert!(rows.iter().any(|(a, _)| a == "auth.2fa_reset"), "{rows:?}");
 }
@@ -409,10 +409,10 @@ async fn plain_form_flow(backend: Backend) {
     assert!(page.contains("Código incorrecto o ya utilizado."), "{page}");
     let res = post("verify_login_code", &[("code", &phone.next_code())]).await.unwrap();
     assert_eq!(res.status(), StatusCode::FOUND);
-    assert_eq!(res.headers()[LOCATION], "/tareas");
+    assert_eq!(res.headers()[LOCATION], "/");
     assert_eq!(client.get(app.url("/tareas")).send().await.unwrap().status(), StatusCode::OK);
     let res = client.get(app.url("/login/2fa")).send().await.unwrap();
-    assert_eq!(res.headers()[LOCATION], "/tareas", "signed in, the code page is done");
+    assert_eq!(res.headers()[LOCATION], "/", "signed in, the code page is done");
 }
 on_both_backends!(plain_form_flow);
 
