@@ -50,6 +50,9 @@ pub struct Overview {
     pub officers_by_status: Option<Vec<OfficerStatusCount>>,
     /// Open emergency tasks the viewer may see.
     pub open_emergencies: u64,
+    /// The latest of them (newest first, at most 10): code, title, status.
+    #[serde(default)]
+    pub open_emergency_list: Vec<OpenEmergency>,
     /// Tasks completed today (configured time zone).
     pub completed_today: u64,
     /// Statistics of the last [`OVERVIEW_DAYS`] days: per day, by type, median duration.
@@ -64,4 +67,14 @@ pub struct Overview {
 pub struct Notifications {
     pub items: Vec<ActivityItem>,
     pub unread: u64,
+}
+
+/// An open emergency on the home's panel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OpenEmergency {
+    pub task_id: i64,
+    pub code: String,
+    pub title: String,
+    pub status: TaskStatus,
 }

@@ -130,17 +130,13 @@ fn live_layers(
 #[component]
 pub fn HomeMap(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView {
     let (officers, tasks) = live_layers(officers, settings.center_lat, settings.center_lon);
-    let nearest = Resource::new(|| (), |_| async { Ok::<Option<Vec<NearbyOfficer>>, ApiError>(None) });
-    let track = Resource::new(|| (), |_| async { Ok::<Option<Track>, ApiError>(None) });
-    let point = Memo::new(|_| None::<(f64, f64)>);
-    let clicked = RwSignal::new(None::<(f64, f64)>);
     #[cfg(feature = "hydrate")]
     let glue_settings = settings.clone();
     let glue = move || {
         #[cfg(feature = "hydrate")]
-        client::attach(&glue_settings, true, officers, tasks, nearest, track, point, clicked);
+        client::attach(&glue_settings, true, officers, Signal::derive(move || tasks.get().and_then(Result::ok)), None);
         #[cfg(not(feature = "hydrate"))]
-        let _ = (officers, tasks, nearest, track, point, clicked);
+        let _ = (officers, tasks);
     };
     view! {
         <Stylesheet id="leaflet" href="/vendor/leaflet/leaflet.css" />
@@ -190,21 +186,14 @@ pub fn TaskMiniMap(task: TaskOnMap, officer_ids: Vec<i64>, see_officers: bool) -
 #[component]
 fn MiniMap(settings: MapSettings, officers: Vec<OfficerOnMap>, task: TaskOnMap) -> impl IntoView {
     let officers = RwSignal::new(officers);
-    let tasks = Resource::new(|| (), move |_| {
-        let task = task.clone();
-        async move { Ok::<_, ApiError>(vec![task]) }
-    });
-    let nearest = Resource::new(|| (), |_| async { Ok::<Option<Vec<NearbyOfficer>>, ApiError>(None) });
-    let track = Resource::new(|| (), |_| async { Ok::<Option<Track>, ApiError>(None) });
-    let point = Memo::new(|_| None::<(f64, f64)>);
-    let clicked = RwSignal::new(None::<(f64, f64)>);
+    let tasks = Signal::stored(Some(vec![task]));
     #[cfg(feature = "hydrate")]
     let glue_settings = settings.clone();
     let glue = move || {
         #[cfg(feature = "hydrate")]
-        client::attach(&glue_settings, true, officers, tasks, nearest, track, point, clicked);
+        client::attach(&glue_settings, true, officers, tasks, None);
         #[cfg(not(feature = "hydrate"))]
-        let _ = (&settings, officers, tasks, nearest, track, point, clicked);
+        let _ = (&settings, officers, tasks);
     };
     view! {
         <div id="gad-map" class="map mini-map" role="region" aria-label=tr("Mapa de la tarea y sus efectivos")></div>
@@ -279,7 +268,13 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
     let glue_settings = settings.clone();
     let glue = move || {
         #[cfg(feature = "hydrate")]
-        client::attach(&glue_settings, false, officers, tasks, nearest, track, point, clicked);
+        client::attach(
+            &glue_settings,
+            false,
+            officers,
+            Signal::derive(move || tasks.get().and_then(Result::ok)),
+            Some(client::Tools { nearest, track, point, clicked }),
+        );
     };
 
     let officer_options = move || {
@@ -610,26 +605,34 @@ mod client {
         serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    #[allow(clippy::too_many_arguments)]
+    /// What the map page adds to a map: the searched point and its nearest officers, the
+    /// track, and the clicked point it reports back.
+    pub struct Tools {
+        pub nearest: Resource<Result<Option<Vec<NearbyOfficer>>, ApiError>>,
+        pub track: Resource<Result<Option<Track>, ApiError>>,
+        pub point: Memo<Option<(f64, f64)>>,
+        pub clicked: RwSignal<Option<(f64, f64)>>,
+    }
+
+    /// Draws `officers` and `tasks` (and the map page's `tools`) on the page's `#gad-map`.
+    /// `fit`: fit the view to the data once (the home, the task page).
     pub fn attach(
         settings: &MapSettings,
         fit: bool,
         officers: RwSignal<Vec<OfficerOnMap>>,
-        tasks: Resource<Result<Vec<TaskOnMap>, ApiError>>,
-        nearest: Resource<Result<Option<Vec<NearbyOfficer>>, ApiError>>,
-        track: Resource<Result<Option<Track>, ApiError>>,
-        point: Memo<Option<(f64, f64)>>,
-        clicked: RwSignal<Option<(f64, f64)>>,
+        tasks: Signal<Option<Vec<TaskOnMap>>>,
+        tools: Option<Tools>,
     ) {
         let ready = RwSignal::new(false);
+        let point = tools.as_ref().map(|t| t.point);
+        let clicked = tools.as_ref().map(|t| t.clicked);
         let options = serde_json::json!({
             "center": [settings.center_lat, settings.center_lon],
             "zoom": 13,
             "tileUrl": settings.tile_url,
             // The home fits the view to the data once; the map page keeps its configured
             // centre (its searches and tracks place the view themselves).
-            "keepView": !fit || point.get_untracked().is_some(),
+            "keepView": !fit || point.is_some_and(|p| p.get_untracked().is_some()),
         })
         .to_string();
         Effect::new(move |_| {
@@ -641,7 +644,9 @@ mod client {
                     return;
                 }
                 let on_click = Closure::<dyn FnMut(f64, f64)>::new(move |lat: f64, lon: f64| {
-                    clicked.set(Some((lat, lon)));
+                    if let Some(clicked) = clicked {
+                        clicked.set(Some((lat, lon)));
+                    }
                 });
                 if map_init("gad-map", &options, on_click.as_ref().unchecked_ref()) {
                     ready.set(true);
@@ -659,10 +664,11 @@ mod client {
             if !ready.get() {
                 return;
             }
-            if let Some(Ok(list)) = tasks.get() {
+            if let Some(list) = tasks.get() {
                 set_tasks(&tasks_json(&list));
             }
         });
+        let Some(Tools { nearest, track, point, .. }) = tools else { return };
         Effect::new(move |_| {
             if !ready.get() {
                 return;

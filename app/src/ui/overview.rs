@@ -10,8 +10,7 @@ use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{is_task_event, refresh_on};
 use crate::ui::page::loaded;
-use contract::domain::{OfficerStatus, Role, TaskStatus, TaskType};
-use contract::tasks::{TaskFilter, TaskSort};
+use contract::domain::{OfficerStatus, Role, TaskStatus};
 use contract::overview::{ActivityItem, OVERVIEW_DAYS, Overview};
 use contract::stats::{DayCount, TypeCount};
 use contract::{ApiError, ErrorCode};
@@ -58,7 +57,6 @@ pub fn OverviewPage() -> impl IntoView {
                                     <div class="home">
                                         <div class="home-map-panel"><HomeMapFrame /></div>
                                         <div class="home-panels">
-                                            <OpenEmergencies live />
                                             <OverviewData data />
                                         </div>
                                     </div>
@@ -99,59 +97,6 @@ fn HomeMapFrame() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
-}
-
-/// The open emergencies, newest first, each a link to its task (refetched on task events).
-#[component]
-fn OpenEmergencies(live: Signal<u64>) -> impl IntoView {
-    let data = Resource::new(
-        move || live.get(),
-        |_| {
-            crate::api::tasks::query_tasks(TaskFilter {
-                statuses: TaskStatus::ALL.iter().copied().filter(|s| s.is_open()).collect(),
-                task_type: Some(TaskType::Emergency),
-                sort: TaskSort::CreatedAt,
-                descending: true,
-                limit: Some(10),
-                ..TaskFilter::default()
-            })
-        },
-    );
-    view! {
-        <section aria-labelledby="emergencias-abiertas" class="home-emergencies">
-            <h2 id="emergencias-abiertas">{tr("Emergencias abiertas")}</h2>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match loaded(data).await {
-                        Ok(page) if page.items.is_empty() => {
-                            view! { <p class="empty">{tr("Ninguna emergencia abierta.")}</p> }.into_any()
-                        }
-                        Ok(page) => view! {
-                            <ul class="emergency-list">
-                                {page
-                                    .items
-                                    .into_iter()
-                                    .map(|t| {
-                                        view! {
-                                            <li>
-                                                <a class="mono" href=format!("/tareas/{}", t.id)>{t.code}</a>
-                                                " "
-                                                <span>{t.title}</span>
-                                                " "
-                                                <span class=format!("badge status-{}", t.status.as_str())>{tr(t.status.label_es())}</span>
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ul>
-                        }
-                        .into_any(),
-                        Err(e) => view! { <p role="alert" class="error">{tr_msg(&e.message)}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
     }
 }
 
@@ -203,7 +148,40 @@ fn OverviewView(overview: Overview) -> impl IntoView {
     let median = stats.median_seconds.map_or_else(|| "—".to_owned(), contract::format::duration);
     let emergency_tone = if overview.open_emergencies > 0 { "alert" } else { "" };
     let rate = stats.completion_rate.map_or_else(|| "—".to_owned(), |r| format!("{:.0} %", r * 100.0));
+    // The home's panel of open emergencies (supervisors and admins: those who see officers).
+    let emergencies = overview.officers_by_status.is_some().then(|| {
+        let list = overview.open_emergency_list.clone();
+        view! {
+            <section aria-labelledby="emergencias-abiertas" class="home-emergencies">
+                <h2 id="emergencias-abiertas">{tr("Emergencias abiertas")}</h2>
+                {if list.is_empty() {
+                    view! { <p class="empty">{tr("Ninguna emergencia abierta.")}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="emergency-list">
+                            {list
+                                .into_iter()
+                                .map(|t| {
+                                    view! {
+                                        <li>
+                                            <a class="mono" href=format!("/tareas/{}", t.task_id)>{t.code}</a>
+                                            " "
+                                            <span>{t.title}</span>
+                                            " "
+                                            <span class=format!("badge status-{}", t.status.as_str())>{tr(t.status.label_es())}</span>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }}
+            </section>
+        }
+    });
     view! {
+        {emergencies}
         <div class="page-head">
             <h1>{tr("Resumen")}</h1>
             <p class="muted">{trf("Últimos {} días · zona horaria {}", &[&OVERVIEW_DAYS.to_string(), &stats.timezone])}</p>

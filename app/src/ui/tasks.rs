@@ -103,6 +103,30 @@ impl Params {
         Some(self.href(if previous == "-" { "" } else { previous }, &back))
     }
 
+    /// Writes this filter into the filter form's fields (browser only).
+    #[cfg(feature = "hydrate")]
+    fn show_in_form(&self) {
+        let sort = if self.sort.is_empty() { "scheduled_start" } else { self.sort.as_str() };
+        let order = if self.order == "desc" { "desc" } else { "asc" };
+        let fields = [
+            ("f-q", self.q.as_str()),
+            ("f-status", self.status.as_str()),
+            ("f-priority", self.priority.as_str()),
+            ("f-type", self.task_type.as_str()),
+            ("f-officer", self.officer_id.as_str()),
+            ("f-from", self.date_from.as_str()),
+            ("f-to", self.date_to.as_str()),
+            ("f-sort", sort),
+            ("f-order", order),
+        ];
+        let document = leptos::prelude::document();
+        for (id, value) in fields {
+            if let Some(field) = document.get_element_by_id(id) {
+                let _ = js_sys::Reflect::set(&field, &"value".into(), &value.into());
+            }
+        }
+    }
+
     /// The first page of this filter.
     fn first_href(&self) -> String {
         self.href("", &[])
@@ -202,6 +226,17 @@ pub fn TasksPage() -> impl IntoView {
     let query = use_query_map();
     let params = Memo::new(move |_| Params::from_query(&query.read()));
     let data = Resource::new(move || params.get(), load);
+    // When the address changes in place ("Limpiar", Back, a link), the form shows the new
+    // filter: the browser keeps what was chosen in a field, whatever its `selected`/`value`
+    // attributes say. Not on the first run (hydration): what the user chose before the page
+    // came alive stays.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |first: Option<()>| {
+        let p = params.get();
+        if first.is_some() {
+            p.show_in_form();
+        }
+    });
     view! {
         <Title text=tr("Tareas") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
@@ -282,25 +317,25 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                 <input type="hidden" name="alcance" value=p.alcance.clone() />
                 <div class="field">
                     <label for="f-q">{tr("Buscar")}</label>
-                    <input id="f-q" name="q" type="search" value=p.q.clone() prop:value=p.q.clone() placeholder=tr("Código, título o descripción") />
+                    <input id="f-q" name="q" type="search" value=p.q.clone() placeholder=tr("Código, título o descripción") />
                 </div>
                 <div class="field">
                     <label for="f-status">{tr("Estado")}</label>
-                    <select id="f-status" name="status" prop:value=p.status.clone()>
+                    <select id="f-status" name="status">
                         <option value="">{tr("Todos")}</option>
                         {options(TaskStatus::ALL, p.status.clone(), TaskStatus::as_str, TaskStatus::label_es)}
                     </select>
                 </div>
                 <div class="field">
                     <label for="f-priority">{tr("Prioridad")}</label>
-                    <select id="f-priority" name="priority" prop:value=p.priority.clone()>
+                    <select id="f-priority" name="priority">
                         <option value="">{tr("Todas")}</option>
                         {options(TaskPriority::ALL, p.priority.clone(), TaskPriority::as_str, TaskPriority::label_es)}
                     </select>
                 </div>
                 <div class="field">
                     <label for="f-type">{tr("Tipo")}</label>
-                    <select id="f-type" name="type" prop:value=p.task_type.clone()>
+                    <select id="f-type" name="type">
                         <option value="">{tr("Todos")}</option>
                         {options(TaskType::ALL, p.task_type.clone(), TaskType::as_str, TaskType::label_es)}
                     </select>
@@ -311,7 +346,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                         view! {
                             <div class="field">
                                 <label for="f-officer">{tr("Efectivo asignado")}</label>
-                                <select id="f-officer" name="officer_id" prop:value=selected.clone()>
+                                <select id="f-officer" name="officer_id">
                                     <option value="">{tr("Cualquiera")}</option>
                                     {officers
                                         .into_iter()
@@ -327,15 +362,15 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                     })}
                 <div class="field">
                     <label for="f-from">{tr("Desde")}</label>
-                    <input id="f-from" name="date_from" type="date" value=p.date_from.clone() prop:value=p.date_from.clone() />
+                    <input id="f-from" name="date_from" type="date" value=p.date_from.clone() />
                 </div>
                 <div class="field">
                     <label for="f-to">{tr("Hasta")}</label>
-                    <input id="f-to" name="date_to" type="date" value=p.date_to.clone() prop:value=p.date_to.clone() />
+                    <input id="f-to" name="date_to" type="date" value=p.date_to.clone() />
                 </div>
                 <div class="field">
                     <label for="f-sort">{tr("Ordenar por")}</label>
-                    <select id="f-sort" name="sort" prop:value=if p.sort.is_empty() { "scheduled_start".to_owned() } else { p.sort.clone() }>
+                    <select id="f-sort" name="sort">
                         {[
                             ("scheduled_start", tr("Inicio programado")),
                             ("priority", tr("Prioridad")),
@@ -349,7 +384,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="f-order">{tr("Sentido")}</label>
-                    <select id="f-order" name="order" prop:value=if p.order == "desc" { "desc" } else { "asc" }>
+                    <select id="f-order" name="order">
                         <option value="asc" selected=p.order != "desc">{tr("Ascendente")}</option>
                         <option value="desc" selected=p.order == "desc">{tr("Descendente")}</option>
                     </select>

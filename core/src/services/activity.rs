@@ -15,7 +15,7 @@ use crate::services::{local_time, stats};
 use crate::state::AppState;
 use crate::visibility::TaskVisibility;
 use contract::domain::{OfficerStatus, Role, TaskStatus, TaskType};
-use contract::overview::{ActivityItem, Notifications, OVERVIEW_DAYS, OfficerStatusCount, Overview};
+use contract::overview::{ActivityItem, Notifications, OVERVIEW_DAYS, OfficerStatusCount, OpenEmergency, Overview};
 use contract::stats::StatusCount;
 
 /// Items in the overview's feed and in the bell.
@@ -91,6 +91,20 @@ async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview
             }
         }
     }
+    let open_emergency_list = match (open_emergencies > 0).then(|| visible_tasks(actor)).flatten() {
+        Some(visible) => tasks::Entity::find()
+            .filter(visible)
+            .filter(tasks::Column::TaskType.eq(TaskType::Emergency))
+            .filter(tasks::Column::Status.is_in(open))
+            .order_by_desc(tasks::Column::CreatedAt)
+            .limit(10)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| OpenEmergency { task_id: t.id, code: t.code, title: t.title, status: t.status })
+            .collect(),
+        None => Vec::new(),
+    };
     let open_by_status = open
         .iter()
         .map(|&status| StatusCount { status, count: open_counts.get(&status).copied().unwrap_or(0) })
@@ -122,7 +136,15 @@ async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview
         None
     };
     let activity = recent(state, actor, Condition::all(), ACTIVITY_LIMIT).await?;
-    Ok(Overview { open_by_status, officers_by_status, open_emergencies, completed_today, stats, activity })
+    Ok(Overview {
+        open_by_status,
+        officers_by_status,
+        open_emergencies,
+        open_emergency_list,
+        completed_today,
+        stats,
+        activity,
+    })
 }
 
 /// The bell: changes to the viewer's tasks (assigned, supervised or created; every task for
