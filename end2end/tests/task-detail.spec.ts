@@ -1,6 +1,7 @@
 // The task detail page with JavaScript: the viewer's transitions as buttons, applied in place.
 import { DEMO_PASSWORD, SUPERVISOR_EMAIL } from '../e2e-env';
 import { expect, login, test } from './fixtures';
+import { waitLive } from './live-helpers';
 
 test('a supervisor starts and pauses a scheduled task from its page', async ({ page }) => {
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
@@ -51,4 +52,24 @@ test('the task page maps its place and officers, and its history names assignmen
   await expect(page.locator('.timeline li').last()).not.toContainText('→');
   await expect(page.locator('.assigned')).toContainText(code);
   await expect(page.getByRole('region', { name: 'Mapa de la tarea y sus efectivos' }).locator('path.officer-marker')).not.toHaveCount(0);
+});
+
+test('a transition refetches the task once, not once more for its own live echo', async ({ page }) => {
+  await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
+  await page.getByRole('row').filter({ hasText: 'Seguimiento de denuncia en Constitución' }).getByRole('link').click();
+  await expect(page.getByRole('heading', { name: 'Historial' })).toBeVisible();
+  await waitLive(page);
+  await page.waitForTimeout(500);
+  const fetched: string[] = [];
+  page.on('request', (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path === '/api/fn/task_detail' || path === '/api/fn/assignment_candidates') fetched.push(path);
+  });
+  await page.getByRole('button', { name: 'Iniciar' }).click();
+  await expect(page.getByRole('button', { name: 'Pausar' })).toBeVisible();
+  // The live echo of this change arrives too; give it time to (not) refetch.
+  await expect(page.locator('.timeline li').last()).toContainText('En curso');
+  await page.waitForTimeout(1500);
+  expect(fetched.filter((p) => p.endsWith('task_detail'))).toHaveLength(1);
+  expect(fetched.filter((p) => p.endsWith('assignment_candidates'))).toHaveLength(1);
 });

@@ -38,7 +38,8 @@ async fn audit_is_readable_by_admins_only(backend: Backend) {
     assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let csv = csv.text().await.unwrap();
     assert_eq!(csv.lines().count(), 4, "header + 3 rows:\n{csv}");
-    assert!(csv.starts_with("id,fecha,usuario"));
+    // A UTF-8 byte-order mark first, for spreadsheets; then the header.
+    assert!(csv.starts_with("\u{feff}id,fecha,usuario"), "{csv}");
 
     let chain: Value = admin.get(app.url("/api/v1/audit/chain")).send().await.unwrap().json().await.unwrap();
     assert_eq!(chain["intact"], true);
