@@ -1167,3 +1167,29 @@ async fn statistics_on_a_controlled_data_set(backend: Backend) {
     assert_eq!(code(stats_as(&app, None, day(6), day(8)).await).unwrap_err(), ErrorCode::Unauthenticated);
 }
 on_both_backends!(statistics_on_a_controlled_data_set);
+
+/// The demo's patrol: each demo officer reports a position on their beat through the position
+/// service (history row, current position, event), so positions stay fresh for dispatch; an
+/// officer whose demo account was deactivated is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_patrol_keeps_positions_fresh() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let state = &app.state;
+    let before = officer_positions::Entity::find().count(&state.db).await.unwrap();
+    let mut rx = common::EventLog::mark(state).await;
+    assert_eq!(gad_core::demo::patrol_round(state, 1).await.unwrap(), 6);
+    assert_eq!(officer_positions::Entity::find().count(&state.db).await.unwrap(), before + 6);
+    let sosa = officers::Entity::find().filter(officers::Column::Code.eq("EF-001")).one(&state.db).await.unwrap().unwrap();
+    let seen = sosa.last_position_at.unwrap();
+    assert!(Utc::now() - seen < Duration::seconds(30), "a fresh position: {seen}");
+    let (lat, lon) = (sosa.last_lat.unwrap(), sosa.last_lon.unwrap());
+    assert!(haversine_m(lat, lon, -34.6037, -58.3816) < 200.0, "on their beat: {lat}, {lon}");
+    let events = rx.take(state).await;
+    assert_eq!(events.iter().filter(|e| matches!(e, Event::OfficerPosition { .. })).count(), 6);
+
+    let user = users::Entity::find().filter(users::Column::Email.eq("efectivo6@gad.local")).one(&state.db).await.unwrap().unwrap();
+    let mut off: users::ActiveModel = user.into();
+    off.is_active = Set(false);
+    off.update(&state.db).await.unwrap();
+    assert_eq!(gad_core::demo::patrol_round(state, 2).await.unwrap(), 5);
+}
