@@ -118,6 +118,16 @@ pub async fn schema_status(db: &DatabaseConnection) -> Result<SchemaStatus, DbEr
     if pending.is_empty() { Ok(SchemaStatus::Current) } else { Ok(SchemaStatus::Pending(pending)) }
 }
 
+/// The newest migration recorded in the database (`None` before any), read-only: what a
+/// backup's manifest says its schema is.
+pub async fn latest_applied(db: &DatabaseConnection) -> Result<Option<String>, DbErr> {
+    let table = Migrator::migration_table_name().to_string();
+    if !SchemaManager::new(db).has_table(&table).await? {
+        return Ok(None);
+    }
+    Ok(seaql_migrations::Entity::find().all(db).await?.into_iter().map(|row| row.version).max())
+}
+
 #[cfg(test)]
 mod tests {
     use super::split_task_code;

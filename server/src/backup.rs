@@ -123,12 +123,27 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
     }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let key = format!("{}gad-{}-{stamp}.{}", config.backup.prefix, backend.name(), backend.extension());
+    // The dump's checksum and a small manifest travel with it, as the object's metadata: a
+    // restore verifies the checksum before it touches anything.
+    let sha256 = sha256_of(&file)?;
+    let manifest = serde_json::json!({
+        "format": 1,
+        "gad_version": env!("CARGO_PKG_VERSION"),
+        "backend": backend.name(),
+        "created_at": chrono::Utc::now().to_rfc3339(),
+        "size_bytes": size_bytes,
+        "sha256": sha256,
+        "schema": migrations::latest_applied(db).await.ok().flatten(),
+    })
+    .to_string();
     let body = ByteStream::from_path(&file).await.context("cannot read the dump")?;
     client
         .put_object()
         .bucket(&bucket)
         .key(&key)
         .body(body)
+        .metadata(SHA256_META, &sha256)
+        .metadata(MANIFEST_META, manifest)
         .content_type("application/octet-stream")
         .send()
         .await
@@ -139,6 +154,27 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
         .await
         .context("the backup was uploaded but could not be recorded")?;
     Ok(BackupOutcome { bucket, key, size_bytes, finished_at_unix })
+}
+
+/// The object metadata keys of a backup: the dump's SHA-256 (hex) and its manifest (JSON).
+pub const SHA256_META: &str = "sha256";
+pub const MANIFEST_META: &str = "manifest";
+
+/// The SHA-256 of a file, hex, read in blocks.
+fn sha256_of(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut block = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// `pg_dump` in custom format; the password travels in the environment, not in argv.
@@ -232,6 +268,7 @@ pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("cannot download s3://{bucket}/{key}: {}", DisplayErrorContext(e)))?;
+    let expected_sha256 = object.metadata().and_then(|m| m.get(SHA256_META)).cloned();
     let mut body = object.body;
     let mut out = std::fs::File::create(&file)?;
     let mut size = 0u64;
@@ -248,6 +285,20 @@ pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<
     }
     out.sync_all()?;
     drop(out);
+    // Nothing is touched unless the dump is the one that was uploaded.
+    match expected_sha256 {
+        Some(expected) => {
+            let actual = sha256_of(&file)?;
+            if actual != expected {
+                bail!(
+                    "the backup {key} does not match its checksum (sha256 {actual}, expected {expected}): \
+                     it is corrupt or was altered; nothing was restored"
+                );
+            }
+            tracing::info!(sha256 = %actual, "restore: checksum verified");
+        }
+        None => tracing::warn!(key, "restore: the backup carries no checksum (made before checksums); not verified"),
+    }
     tracing::info!(size_bytes = size, "restore: downloaded, restoring into the database");
 
     match backend {

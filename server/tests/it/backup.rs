@@ -139,10 +139,21 @@ async fn backup_and_restore(backend: Backend) {
     let key = keys[0].clone();
     assert!(key.ends_with(extension), "{key}");
     let object = s3(&moto).get_object().bucket(BUCKET).key(&key).send().await.unwrap();
+    let meta = object.metadata().cloned().unwrap_or_default();
     let bytes = object.body.collect().await.unwrap().into_bytes();
     let magic: &[u8] = if backend == Backend::Postgres { b"PGDMP" } else { b"SQLite format 3\0" };
     assert!(bytes.starts_with(magic), "not a {name} dump");
     assert!(bytes.len() > 10_000, "a dump of the demo data is not {} bytes", bytes.len());
+    // Its checksum and manifest travel with it.
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    assert_eq!(meta.get("sha256"), Some(&sha256), "{meta:?}");
+    let manifest: serde_json::Value = serde_json::from_str(&meta["manifest"]).unwrap();
+    assert_eq!((manifest["sha256"].as_str(), manifest["backend"].as_str()), (Some(sha256.as_str()), Some(name)));
+    assert_eq!(manifest["size_bytes"].as_u64(), Some(bytes.len() as u64));
+    assert!(manifest["schema"].as_str().is_some_and(|s| s.starts_with('m')), "{manifest}");
 
     // The running server reports the success time.
     let body = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
@@ -196,6 +207,24 @@ async fn backup_and_restore(backend: Backend) {
     let (code, out) = gad(&["restore", "--key", &key, "--force"], &target, &moto);
     assert_eq!(code, 0, "{out}");
     assert_eq!(snapshot(&target).await, source);
+
+    // A dump altered in the bucket (one byte) is refused before anything is touched.
+    let mut altered = bytes.to_vec();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0xFF;
+    s3(&moto)
+        .put_object()
+        .bucket(BUCKET)
+        .key(&key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(altered))
+        .set_metadata(Some(meta))
+        .send()
+        .await
+        .unwrap();
+    let (code, out) = gad(&["restore", "--key", &key, "--force"], &target, &moto);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("does not match its checksum") && out.contains("nothing was restored"), "{out}");
+    assert_eq!(snapshot(&target).await, source, "the database is untouched");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
