@@ -72,7 +72,9 @@ impl From<AppError> for ApiError {
         let message = match &err {
             AppError::Unauthenticated => "Debe iniciar sesión.".to_owned(),
             AppError::Forbidden => "No tiene permiso para realizar esta acción.".to_owned(),
-            AppError::NotFound => "Lo que busca no existe: puede haber sido eliminado o la dirección es incorrecta.".to_owned(),
+            AppError::NotFound => {
+                "Lo que busca no existe: puede haber sido eliminado o la dirección es incorrecta.".to_owned()
+            }
             AppError::Validation(_) => "Revise los datos ingresados.".to_owned(),
             AppError::Conflict(msg) => msg.clone(),
             AppError::InvalidCredentials => "Credenciales inválidas.".to_owned(),

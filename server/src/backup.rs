@@ -250,6 +250,105 @@ pub async fn latest_key(config: &Config) -> anyhow::Result<String> {
     newest.with_context(|| format!("no {} backup under s3://{bucket}/{wanted}", backend.name()))
 }
 
+/// How many backups to keep: the newest of each of the last `daily` days, `weekly` ISO weeks
+/// and `monthly` months.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub daily: usize,
+    pub weekly: usize,
+    pub monthly: usize,
+}
+
+/// What a prune kept and deleted (keys, newest first).
+#[derive(Debug, Default)]
+pub struct Pruned {
+    pub kept: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+/// The keys `keep` retains among `backups` (key and time): the newest of each of the last
+/// `daily` days, `weekly` ISO weeks and `monthly` months; the newest backup always.
+pub fn retained(backups: &[(String, chrono::NaiveDateTime)], keep: Retention) -> std::collections::BTreeSet<String> {
+    use chrono::Datelike;
+    let mut newest_first: Vec<&(String, chrono::NaiveDateTime)> = backups.iter().collect();
+    newest_first.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    let mut kept = std::collections::BTreeSet::new();
+    if let Some((key, _)) = newest_first.first() {
+        kept.insert(key.clone());
+    }
+    let mut bucket = |limit: usize, period: &dyn Fn(&chrono::NaiveDateTime) -> (i32, u32)| {
+        let mut seen = Vec::new();
+        for (key, at) in &newest_first {
+            let p = period(at);
+            if seen.len() >= limit {
+                break;
+            }
+            if !seen.contains(&p) {
+                seen.push(p);
+                kept.insert(key.clone());
+            }
+        }
+    };
+    bucket(keep.daily, &|t| (t.year(), t.ordinal()));
+    bucket(keep.weekly, &|t| (t.iso_week().year(), t.iso_week().week()));
+    bucket(keep.monthly, &|t| (t.year(), t.month()));
+    kept
+}
+
+/// Applies the retention to this backend's backups under the prefix (`dry_run`: deletes
+/// nothing). Only objects named as `gad backup` names them are considered.
+pub async fn prune(config: &Config, keep: Retention, dry_run: bool) -> anyhow::Result<Pruned> {
+    let bucket = bucket(&config.backup)?;
+    let client = s3_client(&config.backup)?;
+    let backend = Backend::of(config);
+    let wanted = format!("{}gad-{}-", config.backup.prefix, backend.name());
+    let mut backups = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&wanted)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot list s3://{bucket}/{wanted}: {}", DisplayErrorContext(e)))?;
+        for key in page.contents().iter().filter_map(|o| o.key()) {
+            let stamp = key.strip_prefix(&wanted).and_then(|rest| rest.split('.').next());
+            if let Some(at) = stamp.and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").ok())
+                && key.ends_with(backend.extension())
+            {
+                backups.push((key.to_owned(), at));
+            }
+        }
+        match page.next_continuation_token() {
+            Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    let kept = retained(&backups, keep);
+    backups.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut pruned = Pruned::default();
+    for (key, _) in backups {
+        if kept.contains(&key) {
+            pruned.kept.push(key);
+            continue;
+        }
+        if !dry_run {
+            client
+                .delete_object()
+                .bucket(&bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot delete s3://{bucket}/{key}: {}", DisplayErrorContext(e)))?;
+            tracing::info!(key, "backup pruned");
+        }
+        pruned.deleted.push(key);
+    }
+    Ok(pruned)
+}
+
 /// Downloads `key` and restores it into `DATABASE_URL`. A database that already holds data
 /// is refused unless `force` (PostgreSQL: `--clean`; SQLite: the file is replaced).
 pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<u64> {
@@ -359,5 +458,56 @@ mod tests {
         assert_eq!(sqlite_path("sqlite://data/gad.db?mode=rwc").expect("valid"), PathBuf::from("data/gad.db"));
         assert_eq!(sqlite_path("sqlite:///var/lib/gad/gad.db").expect("valid"), PathBuf::from("/var/lib/gad/gad.db"));
         assert!(sqlite_path("sqlite::memory:").is_err());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod retention_tests {
+    use super::{Retention, retained};
+    use chrono::NaiveDateTime;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    /// Daily backups for three months, two a day: the newest of each of the last 7 days, of 4
+    /// ISO weeks and of 3 months are kept, nothing else.
+    #[test]
+    fn keeps_the_newest_per_day_week_and_month() {
+        let mut backups = Vec::new();
+        let start = at("2026-09-01 02:00");
+        for day in 0..91 {
+            for hour in [0, 12] {
+                let t = start + chrono::Duration::days(day) + chrono::Duration::hours(hour);
+                backups.push((format!("k{}", t.format("%Y%m%dT%H%M")), t));
+            }
+        }
+        let kept = retained(&backups, Retention { daily: 7, weekly: 4, monthly: 3 });
+        // The newest is 2026-11-30 14:00; days 24–30 Nov (7), weeks 49..46 add Sundays
+        // 22, 15 Nov (2 more), months Nov, Oct, Sep add 31 Oct and 30 Sep (2 more).
+        let expected = [
+            "k20261130T1400",
+            "k20261129T1400",
+            "k20261128T1400",
+            "k20261127T1400",
+            "k20261126T1400",
+            "k20261125T1400",
+            "k20261124T1400",
+            "k20261122T1400",
+            "k20261115T1400",
+            "k20261031T1400",
+            "k20260930T1400",
+        ];
+        let mut expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+        expected.sort();
+        assert_eq!(kept.into_iter().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn the_newest_is_always_kept() {
+        let backups = vec![("only".to_owned(), at("2026-01-01 00:00"))];
+        let kept = retained(&backups, Retention { daily: 0, weekly: 0, monthly: 0 });
+        assert!(kept.contains("only"));
     }
 }

@@ -14,6 +14,25 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// What `gad backup` does besides taking a backup.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Delete the backups the retention does not keep: the newest of each of the last
+    /// `--daily` days, `--weekly` ISO weeks and `--monthly` months (of this backend, under the
+    /// prefix). The newest backup is always kept.
+    Prune {
+        #[arg(long, default_value_t = 7)]
+        daily: usize,
+        #[arg(long, default_value_t = 4)]
+        weekly: usize,
+        #[arg(long, default_value_t = 12)]
+        monthly: usize,
+        /// List what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web server (migrations are applied at start). The default.
@@ -68,7 +87,11 @@ pub enum Command {
     },
     /// Dump the database (pg_dump custom format, or SQLite VACUUM INTO) to the S3 bucket of
     /// GAD_BACKUP_S3_* and record the success (gad_backup_last_success_timestamp_seconds).
-    Backup,
+    /// `gad backup prune` applies the retention.
+    Backup {
+        #[command(subcommand)]
+        command: Option<BackupCommand>,
+    },
     /// Download a backup from the S3 bucket and restore it into DATABASE_URL.
     Restore {
         /// Object key to restore (default: the newest backup of this database backend).
@@ -97,7 +120,9 @@ fn environment_help() -> String {
     let names: Vec<&str> = include_str!("../../.env.example")
         .lines()
         .filter_map(|line| line.trim_start_matches('#').trim().split_once('=').map(|(name, _)| name.trim()))
-        .filter(|name| !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+        .filter(|name| {
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        })
         .collect();
     let mut unique = names.clone();
     unique.dedup();
@@ -115,7 +140,17 @@ mod tests {
     #[test]
     fn help_lists_commands_and_settings() {
         let help = super::Cli::command().render_long_help().to_string();
-        for needle in ["serve", "migrate", "bot", "backup", "restore", "DATABASE_URL", "REDIS_URL", "GAD_TIMEZONE", "TELEGRAM_BOT_TOKEN"] {
+        for needle in [
+            "serve",
+            "migrate",
+            "bot",
+            "backup",
+            "restore",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "GAD_TIMEZONE",
+            "TELEGRAM_BOT_TOKEN",
+        ] {
             assert!(help.contains(needle), "{needle} missing from gad --help:\n{help}");
         }
     }

@@ -5,7 +5,7 @@ use clap::Parser;
 use gad_core::config::Config;
 use gad_core::demo;
 use gad_core::services::users;
-use gad_server::cli::{AuditCommand, Cli, Command};
+use gad_server::cli::{AuditCommand, BackupCommand, Cli, Command};
 use gad_server::startup::{self, Application, print_once, startup_error};
 
 // mimalloc: glibc's malloc was a fifth of the server's time under load (many small
@@ -138,7 +138,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 return Err(VerifyFailed.into());
             }
         }
-        Command::Backup => {
+        Command::Backup { command: Some(BackupCommand::Prune { daily, weekly, monthly, dry_run }) } => {
+            let keep = gad_server::backup::Retention { daily, weekly, monthly };
+            let pruned = gad_server::backup::prune(&config, keep, dry_run).await?;
+            for key in &pruned.deleted {
+                println!("{} {key}", if dry_run { "se borraría" } else { "borrada" });
+            }
+            println!(
+                "copias conservadas: {}; {}: {}",
+                pruned.kept.len(),
+                if dry_run { "a borrar" } else { "borradas" },
+                pruned.deleted.len()
+            );
+        }
+        Command::Backup { command: None } => {
             let state = startup::connect(config).await?;
             let outcome = gad_server::backup::backup(&state.config, &state.db).await?;
             println!(

@@ -153,7 +153,11 @@ mod tests {
         for asset in ["application/wasm", "text/javascript", "text/css", "image/svg+xml"] {
             assert_eq!(cache(asset, None), None, "{asset}");
         }
-        assert_eq!(cache("text/html", Some("max-age=60")).as_deref(), Some("max-age=60"), "a handler's own choice stays");
+        assert_eq!(
+            cache("text/html", Some("max-age=60")).as_deref(),
+            Some("max-age=60"),
+            "a handler's own choice stays"
+        );
     }
 
     #[test]

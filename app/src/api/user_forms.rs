@@ -60,7 +60,8 @@ pub async fn create_user_form(
         ("officer_rank".to_owned(), officer_rank.clone()),
         ("officer_unit".to_owned(), officer_unit.clone()),
     ];
-    let officer = Some(OfficerProfile { code: some(officer_code), rank: officer_rank, unit: officer_unit, specialty: None });
+    let officer =
+        Some(OfficerProfile { code: some(officer_code), rank: officer_rank, unit: officer_unit, specialty: None });
     let input =
         NewUserInput { dni, first_name, last_name, email, phone: some(phone), role, password: some(password), officer };
     let meta = context::request_meta();

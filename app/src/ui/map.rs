@@ -157,8 +157,8 @@ pub fn TaskMiniMap(task: TaskOnMap, officer_ids: Vec<i64>, see_officers: bool) -
             async move {
                 let settings = map_settings().await?;
                 let officers = if see_officers && !ids.is_empty() {
-                    let around = officers_in_bbox(lat - BOX_DEG, lon - BOX_DEG, lat + BOX_DEG, lon + BOX_DEG, MAP_LIMIT)
-                        .await?;
+                    let around =
+                        officers_in_bbox(lat - BOX_DEG, lon - BOX_DEG, lat + BOX_DEG, lon + BOX_DEG, MAP_LIMIT).await?;
                     around.into_iter().filter(|o| ids.contains(&o.officer_id)).collect()
                 } else {
                     Vec::new()
@@ -473,7 +473,11 @@ fn TrackSummary(track: Track) -> impl IntoView {
             " entre {} y {}",
             &[
                 &crate::ui::dates::local_day_month_time(&a.recorded_at),
-                &format!("{} ({})", crate::ui::dates::local_day_month_time(&b.recorded_at), crate::ui::dates::zone_label()),
+                &format!(
+                    "{} ({})",
+                    crate::ui::dates::local_day_month_time(&b.recorded_at),
+                    crate::ui::dates::zone_label()
+                ),
             ],
         )
     });

@@ -12,15 +12,15 @@ use crate::api::auth::whoami;
 use crate::api::tasks::{TransitionTask, UnassignOfficer, task_detail};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
-use crate::ui::map::TaskMiniMap;
 use crate::ui::live::{task_event_id, use_live};
+use crate::ui::map::TaskMiniMap;
 use crate::ui::page::loaded;
 use contract::assignment::AssignmentCandidate;
 use contract::auth::CurrentUser;
 use contract::domain::{Role, TaskStatus};
-use contract::geo::TaskOnMap;
 use contract::events::Event;
 use contract::format::distance;
+use contract::geo::TaskOnMap;
 use contract::tasks::TaskDetail;
 use contract::{ApiError, ErrorCode};
 

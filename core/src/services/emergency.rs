@@ -151,11 +151,8 @@ pub async fn raise(
     }
     txn.commit().await?;
     let task = task_service::load_detail(state, actor, task).await?;
-    let not_dispatched = if officer_ids.is_empty() && wanted > 0 {
-        Some(why_nobody(state, lat, lon, dispatcher).await?)
-    } else {
-        None
-    };
+    let not_dispatched =
+        if officer_ids.is_empty() && wanted > 0 { Some(why_nobody(state, lat, lon, dispatcher).await?) } else { None };
     let candidates = if dispatcher { candidates } else { Vec::new() };
     Ok(EmergencyOutcome { task, candidates, assigned_officer_ids: officer_ids, not_dispatched })
 }

@@ -257,11 +257,7 @@ pub(crate) async fn ensure_for_user(
         user_id: Some(user.id),
     })?;
     ensure_code_free(&**txn, &checked.code, None).await?;
-    let input = OfficerInput {
-        rank: profile.rank.trim().to_owned(),
-        unit: profile.unit.trim().to_owned(),
-        ..checked
-    };
+    let input = OfficerInput { rank: profile.rank.trim().to_owned(), unit: profile.unit.trim().to_owned(), ..checked };
     insert_new(txn, actor, meta, input).await
 }
 
@@ -293,7 +289,12 @@ pub(crate) async fn release_user(txn: &WriteTxn, user_id: i64) -> AppResult<()> 
 
 /// Inserts a checked officer profile, `available` and without a position, and audits it, in
 /// the caller's transaction.
-async fn insert_new(txn: &WriteTxn, actor: &Actor, meta: &AuditMeta, input: OfficerInput) -> AppResult<officers::Model> {
+async fn insert_new(
+    txn: &WriteTxn,
+    actor: &Actor,
+    meta: &AuditMeta,
+    input: OfficerInput,
+) -> AppResult<officers::Model> {
     let at = now();
     let officer = officers::ActiveModel {
         user_id: Set(input.user_id),

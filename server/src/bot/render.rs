@@ -235,7 +235,8 @@ pub fn history(filter: HistoryFilter, shown: &[&TaskSummary], total: usize, page
     if total == 0 {
         return format!("🗂 Historial ({which}): no hay tareas.");
     }
-    let count = if total == 1 { "1 tarea".to_owned() } else { format!("{} tareas", contract::format::count(total as u64)) };
+    let count =
+        if total == 1 { "1 tarea".to_owned() } else { format!("{} tareas", contract::format::count(total as u64)) };
     let mut lines = vec![format!("🗂 Historial ({which}): {count} — página {} de {pages}", page + 1)];
     for t in shown {
         let when = t.scheduled_start.as_deref().map(|w| format!(" · {w}")).unwrap_or_default();
@@ -276,7 +277,9 @@ pub fn notify_status(code: &str, to: TaskStatus) -> String {
 }
 
 pub fn notify_emergency(code: &str) -> String {
-    format!("🚨 EMERGENCIA {code}: se le asignó esta emergencia. Diríjase a la ubicación que sigue y envíe /tareas para iniciarla.")
+    format!(
+        "🚨 EMERGENCIA {code}: se le asignó esta emergencia. Diríjase a la ubicación que sigue y envíe /tareas para iniciarla."
+    )
 }
 
 /// A broadcast as the group reads it.
@@ -329,7 +332,10 @@ pub fn emergency(outcome: &EmergencyOutcome) -> String {
     if outcome.assigned_officer_ids.is_empty() {
         text.push('\n');
         text.push_str(
-            outcome.not_dispatched.as_deref().unwrap_or("No hay efectivos disponibles con posición reciente cerca del lugar."),
+            outcome
+                .not_dispatched
+                .as_deref()
+                .unwrap_or("No hay efectivos disponibles con posición reciente cerca del lugar."),
         );
         text.push_str(" La central fue alertada y asignará personal.");
         return text;

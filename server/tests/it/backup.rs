@@ -236,3 +236,65 @@ async fn postgres_backup_lands_in_s3_and_restores() {
 async fn sqlite_backup_lands_in_s3_and_restores() {
     backup_and_restore(Backend::Sqlite).await;
 }
+
+/// `gad backup prune`: the retention keeps the newest backup of each of the last days, weeks
+/// and months and deletes the rest of this backend's backups; `--dry-run` deletes nothing;
+/// objects that are not backups are never touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_keeps_the_retention_and_deletes_the_rest() {
+    let moto = moto().await;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let client = s3(&moto);
+    let _ = client.create_bucket().bucket(BUCKET).send().await;
+    // Two backups a day for 40 days, and an object that is not a backup.
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap().and_hms_opt(3, 0, 0).unwrap();
+    let mut all = Vec::new();
+    for day in 0..40 {
+        for hour in [0, 12] {
+            let t = start + chrono::Duration::days(day) + chrono::Duration::hours(hour);
+            let key = format!("gad/gad-sqlite-{}.sqlite", t.format("%Y%m%dT%H%M%SZ"));
+            client
+                .put_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+                .send()
+                .await
+                .unwrap();
+            all.push(key);
+        }
+    }
+    client
+        .put_object()
+        .bucket(BUCKET)
+        .key("gad/README.txt")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"notes"))
+        .send()
+        .await
+        .unwrap();
+    let keys = || async {
+        let listed = s3(&moto).list_objects_v2().bucket(BUCKET).prefix("gad/").max_keys(1000).send().await.unwrap();
+        listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect::<Vec<_>>()
+    };
+
+    let args = ["backup", "prune", "--daily", "3", "--weekly", "2", "--monthly", "2"];
+    let (code, out) = gad(&[&args[..], &["--dry-run"]].concat(), &app.database_url, &moto);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(keys().await.len(), 81, "a dry run deletes nothing: {out}");
+
+    let (code, out) = gad(&args, &app.database_url, &moto);
+    assert_eq!(code, 0, "{out}");
+    let left = keys().await;
+    // The newest is Monday 9 Nov 15:00: 7, 8, 9 Nov (days); ISO weeks 46 (9 Nov) and 45 (its
+    // newest, Sunday 8 Nov) add nothing new; months Nov and Oct add 31 Oct. The notes stay.
+    let mut expected: Vec<String> = ["20261109T150000Z", "20261108T150000Z", "20261107T150000Z", "20261031T150000Z"]
+        .iter()
+        .map(|s| format!("gad/gad-sqlite-{s}.sqlite"))
+        .collect();
+    expected.push("gad/README.txt".into());
+    expected.sort();
+    let mut left_sorted = left.clone();
+    left_sorted.sort();
+    assert_eq!(left_sorted, expected, "{out}");
+    assert!(out.contains("copias conservadas: 4; borradas: 76"), "{out}");
+}

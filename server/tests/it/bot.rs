@@ -1324,9 +1324,10 @@ async fn broadcasts_are_delivered_and_failures_recorded() {
     .await
     .unwrap();
     assert_eq!(ops.name, "Operaciones", "a group's name keeps its case");
-    let twin = call_as(&rig.app.state, Some(admin.clone()), || create_telegram_group("OPERACIONES".into(), -100_999, None))
-        .await
-        .unwrap_err();
+    let twin =
+        call_as(&rig.app.state, Some(admin.clone()), || create_telegram_group("OPERACIONES".into(), -100_999, None))
+            .await
+            .unwrap_err();
     assert_eq!(twin.code, contract::ErrorCode::Conflict, "names differing only in case are one group");
     let gone = call_as(&rig.app.state, Some(admin.clone()), || create_telegram_group("antiguo".into(), -100_222, None))
         .await

@@ -1179,7 +1179,8 @@ async fn the_demo_patrol_keeps_positions_fresh() {
     let mut rx = common::EventLog::mark(state).await;
     assert_eq!(gad_core::demo::patrol_round(state, 1).await.unwrap(), 6);
     assert_eq!(officer_positions::Entity::find().count(&state.db).await.unwrap(), before + 6);
-    let sosa = officers::Entity::find().filter(officers::Column::Code.eq("EF-001")).one(&state.db).await.unwrap().unwrap();
+    let sosa =
+        officers::Entity::find().filter(officers::Column::Code.eq("EF-001")).one(&state.db).await.unwrap().unwrap();
     let seen = sosa.last_position_at.unwrap();
     assert!(Utc::now() - seen < Duration::seconds(30), "a fresh position: {seen}");
     let (lat, lon) = (sosa.last_lat.unwrap(), sosa.last_lon.unwrap());
@@ -1187,7 +1188,12 @@ async fn the_demo_patrol_keeps_positions_fresh() {
     let events = rx.take(state).await;
     assert_eq!(events.iter().filter(|e| matches!(e, Event::OfficerPosition { .. })).count(), 6);
 
-    let user = users::Entity::find().filter(users::Column::Email.eq("efectivo6@gad.local")).one(&state.db).await.unwrap().unwrap();
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq("efectivo6@gad.local"))
+        .one(&state.db)
+        .await
+        .unwrap()
+        .unwrap();
     let mut off: users::ActiveModel = user.into();
     off.is_active = Set(false);
     off.update(&state.db).await.unwrap();

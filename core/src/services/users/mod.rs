@@ -393,7 +393,9 @@ pub async fn update(
     // it, and named as the user.
     if role == Role::Officer {
         officers::ensure_for_user(&txn, actor, meta, &user, None).await?;
-        if (before.first_name.as_str(), before.last_name.as_str()) != (user.first_name.as_str(), user.last_name.as_str()) {
+        if (before.first_name.as_str(), before.last_name.as_str())
+            != (user.first_name.as_str(), user.last_name.as_str())
+        {
             officers::follow_user_names(&txn, &user).await?;
         }
     } else if before.role == Role::Officer {
