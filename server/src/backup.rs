@@ -217,36 +217,35 @@ fn split_password(database_url: &str) -> anyhow::Result<(String, Option<String>)
     Ok((url.to_string(), password))
 }
 
+/// Every object key under `prefix`, page by page.
+async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token.take())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot list s3://{bucket}/{prefix}: {}", DisplayErrorContext(e)))?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        match page.next_continuation_token() {
+            Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
+            _ => return Ok(keys),
+        }
+    }
+}
+
 /// The newest backup of this backend under the prefix.
 pub async fn latest_key(config: &Config) -> anyhow::Result<String> {
     let bucket = bucket(&config.backup)?;
     let client = s3_client(&config.backup)?;
     let backend = Backend::of(config);
     let wanted = format!("{}gad-{}-", config.backup.prefix, backend.name());
-    let mut newest: Option<String> = None;
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(&wanted)
-            .set_continuation_token(token.take())
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot list s3://{bucket}/{wanted}: {}", DisplayErrorContext(e)))?;
-        for object in page.contents() {
-            if let Some(key) = object.key()
-                && key.ends_with(backend.extension())
-                && newest.as_deref().is_none_or(|n| key > n)
-            {
-                newest = Some(key.to_owned());
-            }
-        }
-        match page.next_continuation_token() {
-            Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
-            _ => break,
-        }
-    }
+    let newest =
+        list_keys(&client, &bucket, &wanted).await?.into_iter().filter(|key| key.ends_with(backend.extension())).max();
     newest.with_context(|| format!("no {} backup under s3://{bucket}/{wanted}", backend.name()))
 }
 
@@ -302,30 +301,16 @@ pub async fn prune(config: &Config, keep: Retention, dry_run: bool) -> anyhow::R
     let client = s3_client(&config.backup)?;
     let backend = Backend::of(config);
     let wanted = format!("{}gad-{}-", config.backup.prefix, backend.name());
-    let mut backups = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(&wanted)
-            .set_continuation_token(token.take())
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot list s3://{bucket}/{wanted}: {}", DisplayErrorContext(e)))?;
-        for key in page.contents().iter().filter_map(|o| o.key()) {
-            let stamp = key.strip_prefix(&wanted).and_then(|rest| rest.split('.').next());
-            if let Some(at) = stamp.and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").ok())
-                && key.ends_with(backend.extension())
-            {
-                backups.push((key.to_owned(), at));
-            }
-        }
-        match page.next_continuation_token() {
-            Some(next) if page.is_truncated().unwrap_or(false) => token = Some(next.to_owned()),
-            _ => break,
-        }
-    }
+    let mut backups: Vec<(String, chrono::NaiveDateTime)> = list_keys(&client, &bucket, &wanted)
+        .await?
+        .into_iter()
+        .filter(|key| key.ends_with(backend.extension()))
+        .filter_map(|key| {
+            let stamp = key.strip_prefix(&wanted)?.split('.').next()?;
+            let at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?;
+            Some((key, at))
+        })
+        .collect();
     let kept = retained(&backups, keep);
     backups.sort_by(|a, b| b.1.cmp(&a.1));
     let mut pruned = Pruned::default();
