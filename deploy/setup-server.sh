@@ -31,6 +31,13 @@ case "${ID:-}" in
 esac
 
 export DEBIAN_FRONTEND=noninteractive
+# Services are enabled for boot always, started only where systemd runs (not while an image
+# is built in a chroot or a container).
+systemd_running() { [ -d /run/systemd/system ]; }
+enable_now() {
+  systemctl enable "$1" >/dev/null 2>&1
+  if systemd_running; then systemctl start "$1"; fi
+}
 apt_install() {
   local missing=() pkg
   for pkg in "$@"; do
@@ -65,9 +72,9 @@ if [ ! -f /etc/docker/daemon.json ]; then
   "live-restore": true
 }
 JSON
-  systemctl restart docker
+  if systemd_running; then systemctl restart docker; fi
 fi
-systemctl enable --now docker >/dev/null
+enable_now docker
 
 # Firewall: SSH (rate limited), HTTP and HTTPS (+ HTTP/3 over UDP). Nothing else: the
 # database, Redis, Prometheus and Grafana are reached through SSH tunnels only.
@@ -94,7 +101,7 @@ Unattended-Upgrade::Automatic-Reboot "true";
 Unattended-Upgrade::Automatic-Reboot-Time "04:00";
 Unattended-Upgrade::Remove-Unused-Dependencies "true";
 APT
-systemctl enable --now unattended-upgrades >/dev/null
+enable_now unattended-upgrades
 
 # The deploy user: runs docker compose, owns /srv/gad. The secrets directory is closed to other
 # users; its files are mounted into the containers, whose users (uid 10001 for gad) must read

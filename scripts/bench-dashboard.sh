@@ -3,7 +3,7 @@
 #   - WASM bundle size (raw, gzip, brotli when `brotli` is installed);
 #   - server-side render time of the task list (/tareas, first page of 50) with 10 000 tasks
 #     in the database, wrk -t2 -c64 on loopback, signed in as the admin.
-# Needs: `cargo leptos build --release`, wrk, python3. Seeding goes through the REST API
+# Needs: `cargo leptos build --release --split`, wrk, python3. Seeding goes through the REST API
 # (scripts/seed-tasks.py), so every task is a real one (code, history, audit row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,11 +13,11 @@ PORT=${BENCH_PORT:-3301}
 DURATION=${BENCH_DURATION:-20s}
 TASKS=${BENCH_TASKS:-10000}
 PASSWORD=bench-password-123
-[ -x "$BIN" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "build first: cargo leptos build --release --split" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 
 echo "== WASM bundle (target/site/pkg)"
-WASM=target/site/pkg/gad.wasm
+WASM=$(find target/site/pkg -maxdepth 1 -name 'gad*.wasm' | head -n1)
 echo "gad.wasm raw:    $(stat -c %s "$WASM") B"
 echo "gad.wasm gzip-9: $(gzip -9 -c "$WASM" | wc -c) B"
 if command -v brotli >/dev/null; then

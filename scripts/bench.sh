@@ -12,7 +12,7 @@
 #   scripts/bench.sh --postgres   the production backend (PostgreSQL + PostGIS + Redis) at 10 k,
 #                               100 k and 1 M tasks, cache warm and bypassed, beside the bare
 #                               SQL of each query, then a mixed load (scripts/bench-postgres.sh)
-# Needs: `cargo leptos build --release` done (scripts/run.sh does it), wrk and, for
+# Needs: `cargo leptos build --release --split` done (scripts/run.sh does it), wrk and, for
 # --instructions, valgrind (scripts/install-deps.sh --bench installs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ MODE=health
 BIN=target/release/gad
 PORT=${BENCH_PORT:-3300}
 DURATION=${BENCH_DURATION:-20s}
-[ -x "$BIN" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "build first: cargo leptos build --release --split" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 
 WORK=$(mktemp -d)

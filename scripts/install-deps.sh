@@ -86,8 +86,10 @@ if [ "${1:-}" = "--test" ]; then
   fi
   apt_install postgresql-15 postgresql-15-postgis-3 redis-server chromium
   # scripts/check-ops.sh: promtool, amtool, node exporter, Caddy, shellcheck (Compose and
-  # actionlint come from PyPI into tools/.venv, pinned in tools/requirements-ops.txt).
-  apt_install prometheus prometheus-alertmanager prometheus-node-exporter caddy shellcheck
+  # actionlint come from PyPI into tools/.venv, pinned in tools/requirements-ops.txt), and
+  # for the throwaway server of scripts/check-setup-server.sh debootstrap, ip and iptables.
+  apt_install prometheus prometheus-alertmanager prometheus-node-exporter caddy shellcheck \
+    debootstrap iproute2 iptables
   # The API fuzzer (schemathesis) runs in a virtualenv under tools/.venv.
   python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
   # A real local S3 server (moto_server) for the backup tests, pinned in tools/requirements-s3.txt.

@@ -18,7 +18,8 @@ scripts/install-deps.sh
 # cargo-leptos finds wasm-bindgen in ~/.cargo/bin and wasm-opt (npm binaryen) in tools/.
 export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
-cargo leptos build --release
+# --split: the lazy pages become WASM chunks of their own (app::ui::lazy_pages!).
+cargo leptos build --release --split
 
 mkdir -p data
 export DATABASE_URL="${DATABASE_URL:-sqlite://data/gad.db?mode=rwc}"

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Compose smoke test: really starts the stack of docker-compose.yml (db, redis, api, bot,
 # caddy) with Debian's Docker engine, and checks that every service becomes healthy, that a
-# login through Caddy works and that a task created through the API is in the database.
+# login through Caddy works and that a task created through the API is in the database; then
+# runs deploy/deploy.sh against that stack: a new version deployed, a deploy with the wrong
+# digest refused, a broken version caught by `gad verify` and rolled back.
 #
 # No registry is reachable, so everything is local: a private `dockerd` (own socket and data
 # directory, no bridge network: `--bridge=none --iptables=false`), a Debian base image made
-# with debootstrap and `docker import` (cached in ~/.cache/gad-smoke), images built from it
-# (deploy/smoke/: gad from the host-built binary and site, PostgreSQL+PostGIS, Redis and Caddy
-# from Debian), and the project's compose files plus deploy/smoke/docker-compose.smoke.yml
-# (host networking, loopback ports, local image names). Separate from scripts/test.sh (slow).
+# with debootstrap and `docker import` (scripts/debian-base.sh, cached in ~/.cache/gad-smoke),
+# the gad image built by deploy/Dockerfile's runtime stage from the host's build, the others
+# from deploy/smoke/ (PostgreSQL+PostGIS, Redis and Caddy from Debian), and the project's
+# compose files plus deploy/smoke/docker-compose.smoke.yml (host networking, loopback ports,
+# local image names). scripts/test.sh runs it as root.
 #
-#   scripts/smoke-compose.sh        uses target/release/gad (cargo leptos build --release),
+#   scripts/smoke-compose.sh        uses target/release/gad (cargo leptos build --release --split),
 #                                   else target/debug/gad; GAD_BIN overrides; site: target/site
 # Everything it starts is stopped and deleted on exit.
 set -euo pipefail
@@ -28,8 +31,8 @@ elif [ -x target/release/gad ]; then
 else
   BIN=target/debug/gad
 fi
-[ -x "$BIN" ] || die "no gad binary: cargo leptos build --release (or set GAD_BIN)"
-[ -f target/site/pkg/gad.wasm ] || [ -d target/site/pkg ] || die "no site in target/site: cargo leptos build"
+[ -x "$BIN" ] || die "no gad binary: cargo leptos build --release --split (or set GAD_BIN)"
+[ -d target/site/pkg ] || die "no site in target/site: cargo leptos build --split"
 
 scripts/install-deps.sh --compose-smoke >/dev/null
 
@@ -43,8 +46,6 @@ COMPOSE=$("$PY" -c 'import compose, os; print(os.path.join(os.path.dirname(compo
 DOCKER=/usr/bin/docker # Debian's client, the same version as the engine
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gad-smoke.XXXXXX")
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/gad-smoke
-mkdir -p "$CACHE"
 export DOCKER_HOST=unix://$WORK/docker.sock
 PROJECT=gad-smoke-$$
 DOCKERD_PID=""
@@ -52,7 +53,10 @@ FAKE_PID=""
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-export SMOKE_DB_PORT SMOKE_REDIS_PORT SMOKE_API_PORT SMOKE_HTTP_PORT SMOKE_CADDY_ADMIN_PORT
+export SMOKE_DB_PORT SMOKE_REDIS_PORT SMOKE_API_PORT SMOKE_HTTP_PORT SMOKE_CADDY_ADMIN_PORT \
+  SMOKE_API_OPS_PORT SMOKE_BOT_OPS_PORT
+SMOKE_API_OPS_PORT=$(free_port)
+SMOKE_BOT_OPS_PORT=$(free_port)
 SMOKE_DB_PORT=$(free_port)
 SMOKE_REDIS_PORT=$(free_port)
 SMOKE_API_PORT=$(free_port)
@@ -100,16 +104,7 @@ for _ in $(seq 1 100); do $DOCKER version >/dev/null 2>&1 && break; sleep 0.2; d
 $DOCKER version >/dev/null 2>&1 || { tail -n 20 "$WORK/dockerd.log"; die "dockerd did not start"; }
 
 # --- images -----------------------------------------------------------------------------------
-BASE_TAR=$CACHE/debian-bookworm-minbase.tar
-if [ ! -s "$BASE_TAR" ]; then
-  log "debootstrap: a minimal Debian 12 (once; cached in $BASE_TAR)"
-  debootstrap --variant=minbase bookworm "$WORK/rootfs" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 \
-    || { tail -n 20 "$WORK/debootstrap.log"; die "debootstrap failed"; }
-  rm -rf "$WORK/rootfs/var/cache/apt/archives/"*.deb
-  tar -C "$WORK/rootfs" -cf "$BASE_TAR.tmp" .
-  mv "$BASE_TAR.tmp" "$BASE_TAR"
-  rm -rf "$WORK/rootfs"
-fi
+BASE_TAR=$(scripts/debian-base.sh) || die "no Debian base (debootstrap failed)"
 $DOCKER import "$BASE_TAR" gad-smoke/debian:bookworm >/dev/null
 log "base image imported ($((SECONDS - START))s)"
 
@@ -119,12 +114,21 @@ build() {
     >"$WORK/build-$name.log" 2>&1 || { tail -n 30 "$WORK/build-$name.log"; die "building $name failed"; }
 }
 CTX=$WORK/context
-mkdir -p "$CTX"
-cp "$BIN" "$CTX/gad"
-cp -r target/site "$CTX/site"
+mkdir -p "$CTX/target/release"
+cp "$BIN" "$CTX/target/release/gad"
+# The site's content hashes (cargo-leptos hash-files), read beside the binary; an empty file
+# when the binary was built without them.
+cp "$(dirname "$BIN")/hash.txt" "$CTX/target/release/hash.txt" 2>/dev/null || : >"$CTX/target/release/hash.txt"
+cp -r target/site "$CTX/target/site"
 cp Caddyfile deploy/smoke/postgis-entrypoint.sh "$CTX/"
 log "building images: gad ($BIN), postgis, redis, caddy"
-build gad deploy/smoke/Dockerfile.gad "$CTX"
+# The gad image from the real deploy/Dockerfile: its runtime stage (the published image's base,
+# packages, user, settings and health check) with this host's build as its artifacts. BuildKit
+# builds only that stage's chain; the Debian base stands in for debian:bookworm-slim.
+$DOCKER tag gad-smoke/debian:bookworm debian:bookworm-slim
+DOCKER_BUILDKIT=1 $DOCKER build -q --network host --build-arg ARTIFACTS=prebuilt --target runtime \
+  -t gad-smoke/gad:local -f deploy/Dockerfile "$CTX" >"$WORK/build-gad.log" 2>&1 \
+  || { tail -n 30 "$WORK/build-gad.log"; die "building deploy/Dockerfile's runtime stage failed"; }
 build postgis deploy/smoke/Dockerfile.postgis "$CTX"
 build redis deploy/smoke/Dockerfile.redis "$CTX"
 build caddy deploy/smoke/Dockerfile.caddy "$CTX"
@@ -186,7 +190,65 @@ EXT=$(psql "postgres://gad:$POSTGRES_PASSWORD@127.0.0.1:$SMOKE_DB_PORT/gad" -X -
   -c "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname IN ('postgis', 'pgcrypto')")
 [ "$EXT" = "pgcrypto,postgis" ] || die "extensions: '$EXT'"
 # The bot container polls the (stand-in) Bot API with the token it was given.
+# (The stand-in logs a long poll when it answers it, a second after it came.)
+for _ in $(seq 1 50); do grep -q 'POST /bot123456:smoke/getUpdates' "$WORK/telegram.log" && break; sleep 0.2; done
 grep -q 'POST /bot123456:smoke/getUpdates' "$WORK/telegram.log" \
   || { cat "$WORK/telegram.log" >&2; die "the bot never asked for updates"; }
 log "the bot polls the Bot API: ok"
+
+# --- delivery: deploy/deploy.sh against this stack -----------------------------------------
+# A new version (the same build in another image), a deploy refused for its digest, and a
+# broken version — healthy, but with its operations listener elsewhere, so /ready and
+# /metrics fail and with them `gad verify` — rolled back to the version before it.
+log "deploy/deploy.sh: a new version, a wrong digest, a broken version"
+mkdir -p "$WORK/v2" "$WORK/broken" "$WORK/deploy"
+printf 'FROM gad-smoke/gad:local\nLABEL gad.smoke.version=v2\n' >"$WORK/v2/Dockerfile"
+build_tag() { DOCKER_BUILDKIT=0 $DOCKER build -q -t "$1" "$2" >"$WORK/build-tag.log" 2>&1 || { cat "$WORK/build-tag.log"; die "building $1"; }; }
+build_tag gad-smoke/gad:v2 "$WORK/v2"
+cat >"$WORK/broken/entrypoint" <<'SH'
+#!/bin/sh
+# A release whose operations listener moved (to a port of its own choosing): the server
+# starts and /health answers, but /ready and /metrics are not where the deploy looks.
+[ "$1" = serve ] && export GAD_METRICS_ADDR=127.0.0.1:0
+exec /usr/local/bin/gad "$@"
+SH
+cat >"$WORK/broken/Dockerfile" <<'DOCKERFILE'
+FROM gad-smoke/gad:local
+COPY entrypoint /usr/local/bin/broken-entrypoint
+ENTRYPOINT ["/usr/local/bin/broken-entrypoint"]
+DOCKERFILE
+chmod 0755 "$WORK/broken/entrypoint"
+build_tag gad-smoke/gad:broken "$WORK/broken"
+echo "GAD_IMAGE_TAG=local" >"$WORK/deploy/.env"
+api_image() { $DOCKER inspect --format '{{.Image}}' "$(compose ps -q api)"; }
+image_id() { $DOCKER image inspect --format '{{.Id}}' "$1"; }
+deploy() {
+  COMPOSE="$COMPOSE --project-directory $ROOT --env-file /dev/null -p $PROJECT -f docker-compose.yml -f deploy/smoke/docker-compose.smoke.yml" \
+    DOCKER=$DOCKER DEPLOY_ENV_FILE=$WORK/deploy/.env DEPLOY_PULL=never DEPLOY_SERVICES="api bot" DEPLOY_WAIT=90 \
+    deploy/deploy.sh --url "$BASE" --internal-url "http://127.0.0.1:$SMOKE_API_OPS_PORT" "$@" >"$WORK/deploy.log" 2>&1
+}
+rc=0
+deploy --tag v2 || rc=$?
+[ "$rc" -eq 0 ] || { tail -n 40 "$WORK/deploy.log"; die "deploying v2 exited $rc"; }
+[ "$(api_image)" = "$(image_id gad-smoke/gad:v2)" ] || die "the api does not run v2 after its deploy"
+grep -qx 'GAD_IMAGE_TAG=v2' "$WORK/deploy/.env" || die "the env file does not name v2"
+curl -fsS -b "$JAR" "$BASE/api/v1/tasks/$TASK_ID" | grep -q "$TITLE" || die "the task is not served after the deploy"
+log "deploy of v2: ok (api on v2, the env file updated, data served)"
+
+rc=0
+deploy --tag broken --digest sha256:0000000000000000000000000000000000000000000000000000000000000000 || rc=$?
+[ "$rc" -eq 1 ] || { tail -n 20 "$WORK/deploy.log"; die "a wrong digest exited $rc, not 1"; }
+[ "$(api_image)" = "$(image_id gad-smoke/gad:v2)" ] || die "a refused deploy changed the api"
+log "a deploy with the wrong digest is refused, nothing changed: ok"
+
+rc=0
+deploy --tag broken || rc=$?
+[ "$rc" -eq 2 ] || { tail -n 40 "$WORK/deploy.log"; die "the broken deploy exited $rc, not 2 (rolled back)"; }
+grep -q 'broken: gad verify failed' "$WORK/deploy.log" || { cat "$WORK/deploy.log"; die "the broken version was not caught by gad verify"; }
+[ "$(api_image)" = "$(image_id gad-smoke/gad:v2)" ] || die "the api is not back on v2 after the rollback"
+grep -qx 'GAD_IMAGE_TAG=v2' "$WORK/deploy/.env" || die "the env file no longer names v2"
+curl -fsS "http://127.0.0.1:$SMOKE_API_OPS_PORT/ready" >/dev/null || die "/ready fails after the rollback"
+grep -c . "$WORK/deploy/deploy-history.log" | grep -qx 3 || die "the history has not three lines"
+sed 's/^/[smoke]   history: /' "$WORK/deploy/deploy-history.log"
+log "a broken version is caught by gad verify and rolled back to v2: ok"
 log "passed"

@@ -6,7 +6,8 @@
 #   scripts/test.sh --rust-only  cargo test only (with the database services)
 #   scripts/test.sh --e2e-only   cargo leptos build + Playwright only (SQLite; no services)
 #   (every mode ends with scripts/audit-deps.sh, the dependency audit, and scripts/check-ops.sh:
-#   deployment and monitoring configuration)
+#   deployment and monitoring configuration; with the browser tests, scripts/smoke-compose.sh
+#   starts the compose stack in a private Docker engine and deploys to it)
 #   scripts/test.sh --private-services   never use the machine's PostgreSQL/Redis
 #   scripts/test.sh --coverage   also measure line coverage of the Rust tests (cargo llvm-cov,
 #                                scripts/coverage.sh) and fail below scripts/coverage-floor.txt
@@ -316,12 +317,19 @@ if $run_rust; then
   # binary cargo test built; the committed docs/COMPLIANCE_REPORT.md comes from the same script.
   phase_begin "compliance audit"
   AUDIT_REPORT="$WORK/COMPLIANCE_REPORT.md" scripts/compliance-audit.sh target/debug/gad
+  # The committed report must list what a fresh run checks, with the same outcomes; when it
+  # does not, the fresh one is written over it (commit it) and the phase fails.
+  if ! scripts/compliance_compare.py docs/COMPLIANCE_REPORT.md "$WORK/COMPLIANCE_REPORT.md"; then
+    cp "$WORK/COMPLIANCE_REPORT.md" docs/COMPLIANCE_REPORT.md
+    echo "docs/COMPLIANCE_REPORT.md was stale; the fresh run's report is now in its place: commit it" >&2
+    false
+  fi
   phase_end
 fi
 
 if $run_e2e; then
   phase_begin "cargo leptos build (debug)"
-  cargo leptos build
+  cargo leptos build --split
   phase_end
 
   phase_begin "playwright (js + nojs)"
@@ -336,6 +344,16 @@ if $run_e2e; then
   # Schema-driven fuzzing of the REST API against the same build: any 5xx fails.
   phase_begin "api fuzz (schemathesis)"
   scripts/fuzz-api.sh target/debug/gad
+  phase_end
+
+  # The whole stack of docker-compose.yml in a private Docker engine (images of this build),
+  # and deploy/deploy.sh's deploys and rollback against it. Root only (a private dockerd).
+  phase_begin "compose stack and deploys (smoke)"
+  if [ "$(id -u)" -eq 0 ]; then
+    scripts/smoke-compose.sh
+  else
+    echo "[test] skipped: the compose smoke test needs root (a private dockerd)"
+  fi
   phase_end
 fi
 

@@ -18,5 +18,6 @@ pub use ui::{App, shell};
 /// Browser entry point, called by the `frontend` crate.
 #[cfg(feature = "hydrate")]
 pub fn hydrate() {
-    leptos::mount::hydrate_body(App);
+    // Lazy pages (see `ui::lazy_pages!`) load their chunk before they hydrate.
+    leptos::mount::hydrate_lazy(App);
 }

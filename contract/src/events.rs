@@ -34,6 +34,9 @@ pub enum Event {
     /// A broadcast's delivery was recorded (delivered or failed).
     #[serde(rename = "broadcast.delivered")]
     BroadcastDelivered { broadcast_id: i64, delivered: bool },
+    /// Someone gave feedback (the outgoing feedback webhook passes it on).
+    #[serde(rename = "feedback.created")]
+    FeedbackCreated { feedback_id: i64 },
 }
 
 impl Event {
@@ -51,6 +54,7 @@ impl Event {
             Event::EmergencyCreated { .. } => "emergency.created",
             Event::BroadcastCreated { .. } => "broadcast.created",
             Event::BroadcastDelivered { .. } => "broadcast.delivered",
+            Event::FeedbackCreated { .. } => "feedback.created",
         }
     }
 }
@@ -78,6 +82,7 @@ struct Wire {
     broadcast_id: Option<i64>,
     group_id: Option<i64>,
     delivered: Option<bool>,
+    feedback_id: Option<i64>,
 }
 
 fn need<T>(value: Option<T>, field: &'static str) -> Result<T, String> {
@@ -140,6 +145,7 @@ impl TryFrom<Wire> for Event {
                 broadcast_id: need(w.broadcast_id, "broadcast_id")?,
                 delivered: need(w.delivered, "delivered")?,
             },
+            "feedback.created" => Event::FeedbackCreated { feedback_id: need(w.feedback_id, "feedback_id")? },
             other => return Err(format!("unknown event type `{other}`")),
         })
     }
@@ -189,6 +195,7 @@ mod tests {
             Event::EmergencyCreated { task_id: 1, code: "A".into(), lat: -34.6, lon: -58.38, officer_ids: vec![2] },
             Event::BroadcastCreated { broadcast_id: 1, group_id: 2 },
             Event::BroadcastDelivered { broadcast_id: 1, delivered: true },
+            Event::FeedbackCreated { feedback_id: 3 },
         ];
         for event in events {
             let json = serde_json::to_string(&event).unwrap();

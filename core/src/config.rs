@@ -1,11 +1,15 @@
 //! Typed configuration, loaded once from the environment.
 //!
-//! Every secret may also come from a file named by `NAME_FILE` (Docker/Kubernetes secrets).
-//! Secrets are wrapped in [`Secret`] so they never reach logs or error messages.
+//! Every secret may also come from a file named by `NAME_FILE` (Docker/Kubernetes secrets, or
+//! files a secrets manager's agent renders). Secrets are wrapped in [`Secret`] so they never
+//! reach logs or error messages. The ones a rotation changes while GAD runs are [`LiveSecret`]s:
+//! [`Config::reload_secrets`] reads their files again (`gad serve` does on SIGHUP and every few
+//! seconds), so a new value is in use without a restart.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 /// A value that must never be printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -24,6 +28,91 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(***)")
     }
+}
+
+/// A secret that may change while the process runs: read from `NAME_FILE` again by
+/// [`Config::reload_secrets`]. Set directly as `NAME` it never changes (a process's environment
+/// is fixed). Clones share the value.
+#[derive(Clone)]
+pub struct LiveSecret(Arc<LiveInner>);
+
+struct LiveInner {
+    /// `NAME_FILE`, for messages.
+    file_var: String,
+    /// What a value read from the file must look like.
+    check: SecretCheck,
+    /// Whether an emptied file unsets the secret (the previous webhook secret: the rotation
+    /// ended) or is a file caught mid-rewrite, whose value in use stays.
+    clears_when_empty: bool,
+    /// The file it is read from, when it came from one.
+    file: Option<PathBuf>,
+    value: RwLock<Option<Secret>>,
+}
+
+impl LiveSecret {
+    /// A secret that never changes (tests, configurations built in code).
+    pub fn fixed(value: Option<Secret>) -> Self {
+        Self(Arc::new(LiveInner {
+            file_var: String::new(),
+            check: |_, _| Ok(()),
+            clears_when_empty: false,
+            file: None,
+            value: RwLock::new(value),
+        }))
+    }
+
+    /// The value now.
+    pub fn get(&self) -> Option<Secret> {
+        self.0.value.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.value.read().unwrap_or_else(std::sync::PoisonError::into_inner).is_some()
+    }
+
+    /// Reads the file again; `Ok(true)` when the value changed. A file that cannot be read or
+    /// holds an invalid value keeps the value in use (an agent may be replacing it); an empty
+    /// file is no secret.
+    fn reload(&self) -> Result<bool, ConfigError> {
+        let Some(path) = &self.0.file else { return Ok(false) };
+        let fresh = read_secret_file(&self.0.file_var, path)?;
+        match &fresh {
+            Some(secret) => (self.0.check)(&self.0.file_var, secret)?,
+            None if !self.0.clears_when_empty && self.is_set() => {
+                return Err(ConfigError::new(&self.0.file_var, "is empty; the value in use stays"));
+            }
+            None => {}
+        }
+        let mut value = self.0.value.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = *value != fresh;
+        *value = fresh;
+        Ok(changed)
+    }
+}
+
+impl fmt::Debug for LiveSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_set() { "LiveSecret(***)" } else { "LiveSecret(unset)" })
+    }
+}
+
+/// Telegram accepts 1–256 characters of A-Z a-z 0-9 _ -; we also want it unguessable.
+fn webhook_secret_shape(name: &str, secret: &Secret) -> Result<(), ConfigError> {
+    let s = secret.expose();
+    if !(16..=256).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(ConfigError::new(name, "must be 16 to 256 characters among A-Z, a-z, 0-9, _ and -"));
+    }
+    Ok(())
+}
+
+/// What a [`LiveSecret`]'s value must look like (named by its variable).
+type SecretCheck = fn(&str, &Secret) -> Result<(), ConfigError>;
+
+/// A secret file's contents without the final line break; an empty file is no secret.
+fn read_secret_file(file_var: &str, path: &std::path::Path) -> Result<Option<Secret>, ConfigError> {
+    std::fs::read_to_string(path)
+        .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_owned()).filter(|s| !s.is_empty()).map(Secret::new))
+        .map_err(|e| ConfigError::new(file_var, &format!("cannot read the file: {}", e.kind())))
 }
 
 /// Invalid configuration: names the variable, never echoes a secret value.
@@ -84,7 +173,10 @@ pub struct Config {
     pub telegram_api_url: String,
     /// Webhook mode: the secret in the webhook path and in Telegram's
     /// `X-Telegram-Bot-Api-Secret-Token` header. Unset: no webhook route (long polling).
-    pub telegram_webhook_secret: Option<Secret>,
+    pub telegram_webhook_secret: LiveSecret,
+    /// `TELEGRAM_WEBHOOK_SECRET_PREVIOUS`: during a rotation, the secret Telegram may still send
+    /// until `gad bot --set-webhook` registers the new one; accepted beside it. Unset after.
+    pub telegram_webhook_previous_secret: LiveSecret,
     /// How far from an emergency to look for available officers, in metres.
     pub emergency_radius_m: f64,
     /// How recent an officer's position must be to count for an emergency, in minutes.
@@ -101,6 +193,12 @@ pub struct Config {
     /// signed-in users) for a few seconds; `false` computes every request (benchmarks of
     /// the database path).
     pub view_cache: bool,
+    /// `GAD_FEEDBACK_WEBHOOK_URL`: every new feedback item is POSTed there (a force's ticketing
+    /// system), signed with [`Config::feedback_webhook_secret`]. Unset: no webhook.
+    pub feedback_webhook_url: Option<String>,
+    /// `GAD_FEEDBACK_WEBHOOK_SECRET` (16 characters or more): the HMAC-SHA256 key of the
+    /// webhook's `X-GAD-Signature`; re-read from its file like the Telegram secrets.
+    pub feedback_webhook_secret: LiveSecret,
 }
 
 /// An S3 (or S3-compatible: MinIO, Ceph, Garage…) bucket for `gad backup` / `gad restore`.
@@ -179,15 +277,34 @@ impl Config {
             Some(tz) => tz.parse().map_err(|_| ConfigError::new("GAD_TIMEZONE", "unknown IANA time zone"))?,
         };
         let public_url = env.get("GAD_PUBLIC_URL");
-        let telegram_webhook_secret = env.secret("TELEGRAM_WEBHOOK_SECRET")?;
-        if let Some(secret) = &telegram_webhook_secret {
-            let s = secret.expose();
-            // Telegram accepts 1–256 characters of A-Z a-z 0-9 _ -; we also want it unguessable.
-            if !(16..=256).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            {
+        let telegram_webhook_secret = env.live_secret("TELEGRAM_WEBHOOK_SECRET", webhook_secret_shape, false)?;
+        let telegram_webhook_previous_secret =
+            env.live_secret("TELEGRAM_WEBHOOK_SECRET_PREVIOUS", webhook_secret_shape, true)?;
+        if telegram_webhook_previous_secret.is_set() && !telegram_webhook_secret.is_set() {
+            return Err(ConfigError::new(
+                "TELEGRAM_WEBHOOK_SECRET_PREVIOUS",
+                "is only read beside TELEGRAM_WEBHOOK_SECRET (the new secret of a rotation)",
+            ));
+        }
+        let feedback_webhook_url = env.get("GAD_FEEDBACK_WEBHOOK_URL");
+        let feedback_webhook_secret = env.live_secret(
+            "GAD_FEEDBACK_WEBHOOK_SECRET",
+            |name, secret| {
+                if secret.expose().chars().count() < 16 {
+                    return Err(ConfigError::new(name, "must be at least 16 characters"));
+                }
+                Ok(())
+            },
+            false,
+        )?;
+        if let Some(url) = &feedback_webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::new("GAD_FEEDBACK_WEBHOOK_URL", "must be an http:// or https:// URL"));
+            }
+            if !feedback_webhook_secret.is_set() {
                 return Err(ConfigError::new(
-                    "TELEGRAM_WEBHOOK_SECRET",
-                    "must be 16 to 256 characters among A-Z, a-z, 0-9, _ and -",
+                    "GAD_FEEDBACK_WEBHOOK_SECRET",
+                    "is required with GAD_FEEDBACK_WEBHOOK_URL",
                 ));
             }
         }
@@ -298,12 +415,15 @@ impl Config {
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .unwrap_or_else(|| "https://api.telegram.org".into()),
             telegram_webhook_secret,
+            telegram_webhook_previous_secret,
             trusted_proxies,
             emergency_radius_m,
             position_fresh_minutes,
             map_tile_url,
             map_center,
             view_cache: env.parse("GAD_VIEW_CACHE")?.unwrap_or(true),
+            feedback_webhook_url,
+            feedback_webhook_secret,
         })
     }
 
@@ -315,6 +435,22 @@ impl Config {
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// Reads every [`LiveSecret`] from its file again: the variables whose value changed, and
+    /// the files that could not be read (their secrets keep the value in use).
+    pub fn reload_secrets(&self) -> (Vec<String>, Vec<ConfigError>) {
+        let (mut changed, mut failed) = (Vec::new(), Vec::new());
+        for live in
+            [&self.telegram_webhook_secret, &self.telegram_webhook_previous_secret, &self.feedback_webhook_secret]
+        {
+            match live.reload() {
+                Ok(true) => changed.push(live.0.file_var.clone()),
+                Ok(false) => {}
+                Err(e) => failed.push(e),
+            }
+        }
+        (changed, failed)
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -359,16 +495,33 @@ impl Env<'_> {
 
     /// `NAME` or the contents of the file named by `NAME_FILE` (not both).
     fn secret(&self, name: &str) -> Result<Option<Secret>, ConfigError> {
+        Ok(self.secret_source(name)?.0)
+    }
+
+    /// [`Self::secret`], checked by `check`, re-read from its file by [`Config::reload_secrets`];
+    /// `clears_when_empty`: an emptied file unsets it (else the value in use stays).
+    fn live_secret(&self, name: &str, check: SecretCheck, clears_when_empty: bool) -> Result<LiveSecret, ConfigError> {
+        let (value, file) = self.secret_source(name)?;
+        if let Some(secret) = &value {
+            check(name, secret)?;
+        }
+        let file_var = format!("{name}_FILE");
+        Ok(LiveSecret(Arc::new(LiveInner { file_var, check, clears_when_empty, file, value: RwLock::new(value) })))
+    }
+
+    /// The secret `name` and the file it came from, if it came from one.
+    fn secret_source(&self, name: &str) -> Result<(Option<Secret>, Option<PathBuf>), ConfigError> {
         let file_var = format!("{name}_FILE");
         match (self.get(name), self.get(&file_var)) {
             (Some(_), Some(_)) => Err(ConfigError::new(name, &format!("set either {name} or {file_var}, not both"))),
-            (Some(v), None) => Ok(Some(Secret::new(v))),
+            (Some(v), None) => Ok((Some(Secret::new(v)), None)),
             // An empty file is no secret, as an empty variable is unset (optional secrets of the
             // production overlay default to an empty file).
-            (None, Some(path)) => std::fs::read_to_string(&path)
-                .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_owned()).filter(|s| !s.is_empty()).map(Secret::new))
-                .map_err(|e| ConfigError::new(&file_var, &format!("cannot read the file: {}", e.kind()))),
-            (None, None) => Ok(None),
+            (None, Some(path)) => {
+                let path = PathBuf::from(path);
+                Ok((read_secret_file(&file_var, &path)?, Some(path)))
+            }
+            (None, None) => Ok((None, None)),
         }
     }
 }
@@ -391,7 +544,7 @@ mod tests {
         assert!(c.redis_url.is_none());
         assert!(c.telegram_bot_token.is_none());
         assert_eq!(c.telegram_api_url, "https://api.telegram.org");
-        assert!(c.telegram_webhook_secret.is_none());
+        assert!(!c.telegram_webhook_secret.is_set());
         assert!(!c.secure_cookies());
         assert_eq!(c.emergency_radius_m, 5000.0);
         assert_eq!(c.position_fresh_minutes, 15);
@@ -491,7 +644,69 @@ mod tests {
         let empty = dir.join("empty");
         std::fs::write(&empty, "\n").expect("write");
         let c = load(&[("TELEGRAM_WEBHOOK_SECRET_FILE", empty.to_str().expect("utf8"))]).expect("loads");
-        assert!(c.telegram_webhook_secret.is_none());
+        assert!(!c.telegram_webhook_secret.is_set());
+    }
+
+    /// A secrets manager's agent rewrites the files; a reload takes the new values, keeps the
+    /// value in use while a file is missing or invalid, and never re-reads a secret set in the
+    /// environment.
+    #[test]
+    fn live_secrets_follow_their_files() {
+        let dir = std::env::temp_dir().join(format!("gad-live-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (current, previous) = (dir.join("current"), dir.join("previous"));
+        std::fs::write(&current, "first-secret-0123456789\n").expect("write");
+        std::fs::write(&previous, "").expect("write");
+        let c = load(&[
+            ("TELEGRAM_WEBHOOK_SECRET_FILE", current.to_str().expect("utf8")),
+            ("TELEGRAM_WEBHOOK_SECRET_PREVIOUS_FILE", previous.to_str().expect("utf8")),
+        ])
+        .expect("loads");
+        let value = |s: &LiveSecret| s.get().map(|s| s.expose().to_owned());
+        assert_eq!(value(&c.telegram_webhook_secret).as_deref(), Some("first-secret-0123456789"));
+        assert_eq!(c.reload_secrets().0, Vec::<String>::new(), "nothing changed");
+
+        // The rotation: the new secret, the old one as previous.
+        std::fs::write(&current, "second-secret-0123456789").expect("write");
+        std::fs::write(&previous, "first-secret-0123456789\n").expect("write");
+        let (changed, failed) = c.reload_secrets();
+        assert!(failed.is_empty());
+        assert_eq!(changed, ["TELEGRAM_WEBHOOK_SECRET_FILE", "TELEGRAM_WEBHOOK_SECRET_PREVIOUS_FILE"]);
+        assert_eq!(value(&c.telegram_webhook_secret).as_deref(), Some("second-secret-0123456789"));
+        assert_eq!(value(&c.telegram_webhook_previous_secret).as_deref(), Some("first-secret-0123456789"));
+        // A clone (what the webhook holds) sees the same value.
+        let held = c.telegram_webhook_secret.clone();
+
+        // A file being replaced, or holding a value Telegram would refuse: the value stays.
+        std::fs::remove_file(&current).expect("remove");
+        std::fs::write(&previous, "too short").expect("write");
+        let (changed, failed) = c.reload_secrets();
+        assert!(changed.is_empty());
+        let names: Vec<&str> = failed.iter().map(|e| e.variable.as_str()).collect();
+        assert_eq!(names, ["TELEGRAM_WEBHOOK_SECRET_FILE", "TELEGRAM_WEBHOOK_SECRET_PREVIOUS_FILE"]);
+        assert!(failed.iter().all(|e| !e.to_string().contains("too short")), "no value in messages");
+        assert_eq!(value(&held).as_deref(), Some("second-secret-0123456789"));
+        assert_eq!(value(&c.telegram_webhook_previous_secret).as_deref(), Some("first-secret-0123456789"));
+
+        // The current secret's file caught empty (an agent rewriting it in place): it stays.
+        std::fs::write(&current, "").expect("write");
+        let (changed, failed) = c.reload_secrets();
+        assert!(changed.is_empty());
+        assert!(failed.iter().any(|e| e.variable == "TELEGRAM_WEBHOOK_SECRET_FILE"));
+        assert_eq!(value(&c.telegram_webhook_secret).as_deref(), Some("second-secret-0123456789"));
+
+        // The rotation ends: the previous secret's file is emptied.
+        std::fs::write(&current, "second-secret-0123456789").expect("write");
+        std::fs::write(&previous, "\n").expect("write");
+        assert_eq!(c.reload_secrets().0, ["TELEGRAM_WEBHOOK_SECRET_PREVIOUS_FILE"]);
+        assert!(!c.telegram_webhook_previous_secret.is_set());
+        assert!(!format!("{c:?}").contains("second-secret"));
+
+        // Set in the environment, a secret is what it was.
+        let fixed = load(&[("TELEGRAM_WEBHOOK_SECRET", "env-secret-0123456789")]).expect("loads");
+        let (changed, failed) = fixed.reload_secrets();
+        assert!(changed.is_empty() && failed.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -23,6 +23,13 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
     options
         .max_connections(if config.is_sqlite() { 8 } else { 20 })
         .min_connections(1)
+        // No idle reaping and no lifetime: sqlx 0.9.0's maintenance task, which does both, can
+        // spin a core for ever once its idle count wraps below zero (a race in the pool's
+        // release; launchbadge/sqlx#3645, fixed upstream after 0.9.0) — seen here as a
+        // `gad backup` that never exited. Connections are tested before each use, so one the
+        // server dropped is replaced on demand.
+        .idle_timeout(None::<Duration>)
+        .max_lifetime(None::<Duration>)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
@@ -75,12 +82,7 @@ pub async fn grant_app_role(db: &DatabaseConnection, role: &str) -> AppResult<()
     if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
         return Err(AppError::Internal("GAD_DB_APP_ROLE applies to PostgreSQL only".into()));
     }
-    let valid = role.len() <= 63
-        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid {
-        return Err(AppError::Internal("GAD_DB_APP_ROLE must be a lowercase PostgreSQL identifier".into()));
-    }
+    check_role_name(role)?;
     let owns_or_super = db
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DatabaseBackend::Postgres,
@@ -113,6 +115,17 @@ pub async fn grant_app_role(db: &DatabaseConnection, role: &str) -> AppResult<()
         txn.execute_unprepared(&sql).await?;
     }
     txn.commit().await?;
+    Ok(())
+}
+
+/// A role name that is safe to write into SQL unquoted: a lowercase identifier.
+pub fn check_role_name(role: &str) -> AppResult<()> {
+    let valid = role.len() <= 63
+        && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(AppError::Internal("GAD_DB_APP_ROLE must be a lowercase PostgreSQL identifier".into()));
+    }
     Ok(())
 }
 
@@ -168,6 +181,18 @@ impl WriteTxn {
     }
 
     /// Adds an event to the operation: written to the outbox when it commits.
+    /// For an operation that writes thousands of rows into tables it also reads (`gad import`):
+    /// on PostgreSQL every statement is planned for the tables as they are then. A
+    /// connection's prepared statements otherwise settle on a generic plan after five runs,
+    /// made while the tables were still small (a sequential scan), and keep it while the
+    /// transaction grows them: every later row would read all the rows before it.
+    pub async fn plan_for_growing_tables(&self) -> AppResult<()> {
+        if self.txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            self.txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+        }
+        Ok(())
+    }
+
     pub fn emit(&mut self, event: contract::events::Event) {
         self.events.push(event);
     }

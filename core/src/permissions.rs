@@ -26,6 +26,8 @@ pub enum Capability {
     ManageGroups,
     ReadAudit,
     RunBackups,
+    /// Bring people and tasks in from another system or a spreadsheet (`gad import`).
+    ImportData,
     TeamStatistics,
     /// Statistics over every task, not only your team's.
     AllStatistics,
@@ -47,7 +49,7 @@ pub fn allows(role: Role, capability: Capability) -> bool {
         SeeAllTasks | ManageTasks | OperateAnyTask | ManageOfficers | SeeOfficers | Broadcast | TeamStatistics => {
             matches!(role, Role::Supervisor | Role::Admin)
         }
-        ManageUsers | ManageGroups | ReadAudit | RunBackups | AllStatistics => role == Role::Admin,
+        ManageUsers | ManageGroups | ReadAudit | RunBackups | ImportData | AllStatistics => role == Role::Admin,
     }
 }
 
@@ -106,6 +108,7 @@ mod tests {
             (ManageGroups, false, false, true),
             (ReadAudit, false, false, true),
             (RunBackups, false, false, true),
+            (ImportData, false, false, true),
             (TeamStatistics, false, true, true),
             (AllStatistics, false, false, true),
             (GiveFeedback, true, true, true),

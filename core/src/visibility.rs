@@ -103,6 +103,8 @@ pub fn event_visible(actor: &Actor, event: &Event) -> bool {
         Event::TaskUpdated { .. } | Event::TaskDeleted { .. } | Event::TaskStatusChanged { .. } => false,
         // Broadcasts are composed and followed by supervisors and admins.
         Event::BroadcastCreated { .. } | Event::BroadcastDelivered { .. } => false,
+        // Feedback is reviewed by supervisors and admins.
+        Event::FeedbackCreated { .. } => false,
     }
 }
 

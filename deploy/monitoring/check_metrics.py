@@ -7,10 +7,18 @@
       every metric name used in the rule files / Grafana dashboards (FILE.yml / FILE.json) is
       exposed by one of the scrapes (Prometheus text format); prints each missing name and
       where it is used
+  check_metrics.py dashboards-query --prometheus URL --dashboards FILE... [--must-have-data FILE...]
+      asks a running Prometheus every panel query of the dashboards (Grafana's interval
+      variables replaced); fails on any error, and on an empty answer from a dashboard named
+      after --must-have-data (each panel of it, at least one of its queries)
 """
 import json
 import re
 import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import yaml
 
@@ -115,6 +123,64 @@ def alerts_tested(rules, tests):
     return 0
 
 
+def panel_queries(path):
+    """(panel title, [expr]) of every panel of a dashboard that has queries."""
+    with open(path, encoding="utf-8") as f:
+        dash = json.load(f)
+    found = []
+    for panel in dash["panels"]:
+        exprs = [t["expr"] for t in panel.get("targets", []) if t.get("expr")]
+        if exprs:
+            found.append((panel["title"], exprs))
+    return found
+
+
+def query(prometheus, expr):
+    """Prometheus's answer to an instant query: (error or None, number of series)."""
+    for grafana, value in (("$__rate_interval", "1m"), ("$__interval", "15s"), ("$__range", "5m")):
+        expr = expr.replace(grafana, value)
+    url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            body = json.load(r)
+    except urllib.error.HTTPError as e:
+        return json.load(e).get("error", str(e)), 0
+    if body.get("status") != "success":
+        return body.get("error", "failed"), 0
+    return None, len(body["data"]["result"])
+
+
+def dashboards_query(prometheus, dashboards, must_have_data):
+    bad = 0
+    # Rates need two scrapes of every target (one a second): wait until a process rate answers.
+    for _ in range(30):
+        if query(prometheus, 'rate(process_cpu_seconds_total[1m])')[1]:
+            break
+        time.sleep(1)
+    for path in dashboards:
+        strict = path in must_have_data
+        for title, exprs in panel_queries(path):
+            answers = [query(prometheus, e) for e in exprs]
+            # A target scraped later than gad's may still lack its second sample: ask again
+            # for a while before calling a panel of a strict dashboard empty.
+            deadline = time.monotonic() + 30
+            while strict and time.monotonic() < deadline and not any(err for err, _ in answers) \
+                    and sum(n for _, n in answers) == 0:
+                time.sleep(1)
+                answers = [query(prometheus, e) for e in exprs]
+            errors = [f"{e}: {err}" for e, (err, _) in zip(exprs, answers) if err]
+            series = sum(n for _, n in answers)
+            if errors:
+                print(f"  error  {path}: {title!r}: " + "; ".join(errors))
+                bad += 1
+            elif series == 0 and strict:
+                print(f"  empty  {path}: {title!r} returned no series")
+                bad += 1
+            else:
+                print(f"  ok     {path}: {title!r} ({series} series)")
+    return 1 if bad else 0
+
+
 def split(args, flag):
     i = args.index(flag)
     return args[:i], args[i + 1:]
@@ -131,6 +197,12 @@ def main(argv):
         args = argv[2:]
         scrapes, used = split(args[args.index("--scrape") + 1:], "--used")
         return names_exist(scrapes, used)
+    if argv[1] == "dashboards-query":
+        args = argv[2:]
+        prometheus = args[args.index("--prometheus") + 1]
+        rest = args[args.index("--dashboards") + 1:]
+        dashboards, strict = split(rest, "--must-have-data") if "--must-have-data" in rest else (rest, [])
+        return dashboards_query(prometheus, dashboards, strict)
     print(__doc__)
     return 2
 

@@ -92,6 +92,18 @@ test('the audit page shows an intact chain, filters and a CSV link with the filt
   expect(await csv.text()).toContain('auth.login');
 });
 
+test('the backups page is in the admin menu and says what is recorded, in Spanish', async ({ page }) => {
+  await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await page.goto('/');
+  await page.getByRole('navigation', { name: 'Principal' }).getByRole('link', { name: 'Respaldos' }).click();
+  await expect(page).toHaveURL(/\/respaldos$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Respaldos' })).toBeVisible();
+  // The test server has taken no backup: the page says so and how to start.
+  await expect(page.locator('#backups-summary')).toContainText('Todavía no hay copias de seguridad registradas');
+  await expect(page.getByText('Sin copias registradas.')).toBeVisible();
+  await expect(page.getByText('Sin simulacros registrados.')).toBeVisible();
+});
+
 test('a supervisor reviews and resolves feedback', async ({ page }) => {
   await login(page, OFFICER_EMAIL, DEMO_PASSWORD);
   const sent = await page.request.post('/api/v1/feedback', {
@@ -137,9 +149,9 @@ test.describe('refused pages', () => {
   // The refused server functions answer 403, which Chromium logs as a failed resource load.
   test.use({ allowedConsoleErrors: [/status of 403/] });
 
-  test('an officer sees no users, audit or feedback pages', async ({ page }) => {
+  test('an officer sees no users, audit, backups or feedback pages', async ({ page }) => {
     await login(page, OFFICER_EMAIL, DEMO_PASSWORD);
-    for (const path of ['/usuarios', '/auditoria', '/comentarios', '/efectivos']) {
+    for (const path of ['/usuarios', '/auditoria', '/respaldos', '/comentarios', '/efectivos']) {
       await page.goto(path);
       await expect(page.getByRole('alert')).toContainText('No tiene permiso');
       await expect(page.getByRole('table')).toHaveCount(0);

@@ -22,6 +22,7 @@ export const MAIN_PAGES: MainPage[] = [
   { name: 'efectivo-detalle', path: '/efectivos/1' },
   { name: 'usuarios', path: '/usuarios', heading: /^Usuarios$/ },
   { name: 'auditoria', path: '/auditoria', heading: /^Auditoría$/ },
+  { name: 'respaldos', path: '/respaldos', heading: /^Respaldos$/ },
   { name: 'comentarios', path: '/comentarios', heading: /^Comentarios$/ },
   { name: 'notas', path: '/notas', heading: /^Notas$/ },
   { name: 'cuenta', path: '/cuenta', heading: /^Mi cuenta$/ },

@@ -27,6 +27,9 @@ mod m20261203_000008_task_list_indexes;
 mod m20261203_000009_sealed_chains;
 mod m20261204_000010_search_indexes;
 mod m20261204_000011_list_indexes;
+mod m20261204_000012_backup_drills;
+mod m20261205_000013_audit_verifications;
+mod m20261205_000014_feedback_digests;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -72,6 +75,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_sealed_chains::Migration),
             Box::new(m20261204_000010_search_indexes::Migration),
             Box::new(m20261204_000011_list_indexes::Migration),
+            Box::new(m20261204_000012_backup_drills::Migration),
+            Box::new(m20261205_000013_audit_verifications::Migration),
+            Box::new(m20261205_000014_feedback_digests::Migration),
         ]
     }
 }

@@ -4,6 +4,8 @@
 // setNearest, showPoint.
 (function () {
   'use strict';
+  // Loaded once per page; a second run would forget the map the first one drew.
+  if (window.GadMap) return;
 
   const OFFICER_COLOURS = {
     available: '#1e6b35',

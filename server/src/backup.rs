@@ -6,10 +6,17 @@
 //!   the database file.
 //!
 //! The object is uploaded with the AWS SDK to `GAD_BACKUP_S3_BUCKET` under
-//! `GAD_BACKUP_S3_PREFIX` as `gad-<backend>-<UTC time>.<dump|sqlite>`, so keys sort by time.
-//! Each success is recorded in the `backups` table, which `/metrics` reports as
-//! `gad_backup_last_success_timestamp_seconds`.
+//! `GAD_BACKUP_S3_PREFIX` as `gad-<backend>-<UTC time>.<dump|sqlite.gz>`, so keys sort by time:
+//! PostgreSQL's custom format is compressed by pg_dump itself, the SQLite copy is gzipped. The
+//! object carries its SHA-256 as metadata, and a [`Manifest`] lies beside it
+//! (`<key>.manifest.json`): version, schema, and every table's row count and digest, read in
+//! the very snapshot the dump was made from. A restore verifies the checksum before it
+//! touches anything; `gad backup drill` restores into a scratch database and compares every
+//! table with the manifest. Each success is recorded in the `backups` table and each drill in
+//! `backup_drills`, which `/metrics` reports as `gad_backup_last_success_timestamp_seconds`
+//! and `gad_backup_last_drill_success_timestamp_seconds`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,9 +26,10 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 
 use gad_core::config::{BackupConfig, Config};
+use gad_core::services::backups::{TableDigest, table_digests};
 
 /// What `gad backup` did.
 #[derive(Clone, Debug)]
@@ -48,12 +56,47 @@ impl Backend {
             Backend::Sqlite => "sqlite",
         }
     }
+    /// The extension of a new backup.
     fn extension(self) -> &'static str {
         match self {
             Backend::Postgres => "dump",
-            Backend::Sqlite => "sqlite",
+            Backend::Sqlite => "sqlite.gz",
         }
     }
+    /// Whether `key` names a backup of this backend (SQLite's before compression included).
+    fn owns(self, key: &str) -> bool {
+        match self {
+            Backend::Postgres => key.ends_with(".dump"),
+            Backend::Sqlite => key.ends_with(".sqlite") || key.ends_with(".sqlite.gz"),
+        }
+    }
+    fn compression(self) -> &'static str {
+        match self {
+            Backend::Postgres => "pg_dump custom format (zlib)",
+            Backend::Sqlite => "gzip",
+        }
+    }
+}
+
+/// Where a backup's manifest lies: beside it, `<key>.manifest.json`.
+pub fn manifest_key(key: &str) -> String {
+    format!("{key}.manifest.json")
+}
+
+/// What a backup holds, stored beside it (`<key>.manifest.json`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub gad_version: String,
+    pub backend: String,
+    pub created_at: String,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub compression: String,
+    /// The newest migration applied.
+    pub schema: Option<String>,
+    /// Every table's rows and digest, from the snapshot the dump was made from.
+    pub tables: BTreeMap<String, TableDigest>,
 }
 
 /// An S3 client from GAD's configuration (no AWS profile files, no instance metadata).
@@ -97,7 +140,7 @@ fn uuid_like() -> String {
     format!("{:x}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default())
 }
 
-/// Dumps the database, uploads it, and records the success.
+/// Dumps the database, uploads it with its manifest, and records the success.
 pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<BackupOutcome> {
     let bucket = bucket(&config.backup)?;
     let client = s3_client(&config.backup)?;
@@ -105,37 +148,55 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
     let scratch = Scratch::new()?;
     let file = scratch.0.join(format!("gad.{}", backend.extension()));
     tracing::info!(backend = backend.name(), "backup: dumping the database");
-    match backend {
+    let tables = match backend {
         Backend::Postgres => {
+            // The dump and the digests read one snapshot: a read-only repeatable-read
+            // transaction exports it, pg_dump imports it, the digests are read in it.
+            let txn = db
+                .begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), Some(sea_orm::AccessMode::ReadOnly))
+                .await?;
+            let row = txn
+                .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT pg_export_snapshot()"))
+                .await?
+                .context("no snapshot exported")?;
+            let snapshot: String = row.try_get_by_index(0).map_err(|e| anyhow::anyhow!("{e}"))?;
             let database_url = config.database_url.expose().to_owned();
             let target = file.clone();
-            tokio::task::spawn_blocking(move || pg_dump(&database_url, &target)).await??;
+            let dump = tokio::task::spawn_blocking(move || pg_dump(&database_url, &target, Some(&snapshot)));
+            let tables = table_digests(&txn).await;
+            dump.await??;
+            txn.commit().await?;
+            tables?
         }
         Backend::Sqlite => {
-            let path = file.to_str().context("scratch path is not UTF-8")?.replace('\'', "''");
+            let copy = scratch.0.join("gad.sqlite");
+            let path = copy.to_str().context("scratch path is not UTF-8")?.replace('\'', "''");
             db.execute_unprepared(&format!("VACUUM INTO '{path}'")).await.context("VACUUM INTO failed")?;
+            let tables = sqlite_digests(&copy).await?;
+            let (source, target) = (copy.clone(), file.clone());
+            tokio::task::spawn_blocking(move || gzip(&source, &target)).await??;
+            tables
         }
-    }
+    };
     let size_bytes = std::fs::metadata(&file)?.len();
-    tracing::info!(size_bytes, "backup: dump written, uploading");
+    tracing::info!(size_bytes, tables = tables.len(), "backup: dump written, uploading");
     if size_bytes == 0 {
         bail!("the dump is empty");
     }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let key = format!("{}gad-{}-{stamp}.{}", config.backup.prefix, backend.name(), backend.extension());
-    // The dump's checksum and a small manifest travel with it, as the object's metadata: a
-    // restore verifies the checksum before it touches anything.
     let sha256 = sha256_of(&file)?;
-    let manifest = serde_json::json!({
-        "format": 1,
-        "gad_version": env!("CARGO_PKG_VERSION"),
-        "backend": backend.name(),
-        "created_at": chrono::Utc::now().to_rfc3339(),
-        "size_bytes": size_bytes,
-        "sha256": sha256,
-        "schema": migrations::latest_applied(db).await.ok().flatten(),
-    })
-    .to_string();
+    let manifest = Manifest {
+        format: 2,
+        gad_version: env!("CARGO_PKG_VERSION").to_owned(),
+        backend: backend.name().to_owned(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        size_bytes,
+        sha256: sha256.clone(),
+        compression: backend.compression().to_owned(),
+        schema: migrations::latest_applied(db).await.ok().flatten(),
+        tables,
+    };
     let body = ByteStream::from_path(&file).await.context("cannot read the dump")?;
     client
         .put_object()
@@ -143,11 +204,20 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
         .key(&key)
         .body(body)
         .metadata(SHA256_META, &sha256)
-        .metadata(MANIFEST_META, manifest)
         .content_type("application/octet-stream")
         .send()
         .await
         .map_err(|e| anyhow::anyhow!("upload to s3://{bucket}/{key} failed: {}", DisplayErrorContext(e)))?;
+    let manifest_key = manifest_key(&key);
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key(&manifest_key)
+        .body(ByteStream::from(serde_json::to_vec_pretty(&manifest)?))
+        .content_type("application/json")
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("upload to s3://{bucket}/{manifest_key} failed: {}", DisplayErrorContext(e)))?;
 
     let finished_at_unix = chrono::Utc::now().timestamp();
     gad_core::services::backups::record(db, finished_at_unix, backend.name(), &key, size_bytes)
@@ -156,9 +226,35 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
     Ok(BackupOutcome { bucket, key, size_bytes, finished_at_unix })
 }
 
-/// The object metadata keys of a backup: the dump's SHA-256 (hex) and its manifest (JSON).
+/// The digests of a SQLite file, opened read-only.
+async fn sqlite_digests(path: &Path) -> anyhow::Result<BTreeMap<String, TableDigest>> {
+    let url = format!("sqlite://{}?mode=ro", path.display());
+    let db = sea_orm::Database::connect(&url).await.with_context(|| format!("cannot open {}", path.display()))?;
+    let txn = db.begin().await?;
+    let tables = table_digests(&txn).await?;
+    txn.commit().await?;
+    db.close().await.ok();
+    Ok(tables)
+}
+
+fn gzip(source: &Path, target: &Path) -> anyhow::Result<()> {
+    let mut input = std::fs::File::open(source)?;
+    let mut encoder = flate2::write::GzEncoder::new(std::fs::File::create(target)?, flate2::Compression::default());
+    std::io::copy(&mut input, &mut encoder)?;
+    encoder.finish()?.sync_all()?;
+    Ok(())
+}
+
+fn gunzip(source: &Path, target: &Path) -> anyhow::Result<()> {
+    let mut decoder = flate2::read::GzDecoder::new(std::fs::File::open(source)?);
+    let mut output = std::fs::File::create(target)?;
+    std::io::copy(&mut decoder, &mut output).context("the backup is not valid gzip")?;
+    output.sync_all()?;
+    Ok(())
+}
+
+/// The object metadata key of a backup's SHA-256 (hex).
 pub const SHA256_META: &str = "sha256";
-pub const MANIFEST_META: &str = "manifest";
 
 /// The SHA-256 of a file, hex, read in blocks.
 fn sha256_of(path: &Path) -> anyhow::Result<String> {
@@ -178,10 +274,13 @@ fn sha256_of(path: &Path) -> anyhow::Result<String> {
 }
 
 /// `pg_dump` in custom format; the password travels in the environment, not in argv.
-fn pg_dump(database_url: &str, target: &Path) -> anyhow::Result<()> {
+fn pg_dump(database_url: &str, target: &Path, snapshot: Option<&str>) -> anyhow::Result<()> {
     let (url, password) = split_password(database_url)?;
     let mut command = Command::new("pg_dump");
     command.args(["--format=custom", "--no-owner", "--no-acl", "--file"]).arg(target).arg("--dbname").arg(&url);
+    if let Some(snapshot) = snapshot {
+        command.arg(format!("--snapshot={snapshot}"));
+    }
     run_pg(command, password, "pg_dump")
 }
 
@@ -244,8 +343,7 @@ pub async fn latest_key(config: &Config) -> anyhow::Result<String> {
     let client = s3_client(&config.backup)?;
     let backend = Backend::of(config);
     let wanted = format!("{}gad-{}-", config.backup.prefix, backend.name());
-    let newest =
-        list_keys(&client, &bucket, &wanted).await?.into_iter().filter(|key| key.ends_with(backend.extension())).max();
+    let newest = list_keys(&client, &bucket, &wanted).await?.into_iter().filter(|key| backend.owns(key)).max();
     newest.with_context(|| format!("no {} backup under s3://{bucket}/{wanted}", backend.name()))
 }
 
@@ -304,7 +402,7 @@ pub async fn prune(config: &Config, keep: Retention, dry_run: bool) -> anyhow::R
     let mut backups: Vec<(String, chrono::NaiveDateTime)> = list_keys(&client, &bucket, &wanted)
         .await?
         .into_iter()
-        .filter(|key| key.ends_with(backend.extension()))
+        .filter(|key| backend.owns(key))
         .filter_map(|key| {
             let stamp = key.strip_prefix(&wanted)?.split('.').next()?;
             let at = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%SZ").ok()?;
@@ -312,7 +410,7 @@ pub async fn prune(config: &Config, keep: Retention, dry_run: bool) -> anyhow::R
         })
         .collect();
     let kept = retained(&backups, keep);
-    backups.sort_by(|a, b| b.1.cmp(&a.1));
+    backups.sort_by_key(|b| std::cmp::Reverse(b.1));
     let mut pruned = Pruned::default();
     for (key, _) in backups {
         if kept.contains(&key) {
@@ -320,13 +418,16 @@ pub async fn prune(config: &Config, keep: Retention, dry_run: bool) -> anyhow::R
             continue;
         }
         if !dry_run {
-            client
-                .delete_object()
-                .bucket(&bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot delete s3://{bucket}/{key}: {}", DisplayErrorContext(e)))?;
+            // The manifest first: a backup is never left without one while it exists.
+            for object in [manifest_key(&key), key.clone()] {
+                client
+                    .delete_object()
+                    .bucket(&bucket)
+                    .key(&object)
+                    .send()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot delete s3://{bucket}/{object}: {}", DisplayErrorContext(e)))?;
+            }
             tracing::info!(key, "backup pruned");
         }
         pruned.deleted.push(key);
@@ -334,17 +435,17 @@ pub async fn prune(config: &Config, keep: Retention, dry_run: bool) -> anyhow::R
     Ok(pruned)
 }
 
-/// Downloads `key` and restores it into `DATABASE_URL`. A database that already holds data
-/// is refused unless `force` (PostgreSQL: `--clean`; SQLite: the file is replaced).
-pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<u64> {
+/// Downloads `key` into `dir` and checks it against the SHA-256 it was uploaded with; a
+/// compressed SQLite backup is decompressed. Returns the file to restore and its size in the
+/// bucket. Nothing is touched unless the dump is the one that was uploaded.
+async fn fetch_verified(config: &Config, key: &str, dir: &Path) -> anyhow::Result<(PathBuf, u64)> {
     let bucket = bucket(&config.backup)?;
     let client = s3_client(&config.backup)?;
     let backend = Backend::of(config);
-    if !key.ends_with(backend.extension()) {
+    if !backend.owns(key) {
         bail!("{key} is not a {} backup", backend.name());
     }
-    let scratch = Scratch::new()?;
-    let file = scratch.0.join(format!("restore.{}", backend.extension()));
+    let file = dir.join("download");
     let object = client
         .get_object()
         .bucket(&bucket)
@@ -357,19 +458,18 @@ pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<
     let mut out = std::fs::File::create(&file)?;
     let mut size = 0u64;
     let mut reported = 0u64;
-    tracing::info!(key, "restore: downloading");
+    tracing::info!(key, "downloading the backup");
     while let Some(chunk) = body.try_next().await.context("download interrupted")? {
         size += chunk.len() as u64;
         out.write_all(&chunk)?;
         // Progress every 64 MiB on the long downloads.
         if size - reported >= 64 << 20 {
             reported = size;
-            tracing::info!(downloaded_bytes = size, "restore: downloading");
+            tracing::info!(downloaded_bytes = size, "downloading the backup");
         }
     }
     out.sync_all()?;
     drop(out);
-    // Nothing is touched unless the dump is the one that was uploaded.
     match expected_sha256 {
         Some(expected) => {
             let actual = sha256_of(&file)?;
@@ -379,10 +479,25 @@ pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<
                      it is corrupt or was altered; nothing was restored"
                 );
             }
-            tracing::info!(sha256 = %actual, "restore: checksum verified");
+            tracing::info!(sha256 = %actual, "backup checksum verified");
         }
-        None => tracing::warn!(key, "restore: the backup carries no checksum (made before checksums); not verified"),
+        None => tracing::warn!(key, "the backup carries no checksum (made before checksums); not verified"),
     }
+    if key.ends_with(".gz") {
+        let plain = dir.join("download.plain");
+        let (source, target) = (file.clone(), plain.clone());
+        tokio::task::spawn_blocking(move || gunzip(&source, &target)).await??;
+        return Ok((plain, size));
+    }
+    Ok((file, size))
+}
+
+/// Downloads `key` and restores it into `DATABASE_URL`. A database that already holds data
+/// is refused unless `force` (PostgreSQL: `--clean`; SQLite: the file is replaced).
+pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<u64> {
+    let backend = Backend::of(config);
+    let scratch = Scratch::new()?;
+    let (file, size) = fetch_verified(config, key, &scratch.0).await?;
     tracing::info!(size_bytes = size, "restore: downloaded, restoring into the database");
 
     match backend {
@@ -413,6 +528,112 @@ pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<
         }
     }
     Ok(size)
+}
+
+/// What `gad backup drill` found.
+#[derive(Clone, Debug)]
+pub struct DrillReport {
+    pub key: String,
+    pub ok: bool,
+    pub tables_checked: usize,
+    /// One line per table that differs from the manifest (or the reason the drill failed).
+    pub problems: Vec<String>,
+}
+
+/// Restores `key` (the newest backup when `None`) into a scratch database, compares every
+/// table's rows and digest with the backup's manifest, drops the scratch, and records the
+/// result in `backup_drills` (a drill that cannot complete — a corrupt dump, no manifest — is
+/// recorded as failed). PostgreSQL: the scratch is a database created beside `DATABASE_URL`'s
+/// (its user needs CREATEDB); SQLite: a file in a private temporary directory.
+pub async fn drill(config: &Config, db: &DatabaseConnection, key: Option<String>) -> anyhow::Result<DrillReport> {
+    let key = match key {
+        Some(key) => key,
+        None => latest_key(config).await?,
+    };
+    let outcome = drill_key(config, db, &key).await;
+    let report = match outcome {
+        Ok((tables_checked, problems)) => DrillReport { ok: problems.is_empty(), key, tables_checked, problems },
+        Err(e) => DrillReport { ok: false, key, tables_checked: 0, problems: vec![format!("{e:#}")] },
+    };
+    gad_core::services::backups::record_drill(
+        db,
+        chrono::Utc::now().timestamp(),
+        &report.key,
+        report.ok,
+        report.tables_checked,
+        &report.problems.join("\n"),
+    )
+    .await
+    .context("the drill ran but could not be recorded")?;
+    Ok(report)
+}
+
+async fn drill_key(config: &Config, db: &DatabaseConnection, key: &str) -> anyhow::Result<(usize, Vec<String>)> {
+    let bucket = bucket(&config.backup)?;
+    let client = s3_client(&config.backup)?;
+    let manifest_key = manifest_key(key);
+    let object = client.get_object().bucket(&bucket).key(&manifest_key).send().await.map_err(|e| {
+        anyhow::anyhow!("the backup has no manifest (s3://{bucket}/{manifest_key}): {}", DisplayErrorContext(e))
+    })?;
+    let bytes = object.body.collect().await.context("manifest download interrupted")?.into_bytes();
+    let manifest: Manifest = serde_json::from_slice(&bytes).context("the manifest is not readable")?;
+    let scratch = Scratch::new()?;
+    let (file, _) = fetch_verified(config, key, &scratch.0).await?;
+    let restored = match Backend::of(config) {
+        Backend::Sqlite => sqlite_digests(&file).await?,
+        Backend::Postgres => {
+            let name = format!("gad_drill_{}", chrono::Utc::now().format("%Y%m%d%H%M%S%f"));
+            let scratch_url = database_url_named(config.database_url.expose(), &name)?;
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.with_context(|| {
+                format!("cannot create the scratch database {name} (the database user needs CREATEDB)")
+            })?;
+            let restored = async {
+                let (url, source) = (scratch_url.clone(), file.clone());
+                tokio::task::spawn_blocking(move || pg_restore(&url, &source, false)).await??;
+                let scratch_db = sea_orm::Database::connect(&scratch_url).await?;
+                let txn = scratch_db.begin().await?;
+                let tables = table_digests(&txn).await;
+                txn.commit().await.ok();
+                scratch_db.close().await.ok();
+                Ok::<_, anyhow::Error>(tables?)
+            }
+            .await;
+            // The scratch goes whatever happened.
+            if let Err(e) = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await {
+                tracing::warn!(error = %e, database = name, "scratch database not dropped");
+            }
+            restored?
+        }
+    };
+    Ok((manifest.tables.len(), compare(&manifest.tables, &restored)))
+}
+
+/// The tables whose restored content differs from the manifest, in words.
+fn compare(expected: &BTreeMap<String, TableDigest>, restored: &BTreeMap<String, TableDigest>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (table, want) in expected {
+        match restored.get(table) {
+            None => problems.push(format!("{table}: missing from the restored database")),
+            Some(got) if got.rows != want.rows => {
+                problems.push(format!("{table}: {} rows restored, {} in the manifest", got.rows, want.rows))
+            }
+            Some(got) if got.sha256 != want.sha256 => {
+                problems.push(format!("{table}: {} rows, but their content differs from the manifest", got.rows))
+            }
+            Some(_) => {}
+        }
+    }
+    for table in restored.keys().filter(|t| !expected.contains_key(*t)) {
+        problems.push(format!("{table}: restored but not in the manifest"));
+    }
+    problems
+}
+
+/// `database_url` naming another database on the same server.
+fn database_url_named(database_url: &str, name: &str) -> anyhow::Result<String> {
+    let mut url = reqwest::Url::parse(database_url).map_err(|_| anyhow::anyhow!("invalid DATABASE_URL"))?;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
 }
 
 /// The file of a `sqlite:` URL (`sqlite://data/gad.db?mode=rwc` → `data/gad.db`).

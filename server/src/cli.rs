@@ -31,6 +31,15 @@ pub enum BackupCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Prove a backup restores: restore the newest (or `--key`) into a scratch database,
+    /// compare every table's rows and digest with the backup's manifest, drop the scratch,
+    /// record the result (gad_backup_last_drill_success_timestamp_seconds). Exits 1 when the
+    /// backup does not match. PostgreSQL: DATABASE_URL's user needs CREATEDB.
+    Drill {
+        /// Object key of the backup (default: the newest of this backend under the prefix).
+        #[arg(long)]
+        key: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,7 +75,8 @@ pub enum Command {
         set_webhook: bool,
     },
     /// Check a running GAD from outside: health, readiness, TLS certificate, metrics format,
-    /// login page and Telegram webhook. Exits 1 if any check fails.
+    /// login page and Telegram webhook; with options DNS, compose services and recent logs.
+    /// Exits 1 if any check fails.
     Verify {
         /// Base URL of the site, e.g. https://gad.example.org
         #[arg(long)]
@@ -84,6 +94,24 @@ pub enum Command {
         /// Seconds to wait for each answer.
         #[arg(long, default_value_t = 10)]
         timeout: u64,
+        /// The URL's host must resolve to this address (repeat for each one).
+        #[arg(long = "expect-address")]
+        expect_addresses: Vec<std::net::IpAddr>,
+        /// Scan these recent logs (`-`: standard input) for errors, panics and secrets, e.g.
+        /// `docker compose logs --no-color --since 1h | gad verify … --logs -`.
+        #[arg(long)]
+        logs: Option<std::path::PathBuf>,
+        /// Check that every service of `docker compose ps` (in this directory) runs and is
+        /// healthy.
+        #[arg(long)]
+        compose: bool,
+        /// The DNS server asked for the domain's CAA records (default: /etc/resolv.conf's).
+        #[arg(long)]
+        dns_server: Option<std::net::SocketAddr>,
+        /// A certificate authority the site's certificates come from, as CAA names it
+        /// (repeat for each; default: letsencrypt.org and sectigo.com, Caddy's two).
+        #[arg(long = "ca-domain")]
+        ca_domains: Vec<String>,
     },
     /// Dump the database (pg_dump custom format, or SQLite VACUUM INTO) to the S3 bucket of
     /// GAD_BACKUP_S3_* and record the success (gad_backup_last_success_timestamp_seconds).
@@ -105,6 +133,76 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Bring officers and tasks in from elsewhere (docs/OPERATIONS.md, "Importing").
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Rotate credentials without downtime (docs/OPERATIONS.md, "Secrets").
+    Rotate {
+        #[command(subcommand)]
+        command: RotateCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RotateCommand {
+    /// Give the app role (PostgreSQL) its next login, `<role>_<n>`, with a new generated
+    /// password, and write the app's database URL for it into `--url-file` (which holds the
+    /// current one). Run as the owner (DATABASE_URL); the old login keeps working until
+    /// `gad rotate db-retire`.
+    DbPassword {
+        /// The role the app's privileges belong to.
+        #[arg(long, env = "GAD_DB_APP_ROLE")]
+        app_role: String,
+        /// The secret file of the app's database URL (DATABASE_APP_URL's), rewritten in place.
+        #[arg(long)]
+        url_file: std::path::PathBuf,
+    },
+    /// Remove the app role's older logins (all but the newest). Refused while any of them
+    /// still has a connection.
+    DbRetire {
+        /// The role the app's privileges belong to.
+        #[arg(long, env = "GAD_DB_APP_ROLE")]
+        app_role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Officers and tasks from spreadsheets (CSV: UTF-8, `;` or `,`, a header row, Argentine
+    /// dates and decimal commas). Rows whose code already exists are left alone, so a second
+    /// run adds nothing; refused rows are listed with their line and reason (exit 2).
+    Csv {
+        /// The officers' file (columns codigo, nombre, apellido, jerarquia, unidad[, especialidad]).
+        #[arg(long)]
+        officers: Option<std::path::PathBuf>,
+        /// The tasks' file (columns codigo, titulo, tipo[, prioridad, inicio, fin, latitud,
+        /// longitud, lugar, descripcion, notas, efectivos]).
+        #[arg(long)]
+        tasks: Option<std::path::PathBuf>,
+        /// Check everything and report what would happen; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The admin the import is recorded as (default: GAD_ADMIN_EMAIL).
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+    /// People and history from the GRUPO GAD database GAD replaces (either schema it left: the
+    /// ORM's tables in `public` or the minimal ones in `gad`). Old ids map to e-mails and codes,
+    /// so a second run adds nothing; refused rows and resolved quirks are listed (exit 2 when
+    /// rows were refused). Imported users get no password.
+    Legacy {
+        /// The old PostgreSQL database, e.g. postgres://user:password@host/grupo_gad
+        #[arg(long)]
+        from: String,
+        /// Check everything and report what would happen; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The admin the import is recorded as (default: GAD_ADMIN_EMAIL).
+        #[arg(long = "as")]
+        as_user: Option<String>,
     },
 }
 

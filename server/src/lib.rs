@@ -5,7 +5,10 @@
 
 pub mod backup;
 pub mod bot;
+pub mod caa;
 pub mod cli;
+pub mod db_logins;
+pub mod feedback_webhook;
 pub mod health;
 pub mod idempotency;
 pub mod lang;

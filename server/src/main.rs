@@ -1,11 +1,13 @@
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
+use contract::domain::Channel;
 
 use gad_core::config::Config;
 use gad_core::demo;
 use gad_core::services::users;
-use gad_server::cli::{AuditCommand, BackupCommand, Cli, Command};
+use gad_server::cli::{AuditCommand, BackupCommand, Cli, Command, ImportCommand, RotateCommand};
 use gad_server::startup::{self, Application, print_once, startup_error};
 
 // mimalloc: glibc's malloc was a fifth of the server's time under load (many small
@@ -30,11 +32,13 @@ fn tune_allocator() {
 
 fn main() -> ExitCode {
     tune_allocator();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts")
-        .block_on(async_main())
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the tokio runtime starts");
+    let code = runtime.block_on(async_main());
+    // A finished command exits even if a background task never yields (dropping the runtime
+    // would wait for it for ever: seen with a connection pool's maintenance task, see
+    // `gad_core::db::connect`).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    code
 }
 
 async fn async_main() -> ExitCode {
@@ -71,6 +75,19 @@ impl std::fmt::Display for VerifyFailed {
 
 impl std::error::Error for VerifyFailed {}
 
+/// Who an import is recorded as: `--as`, or the first admin's e-mail (the service checks that
+/// it may import).
+async fn import_actor(
+    state: &gad_core::state::AppState,
+    as_user: Option<String>,
+) -> anyhow::Result<(gad_core::actor::Actor, gad_core::meta::AuditMeta)> {
+    let email = as_user.unwrap_or_else(|| state.config.admin_email.clone());
+    let actor = gad_core::services::auth::actor_for_operator(state, &email)
+        .await
+        .with_context(|| format!("no active user {email}: name an admin with --as"))?;
+    Ok((actor, gad_core::meta::AuditMeta::internal(Channel::System)))
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => Application::build(config).await?.run().await?,
@@ -83,6 +100,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("permisos otorgados al rol {role}");
             }
         }
+        Command::Rotate { command } => {
+            use gad_server::db_logins;
+            let owner = sea_orm::Database::connect(config.database_url.expose())
+                .await
+                .map_err(|_| anyhow::anyhow!("cannot connect to DATABASE_URL (the schema's owner)"))?;
+            match command {
+                RotateCommand::DbPassword { app_role, url_file } => {
+                    let made = db_logins::rotate(&owner, &app_role, &url_file).await?;
+                    println!("nuevo acceso a la base: {} (URL escrita en {})", made.role, url_file.display());
+                    println!("recree api y bot de a uno; siguen valiendo: {}", made.older.join(", "));
+                    println!("después: gad rotate db-retire");
+                }
+                RotateCommand::DbRetire { app_role } => {
+                    let retired = db_logins::retire(&owner, &app_role).await?;
+                    if retired.is_empty() {
+                        println!("nada que retirar");
+                    } else {
+                        println!("accesos retirados: {}", retired.join(", "));
+                    }
+                }
+            }
+        }
         Command::CreateAdmin { email } => {
             let state = startup::connect(config).await?;
             gad_core::db::migrate(&state.db).await.map_err(startup_error)?;
@@ -92,6 +131,75 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("administrador creado: {email}");
             if let Some(p) = generated {
                 print_once("administrador", &email, &p);
+            }
+        }
+        Command::Import { command: ImportCommand::Csv { officers, tasks, dry_run, as_user } } => {
+            use gad_core::services::import;
+            if officers.is_none() && tasks.is_none() {
+                anyhow::bail!("nothing to import: name --officers and/or --tasks");
+            }
+            let read = |path: &Option<std::path::PathBuf>| -> anyhow::Result<Option<String>> {
+                path.as_ref()
+                    .map(|p| {
+                        std::fs::read_to_string(p).with_context(|| format!("cannot read {} (UTF-8 text?)", p.display()))
+                    })
+                    .transpose()
+            };
+            let files = import::CsvFiles { officers: read(&officers)?, tasks: read(&tasks)? };
+            let state = startup::connect(config).await?;
+            let (actor, meta) = import_actor(&state, as_user).await?;
+            let report = import::import_csv(&state, &actor, &meta, files, dry_run).await.map_err(startup_error)?;
+            let verb = if report.written { "importados" } else { "se importarían" };
+            for (what, c) in [("efectivos", report.officers), ("tareas", report.tasks)] {
+                println!("{what}: {} {verb}, {} ya existían, {} rechazados", c.added, c.present, c.refused);
+            }
+            for r in &report.refused {
+                println!("  {} línea {}: {}", r.file, r.line, r.reason);
+            }
+            if !report.written {
+                println!("simulación: no se escribió nada");
+            }
+            if !report.refused.is_empty() {
+                std::process::exit(2);
+            }
+        }
+        Command::Import { command: ImportCommand::Legacy { from, dry_run, as_user } } => {
+            use gad_core::services::import_legacy;
+            // The URL holds a password: no message repeats it.
+            let legacy = sea_orm::Database::connect(from.as_str()).await.map_err(|_| {
+                anyhow::anyhow!("cannot connect to the old database (--from): check its address, user and password")
+            })?;
+            let data = import_legacy::read(&legacy).await.map_err(startup_error)?;
+            let state = startup::connect(config).await?;
+            let (actor, meta) = import_actor(&state, as_user).await?;
+            let schema = data.schema;
+            let report = import_legacy::import(&state, &actor, &meta, data, dry_run).await.map_err(startup_error)?;
+            println!(
+                "GRUPO GAD, esquema {}",
+                match schema {
+                    import_legacy::Schema::Orm => "ORM (public)",
+                    import_legacy::Schema::Minimal => "mínimo (gad)",
+                }
+            );
+            let verb = if report.written { "importados" } else { "se importarían" };
+            for (what, c) in [("usuarios", report.users), ("efectivos", report.officers), ("tareas", report.tasks)] {
+                print!("{what}: {} {verb}, {} ya existían, {} rechazados", c.added, c.present, c.refused);
+                if what == "tareas" {
+                    print!("; {} cambios de estado", report.history);
+                }
+                println!();
+            }
+            for r in &report.refused {
+                println!("  {} {}: {}", r.file, r.line, r.reason);
+            }
+            for w in &report.warnings {
+                println!("  aviso: {w}");
+            }
+            if !report.written {
+                println!("simulación: no se escribió nada");
+            }
+            if !report.refused.is_empty() {
+                std::process::exit(2);
             }
         }
         Command::SeedDemo { tasks } => {
@@ -124,13 +232,29 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let bot = gad_server::bot::Bot::new(state)?;
             bot.run_long_poll(startup::shutdown_signal()).await?;
         }
-        Command::Verify { url, internal_url, ca_cert, min_cert_days, timeout } => {
+        Command::Verify {
+            url,
+            internal_url,
+            ca_cert,
+            min_cert_days,
+            timeout,
+            expect_addresses,
+            logs,
+            compose,
+            dns_server,
+            ca_domains,
+        } => {
             let options = gad_server::verify::Options {
                 url,
                 internal_url,
                 ca_cert,
                 min_cert_days,
                 timeout: std::time::Duration::from_secs(timeout),
+                expect_addresses,
+                logs,
+                compose,
+                dns_server,
+                ca_domains,
             };
             let report = gad_server::verify::run(&options, &config).await?;
             println!("{report}");
@@ -150,6 +274,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 if dry_run { "a borrar" } else { "borradas" },
                 pruned.deleted.len()
             );
+        }
+        Command::Backup { command: Some(BackupCommand::Drill { key }) } => {
+            let state = startup::connect(config).await?;
+            let report = gad_server::backup::drill(&state.config, &state.db, key).await?;
+            if report.ok {
+                println!(
+                    "simulacro correcto: {} restaurada en una base temporal, {} tablas iguales al manifiesto",
+                    report.key, report.tables_checked
+                );
+            } else {
+                println!("simulacro FALLIDO: {}", report.key);
+                for problem in &report.problems {
+                    println!("  {problem}");
+                }
+                std::process::exit(1);
+            }
         }
         Command::Backup { command: None } => {
             let state = startup::connect(config).await?;
@@ -172,6 +312,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             // Rows committed while no process was sealing are chained first.
             gad_core::sealer::seal_now(&state.db).await.map_err(startup_error)?;
             let report = gad_core::services::audit::verify(&state.db).await.map_err(startup_error)?;
+            // Recorded either way: the chain gauges and alerts read the newest verification.
+            let now = chrono::Utc::now().timestamp();
+            gad_core::services::audit::record_verification(&state.db, now, &report).await.map_err(startup_error)?;
             match report.first_broken {
                 None => println!("cadena de auditoría íntegra: {} registros verificados", report.rows),
                 Some(id) => anyhow::bail!("audit chain broken at row id {id} ({} rows read)", report.rows),

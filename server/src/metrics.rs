@@ -39,9 +39,16 @@ pub fn install() -> PrometheusHandle {
                 tracing::warn!("a metrics recorder was already installed");
             }
             gauge!("gad_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            process_collector().describe();
+            process_collector().collect();
             handle
         })
         .clone()
+}
+
+fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
 }
 
 /// The `route` label: the matched route pattern (`/api/v1/tasks/{id}`), never the raw path.
@@ -50,6 +57,10 @@ pub fn install() -> PrometheusHandle {
 /// create a series of its own.
 pub fn route_label(matched: Option<&str>, path: &str, status: u16) -> String {
     if let Some(pattern) = matched {
+        // The bundle's own service matches `/pkg/{*tail}`: one series for it, as before.
+        if pattern.starts_with("/pkg/") {
+            return "/pkg/*".into();
+        }
         return pattern.to_owned();
     }
     if status >= 400 {
@@ -109,6 +120,9 @@ pub fn spawn_refresher(state: AppState) {
 
 /// Probes the dependencies and, when the database answers, re-reads the domain gauges.
 pub async fn refresh(state: &AppState) {
+    // The process's own CPU, memory, threads and file descriptors (`process_*`, as every
+    // Prometheus client reports them): the infrastructure dashboard and its alerts.
+    process_collector().collect();
     let db_up = probe_database(state).await;
     gauge!("gad_db_up").set(if db_up { 1.0 } else { 0.0 });
     if state.redis.is_some() {
@@ -156,6 +170,21 @@ async fn domain_gauges(state: &AppState) -> Result<(), gad_core::error::AppError
     if let Some(t) = g.last_backup_unix {
         gauge!("gad_backup_last_success_timestamp_seconds").set(t as f64);
     }
+    if let Some(t) = g.last_good_drill_unix {
+        gauge!("gad_backup_last_drill_success_timestamp_seconds").set(t as f64);
+    }
+    if let Some(t) = g.last_good_audit_verify_unix {
+        gauge!("gad_audit_last_verify_success_timestamp_seconds").set(t as f64);
+    }
+    for (status, n) in &g.feedback_by_status {
+        gauge!("gad_feedback_items", "status" => status.as_str()).set(*n as f64);
+    }
+    for (sentiment, n) in &g.feedback_by_sentiment {
+        gauge!("gad_feedback_by_sentiment", "sentiment" => *sentiment).set(*n as f64);
+    }
+    if let Some(intact) = g.audit_chain_intact {
+        gauge!("gad_audit_chain_intact").set(if intact { 1.0 } else { 0.0 });
+    }
     for (consumer, waiting, age) in gad_core::events::consumer_lag(&state.db).await? {
         gauge!("gad_outbox_backlog_events", "consumer" => consumer.clone()).set(waiting as f64);
         gauge!("gad_outbox_oldest_pending_seconds", "consumer" => consumer).set(age);
@@ -191,6 +220,7 @@ mod tests {
             "/api/v1/users/{id}/tokens"
         );
         assert_eq!(route_label(None, "/pkg/gad.wasm", 200), "/pkg/*");
+        assert_eq!(route_label(Some("/pkg/{*__private__axum_nest_tail_param}"), "/pkg/gad.wasm", 200), "/pkg/*");
         assert_eq!(route_label(None, "/favicon.ico", 200), "static");
         assert_eq!(route_label(None, "/wp-admin/setup.php", 404), "unmatched");
         assert_eq!(route_label(None, "/pkg/../../etc/passwd", 404), "unmatched");

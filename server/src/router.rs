@@ -48,6 +48,11 @@ pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
             security_headers::provide_nonce();
         }
     };
+    // The built bundle (`/pkg`: WASM, JS, CSS, chunks) straight from disk, outside sessions and
+    // page rendering: a file that is missing or unreadable is a plain 404/500, never a page.
+    let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
+    let pkg_route = format!("/{}", leptos_options.site_pkg_dir.trim_matches('/'));
+    let pkg_files = tower_http::services::ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip();
     let shell_options = leptos_options.clone();
     let leptos_pages: Router<AppState> = Router::<LeptosOptions>::new()
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), move || shell(shell_options.clone()))
@@ -82,6 +87,7 @@ pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
         .route("/idioma/{lang}", get(crate::lang::switch))
         // Telegram's webhook (only when configured); outside sessions and page guards.
         .merge(crate::bot::webhook_routes(&state))
+        .nest_service(&pkg_route, pkg_files)
         .merge(pages)
         // Innermost: a handler that panics answers 500 (problem+json, counted) and the process
         // and its other requests carry on; one that has not answered within REQUEST_TIMEOUT

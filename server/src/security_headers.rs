@@ -94,10 +94,35 @@ pub async fn secure(
 ) -> Response {
     let nonce = Nonce::new();
     request.extensions_mut().insert(nonce.clone());
+    let hashed = is_hashed_asset(request.uri().path());
     let mut response = next.run(request).await;
     headers.apply(&nonce, response.headers_mut());
+    if hashed && response.status().is_success() {
+        // The name changes with the content: a browser may keep it for good.
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    }
     no_store_for_data(response.headers_mut());
     response
+}
+
+/// The caching of a file whose name carries its content's hash.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Whether `path` names a file cargo-leptos built with its content hash in the name
+/// (`/pkg/gad.<22 base64url characters>.wasm`, also `.js`, `.css`, the lazy pages' chunks and
+/// their manifest, and the `.br`/`.gz` of each).
+pub fn is_hashed_asset(path: &str) -> bool {
+    let Some(name) = path.strip_prefix("/pkg/") else { return false };
+    let name = name.strip_suffix(".br").or_else(|| name.strip_suffix(".gz")).unwrap_or(name);
+    let mut parts = name.split('.');
+    let (Some(stem), Some(hash), Some(ext), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !stem.is_empty()
+        && !stem.contains('/')
+        && hash.len() == 22
+        && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && matches!(ext, "wasm" | "js" | "css" | "json")
 }
 
 /// Pages and data (HTML, JSON, CSV) are never kept by the browser or a proxy unless the
@@ -158,6 +183,30 @@ mod tests {
             Some("max-age=60"),
             "a handler's own choice stays"
         );
+    }
+
+    #[test]
+    fn hashed_assets_are_told_apart() {
+        use super::is_hashed_asset;
+        for hashed in [
+            "/pkg/gad.Xq3v_9-kP0aZbC1dE2fG3h.wasm",
+            "/pkg/gad.Xq3v_9-kP0aZbC1dE2fG3h.js",
+            "/pkg/gad.Xq3v_9-kP0aZbC1dE2fG3h.css",
+            "/pkg/gad.Xq3v_9-kP0aZbC1dE2fG3h.wasm.br",
+        ] {
+            assert!(is_hashed_asset(hashed), "{hashed}");
+        }
+        for plain in [
+            "/pkg/gad.wasm",
+            "/pkg/gad.css",
+            "/pkg/gad.Xq3v_9-kP0aZbC1dE2fG3.wasm",
+            "/pkg/gad.Xq3v_9-kP0aZbC1dE2fG3h.html",
+            "/pkg/a/gad.Xq3v_9-kP0aZbC1dE2fG3h.js",
+            "/vendor/gad.Xq3v_9-kP0aZbC1dE2fG3h.js",
+            "/pkg/.Xq3v_9-kP0aZbC1dE2fG3h.js",
+        ] {
+            assert!(!is_hashed_asset(plain), "{plain}");
+        }
     }
 
     #[test]

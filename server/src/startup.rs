@@ -66,6 +66,8 @@ impl Application {
             tracing::info!(%addr, "operations endpoints (/metrics, /ready, /health) listening");
         }
         crate::metrics::spawn_refresher(self.state.clone());
+        spawn_secret_reloader(self.state.config.clone());
+        crate::feedback_webhook::spawn(&self.state);
         if let (true, Some(every)) = (self.state.config.seed_demo, self.state.config.demo_patrol) {
             gad_core::demo::spawn_patrol(self.state.clone(), every);
         }
@@ -181,6 +183,12 @@ fn leptos_options(config: &Config) -> LeptosOptions {
     options.site_root = config.site_root.to_string_lossy().into_owned().into();
     options.site_pkg_dir = "pkg".into();
     options.site_addr = config.listen_addr;
+    // cargo-leptos writes the hashes of the built files beside the binary; a binary without
+    // them (a test binary) names the files unhashed.
+    options.hash_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
+        .is_some_and(|file| file.is_file());
     options
 }
 
@@ -237,6 +245,48 @@ pub const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(8);
 /// Whether this process is shutting down (`wait_for(|d| *d)` to be told).
 pub fn draining() -> tokio::sync::watch::Receiver<bool> {
     DRAINING.subscribe()
+}
+
+/// How often the secrets' files are read again besides SIGHUP (a Kubernetes secret volume
+/// changes files without signalling anyone).
+const SECRETS_POLL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Re-reads the secrets that come from files (`Config::reload_secrets`) on SIGHUP and every
+/// [`SECRETS_POLL`], for as long as the process runs: a secrets manager's agent rotates them by
+/// rewriting the files (and may send SIGHUP to have them taken at once). Names, never values,
+/// are logged.
+pub fn spawn_secret_reloader(config: Arc<Config>) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        loop {
+            #[cfg(unix)]
+            let signalled = async {
+                match hangup.as_mut() {
+                    Some(h) => h.recv().await.is_some(),
+                    None => std::future::pending().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let signalled = std::future::pending::<bool>();
+            let by_signal = tokio::select! {
+                s = signalled => s,
+                () = tokio::time::sleep(SECRETS_POLL) => false,
+            };
+            let (changed, failed) = config.reload_secrets();
+            for variable in &changed {
+                tracing::info!(variable, by_signal, "secret reloaded from its file");
+                metrics::counter!("gad_secret_reloads_total", "result" => "changed").increment(1);
+            }
+            for error in &failed {
+                tracing::warn!(%error, "secret file not reloaded; the value in use stays");
+                metrics::counter!("gad_secret_reloads_total", "result" => "failed").increment(1);
+            }
+            if by_signal && changed.is_empty() && failed.is_empty() {
+                tracing::info!("SIGHUP: the secrets' files are unchanged");
+            }
+        }
+    });
 }
 
 /// Ctrl-C or SIGTERM (what `docker stop` sends): the end of `gad serve` and of `gad bot`.

@@ -46,3 +46,15 @@ pub async fn feedback_overview() -> Result<FeedbackKpis, ApiError> {
     use gad_core::services;
     context::serve(async |state, actor| services::feedback::kpis(state, actor).await).await
 }
+
+/// The feedback digest of the week holding `week` (any day of it; default this week).
+#[server(prefix = "/api/fn", endpoint = "feedback_digest", name = GetFeedbackDigest, output = crate::api::codec::JsonText)]
+pub async fn feedback_digest(week: Option<chrono::NaiveDate>) -> Result<FeedbackDigest, ApiError> {
+    use crate::server::context;
+    use gad_core::services;
+    context::serve(async |state, actor| {
+        let week = week.unwrap_or_else(|| services::feedback::week_of(state.config.timezone, chrono::Utc::now()));
+        services::feedback::digest(state, actor, week).await
+    })
+    .await
+}

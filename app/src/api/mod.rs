@@ -8,6 +8,7 @@ pub mod account;
 pub mod assignment;
 pub mod audit;
 pub mod auth;
+pub mod backups;
 pub mod broadcasts;
 pub mod codec;
 pub mod emergency;

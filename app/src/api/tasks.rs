@@ -47,15 +47,6 @@ pub async fn count_tasks(filter: TaskFilter) -> Result<TaskCount, ApiError> {
     context::serve(async |state, actor| services::tasks::count(state, actor, filter).await).await
 }
 
-/// Every task matching `filter` (cursor and page size ignored) as CSV with a Spanish header.
-#[server(prefix = "/api/fn", endpoint = "export_tasks_csv", input = server_fn::codec::Json, output = crate::api::codec::JsonText)]
-pub async fn export_tasks_csv(filter: TaskFilter) -> Result<String, ApiError> {
-    use crate::server::context;
-    use gad_core::services;
-
-    context::serve(async |state, actor| services::tasks::export_csv(state, actor, filter).await).await
-}
-
 /// One task with its officers, history and the transitions open to the viewer.
 #[server(prefix = "/api/fn", endpoint = "task_detail", name = GetTaskDetail, output = crate::api::codec::JsonText)]
 pub async fn task_detail(id: i64) -> Result<TaskDetail, ApiError> {

@@ -1,16 +1,18 @@
-//! Feedback (`/comentarios`, supervisors and admins): KPIs, the list filtered by status, and
-//! the review workflow (new → reviewing → resolved, reopen) as plain form buttons.
+//! Feedback (`/comentarios`, supervisors and admins): KPIs, this week's digest (what the
+//! Monday Telegram message says of it), the list filtered by status, and the review workflow
+//! (new → reviewing → resolved, reopen) as plain form buttons.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::feedback::{SetFeedbackStatus, feedback_overview, list_feedback};
+use crate::api::feedback::{SetFeedbackStatus, feedback_digest, feedback_overview, list_feedback};
 use crate::i18n::{tr, tr_later, tr_msg};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, query_string, signed_in};
 use contract::ApiError;
 use contract::domain::FeedbackStatus;
+use contract::feedback::FeedbackDigest;
 
 const REVIEW: &str = tr_later("Revisar");
 const RESOLVE: &str = tr_later("Resolver");
@@ -39,8 +41,9 @@ pub fn FeedbackPage() -> impl IntoView {
                 .transpose()
                 .map_err(|_| ApiError::new(crate::api::ErrorCode::Validation, tr("Estado desconocido.")))?;
             let kpis = feedback_overview().await?;
+            let digest = feedback_digest(None).await?;
             let page = list_feedback(status, cursor, Some(50)).await?;
-            Ok::<_, ApiError>((user, status, kpis, page))
+            Ok::<_, ApiError>((user, status, kpis, digest, page))
         },
     );
     let error = move || review.value().get().and_then(Result::err).map(|e| tr_msg(&e.message));
@@ -49,7 +52,7 @@ pub fn FeedbackPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match loaded(data).await {
-                    Ok((user, status, kpis, page)) => {
+                    Ok((user, status, kpis, digest, page)) => {
                         let selected = status.map(|s| s.as_str()).unwrap_or_default();
                         let next = page
                             .next_cursor
@@ -64,6 +67,7 @@ pub fn FeedbackPage() -> impl IntoView {
                                     <li><strong>{kpis.resolved}</strong>{tr(" resueltos")}</li>
                                     <li><strong>{kpis.positive}</strong>{tr(" positivos · ")}<strong>{kpis.negative}</strong>{tr(" negativos")}</li>
                                 </ul>
+                                <WeekDigest digest />
                                 <nav class="segmented" aria-label=tr("Estado")>
                                     <a href="/comentarios" aria-current=status.is_none().then_some("page")>{tr("Todos")}</a>
                                     {FeedbackStatus::ALL
@@ -80,7 +84,7 @@ pub fn FeedbackPage() -> impl IntoView {
                                     view! { <p class="empty">{tr("No hay comentarios para mostrar.")}</p> }.into_any()
                                 } else {
                                     view! {
-                                        <table class="data-table">
+                                        <table class="data-table feedback-table">
                                             <caption>{tr("Comentarios recibidos")}</caption>
                                             <thead>
                                                 <tr>
@@ -137,5 +141,51 @@ fn sentiment_label(label: &str) -> &'static str {
         "positive" => tr("Positivo"),
         "negative" => tr("Negativo"),
         _ => tr("Neutral"),
+    }
+}
+
+/// This week's digest: what the Monday message to supervisors will say about it.
+#[component]
+fn WeekDigest(digest: FeedbackDigest) -> impl IntoView {
+    let day = |d: chrono::NaiveDate| d.format("%d/%m").to_string();
+    let categories =
+        digest.by_category.iter().map(|c| format!("{} {}", c.category, c.count)).collect::<Vec<_>>().join(" · ");
+    view! {
+        <section class="digest" aria-labelledby="digest-title">
+            <h2 id="digest-title">{tr("Esta semana")}{format!(" ({} – {})", day(digest.week_start), day(digest.week_start + chrono::Duration::days(6)))}</h2>
+            <ul class="kpis">
+                <li><strong>{digest.total}</strong>{tr(" recibidos")}</li>
+                <li><strong>{digest.previous_total}</strong>{tr(" la semana anterior")}</li>
+                <li><strong>{digest.open}</strong>{tr(" por revisar")}</li>
+            </ul>
+            {(!categories.is_empty()).then(|| view! { <p>{tr("Por categoría: ")}{categories}</p> })}
+            <table class="data-table">
+                <caption>{tr("Sentimiento de las últimas cuatro semanas")}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">{tr("Semana del")}</th>
+                        <th scope="col">{tr("Positivos")}</th>
+                        <th scope="col">{tr("Neutros")}</th>
+                        <th scope="col">{tr("Negativos")}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {digest.trend.into_iter().map(|w| view! {
+                        <tr>
+                            <td class="mono">{day(w.week_start)}</td>
+                            <td>{w.positive}</td>
+                            <td>{w.neutral}</td>
+                            <td>{w.negative}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {(!digest.worst.is_empty()).then(|| view! {
+                <h3>{tr("Los más negativos de la semana")}</h3>
+                <ul class="worst">
+                    {digest.worst.into_iter().map(|f| view! { <li>{format!("«{}» ", f.text)}<span class="badge">{f.category}</span></li> }).collect_view()}
+                </ul>
+            })}
+        </section>
     }
 }

@@ -61,6 +61,7 @@ const NAV: &[NavGroup] = &[
         items: &[
             NavItem { path: "/usuarios", label: tr_later("Usuarios"), roles: ADMIN, external: false },
             NavItem { path: "/auditoria", label: tr_later("Auditoría"), roles: ADMIN, external: false },
+            NavItem { path: "/respaldos", label: tr_later("Respaldos"), roles: ADMIN, external: false },
         ],
     },
 ];

@@ -105,7 +105,13 @@ pub fn refresh_on(wanted: impl Fn(&Event) -> bool + Send + Sync + 'static) -> Si
 
 /// Events that change tasks or their figures (not the frequent position reports).
 pub fn is_task_event(event: &Event) -> bool {
-    !matches!(event, Event::OfficerPosition { .. } | Event::BroadcastCreated { .. } | Event::BroadcastDelivered { .. })
+    !matches!(
+        event,
+        Event::OfficerPosition { .. }
+            | Event::BroadcastCreated { .. }
+            | Event::BroadcastDelivered { .. }
+            | Event::FeedbackCreated { .. }
+    )
 }
 
 /// The task an event is about, if any.
@@ -121,7 +127,8 @@ pub fn task_event_id(event: &Event) -> Option<i64> {
         Event::OfficerPosition { .. }
         | Event::OfficerStatusChanged { .. }
         | Event::BroadcastCreated { .. }
-        | Event::BroadcastDelivered { .. } => None,
+        | Event::BroadcastDelivered { .. }
+        | Event::FeedbackCreated { .. } => None,
     }
 }
 

@@ -570,23 +570,36 @@ mod client {
         fn show_point(lat: f64, lon: f64);
     }
 
+    thread_local! {
+        /// One load per script and page: the promise every caller awaits. Two maps attached at
+        /// once (a page re-rendered while its scripts load) must not run a script twice: a second
+        /// `map.js` would forget the first's map and find its container taken.
+        static SCRIPTS: std::cell::RefCell<std::collections::HashMap<String, js_sys::Promise>> =
+            std::cell::RefCell::default();
+    }
+
     /// Adds `<script src>` once and waits for it to load.
     async fn load_script(src: &str) -> Result<(), JsValue> {
-        let document = web_sys::window().and_then(|w| w.document()).ok_or(JsValue::NULL)?;
-        let id = format!("script-{}", src.replace('/', "-"));
-        if document.get_element_by_id(&id).is_some_and(|e| e.get_attribute("data-loaded").is_some()) {
-            return Ok(());
+        let promise = match SCRIPTS.with_borrow(|scripts| scripts.get(src).cloned()) {
+            Some(promise) => promise,
+            None => {
+                let document = web_sys::window().and_then(|w| w.document()).ok_or(JsValue::NULL)?;
+                let script: web_sys::HtmlScriptElement = document.create_element("script")?.dyn_into()?;
+                script.set_src(src);
+                let loaded = js_sys::Promise::new(&mut |resolve, reject| {
+                    script.set_onload(Some(&resolve));
+                    script.set_onerror(Some(&reject));
+                });
+                document.head().ok_or(JsValue::NULL)?.append_child(&script)?;
+                SCRIPTS.with_borrow_mut(|scripts| scripts.insert(src.to_owned(), loaded.clone()));
+                loaded
+            }
+        };
+        if let Err(error) = wasm_bindgen_futures::JsFuture::from(promise).await {
+            // A failed load is tried again by the next page that needs it.
+            SCRIPTS.with_borrow_mut(|scripts| scripts.remove(src));
+            return Err(error);
         }
-        let script: web_sys::HtmlScriptElement = document.create_element("script")?.dyn_into()?;
-        script.set_id(&id);
-        script.set_src(src);
-        let loaded = js_sys::Promise::new(&mut |resolve, reject| {
-            script.set_onload(Some(&resolve));
-            script.set_onerror(Some(&reject));
-        });
-        document.head().ok_or(JsValue::NULL)?.append_child(&script)?;
-        wasm_bindgen_futures::JsFuture::from(loaded).await?;
-        script.set_attribute("data-loaded", "true")?;
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 
 mod account;
 mod audit;
+mod backups;
 mod broadcasts;
 mod dates;
 mod emergency;
@@ -25,12 +26,13 @@ mod users;
 use leptos::prelude::*;
 
 use crate::i18n::tr;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 pub use account::AccountPage;
 pub use audit::AuditPage;
+pub use backups::BackupsPage;
 pub use broadcasts::BroadcastsPage;
 pub use emergency::EmergencyPage;
 pub use feedback::FeedbackPage;
@@ -60,6 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -75,7 +78,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     crate::i18n::provide_locale();
     view! {
-        <Stylesheet id="leptos" href="/pkg/gad.css" />
         // The base of the title stack: while a page's own `<Title>` is unmounted (its data
         // reloading after a live event), the document is still titled "GAD", never untitled.
         <Title
@@ -84,27 +86,69 @@ pub fn App() -> impl IntoView {
         />
         <Router>
             <Routes fallback=NotFound>
+                // The pages a shift lives on load with the bundle; the others are chunks of
+                // their own, fetched the first time they are shown (see `lazy_pages!`).
                 <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
                 <Route path=path!("/mapa") view=MapPage ssr=SsrMode::Async />
-                <Route path=path!("/emergencia") view=EmergencyPage ssr=SsrMode::Async />
+                <Route path=path!("/emergencia") view={Lazy::<EmergencyRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                <Route path=path!("/login/2fa") view=LoginCodePage ssr=SsrMode::Async />
-                <Route path=path!("/cuenta/2fa") view=TwoFactorPage ssr=SsrMode::Async />
+                <Route path=path!("/login/2fa") view={Lazy::<LoginCodeRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/cuenta/2fa") view={Lazy::<TwoFactorRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tareas") view=TasksPage ssr=SsrMode::Async />
-                <Route path=path!("/tareas/nueva") view=NewTaskPage ssr=SsrMode::Async />
+                <Route path=path!("/tareas/nueva") view={Lazy::<NewTaskRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tareas/:id") view=TaskDetailPage ssr=SsrMode::Async />
-                <Route path=path!("/tareas/:id/editar") view=EditTaskPage ssr=SsrMode::Async />
-                <Route path=path!("/efectivos") view=OfficersPage ssr=SsrMode::Async />
-                <Route path=path!("/efectivos/:id") view=OfficerDetailPage ssr=SsrMode::Async />
-                <Route path=path!("/usuarios") view=UsersPage ssr=SsrMode::Async />
-                <Route path=path!("/auditoria") view=AuditPage ssr=SsrMode::Async />
-                <Route path=path!("/comentarios") view=FeedbackPage ssr=SsrMode::Async />
-                <Route path=path!("/notas") view=NotesPage ssr=SsrMode::Async />
-                <Route path=path!("/cuenta") view=AccountPage ssr=SsrMode::Async />
-                <Route path=path!("/difusion") view=BroadcastsPage ssr=SsrMode::Async />
+                <Route path=path!("/tareas/:id/editar") view={Lazy::<EditTaskRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/efectivos") view={Lazy::<OfficersRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/efectivos/:id") view={Lazy::<OfficerDetailRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/usuarios") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/auditoria") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/respaldos") view={Lazy::<BackupsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/comentarios") view={Lazy::<FeedbackRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/notas") view={Lazy::<NotesRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/cuenta") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/difusion") view={Lazy::<BroadcastsRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
+}
+
+/// Pages whose code is a WASM chunk of its own (`cargo leptos build --split`): the browser
+/// fetches it the first time the page is shown (or, on a first load, before hydrating it), so
+/// the bundle every page waits for holds only the pages a shift lives on. On the server they
+/// render like any page.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        #[derive(Debug)]
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    EmergencyRoute => EmergencyPage,
+    LoginCodeRoute => LoginCodePage,
+    TwoFactorRoute => TwoFactorPage,
+    NewTaskRoute => NewTaskPage,
+    EditTaskRoute => EditTaskPage,
+    OfficersRoute => OfficersPage,
+    OfficerDetailRoute => OfficerDetailPage,
+    UsersRoute => UsersPage,
+    AuditRoute => AuditPage,
+    BackupsRoute => BackupsPage,
+    FeedbackRoute => FeedbackPage,
+    NotesRoute => NotesPage,
+    AccountRoute => AccountPage,
+    BroadcastsRoute => BroadcastsPage,
 }
 
 #[component]

@@ -50,7 +50,12 @@ fn Bell() -> impl IntoView {
     let mark = ServerAction::<MarkNotificationsRead>::new();
     // Reference-counted, not owned by the reactive tree: pages re-create the frame when their
     // own data reloads, and awaiting an owner-bound resource that was disposed meanwhile panics.
-    let data = ArcResource::new(move || (live.get(), mark.version().get()), |_| notifications());
+    // Its source outlives the component too, so it reads the component's signals with
+    // `try_get`: after the frame is re-created they are gone, and reading them must not panic.
+    let data = ArcResource::new(
+        move || (live.try_get().unwrap_or_default(), mark.version().try_get().unwrap_or_default()),
+        |_| notifications(),
+    );
     // Set when the list loads (inside the boundary below): read outside a boundary, the
     // resource would count as pending in the page's own <Suspense> and blank the page on
     // every reload.

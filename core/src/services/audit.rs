@@ -7,14 +7,14 @@
 //! chained after it commits by the sealer ([`crate::sealer`]): writers take no lock.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, Set, Statement};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::actor::Actor;
 use crate::db::WriteTxn;
 use crate::entities::audit_log;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::meta::AuditMeta;
 use crate::state::AppState;
 use contract::domain::AuditSeverity;
@@ -186,6 +186,63 @@ pub async fn verify(db: &impl ConnectionTrait) -> AppResult<ChainReport> {
     }
 }
 
+/// Records a verification's outcome in `audit_verifications` (what the chain gauges and alerts
+/// read), at `finished_at_unix`.
+pub async fn record_verification(
+    db: &impl ConnectionTrait,
+    finished_at_unix: i64,
+    report: &ChainReport,
+) -> AppResult<()> {
+    use sea_orm::sea_query::{Alias, Query};
+    let insert = Query::insert()
+        .into_table(Alias::new("audit_verifications"))
+        .columns([
+            Alias::new("finished_at_unix"),
+            Alias::new("ok"),
+            Alias::new("rows_checked"),
+            Alias::new("first_broken_id"),
+        ])
+        .values([
+            finished_at_unix.into(),
+            report.first_broken.is_none().into(),
+            (report.rows.min(i64::MAX as u64) as i64).into(),
+            report.first_broken.into(),
+        ])
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .to_owned();
+    db.execute(&insert).await?;
+    Ok(())
+}
+
+/// What the recorded verifications say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verifications {
+    /// Unix seconds of the newest verification that found the chain intact.
+    pub last_intact_unix: Option<i64>,
+    /// The newest verification's finding (none before the first).
+    pub newest_intact: Option<bool>,
+}
+
+/// Reads the newest verification and the newest intact one.
+pub async fn verifications(db: &impl ConnectionTrait) -> AppResult<Verifications> {
+    let backend = db.get_database_backend();
+    let last_intact_unix = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT MAX(finished_at_unix) AS t FROM audit_verifications WHERE ok",
+        ))
+        .await?
+        .and_then(|r| r.try_get_by_index::<Option<i64>>(0).ok().flatten());
+    let newest_intact = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT ok FROM audit_verifications ORDER BY finished_at_unix DESC, id DESC LIMIT 1",
+        ))
+        .await?
+        .and_then(|r| r.try_get_by_index::<bool>(0).ok());
+    Ok(Verifications { last_intact_unix, newest_intact })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading (admins only).
 
@@ -195,7 +252,10 @@ use contract::Page;
 use contract::audit::{AuditFilter, AuditRow, ChainStatus};
 use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
 
-const CSV_LIMIT: u64 = 100_000;
+use crate::services::csv::{Cell, CsvStream, PAGE_ROWS, Sheet};
+
+const CSV_HEADER: [&str; 10] =
+    ["id", "fecha", "usuario", "canal", "accion", "recurso", "id_recurso", "exito", "severidad", "ip"];
 
 fn filtered(filter: &AuditFilter) -> AppResult<sea_orm::Select<audit_log::Entity>> {
     let mut q = audit_log::Entity::find();
@@ -277,36 +337,42 @@ pub async fn list(state: &AppState, actor: &Actor, filter: AuditFilter) -> AppRe
     Ok(Page { items, next_cursor })
 }
 
-/// The filtered log as CSV (up to 100 000 rows), times in the configured time zone.
-pub async fn export_csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> AppResult<String> {
+/// The filtered log as CSV, newest first, times in the configured time zone; read a page at a
+/// time as the stream is polled.
+pub async fn export_csv(state: &AppState, actor: &Actor, filter: AuditFilter) -> AppResult<CsvStream> {
     require(actor, Capability::ReadAudit)?;
-    let rows = filtered(&AuditFilter { cursor: None, ..filter })?.limit(CSV_LIMIT).all(&state.db).await?;
-    let rows = rows_to_dto(state, rows).await?;
-    let mut out = String::from("id,fecha,usuario,canal,accion,recurso,id_recurso,exito,severidad,ip\n");
-    for r in rows {
-        let fields = [
-            r.id.to_string(),
-            crate::services::local_time(r.at, state.config.timezone),
-            r.user.unwrap_or_default(),
-            r.channel.as_str().to_owned(),
-            r.action,
-            r.resource_type,
-            r.resource_id.unwrap_or_default(),
-            if r.success { "si" } else { "no" }.to_owned(),
-            r.severity.as_str().to_owned(),
-            r.ip.unwrap_or_default(),
-        ];
-        for (i, field) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+    let filter = AuditFilter { cursor: None, ..filter };
+    filtered(&filter)?;
+    let state = state.clone();
+    Ok(CsvStream::paged(&CSV_HEADER, move |before: Option<i64>| {
+        let (state, filter) = (state.clone(), filter.clone());
+        async move {
+            let page = AuditFilter { cursor: before.map(|id| id.to_string()), ..filter };
+            let rows = filtered(&page)?.limit(u64::from(PAGE_ROWS) + 1).all(&state.db).await?;
+            let more = rows.len() > PAGE_ROWS as usize;
+            let rows = rows_to_dto(&state, rows.into_iter().take(PAGE_ROWS as usize).collect()).await?;
+            let next = if more { rows.last().map(|r| r.id) } else { None };
+            let mut sheet = Sheet::new();
+            for r in rows {
+                let (id, at) = (r.id.to_string(), crate::services::local_time(r.at, state.config.timezone));
+                // Names, actions and resource ids can all carry someone's text: every cell
+                // but the numbers, dates and fixed words is guarded against spreadsheet formulas.
+                sheet.row([
+                    Cell::Plain(&id),
+                    Cell::Plain(&at),
+                    Cell::Text(r.user.as_deref().unwrap_or_default()),
+                    Cell::Plain(r.channel.as_str()),
+                    Cell::Text(&r.action),
+                    Cell::Text(&r.resource_type),
+                    Cell::Text(r.resource_id.as_deref().unwrap_or_default()),
+                    Cell::Plain(if r.success { "si" } else { "no" }),
+                    Cell::Plain(r.severity.as_str()),
+                    Cell::Text(r.ip.as_deref().unwrap_or_default()),
+                ]);
             }
-            // Names, actions and resource ids can all carry someone's text: every cell is
-            // guarded against spreadsheet formulas.
-            crate::services::csv_field(&mut out, field, true);
+            Ok((sheet.take()?, next))
         }
-        out.push('\n');
-    }
-    Ok(out)
+    }))
 }
 
 pub async fn chain_status(state: &AppState, actor: &Actor) -> AppResult<ChainStatus> {

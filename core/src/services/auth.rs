@@ -294,6 +294,22 @@ pub async fn actor_for_user(state: &AppState, user_id: i64, channel: Channel) ->
     Ok(actor)
 }
 
+/// The actor a command run on the server acts as (`gad import csv --as`): the active user with
+/// `email`. Two-step sign-in does not apply — it guards signing in, and whoever runs a command
+/// there already holds the database's own credentials; the audit log names the user.
+pub async fn actor_for_operator(state: &AppState, email: &str) -> AppResult<Actor> {
+    let email = email.trim().to_lowercase();
+    let (user, officer) = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .filter(users::Column::DeletedAt.is_null())
+        .find_also_related(officers::Entity)
+        .one(&state.db)
+        .await?
+        .filter(|(u, _)| u.is_active)
+        .ok_or(AppError::NotFound)?;
+    Ok(actor_of(user, officer.filter(|o| o.deleted_at.is_none()), Channel::System))
+}
+
 /// The actor of a dashboard session stamped with `epoch` at sign-in. A session from before
 /// the user's last password change, reset, deactivation or deletion is nobody; a user whose
 /// password an admin reset may only change it (`for_password_change`) until they do.

@@ -120,7 +120,9 @@ pub async fn raise(
         supervisor_id: (actor.role == Role::Supervisor).then_some(actor.user_id),
         lat: Some(lat),
         lon: Some(lon),
-        location_text: Some(format!("Emergencia en {lat:.6}, {lon:.6}")),
+        // The point is the place (lat/lon, the map, the bot's pin): no coordinates written out
+        // as if they were an address.
+        location_text: None,
         notes: None,
     };
     let task = task_service::insert_task(&txn, actor, row, &officer_ids, true, Some(reason), at).await?;

@@ -2,8 +2,11 @@
 //! it. Category and sentiment are computed from the text itself with small Spanish lexicons —
 //! transparent rules, not a model, so every figure can be explained.
 
-use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
 
 use crate::actor::Actor;
 use crate::db::WriteTxn;
@@ -15,7 +18,8 @@ use crate::services::audit::{self, AuditEntry};
 use crate::state::AppState;
 use contract::Page;
 use contract::domain::FeedbackStatus;
-use contract::feedback::{FeedbackItem, FeedbackKpis};
+use contract::events::Event;
+use contract::feedback::{CategoryCount, FeedbackDigest, FeedbackItem, FeedbackKpis, WeekSentiment};
 
 pub const CATEGORIES: &[&str] = &["sistema", "operativo", "equipamiento", "capacitacion", "general"];
 
@@ -152,7 +156,7 @@ pub async fn create(
     let category = categorize(text, category)?;
     let (score, label) = sentiment(text);
     let now = Utc::now();
-    let txn = WriteTxn::begin(state).await?;
+    let mut txn = WriteTxn::begin(state).await?;
     let row = feedback::ActiveModel {
         channel: Set(actor.channel),
         user_id: Set(Some(actor.user_id)),
@@ -169,8 +173,18 @@ pub async fn create(
     .insert(&*txn)
     .await?;
     audit::append(&txn, Some(actor), meta, AuditEntry::new("feedback.create", "feedback", row.id)).await?;
+    txn.emit(Event::FeedbackCreated { feedback_id: row.id });
     txn.commit().await?;
     item(state, row).await
+}
+
+/// One feedback item as the outgoing webhook sends it (a system read: the webhook's receiver
+/// is the force's own ticketing system); `None` when it no longer exists.
+pub async fn for_webhook(state: &AppState, id: i64) -> AppResult<Option<FeedbackItem>> {
+    match feedback::Entity::find_by_id(id).one(&state.db).await? {
+        Some(row) => Ok(Some(item(state, row).await?)),
+        None => Ok(None),
+    }
 }
 
 pub async fn list(
@@ -259,6 +273,111 @@ pub async fn kpis(state: &AppState, actor: &Actor) -> AppResult<FeedbackKpis> {
         negative: count(&|r| r.1.as_deref() == Some("negative")),
         average_sentiment: (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64),
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The weekly digest.
+
+/// The Monday of the (local) week holding `at`.
+pub fn week_of(tz: chrono_tz::Tz, at: DateTime<Utc>) -> NaiveDate {
+    let day = at.with_timezone(&tz).date_naive();
+    day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+/// Local midnight starting `day`, as an instant (the earliest, across a DST change).
+fn midnight(tz: chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
+    let naive = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&naive).earliest().map_or_else(|| Utc.from_utc_datetime(&naive), |t| t.with_timezone(&Utc))
+}
+
+/// The digest of the week starting `week_start` (a Monday), for supervisors and admins.
+pub async fn digest(state: &AppState, actor: &Actor, week_start: NaiveDate) -> AppResult<FeedbackDigest> {
+    require(actor, Capability::ReviewFeedback)?;
+    digest_for(state, week_start).await
+}
+
+/// How many weeks the sentiment trend covers (this one included).
+const TREND_WEEKS: i64 = 4;
+/// How many of the week's most negative items the digest names.
+const WORST: usize = 5;
+
+/// [`digest`] without an actor: the bot's weekly job sends it to every reviewer.
+pub async fn digest_for(state: &AppState, week_start: NaiveDate) -> AppResult<FeedbackDigest> {
+    let tz = state.config.timezone;
+    let week_start = week_of(tz, midnight(tz, week_start) + chrono::Duration::hours(12));
+    let first = week_start - chrono::Duration::weeks(TREND_WEEKS - 1);
+    let rows = feedback::Entity::find()
+        .filter(feedback::Column::CreatedAt.gte(midnight(tz, first)))
+        .filter(feedback::Column::CreatedAt.lt(midnight(tz, week_start + chrono::Duration::weeks(1))))
+        .order_by_asc(feedback::Column::Id)
+        .all(&state.db)
+        .await?;
+    let week = |r: &feedback::Model| week_of(tz, r.created_at);
+    let trend: Vec<WeekSentiment> = (0..TREND_WEEKS)
+        .map(|i| {
+            let start = first + chrono::Duration::weeks(i);
+            let of_week: Vec<&feedback::Model> = rows.iter().filter(|r| week(r) == start).collect();
+            let label = |l: &str| {
+                of_week.iter().filter(|r| r.sentiment_label.as_deref().unwrap_or("neutral") == l).count() as u64
+            };
+            let scores: Vec<f64> = of_week.iter().filter_map(|r| r.sentiment_score).collect();
+            WeekSentiment {
+                week_start: start,
+                total: of_week.len() as u64,
+                positive: label("positive"),
+                neutral: label("neutral"),
+                negative: label("negative"),
+                average: (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64),
+            }
+        })
+        .collect();
+    let this_week: Vec<&feedback::Model> = rows.iter().filter(|r| week(r) == week_start).collect();
+    let mut by_category: Vec<CategoryCount> = Vec::new();
+    for r in &this_week {
+        let category = r.category.clone().unwrap_or_else(|| "general".into());
+        match by_category.iter_mut().find(|c| c.category == category) {
+            Some(c) => c.count += 1,
+            None => by_category.push(CategoryCount { category, count: 1 }),
+        }
+    }
+    by_category.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.category.cmp(&b.category)));
+    let mut worst: Vec<&feedback::Model> =
+        this_week.iter().copied().filter(|r| r.sentiment_label.as_deref() == Some("negative")).collect();
+    worst.sort_by(|a, b| {
+        a.sentiment_score.unwrap_or(0.0).total_cmp(&b.sentiment_score.unwrap_or(0.0)).then(a.id.cmp(&b.id))
+    });
+    let mut worst_items = Vec::new();
+    for r in worst.into_iter().take(WORST) {
+        worst_items.push(item(state, r.clone()).await?);
+    }
+    let open = feedback::Entity::find()
+        .filter(feedback::Column::Status.is_in([FeedbackStatus::New, FeedbackStatus::Reviewing]))
+        .count(&state.db)
+        .await?;
+    let previous_total = trend.iter().rev().nth(1).map_or(0, |w| w.total);
+    Ok(FeedbackDigest {
+        week_start,
+        total: this_week.len() as u64,
+        previous_total,
+        by_category,
+        trend,
+        worst: worst_items,
+        open,
+    })
+}
+
+/// Claims the sending of `week_start`'s digest: `true` for exactly one caller, ever (the
+/// weekly job sends it once, whichever replica and however often it asks).
+pub async fn claim_digest(state: &AppState, week_start: NaiveDate) -> AppResult<bool> {
+    use sea_orm::sea_query::{Alias, OnConflict, Query};
+    let insert = Query::insert()
+        .into_table(Alias::new("feedback_digests"))
+        .columns([Alias::new("week_start"), Alias::new("sent_at")])
+        .values([week_start.to_string().into(), Utc::now().into()])
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .on_conflict(OnConflict::column(Alias::new("week_start")).do_nothing().to_owned())
+        .to_owned();
+    Ok(state.db.execute(&insert).await?.rows_affected() == 1)
 }
 
 #[cfg(test)]

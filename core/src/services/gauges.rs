@@ -6,9 +6,9 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Statement};
 
-use contract::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
+use contract::domain::{FeedbackStatus, OfficerStatus, TaskPriority, TaskStatus, TaskType};
 
-use crate::entities::{officers, task_assignments, tasks};
+use crate::entities::{feedback, officers, task_assignments, tasks};
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -28,6 +28,16 @@ pub struct Gauges {
     pub emergencies_unassigned: u64,
     /// Unix seconds of the newest successful `gad backup`, if any.
     pub last_backup_unix: Option<i64>,
+    /// Unix seconds of the newest `gad backup drill` that passed, if any.
+    pub last_good_drill_unix: Option<i64>,
+    /// Unix seconds of the newest `gad audit verify` that found the chain intact, if any.
+    pub last_good_audit_verify_unix: Option<i64>,
+    /// What the newest `gad audit verify` found (none before the first).
+    pub audit_chain_intact: Option<bool>,
+    /// Feedback items per review status, every status listed.
+    pub feedback_by_status: Vec<(FeedbackStatus, i64)>,
+    /// Feedback items per sentiment label (`positive`, `neutral`, `negative`), every label listed.
+    pub feedback_by_sentiment: Vec<(&'static str, i64)>,
 }
 
 /// Reads every gauge figure (a system read: no actor, nothing personal).
@@ -100,6 +110,43 @@ pub async fn read(state: &AppState) -> AppResult<Gauges> {
         ))
         .await?;
     let last_backup_unix = row.and_then(|r| r.try_get_by_index::<Option<i64>>(0).ok().flatten());
+    // The newest drill that passed (absent until the first one).
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MAX(finished_at_unix) AS t FROM backup_drills WHERE ok",
+        ))
+        .await?;
+    let last_good_drill_unix = row.and_then(|r| r.try_get_by_index::<Option<i64>>(0).ok().flatten());
+    let audit = crate::services::audit::verifications(db).await?;
+    let by_status: Vec<(FeedbackStatus, i64)> = feedback::Entity::find()
+        .select_only()
+        .column(feedback::Column::Status)
+        .column_as(Expr::col(feedback::Column::Id).count(), "n")
+        .group_by(feedback::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let feedback_by_status = [FeedbackStatus::New, FeedbackStatus::Reviewing, FeedbackStatus::Resolved]
+        .into_iter()
+        .map(|s| (s, by_status.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n)))
+        .collect();
+    let by_sentiment: Vec<(Option<String>, i64)> = feedback::Entity::find()
+        .select_only()
+        .column(feedback::Column::SentimentLabel)
+        .column_as(Expr::col(feedback::Column::Id).count(), "n")
+        .group_by(feedback::Column::SentimentLabel)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let feedback_by_sentiment = ["positive", "neutral", "negative"]
+        .into_iter()
+        .map(|label| {
+            let n: i64 =
+                by_sentiment.iter().filter(|(x, _)| x.as_deref().unwrap_or("neutral") == label).map(|(_, n)| n).sum();
+            (label, n)
+        })
+        .collect();
     Ok(Gauges {
         open_by_priority,
         officers_by_status,
@@ -107,5 +154,10 @@ pub async fn read(state: &AppState) -> AppResult<Gauges> {
         emergencies_open,
         emergencies_unassigned: unassigned,
         last_backup_unix,
+        last_good_drill_unix,
+        last_good_audit_verify_unix: audit.last_intact_unix,
+        audit_chain_intact: audit.newest_intact,
+        feedback_by_status,
+        feedback_by_sentiment,
     })
 }

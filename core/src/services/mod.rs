@@ -9,10 +9,13 @@ pub mod auth;
 pub mod backups;
 pub mod broadcasts;
 pub mod conversations;
+pub mod csv;
 pub mod emergency;
 pub mod feedback;
 pub mod gauges;
 pub mod geo;
+pub mod import;
+pub mod import_legacy;
 pub mod notes;
 pub mod notifications;
 pub mod officers;
@@ -39,23 +42,4 @@ pub const DAY_OUT_OF_RANGE: &str = "La fecha debe estar entre los años 1900 y 9
 /// A UTC instant shown in the configured time zone, as the UI and the bot print it.
 pub fn local_time(at: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
     at.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
-}
-
-/// One CSV field: quoted when it holds a separator, a quote or a line break; free text that
-/// a spreadsheet would run as a formula is prefixed with `'`.
-pub(crate) fn csv_field(out: &mut String, value: &str, free_text: bool) {
-    let guarded;
-    let value = if free_text && value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        guarded = format!("'{value}");
-        guarded.as_str()
-    } else {
-        value
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
 }

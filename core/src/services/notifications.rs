@@ -57,3 +57,18 @@ pub async fn task_recipients(state: &AppState, task_id: i64) -> AppResult<Vec<Re
         .collect();
     officer_recipients(state, &officer_ids).await
 }
+
+/// The private chats of the active supervisors and admins linked to Telegram (who review
+/// feedback), in user order.
+pub async fn reviewer_chats(state: &AppState) -> AppResult<Vec<i64>> {
+    use sea_orm::QueryOrder;
+    let reviewers = users::Entity::find()
+        .filter(users::Column::Role.is_in([contract::domain::Role::Supervisor, contract::domain::Role::Admin]))
+        .filter(users::Column::DeletedAt.is_null())
+        .filter(users::Column::IsActive.eq(true))
+        .filter(users::Column::TelegramUserId.is_not_null())
+        .order_by_asc(users::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(reviewers.into_iter().filter_map(|u| u.telegram_user_id).collect())
+}

@@ -138,7 +138,7 @@ async fn find_live(db: &impl ConnectionTrait, officer_id: i64) -> AppResult<offi
 // ------------------------------------------------------------------------------ validation
 
 /// Trimmed, normalised input (code upper-case, empty specialty → none), or field errors.
-fn validate_input(input: OfficerInput) -> AppResult<OfficerInput> {
+pub(crate) fn validate_input(input: OfficerInput) -> AppResult<OfficerInput> {
     let mut errors = Errors::new();
     let code = input.code.trim().to_uppercase();
     if code.is_empty() {
@@ -289,7 +289,7 @@ pub(crate) async fn release_user(txn: &WriteTxn, user_id: i64) -> AppResult<()> 
 
 /// Inserts a checked officer profile, `available` and without a position, and audits it, in
 /// the caller's transaction.
-async fn insert_new(
+pub(crate) async fn insert_new(
     txn: &WriteTxn,
     actor: &Actor,
     meta: &AuditMeta,

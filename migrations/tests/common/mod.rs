@@ -157,10 +157,13 @@ pub async fn table_names(db: &DatabaseConnection) -> Vec<String> {
 pub const DOMAIN_TABLES: &[&str] = &[
     "api_tokens",
     "audit_log",
+    "audit_verifications",
+    "backup_drills",
     "backups",
     "bot_conversations",
     "broadcasts",
     "feedback",
+    "feedback_digests",
     "notes",
     "officer_positions",
     "officers",

@@ -15,13 +15,14 @@ use std::time::Duration;
 
 use app::api::tasks::task_detail;
 use app::server::harness::call_as;
-use carapax::types::{SendLocation, SendMessage};
+use carapax::types::{SendMessage, SendVenue};
 use contract::ErrorCode;
 use contract::events::Event;
+use contract::tasks::TaskDetail;
 use gad_core::error::AppError;
 use gad_core::events::Consumer;
 use gad_core::services::notifications::Recipient;
-use gad_core::services::{auth, broadcasts, conversations, notifications};
+use gad_core::services::{auth, broadcasts, conversations, feedback, notifications};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -179,12 +180,18 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), AppError>
                 task_card(bot, &r, *task_id, render::NOTIFY_UPDATED).await?;
             }
         }
-        Event::EmergencyCreated { code, lat, lon, officer_ids, .. } => {
+        Event::EmergencyCreated { task_id, code, lat, lon, officer_ids } => {
             for r in notifications::officer_recipients(state, officer_ids).await? {
                 send(bot, SendMessage::new(r.telegram_user_id, render::notify_emergency(code))).await;
-                let pin = SendLocation::new(r.telegram_user_id, *lat as f32, *lon as f32);
+                // The pin carries a name: the task's place or what was said about it.
+                let place = match visible_task(bot, &r, *task_id).await? {
+                    Some(detail) => render::emergency_place(&detail),
+                    None => continue,
+                };
+                let title = format!("🚨 Emergencia {code}");
+                let pin = SendVenue::new(r.telegram_user_id, *lat as f32, *lon as f32, title, place);
                 if let Err(e) = bot.execute(pin).await {
-                    tracing::warn!(error = %bot.describe(&e), "sendLocation failed");
+                    tracing::warn!(error = %bot.describe(&e), "sendVenue failed");
                 }
             }
         }
@@ -192,7 +199,8 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), AppError>
         Event::TaskDeleted { .. }
         | Event::OfficerPosition { .. }
         | Event::OfficerStatusChanged { .. }
-        | Event::BroadcastDelivered { .. } => {}
+        | Event::BroadcastDelivered { .. }
+        | Event::FeedbackCreated { .. } => {}
     }
     Ok(())
 }
@@ -201,24 +209,31 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), AppError>
 /// A recipient no longer linked, or who may not see the task, is skipped; a failure to read
 /// (the database away) is returned, so the event is retried rather than acknowledged unsent.
 async fn task_card(bot: &Bot, r: &Recipient, task_id: i64, header: &str) -> Result<(), AppError> {
+    if let Some(detail) = visible_task(bot, r, task_id).await? {
+        let text = format!("{header}\n\n{}", render::task(&detail));
+        let method = SendMessage::new(r.telegram_user_id, text).with_reply_markup(render::task_keyboard(&detail));
+        send(bot, method).await;
+    }
+    Ok(())
+}
+
+/// The task as the recipient may see it (through the server function, as them): `None` for
+/// a recipient no longer linked or a task they may not see; a failure to read (the database
+/// away) is an error, so the event is retried rather than acknowledged unsent.
+async fn visible_task(bot: &Bot, r: &Recipient, task_id: i64) -> Result<Option<TaskDetail>, AppError> {
     let actor = match auth::actor_for_telegram(&bot.state, r.telegram_user_id).await {
         Ok(actor) => actor,
         Err(AppError::Unauthenticated) => {
             tracing::debug!("notification recipient is no longer linked");
-            return Ok(());
+            return Ok(None);
         }
         Err(e) => return Err(e),
     };
     match call_as(&bot.state, Some(actor), || task_detail(task_id)).await {
-        Ok(detail) => {
-            let text = format!("{header}\n\n{}", render::task(&detail));
-            let method = SendMessage::new(r.telegram_user_id, text).with_reply_markup(render::task_keyboard(&detail));
-            send(bot, method).await;
-            Ok(())
-        }
+        Ok(detail) => Ok(Some(detail)),
         Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Forbidden) => {
             tracing::debug!(error = %e.message, "notified task not visible to its officer");
-            Ok(())
+            Ok(None)
         }
         Err(e) => Err(AppError::Unavailable(e.message)),
     }
@@ -237,6 +252,9 @@ async fn deliverer(bot: Bot, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
             deliver_pending(&bot).await;
             if let Err(e) = conversations::purge_expired(&bot.state).await {
                 tracing::warn!(error = %e, "expired bot conversations not purged");
+            }
+            if let Err(e) = weekly_digest(&bot, chrono::Utc::now()).await {
+                tracing::warn!(error = %e, "weekly feedback digest not sent");
             }
         }
         tokio::select! {
@@ -265,4 +283,38 @@ async fn deliver_pending(bot: &Bot) {
             tracing::error!(broadcast_id = item.id, error = %e, "broadcast delivery not recorded");
         }
     }
+}
+
+/// The local hour on Monday from which last week's feedback digest is due.
+const DIGEST_HOUR: u32 = 8;
+
+/// From Monday 08:00 (local) on, last week's feedback digest goes to every supervisor and admin
+/// linked to Telegram, once ([`feedback::claim_digest`]: whichever replica claims the week
+/// sends it; a send Telegram refuses is logged, not repeated): `Some(recipients)` when this
+/// call sent it, `None` when it is not due, was already claimed, or the week had no feedback.
+pub async fn weekly_digest(bot: &Bot, now: chrono::DateTime<chrono::Utc>) -> Result<Option<usize>, AppError> {
+    let state = &bot.state;
+    let tz = state.config.timezone;
+    let this_week = feedback::week_of(tz, now);
+    let due = this_week.and_hms_opt(DIGEST_HOUR, 0, 0).unwrap_or_default();
+    if now.with_timezone(&tz).naive_local() < due {
+        return Ok(None);
+    }
+    let week = this_week - chrono::Duration::weeks(1);
+    if !feedback::claim_digest(state, week).await? {
+        return Ok(None);
+    }
+    let digest = feedback::digest_for(state, week).await?;
+    // A week without feedback is no news (what waits for review shows in the next digest).
+    if digest.total == 0 {
+        return Ok(None);
+    }
+    let text = render::feedback_digest(&digest);
+    let chats = notifications::reviewer_chats(state).await?;
+    for chat in &chats {
+        send(bot, SendMessage::new(*chat, text.clone())).await;
+    }
+    metrics::counter!("gad_feedback_digests_sent_total").increment(1);
+    tracing::info!(%week, recipients = chats.len(), "weekly feedback digest sent");
+    Ok(Some(chats.len()))
 }

@@ -43,6 +43,7 @@ use std::time::Duration;
 use carapax::api::{Client, ExecuteError, Method};
 use carapax::types::Update;
 use futures::FutureExt;
+use gad_core::config::LiveSecret;
 use gad_core::state::AppState;
 use metrics::counter;
 use serde::de::DeserializeOwned;
@@ -223,9 +224,9 @@ pub const WEBHOOK_PATH: &str = "/telegram/webhook";
 /// otherwise. Updates are acknowledged at once and handled in the background.
 pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
     let router = axum::Router::new();
-    let Some(secret) = state.config.telegram_webhook_secret.as_ref().map(|s| s.expose().to_owned()) else {
+    if !state.config.telegram_webhook_secret.is_set() {
         return router;
-    };
+    }
     if state.config.telegram_bot_token.is_none() {
         tracing::warn!("TELEGRAM_WEBHOOK_SECRET is set without TELEGRAM_BOT_TOKEN: no webhook");
         return router;
@@ -240,7 +241,10 @@ pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
     // The webhook process is where Telegram is spoken: it runs the jobs for as long as it
     // lives (dropping the handles detaches the tasks).
     drop(jobs::spawn(bot.clone()));
-    let hook = WebhookHook { dispatcher: Dispatcher::new(bot), secret: Arc::new(secret) };
+    // During a rotation the previous secret is accepted too (docs/OPERATIONS.md, "Secrets");
+    // both are read at each call, so a rotation through their files needs no restart.
+    let secrets = [state.config.telegram_webhook_secret.clone(), state.config.telegram_webhook_previous_secret.clone()];
+    let hook = WebhookHook { dispatcher: Dispatcher::new(bot), secrets: Arc::new(secrets) };
     router.route(
         WEBHOOK_PATH,
         axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
@@ -252,14 +256,21 @@ pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
 #[derive(Clone)]
 struct WebhookHook {
     dispatcher: Dispatcher,
-    secret: Arc<String>,
+    /// The secret, and the previous one during a rotation.
+    secrets: Arc<[LiveSecret; 2]>,
 }
 
 impl WebhookHook {
     fn receive(&self, headers: &axum::http::HeaderMap, body: &[u8]) -> axum::http::StatusCode {
         use axum::http::StatusCode;
         let header = headers.get(SECRET_HEADER).map_or(&[][..], |v| v.as_bytes());
-        if !same_secret(header, self.secret.as_bytes()) {
+        // Every secret is compared (no early exit), so the time taken tells nothing either.
+        let accepted = self
+            .secrets
+            .iter()
+            .filter_map(LiveSecret::get)
+            .fold(false, |ok, secret| same_secret(header, secret.expose().as_bytes()) | ok);
+        if !accepted {
             tracing::warn!("telegram webhook call without the right secret-token header refused");
             return StatusCode::UNAUTHORIZED;
         }
@@ -287,7 +298,7 @@ pub async fn set_webhook(state: &AppState) -> anyhow::Result<String> {
     let secret = state
         .config
         .telegram_webhook_secret
-        .as_ref()
+        .get()
         .ok_or_else(|| anyhow::anyhow!("TELEGRAM_WEBHOOK_SECRET is not set"))?
         .expose()
         .to_owned();

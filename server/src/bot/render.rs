@@ -9,6 +9,7 @@ use carapax::types::InlineKeyboardButton;
 use contract::ApiError;
 use contract::domain::{BroadcastKind, TaskStatus};
 use contract::emergency::EmergencyOutcome;
+use contract::feedback::FeedbackDigest;
 use contract::stats::TaskStatistics;
 use contract::tasks::{TaskDetail, TaskSummary};
 
@@ -198,7 +199,8 @@ pub fn task_info(t: &TaskDetail) -> String {
     if let Some(s) = &t.supervisor {
         lines.push(format!("Delegado: {s}"));
     }
-    if let (Some(lat), Some(lon)) = (t.lat, t.lon) {
+    // Coordinates only where the task names no place: the card already says "Lugar".
+    if let (Some(lat), Some(lon), None) = (t.lat, t.lon, t.location_text.as_deref().filter(|p| !p.trim().is_empty())) {
         lines.push(format!("Coordenadas: {lat:.5}, {lon:.5}"));
     }
     if let Some(n) = t.notes.as_deref().filter(|n| !n.is_empty()) {
@@ -280,6 +282,24 @@ pub fn notify_emergency(code: &str) -> String {
     format!(
         "🚨 EMERGENCIA {code}: se le asignó esta emergencia. Diríjase a la ubicación que sigue y envíe /tareas para iniciarla."
     )
+}
+
+/// The name of an emergency's pin: the task's place, else what the description says, else a
+/// plain name (never bare coordinates: the pin shows where it is).
+pub fn emergency_place(t: &TaskDetail) -> String {
+    const MAX: usize = 100;
+    let text = [t.location_text.as_deref(), t.description.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .unwrap_or("Lugar de la emergencia");
+    let mut place: String = text.chars().take(MAX).collect();
+    if text.chars().count() > MAX {
+        place.pop();
+        place.push('…');
+    }
+    place
 }
 
 /// A broadcast as the group reads it.
@@ -394,4 +414,35 @@ fn streak(s: &TaskStatistics) -> usize {
 /// "a 850 m", "a 3,4 km".
 pub fn distance(metres: f64) -> String {
     format!("a {}", contract::format::distance(metres))
+}
+
+/// The weekly feedback digest, for supervisors and admins.
+pub fn feedback_digest(d: &FeedbackDigest) -> String {
+    let day = |date: chrono::NaiveDate| date.format("%d/%m").to_string();
+    let mut text = format!(
+        "📋 Resumen semanal de comentarios ({} al {})\nRecibidos: {} (la semana anterior: {})\n",
+        day(d.week_start),
+        day(d.week_start + chrono::Duration::days(6)),
+        d.total,
+        d.previous_total
+    );
+    if !d.by_category.is_empty() {
+        let categories: Vec<String> = d.by_category.iter().map(|c| format!("{} {}", c.category, c.count)).collect();
+        text += &format!("Por categoría: {}\n", categories.join(" · "));
+    }
+    text += "Sentimiento por semana (positivos / neutros / negativos):\n";
+    for w in &d.trend {
+        text += &format!("  {}: {} / {} / {}\n", day(w.week_start), w.positive, w.neutral, w.negative);
+    }
+    text += &format!("Por revisar: {}\n", d.open);
+    if !d.worst.is_empty() {
+        text += "Los más negativos:\n";
+        for item in &d.worst {
+            let short: String = item.text.chars().take(120).collect();
+            let cut = if item.text.chars().count() > 120 { "…" } else { "" };
+            text += &format!("• «{short}{cut}» ({})\n", item.category);
+        }
+    }
+    text += "Detalle en el tablero, sección Comentarios.";
+    text
 }

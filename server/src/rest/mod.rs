@@ -145,15 +145,22 @@ pub async fn docs_page() -> impl IntoResponse {
     )
 }
 
-/// A CSV file to download: UTF-8 with a byte-order mark first, so spreadsheets (Excel) read
-/// "Código" as written rather than guessing a legacy encoding.
-fn csv_download(filename: &'static str, csv: String) -> impl IntoResponse {
+/// A CSV file to download, streamed as its pages are read (UTF-8 with a byte-order mark, see
+/// `gad_core::services::csv`). An error after the first bytes can only cut the download
+/// short: it is logged, and the client sees an incomplete transfer, never a partial file
+/// presented as whole.
+fn csv_download(filename: &'static str, csv: gad_core::services::csv::CsvStream) -> impl IntoResponse {
+    use futures::TryStreamExt;
     let disposition = format!("attachment; filename=\"{filename}\"");
+    let body = csv.into_stream().map_ok(axum::body::Bytes::from).map_err(|e| {
+        tracing::error!(error = %e, "CSV export interrupted");
+        std::io::Error::other("la exportación se interrumpió")
+    });
     (
         [
             (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (axum::http::header::CONTENT_DISPOSITION, disposition),
         ],
-        format!("\u{feff}{csv}"),
+        axum::body::Body::from_stream(body),
     )
 }

@@ -29,6 +29,17 @@ async fn audit_chain_detects_tampering(backend: Backend) {
     assert!(reseal.unwrap_err().to_string().contains(migrations::AUDIT_APPEND_ONLY_TOKEN));
     assert_eq!(report.first_broken, None);
 
+    // Before any verification the chain gauges say nothing; the CLI's verification records
+    // an intact chain (what the daily job's alerts read).
+    let gauges = gad_core::services::gauges::read(&app.state).await.unwrap();
+    assert_eq!((gauges.audit_chain_intact, gauges.last_good_audit_verify_unix), (None, None));
+    let out = cli_verify(&app);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let gauges = gad_core::services::gauges::read(&app.state).await.unwrap();
+    assert_eq!(gauges.audit_chain_intact, Some(true));
+    let verified_at = gauges.last_good_audit_verify_unix.expect("an intact verification is recorded");
+    assert!((chrono::Utc::now().timestamp() - verified_at).abs() < 60);
+
     // The database refuses edits to the log…
     let edit = db.execute_unprepared("UPDATE audit_log SET action = 'x' WHERE id = 2").await;
     assert!(edit.unwrap_err().to_string().contains(migrations::AUDIT_APPEND_ONLY_TOKEN));
@@ -62,6 +73,20 @@ async fn audit_chain_detects_tampering(backend: Backend) {
     let out = cli_verify(&app);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken at row id 2"));
+    // The broken chain is recorded: the gauge turns to 0 (GadAuditChainBroken), the last
+    // intact verification stays where it was.
+    let gauges = gad_core::services::gauges::read(&app.state).await.unwrap();
+    assert_eq!(gauges.audit_chain_intact, Some(false));
+    assert_eq!(gauges.last_good_audit_verify_unix, Some(verified_at));
+    let first_broken = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT first_broken_id FROM audit_verifications WHERE NOT ok",
+        ))
+        .await
+        .unwrap()
+        .map(|row| row.try_get_by_index::<i64>(0).unwrap());
+    assert_eq!(first_broken, Some(2));
 }
 on_both_backends!(audit_chain_detects_tampering);
 

@@ -128,32 +128,46 @@ async fn backup_and_restore(backend: Backend) {
     assert_eq!(code, 0, "{out}");
     let (name, extension) = match backend {
         Backend::Postgres => ("postgres", "dump"),
-        Backend::Sqlite => ("sqlite", "sqlite"),
+        Backend::Sqlite => ("sqlite", "sqlite.gz"),
     };
     assert!(out.contains(&format!("copia de seguridad subida: s3://{BUCKET}/gad/gad-{name}-")), "{out}");
 
     // The object is in the bucket, and it is a real dump.
     let listed = s3(&moto).list_objects_v2().bucket(BUCKET).prefix("gad/").send().await.unwrap();
-    let keys: Vec<String> = listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
-    assert_eq!(keys.len(), 1, "{keys:?}");
+    let mut keys: Vec<String> = listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
+    keys.sort();
+    assert_eq!(keys.len(), 2, "the dump and its manifest: {keys:?}");
     let key = keys[0].clone();
     assert!(key.ends_with(extension), "{key}");
+    assert_eq!(keys[1], format!("{key}.manifest.json"));
     let object = s3(&moto).get_object().bucket(BUCKET).key(&key).send().await.unwrap();
     let meta = object.metadata().cloned().unwrap_or_default();
     let bytes = object.body.collect().await.unwrap().into_bytes();
-    let magic: &[u8] = if backend == Backend::Postgres { b"PGDMP" } else { b"SQLite format 3\0" };
+    // PostgreSQL's custom format (compressed by pg_dump); SQLite's copy, gzipped.
+    let magic: &[u8] = if backend == Backend::Postgres { b"PGDMP" } else { b"\x1f\x8b" };
     assert!(bytes.starts_with(magic), "not a {name} dump");
     assert!(bytes.len() > 10_000, "a dump of the demo data is not {} bytes", bytes.len());
-    // Its checksum and manifest travel with it.
+    // Its checksum travels with it, its manifest lies beside it.
     let sha256 = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(&bytes))
     };
     assert_eq!(meta.get("sha256"), Some(&sha256), "{meta:?}");
-    let manifest: serde_json::Value = serde_json::from_str(&meta["manifest"]).unwrap();
+    let manifest = s3(&moto).get_object().bucket(BUCKET).key(&keys[1]).send().await.unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&manifest.body.collect().await.unwrap().into_bytes()).unwrap();
     assert_eq!((manifest["sha256"].as_str(), manifest["backend"].as_str()), (Some(sha256.as_str()), Some(name)));
     assert_eq!(manifest["size_bytes"].as_u64(), Some(bytes.len() as u64));
     assert!(manifest["schema"].as_str().is_some_and(|s| s.starts_with('m')), "{manifest}");
+    // Every table, with the rows it had when the dump was made.
+    let db = Database::connect(&app.database_url).await.unwrap();
+    for table in TABLES {
+        let rows = scalar(&db, &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(manifest["tables"][table]["rows"].as_i64(), Some(rows), "{table}: {manifest}");
+        assert_eq!(manifest["tables"][table]["sha256"].as_str().map(str::len), Some(64), "{table}");
+    }
+    assert!(manifest["tables"].get("spatial_ref_sys").is_none(), "extensions' own tables are not GAD's");
+    db.close().await.unwrap();
 
     // The running server reports the success time.
     let body = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
@@ -237,6 +251,108 @@ async fn sqlite_backup_lands_in_s3_and_restores() {
     backup_and_restore(Backend::Sqlite).await;
 }
 
+/// `gad backup drill` restores the newest backup into a scratch database and finds every
+/// table as the manifest says (recorded, reported by /metrics); a dump replaced by another
+/// one with a matching checksum (a consistent forgery) fails on the tables that differ, a
+/// corrupted one on its checksum; both are recorded as failed drills and leave no scratch.
+async fn drills(backend: Backend) {
+    let moto = moto().await;
+    let app = TestApp::spawn(backend).await;
+    let (code, out) = gad(&["backup"], &app.database_url, &moto);
+    assert_eq!(code, 0, "{out}");
+    let before = chrono::Utc::now().timestamp();
+    let (code, out) = gad(&["backup", "drill"], &app.database_url, &moto);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("simulacro correcto") && out.contains("tablas iguales al manifiesto"), "{out}");
+    let body = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    let reported: f64 = body
+        .lines()
+        .find_map(|l| l.strip_prefix("gad_backup_last_drill_success_timestamp_seconds "))
+        .unwrap_or_else(|| panic!("no drill timestamp in:\n{body}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(reported >= before as f64, "{reported} >= {before}");
+
+    let keys = |listed: aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output| {
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .filter(|k| !k.ends_with(".manifest.json"))
+            .collect();
+        keys.sort();
+        keys
+    };
+    let first = keys(s3(&moto).list_objects_v2().bucket(BUCKET).prefix("gad/").send().await.unwrap())[0].clone();
+
+    // A second backup after a change, put under the first one's key with its own checksum.
+    let db = Database::connect(&app.database_url).await.unwrap();
+    db.execute_unprepared("UPDATE tasks SET title = 'Título cambiado' WHERE id = (SELECT MIN(id) FROM tasks)")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (code, out) = gad(&["backup"], &app.database_url, &moto);
+    assert_eq!(code, 0, "{out}");
+    let second = keys(s3(&moto).list_objects_v2().bucket(BUCKET).prefix("gad/").send().await.unwrap())[1].clone();
+    assert_ne!(first, second);
+    let other = s3(&moto).get_object().bucket(BUCKET).key(&second).send().await.unwrap();
+    let other_meta = other.metadata().cloned();
+    let other_bytes = other.body.collect().await.unwrap().into_bytes();
+    let original = s3(&moto).get_object().bucket(BUCKET).key(&first).send().await.unwrap();
+    let original_meta = original.metadata().cloned();
+    let original_bytes = original.body.collect().await.unwrap().into_bytes();
+    let put = |bytes: Vec<u8>, meta: Option<std::collections::HashMap<String, String>>| {
+        let first = first.clone();
+        let client = s3(&moto);
+        async move {
+            client
+                .put_object()
+                .bucket(BUCKET)
+                .key(&first)
+                .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
+                .set_metadata(meta)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put(other_bytes.to_vec(), other_meta).await;
+    let (code, out) = gad(&["backup", "drill", "--key", &first], &app.database_url, &moto);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("simulacro FALLIDO"), "{out}");
+    assert!(out.contains("tasks: ") && out.contains("differs from the manifest"), "{out}");
+    assert!(!out.contains("users: "), "only the changed table is named:\n{out}");
+
+    // One byte flipped in the original: refused on its checksum.
+    let mut corrupt = original_bytes.to_vec();
+    let middle = corrupt.len() / 2;
+    corrupt[middle] ^= 0xFF;
+    put(corrupt, original_meta).await;
+    let (code, out) = gad(&["backup", "drill", "--key", &first], &app.database_url, &moto);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("does not match its checksum"), "{out}");
+
+    // Three drills recorded, the first good; the metric still says when that one was.
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM backup_drills").await, 3);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM backup_drills WHERE ok").await, 1);
+    if backend == Backend::Postgres {
+        let scratch = scalar(&db, "SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'gad_drill_%'").await;
+        assert_eq!(scratch, 0, "no scratch database is left behind");
+    }
+    db.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_drills_prove_backups_and_catch_tampering() {
+    drills(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_drills_prove_backups_and_catch_tampering() {
+    drills(Backend::Sqlite).await;
+}
+
 /// `gad backup prune`: the retention keeps the newest backup of each of the last days, weeks
 /// and months and deletes the rest of this backend's backups; `--dry-run` deletes nothing;
 /// objects that are not backups are never touched.
@@ -298,3 +414,93 @@ async fn prune_keeps_the_retention_and_deletes_the_rest() {
     assert_eq!(left_sorted, expected, "{out}");
     assert!(out.contains("copias conservadas: 4; borradas: 76"), "{out}");
 }
+
+/// The backups page's data: admins see the newest backups and drills, newest first, with the
+/// failed drill's reason; supervisors and officers are refused, and nobody unsigned.
+async fn only_admins_see_backups_and_drills(backend: Backend) {
+    use app::server::harness::call_as;
+    use contract::ErrorCode;
+    use contract::domain::Channel;
+    use gad_core::services::backups::{record, record_drill};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = TestApp::spawn(backend).await;
+    let db = &app.state.db;
+    let name = if backend == Backend::Postgres { "postgres" } else { "sqlite" };
+    record(db, 1_800_000_000, name, "gad/gad-x-1.dump", 12_345_678).await.unwrap();
+    record(db, 1_800_086_400, name, "gad/gad-x-2.dump", 12_400_000).await.unwrap();
+    record_drill(db, 1_800_000_100, "gad/gad-x-1.dump", true, 24, "").await.unwrap();
+    record_drill(db, 1_800_086_500, "gad/gad-x-2.dump", false, 24, "tasks: 3 rows restored, 4 in the manifest")
+        .await
+        .unwrap();
+    let state = &app.state;
+    let actor = |email: &'static str| async move {
+        let user = gad_core::entities::users::Entity::find()
+            .filter(gad_core::entities::users::Column::Email.eq(email))
+            .one(&state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        gad_core::services::auth::actor_for_user(state, user.id, Channel::Web).await.unwrap()
+    };
+    let admin = actor("admin@gad.local").await;
+    let seen = call_as(&app.state, Some(admin), app::api::backups::backups_overview).await.unwrap();
+    assert_eq!(
+        seen.backups.iter().map(|b| b.object_key.as_str()).collect::<Vec<_>>(),
+        ["gad/gad-x-2.dump", "gad/gad-x-1.dump"]
+    );
+    assert_eq!(seen.backups[0].size_bytes, 12_400_000);
+    assert_eq!(seen.backups[0].finished_at.timestamp(), 1_800_086_400);
+    assert_eq!(seen.drills.iter().map(|d| d.ok).collect::<Vec<_>>(), [false, true]);
+    assert_eq!(seen.drills[0].detail, "tasks: 3 rows restored, 4 in the manifest");
+    assert_eq!(seen.drills[1].tables_checked, 24);
+    for email in ["supervisor@gad.local", "efectivo1@gad.local"] {
+        let who = actor(email).await;
+        let refused = call_as(&app.state, Some(who), app::api::backups::backups_overview).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Forbidden, "{email}");
+    }
+    let refused = call_as(&app.state, None, app::api::backups::backups_overview).await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Unauthenticated);
+}
+on_both_backends!(only_admins_see_backups_and_drills);
+
+/// The digests a backup's manifest carries and a drill compares: every table of GAD's (not
+/// PostGIS's own), stable from one read to the next, and a change to one row changes its
+/// table's digest, not the others'. And the operator a command acts as (`--as`): any spelling
+/// of an active user's e-mail, nobody else.
+async fn table_digests_see_a_changed_row(backend: Backend) {
+    use gad_core::services::auth::actor_for_operator;
+    use gad_core::services::backups::table_digests;
+    use sea_orm::TransactionTrait;
+
+    let app = TestApp::spawn(backend).await;
+    let db = &app.state.db;
+    let read = || async {
+        let txn = db.begin().await.unwrap();
+        let digests = table_digests(&txn).await.unwrap();
+        txn.commit().await.unwrap();
+        digests
+    };
+    let first = read().await;
+    for table in TABLES {
+        assert!(first.contains_key(table), "{table} missing: {:?}", first.keys());
+    }
+    assert!(!first.contains_key("spatial_ref_sys"));
+    assert_eq!(first["tasks"].rows, scalar(db, "SELECT COUNT(*) FROM tasks").await);
+    assert_eq!(read().await, first, "the same data, the same digests");
+    db.execute_unprepared("UPDATE tasks SET title = 'Título cambiado' WHERE id = (SELECT MIN(id) FROM tasks)")
+        .await
+        .unwrap();
+    let second = read().await;
+    assert_eq!(second["tasks"].rows, first["tasks"].rows);
+    assert_ne!(second["tasks"].sha256, first["tasks"].sha256);
+    for table in ["users", "officers", "audit_log", "seaql_migrations"] {
+        assert_eq!(second[table], first[table], "{table} did not change");
+    }
+
+    let admin = actor_for_operator(&app.state, " Admin@GAD.local ").await.unwrap();
+    assert_eq!(admin.role, contract::domain::Role::Admin);
+    assert_eq!(admin.channel, contract::domain::Channel::System);
+    assert!(actor_for_operator(&app.state, "nadie@gad.local").await.is_err());
+}
+on_both_backends!(table_digests_see_a_changed_row);

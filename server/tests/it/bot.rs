@@ -240,6 +240,16 @@ async fn fake_method(
                 "chat": {"id": body["chat_id"], "type": "private", "first_name": "Agente"},
                 "location": {"latitude": body["latitude"], "longitude": body["longitude"]},
             }),
+            "sendVenue" => json!({
+                "message_id": state.next_message_id.fetch_add(1, Ordering::SeqCst),
+                "date": chrono::Utc::now().timestamp(),
+                "chat": {"id": body["chat_id"], "type": "private", "first_name": "Agente"},
+                "venue": {
+                    "location": {"latitude": body["latitude"], "longitude": body["longitude"]},
+                    "title": body["title"],
+                    "address": body["address"],
+                },
+            }),
             "sendMessage" => json!({
                 "message_id": state.next_message_id.fetch_add(1, Ordering::SeqCst),
                 "date": chrono::Utc::now().timestamp(),
@@ -723,6 +733,108 @@ async fn webhook_requires_the_secret_header() {
     // The secret never shows in the metrics.
     let metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(!metrics.contains(WEBHOOK_SECRET));
+}
+
+/// A webhook secret rotates without a refused update: with `TELEGRAM_WEBHOOK_SECRET_PREVIOUS`
+/// set, both the new secret and the previous one are accepted (Telegram keeps sending the old
+/// one until `gad bot --set-webhook` registers the new one), any other is refused, and neither
+/// shows in the metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_secret_rotates_with_both_accepted_meanwhile() {
+    const NEW: &str = "rotated-webhook-secret-0123456789";
+    let tg = FakeTelegram::start().await;
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("TELEGRAM_BOT_TOKEN", TOKEN),
+            ("TELEGRAM_API_URL", &tg.url),
+            ("TELEGRAM_WEBHOOK_SECRET", NEW),
+            ("TELEGRAM_WEBHOOK_SECRET_PREVIOUS", WEBHOOK_SECRET),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let hook = app.url("/telegram/webhook");
+    for (update_id, chat, secret) in [(1, 8101, NEW), (2, 8102, WEBHOOK_SECRET)] {
+        let update = json!({"update_id": update_id, "message": text_update(chat, "/ayuda")["message"]});
+        let res =
+            http.post(&hook).header("X-Telegram-Bot-Api-Secret-Token", secret).json(&update).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "{secret}");
+        tg.sent(chat, "Su cuenta de Telegram no está vinculada").await;
+    }
+    for wrong in ["", "nope", &NEW[..NEW.len() - 1], &format!("{WEBHOOK_SECRET}x")] {
+        let update = json!({"update_id": 3, "message": text_update(8103, "/ayuda")["message"]});
+        let res = http.post(&hook).header("X-Telegram-Bot-Api-Secret-Token", wrong).json(&update).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::UNAUTHORIZED, "{wrong:?}");
+    }
+    let metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains(NEW) && !metrics.contains(WEBHOOK_SECRET));
+}
+
+/// A secrets manager's agent rotates the webhook secret by rewriting the files `gad serve`
+/// reads (`TELEGRAM_WEBHOOK_SECRET_FILE`, `…_PREVIOUS_FILE`) and sending SIGHUP: the running
+/// process takes the new secret at once, accepts the previous one until its file is emptied,
+/// and never restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_server_takes_rotated_webhook_secrets_from_its_files_on_sighup() {
+    const NEW: &str = "rotated-by-the-agent-0123456789";
+    let tg = FakeTelegram::start().await;
+    let dir = std::env::temp_dir().join(format!("gad-sighup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (current, previous) = (dir.join("webhook_secret"), dir.join("webhook_secret_previous"));
+    std::fs::write(&current, format!("{WEBHOOK_SECRET}\n")).unwrap();
+    std::fs::write(&previous, "").unwrap();
+    let database_url = common::fresh_database(Backend::Sqlite).await;
+    let gad = common::GadProcess::start(
+        &database_url,
+        &[
+            ("TELEGRAM_BOT_TOKEN", TOKEN),
+            ("TELEGRAM_API_URL", &tg.url),
+            ("TELEGRAM_WEBHOOK_SECRET_FILE", current.to_str().unwrap()),
+            ("TELEGRAM_WEBHOOK_SECRET_PREVIOUS_FILE", previous.to_str().unwrap()),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let status = async |secret: &str| {
+        let update = json!({"update_id": 1, "message": text_update(8201, "/ayuda")["message"]});
+        let res = http
+            .post(gad.url("/telegram/webhook"))
+            .header("X-Telegram-Bot-Api-Secret-Token", secret)
+            .json(&update)
+            .send()
+            .await
+            .unwrap();
+        res.status()
+    };
+    assert_eq!(status(WEBHOOK_SECRET).await, reqwest::StatusCode::OK);
+    assert_eq!(status(NEW).await, reqwest::StatusCode::UNAUTHORIZED);
+
+    // The agent renders the new secret and keeps the old one as previous, then signals.
+    std::fs::write(&current, NEW).unwrap();
+    std::fs::write(&previous, WEBHOOK_SECRET).unwrap();
+    gad.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while status(NEW).await != reqwest::StatusCode::OK {
+        assert!(Instant::now() < deadline, "the new secret was not taken after SIGHUP");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status(WEBHOOK_SECRET).await, reqwest::StatusCode::OK, "the previous one still works");
+
+    // Telegram has the new secret (`gad bot --set-webhook`): the previous one is dropped.
+    std::fs::write(&previous, "").unwrap();
+    gad.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while status(WEBHOOK_SECRET).await != reqwest::StatusCode::UNAUTHORIZED {
+        assert!(Instant::now() < deadline, "the previous secret was still accepted after SIGHUP");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status(NEW).await, reqwest::StatusCode::OK);
+    // The process lived through it, and its metrics count the reloads without any secret.
+    let metrics = http.get(gad.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("gad_secret_reloads_total{result=\"changed\"} 3"), "{metrics}");
+    assert!(!metrics.contains(NEW) && !metrics.contains(WEBHOOK_SECRET));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1282,8 +1394,11 @@ async fn an_emergency_notifies_the_dispatched_officer_with_the_place() {
     .unwrap();
     let alert = rig.tg.sent(9906, "EMERGENCIA").await;
     assert!(text(&alert).contains(&outcome.task.code));
-    let pin = rig.tg.wait_for("the place", |c| c.method == "sendLocation" && c.body["chat_id"] == json!(9906)).await;
+    let pin = rig.tg.wait_for("the place", |c| c.method == "sendVenue" && c.body["chat_id"] == json!(9906)).await;
     assert!((pin.body["latitude"].as_f64().unwrap() - -34.7001).abs() < 1e-4);
+    // A named pin: the emergency's code, and a place in words rather than coordinates.
+    assert_eq!(pin.body["title"], json!(format!("🚨 Emergencia {}", outcome.task.code)));
+    assert_eq!(pin.body["address"], "Lugar de la emergencia");
 }
 
 // ----------------------------------------------------------------------------- broadcasts
@@ -1627,3 +1742,53 @@ async fn the_polling_bot_stops_on_sigterm() {
     };
     assert!(status.success(), "gad bot did not end cleanly on SIGTERM: {status}");
 }
+
+/// From Monday 08:00 (local) last week's feedback digest reaches every linked supervisor and
+/// admin, once: not before 08:00, never twice (whichever replica asks), never an officer.
+async fn the_weekly_feedback_digest_reaches_reviewers_once(backend: Backend) {
+    use chrono::TimeZone;
+    use sea_orm::{ActiveModelTrait, Set};
+    let rig = rig(backend).await;
+    link(&rig, "supervisor@gad.local", 9101).await;
+    link(&rig, "admin@gad.local", 9102).await;
+    link(&rig, "efectivo1@gad.local", 9103).await;
+    let tz = rig.app.state.config.timezone;
+    let at = |d: u32, h: u32| tz.with_ymd_and_hms(2025, 3, d, h, 0, 0).unwrap().with_timezone(&chrono::Utc);
+    for (text, day) in [("El mapa es lento y tiene un error", 4), ("Excelente el nuevo turno", 5)] {
+        let (score, label) = gad_core::services::feedback::sentiment(text);
+        feedback::ActiveModel {
+            channel: Set(Channel::Telegram),
+            telegram_user_id: Set(Some(9103)),
+            text: Set(text.into()),
+            category: Set(Some("sistema".into())),
+            sentiment_score: Set(Some(score)),
+            sentiment_label: Set(Some(label.into())),
+            status: Set(contract::domain::FeedbackStatus::New),
+            created_at: Set(at(day, 10)),
+            updated_at: Set(at(day, 10)),
+            ..Default::default()
+        }
+        .insert(&rig.app.state.db)
+        .await
+        .unwrap();
+    }
+    let bot = Bot::new(rig.app.state.clone()).unwrap();
+    let weekly = gad_server::bot::jobs::weekly_digest;
+    // Monday 2025-03-10: the week of the 3rd is due from 08:00.
+    assert_eq!(weekly(&bot, at(10, 7)).await.unwrap(), None, "not before 08:00");
+    assert_eq!(weekly(&bot, at(10, 9)).await.unwrap(), Some(2));
+    for chat in [9101, 9102] {
+        let call = rig.tg.sent(chat, "Resumen semanal de comentarios (03/03 al 09/03)").await;
+        let text = text(&call);
+        assert!(text.contains("Recibidos: 2 (la semana anterior: 0)"), "{text}");
+        assert!(text.contains("Por categoría: sistema 2"), "{text}");
+        assert!(text.contains("03/03: 1 / 0 / 1"), "{text}");
+        assert!(text.contains("• «El mapa es lento y tiene un error» (sistema)"), "{text}");
+    }
+    // Asked again (this process later, or another replica): already sent.
+    assert_eq!(weekly(&bot, at(10, 10)).await.unwrap(), None);
+    assert_eq!(weekly(&bot, at(12, 10)).await.unwrap(), None);
+    let digests = |chat: i64| rig.tg.messages_to(chat).iter().filter(|c| text(c).contains("(03/03 al 09/03)")).count();
+    assert_eq!((digests(9101), digests(9102), digests(9103)), (1, 1, 0));
+}
+on_both_backends!(the_weekly_feedback_digest_reaches_reviewers_once);

@@ -293,6 +293,8 @@ async fn a_replica_killed_mid_request_loses_nothing() {
 }
 
 const WEBHOOK_SECRET: &str = "caddy-webhook-secret-0123456789";
+/// A cargo-leptos content hash (MD5, base64url, 22 characters).
+const HASH: &str = "Xq3v_9-kP0aZbC1dE2fG3h";
 
 /// The repository's own Caddyfile (not a copy of its directives) in front of one `gad serve`
 /// running the Telegram webhook: the webhook's secret reaches neither Caddy's access log nor
@@ -303,6 +305,7 @@ async fn the_project_caddyfile_keeps_secrets_and_internals_off_the_site() {
     let dir = std::env::temp_dir().join(format!("gad-caddy-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(dir.join("site/pkg")).unwrap();
     std::fs::write(dir.join("site/pkg/gad.css"), "body{}").unwrap();
+    std::fs::write(dir.join(format!("site/pkg/gad.{HASH}.wasm")), b"\0asm").unwrap();
     let database_url = common::fresh_database(Backend::Sqlite).await;
     let (port, telegram) = (free_port(), free_port());
     let gad = Command::new(env!("CARGO_BIN_EXE_gad"))
@@ -318,6 +321,7 @@ async fn the_project_caddyfile_keeps_secrets_and_internals_off_the_site() {
         .env("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
+        .env("LEPTOS_SITE_ROOT", dir.join("site"))
         .stdout(std::fs::File::create(dir.join("gad.log")).unwrap())
         .stderr(std::fs::File::create(dir.join("gad.err")).unwrap())
         .spawn()
@@ -412,6 +416,21 @@ async fn the_project_caddyfile_keeps_secrets_and_internals_off_the_site() {
     assert_eq!(file.status(), 200);
     assert!(file.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
     assert_eq!(file.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(file.headers()["cache-control"], "public, max-age=3600", "an unhashed file is revalidated");
+    // A file named by its content's hash is kept for good, by Caddy as by GAD itself.
+    let hashed = plain.get(format!("{site}/pkg/gad.{HASH}.wasm")).send().await.unwrap();
+    assert_eq!(hashed.status(), 200);
+    assert_eq!(hashed.headers().get_all("cache-control").iter().count(), 1);
+    assert_eq!(hashed.headers()["cache-control"], gad_server::security_headers::IMMUTABLE);
+    let hashed = plain.get(format!("{direct}/pkg/gad.{HASH}.wasm")).send().await.unwrap();
+    assert_eq!(hashed.status(), 200);
+    assert_eq!(hashed.headers()["cache-control"], gad_server::security_headers::IMMUTABLE);
+    let missing = plain.get(format!("{direct}/pkg/gad.{}.wasm", HASH.replace('X', "Y"))).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_ne!(
+        missing.headers().get("cache-control").map(|v| v.to_str().unwrap()),
+        Some(gad_server::security_headers::IMMUTABLE)
+    );
 
     // `gad verify` through the site: /ready and /metrics are not there; named with
     // --internal-url (the replica, where an operator's verify reaches them) they pass.

@@ -10,6 +10,7 @@ use contract::ErrorCode;
 use contract::domain::Channel;
 use gad_core::services::auth::actor_for_user;
 use reqwest::StatusCode;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 async fn audit_is_readable_by_admins_only(backend: Backend) {
@@ -103,3 +104,80 @@ async fn feedback_flow(backend: Backend) {
     assert_eq!((kpis["positive"].as_u64(), kpis["negative"].as_u64()), (Some(1), Some(1)));
 }
 on_both_backends!(feedback_flow);
+
+/// Inserts a feedback row written at `at`, as `create` would have (sentiment from the words).
+async fn feedback_at(app: &TestApp, text: &str, category: &str, at: chrono::DateTime<chrono::Utc>) -> i64 {
+    use sea_orm::{ActiveModelTrait, Set};
+    let (score, label) = gad_core::services::feedback::sentiment(text);
+    let row = gad_core::entities::feedback::ActiveModel {
+        channel: Set(Channel::Telegram),
+        user_id: Set(None),
+        telegram_user_id: Set(Some(7001)),
+        text: Set(text.to_owned()),
+        category: Set(Some(category.to_owned())),
+        sentiment_score: Set(Some(score)),
+        sentiment_label: Set(Some(label.to_owned())),
+        status: Set(contract::domain::FeedbackStatus::New),
+        created_at: Set(at),
+        updated_at: Set(at),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    row.id
+}
+
+/// The weekly digest counts the local week (Monday 00:00 to Monday 00:00 in the configured
+/// zone), compares it with the week before, orders categories and the most negative items,
+/// and draws four weeks of sentiment; officers may not read it.
+async fn the_feedback_digest_counts_the_local_week(backend: Backend) {
+    use chrono::TimeZone;
+    let app = TestApp::spawn(backend).await;
+    let tz = app.state.config.timezone;
+    let at = |m: u32, d: u32, h: u32, min: u32| {
+        tz.with_ymd_and_hms(2025, m, d, h, min, 0).unwrap().with_timezone(&chrono::Utc)
+    };
+    // The week of Monday 2025-03-03, and around it.
+    let worst =
+        feedback_at(&app, "El bot es lento, tiene un error y falla siempre, muy mal", "sistema", at(3, 4, 10, 0)).await;
+    let bad = feedback_at(&app, "El mapa es lento", "sistema", at(3, 5, 9, 0)).await;
+    feedback_at(&app, "Excelente el nuevo turno, muy bien", "operativo", at(3, 6, 12, 0)).await;
+    feedback_at(&app, "Consulta sobre el franco", "general", at(3, 9, 23, 30)).await; // Sunday night: still this week
+    feedback_at(&app, "El bot falla", "sistema", at(3, 10, 0, 30)).await; // next Monday: not this week
+    feedback_at(&app, "Todo bien", "general", at(2, 26, 15, 0)).await; // the week before
+    feedback_at(&app, "Un error grave", "sistema", at(2, 12, 8, 0)).await; // three weeks before
+
+    let supervisor =
+        actor_for_user(&app.state, user_id(&app, "supervisor@gad.local").await, Channel::Web).await.unwrap();
+    let week = chrono::NaiveDate::from_ymd_opt(2025, 3, 3).unwrap();
+    // Any day of the week names it.
+    let digest =
+        gad_core::services::feedback::digest(&app.state, &supervisor, week + chrono::Duration::days(3)).await.unwrap();
+    assert_eq!(digest.week_start, week);
+    assert_eq!((digest.total, digest.previous_total), (4, 1));
+    let categories: Vec<(&str, u64)> = digest.by_category.iter().map(|c| (c.category.as_str(), c.count)).collect();
+    assert_eq!(categories, [("sistema", 2), ("general", 1), ("operativo", 1)]);
+    let worst_ids: Vec<i64> = digest.worst.iter().map(|f| f.id).collect();
+    assert_eq!(worst_ids, [worst, bad], "negative items only, most negative first");
+    let trend: Vec<(chrono::NaiveDate, u64, u64)> =
+        digest.trend.iter().map(|w| (w.week_start, w.total, w.negative)).collect();
+    let monday = |d: u32, m: u32| chrono::NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+    assert_eq!(trend, [(monday(10, 2), 1, 1), (monday(17, 2), 0, 0), (monday(24, 2), 1, 0), (week, 4, 2)]);
+    let open = gad_core::entities::feedback::Entity::find()
+        .filter(gad_core::entities::feedback::Column::Status.ne(contract::domain::FeedbackStatus::Resolved))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(digest.open, open);
+
+    let officer = actor_for_user(&app.state, user_id(&app, "efectivo1@gad.local").await, Channel::Web).await.unwrap();
+    let refused = gad_core::services::feedback::digest(&app.state, &officer, week).await.unwrap_err();
+    assert_eq!(contract::ApiError::from(refused).code, ErrorCode::Forbidden);
+}
+on_both_backends!(the_feedback_digest_counts_the_local_week);
+
+async fn user_id(app: &TestApp, email: &str) -> i64 {
+    use gad_core::entities::users;
+    users::Entity::find().filter(users::Column::Email.eq(email)).one(&app.state.db).await.unwrap().unwrap().id
+}

@@ -10,8 +10,8 @@ use std::time::Duration as StdDuration;
 
 use app::api::emergency::raise_emergency;
 use app::api::tasks::{
-    assign_officers, create_task, delete_task, export_tasks_csv, list_tasks, query_tasks, task_detail, transition_task,
-    unassign_officer, update_task,
+    assign_officers, create_task, delete_task, list_tasks, query_tasks, task_detail, transition_task, unassign_officer,
+    update_task,
 };
 use app::server::harness::call_as;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -640,8 +640,12 @@ async fn roles_against_server_functions(backend: Backend) {
             }
             (Some(_), Err(e)) => panic!("{name} query: {e:?}"),
         }
-        let r = call_as(state, who.clone(), || export_tasks_csv(TaskFilter::default())).await;
-        expect(r.map(|_| ()).map_err(|e| e.code), who.is_some(), ErrorCode::Forbidden, "export");
+        if let Some(actor) = &who {
+            let csv = services::tasks::export_csv(state, actor, TaskFilter::default()).await.unwrap().text().await;
+            let rows = parse_csv(&csv.unwrap());
+            assert_eq!(rows.iter().any(|r| r[0] == foreign.code), manager, "{name} exports foreign tasks");
+            assert!(rows.iter().any(|r| r[0] == own.code), "{name} exports their own");
+        }
 
         // Transitions: the officer only their own task; cancelling only managers.
         let r = call_as(state, who.clone(), || transition_task(foreign.id, TaskStatus::InProgress, None)).await;
@@ -831,7 +835,7 @@ async fn deleted_tasks_are_invisible(backend: Backend) {
             .await
             .unwrap();
         assert!(found.items.is_empty());
-        let csv = services::tasks::export_csv(state, who, TaskFilter::default()).await.unwrap();
+        let csv = services::tasks::export_csv(state, who, TaskFilter::default()).await.unwrap().text().await.unwrap();
         assert!(!csv.contains("zzqx"));
     }
     for scope in [TaskScope::Mine, TaskScope::All] {
@@ -1114,30 +1118,17 @@ on_both_backends!(every_sort_reads_in_index_order);
 
 /// Splits RFC 4180 CSV into records.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match (quoted, ch) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    rows
+    let text = text.strip_prefix('\u{feff}').expect("a CSV export starts with a byte-order mark");
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+async fn export_text(state: &gad_core::state::AppState, who: &Actor, filter: TaskFilter) -> String {
+    services::tasks::export_csv(state, who, filter).await.unwrap().text().await.unwrap()
 }
 
 async fn csv_export_escapes_fields(backend: Backend) {
@@ -1158,6 +1149,9 @@ async fn csv_export_escapes_fields(backend: Backend) {
         TaskFilter { text: Some("especial".into()), ..Default::default() },
     )
     .await
+    .unwrap()
+    .text()
+    .await
     .unwrap();
     assert!(csv.contains(r#""Control, ""especial"" de tránsito""#), "{csv}");
     let rows = parse_csv(&csv);
@@ -1176,12 +1170,72 @@ async fn csv_export_escapes_fields(backend: Backend) {
     assert!(rows.iter().all(|r| r.len() == rows[0].len()));
 
     // Same visibility as queries: the officer's export has their two demo tasks plus this one.
-    let own = parse_csv(&services::tasks::export_csv(state, &c.officer, TaskFilter::default()).await.unwrap());
+    let own = parse_csv(&export_text(state, &c.officer, TaskFilter::default()).await);
     assert_eq!(own.len(), 1 + 3);
-    let everything = parse_csv(&services::tasks::export_csv(state, &c.admin, TaskFilter::default()).await.unwrap());
+    let everything = parse_csv(&export_text(state, &c.admin, TaskFilter::default()).await);
     assert_eq!(everything.len(), 1 + 11);
 }
 on_both_backends!(csv_export_escapes_fields);
+
+/// An export longer than a page is read a page at a time and holds every row once, in the
+/// filter's order, whatever the sort.
+async fn csv_export_streams_every_page(backend: Backend) {
+    let c = ctx(backend).await;
+    let state = &c.app.state;
+    let rows = services::csv::PAGE_ROWS as usize * 2 + 7;
+    let now = Utc::now();
+    let created_by = c.admin.user_id;
+    let batch: Vec<tasks::ActiveModel> = (0..rows)
+        .map(|n| tasks::ActiveModel {
+            code: Set(format!("PAGINA-{n:05}")),
+            title: Set(format!("Paginada {n}")),
+            task_type: Set(TaskType::Administrative),
+            priority: Set(TaskPriority::ALL[n % TaskPriority::ALL.len()]),
+            status: Set(TaskStatus::Scheduled),
+            // Every third task without a start: those sort last.
+            scheduled_start: Set((n % 3 != 0).then(|| now + Duration::minutes((n % 50) as i64))),
+            paused_seconds: Set(0),
+            created_by: Set(created_by),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in batch.chunks(200) {
+        tasks::Entity::insert_many(chunk.to_vec()).exec(&state.db).await.unwrap();
+    }
+    for sort in [TaskSort::ScheduledStart, TaskSort::Priority, TaskSort::Code] {
+        for descending in [false, true] {
+            let filter = TaskFilter { text: Some("Paginada".into()), sort, descending, ..Default::default() };
+            let exported: Vec<String> = parse_csv(&export_text(state, &c.supervisor, filter.clone()).await)
+                .into_iter()
+                .skip(1)
+                .map(|r| r[0].clone())
+                .collect();
+            assert_eq!(exported.len(), rows, "{sort:?} {descending}");
+            assert_eq!(exported.iter().collect::<HashSet<_>>().len(), rows, "no row twice: {sort:?} {descending}");
+            // The same order as the list's pages.
+            let mut listed = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = services::tasks::query(
+                    state,
+                    &c.supervisor,
+                    TaskFilter { cursor, limit: Some(200), ..filter.clone() },
+                )
+                .await
+                .unwrap();
+                listed.extend(page.items.into_iter().map(|t| t.code));
+                cursor = page.next_cursor;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(exported, listed, "{sort:?} {descending}");
+        }
+    }
+}
+on_both_backends!(csv_export_streams_every_page);
 
 // --------------------------------------------------------------------------------- events
 

@@ -24,7 +24,7 @@ use crate::error::{AppError, AppResult};
 use crate::meta::AuditMeta;
 use crate::permissions::{Capability, require, require_write};
 use crate::services::audit::{self, AuditEntry};
-use crate::services::{csv_field, local_time};
+use crate::services::local_time;
 use crate::state::AppState;
 use crate::validate::{Errors, check_len, check_point};
 use crate::visibility::{TaskVisibility, assigned_to, is_assigned};
@@ -39,15 +39,13 @@ use contract::tasks::{
 const LIST_LIMIT: u64 = 500;
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 200;
-/// Most rows one CSV export holds.
-pub const EXPORT_LIMIT: u64 = 10_000;
 
 const TITLE_MIN: usize = 3;
 const TITLE_MAX: usize = 200;
 const CODE_MAX: usize = 40;
 const LONG_TEXT_MAX: usize = 5000;
 const LOCATION_TEXT_MAX: usize = 300;
-const REASON_MAX: usize = 1000;
+pub(crate) const REASON_MAX: usize = 1000;
 const SEARCH_MAX: usize = 100;
 
 mod export;
@@ -60,6 +58,7 @@ pub use export::*;
 pub use lifecycle::*;
 pub use query::*;
 use validate::*;
+pub(crate) use validate::{check_code, check_location, check_schedule, check_texts, check_title, clean};
 pub use write::*;
 
 // ----------------------------------------------------------------------------------- helpers

@@ -349,9 +349,13 @@ pub(super) fn sort_key(sort: TaskSort, t: &tasks::Model) -> Option<SortKey> {
     }
 }
 
+/// Where the page after `t` starts.
+pub(super) fn cursor_of(filter: &TaskFilter, t: &tasks::Model) -> Cursor {
+    Cursor { s: filter.sort.as_str().into(), d: filter.descending, k: sort_key(filter.sort, t), i: t.id }
+}
+
 pub(super) fn encode_cursor(filter: &TaskFilter, t: &tasks::Model) -> String {
-    let cursor = Cursor { s: filter.sort.as_str().into(), d: filter.descending, k: sort_key(filter.sort, t), i: t.id };
-    hex::encode(serde_json::to_vec(&cursor).unwrap_or_default())
+    hex::encode(serde_json::to_vec(&cursor_of(filter, t)).unwrap_or_default())
 }
 
 pub(super) fn decode_cursor(filter: &TaskFilter, text: &str) -> AppResult<Cursor> {
@@ -487,9 +491,20 @@ pub(super) async fn compute_query(state: &AppState, actor: &Actor, filter: TaskF
     let Some(query) = page_query(state, actor, &filter, cursor, limit)? else {
         return Ok(Page { items: Vec::new(), next_cursor: None });
     };
-    let mut rows = if clean(filter.text.clone()).is_some()
-        && state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres
-    {
+    let mut rows = fetch_page(state, &filter, query).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|t| encode_cursor(&filter, t)) } else { None };
+    Ok(Page { items: summarize(state, rows).await?, next_cursor })
+}
+
+/// The rows of one page's statement.
+pub(super) async fn fetch_page(
+    state: &AppState,
+    filter: &TaskFilter,
+    query: Select<tasks::Entity>,
+) -> AppResult<Vec<tasks::Model>> {
+    if clean(filter.text.clone()).is_some() && state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // A search is planned for its own text, never with a cached generic plan: a common
         // text reads the list's index in order, a rare one the trigram index, and the generic
         // plan (chosen after a run of rare texts) reads every row for a rare one (0.8 s at
@@ -499,14 +514,10 @@ pub(super) async fn compute_query(state: &AppState, actor: &Actor, filter: TaskF
         txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
         let rows = query.all(&txn).await?;
         txn.commit().await?;
-        rows
+        Ok(rows)
     } else {
-        query.all(&state.db).await?
-    };
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|t| encode_cursor(&filter, t)) } else { None };
-    Ok(Page { items: summarize(state, rows).await?, next_cursor })
+        Ok(query.all(&state.db).await?)
+    }
 }
 
 #[cfg(test)]

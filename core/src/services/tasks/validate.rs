@@ -3,18 +3,18 @@
 use super::*;
 
 /// Trimmed, and `None` when blank.
-pub(super) fn clean(text: Option<String>) -> Option<String> {
+pub(crate) fn clean(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
-pub(super) fn check_title(errors: &mut Errors, title: &str) {
+pub(crate) fn check_title(errors: &mut Errors, title: &str) {
     let n = title.chars().count();
     if !(TITLE_MIN..=TITLE_MAX).contains(&n) {
         errors.add("title", "El título debe tener entre 3 y 200 caracteres.");
     }
 }
 
-pub(super) fn check_code(errors: &mut Errors, code: &str) {
+pub(crate) fn check_code(errors: &mut Errors, code: &str) {
     let valid = !code.is_empty()
         && code.len() <= CODE_MAX
         && code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
@@ -23,7 +23,7 @@ pub(super) fn check_code(errors: &mut Errors, code: &str) {
     }
 }
 
-pub(super) fn check_schedule(errors: &mut Errors, start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) {
+pub(crate) fn check_schedule(errors: &mut Errors, start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) {
     match (start, end) {
         (None, Some(_)) => errors.add("scheduled_start", "Indique el inicio programado si indica el fin."),
         (Some(s), Some(e)) if e <= s => {
@@ -33,7 +33,7 @@ pub(super) fn check_schedule(errors: &mut Errors, start: Option<DateTime<Utc>>, 
     }
 }
 
-pub(super) fn check_location(errors: &mut Errors, lat: Option<f64>, lon: Option<f64>) {
+pub(crate) fn check_location(errors: &mut Errors, lat: Option<f64>, lon: Option<f64>) {
     match (lat, lon) {
         (Some(lat), Some(lon)) => {
             check_point(errors, lat, lon);
@@ -45,7 +45,7 @@ pub(super) fn check_location(errors: &mut Errors, lat: Option<f64>, lon: Option<
 }
 
 /// Length limits of the free-text fields.
-pub(super) fn check_texts(
+pub(crate) fn check_texts(
     errors: &mut Errors,
     description: Option<&str>,
     location_text: Option<&str>,

@@ -211,7 +211,7 @@ async fn find_user(db: &impl ConnectionTrait, id: i64) -> AppResult<users::Model
     users::Entity::find_by_id(id).filter(users::Column::DeletedAt.is_null()).one(db).await?.ok_or(AppError::NotFound)
 }
 
-fn validate_profile(dni: &str, first: &str, last: &str, email: &str) -> AppResult<()> {
+pub(crate) fn validate_profile(dni: &str, first: &str, last: &str, email: &str) -> AppResult<()> {
     let mut errors = crate::validate::Errors::new();
     let mut bad = |field: &str, message: &str| errors.add(field, message);
     if !(7..=12).contains(&dni.len()) || !dni.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -235,7 +235,7 @@ fn validate_profile(dni: &str, first: &str, last: &str, email: &str) -> AppResul
 const PHONE_MAX: usize = 30;
 
 /// A phone number: digits, spaces and `+ - ( ) .`, at most [`PHONE_MAX`] characters.
-fn validate_phone(phone: Option<&str>) -> AppResult<()> {
+pub(crate) fn validate_phone(phone: Option<&str>) -> AppResult<()> {
     let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) else {
         return Ok(());
     };

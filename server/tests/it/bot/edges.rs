@@ -405,7 +405,7 @@ async fn bot_api_errors_and_unreadable_replies_are_survived() {
     })
     .await
     .unwrap();
-    rig.tg.fault("sendLocation", Fault::Refuse, 1);
+    rig.tg.fault("sendVenue", Fault::Refuse, 1);
     let supervisor = supervisor_actor(&rig.app).await;
     let outcome = call_as(&rig.app.state, Some(supervisor), || {
         app::api::emergency::raise_emergency(
@@ -418,7 +418,7 @@ async fn bot_api_errors_and_unreadable_replies_are_survived() {
     .await
     .unwrap();
     rig.tg.sent(chat, &format!("EMERGENCIA {}", outcome.task.code)).await;
-    rig.tg.wait_for("the refused place", |c| c.method == "sendLocation").await;
+    rig.tg.wait_for("the refused place", |c| c.method == "sendVenue").await;
     let later = new_task(&rig.app, "Después de la emergencia", vec![me.officer_id.unwrap()]).await;
     rig.tg.sent(chat, &later.code).await;
 }
@@ -850,4 +850,56 @@ async fn the_notifier_steps_aside_while_another_process_holds_the_lease() {
     let note = rig.tg.sent(chat, &task.code).await;
     assert!(text(&note).contains("Se le asignó una tarea"));
     assert_eq!(notices_to(&rig.tg, chat, &task.code).len(), 1);
+}
+
+/// "Detalles" names the place where the task has one, and gives coordinates only where it
+/// does not; an emergency's pin is named by its description.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn places_read_as_words_where_words_are_known() {
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo1@gad.local", 30_077).await;
+    let chat = 30_077;
+    let supervisor = supervisor_actor(&rig.app).await;
+    let mut placed = NewTask::new("Control en la plaza", TaskType::Patrol);
+    placed.lat = Some(-34.6083);
+    placed.lon = Some(-58.3712);
+    placed.location_text = Some("Plaza de Mayo".into());
+    placed.officer_ids = vec![me.officer_id.unwrap()];
+    let placed = call_as(&rig.app.state, Some(supervisor.clone()), || create_task(placed)).await.unwrap();
+    let mut unnamed = NewTask::new("Control sin lugar", TaskType::Patrol);
+    unnamed.lat = Some(-34.61);
+    unnamed.lon = Some(-58.38);
+    unnamed.officer_ids = vec![me.officer_id.unwrap()];
+    let unnamed = call_as(&rig.app.state, Some(supervisor.clone()), || create_task(unnamed)).await.unwrap();
+    let card = rig.tg.sent(chat, &unnamed.code).await;
+
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &card, &format!("i:{}", placed.id)).await;
+    let info = wait_new(&rig.tg, chat, before, &placed.code).await;
+    let info = text(&info);
+    assert!(info.contains("Lugar: Plaza de Mayo"), "{info}");
+    assert!(!info.contains("Coordenadas"), "{info}");
+    let before = rig.tg.messages_to(chat).len();
+    press(&rig, chat, &card, &format!("i:{}", unnamed.id)).await;
+    let info = wait_new(&rig.tg, chat, before, "Coordenadas: -34.61000, -58.38000").await;
+    assert!(!text(&info).contains("Lugar:"));
+
+    call_as(&rig.app.state, Some(me.clone()), || {
+        app::api::officers::set_my_status(contract::domain::OfficerStatus::Available)
+    })
+    .await
+    .unwrap();
+    let outcome = call_as(&rig.app.state, Some(supervisor), || {
+        app::api::emergency::raise_emergency(
+            -34.6,
+            -58.4,
+            Some("Choque en Av. Rivadavia y Acoyte".into()),
+            contract::emergency::EmergencyAssign::Officers(vec![me.officer_id.unwrap()]),
+        )
+    })
+    .await
+    .unwrap();
+    let pin = rig.tg.wait_for("the named place", |c| c.method == "sendVenue" && c.body["chat_id"] == json!(chat)).await;
+    assert_eq!(pin.body["title"], json!(format!("🚨 Emergencia {}", outcome.task.code)));
+    assert_eq!(pin.body["address"], "Choque en Av. Rivadavia y Acoyte");
 }

@@ -29,7 +29,7 @@ pub fn redis_url() -> String {
     std::env::var("GAD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(url);
     format!("{base}/{name}")
 }
@@ -366,6 +366,12 @@ impl GadProcess {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         None
+    }
+
+    /// Sends `signal` (`HUP`, `TERM`, …) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap().success());
     }
 
     /// Kills the process with SIGKILL (no clean-up of any kind) and reaps it.

@@ -1,0 +1,95 @@
+//! The outgoing feedback webhook against a local receiver: signed, retried with backoff while
+//! the receiver fails, delivered once it answers, never twice.
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use common::{Backend, DEMO_PASSWORD, TestApp};
+use serde_json::{Value, json};
+
+const SECRET: &str = "feedback-hook-secret-0123456789";
+
+/// What the receiver saw: (delivery id, signature, body, when).
+type Seen = Arc<Mutex<Vec<(String, String, String, Instant)>>>;
+
+/// A receiver that answers 500 to its first `failures` requests, then 204.
+async fn receiver(failures: usize) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/hooks/gad",
+            axum::routing::post(move |State(seen): State<Seen>, headers: HeaderMap, body: Bytes| async move {
+                let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                let mut seen = seen.lock().unwrap();
+                seen.push((
+                    header("x-gad-delivery"),
+                    header("x-gad-signature"),
+                    String::from_utf8(body.to_vec()).unwrap(),
+                    Instant::now(),
+                ));
+                assert_eq!(header("x-gad-event"), "feedback.created");
+                assert_eq!(header("content-type"), "application/json");
+                if seen.len() <= failures { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::NO_CONTENT }
+            }),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hooks/gad"), seen)
+}
+
+async fn wait_for(seen: &Seen, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.lock().unwrap().len() < count {
+        assert!(Instant::now() < deadline, "{} of {count} webhook calls", seen.lock().unwrap().len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn feedback_reaches_the_webhook_signed_and_once(backend: Backend) {
+    let (url, seen) = receiver(2).await;
+    let env = [("GAD_FEEDBACK_WEBHOOK_URL", url.as_str()), ("GAD_FEEDBACK_WEBHOOK_SECRET", SECRET)];
+    let app = TestApp::spawn_with(backend, &env).await;
+    let officer = app.login("efectivo3@gad.local", DEMO_PASSWORD).await;
+    let post = async |text: &str| {
+        let res = officer.post(app.url("/api/v1/feedback")).json(&json!({ "text": text })).send().await.unwrap();
+        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+        res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    };
+    let first = post("El mapa es <muy> lento y tiene un error").await;
+
+    // Two refusals, then the receiver takes it: three attempts, one delivery id, a second and
+    // then two seconds apart, each signed over its exact body.
+    wait_for(&seen, 3).await;
+    let calls = seen.lock().unwrap().clone();
+    assert!(calls.iter().all(|c| c.0 == calls[0].0), "one delivery id across retries");
+    assert!(calls[1].3 - calls[0].3 >= Duration::from_millis(900), "backoff before the first retry");
+    assert!(calls[2].3 - calls[1].3 >= Duration::from_millis(1900), "the backoff doubles");
+    for (_, signature, body, _) in &calls {
+        assert_eq!(signature, &gad_server::feedback_webhook::signature(SECRET.as_bytes(), body.as_bytes()));
+    }
+    let body: Value = serde_json::from_str(&calls[2].2).unwrap();
+    assert_eq!(body["event"], "feedback.created");
+    assert_eq!(body["delivery"].as_i64().unwrap().to_string(), calls[0].0);
+    assert_eq!(body["feedback"]["id"], first);
+    assert_eq!(body["feedback"]["text"], "El mapa es <muy> lento y tiene un error");
+    assert_eq!(body["feedback"]["sentiment_label"], "negative");
+
+    // The next item goes through at once; nothing is sent twice.
+    let second = post("Muy buena la nueva pantalla, gracias").await;
+    wait_for(&seen, 4).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let calls = seen.lock().unwrap().clone();
+    assert_eq!(calls.len(), 4, "no delivery repeated");
+    let body: Value = serde_json::from_str(&calls[3].2).unwrap();
+    assert_eq!(body["feedback"]["id"], second);
+    assert_ne!(calls[3].0, calls[0].0);
+}
+on_both_backends!(feedback_reaches_the_webhook_signed_and_once);
