@@ -8,6 +8,7 @@
 # Then the mixed load of an operations room (64 dashboard readers, 200 officers reporting
 # every 10 s, 5 task writes a second) with p50/p99 per route, and the server's memory.
 #   BENCH_SIZES="10000" BENCH_DURATION=10s scripts/bench.sh --postgres
+#   BENCH_OVERVIEW_ONLY=1: per size only the statistics and overview rows, then the mixed load.
 # Needs: a release build (`cargo build --release -p server --bin gad`), wrk, PostgreSQL 15
 # with PostGIS, pgbench (scripts/install-deps.sh --bench), python3.
 set -euo pipefail
@@ -204,6 +205,15 @@ for size in $SIZES; do
   COLD=$(login "$PORT_cold")
   echo "| what | req/s | p50 | p99 | errors | SQL statements per request |"
   echo "|---|---|---|---|---|---|"
+  # The statistics behind the overview (its last 14 days) and the whole overview, uncached.
+  bench "GET /api/v1/statistics (14 days), cache bypassed" "$PORT_cold" "$COLD" \
+    "/api/v1/statistics?from=$(date -d '13 days ago' +%F)&to=$(date +%F)"
+  bench "SSR overview /, cache bypassed" "$PORT_cold" "$COLD" "/"
+  if [ -n "${BENCH_OVERVIEW_ONLY:-}" ]; then
+    echo "resident memory: cache bypassed $(rss "$PID_cold")"
+    stop_servers
+    continue
+  fi
   bench "GET /api/v1/tasks?limit=50, cache warm" "$PORT_warm" "$WARM" "/api/v1/tasks?limit=50"
   bench "the same, cache bypassed" "$PORT_cold" "$COLD" "/api/v1/tasks?limit=50"
   bare "its list query" "$WORK/list.sql"

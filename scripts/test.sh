@@ -283,6 +283,41 @@ phase_begin "dependencies"
 scripts/install-deps.sh --test
 phase_end
 
+# After a failed `cargo test`: prints why each test failed (its panic line, which the long
+# backtraces would otherwise push out of a log's tail), then runs the failed tests once more,
+# each alone. Passes only when every one of them passes on its own; a test that passes on the
+# second try is named as FLAKY, loudly, so it gets fixed rather than forgotten. A build error
+# (no failed test named) is never retried.
+retry_failed_tests() {
+  local log=$1
+  local names targets
+  names=$(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$log" | sort -u)
+  # shellcheck disable=SC2016  # the backquotes are cargo's, not a command
+  targets=$(sed -n 's/^error: test failed, to rerun pass `\(.*\)`$/\1/p' "$log" | sort -u)
+  echo "[test] why they failed (panic lines):"
+  grep -A3 "panicked at" "$log" | grep -v '^ *[0-9]*: \|^ *at \|^stack backtrace' | head -80 || true
+  [ -n "$names" ] && [ -n "$targets" ] || return 1
+  echo "[test] running each failed test once more, alone: $(tr '\n' ' ' <<< "$names")"
+  local target name passed
+  while read -r name; do
+    passed=false
+    while read -r target; do
+      # shellcheck disable=SC2086  # the target is cargo's own "-p X --test Y" words
+      RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components" \
+        cargo test ${locked[@]+"${locked[@]}"} $target -- --exact "$name" > "$WORK/retry.log" 2>&1 || true
+      if grep -q "^test $name \.\.\. FAILED" "$WORK/retry.log"; then
+        tail -40 "$WORK/retry.log"
+        echo "[test] $name failed again" >&2
+        return 1
+      fi
+      grep -q "^test $name \.\.\. ok" "$WORK/retry.log" && passed=true
+    done <<< "$targets"
+    $passed || { echo "[test] $name could not be run again" >&2; return 1; }
+    echo "[test] FLAKY: $name failed once and passed alone; fix it" >&2
+    FAILED=$((FAILED - 1)); PASSED=$((PASSED + 1))
+  done <<< "$names"
+}
+
 if $run_rust; then
   phase_begin "services"
   services
@@ -302,7 +337,9 @@ if $run_rust; then
   rc=${PIPESTATUS[0]}
   set -e
   count_cargo "$WORK/cargo-test.log"
-  [ "$rc" -eq 0 ] || exit "$rc"
+  if [ "$rc" -ne 0 ]; then
+    retry_failed_tests "$WORK/cargo-test.log" || exit "$rc"
+  fi
   phase_end
 
   # The same tests again, instrumented: line coverage of the services, the bot and the whole

@@ -1,14 +1,16 @@
 //! Task statistics over a period, scoped by role (SPEC §5: own / team / all).
 //!
-//! The scoped tasks of the period are read once and every figure is computed here from those
-//! rows, identically on both backends (no backend-specific date arithmetic). See
-//! [`contract::stats`] for what each figure means.
+//! Every figure is counted by the database in a handful of grouped queries (no task row
+//! travels to GAD), the same queries on both backends except two spellings ([`Dialect`]):
+//! the time bucket of a timestamp and a duration in seconds. Days are formed here from
+//! quarter-hour buckets, in the configured time zone. See [`contract::stats`] for what each
+//! figure means.
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, TimeZone, Utc};
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationTrait};
 
 use crate::actor::Actor;
 use crate::entities::{officers, task_assignments, tasks, users};
@@ -80,15 +82,44 @@ fn local_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> DateTime<Utc> {
         .map_or_else(|| midnight.and_utc(), |at| at.with_timezone(&Utc))
 }
 
+/// Width of the time buckets the database counts in: every time zone in use today is a whole
+/// number of quarter hours from UTC, so a bucket never straddles a local midnight and each
+/// bucket belongs to exactly one local day.
+const BUCKET_SECONDS: i64 = 900;
+
 /// A task's reference time: when it is (or was) meant to happen.
-fn reference_time(t: &tasks::Model) -> DateTime<Utc> {
-    t.scheduled_start.or(t.actual_start).unwrap_or(t.created_at)
+const REFERENCE_SQL: &str = r#"COALESCE("tasks"."scheduled_start", "tasks"."actual_start", "tasks"."created_at")"#;
+const ACTUAL_END_SQL: &str = r#""tasks"."actual_end""#;
+
+/// The SQL spellings that differ between the backends.
+#[derive(Clone, Copy)]
+struct Dialect {
+    postgres: bool,
 }
 
-/// Actual duration in seconds: end − start − paused time (never negative).
-fn duration_seconds(t: &tasks::Model) -> Option<i64> {
-    let (start, end) = (t.actual_start?, t.actual_end?);
-    Some(((end - start).num_seconds() - t.paused_seconds).max(0))
+impl Dialect {
+    fn of(state: &AppState) -> Self {
+        Self { postgres: state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres }
+    }
+
+    /// The [`BUCKET_SECONDS`] bucket (seconds since the epoch ÷ the width) of a timestamp.
+    fn bucket(self, timestamp: &str) -> Expr {
+        Expr::cust(if self.postgres {
+            format!("FLOOR(EXTRACT(EPOCH FROM {timestamp}) / {BUCKET_SECONDS})::bigint")
+        } else {
+            format!("(unixepoch({timestamp}) / {BUCKET_SECONDS})")
+        })
+    }
+
+    /// Actual duration in whole seconds: end − start − paused time, never negative.
+    fn duration(self) -> Expr {
+        Expr::cust(if self.postgres {
+            r#"GREATEST(TRUNC(EXTRACT(EPOCH FROM "tasks"."actual_end" - "tasks"."actual_start"))::bigint - "tasks"."paused_seconds", 0)"#
+        } else {
+            // julianday() keeps milliseconds: rounded to them, then truncated to seconds.
+            r#"MAX(CAST(ROUND((julianday("tasks"."actual_end") - julianday("tasks"."actual_start")) * 86400000.0) AS INTEGER) / 1000 - "tasks"."paused_seconds", 0)"#
+        })
+    }
 }
 
 /// Linear interpolation between closest ranks over sorted values (`p` in 0..=1).
@@ -100,21 +131,46 @@ pub fn percentile(sorted: &[i64], p: f64) -> Option<f64> {
     Some(a + (b - a) * (rank - lo as f64))
 }
 
-fn in_period(at: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
-    from <= at && at < to
+/// [`percentile`] over `(value, how many times)` pairs in increasing order of value.
+fn percentile_of_counts(counted: &[(i64, u64)], p: f64) -> Option<f64> {
+    let total: u64 = counted.iter().map(|(_, n)| n).sum();
+    let last = total.checked_sub(1)?;
+    let rank = p.clamp(0.0, 1.0) * last as f64;
+    let at = |index: u64| {
+        let mut seen = 0;
+        counted.iter().find_map(|&(value, n)| {
+            seen += n;
+            (index < seen).then_some(value as f64)
+        })
+    };
+    let (a, b) = (at(rank.floor() as u64)?, at(rank.ceil() as u64)?);
+    Some(a + (b - a) * (rank - rank.floor()))
 }
 
 fn between<C: ColumnTrait>(column: C, from: DateTime<Utc>, to: DateTime<Utc>) -> Condition {
     Condition::all().add(column.gte(from)).add(column.lt(to))
 }
 
-/// Statistics over `[from, to)`, scoped to the viewer.
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or_default()
+}
+
+/// `SUM(CASE WHEN condition THEN 1 ELSE 0 END)`.
+fn count_if(condition: Condition) -> Expr {
+    let case: Expr = Expr::case(condition, Expr::val(1)).finally(Expr::val(0)).into();
+    Func::sum(case).into()
+}
+
+/// Statistics over `[from, to)`, scoped to the viewer. Every figure is counted by the
+/// database (grouped by status, type, priority, supervisor, officer, time bucket and
+/// duration), so the cost follows the number of groups, not of tasks.
 pub async fn summary(
     state: &AppState,
     actor: &Actor,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<TaskStatistics> {
+    use tasks::Column as T;
     let scope = Scope::of(actor);
     // Microseconds, as stored, so both backends draw the same boundary.
     let (from, to) = (from.trunc_subsecs(6), to.trunc_subsecs(6));
@@ -125,91 +181,154 @@ pub async fn summary(
         return Err(AppError::validation("to", "El período no puede superar los 366 días."));
     }
     let tz = state.config.timezone;
-    let rows = scoped_tasks(state, scope, from, to).await?;
-    // The database filter is a superset; the exact membership is decided here.
-    let of_period: Vec<&tasks::Model> = rows.iter().filter(|t| in_period(reference_time(t), from, to)).collect();
-    let completed: Vec<&tasks::Model> = rows
-        .iter()
-        .filter(|t| t.status == TaskStatus::Completed && t.actual_end.is_some_and(|end| in_period(end, from, to)))
-        .collect();
+    let db = &state.db;
+    let dialect = Dialect::of(state);
 
-    // Counts.
-    let count = |pred: &dyn Fn(&tasks::Model) -> bool| of_period.iter().filter(|t| pred(t)).count() as u64;
+    // The tasks of the period (by reference time) and those completed in it.
+    let reference = || Expr::cust(REFERENCE_SQL);
+    let of_period = Condition::all().add(reference().gte(from)).add(reference().lt(to));
+    let completed_in = Condition::all().add(T::Status.eq(TaskStatus::Completed)).add(between(T::ActualEnd, from, to));
+    // What the indexes can find: a superset of both sets, per column.
+    let candidates = Condition::any()
+        .add(between(T::ScheduledStart, from, to))
+        .add(Condition::all().add(T::ScheduledStart.is_null()).add(between(T::ActualStart, from, to)))
+        .add(Condition::all().add(T::ScheduledStart.is_null()).add(T::ActualStart.is_null()).add(between(
+            T::CreatedAt,
+            from,
+            to,
+        )))
+        .add(completed_in.clone());
+    let scoped = scope_condition(scope).map(|scoped| scoped.add(candidates));
+
+    // Of the period: by status, type, priority and supervisor.
+    let groups: Vec<(TaskStatus, TaskType, TaskPriority, Option<i64>, i64)> = match &scoped {
+        Some(scoped) => {
+            tasks::Entity::find()
+                .select_only()
+                .columns([T::Status, T::TaskType, T::Priority, T::SupervisorId])
+                .column_as(Expr::col(T::Id).count(), "n")
+                .filter(scoped.clone())
+                .filter(of_period.clone())
+                .group_by(T::Status)
+                .group_by(T::TaskType)
+                .group_by(T::Priority)
+                .group_by(T::SupervisorId)
+                .into_tuple()
+                .all(db)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let sum = |pred: &dyn Fn(TaskStatus, TaskType, TaskPriority) -> bool| -> u64 {
+        groups.iter().filter(|(s, t, p, _, _)| pred(*s, *t, *p)).map(|g| count(g.4)).sum()
+    };
+    let total = sum(&|_, _, _| true);
     let by_status: Vec<StatusCount> =
-        TaskStatus::ALL.iter().map(|&status| StatusCount { status, count: count(&|t| t.status == status) }).collect();
-    let by_type: Vec<TypeCount> = TaskType::ALL
-        .iter()
-        .map(|&task_type| TypeCount { task_type, count: count(&|t| t.task_type == task_type) })
-        .collect();
+        TaskStatus::ALL.iter().map(|&status| StatusCount { status, count: sum(&|s, _, _| s == status) }).collect();
+    let by_type: Vec<TypeCount> =
+        TaskType::ALL.iter().map(|&task_type| TypeCount { task_type, count: sum(&|_, t, _| t == task_type) }).collect();
     let by_priority: Vec<PriorityCount> = TaskPriority::ALL
         .iter()
-        .map(|&priority| PriorityCount { priority, count: count(&|t| t.priority == priority) })
+        .map(|&priority| PriorityCount { priority, count: sum(&|_, _, p| p == priority) })
         .collect();
-    let done = count(&|t| t.status == TaskStatus::Completed);
-    let cancelled = count(&|t| t.status == TaskStatus::Cancelled);
+    let done = sum(&|s, _, _| s == TaskStatus::Completed);
+    let cancelled = sum(&|s, _, _| s == TaskStatus::Cancelled);
     let completion_rate = (done + cancelled > 0).then(|| done as f64 / (done + cancelled) as f64);
 
-    // Durations.
-    let mut durations: Vec<i64> = completed.iter().filter_map(|t| duration_seconds(t)).collect();
-    durations.sort_unstable();
-    let average_seconds =
-        (!durations.is_empty()).then(|| durations.iter().map(|&d| d as f64).sum::<f64>() / durations.len() as f64);
-
-    // Per day, every day of the period.
+    // Per day: every day of the period, from the buckets of the reference times and the ends.
     let mut per_day: BTreeMap<NaiveDate, DayCount> = BTreeMap::new();
     let first_day = from.with_timezone(&tz).date_naive();
     let last_day = (to - Duration::microseconds(1)).with_timezone(&tz).date_naive();
     for date in first_day.iter_days().take_while(|d| *d <= last_day) {
         per_day.insert(date, DayCount { date, tasks: 0, completed: 0 });
     }
-    for t in &of_period {
-        if let Some(day) = per_day.get_mut(&reference_time(t).with_timezone(&tz).date_naive()) {
-            day.tasks += 1;
+    let day_of = |bucket: i64| {
+        DateTime::<Utc>::from_timestamp(bucket.saturating_mul(BUCKET_SECONDS), 0)
+            .map(|at| at.with_timezone(&tz).date_naive())
+    };
+    let mut completed_by_supervisor: HashMap<i64, u64> = HashMap::new();
+    let mut completed_in_period = 0;
+    let mut durations: Vec<(i64, u64)> = Vec::new();
+    if let Some(scoped) = &scoped {
+        let buckets: Vec<(i64, i64)> = tasks::Entity::find()
+            .select_only()
+            .expr_as(dialect.bucket(REFERENCE_SQL), "b")
+            .column_as(Expr::col(T::Id).count(), "n")
+            .filter(scoped.clone())
+            .filter(of_period.clone())
+            .group_by(dialect.bucket(REFERENCE_SQL))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (bucket, n) in buckets {
+            if let Some(day) = day_of(bucket).and_then(|d| per_day.get_mut(&d)) {
+                day.tasks += count(n);
+            }
         }
-    }
-    for t in &completed {
-        if let Some(end) = t.actual_end
-            && let Some(day) = per_day.get_mut(&end.with_timezone(&tz).date_naive())
-        {
-            day.completed += 1;
+        let ends: Vec<(Option<i64>, i64, i64)> = tasks::Entity::find()
+            .select_only()
+            .column(T::SupervisorId)
+            .expr_as(dialect.bucket(ACTUAL_END_SQL), "b")
+            .column_as(Expr::col(T::Id).count(), "n")
+            .filter(scoped.clone())
+            .filter(completed_in.clone())
+            .group_by(T::SupervisorId)
+            .group_by(dialect.bucket(ACTUAL_END_SQL))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (supervisor, bucket, n) in ends {
+            completed_in_period += count(n);
+            if let Some(supervisor) = supervisor {
+                *completed_by_supervisor.entry(supervisor).or_default() += count(n);
+            }
+            if let Some(day) = day_of(bucket).and_then(|d| per_day.get_mut(&d)) {
+                day.completed += count(n);
+            }
         }
+        let counted: Vec<(i64, i64)> = tasks::Entity::find()
+            .select_only()
+            .expr_as(dialect.duration(), "d")
+            .column_as(Expr::col(T::Id).count(), "n")
+            .filter(scoped.clone())
+            .filter(completed_in.clone())
+            .filter(T::ActualStart.is_not_null())
+            .group_by(dialect.duration())
+            .order_by_asc(dialect.duration())
+            .into_tuple()
+            .all(db)
+            .await?;
+        durations = counted.into_iter().map(|(d, n)| (d, count(n))).collect();
     }
+    let measured: u64 = durations.iter().map(|(_, n)| n).sum();
+    let average_seconds =
+        (measured > 0).then(|| durations.iter().map(|&(d, n)| d as f64 * n as f64).sum::<f64>() / measured as f64);
 
-    // Per officer and per supervisor.
-    let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-    let assignments = assignments_of(state, &ids).await?;
-    let mut officers_of: HashMap<i64, Vec<i64>> = HashMap::new();
-    for a in &assignments {
-        officers_of.entry(a.task_id).or_default().push(a.officer_id);
-    }
+    // Per officer: their assignments, counted by the database.
     let mut per_officer: HashMap<i64, (u64, u64, u64)> = HashMap::new();
-    let mut per_supervisor: HashMap<i64, (u64, u64, u64)> = HashMap::new();
-    for t in &of_period {
-        let active = u64::from(t.status.is_active());
-        for officer in officers_of.get(&t.id).into_iter().flatten() {
-            let e = per_officer.entry(*officer).or_default();
-            e.0 += 1;
-            e.2 += active;
+    if let Some(scoped) = &scoped {
+        let mut query = task_assignments::Entity::find()
+            .select_only()
+            .column(task_assignments::Column::OfficerId)
+            .expr_as(count_if(of_period.clone()), "assigned")
+            .expr_as(count_if(completed_in.clone()), "completed")
+            .expr_as(
+                count_if(of_period.clone().add(T::Status.is_in([TaskStatus::InProgress, TaskStatus::Paused]))),
+                "active",
+            )
+            .join(JoinType::InnerJoin, task_assignments::Relation::Task.def())
+            .filter(scoped.clone())
+            .filter(Condition::any().add(of_period.clone()).add(completed_in.clone()))
+            .group_by(task_assignments::Column::OfficerId);
+        if let Scope::Own(own) = scope {
+            // Colleagues on shared tasks are not the viewer's business.
+            query = query.filter(task_assignments::Column::OfficerId.eq(own));
         }
-        if let Some(s) = t.supervisor_id {
-            let e = per_supervisor.entry(s).or_default();
-            e.0 += 1;
-            e.2 += active;
+        let rows: Vec<(i64, i64, i64, i64)> = query.into_tuple().all(db).await?;
+        for (officer, assigned, completed, active) in rows {
+            per_officer.insert(officer, (count(assigned), count(completed), count(active)));
         }
     }
-    for t in &completed {
-        for officer in officers_of.get(&t.id).into_iter().flatten() {
-            per_officer.entry(*officer).or_default().1 += 1;
-        }
-        if let Some(s) = t.supervisor_id {
-            per_supervisor.entry(s).or_default().1 += 1;
-        }
-    }
-    if let Scope::Own(own) = scope {
-        // Colleagues on shared tasks are not the viewer's business.
-        per_officer.retain(|id, _| Some(*id) == own);
-    }
-
     let officer_ids: Vec<i64> = per_officer.keys().copied().collect();
     let mut per_officer: Vec<OfficerStats> = find_officers(state, &officer_ids)
         .await?
@@ -230,6 +349,20 @@ pub async fn summary(
         b.completed.cmp(&a.completed).then(b.assigned.cmp(&a.assigned)).then(a.officer_id.cmp(&b.officer_id))
     });
 
+    // Per supervisor: from the groups above.
+    let mut per_supervisor: HashMap<i64, (u64, u64, u64)> = HashMap::new();
+    for (status, _, _, supervisor, n) in &groups {
+        if let Some(s) = supervisor {
+            let e = per_supervisor.entry(*s).or_default();
+            e.0 += count(*n);
+            if status.is_active() {
+                e.2 += count(*n);
+            }
+        }
+    }
+    for (s, n) in completed_by_supervisor {
+        per_supervisor.entry(s).or_default().1 += n;
+    }
     let supervisor_ids: Vec<i64> = per_supervisor.keys().copied().collect();
     let mut per_supervisor: Vec<SupervisorStats> = find_users(state, &supervisor_ids)
         .await?
@@ -253,68 +386,46 @@ pub async fn summary(
         from,
         to,
         timezone: tz.name().to_owned(),
-        total: of_period.len() as u64,
+        total,
         by_status,
         by_type,
         by_priority,
         completion_rate,
-        completed_in_period: completed.len() as u64,
+        completed_in_period,
         average_seconds,
-        median_seconds: percentile(&durations, 0.5),
-        p90_seconds: percentile(&durations, 0.9),
+        median_seconds: percentile_of_counts(&durations, 0.5),
+        p90_seconds: percentile_of_counts(&durations, 0.9),
         per_day: per_day.into_values().collect(),
         per_officer,
         per_supervisor,
     })
 }
 
-/// Not-deleted tasks in scope that may belong to the period: a superset of the tasks of the
-/// period and of those completed in it.
-async fn scoped_tasks(
-    state: &AppState,
-    scope: Scope,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> AppResult<Vec<tasks::Model>> {
+/// Not-deleted tasks in the viewer's scope; `None` when the scope holds no task at all.
+fn scope_condition(scope: Scope) -> Option<Condition> {
     use tasks::Column as T;
-    let scope_condition = match scope {
+    let scoped = match scope {
         Scope::All => Condition::all(),
+        // Unassigned tasks they created: an anti-join, not a list of every assigned task.
         Scope::Team(user_id) => Condition::any().add(T::SupervisorId.eq(user_id)).add(
-            Condition::all().add(T::CreatedBy.eq(user_id)).add(T::Id.not_in_subquery(
-                Query::select().column(task_assignments::Column::TaskId).from(task_assignments::Entity).to_owned(),
-            )),
+            Condition::all().add(T::CreatedBy.eq(user_id)).add(
+                Expr::exists(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from(task_assignments::Entity)
+                        .and_where(
+                            Expr::col((task_assignments::Entity, task_assignments::Column::TaskId))
+                                .equals((tasks::Entity, T::Id)),
+                        )
+                        .to_owned(),
+                )
+                .not(),
+            ),
         ),
         Scope::Own(Some(officer_id)) => Condition::all().add(assigned_to(officer_id)),
-        Scope::Own(None) => return Ok(Vec::new()),
+        Scope::Own(None) => return None,
     };
-    let period = Condition::any()
-        .add(between(T::ScheduledStart, from, to))
-        .add(Condition::all().add(T::ScheduledStart.is_null()).add(between(T::ActualStart, from, to)))
-        .add(Condition::all().add(T::ScheduledStart.is_null()).add(T::ActualStart.is_null()).add(between(
-            T::CreatedAt,
-            from,
-            to,
-        )))
-        .add(Condition::all().add(T::Status.eq(TaskStatus::Completed)).add(between(T::ActualEnd, from, to)));
-    Ok(tasks::Entity::find()
-        .filter(T::DeletedAt.is_null())
-        .filter(scope_condition)
-        .filter(period)
-        .all(&state.db)
-        .await?)
-}
-
-async fn assignments_of(state: &AppState, task_ids: &[i64]) -> AppResult<Vec<task_assignments::Model>> {
-    let mut all = Vec::new();
-    for chunk in task_ids.chunks(CHUNK) {
-        all.extend(
-            task_assignments::Entity::find()
-                .filter(task_assignments::Column::TaskId.is_in(chunk.iter().copied()))
-                .all(&state.db)
-                .await?,
-        );
-    }
-    Ok(all)
+    Some(Condition::all().add(T::DeletedAt.is_null()).add(scoped))
 }
 
 /// Live officers among `ids` (deleted ones are not listed; their tasks still count).
@@ -357,6 +468,23 @@ mod tests {
         assert_eq!(percentile(&minutes, 0.9), Some(5460.0)); // 91 min
         assert_eq!(percentile(&[42], 0.9), Some(42.0));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn counted_percentiles_match_the_plain_ones() {
+        let values = [60, 60, 60, 120, 300, 300, 900, 3600, 3600, 7200];
+        let mut counted: Vec<(i64, u64)> = Vec::new();
+        for v in values {
+            match counted.last_mut() {
+                Some((last, n)) if *last == v => *n += 1,
+                _ => counted.push((v, 1)),
+            }
+        }
+        for p in [0.0, 0.1, 0.25, 0.5, 0.9, 1.0] {
+            assert_eq!(percentile_of_counts(&counted, p), percentile(&values, p), "{p}");
+        }
+        assert_eq!(percentile_of_counts(&[(42, 3)], 0.9), Some(42.0));
+        assert_eq!(percentile_of_counts(&[], 0.5), None);
     }
 
     #[test]
