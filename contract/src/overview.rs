@@ -55,7 +55,9 @@ pub struct Overview {
     pub open_emergency_list: Vec<OpenEmergency>,
     /// Tasks completed today (configured time zone).
     pub completed_today: u64,
-    /// Statistics of the last [`OVERVIEW_DAYS`] days: per day, by type, median duration.
+    /// Statistics of the last [`OVERVIEW_DAYS`] days: per day, by type, median duration. The
+    /// lists per officer and per supervisor are left empty (the overview shows none; the
+    /// statistics server function and `GET /api/v1/statistics` give them).
     pub stats: TaskStatistics,
     /// The latest status changes, newest first.
     pub activity: Vec<ActivityItem>,

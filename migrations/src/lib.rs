@@ -30,6 +30,7 @@ mod m20261204_000011_list_indexes;
 mod m20261204_000012_backup_drills;
 mod m20261205_000013_audit_verifications;
 mod m20261205_000014_feedback_digests;
+mod m20261205_000015_open_task_counts;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000012_backup_drills::Migration),
             Box::new(m20261205_000013_audit_verifications::Migration),
             Box::new(m20261205_000014_feedback_digests::Migration),
+            Box::new(m20261205_000015_open_task_counts::Migration),
         ]
     }
 }

@@ -21,5 +21,8 @@ pub async fn task_stats(from: NaiveDate, to: NaiveDate) -> Result<TaskStatistics
     use crate::server::context;
     use gad_core::services;
 
-    context::serve(async |state, actor| services::stats::for_days(state, actor, from, to).await).await
+    context::serve(async |state, actor| {
+        services::stats::for_days(state, actor, from, to, services::stats::People::Listed).await
+    })
+    .await
 }

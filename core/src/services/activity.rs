@@ -18,6 +18,24 @@ use contract::domain::{OfficerStatus, Role, TaskStatus, TaskType};
 use contract::overview::{ActivityItem, Notifications, OVERVIEW_DAYS, OfficerStatusCount, OpenEmergency, Overview};
 use contract::stats::StatusCount;
 
+/// The open statuses as the open tasks' partial index spells them (`tasks_open_idx`).
+const OPEN_SQL: &str = r#""tasks"."status" IN ('scheduled', 'in_progress', 'paused')"#;
+
+/// The open tasks among `visible`, counted per status and type by the database from the open
+/// tasks' index alone (`COUNT(*)`, the statuses as constants: see the migration
+/// m20261205_000015).
+pub fn open_counts_query(visible: Condition) -> sea_orm::Select<tasks::Entity> {
+    tasks::Entity::find()
+        .select_only()
+        .column(tasks::Column::Status)
+        .column(tasks::Column::TaskType)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(visible)
+        .filter(Expr::cust(OPEN_SQL))
+        .group_by(tasks::Column::Status)
+        .group_by(tasks::Column::TaskType)
+}
+
 /// Items in the overview's feed and in the bell.
 pub const ACTIVITY_LIMIT: u64 = 20;
 
@@ -63,26 +81,15 @@ pub async fn overview(state: &AppState, actor: &Actor) -> AppResult<Overview> {
 async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview> {
     let db = &state.db;
     let today = Utc::now().with_timezone(&state.config.timezone).date_naive();
-    let stats = stats::for_days(state, actor, today - Duration::days(OVERVIEW_DAYS - 1), today).await?;
+    let stats =
+        stats::for_days(state, actor, today - Duration::days(OVERVIEW_DAYS - 1), today, stats::People::Omitted).await?;
     let completed_today = stats.per_day.last().map_or(0, |d| d.completed);
 
     let open = [TaskStatus::Scheduled, TaskStatus::InProgress, TaskStatus::Paused];
     let mut open_counts: HashMap<TaskStatus, u64> = HashMap::new();
     let mut open_emergencies = 0;
     if let Some(visible) = visible_tasks(actor) {
-        // Counted by the database: one row per status and type, not one per open task.
-        let rows: Vec<(TaskStatus, TaskType, i64)> = tasks::Entity::find()
-            .select_only()
-            .column(tasks::Column::Status)
-            .column(tasks::Column::TaskType)
-            .column_as(Expr::col(tasks::Column::Id).count(), "n")
-            .filter(visible)
-            .filter(tasks::Column::Status.is_in(open))
-            .group_by(tasks::Column::Status)
-            .group_by(tasks::Column::TaskType)
-            .into_tuple()
-            .all(db)
-            .await?;
+        let rows: Vec<(TaskStatus, TaskType, i64)> = open_counts_query(visible).into_tuple().all(db).await?;
         for (status, task_type, n) in rows {
             let n = u64::try_from(n).unwrap_or_default();
             *open_counts.entry(status).or_default() += n;
@@ -221,4 +228,17 @@ async fn recent(state: &AppState, actor: &Actor, extra: Condition, limit: u64) -
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The constant list names exactly the open statuses, spelled as stored.
+    #[test]
+    fn the_open_statuses_constant_is_the_open_statuses() {
+        let open: Vec<String> =
+            TaskStatus::ALL.iter().filter(|s| s.is_open()).map(|s| format!("'{}'", s.as_str())).collect();
+        assert_eq!(OPEN_SQL, format!(r#""tasks"."status" IN ({})"#, open.join(", ")));
+    }
 }

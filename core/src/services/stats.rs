@@ -57,8 +57,23 @@ impl Scope {
     }
 }
 
+/// Whether the figures per officer and per supervisor are counted: the overview shows
+/// none, and at scale they are the largest part of the answer (one entry per officer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum People {
+    Listed,
+    /// `per_officer` and `per_supervisor` are left empty.
+    Omitted,
+}
+
 /// Statistics for the local calendar days `from..=to` in the configured time zone.
-pub async fn for_days(state: &AppState, actor: &Actor, from: NaiveDate, to: NaiveDate) -> AppResult<TaskStatistics> {
+pub async fn for_days(
+    state: &AppState,
+    actor: &Actor,
+    from: NaiveDate,
+    to: NaiveDate,
+    people: People,
+) -> AppResult<TaskStatistics> {
     let mut errors = crate::validate::Errors::new();
     for (field, day) in [("from", from), ("to", to)] {
         if !super::day_in_range(day) {
@@ -71,7 +86,7 @@ pub async fn for_days(state: &AppState, actor: &Actor, from: NaiveDate, to: Naiv
     }
     let tz = state.config.timezone;
     let next = to.succ_opt().ok_or_else(|| AppError::validation("to", "La fecha final no es válida."))?;
-    summary(state, actor, local_midnight(tz, from), local_midnight(tz, next)).await
+    summary(state, actor, local_midnight(tz, from), local_midnight(tz, next), people).await
 }
 
 /// The first instant of `date` in `tz` (01:00 if a DST change skips midnight).
@@ -169,6 +184,7 @@ pub async fn summary(
     actor: &Actor,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    people: People,
 ) -> AppResult<TaskStatistics> {
     use tasks::Column as T;
     let scope = Scope::of(actor);
@@ -304,12 +320,14 @@ pub async fn summary(
     let average_seconds =
         (measured > 0).then(|| durations.iter().map(|&(d, n)| d as f64 * n as f64).sum::<f64>() / measured as f64);
 
-    // Per officer: their assignments, counted by the database.
-    let mut per_officer: HashMap<i64, (u64, u64, u64)> = HashMap::new();
-    if let Some(scoped) = &scoped {
+    // Per officer: their assignments, counted by the database, with their names (live
+    // officers only; a deleted officer's tasks still count above).
+    let mut per_officer: Vec<OfficerStats> = Vec::new();
+    if let (Some(scoped), People::Listed) = (&scoped, people) {
+        use officers::Column as O;
         let mut query = task_assignments::Entity::find()
             .select_only()
-            .column(task_assignments::Column::OfficerId)
+            .columns([O::Id, O::Code, O::FirstName, O::LastName])
             .expr_as(count_if(of_period.clone()), "assigned")
             .expr_as(count_if(completed_in.clone()), "completed")
             .expr_as(
@@ -317,34 +335,31 @@ pub async fn summary(
                 "active",
             )
             .join(JoinType::InnerJoin, task_assignments::Relation::Task.def())
+            .join(JoinType::InnerJoin, task_assignments::Relation::Officer.def())
             .filter(scoped.clone())
+            .filter(O::DeletedAt.is_null())
             .filter(Condition::any().add(of_period.clone()).add(completed_in.clone()))
-            .group_by(task_assignments::Column::OfficerId);
+            .group_by(O::Id)
+            .group_by(O::Code)
+            .group_by(O::FirstName)
+            .group_by(O::LastName);
         if let Scope::Own(own) = scope {
             // Colleagues on shared tasks are not the viewer's business.
             query = query.filter(task_assignments::Column::OfficerId.eq(own));
         }
-        let rows: Vec<(i64, i64, i64, i64)> = query.into_tuple().all(db).await?;
-        for (officer, assigned, completed, active) in rows {
-            per_officer.insert(officer, (count(assigned), count(completed), count(active)));
-        }
+        let rows: Vec<(i64, String, String, String, i64, i64, i64)> = query.into_tuple().all(db).await?;
+        per_officer = rows
+            .into_iter()
+            .map(|(officer_id, code, first, last, assigned, completed, active)| OfficerStats {
+                officer_id,
+                code,
+                name: format!("{first} {last}"),
+                assigned: count(assigned),
+                completed: count(completed),
+                active: count(active),
+            })
+            .collect();
     }
-    let officer_ids: Vec<i64> = per_officer.keys().copied().collect();
-    let mut per_officer: Vec<OfficerStats> = find_officers(state, &officer_ids)
-        .await?
-        .into_iter()
-        .map(|o| {
-            let (assigned, completed, active) = per_officer.get(&o.id).copied().unwrap_or_default();
-            OfficerStats {
-                officer_id: o.id,
-                name: format!("{} {}", o.first_name, o.last_name),
-                code: o.code,
-                assigned,
-                completed,
-                active,
-            }
-        })
-        .collect();
     per_officer.sort_by(|a, b| {
         b.completed.cmp(&a.completed).then(b.assigned.cmp(&a.assigned)).then(a.officer_id.cmp(&b.officer_id))
     });
@@ -362,6 +377,9 @@ pub async fn summary(
     }
     for (s, n) in completed_by_supervisor {
         per_supervisor.entry(s).or_default().1 += n;
+    }
+    if people == People::Omitted {
+        per_supervisor.clear();
     }
     let supervisor_ids: Vec<i64> = per_supervisor.keys().copied().collect();
     let mut per_supervisor: Vec<SupervisorStats> = find_users(state, &supervisor_ids)
@@ -426,21 +444,6 @@ fn scope_condition(scope: Scope) -> Option<Condition> {
         Scope::Own(None) => return None,
     };
     Some(Condition::all().add(T::DeletedAt.is_null()).add(scoped))
-}
-
-/// Live officers among `ids` (deleted ones are not listed; their tasks still count).
-async fn find_officers(state: &AppState, ids: &[i64]) -> AppResult<Vec<officers::Model>> {
-    let mut all = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        all.extend(
-            officers::Entity::find()
-                .filter(officers::Column::Id.is_in(chunk.iter().copied()))
-                .filter(officers::Column::DeletedAt.is_null())
-                .all(&state.db)
-                .await?,
-        );
-    }
-    Ok(all)
 }
 
 async fn find_users(state: &AppState, ids: &[i64]) -> AppResult<Vec<users::Model>> {

@@ -41,5 +41,5 @@ async fn statistics(
     caller: Caller,
     Params(q): Params<PeriodQuery>,
 ) -> RestResult<Json<TaskStatistics>> {
-    Ok(Json(services::stats::for_days(&state, &caller.actor, q.from, q.to).await?))
+    Ok(Json(services::stats::for_days(&state, &caller.actor, q.from, q.to, services::stats::People::Listed).await?))
 }

@@ -97,6 +97,15 @@ async fn overview_counts_what_the_database_holds(backend: Backend) {
     assert_eq!(officers.iter().map(|c| c.count).sum::<u64>(), 6);
     assert_eq!(overview.open_emergencies, 0);
     assert_eq!(overview.stats.per_day.len(), 14);
+    // The same figures as the statistics of those days, without the lists per person (the
+    // overview shows none; at scale they are the largest part of the answer).
+    let days = (overview.stats.per_day[0].date, overview.stats.per_day[13].date);
+    let full = call_as(&app.state, Some(admin.clone()), || app::api::stats::task_stats(days.0, days.1)).await.unwrap();
+    assert!(!full.per_officer.is_empty() && !full.per_supervisor.is_empty(), "{full:?}");
+    assert!(overview.stats.per_officer.is_empty() && overview.stats.per_supervisor.is_empty());
+    let without_people =
+        contract::stats::TaskStatistics { per_officer: Vec::new(), per_supervisor: Vec::new(), ..full };
+    assert_eq!(overview.stats, without_people);
     // The feed: newest first, at most 20, every entry a real history row.
     let history = task_status_history::Entity::find().count(db).await.unwrap();
     assert_eq!(overview.activity.len() as u64, history.min(20));

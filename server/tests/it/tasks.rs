@@ -1065,6 +1065,47 @@ async fn query_filters_sorts_and_pages(backend: Backend) {
 }
 on_both_backends!(query_filters_sorts_and_pages);
 
+/// The overview's open-task counts read the open tasks' partial index (on PostgreSQL alone,
+/// no table rows): the query's condition must keep implying the index's.
+async fn open_counts_read_only_their_index(backend: Backend) {
+    use sea_orm::{ConnectionTrait, QueryTrait, Statement, TransactionTrait};
+    let c = ctx(backend).await;
+    let db = &c.app.state.db;
+    let db_backend = db.get_database_backend();
+    let query = gad_core::services::activity::open_counts_query(
+        sea_orm::Condition::all().add(gad_core::entities::tasks::Column::DeletedAt.is_null()),
+    )
+    .build(db_backend);
+    let txn = db.begin().await.unwrap();
+    let (explain, wanted) = match backend {
+        Backend::Postgres => {
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
+            txn.execute_unprepared("SET LOCAL enable_bitmapscan = off").await.unwrap();
+            ("EXPLAIN ", "Index Only Scan using tasks_open_idx")
+        }
+        // SQLite reads the rows the index finds (it checks `deleted_at` again), but only those.
+        Backend::Sqlite => ("EXPLAIN QUERY PLAN ", "USING INDEX tasks_open_idx"),
+    };
+    let statement = Statement::from_sql_and_values(
+        db_backend,
+        format!("{explain}{}", query.sql),
+        query.values.map(|v| v.0).unwrap_or_default(),
+    );
+    let plan: Vec<String> = txn
+        .query_all_raw(statement)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| match backend {
+            Backend::Postgres => row.try_get_by_index::<String>(0).unwrap(),
+            Backend::Sqlite => row.try_get::<String>("", "detail").unwrap(),
+        })
+        .collect();
+    txn.rollback().await.unwrap();
+    assert!(plan.iter().any(|line| line.contains(wanted)), "{plan:#?}");
+}
+on_both_backends!(open_counts_read_only_their_index);
+
 /// Every sort the list offers, in both directions, reads its page in the order of an index
 /// over live rows: with sorting priced out, the plan has no sort step (a missing index, or a
 /// query expression that drifted from its index's, brings one back).
