@@ -1065,33 +1065,31 @@ async fn query_filters_sorts_and_pages(backend: Backend) {
 }
 on_both_backends!(query_filters_sorts_and_pages);
 
-/// The overview's open-task counts read the open tasks' partial index (on PostgreSQL alone,
-/// no table rows): the query's condition must keep implying the index's.
-async fn open_counts_read_only_their_index(backend: Backend) {
-    use sea_orm::{ConnectionTrait, QueryTrait, Statement, TransactionTrait};
-    let c = ctx(backend).await;
-    let db = &c.app.state.db;
-    let db_backend = db.get_database_backend();
-    let query = gad_core::services::activity::open_counts_query(
-        sea_orm::Condition::all().add(gad_core::entities::tasks::Column::DeletedAt.is_null()),
-    )
-    .build(db_backend);
+/// The plan lines of `query` as the backend explains it (PostgreSQL's `EXPLAIN`, SQLite's
+/// `EXPLAIN QUERY PLAN` details), with `settings` (`SET LOCAL …`, PostgreSQL) applied first.
+async fn plan_of(
+    backend: Backend,
+    db: &sea_orm::DatabaseConnection,
+    query: sea_orm::Statement,
+    settings: &[&str],
+) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
     let txn = db.begin().await.unwrap();
-    let (explain, wanted) = match backend {
+    let explain = match backend {
         Backend::Postgres => {
-            txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
-            txn.execute_unprepared("SET LOCAL enable_bitmapscan = off").await.unwrap();
-            ("EXPLAIN ", "Index Only Scan using tasks_open_idx")
+            for setting in settings {
+                txn.execute_unprepared(&format!("SET LOCAL {setting}")).await.unwrap();
+            }
+            "EXPLAIN "
         }
-        // SQLite reads the rows the index finds (it checks `deleted_at` again), but only those.
-        Backend::Sqlite => ("EXPLAIN QUERY PLAN ", "USING INDEX tasks_open_idx"),
+        Backend::Sqlite => "EXPLAIN QUERY PLAN ",
     };
     let statement = Statement::from_sql_and_values(
-        db_backend,
+        db.get_database_backend(),
         format!("{explain}{}", query.sql),
         query.values.map(|v| v.0).unwrap_or_default(),
     );
-    let plan: Vec<String> = txn
+    let plan = txn
         .query_all_raw(statement)
         .await
         .unwrap()
@@ -1102,6 +1100,25 @@ async fn open_counts_read_only_their_index(backend: Backend) {
         })
         .collect();
     txn.rollback().await.unwrap();
+    plan
+}
+
+/// The overview's open-task counts read the open tasks' partial index (on PostgreSQL alone,
+/// no table rows): the query's condition must keep implying the index's.
+async fn open_counts_read_only_their_index(backend: Backend) {
+    use sea_orm::QueryTrait;
+    let c = ctx(backend).await;
+    let db = &c.app.state.db;
+    let query = gad_core::services::activity::open_counts_query(
+        sea_orm::Condition::all().add(gad_core::entities::tasks::Column::DeletedAt.is_null()),
+    )
+    .build(db.get_database_backend());
+    let plan = plan_of(backend, db, query, &["enable_seqscan = off", "enable_bitmapscan = off"]).await;
+    let wanted = match backend {
+        Backend::Postgres => "Index Only Scan using tasks_open_idx",
+        // SQLite reads the rows the index finds (it checks `deleted_at` again), but only those.
+        Backend::Sqlite => "USING INDEX tasks_open_idx",
+    };
     assert!(plan.iter().any(|line| line.contains(wanted)), "{plan:#?}");
 }
 on_both_backends!(open_counts_read_only_their_index);
@@ -1110,42 +1127,21 @@ on_both_backends!(open_counts_read_only_their_index);
 /// over live rows: with sorting priced out, the plan has no sort step (a missing index, or a
 /// query expression that drifted from its index's, brings one back).
 async fn every_sort_reads_in_index_order(backend: Backend) {
-    use sea_orm::{ConnectionTrait, QueryTrait, Statement, TransactionTrait};
+    use sea_orm::QueryTrait;
     let c = ctx(backend).await;
     let db = &c.app.state.db;
-    let db_backend = db.get_database_backend();
+    let sorting = match backend {
+        Backend::Postgres => "Sort",
+        Backend::Sqlite => "TEMP B-TREE",
+    };
     for sort in [TaskSort::ScheduledStart, TaskSort::Priority, TaskSort::CreatedAt, TaskSort::Code] {
         for descending in [false, true] {
             let filter = TaskFilter { sort, descending, ..Default::default() };
             let query = services::tasks::page_query(&c.app.state, &c.admin, &filter, None, 50)
                 .unwrap()
                 .unwrap()
-                .build(db_backend);
-            let txn = db.begin().await.unwrap();
-            let (explain, sorting) = match backend {
-                Backend::Postgres => {
-                    txn.execute_unprepared("SET LOCAL enable_sort = off").await.unwrap();
-                    txn.execute_unprepared("SET LOCAL enable_seqscan = off").await.unwrap();
-                    ("EXPLAIN ", "Sort")
-                }
-                Backend::Sqlite => ("EXPLAIN QUERY PLAN ", "TEMP B-TREE"),
-            };
-            let statement = Statement::from_sql_and_values(
-                db_backend,
-                format!("{explain}{}", query.sql),
-                query.values.map(|v| v.0).unwrap_or_default(),
-            );
-            let plan: Vec<String> = txn
-                .query_all_raw(statement)
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| match backend {
-                    Backend::Postgres => row.try_get_by_index::<String>(0).unwrap(),
-                    Backend::Sqlite => row.try_get::<String>("", "detail").unwrap(),
-                })
-                .collect();
-            txn.rollback().await.unwrap();
+                .build(db.get_database_backend());
+            let plan = plan_of(backend, db, query, &["enable_sort = off", "enable_seqscan = off"]).await;
             assert!(
                 !plan.iter().any(|line| line.contains(sorting)),
                 "{sort:?} (descending {descending}) sorts instead of reading an index: {plan:#?}"
