@@ -172,6 +172,7 @@ fn skip_name(m: &[u8], mut at: usize) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

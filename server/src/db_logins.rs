@@ -239,6 +239,7 @@ fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -61,7 +61,6 @@ pub async fn create_officer(
 }
 
 /// Replaces an officer's editable fields. Supervisors and admins.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api/fn", endpoint = "update_officer", output = crate::api::codec::JsonText)]
 pub async fn update_officer(
     officer_id: i64,

@@ -10,7 +10,6 @@ use leptos::prelude::*;
 
 /// Creates a task (`id` empty) or updates task `id` from the form's texts. Times are
 /// `datetime-local` values in the configured time zone.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api/fn", endpoint = "save_task_form", output = crate::api::codec::JsonText)]
 pub async fn save_task_form(
     #[server(default)] id: String,

@@ -87,13 +87,12 @@ fn age_text(at: chrono::DateTime<Utc>) -> String {
     }
 }
 
+/// The open tasks around the map's centre, refetched on task events.
+type TasksLayer = Resource<Result<Vec<TaskOnMap>, ApiError>>;
+
 /// The map's live layers: the officers (loaded with the page, then moved and recoloured by
 /// live events) and the open tasks around the centre (refetched on task events).
-fn live_layers(
-    officers: Vec<OfficerOnMap>,
-    c_lat: f64,
-    c_lon: f64,
-) -> (RwSignal<Vec<OfficerOnMap>>, Resource<Result<Vec<TaskOnMap>, ApiError>>) {
+fn live_layers(officers: Vec<OfficerOnMap>, c_lat: f64, c_lon: f64) -> (RwSignal<Vec<OfficerOnMap>>, TasksLayer) {
     // Officers: loaded once, then moved and recoloured by live events.
     let officers = RwSignal::new(officers);
     let live = use_live();

@@ -209,7 +209,7 @@ pub async fn import_csv(
 
 /// A progress line every thousand rows of a long import (the log, stderr).
 pub(crate) fn progress(file: &str, done: usize, total: usize) {
-    if done > 0 && done % 1000 == 0 {
+    if done > 0 && done.is_multiple_of(1000) {
         tracing::info!(file, done, total, "importing: {}%", done * 100 / total.max(1));
     }
 }

@@ -137,16 +137,8 @@ impl Dialect {
     }
 }
 
-/// Linear interpolation between closest ranks over sorted values (`p` in 0..=1).
-pub fn percentile(sorted: &[i64], p: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let rank = p.clamp(0.0, 1.0) * last as f64;
-    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    let (a, b) = (sorted[lo] as f64, sorted[hi] as f64);
-    Some(a + (b - a) * (rank - lo as f64))
-}
-
-/// [`percentile`] over `(value, how many times)` pairs in increasing order of value.
+/// The `p` percentile (0..=1) by linear interpolation between the closest ranks, over
+/// `(value, how many times)` pairs in increasing order of value.
 fn percentile_of_counts(counted: &[(i64, u64)], p: f64) -> Option<f64> {
     let total: u64 = counted.iter().map(|(_, n)| n).sum();
     let last = total.checked_sub(1)?;
@@ -463,6 +455,15 @@ async fn find_users(state: &AppState, ids: &[i64]) -> AppResult<Vec<users::Model
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The same percentile over a plain sorted list: the reference the counted one must match.
+    fn percentile(sorted: &[i64], p: f64) -> Option<f64> {
+        let last = sorted.len().checked_sub(1)?;
+        let rank = p.clamp(0.0, 1.0) * last as f64;
+        let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+        let (a, b) = (sorted[lo] as f64, sorted[hi] as f64);
+        Some(a + (b - a) * (rank - lo as f64))
+    }
 
     #[test]
     fn percentiles_interpolate_between_ranks() {

@@ -255,9 +255,12 @@ async fn the_post_deploy_checks_cover_dns_compose_services_and_logs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A DNS server on 127.0.0.1 that answers CAA questions from `zone` (name → its CAA records
-/// as flags, tag, value) and NXDOMAIN for any other name; it counts the questions.
-async fn dns_server(zone: Vec<(&'static str, Vec<(u8, &'static str, &'static str)>)>) -> std::net::SocketAddr {
+/// One CAA record: flags, tag, value.
+type Caa = (u8, &'static str, &'static str);
+
+/// A DNS server on 127.0.0.1 that answers CAA questions from `zone` (name → its CAA records)
+/// and NXDOMAIN for any other name; it counts the questions.
+async fn dns_server(zone: Vec<(&'static str, Vec<Caa>)>) -> std::net::SocketAddr {
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
     tokio::spawn(async move {
