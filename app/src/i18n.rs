@@ -296,6 +296,9 @@ mod tests {
         v.extend(FeedbackStatus::ALL.iter().map(|x| x.label_es()));
         v.extend(AuditSeverity::ALL.iter().map(|x| x.label_es()));
         v.extend(DeliveryStatus::ALL.iter().map(|x| x.label_es()));
+        v.extend(LeaveKind::ALL.iter().map(|x| x.label_es()));
+        v.extend(LeaveStatus::ALL.iter().map(|x| x.label_es()));
+        v.extend(Duty::ALL.iter().map(|x| x.label_es()));
         v
     }
 

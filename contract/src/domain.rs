@@ -206,6 +206,45 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Why an officer is away (licencias).
+    pub enum LeaveKind {
+        Vacation = "vacation" => "Vacaciones",
+        Sick = "sick" => "Enfermedad",
+        DayOff = "day_off" => "Franco",
+        Training = "training" => "Capacitación",
+    }
+}
+
+vocabulary! {
+    /// Where a leave stands: requested by the officer (or for them), then decided.
+    pub enum LeaveStatus {
+        Requested = "requested" => "Solicitada",
+        Approved = "approved" => "Aprobada",
+        Rejected = "rejected" => "Rechazada",
+        Cancelled = "cancelled" => "Anulada",
+    }
+}
+
+vocabulary! {
+    /// Whether an officer is on duty now, derived from their shifts and approved leave. An
+    /// officer with no shifts on record (none ending in the last week or later) has no roster:
+    /// their status alone says whether they are available.
+    pub enum Duty {
+        NoRoster = "no_roster" => "Sin turnos cargados",
+        OnShift = "on_shift" => "De turno",
+        OffShift = "off_shift" => "Fuera de turno",
+        OnLeave = "on_leave" => "De licencia",
+    }
+}
+
+impl Duty {
+    /// Whether the officer may be offered for assignment and dispatch now.
+    pub const fn on_duty(self) -> bool {
+        matches!(self, Duty::NoRoster | Duty::OnShift)
+    }
+}
+
 impl PartialOrd for TaskPriority {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
@@ -348,6 +387,8 @@ mod tests {
         assert_eq!(strs(FeedbackStatus::ALL, FeedbackStatus::as_str), db::FEEDBACK_STATUSES);
         assert_eq!(strs(AuditSeverity::ALL, AuditSeverity::as_str), db::AUDIT_SEVERITIES);
         assert_eq!(strs(DeliveryStatus::ALL, DeliveryStatus::as_str), db::DELIVERY_STATUSES);
+        assert_eq!(strs(LeaveKind::ALL, LeaveKind::as_str), db::LEAVE_KINDS);
+        assert_eq!(strs(LeaveStatus::ALL, LeaveStatus::as_str), db::LEAVE_STATUSES);
         let open: Vec<_> = TaskStatus::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
         assert_eq!(open, db::TASK_OPEN_STATUSES);
     }

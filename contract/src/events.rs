@@ -37,6 +37,10 @@ pub enum Event {
     /// Someone gave feedback (the outgoing feedback webhook passes it on).
     #[serde(rename = "feedback.created")]
     FeedbackCreated { feedback_id: i64 },
+    /// A task passed a deadline (`target`: ack, start or finish); `level` 1–3 is the step of
+    /// its escalation (its supervisor, every supervisor, the admins).
+    #[serde(rename = "task.overdue")]
+    TaskOverdue { task_id: i64, code: String, priority: TaskPriority, target: String, level: u8 },
 }
 
 impl Event {
@@ -55,6 +59,7 @@ impl Event {
             Event::BroadcastCreated { .. } => "broadcast.created",
             Event::BroadcastDelivered { .. } => "broadcast.delivered",
             Event::FeedbackCreated { .. } => "feedback.created",
+            Event::TaskOverdue { .. } => "task.overdue",
         }
     }
 }
@@ -83,6 +88,8 @@ struct Wire {
     group_id: Option<i64>,
     delivered: Option<bool>,
     feedback_id: Option<i64>,
+    target: Option<String>,
+    level: Option<u8>,
 }
 
 fn need<T>(value: Option<T>, field: &'static str) -> Result<T, String> {
@@ -146,6 +153,13 @@ impl TryFrom<Wire> for Event {
                 delivered: need(w.delivered, "delivered")?,
             },
             "feedback.created" => Event::FeedbackCreated { feedback_id: need(w.feedback_id, "feedback_id")? },
+            "task.overdue" => Event::TaskOverdue {
+                task_id: need(w.task_id, "task_id")?,
+                code: need(w.code, "code")?,
+                priority: need(w.priority, "priority")?,
+                target: need(w.target, "target")?,
+                level: need(w.level, "level")?,
+            },
             other => return Err(format!("unknown event type `{other}`")),
         })
     }

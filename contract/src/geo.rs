@@ -4,7 +4,7 @@
 //! PostgreSQL (PostGIS geography, `use_spheroid = false`) and SQLite (haversine), so both
 //! backends return the same rows in the same order.
 
-use crate::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
+use crate::domain::{Duty, OfficerStatus, TaskPriority, TaskStatus, TaskType};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,13 @@ pub struct NearbyOfficer {
     /// older than `GAD_POSITION_FRESH_MINUTES` (the one rule the map and dispatch share).
     #[serde(default)]
     pub dispatchable: bool,
+    /// On shift, off shift, on leave, or no shifts on record (then the status alone counts).
+    #[serde(default = "no_roster")]
+    pub duty: Duty,
+}
+
+fn no_roster() -> Duty {
+    Duty::NoRoster
 }
 
 /// An officer on the map: their last known position, no reference point.
@@ -37,6 +44,8 @@ pub struct OfficerOnMap {
     pub lat: f64,
     pub lon: f64,
     pub position_at: DateTime<Utc>,
+    #[serde(default = "no_roster")]
+    pub duty: Duty,
 }
 
 /// A task with a location, for the map. `distance_m` is set by radius searches.

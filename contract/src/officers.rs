@@ -1,6 +1,6 @@
 //! Server functions and DTOs: officers (efectivos), their status and positions.
 
-use crate::domain::{OfficerStatus, PositionSource};
+use crate::domain::{Duty, OfficerStatus, PositionSource};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,13 @@ pub struct Officer {
     pub last_position: Option<Position>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// On shift, off shift, on leave, or no shifts on record, now.
+    #[serde(default = "no_roster")]
+    pub duty: Duty,
+}
+
+fn no_roster() -> Duty {
+    Duty::NoRoster
 }
 
 /// The editable fields of an officer (create and update).

@@ -61,6 +61,28 @@ pub struct Overview {
     pub stats: TaskStatistics,
     /// The latest status changes, newest first.
     pub activity: Vec<ActivityItem>,
+    /// Deadlines: open tasks past one or close to one, and how the finished tasks of the
+    /// period met theirs, by type.
+    #[serde(default)]
+    pub sla: SlaSummary,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaSummary {
+    pub overdue: u64,
+    /// Within 15 minutes of a deadline.
+    pub at_risk: u64,
+    /// Per type with finished tasks that had a finish deadline: how many finished in time.
+    pub by_type: Vec<SlaCompliance>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaCompliance {
+    pub task_type: TaskType,
+    pub met: u64,
+    pub total: u64,
 }
 
 /// The bell: the latest changes relevant to the viewer and how many arrived since they last

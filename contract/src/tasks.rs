@@ -43,6 +43,9 @@ pub struct TaskSummary {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub location_text: Option<String>,
+    /// The earliest deadline still unmet (none: no deadline, or the task is over).
+    #[serde(default)]
+    pub sla_due_at: Option<DateTime<Utc>>,
 }
 
 /// A new task. `code` is generated (`<TYPE>-<YEAR>-<SEQ>`) when absent; `supervisor_id`
@@ -214,6 +217,38 @@ pub struct TaskDetail {
     pub allowed_transitions: Vec<TaskStatus>,
     /// Whether this viewer may edit, assign, cancel or delete the task.
     pub can_manage: bool,
+    /// Its deadlines (acknowledge, start, finish), each met or not.
+    #[serde(default)]
+    pub deadlines: Vec<Deadline>,
+    /// When an assigned officer confirmed they received it (or started it).
+    #[serde(default)]
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// Whether this viewer may confirm receipt now (assigned, not yet confirmed, open).
+    #[serde(default)]
+    pub can_acknowledge: bool,
+}
+
+/// One deadline of a task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Deadline {
+    pub kind: crate::sla::SlaTargetKind,
+    pub due_at: DateTime<Utc>,
+    /// `due_at` in the configured time zone, `dd/mm/yyyy HH:MM`.
+    pub due_local: String,
+    /// When it was met (none: not yet).
+    pub met_at: Option<DateTime<Utc>>,
+    /// Met after the due time, or not met and past it.
+    pub late: bool,
+}
+
+/// Tasks by deadline: past one, or within 15 minutes of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SlaFilter {
+    Overdue,
+    AtRisk,
 }
 
 /// Sort keys of a task query.
@@ -227,6 +262,8 @@ pub enum TaskSort {
     Priority,
     CreatedAt,
     Code,
+    /// The earliest unmet deadline; tasks without one come last in both directions.
+    Due,
 }
 
 impl TaskSort {
@@ -236,6 +273,7 @@ impl TaskSort {
             TaskSort::Priority => "priority",
             TaskSort::CreatedAt => "created_at",
             TaskSort::Code => "code",
+            TaskSort::Due => "due",
         }
     }
 }
@@ -266,6 +304,9 @@ pub struct TaskFilter {
     /// Case-insensitive search in code, title and description.
     #[serde(default)]
     pub text: Option<String>,
+    /// Past a deadline, or close to one.
+    #[serde(default)]
+    pub sla: Option<SlaFilter>,
     #[serde(default)]
     pub sort: TaskSort,
     #[serde(default)]

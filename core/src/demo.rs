@@ -4,13 +4,17 @@
 use chrono::{Datelike, Duration, DurationRound, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use crate::entities::{officer_positions, officers, task_assignments, task_status_history, tasks, users};
+use crate::entities::{
+    leaves, officer_positions, officers, shifts, task_assignments, task_status_history, tasks, users,
+};
 use crate::error::{AppError, AppResult};
 use crate::services::auth::hash_password;
 use crate::services::tasks::next_code;
 use crate::services::users::{NewUser, generate_password, insert_user, validate_password};
 use crate::state::AppState;
-use contract::domain::{Channel, OfficerStatus, PositionSource, Role, TaskPriority, TaskStatus, TaskType};
+use contract::domain::{
+    Channel, LeaveKind, LeaveStatus, OfficerStatus, PositionSource, Role, TaskPriority, TaskStatus, TaskType,
+};
 
 pub const SUPERVISOR_EMAIL: &str = "supervisor@gad.local";
 
@@ -427,6 +431,49 @@ pub async fn seed(state: &AppState) -> AppResult<SeedOutcome> {
             .insert(&txn)
             .await?;
         }
+    }
+    // Shifts: everyone on a 12-hour day shift that began an hour ago, every day for two
+    // weeks (the calendar shows the nights uncovered); leave: one approved next week, one
+    // requested for later.
+    let shift_start = now.duration_trunc(Duration::hours(1)).map_err(AppError::internal)? - Duration::hours(1);
+    for (i, officer_id) in officer_ids.iter().enumerate() {
+        for day in 0..14 {
+            let starts_at = shift_start + Duration::days(day);
+            shifts::ActiveModel {
+                officer_id: Set(*officer_id),
+                starts_at: Set(starts_at),
+                ends_at: Set(starts_at + Duration::hours(12)),
+                series: Set(Some(format!("demo-{}", i + 1))),
+                note: Set(None),
+                created_by: Set(Some(supervisor.id)),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    for (n, kind, status, from_day, days) in
+        [(5, LeaveKind::Vacation, LeaveStatus::Approved, 7, 4), (3, LeaveKind::Training, LeaveStatus::Requested, 20, 2)]
+    {
+        let tz = state.config.timezone;
+        let first = now.with_timezone(&tz).date_naive() + Duration::days(from_day);
+        leaves::ActiveModel {
+            officer_id: Set(officer_ids[n]),
+            kind: Set(kind),
+            starts_at: Set(crate::services::roster::midnight(tz, first)),
+            ends_at: Set(crate::services::roster::midnight(tz, first + Duration::days(days))),
+            status: Set(status),
+            reason: Set(Some("Datos de demostración".into())),
+            requested_by: Set(Some(supervisor.id)),
+            decided_by: Set((status == LeaveStatus::Approved).then_some(supervisor.id)),
+            decided_at: Set((status == LeaveStatus::Approved).then_some(now)),
+            decision_note: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
     }
     if !on_task.is_empty() {
         officers::Entity::update_many()

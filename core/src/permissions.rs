@@ -39,14 +39,22 @@ pub enum Capability {
     KeepOwnNotes,
     /// Read your own logbook (nobody reads another person's).
     ReadOwnNotes,
+    /// Plan shifts (one-off and recurring) and register leave for any officer.
+    ManageShifts,
+    /// Approve or reject requested leave.
+    DecideLeave,
+    /// Request leave for your own officer profile.
+    RequestOwnLeave,
 }
 
 pub fn allows(role: Role, capability: Capability) -> bool {
     use Capability::*;
     match capability {
-        ReportEmergency | UpdateOwnPosition | SetOwnStatus | GiveFeedback | KeepOwnNotes | ReadOwnNotes => true,
+        ReportEmergency | UpdateOwnPosition | SetOwnStatus | GiveFeedback | KeepOwnNotes | ReadOwnNotes
+        | RequestOwnLeave => true,
         ReviewFeedback => matches!(role, Role::Supervisor | Role::Admin),
-        SeeAllTasks | ManageTasks | OperateAnyTask | ManageOfficers | SeeOfficers | Broadcast | TeamStatistics => {
+        SeeAllTasks | ManageTasks | OperateAnyTask | ManageOfficers | SeeOfficers | Broadcast | TeamStatistics
+        | ManageShifts | DecideLeave => {
             matches!(role, Role::Supervisor | Role::Admin)
         }
         ManageUsers | ManageGroups | ReadAudit | RunBackups | ImportData | AllStatistics => role == Role::Admin,
@@ -115,6 +123,9 @@ mod tests {
             (ReviewFeedback, false, true, true),
             (KeepOwnNotes, true, true, true),
             (ReadOwnNotes, true, true, true),
+            (ManageShifts, false, true, true),
+            (DecideLeave, false, true, true),
+            (RequestOwnLeave, true, true, true),
         ];
         for (cap, officer, supervisor, admin) in table {
             assert_eq!(allows(Role::Officer, cap), officer, "officer {cap:?}");

@@ -100,7 +100,10 @@ pub fn event_visible(actor: &Actor, event: &Event) -> bool {
         | Event::OfficerPosition { officer_id, .. }
         | Event::OfficerStatusChanged { officer_id, .. } => *officer_id == mine,
         // These carry no assignee list; officers refresh their tasks on the events above.
-        Event::TaskUpdated { .. } | Event::TaskDeleted { .. } | Event::TaskStatusChanged { .. } => false,
+        Event::TaskUpdated { .. }
+        | Event::TaskDeleted { .. }
+        | Event::TaskStatusChanged { .. }
+        | Event::TaskOverdue { .. } => false,
         // Broadcasts are composed and followed by supervisors and admins.
         Event::BroadcastCreated { .. } | Event::BroadcastDelivered { .. } => false,
         // Feedback is reviewed by supervisors and admins.

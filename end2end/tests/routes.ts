@@ -17,6 +17,7 @@ export const MAIN_PAGES: MainPage[] = [
   { name: 'tarea-detalle', path: '/tareas/1', heading: /-\d{4}-\d{4}/ },
   { name: 'tarea-editar', path: '/tareas/2/editar', heading: /^Editar/ },
   { name: 'mapa', path: '/mapa' },
+  { name: 'recorrido', path: '/mapa/recorrido?efectivo=4', heading: /^Reproducir recorrido$/ },
   { name: 'emergencia', path: '/emergencia' },
   { name: 'efectivos', path: '/efectivos', heading: /^Efectivos$/ },
   { name: 'efectivo-detalle', path: '/efectivos/1' },

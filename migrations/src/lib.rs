@@ -31,6 +31,8 @@ mod m20261204_000012_backup_drills;
 mod m20261205_000013_audit_verifications;
 mod m20261205_000014_feedback_digests;
 mod m20261205_000015_open_task_counts;
+mod m20261205_000016_shifts_and_leave;
+mod m20261205_000017_sla;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -80,6 +82,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_audit_verifications::Migration),
             Box::new(m20261205_000014_feedback_digests::Migration),
             Box::new(m20261205_000015_open_task_counts::Migration),
+            Box::new(m20261205_000016_shifts_and_leave::Migration),
+            Box::new(m20261205_000017_sla::Migration),
         ]
     }
 }

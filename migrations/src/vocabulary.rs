@@ -17,6 +17,8 @@ pub const BROADCAST_KINDS: &[&str] = &["normal", "alert", "urgent", "info"];
 pub const DELIVERY_STATUSES: &[&str] = &["pending", "delivered", "failed"];
 pub const FEEDBACK_STATUSES: &[&str] = &["new", "reviewing", "resolved"];
 pub const AUDIT_SEVERITIES: &[&str] = &["info", "warning", "critical"];
+pub const LEAVE_KINDS: &[&str] = &["vacation", "sick", "day_off", "training"];
+pub const LEAVE_STATUSES: &[&str] = &["requested", "approved", "rejected", "cancelled"];
 
 /// `'a', 'b', 'c'` — the body of an SQL `IN (...)` list.
 pub(crate) fn sql_list(values: &[&str]) -> String {

@@ -22,6 +22,11 @@
     unavailable: T('No disponible', 'Unavailable'),
     off_duty: T('Fuera de servicio', 'Off duty'),
   };
+  const DUTY_LABELS = {
+    on_shift: T('De turno', 'On shift'),
+    off_shift: T('Fuera de turno', 'Off shift'),
+    on_leave: T('De licencia', 'On leave'),
+  };
   const PRIORITY_LABELS = {
     low: T('Baja', 'Low'),
     medium: T('Media', 'Medium'),
@@ -85,7 +90,8 @@
   function officerPopup(o) {
     return el('div', null,
       el('strong', null, `${o.code} · ${o.name}`), el('br'),
-      STATUS_LABELS[o.status] || String(o.status), el('br'),
+      STATUS_LABELS[o.status] || String(o.status),
+      DUTY_LABELS[o.duty] ? ` · ${DUTY_LABELS[o.duty]}` : '', el('br'),
       el('span', 'map-popup-coords', coords(o.lat, o.lon)), el('br'),
       link(`/mapa?recorrido=${Number(o.officer_id)}&horas=4`, T('Ver recorrido (4 h)', 'Show track (4 h)')),
       ' · ',
@@ -146,7 +152,8 @@
     return true;
   }
 
-  /** Officers: [{officer_id, code, name, status, lat, lon}], moved in place when known. */
+  /** Officers: [{officer_id, code, name, status, duty, lat, lon}], moved in place when known;
+   * off shift or on leave, drawn hollow. */
   function setOfficers(json) {
     if (!map) return;
     const seen = new Set();
@@ -158,7 +165,7 @@
         weight: 2,
         fillColor: OFFICER_COLOURS[o.status] || '#5c5c5c',
         fillOpacity: 0.95,
-        className: `officer-marker officer-${o.officer_id} officer-status-${o.status}`,
+        className: `officer-marker officer-${o.officer_id} officer-status-${o.status} officer-duty-${o.duty || 'no_roster'}`,
       };
       let marker = officerMarkers.get(o.officer_id);
       if (marker && marker.options.className !== style.className) {

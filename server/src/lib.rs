@@ -19,6 +19,7 @@ pub mod ratelimit;
 pub mod rest;
 pub mod router;
 pub mod security_headers;
+pub mod sla;
 pub mod startup;
 pub mod telemetry;
 pub mod verify;

@@ -166,6 +166,7 @@ async fn domain_gauges(state: &AppState) -> Result<(), gad_core::error::AppError
     }
     gauge!("gad_officers_stale_positions").set(g.stale_positions as f64);
     gauge!("gad_emergencies_open").set(g.emergencies_open as f64);
+    gauge!("gad_tasks_overdue").set(g.tasks_overdue as f64);
     gauge!("gad_emergencies_unassigned").set(g.emergencies_unassigned as f64);
     if let Some(t) = g.last_backup_unix {
         gauge!("gad_backup_last_success_timestamp_seconds").set(t as f64);

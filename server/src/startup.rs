@@ -68,6 +68,7 @@ impl Application {
         crate::metrics::spawn_refresher(self.state.clone());
         spawn_secret_reloader(self.state.config.clone());
         crate::feedback_webhook::spawn(&self.state);
+        crate::sla::spawn(&self.state);
         if let (true, Some(every)) = (self.state.config.seed_demo, self.state.config.demo_patrol) {
             gad_core::demo::spawn_patrol(self.state.clone(), every);
         }

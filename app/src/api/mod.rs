@@ -19,6 +19,8 @@ pub mod map;
 pub mod notes;
 pub mod officers;
 pub mod overview;
+pub mod replay;
+pub mod roster;
 pub mod stats;
 pub mod task_forms;
 pub mod tasks;

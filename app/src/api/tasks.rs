@@ -132,3 +132,28 @@ pub async fn transition_task(
     form_redirect(&meta, &result, &page, &page);
     result
 }
+
+/// Confirms receipt of a task (an assigned officer; the bot's "Recibido" and the task page's
+/// button). A plain form post goes back to the task.
+#[server(prefix = "/api/fn", endpoint = "acknowledge_task", output = crate::api::codec::JsonText)]
+pub async fn acknowledge_task(task_id: i64) -> Result<TaskDetail, ApiError> {
+    use crate::server::context;
+    use gad_core::services;
+    let meta = context::request_meta();
+    let result = context::serve(async |state, actor| {
+        services::sla::acknowledge(state, actor, &meta, task_id).await?;
+        services::tasks::detail(state, actor, task_id).await
+    })
+    .await;
+    let page = format!("/tareas/{task_id}");
+    crate::api::form_redirect(&meta, &result, &page, &page);
+    result
+}
+
+/// Urgent and critical tasks past a deadline that the viewer sees (the dashboard's banner).
+#[server(prefix = "/api/fn", endpoint = "sla_alerts", output = crate::api::codec::JsonText)]
+pub async fn sla_alerts() -> Result<Vec<contract::sla::SlaAlert>, ApiError> {
+    use crate::server::context;
+    use gad_core::services;
+    context::serve(async |state, actor| services::sla::alerts(state, actor).await).await
+}

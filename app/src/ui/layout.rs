@@ -9,7 +9,7 @@ use crate::api::auth::Logout;
 use crate::i18n::{tr, tr_later};
 use crate::ui::lang::LanguageSwitch;
 use crate::ui::live::{EmergencyBanner, LiveIndicator};
-use crate::ui::notifications::NotificationBell;
+use crate::ui::notifications::{NotificationBell, SlaBanner};
 use contract::auth::CurrentUser;
 use contract::domain::Role;
 
@@ -46,7 +46,10 @@ const NAV: &[NavGroup] = &[
     },
     NavGroup {
         label: tr_later("Personal"),
-        items: &[NavItem { path: "/efectivos", label: tr_later("Efectivos"), roles: STAFF, external: false }],
+        items: &[
+            NavItem { path: "/efectivos", label: tr_later("Efectivos"), roles: STAFF, external: false },
+            NavItem { path: "/turnos", label: tr_later("Turnos"), roles: ALL, external: false },
+        ],
     },
     NavGroup {
         label: tr_later("Comunicación"),
@@ -146,6 +149,7 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
             </div>
         </header>
         <EmergencyBanner />
+        <SlaBanner />
         <div class="frame">
             <nav aria-label=tr("Principal") class="main-nav" id="navegacion">
                 {groups}

@@ -123,7 +123,8 @@ pub fn task_event_id(event: &Event) -> Option<i64> {
         | Event::TaskStatusChanged { task_id, .. }
         | Event::TaskAssigned { task_id, .. }
         | Event::TaskUnassigned { task_id, .. }
-        | Event::EmergencyCreated { task_id, .. } => Some(*task_id),
+        | Event::EmergencyCreated { task_id, .. }
+        | Event::TaskOverdue { task_id, .. } => Some(*task_id),
         Event::OfficerPosition { .. }
         | Event::OfficerStatusChanged { .. }
         | Event::BroadcastCreated { .. }

@@ -358,6 +358,9 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                         </select>
                         <button type="submit">{tr("Ver recorrido")}</button>
                     </form>
+                    <p>
+                        <a href="/mapa/recorrido">{tr("Reproducir un recorrido (paradas, velocidad, tareas)")}</a>
+                    </p>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             match loaded(track).await {
@@ -375,6 +378,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                         <li><span class="dot officer-on_task"></span>{tr("Efectivo en tarea")}</li>
                         <li><span class="dot officer-unavailable"></span>{tr("Efectivo no disponible")}</li>
                         <li><span class="dot officer-off_duty"></span>{tr("Efectivo fuera de servicio")}</li>
+                        <li><span class="dot hollow"></span>{tr("Fuera de turno o de licencia (sin relleno)")}</li>
                         <li><span class="diamond priority-low"></span>{tr("Tarea (color por prioridad)")}</li>
                         <li><span class="diamond emergency"></span>{tr("Emergencia")}</li>
                     </ul>
@@ -389,6 +393,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                     <tr>
                         <th scope="col">{tr("Efectivo")}</th>
                         <th scope="col">{tr("Estado")}</th>
+                        <th scope="col">{tr("Turno")}</th>
                         <th scope="col">{tr("Latitud")}</th>
                         <th scope="col">{tr("Longitud")}</th>
                         <th scope="col">{tr("Posición")}</th>
@@ -406,6 +411,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                                         <td>
                                             <span class=format!("badge officer-{}", o.status.as_str())>{tr(o.status.label_es())}</span>
                                         </td>
+                                        <td>{crate::ui::officers::duty_text(o.duty)}</td>
                                         <td class="mono">{format!("{:.5}", o.lat)}</td>
                                         <td class="mono">{format!("{:.5}", o.lon)}</td>
                                         <td>{age_text(o.position_at)}</td>
@@ -532,7 +538,7 @@ fn TaskTable(list: Vec<TaskOnMap>) -> impl IntoView {
 
 /// The browser side: load Leaflet and the glue, then keep the map in step with the signals.
 #[cfg(feature = "hydrate")]
-mod client {
+pub(crate) mod client {
     use leptos::prelude::*;
     use leptos::task::spawn_local;
     use wasm_bindgen::JsCast;
@@ -545,6 +551,7 @@ mod client {
         code: &'a str,
         name: &'a str,
         status: &'a str,
+        duty: &'a str,
         lat: f64,
         lon: f64,
     }
@@ -578,7 +585,7 @@ mod client {
     }
 
     /// Adds `<script src>` once and waits for it to load.
-    async fn load_script(src: &str) -> Result<(), JsValue> {
+    pub(crate) async fn load_script(src: &str) -> Result<(), JsValue> {
         let promise = match SCRIPTS.with_borrow(|scripts| scripts.get(src).cloned()) {
             Some(promise) => promise,
             None => {
@@ -610,6 +617,7 @@ mod client {
                 code: &o.code,
                 name: &o.name,
                 status: o.status.as_str(),
+                duty: o.duty.as_str(),
                 lat: o.lat,
                 lon: o.lon,
             })

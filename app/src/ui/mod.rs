@@ -17,6 +17,8 @@ mod notifications;
 mod officers;
 mod overview;
 mod page;
+mod replay;
+mod roster;
 mod task_detail;
 mod task_form;
 mod tasks;
@@ -42,6 +44,8 @@ pub use map::MapPage;
 pub use notes::NotesPage;
 pub use officers::{OfficerDetailPage, OfficersPage};
 pub use overview::OverviewPage;
+pub use replay::ReplayPage;
+pub use roster::RosterPage;
 pub use task_detail::TaskDetailPage;
 pub use task_form::{EditTaskPage, NewTaskPage};
 pub use tasks::TasksPage;
@@ -90,6 +94,7 @@ pub fn App() -> impl IntoView {
                 // their own, fetched the first time they are shown (see `lazy_pages!`).
                 <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
                 <Route path=path!("/mapa") view=MapPage ssr=SsrMode::Async />
+                <Route path=path!("/mapa/recorrido") view={Lazy::<ReplayRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/emergencia") view={Lazy::<EmergencyRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/login/2fa") view={Lazy::<LoginCodeRoute>::new()} ssr=SsrMode::Async />
@@ -104,6 +109,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/auditoria") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/respaldos") view={Lazy::<BackupsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/comentarios") view={Lazy::<FeedbackRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/turnos") view={Lazy::<RosterRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/notas") view={Lazy::<NotesRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/cuenta") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/difusion") view={Lazy::<BroadcastsRoute>::new()} ssr=SsrMode::Async />
@@ -149,6 +155,8 @@ lazy_pages! {
     NotesRoute => NotesPage,
     AccountRoute => AccountPage,
     BroadcastsRoute => BroadcastsPage,
+    ReplayRoute => ReplayPage,
+    RosterRoute => RosterPage,
 }
 
 #[component]

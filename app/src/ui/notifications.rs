@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::overview::{MarkNotificationsRead, notifications};
+use crate::api::tasks::sla_alerts;
 use crate::i18n::{tr, trf};
 use crate::ui::live::{is_task_event, refresh_on};
 use crate::ui::overview::activity_text;
@@ -120,5 +121,49 @@ fn Bell() -> impl IntoView {
                 </ActionForm>
             </div>
         </details>
+    }
+}
+
+/// The deadline banner: urgent and critical tasks past a deadline that the viewer sees, with
+/// links to them and to the list of every overdue task. Drawn in the browser (it is live:
+/// refetched on task events, escalations included).
+#[component]
+pub fn SlaBanner() -> impl IntoView {
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    move || mounted.get().then(|| view! { <SlaAlerts /> })
+}
+
+#[component]
+fn SlaAlerts() -> impl IntoView {
+    let live = refresh_on(is_task_event);
+    let data = ArcResource::new(move || live.try_get().unwrap_or_default(), |_| sla_alerts());
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let data = data.clone();
+                Suspend::new(async move {
+                    let alerts = loaded(data).await.ok()?;
+                    (!alerts.is_empty()).then(|| {
+                        let text = match alerts.len() {
+                            1 => tr("1 tarea urgente o crítica vencida:").to_owned(),
+                            n => trf("{} tareas urgentes o críticas vencidas:", &[&n.to_string()]),
+                        };
+                        view! {
+                            <div class="sla-banner" role="alert">
+                                <strong>{text}</strong>
+                                {alerts
+                                    .into_iter()
+                                    .take(5)
+                                    .map(|a| view! { " " <a href=format!("/tareas/{}", a.task_id)>{a.code}</a> })
+                                    .collect_view()}
+                                " · "
+                                <a href="/tareas?sla=overdue&sort=due">{tr("Ver todas las vencidas")}</a>
+                            </div>
+                        }
+                    })
+                })
+            }}
+        </Transition>
     }
 }

@@ -88,6 +88,7 @@ pub fn OfficersPage() -> impl IntoView {
                                                 <th scope="col">{tr("Jerarquía")}</th>
                                                 <th scope="col">{tr("Unidad")}</th>
                                                 <th scope="col">{tr("Estado")}</th>
+                                                <th scope="col">{tr("Turno")}</th>
                                                 <th scope="col">{tr("Última posición")}</th>
                                             </tr></thead>
                                             <tbody>
@@ -98,6 +99,7 @@ pub fn OfficersPage() -> impl IntoView {
                                                         <td>{o.rank}</td>
                                                         <td>{o.unit}</td>
                                                         <td><span class=format!("badge officer-{}", o.status.as_str())>{tr(o.status.label_es())}</span></td>
+                                                        <td>{duty_text(o.duty)}</td>
                                                         <td>{position_view(o.last_position)}</td>
                                                     </tr>
                                                 }).collect_view()}
@@ -183,6 +185,7 @@ fn OfficerView(
 ) -> impl IntoView {
     let title = format!("{} {} ({})", officer.first_name, officer.last_name, officer.code);
     let current = officer.status;
+    let duty = officer.duty;
     let result = move || match outcome.get()? {
         FormOutcome::OfficerStatus(o) => Some(
             view! { <p class="success" role="status">{trf("Estado guardado: {}.", &[tr(o.status.label_es())])}</p> }
@@ -196,7 +199,11 @@ fn OfficerView(
         <Layout user>
             <p><a href="/efectivos">{tr("← Efectivos")}</a></p>
             <h1>{title}</h1>
-            <p><span class=format!("badge officer-{}", current.as_str())>{tr(current.label_es())}</span></p>
+            <p>
+                <span class=format!("badge officer-{}", current.as_str())>{tr(current.label_es())}</span>
+                " "
+                {duty_text(duty)}
+            </p>
             {result}
             <section aria-labelledby="datos">
                 <h2 id="datos">{tr("Datos")}</h2>
@@ -240,5 +247,14 @@ fn OfficerView(
                 }}
             </section>
         </Layout>
+    }
+}
+
+/// An officer's duty now as the lists show it: a badge, or a dash without shifts on record.
+pub fn duty_text(duty: contract::domain::Duty) -> AnyView {
+    if duty == contract::domain::Duty::NoRoster {
+        view! { <span class="muted">"—"</span> }.into_any()
+    } else {
+        view! { <span class=format!("badge duty-{}", duty.as_str())>{tr(duty.label_es())}</span> }.into_any()
     }
 }

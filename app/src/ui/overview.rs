@@ -203,6 +203,7 @@ fn OverviewView(overview: Overview) -> impl IntoView {
                 <Kpi id="completion_rate" label=tr("Tasa de finalización") value=rate />
             </div>
         </section>
+        <SlaKpis sla=overview.sla.clone() />
         {officers}
         <div class="charts">
             <DayChart days=stats.per_day />
@@ -369,5 +370,40 @@ fn TypeChart(types: Vec<TypeCount>) -> impl IntoView {
                 {bars}
             </svg>
         </figure>
+    }
+}
+
+/// Deadlines: overdue and at-risk tasks (links to the list filtered so), and per type the
+/// share of the period's finished tasks that met their finish deadline.
+#[component]
+fn SlaKpis(sla: contract::overview::SlaSummary) -> impl IntoView {
+    let tone = if sla.overdue > 0 { "alert" } else { "ok" };
+    view! {
+        <section aria-labelledby="kpi-plazos" class="kpi-group">
+            <h2 id="kpi-plazos">{tr("Plazos")}</h2>
+            <div class="kpis">
+                <a href="/tareas?sla=overdue&sort=due" class="kpi-link">
+                    <Kpi id="sla_overdue" label=tr("Vencidas") value=sla.overdue.to_string() tone=tone />
+                </a>
+                <a href="/tareas?sla=at_risk&sort=due" class="kpi-link">
+                    <Kpi id="sla_at_risk" label=tr("En riesgo (15 min)") value=sla.at_risk.to_string() />
+                </a>
+                {sla
+                    .by_type
+                    .into_iter()
+                    .map(|c| {
+                        let pct = if c.total == 0 { 0 } else { c.met * 100 / c.total };
+                        let label = trf("Cumplimiento: {}", &[tr(c.task_type.label_es())]);
+                        view! {
+                            <div class="kpi" data-kpi=format!("sla_{}", c.task_type.as_str())>
+                                <span class="kpi-label">{label}</span>
+                                <span class="kpi-value">{format!("{pct} %")}</span>
+                                <span class="kpi-note">{format!("{}/{}", c.met, c.total)}</span>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </section>
     }
 }

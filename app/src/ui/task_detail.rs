@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::assignment::{AssignOfficerForm, assignment_candidates};
 use crate::api::auth::whoami;
-use crate::api::tasks::{TransitionTask, UnassignOfficer, task_detail};
+use crate::api::tasks::{AcknowledgeTask, TransitionTask, UnassignOfficer, task_detail};
 use crate::i18n::{tr, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::live::{task_event_id, use_live};
@@ -64,6 +64,7 @@ pub fn TaskDetailPage() -> impl IntoView {
     let transition = ServerAction::<TransitionTask>::new();
     let assign = ServerAction::<AssignOfficerForm>::new();
     let unassign = ServerAction::<UnassignOfficer>::new();
+    let acknowledge = ServerAction::<AcknowledgeTask>::new();
     // Disposed with the actions: a load that resolves after the page was left (or replaced)
     // renders nothing instead of building forms on disposed actions (a panic in the browser).
     let alive = RwSignal::new(());
@@ -73,7 +74,12 @@ pub fn TaskDetailPage() -> impl IntoView {
     let live = RwSignal::new(0u64);
     let data = Resource::new(
         move || {
-            let versions = (transition.version().get(), assign.version().get(), unassign.version().get());
+            let versions = (
+                transition.version().get(),
+                assign.version().get(),
+                unassign.version().get(),
+                acknowledge.version().get(),
+            );
             (params.read().get("id"), versions, live.get())
         },
         |(id, ..)| async move {
@@ -134,7 +140,7 @@ pub fn TaskDetailPage() -> impl IntoView {
                 }
                 match loaded {
                     Ok((user, task, candidates)) => {
-                        view! { <TaskView user task candidates transition assign unassign error /> }.into_any()
+                        view! { <TaskView user task candidates transition assign unassign acknowledge error /> }.into_any()
                     }
                     Err(e) => view! {
                         <main class="centered">
@@ -203,6 +209,7 @@ fn TaskView(
     transition: ServerAction<TransitionTask>,
     assign: ServerAction<AssignOfficerForm>,
     unassign: ServerAction<UnassignOfficer>,
+    acknowledge: ServerAction<AcknowledgeTask>,
     error: impl Fn() -> Option<String> + Send + Sync + 'static,
 ) -> impl IntoView {
     let query = use_query_map();
@@ -271,7 +278,14 @@ fn TaskView(
                     }
                     .into_any()
                 }}
+                {task.can_acknowledge.then(|| view! {
+                    <ActionForm action=acknowledge attr:class="inline-form">
+                        <input type="hidden" name="task_id" value=id.to_string() />
+                        <button type="submit" class="secondary">{tr("Confirmar recepción")}</button>
+                    </ActionForm>
+                })}
             </section>
+            {(!task.deadlines.is_empty()).then(|| view! { <Deadlines deadlines=task.deadlines.clone() /> })}
             <section aria-labelledby="datos">
                 <h2 id="datos">{tr("Datos")}</h2>
                 <dl class="facts">
@@ -417,6 +431,7 @@ fn AssignmentEditor(
                                 <th scope="col">{tr("Estado")}</th>
                                 <th scope="col">{tr("Distancia")}</th>
                                 <th scope="col">{tr("Tareas superpuestas")}</th>
+                                <th scope="col">{tr("Turno")}</th>
                                 <th scope="col">{tr("Acción")}</th>
                             </tr>
                         </thead>
@@ -424,7 +439,7 @@ fn AssignmentEditor(
                             {free
                                 .into_iter()
                                 .map(|c| {
-                                    let overlap = !c.overlapping_tasks.is_empty();
+                                    let overlap = !c.overlapping_tasks.is_empty() || c.leave.is_some();
                                     let label = format!("{} ({})", c.name, c.code);
                                     view! {
                                         <tr>
@@ -434,7 +449,17 @@ fn AssignmentEditor(
                                             </td>
                                             <td>{c.distance_m.map(distance).unwrap_or_else(|| "—".into())}</td>
                                             <td>
-                                                {if overlap { c.overlapping_tasks.join(", ") } else { tr("Ninguna").to_owned() }}
+                                                {if c.overlapping_tasks.is_empty() {
+                                                    tr("Ninguna").to_owned()
+                                                } else {
+                                                    c.overlapping_tasks.join(", ")
+                                                }}
+                                            </td>
+                                            <td>
+                                                {match &c.leave {
+                                                    Some(leave) => view! { <span class="badge duty-on_leave">{trf("De licencia: {}", &[leave])}</span> }.into_any(),
+                                                    None => crate::ui::officers::duty_text(c.duty),
+                                                }}
                                             </td>
                                             <td>
                                                 <ActionForm action=assign attr:class="inline-form">
@@ -456,5 +481,45 @@ fn AssignmentEditor(
                 .into_any()
             }}
         </details>
+    }
+}
+
+/// The task's deadlines: due (local time), met when, late or not.
+#[component]
+fn Deadlines(deadlines: Vec<contract::tasks::Deadline>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="plazos">
+            <h2 id="plazos">{tr("Plazos")}</h2>
+            <table class="data-table compact" id="task-deadlines">
+                <caption>{tr("Plazos de la tarea")}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">{tr("Objetivo")}</th>
+                        <th scope="col">{tr("Vence")}</th>
+                        <th scope="col">{tr("Cumplido")}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {deadlines
+                        .into_iter()
+                        .map(|d| {
+                            let state = match (d.met_at, d.late) {
+                                (Some(at), false) => view! { <span class="badge sla-met">{trf("A tiempo ({})", &[&crate::ui::dates::local_date_time(&at)])}</span> }.into_any(),
+                                (Some(at), true) => view! { <span class="badge sla-overdue">{trf("Tarde ({})", &[&crate::ui::dates::local_date_time(&at)])}</span> }.into_any(),
+                                (None, true) => view! { <span class="badge sla-overdue">{tr("Vencido")}</span> }.into_any(),
+                                (None, false) => view! { <span>{tr("Pendiente")}</span> }.into_any(),
+                            };
+                            view! {
+                                <tr class=format!("deadline-{}", d.kind.as_str())>
+                                    <td>{tr(d.kind.label_es())}</td>
+                                    <td>{d.due_local}</td>
+                                    <td>{state}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
     }
 }

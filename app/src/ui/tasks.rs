@@ -18,7 +18,7 @@ use crate::ui::page::{PageError, loaded, query_string, signed_in};
 use contract::auth::CurrentUser;
 use contract::domain::{Role, TaskPriority, TaskStatus, TaskType};
 use contract::format::count as format_count;
-use contract::tasks::{TaskCount, TaskFilter, TaskSort, TaskSummary};
+use contract::tasks::{SlaFilter, TaskCount, TaskFilter, TaskSort, TaskSummary};
 use contract::{ApiError, Page};
 
 /// The page's query parameters, named like the REST API's (`/api/v1/tasks`).
@@ -32,6 +32,8 @@ struct Params {
     date_from: String,
     date_to: String,
     q: String,
+    /// `overdue` / `at_risk`: past a deadline, or close to one.
+    sla: String,
     sort: String,
     order: String,
     cursor: String,
@@ -52,6 +54,7 @@ impl Params {
             date_from: get("date_from"),
             date_to: get("date_to"),
             q: get("q"),
+            sla: get("sla"),
             sort: get("sort"),
             order: get("order"),
             cursor: get("cursor"),
@@ -69,6 +72,7 @@ impl Params {
             ("date_from", self.date_from.clone()),
             ("date_to", self.date_to.clone()),
             ("q", self.q.clone()),
+            ("sla", self.sla.clone()),
             ("sort", self.sort.clone()),
             ("order", self.order.clone()),
         ]
@@ -116,6 +120,7 @@ impl Params {
             ("f-officer", self.officer_id.as_str()),
             ("f-from", self.date_from.as_str()),
             ("f-to", self.date_to.as_str()),
+            ("f-sla", self.sla.as_str()),
             ("f-sort", sort),
             ("f-order", order),
         ];
@@ -162,8 +167,15 @@ impl Params {
             date_from: day(&self.date_from)?,
             date_to: day(&self.date_to)?,
             text: opt(&self.q),
+            sla: match self.sla.as_str() {
+                "" => None,
+                "overdue" => Some(SlaFilter::Overdue),
+                "at_risk" => Some(SlaFilter::AtRisk),
+                _ => return Err(bad(tr("Filtro de plazos desconocido."))),
+            },
             sort: match self.sort.as_str() {
                 "" | "scheduled_start" => TaskSort::ScheduledStart,
+                "due" => TaskSort::Due,
                 "priority" => TaskSort::Priority,
                 "created_at" => TaskSort::CreatedAt,
                 "code" => TaskSort::Code,
@@ -334,6 +346,14 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                     </select>
                 </div>
                 <div class="field">
+                    <label for="f-sla">{tr("Plazos")}</label>
+                    <select id="f-sla" name="sla">
+                        <option value="">{tr("Todos")}</option>
+                        <option value="overdue" selected=p.sla == "overdue">{tr("Vencidas")}</option>
+                        <option value="at_risk" selected=p.sla == "at_risk">{tr("En riesgo (15 min)")}</option>
+                    </select>
+                </div>
+                <div class="field">
                     <label for="f-type">{tr("Tipo")}</label>
                     <select id="f-type" name="type">
                         <option value="">{tr("Todos")}</option>
@@ -376,6 +396,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
                             ("priority", tr("Prioridad")),
                             ("created_at", tr("Fecha de creación")),
                             ("code", tr("Código")),
+                            ("due", tr("Vencimiento")),
                         ]
                             .into_iter()
                             .map(|(v, l)| view! { <option value=v selected=p.sort == v>{l}</option> })
@@ -427,6 +448,7 @@ fn TasksView(data: Data, params: Params) -> impl IntoView {
 /// is why `Data` does not carry the rows into the hydration data).
 fn rows_html(rows: &[TaskSummary], loc: Locale) -> String {
     let mut html = String::with_capacity(rows.len() * 400);
+    let now = chrono::Utc::now();
     for t in rows {
         html.push_str("<tr><td class=\"mono\"><a href=\"/tareas/");
         html.push_str(&t.id.to_string());
@@ -444,7 +466,21 @@ fn rows_html(rows: &[TaskSummary], loc: Locale) -> String {
         html.push_str(t.status.as_str());
         html.push_str("\">");
         push_text(&mut html, translate(loc, t.status.label_es()));
-        html.push_str("</span></td><td>");
+        html.push_str("</span>");
+        match t.sla_due_at {
+            Some(due) if due <= now => {
+                html.push_str(" <span class=\"badge sla-overdue\">");
+                push_text(&mut html, translate(loc, "Vencida"));
+                html.push_str("</span>");
+            }
+            Some(due) if due - now <= chrono::Duration::minutes(15) => {
+                html.push_str(" <span class=\"badge sla-at-risk\">");
+                push_text(&mut html, translate(loc, "En riesgo"));
+                html.push_str("</span>");
+            }
+            _ => {}
+        }
+        html.push_str("</td><td>");
         push_text(&mut html, t.scheduled_start.as_deref().unwrap_or("—"));
         html.push_str("</td><td>");
         push_text(&mut html, t.supervisor.as_deref().unwrap_or("—"));
@@ -516,6 +552,7 @@ mod tests {
             lat: None,
             lon: None,
             location_text: None,
+            sla_due_at: None,
         }
     }
 

@@ -8,7 +8,7 @@
 //!
 //! Relations mapped: users 1–1 officers; tasks 1–n task_assignments n–1 officers (and tasks
 //! n–n officers through it); tasks 1–n task_status_history; tasks n–1 users (supervisor,
-//! creator); officers 1–n officer_positions; users 1–n api_tokens, telegram_links, notes;
+//! creator); officers 1–n officer_positions; users 1–n api_tokens, telegram_links, notes; officers 1–n shifts, leaves;
 //! telegram_groups 1–n broadcasts.
 
 pub mod api_tokens;
@@ -18,9 +18,13 @@ pub mod broadcasts;
 pub mod event_consumers;
 pub mod event_outbox;
 pub mod feedback;
+pub mod leaves;
 pub mod notes;
 pub mod officer_positions;
 pub mod officers;
+pub mod shifts;
+pub mod sla_escalations;
+pub mod sla_targets;
 pub mod task_assignments;
 pub mod task_status_history;
 pub mod tasks;

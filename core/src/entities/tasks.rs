@@ -41,6 +41,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    /// Deadlines (`services::sla`): to acknowledge, start and finish, and the earliest unmet.
+    pub ack_due_at: Option<DateTimeUtc>,
+    pub start_due_at: Option<DateTimeUtc>,
+    pub finish_due_at: Option<DateTimeUtc>,
+    pub acknowledged_at: Option<DateTimeUtc>,
+    pub sla_due_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -143,7 +143,9 @@ async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview
         None
     };
     let activity = recent(state, actor, Condition::all(), ACTIVITY_LIMIT).await?;
+    let sla = sla_summary(state, actor, Utc::now() - Duration::days(OVERVIEW_DAYS)).await?;
     Ok(Overview {
+        sla,
         open_by_status,
         officers_by_status,
         open_emergencies,
@@ -152,6 +154,58 @@ async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview
         stats,
         activity,
     })
+}
+
+/// Open tasks past or near a deadline, and the finished tasks since `since` that met their
+/// finish deadline, by type (counted by the database).
+async fn sla_summary(
+    state: &AppState,
+    actor: &Actor,
+    since: DateTime<Utc>,
+) -> AppResult<contract::overview::SlaSummary> {
+    use sea_orm::PaginatorTrait;
+    let Some(visible) = visible_tasks(actor) else { return Ok(Default::default()) };
+    let db = &state.db;
+    let now = Utc::now();
+    let overdue = tasks::Entity::find()
+        .filter(visible.clone())
+        .filter(tasks::Column::SlaDueAt.lte(now))
+        .filter(tasks::Column::DeletedAt.is_null())
+        .count(db)
+        .await?;
+    let at_risk = tasks::Entity::find()
+        .filter(visible.clone())
+        .filter(tasks::Column::SlaDueAt.gt(now))
+        .filter(tasks::Column::SlaDueAt.lte(now + crate::services::sla::AT_RISK))
+        .filter(tasks::Column::DeletedAt.is_null())
+        .count(db)
+        .await?;
+    let rows: Vec<(TaskType, i64, i64)> = tasks::Entity::find()
+        .select_only()
+        .column(tasks::Column::TaskType)
+        .column_as(Expr::cust("SUM(CASE WHEN actual_end <= finish_due_at THEN 1 ELSE 0 END)"), "met")
+        .column_as(Expr::col(tasks::Column::Id).count(), "total")
+        .filter(visible)
+        .filter(tasks::Column::Status.eq(TaskStatus::Completed))
+        .filter(tasks::Column::FinishDueAt.is_not_null())
+        .filter(tasks::Column::ActualEnd.gte(since))
+        .filter(tasks::Column::DeletedAt.is_null())
+        .group_by(tasks::Column::TaskType)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let by_type = TaskType::ALL
+        .iter()
+        .filter_map(|t| {
+            let (_, met, total) = rows.iter().find(|(k, ..)| k == t)?;
+            Some(contract::overview::SlaCompliance {
+                task_type: *t,
+                met: u64::try_from(*met).unwrap_or_default(),
+                total: u64::try_from(*total).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(contract::overview::SlaSummary { overdue, at_risk, by_type })
 }
 
 /// The bell: changes to the viewer's tasks (assigned, supervised or created; every task for
@@ -164,7 +218,9 @@ pub async fn notifications(state: &AppState, actor: &Actor, seen: Option<DateTim
         relevant = relevant
             .add(tasks::Column::SupervisorId.eq(actor.user_id))
             .add(tasks::Column::CreatedBy.eq(actor.user_id))
-            .add(tasks::Column::TaskType.eq(TaskType::Emergency));
+            .add(tasks::Column::TaskType.eq(TaskType::Emergency))
+            // Escalated past their own supervisor: every supervisor's business.
+            .add(Expr::cust("tasks.id IN (SELECT task_id FROM sla_escalations WHERE level >= 2)"));
     }
     // Officers: `visible_tasks` already narrows to their own tasks.
     let by_others = Condition::any()

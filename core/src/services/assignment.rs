@@ -15,9 +15,10 @@ use crate::entities::{officers, task_assignments, tasks};
 use crate::error::{AppError, AppResult};
 use crate::permissions::{Capability, require};
 use crate::services::geo::haversine_m;
+use crate::services::roster;
 use crate::state::AppState;
 use contract::assignment::AssignmentCandidate;
-use contract::domain::TaskStatus;
+use contract::domain::{Duty, TaskStatus};
 
 /// At most this many officers are listed.
 const MAX_OFFICERS: u64 = 500;
@@ -37,8 +38,15 @@ fn overlaps(a: (DateTime<Utc>, DateTime<Utc>), b: (DateTime<Utc>, DateTime<Utc>)
     a.0 < b.1 && b.0 < a.1
 }
 
-/// Officers for the task's assignment editor: the assigned ones first, then by distance
-/// (unknown last), then by code.
+/// The time a task occupies for shifts and leave: its slot, or from `now` for the open-ended
+/// default when it has no time.
+pub fn task_window(t: &tasks::Model, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = t.scheduled_start.or(t.actual_start).unwrap_or(now);
+    (start, slot_end(start, t.scheduled_end))
+}
+
+/// Officers for the task's assignment editor: the assigned ones first, then those on duty and
+/// not on leave during the task, then by distance (unknown last), then by code.
 pub async fn candidates(state: &AppState, actor: &Actor, task_id: i64) -> AppResult<Vec<AssignmentCandidate>> {
     require(actor, Capability::ManageTasks)?;
     require(actor, Capability::SeeOfficers)?;
@@ -77,6 +85,15 @@ pub async fn candidates(state: &AppState, actor: &Actor, task_id: i64) -> AppRes
             conflicts.entry(a.officer_id).or_default().push(other.code);
         }
     }
+    // Shifts and leave: at the task's start (now when it has no time), over its slot.
+    let now = chrono::Utc::now();
+    let (slot_start, slot_end) = task_window(&task, now);
+    let ids: Vec<i64> = people.iter().map(|o| o.id).collect();
+    let duty = roster::duty_at(&state.db, &ids, slot_start).await?;
+    let mut away: HashMap<i64, String> = HashMap::new();
+    for leave in roster::leave_during(&state.db, &ids, slot_start, slot_end).await? {
+        away.entry(leave.officer_id).or_insert_with(|| roster::leave_words(state, &leave));
+    }
     let mut out: Vec<AssignmentCandidate> = people
         .into_iter()
         .map(|o| {
@@ -92,12 +109,16 @@ pub async fn candidates(state: &AppState, actor: &Actor, task_id: i64) -> AppRes
                 assigned: assigned_here.contains(&o.id),
                 distance_m,
                 overlapping_tasks: conflicts.remove(&o.id).unwrap_or_default(),
+                duty: duty.get(&o.id).copied().unwrap_or(Duty::NoRoster),
+                leave: away.remove(&o.id),
             }
         })
         .collect();
+    // The assigned first, then whoever is on duty, then by distance.
     out.sort_by(|a, b| {
         b.assigned
             .cmp(&a.assigned)
+            .then_with(|| (b.duty.on_duty() && b.leave.is_none()).cmp(&(a.duty.on_duty() && a.leave.is_none())))
             .then_with(|| match (a.distance_m, b.distance_m) {
                 (Some(x), Some(y)) => x.total_cmp(&y),
                 (Some(_), None) => std::cmp::Ordering::Less,

@@ -38,6 +38,8 @@ pub struct Gauges {
     pub feedback_by_status: Vec<(FeedbackStatus, i64)>,
     /// Feedback items per sentiment label (`positive`, `neutral`, `negative`), every label listed.
     pub feedback_by_sentiment: Vec<(&'static str, i64)>,
+    /// Open tasks past a deadline (`services::sla`).
+    pub tasks_overdue: u64,
 }
 
 /// Reads every gauge figure (a system read: no actor, nothing personal).
@@ -147,7 +149,9 @@ pub async fn read(state: &AppState) -> AppResult<Gauges> {
             (label, n)
         })
         .collect();
+    let tasks_overdue = crate::services::sla::overdue_count(db, Utc::now()).await?;
     Ok(Gauges {
+        tasks_overdue,
         open_by_priority,
         officers_by_status,
         stale_positions: stale,

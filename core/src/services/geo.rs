@@ -18,10 +18,11 @@ use crate::actor::Actor;
 use crate::entities::{officers, tasks};
 use crate::error::AppResult;
 use crate::permissions::{Capability, require};
+use crate::services::roster;
 use crate::state::AppState;
 use crate::validate::{Errors, check_lat, check_lon, check_point};
 use crate::visibility::TaskVisibility;
-use contract::domain::{OfficerStatus, TaskPriority, TaskStatus, TaskType};
+use contract::domain::{Duty, OfficerStatus, TaskPriority, TaskStatus, TaskType};
 use contract::geo::{NearbyOfficer, OfficerOnMap, TaskOnMap};
 
 /// WGS84 mean radius `(2a + b) / 3`, the sphere PostGIS uses for `use_spheroid = false`.
@@ -152,6 +153,8 @@ struct OfficerSearch {
     status: Option<OfficerStatus>,
     /// Only positions recorded at or after this instant.
     seen_since: Option<DateTime<Utc>>,
+    /// Only officers on duty (shifts, leave: `services::roster`).
+    on_duty: bool,
     limit: u64,
 }
 
@@ -194,6 +197,7 @@ impl OfficerRow {
             distance_m: self.distance_m.unwrap_or_default(),
             position_at: self.position_at,
             dispatchable: false,
+            duty: Duty::NoRoster,
         }
     }
 
@@ -206,6 +210,7 @@ impl OfficerRow {
             lat: self.lat,
             lon: self.lon,
             position_at: self.position_at,
+            duty: Duty::NoRoster,
         }
     }
 }
@@ -235,6 +240,11 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
         if let Some(since) = search.seen_since {
             sql += &format!(" AND o.last_position_at >= {}", p.push(since));
         }
+        if search.on_duty {
+            let at = roster_now();
+            let (now, since) = (p.push(at), p.push(at - chrono::Duration::days(roster::ROSTER_LOOKBACK_DAYS)));
+            sql += &format!(" AND {}", roster::pg_on_duty_sql(&now, &since));
+        }
         let sql = knn_ordered(sql, "o.last_geog", "officer_id", &mut p, search.limit, Some(&radius));
         OfficerRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
             .all(&state.db)
@@ -262,6 +272,11 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
                 (d <= search.radius_m).then(|| OfficerRow::from_model(o, Some(d))).flatten()
             })
             .collect();
+        if search.on_duty {
+            let ids: Vec<i64> = rows.iter().map(|r| r.officer_id).collect();
+            let duty = roster::duty_at(&state.db, &ids, roster_now()).await?;
+            rows.retain(|r| duty.get(&r.officer_id).is_some_and(|d| d.on_duty()));
+        }
         rows.sort_by(|a, b| {
             a.distance_m
                 .unwrap_or_default()
@@ -271,7 +286,18 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
         rows.truncate(usize::try_from(search.limit).unwrap_or(usize::MAX));
         rows
     };
-    Ok(rows.into_iter().map(OfficerRow::nearby).collect())
+    let mut found: Vec<NearbyOfficer> = rows.into_iter().map(OfficerRow::nearby).collect();
+    let ids: Vec<i64> = found.iter().map(|o| o.officer_id).collect();
+    let duty = roster::duty_at(&state.db, &ids, roster_now()).await?;
+    for officer in &mut found {
+        officer.duty = duty.get(&officer.officer_id).copied().unwrap_or(Duty::NoRoster);
+    }
+    Ok(found)
+}
+
+/// The instant availability is judged at, in microseconds as stored.
+fn roster_now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 /// The oldest acceptable position time, in microseconds as stored.
@@ -323,6 +349,7 @@ pub async fn nearest_available(
         radius_m,
         status: Some(OfficerStatus::Available),
         seen_since: Some(cutoff(fresh_within)),
+        on_duty: true,
         limit,
     };
     let mut found = officers_near(state, search).await?;
@@ -347,8 +374,15 @@ pub async fn nearest_available_any_age(
     lon: f64,
     radius_m: f64,
 ) -> AppResult<Option<NearbyOfficer>> {
-    let search =
-        OfficerSearch { lat, lon, radius_m, status: Some(OfficerStatus::Available), seen_since: None, limit: 1 };
+    let search = OfficerSearch {
+        lat,
+        lon,
+        radius_m,
+        status: Some(OfficerStatus::Available),
+        seen_since: None,
+        on_duty: true,
+        limit: 1,
+    };
     Ok(officers_near(state, search).await?.into_iter().next())
 }
 
@@ -377,11 +411,12 @@ pub async fn nearest_officers(
         radius_m,
         status: only_available.then_some(OfficerStatus::Available),
         seen_since: Some(cutoff(chrono::Duration::minutes(fresh_minutes))),
+        on_duty: only_available,
         limit,
     };
     let mut found = officers_near(state, search).await?;
     for officer in &mut found {
-        officer.dispatchable = dispatchable(state, officer.status, officer.position_at);
+        officer.dispatchable = dispatchable(state, officer.status, officer.position_at) && officer.duty.on_duty();
     }
     Ok(found)
 }
@@ -397,7 +432,8 @@ pub async fn officers_within_radius(
 ) -> AppResult<Vec<NearbyOfficer>> {
     require(actor, Capability::SeeOfficers)?;
     validate_circle(lat, lon, radius_m, limit).finish()?;
-    officers_near(state, OfficerSearch { lat, lon, radius_m, status: None, seen_since: None, limit }).await
+    officers_near(state, OfficerSearch { lat, lon, radius_m, status: None, seen_since: None, on_duty: false, limit })
+        .await
 }
 
 /// Every officer whose last known position lies in the box (edges included), by id.
@@ -452,7 +488,13 @@ pub async fn officers_in_bbox(
             .filter_map(|o| OfficerRow::from_model(o, None))
             .collect()
     };
-    Ok(rows.into_iter().map(OfficerRow::on_map).collect())
+    let mut found: Vec<OfficerOnMap> = rows.into_iter().map(OfficerRow::on_map).collect();
+    let ids: Vec<i64> = found.iter().map(|o| o.officer_id).collect();
+    let duty = roster::duty_at(&state.db, &ids, roster_now()).await?;
+    for officer in &mut found {
+        officer.duty = duty.get(&officer.officer_id).copied().unwrap_or(Duty::NoRoster);
+    }
+    Ok(found)
 }
 
 // ----------------------------------------------------------------------------------- tasks

@@ -58,6 +58,29 @@ pub async fn task_recipients(state: &AppState, task_id: i64) -> AppResult<Vec<Re
     officer_recipients(state, &officer_ids).await
 }
 
+/// The private chats an escalation step reaches: 1 the task's supervisor, 2 every supervisor,
+/// 3 every admin (active users linked to Telegram), in user order.
+pub async fn escalation_chats(state: &AppState, task_id: i64, level: u8) -> AppResult<Vec<i64>> {
+    use crate::entities::tasks;
+    use contract::domain::Role;
+    use sea_orm::QueryOrder;
+    let mut query = users::Entity::find()
+        .filter(users::Column::DeletedAt.is_null())
+        .filter(users::Column::IsActive.eq(true))
+        .filter(users::Column::TelegramUserId.is_not_null());
+    query = match level {
+        1 => {
+            let supervisor = tasks::Entity::find_by_id(task_id).one(&state.db).await?.and_then(|t| t.supervisor_id);
+            let Some(supervisor) = supervisor else { return Ok(Vec::new()) };
+            query.filter(users::Column::Id.eq(supervisor))
+        }
+        2 => query.filter(users::Column::Role.eq(Role::Supervisor)),
+        _ => query.filter(users::Column::Role.eq(Role::Admin)),
+    };
+    let users = query.order_by_asc(users::Column::Id).all(&state.db).await?;
+    Ok(users.into_iter().filter_map(|u| u.telegram_user_id).collect())
+}
+
 /// The private chats of the active supervisors and admins linked to Telegram (who review
 /// feedback), in user order.
 pub async fn reviewer_chats(state: &AppState) -> AppResult<Vec<i64>> {

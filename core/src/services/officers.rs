@@ -24,7 +24,7 @@ use crate::services::geo::check_limit;
 use crate::state::AppState;
 use crate::validate::{Errors, check_point};
 use contract::Page;
-use contract::domain::{Channel, OfficerStatus, PositionSource, Role, TaskStatus};
+use contract::domain::{Channel, Duty, OfficerStatus, PositionSource, Role, TaskStatus};
 use contract::events::Event;
 use contract::officers::{Officer, OfficerFilter, OfficerInput, Position, PositionAccepted, Track};
 
@@ -94,7 +94,19 @@ fn dto(o: officers::Model) -> Officer {
         last_position,
         created_at: o.created_at,
         updated_at: o.updated_at,
+        duty: Duty::NoRoster,
     }
+}
+
+/// `officers` with their duty now (shifts and leave change it with the clock, so it is never
+/// cached with them).
+async fn with_duty(state: &AppState, mut officers: Vec<Officer>) -> AppResult<Vec<Officer>> {
+    let ids: Vec<i64> = officers.iter().map(|o| o.id).collect();
+    let duty = crate::services::roster::duty_at(&state.db, &ids, now()).await?;
+    for o in &mut officers {
+        o.duty = duty.get(&o.id).copied().unwrap_or(Duty::NoRoster);
+    }
+    Ok(officers)
 }
 
 fn position_dto(p: officer_positions::Model) -> Position {
@@ -428,7 +440,8 @@ pub async fn delete(state: &AppState, actor: &Actor, meta: &AuditMeta, officer_i
 /// One officer: your own profile, or any with [`Capability::SeeOfficers`].
 pub async fn get(state: &AppState, actor: &Actor, officer_id: i64) -> AppResult<Officer> {
     require_see(actor, officer_id)?;
-    Ok(dto(find_live(&state.db, officer_id).await?))
+    let officer = dto(find_live(&state.db, officer_id).await?);
+    Ok(with_duty(state, vec![officer]).await?.remove(0))
 }
 
 /// Officers (not deleted) matching `filter`, by id, `limit` per page. The cursor is the last
@@ -456,7 +469,13 @@ pub async fn list(
     errors.finish()?;
     // Everyone allowed here sees the same list: one cache entry per filter and page.
     let key = (filter.clone(), after, limit);
-    state.caches.officers.get_or_compute(&state.events, key, || query_officers(state, filter, after, limit)).await
+    let mut page = state
+        .caches
+        .officers
+        .get_or_compute(&state.events, key, || query_officers(state, filter, after, limit))
+        .await?;
+    page.items = with_duty(state, page.items).await?;
+    Ok(page)
 }
 
 async fn query_officers(

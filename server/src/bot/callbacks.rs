@@ -1,7 +1,7 @@
 //! Inline-button presses: transitions, details, finishing with a note, history pages, the
 //! wizard's steps and the menu.
 
-use app::api::tasks::{list_tasks, task_detail, transition_task};
+use app::api::tasks::{acknowledge_task, list_tasks, task_detail, transition_task};
 use app::server::harness::call_as;
 use carapax::types::{AnswerCallbackQuery, CallbackQuery, Chat, MaybeInaccessibleMessage};
 use contract::domain::TaskStatus;
@@ -28,6 +28,8 @@ pub(super) enum Action {
     /// Finish with a closing note: ask for it.
     FinishNote(i64),
     Transition(i64, TaskStatus),
+    /// Confirm receipt of a task (its acknowledge deadline).
+    Acknowledge(i64),
     /// A page of `/historial`.
     History(HistoryFilter, usize),
     /// A step of the `/crear` wizard.
@@ -49,6 +51,7 @@ pub(super) fn parse_action(data: &str) -> Option<Action> {
         "n" => Action::FinishNote(parts.next()?.parse().ok()?),
         "h" => Action::History(HistoryFilter::from_code(parts.next()?)?, parts.next()?.parse().ok()?),
         "t" => Action::Transition(parts.next()?.parse().ok()?, parts.next()?.parse().ok()?),
+        "a" => Action::Acknowledge(parts.next()?.parse().ok()?),
         _ => return None,
     };
     parts.next().is_none().then_some(action)
@@ -142,6 +145,13 @@ pub(super) async fn callback_outcome(
                 (None, false)
             }
             Ok(_) => (Some(render::CANNOT_FINISH.to_owned()), true),
+            Err(e) => (Some(render::error(&e)), true),
+        },
+        Action::Acknowledge(id) => match call_as(&bot.state, Some(actor), || acknowledge_task(id)).await {
+            Ok(detail) => {
+                edit(bot, chat_id, message_id, &render::task(&detail), render::task_keyboard(&detail)).await;
+                (Some(render::ACKNOWLEDGED.to_owned()), false)
+            }
             Err(e) => (Some(render::error(&e)), true),
         },
         Action::Transition(id, to) => match call_as(&bot.state, Some(actor), || transition_task(id, to, None)).await {
@@ -253,6 +263,7 @@ mod tests {
         assert_eq!(parse_action("d:3"), Some(Action::Detail(3)));
         assert_eq!(parse_action("i:3"), Some(Action::Info(3)));
         assert_eq!(parse_action("n:3"), Some(Action::FinishNote(3)));
+        assert_eq!(parse_action("a:4"), Some(Action::Acknowledge(4)));
         assert_eq!(parse_action("h:a:2"), Some(Action::History(HistoryFilter::Open, 2)));
         assert_eq!(parse_action("h:z:2"), None);
         assert_eq!(parse_action("c:ty:patrol"), Some(Action::Wizard("ty:patrol".into())));

@@ -5,6 +5,7 @@
 use app::api::emergency::raise_emergency;
 use app::api::feedback::send_feedback;
 use app::api::officers::update_my_position;
+use app::api::roster::{list_leaves, my_shifts, request_my_leave};
 use app::api::stats::task_stats;
 use app::api::tasks::{list_tasks, task_detail};
 use app::server::harness::call_as;
@@ -157,6 +158,8 @@ pub(super) async fn on_text(bot: &Bot, chat_id: i64, user_id: i64, text: &str) {
             None => send(bot, chat_id, render::HISTORY_USAGE, None).await,
         },
         "/crear" => wizard::start(bot, chat_id, actor).await,
+        "/turnos" => my_roster(bot, chat_id, actor).await,
+        "/licencia" => request_leave(bot, chat_id, actor, args).await,
         _ => send(bot, chat_id, render::UNKNOWN_COMMAND, None).await,
     }
 }
@@ -234,6 +237,36 @@ pub(super) async fn feedback(bot: &Bot, chat_id: i64, actor: Actor, text: &str) 
     let text = text.to_owned();
     let reply = match call_as(&bot.state, Some(actor), || send_feedback(text, None)).await {
         Ok(item) => render::feedback_thanks(&item.category),
+        Err(e) => render::error(&e),
+    };
+    send(bot, chat_id, &reply, None).await;
+}
+
+/// `/turnos`: the officer's shifts of the next 7 days and their leave not yet over.
+pub(super) async fn my_roster(bot: &Bot, chat_id: i64, actor: Actor) {
+    let shifts = call_as(&bot.state, Some(actor.clone()), || my_shifts(render::ROSTER_DAYS)).await;
+    let leaves = call_as(&bot.state, Some(actor), || list_leaves(None)).await;
+    let reply = match (shifts, leaves) {
+        (Ok(shifts), Ok(leaves)) => render::roster(&shifts, &leaves, bot.state.config.timezone, Utc::now()),
+        (Err(e), _) | (_, Err(e)) => render::error(&e),
+    };
+    send(bot, chat_id, &reply, None).await;
+}
+
+/// `/licencia <tipo> <desde> <hasta> [motivo]`: a leave request for a supervisor to decide.
+pub(super) async fn request_leave(bot: &Bot, chat_id: i64, actor: Actor, args: &str) {
+    let mut words = args.split_whitespace();
+    let (Some(kind), Some(first), Some(last)) = (words.next(), words.next(), words.next()) else {
+        return send(bot, chat_id, render::LEAVE_USAGE, None).await;
+    };
+    let Some(kind) = render::leave_kind(kind) else {
+        return send(bot, chat_id, render::LEAVE_USAGE, None).await;
+    };
+    let reason = words.collect::<Vec<_>>().join(" ");
+    let reason = (!reason.is_empty()).then_some(reason);
+    let (first, last) = (first.to_owned(), last.to_owned());
+    let reply = match call_as(&bot.state, Some(actor), || request_my_leave(kind, first, last, reason)).await {
+        Ok(leave) => render::leave_requested(&leave),
         Err(e) => render::error(&e),
     };
     send(bot, chat_id, &reply, None).await;

@@ -195,6 +195,12 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), AppError>
                 }
             }
         }
+        Event::TaskOverdue { task_id, code, priority, target, level } => {
+            let text = render::notify_overdue(code, *priority, target, *level);
+            for chat in notifications::escalation_chats(state, *task_id, *level).await? {
+                send(bot, SendMessage::new(chat, text.clone())).await;
+            }
+        }
         Event::BroadcastCreated { .. } => wake.notify_one(),
         Event::TaskDeleted { .. }
         | Event::OfficerPosition { .. }

@@ -7,9 +7,10 @@
 
 use carapax::types::InlineKeyboardButton;
 use contract::ApiError;
-use contract::domain::{BroadcastKind, TaskStatus};
+use contract::domain::{BroadcastKind, LeaveKind, TaskStatus};
 use contract::emergency::EmergencyOutcome;
 use contract::feedback::FeedbackDigest;
+use contract::roster::{Leave, Shift};
 use contract::stats::TaskStatistics;
 use contract::tasks::{TaskDetail, TaskSummary};
 
@@ -26,7 +27,7 @@ pub const LINK_INVALID: &str = "No se pudo vincular la cuenta: el código no es 
      Pida un código nuevo en el panel (sección Usuarios).";
 pub const INTERNAL: &str = "Ocurrió un error interno. Intente nuevamente en unos minutos.";
 /// The command menu registered with Telegram (`setMyCommands`): name, description.
-pub const COMMANDS: [(&str, &str); 10] = [
+pub const COMMANDS: [(&str, &str); 12] = [
     ("tareas", "Sus tareas activas"),
     ("finalizar", "Finalizar una tarea iniciada"),
     ("historial", "Sus tareas, por páginas"),
@@ -34,6 +35,8 @@ pub const COMMANDS: [(&str, &str); 10] = [
     ("estadisticas", "Sus cifras de los últimos 30 días"),
     ("emergencia", "Reportar una emergencia en su ubicación"),
     ("feedback", "Enviar un comentario"),
+    ("turnos", "Sus turnos y licencias"),
+    ("licencia", "Solicitar una licencia"),
     ("cancelar", "Cancelar la operación en curso"),
     ("menu", "Menú principal"),
     ("ayuda", "Ayuda"),
@@ -47,6 +50,8 @@ pub const HELP: &str = "Comandos disponibles:\n\
      /estadisticas — sus cifras de los últimos 30 días\n\
      /emergencia — reportar una emergencia en su ubicación\n\
      /feedback <texto> — enviar un comentario\n\
+     /turnos — sus turnos de los próximos 7 días y sus licencias\n\
+     /licencia <tipo> <desde> <hasta> [motivo] — solicitar una licencia\n\
      /cancelar — cancelar la operación en curso\n\
      /ayuda — esta ayuda\n\n\
      Compartir su ubicación (o su ubicación en tiempo real) actualiza su posición en el mapa.";
@@ -177,6 +182,9 @@ pub fn task_keyboard(t: &TaskDetail) -> Vec<Vec<InlineKeyboardButton>> {
             TaskStatus::Scheduled | TaskStatus::Cancelled => continue,
         };
         row.push(button);
+    }
+    if t.can_acknowledge {
+        row.insert(0, InlineKeyboardButton::for_callback_data("👍 Recibido", format!("a:{}", t.id)));
     }
     let mut keyboard = Vec::new();
     if !row.is_empty() {
@@ -340,6 +348,71 @@ pub fn transition_done(to: TaskStatus) -> &'static str {
         TaskStatus::Cancelled => "Tarea cancelada.",
         TaskStatus::Scheduled => "Tarea actualizada.",
     }
+}
+
+pub const ACKNOWLEDGED: &str = "Recepción confirmada.";
+/// Days of shifts `/turnos` shows.
+pub const ROSTER_DAYS: u32 = 7;
+pub const LEAVE_USAGE: &str = "Uso: /licencia <tipo> <desde> <hasta> [motivo]\n\
+     Tipos: vacaciones, enfermedad, franco, capacitacion. Fechas: dd/mm/aaaa.\n\
+     Por ejemplo: /licencia vacaciones 10/01/2027 20/01/2027 Viaje familiar";
+
+/// The leave kind a word of `/licencia` names.
+pub fn leave_kind(word: &str) -> Option<LeaveKind> {
+    match word.to_lowercase().as_str() {
+        "vacaciones" => Some(LeaveKind::Vacation),
+        "enfermedad" => Some(LeaveKind::Sick),
+        "franco" => Some(LeaveKind::DayOff),
+        "capacitacion" | "capacitación" => Some(LeaveKind::Training),
+        _ => None,
+    }
+}
+
+pub fn leave_requested(leave: &Leave) -> String {
+    format!(
+        "📝 Licencia solicitada: {} del {} al {} ({}). Un supervisor la aprobará o rechazará.",
+        leave.kind.label_es(),
+        leave.first_day.format("%d/%m/%Y"),
+        leave.last_day.format("%d/%m/%Y"),
+        leave.status.label_es().to_lowercase()
+    )
+}
+
+/// `/turnos`: shifts (local times) and the leave that has not ended.
+pub fn roster(shifts: &[Shift], leaves: &[Leave], tz: chrono_tz::Tz, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut text = String::from("🗓️ Sus turnos de los próximos 7 días:");
+    if shifts.is_empty() {
+        text.push_str("\nNo tiene turnos cargados.");
+    }
+    for s in shifts {
+        let (a, b) = (s.starts_at.with_timezone(&tz), s.ends_at.with_timezone(&tz));
+        text.push_str(&format!("\n• {} a {}", a.format("%d/%m %H:%M"), b.format("%d/%m %H:%M")));
+    }
+    let today = now.with_timezone(&tz).date_naive();
+    let current: Vec<&Leave> = leaves.iter().filter(|l| l.last_day >= today).collect();
+    if !current.is_empty() {
+        text.push_str("\n\nSus licencias:");
+        for l in current {
+            text.push_str(&format!(
+                "\n• {} del {} al {} — {}",
+                l.kind.label_es(),
+                l.first_day.format("%d/%m/%Y"),
+                l.last_day.format("%d/%m/%Y"),
+                l.status.label_es().to_lowercase()
+            ));
+        }
+    }
+    text
+}
+
+/// An escalation step of an overdue task.
+pub fn notify_overdue(code: &str, priority: contract::domain::TaskPriority, target: &str, level: u8) -> String {
+    let what = contract::sla::SlaTargetKind::parse(target).map_or(target, |k| k.label_es());
+    format!(
+        "⏰ Tarea vencida: {code} (prioridad {}). Objetivo incumplido: {}. Aviso {level} de 3.",
+        priority.label_es().to_lowercase(),
+        what.to_lowercase()
+    )
 }
 
 pub fn feedback_thanks(category: &str) -> String {

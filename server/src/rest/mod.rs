@@ -8,6 +8,7 @@ mod feedback;
 mod geo;
 mod officers;
 pub mod problem;
+mod roster;
 mod stats;
 pub mod stream;
 mod system;
@@ -68,6 +69,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(officers::router())
         .merge(geo::router())
         .merge(stats::router())
+        .merge(roster::router())
         .merge(stream::router())
         .merge(system::router())
         .split_for_parts();

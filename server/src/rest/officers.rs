@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use contract::Page;
 use contract::domain::OfficerStatus;
 use contract::officers::{Officer, OfficerFilter, OfficerInput, Position, PositionAccepted, Track};
+use contract::replay::{Replay, ReplayRequest};
 use gad_core::services;
 use gad_core::state::AppState;
 
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(report_position))
         .routes(routes!(last_position))
         .routes(routes!(track))
+        .routes(routes!(replay))
         .routes(routes!(my_officer))
         .routes(routes!(set_my_status))
         .routes(routes!(report_my_position))
@@ -222,6 +224,39 @@ async fn track(
     Params(q): Params<TrackQuery>,
 ) -> RestResult<Json<Track>> {
     Ok(Json(services::officers::track(&state, &caller.actor, id, q.from, q.to).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ReplayQuery {
+    /// The officer whose track to replay (give this or `task_id`).
+    officer_id: Option<i64>,
+    /// Replay every officer assigned to this task (supervisors and admins).
+    task_id: Option<i64>,
+    /// Start of the window (inclusive), RFC 3339; by default 8 hours before `to`, or the
+    /// task's creation.
+    from: Option<DateTime<Utc>>,
+    /// End of the window (exclusive), RFC 3339; by default now, or the task's end. At most
+    /// 31 days after `from`.
+    to: Option<DateTime<Utc>>,
+}
+
+/// A track replay: each officer's positions in the window with the speed from the previous
+/// point, their stops (within 50 m for 3 minutes or more), distance and top speed, and the
+/// status changes of the tasks involved (the officer's tasks, or the task), for a timeline.
+/// At most 10 000 positions per officer (`truncated` says if more exist). Officers may replay
+/// only their own track.
+#[utoipa::path(get, path = "/replay", tag = "officers", params(ReplayQuery),
+    responses((status = 200, body = Replay), (status = 400, body = Problem), (status = 401, body = Problem),
+    (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn replay(
+    State(state): State<AppState>,
+    caller: Caller,
+    Params(q): Params<ReplayQuery>,
+) -> RestResult<Json<Replay>> {
+    let request = ReplayRequest { officer_id: q.officer_id, task_id: q.task_id, from: q.from, to: q.to };
+    Ok(Json(services::replay::replay(&state, &caller.actor, request).await?))
 }
 
 /// The caller's own officer profile (400 if their user has none).

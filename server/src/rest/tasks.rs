@@ -13,7 +13,10 @@ use utoipa_axum::routes;
 use contract::Page;
 use contract::domain::{TaskPriority, TaskStatus, TaskType};
 use contract::emergency::{EmergencyAssign, EmergencyOutcome};
-use contract::tasks::{NewTask, TaskDetail, TaskFilter, TaskHistoryEntry, TaskSort, TaskSummary, TaskUpdate};
+use contract::sla::{SlaAlert, SlaTarget, SlaTargetInput};
+use contract::tasks::{
+    NewTask, SlaFilter, TaskDetail, TaskFilter, TaskHistoryEntry, TaskSort, TaskSummary, TaskUpdate,
+};
 use gad_core::error::AppError;
 use gad_core::services;
 use gad_core::state::AppState;
@@ -29,6 +32,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_task, update, delete))
         .routes(routes!(history))
         .routes(routes!(transition))
+        .routes(routes!(acknowledge))
+        .routes(routes!(sla_targets, set_sla_target))
+        .routes(routes!(sla_alerts))
         .routes(routes!(assign))
         .routes(routes!(unassign))
         .routes(routes!(raise_emergency))
@@ -53,6 +59,9 @@ struct TaskQuery {
     date_to: Option<NaiveDate>,
     /// Searches code, title and description.
     q: Option<String>,
+    /// `overdue` (past a deadline) or `at_risk` (within 15 minutes of one).
+    #[param(inline)]
+    sla: Option<SlaFilter>,
     #[param(inline)]
     sort: Option<TaskSort>,
     /// `asc` (default) or `desc`.
@@ -86,6 +95,7 @@ impl TaskQuery {
             date_from: self.date_from,
             date_to: self.date_to,
             text: self.q,
+            sla: self.sla,
             sort: self.sort.unwrap_or_default(),
             descending,
             cursor: self.cursor,
@@ -194,6 +204,46 @@ async fn transition(
     Body(input): Body<TransitionInput>,
 ) -> RestResult<Json<TaskDetail>> {
     Ok(Json(services::tasks::transition(&state, &caller.actor, &caller.meta, id, input.to, input.reason).await?))
+}
+
+/// An assigned officer confirms they received the task: the acknowledge deadline is met and
+/// its escalation stops (starting the task does the same). Supervisors may confirm for them.
+#[utoipa::path(post, path = "/tasks/{id}/acknowledge", tag = "tasks", params(("id" = i64, Path)),
+    responses((status = 200, body = TaskDetail), (status = 403, body = Problem), (status = 404, body = Problem),
+    (status = 409, body = Problem)))]
+async fn acknowledge(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathArgs(id): PathArgs<i64>,
+) -> RestResult<Json<TaskDetail>> {
+    services::sla::acknowledge(&state, &caller.actor, &caller.meta, id).await?;
+    Ok(Json(services::tasks::detail(&state, &caller.actor, id).await?))
+}
+
+/// The deadline targets: minutes to acknowledge, start and finish per task type (`null`: every
+/// type) and priority. Supervisors and admins.
+#[utoipa::path(get, path = "/sla/targets", tag = "tasks", responses(
+    (status = 200, body = Vec<SlaTarget>), (status = 403, body = Problem)))]
+async fn sla_targets(State(state): State<AppState>, caller: Caller) -> RestResult<Json<Vec<SlaTarget>>> {
+    Ok(Json(services::sla::list_targets(&state, &caller.actor).await?))
+}
+
+/// Sets the targets of a task type (`null`: every type) and priority; a type's own row wins
+/// over the every-type row. Admins. Applies to tasks written from now on.
+#[utoipa::path(put, path = "/sla/targets", tag = "tasks", request_body = SlaTargetInput, responses(
+    (status = 200, body = SlaTarget), (status = 400, body = Problem), (status = 403, body = Problem)))]
+async fn set_sla_target(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(input): Body<SlaTargetInput>,
+) -> RestResult<Json<SlaTarget>> {
+    Ok(Json(services::sla::set_target(&state, &caller.actor, &caller.meta, input).await?))
+}
+
+/// Urgent and critical tasks past a deadline that the caller sees, most overdue first.
+#[utoipa::path(get, path = "/sla/alerts", tag = "tasks", responses((status = 200, body = Vec<SlaAlert>)))]
+async fn sla_alerts(State(state): State<AppState>, caller: Caller) -> RestResult<Json<Vec<SlaAlert>>> {
+    Ok(Json(services::sla::alerts(&state, &caller.actor).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

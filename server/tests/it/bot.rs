@@ -1792,3 +1792,85 @@ async fn the_weekly_feedback_digest_reaches_reviewers_once(backend: Backend) {
     assert_eq!((digests(9101), digests(9102), digests(9103)), (1, 1, 0));
 }
 on_both_backends!(the_weekly_feedback_digest_reaches_reviewers_once);
+
+// ------------------------------------------------------------------------ shifts and leave
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turnos_lists_my_shifts_and_licencia_requests_leave() {
+    use contract::domain::{LeaveKind, LeaveStatus};
+    use gad_core::entities::{leaves, officers};
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo2@gad.local", 7320).await;
+    let officer_id = me.officer_id.unwrap();
+
+    // The demo's day shift, every day: seven of them in the next seven days (or six and the
+    // one running now).
+    let reply = say(&rig, 7320, text_update(7320, "/turnos"), "Sus turnos de los próximos 7 días").await;
+    let lines = text(&reply).lines().filter(|l| l.starts_with("• ")).count();
+    assert!((7..=8).contains(&lines), "{}", text(&reply));
+
+    say(&rig, 7320, text_update(7320, "/licencia"), "Uso: /licencia").await;
+    say(&rig, 7320, text_update(7320, "/licencia feriado 01/02/2099 02/02/2099"), "Tipos: vacaciones").await;
+    say(
+        &rig,
+        7320,
+        text_update(7320, "/licencia vacaciones 10/01/2099 12/01/2099 Viaje familiar"),
+        "Licencia solicitada: Vacaciones del 10/01/2099 al 12/01/2099 (solicitada)",
+    )
+    .await;
+    let rows =
+        leaves::Entity::find().filter(leaves::Column::OfficerId.eq(officer_id)).all(&rig.app.state.db).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].kind, rows[0].status), (LeaveKind::Vacation, LeaveStatus::Requested));
+    assert_eq!(rows[0].reason.as_deref(), Some("Viaje familiar"));
+    // Overlapping leave and impossible days are refused in Spanish; nothing is stored.
+    say(&rig, 7320, text_update(7320, "/licencia franco 11/01/2099 13/01/2099"), "Se superpone con otra licencia")
+        .await;
+    say(&rig, 7320, text_update(7320, "/licencia franco 31/02/2099 01/03/2099"), "Fecha inválida").await;
+    say(&rig, 7320, text_update(7320, "/licencia franco 05/03/2099 01/03/2099"), "El último día no puede ser anterior")
+        .await;
+    let count = leaves::Entity::find().filter(leaves::Column::OfficerId.eq(officer_id)).all(&rig.app.state.db).await;
+    assert_eq!(count.unwrap().len(), 1);
+    // The request shows in /turnos.
+    say(&rig, 7320, text_update(7320, "/turnos"), "Vacaciones del 10/01/2099 al 12/01/2099 — solicitada").await;
+
+    // A user without an officer profile is told so.
+    let _supervisor = link(&rig, "supervisor@gad.local", 7321).await;
+    say(
+        &rig,
+        7321,
+        text_update(7321, "/licencia franco 01/02/2099 02/02/2099"),
+        "no está vinculado a un perfil de efectivo",
+    )
+    .await;
+    let _ = officers::Entity::find_by_id(officer_id).one(&rig.app.state.db).await.unwrap().unwrap();
+}
+
+// --------------------------------------------------------------------------- escalations
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overdue_task_escalates_to_its_supervisor_then_every_supervisor_then_the_admins() {
+    use common::{DEMO_PASSWORD, Rest};
+    let rig = rig(Backend::Sqlite).await;
+    link(&rig, "supervisor@gad.local", 7340).await;
+    link(&rig, "admin@gad.local", 7341).await;
+    let sup = Rest::sign_in(&rig.app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    // Critical, scheduled an hour ago, never started: its start target (15 min) is 45 min late.
+    let start = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (status, task) = sup
+        .post("/tasks", &json!({ "title": "Corte de ruta", "task_type": "intervention", "priority": "critical", "scheduled_start": start }))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{task}");
+    let code = task["code"].as_str().unwrap().to_owned();
+    // This pass, or the server's own escalator if it came first: each step is taken once.
+    gad_core::services::sla::escalate(&rig.app.state, chrono::Utc::now()).await.unwrap();
+    let first = format!("⏰ Tarea vencida: {code} (prioridad crítica). Objetivo incumplido: iniciar. Aviso 1 de 3.");
+    rig.tg.sent(7340, &first).await;
+    rig.tg.sent(7340, "Aviso 2 de 3").await;
+    rig.tg.sent(7341, "Aviso 3 de 3").await;
+    // Each once, to whom its step names.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let to = |chat: i64, needle: &str| rig.tg.messages_to(chat).iter().filter(|c| text(c).contains(needle)).count();
+    assert_eq!((to(7340, "Aviso 1 de 3"), to(7340, "Aviso 2 de 3"), to(7340, "Aviso 3 de 3")), (1, 1, 0));
+    assert_eq!((to(7341, "Aviso 1 de 3"), to(7341, "Aviso 2 de 3"), to(7341, "Aviso 3 de 3")), (0, 0, 1));
+}

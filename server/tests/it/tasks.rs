@@ -898,7 +898,7 @@ async fn query_filters_sorts_and_pages(backend: Backend) {
     assert_eq!(all.len(), 40);
 
     // Every sort, both directions, walked in pages of 7: the same rows as one big page, in order.
-    for sort in [TaskSort::ScheduledStart, TaskSort::Priority, TaskSort::CreatedAt, TaskSort::Code] {
+    for sort in [TaskSort::ScheduledStart, TaskSort::Priority, TaskSort::CreatedAt, TaskSort::Code, TaskSort::Due] {
         for descending in [false, true] {
             let label = format!("{sort:?} desc={descending}");
             let filter = TaskFilter { sort, descending, limit: Some(7), ..Default::default() };
@@ -912,6 +912,18 @@ async fn query_filters_sorts_and_pages(backend: Backend) {
                 let (a, b) = (&w[0], &w[1]);
                 let ordered = match sort {
                     TaskSort::ScheduledStart => match (a.scheduled_start_at, b.scheduled_start_at) {
+                        (Some(x), Some(y)) => {
+                            if descending {
+                                x >= y
+                            } else {
+                                x <= y
+                            }
+                        }
+                        (Some(_), None) => true,
+                        (None, Some(_)) => false,
+                        (None, None) => true,
+                    },
+                    TaskSort::Due => match (a.sla_due_at, b.sla_due_at) {
                         (Some(x), Some(y)) => {
                             if descending {
                                 x >= y

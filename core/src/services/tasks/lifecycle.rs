@@ -61,6 +61,11 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
         notes,
     };
     let task = insert_task(&txn, actor, row, &officer_ids, input.allow_overlap, reason, at).await?;
+    if !input.allow_overlap {
+        let (from, to) = crate::services::assignment::task_window(&task, at);
+        crate::services::roster::refuse_leave(state, &*txn, &officers, from, to).await?;
+    }
+    let task = crate::services::sla::apply(&txn, task).await?;
     let entry = AuditEntry::new("task.create", "task", task.id).after(json!({
         "task": snapshot(&task),
         "officer_ids": officer_ids,
@@ -180,6 +185,7 @@ pub async fn update(
     );
     active.updated_at = Set(at);
     let updated = active.update(&*txn).await?;
+    let updated = crate::services::sla::apply(&txn, updated).await?;
     let entry = AuditEntry::new("task.update", "task", id).before(snapshot(&before)).after(snapshot(&updated));
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::TaskUpdated { task_id: id, code: updated.code.clone() });
@@ -241,8 +247,13 @@ pub async fn assign(
         return load_detail(state, actor, task).await;
     }
     let at = now();
+    if !allow_overlap {
+        let (from, to) = crate::services::assignment::task_window(&task, at);
+        crate::services::roster::refuse_leave(state, &*txn, &new, from, to).await?;
+    }
     let new_ids: Vec<i64> = new.iter().map(|o| o.id).collect();
     insert_assignments(&txn, id, &new_ids, actor, allow_overlap, at).await?;
+    let task = crate::services::sla::apply(&txn, task).await?;
     let occupied = if task.status.is_active() { occupy_officers(&mut txn, &new_ids, at).await? } else { Vec::new() };
     // Not a status change: the history says who was assigned, and any overlap the supervisor
     // authorised (SPEC §3), in words.
@@ -375,7 +386,12 @@ pub async fn transition(
     }
     active.status = Set(to);
     active.updated_at = Set(at);
+    if to == TaskStatus::InProgress && before.acknowledged_at.is_none() {
+        // Starting is acknowledging.
+        active.acknowledged_at = Set(Some(at));
+    }
     let after = active.update(&*txn).await?;
+    let after = crate::services::sla::apply(&txn, after).await?;
     add_history(&txn, id, Some(from), to, actor, reason.clone(), at).await?;
 
     let officer_ids = assigned_officer_ids(&*txn, id).await?;

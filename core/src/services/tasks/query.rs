@@ -84,7 +84,15 @@ pub(crate) async fn load_detail(state: &AppState, actor: &Actor, task: tasks::Mo
         (Some(start), Some(end)) => Some(((end - start).num_seconds() - task.paused_seconds).max(0)),
         _ => None,
     };
+    let now = chrono::Utc::now();
+    let deadlines = deadlines_of(&task, tz, now);
+    let can_acknowledge =
+        assigned && task.acknowledged_at.is_none() && task.actual_start.is_none() && !task.status.is_final();
+    let acknowledged_at = task.acknowledged_at;
     Ok(TaskDetail {
+        deadlines,
+        acknowledged_at,
+        can_acknowledge,
         id: task.id,
         scheduled_start_local: task.scheduled_start.map(|t| local_time(t, tz)),
         scheduled_end_local: task.scheduled_end.map(|t| local_time(t, tz)),
@@ -118,6 +126,29 @@ pub(crate) async fn load_detail(state: &AppState, actor: &Actor, task: tasks::Mo
         allowed_transitions,
         can_manage,
     })
+}
+
+/// A task's deadlines, each with when it was met (acknowledging: confirming or starting).
+fn deadlines_of(t: &tasks::Model, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Vec<contract::tasks::Deadline> {
+    use contract::sla::SlaTargetKind;
+    let ack_met = match (t.acknowledged_at, t.actual_start) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    [
+        (SlaTargetKind::Ack, t.ack_due_at, ack_met),
+        (SlaTargetKind::Start, t.start_due_at, t.actual_start),
+        (SlaTargetKind::Finish, t.finish_due_at, t.actual_end),
+    ]
+    .into_iter()
+    .filter_map(|(kind, due, met)| {
+        let due = due?;
+        // A cancelled task's unmet deadlines are not late any more.
+        let open = !t.status.is_final();
+        let late = met.map_or(open && now > due, |m| m > due);
+        Some(contract::tasks::Deadline { kind, due_at: due, due_local: local_time(due, tz), met_at: met, late })
+    })
+    .collect()
 }
 
 /// Tasks the actor may see in `scope`: `Mine` is what they are assigned to (and, for
@@ -206,6 +237,7 @@ pub(super) async fn summarize(state: &AppState, rows: Vec<tasks::Model>) -> AppR
                 lat: t.lat,
                 lon: t.lon,
                 location_text: t.location_text,
+                sla_due_at: t.sla_due_at,
             }
         })
         .collect())
@@ -287,6 +319,15 @@ pub(super) fn filtered(
     if let Some(officer_id) = filter.officer_id {
         query = query.filter(assigned_to(officer_id));
     }
+    if let Some(sla) = filter.sla {
+        let now = chrono::Utc::now();
+        query = match sla {
+            contract::tasks::SlaFilter::Overdue => query.filter(tasks::Column::SlaDueAt.lte(now)),
+            contract::tasks::SlaFilter::AtRisk => query
+                .filter(tasks::Column::SlaDueAt.gt(now))
+                .filter(tasks::Column::SlaDueAt.lte(now + crate::services::sla::AT_RISK)),
+        };
+    }
     let tz = state.config.timezone;
     if let Some(from) = filter.date_from {
         query = query.filter(tasks::Column::ScheduledStart.gte(start_of_day(from, tz)));
@@ -343,6 +384,7 @@ pub(super) fn priority_rank_expr() -> sea_orm::sea_query::SimpleExpr {
 pub(super) fn sort_key(sort: TaskSort, t: &tasks::Model) -> Option<SortKey> {
     match sort {
         TaskSort::ScheduledStart => t.scheduled_start.map(SortKey::Time),
+        TaskSort::Due => t.sla_due_at.map(SortKey::Time),
         TaskSort::Priority => Some(SortKey::Rank(priority_rank(t.priority))),
         TaskSort::CreatedAt => Some(SortKey::Time(t.created_at)),
         TaskSort::Code => Some(SortKey::Text(t.code.clone())),
@@ -364,7 +406,7 @@ pub(super) fn decode_cursor(filter: &TaskFilter, text: &str) -> AppResult<Cursor
     let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     let key_fits = matches!(
         (filter.sort, &cursor.k),
-        (TaskSort::ScheduledStart, None | Some(SortKey::Time(_)))
+        (TaskSort::ScheduledStart | TaskSort::Due, None | Some(SortKey::Time(_)))
             | (TaskSort::CreatedAt, Some(SortKey::Time(_)))
             | (TaskSort::Priority, Some(SortKey::Rank(_)))
             | (TaskSort::Code, Some(SortKey::Text(_)))
@@ -384,6 +426,7 @@ pub(super) fn ordered(
     use sea_orm::sea_query::ExprTrait;
     let (key, nullable): (sea_orm::sea_query::SimpleExpr, bool) = match filter.sort {
         TaskSort::ScheduledStart => (Expr::col(tasks::Column::ScheduledStart), true),
+        TaskSort::Due => (Expr::col(tasks::Column::SlaDueAt), true),
         TaskSort::Priority => (priority_rank_expr(), false),
         TaskSort::CreatedAt => (Expr::col(tasks::Column::CreatedAt), false),
         TaskSort::Code => (Expr::col(tasks::Column::Code), false),

@@ -1,0 +1,484 @@
+//! Shifts and leave (`/turnos`). Supervisors and admins: a unit's week — who is on, who is
+//! off, who is away, and the hours nobody covers — with the forms to plan shifts (one-off or a
+//! recurring pattern), register leave and decide requests, and the week as CSV. Officers: their
+//! own shifts and leave, and a leave request.
+//!
+//! Every form is a plain form (`ActionForm`): without JavaScript the server keeps the outcome
+//! as a one-shot flash and sends the browser back to the same week.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::flash::take_flash;
+use crate::api::roster::{
+    DecideLeave, PATTERNS, PlanShifts, RegisterLeave, RemoveShift, list_leaves, load_roster_week, my_shifts,
+    roster_path,
+};
+use crate::i18n::{tr, tr_msg, trf};
+use crate::ui::Layout;
+use crate::ui::dates::{local_date_time, zone_label};
+use crate::ui::page::{PageError, loaded, signed_in};
+use contract::ApiError;
+use contract::domain::{Duty, LeaveKind, LeaveStatus, Role};
+use contract::flash::FormOutcome;
+use contract::roster::{Leave, RosterWeek, Shift};
+
+const WEEKDAYS: [&str; 7] = ["Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom"];
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+enum Data {
+    Staff(RosterWeek, Vec<Leave>),
+    Officer(Vec<Shift>, Vec<Leave>),
+}
+
+#[component]
+pub fn RosterPage() -> impl IntoView {
+    let query = use_query_map();
+    let plan = ServerAction::<PlanShifts>::new();
+    let remove = ServerAction::<RemoveShift>::new();
+    let leave = ServerAction::<RegisterLeave>::new();
+    let decide = ServerAction::<DecideLeave>::new();
+    let data = Resource::new(
+        move || {
+            (
+                query.with(|q| (q.get("semana"), q.get("unidad"))),
+                (plan.version().get(), remove.version().get(), leave.version().get(), decide.version().get()),
+            )
+        },
+        |((week, unit), _)| async move {
+            let user = signed_in().await?;
+            let flash = take_flash("/turnos".to_owned()).await?;
+            let data = if user.role == Role::Officer {
+                Data::Officer(my_shifts(14).await?, list_leaves(None).await?)
+            } else {
+                Data::Staff(load_roster_week(unit, week).await?, list_leaves(Some(LeaveStatus::Requested)).await?)
+            };
+            Ok::<_, ApiError>((user, flash, data))
+        },
+    );
+    // The answer given with JavaScript, else what a plain post left.
+    let answer = move || -> Option<Result<String, ApiError>> {
+        let saved = |text: String| Some(Ok(text));
+        match (plan.value().get(), remove.value().get(), leave.value().get(), decide.value().get()) {
+            (Some(Err(e)), ..) | (_, Some(Err(e)), ..) | (_, _, Some(Err(e)), _) | (.., Some(Err(e))) => Some(Err(e)),
+            (Some(Ok(c)), ..) => saved(if c.shifts.len() == 1 {
+                tr("Turno cargado.").to_owned()
+            } else {
+                trf("{} turnos cargados.", &[&c.shifts.len().to_string()])
+            }),
+            (_, Some(Ok(n)), ..) => saved(trf("Turnos quitados: {}.", &[&n.to_string()])),
+            (_, _, Some(Ok(l)), _) => saved(trf(
+                "Licencia de {} registrada ({}).",
+                &[&l.officer_code, &tr(l.status.label_es()).to_lowercase()],
+            )),
+            (.., Some(Ok(l))) => {
+                saved(trf("Licencia de {}: {}.", &[&l.officer_code, &tr(l.status.label_es()).to_lowercase()]))
+            }
+            _ => None,
+        }
+    };
+    view! {
+        <Title text=tr("Turnos y licencias") />
+        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
+            {move || Suspend::new(async move {
+                match loaded(data).await {
+                    Ok((user, flash, data)) => {
+                        let outcome = move || {
+                            answer().or_else(|| match flash.clone()? {
+                                FormOutcome::RosterSaved(text) => Some(Ok(text)),
+                                FormOutcome::Failed(e) => Some(Err(e)),
+                                _ => None,
+                            })
+                        };
+                        let message = move || match outcome()? {
+                            Ok(text) => Some(view! { <p class="success" role="status">{tr_msg(&text)}</p> }.into_any()),
+                            Err(e) => Some(view! { <p class="error" role="alert">{field_message(&e)}</p> }.into_any()),
+                        };
+                        let body = match data {
+                            Data::Staff(week, pending) => view! {
+                                <StaffRoster week pending plan remove leave decide />
+                            }
+                                .into_any(),
+                            Data::Officer(shifts, leaves) => view! { <OwnRoster shifts leaves leave decide /> }.into_any(),
+                        };
+                        view! {
+                            <Layout user>
+                                <h1>{tr("Turnos y licencias")}</h1>
+                                {message}
+                                {body}
+                            </Layout>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <PageError title=tr("Turnos y licencias") error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// An error with its fields' messages (the forms' fields are few: one line says it all).
+fn field_message(e: &ApiError) -> String {
+    if e.fields.is_empty() {
+        tr_msg(&e.message)
+    } else {
+        e.fields.iter().map(|f| tr_msg(&f.message)).collect::<Vec<_>>().join(" ")
+    }
+}
+
+fn day_label(d: NaiveDate) -> String {
+    format!("{} {:02}/{:02}", tr(WEEKDAYS[d.weekday().num_days_from_monday() as usize]), d.day(), d.month())
+}
+
+fn duty_badge(duty: Duty) -> impl IntoView {
+    view! { <span class=format!("badge duty-{}", duty.as_str())>{tr(duty.label_es())}</span> }
+}
+
+fn leave_kind_options() -> impl IntoView {
+    LeaveKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{tr(k.label_es())}</option> }).collect_view()
+}
+
+#[component]
+fn StaffRoster(
+    week: RosterWeek,
+    pending: Vec<Leave>,
+    plan: ServerAction<PlanShifts>,
+    remove: ServerAction<RemoveShift>,
+    leave: ServerAction<RegisterLeave>,
+    decide: ServerAction<DecideLeave>,
+) -> impl IntoView {
+    let week_value = week.week_start.format("%Y-%m-%d").to_string();
+    let unit_value = week.unit.clone().unwrap_or_default();
+    let nav = |d: NaiveDate| roster_path(Some(&d.format("%Y-%m-%d").to_string()), week.unit.as_deref());
+    let previous = nav(week.week_start - Duration::days(7));
+    let next = nav(week.week_start + Duration::days(7));
+    let csv = {
+        let mut pairs = vec![("week", week_value.clone())];
+        if let Some(unit) = &week.unit {
+            pairs.push(("unit", unit.clone()));
+        }
+        format!("/api/v1/roster.csv?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    };
+    let last_day = week.days.last().copied().unwrap_or(week.week_start);
+    let caption = trf(
+        "Semana del {} al {} ({})",
+        &[&week.week_start.format("%d/%m").to_string(), &last_day.format("%d/%m/%Y").to_string(), &zone_label()],
+    );
+    let officer_options = week
+        .rows
+        .iter()
+        .map(|r| view! { <option value=r.officer_id.to_string()>{format!("{} · {}", r.code, r.name)}</option> })
+        .collect_view();
+    let officer_options_leave = week
+        .rows
+        .iter()
+        .map(|r| view! { <option value=r.officer_id.to_string()>{format!("{} · {}", r.code, r.name)}</option> })
+        .collect_view();
+    let hidden = {
+        let (w, u) = (week_value.clone(), unit_value.clone());
+        move || {
+            view! {
+                <input type="hidden" name="semana" value=w.clone() />
+                <input type="hidden" name="unidad" value=u.clone() />
+            }
+        }
+    };
+    let (h1, h2) = (hidden.clone(), hidden);
+    let days = week.days.clone();
+    let gaps = week.gaps.clone();
+    view! {
+        <form method="get" action="/turnos" class="roster-filter">
+            <div>
+                <label for="roster-unit">{tr("Unidad")}</label>
+                <select id="roster-unit" name="unidad">
+                    <option value="">{tr("Todas")}</option>
+                    {week
+                        .units
+                        .iter()
+                        .map(|u| view! { <option value=u.clone() selected=week.unit.as_deref() == Some(u.as_str())>{u.clone()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="roster-week">{tr("Semana de")}</label>
+                <input id="roster-week" name="semana" type="date" value=week_value.clone() />
+            </div>
+            <button type="submit">{tr("Ver semana")}</button>
+            <nav class="roster-nav" aria-label=tr("Semanas")>
+                <a href=previous rel="prev">{tr("‹ Semana anterior")}</a>
+                <a href=next rel="next">{tr("Semana siguiente ›")}</a>
+                <a href=csv download="">{tr("Descargar CSV")}</a>
+            </nav>
+        </form>
+        <div class="table-scroll">
+            <table class="data-table roster" id="roster-week-table">
+                <caption>{caption}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">{tr("Efectivo")}</th>
+                        {days.iter().map(|d| view! { <th scope="col">{day_label(*d)}</th> }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {week
+                        .rows
+                        .into_iter()
+                        .map(|row| {
+                            let code = row.code.clone();
+                            let (w, u) = (week_value.clone(), unit_value.clone());
+                            view! {
+                                <tr data-officer=row.officer_id>
+                                    <th scope="row">
+                                        <span class="roster-who">{format!("{} · {}", row.code, row.name)}</span>
+                                        {duty_badge(row.duty)}
+                                    </th>
+                                    {row
+                                        .days
+                                        .into_iter()
+                                        .map(|day| {
+                                            let leave_badge = day.leave.map(|l| {
+                                                view! {
+                                                    <span class=format!("badge leave-{}", l.status.as_str())>
+                                                        {format!("{} ({})", tr(l.kind.label_es()), tr(l.status.label_es()).to_lowercase())}
+                                                    </span>
+                                                }
+                                            });
+                                            let shifts = day
+                                                .shifts
+                                                .into_iter()
+                                                .map(|s| {
+                                                    let span = format!("{}–{}", s.from, s.to);
+                                                    let label = trf("Quitar el turno {} de {}", &[&span, &code]);
+                                                    let (w, u) = (w.clone(), u.clone());
+                                                    view! {
+                                                        <li>
+                                                            <span class="shift">{span}</span>
+                                                            <ActionForm action=remove attr:class="inline-form">
+                                                                <input type="hidden" name="shift_id" value=s.shift_id.unwrap_or_default().to_string() />
+                                                                <input type="hidden" name="semana" value=w />
+                                                                <input type="hidden" name="unidad" value=u />
+                                                                <button type="submit" class="link small" aria-label=label.clone() title=label>"×"</button>
+                                                            </ActionForm>
+                                                        </li>
+                                                    }
+                                                })
+                                                .collect_view();
+                                            view! {
+                                                <td>
+                                                    <ul class="shifts">{shifts}</ul>
+                                                    {leave_badge}
+                                                </td>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+                <tfoot>
+                    <tr class="coverage">
+                        <th scope="row">{tr("Sin cobertura")}</th>
+                        {gaps
+                            .into_iter()
+                            .map(|spans| {
+                                if spans.is_empty() {
+                                    view! { <td class="covered">{tr("Cubierto")}</td> }.into_any()
+                                } else {
+                                    let text = spans.iter().map(|s| format!("{}–{}", s.from, s.to)).collect::<Vec<_>>().join(", ");
+                                    view! { <td class="gap">{text}</td> }.into_any()
+                                }
+                            })
+                            .collect_view()}
+                    </tr>
+                </tfoot>
+            </table>
+        </div>
+
+        <section aria-labelledby="pending-leave" class="roster-section">
+            <h2 id="pending-leave">{tr("Licencias por decidir")}</h2>
+            {if pending.is_empty() {
+                view! { <p class="empty">{tr("No hay solicitudes pendientes.")}</p> }.into_any()
+            } else {
+                view! { <LeaveTable leaves=pending decide staff=true week=week_value.clone() unit=unit_value.clone() /> }.into_any()
+            }}
+        </section>
+
+        <div class="roster-forms">
+            <section aria-labelledby="plan-shifts" class="roster-section">
+                <h2 id="plan-shifts">{tr("Cargar turnos")}</h2>
+                <ActionForm action=plan attr:class="stack">
+                    <label for="shift-officer">{tr("Efectivo")}</label>
+                    <select id="shift-officer" name="officer_id" required>{officer_options}</select>
+                    <label for="shift-start">{trf("Inicio ({})", &[&zone_label()])}</label>
+                    <input id="shift-start" name="start" type="datetime-local" required />
+                    <label for="shift-hours">{tr("Horas de turno")}</label>
+                    <input id="shift-hours" name="hours" type="number" min="1" max="24" value="12" required />
+                    <label for="shift-pattern">{tr("Esquema")}</label>
+                    <select id="shift-pattern" name="pattern">
+                        {PATTERNS
+                            .iter()
+                            .map(|(value, _)| view! { <option value=*value>{tr(pattern_label(value))}</option> })
+                            .collect_view()}
+                    </select>
+                    <label for="shift-until">{tr("Repetir hasta (día)")}</label>
+                    <input id="shift-until" name="until" type="date" />
+                    <label for="shift-note">{tr("Nota (opcional)")}</label>
+                    <input id="shift-note" name="note" maxlength="200" />
+                    {h1()}
+                    <button type="submit">{tr("Cargar turnos")}</button>
+                </ActionForm>
+            </section>
+            <section aria-labelledby="register-leave" class="roster-section">
+                <h2 id="register-leave">{tr("Registrar licencia")}</h2>
+                <ActionForm action=leave attr:class="stack">
+                    <label for="leave-officer">{tr("Efectivo")}</label>
+                    <select id="leave-officer" name="officer_id" required>{officer_options_leave}</select>
+                    <LeaveFields />
+                    {h2()}
+                    <button type="submit">{tr("Registrar licencia")}</button>
+                </ActionForm>
+            </section>
+        </div>
+    }
+}
+
+/// The label of a pattern of [`PATTERNS`].
+fn pattern_label(value: &str) -> &'static str {
+    match value {
+        "12x36" => "12×36 (12 h de turno, 36 h de descanso)",
+        "24x48" => "24×48 (24 h de turno, 48 h de descanso)",
+        "12x12" => "Todos los días (12 h de turno)",
+        "8x16" => "Todos los días (8 h de turno)",
+        _ => "Un solo turno",
+    }
+}
+
+#[component]
+fn LeaveFields() -> impl IntoView {
+    view! {
+        <label for="leave-kind">{tr("Tipo")}</label>
+        <select id="leave-kind" name="kind">{leave_kind_options()}</select>
+        <label for="leave-first">{tr("Primer día")}</label>
+        <input id="leave-first" name="first_day" type="date" required />
+        <label for="leave-last">{tr("Último día")}</label>
+        <input id="leave-last" name="last_day" type="date" required />
+        <label for="leave-reason">{tr("Motivo (opcional)")}</label>
+        <input id="leave-reason" name="reason" maxlength="500" />
+    }
+}
+
+#[component]
+fn LeaveTable(
+    leaves: Vec<Leave>,
+    decide: ServerAction<DecideLeave>,
+    staff: bool,
+    week: String,
+    unit: String,
+) -> impl IntoView {
+    view! {
+        <table class="data-table compact" id="leave-table">
+            <caption>{if staff { tr("Solicitudes de licencia") } else { tr("Mis licencias") }}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">{tr("Efectivo")}</th>
+                    <th scope="col">{tr("Tipo")}</th>
+                    <th scope="col">{tr("Desde")}</th>
+                    <th scope="col">{tr("Hasta")}</th>
+                    <th scope="col">{tr("Estado")}</th>
+                    <th scope="col">{tr("Motivo")}</th>
+                    <th scope="col">{tr("Acción")}</th>
+                </tr>
+            </thead>
+            <tbody>
+                {leaves
+                    .into_iter()
+                    .map(|l| {
+                        let who = format!("{} · {}", l.officer_code, l.officer_name);
+                        let open = matches!(l.status, LeaveStatus::Requested | LeaveStatus::Approved);
+                        let buttons: Vec<(&str, &str)> = match (staff, l.status) {
+                            (true, LeaveStatus::Requested) => vec![("aprobar", "Aprobar"), ("rechazar", "Rechazar")],
+                            (false, _) if open => vec![("anular", "Anular")],
+                            _ => Vec::new(),
+                        };
+                        let (w, u) = (week.clone(), unit.clone());
+                        view! {
+                            <tr data-leave=l.id>
+                                <td>{who.clone()}</td>
+                                <td>{tr(l.kind.label_es())}</td>
+                                <td>{l.first_day.format("%d/%m/%Y").to_string()}</td>
+                                <td>{l.last_day.format("%d/%m/%Y").to_string()}</td>
+                                <td><span class=format!("badge leave-{}", l.status.as_str())>{tr(l.status.label_es())}</span></td>
+                                <td>{l.reason.clone().unwrap_or_default()}</td>
+                                <td>
+                                    {buttons
+                                        .into_iter()
+                                        .map(|(value, label)| {
+                                            let aria = trf("{} la licencia de {}", &[tr(label), &who]);
+                                            let (w, u) = (w.clone(), u.clone());
+                                            view! {
+                                                <ActionForm action=decide attr:class="inline-form">
+                                                    <input type="hidden" name="leave_id" value=l.id.to_string() />
+                                                    <input type="hidden" name="decision" value=value />
+                                                    <input type="hidden" name="semana" value=w />
+                                                    <input type="hidden" name="unidad" value=u />
+                                                    <button type="submit" class=if value == "aprobar" { "small" } else { "secondary small" } aria-label=aria>
+                                                        {tr(label)}
+                                                    </button>
+                                                </ActionForm>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn OwnRoster(
+    shifts: Vec<Shift>,
+    leaves: Vec<Leave>,
+    leave: ServerAction<RegisterLeave>,
+    decide: ServerAction<DecideLeave>,
+) -> impl IntoView {
+    view! {
+        <section aria-labelledby="my-shifts" class="roster-section">
+            <h2 id="my-shifts">{trf("Mis turnos de los próximos 14 días ({})", &[&zone_label()])}</h2>
+            {if shifts.is_empty() {
+                view! { <p class="empty">{tr("No tiene turnos cargados.")}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="my-shifts">
+                        {shifts
+                            .into_iter()
+                            .map(|s| view! { <li>{format!("{} → {}", local_date_time(&s.starts_at), local_date_time(&s.ends_at))}</li> })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+        <section aria-labelledby="my-leave" class="roster-section">
+            <h2 id="my-leave">{tr("Mis licencias")}</h2>
+            {if leaves.is_empty() {
+                view! { <p class="empty">{tr("No tiene licencias.")}</p> }.into_any()
+            } else {
+                view! { <LeaveTable leaves decide staff=false week=String::new() unit=String::new() /> }.into_any()
+            }}
+        </section>
+        <section aria-labelledby="request-leave" class="roster-section">
+            <h2 id="request-leave">{tr("Solicitar licencia")}</h2>
+            <ActionForm action=leave attr:class="stack narrow">
+                <LeaveFields />
+                <button type="submit">{tr("Solicitar licencia")}</button>
+            </ActionForm>
+        </section>
+    }
+}
