@@ -30,6 +30,79 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Single sign-on (OpenID Connect, authorization code with PKCE). Set `GAD_OIDC_ISSUER` and
+/// `GAD_OIDC_CLIENT_ID` to turn it on.
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    /// `GAD_OIDC_ISSUER`: the provider's issuer URL (its discovery document lives under it).
+    pub issuer: String,
+    /// `GAD_OIDC_CLIENT_ID`.
+    pub client_id: String,
+    /// `GAD_OIDC_CLIENT_SECRET` (or `_FILE`); none for a public client (PKCE alone).
+    pub client_secret: Option<Secret>,
+    /// `GAD_OIDC_REDIRECT_URL`: where the provider sends people back; by default
+    /// `GAD_PUBLIC_URL` + `/auth/oidc/callback`.
+    pub redirect_url: String,
+    /// `GAD_OIDC_ROLE_CLAIM` (default `gad_role`): the ID token claim (a string or a list)
+    /// naming the role; values `admin`, `supervisor`, `officer` (or mapped below).
+    pub role_claim: String,
+    /// `GAD_OIDC_ROLE_MAP`: `value=role,…` for a provider's own group names, e.g.
+    /// `jefes=supervisor,patrulla=officer`.
+    pub role_map: Vec<(String, contract::domain::Role)>,
+    /// `GAD_OIDC_LABEL`: the login page's button (default "Ingresar con la cuenta institucional").
+    pub label: String,
+}
+
+impl OidcConfig {
+    fn from_env(env: &Env, public_url: Option<&str>) -> Result<Option<Self>, ConfigError> {
+        let (Some(issuer), Some(client_id)) = (env.get("GAD_OIDC_ISSUER"), env.get("GAD_OIDC_CLIENT_ID")) else {
+            if env.get("GAD_OIDC_ISSUER").is_some() || env.get("GAD_OIDC_CLIENT_ID").is_some() {
+                return Err(ConfigError::new("GAD_OIDC_ISSUER", "and GAD_OIDC_CLIENT_ID go together"));
+            }
+            return Ok(None);
+        };
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            return Err(ConfigError::new("GAD_OIDC_ISSUER", "must be an http:// or https:// URL"));
+        }
+        let redirect_url = match (env.get("GAD_OIDC_REDIRECT_URL"), public_url) {
+            (Some(url), _) => url,
+            (None, Some(public)) => format!("{}/auth/oidc/callback", public.trim_end_matches('/')),
+            (None, None) => {
+                return Err(ConfigError::new("GAD_OIDC_REDIRECT_URL", "is required without GAD_PUBLIC_URL"));
+            }
+        };
+        let mut role_map = Vec::new();
+        for pair in env.get("GAD_OIDC_ROLE_MAP").unwrap_or_default().split(',').filter(|p| !p.trim().is_empty()) {
+            let parsed = pair
+                .split_once('=')
+                .and_then(|(value, role)| Some((value.trim().to_owned(), role.trim().parse().ok()?)));
+            match parsed {
+                Some(entry) => role_map.push(entry),
+                None => {
+                    return Err(ConfigError::new(
+                        "GAD_OIDC_ROLE_MAP",
+                        "must be `value=role,…` with roles admin, supervisor or officer",
+                    ));
+                }
+            }
+        }
+        Ok(Some(Self {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            client_id,
+            client_secret: env.secret("GAD_OIDC_CLIENT_SECRET")?,
+            redirect_url,
+            role_claim: env.get("GAD_OIDC_ROLE_CLAIM").unwrap_or_else(|| "gad_role".into()),
+            role_map,
+            label: env.get("GAD_OIDC_LABEL").unwrap_or_else(|| "Ingresar con la cuenta institucional".into()),
+        }))
+    }
+
+    /// The role a claim value names (the map first, then the role names themselves).
+    pub fn role_of(&self, value: &str) -> Option<contract::domain::Role> {
+        self.role_map.iter().find(|(v, _)| v == value).map(|(_, r)| *r).or_else(|| value.parse().ok())
+    }
+}
+
 /// A secret that may change while the process runs: read from `NAME_FILE` again by
 /// [`Config::reload_secrets`]. Set directly as `NAME` it never changes (a process's environment
 /// is fixed). Clones share the value.
@@ -199,6 +272,8 @@ pub struct Config {
     /// `GAD_FEEDBACK_WEBHOOK_SECRET` (16 characters or more): the HMAC-SHA256 key of the
     /// webhook's `X-GAD-Signature`; re-read from its file like the Telegram secrets.
     pub feedback_webhook_secret: LiveSecret,
+    /// Single sign-on with OpenID Connect (`GAD_OIDC_*`); `None`: local accounts only.
+    pub oidc: Option<OidcConfig>,
 }
 
 /// An S3 (or S3-compatible: MinIO, Ceph, Garage…) bucket for `gad backup` / `gad restore`.
@@ -286,6 +361,7 @@ impl Config {
                 "is only read beside TELEGRAM_WEBHOOK_SECRET (the new secret of a rotation)",
             ));
         }
+        let oidc = OidcConfig::from_env(&env, public_url.as_deref())?;
         let feedback_webhook_url = env.get("GAD_FEEDBACK_WEBHOOK_URL");
         let feedback_webhook_secret = env.live_secret(
             "GAD_FEEDBACK_WEBHOOK_SECRET",
@@ -424,6 +500,7 @@ impl Config {
             view_cache: env.parse("GAD_VIEW_CACHE")?.unwrap_or(true),
             feedback_webhook_url,
             feedback_webhook_secret,
+            oidc,
         })
     }
 

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod lang;
 pub mod metrics;
 pub mod middleware;
+pub mod oidc;
 pub mod provenance;
 pub mod ratelimit;
 pub mod rest;

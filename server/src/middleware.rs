@@ -52,6 +52,7 @@ pub async fn request_user(request: Request, next: Next) -> Response<Body> {
 /// Paths that an anonymous visitor may load.
 fn is_public(path: &str) -> bool {
     path == "/login"
+        || path.starts_with("/auth/oidc/")
         || path.starts_with("/pkg/")
         || path.starts_with("/api/")
         || path == "/favicon.ico"

@@ -66,6 +66,8 @@ pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
     let pages: Router<AppState> = Router::new()
         .nest("/api/v1", api)
         .route("/api/docs", get(crate::rest::docs_page))
+        .route("/auth/oidc/login", get(crate::oidc::login))
+        .route("/auth/oidc/callback", get(crate::oidc::callback))
         .merge(leptos_pages)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit_login))

@@ -87,3 +87,11 @@ pub async fn whoami() -> Result<Option<CurrentUser>, ApiError> {
         .await,
     )
 }
+
+/// The label of the single sign-on button, when single sign-on is configured (`GAD_OIDC_*`).
+#[server(prefix = "/api/fn", endpoint = "sso_label", output = crate::api::codec::JsonText)]
+pub async fn sso_label() -> Result<Option<String>, ApiError> {
+    use crate::server::context;
+    let state = context::respond(context::app_state())?;
+    Ok(state.config.oidc.as_ref().map(|o| o.label.clone()))
+}

@@ -250,6 +250,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
         "El identificador de chat debe ser un número (los grupos son negativos, p. ej. -1001234567890).",
         "The chat id must be a number (groups are negative, e.g. -1001234567890).",
     ),
+    (
+        "El ingreso con la cuenta institucional expiró. Intente nuevamente.",
+        "Signing in with the institutional account expired. Try again.",
+    ),
     ("El mensaje debe tener entre 1 y 4000 caracteres.", "The message must have between 1 and 4000 characters."),
     (
         "El mensaje queda registrado como pendiente y el bot lo entrega al grupo; el historial muestra el resultado.",
@@ -261,6 +265,12 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
         "El nombre del bot no está configurado (TELEGRAM_BOT_USERNAME), así que no hay enlace directo. Pida al usuario que envíe al bot (se muestra una sola vez):",
         "The bot's name is not configured (TELEGRAM_BOT_USERNAME), so there is no direct link. Ask the user to send the bot (shown only once):",
     ),
+    ("El proveedor de identidad no confirmó su ingreso.", "The identity provider did not confirm your sign-in."),
+    (
+        "El proveedor de identidad no está disponible. Ingrese con su contraseña o intente más tarde.",
+        "The identity provider is not available. Sign in with your password or try later.",
+    ),
+    ("El proveedor de identidad no informó un correo electrónico.", "The identity provider gave no e-mail address."),
     (
         "El registro hace referencia a datos que no existen o está en uso.",
         "The record refers to data that does not exist or is in use.",
@@ -299,6 +309,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Escriba un número (por ejemplo -34.6037).", "Type a number (for example -34.6037)."),
     ("Especialidad", "Speciality"),
     ("Esquema", "Pattern"),
+    (
+        "Esta cuenta de GAD ingresa con su contraseña, no con la cuenta institucional.",
+        "This GAD account signs in with its password, not the institutional account.",
+    ),
     ("Esta semana", "This week"),
     ("Estado", "Status"),
     ("Estado desconocido en el filtro.", "Unknown status in the filter."),
@@ -629,6 +643,8 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
         "Su bitácora personal: solo usted puede leer estas notas.",
         "Your personal logbook: only you can read these notes.",
     ),
+    ("Su cuenta de GAD está desactivada.", "Your GAD account is deactivated."),
+    ("Su cuenta institucional no tiene un rol de GAD asignado.", "Your institutional account has no GAD role."),
     (
         "Su propia verificación en dos pasos se desactiva desde su cuenta, con su contraseña.",
         "Your own two-step verification is turned off from your account, with your password.",

@@ -22,6 +22,7 @@ pub mod officers;
 pub mod replay;
 pub mod roster;
 pub mod sla;
+pub mod sso;
 pub mod stats;
 pub mod tasks;
 pub mod twofactor;

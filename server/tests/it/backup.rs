@@ -487,7 +487,13 @@ async fn table_digests_see_a_changed_row(backend: Backend) {
     }
     assert!(!first.contains_key("spatial_ref_sys"));
     assert_eq!(first["tasks"].rows, scalar(db, "SELECT COUNT(*) FROM tasks").await);
-    assert_eq!(read().await, first, "the same data, the same digests");
+    // The same data, the same digests; the leases of the running app's consumers (the SLA
+    // escalator renews its own every 10 s) are not data.
+    let stable = |mut d: std::collections::BTreeMap<String, _>| {
+        d.remove("event_consumers");
+        d
+    };
+    assert_eq!(stable(read().await), stable(first.clone()), "the same data, the same digests");
     db.execute_unprepared("UPDATE tasks SET title = 'Título cambiado' WHERE id = (SELECT MIN(id) FROM tasks)")
         .await
         .unwrap();

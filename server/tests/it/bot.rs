@@ -437,14 +437,16 @@ async fn tareas_lists_my_tasks_and_buttons_run_the_lifecycle() {
     for task in &open {
         let card = rig.tg.sent(7002, &task.code).await;
         let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
+        // "Recibido" first while the officer has not confirmed receipt.
         let expected: Vec<String> = detail
-            .allowed_transitions
-            .iter()
-            .filter_map(|to| match to {
+            .can_acknowledge
+            .then(|| format!("a:{}", task.id))
+            .into_iter()
+            .chain(detail.allowed_transitions.iter().filter_map(|to| match to {
                 TaskStatus::InProgress | TaskStatus::Paused => Some(format!("t:{}:{}", task.id, to.as_str())),
                 TaskStatus::Completed => Some(format!("f:{}", task.id)),
                 _ => None,
-            })
+            }))
             .chain([format!("i:{}", task.id), format!("d:{}", task.id)])
             .collect();
         assert_eq!(buttons(&card), expected, "buttons of {}", task.code);

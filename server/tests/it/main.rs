@@ -36,6 +36,7 @@ mod roster;
 mod security;
 mod sla;
 mod slice;
+mod sso;
 mod storage;
 mod tasks;
 mod verify;

@@ -1,0 +1,127 @@
+//! Single sign-on (OpenID Connect): who a verified ID token names, as a GAD user.
+//!
+//! The server's `oidc` module runs the protocol (discovery, authorization code with PKCE,
+//! token exchange, ID token verification); this is the rule for the person it returns:
+//! - the role comes from the configured claim on every sign-in (a provider that stops naming
+//!   one refuses the sign-in), so the provider stays the source of truth for its users;
+//! - a user the provider signs in for the first time is created, without a password;
+//! - an account with a local password (the first admin above all) is never taken over by the
+//!   provider: it keeps signing in with its password;
+//! - a deactivated or deleted account stays out.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+
+use crate::db::WriteTxn;
+use crate::entities::users;
+use crate::error::{AppError, AppResult};
+use crate::meta::AuditMeta;
+use crate::services::audit::{self, AuditEntry};
+use crate::services::users::{NewUser, insert_user};
+use crate::state::AppState;
+use contract::domain::{AuditSeverity, Role};
+
+/// What a verified ID token says about the person.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// The values of the configured role claim (a string claim is one value).
+    pub role_values: Vec<String>,
+}
+
+/// Longest text kept from a claim.
+const MAX_CLAIM: usize = 100;
+
+fn clip(text: &str) -> String {
+    text.trim().chars().take(MAX_CLAIM).collect()
+}
+
+/// The GAD user `identity` signs in as (created on a first sign-in), or why not, in Spanish.
+/// Audited either way; the caller starts the session.
+pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> AppResult<users::Model> {
+    let Some(config) = &state.config.oidc else { return Err(AppError::NotFound) };
+    let refuse = |reason: &str| {
+        AuditEntry::new("auth.login_failed", "user", "")
+            .after(serde_json::json!({ "method": "oidc", "reason": reason }))
+            .failed(AuditSeverity::Warning)
+    };
+    let email = identity.email.as_deref().map(str::trim).map(str::to_lowercase).filter(|e| e.contains('@'));
+    let Some(email) = email.filter(|e| e.len() <= 254) else {
+        audit::append_alone(state, None, meta, refuse("no_email")).await?;
+        return Err(AppError::validation("email", "El proveedor de identidad no informó un correo electrónico."));
+    };
+    // The highest role any value names.
+    let role = identity.role_values.iter().filter_map(|v| config.role_of(v.trim())).max_by_key(|r| match r {
+        Role::Officer => 0,
+        Role::Supervisor => 1,
+        Role::Admin => 2,
+    });
+    let Some(role) = role else {
+        audit::append_alone(state, None, meta, refuse("no_role")).await?;
+        return Err(AppError::validation("role", "Su cuenta institucional no tiene un rol de GAD asignado."));
+    };
+    let existing = users::Entity::find().filter(users::Column::Email.eq(email.as_str())).one(&state.db).await?;
+    let user = match existing {
+        Some(user) if user.deleted_at.is_some() || !user.is_active => {
+            audit::append_alone(state, None, meta, refuse("inactive")).await?;
+            return Err(AppError::validation("email", "Su cuenta de GAD está desactivada."));
+        }
+        Some(user) if user.password_hash.is_some() => {
+            audit::append_alone(state, None, meta, refuse("local_account")).await?;
+            return Err(AppError::validation(
+                "email",
+                "Esta cuenta de GAD ingresa con su contraseña, no con la cuenta institucional.",
+            ));
+        }
+        Some(user) => {
+            let txn = WriteTxn::begin(state).await?;
+            let before = user.role;
+            let mut model: users::ActiveModel = user.into();
+            model.role = Set(role);
+            model.last_login_at = Set(Some(Utc::now()));
+            model.updated_at = Set(Utc::now());
+            let user = model.update(&*txn).await?;
+            let entry = AuditEntry::new("auth.login", "user", user.id)
+                .after(serde_json::json!({ "method": "oidc", "role": role, "role_before": before }));
+            audit::append(&txn, None, meta, entry).await?;
+            txn.commit().await?;
+            user
+        }
+        None => {
+            let txn = WriteTxn::begin(state).await?;
+            // A DNI is required and unique: the provider's subject, hashed, stands in for it.
+            let digest = Sha256::digest(format!("{}\n{}", identity.issuer, identity.subject));
+            let dni = format!("SSO-{}", &hex::encode(digest)[..16]);
+            let first = identity.given_name.as_deref().map(clip).filter(|n| !n.is_empty());
+            let last = identity.family_name.as_deref().map(clip).filter(|n| !n.is_empty());
+            let user = insert_user(
+                &*txn,
+                NewUser {
+                    dni,
+                    first_name: first.unwrap_or_else(|| clip(email.split('@').next().unwrap_or("SSO"))),
+                    last_name: last.unwrap_or_default(),
+                    email: email.clone(),
+                    role,
+                    password_hash: None,
+                    telegram_user_id: None,
+                },
+            )
+            .await?;
+            let mut model: users::ActiveModel = user.into();
+            model.last_login_at = Set(Some(Utc::now()));
+            let user = model.update(&*txn).await?;
+            let entry = AuditEntry::new("auth.login", "user", user.id)
+                .after(serde_json::json!({ "method": "oidc", "role": role, "created": true }));
+            audit::append(&txn, None, meta, entry).await?;
+            txn.commit().await?;
+            user
+        }
+    };
+    tracing::info!(user_id = user.id, "single sign-on succeeded");
+    Ok(user)
+}

@@ -1,0 +1,167 @@
+//! Single sign-on against a real local OpenID Connect provider (oauth2-mock-server, started by
+//! this test on 127.0.0.1 from tools/node_modules): authorization code with PKCE, the role from
+//! a claim, first sign-in creates the user, local accounts stay local, forged and replayed
+//! callbacks refused; on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+use crate::common;
+
+use std::process::Stdio;
+
+use common::{ADMIN_PASSWORD, Backend, TestApp};
+use gad_core::entities::users;
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::io::{BufRead, BufReader};
+
+/// The provider, killed when dropped.
+struct Provider {
+    child: std::process::Child,
+    issuer: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn provider() -> Option<Provider> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let script = root.join("tools/oidc-provider.mjs");
+    if !root.join("tools/node_modules/oauth2-mock-server").exists() {
+        // scripts/install-deps.sh installs it (npm ci in tools/); CI always has it.
+        assert!(std::env::var("CI").is_err(), "tools/node_modules lacks oauth2-mock-server");
+        eprintln!("skipped: tools/node_modules lacks oauth2-mock-server (run scripts/install-deps.sh)");
+        return None;
+    }
+    let mut child = std::process::Command::new("node")
+        .arg(&script)
+        .arg("0")
+        .current_dir(root.join("tools"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node runs the provider");
+    let stdout = child.stdout.take().unwrap();
+    let first = tokio::task::spawn_blocking(move || BufReader::new(stdout).lines().next());
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(20), first).await.unwrap().unwrap();
+    let issuer = ready.unwrap().unwrap().strip_prefix("ready ").unwrap().to_owned();
+    Some(Provider { child, issuer })
+}
+
+/// Follows the flow as a browser does, asking the provider for `who` (`email|role`); returns
+/// where GAD finally sends the browser, and the browser.
+async fn sign_in(app: &TestApp, who: &str) -> (String, reqwest::Client) {
+    let browser = TestApp::client();
+    let start = browser.get(app.url("/auth/oidc/login")).send().await.unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER, "to the provider");
+    let authorize = start.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(authorize.contains("code_challenge=") && authorize.contains("code_challenge_method=S256"), "{authorize}");
+    assert!(authorize.contains("nonce=") && authorize.contains("state="), "{authorize}");
+    let at_provider = browser.get(format!("{authorize}&login_hint={}", urlencode(who))).send().await.unwrap();
+    let back = at_provider.headers()[LOCATION].to_str().unwrap().to_owned();
+    // The registered redirect points at this app's callback path; the test app listens on a
+    // port of its own, so the browser is pointed there.
+    let query = back.split_once('?').unwrap().1.to_owned();
+    let done = browser.get(app.url(&format!("/auth/oidc/callback?{query}"))).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    (done.headers()[LOCATION].to_str().unwrap().to_owned(), browser)
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn me(app: &TestApp, browser: &reqwest::Client) -> serde_json::Value {
+    let res = browser.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+async fn single_sign_on(backend: Backend) {
+    let Some(idp) = provider().await else { return };
+    let app = TestApp::spawn_with(
+        backend,
+        &[
+            ("GAD_OIDC_ISSUER", &idp.issuer),
+            ("GAD_OIDC_CLIENT_ID", "gad-dashboard"),
+            ("GAD_OIDC_REDIRECT_URL", "http://127.0.0.1:9/auth/oidc/callback"),
+            ("GAD_OIDC_ROLE_MAP", "jefes=supervisor"),
+            ("GAD_OIDC_LABEL", "Ingresar con Policía ID"),
+        ],
+    )
+    .await;
+    // The login page offers it.
+    let page = TestApp::client().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("href=\"/auth/oidc/login\"") && page.contains("Ingresar con Policía ID"));
+
+    // A first sign-in creates the user, with the role the claim names (here through the map)
+    // and no password; the session works everywhere.
+    let (to, browser) = sign_in(&app, "nueva.jefa@gad.local|jefes").await;
+    assert_eq!(to, "/");
+    let who = me(&app, &browser).await;
+    assert_eq!((who["email"].as_str(), who["role"].as_str()), (Some("nueva.jefa@gad.local"), Some("supervisor")));
+    let row = users::Entity::find().filter(users::Column::Email.eq("nueva.jefa@gad.local")).one(&app.state.db).await;
+    let row = row.unwrap().unwrap();
+    assert!(row.password_hash.is_none());
+    assert_eq!(row.first_name, "Usuaria");
+    // The provider decides the role on every sign-in.
+    let (to, browser) = sign_in(&app, "nueva.jefa@gad.local|officer").await;
+    assert_eq!(to, "/tareas");
+    assert_eq!(me(&app, &browser).await["role"], "officer");
+
+    // No role claim: refused, nobody created.
+    let (to, _) = sign_in(&app, "sin.rol@gad.local|").await;
+    assert_eq!(to, "/login?sso=no_role");
+    let none = users::Entity::find().filter(users::Column::Email.eq("sin.rol@gad.local")).one(&app.state.db).await;
+    assert!(none.unwrap().is_none());
+    // The local first admin is never taken over, whatever the provider says.
+    let (to, _) = sign_in(&app, "admin@gad.local|admin").await;
+    assert_eq!(to, "/login?sso=local");
+    let admin = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    assert_eq!(me(&app, &admin).await["role"], "admin");
+
+    // A forged state, and a replayed callback, are refused.
+    let browser = TestApp::client();
+    browser.get(app.url("/auth/oidc/login")).send().await.unwrap();
+    let forged = browser.get(app.url("/auth/oidc/callback?code=x&state=forged")).send().await.unwrap();
+    assert_eq!(forged.headers()[LOCATION], "/login?sso=refused");
+    let start = browser.get(app.url("/auth/oidc/login")).send().await.unwrap();
+    let authorize = start.headers()[LOCATION].to_str().unwrap().to_owned();
+    let back = browser.get(format!("{authorize}&login_hint=otra%40gad.local%7Csupervisor")).send().await.unwrap();
+    let query = back.headers()[LOCATION].to_str().unwrap().split_once('?').unwrap().1.to_owned();
+    let first = browser.get(app.url(&format!("/auth/oidc/callback?{query}"))).send().await.unwrap();
+    assert_eq!(first.headers()[LOCATION], "/");
+    let again = TestApp::client().get(app.url(&format!("/auth/oidc/callback?{query}"))).send().await.unwrap();
+    assert_eq!(again.headers()[LOCATION], "/login?sso=expired", "another browser cannot use it");
+
+    // The audit log has the sign-ins and refusals.
+    let (_, audit) = common::Rest::sign_in(&app, "admin@gad.local", ADMIN_PASSWORD, false)
+        .await
+        .get("/audit?action=auth.login_failed")
+        .await;
+    let reasons: Vec<String> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["after"]["reason"].as_str().map(str::to_owned))
+        .collect();
+    assert!(reasons.contains(&"no_role".to_owned()) && reasons.contains(&"local_account".to_owned()), "{reasons:?}");
+}
+on_both_backends!(single_sign_on);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_configuration_there_is_no_single_sign_on() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let res = TestApp::client().get(app.url("/auth/oidc/login")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let page = TestApp::client().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("/auth/oidc/login"));
+}
