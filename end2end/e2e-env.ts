@@ -6,6 +6,10 @@ import path from 'node:path';
 export const E2E_PORT = Number(process.env.GAD_E2E_PORT ?? 3100);
 export const BASE_URL = `http://127.0.0.1:${E2E_PORT}`;
 
+/** The local OpenID Connect provider of the single sign-on tests (tools/oidc-provider.mjs). */
+export const OIDC_PORT = Number(process.env.GAD_E2E_OIDC_PORT ?? E2E_PORT + 90);
+export const OIDC_ISSUER = `http://127.0.0.1:${OIDC_PORT}`;
+
 /** Per-port temp dir holding the throwaway SQLite database; wiped before the server starts. */
 export const DATA_DIR = process.env.GAD_E2E_DATA_DIR ?? path.join(os.tmpdir(), `gad-e2e-${E2E_PORT}`);
 

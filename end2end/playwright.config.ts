@@ -6,6 +6,8 @@ import {
   DATA_DIR,
   DEMO_PASSWORD,
   E2E_PORT,
+  OIDC_ISSUER,
+  OIDC_PORT,
 } from './e2e-env';
 
 // Three projects over one server:
@@ -71,7 +73,16 @@ export default defineConfig({
       use: { ...chromium, javaScriptEnabled: false },
     },
   ],
-  webServer: {
+  webServer: [
+    {
+      // The local OpenID Connect provider the single sign-on tests sign in through.
+      command: `exec node ../tools/oidc-provider.mjs ${OIDC_PORT}`,
+      url: `${OIDC_ISSUER}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      env: { OIDC_DEFAULT_USER: 'sso.supervisora@gad.local|supervisor' },
+    },
+    {
     // A fresh SQLite database on every run. The wipe lives in the command, not at the top of
     // this file, because Playwright evaluates the config again in every worker process.
     // GAD_E2E_BIN picks another build (the benchmarks use the release one).
@@ -99,8 +110,13 @@ export default defineConfig({
       GAD_DEMO_PASSWORD: DEMO_PASSWORD,
       // No base-map tiles: the machine is offline, and the map must work without them.
       GAD_MAP_TILE_URL: 'none',
+      // Single sign-on through the provider above (local accounts still sign in as before).
+      GAD_OIDC_ISSUER: OIDC_ISSUER,
+      GAD_OIDC_CLIENT_ID: 'gad-e2e',
+      GAD_OIDC_REDIRECT_URL: `${BASE_URL}/auth/oidc/callback`,
       LOG_FORMAT: 'pretty',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },
-  },
+    },
+  ],
 });

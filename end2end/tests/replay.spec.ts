@@ -5,6 +5,9 @@ import { expect, login, test } from './fixtures';
 import { uniqueTitle } from './live-helpers';
 import { local, reportPath } from './replay-helpers';
 
+// Refusals answer 400 (a wrong code, an overlapping shift): the browser logs them.
+test.use({ allowedConsoleErrors: [/status of 400/] });
+
 test('a track plays back with its stop, speed and the task changes on the timeline', async ({ page }) => {
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
   const { id, base } = await reportPath(page, 'EF-005', 3);
@@ -19,7 +22,7 @@ test('a track plays back with its stop, speed and the task changes on the timeli
   await page.goto('/mapa');
   await page.getByRole('link', { name: /Reproducir un recorrido/ }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Reproducir recorrido' })).toBeVisible();
-  await page.getByLabel('Efectivo').selectOption({ value: String(id) });
+  await page.getByLabel('Efectivo', { exact: true }).selectOption({ value: String(id) });
   const from = new Date(base.getTime() - 60_000);
   await page.getByLabel(/^Desde/).fill(local(from));
   await page.getByLabel('Hasta').fill(local(new Date(Date.now() + 5 * 60_000)));

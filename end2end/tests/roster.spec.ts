@@ -4,6 +4,9 @@ import { DEMO_PASSWORD, SUPERVISOR_EMAIL } from '../e2e-env';
 import { expect, login, test } from './fixtures';
 import { dayIn, mondayOf } from './roster-helpers';
 
+// Refusals answer 400 (a wrong code, an overlapping shift): the browser logs them.
+test.use({ allowedConsoleErrors: [/status of 400/] });
+
 test('a supervisor plans a 12×36 pattern, removes a shift and decides leave', async ({ page }) => {
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
   await page.getByRole('navigation', { name: 'Principal' }).getByRole('link', { name: 'Turnos' }).click();

@@ -26,6 +26,7 @@ export const MAIN_PAGES: MainPage[] = [
   { name: 'respaldos', path: '/respaldos', heading: /^Respaldos$/ },
   { name: 'comentarios', path: '/comentarios', heading: /^Comentarios$/ },
   { name: 'notas', path: '/notas', heading: /^Notas$/ },
+  { name: 'turnos', path: '/turnos', heading: /^Turnos y licencias$/ },
   { name: 'cuenta', path: '/cuenta', heading: /^Mi cuenta$/ },
   { name: 'difusion', path: '/difusion', heading: /^Difusión por Telegram$/ },
 ];

@@ -9,13 +9,16 @@ use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::vocabulary::{TASK_PRIORITIES, TASK_TYPES, sql_list};
 
-/// Targets per priority for every task type: (priority, acknowledge, start, finish) minutes.
-const DEFAULTS: [(&str, Option<i32>, Option<i32>, Option<i32>); 5] = [
-    ("critical", Some(5), Some(15), Some(240)),
-    ("urgent", Some(10), Some(30), Some(480)),
-    ("high", Some(30), Some(120), Some(1440)),
-    ("medium", Some(120), None, None),
-    ("low", None, None, None),
+/// Minutes to acknowledge, start and finish (none: no target).
+type Minutes = (Option<i32>, Option<i32>, Option<i32>);
+
+/// Targets per priority for every task type.
+const DEFAULTS: [(&str, Minutes); 5] = [
+    ("critical", (Some(5), Some(15), Some(240))),
+    ("urgent", (Some(10), Some(30), Some(480))),
+    ("high", (Some(30), Some(120), Some(1440))),
+    ("medium", (Some(120), None, None)),
+    ("low", (None, None, None)),
 ];
 
 #[derive(DeriveMigrationName)]
@@ -58,7 +61,7 @@ impl MigrationTrait for Migration {
             priorities = sql_list(TASK_PRIORITIES),
         ))
         .await?;
-        for (priority, ack, start, finish) in DEFAULTS {
+        for (priority, (ack, start, finish)) in DEFAULTS {
             conn.execute_unprepared(&format!(
                 "INSERT INTO sla_targets (task_type, priority, ack_minutes, start_minutes, finish_minutes) \
                  VALUES ('*', '{priority}', {}, {}, {})",

@@ -210,7 +210,7 @@ async fn exchange(config: &OidcConfig, code: String, pending: &Pending) -> Resul
     let payload = raw
         .as_str()
         .and_then(|jwt| jwt.split('.').nth(1))
-        .and_then(|part| base64_url(part))
+        .and_then(base64_url)
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
         .ok_or("unreadable ID token payload")?;
     let role_values = match payload.get(&config.role_claim) {

@@ -392,7 +392,7 @@ fn SlaKpis(sla: contract::overview::SlaSummary) -> impl IntoView {
                     .by_type
                     .into_iter()
                     .map(|c| {
-                        let pct = if c.total == 0 { 0 } else { c.met * 100 / c.total };
+                        let pct = (c.met * 100).checked_div(c.total).unwrap_or(0);
                         let label = trf("Cumplimiento: {}", &[tr(c.task_type.label_es())]);
                         view! {
                             <div class="kpi" data-kpi=format!("sla_{}", c.task_type.as_str())>

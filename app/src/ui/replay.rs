@@ -135,7 +135,11 @@ fn ReplayView(settings: MapSettings, officers: Vec<Officer>) -> impl IntoView {
                     match loaded(replay).await {
                         Ok(Some(replay)) => Some(view! { <ReplayResult settings replay /> }.into_any()),
                         Ok(None) => None,
-                        Err(e) => Some(view! { <p class="error" role="alert">{tr_msg(&e.message)}</p> }.into_any()),
+                        Err(e) => {
+                            // The field's own message says what is wrong ("no task with that code").
+                            let text = e.fields.first().map_or_else(|| tr_msg(&e.message), |f| tr_msg(&f.message));
+                            Some(view! { <p class="error" role="alert">{text}</p> }.into_any())
+                        }
                     }
                 })
             }}

@@ -16,7 +16,7 @@ use crate::api::roster::{
     DecideLeave, PATTERNS, PlanShifts, RegisterLeave, RemoveShift, list_leaves, load_roster_week, my_shifts,
     roster_path,
 };
-use crate::i18n::{tr, tr_msg, trf};
+use crate::i18n::{tr, tr_later, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::dates::{local_date_time, zone_label};
 use crate::ui::page::{PageError, loaded, signed_in};
@@ -25,7 +25,15 @@ use contract::domain::{Duty, LeaveKind, LeaveStatus, Role};
 use contract::flash::FormOutcome;
 use contract::roster::{Leave, RosterWeek, Shift};
 
-const WEEKDAYS: [&str; 7] = ["Lun", "Mar", "Mié", "Jue", "Vie", "Sáb", "Dom"];
+const WEEKDAYS: [&str; 7] = [
+    tr_later("Lun"),
+    tr_later("Mar"),
+    tr_later("Mié"),
+    tr_later("Jue"),
+    tr_later("Vie"),
+    tr_later("Sáb"),
+    tr_later("Dom"),
+];
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Data {
@@ -58,27 +66,43 @@ pub fn RosterPage() -> impl IntoView {
             Ok::<_, ApiError>((user, flash, data))
         },
     );
-    // The answer given with JavaScript, else what a plain post left.
-    let answer = move || -> Option<Result<String, ApiError>> {
-        let saved = |text: String| Some(Ok(text));
-        match (plan.value().get(), remove.value().get(), leave.value().get(), decide.value().get()) {
-            (Some(Err(e)), ..) | (_, Some(Err(e)), ..) | (_, _, Some(Err(e)), _) | (.., Some(Err(e))) => Some(Err(e)),
-            (Some(Ok(c)), ..) => saved(if c.shifts.len() == 1 {
-                tr("Turno cargado.").to_owned()
-            } else {
-                trf("{} turnos cargados.", &[&c.shifts.len().to_string()])
-            }),
-            (_, Some(Ok(n)), ..) => saved(trf("Turnos quitados: {}.", &[&n.to_string()])),
-            (_, _, Some(Ok(l)), _) => saved(trf(
-                "Licencia de {} registrada ({}).",
-                &[&l.officer_code, &tr(l.status.label_es()).to_lowercase()],
-            )),
-            (.., Some(Ok(l))) => {
-                saved(trf("Licencia de {}: {}.", &[&l.officer_code, &tr(l.status.label_es()).to_lowercase()]))
-            }
-            _ => None,
+    // The answer given with JavaScript (the latest action's), else what a plain post left.
+    let latest = RwSignal::new(None::<Result<String, ApiError>>);
+    let leave_text = |l: &Leave, registered: bool| {
+        let status = tr(l.status.label_es()).to_lowercase();
+        if registered {
+            trf("Licencia de {} registrada ({}).", &[&l.officer_code, &status])
+        } else {
+            trf("Licencia de {}: {}.", &[&l.officer_code, &status])
         }
     };
+    Effect::new(move |_| {
+        if let Some(v) = plan.value().get() {
+            latest.set(Some(v.map(|c| {
+                if c.shifts.len() == 1 {
+                    tr("Turno cargado.").to_owned()
+                } else {
+                    trf("{} turnos cargados.", &[&c.shifts.len().to_string()])
+                }
+            })));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(v) = remove.value().get() {
+            latest.set(Some(v.map(|n| trf("Turnos quitados: {}.", &[&n.to_string()]))));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(v) = leave.value().get() {
+            latest.set(Some(v.map(|l| leave_text(&l, true))));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(v) = decide.value().get() {
+            latest.set(Some(v.map(|l| leave_text(&l, false))));
+        }
+    });
+    let answer = move || latest.get();
     view! {
         <Title text=tr("Turnos y licencias") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
@@ -348,11 +372,11 @@ fn StaffRoster(
 /// The label of a pattern of [`PATTERNS`].
 fn pattern_label(value: &str) -> &'static str {
     match value {
-        "12x36" => "12×36 (12 h de turno, 36 h de descanso)",
-        "24x48" => "24×48 (24 h de turno, 48 h de descanso)",
-        "12x12" => "Todos los días (12 h de turno)",
-        "8x16" => "Todos los días (8 h de turno)",
-        _ => "Un solo turno",
+        "12x36" => tr_later("12×36 (12 h de turno, 36 h de descanso)"),
+        "24x48" => tr_later("24×48 (24 h de turno, 48 h de descanso)"),
+        "12x12" => tr_later("Todos los días (12 h de turno)"),
+        "8x16" => tr_later("Todos los días (8 h de turno)"),
+        _ => tr_later("Un solo turno"),
     }
 }
 
@@ -399,8 +423,10 @@ fn LeaveTable(
                         let who = format!("{} · {}", l.officer_code, l.officer_name);
                         let open = matches!(l.status, LeaveStatus::Requested | LeaveStatus::Approved);
                         let buttons: Vec<(&str, &str)> = match (staff, l.status) {
-                            (true, LeaveStatus::Requested) => vec![("aprobar", "Aprobar"), ("rechazar", "Rechazar")],
-                            (false, _) if open => vec![("anular", "Anular")],
+                            (true, LeaveStatus::Requested) => {
+                                vec![("aprobar", tr_later("Aprobar")), ("rechazar", tr_later("Rechazar"))]
+                            }
+                            (false, _) if open => vec![("anular", tr_later("Anular"))],
                             _ => Vec::new(),
                         };
                         let (w, u) = (week.clone(), unit.clone());

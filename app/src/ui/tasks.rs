@@ -470,12 +470,12 @@ fn rows_html(rows: &[TaskSummary], loc: Locale) -> String {
         match t.sla_due_at {
             Some(due) if due <= now => {
                 html.push_str(" <span class=\"badge sla-overdue\">");
-                push_text(&mut html, translate(loc, "Vencida"));
+                push_text(&mut html, translate(loc, crate::i18n::tr_later("Vencida")));
                 html.push_str("</span>");
             }
             Some(due) if due - now <= chrono::Duration::minutes(15) => {
                 html.push_str(" <span class=\"badge sla-at-risk\">");
-                push_text(&mut html, translate(loc, "En riesgo"));
+                push_text(&mut html, translate(loc, crate::i18n::tr_later("En riesgo")));
                 html.push_str("</span>");
             }
             _ => {}

@@ -71,6 +71,9 @@ pub async fn replay(state: &AppState, actor: &Actor, request: ReplayRequest) -> 
     };
     let from = request.from.map_or(default_window.0, |t| t.trunc_subsecs(6));
     let to = request.to.map_or(default_window.1, |t| t.trunc_subsecs(6));
+    if !crate::services::day_in_range(from.date_naive()) || !crate::services::day_in_range(to.date_naive()) {
+        return Err(AppError::validation("from", crate::services::DAY_OUT_OF_RANGE));
+    }
     if to <= from {
         return Err(AppError::validation("to", "El fin del intervalo debe ser posterior al inicio."));
     }

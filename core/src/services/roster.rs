@@ -338,6 +338,9 @@ pub async fn shifts_of(
     to: DateTime<Utc>,
 ) -> AppResult<Vec<Shift>> {
     let officer_id = own_or_seen(actor, officer_id)?;
+    if !day_in_range(from.date_naive()) || !day_in_range(to.date_naive()) {
+        return Err(AppError::validation("from", crate::services::DAY_OUT_OF_RANGE));
+    }
     if to <= from || to - from > Duration::days(MAX_SERIES_DAYS) {
         return Err(AppError::validation("to", "El intervalo debe ser positivo y de hasta 92 días."));
     }

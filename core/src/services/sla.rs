@@ -64,12 +64,15 @@ pub struct Targets {
     pub finish: Option<i64>,
 }
 
+/// Due to acknowledge, to start, to finish (none: no target).
+pub type DueTimes = (Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The due times of `t` under `targets`; `first_assigned` starts the acknowledge clock.
 pub fn due_times(
     t: &tasks::Model,
     targets: Targets,
     first_assigned: Option<DateTime<Utc>>,
-) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+) -> DueTimes {
     let reference = t.scheduled_start.unwrap_or(t.created_at);
     let after = |base: DateTime<Utc>, minutes: Option<i64>| minutes.map(|m| base + Duration::minutes(m));
     (
@@ -141,10 +144,8 @@ pub async fn acknowledge(state: &AppState, actor: &Actor, meta: &AuditMeta, task
         Some(officer) => crate::visibility::is_assigned(&*txn, task_id, officer).await?,
         None => false,
     };
-    if !assigned {
-        if require(actor, Capability::OperateAnyTask).is_err() {
-            return Err(AppError::NotFound);
-        }
+    if !assigned && require(actor, Capability::OperateAnyTask).is_err() {
+        return Err(AppError::NotFound);
     }
     if task.status.is_final() {
         return Err(AppError::Conflict(format!("La tarea {} ya terminó.", task.code)));
@@ -315,9 +316,8 @@ pub async fn alerts(state: &AppState, actor: &Actor) -> AppResult<Vec<contract::
         .filter(tasks::Column::SlaDueAt.lte(now))
         .filter(tasks::Column::DeletedAt.is_null())
         .filter(tasks::Column::Priority.is_in([TaskPriority::Urgent, TaskPriority::Critical]));
-    match TaskVisibility::of(actor).condition() {
-        Some(visible) => query = query.filter(visible),
-        None => {}
+    if let Some(visible) = TaskVisibility::of(actor).condition() {
+        query = query.filter(visible);
     }
     let rows = query.order_by_asc(tasks::Column::SlaDueAt).limit(20).all(&state.db).await?;
     Ok(rows

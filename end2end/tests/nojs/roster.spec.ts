@@ -4,6 +4,9 @@ import { DEMO_PASSWORD, SUPERVISOR_EMAIL } from '../../e2e-env';
 import { expect, login, test } from '../fixtures';
 import { dayIn, mondayOf } from '../roster-helpers';
 
+// Refusals answer 400 (a wrong code, an overlapping shift): the browser logs them.
+test.use({ allowedConsoleErrors: [/status of 400/] });
+
 test('the roster forms work as plain HTML', async ({ page }) => {
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
   const monday = mondayOf(dayIn(35));

@@ -104,7 +104,7 @@ async fn list_shifts(
     Params(q): Params<ShiftsQuery>,
 ) -> RestResult<Json<Vec<Shift>>> {
     let from = q.from.unwrap_or_else(Utc::now);
-    let to = q.to.unwrap_or(from + chrono::Duration::days(7));
+    let to = q.to.or_else(|| from.checked_add_signed(chrono::Duration::days(7))).unwrap_or(from);
     Ok(Json(roster::shifts_of(&state, &caller.actor, q.officer_id, from, to).await?))
 }
 
