@@ -62,4 +62,7 @@ pub struct TaskOnMap {
     pub lon: f64,
     pub location_text: Option<String>,
     pub distance_m: Option<f64>,
+    /// Past a deadline (drawn ringed on the map).
+    #[serde(default)]
+    pub overdue: bool,
 }

@@ -102,6 +102,7 @@
     return el('div', null,
       el('strong', null, String(t.code)), ` ${t.title}`, el('br'),
       `${T('Prioridad', 'Priority')} ${PRIORITY_LABELS[t.priority] || String(t.priority)}`, el('br'),
+      t.overdue ? el('strong', 'map-overdue', T('Vencida', 'Overdue')) : '', t.overdue ? el('br') : '',
       link(`/tareas/${Number(t.task_id)}`, T('Ver tarea', 'View task')));
   }
 
@@ -224,7 +225,7 @@
     for (const t of JSON.parse(json)) {
       const emergency = t.task_type === 'emergency';
       const icon = L.divIcon({
-        className: `task-marker priority-${t.priority}${emergency ? ' emergency-marker' : ''}`,
+        className: `task-marker priority-${t.priority}${emergency ? ' emergency-marker' : ''}${t.overdue ? ' task-overdue' : ''}`,
         html: emergency ? '!' : '',
         iconSize: emergency ? [24, 24] : [16, 16],
       });

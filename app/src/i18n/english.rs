@@ -668,6 +668,7 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Tarde ({})", "Late ({})"),
     ("Tarea", "Task"),
     ("Tarea (color por prioridad)", "Task (colour by priority)"),
+    ("Tarea vencida (anillo rojo)", "Overdue task (red ring)"),
     ("Tareas", "Tasks"),
     ("Tareas abiertas con ubicación", "Open tasks with a location"),
     ("Tareas actuales", "Current tasks"),

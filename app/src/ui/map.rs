@@ -381,6 +381,7 @@ fn MapView(settings: MapSettings, officers: Vec<OfficerOnMap>) -> impl IntoView 
                         <li><span class="dot hollow"></span>{tr("Fuera de turno o de licencia (sin relleno)")}</li>
                         <li><span class="diamond priority-low"></span>{tr("Tarea (color por prioridad)")}</li>
                         <li><span class="diamond emergency"></span>{tr("Emergencia")}</li>
+                        <li><span class="diamond priority-low ringed"></span>{tr("Tarea vencida (anillo rojo)")}</li>
                     </ul>
                 </section>
             </aside>

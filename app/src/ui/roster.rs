@@ -13,15 +13,14 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::flash::take_flash;
 use crate::api::roster::{
-    DecideLeave, PATTERNS, PlanShifts, RegisterLeave, RemoveShift, list_leaves, load_roster_week, my_shifts,
-    roster_path,
+    DecideLeave, PATTERNS, PlanShifts, RegisterLeave, list_leaves, load_roster_week, my_shifts, roster_path,
 };
 use crate::i18n::{tr, tr_later, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::dates::{local_date_time, zone_label};
 use crate::ui::page::{PageError, loaded, signed_in};
 use contract::ApiError;
-use contract::domain::{Duty, LeaveKind, LeaveStatus, Role};
+use contract::domain::{LeaveKind, LeaveStatus, Role};
 use contract::flash::FormOutcome;
 use contract::roster::{Leave, RosterWeek, Shift};
 
@@ -45,14 +44,13 @@ enum Data {
 pub fn RosterPage() -> impl IntoView {
     let query = use_query_map();
     let plan = ServerAction::<PlanShifts>::new();
-    let remove = ServerAction::<RemoveShift>::new();
     let leave = ServerAction::<RegisterLeave>::new();
     let decide = ServerAction::<DecideLeave>::new();
     let data = Resource::new(
         move || {
             (
                 query.with(|q| (q.get("semana"), q.get("unidad"))),
-                (plan.version().get(), remove.version().get(), leave.version().get(), decide.version().get()),
+                (plan.version().get(), leave.version().get(), decide.version().get()),
             )
         },
         |((week, unit), _)| async move {
@@ -88,11 +86,6 @@ pub fn RosterPage() -> impl IntoView {
         }
     });
     Effect::new(move |_| {
-        if let Some(v) = remove.value().get() {
-            latest.set(Some(v.map(|n| trf("Turnos quitados: {}.", &[&n.to_string()]))));
-        }
-    });
-    Effect::new(move |_| {
         if let Some(v) = leave.value().get() {
             latest.set(Some(v.map(|l| leave_text(&l, true))));
         }
@@ -122,7 +115,7 @@ pub fn RosterPage() -> impl IntoView {
                         };
                         let body = match data {
                             Data::Staff(week, pending) => view! {
-                                <StaffRoster week pending plan remove leave decide />
+                                <StaffRoster week pending plan leave decide />
                             }
                                 .into_any(),
                             Data::Officer(shifts, leaves) => view! { <OwnRoster shifts leaves leave decide /> }.into_any(),
@@ -156,10 +149,6 @@ fn day_label(d: NaiveDate) -> String {
     format!("{} {:02}/{:02}", tr(WEEKDAYS[d.weekday().num_days_from_monday() as usize]), d.day(), d.month())
 }
 
-fn duty_badge(duty: Duty) -> impl IntoView {
-    view! { <span class=format!("badge duty-{}", duty.as_str())>{tr(duty.label_es())}</span> }
-}
-
 fn leave_kind_options() -> impl IntoView {
     LeaveKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{tr(k.label_es())}</option> }).collect_view()
 }
@@ -169,7 +158,6 @@ fn StaffRoster(
     week: RosterWeek,
     pending: Vec<Leave>,
     plan: ServerAction<PlanShifts>,
-    remove: ServerAction<RemoveShift>,
     leave: ServerAction<RegisterLeave>,
     decide: ServerAction<DecideLeave>,
 ) -> impl IntoView {
@@ -236,90 +224,9 @@ fn StaffRoster(
                 <a href=csv download="">{tr("Descargar CSV")}</a>
             </nav>
         </form>
-        <div class="table-scroll">
-            <table class="data-table roster" id="roster-week-table">
-                <caption>{caption}</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">{tr("Efectivo")}</th>
-                        {days.iter().map(|d| view! { <th scope="col">{day_label(*d)}</th> }).collect_view()}
-                    </tr>
-                </thead>
-                <tbody>
-                    {week
-                        .rows
-                        .into_iter()
-                        .map(|row| {
-                            let code = row.code.clone();
-                            let (w, u) = (week_value.clone(), unit_value.clone());
-                            view! {
-                                <tr data-officer=row.officer_id>
-                                    <th scope="row">
-                                        <span class="roster-who">{format!("{} · {}", row.code, row.name)}</span>
-                                        {duty_badge(row.duty)}
-                                    </th>
-                                    {row
-                                        .days
-                                        .into_iter()
-                                        .map(|day| {
-                                            let leave_badge = day.leave.map(|l| {
-                                                view! {
-                                                    <span class=format!("badge leave-{}", l.status.as_str())>
-                                                        {format!("{} ({})", tr(l.kind.label_es()), tr(l.status.label_es()).to_lowercase())}
-                                                    </span>
-                                                }
-                                            });
-                                            let shifts = day
-                                                .shifts
-                                                .into_iter()
-                                                .map(|s| {
-                                                    let span = format!("{}–{}", s.from, s.to);
-                                                    let label = trf("Quitar el turno {} de {}", &[&span, &code]);
-                                                    let (w, u) = (w.clone(), u.clone());
-                                                    view! {
-                                                        <li>
-                                                            <span class="shift">{span}</span>
-                                                            <ActionForm action=remove attr:class="inline-form">
-                                                                <input type="hidden" name="shift_id" value=s.shift_id.unwrap_or_default().to_string() />
-                                                                <input type="hidden" name="semana" value=w />
-                                                                <input type="hidden" name="unidad" value=u />
-                                                                <button type="submit" class="link small" aria-label=label.clone() title=label>"×"</button>
-                                                            </ActionForm>
-                                                        </li>
-                                                    }
-                                                })
-                                                .collect_view();
-                                            view! {
-                                                <td>
-                                                    <ul class="shifts">{shifts}</ul>
-                                                    {leave_badge}
-                                                </td>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-                <tfoot>
-                    <tr class="coverage">
-                        <th scope="row">{tr("Sin cobertura")}</th>
-                        {gaps
-                            .into_iter()
-                            .map(|spans| {
-                                if spans.is_empty() {
-                                    view! { <td class="covered">{tr("Cubierto")}</td> }.into_any()
-                                } else {
-                                    let text = spans.iter().map(|s| format!("{}–{}", s.from, s.to)).collect::<Vec<_>>().join(", ");
-                                    view! { <td class="gap">{text}</td> }.into_any()
-                                }
-                            })
-                            .collect_view()}
-                    </tr>
-                </tfoot>
-            </table>
-        </div>
+        // The calendar is written as one escaped string (like the task list's rows): a week of
+        // cells as views was a fifth of this page's WASM. Its remove buttons are plain forms.
+        <div class="table-scroll" inner_html=week_html(&week.rows, &days, &gaps, &caption, &week_value, &unit_value)></div>
 
         <section aria-labelledby="pending-leave" class="roster-section">
             <h2 id="pending-leave">{tr("Licencias por decidir")}</h2>
@@ -367,6 +274,88 @@ fn StaffRoster(
             </section>
         </div>
     }
+}
+
+/// The week's table as HTML, every text escaped. Each shift has a plain form that removes it
+/// (`remove_shift`: the server answers a plain post with the outcome and the same week).
+fn week_html(
+    rows: &[contract::roster::RosterRow],
+    days: &[NaiveDate],
+    gaps: &[Vec<contract::roster::TimeSpan>],
+    caption: &str,
+    week: &str,
+    unit: &str,
+) -> String {
+    use crate::ui::tasks::push_text;
+    let mut h = String::with_capacity(4096 + rows.len() * 1500);
+    let attr = |h: &mut String, text: &str| {
+        h.push_str(&html_escape::encode_double_quoted_attribute(text));
+    };
+    h.push_str("<table class=\"data-table roster\" id=\"roster-week-table\"><caption>");
+    push_text(&mut h, caption);
+    h.push_str("</caption><thead><tr><th scope=\"col\">");
+    push_text(&mut h, tr("Efectivo"));
+    h.push_str("</th>");
+    for d in days {
+        h.push_str("<th scope=\"col\">");
+        push_text(&mut h, &day_label(*d));
+        h.push_str("</th>");
+    }
+    h.push_str("</tr></thead><tbody>");
+    for row in rows {
+        h.push_str(&format!("<tr data-officer=\"{}\"><th scope=\"row\"><span class=\"roster-who\">", row.officer_id));
+        push_text(&mut h, &format!("{} · {}", row.code, row.name));
+        h.push_str(&format!("</span><span class=\"badge duty-{}\">", row.duty.as_str()));
+        push_text(&mut h, tr(row.duty.label_es()));
+        h.push_str("</span></th>");
+        for day in &row.days {
+            h.push_str("<td><ul class=\"shifts\">");
+            for s in &day.shifts {
+                let span = format!("{}–{}", s.from, s.to);
+                let label = trf("Quitar el turno {} de {}", &[&span, &row.code]);
+                h.push_str("<li><span class=\"shift\">");
+                push_text(&mut h, &span);
+                h.push_str("</span><form method=\"post\" action=\"/api/fn/remove_shift\" class=\"inline-form\">");
+                h.push_str(&format!(
+                    "<input type=\"hidden\" name=\"shift_id\" value=\"{}\">",
+                    s.shift_id.unwrap_or_default()
+                ));
+                h.push_str("<input type=\"hidden\" name=\"semana\" value=\"");
+                attr(&mut h, week);
+                h.push_str("\"><input type=\"hidden\" name=\"unidad\" value=\"");
+                attr(&mut h, unit);
+                h.push_str("\"><button type=\"submit\" class=\"link small\" aria-label=\"");
+                attr(&mut h, &label);
+                h.push_str("\" title=\"");
+                attr(&mut h, &label);
+                h.push_str("\">×</button></form></li>");
+            }
+            h.push_str("</ul>");
+            if let Some(l) = day.leave {
+                h.push_str(&format!("<span class=\"badge leave-{}\">", l.status.as_str()));
+                push_text(&mut h, &format!("{} ({})", tr(l.kind.label_es()), tr(l.status.label_es()).to_lowercase()));
+                h.push_str("</span>");
+            }
+            h.push_str("</td>");
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody><tfoot><tr class=\"coverage\"><th scope=\"row\">");
+    push_text(&mut h, tr("Sin cobertura"));
+    h.push_str("</th>");
+    for spans in gaps {
+        if spans.is_empty() {
+            h.push_str("<td class=\"covered\">");
+            push_text(&mut h, tr("Cubierto"));
+        } else {
+            h.push_str("<td class=\"gap\">");
+            let text = spans.iter().map(|s| format!("{}–{}", s.from, s.to)).collect::<Vec<_>>().join(", ");
+            push_text(&mut h, &text);
+        }
+        h.push_str("</td>");
+    }
+    h.push_str("</tr></tfoot></table>");
+    h
 }
 
 /// The label of a pattern of [`PATTERNS`].

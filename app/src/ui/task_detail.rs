@@ -322,6 +322,7 @@ fn TaskView(
                             lon,
                             location_text: task.location_text.clone(),
                             distance_m: None,
+                            overdue: task.deadlines.iter().any(|d| d.late && d.met_at.is_none()),
                         };
                         let officer_ids: Vec<i64> = task.assignments.iter().map(|a| a.officer_id).collect();
                         view! {

@@ -497,7 +497,7 @@ fn rows_html(rows: &[TaskSummary], loc: Locale) -> String {
 }
 
 /// `text` as HTML text: most texts have nothing to escape and are copied whole.
-fn push_text(html: &mut String, text: &str) {
+pub(crate) fn push_text(html: &mut String, text: &str) {
     if text.bytes().any(|b| matches!(b, b'&' | b'<' | b'>')) {
         html_escape::encode_text_to_string(text, html);
     } else {

@@ -510,6 +510,7 @@ struct TaskRow {
     lat: f64,
     lon: f64,
     location_text: Option<String>,
+    sla_due_at: Option<DateTime<Utc>>,
     distance_m: Option<f64>,
 }
 
@@ -525,6 +526,7 @@ impl TaskRow {
             priority: t.priority,
             status: t.status,
             location_text: t.location_text,
+            sla_due_at: t.sla_due_at,
             distance_m,
         })
     }
@@ -541,12 +543,13 @@ impl TaskRow {
             lon: self.lon,
             location_text: self.location_text,
             distance_m: self.distance_m,
+            overdue: self.sla_due_at.is_some_and(|due| due <= Utc::now()),
         }
     }
 }
 
-const TASK_COLUMNS: &str =
-    "t.id AS task_id, t.code, t.title, t.task_type, t.priority, t.status, t.lat, t.lon, t.location_text";
+const TASK_COLUMNS: &str = "t.id AS task_id, t.code, t.title, t.task_type, t.priority, t.status, t.lat, t.lon, t.location_text, \
+     t.sla_due_at";
 
 /// The `WHERE` conditions shared by both PostgreSQL task queries.
 fn pg_task_filters(sql: &mut String, p: &mut Params, visibility: TaskVisibility, only_open: bool) {

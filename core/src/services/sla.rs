@@ -68,11 +68,7 @@ pub struct Targets {
 pub type DueTimes = (Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// The due times of `t` under `targets`; `first_assigned` starts the acknowledge clock.
-pub fn due_times(
-    t: &tasks::Model,
-    targets: Targets,
-    first_assigned: Option<DateTime<Utc>>,
-) -> DueTimes {
+pub fn due_times(t: &tasks::Model, targets: Targets, first_assigned: Option<DateTime<Utc>>) -> DueTimes {
     let reference = t.scheduled_start.unwrap_or(t.created_at);
     let after = |base: DateTime<Utc>, minutes: Option<i64>| minutes.map(|m| base + Duration::minutes(m));
     (

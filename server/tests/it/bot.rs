@@ -1876,3 +1876,32 @@ async fn an_overdue_task_escalates_to_its_supervisor_then_every_supervisor_then_
     assert_eq!((to(7340, "Aviso 1 de 3"), to(7340, "Aviso 2 de 3"), to(7340, "Aviso 3 de 3")), (1, 1, 0));
     assert_eq!((to(7341, "Aviso 1 de 3"), to(7341, "Aviso 2 de 3"), to(7341, "Aviso 3 de 3")), (0, 0, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recibido_confirms_receipt_of_an_assigned_task() {
+    use common::{DEMO_PASSWORD, Rest};
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo2@gad.local", 7350).await;
+    let sup = Rest::sign_in(&rig.app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let (status, task) = sup
+        .post(
+            "/tasks",
+            &json!({ "title": "Control de acceso", "task_type": "surveillance", "priority": "urgent",
+                "officer_ids": [me.officer_id.unwrap()], "allow_overlap": true }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{task}");
+    let id = task["id"].as_i64().unwrap();
+    // The assignment's card offers "Recibido" first.
+    let card = rig.tg.sent(7350, "Control de acceso").await;
+    assert_eq!(buttons(&card).first().map(String::as_str), Some(format!("a:{id}").as_str()));
+    let answer = press(&rig, 7350, &card, &format!("a:{id}")).await;
+    assert_eq!(answer.body["text"], "Recepción confirmada.");
+    let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(id)).await.unwrap();
+    assert!(detail.acknowledged_at.is_some() && !detail.can_acknowledge);
+    // Pressed again (an old card): nothing changes, no error.
+    let again = press(&rig, 7350, &card, &format!("a:{id}")).await;
+    assert_eq!(again.body["text"], "Recepción confirmada.");
+    let after = call_as(&rig.app.state, Some(me), || task_detail(id)).await.unwrap();
+    assert_eq!(after.acknowledged_at, detail.acknowledged_at);
+}

@@ -160,6 +160,10 @@ async fn shifts_and_leave_decide_who_is_available(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["assignments"][0]["overlap_override"], true);
+    let noted = body["history"].as_array().unwrap().iter().any(|h| {
+        h["reason"].as_str().is_some_and(|r| r.contains("Asignado pese a su licencia: EF-200 (Enfermedad del"))
+    });
+    assert!(noted, "the override is in the history: {}", body["history"]);
 
     // The officer requests their own leave; a supervisor decides it once.
     let (status, mine) = officer

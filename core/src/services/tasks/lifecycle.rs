@@ -247,10 +247,15 @@ pub async fn assign(
         return load_detail(state, actor, task).await;
     }
     let at = now();
-    if !allow_overlap {
-        let (from, to) = crate::services::assignment::task_window(&task, at);
+    let (from, to) = crate::services::assignment::task_window(&task, at);
+    // Leave across the task is refused, or (overridden) named in the history and the audit.
+    let on_leave = if allow_overlap {
+        let ids: Vec<i64> = new.iter().map(|o| o.id).collect();
+        crate::services::roster::leave_during(&*txn, &ids, from, to).await?
+    } else {
         crate::services::roster::refuse_leave(state, &*txn, &new, from, to).await?;
-    }
+        Vec::new()
+    };
     let new_ids: Vec<i64> = new.iter().map(|o| o.id).collect();
     insert_assignments(&txn, id, &new_ids, actor, allow_overlap, at).await?;
     let task = crate::services::sla::apply(&txn, task).await?;
@@ -261,10 +266,18 @@ pub async fn assign(
     if allow_overlap {
         note = format!("{note}. {}", override_note(&new));
     }
+    for leave in &on_leave {
+        let code = new.iter().find(|o| o.id == leave.officer_id).map_or("", |o| o.code.as_str());
+        note = format!(
+            "{note}. Asignado pese a su licencia: {code} ({})",
+            crate::services::roster::leave_words(state, leave)
+        );
+    }
     add_history(&txn, id, Some(task.status), task.status, actor, Some(note), at).await?;
     let entry = AuditEntry::new("task.assign", "task", id).after(json!({
         "officer_ids": new_ids,
         "allow_overlap": allow_overlap,
+        "on_leave_officer_ids": on_leave.iter().map(|l| l.officer_id).collect::<Vec<_>>(),
         "on_task_officer_ids": occupied,
     }));
     audit::append(&txn, Some(actor), meta, entry).await?;
