@@ -13,9 +13,12 @@ test('a supervisor plans a 12×36 pattern, removes a shift and decides leave', a
   await expect(page.getByRole('heading', { level: 1, name: 'Turnos y licencias' })).toBeVisible();
   // The demo: six officers on a 12-hour day shift; the nights are uncovered.
   const week = page.locator('#roster-week-table');
-  await expect(week.locator('tbody tr')).toHaveCount(6);
+  // (Other tests add officers meanwhile: the demo's six are there, each on shift.)
+  for (const code of ['EF-001', 'EF-002', 'EF-003', 'EF-004', 'EF-005', 'EF-006']) {
+    await expect(week.locator('tbody tr', { hasText: code })).toHaveCount(1);
+  }
   await expect(week.locator('tr.coverage td.gap').first()).toContainText('–');
-  await expect(week.locator('tbody tr').first().locator('th .badge')).toHaveText('De turno');
+  await expect(week.locator('tbody tr', { hasText: 'EF-001' }).locator('th .badge')).toHaveText('De turno');
 
   // Three weeks on, after the demo's shifts: a 12×36 pattern for EF-003 from Monday 08:00.
   const monday = mondayOf(dayIn(21));
@@ -33,7 +36,9 @@ test('a supervisor plans a 12×36 pattern, removes a shift and decides leave', a
   const ef3 = week.locator('tbody tr', { hasText: 'EF-003' });
   await expect(ef3.locator('.shift')).toHaveText(['08:00–20:00', '08:00–20:00', '08:00–20:00', '08:00–20:00']);
   await expect(ef3.locator('td').nth(1)).toBeEmpty();
-  // The same again overlaps: refused with the reason.
+  // The same again overlaps: refused with the reason (the page came back with the week).
+  await page.getByLabel('Efectivo', { exact: true }).first().selectOption({ label: 'EF-003 · Diego Ferreyra' });
+  await page.getByLabel(/^Inicio/).fill(`${monday}T08:00`);
   await page.getByRole('button', { name: 'Cargar turnos' }).click();
   await expect(page.getByRole('alert')).toContainText('Se superpone con un turno ya cargado de EF-003');
   // Remove Monday's.

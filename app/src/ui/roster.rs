@@ -3,8 +3,9 @@
 //! recurring pattern), register leave and decide requests, and the week as CSV. Officers: their
 //! own shifts and leave, and a leave request.
 //!
-//! Every form is a plain form (`ActionForm`): without JavaScript the server keeps the outcome
-//! as a one-shot flash and sends the browser back to the same week.
+//! Every form is a plain HTML form posting to its server function, with or without JavaScript:
+//! the server keeps the outcome as a one-shot flash and sends the browser back to the same
+//! week (a planning page reloads; its forms cost no WASM).
 
 use chrono::{Datelike, Duration, NaiveDate};
 use leptos::prelude::*;
@@ -12,9 +13,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::flash::take_flash;
-use crate::api::roster::{
-    DecideLeave, PATTERNS, PlanShifts, RegisterLeave, list_leaves, load_roster_week, my_shifts, roster_path,
-};
+use crate::api::roster::{PATTERNS, list_leaves, load_roster_week, my_shifts, roster_path};
 use crate::i18n::{tr, tr_later, tr_msg, trf};
 use crate::ui::Layout;
 use crate::ui::dates::{local_date_time, zone_label};
@@ -43,17 +42,9 @@ enum Data {
 #[component]
 pub fn RosterPage() -> impl IntoView {
     let query = use_query_map();
-    let plan = ServerAction::<PlanShifts>::new();
-    let leave = ServerAction::<RegisterLeave>::new();
-    let decide = ServerAction::<DecideLeave>::new();
     let data = Resource::new(
-        move || {
-            (
-                query.with(|q| (q.get("semana"), q.get("unidad"))),
-                (plan.version().get(), leave.version().get(), decide.version().get()),
-            )
-        },
-        |((week, unit), _)| async move {
+        move || query.with(|q| (q.get("semana"), q.get("unidad"))),
+        |(week, unit)| async move {
             let user = signed_in().await?;
             let flash = take_flash("/turnos".to_owned()).await?;
             let data = if user.role == Role::Officer {
@@ -64,61 +55,28 @@ pub fn RosterPage() -> impl IntoView {
             Ok::<_, ApiError>((user, flash, data))
         },
     );
-    // The answer given with JavaScript (the latest action's), else what a plain post left.
-    let latest = RwSignal::new(None::<Result<String, ApiError>>);
-    let leave_text = |l: &Leave, registered: bool| {
-        let status = tr(l.status.label_es()).to_lowercase();
-        if registered {
-            trf("Licencia de {} registrada ({}).", &[&l.officer_code, &status])
-        } else {
-            trf("Licencia de {}: {}.", &[&l.officer_code, &status])
-        }
-    };
-    Effect::new(move |_| {
-        if let Some(v) = plan.value().get() {
-            latest.set(Some(v.map(|c| {
-                if c.shifts.len() == 1 {
-                    tr("Turno cargado.").to_owned()
-                } else {
-                    trf("{} turnos cargados.", &[&c.shifts.len().to_string()])
-                }
-            })));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(v) = leave.value().get() {
-            latest.set(Some(v.map(|l| leave_text(&l, true))));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(v) = decide.value().get() {
-            latest.set(Some(v.map(|l| leave_text(&l, false))));
-        }
-    });
-    let answer = move || latest.get();
     view! {
         <Title text=tr("Turnos y licencias") />
         <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match loaded(data).await {
                     Ok((user, flash, data)) => {
-                        let outcome = move || {
-                            answer().or_else(|| match flash.clone()? {
-                                FormOutcome::RosterSaved(text) => Some(Ok(text)),
-                                FormOutcome::Failed(e) => Some(Err(e)),
-                                _ => None,
-                            })
+                        let outcome = match flash {
+                            Some(FormOutcome::RosterSaved(text)) => Some(Ok(text)),
+                            Some(FormOutcome::Failed(e)) => Some(Err(e)),
+                            _ => None,
                         };
-                        let message = move || match outcome()? {
-                            Ok(text) => Some(view! { <p class="success" role="status">{tr_msg(&text)}</p> }.into_any()),
-                            Err(e) => Some(view! { <p class="error" role="alert">{field_message(&e)}</p> }.into_any()),
+                        let message = match outcome {
+                            None => None,
+                            Some(Ok(text)) => Some(view! { <p class="success" role="status">{tr_msg(&text)}</p> }.into_any()),
+                            Some(Err(e)) => Some(view! { <p class="error" role="alert">{field_message(&e)}</p> }.into_any()),
                         };
                         let body = match data {
                             Data::Staff(week, pending) => view! {
-                                <StaffRoster week pending plan leave decide />
+                                <StaffRoster week pending />
                             }
                                 .into_any(),
-                            Data::Officer(shifts, leaves) => view! { <OwnRoster shifts leaves leave decide /> }.into_any(),
+                            Data::Officer(shifts, leaves) => view! { <OwnRoster shifts leaves /> }.into_any(),
                         };
                         view! {
                             <Layout user>
@@ -154,13 +112,7 @@ fn leave_kind_options() -> impl IntoView {
 }
 
 #[component]
-fn StaffRoster(
-    week: RosterWeek,
-    pending: Vec<Leave>,
-    plan: ServerAction<PlanShifts>,
-    leave: ServerAction<RegisterLeave>,
-    decide: ServerAction<DecideLeave>,
-) -> impl IntoView {
+fn StaffRoster(week: RosterWeek, pending: Vec<Leave>) -> impl IntoView {
     let week_value = week.week_start.format("%Y-%m-%d").to_string();
     let unit_value = week.unit.clone().unwrap_or_default();
     let nav = |d: NaiveDate| roster_path(Some(&d.format("%Y-%m-%d").to_string()), week.unit.as_deref());
@@ -233,14 +185,14 @@ fn StaffRoster(
             {if pending.is_empty() {
                 view! { <p class="empty">{tr("No hay solicitudes pendientes.")}</p> }.into_any()
             } else {
-                view! { <LeaveTable leaves=pending decide staff=true week=week_value.clone() unit=unit_value.clone() /> }.into_any()
+                view! { <LeaveTable leaves=pending staff=true week=week_value.clone() unit=unit_value.clone() /> }.into_any()
             }}
         </section>
 
         <div class="roster-forms">
             <section aria-labelledby="plan-shifts" class="roster-section">
                 <h2 id="plan-shifts">{tr("Cargar turnos")}</h2>
-                <ActionForm action=plan attr:class="stack">
+                <form method="post" action="/api/fn/plan_shifts" class="stack">
                     <label for="shift-officer">{tr("Efectivo")}</label>
                     <select id="shift-officer" name="officer_id" required>{officer_options}</select>
                     <label for="shift-start">{trf("Inicio ({})", &[&zone_label()])}</label>
@@ -260,17 +212,17 @@ fn StaffRoster(
                     <input id="shift-note" name="note" maxlength="200" />
                     {h1()}
                     <button type="submit">{tr("Cargar turnos")}</button>
-                </ActionForm>
+                </form>
             </section>
             <section aria-labelledby="register-leave" class="roster-section">
                 <h2 id="register-leave">{tr("Registrar licencia")}</h2>
-                <ActionForm action=leave attr:class="stack">
+                <form method="post" action="/api/fn/register_leave" class="stack">
                     <label for="leave-officer">{tr("Efectivo")}</label>
                     <select id="leave-officer" name="officer_id" required>{officer_options_leave}</select>
                     <LeaveFields />
                     {h2()}
                     <button type="submit">{tr("Registrar licencia")}</button>
-                </ActionForm>
+                </form>
             </section>
         </div>
     }
@@ -384,13 +336,7 @@ fn LeaveFields() -> impl IntoView {
 }
 
 #[component]
-fn LeaveTable(
-    leaves: Vec<Leave>,
-    decide: ServerAction<DecideLeave>,
-    staff: bool,
-    week: String,
-    unit: String,
-) -> impl IntoView {
+fn LeaveTable(leaves: Vec<Leave>, staff: bool, week: String, unit: String) -> impl IntoView {
     view! {
         <table class="data-table compact" id="leave-table">
             <caption>{if staff { tr("Solicitudes de licencia") } else { tr("Mis licencias") }}</caption>
@@ -434,7 +380,7 @@ fn LeaveTable(
                                             let aria = trf("{} la licencia de {}", &[tr(label), &who]);
                                             let (w, u) = (w.clone(), u.clone());
                                             view! {
-                                                <ActionForm action=decide attr:class="inline-form">
+                                                <form method="post" action="/api/fn/decide_leave" class="inline-form">
                                                     <input type="hidden" name="leave_id" value=l.id.to_string() />
                                                     <input type="hidden" name="decision" value=value />
                                                     <input type="hidden" name="semana" value=w />
@@ -442,7 +388,7 @@ fn LeaveTable(
                                                     <button type="submit" class=if value == "aprobar" { "small" } else { "secondary small" } aria-label=aria>
                                                         {tr(label)}
                                                     </button>
-                                                </ActionForm>
+                                                </form>
                                             }
                                         })
                                         .collect_view()}
@@ -457,12 +403,7 @@ fn LeaveTable(
 }
 
 #[component]
-fn OwnRoster(
-    shifts: Vec<Shift>,
-    leaves: Vec<Leave>,
-    leave: ServerAction<RegisterLeave>,
-    decide: ServerAction<DecideLeave>,
-) -> impl IntoView {
+fn OwnRoster(shifts: Vec<Shift>, leaves: Vec<Leave>) -> impl IntoView {
     view! {
         <section aria-labelledby="my-shifts" class="roster-section">
             <h2 id="my-shifts">{trf("Mis turnos de los próximos 14 días ({})", &[&zone_label()])}</h2>
@@ -485,15 +426,15 @@ fn OwnRoster(
             {if leaves.is_empty() {
                 view! { <p class="empty">{tr("No tiene licencias.")}</p> }.into_any()
             } else {
-                view! { <LeaveTable leaves decide staff=false week=String::new() unit=String::new() /> }.into_any()
+                view! { <LeaveTable leaves staff=false week=String::new() unit=String::new() /> }.into_any()
             }}
         </section>
         <section aria-labelledby="request-leave" class="roster-section">
             <h2 id="request-leave">{tr("Solicitar licencia")}</h2>
-            <ActionForm action=leave attr:class="stack narrow">
+            <form method="post" action="/api/fn/register_leave" class="stack narrow">
                 <LeaveFields />
                 <button type="submit">{tr("Solicitar licencia")}</button>
-            </ActionForm>
+            </form>
         </section>
     }
 }
