@@ -700,7 +700,6 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Turno", "Shift"),
     ("Turno cargado.", "Shift planned."),
     ("Turnos", "Shifts"),
-    ("Turnos quitados: {}.", "Shifts removed: {}."),
     ("Turnos y licencias", "Shifts and leave"),
     ("Título", "Title"),
     ("Ubicación", "Location"),
@@ -772,7 +771,6 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("{} posiciones{}.", "{} positions{}."),
     ("{} registros recientes esperan su sello.", "{} recent records are waiting to be sealed."),
     ("{} tareas urgentes o críticas vencidas:", "{} urgent or critical tasks overdue:"),
-    ("{} turnos cargados.", "{} shifts planned."),
     ("{}: {} finalizadas", "{}: {} completed"),
     ("{}: {} tareas", "{}: {} tasks"),
     (
