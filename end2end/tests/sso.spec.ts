@@ -2,6 +2,9 @@
 // with the test server): the login page's button, the round trip, a supervisor signed in.
 import { expect, test } from './fixtures';
 
+// Signing out closes the live stream (401 once the session is gone).
+test.use({ allowedConsoleErrors: [/status of 401/] });
+
 test('the institutional account signs a supervisor in', async ({ page }) => {
   await page.goto('/login');
   await page.getByRole('link', { name: 'Ingresar con la cuenta institucional' }).click();
