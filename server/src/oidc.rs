@@ -176,11 +176,10 @@ pub async fn callback(
             Redirect::to(contract::auth::home_for(user.role)).into_response()
         }
         Err(gad_core::error::AppError::Validation(fields)) => {
-            let reason = fields.first().map(|f| f.field.as_str()).unwrap_or("refused");
-            back_to_login(match reason {
-                "role" => "no_role",
-                _ if fields.iter().any(|f| f.message.contains("contraseña")) => "local",
-                _ if fields.iter().any(|f| f.message.contains("desactivada")) => "inactive",
+            back_to_login(match fields.first().map(|f| f.field.as_str()) {
+                Some("role") => "no_role",
+                Some("local_account") => "local",
+                Some("inactive") => "inactive",
                 _ => "no_email",
             })
         }

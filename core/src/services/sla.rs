@@ -30,7 +30,7 @@ use crate::permissions::{Capability, require};
 use crate::services::audit::{self, AuditEntry};
 use crate::state::AppState;
 use crate::visibility::TaskVisibility;
-use contract::domain::{Channel, TaskPriority, TaskStatus, TaskType};
+use contract::domain::{Channel, TaskPriority, TaskType};
 use contract::events::Event;
 use contract::sla::{SlaTarget, SlaTargetInput, SlaTargetKind};
 
@@ -130,7 +130,7 @@ pub async fn apply(txn: &WriteTxn, t: tasks::Model) -> AppResult<tasks::Model> {
 /// target is met and its escalation stops.
 pub async fn acknowledge(state: &AppState, actor: &Actor, meta: &AuditMeta, task_id: i64) -> AppResult<tasks::Model> {
     crate::permissions::require_write(actor)?;
-    let txn = WriteTxn::begin(state).await?;
+    let mut txn = WriteTxn::begin(state).await?;
     let task = tasks::Entity::find_by_id(task_id)
         .filter(tasks::Column::DeletedAt.is_null())
         .one(&*txn)
@@ -167,7 +167,6 @@ pub async fn acknowledge(state: &AppState, actor: &Actor, meta: &AuditMeta, task
     .insert(&*txn)
     .await?;
     audit::append(&txn, Some(actor), meta, AuditEntry::new("task.acknowledge", "task", task_id)).await?;
-    let mut txn = txn;
     txn.emit(Event::TaskUpdated { task_id, code: updated.code.clone() });
     txn.commit().await?;
     Ok(updated)
@@ -413,16 +412,12 @@ pub async fn set_target(
     Ok(target_dto(row))
 }
 
-/// Whether `status` still counts for the targets (open tasks).
-pub fn counts(status: TaskStatus) -> bool {
-    !status.is_final()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use contract::domain::TaskStatus;
 
     fn task() -> tasks::Model {
         let at = Utc.with_ymd_and_hms(2026, 12, 5, 10, 0, 0).unwrap();

@@ -41,7 +41,8 @@ fn clip(text: &str) -> String {
     text.trim().chars().take(MAX_CLAIM).collect()
 }
 
-/// The GAD user `identity` signs in as (created on a first sign-in), or why not, in Spanish.
+/// The GAD user `identity` signs in as (created on a first sign-in), or why not, in Spanish;
+/// the refusal's field says which (`email`, `role`, `inactive`, `local_account`).
 /// Audited either way; the caller starts the session.
 pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> AppResult<users::Model> {
     let Some(config) = &state.config.oidc else { return Err(AppError::NotFound) };
@@ -69,12 +70,12 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
     let user = match existing {
         Some(user) if user.deleted_at.is_some() || !user.is_active => {
             audit::append_alone(state, None, meta, refuse("inactive")).await?;
-            return Err(AppError::validation("email", "Su cuenta de GAD está desactivada."));
+            return Err(AppError::validation("inactive", "Su cuenta de GAD está desactivada."));
         }
         Some(user) if user.password_hash.is_some() => {
             audit::append_alone(state, None, meta, refuse("local_account")).await?;
             return Err(AppError::validation(
-                "email",
+                "local_account",
                 "Esta cuenta de GAD ingresa con su contraseña, no con la cuenta institucional.",
             ));
         }
