@@ -47,6 +47,14 @@ test('officers and open tasks are drawn offline, one marker per row of data', as
   const popup = page.locator('.leaflet-popup');
   await expect(popup).toContainText(`${task.code} ${title}`);
   await expect(popup.getByRole('link', { name: 'Ver tarea' })).toHaveAttribute('href', `/tareas/${task.id}`);
+  // Other tasks come and go live; the popup the supervisor opened stays open.
+  const other = uniqueTitle('Otra tarea en vivo');
+  const second = await page.request.post('/api/v1/tasks', {
+    data: { title: other, task_type: 'patrol', lat: -34.62, lon: -58.41 },
+  });
+  expect(second.status()).toBe(201);
+  await expect(taskRows.filter({ hasText: other })).toHaveCount(1);
+  await expect(popup).toContainText(`${task.code} ${title}`);
 });
 
 test('a click gives coordinates, the nearest officers and "crear emergencia aquí"', async ({ page }) => {

@@ -217,28 +217,51 @@
     if (bounds.isValid()) map.fitBounds(bounds.pad(0.15), { maxZoom: 15, animate: false });
   }
 
-  /** Tasks: [{task_id, code, title, priority, task_type, lat, lon}]; emergencies stand out. */
+  /** Tasks: [{task_id, code, title, priority, task_type, overdue, lat, lon}]; emergencies
+   * stand out. Markers are kept and changed in place (as the officers' are): a popup a
+   * supervisor opened stays open while other tasks come and go. */
   function setTasks(json) {
     if (!map) return;
-    layers.tasks.clearLayers();
-    taskMarkers.clear();
+    const seen = new Set();
     for (const t of JSON.parse(json)) {
+      seen.add(t.task_id);
       const emergency = t.task_type === 'emergency';
-      const icon = L.divIcon({
-        className: `task-marker priority-${t.priority}${emergency ? ' emergency-marker' : ''}${t.overdue ? ' task-overdue' : ''}`,
+      const label = `${t.code} · ${t.title}`;
+      const className = `task-marker priority-${t.priority}${emergency ? ' emergency-marker' : ''}${t.overdue ? ' task-overdue' : ''}`;
+      const icon = () => L.divIcon({
+        className,
         html: emergency ? '!' : '',
         iconSize: emergency ? [24, 24] : [16, 16],
       });
-      const marker = L.marker([t.lat, t.lon], {
-        icon,
+      let marker = taskMarkers.get(t.task_id);
+      if (marker) {
+        marker.setLatLng([t.lat, t.lon]);
+        marker.setPopupContent(taskPopup(t));
+        if (marker.options.icon.options.className !== className || marker.options.title !== label) {
+          // The icon element is made anew, with the new title and alt text.
+          marker.options.title = label;
+          marker.options.alt = label;
+          marker.setZIndexOffset(emergency ? 1000 : 0);
+          marker.setIcon(icon());
+        }
+        continue;
+      }
+      marker = L.marker([t.lat, t.lon], {
+        icon: icon(),
         pane: 'gadTasks',
-        title: `${t.code} · ${t.title}`,
-        alt: `${t.code} · ${t.title}`,
+        title: label,
+        alt: label,
         keyboard: true,
         zIndexOffset: emergency ? 1000 : 0,
       }).bindPopup(taskPopup(t));
       marker.addTo(layers.tasks);
       taskMarkers.set(t.task_id, marker);
+    }
+    for (const [id, marker] of taskMarkers) {
+      if (!seen.has(id)) {
+        layers.tasks.removeLayer(marker);
+        taskMarkers.delete(id);
+      }
     }
     fitOnce('tasks');
   }
