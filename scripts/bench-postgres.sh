@@ -153,12 +153,12 @@ bench() {
     "$(awk -v c="$calls" -v t="$total" 'BEGIN { printf "%.1f", t ? c / t : 0 }')"
 }
 
-# pgbench LABEL FILE [CONNECTIONS [MODE]]: the bare query's TPS (2 threads, as GAD's pool;
-# MODE prepared — generic plans after a connection's fifth call — or simple: a custom plan
-# every call, as a connection's first calls get).
+# pgbench LABEL FILE [CONNECTIONS [MODE]]: the bare query's TPS (2 threads, as GAD's pool; JIT
+# off, as on GAD's connections; MODE prepared — generic plans after a connection's fifth
+# call — or simple: a custom plan every call, as a connection's first calls get).
 bare() {
   local tps
-  tps=$("$PG_BIN/pgbench" -n -M "${4:-prepared}" -c "${3:-16}" -j 2 -T "${DURATION%s}" -f "$2" "$PG" 2>/dev/null \
+  tps=$(PGOPTIONS='-c jit=off' "$PG_BIN/pgbench" -n -M "${4:-prepared}" -c "${3:-16}" -j 2 -T "${DURATION%s}" -f "$2" "$PG" 2>/dev/null \
     | awk '/^tps/ { printf "%.0f", $3 }')
   printf "| %s (bare SQL, pgbench) | %s TPS | | | | |\n" "$1" "$tps"
 }
@@ -170,14 +170,25 @@ cat >"$WORK/search.sql" <<'SQL'
 SELECT * FROM tasks WHERE deleted_at IS NULL AND (lower(code) LIKE '%corrientes%' OR lower(title) LIKE '%corrientes%'
   OR lower(description) LIKE '%corrientes%') ORDER BY (scheduled_start IS NULL), scheduled_start, id LIMIT 51;
 SQL
+# GAD's nearest-officers query as `services::geo` writes it (on duty by `roster::pg_duty_sql`;
+# the radius applied to the KNN scan's result; the kept rows' duty as a column), and the plain
+# PostGIS KNN query with the same filters.
 cat >"$WORK/nearest.sql" <<'SQL'
 \set dlat random(0, 2000)
 \set dlon random(0, 2000)
-SELECT * FROM (SELECT o.id, ST_Distance(o.last_geog, ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography, false) AS d,
+SELECT nearest.*, (CASE WHEN (SELECT count(*) FROM leaves l WHERE l.officer_id = nearest.id AND l.status = 'approved'
+    AND l.starts_at <= now() AND l.ends_at > now()) > 0 THEN 'on_leave'
+  ELSE (SELECT CASE WHEN bool_or(s.starts_at <= now() AND s.ends_at > now()) THEN 'on_shift' WHEN count(*) > 0 THEN 'off_shift'
+    ELSE 'no_roster' END FROM shifts s WHERE s.officer_id = nearest.id AND s.ends_at >= now() - interval '7 days') END) AS duty
+  FROM (SELECT o.id, ST_Distance(o.last_geog, ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography, false) AS d,
   o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography AS knn
   FROM officers o WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL
   AND o.status = 'available' AND o.last_position_at >= now() - interval '60 minutes'
-  ORDER BY o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography LIMIT 60) n
+  AND (CASE WHEN (SELECT count(*) FROM leaves l WHERE l.officer_id = o.id AND l.status = 'approved'
+    AND l.starts_at <= now() AND l.ends_at > now()) > 0 THEN 'on_leave'
+  ELSE (SELECT CASE WHEN bool_or(s.starts_at <= now() AND s.ends_at > now()) THEN 'on_shift' WHEN count(*) > 0 THEN 'off_shift'
+    ELSE 'no_roster' END FROM shifts s WHERE s.officer_id = o.id AND s.ends_at >= now() - interval '7 days') END) IN ('no_roster', 'on_shift')
+  ORDER BY o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography LIMIT 60) nearest
   WHERE d <= 5000 ORDER BY knn, id LIMIT 10;
 SQL
 cat >"$WORK/knn.sql" <<'SQL'
@@ -186,6 +197,10 @@ cat >"$WORK/knn.sql" <<'SQL'
 SELECT o.id, ST_Distance(o.last_geog, ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography, false) AS d
   FROM officers o WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL
   AND o.status = 'available' AND o.last_position_at >= now() - interval '60 minutes'
+  AND (CASE WHEN (SELECT count(*) FROM leaves l WHERE l.officer_id = o.id AND l.status = 'approved'
+    AND l.starts_at <= now() AND l.ends_at > now()) > 0 THEN 'on_leave'
+  ELSE (SELECT CASE WHEN bool_or(s.starts_at <= now() AND s.ends_at > now()) THEN 'on_shift' WHEN count(*) > 0 THEN 'off_shift'
+    ELSE 'no_roster' END FROM shifts s WHERE s.officer_id = o.id AND s.ends_at >= now() - interval '7 days') END) IN ('no_roster', 'on_shift')
   ORDER BY o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography LIMIT 10;
 SQL
 

@@ -23,6 +23,21 @@ SELECT 'BE-' || lpad(i::text, 6, '0'),
        now() - (random() * interval '20 minutes'), 'api'
 FROM generate_series(1, :officers) AS i;
 
+-- A roster for half of them, as a force that plans shifts has: 12 hours on, 36 off (12×36)
+-- from a week ago to a week ahead, each in one of four phases, so a quarter of the rostered
+-- are on shift at any time; and one in a hundred on approved leave today.
+INSERT INTO shifts (officer_id, starts_at, ends_at, series)
+SELECT o.id, s.starts, s.starts + interval '12 hours', 'bench-' || o.id
+FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM officers
+      WHERE code LIKE 'BE-%' AND id > coalesce((SELECT max(officer_id) FROM shifts), 0)) o,
+LATERAL (SELECT date_trunc('hour', now()) - interval '7 days' + (o.n % 4) * interval '12 hours'
+                + k * interval '48 hours' AS starts FROM generate_series(0, 7) AS k) s
+WHERE o.n % 2 = 0;
+INSERT INTO leaves (officer_id, kind, starts_at, ends_at, status)
+SELECT id, 'vacation', date_trunc('day', now()) - interval '2 days', date_trunc('day', now()) + interval '5 days', 'approved'
+FROM officers WHERE code LIKE 'BE-%' AND id % 100 = 7
+  AND NOT EXISTS (SELECT 1 FROM leaves l WHERE l.officer_id = officers.id);
+
 INSERT INTO tasks (code, title, description, task_type, priority, status,
                    scheduled_start, scheduled_end, actual_start, actual_end,
                    supervisor_id, created_by, lat, lon, location_text, created_at, updated_at)

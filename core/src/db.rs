@@ -33,6 +33,10 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
+    // No JIT compilation: GAD's queries read a few rows through indexes, and PostgreSQL's JIT
+    // (on by default) compiles any plan whose estimate passes `jit_above_cost` — a LIMIT over
+    // a filtered index scan often does — for 15–20 ms a call, 40× the query itself.
+    options.map_sqlx_postgres_opts(|pg| pg.options([("jit", "off")]));
     if config.is_sqlite() {
         // After an error that made SQLite roll a transaction back by itself (a full disk), the
         // driver's own ROLLBACK fails and it goes on counting the transaction as open: that

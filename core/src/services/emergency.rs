@@ -126,7 +126,6 @@ pub async fn raise(
         notes: None,
     };
     let task = task_service::insert_task(&txn, actor, row, &officer_ids, true, Some(reason), at).await?;
-    let task = crate::services::sla::apply(&txn, task).await?;
     let ranked: Vec<serde_json::Value> =
         candidates.iter().map(|c| json!({ "officer_id": c.officer_id, "distance_m": c.distance_m.round() })).collect();
     let entry = AuditEntry {

@@ -169,6 +169,9 @@ struct OfficerRow {
     lon: f64,
     position_at: DateTime<Utc>,
     distance_m: Option<f64>,
+    /// A [`Duty`] string, selected by the PostgreSQL queries ([`roster::pg_duty_sql`]); on
+    /// SQLite filled by [`with_duty`].
+    duty: Option<String>,
 }
 
 impl OfficerRow {
@@ -183,10 +186,16 @@ impl OfficerRow {
             last_name: o.last_name,
             status: o.status,
             distance_m,
+            duty: None,
         })
     }
 
+    fn duty(&self) -> Duty {
+        self.duty.as_deref().and_then(|d| d.parse().ok()).unwrap_or(Duty::NoRoster)
+    }
+
     fn nearby(self) -> NearbyOfficer {
+        let duty = self.duty();
         NearbyOfficer {
             officer_id: self.officer_id,
             name: format!("{} {}", self.first_name, self.last_name),
@@ -197,11 +206,12 @@ impl OfficerRow {
             distance_m: self.distance_m.unwrap_or_default(),
             position_at: self.position_at,
             dispatchable: false,
-            duty: Duty::NoRoster,
+            duty,
         }
     }
 
     fn on_map(self) -> OfficerOnMap {
+        let duty = self.duty();
         OfficerOnMap {
             officer_id: self.officer_id,
             name: format!("{} {}", self.first_name, self.last_name),
@@ -210,7 +220,7 @@ impl OfficerRow {
             lat: self.lat,
             lon: self.lon,
             position_at: self.position_at,
-            duty: Duty::NoRoster,
+            duty,
         }
     }
 }
@@ -223,6 +233,8 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
     let rows = if is_postgres(state) {
         let mut p = Params(vec![search.lon.into(), search.lat.into()]);
         let radius = p.push(search.radius_m);
+        let at = roster_now();
+        let (now, since) = (p.push(at), p.push(at - chrono::Duration::days(roster::ROSTER_LOOKBACK_DAYS)));
         // No ST_DWithin here: with it, PostgreSQL's custom plans (a connection's first five
         // executions of a prepared statement) chose a bitmap of the status and GIST indexes
         // and a sort of every officer in the circle (≈ 20 ms at 100 000 officers) instead of
@@ -241,11 +253,10 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
             sql += &format!(" AND o.last_position_at >= {}", p.push(since));
         }
         if search.on_duty {
-            let at = roster_now();
-            let (now, since) = (p.push(at), p.push(at - chrono::Duration::days(roster::ROSTER_LOOKBACK_DAYS)));
             sql += &format!(" AND {}", roster::pg_on_duty_sql(&now, &since));
         }
-        let sql = knn_ordered(sql, "o.last_geog", "officer_id", &mut p, search.limit, Some(&radius));
+        let duty = format!(", {} AS duty", roster::pg_duty_sql("nearest.officer_id", &now, &since));
+        let sql = knn_ordered(sql, "o.last_geog", "officer_id", &mut p, search.limit, Some(&radius), &duty);
         OfficerRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
             .all(&state.db)
             .await?
@@ -272,10 +283,9 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
                 (d <= search.radius_m).then(|| OfficerRow::from_model(o, Some(d))).flatten()
             })
             .collect();
+        with_duty(state, &mut rows).await?;
         if search.on_duty {
-            let ids: Vec<i64> = rows.iter().map(|r| r.officer_id).collect();
-            let duty = roster::duty_at(&state.db, &ids, roster_now()).await?;
-            rows.retain(|r| duty.get(&r.officer_id).is_some_and(|d| d.on_duty()));
+            rows.retain(|r| r.duty().on_duty());
         }
         rows.sort_by(|a, b| {
             a.distance_m
@@ -286,13 +296,17 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
         rows.truncate(usize::try_from(search.limit).unwrap_or(usize::MAX));
         rows
     };
-    let mut found: Vec<NearbyOfficer> = rows.into_iter().map(OfficerRow::nearby).collect();
-    let ids: Vec<i64> = found.iter().map(|o| o.officer_id).collect();
+    Ok(rows.into_iter().map(OfficerRow::nearby).collect())
+}
+
+/// The duty of each row read without it (SQLite: [`roster::duty_at`], two statements).
+async fn with_duty(state: &AppState, rows: &mut [OfficerRow]) -> AppResult<()> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.officer_id).collect();
     let duty = roster::duty_at(&state.db, &ids, roster_now()).await?;
-    for officer in &mut found {
-        officer.duty = duty.get(&officer.officer_id).copied().unwrap_or(Duty::NoRoster);
+    for row in rows {
+        row.duty = duty.get(&row.officer_id).map(|d| d.as_str().to_owned());
     }
-    Ok(found)
+    Ok(())
 }
 
 /// The instant availability is judged at, in microseconds as stored.
@@ -310,13 +324,22 @@ fn cutoff(fresh_within: chrono::Duration) -> DateTime<Utc> {
 /// outer one breaks ties by id, like the SQLite path. The inner limit has slack so that rows
 /// at exactly the same distance across the cut (officers reporting the same spot) are all
 /// there for the tie-break. `within` (a radius parameter) keeps only the rows that close.
-fn knn_ordered(inner: String, geog: &str, id: &str, p: &mut Params, limit: u64, within: Option<&str>) -> String {
+/// `extra`: more columns (`, … AS duty`, over `nearest`), computed for the rows kept only.
+fn knn_ordered(
+    inner: String,
+    geog: &str,
+    id: &str,
+    p: &mut Params,
+    limit: u64,
+    within: Option<&str>,
+    extra: &str,
+) -> String {
     const TIE_SLACK: u64 = 50;
     let inner_limit = p.push(limit_i64(limit + TIE_SLACK));
     let outer_limit = p.push(limit_i64(limit));
     let within = within.map(|radius| format!("WHERE distance_m <= {radius} ")).unwrap_or_default();
     format!(
-        "SELECT * FROM ({inner} ORDER BY {geog} <-> {PG_POINT} LIMIT {inner_limit}) nearest \
+        "SELECT nearest.*{extra} FROM ({inner} ORDER BY {geog} <-> {PG_POINT} LIMIT {inner_limit}) nearest \
          {within}ORDER BY knn, {id} LIMIT {outer_limit}"
     )
 }
@@ -450,9 +473,12 @@ pub async fn officers_in_bbox(
     let bbox = BBox::validated(min_lat, min_lon, max_lat, max_lon, limit)?;
     let rows = if is_postgres(state) {
         let mut p = Params(Vec::new());
+        let at = roster_now();
+        let (now, since) = (p.push(at), p.push(at - chrono::Duration::days(roster::ROSTER_LOOKBACK_DAYS)));
         let mut sql = format!(
-            "SELECT {OFFICER_COLUMNS}, NULL::float8 AS distance_m FROM officers o \
-             WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL"
+            "SELECT {OFFICER_COLUMNS}, NULL::float8 AS distance_m, {} AS duty FROM officers o \
+             WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL",
+            roster::pg_duty_sql("o.id", &now, &since)
         );
         if let Some([a, b, c, d]) = bbox.pg_envelope() {
             sql += &format!(
@@ -475,7 +501,7 @@ pub async fn officers_in_bbox(
             .all(&state.db)
             .await?
     } else {
-        officers::Entity::find()
+        let mut rows: Vec<OfficerRow> = officers::Entity::find()
             .filter(officers::Column::DeletedAt.is_null())
             .filter(officers::Column::LastPositionAt.is_not_null())
             .filter(officers::Column::LastLat.between(bbox.min_lat, bbox.max_lat))
@@ -486,15 +512,11 @@ pub async fn officers_in_bbox(
             .await?
             .into_iter()
             .filter_map(|o| OfficerRow::from_model(o, None))
-            .collect()
+            .collect();
+        with_duty(state, &mut rows).await?;
+        rows
     };
-    let mut found: Vec<OfficerOnMap> = rows.into_iter().map(OfficerRow::on_map).collect();
-    let ids: Vec<i64> = found.iter().map(|o| o.officer_id).collect();
-    let duty = roster::duty_at(&state.db, &ids, roster_now()).await?;
-    for officer in &mut found {
-        officer.duty = duty.get(&officer.officer_id).copied().unwrap_or(Duty::NoRoster);
-    }
-    Ok(found)
+    Ok(rows.into_iter().map(OfficerRow::on_map).collect())
 }
 
 // ----------------------------------------------------------------------------------- tasks
@@ -603,7 +625,7 @@ pub async fn tasks_within_radius(
              WHERE ST_DWithin(t.geog, {PG_POINT}, {radius}, false)"
         );
         pg_task_filters(&mut sql, &mut p, visibility, only_open);
-        let sql = knn_ordered(sql, "t.geog", "task_id", &mut p, limit, None);
+        let sql = knn_ordered(sql, "t.geog", "task_id", &mut p, limit, None, "");
         TaskRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
             .all(&state.db)
             .await?

@@ -89,15 +89,28 @@ pub async fn duty_at(db: &impl ConnectionTrait, ids: &[i64], at: DateTime<Utc>) 
     Ok(out)
 }
 
-/// The same rule in SQL over `officers` aliased `o`, for the PostGIS queries: `now` and
-/// `since` (now minus [`ROSTER_LOOKBACK_DAYS`]) are placeholders of bound instants.
-pub fn pg_on_duty_sql(now: &str, since: &str) -> String {
+/// [`duty_at`] in SQL, as a column: the duty (a [`Duty`] string) of the officer whose id is
+/// `officer`, at the bound instants `now` and `since` (now minus [`ROSTER_LOOKBACK_DAYS`]).
+/// The map's and dispatch's PostGIS queries select it, so their officers' duty costs no
+/// statement of its own.
+///
+/// Scalar subqueries (a count, an aggregate over the officer's recent shifts), not `EXISTS`:
+/// PostgreSQL may run an `EXISTS` as a hash of every matching row of the whole table, built
+/// before the first officer is read — every shift on now, 25 000 rows at 100 000 officers
+/// with a roster, 30 ms per search. These stay two index probes per officer read.
+pub fn pg_duty_sql(officer: &str, now: &str, since: &str) -> String {
     format!(
-        "NOT EXISTS (SELECT 1 FROM leaves l WHERE l.officer_id = o.id AND l.status = 'approved' \
-         AND l.starts_at <= {now} AND l.ends_at > {now}) \
-         AND (NOT EXISTS (SELECT 1 FROM shifts s WHERE s.officer_id = o.id AND s.ends_at >= {since}) \
-         OR EXISTS (SELECT 1 FROM shifts s WHERE s.officer_id = o.id AND s.ends_at > {now} AND s.starts_at <= {now}))"
+        "(CASE WHEN (SELECT count(*) FROM leaves l WHERE l.officer_id = {officer} AND l.status = 'approved' \
+         AND l.starts_at <= {now} AND l.ends_at > {now}) > 0 THEN 'on_leave' \
+         ELSE (SELECT CASE WHEN bool_or(s.starts_at <= {now} AND s.ends_at > {now}) THEN 'on_shift' \
+         WHEN count(*) > 0 THEN 'off_shift' ELSE 'no_roster' END \
+         FROM shifts s WHERE s.officer_id = {officer} AND s.ends_at >= {since}) END)"
     )
+}
+
+/// The same rule as a condition over `officers` aliased `o`: on duty ([`Duty::on_duty`]).
+pub fn pg_on_duty_sql(now: &str, since: &str) -> String {
+    format!("{} IN ('no_roster', 'on_shift')", pg_duty_sql("o.id", now, since))
 }
 
 /// The approved leave of each of `ids` overlapping `[from, to)`.

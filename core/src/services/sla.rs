@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    Set, TryIntoModel,
 };
 use serde_json::json;
 
@@ -69,10 +69,20 @@ pub type DueTimes = (Option<DateTime<Utc>>, Option<DateTime<Utc>>, Option<DateTi
 
 /// The due times of `t` under `targets`; `first_assigned` starts the acknowledge clock.
 pub fn due_times(t: &tasks::Model, targets: Targets, first_assigned: Option<DateTime<Utc>>) -> DueTimes {
-    let reference = t.scheduled_start.unwrap_or(t.created_at);
+    due_from(t.scheduled_start, t.created_at, targets, first_assigned)
+}
+
+/// [`due_times`] of a task scheduled at `scheduled_start`, created at `created_at`.
+pub fn due_from(
+    scheduled_start: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    targets: Targets,
+    first_assigned: Option<DateTime<Utc>>,
+) -> DueTimes {
+    let reference = scheduled_start.unwrap_or(created_at);
     let after = |base: DateTime<Utc>, minutes: Option<i64>| minutes.map(|m| base + Duration::minutes(m));
     (
-        after(first_assigned.unwrap_or(reference).max(t.created_at), targets.ack),
+        after(first_assigned.unwrap_or(reference).max(created_at), targets.ack),
         after(reference, targets.start),
         after(reference, targets.finish),
     )
@@ -126,6 +136,15 @@ pub async fn apply(txn: &WriteTxn, t: tasks::Model) -> AppResult<tasks::Model> {
     Ok(model.update(db).await?)
 }
 
+/// After a write that moves no due time (a transition, an acknowledgment: the due times
+/// follow the type, priority, schedule and first assignment), only which one is still unmet:
+/// `sla_due_at` is set on the pending update itself, without a query.
+pub fn settle(model: &mut tasks::ActiveModel) -> AppResult<()> {
+    let next = model.clone().try_into_model()?;
+    model.sla_due_at = Set(next_due(&next));
+    Ok(())
+}
+
 /// An assigned officer acknowledges the task (or a supervisor for them): the acknowledge
 /// target is met and its escalation stops.
 pub async fn acknowledge(state: &AppState, actor: &Actor, meta: &AuditMeta, task_id: i64) -> AppResult<tasks::Model> {
@@ -152,8 +171,8 @@ pub async fn acknowledge(state: &AppState, actor: &Actor, meta: &AuditMeta, task
     let at = Utc::now().trunc_subsecs(6);
     let mut model = task.clone().into_active_model();
     model.acknowledged_at = Set(Some(at));
+    settle(&mut model)?;
     let updated = model.update(&*txn).await?;
-    let updated = apply(&txn, updated).await?;
     task_status_history::ActiveModel {
         task_id: Set(task_id),
         from_status: Set(Some(task.status)),

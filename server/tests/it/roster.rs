@@ -283,3 +283,54 @@ async fn roster_permissions_and_validation(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 on_both_backends!(roster_permissions_and_validation);
+
+/// On PostgreSQL, availability inside the PostGIS queries stays two index probes per officer
+/// the nearest-first scan meets, however large the roster: no hash of every shift on record
+/// (built before the first officer is read; PostgreSQL chose one for an `EXISTS` form, 30 ms
+/// a search at 100 000 officers) and no JIT compilation (15–20 ms a call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn availability_in_sql_reads_only_the_officers_met() {
+    use gad_core::services::roster;
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let db = &app.state.db;
+    let show = db.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SHOW jit")).await.unwrap().unwrap();
+    assert_eq!(show.try_get_by_index::<String>(0).unwrap(), "off");
+
+    // 4 000 officers around a point, half of them with a 12×36 roster over two weeks.
+    db.execute_unprepared(
+        "INSERT INTO officers (code, first_name, last_name, rank, unit, status, last_lat, last_lon, last_position_at, \
+         last_position_source) SELECT 'RO-' || i, 'Ana', 'Roster ' || i, 'Agente', 'Unidad 1', 'available', \
+         -34.60 + random() * 0.1, -58.45 + random() * 0.1, now(), 'api' \
+         FROM generate_series(1, 4000) AS i",
+    )
+    .await
+    .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO shifts (officer_id, starts_at, ends_at) \
+         SELECT o.id, now() - interval '7 days' + (o.id % 4) * interval '12 hours' + k * interval '48 hours', \
+                now() - interval '7 days' + (o.id % 4) * interval '12 hours' + k * interval '48 hours' + interval '12 hours' \
+         FROM officers o, generate_series(0, 7) AS k WHERE o.code LIKE 'RO-%' AND o.id % 2 = 0; \
+         ANALYZE officers; ANALYZE shifts; ANALYZE leaves",
+    )
+    .await
+    .unwrap();
+    let (now, since) = ("now()", "now() - interval '7 days'");
+    let sql = format!(
+        "EXPLAIN SELECT o.id, {} AS duty FROM officers o WHERE o.last_geog IS NOT NULL AND o.status = 'available' \
+         AND {} ORDER BY o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.40, -34.55), 4326)::geography LIMIT 10",
+        roster::pg_duty_sql("o.id", now, since),
+        roster::pg_on_duty_sql(now, since)
+    );
+    let plan: Vec<String> = db
+        .query_all_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("officers_last_geog_gist"), "nearest first through the GiST index:\n{plan}");
+    assert!(!plan.contains("hashed"), "no hash of the roster:\n{plan}");
+    assert!(!plan.contains("Seq Scan on shifts"), "{plan}");
+}

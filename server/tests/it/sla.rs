@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use common::{ADMIN_PASSWORD, Backend, DEMO_PASSWORD, Rest, TestApp, problem_fields};
 use contract::events::Event;
 use contract::sla::SlaTargetKind;
-use gad_core::entities::{sla_escalations, task_status_history};
+use gad_core::db::WriteTxn;
+use gad_core::entities::{sla_escalations, task_status_history, tasks};
 use gad_core::events::Consumer;
 use gad_core::services::sla;
 use reqwest::StatusCode;
@@ -78,6 +79,11 @@ async fn deadlines_escalate_once_and_stop_when_met(backend: Backend) {
     let minutes = |k: &str| (due.iter().find(|(kind, _)| kind == k).unwrap().1 - created).num_minutes();
     assert_eq!((minutes("ack"), minutes("start"), minutes("finish")), (5, 10, 60), "{due:?}");
     assert_eq!(task["can_acknowledge"], false, "the supervisor is not assigned");
+    // Written with the row: recomputing them changes nothing.
+    let stored = tasks::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+    let txn = WriteTxn::begin(&app.state).await.unwrap();
+    assert_eq!(sla::apply(&txn, stored.clone()).await.unwrap(), stored, "due times written at creation");
+    drop(txn);
 
     // 24 minutes on: acknowledge is 19 late (its steps are due at 5, 20 and 35 minutes: two),
     // start 14 late (10, 25, 40: one). Each step once, with its history line, audit entry and
@@ -133,8 +139,12 @@ async fn deadlines_escalate_once_and_stop_when_met(backend: Backend) {
     // Completed: nothing is due any more.
     let (status, _) = officer.post(&format!("/tasks/{id}/transitions"), &json!({ "to": "in_progress" })).await;
     assert_eq!(status, StatusCode::OK);
+    let stored = tasks::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+    assert_eq!(stored.sla_due_at, stored.finish_due_at, "started: finishing is what is due");
     let (status, done) = officer.post(&format!("/tasks/{id}/transitions"), &json!({ "to": "completed" })).await;
     assert_eq!(status, StatusCode::OK, "{done}");
+    let stored = tasks::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+    assert_eq!(stored.sla_due_at, None, "completed: nothing is due");
     assert!(done["deadlines"].as_array().unwrap().iter().all(|d| !d["met_at"].is_null()));
     assert!(sla::escalate(&app.state, much_later + Duration::days(1)).await.unwrap().is_empty());
 

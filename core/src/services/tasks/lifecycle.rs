@@ -65,7 +65,6 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
         let (from, to) = crate::services::assignment::task_window(&task, at);
         crate::services::roster::refuse_leave(state, &*txn, &officers, from, to).await?;
     }
-    let task = crate::services::sla::apply(&txn, task).await?;
     let entry = AuditEntry::new("task.create", "task", task.id).after(json!({
         "task": snapshot(&task),
         "officer_ids": officer_ids,
@@ -403,8 +402,8 @@ pub async fn transition(
         // Starting is acknowledging.
         active.acknowledged_at = Set(Some(at));
     }
+    crate::services::sla::settle(&mut active)?;
     let after = active.update(&*txn).await?;
-    let after = crate::services::sla::apply(&txn, after).await?;
     add_history(&txn, id, Some(from), to, actor, reason.clone(), at).await?;
 
     let officer_ids = assigned_officer_ids(&*txn, id).await?;

@@ -15,14 +15,15 @@ pub(super) async fn user_names(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppR
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(users::Entity::find()
+    let rows: Vec<(i64, String, String)> = users::Entity::find()
+        .select_only()
+        .columns([users::Column::Id, users::Column::FirstName, users::Column::LastName])
         .filter(users::Column::Id.is_in(ids))
         .filter(users::Column::DeletedAt.is_null())
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, format!("{} {}", u.first_name, u.last_name)))
-        .collect())
+        .await?;
+    Ok(rows.into_iter().map(|(id, first, last)| (id, format!("{first} {last}"))).collect())
 }
 
 /// The detail of `task` for `actor`, without a visibility check (callers have done it).
@@ -191,16 +192,22 @@ pub(super) async fn officers_by_task(
     }
     // Chunks keep the IN list far below the backends' parameter limits.
     for chunk in ids.chunks(500) {
-        let rows = task_assignments::Entity::find()
+        // Only the columns shown: a list page decodes no officer's whole row.
+        let rows: Vec<(i64, i64, String, String)> = task_assignments::Entity::find()
+            .select_only()
+            .column(task_assignments::Column::TaskId)
+            .column(officers::Column::Id)
+            .column(officers::Column::FirstName)
+            .column(officers::Column::LastName)
+            .inner_join(officers::Entity)
             .filter(task_assignments::Column::TaskId.is_in(chunk.to_vec()))
-            .find_also_related(officers::Entity)
+            .filter(officers::Column::DeletedAt.is_null())
             .order_by_asc(task_assignments::Column::Id)
+            .into_tuple()
             .all(db)
             .await?;
-        for (assignment, officer) in rows {
-            if let Some(o) = officer.filter(|o| o.deleted_at.is_none()) {
-                out.entry(assignment.task_id).or_default().push((o.id, format!("{} {}", o.first_name, o.last_name)));
-            }
+        for (task_id, officer_id, first_name, last_name) in rows {
+            out.entry(task_id).or_default().push((officer_id, format!("{first_name} {last_name}")));
         }
     }
     Ok(out)

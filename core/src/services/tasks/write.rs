@@ -68,7 +68,17 @@ pub(crate) async fn insert_task(
     at: DateTime<Utc>,
 ) -> AppResult<tasks::Model> {
     let db: &sea_orm::DatabaseTransaction = txn;
+    // The due times are written with the row (what `sla::apply` would compute right after):
+    // the acknowledge clock starts with the first officers, if any.
+    let targets = crate::services::sla::targets_for(db, row.task_type, row.priority).await?;
+    let first_assigned = (!officer_ids.is_empty()).then_some(at);
+    let (ack, start, finish) = crate::services::sla::due_from(row.scheduled_start, at, targets, first_assigned);
+    let ack = ack.filter(|_| first_assigned.is_some());
     let task = tasks::ActiveModel {
+        ack_due_at: Set(ack),
+        start_due_at: Set(start),
+        finish_due_at: Set(finish),
+        sla_due_at: Set([ack, start, finish].into_iter().flatten().min()),
         code: Set(row.code),
         title: Set(row.title),
         description: Set(row.description),
