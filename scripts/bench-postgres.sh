@@ -134,7 +134,8 @@ stat_reset() { psql "$PG" -Atc "SELECT pg_stat_statements_reset()" >/dev/null; }
 top_statements() {
   [ -n "${BENCH_STATEMENTS:-}" ] || return 0
   echo "statements of: $1" >&2
-  psql "$PG" -At -F ' | ' -c "SELECT round(calls::numeric / $2, 2), left(regexp_replace(query, '\s+', ' ', 'g'), 150)
+  # (max: a row none of whose requests completed has nothing to divide by)
+  psql "$PG" -At -F ' | ' -c "SELECT round(calls::numeric / $(( $2 > 0 ? $2 : 1 )), 2), left(regexp_replace(query, '\s+', ' ', 'g'), 150)
     FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT 30" >&2
 }
 stat_calls() { psql "$PG" -Atc "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'"; }

@@ -29,6 +29,16 @@ pub async fn list_officers(
     .await
 }
 
+/// Officers as a filter or a picker names them: `(id, "Nombre Apellido (CÓDIGO)")`, oldest
+/// first. Supervisors and admins.
+#[server(prefix = "/api/fn", endpoint = "officer_labels", output = crate::api::codec::JsonText)]
+pub async fn officer_labels(limit: u32) -> Result<Vec<(i64, String)>, ApiError> {
+    use crate::server::context;
+    use gad_core::services;
+
+    context::serve(async |state, actor| services::officers::labels(state, actor, u64::from(limit)).await).await
+}
+
 /// One officer: your own profile, or any for supervisors and admins.
 #[server(prefix = "/api/fn", endpoint = "get_officer", output = crate::api::codec::JsonText)]
 pub async fn get_officer(officer_id: i64) -> Result<Officer, ApiError> {

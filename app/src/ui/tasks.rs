@@ -11,7 +11,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
-use crate::api::officers::list_officers;
+use crate::api::officers::officer_labels;
 use crate::i18n::{Locale, locale, tr, translate, trf};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, query_string, signed_in};
@@ -224,12 +224,7 @@ async fn load(params: Params) -> Result<Data, ApiError> {
     #[cfg(not(feature = "ssr"))]
     let page = Arc::new(crate::api::tasks::query_tasks(filter).await?);
     // The officer filter is for those who see every task.
-    let officers = if user.role == Role::Officer {
-        Vec::new()
-    } else {
-        let officers = list_officers(None, None, None, None, Some(200)).await?.items;
-        officers.into_iter().map(|o| (o.id, format!("{} {} ({})", o.first_name, o.last_name, o.code))).collect()
-    };
+    let officers = if user.role == Role::Officer { Vec::new() } else { officer_labels(200).await? };
     Ok(Data { user, count: page.items.len(), next_cursor: page.next_cursor.clone(), total, tasks: page, officers })
 }
 

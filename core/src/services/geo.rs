@@ -11,7 +11,8 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Statement, TransactionTrait, Value,
 };
 
 use crate::actor::Actor;
@@ -476,9 +477,8 @@ pub async fn officers_in_bbox(
         let at = roster_now();
         let (now, since) = (p.push(at), p.push(at - chrono::Duration::days(roster::ROSTER_LOOKBACK_DAYS)));
         let mut sql = format!(
-            "SELECT {OFFICER_COLUMNS}, NULL::float8 AS distance_m, {} AS duty FROM officers o \
-             WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL",
-            roster::pg_duty_sql("o.id", &now, &since)
+            "SELECT {OFFICER_COLUMNS}, NULL::float8 AS distance_m FROM officers o \
+             WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL"
         );
         if let Some([a, b, c, d]) = bbox.pg_envelope() {
             sql += &format!(
@@ -497,9 +497,23 @@ pub async fn officers_in_bbox(
             p.push(bbox.max_lon),
             p.push(limit_i64(limit))
         );
-        OfficerRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
-            .all(&state.db)
-            .await?
+        // The duty of the rows kept only (in the select list, PostgreSQL computed it for every
+        // officer in the box before the limit).
+        let sql = format!(
+            "SELECT boxed.*, {} AS duty FROM ({sql}) boxed ORDER BY boxed.officer_id",
+            roster::pg_duty_sql("boxed.officer_id", &now, &since)
+        );
+        // Planned for its own box: a city-wide one reads the first officers by id and stops
+        // (1 ms at 100 000 officers), a small one the GiST index; the generic plan a prepared
+        // statement settles on read every officer of a city-wide box through the GiST index
+        // and sorted them (130 ms).
+        let txn = state.db.begin().await?;
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+        let rows = OfficerRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        rows
     } else {
         let mut rows: Vec<OfficerRow> = officers::Entity::find()
             .filter(officers::Column::DeletedAt.is_null())

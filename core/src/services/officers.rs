@@ -98,6 +98,21 @@ fn dto(o: officers::Model) -> Officer {
     }
 }
 
+/// Officers as a filter or a picker names them, `(id, "Nombre Apellido (CÓDIGO)")`, oldest
+/// first: the cached first page of the list, without the duty (not shown, and read afresh on
+/// every call of [`list`]). Needs [`Capability::SeeOfficers`].
+pub async fn labels(state: &AppState, actor: &Actor, limit: u64) -> AppResult<Vec<(i64, String)>> {
+    require(actor, Capability::SeeOfficers)?;
+    let mut errors = Errors::new();
+    check_limit(&mut errors, limit);
+    errors.finish()?;
+    let filter = OfficerFilter::default();
+    let key = (filter.clone(), None, limit);
+    let page =
+        state.caches.officers.get_or_compute(&state.events, key, || query_officers(state, filter, None, limit)).await?;
+    Ok(page.items.iter().map(|o| (o.id, format!("{} {} ({})", o.first_name, o.last_name, o.code))).collect())
+}
+
 /// `officers` with their duty now (shifts and leave change it with the clock, so it is never
 /// cached with them).
 async fn with_duty(state: &AppState, mut officers: Vec<Officer>) -> AppResult<Vec<Officer>> {

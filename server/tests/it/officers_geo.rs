@@ -6,8 +6,8 @@ use crate::common;
 
 use app::api::geo::{nearest_officers, officers_in_bbox, officers_within_radius, tasks_in_bbox, tasks_within_radius};
 use app::api::officers::{
-    create_officer, delete_officer, get_officer, list_officers, officer_last_position, officer_track, set_my_status,
-    set_officer_status, update_my_position, update_officer, update_officer_position,
+    create_officer, delete_officer, get_officer, list_officers, officer_labels, officer_last_position, officer_track,
+    set_my_status, set_officer_status, update_my_position, update_officer, update_officer_position,
 };
 use app::api::stats::task_stats;
 use app::server::harness::call_as;
@@ -339,6 +339,7 @@ async fn attempt(app: &TestApp, fx: &Fixture, who: Who, op: &str) -> Result<(), 
     let tag = format!("{who:?}").to_uppercase();
     match op {
         "list_officers" => ok(call_as(state, actor, || list_officers(None, None, None, None, None)).await),
+        "officer_labels" => ok(call_as(state, actor, || officer_labels(200)).await),
         "get_own" => ok(call_as(state, actor, || get_officer(own)).await),
         "get_other" => ok(call_as(state, actor, || get_officer(other)).await),
         "create" => ok(create_as(app, actor, &format!("NEW-{tag}"), None).await),
@@ -386,11 +387,15 @@ async fn attempt(app: &TestApp, fx: &Fixture, who: Who, op: &str) -> Result<(), 
 async fn each_role_against_each_operation(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let fx = Fixture { own: officer(&app, "EF-001").await.id, other: officer(&app, "EF-002").await.id };
+    let supervisor = Some(actor(&app, "supervisor@gad.local").await);
+    let labels = call_as(&app.state, supervisor, || officer_labels(200)).await.unwrap();
+    assert!(labels.iter().any(|(id, label)| *id == fx.own && label.ends_with("(EF-001)")), "{labels:?}");
     use ErrorCode::{Forbidden as F, Unauthenticated as U, Validation as V};
     const OK: Result<(), ErrorCode> = Ok(());
     // (operation, admin, supervisor, officer, anonymous) — SPEC §5.
     let table = [
         ("list_officers", OK, OK, no(F), no(U)),
+        ("officer_labels", OK, OK, no(F), no(U)),
         ("get_own", OK, OK, OK, no(U)),
         ("get_other", OK, OK, no(F), no(U)),
         ("create", OK, OK, no(F), no(U)),
