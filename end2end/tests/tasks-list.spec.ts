@@ -47,5 +47,5 @@ test('a supervisor filters by priority and text, goes back, and exports the same
 test('a bad filter value is a Spanish error, not a crash', async ({ page }) => {
   await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
   await page.goto('/tareas?priority=altisima');
-  await expect(page.getByRole('alert')).toContainText('Prioridad desconocida');
+  await expect(page.getByRole('alert').filter({ hasText: 'Prioridad desconocida' })).toBeVisible();
 });

@@ -150,7 +150,9 @@ fn SlaAlerts() -> impl IntoView {
                             n => trf("{} tareas urgentes o críticas vencidas:", &[&n.to_string()]),
                         };
                         view! {
-                            <div class="sla-banner" role="alert">
+                            // A standing notice on every page, not an interruption: a polite
+                            // live region (an alert would be read out on every navigation).
+                            <div class="sla-banner" role="status">
                                 <strong>{text}</strong>
                                 {alerts
                                     .into_iter()
