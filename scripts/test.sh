@@ -318,6 +318,31 @@ retry_failed_tests() {
   done <<< "$names"
 }
 
+# After a failed browser run: runs the failed tests once more (`--last-failed`) against a fresh
+# server and database. Passes only when all of them pass; each is then named as FLAKY, loudly,
+# as above. A run that failed without naming a failed test (a build or server error) is never
+# retried.
+retry_failed_browser_tests() {
+  local log=$1 names n
+  names=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+    /^ +[0-9]+ (failed|interrupted)$/ { listing = 1; next }
+    listing && /^ +\[/ { sub(/^ +/, ""); print; next }
+    { listing = 0 }')
+  [ -n "$names" ] || return 1
+  n=$(wc -l <<< "$names")
+  echo "[test] running the $n failed browser test(s) once more, on a fresh server:"
+  echo "$names"
+  if ! (cd end2end && npx playwright test --last-failed) > "$WORK/playwright-retry.log" 2>&1; then
+    tail -80 "$WORK/playwright-retry.log"
+    echo "[test] the browser tests failed again" >&2
+    return 1
+  fi
+  while read -r name; do
+    echo "[test] FLAKY: $name failed once and passed on a fresh server; fix it" >&2
+  done <<< "$names"
+  FAILED=$((FAILED - n)); PASSED=$((PASSED + n))
+}
+
 if $run_rust; then
   phase_begin "services"
   services
@@ -375,7 +400,9 @@ if $run_e2e; then
   rc=${PIPESTATUS[0]}
   set -e
   count_playwright "$WORK/playwright.log"
-  [ "$rc" -eq 0 ] || exit "$rc"
+  if [ "$rc" -ne 0 ]; then
+    retry_failed_browser_tests "$WORK/playwright.log" || exit "$rc"
+  fi
   phase_end
 
   # Schema-driven fuzzing of the REST API against the same build: any 5xx fails.

@@ -46,6 +46,23 @@ test('an officer sees only their own tasks', async ({ page }) => {
 
 test('logout returns to /login and closes the session', async ({ page }) => {
   await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await expect(page.locator('.live-dot.live-on')).toBeVisible();
+  const knocks: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/v1/events/stream') knocks.push(r.url());
+  });
+  await page.getByRole('button', { name: 'Cerrar sesión' }).click();
+  await expect(page).toHaveURL(ON_LOGIN);
+  // The live stream was closed with the session: the login page does not go on reconnecting
+  // (refused) once the server ends it (its check every 3 s, the browser's retry after 3 s).
+  await page.waitForTimeout(7000);
+  expect(knocks).toEqual([]);
+  // Signing in again in the same tab (no page load) connects it again.
+  await page.getByLabel('Correo electrónico', { exact: true }).fill(ADMIN_EMAIL);
+  await page.getByLabel('Contraseña', { exact: true }).fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Ingresar' }).click();
+  await expect(page.locator('.live-dot.live-on')).toBeVisible();
+  expect(knocks).toHaveLength(1);
   await page.getByRole('button', { name: 'Cerrar sesión' }).click();
   await expect(page).toHaveURL(ON_LOGIN);
   await page.goto('/tareas');

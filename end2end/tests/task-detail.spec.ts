@@ -44,6 +44,17 @@ test('the task page maps its place and officers, and its history names assignmen
   await expect(map).toHaveAttribute('data-ready', 'true');
   await expect(map.locator('.task-marker')).toHaveCount(1);
 
+  // From here on the page must never blank to "Cargando…": its refetches (the stream opening,
+  // the assignment completing, a change made elsewhere) keep it on screen until new data comes.
+  await page.evaluate(() => {
+    const w = window as any;
+    w.blanked = false;
+    new MutationObserver(() => {
+      if ([...document.querySelectorAll('p.loading')].some((p) => p.textContent === 'Cargando…')) w.blanked = true;
+    }).observe(document.body, { childList: true, subtree: true });
+  });
+  await waitLive(page);
+
   const assign = page.getByRole('button', { name: /^Asignar a / }).first();
   const label = (await assign.getAttribute('aria-label'))!;
   const code = label.match(/\((EF-\d{3})\)/)![1];
@@ -52,6 +63,12 @@ test('the task page maps its place and officers, and its history names assignmen
   await expect(page.locator('.timeline li').last()).not.toContainText('→');
   await expect(page.locator('.assigned')).toContainText(code);
   await expect(page.getByRole('region', { name: 'Mapa de la tarea y sus efectivos' }).locator('path.officer-marker')).not.toHaveCount(0);
+
+  // Started elsewhere (the REST API): the page follows live, without blanking.
+  const id = Number(new URL(page.url()).pathname.split('/').pop());
+  expect((await page.request.post(`/api/v1/tasks/${id}/transitions`, { data: { to: 'in_progress' } })).status()).toBe(200);
+  await expect(page.locator('.timeline li').last()).toContainText('En curso');
+  expect(await page.evaluate(() => (window as any).blanked)).toBe(false);
 });
 
 test('a transition refetches the task once, not once more for its own live echo', async ({ page }) => {

@@ -61,7 +61,8 @@ pub fn BroadcastsPage() -> impl IntoView {
     let sent = move || matches!(send.value().get(), Some(Ok(_))) || query.read().get("enviado").is_some();
     view! {
         <Title text=tr("Difusión") />
-        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
+        // Kept on screen while a live event refetches it (see the task page).
+        <Transition fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 match loaded(data).await {
                     Ok((user, groups, templates, history, bot)) => {
@@ -195,6 +196,6 @@ pub fn BroadcastsPage() -> impl IntoView {
                     Err(error) => view! { <PageError title=tr("Difusión") error /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }

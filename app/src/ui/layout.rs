@@ -142,7 +142,8 @@ pub fn Layout(user: CurrentUser, children: Children) -> impl IntoView {
                 <span class="role-badge">{tr(user.role.label_es())}</span>
                 <LanguageSwitch />
                 <ActionForm action=logout>
-                    <button type="submit" class="secondary">
+                    // The stream closes first: it would reconnect, refused, once the session ends.
+                    <button type="submit" class="secondary" on:click=|_| crate::ui::live::stop()>
                         {tr("Cerrar sesión")}
                     </button>
                 </ActionForm>

@@ -61,24 +61,23 @@ impl Live {
     }
 }
 
-/// The live hub of this tab (connected on first use in the browser).
+/// The live hub of this tab (connected on first use in the browser, again on the first use
+/// after [`stop`]).
 #[cfg(feature = "hydrate")]
 pub fn use_live() -> Live {
     thread_local! {
         static HUB: std::cell::OnceCell<Live> = const { std::cell::OnceCell::new() };
     }
-    HUB.with(|hub| {
-        hub.get_or_init(|| {
-            let live = Live::new();
-            // Connect once the page has hydrated: a refetch started by an event in the middle
-            // of hydration would leave the server's markup without the data it was made from.
-            // The first `open` then asks every page to refetch what changed since it was rendered.
-            let hub = live.clone();
-            set_timeout(move || client::connect(hub, 0), std::time::Duration::from_millis(1000));
-            live
-        })
-        .clone()
-    })
+    let live = HUB.with(|hub| hub.get_or_init(Live::new).clone());
+    client::start(&live);
+    live
+}
+
+/// Closes the tab's stream for good (until a page uses the hub again): called when the user
+/// signs out, so the tab does not go on knocking with a session that is gone.
+pub fn stop() {
+    #[cfg(feature = "hydrate")]
+    client::stop();
 }
 
 /// On the server: inert signals (nothing is streamed into a rendered page).
@@ -211,6 +210,37 @@ mod client {
         "resync",
     ];
 
+    thread_local! {
+        /// The stream open now, if any, and the hub's generation: a connection attempt or
+        /// error handler of an earlier generation (before a [`stop`]) does nothing.
+        static SOURCE: std::cell::RefCell<Option<(Live, EventSource)>> = const { std::cell::RefCell::new(None) };
+        static GENERATION: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+        static STARTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Connects once the page has hydrated: a refetch started by an event in the middle of
+    /// hydration would leave the server's markup without the data it was made from. The first
+    /// `open` then asks every page to refetch what changed since it was rendered.
+    pub fn start(live: &Live) {
+        if STARTED.replace(true) {
+            return;
+        }
+        let (live, generation) = (live.clone(), GENERATION.get());
+        set_timeout(move || connect(live, 0, generation), Duration::from_millis(1000));
+    }
+
+    pub fn stop() {
+        if !STARTED.replace(false) {
+            return;
+        }
+        GENERATION.set(GENERATION.get().wrapping_add(1));
+        if let Some((live, source)) = SOURCE.take() {
+            source.close();
+            live.state.set(LiveState::Idle);
+            live.last_id.store(-1, Ordering::SeqCst);
+        }
+    }
+
     fn publish(live: &Live, event: Option<Event>) {
         let seq = live.last.with_untracked(|m| m.as_ref().map_or(0, |m| m.seq)) + 1;
         if let Some(Event::EmergencyCreated { task_id, code, lat, lon, .. }) = &event {
@@ -222,13 +252,17 @@ mod client {
 
     /// Opens the stream. The browser itself retries a dropped connection; when it gives up
     /// (an error answer, e.g. during a deploy) we open a new one with back-off (1 s … 30 s).
-    pub fn connect(live: Live, attempt: u32) {
+    fn connect(live: Live, attempt: u32, generation: u32) {
+        if GENERATION.get() != generation {
+            return;
+        }
         let after = live.last_id.load(Ordering::SeqCst);
         let url = if after >= 0 { format!("{STREAM_URL}?after={after}") } else { STREAM_URL.to_owned() };
         let Ok(source) = EventSource::new(&url) else {
-            retry(live, attempt);
+            retry(live, attempt, generation);
             return;
         };
+        SOURCE.set(Some((live.clone(), source.clone())));
         for kind in KINDS {
             let live = live.clone();
             let on_event = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
@@ -265,10 +299,14 @@ mod client {
             let live = live.clone();
             let source_ref = source.clone();
             let on_error = Closure::<dyn FnMut()>::new(move || {
+                if GENERATION.get() != generation {
+                    source_ref.close();
+                    return;
+                }
                 live.state.set(LiveState::Reconnecting);
                 if source_ref.ready_state() == EventSource::CLOSED {
                     source_ref.close();
-                    retry(live.clone(), attempt + 1);
+                    retry(live.clone(), attempt + 1, generation);
                 }
             });
             source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -276,9 +314,9 @@ mod client {
         }
     }
 
-    fn retry(live: Live, attempt: u32) {
+    fn retry(live: Live, attempt: u32, generation: u32) {
         let delay = Duration::from_secs(u64::from(attempt.clamp(1, 30)));
-        set_timeout(move || connect(live, attempt), delay);
+        set_timeout(move || connect(live, attempt, generation), delay);
     }
 
     /// A short two-tone alarm through WebAudio. Browsers may keep audio muted until the user

@@ -131,8 +131,11 @@ pub fn TaskDetailPage() -> impl IntoView {
             None => query.read().get("error").map(|c| error_message(&c).to_owned()),
         }
     };
+    // A transition, not a suspense: a refetch (a live event, an action completing) keeps the
+    // page on screen until the new data arrives, instead of blanking it to "Cargando…" under
+    // the reader's pointer (a click landing in that gap was lost).
     view! {
-        <Suspense fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
+        <Transition fallback=|| view! { <p class="loading">{tr("Cargando…")}</p> }>
             {move || Suspend::new(async move {
                 let loaded = loaded(data).await;
                 if alive.try_get_untracked().is_none() {
@@ -152,7 +155,7 @@ pub fn TaskDetailPage() -> impl IntoView {
                     .into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

@@ -713,13 +713,21 @@ async fn nearest_with_known_fixtures(backend: Backend) {
 
     // Officers reporting the very same spot: ties go by id, also where the limit cuts.
     let same_spot = destination(OBELISCO, 30.0, 100.0);
-    insert_officer(&app, "TIE-2", same_spot, OfficerStatus::Available, Duration::minutes(2)).await;
-    insert_officer(&app, "TIE-1", same_spot, OfficerStatus::Available, Duration::minutes(2)).await;
+    let mut tied = vec![officer(&app, "EF-001").await.id];
+    tied.push(insert_officer(&app, "TIE-2", same_spot, OfficerStatus::Available, Duration::minutes(2)).await);
+    tied.push(insert_officer(&app, "TIE-1", same_spot, OfficerStatus::Available, Duration::minutes(2)).await);
     let fresh = Duration::minutes(30);
     let found = services::geo::nearest_available(state, lat, lon, 5_000.0, fresh, 1).await.unwrap();
     assert_distances(&found, &[("EF-001", 100.0)]);
     let found = services::geo::nearest_available(state, lat, lon, 5_000.0, fresh, 3).await.unwrap();
     assert_distances(&found, &[("EF-001", 100.0), ("TIE-2", 100.0), ("TIE-1", 100.0)]);
+    // A dozen at that spot, cut at ten: the ten first by id, whatever order the index meets them.
+    for n in 3..=12 {
+        tied.push(insert_officer(&app, &format!("TIE-{n}"), same_spot, OfficerStatus::Available, fresh / 2).await);
+    }
+    let found = services::geo::nearest_available(state, lat, lon, 5_000.0, fresh, 10).await.unwrap();
+    tied.truncate(10);
+    assert_eq!(found.iter().map(|o| o.officer_id).collect::<Vec<_>>(), tied);
 }
 on_both_backends!(nearest_with_known_fixtures);
 
