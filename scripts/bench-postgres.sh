@@ -189,7 +189,7 @@ SELECT nearest.*, (CASE WHEN (SELECT count(*) FROM leaves l WHERE l.officer_id =
     AND l.starts_at <= now() AND l.ends_at > now()) > 0 THEN 'on_leave'
   ELSE (SELECT CASE WHEN bool_or(s.starts_at <= now() AND s.ends_at > now()) THEN 'on_shift' WHEN count(*) > 0 THEN 'off_shift'
     ELSE 'no_roster' END FROM shifts s WHERE s.officer_id = o.id AND s.ends_at >= now() - interval '7 days') END) IN ('no_roster', 'on_shift')
-  ORDER BY o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography LIMIT 20) nearest
+  ORDER BY o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.53 + :dlon / 10000.0, -34.70 + :dlat / 10000.0), 4326)::geography LIMIT 60) nearest
   WHERE d <= 5000 ORDER BY knn, id LIMIT 10;
 SQL
 cat >"$WORK/knn.sql" <<'SQL'
