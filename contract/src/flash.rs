@@ -39,8 +39,8 @@ pub enum FormOutcome {
         error: ApiError,
         values: Vec<(String, String)>,
     },
-    /// Shifts or leave saved (the roster page): what was done, in words.
-    RosterSaved(String),
+    /// A page's form saved (shifts and leave, deadline targets): what was done, in words.
+    Saved(String),
     /// Any other refused action of the page.
     Failed(ApiError),
 }

@@ -27,6 +27,7 @@ export const MAIN_PAGES: MainPage[] = [
   { name: 'comentarios', path: '/comentarios', heading: /^Comentarios$/ },
   { name: 'notas', path: '/notas', heading: /^Notas$/ },
   { name: 'turnos', path: '/turnos', heading: /^Turnos y licencias$/ },
+  { name: 'plazos', path: '/plazos', heading: /^Plazos de atención$/ },
   { name: 'cuenta', path: '/cuenta', heading: /^Mi cuenta$/ },
   { name: 'difusion', path: '/difusion', heading: /^Difusión por Telegram$/ },
 ];

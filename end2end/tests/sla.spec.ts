@@ -1,6 +1,6 @@
 // Deadlines with JavaScript: an overdue critical task in the filtered, sorted list with its
 // badge, in the banner and the overview, its deadlines on its page; an officer confirms receipt.
-import { DEMO_PASSWORD, OFFICER_EMAIL, SUPERVISOR_EMAIL } from '../e2e-env';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, DEMO_PASSWORD, OFFICER_EMAIL, SUPERVISOR_EMAIL } from '../e2e-env';
 import { expect, login, test } from './fixtures';
 import { api, uniqueTitle } from './live-helpers';
 
@@ -59,4 +59,47 @@ test('an assigned officer confirms receipt from the task page', async ({ page, b
   await page.getByRole('button', { name: 'Confirmar recepción' }).click();
   await expect(page.getByRole('button', { name: 'Confirmar recepción' })).toHaveCount(0);
   await expect(page.getByRole('table', { name: 'Plazos de la tarea' }).locator('tr.deadline-ack')).toContainText('A tiempo');
+});
+
+test('an admin sets a deadline target from the Plazos page, and empties it again', async ({ page }) => {
+  await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await page.getByRole('navigation', { name: 'Principal' }).getByRole('link', { name: 'Plazos' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Plazos de atención' })).toBeVisible();
+  const targets = page.getByRole('table', { name: 'Objetivos vigentes, en minutos' });
+  // The defaults: an every-type row per priority.
+  await expect(targets.getByRole('row', { name: /Todos los tipos Crítica 5 15 240/ })).toBeVisible();
+  const own = targets.getByRole('row').filter({ hasText: 'Capacitación' }).filter({ hasText: 'Baja' });
+  await expect(own).toHaveCount(0);
+
+  await page.getByLabel('Tipo', { exact: true }).selectOption({ label: 'Capacitación' });
+  await page.getByLabel('Prioridad', { exact: true }).selectOption({ label: 'Baja' });
+  await page.getByLabel('Confirmar recepción (minutos)').fill('45');
+  await page.getByLabel('Finalizar (minutos)').fill('600');
+  await page.getByRole('button', { name: 'Guardar objetivos' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Objetivos guardados.' })).toBeVisible();
+  await expect(own.locator('td')).toHaveText(['Baja', '45', '—', '600']);
+
+  // A refusal names the field, in Spanish; nothing changes.
+  await page.getByLabel('Tipo', { exact: true }).selectOption({ label: 'Capacitación' });
+  await page.getByLabel('Prioridad', { exact: true }).selectOption({ label: 'Baja' });
+  await page.getByLabel('Iniciar (minutos)').fill('100001');
+  // (the browser's own range check would stop the form first: the server's is what is tested)
+  await page.locator('#sla-start').evaluate((input: HTMLInputElement) => input.removeAttribute('max'));
+  await page.getByRole('button', { name: 'Guardar objetivos' }).click();
+  await expect(page.locator('main').getByRole('alert')).toHaveText('Los minutos deben estar entre 1 y 100000.');
+  await expect(own.locator('td')).toHaveText(['Baja', '45', '—', '600']);
+
+  // All three empty: the row goes, the every-type row applies again.
+  await page.getByLabel('Tipo', { exact: true }).selectOption({ label: 'Capacitación' });
+  await page.getByLabel('Prioridad', { exact: true }).selectOption({ label: 'Baja' });
+  await page.getByRole('button', { name: 'Guardar objetivos' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'sin plazos propios' })).toBeVisible();
+  await expect(own).toHaveCount(0);
+});
+
+test('a supervisor reads the deadline targets; only admins get the form', async ({ page }) => {
+  await login(page, SUPERVISOR_EMAIL, DEMO_PASSWORD);
+  await page.goto('/plazos');
+  await expect(page.getByRole('table', { name: 'Objetivos vigentes, en minutos' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Guardar objetivos' })).toHaveCount(0);
 });

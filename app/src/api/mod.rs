@@ -21,6 +21,7 @@ pub mod officers;
 pub mod overview;
 pub mod replay;
 pub mod roster;
+pub mod sla;
 pub mod stats;
 pub mod task_forms;
 pub mod tasks;

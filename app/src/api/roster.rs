@@ -126,7 +126,7 @@ pub async fn plan_shifts(
     .await;
     let back = roster_path(semana.as_deref(), unidad.as_deref());
     crate::api::flash::after_plain_post(&meta, "/turnos", &back, || match &result {
-        Ok(created) => contract::flash::FormOutcome::RosterSaved(match created.shifts.len() {
+        Ok(created) => contract::flash::FormOutcome::Saved(match created.shifts.len() {
             1 => "Turno cargado.".to_owned(),
             n => format!("{n} turnos cargados."),
         }),
@@ -152,7 +152,7 @@ pub async fn remove_shift(
         context::serve(async |state, actor| roster::delete_shift(state, actor, &meta, shift_id, whole).await).await;
     let back = roster_path(semana.as_deref(), unidad.as_deref());
     crate::api::flash::after_plain_post(&meta, "/turnos", &back, || match &result {
-        Ok(n) => contract::flash::FormOutcome::RosterSaved(format!("Turnos quitados: {n}.")),
+        Ok(n) => contract::flash::FormOutcome::Saved(format!("Turnos quitados: {n}.")),
         Err(err) => contract::flash::FormOutcome::Failed(err.clone()),
     })
     .await;
@@ -182,7 +182,7 @@ pub async fn register_leave(
     .await;
     let back = roster_path(semana.as_deref(), unidad.as_deref());
     crate::api::flash::after_plain_post(&meta, "/turnos", &back, || match &result {
-        Ok(leave) => contract::flash::FormOutcome::RosterSaved(format!(
+        Ok(leave) => contract::flash::FormOutcome::Saved(format!(
             "Licencia de {} registrada ({}).",
             leave.officer_code,
             leave.status.label_es().to_lowercase()
@@ -218,7 +218,7 @@ pub async fn decide_leave(
     .await;
     let back = roster_path(semana.as_deref(), unidad.as_deref());
     crate::api::flash::after_plain_post(&meta, "/turnos", &back, || match &result {
-        Ok(leave) => contract::flash::FormOutcome::RosterSaved(format!(
+        Ok(leave) => contract::flash::FormOutcome::Saved(format!(
             "Licencia de {}: {}.",
             leave.officer_code,
             leave.status.label_es().to_lowercase()

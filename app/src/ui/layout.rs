@@ -42,6 +42,7 @@ const NAV: &[NavGroup] = &[
             NavItem { path: "/tareas", label: tr_later("Tareas"), roles: ALL, external: false },
             NavItem { path: "/tareas/nueva", label: tr_later("Nueva tarea"), roles: STAFF, external: false },
             NavItem { path: "/emergencia", label: tr_later("Emergencia"), roles: ALL, external: false },
+            NavItem { path: "/plazos", label: tr_later("Plazos"), roles: STAFF, external: false },
         ],
     },
     NavGroup {

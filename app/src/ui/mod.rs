@@ -19,6 +19,7 @@ mod overview;
 mod page;
 mod replay;
 mod roster;
+mod sla;
 mod task_detail;
 mod task_form;
 mod tasks;
@@ -46,6 +47,7 @@ pub use officers::{OfficerDetailPage, OfficersPage};
 pub use overview::OverviewPage;
 pub use replay::ReplayPage;
 pub use roster::RosterPage;
+pub use sla::SlaTargetsPage;
 pub use task_detail::TaskDetailPage;
 pub use task_form::{EditTaskPage, NewTaskPage};
 pub use tasks::TasksPage;
@@ -110,6 +112,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/respaldos") view={Lazy::<BackupsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/comentarios") view={Lazy::<FeedbackRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/turnos") view={Lazy::<RosterRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/plazos") view={Lazy::<SlaTargetsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/notas") view={Lazy::<NotesRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/cuenta") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/difusion") view={Lazy::<BroadcastsRoute>::new()} ssr=SsrMode::Async />
@@ -157,6 +160,7 @@ lazy_pages! {
     BroadcastsRoute => BroadcastsPage,
     ReplayRoute => ReplayPage,
     RosterRoute => RosterPage,
+    SlaTargetsRoute => SlaTargetsPage,
 }
 
 #[component]

@@ -62,7 +62,7 @@ pub fn RosterPage() -> impl IntoView {
                 match loaded(data).await {
                     Ok((user, flash, data)) => {
                         let outcome = match flash {
-                            Some(FormOutcome::RosterSaved(text)) => Some(Ok(text)),
+                            Some(FormOutcome::Saved(text)) => Some(Ok(text)),
                             Some(FormOutcome::Failed(e)) => Some(Err(e)),
                             _ => None,
                         };

@@ -369,7 +369,7 @@ pub async fn list_targets(state: &AppState, actor: &Actor) -> AppResult<Vec<SlaT
 }
 
 /// Sets the targets of a type (`None`: every type) and priority; all three empty removes a
-/// type's own row (the `*` row then applies). Admins.
+/// type's own row (the `*` row then applies; the answer has no minutes). Admins.
 pub async fn set_target(
     state: &AppState,
     actor: &Actor,
@@ -395,6 +395,24 @@ pub async fn set_target(
         .filter(sla_targets::Column::Priority.eq(input.priority.as_str()))
         .one(&*txn)
         .await?;
+    let cleared = input.ack_minutes.is_none() && input.start_minutes.is_none() && input.finish_minutes.is_none();
+    if let (Some(_), true) = (input.task_type, cleared) {
+        // A type's own row emptied: removed, so the every-type row applies again.
+        if let Some(row) = existing {
+            sla_targets::Entity::delete_by_id(row.id).exec(&*txn).await?;
+            let entry = AuditEntry::new("sla.target_removed", "sla_target", row.id).before(json!({
+                "task_type": row.task_type,
+                "priority": row.priority,
+                "ack_minutes": row.ack_minutes,
+                "start_minutes": row.start_minutes,
+                "finish_minutes": row.finish_minutes,
+            }));
+            audit::append(&txn, Some(actor), meta, entry).await?;
+            txn.commit().await?;
+        }
+        let SlaTargetInput { task_type, priority, .. } = input;
+        return Ok(SlaTarget { task_type, priority, ack_minutes: None, start_minutes: None, finish_minutes: None });
+    }
     let minutes = |m: Option<i64>| m.and_then(|m| i32::try_from(m).ok());
     let row = match existing {
         Some(row) => {

@@ -1,6 +1,6 @@
 // Deadlines without JavaScript: the overdue filter is a plain GET form, and confirming receipt
 // a plain form post that comes back to the task.
-import { DEMO_PASSWORD, OFFICER_EMAIL, SUPERVISOR_EMAIL } from '../../e2e-env';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, DEMO_PASSWORD, OFFICER_EMAIL, SUPERVISOR_EMAIL } from '../../e2e-env';
 import { expect, login, test } from '../fixtures';
 
 test('the overdue filter and the receipt confirmation work as plain HTML', async ({ page, browser }) => {
@@ -27,4 +27,27 @@ test('the overdue filter and the receipt confirmation work as plain HTML', async
   await page.getByRole('button', { name: 'Confirmar recepción' }).click();
   await expect(page).toHaveURL(new RegExp(`/tareas/${task.id}$`));
   await expect(page.getByRole('button', { name: 'Confirmar recepción' })).toHaveCount(0);
+});
+
+test('an admin sets and removes a deadline target as plain HTML', async ({ page }) => {
+  await login(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await page.goto('/plazos');
+  const own = page.getByRole('table', { name: 'Objetivos vigentes, en minutos' }).getByRole('row')
+    .filter({ hasText: 'Administrativa' }).filter({ hasText: 'Baja' });
+  await page.getByLabel('Tipo', { exact: true }).selectOption({ label: 'Administrativa' });
+  await page.getByLabel('Prioridad', { exact: true }).selectOption({ label: 'Baja' });
+  await page.getByLabel('Iniciar (minutos)').fill('120');
+  await page.getByRole('button', { name: 'Guardar objetivos' }).click();
+  await expect(page).toHaveURL(/\/plazos$/);
+  await expect(page.getByRole('status').filter({ hasText: 'Objetivos guardados.' })).toBeVisible();
+  await expect(own.locator('td')).toHaveText(['Baja', '—', '120', '—']);
+  // Shown once.
+  await page.reload();
+  await expect(page.getByRole('status').filter({ hasText: 'Objetivos guardados' })).toHaveCount(0);
+
+  await page.getByLabel('Tipo', { exact: true }).selectOption({ label: 'Administrativa' });
+  await page.getByLabel('Prioridad', { exact: true }).selectOption({ label: 'Baja' });
+  await page.getByRole('button', { name: 'Guardar objetivos' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'sin plazos propios' })).toBeVisible();
+  await expect(own).toHaveCount(0);
 });

@@ -229,7 +229,8 @@ async fn sla_targets(State(state): State<AppState>, caller: Caller) -> RestResul
 }
 
 /// Sets the targets of a task type (`null`: every type) and priority; a type's own row wins
-/// over the every-type row. Admins. Applies to tasks written from now on.
+/// over the every-type row, and all three minutes `null` for a type removes its row (the
+/// every-type row applies again). Admins. Applies to tasks written from now on.
 #[utoipa::path(put, path = "/sla/targets", tag = "tasks", request_body = SlaTargetInput, responses(
     (status = 200, body = SlaTarget), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn set_sla_target(

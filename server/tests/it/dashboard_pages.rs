@@ -482,3 +482,68 @@ async fn an_officer_user_is_an_officer(backend: Backend) {
     assert_eq!(released.user_id, None);
 }
 on_both_backends!(an_officer_user_is_an_officer);
+
+/// The deadline targets page (`/plazos`): supervisors read the targets, admins set a row with a
+/// plain form (outcome shown once), refusals come back in Spanish, and emptying a type's row
+/// removes it so the every-type row applies again.
+async fn deadline_targets_page_and_form(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.login("admin@gad.local", common::ADMIN_PASSWORD).await;
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    let officer = app.login("efectivo1@gad.local", DEMO_PASSWORD).await;
+
+    let html = page(&app, &supervisor, "/plazos").await;
+    assert!(html.contains("Plazos de atención") && html.contains("Todos los tipos"), "{html}");
+    assert!(!html.contains("set_sla_target_form"), "supervisors read, admins set");
+    assert!(page(&app, &admin, "/plazos").await.contains("action=\"/api/fn/set_sla_target_form\""));
+    let res = officer.get(app.url("/plazos")).header(ACCEPT, "text/html").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(!res.text().await.unwrap().contains("Objetivos vigentes"), "officers do not see them");
+
+    let row = [
+        ("task_type", "patrol"),
+        ("priority", "critical"),
+        ("ack_minutes", "7"),
+        ("start_minutes", ""),
+        ("finish_minutes", "90"),
+    ];
+    let res = form_post(&app, &supervisor, "set_sla_target_form", &row).await;
+    assert_eq!(location(&res), "/plazos");
+    async fn targets_of(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
+        app.call(client, "load_sla_targets", &[]).await.json().await.unwrap()
+    }
+    let own = |rows: &[Value]| rows.iter().find(|t| t["task_type"] == "patrol" && t["priority"] == "critical").cloned();
+    assert_eq!(own(&targets_of(&app, &admin).await), None, "a supervisor's post changed nothing");
+    assert!(page(&app, &supervisor, "/plazos").await.contains("role=\"alert\""), "and was told why");
+
+    let res = form_post(&app, &admin, "set_sla_target_form", &row).await;
+    assert_eq!((res.status(), location(&res)), (StatusCode::FOUND, "/plazos".to_owned()));
+    let html = page(&app, &admin, "/plazos").await;
+    assert!(html.contains("Objetivos guardados."), "{html}");
+    assert!(!page(&app, &admin, "/plazos").await.contains("Objetivos guardados"), "shown once");
+    let set = own(&targets_of(&app, &admin).await).unwrap();
+    assert_eq!((set["ack_minutes"].as_i64(), set["start_minutes"].as_i64(), set["finish_minutes"].as_i64()), (Some(7), None, Some(90)));
+
+    // Refused in Spanish, by field; nothing written.
+    let res = form_post(&app, &admin, "set_sla_target_form", &[("task_type", "patrol"), ("priority", "critical"), ("ack_minutes", "siete")]).await;
+    assert_eq!(location(&res), "/plazos");
+    assert!(page(&app, &admin, "/plazos").await.contains("Los minutos deben ser un número entero."));
+    for (form, message) in [
+        ([("task_type", "robo"), ("priority", "critical"), ("ack_minutes", "5")], "Elija un tipo de tarea válido."),
+        ([("task_type", "patrol"), ("priority", "critical"), ("ack_minutes", "0")], "Los minutos deben estar entre 1 y 100000."),
+    ] {
+        let res = form_post(&app, &admin, "set_sla_target_form", &form).await;
+        assert_eq!(location(&res), "/plazos");
+        let html = page(&app, &admin, "/plazos").await;
+        assert!(html.contains(message), "{message}: {html}");
+    }
+    assert_eq!(own(&targets_of(&app, &admin).await), Some(set));
+
+    // All three empty: the type's own row goes, the every-type row applies again.
+    let res = form_post(&app, &admin, "set_sla_target_form", &[("task_type", "patrol"), ("priority", "critical")]).await;
+    assert_eq!(location(&res), "/plazos");
+    assert_eq!(own(&targets_of(&app, &admin).await), None);
+    assert!(targets_of(&app, &supervisor).await.iter().any(|t| t["task_type"].is_null() && t["priority"] == "critical"));
+    assert_eq!(app.call(&officer, "load_sla_targets", &[]).await.status(), StatusCode::FORBIDDEN);
+}
+on_both_backends!(deadline_targets_page_and_form);
