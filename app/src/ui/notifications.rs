@@ -53,8 +53,11 @@ fn Bell() -> impl IntoView {
     // own data reloads, and awaiting an owner-bound resource that was disposed meanwhile panics.
     // Its source outlives the component too, so it reads the component's signals with
     // `try_get`: after the frame is re-created they are gone, and reading them must not panic.
+    // (The action's version signal is taken now: `mark.version()` itself panics once the
+    // action is disposed.)
+    let marked = mark.version();
     let data = ArcResource::new(
-        move || (live.try_get().unwrap_or_default(), mark.version().try_get().unwrap_or_default()),
+        move || (live.try_get().unwrap_or_default(), marked.try_get().unwrap_or_default()),
         |_| notifications(),
     );
     // Set when the list loads (inside the boundary below): read outside a boundary, the

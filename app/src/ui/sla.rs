@@ -84,9 +84,9 @@ fn TargetsTable(targets: Vec<SlaTarget>) -> impl IntoView {
                     <tr>
                         <th scope="col">{tr("Tipo")}</th>
                         <th scope="col">{tr("Prioridad")}</th>
-                        <th scope="col">{tr("Confirmar recepción")}</th>
-                        <th scope="col">{tr("Iniciar")}</th>
-                        <th scope="col">{tr("Finalizar")}</th>
+                        <th scope="col" class="num">{tr("Confirmar recepción")}</th>
+                        <th scope="col" class="num">{tr("Iniciar")}</th>
+                        <th scope="col" class="num">{tr("Finalizar")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -116,9 +116,9 @@ fn TargetsTable(targets: Vec<SlaTarget>) -> impl IntoView {
 #[component]
 fn TargetForm() -> impl IntoView {
     view! {
-        <section aria-labelledby="sla-form-title" class="roster-section">
+        <section aria-labelledby="sla-form-title" class="roster-section sla-form">
             <h2 id="sla-form-title">{tr("Fijar objetivos")}</h2>
-            <form method="post" action="/api/fn/set_sla_target_form" class="stack narrow">
+            <form method="post" action="/api/fn/set_sla_target_form" class="stack">
                 <label for="sla-type">{tr("Tipo")}</label>
                 <select id="sla-type" name="task_type">
                     <option value="*">{tr("Todos los tipos")}</option>
