@@ -95,7 +95,7 @@ pub fn RosterPage() -> impl IntoView {
 }
 
 /// An error with its fields' messages (the forms' fields are few: one line says it all).
-fn field_message(e: &ApiError) -> String {
+pub(crate) fn field_message(e: &ApiError) -> String {
     if e.fields.is_empty() {
         tr_msg(&e.message)
     } else {

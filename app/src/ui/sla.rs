@@ -11,6 +11,7 @@ use crate::api::sla::load_sla_targets;
 use crate::i18n::{tr, tr_msg};
 use crate::ui::Layout;
 use crate::ui::page::{PageError, loaded, signed_in};
+use crate::ui::roster::field_message;
 use contract::ApiError;
 use contract::domain::{Role, TaskPriority, TaskType};
 use contract::flash::FormOutcome;
@@ -36,14 +37,9 @@ pub fn SlaTargetsPage() -> impl IntoView {
                             Some(FormOutcome::Saved(text)) => {
                                 Some(view! { <p class="success" role="status">{tr_msg(&text)}</p> }.into_any())
                             }
-                            Some(FormOutcome::Failed(e)) => {
-                                let text = if e.fields.is_empty() {
-                                    tr_msg(&e.message)
-                                } else {
-                                    e.fields.iter().map(|f| tr_msg(&f.message)).collect::<Vec<_>>().join(" ")
-                                };
-                                Some(view! { <p class="error" role="alert">{text}</p> }.into_any())
-                            }
+                            Some(FormOutcome::Failed(e)) => Some(
+                                view! { <p class="error" role="alert">{field_message(&e)}</p> }.into_any(),
+                            ),
                             _ => None,
                         };
                         let admin = user.role == Role::Admin;

@@ -400,13 +400,7 @@ pub async fn set_target(
         // A type's own row emptied: removed, so the every-type row applies again.
         if let Some(row) = existing {
             sla_targets::Entity::delete_by_id(row.id).exec(&*txn).await?;
-            let entry = AuditEntry::new("sla.target_removed", "sla_target", row.id).before(json!({
-                "task_type": row.task_type,
-                "priority": row.priority,
-                "ack_minutes": row.ack_minutes,
-                "start_minutes": row.start_minutes,
-                "finish_minutes": row.finish_minutes,
-            }));
+            let entry = AuditEntry::new("sla.target_removed", "sla_target", row.id).before(audited(&row));
             audit::append(&txn, Some(actor), meta, entry).await?;
             txn.commit().await?;
         }
@@ -437,16 +431,21 @@ pub async fn set_target(
             .await?
         }
     };
-    let entry = AuditEntry::new("sla.target_set", "sla_target", row.id).after(json!({
+    let entry = AuditEntry::new("sla.target_set", "sla_target", row.id).after(audited(&row));
+    audit::append(&txn, Some(actor), meta, entry).await?;
+    txn.commit().await?;
+    Ok(target_dto(row))
+}
+
+/// A target row as the audit log keeps it.
+fn audited(row: &sla_targets::Model) -> serde_json::Value {
+    json!({
         "task_type": row.task_type,
         "priority": row.priority,
         "ack_minutes": row.ack_minutes,
         "start_minutes": row.start_minutes,
         "finish_minutes": row.finish_minutes,
-    }));
-    audit::append(&txn, Some(actor), meta, entry).await?;
-    txn.commit().await?;
-    Ok(target_dto(row))
+    })
 }
 
 #[cfg(test)]
