@@ -414,7 +414,12 @@ if $run_e2e; then
   # and deploy/deploy.sh's deploys and rollback against it. Root only (a private dockerd).
   phase_begin "compose stack and deploys (smoke)"
   if [ "$(id -u)" -eq 0 ]; then
-    scripts/smoke-compose.sh
+    # A failed smoke runs once more from the start (its own engine and stack); passing then is
+    # named FLAKY, loudly, as for the tests above.
+    scripts/smoke-compose.sh || {
+      echo "[test] the compose smoke failed; running it once more from the start"
+      scripts/smoke-compose.sh && echo "[test] FLAKY: the compose smoke failed once and passed on a second run; fix it" >&2
+    }
   else
     echo "[test] skipped: the compose smoke test needs root (a private dockerd)"
   fi
