@@ -459,7 +459,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Mensaje", "Message"),
     ("Menú", "Menu"),
     ("Mi cuenta", "My account"),
-    ("Minutos que tiene una tarea para que un efectivo asignado confirme la recepción, para iniciarse y para finalizar, según su tipo y prioridad. La fila propia de un tipo gana sobre «Todos los tipos». Los cambios valen para las tareas que se crean o cambian desde ahora.", "Minutes a task has for an assigned officer to confirm receipt, to be started and to be completed, by type and priority. A type's own row wins over “All types”. Changes apply to tasks created or changed from now on."),
+    (
+        "Minutos que tiene una tarea para que un efectivo asignado confirme la recepción, para iniciarse y para finalizar, según su tipo y prioridad. La fila propia de un tipo gana sobre «Todos los tipos». Los cambios valen para las tareas que se crean o cambian desde ahora.",
+        "Minutes a task has for an assigned officer to confirm receipt, to be started and to be completed, by type and priority. A type's own row wins over “All types”. Changes apply to tasks created or changed from now on.",
+    ),
     ("Mis licencias", "My leave"),
     ("Mis tareas", "My tasks"),
     ("Mis turnos de los próximos 14 días ({})", "My shifts of the next 14 days ({})"),
@@ -722,7 +725,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
         "Un administrador restableció su contraseña. Elija una nueva para continuar.",
         "An administrator reset your password. Choose a new one to continue.",
     ),
-    ("Un campo vacío no fija ese plazo. Los tres vacíos en la fila de un tipo la quitan: vuelve a regir «Todos los tipos».", "An empty field sets no such deadline. All three empty on a type's row remove it: “All types” applies again."),
+    (
+        "Un campo vacío no fija ese plazo. Los tres vacíos en la fila de un tipo la quitan: vuelve a regir «Todos los tipos».",
+        "An empty field sets no such deadline. All three empty on a type's row remove it: “All types” applies again.",
+    ),
     ("Un solo turno", "A single shift"),
     ("Unidad", "Unit"),
     ("Urgente", "Urgent"),

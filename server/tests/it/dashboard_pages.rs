@@ -522,15 +522,27 @@ async fn deadline_targets_page_and_form(backend: Backend) {
     assert!(html.contains("Objetivos guardados."), "{html}");
     assert!(!page(&app, &admin, "/plazos").await.contains("Objetivos guardados"), "shown once");
     let set = own(&targets_of(&app, &admin).await).unwrap();
-    assert_eq!((set["ack_minutes"].as_i64(), set["start_minutes"].as_i64(), set["finish_minutes"].as_i64()), (Some(7), None, Some(90)));
+    assert_eq!(
+        (set["ack_minutes"].as_i64(), set["start_minutes"].as_i64(), set["finish_minutes"].as_i64()),
+        (Some(7), None, Some(90))
+    );
 
     // Refused in Spanish, by field; nothing written.
-    let res = form_post(&app, &admin, "set_sla_target_form", &[("task_type", "patrol"), ("priority", "critical"), ("ack_minutes", "siete")]).await;
+    let res = form_post(
+        &app,
+        &admin,
+        "set_sla_target_form",
+        &[("task_type", "patrol"), ("priority", "critical"), ("ack_minutes", "siete")],
+    )
+    .await;
     assert_eq!(location(&res), "/plazos");
     assert!(page(&app, &admin, "/plazos").await.contains("Los minutos deben ser un número entero."));
     for (form, message) in [
         ([("task_type", "robo"), ("priority", "critical"), ("ack_minutes", "5")], "Elija un tipo de tarea válido."),
-        ([("task_type", "patrol"), ("priority", "critical"), ("ack_minutes", "0")], "Los minutos deben estar entre 1 y 100000."),
+        (
+            [("task_type", "patrol"), ("priority", "critical"), ("ack_minutes", "0")],
+            "Los minutos deben estar entre 1 y 100000.",
+        ),
     ] {
         let res = form_post(&app, &admin, "set_sla_target_form", &form).await;
         assert_eq!(location(&res), "/plazos");
@@ -540,10 +552,13 @@ async fn deadline_targets_page_and_form(backend: Backend) {
     assert_eq!(own(&targets_of(&app, &admin).await), Some(set));
 
     // All three empty: the type's own row goes, the every-type row applies again.
-    let res = form_post(&app, &admin, "set_sla_target_form", &[("task_type", "patrol"), ("priority", "critical")]).await;
+    let res =
+        form_post(&app, &admin, "set_sla_target_form", &[("task_type", "patrol"), ("priority", "critical")]).await;
     assert_eq!(location(&res), "/plazos");
     assert_eq!(own(&targets_of(&app, &admin).await), None);
-    assert!(targets_of(&app, &supervisor).await.iter().any(|t| t["task_type"].is_null() && t["priority"] == "critical"));
+    assert!(
+        targets_of(&app, &supervisor).await.iter().any(|t| t["task_type"].is_null() && t["priority"] == "critical")
+    );
     assert_eq!(app.call(&officer, "load_sla_targets", &[]).await.status(), StatusCode::FORBIDDEN);
 }
 on_both_backends!(deadline_targets_page_and_form);
