@@ -32,25 +32,46 @@ struct Entry<V> {
     value: Arc<OnceCell<V>>,
 }
 
+/// Which changes make a cached value stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Follows {
+    /// Any change ([`EventBus::generation`]).
+    Everything,
+    /// Any change but officers' positions ([`EventBus::task_generation`]).
+    AllButPositions,
+    /// A local change of an account ([`EventBus::account_generation`]).
+    Accounts,
+}
+
 pub struct ViewCache<K, V> {
     ttl: Duration,
-    /// Stays valid when only officers' positions changed ([`EventBus::task_generation`]).
-    ignores_positions: bool,
+    follows: Follows,
     entries: Mutex<HashMap<K, Entry<V>>>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, ignores_positions: false, entries: Mutex::new(HashMap::new()) }
+        Self { ttl, follows: Follows::Everything, entries: Mutex::new(HashMap::new()) }
     }
 
     /// For a view that shows no officer position: a position report leaves it valid.
     pub fn ignoring_positions(self) -> Self {
-        Self { ignores_positions: true, ..self }
+        Self { follows: Follows::AllButPositions, ..self }
+    }
+
+    /// For who a signed-in user is: only a local commit that may have changed an account
+    /// makes it stale (a task's writes do not); another replica's change waits for the
+    /// time-to-live.
+    pub fn following_accounts(self) -> Self {
+        Self { follows: Follows::Accounts, ..self }
     }
 
     fn generation(&self, events: &EventBus) -> u64 {
-        if self.ignores_positions { events.task_generation() } else { events.generation() }
+        match self.follows {
+            Follows::Everything => events.generation(),
+            Follows::AllButPositions => events.task_generation(),
+            Follows::Accounts => events.account_generation(),
+        }
     }
 
     /// The value of `key`, computed by `compute` when missing or stale.
@@ -110,6 +131,8 @@ pub struct Caches {
     >,
     /// Who a signed-in user id is (role, officer profile), asked by every dashboard request.
     pub actors: ViewCache<i64, crate::actor::Actor>,
+    /// The names of supervisors and admins, which every page of the task list shows.
+    pub staff_names: ViewCache<(), Arc<HashMap<i64, String>>>,
     /// Pages of the officer list (everyone who may see it sees the same), per filter, cursor
     /// and page size.
     pub officers:
@@ -123,8 +146,10 @@ impl Default for Caches {
 }
 
 impl Caches {
-    /// The caches, or (`enabled` false, `GAD_VIEW_CACHE=off`) caches that keep nothing: every
-    /// request computes its view, as the benchmarks measure the database path.
+    /// The caches, or (`enabled` false, `GAD_VIEW_CACHE=off`) view caches that keep nothing:
+    /// every request computes its view, as the benchmarks measure the database path. The
+    /// actors and staff names stay cached either way: they are not views, and no task write
+    /// drops them, so a server whose views were all just made stale by writes still has them.
     pub fn new(enabled: bool) -> Self {
         let ttl = |secs: u64| if enabled { Duration::from_secs(secs) } else { Duration::ZERO };
         // The time-to-live rolls the overview's "today" over at midnight and bounds how long
@@ -138,7 +163,9 @@ impl Caches {
             tasks: ViewCache::new(ttl(5)).ignoring_positions(),
             officers: ViewCache::new(ttl(5)),
             // Another replica's deactivation or role change is seen here within 2 s.
-            actors: ViewCache::new(ttl(2)).ignoring_positions(),
+            actors: ViewCache::new(Duration::from_secs(2)).following_accounts(),
+            // Another replica's rename is seen here within 10 s.
+            staff_names: ViewCache::new(Duration::from_secs(10)).following_accounts(),
         }
     }
 
@@ -149,6 +176,7 @@ impl Caches {
         self.tasks.sweep(events);
         self.officers.sweep(events);
         self.actors.sweep(events);
+        self.staff_names.sweep(events);
     }
 
     /// Sweeps every `period` for as long as the process runs.
@@ -208,6 +236,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn actors_follow_account_changes_only() {
+        let bus = EventBus::default();
+        let actors: ViewCache<u8, u64> = ViewCache::new(Duration::from_secs(60)).following_accounts();
+        let runs = AtomicU32::new(0);
+        let compute = || async { Ok(u64::from(runs.fetch_add(1, Ordering::SeqCst))) };
+        let first = actors.get_or_compute(&bus, 1, compute).await.ok();
+        let task_event = contract::events::Event::TaskDeleted { task_id: 1, code: "PAT-1".into() };
+        bus.invalidate_after(std::slice::from_ref(&task_event));
+        bus.invalidate_after(&[]);
+        assert_eq!(actors.get_or_compute(&bus, 1, compute).await.ok(), first, "a task's write leaves actors valid");
+        bus.invalidate_accounts();
+        assert_ne!(actors.get_or_compute(&bus, 1, compute).await.ok(), first, "an account's change drops them");
+        let second = actors.get_or_compute(&bus, 1, compute).await.ok();
+        bus.invalidate();
+        assert_ne!(actors.get_or_compute(&bus, 1, compute).await.ok(), second, "so does a change of anything");
+    }
+
+    #[tokio::test]
     async fn unusable_entries_are_dropped_and_a_disabled_cache_keeps_nothing() {
         let bus = EventBus::default();
         let cache: ViewCache<u32, u32> = ViewCache::new(Duration::from_secs(60));
@@ -229,10 +275,8 @@ mod tests {
         }
         assert_eq!(runs.load(Ordering::SeqCst), 3, "a cache without a time-to-live computes every time");
         let caches = Caches::new(false);
-        assert_eq!(
-            (caches.tasks.ttl, caches.actors.ttl, caches.overview.ttl),
-            (Duration::ZERO, Duration::ZERO, Duration::ZERO)
-        );
+        assert_eq!((caches.tasks.ttl, caches.overview.ttl), (Duration::ZERO, Duration::ZERO));
+        assert_eq!(caches.actors.ttl, Duration::from_secs(2), "actors are not a view: kept either way");
         assert_eq!(Caches::default().tasks.ttl, Duration::from_secs(5));
     }
 

@@ -262,9 +262,9 @@ pub struct Config {
     pub map_center: (f64, f64),
     /// Where `gad backup` puts dumps and `gad restore` reads them.
     pub backup: BackupConfig,
-    /// `GAD_VIEW_CACHE` (default true): keep recently computed views (overview, list pages,
-    /// signed-in users) for a few seconds; `false` computes every request (benchmarks of
-    /// the database path).
+    /// `GAD_VIEW_CACHE` (default true): keep recently computed views (overview, list pages)
+    /// for a few seconds; `false` computes every view on every request (benchmarks of the
+    /// database path). Signed-in users stay cached either way (`cache::Caches::new`).
     pub view_cache: bool,
     /// `GAD_FEEDBACK_WEBHOOK_URL`: every new feedback item is POSTed there (a force's ticketing
     /// system), signed with [`Config::feedback_webhook_secret`]. Unset: no webhook.

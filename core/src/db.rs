@@ -153,6 +153,8 @@ pub fn newer_schema_message(unknown: &[String]) -> String {
 pub struct WriteTxn {
     txn: sea_orm::DatabaseTransaction,
     events: Vec<contract::events::Event>,
+    /// Declared by [`WriteTxn::leaves_accounts`].
+    leaves_accounts: bool,
     bus: crate::events::EventBus,
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -181,7 +183,7 @@ impl WriteTxn {
             }
             _ => (None, state.db.begin().await?),
         };
-        Ok(Self { txn, events: Vec::new(), bus: state.events.clone(), _writer: writer })
+        Ok(Self { txn, events: Vec::new(), leaves_accounts: false, bus: state.events.clone(), _writer: writer })
     }
 
     /// Adds an event to the operation: written to the outbox when it commits.
@@ -197,12 +199,21 @@ impl WriteTxn {
         Ok(())
     }
 
+    /// Declares that this operation changes no account — no user, officer profile or
+    /// two-factor enrolment that decides who a signed-in user is — so its commit leaves the
+    /// cached actors valid ([`crate::events::EventBus::account_generation`]). For the many
+    /// writes of an operations room (a task's lifecycle, a position report); any other
+    /// operation drops every cached actor of this process when it commits.
+    pub fn leaves_accounts(&mut self) {
+        self.leaves_accounts = true;
+    }
+
     pub fn emit(&mut self, event: contract::events::Event) {
         self.events.push(event);
     }
 
     pub async fn commit(self) -> AppResult<()> {
-        let WriteTxn { txn, events, bus, _writer } = self;
+        let WriteTxn { txn, events, leaves_accounts, bus, _writer } = self;
         crate::events::append(&txn, &events).await?;
         let sqlite = txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
         if sqlite {
@@ -210,6 +221,9 @@ impl WriteTxn {
         }
         txn.commit().await?;
         drop(_writer);
+        if !leaves_accounts {
+            bus.invalidate_accounts();
+        }
         bus.invalidate_after(&events);
         if sqlite {
             if !events.is_empty() {

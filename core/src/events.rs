@@ -29,7 +29,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement,
+    QuerySelect, Set,
 };
 use tokio::sync::{Notify, broadcast};
 
@@ -43,7 +43,8 @@ use contract::events::Event;
 /// goes only where it finds work, so a write costs one sealing pass and one read per process,
 /// not two of each.
 pub const NOTIFY_CHANNEL: &str = "gad_events";
-/// The payload of a writer's notification.
+/// The payload of a writer's notification (sent by the outbox's trigger, migration
+/// m20261205_000018: keep the two spellings equal).
 pub const NOTIFY_WRITTEN: &str = "written";
 /// The payload of a sealing pass's notification.
 pub const NOTIFY_SEALED: &str = "sealed";
@@ -83,6 +84,9 @@ struct Inner {
     generation: AtomicU64,
     /// Like `generation`, but still when only officers' positions changed.
     task_generation: AtomicU64,
+    /// Bumped only by local commits that may have changed an account (see
+    /// [`EventBus::account_generation`]).
+    account_generation: AtomicU64,
     /// The id of the last event delivered here.
     head: AtomicI64,
     /// Wakes the tailer.
@@ -97,6 +101,7 @@ impl Default for EventBus {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             generation: AtomicU64::new(0),
             task_generation: AtomicU64::new(0),
+            account_generation: AtomicU64::new(0),
             head: AtomicI64::new(0),
             wake: Notify::new(),
             seal: Notify::new(),
@@ -118,20 +123,33 @@ impl EventBus {
         self.0.task_generation.load(Ordering::SeqCst)
     }
 
-    /// Marks this process's cached views stale after a local commit.
-    pub fn invalidate(&self) {
-        self.0.generation.fetch_add(1, Ordering::SeqCst);
-        self.0.task_generation.fetch_add(1, Ordering::SeqCst);
+    /// Moves when an account (a user, their officer profile, their two-factor enrolment) may
+    /// have changed: on every local commit except those of operations declared to leave
+    /// accounts alone ([`crate::db::WriteTxn::leaves_accounts`]: a task's writes, a position
+    /// report), which are the many. No event describes an account, so another replica's
+    /// change is seen here through the actor cache's time-to-live.
+    pub fn account_generation(&self) -> u64 {
+        self.0.account_generation.load(Ordering::SeqCst)
     }
 
-    /// Marks stale what a commit that wrote `events` may have changed: everything, unless it
-    /// wrote only positions.
+    /// Marks everything this process has cached stale.
+    pub fn invalidate(&self) {
+        self.invalidate_accounts();
+        self.invalidate_after(&[]);
+    }
+
+    /// Marks the cached actors stale: a local commit may have changed an account.
+    pub fn invalidate_accounts(&self) {
+        self.0.account_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Marks stale what a commit or event that wrote `events` may have changed, accounts
+    /// aside: every view, unless it wrote only positions.
     pub fn invalidate_after(&self, events: &[Event]) {
-        if !events.is_empty() && events.iter().all(is_position) {
-            self.0.generation.fetch_add(1, Ordering::SeqCst);
-        } else {
-            self.invalidate();
+        if events.is_empty() || !events.iter().all(is_position) {
+            self.0.task_generation.fetch_add(1, Ordering::SeqCst);
         }
+        self.0.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Wakes the tailer: events have just been sealed (or, on SQLite, committed).
@@ -232,7 +250,6 @@ pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event])
     if events.is_empty() {
         return Ok(());
     }
-    let backend = txn.get_database_backend();
     let now = Utc::now();
     let rows = events
         .iter()
@@ -247,16 +264,10 @@ pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event])
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
+    // On PostgreSQL the insert also sends NOTIFY_WRITTEN (a trigger, migration
+    // m20261205_000018), delivered when (and only if) the transaction commits: it wakes the
+    // sealers.
     event_outbox::Entity::insert_many(rows).exec_without_returning(txn).await?;
-    if backend == DatabaseBackend::Postgres {
-        // Delivered when (and only if) the transaction commits: wakes the sealers.
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT pg_notify($1, $2)",
-            [NOTIFY_CHANNEL.into(), NOTIFY_WRITTEN.into()],
-        ))
-        .await?;
-    }
     Ok(())
 }
 

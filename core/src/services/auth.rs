@@ -269,7 +269,8 @@ async fn release_attempt(state: &AppState, user_id: i64, locked: bool) -> AppRes
 /// The actor for a signed-in user id; an inactive or deleted user is nobody.
 ///
 /// Every dashboard request asks this, so the answer is kept in `Caches::actors`: any write
-/// committed on this replica (a deactivation, a role change) or any event invalidates it.
+/// committed on this replica that may change an account (a deactivation, a role change — all
+/// but a task's writes and position reports, see `WriteTxn::leaves_accounts`) invalidates it.
 pub async fn actor_for_user(state: &AppState, user_id: i64, channel: Channel) -> AppResult<Actor> {
     let mut actor = state
         .caches

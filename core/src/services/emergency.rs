@@ -96,6 +96,7 @@ pub async fn raise(
     let at = task_service::now();
     let ticket = task_service::take_code(state, TaskType::Emergency, task_service::local_year(state, at)).await?;
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let code = ticket.code(&txn).await?;
     let title = match &description {
         Some(d) => {

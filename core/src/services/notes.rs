@@ -39,7 +39,8 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, body: &st
         return Err(AppError::validation("body", "La nota no puede superar los 4000 caracteres."));
     }
     let now = Utc::now();
-    let txn = WriteTxn::begin(state).await?;
+    let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let row = notes::ActiveModel {
         user_id: Set(actor.user_id),
         body: Set(body.to_owned()),
@@ -79,7 +80,8 @@ pub async fn list(
 /// Deletes one of the actor's own notes; another person's note is "not found".
 pub async fn delete(state: &AppState, actor: &Actor, meta: &AuditMeta, id: i64) -> AppResult<()> {
     require(actor, Capability::KeepOwnNotes)?;
-    let txn = WriteTxn::begin(state).await?;
+    let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let row = notes::Entity::find_by_id(id)
         .filter(notes::Column::UserId.eq(actor.user_id))
         .one(&*txn)

@@ -563,6 +563,7 @@ pub async fn set_status(
         manager?;
     }
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let before = find_for_update(&txn, officer_id).await?;
     if before.status == status {
         return Ok(dto(before));
@@ -622,6 +623,7 @@ pub async fn update_position(
     let recorded_at = recorded_at.map_or(received_at, |at| at.trunc_subsecs(6));
 
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let officer = find_for_update(&txn, officer_id).await?;
     let row = officer_positions::ActiveModel {
         officer_id: Set(officer_id),

@@ -150,6 +150,7 @@ pub fn settle(model: &mut tasks::ActiveModel) -> AppResult<()> {
 pub async fn acknowledge(state: &AppState, actor: &Actor, meta: &AuditMeta, task_id: i64) -> AppResult<tasks::Model> {
     crate::permissions::require_write(actor)?;
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let task = tasks::Entity::find_by_id(task_id)
         .filter(tasks::Column::DeletedAt.is_null())
         .one(&*txn)
@@ -252,6 +253,7 @@ async fn record_step(
     due: DateTime<Utc>,
 ) -> AppResult<bool> {
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let at = Utc::now().trunc_subsecs(6);
     let inserted = sla_escalations::Entity::insert(sla_escalations::ActiveModel {
         task_id: Set(task.id),

@@ -373,6 +373,37 @@ async fn officers_stay_busy_while_another_task_is_active(backend: Backend) {
 }
 on_both_backends!(officers_stay_busy_while_another_task_is_active);
 
+/// Who a signed-in user is stays cached across the writes of an operations room (a task's
+/// lifecycle, a position report): every request would otherwise read its user again after
+/// each. Any other write drops the cached actors at once (the role test in `auth.rs` shows it
+/// from the outside), and the task views still follow every write.
+async fn task_writes_keep_the_cached_actors(backend: Backend) {
+    let c = ctx(backend).await;
+    let state = &c.app.state;
+    let officer = c.officer.officer_id.unwrap();
+    let accounts = state.events.account_generation();
+    let views = state.events.task_generation();
+    let mut new = NewTask::new("Tarea que no toca cuentas", TaskType::Patrol);
+    new.officer_ids = vec![officer];
+    let t = create(&c, new).await;
+    services::sla::acknowledge(state, &c.officer, &meta(), t.id).await.unwrap();
+    for to in [TaskStatus::InProgress, TaskStatus::Paused, TaskStatus::InProgress, TaskStatus::Completed] {
+        go(&c, t.id, to).await.unwrap();
+    }
+    services::officers::update_position(state, &c.officer, &meta(), officer, -34.6, -58.4, None, PositionSource::Web, None)
+        .await
+        .unwrap();
+    assert_eq!(state.events.account_generation(), accounts, "a task's writes leave the cached actors valid");
+    assert!(state.events.task_generation() > views, "the task views follow them");
+
+    let supervisor = c.supervisor.user_id;
+    services::users::set_active(state, &c.admin, &meta(), supervisor, false).await.unwrap();
+    assert!(state.events.account_generation() > accounts, "an account's change drops the cached actors");
+    let err = services::auth::actor_for_user(state, supervisor, Channel::Web).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Unauthenticated, "and applies to the next request");
+}
+on_both_backends!(task_writes_keep_the_cached_actors);
+
 /// Two concurrent starts of one task: exactly one wins, the other is a conflict.
 async fn concurrent_transitions_serialise(backend: Backend) {
     let c = ctx(backend).await;

@@ -54,7 +54,7 @@ async fn write_rows(state: &AppState, rows: Vec<tasks::Model>) -> AppResult<Vec<
     let mut supervisor_ids: Vec<i64> = rows.iter().filter_map(|t| t.supervisor_id).collect();
     supervisor_ids.sort_unstable();
     supervisor_ids.dedup();
-    let supervisors = user_names(&state.db, supervisor_ids).await?;
+    let supervisors = names_of(state, supervisor_ids).await?;
     let tz = state.config.timezone;
     let time = |t: Option<DateTime<Utc>>| t.map(|t| local_time(t, tz)).unwrap_or_default();
     let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();

@@ -32,6 +32,7 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
         None => Some(take_code(state, input.task_type, local_year(state, at)).await?),
     };
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let code = match (code, ticket) {
         (None, Some(ticket)) => ticket.code(&txn).await?,
         (None, None) => return Err(AppError::internal("a task without a code has no code ticket")),
@@ -111,6 +112,7 @@ pub async fn update(
     errors.finish()?;
 
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let before = find_for_update(&txn, id).await?;
     if before.status.is_final() {
         return Err(final_conflict(&before));
@@ -196,6 +198,7 @@ pub async fn update(
 pub async fn delete(state: &AppState, actor: &Actor, meta: &AuditMeta, id: i64) -> AppResult<()> {
     require(actor, Capability::ManageTasks)?;
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let before = find_for_update(&txn, id).await?;
     let at = now();
     let mut active: tasks::ActiveModel = before.clone().into();
@@ -235,6 +238,7 @@ pub async fn assign(
     errors.finish()?;
 
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let task = find_for_update(&txn, id).await?;
     if task.status.is_final() {
         return Err(final_conflict(&task));
@@ -258,7 +262,7 @@ pub async fn assign(
     let new_ids: Vec<i64> = new.iter().map(|o| o.id).collect();
     insert_assignments(&txn, id, &new_ids, actor, allow_overlap, at).await?;
     let task = crate::services::sla::apply(&txn, task).await?;
-    let occupied = if task.status.is_active() { occupy_officers(&mut txn, &new_ids, at).await? } else { Vec::new() };
+    let occupied = if task.status.is_active() { occupy_officers(&mut txn, Occupying::These(&new_ids), at).await? } else { Vec::new() };
     // Not a status change: the history says who was assigned, and any overlap the supervisor
     // authorised (SPEC §3), in words.
     let mut note = format!("Asignado: {}", officer_names(&new));
@@ -296,6 +300,7 @@ pub async fn unassign(
 ) -> AppResult<TaskDetail> {
     require(actor, Capability::ManageTasks)?;
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let task = find_for_update(&txn, id).await?;
     if task.status.is_final() {
         return Err(final_conflict(&task));
@@ -360,6 +365,7 @@ pub async fn transition(
     errors.finish()?;
 
     let mut txn = WriteTxn::begin(state).await?;
+    txn.leaves_accounts();
     let before = find_for_update(&txn, id).await?;
     let assigned = match actor.officer_id {
         Some(officer_id) => is_assigned(&*txn, id, officer_id).await?,
@@ -406,10 +412,12 @@ pub async fn transition(
     let after = active.update(&*txn).await?;
     add_history(&txn, id, Some(from), to, actor, reason.clone(), at).await?;
 
-    let officer_ids = assigned_officer_ids(&*txn, id).await?;
     let (on_task, freed) = match to {
-        TaskStatus::InProgress => (occupy_officers(&mut txn, &officer_ids, at).await?, Vec::new()),
-        s if s.is_final() => (Vec::new(), free_officers(&mut txn, id, &officer_ids, at).await?),
+        TaskStatus::InProgress => (occupy_officers(&mut txn, Occupying::AssignedTo(id), at).await?, Vec::new()),
+        s if s.is_final() => {
+            let officer_ids = assigned_officer_ids(&*txn, id).await?;
+            (Vec::new(), free_officers(&mut txn, id, &officer_ids, at).await?)
+        }
         _ => (Vec::new(), Vec::new()),
     };
     let entry = AuditEntry::new("task.transition", "task", id).before(snapshot(&before)).after(json!({

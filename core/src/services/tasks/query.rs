@@ -10,6 +10,46 @@ pub async fn detail(state: &AppState, actor: &Actor, id: i64) -> AppResult<TaskD
     load_detail(state, actor, task).await
 }
 
+/// Full names of the given users that are not deleted, for the lists and a task's page: the
+/// supervisors' and admins' from [`staff_names`] (cached), anyone else's read.
+pub(super) async fn names_of(state: &AppState, mut ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let staff = staff_names(state).await?;
+    let mut names = HashMap::new();
+    ids.retain(|id| match staff.get(id) {
+        Some(name) => {
+            names.insert(*id, name.clone());
+            false
+        }
+        None => true,
+    });
+    names.extend(user_names(&state.db, ids).await?);
+    Ok(names)
+}
+
+/// The names of every supervisor and admin not deleted — the people tasks name as their
+/// supervisor, and most authors of their history — kept in `Caches::staff_names`, which
+/// follows the accounts like the actors.
+async fn staff_names(state: &AppState) -> AppResult<std::sync::Arc<HashMap<i64, String>>> {
+    state
+        .caches
+        .staff_names
+        .get_or_compute(&state.events, (), || async {
+            let rows: Vec<(i64, String, String)> = users::Entity::find()
+                .select_only()
+                .columns([users::Column::Id, users::Column::FirstName, users::Column::LastName])
+                .filter(users::Column::Role.ne(Role::Officer))
+                .filter(users::Column::DeletedAt.is_null())
+                .into_tuple()
+                .all(&state.db)
+                .await?;
+            Ok(std::sync::Arc::new(rows.into_iter().map(|(id, first, last)| (id, format!("{first} {last}"))).collect()))
+        })
+        .await
+}
+
 /// Full names of the given users that are not deleted.
 pub(super) async fn user_names(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
     if ids.is_empty() {
@@ -24,6 +64,20 @@ pub(super) async fn user_names(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppR
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|(id, first, last)| (id, format!("{first} {last}"))).collect())
+}
+
+/// A history row with its author's name (absent: nobody, or a deleted user).
+#[derive(sea_orm::FromQueryResult)]
+struct HistoryRow {
+    from_status: Option<TaskStatus>,
+    to_status: TaskStatus,
+    changed_by: Option<i64>,
+    channel: contract::domain::Channel,
+    reason: Option<String>,
+    created_at: DateTime<Utc>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    user_deleted_at: Option<DateTime<Utc>>,
 }
 
 /// The detail of `task` for `actor`, without a visibility check (callers have done it).
@@ -51,16 +105,44 @@ pub(crate) async fn load_detail(state: &AppState, actor: &Actor, task: tasks::Mo
             })
         })
         .collect();
+    // The history with the names of who changed it, in one statement; the supervisor's and
+    // the creator's names come with it when they changed the task (the creator made the
+    // first row), else from one more.
     let rows = task_status_history::Entity::find()
+        .select_only()
+        .columns([
+            task_status_history::Column::FromStatus,
+            task_status_history::Column::ToStatus,
+            task_status_history::Column::ChangedBy,
+            task_status_history::Column::Channel,
+            task_status_history::Column::Reason,
+            task_status_history::Column::CreatedAt,
+        ])
+        .column_as(users::Column::FirstName, "first_name")
+        .column_as(users::Column::LastName, "last_name")
+        .column_as(users::Column::DeletedAt, "user_deleted_at")
+        .left_join(users::Entity)
         .filter(task_status_history::Column::TaskId.eq(task.id))
         .order_by_asc(task_status_history::Column::CreatedAt)
         .order_by_asc(task_status_history::Column::Id)
+        .into_model::<HistoryRow>()
         .all(db)
         .await?;
-    let mut people: Vec<i64> = rows.iter().filter_map(|h| h.changed_by).collect();
-    people.extend(task.supervisor_id);
-    people.push(task.created_by);
-    let names = user_names(db, people).await?;
+    let mut names: HashMap<i64, String> = HashMap::new();
+    for row in &rows {
+        if let (Some(id), Some(first), Some(last), None) =
+            (row.changed_by, &row.first_name, &row.last_name, row.user_deleted_at)
+        {
+            names.insert(id, format!("{first} {last}"));
+        }
+    }
+    let people: Vec<i64> = task
+        .supervisor_id
+        .into_iter()
+        .chain([task.created_by])
+        .filter(|id| !rows.iter().any(|r| r.changed_by == Some(*id)))
+        .collect();
+    names.extend(names_of(state, people).await?);
     let history = rows
         .into_iter()
         .map(|h| TaskHistoryEntry {
@@ -220,7 +302,7 @@ pub(super) async fn summarize(state: &AppState, rows: Vec<tasks::Model>) -> AppR
     let mut supervisor_ids: Vec<i64> = rows.iter().filter_map(|t| t.supervisor_id).collect();
     supervisor_ids.sort_unstable();
     supervisor_ids.dedup();
-    let supervisors = user_names(db, supervisor_ids).await?;
+    let supervisors = names_of(state, supervisor_ids).await?;
     let tz = state.config.timezone;
     Ok(rows
         .into_iter()

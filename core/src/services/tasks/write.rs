@@ -205,23 +205,47 @@ pub(super) async fn set_officer_status(
     Ok(())
 }
 
-/// Puts officers `on_task` (those not already). Returns who changed.
-pub(super) async fn occupy_officers(txn: &mut WriteTxn, officer_ids: &[i64], at: DateTime<Utc>) -> AppResult<Vec<i64>> {
-    if officer_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let db: &sea_orm::DatabaseTransaction = txn;
-    let ids: Vec<i64> = officers::Entity::find()
-        .select_only()
-        .column(officers::Column::Id)
-        .filter(officers::Column::Id.is_in(officer_ids.to_vec()))
+/// Which officers [`occupy_officers`] puts on a task.
+pub(super) enum Occupying<'a> {
+    /// These (newly assigned to an active task).
+    These(&'a [i64]),
+    /// Everyone assigned to this task (it starts or resumes).
+    AssignedTo(i64),
+}
+
+/// Puts officers `on_task` (those not already), in one statement. Returns who changed, by id.
+pub(super) async fn occupy_officers(txn: &mut WriteTxn, who: Occupying<'_>, at: DateTime<Utc>) -> AppResult<Vec<i64>> {
+    use sea_orm::sea_query::Query;
+    use sea_orm::{ConnectionTrait, QueryTrait};
+    let of = match who {
+        Occupying::These([]) => return Ok(Vec::new()),
+        Occupying::These(ids) => officers::Column::Id.is_in(ids.to_vec()),
+        Occupying::AssignedTo(task_id) => officers::Column::Id.in_subquery(
+            Query::select()
+                .column(task_assignments::Column::OfficerId)
+                .from(task_assignments::Entity)
+                .and_where(task_assignments::Column::TaskId.eq(task_id))
+                .to_owned(),
+        ),
+    };
+    let mut update = officers::Entity::update_many()
+        .col_expr(officers::Column::Status, Expr::value(OfficerStatus::OnTask.as_str()))
+        .col_expr(officers::Column::StatusChangedAt, Expr::value(at))
+        .col_expr(officers::Column::UpdatedAt, Expr::value(at))
+        .filter(of)
         .filter(officers::Column::DeletedAt.is_null())
         .filter(officers::Column::Status.ne(OfficerStatus::OnTask))
-        .order_by_asc(officers::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    set_officer_status(txn, ids.clone(), OfficerStatus::OnTask, at).await?;
+        .into_query();
+    update.returning_col(officers::Column::Id);
+    let db: &sea_orm::DatabaseTransaction = txn;
+    let mut ids = Vec::new();
+    for row in db.query_all(&update).await? {
+        ids.push(row.try_get_by_index::<i64>(0)?);
+    }
+    ids.sort_unstable();
+    for &officer_id in &ids {
+        txn.emit(Event::OfficerStatusChanged { officer_id, status: OfficerStatus::OnTask });
+    }
     Ok(ids)
 }
 

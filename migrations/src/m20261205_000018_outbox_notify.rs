@@ -1,0 +1,46 @@
+//! PostgreSQL: a statement-level trigger on `event_outbox` sends the sealers' wake-up
+//! (`pg_notify('gad_events', 'written')`) that every write with events sent as a statement of
+//! its own. One round trip fewer per write; the notification is still delivered when, and only
+//! if, the transaction commits. SQLite needs none (one process seals in the writing
+//! transaction).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DatabaseBackend;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let conn = manager.get_connection();
+        conn.execute_unprepared(
+            "CREATE FUNCTION gad_outbox_written() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN PERFORM pg_notify('gad_events', 'written'); RETURN NULL; END $$",
+        )
+        .await?;
+        conn.execute_unprepared(
+            "CREATE TRIGGER event_outbox_written AFTER INSERT ON event_outbox \
+             FOR EACH STATEMENT EXECUTE FUNCTION gad_outbox_written()",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let conn = manager.get_connection();
+        conn.execute_unprepared("DROP TRIGGER IF EXISTS event_outbox_written ON event_outbox").await?;
+        conn.execute_unprepared("DROP FUNCTION IF EXISTS gad_outbox_written()").await?;
+        Ok(())
+    }
+
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+}
