@@ -390,9 +390,19 @@ async fn task_writes_keep_the_cached_actors(backend: Backend) {
     for to in [TaskStatus::InProgress, TaskStatus::Paused, TaskStatus::InProgress, TaskStatus::Completed] {
         go(&c, t.id, to).await.unwrap();
     }
-    services::officers::update_position(state, &c.officer, &meta(), officer, -34.6, -58.4, None, PositionSource::Web, None)
-        .await
-        .unwrap();
+    services::officers::update_position(
+        state,
+        &c.officer,
+        &meta(),
+        officer,
+        -34.6,
+        -58.4,
+        None,
+        PositionSource::Web,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(state.events.account_generation(), accounts, "a task's writes leave the cached actors valid");
     assert!(state.events.task_generation() > views, "the task views follow them");
 
@@ -426,6 +436,49 @@ async fn concurrent_transitions_serialise(backend: Backend) {
     assert_chain_intact(app).await;
 }
 on_both_backends!(concurrent_transitions_serialise);
+
+/// Two tasks that share officers, assigned in opposite orders, resumed at the same moment
+/// again and again: each start puts both officers on task, and neither waits forever for
+/// the other (the officers' rows are locked in id order, whatever the assignment order).
+async fn tasks_sharing_officers_resume_together(backend: Backend) {
+    let c = ctx(backend).await;
+    let app = &c.app;
+    let (a, b) = (new_officer(app, "COMPARTIDO-A").await, new_officer(app, "COMPARTIDO-B").await);
+    let mut ids = Vec::new();
+    for (title, officers) in [("Compartida uno", vec![a, b]), ("Compartida dos", vec![b, a])] {
+        let mut new = NewTask::new(title, TaskType::Patrol);
+        new.officer_ids = officers;
+        new.allow_overlap = true;
+        let t = create(&c, new).await;
+        go(&c, t.id, TaskStatus::InProgress).await.unwrap();
+        ids.push(t.id);
+    }
+    for round in 0..8 {
+        for &id in &ids {
+            go(&c, id, TaskStatus::Paused).await.unwrap();
+        }
+        for &officer in &[a, b] {
+            let mut row: officers::ActiveModel = officer_row(app, officer).await.into();
+            row.status = Set(OfficerStatus::Available);
+            row.update(&app.state.db).await.unwrap();
+        }
+        let calls = ids.iter().map(|&id| {
+            let state = app.state.clone();
+            let actor = c.supervisor.clone();
+            tokio::spawn(async move {
+                services::tasks::transition(&state, &actor, &meta(), id, TaskStatus::InProgress, None).await
+            })
+        });
+        let results = tokio::time::timeout(StdDuration::from_secs(30), futures_join(calls.collect()))
+            .await
+            .expect("the two resumes finish");
+        assert!(results.iter().all(Result::is_ok), "round {round}: {results:?}");
+        for &officer in &[a, b] {
+            assert_eq!(officer_row(app, officer).await.status, OfficerStatus::OnTask, "round {round}");
+        }
+    }
+}
+on_both_backends!(tasks_sharing_officers_resume_together);
 
 async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();

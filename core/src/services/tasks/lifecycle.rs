@@ -262,7 +262,11 @@ pub async fn assign(
     let new_ids: Vec<i64> = new.iter().map(|o| o.id).collect();
     insert_assignments(&txn, id, &new_ids, actor, allow_overlap, at).await?;
     let task = crate::services::sla::apply(&txn, task).await?;
-    let occupied = if task.status.is_active() { occupy_officers(&mut txn, Occupying::These(&new_ids), at).await? } else { Vec::new() };
+    let occupied = if task.status.is_active() {
+        occupy_officers(&mut txn, Occupying::These(&new_ids), at).await?
+    } else {
+        Vec::new()
+    };
     // Not a status change: the history says who was assigned, and any overlap the supervisor
     // authorised (SPEC §3), in words.
     let mut note = format!("Asignado: {}", officer_names(&new));

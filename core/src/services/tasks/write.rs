@@ -213,26 +213,25 @@ pub(super) enum Occupying<'a> {
     AssignedTo(i64),
 }
 
-/// Puts officers `on_task` (those not already), in one statement. Returns who changed, by id.
+/// Puts officers `on_task` (those not already) with one update. Returns who changed, by id.
+///
+/// The update names the officers by a list of ids, not a subquery: PostgreSQL then locks
+/// their rows in id order (an index scan sorts the list), so two tasks sharing officers,
+/// started at once, cannot deadlock on them.
 pub(super) async fn occupy_officers(txn: &mut WriteTxn, who: Occupying<'_>, at: DateTime<Utc>) -> AppResult<Vec<i64>> {
-    use sea_orm::sea_query::Query;
     use sea_orm::{ConnectionTrait, QueryTrait};
-    let of = match who {
-        Occupying::These([]) => return Ok(Vec::new()),
-        Occupying::These(ids) => officers::Column::Id.is_in(ids.to_vec()),
-        Occupying::AssignedTo(task_id) => officers::Column::Id.in_subquery(
-            Query::select()
-                .column(task_assignments::Column::OfficerId)
-                .from(task_assignments::Entity)
-                .and_where(task_assignments::Column::TaskId.eq(task_id))
-                .to_owned(),
-        ),
+    let ids = match who {
+        Occupying::These(ids) => ids.to_vec(),
+        Occupying::AssignedTo(task_id) => assigned_officer_ids(&**txn, task_id).await?,
     };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut update = officers::Entity::update_many()
         .col_expr(officers::Column::Status, Expr::value(OfficerStatus::OnTask.as_str()))
         .col_expr(officers::Column::StatusChangedAt, Expr::value(at))
         .col_expr(officers::Column::UpdatedAt, Expr::value(at))
-        .filter(of)
+        .filter(officers::Column::Id.is_in(ids))
         .filter(officers::Column::DeletedAt.is_null())
         .filter(officers::Column::Status.ne(OfficerStatus::OnTask))
         .into_query();
