@@ -189,6 +189,8 @@ log "task $TASK_ID created through the API is in PostgreSQL: ok"
 EXT=$(psql "postgres://gad:$POSTGRES_PASSWORD@127.0.0.1:$SMOKE_DB_PORT/gad" -X -At \
   -c "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname IN ('postgis', 'pgcrypto')")
 [ "$EXT" = "pgcrypto,postgis" ] || die "extensions: '$EXT'"
+COST=$(psql "postgres://gad:$POSTGRES_PASSWORD@127.0.0.1:$SMOKE_DB_PORT/gad" -X -At -c "SHOW random_page_cost")
+[ "$COST" = "1.1" ] || die "the compose file's PostgreSQL settings did not apply: random_page_cost $COST"
 # The bot container polls the (stand-in) Bot API with the token it was given.
 # (The stand-in logs a long poll when it answers it, a second after it came.)
 for _ in $(seq 1 50); do grep -q 'POST /bot123456:smoke/getUpdates' "$WORK/telegram.log" && break; sleep 0.2; done

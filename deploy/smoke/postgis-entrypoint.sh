@@ -22,4 +22,6 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
 fi
-exec postgres -D "$PGDATA" -c "listen_addresses=${POSTGRES_LISTEN:-*}"
+# The compose file's command is the official image's (`postgres -c …`): its options apply.
+[ "${1:-}" = postgres ] && shift
+exec postgres -D "$PGDATA" -c "listen_addresses=${POSTGRES_LISTEN:-*}" "$@"

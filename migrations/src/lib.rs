@@ -34,6 +34,7 @@ mod m20261205_000015_open_task_counts;
 mod m20261205_000016_shifts_and_leave;
 mod m20261205_000017_sla;
 mod m20261205_000018_outbox_notify;
+mod m20261205_000019_statistics_indexes;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -86,6 +87,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000016_shifts_and_leave::Migration),
             Box::new(m20261205_000017_sla::Migration),
             Box::new(m20261205_000018_outbox_notify::Migration),
+            Box::new(m20261205_000019_statistics_indexes::Migration),
         ]
     }
 }

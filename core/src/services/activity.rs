@@ -36,6 +36,17 @@ pub fn open_counts_query(visible: Condition) -> sea_orm::Select<tasks::Entity> {
         .group_by(tasks::Column::TaskType)
 }
 
+/// The live officers counted per status, from their status index alone (`COUNT(*)`:
+/// `officers_live_status_idx`, migration m20261205_000019).
+pub fn officer_counts_query() -> sea_orm::Select<officers::Entity> {
+    officers::Entity::find()
+        .select_only()
+        .column(officers::Column::Status)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(officers::Column::DeletedAt.is_null())
+        .group_by(officers::Column::Status)
+}
+
 /// Items in the overview's feed and in the bell.
 pub const ACTIVITY_LIMIT: u64 = 20;
 
@@ -118,15 +129,7 @@ async fn compute_overview(state: &AppState, actor: &Actor) -> AppResult<Overview
         .collect();
 
     let officers_by_status = if require(actor, Capability::SeeOfficers).is_ok() {
-        let counts: Vec<(OfficerStatus, i64)> = officers::Entity::find()
-            .select_only()
-            .column(officers::Column::Status)
-            .column_as(Expr::col(officers::Column::Id).count(), "n")
-            .filter(officers::Column::DeletedAt.is_null())
-            .group_by(officers::Column::Status)
-            .into_tuple()
-            .all(db)
-            .await?;
+        let counts: Vec<(OfficerStatus, i64)> = officer_counts_query().into_tuple().all(db).await?;
         Some(
             OfficerStatus::ALL
                 .iter()

@@ -60,15 +60,8 @@ pub async fn read(state: &AppState) -> AppResult<Gauges> {
         .map(|p| (*p, open_by_priority.iter().find(|(q, _)| q == p).map_or(0, |(_, n)| *n)))
         .collect();
 
-    let by_status: Vec<(OfficerStatus, i64)> = officers::Entity::find()
-        .select_only()
-        .column(officers::Column::Status)
-        .column_as(Expr::col(officers::Column::Id).count(), "n")
-        .filter(officers::Column::DeletedAt.is_null())
-        .group_by(officers::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let by_status: Vec<(OfficerStatus, i64)> =
+        crate::services::activity::officer_counts_query().into_tuple().all(db).await?;
     let officers_by_status = OfficerStatus::ALL
         .iter()
         .map(|s| (*s, by_status.iter().find(|(q, _)| q == s).map_or(0, |(_, n)| *n)))

@@ -102,7 +102,8 @@ fn local_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> DateTime<Utc> {
 /// bucket belongs to exactly one local day.
 const BUCKET_SECONDS: i64 = 900;
 
-/// A task's reference time: when it is (or was) meant to happen.
+/// A task's reference time: when it is (or was) meant to happen. Spelled as the index on it
+/// (`tasks_reference_idx`, migration m20261205_000019), which serves only this expression.
 const REFERENCE_SQL: &str = r#"COALESCE("tasks"."scheduled_start", "tasks"."actual_start", "tasks"."created_at")"#;
 const ACTUAL_END_SQL: &str = r#""tasks"."actual_end""#;
 
@@ -154,6 +155,12 @@ fn percentile_of_counts(counted: &[(i64, u64)], p: f64) -> Option<f64> {
     Some(a + (b - a) * (rank - rank.floor()))
 }
 
+/// The tasks whose reference time falls in `[from, to)`, in the form its index serves.
+pub fn period_condition(from: DateTime<Utc>, to: DateTime<Utc>) -> Condition {
+    let reference = || Expr::cust(REFERENCE_SQL);
+    Condition::all().add(reference().gte(from)).add(reference().lt(to))
+}
+
 fn between<C: ColumnTrait>(column: C, from: DateTime<Utc>, to: DateTime<Utc>) -> Condition {
     Condition::all().add(column.gte(from)).add(column.lt(to))
 }
@@ -193,20 +200,10 @@ pub async fn summary(
     let dialect = Dialect::of(state);
 
     // The tasks of the period (by reference time) and those completed in it.
-    let reference = || Expr::cust(REFERENCE_SQL);
-    let of_period = Condition::all().add(reference().gte(from)).add(reference().lt(to));
+    let of_period = period_condition(from, to);
     let completed_in = Condition::all().add(T::Status.eq(TaskStatus::Completed)).add(between(T::ActualEnd, from, to));
-    // What the indexes can find: a superset of both sets, per column.
-    let candidates = Condition::any()
-        .add(between(T::ScheduledStart, from, to))
-        .add(Condition::all().add(T::ScheduledStart.is_null()).add(between(T::ActualStart, from, to)))
-        .add(Condition::all().add(T::ScheduledStart.is_null()).add(T::ActualStart.is_null()).add(between(
-            T::CreatedAt,
-            from,
-            to,
-        )))
-        .add(completed_in.clone());
-    let scoped = scope_condition(scope).map(|scoped| scoped.add(candidates));
+    // Each found by its own index: the reference time's (m20261205_000019) and the ends'.
+    let scoped = scope_condition(scope);
 
     // Of the period: by status, type, priority and supervisor.
     let groups: Vec<(TaskStatus, TaskType, TaskPriority, Option<i64>, i64)> = match &scoped {

@@ -1219,6 +1219,34 @@ async fn open_counts_read_only_their_index(backend: Backend) {
 }
 on_both_backends!(open_counts_read_only_their_index);
 
+/// The statistics find their period's tasks through the index on the reference time (the
+/// query must keep spelling the expression as the index does), and the overview counts the
+/// live officers per status from their status index.
+async fn statistics_and_officer_counts_read_their_indexes(backend: Backend) {
+    use sea_orm::{EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+    let c = ctx(backend).await;
+    let db = &c.app.state.db;
+    let to = Utc::now();
+    let period = gad_core::entities::tasks::Entity::find()
+        .select_only()
+        .column(gad_core::entities::tasks::Column::Status)
+        .filter(gad_core::entities::tasks::Column::DeletedAt.is_null())
+        .filter(services::stats::period_condition(to - chrono::Duration::days(14), to))
+        .build(db.get_database_backend());
+    let plan = plan_of(backend, db, period, &["enable_seqscan = off"]).await;
+    assert!(plan.iter().any(|line| line.contains("tasks_reference_idx")), "{plan:#?}");
+
+    let officers = gad_core::services::activity::officer_counts_query().build(db.get_database_backend());
+    let plan = plan_of(backend, db, officers, &["enable_seqscan = off", "enable_bitmapscan = off"]).await;
+    let wanted = match backend {
+        Backend::Postgres => "Index Only Scan using officers_live_status_idx",
+        // SQLite reads the rows of the live officers the index finds, but only those.
+        Backend::Sqlite => "USING INDEX officers_live_status_idx",
+    };
+    assert!(plan.iter().any(|line| line.contains(wanted)), "{plan:#?}");
+}
+on_both_backends!(statistics_and_officer_counts_read_their_indexes);
+
 /// Every sort the list offers, in both directions, reads its page in the order of an index
 /// over live rows: with sorting priced out, the plan has no sort step (a missing index, or a
 /// query expression that drifted from its index's, brings one back).
