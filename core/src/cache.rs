@@ -8,7 +8,9 @@
 //! cached value is used only while the generation it was computed at is current and it is
 //! younger than its time-to-live; the generation is read *before* computing, so a change that
 //! commits during the computation makes the value stale at once. Concurrent misses of one key
-//! share a single computation.
+//! share a single computation, and a key computes one state at a time: a miss that finds an
+//! older state still being computed waits for it, then computes the current one (with every
+//! miss that arrived meanwhile).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -80,25 +82,46 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = AppResult<V>>,
     {
-        let generation = self.generation(events);
-        let cell = {
-            let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-            match entries.get(&key) {
-                Some(e) if e.generation == generation && e.created.elapsed() < self.ttl => e.value.clone(),
-                _ => {
-                    if entries.len() >= SWEEP_ABOVE {
-                        Self::drop_unusable(&mut entries, generation, self.ttl);
+        loop {
+            let generation = self.generation(events);
+            let (cell, older) = {
+                let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+                match entries.get(&key) {
+                    Some(e) if e.generation == generation && e.created.elapsed() < self.ttl => (e.value.clone(), false),
+                    // Still computing an older state: one computation per key at a time, or a
+                    // steady stream of changes starts a new one for every change while the
+                    // earlier ones still run, each slowing the others down.
+                    Some(e) if e.generation < generation && !e.value.initialized() => (e.value.clone(), true),
+                    _ => {
+                        if entries.len() >= SWEEP_ABOVE {
+                            Self::drop_unusable(&mut entries, generation, self.ttl);
+                        }
+                        if entries.len() >= MAX_ENTRIES {
+                            entries.clear();
+                        }
+                        let value = Arc::new(OnceCell::new());
+                        entries
+                            .insert(key.clone(), Entry { generation, created: Instant::now(), value: value.clone() });
+                        (value, false)
                     }
-                    if entries.len() >= MAX_ENTRIES {
-                        entries.clear();
-                    }
-                    let value = Arc::new(OnceCell::new());
-                    entries.insert(key, Entry { generation, created: Instant::now(), value: value.clone() });
-                    value
                 }
+            };
+            if older {
+                // Wait for it to end (or, if its caller went away or it failed, take the turn
+                // and give it up at once), then look again: the value this caller gets is
+                // computed after it arrived.
+                let _ = cell.get_or_try_init(|| async { Err(()) }).await;
+                if !cell.initialized() {
+                    // It failed or was given up: nobody computes it any more.
+                    let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+                    if entries.get(&key).is_some_and(|e| Arc::ptr_eq(&e.value, &cell)) {
+                        entries.remove(&key);
+                    }
+                }
+                continue;
             }
-        };
-        cell.get_or_try_init(compute).await.cloned()
+            return cell.get_or_try_init(compute).await.cloned();
+        }
     }
 
     /// Drops every entry that can no longer be used: a quiet server gives its memory back.
@@ -278,6 +301,58 @@ mod tests {
         assert_eq!((caches.tasks.ttl, caches.overview.ttl), (Duration::ZERO, Duration::ZERO));
         assert_eq!(caches.actors.ttl, Duration::from_secs(2), "actors are not a view: kept either way");
         assert_eq!(Caches::default().tasks.ttl, Duration::from_secs(5));
+    }
+
+    /// Changes arriving faster than a computation ends: the key computes one state at a
+    /// time, every caller gets a value computed after it arrived, and the misses that waited
+    /// share the next computation.
+    #[tokio::test]
+    async fn a_key_computes_one_state_at_a_time() {
+        let bus = EventBus::default();
+        let cache: ViewCache<u8, u32> = ViewCache::new(Duration::from_secs(60));
+        let (runs, running, most) = (AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0));
+        let compute = || async {
+            most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            running.fetch_sub(1, Ordering::SeqCst);
+            Ok(runs.fetch_add(1, Ordering::SeqCst) + 1)
+        };
+        let first = cache.get_or_compute(&bus, 1, compute);
+        let later = |pause: u64| {
+            let (bus, cache) = (&bus, &cache);
+            async move {
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                bus.invalidate();
+                cache.get_or_compute(bus, 1, compute).await
+            }
+        };
+        let (a, b, c) = tokio::join!(first, later(10), later(20));
+        assert_eq!(most.load(Ordering::SeqCst), 1, "never two computations of one key at once");
+        assert_eq!(a.ok(), Some(1));
+        assert_eq!((b.ok(), c.ok()), (Some(2), Some(2)), "both changes came during the first: one more computation");
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    /// A computation that failed or whose caller went away does not hold the next ones up.
+    #[tokio::test]
+    async fn an_abandoned_computation_does_not_block_the_key() {
+        let bus = EventBus::default();
+        let cache: ViewCache<u8, u32> = ViewCache::new(Duration::from_secs(60));
+        let failed = cache.get_or_compute(&bus, 1, || async { Err(crate::error::AppError::internal("x")) });
+        assert!(failed.await.is_err());
+        bus.invalidate();
+        let next = tokio::time::timeout(Duration::from_secs(1), cache.get_or_compute(&bus, 1, || async { Ok(7) }));
+        assert_eq!(next.await.ok().and_then(Result::ok), Some(7), "after a failure");
+
+        bus.invalidate();
+        let slow = cache.get_or_compute(&bus, 1, || async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(8)
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(20), slow).await.is_err(), "its caller gave up");
+        bus.invalidate();
+        let next = tokio::time::timeout(Duration::from_secs(1), cache.get_or_compute(&bus, 1, || async { Ok(9) }));
+        assert_eq!(next.await.ok().and_then(Result::ok), Some(9), "after an abandoned computation");
     }
 
     #[tokio::test]
