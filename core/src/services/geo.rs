@@ -144,6 +144,22 @@ impl Params {
     }
 }
 
+/// Rows of a box query, planned for its own box (PostgreSQL). A city-wide box is best read
+/// by id, stopping at the limit (a few ms at a million tasks or 100 000 officers); a small
+/// one through the GiST index. The generic plan a prepared statement settles on after five
+/// runs assumes a tiny box whatever the parameters, and read every row of a city-wide box
+/// through the GiST index before sorting it: 130 ms for 100 000 officers, 3.3 s for a
+/// million tasks (which held the overview's map, and every connection of the pool, under
+/// the mixed-load benchmark).
+async fn planned_for_its_box<T: FromQueryResult>(state: &AppState, sql: String, p: Params) -> AppResult<Vec<T>> {
+    let txn = state.db.begin().await?;
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+    let rows =
+        T::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0)).all(&txn).await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
 // -------------------------------------------------------------------------------- officers
 
 /// Which officers a circle search returns.
@@ -505,17 +521,7 @@ pub async fn officers_in_bbox(
             "SELECT boxed.*, {} AS duty FROM ({sql}) boxed ORDER BY boxed.officer_id",
             roster::pg_duty_sql("boxed.officer_id", &now, &since)
         );
-        // Planned for its own box: a city-wide one reads the first officers by id and stops
-        // (1 ms at 100 000 officers), a small one the GiST index; the generic plan a prepared
-        // statement settles on read every officer of a city-wide box through the GiST index
-        // and sorted them (130 ms).
-        let txn = state.db.begin().await?;
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
-        let rows = OfficerRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        rows
+        planned_for_its_box(state, sql, p).await?
     } else {
         let mut rows: Vec<OfficerRow> = officers::Entity::find()
             .filter(officers::Column::DeletedAt.is_null())
@@ -710,9 +716,7 @@ pub async fn tasks_in_bbox(
             p.push(bbox.max_lon),
             p.push(limit_i64(limit))
         );
-        TaskRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
-            .all(&state.db)
-            .await?
+        planned_for_its_box(state, sql, p).await?
     } else {
         sqlite_task_query(visibility, only_open)
             .filter(tasks::Column::Lat.between(bbox.min_lat, bbox.max_lat))
