@@ -65,10 +65,10 @@ export DATABASE_URL=$PG REDIS_URL="redis://127.0.0.1:$REDIS_PORT" GAD_ADMIN_PASS
 echo "seeding $OFFICERS officers"
 psql "$PG" -v from=1 -v to=0 -v officers="$OFFICERS" -f scripts/bench-seed.sql >/dev/null
 
-# The seed's own VACUUM cannot mark the new rows visible to all while a transaction older than
-# them is open (an autovacuum begun during the seed's long transaction): index-only scans
-# would then read the table, as in no settled production database. Vacuum until the
-# visibility map covers the tables.
+# The seed's own VACUUM has been seen to leave the visibility map empty (it cannot mark rows
+# visible to all while an older snapshot is open — most likely an autovacuum begun during the
+# seed's long transaction; not established): index-only scans then read the table, as in no
+# settled production database. Vacuum until the visibility map covers the tables.
 settle() {
   for _ in $(seq 1 30); do
     psql "$PG" -c "VACUUM tasks" -c "VACUUM officers" -c "VACUUM task_assignments" >/dev/null
