@@ -49,6 +49,27 @@ pub async fn request_user(request: Request, next: Next) -> Response<Body> {
     response
 }
 
+/// The page of a request the server could not answer (its database unreachable): the status
+/// of the error, a fixed Spanish message (never the cause) and a hint to retry.
+fn error_page(err: gad_core::error::AppError) -> Response<Body> {
+    // Converting logs the cause; the page shows only one of two fixed messages.
+    let code = contract::ApiError::from(err).code;
+    let status =
+        axum::http::StatusCode::from_u16(code.http_status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let message = if code == contract::ErrorCode::Unavailable {
+        "El servicio no está disponible en este momento."
+    } else {
+        "Error interno del servidor."
+    };
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"es\"><head><meta charset=\"utf-8\"><title>GAD</title></head>\
+         <body><h1>{message}</h1><p>Vuelva a cargar la página en unos segundos.</p></body></html>"
+    );
+    let mut response = (status, axum::response::Html(html)).into_response();
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+    response
+}
+
 /// Paths that an anonymous visitor may load.
 fn is_public(path: &str) -> bool {
     path == "/login"
@@ -86,9 +107,14 @@ pub async fn guard_pages(
         return next.run(request).await;
     }
     // A session from before a password change or deactivation, or past its lifetime, is nobody.
+    // A failure to find out (the database down) is not: it answers as the error it is, so a
+    // signed-in supervisor is never sent to the login page by an outage.
     let (actor, must_enrol) = match gad_core::signin::session_actor(&state, &session, Channel::Web, true).await {
         Ok(actor) => (Some(actor), false),
         Err(AppError::TwoFactorSetupRequired) => (None, true),
+        Err(err @ (AppError::Db(_) | AppError::Internal(_) | AppError::Unavailable(_) | AppError::Abandoned)) => {
+            return error_page(err);
+        }
         Err(_) => (None, false),
     };
     if let Some(actor) = &actor {

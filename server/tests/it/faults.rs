@@ -763,6 +763,42 @@ async fn postgres_restarts_and_an_outage_lose_nothing() {
     watcher.await.unwrap();
 }
 
+/// A dashboard page asked while the database is down answers 503 with a retry hint — never
+/// the login page: an outage does not sign anybody out, and the page is back with the
+/// database, in the same session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_an_error_page_not_a_sign_out() {
+    let Some(pg) = PrivatePostgres::start() else {
+        eprintln!("skipped: no PostgreSQL server binaries");
+        return;
+    };
+    let app = common::TestApp::spawn_on(&pg.url(), &[]).await;
+    let admin = app.login("admin@gad.local", common::ADMIN_PASSWORD).await;
+    assert_eq!(admin.get(app.url("/")).send().await.unwrap().status(), 200);
+
+    pg.stop("fast");
+    // Past the signed-in user's cache (2 s), so the page guard asks the database.
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let down = admin.get(app.url("/")).send().await.unwrap();
+    assert_eq!(down.status(), 503, "{:?}", down.headers().get("location"));
+    assert!(down.headers().get("location").is_none());
+    assert_eq!(down.headers().get("retry-after").unwrap(), "5");
+    let page = down.text().await.unwrap();
+    assert!(page.contains("no está disponible"), "{page}");
+    assert!(!page.contains("127.0.0.1") && !page.contains("postgres"), "no cause on the page: {page}");
+
+    pg.start_server();
+    let back = Instant::now();
+    let status = loop {
+        let status = admin.get(app.url("/")).send().await.unwrap().status();
+        if status == 200 || back.elapsed() > Duration::from_secs(20) {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 200, "the same session sees the page again once the database is back");
+}
+
 /// Redis killed with SIGKILL and restarted empty under a steady write load: events never
 /// depended on it, sessions and limits fall back; nothing acknowledged is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -154,10 +154,12 @@ async fn the_nonce_of_the_header_is_on_every_inline_script_and_new_each_time() {
         let nonce = nonce_of(res.headers());
         assert!(nonce.len() >= 22, "at least 128 bits: {nonce}");
         assert!(seen.insert(nonce.clone()), "{path}: a nonce used twice: {nonce}");
+        let status = res.status();
         let html = res.text().await.unwrap();
         let tags = script_tags(&html);
         let inline: Vec<&&str> = tags.iter().filter(|t| !t.contains(" src=")).collect();
-        assert!(!inline.is_empty(), "{path}: Leptos writes at least its hydration script");
+        let start: String = html.chars().take(600).collect();
+        assert!(!inline.is_empty(), "{path}: Leptos writes at least its hydration script ({status}): {start}");
         for tag in inline {
             assert!(tag.contains(&format!(" nonce=\"{nonce}\"")), "{path}: an inline script without the nonce: {tag}");
         }
