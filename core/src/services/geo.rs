@@ -257,10 +257,14 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
         // and a sort of every officer in the circle (≈ 20 ms at 100 000 officers) instead of
         // the KNN scan (≈ 0.5 ms). The KNN scan returns officers nearest first, so the radius
         // is applied to its result (`within`): once one is too far, so are all the rest.
+        // The duty once per officer read, as a column the filter and the answer share: a
+        // lateral subquery that `OFFSET 0` keeps from being flattened (flattened, its
+        // expression would be copied into the filter and the column, and run twice).
+        let duty = roster::pg_duty_sql("o.id", &now, &since);
         let mut sql = format!(
             "SELECT {OFFICER_COLUMNS}, ST_Distance(o.last_geog, {PG_POINT}, false) AS distance_m, \
-             o.last_geog <-> {PG_POINT} AS knn \
-             FROM officers o \
+             o.last_geog <-> {PG_POINT} AS knn, dt.duty \
+             FROM officers o CROSS JOIN LATERAL (SELECT {duty} AS duty OFFSET 0) dt \
              WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL"
         );
         if let Some(status) = search.status {
@@ -270,10 +274,9 @@ async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec
             sql += &format!(" AND o.last_position_at >= {}", p.push(since));
         }
         if search.on_duty {
-            sql += &format!(" AND {}", roster::pg_on_duty_sql(&now, &since));
+            sql += &format!(" AND {}", roster::pg_on_duty_sql("dt.duty"));
         }
-        let duty = format!(", {} AS duty", roster::pg_duty_sql("nearest.officer_id", &now, &since));
-        let sql = knn_ordered(sql, "o.last_geog", "officer_id", &mut p, search.limit, Some(&radius), &duty);
+        let sql = knn_ordered(sql, "o.last_geog", "officer_id", &mut p, search.limit, Some(&radius));
         OfficerRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
             .all(&state.db)
             .await?
@@ -343,22 +346,13 @@ fn cutoff(fresh_within: chrono::Duration) -> DateTime<Utc> {
 /// there for the tie-break. `within` (a radius parameter) keeps only the rows that close.
 /// The slack costs nothing when there is no tie: the outer sort is incremental over the
 /// KNN order, so PostgreSQL reads one row past the cut and stops (`EXPLAIN ANALYZE`).
-/// `extra`: more columns (`, … AS duty`, over `nearest`), computed for the rows kept only.
-fn knn_ordered(
-    inner: String,
-    geog: &str,
-    id: &str,
-    p: &mut Params,
-    limit: u64,
-    within: Option<&str>,
-    extra: &str,
-) -> String {
+fn knn_ordered(inner: String, geog: &str, id: &str, p: &mut Params, limit: u64, within: Option<&str>) -> String {
     const TIE_SLACK: u64 = 50;
     let inner_limit = p.push(limit_i64(limit + TIE_SLACK));
     let outer_limit = p.push(limit_i64(limit));
     let within = within.map(|radius| format!("WHERE distance_m <= {radius} ")).unwrap_or_default();
     format!(
-        "SELECT nearest.*{extra} FROM ({inner} ORDER BY {geog} <-> {PG_POINT} LIMIT {inner_limit}) nearest \
+        "SELECT nearest.* FROM ({inner} ORDER BY {geog} <-> {PG_POINT} LIMIT {inner_limit}) nearest \
          {within}ORDER BY knn, {id} LIMIT {outer_limit}"
     )
 }
@@ -647,7 +641,7 @@ pub async fn tasks_within_radius(
              WHERE ST_DWithin(t.geog, {PG_POINT}, {radius}, false)"
         );
         pg_task_filters(&mut sql, &mut p, visibility, only_open);
-        let sql = knn_ordered(sql, "t.geog", "task_id", &mut p, limit, None, "");
+        let sql = knn_ordered(sql, "t.geog", "task_id", &mut p, limit, None);
         TaskRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
             .all(&state.db)
             .await?

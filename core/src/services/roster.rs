@@ -108,9 +108,10 @@ pub fn pg_duty_sql(officer: &str, now: &str, since: &str) -> String {
     )
 }
 
-/// The same rule as a condition over `officers` aliased `o`: on duty ([`Duty::on_duty`]).
-pub fn pg_on_duty_sql(now: &str, since: &str) -> String {
-    format!("{} IN ('no_roster', 'on_shift')", pg_duty_sql("o.id", now, since))
+/// The same rule as a condition over a duty column ([`pg_duty_sql`]): on duty
+/// ([`Duty::on_duty`]).
+pub fn pg_on_duty_sql(duty: &str) -> String {
+    format!("{duty} IN ('no_roster', 'on_shift')")
 }
 
 /// The approved leave of each of `ids` overlapping `[from, to)`.

@@ -317,10 +317,11 @@ async fn availability_in_sql_reads_only_the_officers_met() {
     .unwrap();
     let (now, since) = ("now()", "now() - interval '7 days'");
     let sql = format!(
-        "EXPLAIN SELECT o.id, {} AS duty FROM officers o WHERE o.last_geog IS NOT NULL AND o.status = 'available' \
+        "EXPLAIN SELECT o.id, dt.duty FROM officers o CROSS JOIN LATERAL (SELECT {} AS duty OFFSET 0) dt \
+         WHERE o.last_geog IS NOT NULL AND o.status = 'available' \
          AND {} ORDER BY o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.40, -34.55), 4326)::geography LIMIT 10",
         roster::pg_duty_sql("o.id", now, since),
-        roster::pg_on_duty_sql(now, since)
+        roster::pg_on_duty_sql("dt.duty")
     );
     let plan: Vec<String> = db
         .query_all_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
@@ -333,4 +334,7 @@ async fn availability_in_sql_reads_only_the_officers_met() {
     assert!(plan.contains("officers_last_geog_gist"), "nearest first through the GiST index:\n{plan}");
     assert!(!plan.contains("hashed"), "no hash of the roster:\n{plan}");
     assert!(!plan.contains("Seq Scan on shifts"), "{plan}");
+    // The filter and the column share one computation: the roster is probed once per officer.
+    assert_eq!(plan.matches("on shifts").count(), 1, "{plan}");
+    assert_eq!(plan.matches("on leaves").count(), 1, "{plan}");
 }
