@@ -3,6 +3,7 @@
 // Leptos view types of the larger pages nest deeply; monomorphising them here needs more room.
 #![recursion_limit = "256"]
 
+pub mod admission;
 pub mod backup;
 pub mod bot;
 pub mod caa;

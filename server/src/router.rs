@@ -1,6 +1,7 @@
 //! The HTTP router and its middleware, in the order a request meets them:
 //! security headers → request id → trace → client address → same-origin check → body limit →
-//! (pages and server functions: session → page guard) → handler.
+//! deadline → (pages, server functions and the API: read admission → session → page guard)
+//! → handler.
 
 use axum::Router;
 use axum::http::HeaderName;
@@ -72,7 +73,13 @@ pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::guard_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit_login))
         .layer(axum::Extension(crate::ratelimit::RateLimiter::new(state.redis.clone())))
-        .layer(sessions);
+        .layer(sessions)
+        // Outside the sessions: a read waiting its turn has cost nothing yet. Health, metrics
+        // and the bundle's files are not queued.
+        .layer(axum::middleware::from_fn_with_state(
+            crate::admission::Reads::new(state.config.max_concurrent_reads),
+            crate::admission::admit,
+        ));
 
     let request_id = HeaderName::from_static(middleware::REQUEST_ID_HEADER);
     // With GAD_METRICS_ADDR the metrics are on the operations listener only ([`operations`]);
