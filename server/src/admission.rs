@@ -34,15 +34,33 @@ pub async fn admit(State(reads): State<Reads>, request: Request, next: Next) -> 
     let Some(semaphore) = reads.0.filter(|_| matches!(*request.method(), Method::GET | Method::HEAD)) else {
         return next.run(request).await;
     };
-    let waiting = metrics::gauge!("gad_http_reads_waiting");
-    waiting.increment(1.0);
     // Tokio's semaphore is fair: places are given in the order they were asked for. It is
     // never closed, so acquiring cannot fail.
-    let permit = semaphore.acquire_owned().await;
-    waiting.decrement(1.0);
+    let permit = {
+        let _waiting = Waiting::start();
+        semaphore.acquire_owned().await
+    };
     let response = next.run(request).await;
     drop(permit);
     response
+}
+
+/// One read counted in `gad_http_reads_waiting` for as long as it lives: a client that goes
+/// away while its read waits drops it, and the count stays true.
+struct Waiting(metrics::Gauge);
+
+impl Waiting {
+    fn start() -> Self {
+        let gauge = metrics::gauge!("gad_http_reads_waiting");
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 #[cfg(test)]
