@@ -245,41 +245,49 @@ impl OfficerRow {
 const OFFICER_COLUMNS: &str = "o.id AS officer_id, o.code, o.first_name, o.last_name, o.status, \
      o.last_lat AS lat, o.last_lon AS lon, o.last_position_at AS position_at";
 
+/// The PostgreSQL statement of a circle search. The search point is `$1`/`$2` wherever it
+/// appears: the KNN scan's order, the `knn` column and the distance share one expression, so
+/// even the generic plan (a prepared statement's, from its sixth run) knows the scan's rows
+/// come ordered by `knn` and sorts them incrementally, reading one row past the cut. (Bound
+/// as separate parameters, as pgbench binds each use of a variable, the generic plan sorts all
+/// of the inner limit's rows: six times the duty probes.)
+fn pg_officers_near(search: &OfficerSearch) -> Statement {
+    let mut p = Params(vec![search.lon.into(), search.lat.into()]);
+    let radius = p.push(search.radius_m);
+    let at = roster_now();
+    let (now, since) = (p.push(at), p.push(at - chrono::Duration::days(roster::ROSTER_LOOKBACK_DAYS)));
+    // No ST_DWithin here: with it, PostgreSQL's custom plans (a connection's first five
+    // executions of a prepared statement) chose a bitmap of the status and GIST indexes
+    // and a sort of every officer in the circle (≈ 20 ms at 100 000 officers) instead of
+    // the KNN scan (≈ 0.5 ms). The KNN scan returns officers nearest first, so the radius
+    // is applied to its result (`within`): once one is too far, so are all the rest.
+    // The duty once per officer read, as a column the filter and the answer share: a
+    // lateral subquery that `OFFSET 0` keeps from being flattened (flattened, its
+    // expression would be copied into the filter and the column, and run twice).
+    let duty = roster::pg_duty_sql("o.id", &now, &since);
+    let mut sql = format!(
+        "SELECT {OFFICER_COLUMNS}, ST_Distance(o.last_geog, {PG_POINT}, false) AS distance_m, \
+         o.last_geog <-> {PG_POINT} AS knn, dt.duty \
+         FROM officers o CROSS JOIN LATERAL (SELECT {duty} AS duty OFFSET 0) dt \
+         WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL"
+    );
+    if let Some(status) = search.status {
+        sql += &format!(" AND o.status = {}", p.push(status.as_str()));
+    }
+    if let Some(since) = search.seen_since {
+        sql += &format!(" AND o.last_position_at >= {}", p.push(since));
+    }
+    if search.on_duty {
+        sql += &format!(" AND {}", roster::pg_on_duty_sql("dt.duty"));
+    }
+    let sql = knn_ordered(sql, "o.last_geog", "officer_id", &mut p, search.limit, Some(&radius));
+    Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0)
+}
+
 /// Officers (not deleted, with a known position) within the circle, nearest first, ties by id.
 async fn officers_near(state: &AppState, search: OfficerSearch) -> AppResult<Vec<NearbyOfficer>> {
     let rows = if is_postgres(state) {
-        let mut p = Params(vec![search.lon.into(), search.lat.into()]);
-        let radius = p.push(search.radius_m);
-        let at = roster_now();
-        let (now, since) = (p.push(at), p.push(at - chrono::Duration::days(roster::ROSTER_LOOKBACK_DAYS)));
-        // No ST_DWithin here: with it, PostgreSQL's custom plans (a connection's first five
-        // executions of a prepared statement) chose a bitmap of the status and GIST indexes
-        // and a sort of every officer in the circle (≈ 20 ms at 100 000 officers) instead of
-        // the KNN scan (≈ 0.5 ms). The KNN scan returns officers nearest first, so the radius
-        // is applied to its result (`within`): once one is too far, so are all the rest.
-        // The duty once per officer read, as a column the filter and the answer share: a
-        // lateral subquery that `OFFSET 0` keeps from being flattened (flattened, its
-        // expression would be copied into the filter and the column, and run twice).
-        let duty = roster::pg_duty_sql("o.id", &now, &since);
-        let mut sql = format!(
-            "SELECT {OFFICER_COLUMNS}, ST_Distance(o.last_geog, {PG_POINT}, false) AS distance_m, \
-             o.last_geog <-> {PG_POINT} AS knn, dt.duty \
-             FROM officers o CROSS JOIN LATERAL (SELECT {duty} AS duty OFFSET 0) dt \
-             WHERE o.deleted_at IS NULL AND o.last_geog IS NOT NULL AND o.last_position_at IS NOT NULL"
-        );
-        if let Some(status) = search.status {
-            sql += &format!(" AND o.status = {}", p.push(status.as_str()));
-        }
-        if let Some(since) = search.seen_since {
-            sql += &format!(" AND o.last_position_at >= {}", p.push(since));
-        }
-        if search.on_duty {
-            sql += &format!(" AND {}", roster::pg_on_duty_sql("dt.duty"));
-        }
-        let sql = knn_ordered(sql, "o.last_geog", "officer_id", &mut p, search.limit, Some(&radius));
-        OfficerRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
-            .all(&state.db)
-            .await?
+        OfficerRow::find_by_statement(pg_officers_near(&search)).all(&state.db).await?
     } else {
         let (min_lat, max_lat, lon_range) = BBox::around(search.lat, search.lon, search.radius_m);
         let mut query = officers::Entity::find()
@@ -379,7 +387,15 @@ pub async fn nearest_available(
         errors.add("fresh_within", "La antigüedad máxima de la posición debe ser positiva.");
     }
     errors.finish()?;
-    let search = OfficerSearch {
+    let mut found = officers_near(state, available_search(lat, lon, radius_m, fresh_within, limit)).await?;
+    for officer in &mut found {
+        officer.dispatchable = true;
+    }
+    Ok(found)
+}
+
+fn available_search(lat: f64, lon: f64, radius_m: f64, fresh_within: chrono::Duration, limit: u64) -> OfficerSearch {
+    OfficerSearch {
         lat,
         lon,
         radius_m,
@@ -387,12 +403,19 @@ pub async fn nearest_available(
         seen_since: Some(cutoff(fresh_within)),
         on_duty: true,
         limit,
-    };
-    let mut found = officers_near(state, search).await?;
-    for officer in &mut found {
-        officer.dispatchable = true;
     }
-    Ok(found)
+}
+
+/// The PostgreSQL statement [`nearest_available`] runs, unvalidated: for a test that asks
+/// PostgreSQL how it plans the real thing.
+pub fn nearest_available_statement(
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+    fresh_within: chrono::Duration,
+    limit: u64,
+) -> Statement {
+    pg_officers_near(&available_search(lat, lon, radius_m, fresh_within, limit))
 }
 
 /// Whether dispatch would send `officer` now: available with a fresh position (SPEC §4,

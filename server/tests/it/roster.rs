@@ -284,14 +284,19 @@ async fn roster_permissions_and_validation(backend: Backend) {
 }
 on_both_backends!(roster_permissions_and_validation);
 
-/// On PostgreSQL, availability inside the PostGIS queries stays two index probes per officer
-/// the nearest-first scan meets, however large the roster: no hash of every shift on record
-/// (built before the first officer is read; PostgreSQL chose one for an `EXISTS` form, 30 ms
-/// a search at 100 000 officers) and no JIT compilation (15–20 ms a call).
+/// On PostgreSQL, the nearest-available search (the statement `nearest_available` runs, not a
+/// copy) reads only the officers its KNN scan meets, under both plans a prepared statement
+/// gets: a custom plan (a connection's first five runs) and the generic plan (every run after).
+/// Availability stays two index probes per officer met, however large the roster: no hash of
+/// every shift on record (built before the first officer is read; PostgreSQL chose one for an
+/// `EXISTS` form, 30 ms a search at 100 000 officers), no JIT compilation (15–20 ms a call),
+/// and the tie-break sort is incremental over the KNN order (a full sort reads every row of the
+/// inner limit: six times the probes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn availability_in_sql_reads_only_the_officers_met() {
-    use gad_core::services::roster;
-    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    use gad_core::services::geo;
+    use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
     let app = TestApp::spawn(Backend::Postgres).await;
     let db = &app.state.db;
     let show = db.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SHOW jit")).await.unwrap().unwrap();
@@ -315,26 +320,31 @@ async fn availability_in_sql_reads_only_the_officers_met() {
     )
     .await
     .unwrap();
-    let (now, since) = ("now()", "now() - interval '7 days'");
-    let sql = format!(
-        "EXPLAIN SELECT o.id, dt.duty FROM officers o CROSS JOIN LATERAL (SELECT {} AS duty OFFSET 0) dt \
-         WHERE o.last_geog IS NOT NULL AND o.status = 'available' \
-         AND {} ORDER BY o.last_geog <-> ST_SetSRID(ST_MakePoint(-58.40, -34.55), 4326)::geography LIMIT 10",
-        roster::pg_duty_sql("o.id", now, since),
-        roster::pg_on_duty_sql("dt.duty")
-    );
-    let plan: Vec<String> = db
-        .query_all_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get_by_index::<String>(0).unwrap())
-        .collect();
-    let plan = plan.join("\n");
-    assert!(plan.contains("officers_last_geog_gist"), "nearest first through the GiST index:\n{plan}");
-    assert!(!plan.contains("hashed"), "no hash of the roster:\n{plan}");
-    assert!(!plan.contains("Seq Scan on shifts"), "{plan}");
-    // The filter and the column share one computation: the roster is probed once per officer.
-    assert_eq!(plan.matches("on shifts").count(), 1, "{plan}");
-    assert_eq!(plan.matches("on leaves").count(), 1, "{plan}");
+
+    let limit = 10;
+    let statement = geo::nearest_available_statement(-34.55, -58.40, 5_000.0, chrono::Duration::minutes(60), limit);
+    let values = statement.values.as_ref().map(|v| v.0.clone()).unwrap_or_default();
+    let arguments: Vec<String> = values.iter().map(|v| PostgresQueryBuilder.value_to_string(v)).collect();
+    let txn = db.begin().await.unwrap();
+    txn.execute_unprepared(&format!("PREPARE nearest AS {}", statement.sql)).await.unwrap();
+    let explain = async |mode: &str| {
+        txn.execute_unprepared(&format!("SET LOCAL plan_cache_mode = {mode}")).await.unwrap();
+        let sql = format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE nearest({})", arguments.join(", "));
+        let rows = txn.query_all_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await.unwrap();
+        rows.iter().map(|row| row.try_get_by_index::<String>(0).unwrap()).collect::<Vec<_>>().join("\n")
+    };
+    for mode in ["force_custom_plan", "force_generic_plan"] {
+        let plan = explain(mode).await;
+        assert!(plan.contains("officers_last_geog_gist"), "{mode}: nearest first through the GiST index:\n{plan}");
+        assert!(!plan.contains("hashed"), "{mode}: no hash of the roster:\n{plan}");
+        assert!(!plan.contains("Seq Scan on shifts"), "{mode}:\n{plan}");
+        // The filter and the column share one computation: the roster is probed once per officer.
+        assert_eq!(plan.matches("on shifts").count(), 1, "{mode}:\n{plan}");
+        assert_eq!(plan.matches("on leaves").count(), 1, "{mode}:\n{plan}");
+        // Ties broken over the KNN order, one row past the cut, not the whole inner limit sorted.
+        assert!(plan.contains("Incremental Sort") && plan.contains("Presorted Key: nearest.knn"), "{mode}:\n{plan}");
+        let inner = plan.lines().find(|l| l.contains("->  Nested Loop")).unwrap_or_default();
+        assert!(inner.contains(&format!("rows={} ", limit + 1)), "{mode}: {limit} kept, one more read:\n{plan}");
+    }
+    txn.rollback().await.unwrap();
 }
