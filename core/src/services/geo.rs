@@ -280,7 +280,7 @@ fn pg_officers_near(search: &OfficerSearch) -> Statement {
     if search.on_duty {
         sql += &format!(" AND {}", roster::pg_on_duty_sql("dt.duty"));
     }
-    let sql = knn_ordered(sql, "o.last_geog", "officer_id", &mut p, search.limit, Some(&radius));
+    let sql = knn_ordered(sql, "o.last_geog", "officer_id", search.limit, Some(&radius));
     Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0)
 }
 
@@ -354,10 +354,14 @@ fn cutoff(fresh_within: chrono::Duration) -> DateTime<Utc> {
 /// there for the tie-break. `within` (a radius parameter) keeps only the rows that close.
 /// The slack costs nothing when there is no tie: the outer sort is incremental over the
 /// KNN order, so PostgreSQL reads one row past the cut and stops (`EXPLAIN ANALYZE`).
-fn knn_ordered(inner: String, geog: &str, id: &str, p: &mut Params, limit: u64, within: Option<&str>) -> String {
+///
+/// Both limits are written into the SQL, not bound: PostgreSQL estimates a bound LIMIT as a
+/// tenth of the table, so the generic plan looked costlier than any custom one and every call
+/// was planned afresh (`crate::db::with_literal_limit`). They are numbers of ours.
+fn knn_ordered(inner: String, geog: &str, id: &str, limit: u64, within: Option<&str>) -> String {
     const TIE_SLACK: u64 = 50;
-    let inner_limit = p.push(limit_i64(limit + TIE_SLACK));
-    let outer_limit = p.push(limit_i64(limit));
+    let inner_limit = limit.saturating_add(TIE_SLACK);
+    let outer_limit = limit;
     let within = within.map(|radius| format!("WHERE distance_m <= {radius} ")).unwrap_or_default();
     format!(
         "SELECT nearest.* FROM ({inner} ORDER BY {geog} <-> {PG_POINT} LIMIT {inner_limit}) nearest \
@@ -664,7 +668,7 @@ pub async fn tasks_within_radius(
              WHERE ST_DWithin(t.geog, {PG_POINT}, {radius}, false)"
         );
         pg_task_filters(&mut sql, &mut p, visibility, only_open);
-        let sql = knn_ordered(sql, "t.geog", "task_id", &mut p, limit, None);
+        let sql = knn_ordered(sql, "t.geog", "task_id", limit, None);
         TaskRow::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0))
             .all(&state.db)
             .await?

@@ -347,4 +347,24 @@ async fn availability_in_sql_reads_only_the_officers_met() {
         assert!(inner.contains(&format!("rows={} ", limit + 1)), "{mode}: {limit} kept, one more read:\n{plan}");
     }
     txn.rollback().await.unwrap();
+
+    // Left to choose, PostgreSQL settles on the generic plan after five custom ones (with the
+    // limits bound, it priced the generic plan at a tenth of the officers and planned every
+    // call afresh).
+    let txn = db.begin().await.unwrap();
+    for _ in 0..8 {
+        txn.query_all_raw(statement.clone()).await.unwrap();
+    }
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            [statement.sql.clone().into()],
+        ))
+        .await
+        .unwrap()
+        .expect("the search is prepared on this connection");
+    let (generic, custom): (i64, i64) = (row.try_get_by_index(0).unwrap(), row.try_get_by_index(1).unwrap());
+    assert!(generic >= 3 && custom <= 5, "{generic} generic plans, {custom} custom");
+    txn.rollback().await.unwrap();
 }

@@ -568,16 +568,20 @@ pub async fn query_shared(
 }
 
 /// The statement of one page of the list (one row more than `limit`, to know whether another
-/// page follows), or `None` when the actor can see nothing. Public so a test can ask
-/// PostgreSQL how it plans every sort.
+/// page follows), or `None` when the actor can see nothing. Its LIMIT is written, not bound,
+/// so PostgreSQL's prepared statement can settle on a generic plan
+/// ([`crate::db::with_literal_limit`]). Public so a test can ask PostgreSQL how it plans every
+/// sort.
 pub fn page_query(
     state: &AppState,
     actor: &Actor,
     filter: &TaskFilter,
     cursor: Option<Cursor>,
     limit: u32,
-) -> AppResult<Option<Select<tasks::Entity>>> {
-    Ok(filtered(state, actor, filter)?.map(|query| ordered(query, filter, cursor).limit(u64::from(limit) + 1)))
+) -> AppResult<Option<Statement>> {
+    let backend = state.db.get_database_backend();
+    Ok(filtered(state, actor, filter)?
+        .map(|query| crate::db::with_literal_limit(ordered(query, filter, cursor), backend, u64::from(limit) + 1)))
 }
 
 /// Counts stop here: the list says "más de 10 000" rather than read every matching row.
@@ -634,8 +638,9 @@ pub(super) async fn compute_query(state: &AppState, actor: &Actor, filter: TaskF
 pub(super) async fn fetch_page(
     state: &AppState,
     filter: &TaskFilter,
-    query: Select<tasks::Entity>,
+    statement: Statement,
 ) -> AppResult<Vec<tasks::Model>> {
+    let query = tasks::Entity::find().from_raw_sql(statement);
     if clean(filter.text.clone()).is_some() && state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // A search is planned for its own text, never with a cached generic plan: a common
         // text reads the list's index in order, a rare one the trigram index, and the generic
