@@ -302,12 +302,12 @@ async fn availability_in_sql_reads_only_the_officers_met() {
     let show = db.query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SHOW jit")).await.unwrap().unwrap();
     assert_eq!(show.try_get_by_index::<String>(0).unwrap(), "off");
 
-    // 4 000 officers around a point, half of them with a 12×36 roster over two weeks.
+    // 40 000 officers around a point, half of them with a 12×36 roster over two weeks.
     db.execute_unprepared(
         "INSERT INTO officers (code, first_name, last_name, rank, unit, status, last_lat, last_lon, last_position_at, \
          last_position_source) SELECT 'RO-' || i, 'Ana', 'Roster ' || i, 'Agente', 'Unidad 1', 'available', \
          -34.60 + random() * 0.1, -58.45 + random() * 0.1, now(), 'api' \
-         FROM generate_series(1, 4000) AS i",
+         FROM generate_series(1, 40000) AS i",
     )
     .await
     .unwrap();
@@ -355,16 +355,7 @@ async fn availability_in_sql_reads_only_the_officers_met() {
     for _ in 0..8 {
         txn.query_all_raw(statement.clone()).await.unwrap();
     }
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-            [statement.sql.clone().into()],
-        ))
-        .await
-        .unwrap()
-        .expect("the search is prepared on this connection");
-    let (generic, custom): (i64, i64) = (row.try_get_by_index(0).unwrap(), row.try_get_by_index(1).unwrap());
+    let (generic, custom) = common::plans_of(&txn, &statement.sql).await;
     assert!(generic >= 3 && custom <= 5, "{generic} generic plans, {custom} custom");
     txn.rollback().await.unwrap();
 }

@@ -1271,21 +1271,6 @@ async fn every_sort_reads_in_index_order(backend: Backend) {
 }
 on_both_backends!(every_sort_reads_in_index_order);
 
-/// How many times PostgreSQL planned `sql` on this connection: (generic, custom).
-async fn plans_of(txn: &sea_orm::DatabaseTransaction, sql: &str) -> (i64, i64) {
-    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
-    let row = txn
-        .query_one_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-            [sql.into()],
-        ))
-        .await
-        .unwrap()
-        .expect("the statement is prepared on this connection");
-    (row.try_get_by_index(0).unwrap(), row.try_get_by_index(1).unwrap())
-}
-
 /// On PostgreSQL a page of the list is planned once per connection, not on every call: its
 /// prepared statement settles on the generic plan (with the page's LIMIT bound, PostgreSQL
 /// priced the generic plan at a tenth of the table and planned every call afresh: 30 % of the
@@ -1316,7 +1301,7 @@ async fn a_list_page_is_not_planned_on_every_call() {
         for _ in 0..8 {
             txn.query_all_raw(page.clone()).await.unwrap();
         }
-        let (generic, custom) = plans_of(&txn, &page.sql).await;
+        let (generic, custom) = common::plans_of(&txn, &page.sql).await;
         assert!(generic >= 3 && custom <= 5, "{:?}: {generic} generic plans, {custom} custom:\n{}", who.role, page.sql);
         txn.rollback().await.unwrap();
     }

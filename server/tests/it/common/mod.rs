@@ -441,3 +441,18 @@ pub async fn away_from_minute_edge() {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
+
+/// How many times PostgreSQL planned `sql` on this connection: (generic, custom).
+pub async fn plans_of(txn: &sea_orm::DatabaseTransaction, sql: &str) -> (i64, i64) {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            [sql.into()],
+        ))
+        .await
+        .unwrap()
+        .expect("the statement is prepared on this connection");
+    (row.try_get_by_index(0).unwrap(), row.try_get_by_index(1).unwrap())
+}
