@@ -21,6 +21,17 @@ pub fn with_literal_limit(query: impl sea_orm::QueryTrait, backend: sea_orm::DbB
     statement
 }
 
+/// The first `n` rows of `query` (which has no limit of its own), with the LIMIT written
+/// ([`with_literal_limit`]): how the paged lists read a page.
+pub async fn first_rows<E: sea_orm::EntityTrait>(
+    db: &DatabaseConnection,
+    query: sea_orm::Select<E>,
+    n: u64,
+) -> AppResult<Vec<E::Model>> {
+    let statement = with_literal_limit(query, db.get_database_backend(), n);
+    Ok(E::find().from_raw_sql(statement).all(db).await?)
+}
+
 /// Opens the pool. For a SQLite file the parent directory is created and WAL is enabled.
 pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
     let url = config.database_url.expose();
@@ -38,10 +49,15 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         // No idle reaping and no lifetime: sqlx 0.9.0's maintenance task, which does both, can
         // spin a core for ever once its idle count wraps below zero (a race in the pool's
         // release; launchbadge/sqlx#3645, fixed upstream after 0.9.0) — seen here as a
-        // `gad backup` that never exited. Connections are tested before each use, so one the
-        // server dropped is replaced on demand.
+        // `gad backup` that never exited. A connection idle for a second or more is tested
+        // before use, so one the server dropped is replaced on demand.
         .idle_timeout(None::<Duration>)
         .max_lifetime(None::<Duration>)
+        // sqlx tests every connection on its way back to the pool (a round trip, off the
+        // request's path) and, by default, again on its way out (a round trip before every
+        // statement run outside a transaction). A connection back for less than a second has
+        // just passed the first test: only one idle longer is tested again.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
