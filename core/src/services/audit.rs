@@ -330,7 +330,7 @@ async fn rows_to_dto(state: &AppState, rows: Vec<audit_log::Model>) -> AppResult
 pub async fn list(state: &AppState, actor: &Actor, filter: AuditFilter) -> AppResult<Page<AuditRow>> {
     require(actor, Capability::ReadAudit)?;
     let limit = filter.limit.unwrap_or(50).clamp(1, 500);
-    let rows = filtered(&filter)?.limit(u64::from(limit) + 1).all(&state.db).await?;
+    let rows = crate::db::first_rows(&state.db, filtered(&filter)?, u64::from(limit) + 1).await?;
     let more = rows.len() > limit as usize;
     let items = rows_to_dto(state, rows.into_iter().take(limit as usize).collect()).await?;
     let next_cursor = if more { items.last().map(|r| r.id.to_string()) } else { None };
@@ -348,7 +348,7 @@ pub async fn export_csv(state: &AppState, actor: &Actor, filter: AuditFilter) ->
         let (state, filter) = (state.clone(), filter.clone());
         async move {
             let page = AuditFilter { cursor: before.map(|id| id.to_string()), ..filter };
-            let rows = filtered(&page)?.limit(u64::from(PAGE_ROWS) + 1).all(&state.db).await?;
+            let rows = crate::db::first_rows(&state.db, filtered(&page)?, u64::from(PAGE_ROWS) + 1).await?;
             let more = rows.len() > PAGE_ROWS as usize;
             let rows = rows_to_dto(&state, rows.into_iter().take(PAGE_ROWS as usize).collect()).await?;
             let next = if more { rows.last().map(|r| r.id) } else { None };

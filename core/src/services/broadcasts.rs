@@ -194,7 +194,8 @@ pub async fn list(
     if let Some(group_id) = group_id {
         query = query.filter(broadcasts::Column::GroupId.eq(group_id));
     }
-    let rows = query.order_by_desc(broadcasts::Column::Id).limit(u64::from(limit) + 1).all(&state.db).await?;
+    let rows =
+        crate::db::first_rows(&state.db, query.order_by_desc(broadcasts::Column::Id), u64::from(limit) + 1).await?;
     let more = rows.len() > limit as usize;
     let mut items = Vec::new();
     for row in rows.into_iter().take(limit as usize) {

@@ -204,7 +204,8 @@ pub async fn list(
     if let Some(status) = status {
         query = query.filter(feedback::Column::Status.eq(status));
     }
-    let rows = query.order_by_desc(feedback::Column::Id).limit(u64::from(limit) + 1).all(&state.db).await?;
+    let rows =
+        crate::db::first_rows(&state.db, query.order_by_desc(feedback::Column::Id), u64::from(limit) + 1).await?;
     let more = rows.len() > limit as usize;
     let mut items = Vec::new();
     for row in rows.into_iter().take(limit as usize) {

@@ -2,7 +2,7 @@
 //! person's logbook, admins included; writing needs a token that may write.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::actor::Actor;
 use crate::db::WriteTxn;
@@ -70,7 +70,7 @@ pub async fn list(
         let before: i64 = before.parse().map_err(|_| AppError::validation("cursor", "Cursor inválido."))?;
         query = query.filter(notes::Column::Id.lt(before));
     }
-    let rows = query.order_by_desc(notes::Column::Id).limit(u64::from(limit) + 1).all(&state.db).await?;
+    let rows = crate::db::first_rows(&state.db, query.order_by_desc(notes::Column::Id), u64::from(limit) + 1).await?;
     let more = rows.len() > limit as usize;
     let items: Vec<Note> = rows.into_iter().take(limit as usize).map(|r| dto(state, r)).collect();
     let next_cursor = if more { items.last().map(|n| n.id.to_string()) } else { None };

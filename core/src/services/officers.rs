@@ -528,7 +528,7 @@ async fn query_officers(
     if let Some(after) = after {
         query = query.filter(officers::Column::Id.gt(after));
     }
-    let mut rows = query.order_by_asc(officers::Column::Id).limit(limit + 1).all(&state.db).await?;
+    let mut rows = crate::db::first_rows(&state.db, query.order_by_asc(officers::Column::Id), limit + 1).await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         rows.last().map(|o| o.id.to_string())

@@ -164,7 +164,7 @@ use crate::services::officers;
 use contract::Page;
 use contract::domain::AuditSeverity;
 use contract::users::{ApiTokenInfo, CreatedApiToken, CreatedUser, LinkCode, NewUserInput, UserSummary, UserUpdate};
-use sea_orm::{Condition, PaginatorTrait, QueryOrder, QuerySelect};
+use sea_orm::{Condition, PaginatorTrait, QueryOrder};
 
 mod links;
 mod tokens;
@@ -281,7 +281,7 @@ pub async fn list(
                 .add(like(users::Column::Dni)),
         );
     }
-    let rows = query.order_by_asc(users::Column::Id).limit(u64::from(limit) + 1).all(&state.db).await?;
+    let rows = crate::db::first_rows(&state.db, query.order_by_asc(users::Column::Id), u64::from(limit) + 1).await?;
     let more = rows.len() > limit as usize;
     let items: Vec<UserSummary> = rows.iter().take(limit as usize).map(summary).collect();
     let next_cursor = if more { items.last().map(|u| u.id.to_string()) } else { None };
