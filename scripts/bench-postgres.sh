@@ -180,7 +180,20 @@ bare() {
   printf "| %s (bare SQL, pgbench) | %s TPS | | | | |\n" "$1" "$tps"
 }
 
+# GAD's list page as `services::tasks::page_query` writes it: the summary's columns and each
+# task's officers in one statement.
 cat >"$WORK/list.sql" <<'SQL'
+SELECT "tasks"."id", "tasks"."code", "tasks"."title", "tasks"."task_type", "tasks"."priority", "tasks"."status",
+  "tasks"."scheduled_start", "tasks"."scheduled_end", "tasks"."supervisor_id", "tasks"."lat", "tasks"."lon",
+  "tasks"."location_text", "tasks"."sla_due_at", "tasks"."created_at",
+  (SELECT json_agg(json_build_array(o.id, o.first_name || ' ' || o.last_name) ORDER BY a.id)::text
+   FROM task_assignments a JOIN officers o ON o.id = a.officer_id
+   WHERE a.task_id = "tasks"."id" AND o.deleted_at IS NULL) AS "officers"
+FROM "tasks" WHERE "tasks"."deleted_at" IS NULL
+ORDER BY "tasks"."scheduled_start" IS NULL ASC, "tasks"."scheduled_start" ASC, "tasks"."id" ASC LIMIT 51;
+SQL
+# The bare query of the runs before the officers joined it (whole rows, officers read apart).
+cat >"$WORK/list-rows.sql" <<'SQL'
 SELECT * FROM tasks WHERE deleted_at IS NULL ORDER BY (scheduled_start IS NULL), scheduled_start, id LIMIT 51;
 SQL
 cat >"$WORK/search.sql" <<'SQL'
@@ -252,6 +265,7 @@ for size in $SIZES; do
   bench "GET /api/v1/tasks?limit=50, cache warm" "$PORT_warm" "$WARM" "/api/v1/tasks?limit=50"
   bench "the same, cache bypassed" "$PORT_cold" "$COLD" "/api/v1/tasks?limit=50"
   bare "its list query" "$WORK/list.sql"
+  bare "its rows alone, as the earlier runs' bare query" "$WORK/list-rows.sql"
   bench "search q=corrientes, cache bypassed" "$PORT_cold" "$COLD" "/api/v1/tasks?limit=50&q=corrientes"
   bare "its search query" "$WORK/search.sql"
   bench "SSR /tareas, cache warm" "$PORT_warm" "$WARM" "/tareas"

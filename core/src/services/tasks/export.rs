@@ -36,10 +36,10 @@ pub async fn export_csv(state: &AppState, actor: &Actor, filter: TaskFilter) -> 
             if !visible {
                 return Ok((Vec::new(), None));
             }
-            let Some(query) = page_query(&state, &actor, &filter, cursor, PAGE_ROWS)? else {
+            let Some(query) = export_page_query(&state, &actor, &filter, cursor, PAGE_ROWS)? else {
                 return Ok((Vec::new(), None));
             };
-            let mut rows = fetch_page(&state, &filter, query).await?;
+            let mut rows: Vec<tasks::Model> = fetch_page(&state, &filter, query).await?;
             let more = rows.len() > PAGE_ROWS as usize;
             rows.truncate(PAGE_ROWS as usize);
             let next = if more { rows.last().map(|t| cursor_of(&filter, t)) } else { None };
@@ -54,7 +54,7 @@ async fn write_rows(state: &AppState, rows: Vec<tasks::Model>) -> AppResult<Vec<
     let mut supervisor_ids: Vec<i64> = rows.iter().filter_map(|t| t.supervisor_id).collect();
     supervisor_ids.sort_unstable();
     supervisor_ids.dedup();
-    let supervisors = names_of(state, supervisor_ids).await?;
+    let supervisors = names_of(state, &state.db, supervisor_ids).await?;
     let tz = state.config.timezone;
     let time = |t: Option<DateTime<Utc>>| t.map(|t| local_time(t, tz)).unwrap_or_default();
     let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();

@@ -7,12 +7,16 @@ use super::*;
 /// One task as `actor` may see it (officers: only tasks assigned to them).
 pub async fn detail(state: &AppState, actor: &Actor, id: i64) -> AppResult<TaskDetail> {
     let task = find_visible(&state.db, actor, id).await?;
-    load_detail(state, actor, task).await
+    load_detail(state, &state.db, actor, task).await
 }
 
 /// Full names of the given users that are not deleted, for the lists and a task's page: the
 /// supervisors' and admins' from [`staff_names`] (cached), anyone else's read.
-pub(super) async fn names_of(state: &AppState, mut ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
+pub(super) async fn names_of(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    mut ids: Vec<i64>,
+) -> AppResult<HashMap<i64, String>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -25,7 +29,7 @@ pub(super) async fn names_of(state: &AppState, mut ids: Vec<i64>) -> AppResult<H
         }
         None => true,
     });
-    names.extend(user_names(&state.db, ids).await?);
+    names.extend(user_names(db, ids).await?);
     Ok(names)
 }
 
@@ -80,9 +84,15 @@ struct HistoryRow {
     user_deleted_at: Option<DateTime<Utc>>,
 }
 
-/// The detail of `task` for `actor`, without a visibility check (callers have done it).
-pub(crate) async fn load_detail(state: &AppState, actor: &Actor, task: tasks::Model) -> AppResult<TaskDetail> {
-    let db = &state.db;
+/// The detail of `task` for `actor`, without a visibility check (callers have done it), read
+/// through `db`: a write passes its transaction, so the detail it answers with is read on the
+/// connection it already holds (no other taken from the pool) and shows exactly what it wrote.
+pub(crate) async fn load_detail(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    task: tasks::Model,
+) -> AppResult<TaskDetail> {
     let tz = state.config.timezone;
     let assignments: Vec<TaskAssignmentInfo> = task_assignments::Entity::find()
         .filter(task_assignments::Column::TaskId.eq(task.id))
@@ -142,7 +152,7 @@ pub(crate) async fn load_detail(state: &AppState, actor: &Actor, task: tasks::Mo
         .chain([task.created_by])
         .filter(|id| !rows.iter().any(|r| r.changed_by == Some(*id)))
         .collect();
-    names.extend(names_of(state, people).await?);
+    names.extend(names_of(state, db, people).await?);
     let history = rows
         .into_iter()
         .map(|h| TaskHistoryEntry {
@@ -302,7 +312,7 @@ pub(super) async fn summarize(state: &AppState, rows: Vec<tasks::Model>) -> AppR
     let mut supervisor_ids: Vec<i64> = rows.iter().filter_map(|t| t.supervisor_id).collect();
     supervisor_ids.sort_unstable();
     supervisor_ids.dedup();
-    let supervisors = names_of(state, supervisor_ids).await?;
+    let supervisors = names_of(state, &state.db, supervisor_ids).await?;
     let tz = state.config.timezone;
     Ok(rows
         .into_iter()
@@ -470,22 +480,48 @@ pub(super) fn priority_rank_expr() -> sea_orm::sea_query::SimpleExpr {
     Expr::cust(PRIORITY_RANK_SQL)
 }
 
-pub(super) fn sort_key(sort: TaskSort, t: &tasks::Model) -> Option<SortKey> {
-    match sort {
-        TaskSort::ScheduledStart => t.scheduled_start.map(SortKey::Time),
-        TaskSort::Due => t.sla_due_at.map(SortKey::Time),
-        TaskSort::Priority => Some(SortKey::Rank(priority_rank(t.priority))),
-        TaskSort::CreatedAt => Some(SortKey::Time(t.created_at)),
-        TaskSort::Code => Some(SortKey::Text(t.code.clone())),
+/// A row a cursor can be taken from: a task, or a list page's summary of one.
+pub(super) trait Sorted {
+    fn sort_key(&self, sort: TaskSort) -> Option<SortKey>;
+    fn row_id(&self) -> i64;
+}
+
+impl Sorted for tasks::Model {
+    fn sort_key(&self, sort: TaskSort) -> Option<SortKey> {
+        match sort {
+            TaskSort::ScheduledStart => self.scheduled_start.map(SortKey::Time),
+            TaskSort::Due => self.sla_due_at.map(SortKey::Time),
+            TaskSort::Priority => Some(SortKey::Rank(priority_rank(self.priority))),
+            TaskSort::CreatedAt => Some(SortKey::Time(self.created_at)),
+            TaskSort::Code => Some(SortKey::Text(self.code.clone())),
+        }
+    }
+    fn row_id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Sorted for TaskSummary {
+    fn sort_key(&self, sort: TaskSort) -> Option<SortKey> {
+        match sort {
+            TaskSort::ScheduledStart => self.scheduled_start_at.map(SortKey::Time),
+            TaskSort::Due => self.sla_due_at.map(SortKey::Time),
+            TaskSort::Priority => Some(SortKey::Rank(priority_rank(self.priority))),
+            TaskSort::CreatedAt => Some(SortKey::Time(self.created_at)),
+            TaskSort::Code => Some(SortKey::Text(self.code.clone())),
+        }
+    }
+    fn row_id(&self) -> i64 {
+        self.id
     }
 }
 
 /// Where the page after `t` starts.
-pub(super) fn cursor_of(filter: &TaskFilter, t: &tasks::Model) -> Cursor {
-    Cursor { s: filter.sort.as_str().into(), d: filter.descending, k: sort_key(filter.sort, t), i: t.id }
+pub(super) fn cursor_of(filter: &TaskFilter, t: &impl Sorted) -> Cursor {
+    Cursor { s: filter.sort.as_str().into(), d: filter.descending, k: t.sort_key(filter.sort), i: t.row_id() }
 }
 
-pub(super) fn encode_cursor(filter: &TaskFilter, t: &tasks::Model) -> String {
+pub(super) fn encode_cursor(filter: &TaskFilter, t: &impl Sorted) -> String {
     hex::encode(serde_json::to_vec(&cursor_of(filter, t)).unwrap_or_default())
 }
 
@@ -568,11 +604,83 @@ pub async fn query_shared(
 }
 
 /// The statement of one page of the list (one row more than `limit`, to know whether another
-/// page follows), or `None` when the actor can see nothing. Its LIMIT is written, not bound,
-/// so PostgreSQL's prepared statement can settle on a generic plan
+/// page follows), or `None` when the actor can see nothing: the columns a [`TaskSummary`]
+/// shows and, in the same statement, each task's officers (one round trip a page). Its LIMIT
+/// is written, not bound, so PostgreSQL's prepared statement can settle on a generic plan
 /// ([`crate::db::with_literal_limit`]). Public so a test can ask PostgreSQL how it plans every
 /// sort.
 pub fn page_query(
+    state: &AppState,
+    actor: &Actor,
+    filter: &TaskFilter,
+    cursor: Option<Cursor>,
+    limit: u32,
+) -> AppResult<Option<Statement>> {
+    use tasks::Column as C;
+    let backend = state.db.get_database_backend();
+    Ok(filtered(state, actor, filter)?.map(|query| {
+        let query = ordered(query, filter, cursor)
+            .select_only()
+            .columns([
+                C::Id,
+                C::Code,
+                C::Title,
+                C::TaskType,
+                C::Priority,
+                C::Status,
+                C::ScheduledStart,
+                C::ScheduledEnd,
+                C::SupervisorId,
+                C::Lat,
+                C::Lon,
+                C::LocationText,
+                C::SlaDueAt,
+                C::CreatedAt,
+            ])
+            .expr_as(Expr::cust(officers_json_sql(backend)), "officers");
+        crate::db::with_literal_limit(query, backend, u64::from(limit) + 1)
+    }))
+}
+
+/// A task's officers not deleted, in assignment order, as the JSON array `[[id, "name"], …]`
+/// (PostgreSQL: NULL for none; SQLite: `[]`), a correlated subquery of the list's page.
+fn officers_json_sql(backend: DatabaseBackend) -> &'static str {
+    match backend {
+        DatabaseBackend::Postgres => {
+            "(SELECT json_agg(json_build_array(o.id, o.first_name || ' ' || o.last_name) ORDER BY a.id)::text \
+             FROM task_assignments a JOIN officers o ON o.id = a.officer_id \
+             WHERE a.task_id = \"tasks\".\"id\" AND o.deleted_at IS NULL)"
+        }
+        _ => {
+            "(SELECT json_group_array(json_array(o.id, o.first_name || ' ' || o.last_name) ORDER BY a.id) \
+             FROM task_assignments a JOIN officers o ON o.id = a.officer_id \
+             WHERE a.task_id = \"tasks\".\"id\" AND o.deleted_at IS NULL)"
+        }
+    }
+}
+
+/// One row of [`page_query`].
+#[derive(sea_orm::FromQueryResult)]
+struct PageRow {
+    id: i64,
+    code: String,
+    title: String,
+    task_type: TaskType,
+    priority: TaskPriority,
+    status: TaskStatus,
+    scheduled_start: Option<DateTime<Utc>>,
+    scheduled_end: Option<DateTime<Utc>>,
+    supervisor_id: Option<i64>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    location_text: Option<String>,
+    sla_due_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    officers: Option<String>,
+}
+
+/// Every column of one page of tasks matching `filter`, for the CSV export.
+pub(super) fn export_page_query(
     state: &AppState,
     actor: &Actor,
     filter: &TaskFilter,
@@ -627,20 +735,60 @@ pub(super) async fn compute_query(state: &AppState, actor: &Actor, filter: TaskF
     let Some(query) = page_query(state, actor, &filter, cursor, limit)? else {
         return Ok(Page { items: Vec::new(), next_cursor: None });
     };
-    let mut rows = fetch_page(state, &filter, query).await?;
+    let mut rows: Vec<PageRow> = fetch_page(state, &filter, query).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|t| encode_cursor(&filter, t)) } else { None };
-    Ok(Page { items: summarize(state, rows).await?, next_cursor })
+    let items = summarize_page(state, rows).await?;
+    let next_cursor = if more { items.last().map(|t| encode_cursor(&filter, t)) } else { None };
+    Ok(Page { items, next_cursor })
+}
+
+/// A page's rows → summaries; the supervisors' names from [`names_of`] (cached for staff).
+async fn summarize_page(state: &AppState, rows: Vec<PageRow>) -> AppResult<Vec<TaskSummary>> {
+    let mut supervisor_ids: Vec<i64> = rows.iter().filter_map(|t| t.supervisor_id).collect();
+    supervisor_ids.sort_unstable();
+    supervisor_ids.dedup();
+    let supervisors = names_of(state, &state.db, supervisor_ids).await?;
+    let tz = state.config.timezone;
+    rows.into_iter()
+        .map(|t| {
+            let officers: Vec<(i64, String)> = match t.officers.as_deref() {
+                Some(json) => serde_json::from_str(json)
+                    .map_err(|e| AppError::internal(format!("officers of task {}: {e}", t.id)))?,
+                None => Vec::new(),
+            };
+            let (officer_ids, officers) = officers.into_iter().unzip();
+            Ok(TaskSummary {
+                id: t.id,
+                officers,
+                officer_ids,
+                supervisor: t.supervisor_id.and_then(|id| supervisors.get(&id).cloned()),
+                supervisor_id: t.supervisor_id,
+                scheduled_start: t.scheduled_start.map(|at| local_time(at, tz)),
+                scheduled_start_at: t.scheduled_start,
+                scheduled_end_at: t.scheduled_end,
+                created_at: t.created_at,
+                code: t.code,
+                title: t.title,
+                task_type: t.task_type,
+                priority: t.priority,
+                status: t.status,
+                lat: t.lat,
+                lon: t.lon,
+                location_text: t.location_text,
+                sla_due_at: t.sla_due_at,
+            })
+        })
+        .collect()
 }
 
 /// The rows of one page's statement.
-pub(super) async fn fetch_page(
+pub(super) async fn fetch_page<M: sea_orm::FromQueryResult>(
     state: &AppState,
     filter: &TaskFilter,
     statement: Statement,
-) -> AppResult<Vec<tasks::Model>> {
-    let query = tasks::Entity::find().from_raw_sql(statement);
+) -> AppResult<Vec<M>> {
+    let query = M::find_by_statement(statement);
     if clean(filter.text.clone()).is_some() && state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // A search is planned for its own text, never with a cached generic plan: a common
         // text reads the list's index in order, a rare one the trigram index, and the generic
