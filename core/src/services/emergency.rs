@@ -152,8 +152,8 @@ pub async fn raise(
     if !officer_ids.is_empty() {
         txn.emit(Event::TaskAssigned { task_id: task.id, code: task.code.clone(), officer_ids: officer_ids.clone() });
     }
+    let task = task_service::load_detail(state, &*txn, actor, task).await?;
     txn.commit().await?;
-    let task = task_service::load_detail(state, actor, task).await?;
     let not_dispatched =
         if officer_ids.is_empty() && wanted > 0 { Some(why_nobody(state, lat, lon, dispatcher).await?) } else { None };
     let candidates = if dispatcher { candidates } else { Vec::new() };

@@ -79,8 +79,9 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
         priority: task.priority,
         officer_ids,
     });
+    let detail = load_detail(state, &*txn, actor, task).await?;
     txn.commit().await?;
-    load_detail(state, actor, task).await
+    Ok(detail)
 }
 
 /// Changes the given fields of a task that is not final.
@@ -157,7 +158,7 @@ pub async fn update(
     errors.finish()?;
     if after == before {
         drop(txn);
-        return load_detail(state, actor, before).await;
+        return load_detail(state, &state.db, actor, before).await;
     }
 
     // Only changed columns are written, so the reschedule overlap check runs only when the
@@ -190,8 +191,9 @@ pub async fn update(
     let entry = AuditEntry::new("task.update", "task", id).before(snapshot(&before)).after(snapshot(&updated));
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::TaskUpdated { task_id: id, code: updated.code.clone() });
+    let detail = load_detail(state, &*txn, actor, updated).await?;
     txn.commit().await?;
-    load_detail(state, actor, updated).await
+    Ok(detail)
 }
 
 /// Soft-deletes a task; officers working on it are freed as on cancel.
@@ -247,7 +249,7 @@ pub async fn assign(
     let new: Vec<officers::Model> = officers.into_iter().filter(|o| !existing.contains(&o.id)).collect();
     if new.is_empty() {
         drop(txn);
-        return load_detail(state, actor, task).await;
+        return load_detail(state, &state.db, actor, task).await;
     }
     let at = now();
     let (from, to) = crate::services::assignment::task_window(&task, at);
@@ -289,8 +291,9 @@ pub async fn assign(
     }));
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::TaskAssigned { task_id: id, code: task.code.clone(), officer_ids: new_ids });
+    let detail = load_detail(state, &*txn, actor, task).await?;
     txn.commit().await?;
-    load_detail(state, actor, task).await
+    Ok(detail)
 }
 
 /// Takes an officer off a task that is not final; if the task was being worked on, the officer
@@ -327,8 +330,9 @@ pub async fn unassign(
         .after(json!({ "freed_officer_ids": freed }));
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::TaskUnassigned { task_id: id, code: task.code.clone(), officer_id });
+    let detail = load_detail(state, &*txn, actor, task).await?;
     txn.commit().await?;
-    load_detail(state, actor, task).await
+    Ok(detail)
 }
 
 /// Moves a task along its lifecycle (SPEC §4).
@@ -438,6 +442,7 @@ pub async fn transition(
         to,
         by_user_id: Some(actor.user_id),
     });
+    let detail = load_detail(state, &*txn, actor, after).await?;
     txn.commit().await?;
-    load_detail(state, actor, after).await
+    Ok(detail)
 }
