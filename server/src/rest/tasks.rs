@@ -111,8 +111,17 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Params(q): Params<TaskQuery>,
-) -> RestResult<Json<Page<TaskSummary>>> {
-    Ok(Json(services::tasks::query(&state, &caller.actor, q.into_filter()?).await?))
+) -> RestResult<Json<Shared<Page<TaskSummary>>>> {
+    Ok(Json(Shared(services::tasks::query_shared(&state, &caller.actor, q.into_filter()?).await?)))
+}
+
+/// A page the view cache holds, written as JSON straight from it (no copy per request).
+struct Shared<T>(std::sync::Arc<T>);
+
+impl<T: serde::Serialize> serde::Serialize for Shared<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
 }
 
 /// The same tasks as CSV (times in the configured time zone).
