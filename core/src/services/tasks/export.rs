@@ -42,7 +42,7 @@ pub async fn export_csv(state: &AppState, actor: &Actor, filter: TaskFilter) -> 
             let mut rows: Vec<tasks::Model> = fetch_page(&state, &filter, query).await?;
             let more = rows.len() > PAGE_ROWS as usize;
             rows.truncate(PAGE_ROWS as usize);
-            let next = if more { rows.last().map(|t| cursor_of(&filter, t)) } else { None };
+            let next = if more { rows.last().map(|t| cursor_of(&filter, &PageRow::from(t.clone()))) } else { None };
             Ok((write_rows(&state, rows).await?, next))
         }
     }))

@@ -307,17 +307,29 @@ pub(super) async fn officers_by_task(
 
 /// Rows → DTOs, with officer and supervisor names fetched in two queries.
 pub(super) async fn summarize(state: &AppState, rows: Vec<tasks::Model>) -> AppResult<Vec<TaskSummary>> {
-    let db = &state.db;
-    let mut officers = officers_by_task(db, rows.iter().map(|t| t.id).collect()).await?;
-    let mut supervisor_ids: Vec<i64> = rows.iter().filter_map(|t| t.supervisor_id).collect();
+    let mut officers = officers_by_task(&state.db, rows.iter().map(|t| t.id).collect()).await?;
+    let rows = rows
+        .into_iter()
+        .map(|t| {
+            let of_task = officers.remove(&t.id).unwrap_or_default();
+            (PageRow::from(t), of_task)
+        })
+        .collect();
+    summaries(state, rows).await
+}
+
+/// Rows with their officers (id, name) → DTOs, the supervisors' names from [`names_of`]
+/// (cached for staff).
+async fn summaries(state: &AppState, rows: Vec<(PageRow, Vec<(i64, String)>)>) -> AppResult<Vec<TaskSummary>> {
+    let mut supervisor_ids: Vec<i64> = rows.iter().filter_map(|(t, _)| t.supervisor_id).collect();
     supervisor_ids.sort_unstable();
     supervisor_ids.dedup();
     let supervisors = names_of(state, &state.db, supervisor_ids).await?;
     let tz = state.config.timezone;
     Ok(rows
         .into_iter()
-        .map(|t| {
-            let (officer_ids, officers) = officers.remove(&t.id).unwrap_or_default().into_iter().unzip();
+        .map(|(t, of_task)| {
+            let (officer_ids, officers) = of_task.into_iter().unzip();
             TaskSummary {
                 id: t.id,
                 officers,
@@ -480,48 +492,23 @@ pub(super) fn priority_rank_expr() -> sea_orm::sea_query::SimpleExpr {
     Expr::cust(PRIORITY_RANK_SQL)
 }
 
-/// A row a cursor can be taken from: a task, or a list page's summary of one.
-pub(super) trait Sorted {
-    fn sort_key(&self, sort: TaskSort) -> Option<SortKey>;
-    fn row_id(&self) -> i64;
-}
-
-impl Sorted for tasks::Model {
-    fn sort_key(&self, sort: TaskSort) -> Option<SortKey> {
-        match sort {
-            TaskSort::ScheduledStart => self.scheduled_start.map(SortKey::Time),
-            TaskSort::Due => self.sla_due_at.map(SortKey::Time),
-            TaskSort::Priority => Some(SortKey::Rank(priority_rank(self.priority))),
-            TaskSort::CreatedAt => Some(SortKey::Time(self.created_at)),
-            TaskSort::Code => Some(SortKey::Text(self.code.clone())),
-        }
-    }
-    fn row_id(&self) -> i64 {
-        self.id
-    }
-}
-
-impl Sorted for TaskSummary {
-    fn sort_key(&self, sort: TaskSort) -> Option<SortKey> {
-        match sort {
-            TaskSort::ScheduledStart => self.scheduled_start_at.map(SortKey::Time),
-            TaskSort::Due => self.sla_due_at.map(SortKey::Time),
-            TaskSort::Priority => Some(SortKey::Rank(priority_rank(self.priority))),
-            TaskSort::CreatedAt => Some(SortKey::Time(self.created_at)),
-            TaskSort::Code => Some(SortKey::Text(self.code.clone())),
-        }
-    }
-    fn row_id(&self) -> i64 {
-        self.id
+/// The value `t` is sorted by under `sort`.
+fn sort_key(sort: TaskSort, t: &PageRow) -> Option<SortKey> {
+    match sort {
+        TaskSort::ScheduledStart => t.scheduled_start.map(SortKey::Time),
+        TaskSort::Due => t.sla_due_at.map(SortKey::Time),
+        TaskSort::Priority => Some(SortKey::Rank(priority_rank(t.priority))),
+        TaskSort::CreatedAt => Some(SortKey::Time(t.created_at)),
+        TaskSort::Code => Some(SortKey::Text(t.code.clone())),
     }
 }
 
 /// Where the page after `t` starts.
-pub(super) fn cursor_of(filter: &TaskFilter, t: &impl Sorted) -> Cursor {
-    Cursor { s: filter.sort.as_str().into(), d: filter.descending, k: t.sort_key(filter.sort), i: t.row_id() }
+pub(super) fn cursor_of(filter: &TaskFilter, t: &PageRow) -> Cursor {
+    Cursor { s: filter.sort.as_str().into(), d: filter.descending, k: sort_key(filter.sort, t), i: t.id }
 }
 
-pub(super) fn encode_cursor(filter: &TaskFilter, t: &impl Sorted) -> String {
+pub(super) fn encode_cursor(filter: &TaskFilter, t: &PageRow) -> String {
     hex::encode(serde_json::to_vec(&cursor_of(filter, t)).unwrap_or_default())
 }
 
@@ -661,7 +648,7 @@ fn officers_json_sql(backend: DatabaseBackend) -> &'static str {
 
 /// One row of [`page_query`].
 #[derive(sea_orm::FromQueryResult)]
-struct PageRow {
+pub(super) struct PageRow {
     id: i64,
     code: String,
     title: String,
@@ -677,6 +664,28 @@ struct PageRow {
     sla_due_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     officers: Option<String>,
+}
+
+impl From<tasks::Model> for PageRow {
+    fn from(t: tasks::Model) -> Self {
+        PageRow {
+            id: t.id,
+            code: t.code,
+            title: t.title,
+            task_type: t.task_type,
+            priority: t.priority,
+            status: t.status,
+            scheduled_start: t.scheduled_start,
+            scheduled_end: t.scheduled_end,
+            supervisor_id: t.supervisor_id,
+            lat: t.lat,
+            lon: t.lon,
+            location_text: t.location_text,
+            sla_due_at: t.sla_due_at,
+            created_at: t.created_at,
+            officers: None,
+        }
+    }
 }
 
 /// Every column of one page of tasks matching `filter`, for the CSV export.
@@ -738,48 +747,24 @@ pub(super) async fn compute_query(state: &AppState, actor: &Actor, filter: TaskF
     let mut rows: Vec<PageRow> = fetch_page(state, &filter, query).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let items = summarize_page(state, rows).await?;
-    let next_cursor = if more { items.last().map(|t| encode_cursor(&filter, t)) } else { None };
-    Ok(Page { items, next_cursor })
+    let next_cursor = if more { rows.last().map(|t| encode_cursor(&filter, t)) } else { None };
+    Ok(Page { items: summarize_page(state, rows).await?, next_cursor })
 }
 
-/// A page's rows → summaries; the supervisors' names from [`names_of`] (cached for staff).
+/// A page's rows → summaries, each row's officers read from its JSON.
 async fn summarize_page(state: &AppState, rows: Vec<PageRow>) -> AppResult<Vec<TaskSummary>> {
-    let mut supervisor_ids: Vec<i64> = rows.iter().filter_map(|t| t.supervisor_id).collect();
-    supervisor_ids.sort_unstable();
-    supervisor_ids.dedup();
-    let supervisors = names_of(state, &state.db, supervisor_ids).await?;
-    let tz = state.config.timezone;
-    rows.into_iter()
-        .map(|t| {
-            let officers: Vec<(i64, String)> = match t.officers.as_deref() {
-                Some(json) => serde_json::from_str(json)
+    let rows = rows
+        .into_iter()
+        .map(|mut t| {
+            let of_task: Vec<(i64, String)> = match t.officers.take() {
+                Some(json) => serde_json::from_str(&json)
                     .map_err(|e| AppError::internal(format!("officers of task {}: {e}", t.id)))?,
                 None => Vec::new(),
             };
-            let (officer_ids, officers) = officers.into_iter().unzip();
-            Ok(TaskSummary {
-                id: t.id,
-                officers,
-                officer_ids,
-                supervisor: t.supervisor_id.and_then(|id| supervisors.get(&id).cloned()),
-                supervisor_id: t.supervisor_id,
-                scheduled_start: t.scheduled_start.map(|at| local_time(at, tz)),
-                scheduled_start_at: t.scheduled_start,
-                scheduled_end_at: t.scheduled_end,
-                created_at: t.created_at,
-                code: t.code,
-                title: t.title,
-                task_type: t.task_type,
-                priority: t.priority,
-                status: t.status,
-                lat: t.lat,
-                lon: t.lon,
-                location_text: t.location_text,
-                sla_due_at: t.sla_due_at,
-            })
+            Ok((t, of_task))
         })
-        .collect()
+        .collect::<AppResult<Vec<_>>>()?;
+    summaries(state, rows).await
 }
 
 /// The rows of one page's statement.
