@@ -52,7 +52,10 @@ test('a supervisor plans a 12×36 pattern, removes a shift and decides leave', a
 
   // Leave for EF-005 on Tuesday: registered approved, shown in its cell.
   const tuesday = new Date(new Date(`${monday}T12:00:00Z`).getTime() + 86_400_000).toISOString().slice(0, 10);
-  await page.getByLabel('Efectivo', { exact: true }).nth(1).selectOption({ label: 'EF-005 · Pablo Acosta' });
+  // Picked by its code: the security test renames EF-005 for a while, maybe meanwhile.
+  const leaveOfficer = page.getByLabel('Efectivo', { exact: true }).nth(1);
+  const ef5 = await leaveOfficer.locator('option', { hasText: /^EF-005 · / }).getAttribute('value');
+  await leaveOfficer.selectOption(ef5!);
   await page.getByLabel('Tipo').selectOption('day_off');
   await page.getByLabel('Primer día').fill(tuesday);
   await page.getByLabel('Último día').fill(tuesday);

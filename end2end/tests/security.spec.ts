@@ -37,7 +37,7 @@ async function openMapAsAdmin(page: Page) {
 }
 
 test('an officer named with HTML shows as text on the map, and nothing runs', async ({ page, browser }) => {
-  // EF-005: no other test looks at this officer's name.
+  // EF-005: no other test looks at this officer's name (the roster test picks it by its code).
   const supervisor = await session(browser, SUPERVISOR_EMAIL, DEMO_PASSWORD);
   const officer = (await api(supervisor.page, '/officers?limit=200')).items.find((o: any) => o.code === 'EF-005');
   const input = (first_name: string) => ({
