@@ -57,6 +57,23 @@ fn already_shown(task: &TaskDetail, event: &Event) -> bool {
     }
 }
 
+/// One load of the task page's data, counted in its signal for as long as it lives: a load
+/// given up halfway counts itself out too.
+struct Loading(RwSignal<u32>);
+
+impl Loading {
+    fn start(loading: RwSignal<u32>) -> Self {
+        loading.try_update(|n| *n += 1);
+        Self(loading)
+    }
+}
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        self.0.try_update(|n| *n = n.saturating_sub(1));
+    }
+}
+
 #[component]
 pub fn TaskDetailPage() -> impl IntoView {
     let params = use_params_map();
@@ -72,6 +89,9 @@ pub fn TaskDetailPage() -> impl IntoView {
     // session, the bot, the REST API): see the effect below.
     let task_id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
     let live = RwSignal::new(0u64);
+    // Loads of the data under way: a live event that arrives during one is judged against
+    // what that load brings (see the effects below).
+    let loading = RwSignal::new(0u32);
     let data = Resource::new(
         move || {
             let versions = (
@@ -82,7 +102,8 @@ pub fn TaskDetailPage() -> impl IntoView {
             );
             (params.read().get("id"), versions, live.get())
         },
-        |(id, ..)| async move {
+        move |(id, ..)| async move {
+            let _loading = Loading::start(loading);
             let user =
                 whoami().await?.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, tr("Debe iniciar sesión.")))?;
             let id = id
@@ -95,10 +116,15 @@ pub fn TaskDetailPage() -> impl IntoView {
         },
     );
     // A live event for this task refetches it unless it is news the page already has: the echo
-    // of its own action (which refetches when it completes), or a change already shown. One
-    // fetch per change, not two.
+    // of its own action (which refetches when it completes), or a change already shown. An
+    // event that arrives while a load is under way (the echo of an action that has just
+    // completed, say) waits for that load and is judged against what it brought. One fetch per
+    // change, not two.
     let hub = use_live();
     let seen = hub.last.with_untracked(|m| m.as_ref().map_or(0, |m| m.seq));
+    let shown =
+        move |event: &Event| data.with_untracked(|d| matches!(d, Some(Ok((_, task, _))) if already_shown(task, event)));
+    let held = StoredValue::new(Vec::<Event>::new());
     Effect::new(move |_| {
         let Some(message) = hub.last.get() else { return };
         if message.seq <= seen {
@@ -110,12 +136,28 @@ pub fn TaskDetailPage() -> impl IntoView {
                 let own_action_pending = transition.pending().get_untracked()
                     || assign.pending().get_untracked()
                     || unassign.pending().get_untracked();
-                task_event_id(event).is_some_and(|id| Some(id) == task_id())
-                    && !own_action_pending
-                    && !data.with_untracked(|d| matches!(d, Some(Ok((_, task, _))) if already_shown(task, event)))
+                let about_this_task = task_event_id(event).is_some_and(|id| Some(id) == task_id());
+                if !about_this_task || own_action_pending {
+                    false
+                } else if loading.get_untracked() > 0 {
+                    held.update_value(|held| held.push(event.clone()));
+                    false
+                } else {
+                    !shown(event)
+                }
             }
         };
         if refetch {
+            live.update(|v| *v += 1);
+        }
+    });
+    Effect::new(move |_| {
+        data.track();
+        if loading.get_untracked() > 0 {
+            return;
+        }
+        let held = held.try_update_value(std::mem::take).unwrap_or_default();
+        if held.iter().any(|event| !shown(event)) {
             live.update(|v| *v += 1);
         }
     });
