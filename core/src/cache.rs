@@ -48,12 +48,23 @@ enum Follows {
 pub struct ViewCache<K, V> {
     ttl: Duration,
     follows: Follows,
+    /// A read waiting on another's computation gives its admission place back meanwhile.
+    heavy: bool,
     entries: Mutex<HashMap<K, Entry<V>>>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, follows: Follows::Everything, entries: Mutex::new(HashMap::new()) }
+        Self { ttl, follows: Follows::Everything, heavy: false, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// For a view that takes long to compute (the overview): a read that waits on another's
+    /// computation of it gives its admission place back while it waits
+    /// ([`crate::admission`]), so a crowd of its viewers does not hold every place while one
+    /// computation runs. A light view keeps the place: taking one again costs a turn in the
+    /// queue, more than its short wait.
+    pub fn heavy(self) -> Self {
+        Self { heavy: true, ..self }
     }
 
     /// For a view that shows no officer position: a position report leaves it valid.
@@ -84,14 +95,17 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
     {
         loop {
             let generation = self.generation(events);
-            let (cell, older) = {
+            // `mine`: this caller made the entry, so it computes the value (unless it fails).
+            let (cell, older, mine) = {
                 let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
                 match entries.get(&key) {
-                    Some(e) if e.generation == generation && e.created.elapsed() < self.ttl => (e.value.clone(), false),
+                    Some(e) if e.generation == generation && e.created.elapsed() < self.ttl => {
+                        (e.value.clone(), false, false)
+                    }
                     // Still computing an older state: one computation per key at a time, or a
                     // steady stream of changes starts a new one for every change while the
                     // earlier ones still run, each slowing the others down.
-                    Some(e) if e.generation < generation && !e.value.initialized() => (e.value.clone(), true),
+                    Some(e) if e.generation < generation && !e.value.initialized() => (e.value.clone(), true, false),
                     _ => {
                         if entries.len() >= SWEEP_ABOVE {
                             Self::drop_unusable(&mut entries, generation, self.ttl);
@@ -102,7 +116,7 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
                         let value = Arc::new(OnceCell::new());
                         entries
                             .insert(key.clone(), Entry { generation, created: Instant::now(), value: value.clone() });
-                        (value, false)
+                        (value, false, true)
                     }
                 }
             };
@@ -110,7 +124,7 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
                 // Wait for it to end (or, if its caller went away or it failed, take the turn
                 // and give it up at once), then look again: the value this caller gets is
                 // computed after it arrived.
-                let _ = cell.get_or_try_init(|| async { Err(()) }).await;
+                let _ = self.wait(Box::pin(cell.get_or_try_init(|| async { Err(()) }))).await;
                 if !cell.initialized() {
                     // It failed or was given up: nobody computes it any more.
                     let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
@@ -120,8 +134,18 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
                 }
                 continue;
             }
-            return cell.get_or_try_init(compute).await.cloned();
+            if mine || cell.initialized() {
+                return cell.get_or_try_init(compute).await.cloned();
+            }
+            // Another caller computes it: wait for its value (or for the turn, if it gives up).
+            // Boxed: the computation is large and its caller's future need not hold it twice.
+            return self.wait(Box::pin(cell.get_or_try_init(compute))).await.cloned();
         }
+    }
+
+    /// Awaits another's computation: for a [`Self::heavy`] view without the admission place.
+    async fn wait<F: Future>(&self, computation: F) -> F::Output {
+        if self.heavy { crate::admission::waiting_on_another(computation).await } else { computation.await }
     }
 
     /// Drops every entry that can no longer be used: a quiet server gives its memory back.
@@ -181,7 +205,7 @@ impl Caches {
         Self {
             // Every view but the officer list shows no position, so the position reports
             // of officers on duty (several a second in a force) leave them valid.
-            overview: ViewCache::new(ttl(30)).ignoring_positions(),
+            overview: ViewCache::new(ttl(30)).ignoring_positions().heavy(),
             notifications: ViewCache::new(ttl(30)).ignoring_positions(),
             tasks: ViewCache::new(ttl(5)).ignoring_positions(),
             officers: ViewCache::new(ttl(5)),
@@ -301,6 +325,9 @@ mod tests {
         assert_eq!((caches.tasks.ttl, caches.overview.ttl), (Duration::ZERO, Duration::ZERO));
         assert_eq!(caches.actors.ttl, Duration::from_secs(2), "actors are not a view: kept either way");
         assert_eq!(Caches::default().tasks.ttl, Duration::from_secs(5));
+        let caches = Caches::default();
+        assert!(caches.overview.heavy, "the overview's waiting viewers give their admission places back");
+        assert!(!caches.tasks.heavy && !caches.actors.heavy, "a light view's readers keep theirs");
     }
 
     /// Changes arriving faster than a computation ends: the key computes one state at a

@@ -7,6 +7,7 @@
 //! nothing above it, which the crate graph enforces.
 
 pub mod actor;
+pub mod admission;
 pub mod cache;
 pub mod client;
 pub mod config;

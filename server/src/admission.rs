@@ -7,8 +7,10 @@
 //! statements — wait behind them. With it, the requests in service finish at full speed and
 //! the waiting ones cost nothing but a place in the queue; writes are never queued.
 //!
-//! A permit is held until the handler has produced the response's head: a streamed body (the
-//! live event stream, a CSV export) is not counted, so an open stream never holds a place.
+//! A place is held until the handler has produced the response's head: a streamed body (the
+//! live event stream, a CSV export) is not counted, so an open stream never holds a place. A
+//! read that waits on another's computation of a heavy view gives its place back meanwhile
+//! ([`gad_core::admission`]).
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use gad_core::admission::{self, Place};
 use tokio::sync::Semaphore;
 
 /// The shared queue of one server process (`None`: no limit).
@@ -30,7 +33,7 @@ impl Reads {
 }
 
 /// Middleware: waits for a place before answering a read.
-pub async fn admit(State(reads): State<Reads>, request: Request, next: Next) -> Response {
+pub async fn admit(State(reads): State<Reads>, mut request: Request, next: Next) -> Response {
     let Some(semaphore) = reads.0.filter(|_| matches!(*request.method(), Method::GET | Method::HEAD)) else {
         return next.run(request).await;
     };
@@ -38,10 +41,16 @@ pub async fn admit(State(reads): State<Reads>, request: Request, next: Next) -> 
     // never closed, so acquiring cannot fail.
     let permit = {
         let _waiting = Waiting::start();
-        semaphore.acquire_owned().await
+        semaphore.clone().acquire_owned().await
     };
-    let response = next.run(request).await;
-    drop(permit);
+    let Ok(permit) = permit else {
+        return next.run(request).await;
+    };
+    let place = Place::new(semaphore, permit);
+    // The handler runs in this task; a page's resources, on tasks of their own, find it here.
+    request.extensions_mut().insert(place.clone());
+    let response = admission::holding(Some(place.clone()), next.run(request)).await;
+    place.finish();
     response
 }
 
@@ -128,6 +137,55 @@ mod tests {
         let app = super::tests::app(0, running, peak.clone());
         futures::future::join_all((0..4).map(|_| call(&app, Method::GET, "/"))).await;
         assert_eq!(peak.load(Ordering::SeqCst), 4, "0 is no limit");
+    }
+
+    /// Two places; a heavy view whose computation takes 300 ms. Its second viewer waits on the
+    /// first's computation without holding a place, so a third, cheap read is answered at once
+    /// instead of after the computation.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_waiting_on_another_computation_gives_its_place_back() {
+        use gad_core::cache::ViewCache;
+        use gad_core::events::EventBus;
+        use std::time::Instant;
+
+        let cache: Arc<ViewCache<u8, u32>> = Arc::new(ViewCache::new(Duration::from_secs(60)).heavy());
+        let bus = EventBus::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let overview = {
+            let (cache, runs) = (cache.clone(), runs.clone());
+            move || {
+                let (cache, bus, runs) = (cache.clone(), bus.clone(), runs.clone());
+                async move {
+                    let value = cache
+                        .get_or_compute(&bus, 1, || async {
+                            tokio::time::sleep(Duration::from_millis(300)).await;
+                            Ok(runs.fetch_add(1, Ordering::SeqCst) as u32 + 1)
+                        })
+                        .await
+                        .unwrap();
+                    value.to_string()
+                }
+            }
+        };
+        let app = Router::new()
+            .route("/overview", get(overview))
+            .route("/", get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(Reads::new(2), admit));
+        let get_at = |path: &'static str, delay: u64| {
+            let app = app.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+                let response = app.oneshot(request).await.unwrap();
+                let body = axum::body::to_bytes(response.into_body(), 64).await.unwrap();
+                (String::from_utf8_lossy(&body).into_owned(), Instant::now())
+            }
+        };
+        let ((a, a_done), (b, _), (c, c_done)) =
+            tokio::join!(get_at("/overview", 0), get_at("/overview", 30), get_at("/", 60));
+        assert_eq!((a.as_str(), b.as_str(), c.as_str()), ("1", "1", "ok"), "the viewers share one computation");
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert!(c_done < a_done, "the cheap read took the waiting viewer's place instead of queueing");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@ use contract::ApiError;
 use contract::domain::Channel;
 use contract::flash::FormOutcome;
 use gad_core::actor::Actor;
+use gad_core::admission;
 use gad_core::error::{AppError, AppResult};
 use gad_core::meta::AuditMeta;
 use gad_core::signin::{ActorCell, actor_of_record, restamp_session, signed_in};
@@ -139,13 +140,19 @@ async fn actor_in_context(for_password_change: bool) -> AppResult<Actor> {
 /// [`current_actor`] refuses), the service call, the answer mapped by [`respond`].
 pub async fn serve<T>(call: impl AsyncFnOnce(&AppState, &Actor) -> AppResult<T>) -> Result<T, ApiError> {
     respond(
-        async {
+        admission::holding(admission_place(), async {
             let state = app_state()?;
             let actor = current_actor().await?;
             call(&state, &actor).await
-        }
+        })
         .await,
     )
+}
+
+/// The admission place of the read being served ([`gad_core::admission`]): a page's resources
+/// run on tasks of their own, so they find it in the request, not in the task.
+fn admission_place() -> Option<admission::Place> {
+    admission::current().or_else(|| use_context::<Parts>()?.extensions.get::<admission::Place>().cloned())
 }
 
 /// Maps a service result for a server function: the error becomes an [`ApiError`] and, inside
@@ -177,5 +184,27 @@ mod tests {
             assert!(matches!(err, AppError::Abandoned), "{err:?}");
             assert_eq!(ApiError::from(err).code, contract::ErrorCode::Unavailable);
         });
+    }
+
+    /// A page's resources run on tasks of their own: the read's admission place reaches them
+    /// through the request's parts, where the admission middleware put it.
+    #[test]
+    fn a_resource_finds_its_reads_admission_place_in_the_request() {
+        use std::sync::Arc;
+        use tokio::sync::Semaphore;
+
+        let semaphore = Arc::new(Semaphore::new(1));
+        let permit = semaphore.clone().try_acquire_owned().expect("a free place");
+        let place = admission::Place::new(semaphore.clone(), permit);
+        let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+        parts.extensions.insert(place);
+        let owner = Owner::new();
+        owner.with(|| {
+            assert!(admission_place().is_none(), "no request, no place");
+            provide_context(parts);
+            let found = admission_place().expect("the request's place");
+            found.finish();
+        });
+        assert_eq!(semaphore.available_permits(), 1, "it was this read's place");
     }
 }
