@@ -9,6 +9,9 @@
 # every 10 s, 5 task writes a second) with p50/p99 per route, and the server's memory.
 #   BENCH_SIZES="10000" BENCH_DURATION=10s scripts/bench.sh --postgres
 #   BENCH_OVERVIEW_ONLY=1: per size only the statistics and overview rows, then the mixed load.
+#   BENCH_MIXED_ONLY=1: per size only the seed, then the mixed load.
+#   BENCH_MIXED_VARIANTS="BIN:LIMIT …": the mixed load once per binary and read admission limit
+#     (GAD_MAX_CONCURRENT_READS), one after the other in this sitting: an A/B of two builds.
 # Needs: a release build (`cargo build --release -p server --bin gad`), wrk, PostgreSQL 15
 # with PostGIS, pgbench (scripts/install-deps.sh --bench), python3.
 set -euo pipefail
@@ -132,7 +135,7 @@ PORT_warm='' PORT_cold='' PORT_mixed='' PID_warm='' PID_cold='' PID_mixed=''
 start_server() {
   local name=$1 port; shift
   port=$(free_port)
-  env GAD_LISTEN_ADDR="127.0.0.1:$port" "$@" "$BIN" serve >"$WORK/$name.log" 2>&1 &
+  env GAD_LISTEN_ADDR="127.0.0.1:$port" "$@" "${SERVER_BIN:-$BIN}" serve >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
   printf -v "PID_$name" '%s' "$!"
   printf -v "PORT_$name" '%s' "$port"
@@ -180,6 +183,21 @@ bare() {
   printf "| %s (bare SQL, pgbench) | %s TPS | | | | |\n" "$1" "$tps"
 }
 
+# The four queries of 14 days' statistics as `services::stats::PeriodQueries` writes them on
+# PostgreSQL (the admin's scope: every task), one script.
+cat >"$WORK/stats.sql" <<'SQL'
+SELECT status, task_type, priority, supervisor_id, COUNT(*) FROM tasks WHERE deleted_at IS NULL
+  AND COALESCE(scheduled_start, actual_start, created_at) >= (date_trunc('day', now()) - interval '13 days') AND COALESCE(scheduled_start, actual_start, created_at) < (date_trunc('day', now()) + interval '1 day')
+  GROUP BY status, task_type, priority, supervisor_id;
+SELECT FLOOR(date_part('epoch', COALESCE(scheduled_start, actual_start, created_at)) / 900)::bigint, COUNT(*) FROM tasks
+  WHERE deleted_at IS NULL AND COALESCE(scheduled_start, actual_start, created_at) >= (date_trunc('day', now()) - interval '13 days')
+  AND COALESCE(scheduled_start, actual_start, created_at) < (date_trunc('day', now()) + interval '1 day') GROUP BY 1;
+SELECT supervisor_id, FLOOR(date_part('epoch', actual_end) / 900)::bigint, COUNT(*) FROM tasks
+  WHERE deleted_at IS NULL AND status = 'completed' AND actual_end >= (date_trunc('day', now()) - interval '13 days') AND actual_end < (date_trunc('day', now()) + interval '1 day') GROUP BY 1, 2;
+SELECT GREATEST(TRUNC(date_part('epoch', actual_end - actual_start))::bigint - paused_seconds, 0), COUNT(*) FROM tasks
+  WHERE deleted_at IS NULL AND status = 'completed' AND actual_end >= (date_trunc('day', now()) - interval '13 days') AND actual_end < (date_trunc('day', now()) + interval '1 day')
+  AND actual_start IS NOT NULL GROUP BY 1 ORDER BY 1;
+SQL
 # GAD's list page as `services::tasks::page_query` writes it: the summary's columns and each
 # task's officers in one statement.
 cat >"$WORK/list.sql" <<'SQL'
@@ -247,6 +265,7 @@ for size in $SIZES; do
   psql "$PG" -v from=$((seeded + 1)) -v to="$size" -v officers=0 -f scripts/bench-seed.sql >/dev/null
   settle
   seeded=$size
+  [ -n "${BENCH_MIXED_ONLY:-}" ] && continue
   start_server warm
   start_server cold GAD_VIEW_CACHE=false
   WARM=$(login "$PORT_warm")
@@ -256,6 +275,7 @@ for size in $SIZES; do
   # The statistics behind the overview (its last 14 days) and the whole overview, uncached.
   bench "GET /api/v1/statistics (14 days), cache bypassed" "$PORT_cold" "$COLD" \
     "/api/v1/statistics?from=$(date -d '13 days ago' +%F)&to=$(date +%F)"
+  bare "its four queries" "$WORK/stats.sql"
   bench "SSR overview /, cache bypassed" "$PORT_cold" "$COLD" "/"
   if [ -n "${BENCH_OVERVIEW_ONLY:-}" ]; then
     echo "resident memory: cache bypassed $(rss "$PID_cold")"
@@ -287,42 +307,55 @@ for size in $SIZES; do
 done
 
 # --- the mixed load of an operations room, on the last size, against one server with its cache.
+# mixed [ENV…]: one run, against a server started with the environment given.
+mixed() {
+  start_server mixed "$@"
+  COOKIE=$(login "$PORT_mixed")
+  sleep 2
+  echo "idle RSS: $(rss "$PID_mixed")"
+  psql "$PG" -Atc "SELECT id FROM officers WHERE code LIKE 'BE-%' ORDER BY id LIMIT 200" >"$WORK/officers"
+  psql "$PG" -Atc "SELECT id FROM tasks WHERE status = 'in_progress' AND deleted_at IS NULL ORDER BY id LIMIT 2000" >"$WORK/ids"
+  python3 scripts/bench-writers.py "http://127.0.0.1:$PORT_mixed" "$COOKIE" "$WORK/officers" "$WORK/ids" "$MIXED_SECONDS" \
+    >"$WORK/writers.out" 2>"$WORK/writers.err" &
+  WRITERS=$!
+  (
+    while kill -0 "$WRITERS" 2>/dev/null; do
+      awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$PID_mixed/status"; sleep 1
+    done
+  ) >"$WORK/rss" &
+  echo "| route (closed loop, 16 connections each) | req/s | p50 | p99 | errors |"
+  echo "|---|---|---|---|---|"
+  READERS=()
+  rm -f "$WORK"/wrk.*
+  for path in / /tareas "/api/v1/tasks?limit=50" "/api/v1/geo/officers-in-bbox?min_lat=-34.70&min_lon=-58.53&max_lat=-34.50&max_lon=-58.33"; do
+    wrk -t1 -c16 -d"${MIXED_SECONDS}s" --timeout 10s -s "$WORK/report.lua" -H "Cookie: gad_session=$COOKIE" \
+      -H "Accept: application/json" "http://127.0.0.1:$PORT_mixed$path" | grep '^WRK' \
+      | awk -v p="$path" '{ print p, $0 }' >"$WORK/wrk.$(echo "$path" | md5sum | cut -c1-8)" &
+    READERS+=($!)
+  done
+  wait "$WRITERS" || { echo "the writers failed:" >&2; cat "$WORK/writers.err" >&2; }
+  # Not a bare `wait`: it would wait for the servers too.
+  wait "${READERS[@]}"
+  for f in "$WORK"/wrk.*; do
+    read -r path _ rps p50 p99 bad _ <"$f"
+    echo "| GET ${path%%\?*} | $rps | $p50 ms | $p99 ms | $bad |"
+  done
+  cat "$WORK/writers.out"
+  echo
+  echo "resident memory: peak $(sort -n "$WORK/rss" | tail -1) MB under the mixed load; $(rss "$PID_mixed") at its end"
+}
+
 echo
 echo "## Mixed load ($seeded tasks): 64 dashboard readers, 200 officers every 10 s, 5 task writes/s, ${MIXED_SECONDS}s"
-start_server mixed
-COOKIE=$(login "$PORT_mixed")
-sleep 2
-echo "idle RSS: $(rss "$PID_mixed")"
-psql "$PG" -Atc "SELECT id FROM officers WHERE code LIKE 'BE-%' ORDER BY id LIMIT 200" >"$WORK/officers"
-psql "$PG" -Atc "SELECT id FROM tasks WHERE status = 'in_progress' AND deleted_at IS NULL ORDER BY id LIMIT 2000" >"$WORK/ids"
-python3 scripts/bench-writers.py "http://127.0.0.1:$PORT_mixed" "$COOKIE" "$WORK/officers" "$WORK/ids" "$MIXED_SECONDS" \
-  >"$WORK/writers.out" 2>"$WORK/writers.err" &
-WRITERS=$!
-peak=0
-(
-  while kill -0 "$WRITERS" 2>/dev/null; do
-    awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$PID_mixed/status"; sleep 1
+if [ -n "${BENCH_MIXED_VARIANTS:-}" ]; then
+  for variant in $BENCH_MIXED_VARIANTS; do
+    echo
+    echo "### ${variant%:*}, GAD_MAX_CONCURRENT_READS=${variant##*:}"
+    SERVER_BIN=${variant%:*} mixed GAD_MAX_CONCURRENT_READS="${variant##*:}"
+    stop_servers
   done
-) >"$WORK/rss" &
-echo "| route (closed loop, 16 connections each) | req/s | p50 | p99 | errors |"
-echo "|---|---|---|---|---|"
-READERS=()
-for path in / /tareas "/api/v1/tasks?limit=50" "/api/v1/geo/officers-in-bbox?min_lat=-34.70&min_lon=-58.53&max_lat=-34.50&max_lon=-58.33"; do
-  wrk -t1 -c16 -d"${MIXED_SECONDS}s" --timeout 10s -s "$WORK/report.lua" -H "Cookie: gad_session=$COOKIE" \
-    -H "Accept: application/json" "http://127.0.0.1:$PORT_mixed$path" | grep '^WRK' \
-    | awk -v p="$path" '{ print p, $0 }' >"$WORK/wrk.$(echo "$path" | md5sum | cut -c1-8)" &
-  READERS+=($!)
-done
-wait "$WRITERS" || { echo "the writers failed:" >&2; cat "$WORK/writers.err" >&2; }
-# Not a bare `wait`: it would wait for the servers too.
-wait "${READERS[@]}"
-for f in "$WORK"/wrk.*; do
-  read -r path _ rps p50 p99 bad _ <"$f"
-  echo "| GET ${path%%\?*} | $rps | $p50 ms | $p99 ms | $bad |"
-done
-cat "$WORK/writers.out"
-peak=$(sort -n "$WORK/rss" | tail -1)
-echo
-echo "resident memory: peak ${peak} MB under the mixed load; $(rss "$PID_mixed") at its end"
+  exit 0
+fi
+mixed
 sleep 30
 echo "after 30 s idle: $(rss "$PID_mixed")"
