@@ -35,6 +35,7 @@ mod m20261205_000016_shifts_and_leave;
 mod m20261205_000017_sla;
 mod m20261205_000018_outbox_notify;
 mod m20261205_000019_statistics_indexes;
+mod m20261206_000020_statistics_covering;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -88,6 +89,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000017_sla::Migration),
             Box::new(m20261205_000018_outbox_notify::Migration),
             Box::new(m20261205_000019_statistics_indexes::Migration),
+            Box::new(m20261206_000020_statistics_covering::Migration),
         ]
     }
 }
