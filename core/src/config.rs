@@ -238,8 +238,9 @@ pub struct Config {
     /// Login attempts per minute per IP.
     pub login_rate_limit_per_minute: u32,
     /// Reads (GET and HEAD) answered at once (`GAD_MAX_CONCURRENT_READS`; 0: no limit); the
-    /// rest wait their turn in arrival order. Default 16 per core, at least 32 (a read waiting
-    /// on the database or a shared computation holds its place: docs/PERFORMANCE.md).
+    /// rest wait their turn in arrival order. Default 8 per core, at least 16: a read waiting on
+    /// the database holds its place, one waiting on another's computation of the overview gives
+    /// it back meanwhile (docs/PERFORMANCE.md, thirteenth run).
     pub max_concurrent_reads: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`GAD_TRUSTED_PROXIES`: addresses
     /// or CIDR blocks, comma-separated; default none). Anyone else's header is ignored.
@@ -490,7 +491,7 @@ impl Config {
             rate_limit_per_minute: env.parse("GAD_RATE_LIMIT_PER_MINUTE")?.unwrap_or(600),
             login_rate_limit_per_minute: env.parse("GAD_LOGIN_RATE_LIMIT_PER_MINUTE")?.unwrap_or(20),
             max_concurrent_reads: env.parse("GAD_MAX_CONCURRENT_READS")?.unwrap_or_else(|| {
-                (16 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)).max(32)
+                (8 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)).max(16)
             }),
             telegram_bot_username: env.get("TELEGRAM_BOT_USERNAME").map(|u| u.trim_start_matches('@').to_owned()),
             telegram_api_url: env
