@@ -139,14 +139,14 @@ async fn actor_in_context(for_password_change: bool) -> AppResult<Actor> {
 /// The body of a server function: the state and the acting user (refused as
 /// [`current_actor`] refuses), the service call, the answer mapped by [`respond`].
 pub async fn serve<T>(call: impl AsyncFnOnce(&AppState, &Actor) -> AppResult<T>) -> Result<T, ApiError> {
-    respond(
-        admission::holding(admission_place(), async {
-            let state = app_state()?;
-            let actor = current_actor().await?;
-            call(&state, &actor).await
-        })
-        .await,
-    )
+    // Boxed: a page's server functions are large futures, and a debug build's worker stack
+    // is small; the caller's future then holds a pointer, not the call.
+    let call = Box::pin(async {
+        let state = app_state()?;
+        let actor = current_actor().await?;
+        call(&state, &actor).await
+    });
+    respond(admission::holding(admission_place(), call).await)
 }
 
 /// The admission place of the read being served ([`gad_core::admission`]): a page's resources
