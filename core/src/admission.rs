@@ -80,7 +80,10 @@ impl Place {
             wait.await
         };
         if self.wants_place() {
-            let permit = self.0.semaphore.clone().acquire_owned().await;
+            let permit = {
+                let _queued = Queued::start();
+                self.0.semaphore.clone().acquire_owned().await
+            };
             let mut state = self.state();
             if let Ok(permit) = permit
                 && state.permit.is_none()
@@ -105,6 +108,25 @@ impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         let mut state = self.0.state();
         state.waiting = state.waiting.saturating_sub(1);
+    }
+}
+
+/// One read counted in `gad_http_reads_waiting` for as long as it lives (waiting for a place,
+/// first or again after a wait): a client that goes away while its read waits drops it, and
+/// the count stays true.
+pub struct Queued(metrics::Gauge);
+
+impl Queued {
+    pub fn start() -> Self {
+        let gauge = metrics::gauge!("gad_http_reads_waiting");
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
     }
 }
 

@@ -40,7 +40,7 @@ pub async fn admit(State(reads): State<Reads>, mut request: Request, next: Next)
     // Tokio's semaphore is fair: places are given in the order they were asked for. It is
     // never closed, so acquiring cannot fail.
     let permit = {
-        let _waiting = Waiting::start();
+        let _queued = admission::Queued::start();
         semaphore.clone().acquire_owned().await
     };
     let Ok(permit) = permit else {
@@ -52,24 +52,6 @@ pub async fn admit(State(reads): State<Reads>, mut request: Request, next: Next)
     let response = admission::holding(Some(place.clone()), next.run(request)).await;
     place.finish();
     response
-}
-
-/// One read counted in `gad_http_reads_waiting` for as long as it lives: a client that goes
-/// away while its read waits drops it, and the count stays true.
-struct Waiting(metrics::Gauge);
-
-impl Waiting {
-    fn start() -> Self {
-        let gauge = metrics::gauge!("gad_http_reads_waiting");
-        gauge.increment(1.0);
-        Self(gauge)
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.0.decrement(1.0);
-    }
 }
 
 #[cfg(test)]
