@@ -10,6 +10,7 @@
 #   BENCH_SIZES="10000" BENCH_DURATION=10s scripts/bench.sh --postgres
 #   BENCH_OVERVIEW_ONLY=1: per size only the statistics and overview rows, then the mixed load.
 #   BENCH_MIXED_ONLY=1: per size only the seed, then the mixed load.
+#   BENCH_WRITES_ONLY=1: per size only the create and transition rows (then the mixed load).
 #   BENCH_MIXED_VARIANTS="BIN:LIMIT …": the mixed load once per binary and read admission limit
 #     (GAD_MAX_CONCURRENT_READS), one after the other in this sitting: an A/B of two builds.
 # Needs: a release build (`cargo build --release -p server --bin gad`), wrk, PostgreSQL 15
@@ -154,7 +155,8 @@ top_statements() {
   [ -n "${BENCH_STATEMENTS:-}" ] || return 0
   echo "statements of: $1" >&2
   # (max: a row none of whose requests completed has nothing to divide by)
-  psql "$PG" -At -F ' | ' -c "SELECT round(calls::numeric / $(( $2 > 0 ? $2 : 1 )), 2), left(regexp_replace(query, '\s+', ' ', 'g'), 150)
+  psql "$PG" -At -F ' | ' -c "SELECT round(calls::numeric / $(( $2 > 0 ? $2 : 1 )), 2), round((mean_exec_time + mean_plan_time)::numeric, 3) AS ms,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 150)
     FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT 30" >&2
 }
 stat_calls() { psql "$PG" -Atc "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'"; }
@@ -215,8 +217,8 @@ cat >"$WORK/list-rows.sql" <<'SQL'
 SELECT * FROM tasks WHERE deleted_at IS NULL ORDER BY (scheduled_start IS NULL), scheduled_start, id LIMIT 51;
 SQL
 cat >"$WORK/search.sql" <<'SQL'
-SELECT * FROM tasks WHERE deleted_at IS NULL AND (lower(code) LIKE '%corrientes%' OR lower(title) LIKE '%corrientes%'
-  OR lower(description) LIKE '%corrientes%') ORDER BY (scheduled_start IS NULL), scheduled_start, id LIMIT 51;
+SELECT * FROM tasks WHERE deleted_at IS NULL AND search_text LIKE '%corrientes%'
+  ORDER BY (scheduled_start IS NULL), scheduled_start, id LIMIT 51;
 SQL
 # GAD's nearest-officers query as `services::geo` writes it (the duty by `roster::pg_duty_sql`,
 # once per officer read, in a lateral subquery the filter and the answer share; the radius
@@ -254,6 +256,15 @@ SELECT o.id, ST_Distance(o.last_geog, q.p, false) AS d
   ORDER BY o.last_geog <-> q.p LIMIT 10;
 SQL
 
+# The write rows: creations, then pauses and resumes of 4 000 tasks in progress.
+writes() {
+  bench "POST /api/v1/tasks (create), 16 connections" "$PORT_cold" "$COLD" "/api/v1/tasks" 16 "$WORK/create.lua"
+  psql "$PG" -Atc "SELECT id FROM tasks WHERE status = 'in_progress' AND deleted_at IS NULL ORDER BY id DESC LIMIT 4000" \
+    >"$WORK/ids"
+  BENCH_IDS="$WORK/ids" bench "POST …/transitions (pause, resume), 16 connections" "$PORT_cold" "$COLD" \
+    "/api/v1/tasks/0/transitions" 16 "$WORK/transition.lua"
+}
+
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); \
 $("$PG_BIN/postgres" --version); $(redis-server --version | cut -d' ' -f1-3); wrk $DURATION per row"
@@ -272,6 +283,11 @@ for size in $SIZES; do
   COLD=$(login "$PORT_cold")
   echo "| what | req/s | p50 | p99 | errors | SQL statements per request |"
   echo "|---|---|---|---|---|---|"
+  if [ -n "${BENCH_WRITES_ONLY:-}" ]; then
+    writes
+    stop_servers
+    continue
+  fi
   # The statistics behind the overview (its last 14 days) and the whole overview, uncached.
   bench "GET /api/v1/statistics (14 days), cache bypassed" "$PORT_cold" "$COLD" \
     "/api/v1/statistics?from=$(date -d '13 days ago' +%F)&to=$(date +%F)"
@@ -296,11 +312,7 @@ for size in $SIZES; do
   bare "GAD's nearest query, a custom plan every call" "$WORK/nearest.sql" 16 simple
   bare "plain PostGIS KNN, same filters" "$WORK/knn.sql"
   bare "plain PostGIS KNN, same filters, a custom plan every call" "$WORK/knn.sql" 16 simple
-  bench "POST /api/v1/tasks (create), 16 connections" "$PORT_cold" "$COLD" "/api/v1/tasks" 16 "$WORK/create.lua"
-  psql "$PG" -Atc "SELECT id FROM tasks WHERE status = 'in_progress' AND deleted_at IS NULL ORDER BY id DESC LIMIT 4000" \
-    >"$WORK/ids"
-  BENCH_IDS="$WORK/ids" bench "POST …/transitions (pause, resume), 16 connections" "$PORT_cold" "$COLD" \
-    "/api/v1/tasks/0/transitions" 16 "$WORK/transition.lua"
+  writes
   echo
   echo "resident memory: cache warm $(rss "$PID_warm"), cache bypassed $(rss "$PID_cold")"
   stop_servers

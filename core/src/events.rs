@@ -37,15 +37,13 @@ use crate::entities::{event_consumers, event_outbox};
 use crate::error::{AppError, AppResult};
 use contract::events::Event;
 
-/// The PostgreSQL notification channel of the outbox. A writer's commit notifies with
-/// [`NOTIFY_WRITTEN`] (wakes the sealers: its rows are not numbered yet, a tailer would find
-/// nothing); a sealing pass notifies with [`NOTIFY_SEALED`] (wakes the tailers). Each wake-up
-/// goes only where it finds work, so a write costs one sealing pass and one read per process,
-/// not two of each.
+/// The PostgreSQL notification channel of the outbox: a sealing pass notifies with
+/// [`NOTIFY_SEALED`], which wakes every process's tailer. Writers never notify: a notifying
+/// transaction holds PostgreSQL's notification queue lock through its commit's flush, so writes
+/// would commit one at a time (migration m20261206_000021). A process's sealer is woken by its
+/// own commits ([`EventBus::wake_sealer`]) and polls every second for those of processes that
+/// run no sealer (a `gad` command).
 pub const NOTIFY_CHANNEL: &str = "gad_events";
-/// The payload of a writer's notification (sent by the outbox's trigger, migration
-/// m20261205_000018: keep the two spellings equal).
-pub const NOTIFY_WRITTEN: &str = "written";
 /// The payload of a sealing pass's notification.
 pub const NOTIFY_SEALED: &str = "sealed";
 const LOCAL_CAPACITY: usize = 1024;
@@ -264,9 +262,6 @@ pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event])
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    // On PostgreSQL the insert also sends NOTIFY_WRITTEN (a trigger, migration
-    // m20261205_000018), delivered when (and only if) the transaction commits: it wakes the
-    // sealers.
     event_outbox::Entity::insert_many(rows).exec_without_returning(txn).await?;
     Ok(())
 }
@@ -341,10 +336,10 @@ async fn listen(pool: sea_orm::sqlx::PgPool, bus: EventBus) {
             bus.poke();
             loop {
                 match listener.try_recv().await? {
-                    Some(n) if n.payload() == NOTIFY_WRITTEN => bus.wake_sealer(),
                     Some(n) if n.payload() == NOTIFY_SEALED => bus.poke(),
-                    // `None` after a reconnection: notifications may have been missed meanwhile.
-                    _ => {
+                    Some(_) => {}
+                    // After a reconnection: notifications may have been missed meanwhile.
+                    None => {
                         bus.wake_sealer();
                         bus.poke();
                     }

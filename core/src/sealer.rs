@@ -188,8 +188,9 @@ pub async fn seal_now(db: &DatabaseConnection) -> AppResult<Sealed> {
     }
 }
 
-/// The sealer of a PostgreSQL process: seals when woken ([`EventBus::wake_sealer`], by local
-/// commits and by `NOTIFY`) and every second, until the process ends.
+/// The sealer of a PostgreSQL process: seals when woken ([`EventBus::wake_sealer`], by this
+/// process's commits and after its listener reconnects) and every second, until the process
+/// ends.
 pub(crate) async fn run(db: DatabaseConnection, bus: EventBus) {
     let mut failing = false;
     loop {

@@ -36,6 +36,8 @@ mod m20261205_000017_sla;
 mod m20261205_000018_outbox_notify;
 mod m20261205_000019_statistics_indexes;
 mod m20261206_000020_statistics_covering;
+mod m20261206_000021_quiet_outbox;
+mod m20261206_000022_search_text;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -90,6 +92,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000018_outbox_notify::Migration),
             Box::new(m20261205_000019_statistics_indexes::Migration),
             Box::new(m20261206_000020_statistics_covering::Migration),
+            Box::new(m20261206_000021_quiet_outbox::Migration),
+            Box::new(m20261206_000022_search_text::Migration),
         ]
     }
 }

@@ -10,6 +10,14 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
+/// The search's trigram index and statistics (replaced by m20261206_000022, whose down
+/// restores them).
+pub(crate) const TRIGRAM_INDEX: &str = "CREATE INDEX tasks_search_trgm ON tasks USING gin \
+     (lower(code) gin_trgm_ops, lower(title) gin_trgm_ops, lower(description) gin_trgm_ops) \
+     WHERE deleted_at IS NULL";
+pub(crate) const SEARCH_STATISTICS: &str =
+    "CREATE STATISTICS tasks_search_stats ON (lower(code)), (lower(title)), (lower(description)) FROM tasks";
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -23,16 +31,8 @@ impl MigrationTrait for Migration {
         // A trusted extension: the database's owner may create it.
         conn.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm").await?;
         // The expressions are the search's own (`lower(col) LIKE '%text%'`).
-        conn.execute_unprepared(
-            "CREATE INDEX tasks_search_trgm ON tasks USING gin \
-             (lower(code) gin_trgm_ops, lower(title) gin_trgm_ops, lower(description) gin_trgm_ops) \
-             WHERE deleted_at IS NULL",
-        )
-        .await?;
-        conn.execute_unprepared(
-            "CREATE STATISTICS tasks_search_stats ON (lower(code)), (lower(title)), (lower(description)) FROM tasks",
-        )
-        .await?;
+        conn.execute_unprepared(TRIGRAM_INDEX).await?;
+        conn.execute_unprepared(SEARCH_STATISTICS).await?;
         conn.execute_unprepared("ANALYZE tasks").await?;
         Ok(())
     }

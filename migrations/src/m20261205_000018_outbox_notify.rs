@@ -7,6 +7,13 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
+/// The wake-up's function and trigger (dropped again by m20261206_000021, whose down restores
+/// them).
+pub(crate) const WAKE_FUNCTION: &str = "CREATE FUNCTION gad_outbox_written() RETURNS trigger LANGUAGE plpgsql AS $$ \
+     BEGIN PERFORM pg_notify('gad_events', 'written'); RETURN NULL; END $$";
+pub(crate) const WAKE_TRIGGER: &str = "CREATE TRIGGER event_outbox_written AFTER INSERT ON event_outbox \
+     FOR EACH STATEMENT EXECUTE FUNCTION gad_outbox_written()";
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -17,16 +24,8 @@ impl MigrationTrait for Migration {
             return Ok(());
         }
         let conn = manager.get_connection();
-        conn.execute_unprepared(
-            "CREATE FUNCTION gad_outbox_written() RETURNS trigger LANGUAGE plpgsql AS $$ \
-             BEGIN PERFORM pg_notify('gad_events', 'written'); RETURN NULL; END $$",
-        )
-        .await?;
-        conn.execute_unprepared(
-            "CREATE TRIGGER event_outbox_written AFTER INSERT ON event_outbox \
-             FOR EACH STATEMENT EXECUTE FUNCTION gad_outbox_written()",
-        )
-        .await?;
+        conn.execute_unprepared(WAKE_FUNCTION).await?;
+        conn.execute_unprepared(WAKE_TRIGGER).await?;
         Ok(())
     }
 

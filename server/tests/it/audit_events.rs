@@ -205,6 +205,34 @@ async fn writers_do_not_wait_for_each_other_and_are_sealed_in_commit_order() {
     assert_eq!(chained, ["test.quick", "test.open"], "the chain follows commit order");
 }
 
+/// A write does not notify on PostgreSQL: a notifying transaction holds the server's
+/// notification queue lock through its commit's flush, so writes that notified committed one at
+/// a time (migration m20261206_000021). Only a sealing pass notifies ('sealed', for the
+/// tailers), and the process that wrote seals it without being told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_sends_no_notification_only_its_sealing_does() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let mut events = app.state.events.subscribe();
+    // The app's sealer is kept out meanwhile, so nothing but the write itself could notify
+    // (a pass that ended before the lock was taken notified before the listener listens).
+    let hold = sea_orm::TransactionTrait::begin(&app.state.db).await.unwrap();
+    hold.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({})", gad_core::sealer::SEALER_LOCK_KEY))
+        .await
+        .unwrap();
+    let pool = app.state.db.get_postgres_connection_pool().clone();
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await.unwrap();
+    listener.listen(gad_core::events::NOTIFY_CHANNEL).await.unwrap();
+    let event = Event::TaskDeleted { task_id: 3, code: "QUIET".into() };
+    commit_event(&app.state, &event).await;
+    let heard = tokio::time::timeout(Duration::from_millis(500), listener.recv()).await;
+    assert!(heard.is_err(), "a write notified: {:?}", heard.map(|n| n.map(|n| n.payload().to_owned())));
+
+    hold.commit().await.unwrap();
+    arrives(&mut events, &event).await;
+    let sealed = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await.expect("the pass notifies");
+    assert_eq!(sealed.unwrap().payload(), gad_core::events::NOTIFY_SEALED);
+}
+
 /// Audit rows committed while nothing seals (no process running the sealer) are counted as
 /// waiting, never as a broken chain, and `gad audit verify` seals them before checking.
 async fn unsealed_rows_wait_and_the_cli_seals_them(backend: Backend) {

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDate, SubsecRound, TimeZone, Utc};
-use sea_orm::sea_query::{Expr, Func, LikeExpr, Order};
+use sea_orm::sea_query::{Expr, LikeExpr, Order};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Select, Set, Statement,

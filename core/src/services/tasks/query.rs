@@ -383,6 +383,9 @@ pub(super) fn contains_pattern(text: &str) -> LikeExpr {
     LikeExpr::new(escaped).escape('\\')
 }
 
+/// What separates the fields of `tasks.search_text`.
+const SEARCH_SEPARATOR: char = '\u{1}';
+
 /// The tasks `actor` may see that match `filter` (no order, no page), or `None` when the
 /// actor can see nothing at all.
 pub(super) fn filtered(
@@ -448,13 +451,11 @@ pub(super) fn filtered(
         query = query.filter(tasks::Column::ScheduledStart.lt(start_of_day(next, tz)));
     }
     if let Some(text) = text {
-        let like = |col: tasks::Column| Expr::expr(Func::lower(Expr::col(col))).like(contains_pattern(&text));
-        query = query.filter(
-            Condition::any()
-                .add(like(tasks::Column::Code))
-                .add(like(tasks::Column::Title))
-                .add(like(tasks::Column::Description)),
-        );
+        // The code, title and description, lowercased and separated by U+0001 (migration
+        // m20261206_000022): a text without one matches within one of the three.
+        let text = text.replace(SEARCH_SEPARATOR, "");
+        let column = Expr::col((tasks::Entity, sea_orm::sea_query::Alias::new("search_text")));
+        query = query.filter(column.like(contains_pattern(&text)));
     }
     Ok(Some(query))
 }
