@@ -32,6 +32,35 @@ pub async fn first_rows<E: sea_orm::EntityTrait>(
     Ok(E::find().from_raw_sql(statement).all(db).await?)
 }
 
+/// The rows of `statement`, planned for its own values on PostgreSQL: for queries whose best
+/// plan depends on them (a search's text, a map's box). A prepared statement settles on a
+/// generic plan after five runs, made for no value in particular; this one runs as the
+/// unnamed statement (parse, then bind and execute; never cached), which the server always
+/// plans for the values bound — two round trips, where a transaction with `SET LOCAL
+/// plan_cache_mode = force_custom_plan` around a prepared one took four. Other backends run
+/// it as any query.
+pub async fn query_planned<M: sea_orm::FromQueryResult>(
+    db: &DatabaseConnection,
+    statement: sea_orm::Statement,
+) -> AppResult<Vec<M>> {
+    use sea_orm::{DbErr, QueryResult, RuntimeErr, sqlx};
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(M::find_by_statement(statement).all(db).await?);
+    }
+    let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(|e| match e {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed),
+        e => DbErr::Conn(RuntimeErr::SqlxError(e.into())),
+    })?;
+    let values = sea_query_sqlx::SqlxValues(statement.values.unwrap_or(sea_orm::Values(Vec::new())));
+    let rows = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), values)
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e.into())))?;
+    Ok(rows.into_iter().map(|row| M::from_query_result(&QueryResult::from(row), "")).collect::<Result<_, _>>()?)
+}
+
 /// Opens the pool. For a SQLite file the parent directory is created and WAL is enabled.
 pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
     let url = config.database_url.expose();

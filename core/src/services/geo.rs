@@ -11,8 +11,7 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait, Value,
+    ColumnTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 
 use crate::actor::Actor;
@@ -152,12 +151,7 @@ impl Params {
 /// million tasks (which held the overview's map, and every connection of the pool, under
 /// the mixed-load benchmark).
 async fn planned_for_its_box<T: FromQueryResult>(state: &AppState, sql: String, p: Params) -> AppResult<Vec<T>> {
-    let txn = state.db.begin().await?;
-    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
-    let rows =
-        T::find_by_statement(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0)).all(&txn).await?;
-    txn.commit().await?;
-    Ok(rows)
+    crate::db::query_planned(&state.db, Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, p.0)).await
 }
 
 // -------------------------------------------------------------------------------- officers

@@ -1369,6 +1369,60 @@ async fn a_list_page_is_not_planned_on_every_call() {
     }
 }
 
+/// A query planned for its own values (a search, a map's box) answers as any query does and,
+/// on PostgreSQL, leaves no prepared statement behind on its connection — so no run of it is
+/// ever made with a cached generic plan — where an ordinary query is prepared and kept. A bad
+/// statement is an error, not a panic, and leaves the connection usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_planned_for_its_values_is_never_prepared_and_kept() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    #[derive(Debug, PartialEq, sea_orm::FromQueryResult)]
+    struct Row {
+        n: i64,
+        text: String,
+    }
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let url = common::fresh_database(backend).await;
+        // One connection, so the catalogue read below is this connection's.
+        let mut options = sea_orm::ConnectOptions::new(url);
+        options.max_connections(1).min_connections(1).sqlx_logging(false);
+        let db = sea_orm::Database::connect(options).await.unwrap();
+        let db_backend = db.get_database_backend();
+        let (planned, prepared) = match backend {
+            Backend::Postgres => ("SELECT $1::bigint + 1 AS n, lower($2) AS text", "SELECT $1::bigint + 2 AS n"),
+            Backend::Sqlite => ("SELECT ? + 1 AS n, lower(?) AS text", "SELECT ? + 2 AS n"),
+        };
+        for i in 0..8_i64 {
+            let statement = Statement::from_sql_and_values(db_backend, planned, [i.into(), "Zanjón QUIRNO".into()]);
+            let rows: Vec<Row> = gad_core::db::query_planned(&db, statement).await.unwrap();
+            assert_eq!(rows, [Row { n: i + 1, text: "zanjón quirno".into() }], "{backend:?}");
+            db.query_all_raw(Statement::from_sql_and_values(db_backend, prepared, [i.into()])).await.unwrap();
+        }
+        let bad = Statement::from_string(db_backend, "SELECT no_such_column FROM tasks");
+        let err = gad_core::db::query_planned::<Row>(&db, bad).await.unwrap_err();
+        assert!(matches!(err, AppError::Db(_)), "{backend:?}: {err:?}");
+        if backend == Backend::Postgres {
+            let kept = |sql: &'static str| {
+                let db = &db;
+                async move {
+                    let row = db
+                        .query_one_raw(Statement::from_sql_and_values(
+                            DatabaseBackend::Postgres,
+                            "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+                            [sql.into()],
+                        ))
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    row.try_get_by_index::<i64>(0).unwrap()
+                }
+            };
+            assert_eq!(kept(prepared).await, 1, "an ordinary query is prepared and kept");
+            assert_eq!(kept(planned).await, 0, "the planned query was kept prepared");
+        }
+    }
+}
+
 /// On PostgreSQL a search is planned for its own text: a common one reads the list's index in
 /// order and filters on the stored search column (no `lower()` per row), a rare one reads the
 /// search column's trigram index; both find what they should.

@@ -715,23 +715,22 @@ pub async fn count(state: &AppState, actor: &Actor, filter: TaskFilter) -> AppRe
         return Ok(TaskCount { total: 0, capped: false });
     };
     let inner = query.select_only().column(tasks::Column::Id).limit(COUNT_CAP + 1).into_query();
-    let statement = Query::select().expr(Expr::cust("COUNT(*)")).from_subquery(inner, Alias::new("capped")).to_owned();
-    let backend = state.db.get_database_backend();
-    let row = if clean(filter.text.clone()).is_some() && backend == sea_orm::DatabaseBackend::Postgres {
-        // Planned for its own text, like the page (see `compute_query`).
-        use sea_orm::TransactionTrait;
-        let txn = state.db.begin().await?;
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
-        let row = txn.query_one(&statement).await?;
-        txn.commit().await?;
-        row
+    let statement = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_subquery(inner, Alias::new("capped"))
+        .to_owned();
+    let statement = state.db.get_database_backend().build(&statement);
+    #[derive(sea_orm::FromQueryResult)]
+    struct Counted {
+        n: i64,
+    }
+    let counted: Vec<Counted> = if clean(filter.text.clone()).is_some() {
+        // Planned for its own text, like the page (see `fetch_page`).
+        crate::db::query_planned(&state.db, statement).await?
     } else {
-        state.db.query_one(&statement).await?
+        <Counted as sea_orm::FromQueryResult>::find_by_statement(statement).all(&state.db).await?
     };
-    let n: i64 = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
+    let n = counted.first().map_or(0, |c| c.n);
     let n = u64::try_from(n).unwrap_or(0);
     Ok(TaskCount { total: n.min(COUNT_CAP), capped: n > COUNT_CAP })
 }
@@ -774,20 +773,14 @@ pub(super) async fn fetch_page<M: sea_orm::FromQueryResult>(
     filter: &TaskFilter,
     statement: Statement,
 ) -> AppResult<Vec<M>> {
-    let query = M::find_by_statement(statement);
-    if clean(filter.text.clone()).is_some() && state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+    if clean(filter.text.clone()).is_some() {
         // A search is planned for its own text, never with a cached generic plan: a common
         // text reads the list's index in order, a rare one the trigram index, and the generic
         // plan (chosen after a run of rare texts) reads every row for a rare one (0.8 s at
         // 100 000 tasks).
-        use sea_orm::TransactionTrait;
-        let txn = state.db.begin().await?;
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
-        let rows = query.all(&txn).await?;
-        txn.commit().await?;
-        Ok(rows)
+        crate::db::query_planned(&state.db, statement).await
     } else {
-        Ok(query.all(&state.db).await?)
+        Ok(M::find_by_statement(statement).all(&state.db).await?)
     }
 }
 
