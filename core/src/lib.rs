@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod meta;
 pub mod permissions;
+pub mod redis_pool;
 pub mod request_user;
 pub mod sealer;
 pub mod services;

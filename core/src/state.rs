@@ -8,7 +8,7 @@ use crate::cache::Caches;
 use crate::config::Config;
 use crate::events::EventBus;
 
-pub type RedisPool = bb8::Pool<bb8_redis::RedisConnectionManager>;
+pub use crate::redis_pool::RedisPool;
 
 /// Cloned for every request and every server function a page calls (a few dozen times per
 /// page), so a clone is one reference count: the parts live behind one `Arc`.

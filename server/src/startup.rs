@@ -147,7 +147,7 @@ pub async fn connect(config: Config) -> anyhow::Result<AppState> {
 
 async fn redis_pool(url: &str) -> anyhow::Result<RedisPool> {
     // The URL may carry a password: never include it in an error.
-    let manager = bb8_redis::RedisConnectionManager::new(url).map_err(|_| anyhow::anyhow!("invalid REDIS_URL"))?;
+    let manager = gad_core::redis_pool::RedisManager::new(url).map_err(|_| anyhow::anyhow!("invalid REDIS_URL"))?;
     let pool = bb8::Pool::builder()
         .max_size(16)
         .connection_timeout(std::time::Duration::from_secs(5))

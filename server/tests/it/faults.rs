@@ -829,6 +829,47 @@ async fn redis_killed_and_restarted_loses_nothing() {
     watcher.await.unwrap();
 }
 
+/// The Redis pool tests a connection (a PING) at most once a second, not on every checkout —
+/// and still notices a Redis that died: after a restart, a checkout more than a second later
+/// gets a working connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_pool_pings_once_a_second_and_replaces_a_dead_connection() {
+    use gad_core::redis_pool::{RedisManager, TESTED_FOR};
+    let Some(mut redis) = PrivateRedis::start() else {
+        eprintln!("skipped: no redis-server");
+        return;
+    };
+    let pool = bb8::Pool::builder()
+        .max_size(4)
+        .connection_timeout(Duration::from_secs(5))
+        .build(RedisManager::new(&redis.url()).unwrap())
+        .await
+        .unwrap();
+    async fn pings(pool: &gad_core::redis_pool::RedisPool) -> u64 {
+        let mut conn = pool.get().await.unwrap();
+        let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut *conn).await.unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("cmdstat_ping:calls="))
+            .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+    }
+    for i in 0..200 {
+        let mut conn = pool.get().await.unwrap();
+        let _: () = redis::cmd("SET").arg("k").arg(i).query_async(&mut *conn).await.unwrap();
+    }
+    // (bb8 tests on every checkout by default: 200 PINGs.)
+    let count = pings(&pool).await;
+    assert!(count <= 4, "{count} PINGs for 200 checkouts of 4 connections at most");
+    tokio::time::sleep(TESTED_FOR + Duration::from_millis(100)).await;
+    assert!(pings(&pool).await > count, "a connection idle past a second is tested again");
+
+    redis.kill();
+    redis.spawn().expect("redis restarts");
+    tokio::time::sleep(TESTED_FOR + Duration::from_millis(100)).await;
+    let mut conn = pool.get().await.expect("a dead connection is replaced");
+    let value: Option<String> = redis::cmd("GET").arg("k").query_async(&mut *conn).await.unwrap();
+    assert_eq!(value, None, "a new connection to the restarted (empty) Redis");
+}
+
 /// A SQLite file that became read-only: writes get a clear error (no 5xx without a
 /// problem body, no half-written row), reads go on, and once writable again everything is
 /// there and the file is sound.
