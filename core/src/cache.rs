@@ -184,6 +184,51 @@ pub struct Caches {
     /// and page size.
     pub officers:
         ViewCache<(contract::officers::OfficerFilter, Option<i64>, u64), contract::Page<contract::officers::Officer>>,
+    /// Searches of the task list (viewer scope and filter, no cursor) whose window of the list
+    /// held less than a page lately (`services::tasks::query`): a rare text, or filters that
+    /// leave few rows. For a minute their pages go straight to the search planned for their
+    /// text instead of reading a window first.
+    pub short_searches: Remembered<(crate::services::activity::ScopeKey, contract::tasks::TaskFilter)>,
+}
+
+/// Keys remembered for [`Remembered::FOR`] — not a view: writes leave it, and it is kept with
+/// the view caches off. Bounded: at [`Remembered::MAX`] entries the expired ones go, then, if
+/// that is not enough, all.
+pub struct Remembered<K>(Mutex<HashMap<K, Instant>>);
+
+impl<K> Default for Remembered<K> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + Hash> Remembered<K> {
+    pub const FOR: Duration = Duration::from_secs(60);
+    pub const MAX: usize = 1_024;
+
+    pub fn contains(&self, key: &K) -> bool {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(key).is_some_and(|at| at.elapsed() < Self::FOR)
+    }
+
+    pub fn insert(&self, key: K) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= Self::MAX {
+            map.retain(|_, at| at.elapsed() < Self::FOR);
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+        }
+        map.insert(key, Instant::now());
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl Default for Caches {
@@ -213,6 +258,7 @@ impl Caches {
             actors: ViewCache::new(Duration::from_secs(2)).following_accounts(),
             // Another replica's rename is seen here within 10 s.
             staff_names: ViewCache::new(Duration::from_secs(10)).following_accounts(),
+            short_searches: Remembered::default(),
         }
     }
 
@@ -328,6 +374,21 @@ mod tests {
         let caches = Caches::default();
         assert!(caches.overview.heavy, "the overview's waiting viewers give their admission places back");
         assert!(!caches.tasks.heavy && !caches.actors.heavy, "a light view's readers keep theirs");
+    }
+
+    #[test]
+    fn remembered_keys_are_bounded() {
+        let seen: Remembered<(u8, String)> = Remembered::default();
+        seen.insert((1, "quirno".into()));
+        assert!(seen.contains(&(1, "quirno".into())));
+        assert!(!seen.contains(&(1, "corrientes".into())));
+        assert!(!seen.contains(&(2, "quirno".into())));
+        let max = Remembered::<(u8, String)>::MAX;
+        for i in 0..max + 10 {
+            seen.insert((1, format!("texto {i}")));
+        }
+        assert!(seen.len() <= max, "{}", seen.len());
+        assert!(seen.contains(&(1, format!("texto {}", max + 9))), "the newest stays");
     }
 
     /// Changes arriving faster than a computation ends: the key computes one state at a

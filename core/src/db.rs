@@ -203,13 +203,24 @@ pub fn newer_schema_message(unknown: &[String]) -> String {
 /// read-then-write checks free of `SQLITE_BUSY` races, across processes on one file too
 /// (`gad serve` and `gad bot`); on PostgreSQL, row locks do that job and no global lock is
 /// taken. Events emitted during the operation are written to the outbox in this same
-/// transaction (see [`crate::events`]), so they exist exactly when the change does. Events and
+/// transaction (see [`crate::events`]), so they exist exactly when the change does. The rows
+/// an operation only appends and does not read back before it ends (its audit row, its task
+/// history, its events) are staged ([`WriteTxn::stage`]) and written together in one
+/// statement on PostgreSQL (a `WITH` of `INSERT`s, one round trip) when the operation next
+/// reads through [`WriteTxn::flushed`] or commits. Events and
 /// audit rows are written unsealed and put in commit order by [`crate::sealer`]: inside this
 /// transaction on SQLite (one writer at a time), after it commits on PostgreSQL. The commit
 /// marks this process's cached views stale ([`crate::cache`]) and wakes its sealer and tailer.
+/// Inserts staged before [`WriteTxn::stage`] sends them: a bound on one statement's size.
+const STAGE_LIMIT: usize = 16;
+
 pub struct WriteTxn {
     txn: sea_orm::DatabaseTransaction,
     events: Vec<contract::events::Event>,
+    /// How many of `events` are in `staged` or written.
+    events_staged: usize,
+    /// Inserts not yet sent ([`WriteTxn::stage`]); a mutex only so that `stage` takes `&self`.
+    staged: std::sync::Mutex<Vec<sea_orm::sea_query::InsertStatement>>,
     /// Declared by [`WriteTxn::leaves_accounts`].
     leaves_accounts: bool,
     bus: crate::events::EventBus,
@@ -240,7 +251,15 @@ impl WriteTxn {
             }
             _ => (None, state.db.begin().await?),
         };
-        Ok(Self { txn, events: Vec::new(), leaves_accounts: false, bus: state.events.clone(), _writer: writer })
+        Ok(Self {
+            txn,
+            events: Vec::new(),
+            events_staged: 0,
+            staged: std::sync::Mutex::new(Vec::new()),
+            leaves_accounts: false,
+            bus: state.events.clone(),
+            _writer: writer,
+        })
     }
 
     /// Adds an event to the operation: written to the outbox when it commits.
@@ -269,9 +288,67 @@ impl WriteTxn {
         self.events.push(event);
     }
 
-    pub async fn commit(self) -> AppResult<()> {
-        let WriteTxn { txn, events, leaves_accounts, bus, _writer } = self;
-        crate::events::append(&txn, &events).await?;
+    /// Stages an insert of a row this operation does not read back before [`WriteTxn::flushed`]
+    /// or its commit: sent then with the others, in one statement on PostgreSQL. A long
+    /// operation's stage is sent as it fills, so no statement grows without bound.
+    pub async fn stage(&self, insert: sea_orm::sea_query::InsertStatement) -> AppResult<()> {
+        let full = {
+            let mut staged = self.staged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            staged.push(insert);
+            staged.len() >= STAGE_LIMIT
+        };
+        if full { self.send_staged().await } else { Ok(()) }
+    }
+
+    /// The transaction, for a read that must see this operation's staged rows (its history,
+    /// say): sends them, with the events emitted so far, first.
+    pub async fn flushed(&mut self) -> AppResult<&sea_orm::DatabaseTransaction> {
+        self.stage_events()?;
+        self.send_staged().await?;
+        Ok(&self.txn)
+    }
+
+    /// Moves the events emitted since the last call into the stage, as one outbox insert.
+    fn stage_events(&mut self) -> AppResult<()> {
+        if let Some(insert) = crate::events::outbox_insert(&self.events[self.events_staged..])? {
+            self.staged.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).push(insert);
+        }
+        self.events_staged = self.events.len();
+        Ok(())
+    }
+
+    /// Sends the stage: on PostgreSQL as one statement, the inserts but the last in a `WITH`
+    /// (PostgreSQL runs every data-modifying `WITH` to completion, read or not); on SQLite,
+    /// which has no such `WITH` and no round trip, one after the other.
+    async fn send_staged(&self) -> AppResult<()> {
+        use sea_orm::sea_query::{Alias, CommonTableExpression, WithClause};
+        let mut inserts = std::mem::take(&mut *self.staged.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let backend = self.txn.get_database_backend();
+        if backend != sea_orm::DatabaseBackend::Postgres {
+            for insert in &inserts {
+                self.txn.execute(insert).await?;
+            }
+            return Ok(());
+        }
+        let Some(last) = inserts.pop() else { return Ok(()) };
+        if inserts.is_empty() {
+            self.txn.execute(&last).await?;
+            return Ok(());
+        }
+        let mut with = WithClause::new();
+        for (i, insert) in inserts.into_iter().enumerate() {
+            with.cte(
+                CommonTableExpression::new().query(insert).table_name(Alias::new(format!("staged{i}"))).to_owned(),
+            );
+        }
+        self.txn.execute(&last.with(with)).await?;
+        Ok(())
+    }
+
+    pub async fn commit(mut self) -> AppResult<()> {
+        self.stage_events()?;
+        self.send_staged().await?;
+        let WriteTxn { txn, events, leaves_accounts, bus, _writer, .. } = self;
         let sqlite = txn.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
         if sqlite {
             crate::sealer::seal_all_in(&txn).await?;

@@ -244,9 +244,11 @@ pub async fn oldest_id(db: &impl ConnectionTrait) -> AppResult<Option<i64>> {
 
 /// Writes `events` into the outbox, unsealed, inside the caller's transaction. Called by
 /// [`crate::db::WriteTxn::commit`] just before it commits.
-pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event]) -> AppResult<()> {
+/// The outbox insert of `events` (none for none), staged by [`crate::db::WriteTxn`].
+pub(crate) fn outbox_insert(events: &[Event]) -> AppResult<Option<sea_orm::sea_query::InsertStatement>> {
+    use sea_orm::QueryTrait;
     if events.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let now = Utc::now();
     let rows = events
@@ -262,8 +264,7 @@ pub(crate) async fn append(txn: &sea_orm::DatabaseTransaction, events: &[Event])
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    event_outbox::Entity::insert_many(rows).exec_without_returning(txn).await?;
-    Ok(())
+    Ok(Some(event_outbox::Entity::insert_many(rows).into_query()))
 }
 
 /// Reads new events into the local bus until the process ends; prunes old ones hourly.

@@ -63,7 +63,6 @@ impl AuditEntry {
 
 /// Appends one row, unsealed, inside `txn`.
 pub async fn append(txn: &WriteTxn, actor: Option<&Actor>, meta: &AuditMeta, entry: AuditEntry) -> AppResult<()> {
-    let conn: &sea_orm::DatabaseTransaction = txn;
     let row = audit_log::ActiveModel {
         user_id: Set(actor.map(|a| a.user_id)),
         telegram_user_id: Set(actor.and_then(|a| a.telegram_user_id)),
@@ -84,8 +83,7 @@ pub async fn append(txn: &WriteTxn, actor: Option<&Actor>, meta: &AuditMeta, ent
         seq: Set(None),
         ..Default::default()
     };
-    audit_log::Entity::insert(row).exec_without_returning(conn).await?;
-    Ok(())
+    txn.stage(sea_orm::QueryTrait::into_query(audit_log::Entity::insert(row))).await
 }
 
 /// Appends one row in its own transaction (for events that change nothing else, e.g. logins).

@@ -152,7 +152,7 @@ pub async fn raise(
     if !officer_ids.is_empty() {
         txn.emit(Event::TaskAssigned { task_id: task.id, code: task.code.clone(), officer_ids: officer_ids.clone() });
     }
-    let task = task_service::load_detail(state, &*txn, actor, task).await?;
+    let task = task_service::load_detail(state, txn.flushed().await?, actor, task).await?;
     txn.commit().await?;
     let not_dispatched =
         if officer_ids.is_empty() && wanted > 0 { Some(why_nobody(state, lat, lon, dispatcher).await?) } else { None };

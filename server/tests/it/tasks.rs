@@ -1466,6 +1466,207 @@ async fn a_search_reads_the_list_index_for_a_common_text_and_the_trigrams_for_a_
     assert_eq!(page.items.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(), ["Carga 7777"]);
 }
 
+/// 3 000 tasks: every third on Corrientes (a window of 1 000 rows holds a page of them), two
+/// on Quirno; priorities, due times and a missing start in turn, so every sort has ties and
+/// NULLs to order. Vacuumed and analysed.
+async fn seed_search_window(db: &sea_orm::DatabaseConnection) {
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(
+        "INSERT INTO tasks (code, title, description, task_type, priority, status, scheduled_start, sla_due_at, \
+         supervisor_id, created_by, created_at, updated_at) SELECT 'WN-' || lpad(i::text, 5, '0'), 'Carga ' || i, \
+         CASE WHEN i IN (1500, 2900) THEN 'Puesto en Zanjón Quirno' WHEN i % 3 = 0 THEN 'Recorrida por Corrientes' \
+         ELSE 'Recorrida por Rivadavia' END, 'patrol', \
+         (ARRAY['low', 'medium', 'high', 'urgent', 'critical'])[1 + i % 5], 'scheduled', \
+         CASE WHEN i % 7 = 0 THEN NULL ELSE now() + (i % 400) * interval '1 minute' END, \
+         CASE WHEN i % 4 = 0 THEN NULL ELSE now() + (i % 90) * interval '1 hour' END, \
+         (SELECT id FROM users WHERE email = 'supervisor@gad.local'), (SELECT id FROM users WHERE role = 'admin' LIMIT 1), \
+         now() - (i % 50) * interval '1 day', now() FROM generate_series(1, 3000) AS i",
+    )
+    .await
+    .unwrap();
+    db.execute_unprepared("VACUUM ANALYZE tasks").await.unwrap();
+}
+
+/// The window's statement has one plan for every text: after PostgreSQL's trial plans a
+/// connection keeps the generic one, whether the texts are common, rare or absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_window_is_planned_once_for_every_text() {
+    use sea_orm::ConnectionTrait;
+    let c = ctx(Backend::Postgres).await;
+    seed_search_window(&c.app.state.db).await;
+    // One connection, so the catalogue read below is this connection's.
+    let mut options = sea_orm::ConnectOptions::new(c.app.database_url.clone());
+    options.max_connections(1).min_connections(1).sqlx_logging(false);
+    let db = sea_orm::Database::connect(options).await.unwrap();
+    for text in ["corrientes", "quirno", "no existe", "recorrida", "carga 1"].iter().cycle().take(15) {
+        let filter = TaskFilter { text: Some((*text).into()), ..Default::default() };
+        let window = services::tasks::search_window_query(&c.app.state, &c.admin, &filter, None, 50).unwrap().unwrap();
+        db.query_all_raw(window).await.unwrap();
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%strpos(%'",
+        ))
+        .await
+        .unwrap()
+        .expect("the window's statement is prepared and kept");
+    let (generic, custom): (i64, i64) = (row.try_get_by_index(0).unwrap(), row.try_get_by_index(1).unwrap());
+    assert!(custom <= 5 && generic >= 10, "generic {generic}, custom {custom}");
+}
+
+/// On PostgreSQL a search first reads a window of the list in order (one plan for every text)
+/// and asks the search planned for its text only when the window holds less than a page: a
+/// common text's pages and a rare text's are what the list's order says, on every sort and
+/// both ways, and `/metrics` counts which of the two answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_reads_a_window_of_the_list_and_falls_back_to_the_planned_search() {
+    use sea_orm::ConnectionTrait;
+    let database_url = common::fresh_database(Backend::Postgres).await;
+    let app = common::GadProcess::start(&database_url, &[("GAD_VIEW_CACHE", "false")]).await;
+    let db = sea_orm::Database::connect(&database_url).await.unwrap();
+    // 3 000 tasks: every third on Corrientes (a window of 1 000 rows holds a page of them), two
+    // on Quirno; priorities, due times and a missing start in turn, so every sort has ties
+    // and NULLs to order.
+    seed_search_window(&db).await;
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let res = http
+        .post(app.url("/api/fn/login"))
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&[("email", "admin@gad.local"), ("password", common::ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let counted = |body: &str, path: &str| {
+        let line = format!("gad_task_searches_total{{answered_by=\"{path}\"}} ");
+        body.lines().find_map(|l| l.strip_prefix(line.as_str())).map_or(0.0, |v| v.parse::<f64>().unwrap())
+    };
+    let metrics = || async { http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+
+    let order_of = |sort: &str| match sort {
+        "scheduled_start" => "scheduled_start IS NULL, scheduled_start",
+        "due" => "sla_due_at IS NULL, sla_due_at",
+        "priority" => {
+            "(CASE priority WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 \
+                       WHEN 'urgent' THEN 3 ELSE 4 END)"
+        }
+        "created_at" => "created_at",
+        _ => "code",
+    };
+    let mut pages = 0;
+    for sort in ["scheduled_start", "due", "priority", "created_at", "code"] {
+        for descending in [false, true] {
+            // What the list's order says: every Corrientes task, sorted (NULLs last either way).
+            let direction = if descending { "DESC" } else { "ASC" };
+            let key = order_of(sort)
+                .split(", ")
+                .map(|k| if k.ends_with("IS NULL") { k.to_owned() } else { format!("{k} {direction}") })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let expected: Vec<i64> = db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    format!(
+                        "SELECT id FROM tasks WHERE deleted_at IS NULL AND search_text LIKE '%corrientes%' \
+                         ORDER BY {key}, id {direction} LIMIT 150"
+                    ),
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get_by_index::<i64>(0).unwrap())
+                .collect();
+            let mut got = Vec::new();
+            let mut cursor: Option<String> = None;
+            for _ in 0..3 {
+                let mut query = vec![("q", "CORRIENTES"), ("limit", "50"), ("sort", sort)];
+                query.push(("order", if descending { "desc" } else { "asc" }));
+                if let Some(c) = &cursor {
+                    query.push(("cursor", c));
+                }
+                let res = http.get(app.url("/api/v1/tasks")).query(&query).send().await.unwrap();
+                assert_eq!(res.status(), reqwest::StatusCode::OK, "{sort} {direction}");
+                let page: serde_json::Value = res.json().await.unwrap();
+                got.extend(page["items"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()));
+                cursor = page["next_cursor"].as_str().map(str::to_owned);
+                pages += 1;
+            }
+            assert_eq!(got, expected, "sort {sort} {direction}");
+        }
+    }
+    let body = metrics().await;
+    assert_eq!(counted(&body, "window"), f64::from(pages), "every common page from the window");
+    assert_eq!(counted(&body, "planned"), 0.0);
+
+    // A rare text: the window holds less than a page, the planned search finds both.
+    let page: serde_json::Value =
+        http.get(app.url("/api/v1/tasks?q=quirno&sort=code")).send().await.unwrap().json().await.unwrap();
+    let titles: Vec<&str> = page["items"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Carga 1500", "Carga 2900"]);
+    let body = metrics().await;
+    assert_eq!(counted(&body, "planned"), 1.0);
+    assert_eq!(counted(&body, "window"), f64::from(pages));
+}
+
+/// A transition's appended rows — its history, its audit row, its event — reach PostgreSQL in
+/// one statement, sent before the detail it answers with reads that history back; an
+/// operation that fails after staging rows leaves none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transition_sends_its_history_audit_row_and_event_in_one_statement() {
+    let c = ctx(Backend::Postgres).await;
+    let mut t = NewTask::new("Ronda de una sentencia", TaskType::Patrol);
+    t.officer_ids = vec![c.officer.officer_id.unwrap()];
+    let task = create(&c, t).await;
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = sent.clone();
+    let mut db = c.app.state.db.clone();
+    db.set_metric_callback(move |info| log.lock().unwrap().push(info.statement.sql.clone()));
+    let s = &c.app.state;
+    let state = gad_core::state::AppState::new(gad_core::state::Parts {
+        db,
+        redis: s.redis.clone(),
+        config: s.config.clone(),
+        events: s.events.clone(),
+        sqlite_writer: s.sqlite_writer.clone(),
+        caches: s.caches.clone(),
+    });
+
+    let detail = services::tasks::transition(&state, &c.supervisor, &meta(), task.id, TaskStatus::InProgress, None)
+        .await
+        .unwrap();
+    assert_eq!(detail.history.last().map(|h| h.to), Some(TaskStatus::InProgress), "the detail reads its own history");
+    let sent = std::mem::take(&mut *sent.lock().unwrap());
+    let inserts: Vec<&String> = sent.iter().filter(|sql| sql.contains("INSERT")).collect();
+    assert_eq!(inserts.len(), 1, "{sent:#?}");
+    for table in ["task_status_history", "audit_log", "event_outbox"] {
+        assert!(inserts[0].contains(&format!("INSERT INTO \"{table}\"")), "{table}: {}", inserts[0]);
+    }
+    let history = task_status_history::Entity::find()
+        .filter(task_status_history::Column::TaskId.eq(task.id))
+        .filter(task_status_history::Column::ToStatus.eq(TaskStatus::InProgress))
+        .count(&c.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(history, 1);
+    let audited = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("task.transition"))
+        .filter(audit_log::Column::ResourceId.eq(task.id.to_string()))
+        .count(&c.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+
+    // Staged and never committed: nothing.
+    let before = audit_log::Entity::find().count(&c.app.state.db).await.unwrap();
+    let txn = gad_core::db::WriteTxn::begin(&c.app.state).await.unwrap();
+    audit::append(&txn, Some(&c.admin), &meta(), audit::AuditEntry::new("task.dropped", "task", task.id))
+        .await
+        .unwrap();
+    drop(txn);
+    assert_eq!(audit_log::Entity::find().count(&c.app.state.db).await.unwrap(), before);
+}
+
 // ------------------------------------------------------------------------------------ CSV
 
 /// Splits RFC 4180 CSV into records.

@@ -79,7 +79,7 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
         priority: task.priority,
         officer_ids,
     });
-    let detail = load_detail(state, &*txn, actor, task).await?;
+    let detail = load_detail(state, txn.flushed().await?, actor, task).await?;
     txn.commit().await?;
     Ok(detail)
 }
@@ -191,7 +191,7 @@ pub async fn update(
     let entry = AuditEntry::new("task.update", "task", id).before(snapshot(&before)).after(snapshot(&updated));
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::TaskUpdated { task_id: id, code: updated.code.clone() });
-    let detail = load_detail(state, &*txn, actor, updated).await?;
+    let detail = load_detail(state, txn.flushed().await?, actor, updated).await?;
     txn.commit().await?;
     Ok(detail)
 }
@@ -291,7 +291,7 @@ pub async fn assign(
     }));
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::TaskAssigned { task_id: id, code: task.code.clone(), officer_ids: new_ids });
-    let detail = load_detail(state, &*txn, actor, task).await?;
+    let detail = load_detail(state, txn.flushed().await?, actor, task).await?;
     txn.commit().await?;
     Ok(detail)
 }
@@ -330,7 +330,7 @@ pub async fn unassign(
         .after(json!({ "freed_officer_ids": freed }));
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::TaskUnassigned { task_id: id, code: task.code.clone(), officer_id });
-    let detail = load_detail(state, &*txn, actor, task).await?;
+    let detail = load_detail(state, txn.flushed().await?, actor, task).await?;
     txn.commit().await?;
     Ok(detail)
 }
@@ -442,7 +442,7 @@ pub async fn transition(
         to,
         by_user_id: Some(actor.user_id),
     });
-    let detail = load_detail(state, &*txn, actor, after).await?;
+    let detail = load_detail(state, txn.flushed().await?, actor, after).await?;
     txn.commit().await?;
     Ok(detail)
 }

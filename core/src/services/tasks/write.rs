@@ -118,8 +118,7 @@ pub(super) async fn add_history(
     reason: Option<String>,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
-    let db: &sea_orm::DatabaseTransaction = txn;
-    task_status_history::ActiveModel {
+    let row = task_status_history::ActiveModel {
         task_id: Set(task_id),
         from_status: Set(from),
         to_status: Set(to),
@@ -128,10 +127,8 @@ pub(super) async fn add_history(
         reason: Set(reason),
         created_at: Set(at),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    };
+    txn.stage(sea_orm::QueryTrait::into_query(task_status_history::Entity::insert(row))).await
 }
 
 /// Inserts assignments (the database refuses overlaps unless `overlap_override`).
