@@ -198,6 +198,9 @@ pub fn newer_schema_message(unknown: &[String]) -> String {
     )
 }
 
+/// Inserts staged before [`WriteTxn::stage`] sends them: a bound on one statement's size.
+const STAGE_LIMIT: usize = 16;
+
 /// One business operation's transaction. On SQLite, writers are serialised in-process and the
 /// transaction holds the file's write lock from its start (`BEGIN IMMEDIATE`), which keeps the
 /// read-then-write checks free of `SQLITE_BUSY` races, across processes on one file too
@@ -211,9 +214,6 @@ pub fn newer_schema_message(unknown: &[String]) -> String {
 /// audit rows are written unsealed and put in commit order by [`crate::sealer`]: inside this
 /// transaction on SQLite (one writer at a time), after it commits on PostgreSQL. The commit
 /// marks this process's cached views stale ([`crate::cache`]) and wakes its sealer and tailer.
-/// Inserts staged before [`WriteTxn::stage`] sends them: a bound on one statement's size.
-const STAGE_LIMIT: usize = 16;
-
 pub struct WriteTxn {
     txn: sea_orm::DatabaseTransaction,
     events: Vec<contract::events::Event>,

@@ -242,9 +242,8 @@ pub async fn oldest_id(db: &impl ConnectionTrait) -> AppResult<Option<i64>> {
     Ok(oldest.flatten())
 }
 
-/// Writes `events` into the outbox, unsealed, inside the caller's transaction. Called by
-/// [`crate::db::WriteTxn::commit`] just before it commits.
-/// The outbox insert of `events` (none for none), staged by [`crate::db::WriteTxn`].
+/// The outbox insert of `events` (none for none), unsealed: staged by [`crate::db::WriteTxn`]
+/// and sent inside the operation's transaction.
 pub(crate) fn outbox_insert(events: &[Event]) -> AppResult<Option<sea_orm::sea_query::InsertStatement>> {
     use sea_orm::QueryTrait;
     if events.is_empty() {
