@@ -38,6 +38,7 @@ mod m20261205_000019_statistics_indexes;
 mod m20261206_000020_statistics_covering;
 mod m20261206_000021_quiet_outbox;
 mod m20261206_000022_search_text;
+mod m20261206_000023_lean_updates;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -94,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_statistics_covering::Migration),
             Box::new(m20261206_000021_quiet_outbox::Migration),
             Box::new(m20261206_000022_search_text::Migration),
+            Box::new(m20261206_000023_lean_updates::Migration),
         ]
     }
 }

@@ -164,3 +164,47 @@ async fn test_database_is_dropped() {
         .expect("admin connection");
     assert_eq!(scalar_i64(&admin, &format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'")).await, 0);
 }
+
+/// The hot tables' writes pay for no work that does not guard anything (migration
+/// m20261206_000023): no `BEFORE UPDATE` row trigger on `tasks` (it makes PostgreSQL recompute
+/// every stored generated column on every status change), vocabulary checks against one array
+/// constant (read back from their stored text by every statement), and no unique index of the
+/// audit chain's hashes (`gad audit verify` checks the chain). The rules themselves are the
+/// scenarios' (`up_down_up`): bad statuses, channels and overlapping reschedules still fail.
+#[tokio::test]
+async fn hot_tables_keep_lean_write_paths() {
+    if pg_skipped() {
+        return;
+    }
+    let pg = PgTestDb::create().await;
+    let db = &pg.db;
+    Migrator::up(db, None).await.expect("up");
+    // tgtype bits: 1 row, 2 before, 16 update.
+    let before_update = "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'tasks'::regclass AND NOT tgisinternal \
+                         AND tgtype & 19 = 19";
+    assert_eq!(scalar_i64(db, before_update).await, 0, "a BEFORE UPDATE row trigger on tasks");
+    assert_eq!(
+        scalar_i64(
+            db,
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'tasks_reschedule_overlap_check' AND tgtype & 19 = 17"
+        )
+        .await,
+        1,
+        "the reschedule check runs after the update"
+    );
+    let listed = "SELECT count(*) FROM pg_constraint WHERE contype = 'c' \
+                  AND conrelid::regclass::text IN ('tasks', 'task_status_history', 'audit_log', 'officers', 'officer_positions') \
+                  AND pg_get_constraintdef(oid) LIKE '%ARRAY[%'";
+    assert_eq!(scalar_i64(db, listed).await, 0, "a vocabulary check spelled as a list of constants");
+    let array_checks = "SELECT count(*) FROM pg_constraint WHERE contype = 'c' AND pg_get_constraintdef(oid) LIKE '%::text[])%' \
+                        AND conrelid::regclass::text IN ('tasks', 'task_status_history', 'audit_log', 'officers', 'officer_positions')";
+    assert_eq!(scalar_i64(db, array_checks).await, 10);
+    let hash_indexes = "SELECT count(*) FROM pg_indexes WHERE tablename = 'audit_log' \
+                        AND (indexdef LIKE '%(hash)%' OR indexdef LIKE '%(prev_hash)%')";
+    assert_eq!(scalar_i64(db, hash_indexes).await, 0);
+    // What down restores.
+    Migrator::down(db, Some(1)).await.expect("down one");
+    assert_eq!(scalar_i64(db, before_update).await, 1);
+    assert_eq!(scalar_i64(db, hash_indexes).await, 2);
+    assert_eq!(scalar_i64(db, array_checks).await, 0);
+}

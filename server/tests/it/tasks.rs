@@ -214,6 +214,7 @@ async fn every_transition_pair(backend: Backend) {
             assert_eq!(entry.resource_id.as_deref(), Some(task.id.to_string().as_str()));
             assert_eq!(entry.before_value.as_ref().unwrap()["status"], from.as_str());
             assert_eq!(entry.after_value.as_ref().unwrap()["task"]["status"], to.as_str());
+            assert!(entry.before_value.as_ref().unwrap().get("title").is_none(), "{label}: only what changed");
 
             use TaskStatus::*;
             match (from, to) {
@@ -622,6 +623,14 @@ async fn update_changes_only_given_fields(backend: Backend) {
     assert_eq!(entry.before_value.as_ref().unwrap()["title"], "Antes del cambio");
     assert_eq!(entry.after_value.as_ref().unwrap()["title"], "Después del cambio");
     assert_eq!(entry.after_value.as_ref().unwrap()["description"], serde_json::Value::Null);
+    // The audit keeps what changed (and the code), not two copies of the task.
+    for value in [&entry.before_value, &entry.after_value] {
+        let fields = value.as_ref().unwrap().as_object().unwrap();
+        let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["code", "description", "priority", "title"]);
+        assert_eq!(fields["code"], task.code.as_str());
+    }
 
     // JSON `null` clears, an absent field is left alone (what the dashboard sends).
     let parsed: TaskUpdate = serde_json::from_str(r#"{"notes": null}"#).unwrap();

@@ -188,7 +188,8 @@ pub async fn update(
     active.updated_at = Set(at);
     let updated = active.update(&*txn).await?;
     let updated = crate::services::sla::apply(&txn, updated).await?;
-    let entry = AuditEntry::new("task.update", "task", id).before(snapshot(&before)).after(snapshot(&updated));
+    let (old, new) = changed_fields(&before, &updated);
+    let entry = AuditEntry::new("task.update", "task", id).before(old).after(new);
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::TaskUpdated { task_id: id, code: updated.code.clone() });
     let detail = load_detail(state, txn.flushed().await?, actor, updated).await?;
@@ -428,8 +429,9 @@ pub async fn transition(
         }
         _ => (Vec::new(), Vec::new()),
     };
-    let entry = AuditEntry::new("task.transition", "task", id).before(snapshot(&before)).after(json!({
-        "task": snapshot(&after),
+    let (old, new) = changed_fields(&before, &after);
+    let entry = AuditEntry::new("task.transition", "task", id).before(old).after(json!({
+        "task": new,
         "reason": reason,
         "on_task_officer_ids": on_task,
         "freed_officer_ids": freed,

@@ -107,6 +107,19 @@ pub(super) fn final_conflict(task: &tasks::Model) -> AppError {
     ))
 }
 
+/// What the audit log keeps of a change to a task: the fields that changed, before and after,
+/// and the task's code in both (a transition's row is a few hundred bytes, not two copies of
+/// the task: the audit row is written, sealed and hashed on every write).
+pub(super) fn changed_fields(before: &tasks::Model, after: &tasks::Model) -> (serde_json::Value, serde_json::Value) {
+    let (serde_json::Value::Object(mut old), serde_json::Value::Object(mut new)) = (snapshot(before), snapshot(after))
+    else {
+        unreachable!("a task's snapshot is an object")
+    };
+    old.retain(|key, value| key == "code" || new.get(key) != Some(value));
+    new.retain(|key, _| old.contains_key(key));
+    (serde_json::Value::Object(old), serde_json::Value::Object(new))
+}
+
 /// What the audit log keeps of a task.
 pub(super) fn snapshot(t: &tasks::Model) -> serde_json::Value {
     json!({
