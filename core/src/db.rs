@@ -198,8 +198,27 @@ pub fn newer_schema_message(unknown: &[String]) -> String {
     )
 }
 
-/// Inserts staged before [`WriteTxn::stage`] sends them: a bound on one statement's size.
+/// Statements staged before [`WriteTxn::stage`] sends them: a bound on one statement's size.
 const STAGE_LIMIT: usize = 16;
+
+/// A write staged in a [`WriteTxn`]: an insert of rows the operation only appends, or an
+/// update whose new row the operation already knows (a task's status change).
+pub enum Staged {
+    Insert(sea_orm::sea_query::InsertStatement),
+    Update(sea_orm::sea_query::UpdateStatement),
+}
+
+impl From<sea_orm::sea_query::InsertStatement> for Staged {
+    fn from(insert: sea_orm::sea_query::InsertStatement) -> Self {
+        Self::Insert(insert)
+    }
+}
+
+impl From<sea_orm::sea_query::UpdateStatement> for Staged {
+    fn from(update: sea_orm::sea_query::UpdateStatement) -> Self {
+        Self::Update(update)
+    }
+}
 
 /// One business operation's transaction. On SQLite, writers are serialised in-process and the
 /// transaction holds the file's write lock from its start (`BEGIN IMMEDIATE`), which keeps the
@@ -208,9 +227,10 @@ const STAGE_LIMIT: usize = 16;
 /// taken. Events emitted during the operation are written to the outbox in this same
 /// transaction (see [`crate::events`]), so they exist exactly when the change does. The rows
 /// an operation only appends and does not read back before it ends (its audit row, its task
-/// history, its events) are staged ([`WriteTxn::stage`]) and written together in one
-/// statement on PostgreSQL (a `WITH` of `INSERT`s, one round trip) when the operation next
-/// reads through [`WriteTxn::flushed`] or commits. Events and
+/// history, its events), and an update whose new row it computed itself (a status change),
+/// are staged ([`WriteTxn::stage`]) and written together in one statement on PostgreSQL (a
+/// `WITH` of `UPDATE`s and `INSERT`s, one round trip) when the operation next reads through
+/// [`WriteTxn::flushed`] or commits. Events and
 /// audit rows are written unsealed and put in commit order by [`crate::sealer`]: inside this
 /// transaction on SQLite (one writer at a time), after it commits on PostgreSQL. The commit
 /// marks this process's cached views stale ([`crate::cache`]) and wakes its sealer and tailer.
@@ -219,8 +239,8 @@ pub struct WriteTxn {
     events: Vec<contract::events::Event>,
     /// How many of `events` are in `staged` or written.
     events_staged: usize,
-    /// Inserts not yet sent ([`WriteTxn::stage`]); a mutex only so that `stage` takes `&self`.
-    staged: std::sync::Mutex<Vec<sea_orm::sea_query::InsertStatement>>,
+    /// Writes not yet sent ([`WriteTxn::stage`]); a mutex only so that `stage` takes `&self`.
+    staged: std::sync::Mutex<Vec<Staged>>,
     /// Declared by [`WriteTxn::leaves_accounts`].
     leaves_accounts: bool,
     bus: crate::events::EventBus,
@@ -288,13 +308,14 @@ impl WriteTxn {
         self.events.push(event);
     }
 
-    /// Stages an insert of a row this operation does not read back before [`WriteTxn::flushed`]
-    /// or its commit: sent then with the others, in one statement on PostgreSQL. A long
-    /// operation's stage is sent as it fills, so no statement grows without bound.
-    pub async fn stage(&self, insert: sea_orm::sea_query::InsertStatement) -> AppResult<()> {
+    /// Stages a write this operation does not read back before [`WriteTxn::flushed`] or its
+    /// commit: sent then with the others, in order, in one statement on PostgreSQL. A long
+    /// operation's stage is sent as it fills, so no statement grows without bound. A staged
+    /// update's errors (a CHECK, a trigger's refusal) surface when the stage is sent.
+    pub async fn stage(&self, write: impl Into<Staged>) -> AppResult<()> {
         let full = {
             let mut staged = self.staged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            staged.push(insert);
+            staged.push(write.into());
             staged.len() >= STAGE_LIMIT
         };
         if full { self.send_staged().await } else { Ok(()) }
@@ -311,37 +332,46 @@ impl WriteTxn {
     /// Moves the events emitted since the last call into the stage, as one outbox insert.
     fn stage_events(&mut self) -> AppResult<()> {
         if let Some(insert) = crate::events::outbox_insert(&self.events[self.events_staged..])? {
-            self.staged.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).push(insert);
+            self.staged.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).push(insert.into());
         }
         self.events_staged = self.events.len();
         Ok(())
     }
 
-    /// Sends the stage: on PostgreSQL as one statement, the inserts but the last in a `WITH`
-    /// (PostgreSQL runs every data-modifying `WITH` to completion, read or not); on SQLite,
-    /// which has no such `WITH` and no round trip, one after the other.
+    /// Sends the stage: on PostgreSQL as one statement, the writes but the last in a `WITH`
+    /// (PostgreSQL runs every data-modifying `WITH` to completion, read or not, with one
+    /// snapshot: the staged writes never touch the same row twice); on SQLite, which has no
+    /// such `WITH` and no round trip, one after the other.
     async fn send_staged(&self) -> AppResult<()> {
         use sea_orm::sea_query::{Alias, CommonTableExpression, WithClause};
-        let mut inserts = std::mem::take(&mut *self.staged.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut writes = std::mem::take(&mut *self.staged.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let backend = self.txn.get_database_backend();
         if backend != sea_orm::DatabaseBackend::Postgres {
-            for insert in &inserts {
-                self.txn.execute(insert).await?;
+            for write in &writes {
+                match write {
+                    Staged::Insert(insert) => self.txn.execute(insert).await?,
+                    Staged::Update(update) => self.txn.execute(update).await?,
+                };
             }
             return Ok(());
         }
-        let Some(last) = inserts.pop() else { return Ok(()) };
-        if inserts.is_empty() {
-            self.txn.execute(&last).await?;
-            return Ok(());
-        }
+        let Some(last) = writes.pop() else { return Ok(()) };
+        let alone = writes.is_empty();
         let mut with = WithClause::new();
-        for (i, insert) in inserts.into_iter().enumerate() {
-            with.cte(
-                CommonTableExpression::new().query(insert).table_name(Alias::new(format!("staged{i}"))).to_owned(),
-            );
+        for (i, write) in writes.into_iter().enumerate() {
+            let mut cte = CommonTableExpression::new();
+            match write {
+                Staged::Insert(insert) => cte.query(insert),
+                Staged::Update(update) => cte.query(update),
+            };
+            with.cte(cte.table_name(Alias::new(format!("staged{i}"))).to_owned());
         }
-        self.txn.execute(&last.with(with)).await?;
+        match (last, alone) {
+            (Staged::Insert(insert), true) => self.txn.execute(&insert).await?,
+            (Staged::Update(update), true) => self.txn.execute(&update).await?,
+            (Staged::Insert(insert), false) => self.txn.execute(&insert.with(with)).await?,
+            (Staged::Update(update), false) => self.txn.execute(&update.with(with)).await?,
+        };
         Ok(())
     }
 

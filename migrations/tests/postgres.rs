@@ -15,9 +15,9 @@ async fn migrations_go_up_down_and_up_again() {
     }
     let pg = PgTestDb::create().await;
     scenarios::up_down_up(&pg.db).await;
-    // down removed the trigger functions too (three guards; the outbox's wake-up came and went
-    // with migrations 18 and 21); up brought them back.
-    assert_eq!(scalar_i64(&pg.db, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'gad\\_%'").await, 3);
+    // down removed the trigger functions too (three guards and the search table's upkeep; the
+    // outbox's wake-up came and went with migrations 18 and 21); up brought them back.
+    assert_eq!(scalar_i64(&pg.db, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'gad\\_%'").await, 4);
 }
 
 #[tokio::test]
@@ -193,18 +193,57 @@ async fn hot_tables_keep_lean_write_paths() {
         "the reschedule check runs after the update"
     );
     let listed = "SELECT count(*) FROM pg_constraint WHERE contype = 'c' \
-                  AND conrelid::regclass::text IN ('tasks', 'task_status_history', 'audit_log', 'officers', 'officer_positions') \
+                  AND conrelid::regclass::text IN ('tasks', 'task_status_history', 'audit_log', 'officers') \
                   AND pg_get_constraintdef(oid) LIKE '%ARRAY[%'";
     assert_eq!(scalar_i64(db, listed).await, 0, "a vocabulary check spelled as a list of constants");
     let array_checks = "SELECT count(*) FROM pg_constraint WHERE contype = 'c' AND pg_get_constraintdef(oid) LIKE '%::text[])%' \
-                        AND conrelid::regclass::text IN ('tasks', 'task_status_history', 'audit_log', 'officers', 'officer_positions')";
-    assert_eq!(scalar_i64(db, array_checks).await, 10);
+                        AND conrelid::regclass::text IN ('tasks', 'task_status_history', 'audit_log', 'officers')";
+    assert_eq!(scalar_i64(db, array_checks).await, 9);
     let hash_indexes = "SELECT count(*) FROM pg_indexes WHERE tablename = 'audit_log' \
                         AND (indexdef LIKE '%(hash)%' OR indexdef LIKE '%(prev_hash)%')";
     assert_eq!(scalar_i64(db, hash_indexes).await, 0);
+    let tasks_gin = "SELECT count(*) FROM pg_indexes WHERE tablename = 'tasks' AND indexdef LIKE '%USING gin%'";
+    assert_eq!(scalar_i64(db, tasks_gin).await, 0, "a trigram index on tasks");
+
+    // The search table follows the tasks: created, retitled, deleted (and restored).
+    let admin = common::insert_id(
+        db,
+        "INSERT INTO users (dni, first_name, last_name, email, role) \
+         VALUES ('90', 'A', 'B', 'lean@gad.test', 'admin') RETURNING id",
+    )
+    .await
+    .expect("user");
+    let task = common::insert_id(
+        db,
+        &format!(
+            "INSERT INTO tasks (code, title, description, task_type, priority, created_by) \
+             VALUES ('LEAN-1', 'Ronda Norte', 'Por Corrientes', 'patrol', 'low', {admin}) RETURNING id"
+        ),
+    )
+    .await
+    .expect("task");
+    let searched = format!("SELECT coalesce(max(search_text), '-') FROM task_search WHERE task_id = {task}");
+    assert_eq!(db_text(db, &searched).await, "lean-1\u{1}ronda norte\u{1}por corrientes");
+    exec(db, &format!("UPDATE tasks SET status = 'in_progress' WHERE id = {task}")).await.expect("start");
+    exec(db, &format!("UPDATE tasks SET title = 'Ronda Sur' WHERE id = {task}")).await.expect("retitle");
+    assert_eq!(db_text(db, &searched).await, "lean-1\u{1}ronda sur\u{1}por corrientes");
+    exec(db, &format!("UPDATE tasks SET deleted_at = now() WHERE id = {task}")).await.expect("delete");
+    assert_eq!(db_text(db, &searched).await, "-");
+    exec(db, &format!("UPDATE tasks SET deleted_at = NULL WHERE id = {task}")).await.expect("restore");
+    assert_eq!(db_text(db, &searched).await, "lean-1\u{1}ronda sur\u{1}por corrientes");
     // What down restores.
     Migrator::down(db, Some(1)).await.expect("down one");
     assert_eq!(scalar_i64(db, before_update).await, 1);
     assert_eq!(scalar_i64(db, hash_indexes).await, 2);
     assert_eq!(scalar_i64(db, array_checks).await, 0);
+    assert_eq!(scalar_i64(db, tasks_gin).await, 1);
+}
+
+async fn db_text(db: &migrations::sea_orm_migration::sea_orm::DatabaseConnection, sql: &str) -> String {
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect(sql)
+        .expect("a row")
+        .try_get_by_index::<String>(0)
+        .expect("text")
 }

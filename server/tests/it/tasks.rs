@@ -1451,7 +1451,7 @@ async fn a_search_reads_the_list_index_for_a_common_text_and_the_trigrams_for_a_
     .await
     .unwrap();
     // Settled, as autovacuum leaves a table: the trigram index's pending entries merged.
-    db.execute_unprepared("VACUUM ANALYZE tasks").await.unwrap();
+    db.execute_unprepared("VACUUM ANALYZE tasks, task_search").await.unwrap();
     let custom = ["plan_cache_mode = force_custom_plan"];
     let search = |text: &str| TaskFilter { text: Some(text.into()), ..Default::default() };
 
@@ -1470,7 +1470,7 @@ async fn a_search_reads_the_list_index_for_a_common_text_and_the_trigrams_for_a_
     // trigram index must be the next best.)
     let plan =
         plan_of(Backend::Postgres, db, rare, &["plan_cache_mode = force_custom_plan", "enable_seqscan = off"]).await;
-    assert!(plan.iter().any(|line| line.contains("tasks_search_text_trgm")), "{plan:#?}");
+    assert!(plan.iter().any(|line| line.contains("task_search_trgm")), "{plan:#?}");
     let page = services::tasks::query(&c.app.state, &c.admin, search("quirno")).await.unwrap();
     assert_eq!(page.items.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(), ["Carga 7777"]);
 }
@@ -1493,7 +1493,7 @@ async fn seed_search_window(db: &sea_orm::DatabaseConnection) {
     )
     .await
     .unwrap();
-    db.execute_unprepared("VACUUM ANALYZE tasks").await.unwrap();
+    db.execute_unprepared("VACUUM ANALYZE tasks, task_search").await.unwrap();
 }
 
 /// The window's statement has one plan for every text: after PostgreSQL's trial plans a
@@ -1618,11 +1618,12 @@ async fn a_search_reads_a_window_of_the_list_and_falls_back_to_the_planned_searc
     assert_eq!(counted(&body, "window"), f64::from(pages));
 }
 
-/// A transition's appended rows — its history, its audit row, its event — reach PostgreSQL in
-/// one statement, sent before the detail it answers with reads that history back; an
-/// operation that fails after staging rows leaves none of them.
+/// A transition's writes — the task's update, its history, its audit row, its event — reach
+/// PostgreSQL in one statement, sent before the detail it answers with reads that history
+/// back, and the detail's task is the row stored; an operation that fails after staging rows
+/// leaves none of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transition_sends_its_history_audit_row_and_event_in_one_statement() {
+async fn a_transition_sends_its_update_history_audit_row_and_event_in_one_statement() {
     let c = ctx(Backend::Postgres).await;
     let mut t = NewTask::new("Ronda de una sentencia", TaskType::Patrol);
     t.officer_ids = vec![c.officer.officer_id.unwrap()];
@@ -1646,11 +1647,21 @@ async fn a_transition_sends_its_history_audit_row_and_event_in_one_statement() {
         .unwrap();
     assert_eq!(detail.history.last().map(|h| h.to), Some(TaskStatus::InProgress), "the detail reads its own history");
     let sent = std::mem::take(&mut *sent.lock().unwrap());
-    let inserts: Vec<&String> = sent.iter().filter(|sql| sql.contains("INSERT")).collect();
-    assert_eq!(inserts.len(), 1, "{sent:#?}");
+    let writes: Vec<&String> =
+        sent.iter().filter(|sql| sql.contains("INSERT") || sql.contains("UPDATE \"tasks\"")).collect();
+    assert_eq!(writes.len(), 1, "{sent:#?}");
+    assert!(writes[0].contains("UPDATE \"tasks\""), "{}", writes[0]);
     for table in ["task_status_history", "audit_log", "event_outbox"] {
-        assert!(inserts[0].contains(&format!("INSERT INTO \"{table}\"")), "{table}: {}", inserts[0]);
+        assert!(writes[0].contains(&format!("INSERT INTO \"{table}\"")), "{table}: {}", writes[0]);
     }
+    // The detail's task is the row the database stored, not only what the operation computed.
+    let stored = tasks::Entity::find_by_id(task.id).one(&c.app.state.db).await.unwrap().unwrap();
+    assert_eq!(stored.status, TaskStatus::InProgress);
+    assert_eq!(
+        (detail.status, detail.actual_start, detail.updated_at, detail.paused_at),
+        (stored.status, stored.actual_start, stored.updated_at, stored.paused_at)
+    );
+    assert_eq!(detail.acknowledged_at, stored.acknowledged_at);
     let history = task_status_history::Entity::find()
         .filter(task_status_history::Column::TaskId.eq(task.id))
         .filter(task_status_history::Column::ToStatus.eq(TaskStatus::InProgress))

@@ -418,7 +418,13 @@ pub async fn transition(
         active.acknowledged_at = Set(Some(at));
     }
     crate::services::sla::settle(&mut active)?;
-    let after = active.update(&*txn).await?;
+    // The new row is known here (nothing the database computes on an update changes with a
+    // status), so the update is staged with the history, audit row and events: one statement.
+    let after = sea_orm::TryIntoModel::try_into_model(active.clone())?;
+    txn.stage(sea_orm::QueryTrait::into_query(
+        tasks::Entity::update_many().set(active).filter(tasks::Column::Id.eq(id)),
+    ))
+    .await?;
     add_history(&txn, id, Some(from), to, actor, reason.clone(), at).await?;
 
     let (on_task, freed) = match to {

@@ -459,9 +459,21 @@ pub(super) fn filtered(
     }
     if let Some(text) = text {
         // The code, title and description, lowercased and separated by U+0001 (migration
-        // m20261206_000022).
-        let column = Expr::col((tasks::Entity, sea_orm::sea_query::Alias::new("search_text")));
-        query = query.filter(column.like(contains_pattern(&text)));
+        // m20261206_000022); on PostgreSQL, matched in `task_search`, which holds the trigram
+        // index that a status change would otherwise add an entry to (m20261206_000023).
+        use sea_orm::sea_query::{Alias, Query};
+        query = match state.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => query.filter(
+                tasks::Column::Id.in_subquery(
+                    Query::select()
+                        .column(Alias::new("task_id"))
+                        .from(Alias::new("task_search"))
+                        .and_where(Expr::col(Alias::new("search_text")).like(contains_pattern(&text)))
+                        .to_owned(),
+                ),
+            ),
+            _ => query.filter(Expr::col((tasks::Entity, Alias::new("search_text"))).like(contains_pattern(&text))),
+        };
     }
     Ok(Some(query))
 }
