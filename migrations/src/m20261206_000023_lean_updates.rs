@@ -12,10 +12,11 @@
 //!   stored text on every statement that writes the table; the constant's text is half as
 //!   long (the checks were a fifth of a status change's instructions). Each is validated
 //!   again over its table (`officer_positions`, the largest, keeps its list).
-//! - `audit_log` drops its unique indexes of `hash` and `prev_hash`: every audit row paid for
-//!   two random 64-character keys at insert and two more when sealed. The chain stays
-//!   tamper-evident the way it always was: `gad audit verify` recomputes every hash in `seq`
-//!   order (unique) and checks each row's link to the one before.
+//! - `audit_log` drops its unique index of `hash`: every audit row paid for a random
+//!   64-character key at insert and another when sealed, for a rule the chain already keeps.
+//!   `prev_hash` stays unique (no two rows may follow the same row: a fork is refused) and
+//!   `gad audit verify` recomputes every hash in `seq` order, so a repeated hash could only be
+//!   the same content after the same row.
 //! - The trigram index of the search moves from `tasks` to `task_search` (one row per task
 //!   not deleted: its id and `search_text`), kept by a trigger on the statements that change
 //!   a task's code, title, description or deletion. A status change writes a new version of
@@ -29,14 +30,15 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
 use crate::vocabulary::{
-    AUDIT_SEVERITIES, CHANNELS, OFFICER_STATUSES, TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES, sql_list,
+    AUDIT_SEVERITIES, CHANNELS, OFFICER_STATUSES, POSITION_SOURCES, TASK_PRIORITIES, TASK_STATUSES, TASK_TYPES,
+    sql_list,
 };
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 /// (table, constraint, column, vocabulary) of the checks rewritten.
-const CHECKS: [(&str, &str, &str, &[&str]); 9] = [
+const CHECKS: [(&str, &str, &str, &[&str]); 10] = [
     ("tasks", "tasks_task_type_check", "task_type", TASK_TYPES),
     ("tasks", "tasks_priority_check", "priority", TASK_PRIORITIES),
     ("tasks", "tasks_status_check", "status", TASK_STATUSES),
@@ -46,6 +48,7 @@ const CHECKS: [(&str, &str, &str, &[&str]); 9] = [
     ("audit_log", "audit_log_channel_check", "channel", CHANNELS),
     ("audit_log", "audit_log_severity_check", "severity", AUDIT_SEVERITIES),
     ("officers", "officers_status_check", "status", OFFICER_STATUSES),
+    ("officers", "officers_last_position_source_check", "last_position_source", POSITION_SOURCES),
 ];
 
 fn reschedule_trigger(timing: &str) -> [String; 2] {
@@ -113,7 +116,6 @@ impl MigrationTrait for Migration {
             .await?;
         }
         conn.execute_unprepared("ALTER TABLE audit_log DROP CONSTRAINT audit_log_hash_key").await?;
-        conn.execute_unprepared("ALTER TABLE audit_log DROP CONSTRAINT audit_log_prev_hash_key").await?;
         for statement in SEARCH_UP {
             conn.execute_unprepared(statement).await?;
         }
@@ -129,8 +131,6 @@ impl MigrationTrait for Migration {
         for statement in SEARCH_DOWN {
             conn.execute_unprepared(statement).await?;
         }
-        conn.execute_unprepared("ALTER TABLE audit_log ADD CONSTRAINT audit_log_prev_hash_key UNIQUE (prev_hash)")
-            .await?;
         conn.execute_unprepared("ALTER TABLE audit_log ADD CONSTRAINT audit_log_hash_key UNIQUE (hash)").await?;
         for (table, name, column, values) in CHECKS {
             conn.execute_unprepared(&check(table, name, &format!("{column} IN ({})", sql_list(values)))).await?;
