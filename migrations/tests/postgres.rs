@@ -223,27 +223,18 @@ async fn hot_tables_keep_lean_write_paths() {
     .await
     .expect("task");
     let searched = format!("SELECT coalesce(max(search_text), '-') FROM task_search WHERE task_id = {task}");
-    assert_eq!(db_text(db, &searched).await, "lean-1\u{1}ronda norte\u{1}por corrientes");
+    assert_eq!(common::scalar::<String>(db, &searched).await, "lean-1\u{1}ronda norte\u{1}por corrientes");
     exec(db, &format!("UPDATE tasks SET status = 'in_progress' WHERE id = {task}")).await.expect("start");
     exec(db, &format!("UPDATE tasks SET title = 'Ronda Sur' WHERE id = {task}")).await.expect("retitle");
-    assert_eq!(db_text(db, &searched).await, "lean-1\u{1}ronda sur\u{1}por corrientes");
+    assert_eq!(common::scalar::<String>(db, &searched).await, "lean-1\u{1}ronda sur\u{1}por corrientes");
     exec(db, &format!("UPDATE tasks SET deleted_at = now() WHERE id = {task}")).await.expect("delete");
-    assert_eq!(db_text(db, &searched).await, "-");
+    assert_eq!(common::scalar::<String>(db, &searched).await, "-");
     exec(db, &format!("UPDATE tasks SET deleted_at = NULL WHERE id = {task}")).await.expect("restore");
-    assert_eq!(db_text(db, &searched).await, "lean-1\u{1}ronda sur\u{1}por corrientes");
+    assert_eq!(common::scalar::<String>(db, &searched).await, "lean-1\u{1}ronda sur\u{1}por corrientes");
     // What down restores.
     Migrator::down(db, Some(1)).await.expect("down one");
     assert_eq!(scalar_i64(db, before_update).await, 1);
     assert_eq!(scalar_i64(db, hash_indexes).await, 1);
     assert_eq!(scalar_i64(db, array_checks).await, 0);
     assert_eq!(scalar_i64(db, tasks_gin).await, 1);
-}
-
-async fn db_text(db: &migrations::sea_orm_migration::sea_orm::DatabaseConnection, sql: &str) -> String {
-    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .expect(sql)
-        .expect("a row")
-        .try_get_by_index::<String>(0)
-        .expect("text")
 }

@@ -10,7 +10,7 @@
 pub mod scenarios;
 
 use migrations::sea_orm_migration::sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+    ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement, TryGetable,
 };
 
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -109,6 +109,11 @@ pub async fn insert_id(db: &DatabaseConnection, sql: &str) -> Result<i64, DbErr>
 }
 
 pub async fn scalar_i64(db: &DatabaseConnection, sql: &str) -> i64 {
+    scalar(db, sql).await
+}
+
+/// The first column of the one row `sql` returns.
+pub async fn scalar<T: TryGetable>(db: &DatabaseConnection, sql: &str) -> T {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
