@@ -1646,10 +1646,10 @@ async fn a_transition_sends_its_update_history_audit_row_and_event_in_one_statem
         .await
         .unwrap();
     assert_eq!(detail.history.last().map(|h| h.to), Some(TaskStatus::InProgress), "the detail reads its own history");
-    let sent = std::mem::take(&mut *sent.lock().unwrap());
+    let statements = std::mem::take(&mut *sent.lock().unwrap());
     let writes: Vec<&String> =
-        sent.iter().filter(|sql| sql.contains("INSERT") || sql.contains("UPDATE \"tasks\"")).collect();
-    assert_eq!(writes.len(), 1, "{sent:#?}");
+        statements.iter().filter(|sql| sql.contains("INSERT") || sql.contains("UPDATE \"tasks\"")).collect();
+    assert_eq!(writes.len(), 1, "{statements:#?}");
     assert!(writes[0].contains("UPDATE \"tasks\""), "{}", writes[0]);
     for table in ["task_status_history", "audit_log", "event_outbox"] {
         assert!(writes[0].contains(&format!("INSERT INTO \"{table}\"")), "{table}: {}", writes[0]);
@@ -1676,6 +1676,38 @@ async fn a_transition_sends_its_update_history_audit_row_and_event_in_one_statem
         .await
         .unwrap();
     assert_eq!(audited, 1);
+
+    // The detail a write answers with is one read: the assignments (officers with their
+    // status) and the history (authors' names) together, after the write it reads back.
+    let detail =
+        services::tasks::transition(&state, &c.supervisor, &meta(), task.id, TaskStatus::Paused, None).await.unwrap();
+    let statements = std::mem::take(&mut *sent.lock().unwrap());
+    let reads: Vec<&String> = statements
+        .iter()
+        .filter(|sql| {
+            sql.starts_with("SELECT") && (sql.contains("task_assignments") || sql.contains("task_status_history"))
+        })
+        .collect();
+    assert_eq!(reads.len(), 1, "{statements:#?}");
+    assert!(reads[0].contains("\"task_assignments\"") && reads[0].contains("\"task_status_history\""), "{}", reads[0]);
+    let officer = c.officer.officer_id.unwrap();
+    let assigned: Vec<(i64, OfficerStatus)> = detail.assignments.iter().map(|a| (a.officer_id, a.status)).collect();
+    assert_eq!(assigned, vec![(officer, OfficerStatus::OnTask)]);
+    let row = officers::Entity::find_by_id(officer).one(&c.app.state.db).await.unwrap().unwrap();
+    assert_eq!(
+        (detail.assignments[0].code.as_str(), detail.assignments[0].name.clone()),
+        (row.code.as_str(), format!("{} {}", row.first_name, row.last_name))
+    );
+    let steps: Vec<(Option<TaskStatus>, TaskStatus)> = detail.history.iter().map(|h| (h.from, h.to)).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (None, TaskStatus::Scheduled),
+            (Some(TaskStatus::Scheduled), TaskStatus::InProgress),
+            (Some(TaskStatus::InProgress), TaskStatus::Paused)
+        ]
+    );
+    assert!(detail.history.iter().all(|h| h.by.is_some()), "every author named: {:?}", detail.history);
 
     // Staged and never committed: nothing.
     let before = audit_log::Entity::find().count(&c.app.state.db).await.unwrap();

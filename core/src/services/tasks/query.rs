@@ -71,18 +71,74 @@ pub(super) async fn user_names(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppR
     Ok(rows.into_iter().map(|(id, first, last)| (id, format!("{first} {last}"))).collect())
 }
 
-/// A history row with its author's name (absent: nobody, or a deleted user).
+/// One row of a task's detail as [`load_detail`] reads it: an assignment with its officer
+/// (`kind` 0) or a history entry with its author (`kind` 1). The columns one kind lacks are
+/// NULL; `person_*` is the officer or the author.
 #[derive(sea_orm::FromQueryResult)]
-struct HistoryRow {
-    from_status: Option<TaskStatus>,
-    to_status: TaskStatus,
-    changed_by: Option<i64>,
-    channel: contract::domain::Channel,
-    reason: Option<String>,
-    created_at: DateTime<Utc>,
+struct DetailRow {
+    kind: i32,
+    id: i64,
+    at: DateTime<Utc>,
+    person_id: Option<i64>,
     first_name: Option<String>,
     last_name: Option<String>,
-    user_deleted_at: Option<DateTime<Utc>>,
+    person_deleted_at: Option<DateTime<Utc>>,
+    officer_code: Option<String>,
+    officer_status: Option<OfficerStatus>,
+    overlap_override: Option<bool>,
+    from_status: Option<TaskStatus>,
+    to_status: Option<TaskStatus>,
+    channel: Option<contract::domain::Channel>,
+    reason: Option<String>,
+}
+
+/// A task's assignments (officers not deleted) and its history (with each author's name), in
+/// one statement: every write answers with the detail, so this is one round trip of each.
+fn detail_rows_query(task_id: i64) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, ExprTrait, Query, UnionType};
+    let none_text = || Expr::val(Option::<String>::None);
+    let (a, o, h, u) = (task_assignments::Entity, officers::Entity, task_status_history::Entity, users::Entity);
+    let mut assignments = Query::select();
+    assignments
+        .expr_as(Expr::val(0i32), Alias::new("kind"))
+        .expr_as(Expr::col((a, task_assignments::Column::Id)), Alias::new("id"))
+        .expr_as(Expr::col((a, task_assignments::Column::AssignedAt)), Alias::new("at"))
+        .expr_as(Expr::col((o, officers::Column::Id)), Alias::new("person_id"))
+        .expr_as(Expr::col((o, officers::Column::FirstName)), Alias::new("first_name"))
+        .expr_as(Expr::col((o, officers::Column::LastName)), Alias::new("last_name"))
+        .expr_as(Expr::val(Option::<DateTime<Utc>>::None), Alias::new("person_deleted_at"))
+        .expr_as(Expr::col((o, officers::Column::Code)), Alias::new("officer_code"))
+        .expr_as(Expr::col((o, officers::Column::Status)), Alias::new("officer_status"))
+        .expr_as(Expr::col((a, task_assignments::Column::OverlapOverride)), Alias::new("overlap_override"))
+        .expr_as(none_text(), Alias::new("from_status"))
+        .expr_as(none_text(), Alias::new("to_status"))
+        .expr_as(none_text(), Alias::new("channel"))
+        .expr_as(none_text(), Alias::new("reason"))
+        .from(a)
+        .inner_join(o, Expr::col((o, officers::Column::Id)).equals((a, task_assignments::Column::OfficerId)))
+        .and_where(Expr::col((a, task_assignments::Column::TaskId)).eq(task_id))
+        .and_where(Expr::col((o, officers::Column::DeletedAt)).is_null());
+    let mut history = Query::select();
+    history
+        .expr(Expr::val(1i32))
+        .column((h, task_status_history::Column::Id))
+        .column((h, task_status_history::Column::CreatedAt))
+        .column((h, task_status_history::Column::ChangedBy))
+        .column((u, users::Column::FirstName))
+        .column((u, users::Column::LastName))
+        .column((u, users::Column::DeletedAt))
+        .expr(none_text())
+        .expr(none_text())
+        .expr(Expr::val(Option::<bool>::None))
+        .column((h, task_status_history::Column::FromStatus))
+        .column((h, task_status_history::Column::ToStatus))
+        .column((h, task_status_history::Column::Channel))
+        .column((h, task_status_history::Column::Reason))
+        .from(h)
+        .left_join(u, Expr::col((u, users::Column::Id)).equals((h, task_status_history::Column::ChangedBy)))
+        .and_where(Expr::col((h, task_status_history::Column::TaskId)).eq(task_id));
+    assignments.union(UnionType::All, history);
+    assignments
 }
 
 /// The detail of `task` for `actor`, without a visibility check (callers have done it), read
@@ -95,54 +151,33 @@ pub(crate) async fn load_detail(
     task: tasks::Model,
 ) -> AppResult<TaskDetail> {
     let tz = state.config.timezone;
-    let assignments: Vec<TaskAssignmentInfo> = task_assignments::Entity::find()
-        .filter(task_assignments::Column::TaskId.eq(task.id))
-        .find_also_related(officers::Entity)
-        .order_by_asc(task_assignments::Column::AssignedAt)
-        .order_by_asc(task_assignments::Column::Id)
-        .all(db)
-        .await?
+    use sea_orm::FromQueryResult;
+    let statement = db.get_database_backend().build(&detail_rows_query(task.id));
+    let mut rows = DetailRow::find_by_statement(statement).all(db).await?;
+    // Assignments, then history, each oldest first (ties by id).
+    rows.sort_unstable_by_key(|r| (r.kind, r.at, r.id));
+    let history_rows = rows.split_off(rows.partition_point(|r| r.kind == 0));
+    let missing = |what: &str| AppError::internal(format!("a detail row without its {what}"));
+    let assignments = rows
         .into_iter()
-        .filter_map(|(a, o)| {
-            let o = o.filter(|o| o.deleted_at.is_none())?;
-            Some(TaskAssignmentInfo {
-                officer_id: o.id,
-                code: o.code,
-                name: format!("{} {}", o.first_name, o.last_name),
-                status: o.status,
-                assigned_at: a.assigned_at,
-                assigned_at_local: local_time(a.assigned_at, tz),
-                overlap_override: a.overlap_override,
+        .map(|r| {
+            Ok(TaskAssignmentInfo {
+                officer_id: r.person_id.ok_or_else(|| missing("officer"))?,
+                code: r.officer_code.ok_or_else(|| missing("officer code"))?,
+                name: format!("{} {}", r.first_name.unwrap_or_default(), r.last_name.unwrap_or_default()),
+                status: r.officer_status.ok_or_else(|| missing("officer status"))?,
+                assigned_at: r.at,
+                assigned_at_local: local_time(r.at, tz),
+                overlap_override: r.overlap_override.unwrap_or(false),
             })
         })
-        .collect();
-    // The history with the names of who changed it, in one statement; the supervisor's and
-    // the creator's names come with it when they changed the task (the creator made the
-    // first row), else from one more.
-    let rows = task_status_history::Entity::find()
-        .select_only()
-        .columns([
-            task_status_history::Column::FromStatus,
-            task_status_history::Column::ToStatus,
-            task_status_history::Column::ChangedBy,
-            task_status_history::Column::Channel,
-            task_status_history::Column::Reason,
-            task_status_history::Column::CreatedAt,
-        ])
-        .column_as(users::Column::FirstName, "first_name")
-        .column_as(users::Column::LastName, "last_name")
-        .column_as(users::Column::DeletedAt, "user_deleted_at")
-        .left_join(users::Entity)
-        .filter(task_status_history::Column::TaskId.eq(task.id))
-        .order_by_asc(task_status_history::Column::CreatedAt)
-        .order_by_asc(task_status_history::Column::Id)
-        .into_model::<HistoryRow>()
-        .all(db)
-        .await?;
+        .collect::<AppResult<Vec<_>>>()?;
+    // The names of who changed the task come with its history; the supervisor's and the
+    // creator's too when they changed it (the creator made the first row), else from one more.
     let mut names: HashMap<i64, String> = HashMap::new();
-    for row in &rows {
+    for row in &history_rows {
         if let (Some(id), Some(first), Some(last), None) =
-            (row.changed_by, &row.first_name, &row.last_name, row.user_deleted_at)
+            (row.person_id, &row.first_name, &row.last_name, row.person_deleted_at)
         {
             names.insert(id, format!("{first} {last}"));
         }
@@ -151,22 +186,24 @@ pub(crate) async fn load_detail(
         .supervisor_id
         .into_iter()
         .chain([task.created_by])
-        .filter(|id| !rows.iter().any(|r| r.changed_by == Some(*id)))
+        .filter(|id| !history_rows.iter().any(|r| r.person_id == Some(*id)))
         .collect();
     names.extend(names_of(state, db, people).await?);
-    let history = rows
+    let history = history_rows
         .into_iter()
-        .map(|h| TaskHistoryEntry {
-            from: h.from_status,
-            to: h.to_status,
-            by_user_id: h.changed_by,
-            by: h.changed_by.and_then(|id| names.get(&id).cloned()),
-            channel: h.channel,
-            reason: h.reason,
-            at: h.created_at,
-            at_local: local_time(h.created_at, tz),
+        .map(|h| {
+            Ok(TaskHistoryEntry {
+                from: h.from_status,
+                to: h.to_status.ok_or_else(|| missing("status"))?,
+                by_user_id: h.person_id,
+                by: h.person_id.and_then(|id| names.get(&id).cloned()),
+                channel: h.channel.ok_or_else(|| missing("channel"))?,
+                reason: h.reason,
+                at: h.at,
+                at_local: local_time(h.at, tz),
+            })
         })
-        .collect();
+        .collect::<AppResult<Vec<_>>>()?;
     let assigned = actor.officer_id.is_some_and(|me| assignments.iter().any(|a| a.officer_id == me));
     let can_manage = may_manage(actor);
     let allowed_transitions = task
