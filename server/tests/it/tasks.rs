@@ -1709,6 +1709,23 @@ async fn a_transition_sends_its_update_history_audit_row_and_event_in_one_statem
     );
     assert!(detail.history.iter().all(|h| h.by.is_some()), "every author named: {:?}", detail.history);
 
+    // A resume puts on task only whoever is not: the officer still is (a pause keeps them), so
+    // no officer is written; moved meanwhile, they are put back.
+    services::tasks::transition(&state, &c.supervisor, &meta(), task.id, TaskStatus::InProgress, None).await.unwrap();
+    let statements = std::mem::take(&mut *sent.lock().unwrap());
+    assert!(!statements.iter().any(|sql| sql.contains("UPDATE \"officers\"")), "{statements:#?}");
+    services::tasks::transition(&state, &c.supervisor, &meta(), task.id, TaskStatus::Paused, None).await.unwrap();
+    let mut moved: officers::ActiveModel = row.into();
+    moved.status = Set(OfficerStatus::Available);
+    moved.update(&c.app.state.db).await.unwrap();
+    sent.lock().unwrap().clear();
+    let detail = services::tasks::transition(&state, &c.supervisor, &meta(), task.id, TaskStatus::InProgress, None)
+        .await
+        .unwrap();
+    assert_eq!(detail.assignments[0].status, OfficerStatus::OnTask);
+    let statements = std::mem::take(&mut *sent.lock().unwrap());
+    assert_eq!(statements.iter().filter(|sql| sql.contains("UPDATE \"officers\"")).count(), 1, "{statements:#?}");
+
     // Staged and never committed: nothing.
     let before = audit_log::Entity::find().count(&c.app.state.db).await.unwrap();
     let txn = gad_core::db::WriteTxn::begin(&c.app.state).await.unwrap();

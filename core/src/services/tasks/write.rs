@@ -219,7 +219,21 @@ pub(super) async fn occupy_officers(txn: &mut WriteTxn, who: Occupying<'_>, at: 
     use sea_orm::{ConnectionTrait, QueryTrait};
     let ids = match who {
         Occupying::These(ids) => ids.to_vec(),
-        Occupying::AssignedTo(task_id) => assigned_officer_ids(&**txn, task_id).await?,
+        // Only those not on a task already (the update checks again under lock): after a
+        // pause, most often nobody, and then nothing more is sent.
+        Occupying::AssignedTo(task_id) => {
+            task_assignments::Entity::find()
+                .select_only()
+                .column(task_assignments::Column::OfficerId)
+                .inner_join(officers::Entity)
+                .filter(task_assignments::Column::TaskId.eq(task_id))
+                .filter(officers::Column::DeletedAt.is_null())
+                .filter(officers::Column::Status.ne(OfficerStatus::OnTask))
+                .order_by_asc(task_assignments::Column::OfficerId)
+                .into_tuple()
+                .all(&**txn)
+                .await?
+        }
     };
     if ids.is_empty() {
         return Ok(Vec::new());
