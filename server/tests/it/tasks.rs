@@ -1618,16 +1618,8 @@ async fn a_search_reads_a_window_of_the_list_and_falls_back_to_the_planned_searc
     assert_eq!(counted(&body, "window"), f64::from(pages));
 }
 
-/// A transition's writes — the task's update, its history, its audit row, its event — reach
-/// PostgreSQL in one statement, sent before the detail it answers with reads that history
-/// back, and the detail's task is the row stored; an operation that fails after staging rows
-/// leaves none of them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transition_sends_its_update_history_audit_row_and_event_in_one_statement() {
-    let c = ctx(Backend::Postgres).await;
-    let mut t = NewTask::new("Ronda de una sentencia", TaskType::Patrol);
-    t.officer_ids = vec![c.officer.officer_id.unwrap()];
-    let task = create(&c, t).await;
+/// The application's state with a pool that records the SQL of every statement it sends.
+fn logging_statements(c: &Ctx) -> (gad_core::state::AppState, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let log = sent.clone();
     let mut db = c.app.state.db.clone();
@@ -1641,6 +1633,62 @@ async fn a_transition_sends_its_update_history_audit_row_and_event_in_one_statem
         sqlite_writer: s.sqlite_writer.clone(),
         caches: s.caches.clone(),
     });
+    (state, sent)
+}
+
+/// On PostgreSQL a new task's number is taken in a statement of its own that commits without
+/// waiting for its WAL flush (the counter row is every creation of a type's, and its lock was
+/// held through a disk write); the setting ends with that statement: the pool's connections,
+/// and the create's own transaction, still wait for their flushes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_number_is_taken_without_waiting_for_its_flush_and_only_it() {
+    let c = ctx(Backend::Postgres).await;
+    let (state, sent) = logging_statements(&c);
+    let audit_meta = meta();
+    let created = futures::future::join_all((0..6).map(|n| {
+        services::tasks::create(
+            &state,
+            &c.supervisor,
+            &audit_meta,
+            NewTask::new(format!("Numerada {n}"), TaskType::Patrol),
+        )
+    }))
+    .await;
+    let mut codes: Vec<String> = created.into_iter().map(|r| r.unwrap().code).collect();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(codes.len(), 6, "{codes:?}");
+    let statements = std::mem::take(&mut *sent.lock().unwrap());
+    let counters: Vec<&String> = statements.iter().filter(|sql| sql.contains("task_code_counters")).collect();
+    assert_eq!(counters.len(), 6, "{statements:#?}");
+    for sql in counters {
+        assert!(sql.contains("set_config('synchronous_commit', 'off', true)"), "{sql}");
+    }
+
+    // Every connection of the pool, inside a transaction and out, still waits for its flush.
+    let checks = futures::future::join_all((0..8).map(|_| async {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let txn = c.app.state.db.begin().await.unwrap();
+        let show = sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SHOW synchronous_commit");
+        let inside = txn.query_one_raw(show).await.unwrap().unwrap().try_get_by_index::<String>(0).unwrap();
+        txn.commit().await.unwrap();
+        inside
+    }))
+    .await;
+    assert!(checks.iter().all(|v| v == "on"), "{checks:?}");
+}
+
+/// A transition's writes — the task's update, its history, its audit row, its event — reach
+/// PostgreSQL in one statement, sent before the detail it answers with reads that history
+/// back, and the detail's task is the row stored; an operation that fails after staging rows
+/// leaves none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transition_sends_its_update_history_audit_row_and_event_in_one_statement() {
+    let c = ctx(Backend::Postgres).await;
+    let mut t = NewTask::new("Ronda de una sentencia", TaskType::Patrol);
+    t.officer_ids = vec![c.officer.officer_id.unwrap()];
+    let task = create(&c, t).await;
+    let (state, sent) = logging_statements(&c);
 
     let detail = services::tasks::transition(&state, &c.supervisor, &meta(), task.id, TaskStatus::InProgress, None)
         .await

@@ -7,11 +7,16 @@ use super::*;
 ///
 /// On PostgreSQL the number is taken in a statement of its own, as from a sequence: the
 /// counter's row is locked for that statement only, so creations of one type do not queue
-/// behind each other's transactions, and a creation that fails leaves a gap. On SQLite, whose
-/// writes are serial anyway, it is taken in the transaction ([`CodeTicket::code`]).
+/// behind each other's transactions, and a creation that fails leaves a gap. That statement
+/// commits without waiting for its WAL to reach the disk ([`take_number_pg`]). On SQLite,
+/// whose writes are serial anyway, it is taken in the transaction ([`CodeTicket::code`]).
 pub(crate) async fn take_code(state: &AppState, task_type: TaskType, year: i32) -> AppResult<CodeTicket> {
     Ok(match state.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => CodeTicket::Taken(next_code(&state.db, task_type, year).await?),
+        sea_orm::DatabaseBackend::Postgres => {
+            let prefix = code_prefix(task_type, year);
+            let number = take_number_pg(&state.db, &prefix).await?;
+            CodeTicket::Taken(format!("{prefix}{number:04}"))
+        }
         _ => CodeTicket::InTransaction(task_type, year),
     })
 }
@@ -306,9 +311,37 @@ pub(super) async fn free_officers(
 /// (`task_code_counters`), which on PostgreSQL locks that one row until the transaction ends —
 /// creations of other types or years do not wait, and the cost does not grow with the table.
 pub async fn next_code(db: &impl ConnectionTrait, task_type: TaskType, year: i32) -> AppResult<String> {
-    let prefix = format!("{}-{year}-", task_type.code_prefix());
+    let prefix = code_prefix(task_type, year);
     let number = raise_counter(db, &prefix, None).await?;
     Ok(format!("{prefix}{number:04}"))
+}
+
+fn code_prefix(task_type: TaskType, year: i32) -> String {
+    format!("{}-{year}-", task_type.code_prefix())
+}
+
+/// The next number of `prefix` on PostgreSQL, as its own transaction (the pool, never an open
+/// transaction: the setting below would then hold for all of it), committed with
+/// `synchronous_commit` off. Every creation of a type takes that one counter row, and a
+/// commit that waits for its flush held the row's lock through a disk write: creations of a
+/// type queued behind each other's flushes (2 ms a number at 16 connections, against the
+/// 0.02 ms of the statement). Nothing is lost by not waiting: the task that uses the number
+/// commits afterwards and does wait, and its flush carries every WAL record written before its
+/// own, the counter's included; a crash before that loses at most numbers that no committed
+/// task holds, which are then taken again.
+async fn take_number_pg(db: &sea_orm::DatabaseConnection, prefix: &str) -> AppResult<i64> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "INSERT INTO task_code_counters (prefix, last_value) \
+             SELECT $1, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait \
+             ON CONFLICT (prefix) DO UPDATE SET last_value = task_code_counters.last_value + 1 \
+             RETURNING last_value",
+            [prefix.into()],
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal("task code counter not returned"))?;
+    Ok(row.try_get_by_index::<i64>(0)?)
 }
 
 /// A code chosen by hand that looks generated (`PAT-2026-0500`) moves its prefix's counter
