@@ -220,6 +220,32 @@ impl From<sea_orm::sea_query::UpdateStatement> for Staged {
     }
 }
 
+/// Begins a transaction in a task of its own and waits for it, so that a caller dropped while
+/// its `BEGIN` is on the wire (a client that hangs up, a deadline) cannot leave a transaction
+/// open on a pooled connection. sqlx 0.9 counts a transaction only once the server has answered
+/// its `BEGIN`, and rolls back only the transactions it counted: a `BEGIN` whose answer was
+/// never read left the server in a transaction the pool did not know of, and the connection's
+/// next users ran their statements inside it — seen under load as every creation waiting
+/// seconds on a task-code counter row that such a transaction had updated, and worse, their
+/// writes at the mercy of whichever later statement ended it. The task always reads the answer:
+/// a transaction nobody awaits any more is dropped there, and sqlx rolls a counted one back
+/// before the connection is used again.
+pub(crate) async fn begin_detached(
+    db: &DatabaseConnection,
+    options: Option<sea_orm::TransactionOptions>,
+) -> AppResult<sea_orm::DatabaseTransaction> {
+    let db = db.clone();
+    let begun = tokio::spawn(async move {
+        match options {
+            Some(options) => db.begin_with_options(options).await,
+            None => db.begin().await,
+        }
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("beginning a transaction: {e}")))?;
+    Ok(begun?)
+}
+
 /// One business operation's transaction. On SQLite, writers are serialised in-process and the
 /// transaction holds the file's write lock from its start (`BEGIN IMMEDIATE`), which keeps the
 /// read-then-write checks free of `SQLITE_BUSY` races, across processes on one file too
@@ -256,7 +282,6 @@ impl std::ops::Deref for WriteTxn {
 
 impl WriteTxn {
     pub async fn begin(state: &crate::state::AppState) -> AppResult<Self> {
-        use sea_orm::TransactionTrait;
         let (writer, txn) = match state.db.get_database_backend() {
             sea_orm::DatabaseBackend::Sqlite => {
                 let writer = state.sqlite_writer.clone().lock_owned().await;
@@ -267,9 +292,9 @@ impl WriteTxn {
                     sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
                     ..Default::default()
                 };
-                (Some(writer), state.db.begin_with_options(options).await?)
+                (Some(writer), begin_detached(&state.db, Some(options)).await?)
             }
-            _ => (None, state.db.begin().await?),
+            _ => (None, begin_detached(&state.db, None).await?),
         };
         Ok(Self {
             txn,

@@ -1075,3 +1075,97 @@ async fn a_bot_killed_mid_wizard_keeps_the_conversation() {
         assert_eq!(asked(step), 1, "{step} asked once");
     }
 }
+
+// ------------------------------------------------------- a request dropped mid-statement
+
+/// A TCP proxy to `target` whose answers (server to client) can be held back: a client is then
+/// stopped between sending a statement and reading its answer.
+struct HeldProxy {
+    addr: std::net::SocketAddr,
+    hold: tokio::sync::watch::Sender<bool>,
+}
+
+async fn held_proxy(target: std::net::SocketAddr) -> HeldProxy {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (hold, held) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(target).await else { return };
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = server.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut from_client, &mut to_server).await;
+            });
+            let mut held = held.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match from_server.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    if held.wait_for(|h| !*h).await.is_err() || to_client.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    HeldProxy { addr, hold }
+}
+
+/// A write operation dropped after its `BEGIN` went out and before the answer came back (a
+/// client that hangs up, a deadline) leaves no transaction open on the pooled connection: the
+/// connection's next user writes outside any transaction, seen at once by everyone. (sqlx
+/// counts a transaction only once `BEGIN` is answered; such a connection went back to the pool
+/// inside a transaction, and its next users' statements — a task code's counter, under load —
+/// stayed uncommitted, holding their locks, until something else ended it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_dropped_before_its_begin_is_answered_leaves_no_transaction_open() {
+    use sea_orm::ConnectionTrait;
+    let app = common::TestApp::spawn(Backend::Postgres).await;
+    let mut url = reqwest::Url::parse(&app.database_url).unwrap();
+    let host = url.host_str().unwrap().to_owned();
+    let target = tokio::net::lookup_host((host.as_str(), url.port().unwrap_or(5432))).await.unwrap().next().unwrap();
+    let proxy = held_proxy(target).await;
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(proxy.addr.port())).unwrap();
+    let mut options = sea_orm::ConnectOptions::new(url.to_string());
+    // One connection, not tested on its way out (a test would wait for the held answers).
+    options.max_connections(1).min_connections(1).test_before_acquire(false).sqlx_logging(false);
+    let db = sea_orm::Database::connect(options).await.unwrap();
+    db.execute_unprepared("SELECT 1").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let s = &app.state;
+    let state = AppState::new(gad_core::state::Parts {
+        db: db.clone(),
+        redis: s.redis.clone(),
+        config: s.config.clone(),
+        events: s.events.clone(),
+        sqlite_writer: s.sqlite_writer.clone(),
+        caches: s.caches.clone(),
+    });
+
+    proxy.hold.send(true).unwrap();
+    let begun = tokio::time::timeout(Duration::from_millis(500), gad_core::db::WriteTxn::begin(&state)).await;
+    assert!(begun.is_err(), "BEGIN was answered while the answers were held");
+    proxy.hold.send(false).unwrap();
+
+    db.execute_unprepared("INSERT INTO task_code_counters (prefix, last_value) VALUES ('CORTADA-', 7)").await.unwrap();
+    let count = |sql: &'static str| {
+        let db = app.state.db.clone();
+        async move {
+            let row = db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql));
+            row.await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    let seen = count("SELECT count(*) FROM task_code_counters WHERE prefix = 'CORTADA-'").await;
+    assert_eq!(seen, 1, "the write ran inside a transaction the dropped BEGIN left open");
+    let open = count(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .await;
+    assert_eq!(open, 0, "a connection is left idle in a transaction");
+}
