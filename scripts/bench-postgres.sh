@@ -268,8 +268,8 @@ SQL
 # The write rows: creations, then pauses and resumes of 4 000 tasks in progress. The first
 # seconds of creates are a row of their own, a warm-up: with BENCH_WRITES_ONLY they are the
 # server's first requests, while its pool opens connections and each new PostgreSQL backend
-# fills its caches and plans its statements (creates' p99 126-162 ms over the first 10 s in the
-# nineteenth run, 34-47 ms over the next 10 s).
+# fills its caches and plans its statements (creates' p99 106-162 ms over the first 10 s in the
+# nineteenth run, 34-49 ms over the next 10 s).
 writes() {
   DURATION=3s bench "POST /api/v1/tasks (create), 16 connections, first 3 s (warm-up)" "$PORT_cold" "$COLD" \
     "/api/v1/tasks" 16 "$WORK/create.lua"

@@ -1132,6 +1132,7 @@ async fn a_write_dropped_before_its_begin_is_answered_leaves_no_transaction_open
     let proxy = held_proxy(target).await;
     url.set_host(Some("127.0.0.1")).unwrap();
     url.set_port(Some(proxy.addr.port())).unwrap();
+    url.query_pairs_mut().append_pair("application_name", "gad-held-proxy");
     let mut options = sea_orm::ConnectOptions::new(url.to_string());
     // One connection, not tested on its way out (a test would wait for the held answers).
     options.max_connections(1).min_connections(1).test_before_acquire(false).sqlx_logging(false);
@@ -1161,10 +1162,11 @@ async fn a_write_dropped_before_its_begin_is_answered_leaves_no_transaction_open
             row.await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap()
         }
     };
+    assert_eq!(count("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gad-held-proxy'").await, 1);
     let seen = count("SELECT count(*) FROM task_code_counters WHERE prefix = 'CORTADA-'").await;
     assert_eq!(seen, 1, "the write ran inside a transaction the dropped BEGIN left open");
     let open = count(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gad-held-proxy' AND state LIKE 'idle in transaction%'",
     )
     .await;
     assert_eq!(open, 0, "a connection is left idle in a transaction");
