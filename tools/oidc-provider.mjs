@@ -1,6 +1,7 @@
 // A local OpenID Connect provider for GAD's tests (never the internet): oauth2-mock-server on
 // 127.0.0.1, authorization code with PKCE, RS256 ID tokens. It signs in whoever the login asks
-// for: `login_hint` is `email|role` (`role` may be empty: no role claim), else OIDC_DEFAULT_USER.
+// for: `login_hint` is `email|role` (`role` may be empty: no role claim) or `email|role|subject`
+// (the subject is otherwise `sub-<email>`), else OIDC_DEFAULT_USER.
 //   node tools/oidc-provider.mjs <port>     prints "ready <issuer>" when it listens
 import { OAuth2Server } from 'oauth2-mock-server';
 
@@ -19,8 +20,8 @@ server.service.on('beforeAuthorizeRedirect', (redirect, req) => {
 server.service.on('beforeTokenSigning', (token, req) => {
   const code = req.body && req.body.code;
   const hint = (code && byCode.get(code)) || fallback;
-  const [email, role] = hint.split('|');
-  token.payload.sub = `sub-${email}`;
+  const [email, role, subject] = hint.split('|');
+  token.payload.sub = subject || `sub-${email}`;
   token.payload.email = email;
   token.payload.email_verified = true;
   token.payload.given_name = 'Usuaria';

@@ -10,6 +10,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("not allowed")]
     Forbidden,
+    /// Not allowed, for a reason the caller can act on (said in Spanish).
+    #[error("not allowed: {0}")]
+    Refused(String),
     #[error("not found")]
     NotFound,
     #[error("invalid input")]
@@ -53,7 +56,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             AppError::Unauthenticated => ErrorCode::Unauthenticated,
-            AppError::Forbidden | AppError::TwoFactorSetupRequired => ErrorCode::Forbidden,
+            AppError::Forbidden | AppError::Refused(_) | AppError::TwoFactorSetupRequired => ErrorCode::Forbidden,
             AppError::NotFound => ErrorCode::NotFound,
             AppError::Validation(_) => ErrorCode::Validation,
             AppError::Conflict(_) => ErrorCode::Conflict,
@@ -76,7 +79,7 @@ impl From<AppError> for ApiError {
                 "Lo que busca no existe: puede haber sido eliminado o la dirección es incorrecta.".to_owned()
             }
             AppError::Validation(_) => "Revise los datos ingresados.".to_owned(),
-            AppError::Conflict(msg) => msg.clone(),
+            AppError::Conflict(msg) | AppError::Refused(msg) => msg.clone(),
             AppError::InvalidCredentials => "Credenciales inválidas.".to_owned(),
             AppError::TwoFactorSetupRequired => {
                 "Debe configurar la verificación en dos pasos antes de continuar.".to_owned()

@@ -3,6 +3,12 @@
 //! are kept 24 hours, in Redis when configured (so any replica can replay), in process
 //! otherwise, and only for authenticated callers. A key reused with a different body is
 //! refused (422); a retry while the first request is still running gets 409.
+//!
+//! Nothing kept can be turned into a credential: an answer that carries a secret (an API
+//! token, a generated password, a Telegram link code; its handler marks it [`CarriesSecret`])
+//! is remembered without its body, and a retry gets a 409 that says so; the request is kept as
+//! a digest keyed by the client's `Idempotency-Key`, so a password in a request body is not a
+//! plain SHA-256 someone with the store could test guesses against.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -30,9 +36,24 @@ const IN_FLIGHT_TTL: Duration = Duration::from_secs(60);
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 enum Entry {
-    InFlight { request_hash: String },
-    Done { request_hash: String, status: u16, content_type: Option<String>, body: Vec<u8> },
+    InFlight {
+        request_hash: String,
+    },
+    Done {
+        request_hash: String,
+        status: u16,
+        content_type: Option<String>,
+        body: Vec<u8>,
+    },
+    /// Done, with an answer that carried a secret: not kept, so not replayed.
+    DoneSecret {
+        request_hash: String,
+    },
 }
+
+/// A response extension: this answer carries a secret and is never stored.
+#[derive(Clone, Copy, Debug)]
+pub struct CarriesSecret;
 
 #[derive(Clone)]
 pub struct IdempotencyStore {
@@ -164,7 +185,7 @@ pub async fn idempotent(request: Request, next: Next) -> Response {
             return p.into_response();
         }
     };
-    let request_hash = hex_digest(&bytes);
+    let request_hash = keyed_digest(&raw_key, &bytes);
     match store.claim(&key, &Entry::InFlight { request_hash: request_hash.clone() }).await {
         Err(error) => {
             tracing::warn!(%error, "idempotency store unavailable; running without it");
@@ -172,6 +193,15 @@ pub async fn idempotent(request: Request, next: Next) -> Response {
         Ok(Some(Entry::Done { request_hash: h, status, content_type, body })) if h == request_hash => {
             crate::metrics::cache_lookup("idempotency", true);
             return replay(status, content_type, body);
+        }
+        Ok(Some(Entry::DoneSecret { request_hash: h })) if h == request_hash => {
+            crate::metrics::cache_lookup("idempotency", true);
+            return Problem::new(
+                ErrorCode::Conflict,
+                "Esta solicitud ya se hizo. Su respuesta llevaba un secreto (un token, una contraseña o un código), \
+                 que no se guarda: si no lo recibió, pida uno nuevo.",
+            )
+            .into_response();
         }
         Ok(Some(Entry::InFlight { request_hash: h })) if h == request_hash => {
             return Problem::new(ErrorCode::Conflict, "Una solicitud con esta Idempotency-Key todavía está en curso.")
@@ -188,17 +218,28 @@ pub async fn idempotent(request: Request, next: Next) -> Response {
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
     // Only settled outcomes are remembered; a server error may be retried for real.
-    let entry = (parts.status.is_success() || parts.status.is_client_error()).then(|| Entry::Done {
-        request_hash,
-        status: parts.status.as_u16(),
-        content_type: parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        body: body.to_vec(),
-    });
+    let settled = parts.status.is_success() || parts.status.is_client_error();
+    let entry = match settled {
+        false => None,
+        true if parts.extensions.get::<CarriesSecret>().is_some() => Some(Entry::DoneSecret { request_hash }),
+        true => Some(Entry::Done {
+            request_hash,
+            status: parts.status.as_u16(),
+            content_type: parts.headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            body: body.to_vec(),
+        }),
+    };
     store.finish(&key, entry).await;
     Response::from_parts(parts, Body::from(body))
 }
 
-fn hex_digest(bytes: &[u8]) -> String {
+/// The request's digest, keyed by the client's idempotency key (which the store keeps only
+/// hashed, inside the record's name).
+fn keyed_digest(raw_key: &str, bytes: &[u8]) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
+    let mut digest = sha2::Sha256::new();
+    digest.update(raw_key.len().to_le_bytes());
+    digest.update(raw_key.as_bytes());
+    digest.update(bytes);
+    hex::encode(digest.finalize())
 }

@@ -180,6 +180,7 @@ pub async fn callback(
                 Some("role") => "no_role",
                 Some("local_account") => "local",
                 Some("inactive") => "inactive",
+                Some("other_subject") => "other_subject",
                 _ => "no_email",
             })
         }

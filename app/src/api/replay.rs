@@ -20,7 +20,7 @@ pub async fn track_replay(
 
     context::serve(async |state, actor| {
         let task_id = match task.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(code) => Some(replay::task_by_code(state, code).await?),
+            Some(code) => Some(replay::task_by_code(state, actor, code).await?),
             None => None,
         };
         let request = ReplayRequest {

@@ -44,8 +44,8 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Administrativa", "Administrative"),
     ("Advertencia", "Warning"),
     (
-        "Al cambiarla se cierran sus otras sesiones y se revocan sus tokens de API.",
-        "Changing it closes your other sessions and revokes your API tokens.",
+        "Al cambiarla se cierran sus otras sesiones, se revocan sus tokens de API y se desvincula su cuenta de Telegram (vincúlela de nuevo con un código).",
+        "Changing it closes your other sessions, revokes your API tokens and unlinks your Telegram account (link it again with a code).",
     ),
     ("Alcance", "Scope"),
     ("Alerta", "Alert"),
@@ -103,8 +103,8 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Contraseña (vacía: se genera)", "Password (empty: generated)"),
     ("Contraseña actual", "Current password"),
     (
-        "Contraseña cambiada. Sus otras sesiones y sus tokens de API quedaron cerrados.",
-        "Password changed. Your other sessions and your API tokens have been closed.",
+        "Contraseña cambiada. Sus otras sesiones y sus tokens de API quedaron cerrados, y su cuenta de Telegram, desvinculada.",
+        "Password changed. Your other sessions and your API tokens have been closed, and your Telegram account unlinked.",
     ),
     ("Contraseña generada", "Generated password"),
     ("Contraseña nueva (al menos 10 caracteres)", "New password (at least 10 characters)"),
@@ -320,6 +320,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Estado desconocido en el filtro.", "Unknown status in the filter."),
     ("Estado desconocido.", "Unknown status."),
     ("Estado guardado: {}.", "Status saved: {}."),
+    (
+        "Este correo pertenece a otra cuenta institucional: consulte con un administrador.",
+        "This email belongs to another institutional account: ask an administrator.",
+    ),
     ("Exitoso", "Succeeded"),
     ("Exitosos", "Succeeded"),
     ("Exportar CSV", "Export CSV"),

@@ -44,7 +44,7 @@ pub fn AccountPage() -> impl IntoView {
                             FormOutcome::PasswordChanged => Some(
                                 view! {
                                     <p class="success" role="status">
-                                        {tr("Contraseña cambiada. Sus otras sesiones y sus tokens de API quedaron cerrados.")}
+                                        {tr("Contraseña cambiada. Sus otras sesiones y sus tokens de API quedaron cerrados, y su cuenta de Telegram, desvinculada.")}
                                     </p>
                                     <p><a href="/tareas">{tr("Continuar")}</a></p>
                                 }
@@ -85,7 +85,7 @@ pub fn AccountPage() -> impl IntoView {
                                         <button type="submit" disabled=move || change.pending().get()>{tr("Cambiar contraseña")}</button>
                                     </ActionForm>
                                     <p class="muted">
-                                        {tr("Al cambiarla se cierran sus otras sesiones y se revocan sus tokens de API.")}
+                                        {tr("Al cambiarla se cierran sus otras sesiones, se revocan sus tokens de API y se desvincula su cuenta de Telegram (vincúlela de nuevo con un código).")}
                                     </p>
                                 </section>
                             </Layout>

@@ -32,6 +32,7 @@ fn sso_message(code: &str) -> &'static str {
         "no_role" => tr("Su cuenta institucional no tiene un rol de GAD asignado."),
         "local" => tr("Esta cuenta de GAD ingresa con su contraseña, no con la cuenta institucional."),
         "inactive" => tr("Su cuenta de GAD está desactivada."),
+        "other_subject" => tr("Este correo pertenece a otra cuenta institucional: consulte con un administrador."),
         "no_email" => tr("El proveedor de identidad no informó un correo electrónico."),
         _ => tr("El proveedor de identidad no confirmó su ingreso."),
     }

@@ -4,7 +4,7 @@ use argon2::password_hash::{SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::actor::Actor;
 use crate::db::WriteTxn;
@@ -331,16 +331,21 @@ pub async fn actor_for_session(
     Ok(actor)
 }
 
-/// The actor for a linked Telegram account; an unlinked account is nobody.
+/// The actor for a linked Telegram account; an unlinked account is nobody. The same account
+/// gates as every other door ([`actor_for_user`]): an inactive or deleted user is nobody, a
+/// role that requires two-factor sign-in acts only once enrolled. (Every revocation of the
+/// user's credentials — a password change or reset, a deactivation — ends the link too.)
 pub async fn actor_for_telegram(state: &AppState, telegram_user_id: i64) -> AppResult<Actor> {
-    let user = users::Entity::find()
+    let user_id: i64 = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
         .filter(users::Column::TelegramUserId.eq(telegram_user_id))
         .filter(users::Column::DeletedAt.is_null())
+        .into_tuple()
         .one(&state.db)
         .await?
-        .filter(|u| u.is_active)
         .ok_or(AppError::Unauthenticated)?;
-    actor_from(state, user, Channel::Telegram).await
+    actor_for_user(state, user_id, Channel::Telegram).await
 }
 
 pub(crate) async fn actor_from(state: &AppState, user: users::Model, channel: Channel) -> AppResult<Actor> {

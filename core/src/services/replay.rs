@@ -158,13 +158,17 @@ pub async fn replay(state: &AppState, actor: &Actor, request: ReplayRequest) -> 
     Ok(Replay { from, to, tracks, tasks: replay_tasks, marks })
 }
 
-/// The task with code `code` (any case), for the replay page's "tarea" field.
-pub async fn task_by_code(state: &AppState, code: &str) -> AppResult<i64> {
+/// The task with code `code` (any case), for the replay page's "tarea" field. Only for those
+/// who may replay a task's officers, and a task the caller may not see has no code for them
+/// (the answer must not tell which codes exist).
+pub async fn task_by_code(state: &AppState, actor: &Actor, code: &str) -> AppResult<i64> {
+    require(actor, Capability::SeeOfficers)?;
     let code = code.trim().to_uppercase();
     if code.is_empty() || code.chars().count() > 40 {
         return Err(AppError::validation("task", "Escriba el código de una tarea (por ejemplo PAT-2026-0001)."));
     }
-    tasks::Entity::find()
+    let unknown = || AppError::validation("task", "No hay ninguna tarea con ese código.");
+    let id: i64 = tasks::Entity::find()
         .select_only()
         .column(tasks::Column::Id)
         .filter(tasks::Column::Code.eq(code))
@@ -172,7 +176,11 @@ pub async fn task_by_code(state: &AppState, code: &str) -> AppResult<i64> {
         .into_tuple()
         .one(&state.db)
         .await?
-        .ok_or_else(|| AppError::validation("task", "No hay ninguna tarea con ese código."))
+        .ok_or_else(unknown)?;
+    if !TaskVisibility::of(actor).allows(&state.db, id).await? {
+        return Err(unknown());
+    }
+    Ok(id)
 }
 
 /// A `datetime-local` value (`yyyy-mm-ddTHH:MM`) in the configured time zone; empty → none.

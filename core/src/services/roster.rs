@@ -519,7 +519,7 @@ pub async fn request_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, in
     leave_dto(state, row).await
 }
 
-/// Approves or rejects a requested leave.
+/// Approves or rejects a requested leave: someone else's, never the caller's own.
 pub async fn decide_leave(
     state: &AppState,
     actor: &Actor,
@@ -534,6 +534,10 @@ pub async fn decide_leave(
     errors.finish()?;
     let txn = WriteTxn::begin(state).await?;
     let leave = leaves::Entity::find_by_id(id).one(&*txn).await?.ok_or(AppError::NotFound)?;
+    // Nobody decides their own leave (a supervisor's own request waits for someone else).
+    if actor.officer_id == Some(leave.officer_id) {
+        return Err(AppError::Refused("No puede decidir su propia licencia: debe decidirla otro supervisor.".into()));
+    }
     if leave.status != LeaveStatus::Requested {
         return Err(AppError::Conflict(format!("La licencia ya fue {}.", leave.status.label_es().to_lowercase())));
     }

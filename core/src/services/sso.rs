@@ -7,7 +7,9 @@
 //! - a user the provider signs in for the first time is created, without a password;
 //! - an account with a local password (the first admin above all) is never taken over by the
 //!   provider: it keeps signing in with its password;
-//! - a deactivated or deleted account stays out.
+//! - a deactivated or deleted account stays out;
+//! - an account the provider created is bound to its subject: the same email from another
+//!   subject is refused.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -42,7 +44,7 @@ fn clip(text: &str) -> String {
 }
 
 /// The GAD user `identity` signs in as (created on a first sign-in), or why not, in Spanish;
-/// the refusal's field says which (`email`, `role`, `inactive`, `local_account`).
+/// the refusal's field says which (`email`, `role`, `inactive`, `local_account`, `other_subject`).
 /// Audited either way; the caller starts the session.
 pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> AppResult<users::Model> {
     let Some(config) = &state.config.oidc else { return Err(AppError::NotFound) };
@@ -66,6 +68,11 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
         audit::append_alone(state, None, meta, refuse("no_role")).await?;
         return Err(AppError::validation("role", "Su cuenta institucional no tiene un rol de GAD asignado."));
     };
+    // A DNI is required and unique: the provider's subject, hashed, stands in for it. It binds
+    // the account to that subject: another of the provider's people who shows the same email
+    // (an address changed or reused there) does not sign in as this account.
+    let digest = Sha256::digest(format!("{}\n{}", identity.issuer, identity.subject));
+    let dni = format!("SSO-{}", &hex::encode(digest)[..16]);
     let existing = users::Entity::find().filter(users::Column::Email.eq(email.as_str())).one(&state.db).await?;
     let user = match existing {
         Some(user) if user.deleted_at.is_some() || !user.is_active => {
@@ -77,6 +84,13 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
             return Err(AppError::validation(
                 "local_account",
                 "Esta cuenta de GAD ingresa con su contraseña, no con la cuenta institucional.",
+            ));
+        }
+        Some(user) if user.dni.starts_with("SSO-") && user.dni != dni => {
+            audit::append_alone(state, None, meta, refuse("other_subject")).await?;
+            return Err(AppError::validation(
+                "other_subject",
+                "Este correo pertenece a otra cuenta institucional: consulte con un administrador.",
             ));
         }
         Some(user) => {
@@ -95,9 +109,6 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
         }
         None => {
             let txn = WriteTxn::begin(state).await?;
-            // A DNI is required and unique: the provider's subject, hashed, stands in for it.
-            let digest = Sha256::digest(format!("{}\n{}", identity.issuer, identity.subject));
-            let dni = format!("SSO-{}", &hex::encode(digest)[..16]);
             let first = identity.given_name.as_deref().map(clip).filter(|n| !n.is_empty());
             let last = identity.family_name.as_deref().map(clip).filter(|n| !n.is_empty());
             let user = insert_user(

@@ -86,6 +86,7 @@ pub(super) async fn callback_outcome(
     let actor = match services::auth::actor_for_telegram(&bot.state, user_id).await {
         Ok(actor) => actor,
         Err(AppError::Unauthenticated) => return (Some(render::UNLINKED.to_owned()), true),
+        Err(AppError::TwoFactorSetupRequired) => return (Some(render::TWO_FACTOR_FIRST.to_owned()), true),
         Err(e) => {
             tracing::error!(error = %e, "cannot resolve the telegram user");
             return (Some(render::INTERNAL.to_owned()), true);

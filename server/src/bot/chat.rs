@@ -62,6 +62,10 @@ pub(super) async fn actor(bot: &Bot, chat_id: i64, user_id: i64) -> Option<Actor
             send(bot, chat_id, render::UNLINKED, None).await;
             None
         }
+        Err(AppError::TwoFactorSetupRequired) => {
+            send(bot, chat_id, render::TWO_FACTOR_FIRST, None).await;
+            None
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot resolve the telegram user");
             send(bot, chat_id, render::INTERNAL, None).await;

@@ -229,8 +229,8 @@ async fn task_card(bot: &Bot, r: &Recipient, task_id: i64, header: &str) -> Resu
 async fn visible_task(bot: &Bot, r: &Recipient, task_id: i64) -> Result<Option<TaskDetail>, AppError> {
     let actor = match auth::actor_for_telegram(&bot.state, r.telegram_user_id).await {
         Ok(actor) => actor,
-        Err(AppError::Unauthenticated) => {
-            tracing::debug!("notification recipient is no longer linked");
+        Err(AppError::Unauthenticated | AppError::TwoFactorSetupRequired) => {
+            tracing::debug!("notification recipient is no longer linked, or may not act yet");
             return Ok(None);
         }
         Err(e) => return Err(e),

@@ -25,6 +25,8 @@ pub const UNLINKED: &str = "Su cuenta de Telegram no está vinculada a GAD. Pida
      en el panel (sección Usuarios) o a un administrador, y envíe /start <código>.";
 pub const LINK_INVALID: &str = "No se pudo vincular la cuenta: el código no es válido, ya fue usado o venció. \
      Pida un código nuevo en el panel (sección Usuarios).";
+pub const TWO_FACTOR_FIRST: &str = "Su rol requiere la verificación en dos pasos: configúrela en el panel (Mi cuenta) \
+     antes de usar el bot.";
 pub const INTERNAL: &str = "Ocurrió un error interno. Intente nuevamente en unos minutos.";
 /// The command menu registered with Telegram (`setMyCommands`): name, description.
 pub const COMMANDS: [(&str, &str); 12] = [

@@ -1,8 +1,8 @@
 //! `/api/v1/me`, `/api/v1/users`, API tokens and Telegram link codes.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +16,12 @@ use gad_core::services;
 use gad_core::state::AppState;
 
 use super::auth::{Caller, CallerForPasswordChange, Credential};
+use crate::idempotency::CarriesSecret;
+
+/// Marks an answer that carries a secret, which no idempotency record may keep.
+fn secret(carries: bool) -> Option<Extension<CarriesSecret>> {
+    carries.then_some(Extension(CarriesSecret))
+}
 use super::problem::{Problem, RestResult};
 use super::{Body, Params, PathArgs};
 
@@ -70,9 +76,9 @@ async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     Body(input): Body<NewUserInput>,
-) -> RestResult<(StatusCode, Json<CreatedUser>)> {
+) -> RestResult<(StatusCode, Option<Extension<CarriesSecret>>, Json<CreatedUser>)> {
     let created = services::users::create(&state, &caller.actor, &caller.meta, input).await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok((StatusCode::CREATED, secret(created.generated_password.is_some()), Json(created)))
 }
 
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), responses(
@@ -145,14 +151,14 @@ async fn reset_password(
     CallerForPasswordChange(caller): CallerForPasswordChange,
     PathArgs(id): PathArgs<i64>,
     Body(input): Body<PasswordInput>,
-) -> RestResult<Json<PasswordResult>> {
+) -> RestResult<(Option<Extension<CarriesSecret>>, Json<PasswordResult>)> {
     let set =
         services::users::set_password(&state, &caller.actor, &caller.meta, id, input.current_password, input.password)
             .await?;
     if let (Some(epoch), Credential::Session(session)) = (set.own_epoch, &caller.credential) {
         gad_core::signin::restamp_session(session, epoch).await?;
     }
-    Ok(Json(PasswordResult { generated_password: set.generated }))
+    Ok((secret(set.generated.is_some()), Json(PasswordResult { generated_password: set.generated })))
 }
 
 /// A one-time code (15 minutes) that links a Telegram account through `/start <code>`. Needs
@@ -163,9 +169,9 @@ async fn create_link_code(
     State(state): State<AppState>,
     caller: Caller,
     PathArgs(id): PathArgs<i64>,
-) -> RestResult<(StatusCode, Json<LinkCode>)> {
+) -> RestResult<(StatusCode, Option<Extension<CarriesSecret>>, Json<LinkCode>)> {
     let code = services::users::create_link_code(&state, &caller.actor, &caller.meta, id).await?;
-    Ok((StatusCode::CREATED, Json(code)))
+    Ok((StatusCode::CREATED, secret(true), Json(code)))
 }
 
 #[utoipa::path(get, path = "/users/{id}/tokens", tag = "tokens", params(("id" = i64, Path)), responses(
@@ -200,7 +206,7 @@ async fn create_token(
     caller: Caller,
     PathArgs(id): PathArgs<i64>,
     Body(input): Body<TokenInput>,
-) -> RestResult<(StatusCode, Json<CreatedApiToken>)> {
+) -> RestResult<(StatusCode, Option<Extension<CarriesSecret>>, Json<CreatedApiToken>)> {
     let created = services::users::create_api_token(
         &state,
         &caller.actor,
@@ -211,7 +217,7 @@ async fn create_token(
         input.expires_in_days,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok((StatusCode::CREATED, secret(true), Json(created)))
 }
 
 /// Revokes a token at once. Someone else's token is 404 unless you are an admin.

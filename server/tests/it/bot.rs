@@ -344,8 +344,14 @@ struct Rig {
 }
 
 async fn rig(backend: Backend) -> Rig {
+    rig_with(backend, &[]).await
+}
+
+async fn rig_with(backend: Backend, extra: &[(&str, &str)]) -> Rig {
     let tg = FakeTelegram::start().await;
-    let app = TestApp::spawn_with(backend, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let mut env = vec![("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", tg.url.as_str())];
+    env.extend_from_slice(extra);
+    let app = TestApp::spawn_with(backend, &env).await;
     let bot = Bot::new(app.state.clone()).unwrap();
     tokio::spawn(bot.run_long_poll(std::future::pending()));
     Rig { app, tg }
@@ -421,6 +427,69 @@ async fn unlinked_users_get_an_explanation_and_nothing_else() {
     assert_eq!(sent.len(), 2, "only the explanation, twice: {sent:#?}");
     assert!(sent.iter().all(|c| text(c).contains("no está vinculada")));
     assert!(rig.tg.calls().iter().all(|c| c.method != "editMessageText"));
+}
+
+/// A Telegram link is a credential: whatever ends a user's sessions and tokens (an admin's
+/// password reset, their own password change, a deactivation) ends it too, so an account
+/// taken over does not keep the bot after the admin acts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_account_loses_the_bot() {
+    use gad_core::services::users::{set_active, set_password};
+    let rig = rig(Backend::Sqlite).await;
+    let meta = AuditMeta::internal(Channel::Web);
+    let admin = admin(&rig.app).await;
+    let cases = [
+        ("efectivo3@gad.local", 7301, "reset"),
+        ("efectivo4@gad.local", 7302, "own"),
+        ("efectivo5@gad.local", 7303, "off"),
+    ];
+    for (email, tg_user, how) in cases {
+        let linked = link(&rig, email, tg_user).await;
+        say(&rig, tg_user, text_update(tg_user, "/ayuda"), "/tareas").await;
+        let id = linked.user_id;
+        match how {
+            "reset" => {
+                let set = set_password(&rig.app.state, &admin, &meta, id, None, None).await.unwrap();
+                assert!(set.generated.is_some());
+            }
+            "own" => {
+                let me = actor_for_user(&rig.app.state, id, Channel::Web).await.unwrap();
+                let new = Some("otra-clave-larga-1".to_owned());
+                set_password(&rig.app.state, &me, &meta, id, Some(common::DEMO_PASSWORD.to_owned()), new)
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                set_active(&rig.app.state, &admin, &meta, id, false).await.unwrap();
+            }
+        }
+        let err = actor_for_telegram(&rig.app.state, tg_user).await.unwrap_err();
+        assert!(matches!(err, gad_core::error::AppError::Unauthenticated), "{how}: {err:?}");
+        say(&rig, tg_user, text_update(tg_user, "/tareas"), "no está vinculada").await;
+        let row = users::Entity::find_by_id(id).one(&rig.app.state.db).await.unwrap().unwrap();
+        assert_eq!(row.telegram_user_id, None, "{how}: the link is gone, not only refused");
+    }
+}
+
+/// The bot applies the account gates of every other door: a role that requires two-factor
+/// sign-in links its Telegram account but acts through the bot only once enrolled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_that_requires_two_factor_acts_through_the_bot_only_once_enrolled() {
+    let rig = rig_with(Backend::Sqlite, &[("GAD_2FA_REQUIRED_ROLES", "supervisor")]).await;
+    let code = link_code(&rig.app, "supervisor@gad.local").await;
+    say(&rig, 7401, text_update(7401, &format!("/start {code}")), "Cuenta vinculada").await;
+    let err = actor_for_telegram(&rig.app.state, 7401).await.unwrap_err();
+    assert!(matches!(err, gad_core::error::AppError::TwoFactorSetupRequired), "{err:?}");
+    say(&rig, 7401, text_update(7401, "/crear"), "verificación en dos pasos").await;
+    rig.tg.push(callback_update(7401, "cb-2fa", 77, "m:tareas"));
+    let answer = rig.tg.wait_for("the callback answer", |c| c.method == "answerCallbackQuery").await;
+    assert!(answer.body["text"].as_str().unwrap().contains("verificación en dos pasos"), "{answer:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent: Vec<String> = rig.tg.messages_to(7401).iter().map(|c| text(c).to_owned()).collect();
+    assert_eq!(sent.len(), 2, "the link's welcome and one refusal, no wizard: {sent:#?}");
+    // An officer (a role without the requirement) still acts.
+    let officer = link(&rig, "efectivo1@gad.local", 7402).await;
+    assert_eq!(officer.telegram_user_id, Some(7402));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

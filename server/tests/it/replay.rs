@@ -142,6 +142,18 @@ async fn replay_shows_speeds_stops_and_the_tasks_changes(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(bad.code, ErrorCode::Validation);
+    // An officer may not replay a task's officers: the same refusal for a code that exists and
+    // one that does not, so the field does not tell which codes exist.
+    let ef1_user =
+        users::Entity::find().filter(users::Column::Email.eq("efectivo1@gad.local")).one(&app.state.db).await;
+    let officer_actor = actor_for_user(&app.state, ef1_user.unwrap().unwrap().id, Channel::Web).await.unwrap();
+    for asked in [code.clone(), "NO-2026-9999".to_owned()] {
+        let refused =
+            call_as(&app.state, Some(officer_actor.clone()), || track_replay(None, Some(asked.clone()), None, None))
+                .await
+                .unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Forbidden, "{asked}: {refused:?}");
+    }
 }
 on_both_backends!(replay_shows_speeds_stops_and_the_tasks_changes);
 

@@ -284,6 +284,34 @@ async fn roster_permissions_and_validation(backend: Backend) {
 }
 on_both_backends!(roster_permissions_and_validation);
 
+/// A supervisor with an officer profile requests leave like any officer: it waits for someone
+/// else's decision, through every door (their own approval is refused with a reason).
+async fn nobody_decides_their_own_leave(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = Rest::sign_in(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let (_, me) = sup.get("/me").await;
+    let input = json!({ "code": "SUP-001", "first_name": "Sara", "last_name": "Ríos", "rank": "Comisario",
+        "unit": "Central", "user_id": me["id"] });
+    let (status, officer) = admin.post("/officers", &input).await;
+    assert_eq!(status, StatusCode::CREATED, "{officer}");
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let (status, leave) =
+        sup.post("/leaves", &json!({ "kind": "vacation", "first_day": "2099-05-04", "last_day": "2099-05-08" })).await;
+    assert_eq!((status, leave["status"].as_str()), (StatusCode::CREATED, Some("requested")), "{leave}");
+    let id = leave["id"].as_i64().unwrap();
+    for approve in [true, false] {
+        let (status, body) = sup.post(&format!("/leaves/{id}/decision"), &json!({ "approve": approve })).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(body["detail"].as_str().unwrap_or_default().contains("propia licencia"), "{body}");
+    }
+    let (_, page) = admin.get(&format!("/leaves?officer_id={}", officer["id"])).await;
+    assert_eq!(page["items"][0]["status"], "requested", "{page}");
+    let (status, decided) = admin.post(&format!("/leaves/{id}/decision"), &json!({ "approve": true })).await;
+    assert_eq!((status, decided["status"].as_str()), (StatusCode::OK, Some("approved")), "{decided}");
+}
+on_both_backends!(nobody_decides_their_own_leave);
+
 /// On PostgreSQL, the nearest-available search (the statement `nearest_available` runs, not a
 /// copy) reads only the officers its KNN scan meets, under both plans a prepared statement
 /// gets: a custom plan (a connection's first five runs) and the generic plan (every run after).

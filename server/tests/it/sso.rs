@@ -117,6 +117,12 @@ async fn single_sign_on(backend: Backend) {
     assert_eq!(to, "/tareas");
     assert_eq!(me(&app, &browser).await["role"], "officer");
 
+    // Another of the provider's subjects showing the same email does not get the account.
+    let (to, _) = sign_in(&app, "nueva.jefa@gad.local|jefes|otra-persona").await;
+    assert_eq!(to, "/login?sso=other_subject");
+    let page = TestApp::client().get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Este correo pertenece a otra cuenta institucional"), "{page}");
+
     // No role claim: refused, nobody created.
     let (to, _) = sign_in(&app, "sin.rol@gad.local|").await;
     assert_eq!(to, "/login?sso=no_role");
@@ -153,7 +159,9 @@ async fn single_sign_on(backend: Backend) {
         .iter()
         .filter_map(|e| e["after"]["reason"].as_str().map(str::to_owned))
         .collect();
-    assert!(reasons.contains(&"no_role".to_owned()) && reasons.contains(&"local_account".to_owned()), "{reasons:?}");
+    for reason in ["no_role", "local_account", "other_subject"] {
+        assert!(reasons.contains(&reason.to_owned()), "{reason}: {reasons:?}");
+    }
 }
 on_both_backends!(single_sign_on);
 

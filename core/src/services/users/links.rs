@@ -73,8 +73,9 @@ pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i6
     active.telegram_user_id = Set(Some(telegram_user_id));
     active.updated_at = Set(now);
     let user = active.update(&*txn).await?;
-    let actor = crate::services::auth::actor_for_user(state, user.id, contract::domain::Channel::Telegram).await?;
-    let actor = Actor { telegram_user_id: Some(telegram_user_id), ..actor };
+    // The audit's actor: the user as they are (linking is allowed before a required two-factor
+    // enrolment; acting through the bot is not, see `auth::actor_for_telegram`).
+    let actor = crate::services::auth::actor_from(state, user.clone(), contract::domain::Channel::Telegram).await?;
     audit::append(&txn, Some(&actor), &meta, AuditEntry::new("telegram.link", "user", user.id)).await?;
     txn.commit().await?;
     Ok(summary(&user))

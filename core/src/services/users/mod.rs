@@ -437,12 +437,14 @@ pub async fn set_active(
 }
 
 /// Ends every credential of `user_id` except the password: bumps the credential epoch, so
-/// every dashboard session stamped before dies at its next request, and revokes every API
-/// token. Part of the caller's transaction.
+/// every dashboard session stamped before dies at its next request, revokes every API token
+/// and unlinks the Telegram account (a link is a credential too: an account taken over must
+/// not keep the bot; the user links again with a new code). Part of the caller's transaction.
 async fn revoke_credentials(txn: &WriteTxn, user_id: i64, now: chrono::DateTime<Utc>) -> AppResult<()> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     users::Entity::update_many()
         .col_expr(users::Column::CredentialEpoch, Expr::col(users::Column::CredentialEpoch).add(1))
+        .col_expr(users::Column::TelegramUserId, Expr::value(Option::<i64>::None))
         .filter(users::Column::Id.eq(user_id))
         .exec(&**txn)
         .await?;

@@ -292,6 +292,83 @@ async fn idempotency_keys_are_kept_for_authenticated_callers_only() {
     assert_eq!(count(conn).await, 1);
 }
 
+/// Nothing an idempotency record keeps can be turned into a credential: answers that carry an
+/// API token, a generated password or a Telegram link code are remembered without their body
+/// (a retry is told so, and nothing runs twice), and a request's password is not kept as its
+/// plain SHA-256.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_records_keep_no_secret() {
+    use sha2::Digest;
+    let redis_url = format!("{}/10", crate::common::redis_url().trim_end_matches('/'));
+    let redis = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+    let app = TestApp::spawn_with(Backend::Postgres, &[("REDIS_URL", &redis_url)]).await;
+    let session = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    let admin_id = user_id(&app, "admin@gad.local").await;
+    let officer_id = user_id(&app, "efectivo2@gad.local").await;
+    let post = |path: String, key: &'static str, body: Vec<u8>| {
+        session
+            .post(app.url(&format!("/api/v1{path}")))
+            .header("idempotency-key", key)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+    };
+    let json_bytes = |v: Value| serde_json::to_vec(&v).unwrap();
+    let cases = [
+        (
+            format!("/users/{admin_id}/tokens"),
+            "token-1",
+            json_bytes(json!({ "name": "idem", "read_only": false })),
+            "token",
+        ),
+        (
+            "/users".to_owned(),
+            "alta-1",
+            json_bytes(json!({ "dni": "40999111", "first_name": "Ema", "last_name": "Sosa", "email": "ema@gad.local",
+                "role": "officer" })),
+            "generated_password",
+        ),
+        (format!("/users/{officer_id}/password"), "reset-1", b"{}".to_vec(), "generated_password"),
+        (format!("/users/{officer_id}/telegram-link"), "link-1", Vec::new(), "code"),
+    ];
+    let mut secrets = Vec::new();
+    for (path, key, body, field) in cases {
+        let first = post(path.clone(), key, body.clone()).await.unwrap();
+        assert!(first.status().is_success(), "{path}: {}", first.status());
+        let answer: Value = first.json().await.unwrap();
+        let secret = answer[field].as_str().unwrap_or_else(|| panic!("{path}: {answer}")).to_owned();
+        secrets.push(secret);
+        let again = post(path.clone(), key, body).await.unwrap();
+        assert_eq!(again.status(), StatusCode::CONFLICT, "{path}: a retry neither replays the secret nor runs again");
+        let problem: Value = again.json().await.unwrap();
+        assert!(problem["detail"].as_str().unwrap().contains("no se guarda"), "{problem}");
+    }
+    let (_, tokens) = Rest::send(session.get(app.url(&format!("/api/v1/users/{admin_id}/tokens")))).await;
+    let named = tokens.as_array().unwrap().iter().filter(|t| t["name"] == "idem").count();
+    assert_eq!(named, 1, "the retried token request did not create a second token: {tokens}");
+
+    // A request with a password of its own is replayed (its answer holds no secret)...
+    let password = "una-clave-muy-larga-7";
+    let body =
+        json_bytes(json!({ "dni": "40999222", "first_name": "Ian", "last_name": "Paz", "email": "ian@gad.local",
+        "role": "officer", "password": password }));
+    for _ in 0..2 {
+        assert_eq!(post("/users".to_owned(), "alta-2", body.clone()).await.unwrap().status(), StatusCode::CREATED);
+    }
+    // ...and no record holds a secret, or the plain digest of the body that carried one.
+    let plain_digest = hex::encode(sha2::Sha256::digest(&body));
+    let keys: Vec<String> = redis::cmd("KEYS").arg("gad:idem:*").query_async(&mut conn).await.unwrap();
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    for key in keys {
+        let record: String = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap();
+        for secret in secrets.iter().map(String::as_str).chain([password, plain_digest.as_str()]) {
+            assert!(!record.contains(secret), "{key} keeps {secret:?}: {record}");
+        }
+    }
+}
+
 /// Names that a spreadsheet would run (`=HYPERLINK(…)`) reach the audit CSV as text.
 async fn audit_csv_cells_are_not_formulas(backend: Backend) {
     let app = TestApp::spawn(backend).await;
