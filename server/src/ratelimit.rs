@@ -115,9 +115,16 @@ pub async fn limit_api(State(state): State<AppState>, request: Request, next: Ne
 
 /// Login budget: attempts per IP, whatever the account.
 pub async fn limit_login(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    // Both steps of a sign-in: the password, and the code of a two-factor sign-in.
-    if request.method() == Method::POST && matches!(request.uri().path(), "/api/fn/login" | "/api/fn/verify_login_code")
-    {
+    // Both steps of a sign-in: the password, and the code of a two-factor sign-in; and the
+    // start of a single sign-on, which asks the identity provider and opens a session each
+    // time (anonymous, so otherwise unlimited).
+    let path = request.uri().path();
+    let sign_in = match *request.method() {
+        Method::POST => matches!(path, "/api/fn/login" | "/api/fn/verify_login_code"),
+        Method::GET => path == "/auth/oidc/login",
+        _ => false,
+    };
+    if sign_in {
         let key = format!("login:{}", client_ip(request.extensions()));
         let limiter = request.extensions().get::<RateLimiter>().cloned();
         if let Some(limiter) = limiter

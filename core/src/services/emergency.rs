@@ -127,6 +127,9 @@ pub async fn raise(
         notes: None,
     };
     let task = task_service::insert_task(&txn, actor, row, &officer_ids, true, Some(reason), at).await?;
+    // Dispatched is busy: the officers go `on_task` now, so the next emergency sends someone
+    // else (they are freed when this one is finished or cancelled, or they are taken off it).
+    let occupied = task_service::occupy_officers(&mut txn, task_service::Occupying::These(&officer_ids), at).await?;
     let ranked: Vec<serde_json::Value> =
         candidates.iter().map(|c| json!({ "officer_id": c.officer_id, "distance_m": c.distance_m.round() })).collect();
     let entry = AuditEntry {
@@ -138,6 +141,7 @@ pub async fn raise(
             "description": description,
             "candidates": ranked,
             "assigned_officer_ids": officer_ids,
+            "on_task_officer_ids": occupied,
             "overlap_override": !officer_ids.is_empty(),
         }))
     };

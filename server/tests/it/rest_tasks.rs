@@ -486,15 +486,23 @@ async fn emergency_dispatches_the_nearest_over_rest(backend: Backend) {
     let (status, detail) = sup.get(&format!("/tasks/{}", task["id"])).await;
     assert_eq!((status, detail["status"].as_str()), (StatusCode::OK, Some("scheduled")));
 
-    // The two nearest; a supervisor's pick; officers may not pick.
-    let (status, two) = sup.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": { "nearest": 2 } })).await;
-    assert_eq!((status, &two["assigned_officer_ids"]), (StatusCode::CREATED, &json!([near, far])));
-    let (status, picked) =
-        sup.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": { "officers": [far] } })).await;
-    assert_eq!((status, &picked["assigned_officer_ids"]), (StatusCode::CREATED, &json!([far])));
-    let (status, _) =
-        officer.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": { "officers": [far] } })).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The dispatched officer is on a task until the emergency ends: the next one is not
+    // offered them.
+    let (_, sent) = sup.get(&format!("/officers/{near}")).await;
+    assert_eq!(sent["status"], "on_task", "{sent}");
+    let (status, ranked_only) = sup.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": "none" })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let ranked: Vec<i64> =
+        ranked_only["candidates"].as_array().unwrap().iter().map(|c| c["officer_id"].as_i64().unwrap()).collect();
+    assert_eq!(ranked, [far]);
+    // Called off: free again.
+    let cancel = json!({ "to": "cancelled", "reason": "Falsa alarma" });
+    let (status, body) = sup.post(&format!("/tasks/{}/transitions", task["id"]), &cancel).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, freed) = sup.get(&format!("/officers/{near}")).await;
+    assert_eq!(freed["status"], "available", "{freed}");
+
+    // Rank only; the two nearest; a supervisor's pick; officers may not pick.
     let (status, ranked_only) = sup.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": "none" })).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(ranked_only["assigned_officer_ids"], json!([]));
@@ -504,6 +512,14 @@ async fn emergency_dispatches_the_nearest_over_rest(backend: Backend) {
     for (candidate, metres) in ranked_only["candidates"].as_array().unwrap().iter().zip([150.0, 900.0]) {
         assert!((candidate["distance_m"].as_f64().unwrap() - metres).abs() < 1.0, "{candidate}");
     }
+    let (status, two) = sup.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": { "nearest": 2 } })).await;
+    assert_eq!((status, &two["assigned_officer_ids"]), (StatusCode::CREATED, &json!([near, far])));
+    let (status, picked) =
+        sup.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": { "officers": [far] } })).await;
+    assert_eq!((status, &picked["assigned_officer_ids"]), (StatusCode::CREATED, &json!([far])));
+    let (status, _) =
+        officer.post("/emergencies", &json!({ "lat": lat, "lon": lon, "assign": { "officers": [far] } })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Validation.
     let (status, body) = officer.post("/emergencies", &json!({ "lat": 123.0, "lon": lon })).await;

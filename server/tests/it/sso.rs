@@ -173,3 +173,29 @@ async fn without_configuration_there_is_no_single_sign_on() {
     let page = TestApp::client().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
     assert!(!page.contains("/auth/oidc/login"));
 }
+
+/// Starting a single sign-on asks the provider and opens a session: anonymous, so it spends the
+/// address's sign-in budget (a browser is sent back to the login page with the reason).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_single_sign_on_spends_the_sign_in_budget() {
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            // Nobody listens there: every start that gets through fails at discovery.
+            ("GAD_OIDC_ISSUER", "http://127.0.0.1:9"),
+            ("GAD_OIDC_CLIENT_ID", "gad-dashboard"),
+            ("GAD_OIDC_REDIRECT_URL", "http://127.0.0.1:9/auth/oidc/callback"),
+            ("GAD_LOGIN_RATE_LIMIT_PER_MINUTE", "3"),
+        ],
+    )
+    .await;
+    let browser = TestApp::client();
+    let mut limited = 0;
+    // Seven starts span at most two one-minute windows of three.
+    for _ in 0..7 {
+        let res = browser.get(app.url("/auth/oidc/login")).header("accept", "text/html").send().await.unwrap();
+        let to = res.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        limited += usize::from(to == "/login?error=rate_limited");
+    }
+    assert!(limited >= 1, "no start was refused");
+}

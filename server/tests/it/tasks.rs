@@ -2069,20 +2069,41 @@ async fn emergency_dispatches_the_nearest(backend: Backend) {
         officer_ids: vec![near]
     }));
 
+    // Dispatched is busy: the officer is on a task from the dispatch on, so the next emergency
+    // does not send them again as if free.
+    assert_eq!(officer_row(app, near).await.status, OfficerStatus::OnTask);
+    assert!(events.contains(&Event::OfficerStatusChanged { officer_id: near, status: OfficerStatus::OnTask }));
+
     // Rank only; then the two nearest; then a supervisor's pick.
     let ranked_only =
         services::emergency::raise(state, &c.supervisor, &meta(), lat, lon, None, EmergencyAssign::None).await.unwrap();
     assert!(ranked_only.assigned_officer_ids.is_empty() && ranked_only.task.assignments.is_empty());
     let ranked: Vec<i64> = ranked_only.candidates.iter().map(|n| n.officer_id).collect();
-    assert_eq!(ranked, [near, mid, far], "nearest first; stale, unavailable and out of radius left out");
-    for (candidate, metres) in ranked_only.candidates.iter().zip([100.0, 800.0, 3000.0]) {
+    assert_eq!(ranked, [mid, far], "nearest first; dispatched, stale, unavailable and out of radius left out");
+    for (candidate, metres) in ranked_only.candidates.iter().zip([800.0, 3000.0]) {
         assert!((candidate.distance_m - metres).abs() < 1.0, "{candidate:?}");
     }
     assert!(ranked_only.task.code.ends_with("-0002"));
     let two = services::emergency::raise(state, &c.admin, &meta(), lat, lon, None, EmergencyAssign::Nearest(2))
         .await
         .unwrap();
-    assert_eq!(two.assigned_officer_ids, [near, mid]);
+    assert_eq!(two.assigned_officer_ids, [mid, far]);
+    // The first emergency called off: its officer is free again (and first in line).
+    services::tasks::transition(
+        state,
+        &c.supervisor,
+        &meta(),
+        task.id,
+        TaskStatus::Cancelled,
+        Some("Falsa alarma".into()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(officer_row(app, near).await.status, OfficerStatus::Available);
+    let again =
+        services::emergency::raise(state, &c.supervisor, &meta(), lat, lon, None, EmergencyAssign::None).await.unwrap();
+    let ranked: Vec<i64> = again.candidates.iter().map(|n| n.officer_id).collect();
+    assert_eq!(ranked, [near], "mid and far are still on the second emergency");
     let picked =
         services::emergency::raise(state, &c.supervisor, &meta(), lat, lon, None, EmergencyAssign::Officers(vec![far]))
             .await

@@ -265,7 +265,7 @@ pub async fn assign(
     let new_ids: Vec<i64> = new.iter().map(|o| o.id).collect();
     insert_assignments(&txn, id, &new_ids, actor, allow_overlap, at).await?;
     let task = crate::services::sla::apply(&txn, task).await?;
-    let occupied = if task.status.is_active() {
+    let occupied = if occupies_officers(&task) {
         occupy_officers(&mut txn, Occupying::These(&new_ids), at).await?
     } else {
         Vec::new()
@@ -325,7 +325,7 @@ pub async fn unassign(
     let note = format!("Quitado: {}", officer_names(removed.as_slice()));
     add_history(&txn, id, Some(task.status), task.status, actor, Some(note), at).await?;
     let freed =
-        if task.status.is_active() { free_officers(&mut txn, id, &[officer_id], at).await? } else { Vec::new() };
+        if occupies_officers(&task) { free_officers(&mut txn, id, &[officer_id], at).await? } else { Vec::new() };
     let entry = AuditEntry::new("task.unassign", "task", id)
         .before(json!({ "officer_id": officer_id, "assigned_at": assignment.assigned_at }))
         .after(json!({ "freed_officer_ids": freed }));

@@ -207,8 +207,15 @@ pub(super) async fn set_officer_status(
     Ok(())
 }
 
+/// Whether `task` keeps its assigned officers `on_task`: while it is worked on (in progress or
+/// paused), and an emergency from its dispatch on (still scheduled: the officer is on the way,
+/// and must not be sent to the next emergency as if free).
+pub(crate) fn occupies_officers(task: &tasks::Model) -> bool {
+    task.status.is_active() || (task.task_type == TaskType::Emergency && task.status == TaskStatus::Scheduled)
+}
+
 /// Which officers [`occupy_officers`] puts on a task.
-pub(super) enum Occupying<'a> {
+pub(crate) enum Occupying<'a> {
     /// These (newly assigned to an active task).
     These(&'a [i64]),
     /// Everyone assigned to this task (it starts or resumes).
@@ -220,7 +227,7 @@ pub(super) enum Occupying<'a> {
 /// The update names the officers by a list of ids, not a subquery: PostgreSQL then locks
 /// their rows in id order (an index scan sorts the list), so two tasks sharing officers,
 /// started at once, cannot deadlock on them.
-pub(super) async fn occupy_officers(txn: &mut WriteTxn, who: Occupying<'_>, at: DateTime<Utc>) -> AppResult<Vec<i64>> {
+pub(crate) async fn occupy_officers(txn: &mut WriteTxn, who: Occupying<'_>, at: DateTime<Utc>) -> AppResult<Vec<i64>> {
     use sea_orm::{ConnectionTrait, QueryTrait};
     let ids = match who {
         Occupying::These(ids) => ids.to_vec(),
@@ -264,9 +271,9 @@ pub(super) async fn occupy_officers(txn: &mut WriteTxn, who: Occupying<'_>, at: 
     Ok(ids)
 }
 
-/// Frees officers of `task_id`: those `on_task` become `available` unless they are on another
-/// task in progress or paused. Officers off duty or unavailable are left alone. Returns who
-/// changed.
+/// Frees officers of `task_id`: those `on_task` become `available` unless another task keeps
+/// them ([`occupies_officers`]: in progress, paused, or an emergency they were dispatched to).
+/// Officers off duty or unavailable are left alone. Returns who changed.
 pub(super) async fn free_officers(
     txn: &mut WriteTxn,
     task_id: i64,
@@ -283,7 +290,15 @@ pub(super) async fn free_officers(
         .inner_join(tasks::Entity)
         .filter(task_assignments::Column::OfficerId.is_in(officer_ids.to_vec()))
         .filter(task_assignments::Column::TaskId.ne(task_id))
-        .filter(tasks::Column::Status.is_in([TaskStatus::InProgress, TaskStatus::Paused]))
+        .filter(
+            sea_orm::Condition::any()
+                .add(tasks::Column::Status.is_in([TaskStatus::InProgress, TaskStatus::Paused]))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(tasks::Column::TaskType.eq(TaskType::Emergency))
+                        .add(tasks::Column::Status.eq(TaskStatus::Scheduled)),
+                ),
+        )
         .filter(tasks::Column::DeletedAt.is_null())
         .into_tuple::<i64>()
         .all(db)
