@@ -250,6 +250,7 @@ pub async fn create_shifts(
     };
 
     let txn = WriteTxn::begin(state).await?;
+    lock_officer(&txn, officer.id).await?;
     let existing = shifts::Entity::find()
         .filter(shifts::Column::OfficerId.eq(officer.id))
         .filter(shifts::Column::EndsAt.gt(first.0))
@@ -428,6 +429,14 @@ async fn leave_dto(state: &AppState, l: leaves::Model) -> AppResult<Leave> {
     })
 }
 
+/// Locks the officer's row for the rest of the transaction: the overlap checks of shifts and
+/// leave read, then insert, so two writes for one officer take turns (PostgreSQL; SQLite has
+/// one writer at a time anyway).
+async fn lock_officer(txn: &WriteTxn, officer_id: i64) -> AppResult<()> {
+    officers::Entity::find_by_id(officer_id).lock_exclusive().one(&**txn).await?;
+    Ok(())
+}
+
 /// Requests leave for the caller's own officer profile, or (supervisors) registers it for any
 /// officer, approved at once. Refused when it overlaps the officer's other leave that is
 /// requested or approved.
@@ -470,6 +479,7 @@ pub async fn request_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, in
     let (starts_at, ends_at) = (midnight(tz, input.first_day), midnight(tz, input.last_day + Duration::days(1)));
 
     let txn = WriteTxn::begin(state).await?;
+    lock_officer(&txn, officer.id).await?;
     let clash = leaves::Entity::find()
         .filter(leaves::Column::OfficerId.eq(officer.id))
         .filter(leaves::Column::Status.is_in([LeaveStatus::Requested, LeaveStatus::Approved]))
@@ -533,7 +543,7 @@ pub async fn decide_leave(
     check_len(&mut errors, "note", note.as_deref(), MAX_REASON_CHARS, "La nota no puede superar los 500 caracteres.");
     errors.finish()?;
     let txn = WriteTxn::begin(state).await?;
-    let leave = leaves::Entity::find_by_id(id).one(&*txn).await?.ok_or(AppError::NotFound)?;
+    let leave = leaves::Entity::find_by_id(id).lock_exclusive().one(&*txn).await?.ok_or(AppError::NotFound)?;
     // Nobody decides their own leave (a supervisor's own request waits for someone else).
     if actor.officer_id == Some(leave.officer_id) {
         return Err(AppError::Refused("No puede decidir su propia licencia: debe decidirla otro supervisor.".into()));
@@ -560,7 +570,8 @@ pub async fn decide_leave(
 /// supervisor anyone's.
 pub async fn cancel_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, id: i64) -> AppResult<Leave> {
     let txn = WriteTxn::begin(state).await?;
-    let leave = leaves::Entity::find_by_id(id).one(&*txn).await?.ok_or(AppError::NotFound)?;
+    // Locked: a decision and a cancellation racing see each other's outcome.
+    let leave = leaves::Entity::find_by_id(id).lock_exclusive().one(&*txn).await?.ok_or(AppError::NotFound)?;
     if actor.officer_id == Some(leave.officer_id) {
         require(actor, Capability::RequestOwnLeave)?;
     } else {

@@ -319,6 +319,37 @@ async fn nobody_decides_their_own_leave(backend: Backend) {
 }
 on_both_backends!(nobody_decides_their_own_leave);
 
+/// Overlap checks read, then insert; decisions read, then update. On PostgreSQL, writes for one
+/// officer or one leave take turns: of eight identical leave requests sent at once one is
+/// registered, and of an approval and a rejection sent at once one decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_leave_writes_take_turns() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let officer = Rest::sign_in(&app, "efectivo3@gad.local", DEMO_PASSWORD, false).await;
+    let body = json!({ "kind": "vacation", "first_day": "2099-07-01", "last_day": "2099-07-10" });
+    let requests = (0..8).map(|_| officer.post("/leaves", &body));
+    let answers = futures::future::join_all(requests).await;
+    let created: Vec<_> = answers.iter().filter(|(status, _)| *status == StatusCode::CREATED).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    let mut decided = 0;
+    for day in 1..=4 {
+        let first_day = format!("2099-08-{:02}", day * 3);
+        let (status, leave) =
+            officer.post("/leaves", &json!({ "kind": "day_off", "first_day": first_day, "last_day": first_day })).await;
+        assert_eq!(status, StatusCode::CREATED, "{leave}");
+        let path = format!("/leaves/{}/decision", leave["id"]);
+        let (approve, reject) = (json!({ "approve": true }), json!({ "approve": false }));
+        let (yes, no) = tokio::join!(sup.post(&path, &approve), sup.post(&path, &reject));
+        let oks = [&yes, &no].iter().filter(|(status, _)| *status == StatusCode::OK).count();
+        assert_eq!(oks, 1, "one decision stands: {yes:?} {no:?}");
+        let loser = if yes.0 == StatusCode::OK { &no } else { &yes };
+        assert_eq!(loser.0, StatusCode::CONFLICT, "{loser:?}");
+        decided += oks;
+    }
+    assert_eq!(decided, 4);
+}
+
 /// On PostgreSQL, the nearest-available search (the statement `nearest_available` runs, not a
 /// copy) reads only the officers its KNN scan meets, under both plans a prepared statement
 /// gets: a custom plan (a connection's first five runs) and the generic plan (every run after).
