@@ -16,14 +16,14 @@ use gad_core::services;
 use gad_core::state::AppState;
 
 use super::auth::{Caller, CallerForPasswordChange, Credential};
+use super::problem::{Problem, RestResult};
+use super::{Body, Params, PathArgs};
 use crate::idempotency::CarriesSecret;
 
-/// Marks an answer that carries a secret, which no idempotency record may keep.
+/// Marks an answer that may carry a secret (when `carries`), which no idempotency record may keep.
 fn secret(carries: bool) -> Option<Extension<CarriesSecret>> {
     carries.then_some(Extension(CarriesSecret))
 }
-use super::problem::{Problem, RestResult};
-use super::{Body, Params, PathArgs};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -169,9 +169,9 @@ async fn create_link_code(
     State(state): State<AppState>,
     caller: Caller,
     PathArgs(id): PathArgs<i64>,
-) -> RestResult<(StatusCode, Option<Extension<CarriesSecret>>, Json<LinkCode>)> {
+) -> RestResult<(StatusCode, Extension<CarriesSecret>, Json<LinkCode>)> {
     let code = services::users::create_link_code(&state, &caller.actor, &caller.meta, id).await?;
-    Ok((StatusCode::CREATED, secret(true), Json(code)))
+    Ok((StatusCode::CREATED, Extension(CarriesSecret), Json(code)))
 }
 
 #[utoipa::path(get, path = "/users/{id}/tokens", tag = "tokens", params(("id" = i64, Path)), responses(
@@ -206,7 +206,7 @@ async fn create_token(
     caller: Caller,
     PathArgs(id): PathArgs<i64>,
     Body(input): Body<TokenInput>,
-) -> RestResult<(StatusCode, Option<Extension<CarriesSecret>>, Json<CreatedApiToken>)> {
+) -> RestResult<(StatusCode, Extension<CarriesSecret>, Json<CreatedApiToken>)> {
     let created = services::users::create_api_token(
         &state,
         &caller.actor,
@@ -217,7 +217,7 @@ async fn create_token(
         input.expires_in_days,
     )
     .await?;
-    Ok((StatusCode::CREATED, secret(true), Json(created)))
+    Ok((StatusCode::CREATED, Extension(CarriesSecret), Json(created)))
 }
 
 /// Revokes a token at once. Someone else's token is 404 unless you are an admin.

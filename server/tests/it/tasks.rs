@@ -2104,12 +2104,33 @@ async fn emergency_dispatches_the_nearest(backend: Backend) {
         services::emergency::raise(state, &c.supervisor, &meta(), lat, lon, None, EmergencyAssign::None).await.unwrap();
     let ranked: Vec<i64> = again.candidates.iter().map(|n| n.officer_id).collect();
     assert_eq!(ranked, [near], "mid and far are still on the second emergency");
+    // Given another type, an emergency no longer holds its officers; deleted, neither.
+    services::tasks::update(
+        state,
+        &c.supervisor,
+        &meta(),
+        two.task.id,
+        TaskUpdate { task_type: Some(TaskType::Patrol), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(officer_row(app, mid).await.status, OfficerStatus::Available);
+    assert_eq!(officer_row(app, far).await.status, OfficerStatus::Available);
     let picked =
         services::emergency::raise(state, &c.supervisor, &meta(), lat, lon, None, EmergencyAssign::Officers(vec![far]))
             .await
             .unwrap();
     assert_eq!(picked.assigned_officer_ids, [far]);
     assert_eq!(picked.task.supervisor_id, Some(c.supervisor.user_id));
+    assert_eq!(officer_row(app, far).await.status, OfficerStatus::OnTask);
+    services::tasks::delete(state, &c.supervisor, &meta(), picked.task.id).await.unwrap();
+    assert_eq!(officer_row(app, far).await.status, OfficerStatus::Available, "freed by the deletion");
+    // Made an emergency again while scheduled: it holds its officers again.
+    let retype = TaskUpdate { task_type: Some(TaskType::Emergency), ..Default::default() };
+    services::tasks::update(state, &c.supervisor, &meta(), two.task.id, retype).await.unwrap();
+    for officer in [mid, far] {
+        assert_eq!(officer_row(app, officer).await.status, OfficerStatus::OnTask);
+    }
     let err =
         services::emergency::raise(state, &c.officer, &meta(), lat, lon, None, EmergencyAssign::Officers(vec![far]))
             .await

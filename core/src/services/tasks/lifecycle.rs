@@ -188,6 +188,18 @@ pub async fn update(
     active.updated_at = Set(at);
     let updated = active.update(&*txn).await?;
     let updated = crate::services::sla::apply(&txn, updated).await?;
+    // A scheduled emergency given another type stops holding its officers, and a scheduled
+    // task made an emergency starts to (as if dispatched).
+    match (occupies_officers(&before), occupies_officers(&updated)) {
+        (true, false) => {
+            let officer_ids = assigned_officer_ids(&*txn, id).await?;
+            free_officers(&mut txn, id, &officer_ids, at).await?;
+        }
+        (false, true) => {
+            occupy_officers(&mut txn, Occupying::AssignedTo(id), at).await?;
+        }
+        _ => {}
+    }
     let (old, new) = changed_fields(&before, &updated);
     let entry = AuditEntry::new("task.update", "task", id).before(old).after(new);
     audit::append(&txn, Some(actor), meta, entry).await?;
@@ -197,7 +209,7 @@ pub async fn update(
     Ok(detail)
 }
 
-/// Soft-deletes a task; officers working on it are freed as on cancel.
+/// Soft-deletes a task; officers working on it (or dispatched to it) are freed as on cancel.
 pub async fn delete(state: &AppState, actor: &Actor, meta: &AuditMeta, id: i64) -> AppResult<()> {
     require(actor, Capability::ManageTasks)?;
     let mut txn = WriteTxn::begin(state).await?;
@@ -208,7 +220,7 @@ pub async fn delete(state: &AppState, actor: &Actor, meta: &AuditMeta, id: i64) 
     active.deleted_at = Set(Some(at));
     active.updated_at = Set(at);
     let deleted = active.update(&*txn).await?;
-    let freed = if before.status.is_active() {
+    let freed = if occupies_officers(&before) {
         let officer_ids = assigned_officer_ids(&*txn, id).await?;
         free_officers(&mut txn, id, &officer_ids, at).await?
     } else {
