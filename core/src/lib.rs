@@ -8,6 +8,7 @@
 
 pub mod actor;
 pub mod admission;
+pub mod bounded;
 pub mod cache;
 pub mod client;
 pub mod config;

@@ -1,9 +1,13 @@
 //! Session storage for tower-sessions: Redis (through the shared bb8 pool) when `REDIS_URL` is
 //! set, so every replica sees every session; in-process memory otherwise (embedded default).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use redis::AsyncCommands;
-use tower_sessions::MemoryStore;
+use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
@@ -11,7 +15,7 @@ use crate::state::RedisPool;
 
 #[derive(Clone, Debug)]
 pub enum GadSessionStore {
-    Memory(MemoryStore),
+    Memory(MemorySessionStore),
     Redis(RedisSessionStore),
 }
 
@@ -19,7 +23,7 @@ impl GadSessionStore {
     pub fn new(redis: Option<RedisPool>) -> Self {
         match redis {
             Some(pool) => GadSessionStore::Redis(RedisSessionStore { pool }),
-            None => GadSessionStore::Memory(MemoryStore::default()),
+            None => GadSessionStore::Memory(MemorySessionStore::default()),
         }
     }
 }
@@ -52,7 +56,99 @@ impl SessionStore for GadSessionStore {
     }
 }
 
-/// Records stored as JSON under `gad:session:<id>` with the session's expiry as TTL.
+/// In-process sessions (the embedded default, one process). tower-sessions' own memory store
+/// never forgets a record, only refuses it once expired: every session that timed out stayed
+/// in memory until a restart. Here expired records are swept at most once a minute, on a
+/// write, and at most [`MEMORY_SESSIONS_MAX`] are kept: when full, the tenth nearest their
+/// expiry (the longest idle) goes, so sessions opened and abandoned cannot grow the process.
+#[derive(Clone, Debug)]
+pub struct MemorySessionStore {
+    inner: Arc<Mutex<MemoryInner>>,
+    max: usize,
+    sweep_every: Duration,
+}
+
+#[derive(Debug)]
+struct MemoryInner {
+    records: HashMap<Id, Record>,
+    swept: Instant,
+}
+
+/// Most sessions kept in memory (a record is well under a kilobyte).
+pub const MEMORY_SESSIONS_MAX: usize = 50_000;
+
+impl Default for MemorySessionStore {
+    fn default() -> Self {
+        Self::with_limits(MEMORY_SESSIONS_MAX, Duration::from_secs(60))
+    }
+}
+
+impl MemorySessionStore {
+    pub fn with_limits(max: usize, sweep_every: Duration) -> Self {
+        let inner = MemoryInner { records: HashMap::new(), swept: Instant::now() };
+        Self { inner: Arc::new(Mutex::new(inner)), max: max.max(1), sweep_every }
+    }
+
+    /// How many records are held (expired ones not yet swept included).
+    pub fn len(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        // A panic while holding the lock leaves a map that is still consistent.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores `record` (a new one only under a free id: returns whether it was stored).
+    fn put(&self, record: &Record, only_if_new: bool) -> bool {
+        let mut inner = self.lock();
+        let now = OffsetDateTime::now_utc();
+        if inner.swept.elapsed() >= self.sweep_every {
+            inner.records.retain(|_, r| r.expiry_date > now);
+            inner.swept = Instant::now();
+        }
+        if only_if_new && inner.records.contains_key(&record.id) {
+            return false;
+        }
+        if !inner.records.contains_key(&record.id) {
+            crate::bounded::make_room(&mut inner.records, self.max, now, |r| r.expiry_date);
+        }
+        inner.records.insert(record.id, record.clone());
+        true
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemorySessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        while !self.put(record, true) {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.put(record, false);
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = OffsetDateTime::now_utc();
+        Ok(self.lock().records.get(id).filter(|r| r.expiry_date > now).cloned())
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.lock().records.remove(id);
+        Ok(())
+    }
+}
+
+/// Records stored as JSON under `gad:session:<SHA-256 of the id>` with the session's expiry as
+/// TTL, without the id: whoever reads Redis or its backups finds no cookie to replay.
 #[derive(Clone)]
 pub struct RedisSessionStore {
     pool: RedisPool,
@@ -65,12 +161,20 @@ impl std::fmt::Debug for RedisSessionStore {
 }
 
 fn key(id: &Id) -> String {
-    format!("gad:session:{id}")
+    use sha2::Digest;
+    format!("gad:session:{}", hex::encode(sha2::Sha256::digest(id.to_string().as_bytes())))
+}
+
+/// What Redis keeps of a record: everything but its id.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    data: std::collections::HashMap<String, serde_json::Value>,
+    expiry_date: OffsetDateTime,
 }
 
 /// Seconds until the record expires, rounded up (a short idle expiry must not lose a second).
 fn ttl_seconds(record: &Record) -> u64 {
-    let left = record.expiry_date - time::OffsetDateTime::now_utc();
+    let left = record.expiry_date - OffsetDateTime::now_utc();
     u64::try_from((left.whole_milliseconds() + 999) / 1000).unwrap_or(0).max(1)
 }
 
@@ -80,7 +184,8 @@ fn backend(err: impl std::fmt::Display) -> session_store::Error {
 
 impl RedisSessionStore {
     async fn write(&self, record: &Record, only_if_new: bool) -> session_store::Result<bool> {
-        let json = serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let stored = Stored { data: record.data.clone(), expiry_date: record.expiry_date };
+        let json = serde_json::to_string(&stored).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let mut conn = self.pool.get().await.map_err(backend)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(key(&record.id)).arg(json).arg("EX").arg(ttl_seconds(record));
@@ -109,12 +214,49 @@ impl SessionStore for RedisSessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let mut conn = self.pool.get().await.map_err(backend)?;
         let json: Option<String> = conn.get(key(id)).await.map_err(backend)?;
-        json.map(|j| serde_json::from_str(&j).map_err(|e| session_store::Error::Decode(e.to_string()))).transpose()
+        let Some(json) = json else { return Ok(None) };
+        let stored: Stored = serde_json::from_str(&json).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record { id: *id, data: stored.data, expiry_date: stored.expiry_date }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let mut conn = self.pool.get().await.map_err(backend)?;
         let _: i64 = conn.del(key(id)).await.map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(expires_in: time::Duration) -> Record {
+        Record { id: Id::default(), data: HashMap::new(), expiry_date: OffsetDateTime::now_utc() + expires_in }
+    }
+
+    #[tokio::test]
+    async fn expired_sessions_are_swept_and_the_store_is_bounded() {
+        let store = MemorySessionStore::with_limits(100, Duration::ZERO);
+        let mut gone = record(time::Duration::seconds(-1));
+        store.create(&mut gone).await.unwrap();
+        assert!(store.load(&gone.id).await.unwrap().is_none(), "an expired record is never answered");
+        // Expiry is on inactivity: the latest expiry is the session active last.
+        let mut live = record(time::Duration::hours(5));
+        store.create(&mut live).await.unwrap();
+        assert_eq!(store.len(), 1, "the expired record was swept by the next write");
+        assert!(store.load(&live.id).await.unwrap().is_some());
+
+        // Full: the longest idle make room; the newest stay.
+        for minutes in 0..150 {
+            let mut r = record(time::Duration::minutes(10 + minutes));
+            store.create(&mut r).await.unwrap();
+        }
+        assert!(store.len() <= 100, "{} records held", store.len());
+        let mut newest = record(time::Duration::hours(3));
+        store.create(&mut newest).await.unwrap();
+        assert!(store.load(&newest.id).await.unwrap().is_some());
+        assert!(store.load(&live.id).await.unwrap().is_some(), "a session active a moment ago stays");
+        store.delete(&newest.id).await.unwrap();
+        assert!(store.load(&newest.id).await.unwrap().is_none());
     }
 }

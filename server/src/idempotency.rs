@@ -55,6 +55,11 @@ enum Entry {
 #[derive(Clone, Copy, Debug)]
 pub struct CarriesSecret;
 
+/// Most keys the in-process store (no Redis) remembers: when full, the expired go, then the
+/// tenth nearest their expiry (see `gad_core::bounded`), so fresh keys without end cannot grow
+/// the process. Redis keeps each key for its TTL and is bounded by its own memory policy.
+const MEMORY_MAX: usize = 10_000;
+
 #[derive(Clone)]
 pub struct IdempotencyStore {
     memory: Arc<Mutex<HashMap<String, (Instant, Entry)>>>,
@@ -64,6 +69,11 @@ pub struct IdempotencyStore {
 impl IdempotencyStore {
     pub fn new(redis: Option<RedisPool>) -> Self {
         Self { memory: Arc::default(), redis }
+    }
+
+    /// How many keys the in-process store holds.
+    pub fn memory_len(&self) -> usize {
+        self.memory.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Claims `key` for a new request; returns the existing entry if there is one.
@@ -91,10 +101,12 @@ impl IdempotencyStore {
             None => {
                 let mut map = self.memory.lock().unwrap_or_else(|e| e.into_inner());
                 let now = Instant::now();
-                map.retain(|_, (expires, _)| *expires > now);
-                if let Some((_, existing)) = map.get(key) {
+                if let Some((expires, existing)) = map.get(key)
+                    && *expires > now
+                {
                     return Ok(Some(existing.clone()));
                 }
+                gad_core::bounded::make_room(&mut map, MEMORY_MAX, now, |(expires, _)| *expires);
                 map.insert(key.to_owned(), (now + IN_FLIGHT_TTL, entry.clone()));
                 Ok(None)
             }
@@ -242,4 +254,23 @@ fn keyed_digest(raw_key: &str, bytes: &[u8]) -> String {
     digest.update(raw_key.as_bytes());
     digest.update(bytes);
     hex::encode(digest.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without Redis, fresh keys without end do not grow the process: the store stays within
+    /// its bound, and a key still remembered is still answered.
+    #[tokio::test]
+    async fn the_in_process_store_is_bounded() {
+        let store = IdempotencyStore::new(None);
+        let entry = Entry::InFlight { request_hash: "h".into() };
+        for n in 0..MEMORY_MAX + 500 {
+            assert!(store.claim(&format!("k{n}"), &entry).await.unwrap().is_none());
+        }
+        assert!(store.memory_len() <= MEMORY_MAX, "{} keys held", store.memory_len());
+        let last = format!("k{}", MEMORY_MAX + 499);
+        assert!(store.claim(&last, &entry).await.unwrap().is_some(), "the newest key is remembered");
+    }
 }

@@ -15,7 +15,8 @@ use crate::services::audit::{self, AuditEntry};
 use crate::services::{geo, tasks as task_service};
 use crate::state::AppState;
 use crate::validate::{Errors, check_point};
-use contract::domain::{AuditSeverity, Role, TaskPriority, TaskType};
+use contract::domain::{AuditSeverity, OfficerStatus, Role, TaskPriority, TaskType};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use contract::emergency::{EmergencyAssign, EmergencyOutcome};
 use contract::events::Event;
 
@@ -23,6 +24,9 @@ use contract::events::Event;
 pub const MAX_NEAREST: u32 = 20;
 /// How many candidates are ranked at least.
 const RANKED: u64 = 10;
+/// Emergencies one reporter who is not a dispatcher may raise in an hour: each one sends an
+/// officer off at once, so reports without end would empty the district (and probe it).
+pub const REPORTS_PER_HOUR: u64 = 3;
 const DESCRIPTION_MAX: usize = 2000;
 
 /// Raises an emergency at (`lat`, `lon`): anyone may report one (the nearest available
@@ -76,28 +80,35 @@ pub async fn raise(
         wanted.max(RANKED),
     )
     .await?;
-    let chosen: Vec<officers::Model> = match &assign {
-        EmergencyAssign::None => Vec::new(),
-        EmergencyAssign::Nearest(n) => {
-            let ids: Vec<i64> = candidates.iter().take(*n as usize).map(|c| c.officer_id).collect();
-            officers_in_order(state, &ids).await?
-        }
+    let named: Vec<officers::Model> = match &assign {
         EmergencyAssign::Officers(ids) => {
             let mut seen = std::collections::HashSet::new();
             let ids: Vec<i64> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
-            let found = officers_in_order(state, &ids).await?;
+            let found = officers_in_order(&state.db, &ids).await?;
             if let Some(missing) = ids.iter().find(|id| !found.iter().any(|o| o.id == **id)) {
                 return Err(AppError::validation("assign", &format!("No existe el efectivo con id {missing}.")));
             }
             found
         }
+        _ => Vec::new(),
     };
 
     let at = task_service::now();
+    if !dispatcher {
+        within_quota(&state.db, actor, at, false).await?;
+    }
     let ticket = task_service::take_code(state, TaskType::Emergency, task_service::local_year(state, at)).await?;
     let mut txn = WriteTxn::begin(state).await?;
     txn.leaves_accounts();
+    if !dispatcher {
+        // Again under the reporter's lock: reports sent together are counted in turn.
+        within_quota(&*txn, actor, at, true).await?;
+    }
     let code = ticket.code(&txn).await?;
+    let chosen = match &assign {
+        EmergencyAssign::Nearest(n) => still_available(&txn, &candidates, *n as usize).await?,
+        _ => named,
+    };
     let title = match &description {
         Some(d) => {
             let short: String = d.chars().take(120).collect();
@@ -188,16 +199,68 @@ async fn why_nobody(state: &AppState, lat: f64, lon: f64, dispatcher: bool) -> A
     })
 }
 
+/// Refuses a report beyond [`REPORTS_PER_HOUR`] of the reporter's in the hour before `at`;
+/// with `lock`, the reporter's row is locked first (on PostgreSQL) so concurrent reports
+/// count one after the other.
+async fn within_quota(db: &impl ConnectionTrait, actor: &Actor, at: chrono::DateTime<chrono::Utc>, lock: bool) -> AppResult<()> {
+    use crate::entities::{tasks, users};
+    use sea_orm::PaginatorTrait;
+    if lock {
+        users::Entity::find_by_id(actor.user_id)
+            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+            .one(db)
+            .await?;
+    }
+    let recent = tasks::Entity::find()
+        .filter(tasks::Column::CreatedBy.eq(actor.user_id))
+        .filter(tasks::Column::TaskType.eq(TaskType::Emergency))
+        .filter(tasks::Column::CreatedAt.gt(at - Duration::hours(1)))
+        .count(db)
+        .await?;
+    if recent >= REPORTS_PER_HOUR {
+        return Err(AppError::Refused(format!(
+            "Ya reportó {REPORTS_PER_HOUR} emergencias en la última hora: comuníquese con su supervisor por radio."
+        )));
+    }
+    Ok(())
+}
+
 /// The officers with these ids that are not deleted, in the order of `ids`.
-async fn officers_in_order(state: &AppState, ids: &[i64]) -> AppResult<Vec<officers::Model>> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+async fn officers_in_order(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<officers::Model>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let found = officers::Entity::find()
         .filter(officers::Column::Id.is_in(ids.to_vec()))
         .filter(officers::Column::DeletedAt.is_null())
-        .all(&state.db)
+        .all(db)
         .await?;
     Ok(ids.iter().filter_map(|id| found.iter().find(|o| o.id == *id).cloned()).collect())
+}
+
+/// The first `wanted` of the ranked candidates that are still available, read under lock.
+/// They were ranked before the transaction, and another emergency may have sent some of them
+/// meanwhile: the candidates' rows are locked (on PostgreSQL, in id order, so two emergencies
+/// near each other cannot deadlock), and whoever went `on_task` since is passed over.
+async fn still_available(
+    txn: &WriteTxn,
+    candidates: &[contract::geo::NearbyOfficer],
+    wanted: usize,
+) -> AppResult<Vec<officers::Model>> {
+    let ids: Vec<i64> = candidates.iter().map(|c| c.officer_id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let locked = officers::Entity::find()
+        .filter(officers::Column::Id.is_in(ids.clone()))
+        .filter(officers::Column::DeletedAt.is_null())
+        .order_by_asc(officers::Column::Id)
+        .lock_exclusive()
+        .all(&**txn)
+        .await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| locked.iter().find(|o| o.id == *id && o.status == OfficerStatus::Available).cloned())
+        .take(wanted)
+        .collect())
 }

@@ -35,6 +35,10 @@ pub const MAX_TRACK_POINTS: u64 = 5_000;
 pub const MAX_TRACK_DAYS: i64 = 31;
 /// Clock skew tolerated on a reported position's time.
 const FUTURE_TOLERANCE_SECONDS: i64 = 120;
+/// How late a report may arrive: a phone offline for a shift sends its queue when it is back;
+/// older than this is not a report but a rewrite of where somebody was (the replay, the audit
+/// of a dispatch).
+pub const PAST_TOLERANCE_HOURS: i64 = 24;
 const MAX_ACCURACY_M: f64 = 100_000.0;
 
 // --------------------------------------------------------------------------------- helpers
@@ -618,6 +622,9 @@ pub async fn update_position(
     }
     if recorded_at.is_some_and(|at| at > received_at + chrono::Duration::seconds(FUTURE_TOLERANCE_SECONDS)) {
         errors.add("recorded_at", "La hora de la posición no puede estar en el futuro.");
+    }
+    if recorded_at.is_some_and(|at| at < received_at - chrono::Duration::hours(PAST_TOLERANCE_HOURS)) {
+        errors.add("recorded_at", "La hora de la posición no puede ser de hace más de 24 horas.");
     }
     errors.finish()?;
     let recorded_at = recorded_at.map_or(received_at, |at| at.trunc_subsecs(6));

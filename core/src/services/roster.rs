@@ -574,6 +574,9 @@ pub async fn cancel_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, id:
     let leave = leaves::Entity::find_by_id(id).lock_exclusive().one(&*txn).await?.ok_or(AppError::NotFound)?;
     if actor.officer_id == Some(leave.officer_id) {
         require(actor, Capability::RequestOwnLeave)?;
+    } else if require(actor, Capability::SeeOfficers).is_err() {
+        // A colleague's leave does not exist for an officer: ids reveal nothing.
+        return Err(AppError::NotFound);
     } else {
         require(actor, Capability::DecideLeave)?;
     }

@@ -151,11 +151,9 @@ pub async fn acknowledge(state: &AppState, actor: &Actor, meta: &AuditMeta, task
     crate::permissions::require_write(actor)?;
     let mut txn = WriteTxn::begin(state).await?;
     txn.leaves_accounts();
-    let task = tasks::Entity::find_by_id(task_id)
-        .filter(tasks::Column::DeletedAt.is_null())
-        .one(&*txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    // Locked like a transition's task: a cancellation committed meanwhile is seen, not
+    // overwritten with the due times of a task still open.
+    let task = crate::services::tasks::find_for_update(&txn, task_id).await?;
     let assigned = match actor.officer_id {
         Some(officer) => crate::visibility::is_assigned(&*txn, task_id, officer).await?,
         None => false,

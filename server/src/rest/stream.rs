@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, MissedTickBehavior};
 
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -36,6 +37,44 @@ use super::problem::Problem;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream))
+}
+
+/// Most live streams one user holds open at once on one replica (one per browser tab, or per
+/// client of a token): each holds a connection and re-checks its caller every few seconds.
+pub const STREAMS_PER_USER: u32 = 32;
+
+/// Open streams per user on this replica.
+#[derive(Clone, Default)]
+pub struct StreamSlots(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, u32>>>);
+
+/// One open stream's slot, given back when the stream is dropped.
+struct Slot {
+    slots: StreamSlots,
+    user_id: i64,
+}
+
+impl StreamSlots {
+    fn take(&self, user_id: i64) -> Option<Slot> {
+        let mut open = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(user_id).or_default();
+        if *count >= STREAMS_PER_USER {
+            return None;
+        }
+        *count += 1;
+        Some(Slot { slots: self.clone(), user_id })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.slots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.user_id) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 /// Decrements the connection gauge when the stream is dropped (client gone).
@@ -70,6 +109,7 @@ struct Live {
     /// The process is shutting down: end the stream (the client resumes elsewhere).
     draining: tokio::sync::watch::Receiver<bool>,
     _connected: Connected,
+    _slot: Slot,
 }
 
 impl Live {
@@ -172,13 +212,24 @@ fn resume_point(headers: &HeaderMap, query: &Resume) -> Option<i64> {
 /// `data:` line. Resumes after `Last-Event-ID` (or `?after=`). The stream ends when the
 /// session or token that opened it does.
 #[utoipa::path(get, path = "/events/stream", tag = "events", params(Resume), responses(
-    (status = 200, content_type = "text/event-stream", body = String), (status = 401, body = Problem)))]
+    (status = 200, content_type = "text/event-stream", body = String), (status = 401, body = Problem),
+    (status = 429, body = Problem)))]
 async fn stream(
     State(state): State<AppState>,
+    Extension(slots): Extension<StreamSlots>,
     caller: Caller,
     headers: HeaderMap,
     Query(resume): Query<Resume>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
+    let Some(slot) = slots.take(caller.actor.user_id) else {
+        return Err(Problem {
+            retry_after: Some(RECHECK.as_secs()),
+            ..Problem::new(
+                contract::ErrorCode::RateLimited,
+                format!("Hay {STREAMS_PER_USER} conexiones en vivo abiertas con esta cuenta: cierre alguna pestaña."),
+            )
+        });
+    };
     metrics::gauge!("gad_realtime_connections").increment(1.0);
     let mut ticker = tokio::time::interval_at(Instant::now() + RECHECK, RECHECK);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -200,9 +251,10 @@ async fn stream(
         ticker,
         draining: crate::startup::draining(),
         _connected: Connected,
+        _slot: slot,
     };
     let events = futures::stream::unfold(live, |mut live| async move { live.next().await.map(|sse| (Ok(sse), live)) });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// The events after `after` to replay, or a resync when they cannot all be replayed (too

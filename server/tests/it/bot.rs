@@ -447,6 +447,8 @@ async fn a_revoked_account_loses_the_bot() {
         let linked = link(&rig, email, tg_user).await;
         say(&rig, tg_user, text_update(tg_user, "/ayuda"), "/tareas").await;
         let id = linked.user_id;
+        // A code asked for before the revocation (by whoever held the account) is spent with it.
+        let pending = link_code(&rig.app, email).await;
         match how {
             "reset" => {
                 let set = set_password(&rig.app.state, &admin, &meta, id, None, None).await.unwrap();
@@ -468,7 +470,16 @@ async fn a_revoked_account_loses_the_bot() {
         say(&rig, tg_user, text_update(tg_user, "/tareas"), "no está vinculada").await;
         let row = users::Entity::find_by_id(id).one(&rig.app.state.db).await.unwrap().unwrap();
         assert_eq!(row.telegram_user_id, None, "{how}: the link is gone, not only refused");
+        let thief = tg_user + 100;
+        say(&rig, thief, text_update(thief, &format!("/start {pending}")), "no es válido").await;
+        let row = users::Entity::find_by_id(id).one(&rig.app.state.db).await.unwrap().unwrap();
+        assert_eq!(row.telegram_user_id, None, "{how}: a code from before the revocation links nobody");
     }
+    // A deactivated account is linked by no code, even one asked for after the deactivation.
+    let off = user_id(&rig.app, "efectivo5@gad.local").await;
+    let late = create_link_code(&rig.app.state, &admin, &meta, off).await.unwrap().code;
+    say(&rig, 7399, text_update(7399, &format!("/start {late}")), "no es válido").await;
+    assert_eq!(users::Entity::find_by_id(off).one(&rig.app.state.db).await.unwrap().unwrap().telegram_user_id, None);
 }
 
 /// The bot applies the account gates of every other door: a role that requires two-factor

@@ -602,6 +602,10 @@ async fn positions_history_last_and_track(backend: Backend) {
     let future = Utc::now() + Duration::hours(1);
     let bad = call_as(&app.state, Some(me.clone()), || update_my_position(-34.6, -58.4, None, Some(future))).await;
     assert_eq!(fields(bad), ["recorded_at"]);
+    // Nor rewritten days later: a late report is a queue catching up, not a new past.
+    let past = Utc::now() - Duration::days(3);
+    let bad = call_as(&app.state, Some(me.clone()), || update_my_position(-34.6, -58.4, None, Some(past))).await;
+    assert_eq!(fields(bad), ["recorded_at"]);
 
     // A supervisor reports for an officer over the web.
     let supervisor = actor(&app, "supervisor@gad.local").await;
@@ -615,7 +619,7 @@ async fn positions_history_last_and_track(backend: Backend) {
     assert!(by_supervisor.current);
 
     // The track for a window: ordered, [from, to).
-    let base = Utc::now() - Duration::days(2);
+    let base = Utc::now() - Duration::hours(3);
     for (minutes, lat) in [(0, -34.60), (10, -34.61), (20, -34.62), (30, -34.63)] {
         let when = base + Duration::minutes(minutes);
         call_as(&app.state, Some(me.clone()), || update_my_position(lat, -58.40, None, Some(when))).await.unwrap();

@@ -215,6 +215,7 @@ async fn status_positions_and_track_over_rest(backend: Backend) {
         (json!({ "lat": 91.0, "lon": -58.4 }), vec!["lat"]),
         (json!({ "lat": -34.6, "lon": -181.0, "accuracy_m": -1.0 }), vec!["accuracy_m", "lon"]),
         (json!({ "lat": -34.6, "lon": -58.4, "recorded_at": ts(now + Duration::hours(1)) }), vec!["recorded_at"]),
+        (json!({ "lat": -34.6, "lon": -58.4, "recorded_at": ts(now - Duration::hours(25)) }), vec!["recorded_at"]),
     ] {
         let (status, problem) = officer.post("/me/positions", &body).await;
         assert_eq!(

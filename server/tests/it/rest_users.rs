@@ -158,6 +158,38 @@ async fn tokens_are_scoped_and_revocable(backend: Backend) {
 }
 on_both_backends!(tokens_are_scoped_and_revocable);
 
+/// Each token has a request budget and its own event streams: a user minting tokens without
+/// end would multiply both. Twenty live ones at most, counted in turn when requests race.
+async fn a_user_holds_a_bounded_number_of_live_tokens(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    let me: Value = supervisor.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    let url = app.url(&format!("/api/v1/users/{}/tokens", me["id"]));
+    let mint = |n: usize| {
+        let (client, url) = (supervisor.clone(), url.clone());
+        async move { client.post(url).json(&json!({ "name": format!("t{n}"), "read_only": true })).send().await.unwrap() }
+    };
+    let answers = futures::future::join_all((0..26).map(mint)).await;
+    let mut created = Vec::new();
+    for res in answers {
+        match res.status() {
+            StatusCode::CREATED => created.push(res.json::<Value>().await.unwrap()["info"]["id"].as_i64().unwrap()),
+            _ => {
+                let (status, body) = problem(res).await;
+                assert_eq!(status, StatusCode::CONFLICT, "{body}");
+                assert!(body["detail"].as_str().unwrap().contains("revoque alguno"), "{body}");
+            }
+        }
+    }
+    assert_eq!(created.len(), 20, "live tokens after 26 racing creations");
+    // A revoked token frees its place.
+    let res = supervisor.delete(app.url(&format!("/api/v1/tokens/{}", created[0]))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(mint(99).await.status(), StatusCode::CREATED);
+    assert_eq!(mint(100).await.status(), StatusCode::CONFLICT);
+}
+on_both_backends!(a_user_holds_a_bounded_number_of_live_tokens);
+
 /// Telegram link codes: one-time, hashed, 15-minute expiry.
 async fn link_codes_are_single_use(backend: Backend) {
     use gad_core::services::users::redeem_link_code;
@@ -392,4 +424,53 @@ async fn redis_rate_limits_are_shared_by_replicas() {
     }
     // Four pass, alternating replicas; the fifth and sixth exceed the shared budget.
     assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
+}
+
+/// Two admins deactivating each other at the same moment take turns on the last-admin guard:
+/// one wins, the other is refused, and an active admin always remains (PostgreSQL; SQLite
+/// writes one at a time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admins_removing_each_other_at_once_leave_one() {
+    use contract::domain::{Channel, Role};
+    use gad_core::meta::AuditMeta;
+    use gad_core::services::{auth::actor_for_user, users};
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let state = &app.state;
+    let meta = AuditMeta::internal(Channel::Web);
+    let me: Value = app
+        .login("admin@gad.local", ADMIN_PASSWORD)
+        .await
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = actor_for_user(state, me["id"].as_i64().unwrap(), Channel::Web).await.unwrap();
+    let input = contract::users::NewUserInput {
+        dni: "30999111".into(),
+        first_name: "Segunda".into(),
+        last_name: "Admin".into(),
+        email: "admin2@gad.local".into(),
+        phone: None,
+        role: Role::Admin,
+        password: Some("clave-segura-2024".into()),
+        officer: None,
+    };
+    let second_id = users::create(state, &first, &meta, input).await.unwrap().user.id;
+    let second = actor_for_user(state, second_id, Channel::Web).await.unwrap();
+    for round in 0..6 {
+        let (a, b) = tokio::join!(
+            users::set_active(state, &first, &meta, second.user_id, false),
+            users::set_active(state, &second, &meta, first.user_id, false),
+        );
+        assert!(a.is_ok() != b.is_ok(), "round {round}: exactly one stands: {a:?} {b:?}");
+        let first_won = a.is_ok();
+        let refused = if first_won { b.unwrap_err() } else { a.unwrap_err() };
+        assert!(refused.to_string().contains("conflict"), "{refused:?}");
+        // The winner brings the other back for the next round.
+        let (winner, loser) = if first_won { (&first, &second) } else { (&second, &first) };
+        users::set_active(state, winner, &meta, loser.user_id, true).await.unwrap();
+    }
 }

@@ -189,6 +189,11 @@ async fn shifts_and_leave_decide_who_is_available(backend: Backend) {
     assert_eq!((decided["status"].as_str(), decided["decided_by"].as_str()), (Some("approved"), Some("Laura Gómez")));
     let (status, body) = sup.post(&format!("/leaves/{leave_id}/decision"), &json!({ "approve": false })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // A colleague cannot withdraw it, and learns no more than of a leave that does not exist.
+    let colleague = Rest::sign_in(&app, "efectivo2@gad.local", DEMO_PASSWORD, false).await;
+    let (status, _) = colleague.post(&format!("/leaves/{leave_id}/cancel"), &json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(colleague.post("/leaves/999999/cancel", &json!({})).await.0, StatusCode::NOT_FOUND);
     // The officer withdraws it; their list shows it withdrawn.
     let (status, cancelled) = officer.post(&format!("/leaves/{leave_id}/cancel"), &json!({})).await;
     assert_eq!((status, cancelled["status"].as_str()), (StatusCode::OK, Some("cancelled")));

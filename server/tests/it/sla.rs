@@ -231,3 +231,46 @@ async fn overdue_tasks_are_listed_sorted_bannered_and_counted(backend: Backend) 
     assert!(rc.unwrap() ^ rd.unwrap(), "exactly one claims the lease");
 }
 on_both_backends!(overdue_tasks_are_listed_sorted_bannered_and_counted);
+
+/// An acknowledgment racing a cancellation takes its turn on the task's row: it either lands
+/// before (and the cancellation then clears every due time) or finds the task finished (409);
+/// never a cancelled task left with a deadline that would still escalate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_acknowledgment_racing_a_cancellation_leaves_nothing_due() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let officer = Rest::sign_in(&app, "efectivo1@gad.local", DEMO_PASSWORD, false).await;
+    let (_, me) = officer.get("/me/officer").await;
+    let ef1 = me["id"].as_i64().unwrap();
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let (status, task) = sup
+            .post(
+                "/tasks",
+                &json!({ "title": format!("Carrera {n}"), "task_type": "patrol", "priority": "critical",
+                    "officer_ids": [ef1], "allow_overlap": true }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{task}");
+        ids.push(task["id"].as_i64().unwrap());
+    }
+    let cancel = json!({ "to": "cancelled", "reason": "Se resolvió sin intervención" });
+    let races = ids.iter().map(|id| {
+        let (ack, end) = (format!("/tasks/{id}/acknowledge"), format!("/tasks/{id}/transitions"));
+        let (officer, sup, cancel) = (&officer, &sup, &cancel);
+        async move {
+            let empty = json!({});
+            tokio::join!(officer.post(&ack, &empty), sup.post(&end, cancel))
+        }
+    });
+    for ((ack, _), (cancelled, body)) in futures::future::join_all(races).await {
+        assert_eq!(cancelled, StatusCode::OK, "{body}");
+        assert!(ack == StatusCode::OK || ack == StatusCode::CONFLICT, "{ack}");
+    }
+    for id in ids {
+        let task = tasks::Entity::find_by_id(id).one(&app.state.db).await.unwrap().unwrap();
+        assert_eq!(task.status, contract::domain::TaskStatus::Cancelled);
+        assert_eq!(task.sla_due_at, None, "task {id}: cancelled, yet something is due");
+    }
+    assert!(sla::escalate(&app.state, Utc::now() + Duration::days(1)).await.unwrap().is_empty());
+}

@@ -2149,6 +2149,69 @@ async fn emergency_dispatches_the_nearest(backend: Backend) {
 }
 on_both_backends!(emergency_dispatches_the_nearest);
 
+/// Emergencies raised in the same instant near each other each send someone else: the
+/// candidates are ranked before the write, so the write takes only those still available
+/// (under lock), and no officer is dispatched twice.
+async fn simultaneous_emergencies_send_different_officers(backend: Backend) {
+    let c = ctx(backend).await;
+    let app = &c.app;
+    let state = &app.state;
+    // Off the coast, nobody else around.
+    let (lat, lon) = (-34.70, -57.60);
+    let mut team = Vec::new();
+    for n in 0..6 {
+        let officer = new_officer(app, &format!("SIM-{n}")).await;
+        place(app, officer, north(lat, 100.0 * f64::from(n + 1)), lon, Duration::minutes(1), OfficerStatus::Available)
+            .await;
+        team.push(officer);
+    }
+    let raises = (0..4).map(|_| {
+        let (state, supervisor) = (state.clone(), c.supervisor.clone());
+        tokio::spawn(async move {
+            services::emergency::raise(&state, &supervisor, &meta(), lat, lon, None, EmergencyAssign::Nearest(1))
+                .await
+                .unwrap()
+        })
+    });
+    let outcomes = futures::future::join_all(raises).await;
+    let mut sent: Vec<i64> = outcomes.into_iter().flat_map(|o| o.unwrap().assigned_officer_ids).collect();
+    assert_eq!(sent.len(), 4, "each emergency sends one officer: {sent:?}");
+    sent.sort_unstable();
+    sent.dedup();
+    assert_eq!(sent.len(), 4, "no officer is sent to two emergencies at once: {sent:?}");
+    // The four nearest, all on their way.
+    for officer in &team[..4] {
+        assert!(sent.contains(officer), "{officer} is among the nearest: {sent:?}");
+        assert_eq!(officer_row(app, *officer).await.status, OfficerStatus::OnTask);
+    }
+    assert_chain_intact(app).await;
+}
+on_both_backends!(simultaneous_emergencies_send_different_officers);
+
+/// Each report sends an officer off at once: an officer (not a dispatcher) reports at most
+/// three an hour, counted in turn when reports race; dispatchers are not limited.
+async fn an_officer_reports_a_bounded_number_of_emergencies(backend: Backend) {
+    let c = ctx(backend).await;
+    let state = &c.app.state;
+    // Open sea: nobody is dispatched, the reports are only counted.
+    let raises = (0..5).map(|_| {
+        let (state, officer) = (state.clone(), c.officer.clone());
+        tokio::spawn(async move {
+            services::emergency::raise(&state, &officer, &meta(), 10.0, 10.0, None, EmergencyAssign::Nearest(1)).await
+        })
+    });
+    let answers: Vec<_> = futures::future::join_all(raises).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(answers.iter().filter(|a| a.is_ok()).count(), 3, "{answers:?}");
+    for refused in answers.iter().filter_map(|a| a.as_ref().err()) {
+        assert_eq!(refused.code(), ErrorCode::Forbidden);
+        assert!(refused.to_string().contains("comuníquese con su supervisor"), "{refused:?}");
+    }
+    services::emergency::raise(state, &c.supervisor, &meta(), 10.0, 10.0, None, EmergencyAssign::Nearest(1))
+        .await
+        .unwrap();
+}
+on_both_backends!(an_officer_reports_a_bounded_number_of_emergencies);
+
 /// One freshness rule for dispatch and the map: an available officer whose last position is
 /// older than `GAD_POSITION_FRESH_MINUTES` is not sent, the answer says why ("sin posición
 /// reciente: hace 30 min", naming them to dispatchers only), and the map's nearest list shows

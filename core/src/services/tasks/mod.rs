@@ -79,7 +79,7 @@ pub(super) fn may_operate(actor: &Actor, assigned: bool) -> bool {
 }
 
 /// The task (not deleted), locked for the rest of the transaction on PostgreSQL.
-pub(super) async fn find_for_update(txn: &WriteTxn, id: i64) -> AppResult<tasks::Model> {
+pub(crate) async fn find_for_update(txn: &WriteTxn, id: i64) -> AppResult<tasks::Model> {
     let db: &sea_orm::DatabaseTransaction = txn;
     tasks::Entity::find_by_id(id)
         .filter(tasks::Column::DeletedAt.is_null())

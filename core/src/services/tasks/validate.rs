@@ -24,6 +24,13 @@ pub(crate) fn check_code(errors: &mut Errors, code: &str) {
 }
 
 pub(crate) fn check_schedule(errors: &mut Errors, start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) {
+    // Instants both backends store and order alike (see `services::YEARS`).
+    for (field, at) in [("scheduled_start", start), ("scheduled_end", end)] {
+        if at.is_some_and(|at| !crate::services::YEARS.contains(&chrono::Datelike::year(&at))) {
+            errors.add(field, crate::services::DAY_OUT_OF_RANGE);
+            return;
+        }
+    }
     match (start, end) {
         (None, Some(_)) => errors.add("scheduled_start", "Indique el inicio programado si indica el fin."),
         (Some(s), Some(e)) if e <= s => {

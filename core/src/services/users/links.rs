@@ -64,6 +64,9 @@ pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i6
         return Err(invalid());
     }
     let user = find_user(&*txn, link.user_id).await?;
+    if !user.is_active {
+        return Err(invalid());
+    }
     users::Entity::update_many()
         .col_expr(users::Column::TelegramUserId, sea_orm::sea_query::Expr::value(Option::<i64>::None))
         .filter(users::Column::TelegramUserId.eq(telegram_user_id))

@@ -177,6 +177,9 @@ const MAX_PAGE: u32 = 200;
 /// API tokens live this long unless their creator asks for less (or more, up to the maximum).
 pub const TOKEN_DEFAULT_DAYS: u32 = 90;
 pub const TOKEN_MAX_DAYS: u32 = 365;
+/// Live (neither revoked nor expired) API tokens one user may hold: each token has a request
+/// budget and may hold event streams of its own, so minting more would multiply both.
+pub const TOKEN_MAX_LIVE: u64 = 20;
 /// One-time Telegram link codes expire after this long.
 pub const LINK_CODE_MINUTES: i64 = 15;
 pub const TOKEN_PREFIX: &str = "gad_";
@@ -340,16 +343,23 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
     Ok(CreatedUser { user: summary(&user), generated_password: generated, officer_code })
 }
 
-/// Refuses changes that would leave the system without an active admin.
+/// Refuses changes that would leave the system without an active admin. The active admins'
+/// rows are locked (on PostgreSQL; SQLite writes one at a time): two admins demoting each
+/// other at once take turns, and the second sees the first's change.
 async fn ensure_other_admin(db: &impl ConnectionTrait, except: i64) -> AppResult<()> {
-    let others = users::Entity::find()
+    use sea_orm::QuerySelect;
+    let admins: Vec<i64> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
         .filter(users::Column::Role.eq(Role::Admin))
         .filter(users::Column::IsActive.eq(true))
         .filter(users::Column::DeletedAt.is_null())
-        .filter(users::Column::Id.ne(except))
-        .count(db)
+        .order_by_asc(users::Column::Id)
+        .lock_exclusive()
+        .into_tuple()
+        .all(db)
         .await?;
-    if others == 0 {
+    if admins.iter().all(|id| *id == except) {
         return Err(AppError::Conflict("Debe quedar al menos un administrador activo.".into()));
     }
     Ok(())
@@ -438,7 +448,7 @@ pub async fn set_active(
 
 /// Ends every credential of `user_id` except the password: bumps the credential epoch, so
 /// every dashboard session stamped before dies at its next request, revokes every API token
-/// and unlinks the Telegram account (a link is a credential too: an account taken over must
+/// and every unused link code, and unlinks the Telegram account (a link is a credential too: an account taken over must
 /// not keep the bot; the user links again with a new code). Part of the caller's transaction.
 async fn revoke_credentials(txn: &WriteTxn, user_id: i64, now: chrono::DateTime<Utc>) -> AppResult<()> {
     use sea_orm::sea_query::{Expr, ExprTrait};
@@ -452,6 +462,14 @@ async fn revoke_credentials(txn: &WriteTxn, user_id: i64, now: chrono::DateTime<
         .col_expr(api_tokens::Column::RevokedAt, Expr::value(Some(now)))
         .filter(api_tokens::Column::UserId.eq(user_id))
         .filter(api_tokens::Column::RevokedAt.is_null())
+        .exec(&**txn)
+        .await?;
+    // A link code not yet redeemed is a credential waiting: whoever asked for it would link
+    // their Telegram account after the revocation.
+    telegram_links::Entity::update_many()
+        .col_expr(telegram_links::Column::UsedAt, Expr::value(Some(now)))
+        .filter(telegram_links::Column::UserId.eq(user_id))
+        .filter(telegram_links::Column::UsedAt.is_null())
         .exec(&**txn)
         .await?;
     Ok(())

@@ -2,6 +2,7 @@
 //! signed-in person, never by another token.
 
 use super::*;
+use sea_orm::QuerySelect;
 
 pub(super) fn token_info(t: &api_tokens::Model) -> ApiTokenInfo {
     ApiTokenInfo {
@@ -44,7 +45,24 @@ pub async fn create_api_token(
     let token = format!("{TOKEN_PREFIX}{}", random_string(40, ALPHABET));
     let now = Utc::now();
     let txn = WriteTxn::begin(state).await?;
-    find_user(&*txn, user_id).await?;
+    // The user's row locked (on PostgreSQL) so that two creations count in turn.
+    users::Entity::find_by_id(user_id)
+        .filter(users::Column::DeletedAt.is_null())
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+        .one(&*txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let live = api_tokens::Entity::find()
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .filter(api_tokens::Column::ExpiresAt.gt(now))
+        .count(&*txn)
+        .await?;
+    if live >= TOKEN_MAX_LIVE {
+        return Err(AppError::Conflict(format!(
+            "Ya hay {TOKEN_MAX_LIVE} tokens vigentes para este usuario: revoque alguno antes de crear otro."
+        )));
+    }
     let row = api_tokens::ActiveModel {
         user_id: Set(user_id),
         name: Set(name.to_owned()),

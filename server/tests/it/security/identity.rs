@@ -314,6 +314,41 @@ async fn event_stream_ends_on(backend: Backend) {
 }
 on_both_backends!(event_stream_ends_on);
 
+/// One user holds a bounded number of live streams (each a connection re-checked every few
+/// seconds): beyond it, 429 with a reason; a stream closed gives its place back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_holds_a_bounded_number_of_event_streams() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let officer = app.login("efectivo4@gad.local", DEMO_PASSWORD).await;
+    let token = new_token(&app, &officer, user_id(&app, "efectivo4@gad.local").await).await;
+    let open = || reqwest::Client::new().get(app.url("/api/v1/events/stream")).bearer_auth(&token).send();
+    let mut streams = Vec::new();
+    for _ in 0..gad_server::rest::stream::STREAMS_PER_USER {
+        let res = open().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        streams.push(res);
+    }
+    // The same user through the session counts too.
+    let refused = officer.get(app.url("/api/v1/events/stream")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let problem: Value = refused.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("cierre alguna pestaña"), "{problem}");
+    // Someone else is not affected.
+    let admin = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    assert_eq!(admin.get(app.url("/api/v1/events/stream")).send().await.unwrap().status(), StatusCode::OK);
+    // Closed streams are noticed (at the latest by the next keep-alive) and free their places.
+    drop(streams);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let res = open().await.unwrap();
+        if res.status() == StatusCode::OK {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the closed streams kept their places");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_stream_ends_with_its_redis_session() {
     let redis = crate::common::redis_url();

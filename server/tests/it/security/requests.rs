@@ -369,6 +369,36 @@ async fn idempotency_records_keep_no_secret() {
     }
 }
 
+/// Whoever reads Redis (or a copy of it) finds no session cookie to replay: sessions are kept
+/// under a digest of their id, and the record does not hold the id. The session still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_keeps_no_session_cookie() {
+    let redis_url = format!("{}/11", crate::common::redis_url().trim_end_matches('/'));
+    let redis = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("REDIS_URL", &redis_url)]).await;
+    let client = TestApp::client();
+    let res = app.call(&client, "login", &[("email", "admin@gad.local"), ("password", ADMIN_PASSWORD)]).await;
+    assert!(res.status().is_success());
+    let cookie = res
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find_map(|c| c.strip_prefix(&format!("{}=", gad_server::router::SESSION_COOKIE)))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .expect("a session cookie");
+    let keys: Vec<String> = redis::cmd("KEYS").arg("gad:session:*").query_async(&mut conn).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let record: String = redis::cmd("GET").arg(&keys[0]).query_async(&mut conn).await.unwrap();
+    for (what, text) in [("key", &keys[0]), ("record", &record)] {
+        assert!(!text.contains(&cookie), "the {what} holds the cookie {cookie}: {text}");
+    }
+    let me = client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "the session is found by its digest");
+}
+
 /// Names that a spreadsheet would run (`=HYPERLINK(…)`) reach the audit CSV as text.
 async fn audit_csv_cells_are_not_formulas(backend: Backend) {
     let app = TestApp::spawn(backend).await;
