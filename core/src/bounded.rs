@@ -6,7 +6,12 @@ use std::hash::Hash;
 
 /// Makes room for one more record in `map` (at most `max`): drops the expired ones (expiry at
 /// or before `now`) and then, if still full, the tenth of the records nearest their expiry.
-pub fn make_room<K: Eq + Hash, V, T: Ord + Copy>(map: &mut HashMap<K, V>, max: usize, now: T, expiry: impl Fn(&V) -> T) {
+pub fn make_room<K: Eq + Hash, V, T: Ord + Copy>(
+    map: &mut HashMap<K, V>,
+    max: usize,
+    now: T,
+    expiry: impl Fn(&V) -> T,
+) {
     if map.len() < max {
         return;
     }

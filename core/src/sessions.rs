@@ -227,6 +227,7 @@ impl SessionStore for RedisSessionStore {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -257,6 +257,7 @@ fn keyed_digest(raw_key: &str, bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

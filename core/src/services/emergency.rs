@@ -16,9 +16,9 @@ use crate::services::{geo, tasks as task_service};
 use crate::state::AppState;
 use crate::validate::{Errors, check_point};
 use contract::domain::{AuditSeverity, OfficerStatus, Role, TaskPriority, TaskType};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use contract::emergency::{EmergencyAssign, EmergencyOutcome};
 use contract::events::Event;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// Most officers one call dispatches with [`EmergencyAssign::Nearest`].
 pub const MAX_NEAREST: u32 = 20;
@@ -202,14 +202,16 @@ async fn why_nobody(state: &AppState, lat: f64, lon: f64, dispatcher: bool) -> A
 /// Refuses a report beyond [`REPORTS_PER_HOUR`] of the reporter's in the hour before `at`;
 /// with `lock`, the reporter's row is locked first (on PostgreSQL) so concurrent reports
 /// count one after the other.
-async fn within_quota(db: &impl ConnectionTrait, actor: &Actor, at: chrono::DateTime<chrono::Utc>, lock: bool) -> AppResult<()> {
+async fn within_quota(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    at: chrono::DateTime<chrono::Utc>,
+    lock: bool,
+) -> AppResult<()> {
     use crate::entities::{tasks, users};
     use sea_orm::PaginatorTrait;
     if lock {
-        users::Entity::find_by_id(actor.user_id)
-            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
-            .one(db)
-            .await?;
+        users::Entity::find_by_id(actor.user_id).lock(sea_orm::sea_query::LockType::NoKeyUpdate).one(db).await?;
     }
     let recent = tasks::Entity::find()
         .filter(tasks::Column::CreatedBy.eq(actor.user_id))

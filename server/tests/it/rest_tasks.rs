@@ -106,9 +106,14 @@ async fn task_lifecycle_over_rest(backend: Backend) {
     assert_eq!(problem_fields(&body), ["code", "lon", "officer_ids", "scheduled_end", "title"]);
     // Instants both backends store alike: years 1900 to 9999 (year 0 is an error on PostgreSQL).
     for start in ["0000-01-01T00:00:00Z", "1899-12-31T12:00:00Z"] {
-        let (status, body) =
-            sup.post("/tasks", &json!({ "title": "Fuera de fecha", "task_type": "patrol", "scheduled_start": start })).await;
-        assert_eq!((status, problem_fields(&body)), (StatusCode::BAD_REQUEST, vec!["scheduled_start".to_owned()]), "{body}");
+        let (status, body) = sup
+            .post("/tasks", &json!({ "title": "Fuera de fecha", "task_type": "patrol", "scheduled_start": start }))
+            .await;
+        assert_eq!(
+            (status, problem_fields(&body)),
+            (StatusCode::BAD_REQUEST, vec!["scheduled_start".to_owned()]),
+            "{body}"
+        );
     }
     // Strict JSON: unknown fields and unknown enum values are 400 problems naming them.
     let mut extra = new_task.clone();
