@@ -46,6 +46,17 @@ pub enum FormOutcome {
 }
 
 impl FormOutcome {
+    /// Whether the outcome shows a secret once (a generated password, a token, a link code,
+    /// recovery codes): kept sealed for the session while it waits for its page.
+    pub fn carries_secret(&self) -> bool {
+        match self {
+            FormOutcome::UserCreated(created) => created.generated_password.is_some(),
+            FormOutcome::PasswordReset(generated) => generated.is_some(),
+            FormOutcome::LinkCode(_) | FormOutcome::ApiToken(_) | FormOutcome::RecoveryCodes(_) => true,
+            _ => false,
+        }
+    }
+
     /// The typed value of field `name` of a refused new-user or task form.
     pub fn typed(&self, name: &str) -> Option<String> {
         match self {

@@ -56,6 +56,47 @@ impl SessionStore for GadSessionStore {
     }
 }
 
+/// Seals `plain` so that only a request carrying this session's cookie can read it: the key
+/// is derived from the session id, which neither store keeps (Redis has only its digest, under
+/// another derivation). For secrets a page shows once (a generated password, a new token),
+/// kept in the session between a plain form post and the page it redirects to.
+pub fn seal_for_session(id: &Id, plain: &[u8]) -> String {
+    use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+    let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &flash_key(id)).expect("a 32-byte key"));
+    let nonce: [u8; NONCE_LEN] = rand::random();
+    let mut sealed = plain.to_vec();
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut sealed)
+        .expect("ChaCha20-Poly1305 seals any length a session holds");
+    let mut out = nonce.to_vec();
+    out.extend(sealed);
+    hex::encode(out)
+}
+
+/// Opens what [`seal_for_session`] sealed for the same session id (`None`: another session's,
+/// or altered).
+pub fn open_for_session(id: &Id, sealed: &str) -> Option<Vec<u8>> {
+    use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+    let sealed = hex::decode(sealed).ok()?;
+    if sealed.len() < NONCE_LEN {
+        return None;
+    }
+    let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &flash_key(id)).ok()?);
+    let (nonce, body) = sealed.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut body = body.to_vec();
+    let plain = key.open_in_place(nonce, Aad::empty(), &mut body).ok()?;
+    Some(plain.to_vec())
+}
+
+fn flash_key(id: &Id) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::new()
+        .chain_update(b"gad:sealed-for-session:")
+        .chain_update(id.to_string().as_bytes())
+        .finalize()
+        .into()
+}
+
 /// In-process sessions (the embedded default, one process). tower-sessions' own memory store
 /// never forgets a record, only refuses it once expired: every session that timed out stayed
 /// in memory until a restart. Here expired records are swept at most once a minute, on a
@@ -233,6 +274,19 @@ mod tests {
 
     fn record(expires_in: time::Duration) -> Record {
         Record { id: Id::default(), data: HashMap::new(), expiry_date: OffsetDateTime::now_utc() + expires_in }
+    }
+
+    #[test]
+    fn a_sealed_value_opens_only_for_its_session() {
+        let (mine, other) = (Id::default(), Id::default());
+        let sealed = seal_for_session(&mine, b"gad_secreto");
+        assert!(!sealed.contains(&hex::encode(b"gad_secreto")));
+        assert_eq!(open_for_session(&mine, &sealed).as_deref(), Some(&b"gad_secreto"[..]));
+        assert_eq!(open_for_session(&other, &sealed), None);
+        let flipped = if sealed.ends_with('0') { '1' } else { '0' };
+        let altered = format!("{}{flipped}", &sealed[..sealed.len() - 1]);
+        assert_eq!(open_for_session(&mine, &altered), None);
+        assert_eq!(open_for_session(&mine, &sealed[..10]), None);
     }
 
     #[tokio::test]

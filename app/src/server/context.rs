@@ -73,16 +73,29 @@ pub async fn restamp_current_session(epoch: i64) -> AppResult<()> {
 /// Session key of the outcome a plain form post left for the next page load.
 const SESSION_FLASH_KEY: &str = "flash";
 
+/// A kept outcome: as is, or (one that shows a secret) sealed with the session's id, so the
+/// session store — Redis, its backups — never holds the secret readable.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Flash {
-    page: String,
-    outcome: FormOutcome,
+#[serde(untagged)]
+enum Flash {
+    Plain { page: String, outcome: FormOutcome },
+    Sealed { page: String, sealed: String },
 }
 
 /// Keeps `outcome` in the session for the next load of `page` (one only: a newer one replaces it).
 pub async fn put_flash(page: &str, outcome: FormOutcome) -> AppResult<()> {
     let session = session().await?;
-    session.insert(SESSION_FLASH_KEY, Flash { page: page.to_owned(), outcome }).await.map_err(AppError::internal)
+    let page = page.to_owned();
+    let flash = match session.id() {
+        Some(id) if outcome.carries_secret() => {
+            let plain = serde_json::to_vec(&outcome).map_err(AppError::internal)?;
+            Flash::Sealed { page, sealed: gad_core::sessions::seal_for_session(&id, &plain) }
+        }
+        // A session not saved yet has no id to seal with (a sign-in's own form): none of
+        // those outcomes shows a secret.
+        _ => Flash::Plain { page, outcome },
+    };
+    session.insert(SESSION_FLASH_KEY, flash).await.map_err(AppError::internal)
 }
 
 /// Reads and removes the kept outcome; `Some` only if it was left for `page`. The session is
@@ -93,7 +106,15 @@ pub async fn take_flash(page: &str) -> AppResult<Option<FormOutcome>> {
         return Ok(None);
     }
     let value = session.remove_value(SESSION_FLASH_KEY).await.map_err(AppError::internal)?;
-    Ok(value.and_then(|v| serde_json::from_value::<Flash>(v).ok()).filter(|f| f.page == page).map(|f| f.outcome))
+    let outcome = match value.and_then(|v| serde_json::from_value::<Flash>(v).ok()) {
+        Some(Flash::Plain { page: kept, outcome }) if kept == page => Some(outcome),
+        Some(Flash::Sealed { page: kept, sealed }) if kept == page => session
+            .id()
+            .and_then(|id| gad_core::sessions::open_for_session(&id, &sealed))
+            .and_then(|plain| serde_json::from_slice(&plain).ok()),
+        _ => None,
+    };
+    Ok(outcome)
 }
 
 /// The acting user: the bot harness's actor if one was provided, else the session's user.

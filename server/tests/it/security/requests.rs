@@ -397,6 +397,35 @@ async fn redis_keeps_no_session_cookie() {
     }
     let me = client.get(app.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK, "the session is found by its digest");
+
+    // A secret a plain form post leaves for its page waits in the session sealed: the record
+    // never holds it readable, and the page still shows it (once).
+    let id = me.json::<Value>().await.unwrap()["id"].as_i64().unwrap().to_string();
+    let res = client
+        .post(app.url("/api/fn/create_api_token_form"))
+        .header(ACCEPT, "text/html,application/xhtml+xml")
+        .form(&[("user_id", id.as_str()), ("name", "sin js"), ("read_only", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let waiting: String = redis::cmd("GET").arg(&keys[0]).query_async(&mut conn).await.unwrap();
+    assert!(waiting.contains("sealed"), "{waiting}");
+    let html = client
+        .get(app.url(&format!("/usuarios?id={id}")))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "<code class=\"secret\">";
+    let at =
+        html.find("Token de API").and_then(|f| html[f..].find(marker).map(|m| f + m + marker.len())).expect("shown");
+    let token: String = html[at..].chars().take_while(|c| *c != '<').collect();
+    assert!(token.starts_with("gad_"), "{token}");
+    assert!(!waiting.contains(&token), "the session record held the token readable: {waiting}");
 }
 
 /// Names that a spreadsheet would run (`=HYPERLINK(…)`) reach the audit CSV as text.
