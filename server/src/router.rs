@@ -64,7 +64,8 @@ pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn(crate::idempotency::idempotent))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit_api))
         .layer(axum::Extension(crate::idempotency::IdempotencyStore::new(state.redis.clone())))
-        .layer(axum::Extension(crate::rest::stream::StreamSlots::default()));
+        .layer(axum::Extension(crate::rest::slots::StreamSlots::default()))
+        .layer(axum::Extension(crate::rest::slots::ExportSlots::default()));
     let pages: Router<AppState> = Router::new()
         .nest("/api/v1", api)
         .route("/api/docs", get(crate::rest::docs_page))

@@ -92,7 +92,9 @@ pub async fn save<T: Serialize>(state: &AppState, chat_id: i64, value: &T) -> Ap
     Ok(())
 }
 
-/// Forgets the chat's state; whether there was a live one.
+/// Forgets the chat's state; whether there was a live one. Atomic: of two clears racing (a
+/// double-tapped button, handled by two replicas), exactly one sees the state, so a step that
+/// clears before it acts runs once.
 pub async fn clear(state: &AppState, chat_id: i64) -> AppResult<bool> {
     match &state.redis {
         Some(pool) => {
@@ -102,15 +104,15 @@ pub async fn clear(state: &AppState, chat_id: i64) -> AppResult<bool> {
             Ok(removed > 0)
         }
         None => {
-            let live = bot_conversations::Entity::find_by_id(chat_id)
-                .filter(bot_conversations::Column::ExpiresAt.gt(Utc::now()))
-                .one(&state.db)
-                .await?
-                .is_some();
+            // (An expired row is left to `purge_expired`; the next save writes over it.)
             let txn = WriteTxn::begin(state).await?;
-            bot_conversations::Entity::delete_by_id(chat_id).exec(&*txn).await?;
+            let removed = bot_conversations::Entity::delete_many()
+                .filter(bot_conversations::Column::ChatId.eq(chat_id))
+                .filter(bot_conversations::Column::ExpiresAt.gt(Utc::now()))
+                .exec(&*txn)
+                .await?;
             txn.commit().await?;
-            Ok(live)
+            Ok(removed.rows_affected > 0)
         }
     }
 }

@@ -59,7 +59,9 @@ pub(super) async fn actor(bot: &Bot, chat_id: i64, user_id: i64) -> Option<Actor
     match services::auth::actor_for_telegram(&bot.state, user_id).await {
         Ok(actor) => Some(actor),
         Err(AppError::Unauthenticated) => {
-            send(bot, chat_id, render::UNLINKED, None).await;
+            if bot.tell_once(chat_id) {
+                send(bot, chat_id, render::UNLINKED, None).await;
+            }
             None
         }
         Err(AppError::TwoFactorSetupRequired) => {
@@ -75,7 +77,7 @@ pub(super) async fn actor(bot: &Bot, chat_id: i64, user_id: i64) -> Option<Actor
 }
 
 pub(super) async fn send(bot: &Bot, chat_id: i64, text: &str, keyboard: Option<Keyboard>) {
-    let mut method = SendMessage::new(chat_id, text);
+    let mut method = SendMessage::new(chat_id, render::fit(text));
     if let Some(keyboard) = keyboard {
         method = method.with_reply_markup(keyboard);
     }
@@ -89,7 +91,7 @@ pub(super) async fn send_markup(bot: &Bot, method: SendMessage) {
 }
 
 pub(super) async fn edit(bot: &Bot, chat_id: i64, message_id: i64, text: &str, keyboard: Keyboard) {
-    let method = EditMessageText::for_chat_message(chat_id, message_id, text).with_reply_markup(keyboard);
+    let method = EditMessageText::for_chat_message(chat_id, message_id, render::fit(text)).with_reply_markup(keyboard);
     if let Err(e) = bot.execute(method).await {
         tracing::warn!(error = %bot.describe(&e), "editMessageText failed");
     }

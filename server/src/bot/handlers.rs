@@ -68,6 +68,7 @@ pub(super) async fn on_message(bot: &Bot, message: Message, edited: bool) {
         if let MessageData::Text(text) = &message.data
             && !edited
             && command(text.data.trim()).is_some()
+            && bot.tell_once(chat_id)
         {
             send(bot, chat_id, render::PRIVATE_ONLY, None).await;
         }
@@ -82,6 +83,7 @@ pub(super) async fn on_message(bot: &Bot, message: Message, edited: bool) {
         MessageData::Location(location) => {
             let at = message.edit_date.unwrap_or(message.date);
             let live = location.live_period.is_some();
+            let sent = Sent { at, live, edited, forwarded: message.forward_origin.is_some() };
             on_location(
                 bot,
                 chat_id,
@@ -89,9 +91,7 @@ pub(super) async fn on_message(bot: &Bot, message: Message, edited: bool) {
                 degrees(location.latitude),
                 degrees(location.longitude),
                 location.horizontal_accuracy.map(f64::from),
-                at,
-                live,
-                edited,
+                sent,
             )
             .await
         }
@@ -245,9 +245,14 @@ pub(super) async fn feedback(bot: &Bot, chat_id: i64, actor: Actor, text: &str) 
 /// `/turnos`: the officer's shifts of the next 7 days and their leave not yet over.
 pub(super) async fn my_roster(bot: &Bot, chat_id: i64, actor: Actor) {
     let shifts = call_as(&bot.state, Some(actor.clone()), || my_shifts(render::ROSTER_DAYS)).await;
+    let own = actor.officer_id;
     let leaves = call_as(&bot.state, Some(actor), || list_leaves(None)).await;
     let reply = match (shifts, leaves) {
-        (Ok(shifts), Ok(leaves)) => render::roster(&shifts, &leaves, bot.state.config.timezone, Utc::now()),
+        (Ok(shifts), Ok(mut leaves)) => {
+            // A supervisor's list is everyone's: "Sus licencias" are their own.
+            leaves.retain(|l| Some(l.officer_id) == own);
+            render::roster(&shifts, &leaves, bot.state.config.timezone, Utc::now())
+        }
         (Err(e), _) | (_, Err(e)) => render::error(&e),
     };
     send(bot, chat_id, &reply, None).await;
@@ -293,7 +298,15 @@ pub(super) async fn ask_emergency_location(bot: &Bot, chat_id: i64) {
     send_markup(bot, SendMessage::new(chat_id, render::ASK_EMERGENCY_LOCATION).with_reply_markup(keyboard)).await;
 }
 
-#[allow(clippy::too_many_arguments)]
+/// How a location arrived: when (Unix seconds), live or not, an edit of a live one, and
+/// whether it was forwarded from someone else's message.
+pub(super) struct Sent {
+    pub at: i64,
+    pub live: bool,
+    pub edited: bool,
+    pub forwarded: bool,
+}
+
 pub(super) async fn on_location(
     bot: &Bot,
     chat_id: i64,
@@ -301,10 +314,12 @@ pub(super) async fn on_location(
     lat: f64,
     lon: f64,
     accuracy: Option<f64>,
-    at: i64,
-    live: bool,
-    edited: bool,
+    Sent { at, live, edited, forwarded }: Sent,
 ) {
+    // A forwarded live location moving is someone else moving: never the officer's position.
+    if edited && forwarded {
+        return;
+    }
     // A live-location edit arrives every few seconds: update silently, never nag.
     if edited {
         if let Ok(actor) = services::auth::actor_for_telegram(&bot.state, user_id).await {
@@ -335,6 +350,10 @@ pub(super) async fn on_location(
         };
         send_markup(bot, SendMessage::new(chat_id, text).with_reply_markup(ReplyKeyboardRemove::default())).await;
         return;
+    }
+    // A place someone else sent (a citizen's pin passed on) marks a place, not the officer.
+    if forwarded {
+        return send(bot, chat_id, render::FORWARDED_LOCATION, None).await;
     }
     let recorded_at = DateTime::<Utc>::from_timestamp(at, 0);
     let reply = match call_as(&bot.state, Some(actor), || update_my_position(lat, lon, accuracy, recorded_at)).await {

@@ -217,7 +217,8 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), AppError>
 async fn task_card(bot: &Bot, r: &Recipient, task_id: i64, header: &str) -> Result<(), AppError> {
     if let Some(detail) = visible_task(bot, r, task_id).await? {
         let text = format!("{header}\n\n{}", render::task(&detail));
-        let method = SendMessage::new(r.telegram_user_id, text).with_reply_markup(render::task_keyboard(&detail));
+        let method =
+            SendMessage::new(r.telegram_user_id, render::fit(&text)).with_reply_markup(render::task_keyboard(&detail));
         send(bot, method).await;
     }
     Ok(())
@@ -277,14 +278,16 @@ async fn deliver_pending(bot: &Bot) {
     };
     for item in pending {
         let text = render::broadcast(item.kind, item.sender.as_deref(), &item.text);
-        let outcome = match bot.execute(SendMessage::new(item.chat_id, text)).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
+        let mut outcome = Ok(());
+        // Whole: a text longer than one message goes in several, in order.
+        for part in render::parts(&text) {
+            if let Err(e) = bot.execute(SendMessage::new(item.chat_id, part)).await {
                 let reason = bot.describe(&e);
                 tracing::warn!(broadcast_id = item.id, error = %reason, "broadcast not delivered");
-                Err(reason)
+                outcome = Err(reason);
+                break;
             }
-        };
+        }
         if let Err(e) = broadcasts::record_delivery(&bot.state, item.id, outcome).await {
             tracing::error!(broadcast_id = item.id, error = %e, "broadcast delivery not recorded");
         }
@@ -318,7 +321,7 @@ pub async fn weekly_digest(bot: &Bot, now: chrono::DateTime<chrono::Utc>) -> Res
     let text = render::feedback_digest(&digest);
     let chats = notifications::reviewer_chats(state).await?;
     for chat in &chats {
-        send(bot, SendMessage::new(*chat, text.clone())).await;
+        send(bot, SendMessage::new(*chat, render::fit(&text))).await;
     }
     metrics::counter!("gad_feedback_digests_sent_total").increment(1);
     tracing::info!(%week, recipients = chats.len(), "weekly feedback digest sent");

@@ -67,7 +67,15 @@ pub struct Bot {
     pub(crate) api: Client,
     api_url: String,
     token: String,
+    /// Chats told lately that they cannot use the bot (unlinked, a group): told again only
+    /// after [`RETELL_AFTER`], so strangers cannot spend the bot's sending budget.
+    told: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>>,
 }
+
+/// How long a chat that cannot use the bot is not told so again.
+pub const RETELL_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+/// Most chats remembered as told (bounded like every in-process store).
+const TOLD_MAX: usize = 10_000;
 
 impl Bot {
     /// A bot for `state`, talking to `TELEGRAM_API_URL` with `TELEGRAM_BOT_TOKEN`.
@@ -88,7 +96,20 @@ impl Bot {
             .with_host(api_url.clone())
             .with_max_retries(3)
             .with_max_retry_after(MAX_RETRY_AFTER_SECS);
-        Ok(Self { state, api, api_url, token })
+        Ok(Self { state, api, api_url, token, told: Default::default() })
+    }
+
+    /// Whether `chat` should be told (again) that it cannot use the bot: once per
+    /// [`RETELL_AFTER`].
+    pub(crate) fn tell_once(&self, chat: i64) -> bool {
+        let mut told = self.told.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if told.get(&chat).is_some_and(|at| now.duration_since(*at) < RETELL_AFTER) {
+            return false;
+        }
+        gad_core::bounded::make_room(&mut told, TOLD_MAX, now, |at| *at + RETELL_AFTER);
+        told.insert(chat, now);
+        true
     }
 
     /// Calls a Bot API method, counting sent messages in `gad_bot_messages_sent_total{result}`.

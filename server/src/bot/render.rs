@@ -18,6 +18,51 @@ use super::callbacks::HistoryFilter;
 
 /// At most this many tasks are sent by `/tareas` (one message each).
 pub const MAX_TASKS: usize = 10;
+/// The longest text Telegram takes in one message, in UTF-16 code units (an emoji may be two).
+pub const MESSAGE_MAX: usize = 4096;
+/// What ends a text cut to fit one message.
+const CUT: &str = "…\n(texto recortado: véalo completo en el panel)";
+
+/// `text` as one message: cut, saying so, when it is longer than Telegram takes (a task's long
+/// description or notes), rather than refused by Telegram and lost.
+pub fn fit(text: &str) -> String {
+    if text.encode_utf16().count() <= MESSAGE_MAX {
+        return text.to_owned();
+    }
+    let room = MESSAGE_MAX - CUT.encode_utf16().count();
+    let mut used = 0;
+    let kept: String = text
+        .chars()
+        .take_while(|c| {
+            used += c.len_utf16();
+            used <= room
+        })
+        .collect();
+    format!("{kept}{CUT}")
+}
+
+/// `text` in as many messages as it takes (a broadcast is delivered whole): each at most
+/// [`MESSAGE_MAX`] UTF-16 units, cut at a line's end where one is near.
+pub fn parts(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while rest.encode_utf16().count() > MESSAGE_MAX {
+        let mut used = 0;
+        let end = rest
+            .char_indices()
+            .find(|(_, c)| {
+                used += c.len_utf16();
+                used > MESSAGE_MAX
+            })
+            .map_or(rest.len(), |(i, _)| i);
+        // A line's end in the last quarter, if there is one.
+        let end = rest[..end].rfind('\n').filter(|at| *at > end * 3 / 4).map_or(end, |at| at + 1);
+        parts.push(rest[..end].to_owned());
+        rest = &rest[end..];
+    }
+    parts.push(rest.to_owned());
+    parts
+}
 /// `/estadisticas` covers the last this many days, today included.
 pub const STATS_DAYS: u64 = 30;
 
@@ -57,6 +102,8 @@ pub const HELP: &str = "Comandos disponibles:\n\
      /cancelar — cancelar la operación en curso\n\
      /ayuda — esta ayuda\n\n\
      Compartir su ubicación (o su ubicación en tiempo real) actualiza su posición en el mapa.";
+pub const FORWARDED_LOCATION: &str = "Esa ubicación fue reenviada: no se registra como su posición. \
+Para marcar el lugar de un hecho use /emergencia o /crear.";
 pub const PRIVATE_ONLY: &str = "Por seguridad, use el bot en un chat privado conmigo.";
 pub const CANCELLED: &str = "Operación cancelada.";
 pub const NOTHING_TO_CANCEL: &str = "No hay ninguna operación en curso.";
@@ -520,4 +567,28 @@ pub fn feedback_digest(d: &FeedbackDigest) -> String {
     }
     text += "Detalle en el tablero, sección Comentarios.";
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_fit_telegram() {
+        assert_eq!(fit("corto"), "corto");
+        // Emoji count twice in Telegram's measure.
+        let long = "🚓 patrulla ".repeat(500);
+        let one = fit(&long);
+        assert!(one.encode_utf16().count() <= MESSAGE_MAX, "{}", one.encode_utf16().count());
+        assert!(one.ends_with("véalo completo en el panel)"));
+        let pieces = parts(&long);
+        assert!(pieces.len() > 1);
+        assert!(pieces.iter().all(|p| p.encode_utf16().count() <= MESSAGE_MAX));
+        assert_eq!(pieces.concat(), long, "a broadcast is delivered whole, in order");
+        let lines = "línea de la difusión\n".repeat(400);
+        let pieces = parts(&lines);
+        assert!(pieces[..pieces.len() - 1].iter().all(|p| p.ends_with('\n')), "cut at lines' ends");
+        assert_eq!(pieces.concat(), lines);
+        assert_eq!(parts("hola"), ["hola"]);
+    }
 }

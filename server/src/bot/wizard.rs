@@ -505,9 +505,13 @@ async fn confirm(bot: &Bot, chat_id: i64, actor: Actor, draft: Draft) {
     task.scheduled_end = draft.end;
     task.officer_ids = draft.selected.clone();
     task.allow_overlap = draft.allow_overlap;
+    // The draft is taken before the task is created: a second press of «Crear» (or the same
+    // press handled twice) finds nothing to create and does nothing.
+    if !forget(bot, chat_id).await {
+        return;
+    }
     match call_as(&bot.state, Some(actor), || create_task(task)).await {
         Ok(detail) => {
-            forget(bot, chat_id).await;
             let text = format!("✅ Tarea creada: {} — {}\n\n{}", detail.code, detail.title, render::task(&detail));
             send(bot, chat_id, &text, Some(render::task_keyboard(&detail))).await;
         }

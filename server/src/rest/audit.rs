@@ -35,11 +35,13 @@ async fn list(
     (status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
 async fn export_csv(
     State(state): State<AppState>,
+    axum::Extension(exports): axum::Extension<super::slots::ExportSlots>,
     caller: Caller,
     Params(filter): Params<AuditFilter>,
 ) -> RestResult<impl IntoResponse> {
+    let slot = exports.0.take(caller.actor.user_id, "exportaciones en curso")?;
     let csv = services::audit::export_csv(&state, &caller.actor, filter).await?;
-    Ok(super::csv_download("auditoria.csv", csv))
+    Ok(super::csv_download("auditoria.csv", csv, slot))
 }
 
 /// Recomputes the hash chain.

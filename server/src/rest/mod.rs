@@ -9,6 +9,7 @@ mod geo;
 mod officers;
 pub mod problem;
 mod roster;
+pub mod slots;
 mod stats;
 pub mod stream;
 mod system;
@@ -151,10 +152,17 @@ pub async fn docs_page() -> impl IntoResponse {
 /// `gad_core::services::csv`). An error after the first bytes can only cut the download
 /// short: it is logged, and the client sees an incomplete transfer, never a partial file
 /// presented as whole.
-fn csv_download(filename: &'static str, csv: gad_core::services::csv::CsvStream) -> impl IntoResponse {
+/// A CSV answer, streamed; `slot` (the user's place among running exports) is held until
+/// the body is done or the client is gone.
+fn csv_download(
+    filename: &'static str,
+    csv: gad_core::services::csv::CsvStream,
+    slot: slots::Slot,
+) -> impl IntoResponse {
     use futures::TryStreamExt;
     let disposition = format!("attachment; filename=\"{filename}\"");
-    let body = csv.into_stream().map_ok(axum::body::Bytes::from).map_err(|e| {
+    let body = csv.into_stream().map_ok(axum::body::Bytes::from).map_err(move |e| {
+        let _held = &slot;
         tracing::error!(error = %e, "CSV export interrupted");
         std::io::Error::other("la exportación se interrumpió")
     });

@@ -39,44 +39,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(stream))
 }
 
-/// Most live streams one user holds open at once on one replica (one per browser tab, or per
-/// client of a token): each holds a connection and re-checks its caller every few seconds.
-pub const STREAMS_PER_USER: u32 = 32;
-
-/// Open streams per user on this replica.
-#[derive(Clone, Default)]
-pub struct StreamSlots(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, u32>>>);
-
-/// One open stream's slot, given back when the stream is dropped.
-struct Slot {
-    slots: StreamSlots,
-    user_id: i64,
-}
-
-impl StreamSlots {
-    fn take(&self, user_id: i64) -> Option<Slot> {
-        let mut open = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = open.entry(user_id).or_default();
-        if *count >= STREAMS_PER_USER {
-            return None;
-        }
-        *count += 1;
-        Some(Slot { slots: self.clone(), user_id })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut open = self.slots.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.user_id) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.user_id);
-            }
-        }
-    }
-}
-
 /// Decrements the connection gauge when the stream is dropped (client gone).
 struct Connected;
 
@@ -109,7 +71,7 @@ struct Live {
     /// The process is shutting down: end the stream (the client resumes elsewhere).
     draining: tokio::sync::watch::Receiver<bool>,
     _connected: Connected,
-    _slot: Slot,
+    _slot: super::slots::Slot,
 }
 
 impl Live {
@@ -216,20 +178,12 @@ fn resume_point(headers: &HeaderMap, query: &Resume) -> Option<i64> {
     (status = 429, body = Problem)))]
 async fn stream(
     State(state): State<AppState>,
-    Extension(slots): Extension<StreamSlots>,
+    Extension(slots): Extension<super::slots::StreamSlots>,
     caller: Caller,
     headers: HeaderMap,
     Query(resume): Query<Resume>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Problem> {
-    let Some(slot) = slots.take(caller.actor.user_id) else {
-        return Err(Problem {
-            retry_after: Some(RECHECK.as_secs()),
-            ..Problem::new(
-                contract::ErrorCode::RateLimited,
-                format!("Hay {STREAMS_PER_USER} conexiones en vivo abiertas con esta cuenta: cierre alguna pestaña."),
-            )
-        });
-    };
+    let slot = slots.0.take(caller.actor.user_id, "conexiones en vivo abiertas (pestañas del panel)")?;
     metrics::gauge!("gad_realtime_connections").increment(1.0);
     let mut ticker = tokio::time::interval_at(Instant::now() + RECHECK, RECHECK);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);

@@ -121,11 +121,13 @@ async fn list(
     (status = 200, content_type = "text/csv", body = String), (status = 401, body = Problem)))]
 async fn export_csv(
     State(state): State<AppState>,
+    axum::Extension(exports): axum::Extension<super::slots::ExportSlots>,
     caller: Caller,
     Params(q): Params<TaskQuery>,
 ) -> RestResult<impl IntoResponse> {
+    let slot = exports.0.take(caller.actor.user_id, "exportaciones en curso")?;
     let csv = services::tasks::export_csv(&state, &caller.actor, q.into_filter()?).await?;
-    Ok(super::csv_download("tareas.csv", csv))
+    Ok(super::csv_download("tareas.csv", csv, slot))
 }
 
 /// Creates a task (supervisors and admins). `Idempotency-Key` makes retries safe.

@@ -422,11 +422,15 @@ async fn unlinked_users_get_an_explanation_and_nothing_else() {
     assert_eq!(answer.body["callback_query_id"], "cb-unlinked");
     assert!(answer.body["text"].as_str().unwrap().contains("no está vinculada"));
     rig.tg.push(location_update(6001, -34.6, -58.38));
+    rig.tg.push(text_update(6001, "/ayuda"));
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // Told once: a stranger sending on and on spends nothing of the bot's sending budget.
     let sent = rig.tg.messages_to(6001);
-    assert_eq!(sent.len(), 2, "only the explanation, twice: {sent:#?}");
+    assert_eq!(sent.len(), 1, "only the explanation, once: {sent:#?}");
     assert!(sent.iter().all(|c| text(c).contains("no está vinculada")));
     assert!(rig.tg.calls().iter().all(|c| c.method != "editMessageText"));
+    // Another stranger is told too.
+    say(&rig, 6002, text_update(6002, "/tareas"), "no está vinculada").await;
 }
 
 /// A Telegram link is a credential: whatever ends a user's sessions and tokens (an admin's
@@ -619,6 +623,32 @@ async fn locations_update_the_officers_position() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(rig.tg.messages_to(7203).len(), before, "live updates are silent");
+
+    // A location forwarded from someone else's message (a citizen's pin) is a place, not the
+    // officer: refused with a word, and a forwarded live location moving moves nobody.
+    let mut forwarded = location_update(7203, -34.7000, -58.5000);
+    forwarded["message"]["forward_origin"] = json!({"type": "hidden_user", "sender_user_name": "Vecino", "date": 1});
+    say(&rig, 7203, forwarded, "fue reenviada").await;
+    let mut moving = live_location_edit(7203, -34.7100, -58.5100);
+    moving["edited_message"]["forward_origin"] =
+        json!({"type": "hidden_user", "sender_user_name": "Vecino", "date": 1});
+    rig.tg.push(moving);
+    // Then a real edit: once it is stored, the forwarded one (pushed before it) was not.
+    rig.tg.push(live_location_edit(7203, -34.6300, -58.4100));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pos =
+            call_as(&rig.app.state, Some(me.clone()), || officer_last_position(officer_id)).await.unwrap().unwrap();
+        assert!(
+            (pos.lat - -34.70).abs() > 1e-3 && (pos.lat - -34.71).abs() > 1e-3,
+            "moved by a forwarded pin: {pos:?}"
+        );
+        if (pos.lat - -34.63).abs() < 1e-4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the live location never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1984,4 +2014,27 @@ async fn recibido_confirms_receipt_of_an_assigned_task() {
     assert_eq!(again.body["text"], "Recepción confirmada.");
     let after = call_as(&rig.app.state, Some(me), || task_detail(id)).await.unwrap();
     assert_eq!(after.acknowledged_at, detail.acknowledged_at);
+}
+
+/// A step the bot takes once (creating the wizard's task) clears the chat's state first, and
+/// of clears racing — a double tap handled by two replicas — exactly one finds it: in the
+/// database (PostgreSQL) and in Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_clears_of_a_conversation_find_it_once() {
+    use gad_core::services::conversations;
+    let redis = common::redis_url();
+    for app in
+        [TestApp::spawn(Backend::Postgres).await, TestApp::spawn_with(Backend::Sqlite, &[("REDIS_URL", &redis)]).await]
+    {
+        let chat = 9_700_000 + (uuid::Uuid::new_v4().as_u128() % 100_000) as i64;
+        for round in 0..5 {
+            conversations::save(&app.state, chat, &json!({"kind": "emergency_location"})).await.unwrap();
+            let clears = (0..6).map(|_| {
+                let state = app.state.clone();
+                tokio::spawn(async move { conversations::clear(&state, chat).await.unwrap() })
+            });
+            let found = futures::future::join_all(clears).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+            assert_eq!(found, 1, "round {round}: the state was found by {found} clears");
+        }
+    }
 }

@@ -2342,3 +2342,43 @@ async fn server_functions_over_http(backend: Backend) {
     assert_eq!(over_bot.len(), 11);
 }
 on_both_backends!(server_functions_over_http);
+
+/// A long history never hides today's work: with more closed tasks than the list holds, the
+/// list the bot reads (`/tareas`, `/finalizar`, `/historial`) still has every open task, and
+/// the closed ones newest first.
+async fn a_long_history_keeps_open_tasks_in_the_list(backend: Backend) {
+    let c = ctx(backend).await;
+    let state = &c.app.state;
+    let now = Utc::now();
+    let long_ago = now - Duration::days(900);
+    let batch: Vec<tasks::ActiveModel> = (0..620)
+        .map(|n| tasks::ActiveModel {
+            code: Set(format!("HIST-{n:04}")),
+            title: Set(format!("Vieja {n}")),
+            task_type: Set(TaskType::Patrol),
+            priority: Set(TaskPriority::Low),
+            status: Set(TaskStatus::Completed),
+            scheduled_start: Set(Some(long_ago + Duration::hours(n))),
+            supervisor_id: Set(Some(c.supervisor.user_id)),
+            paused_seconds: Set(0),
+            created_by: Set(c.admin.user_id),
+            created_at: Set(long_ago),
+            updated_at: Set(long_ago),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in batch.chunks(200) {
+        tasks::Entity::insert_many(chunk.to_vec()).exec(&state.db).await.unwrap();
+    }
+    let mut today = NewTask::new("Recorrida de hoy", TaskType::Patrol);
+    today.supervisor_id = Some(c.supervisor.user_id);
+    today.scheduled_start = Some(now + Duration::hours(1));
+    let open = create(&c, today).await;
+    let listed = services::tasks::list(state, &c.supervisor, TaskScope::Mine).await.unwrap();
+    assert_eq!(listed.len(), 500);
+    assert!(listed.iter().any(|t| t.id == open.id), "the open task is in the list");
+    let first_closed = listed.iter().position(|t| t.status.is_final()).unwrap();
+    assert!(listed[..first_closed].iter().all(|t| t.status.is_open()), "open tasks first");
+    assert_eq!(listed[first_closed].code, "HIST-0619", "then the newest closed one");
+}
+on_both_backends!(a_long_history_keeps_open_tasks_in_the_list);

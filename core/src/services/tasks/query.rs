@@ -284,6 +284,9 @@ fn deadlines_of(t: &tasks::Model, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Vec<
 
 /// Tasks the actor may see in `scope`: `Mine` is what they are assigned to (and, for
 /// supervisors, what they are in charge of); `All` needs [`Capability::SeeAllTasks`].
+///
+/// At most [`LIST_LIMIT`]: every open task first (soonest first), then the closed ones,
+/// newest first — so a long history never pushes today's work out of the list the bot reads.
 pub async fn list(state: &AppState, actor: &Actor, scope: TaskScope) -> AppResult<Vec<TaskSummary>> {
     if scope == TaskScope::All {
         require(actor, Capability::SeeAllTasks)?;
@@ -302,12 +305,26 @@ pub async fn list(state: &AppState, actor: &Actor, scope: TaskScope) -> AppResul
         }
         query = query.filter(mine);
     }
-    let rows = query
+    let closed = [TaskStatus::Completed, TaskStatus::Cancelled];
+    let mut rows = query
+        .clone()
+        .filter(tasks::Column::Status.is_not_in(closed))
         .order_by_asc(tasks::Column::ScheduledStart)
         .order_by_asc(tasks::Column::Id)
         .limit(LIST_LIMIT)
         .all(&state.db)
         .await?;
+    let room = LIST_LIMIT.saturating_sub(rows.len() as u64);
+    if room > 0 {
+        rows.extend(
+            query
+                .filter(tasks::Column::Status.is_in(closed))
+                .order_by_desc(tasks::Column::Id)
+                .limit(room)
+                .all(&state.db)
+                .await?,
+        );
+    }
     summarize(state, rows).await
 }
 

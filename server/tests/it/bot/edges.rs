@@ -510,6 +510,8 @@ async fn a_stopped_dispatcher_starts_fresh_workers() {
     dispatcher.dispatch_raw(update.clone());
     tg.sent(31_600, "no está vinculada").await;
     dispatcher.stop();
+    // (A link attempt: an unlinked chat is told it is unlinked only once in a while.)
+    let mut update = text_update(31_600, "/start NOVALE2345");
     update["update_id"] = json!(2);
     dispatcher.dispatch_raw(update);
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -323,7 +323,7 @@ async fn a_user_holds_a_bounded_number_of_event_streams() {
     let token = new_token(&app, &officer, user_id(&app, "efectivo4@gad.local").await).await;
     let open = || reqwest::Client::new().get(app.url("/api/v1/events/stream")).bearer_auth(&token).send();
     let mut streams = Vec::new();
-    for _ in 0..gad_server::rest::stream::STREAMS_PER_USER {
+    for _ in 0..gad_server::rest::slots::STREAMS_PER_USER {
         let res = open().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         streams.push(res);
@@ -332,7 +332,7 @@ async fn a_user_holds_a_bounded_number_of_event_streams() {
     let refused = officer.get(app.url("/api/v1/events/stream")).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let problem: Value = refused.json().await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("cierre alguna pestaña"), "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("conexiones en vivo abiertas"), "{problem}");
     // Someone else is not affected.
     let admin = app.login("admin@gad.local", ADMIN_PASSWORD).await;
     assert_eq!(admin.get(app.url("/api/v1/events/stream")).send().await.unwrap().status(), StatusCode::OK);
