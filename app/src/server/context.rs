@@ -78,7 +78,7 @@ const SESSION_FLASH_KEY: &str = "flash";
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 enum Flash {
-    Plain { page: String, outcome: FormOutcome },
+    Plain { page: String, outcome: Box<FormOutcome> },
     Sealed { page: String, sealed: String },
 }
 
@@ -93,7 +93,7 @@ pub async fn put_flash(page: &str, outcome: FormOutcome) -> AppResult<()> {
         }
         // A session not saved yet has no id to seal with (a sign-in's own form): none of
         // those outcomes shows a secret.
-        _ => Flash::Plain { page, outcome },
+        _ => Flash::Plain { page, outcome: Box::new(outcome) },
     };
     session.insert(SESSION_FLASH_KEY, flash).await.map_err(AppError::internal)
 }
@@ -107,7 +107,7 @@ pub async fn take_flash(page: &str) -> AppResult<Option<FormOutcome>> {
     }
     let value = session.remove_value(SESSION_FLASH_KEY).await.map_err(AppError::internal)?;
     let outcome = match value.and_then(|v| serde_json::from_value::<Flash>(v).ok()) {
-        Some(Flash::Plain { page: kept, outcome }) if kept == page => Some(outcome),
+        Some(Flash::Plain { page: kept, outcome }) if kept == page => Some(*outcome),
         Some(Flash::Sealed { page: kept, sealed }) if kept == page => session
             .id()
             .and_then(|id| gad_core::sessions::open_for_session(&id, &sealed))
