@@ -156,7 +156,16 @@ impl Bot {
     /// (notifier, broadcast delivery) run alongside and stop with it. A webhook left registered
     /// (Telegram refuses `getUpdates` while one is) is removed first, and the command menu
     /// registered.
+    ///
+    /// With `TELEGRAM_WEBHOOK_SECRET` set, updates come to the webhook (`gad serve`, which runs
+    /// the jobs too): polling would delete that webhook, so this process only waits for
+    /// `shutdown` (a `bot` service left in a webhook deployment changes nothing).
     pub async fn run_long_poll(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        if self.state.config.telegram_webhook_secret.is_set() {
+            tracing::info!("TELEGRAM_WEBHOOK_SECRET is set: updates arrive at the webhook; not polling");
+            shutdown.await;
+            return Ok(());
+        }
         if let Err(e) = self.execute(carapax::types::DeleteWebhook::default()).await {
             tracing::warn!(error = %self.describe(&e), "stale webhook not removed");
         }

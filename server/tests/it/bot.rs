@@ -845,6 +845,19 @@ async fn webhook_requires_the_secret_header() {
     // The secret never shows in the metrics.
     let metrics = http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(!metrics.contains(WEBHOOK_SECRET));
+
+    // A long-polling `gad bot` left running in a webhook deployment neither deletes the
+    // webhook nor polls: it waits for its shutdown.
+    let idle = Bot::new(app.state.clone()).unwrap().run_long_poll(tokio::time::sleep(Duration::from_millis(1500)));
+    idle.await.unwrap();
+    let polled: Vec<String> = tg
+        .calls()
+        .into_iter()
+        .map(|c| c.method)
+        .filter(|m| m == "deleteWebhook" || m == "getUpdates" || m == "setMyCommands")
+        .collect();
+    assert!(polled.is_empty(), "{polled:?}");
+    assert_eq!(tg.state.polls.load(Ordering::SeqCst), 0, "no getUpdates");
 }
 
 /// A webhook secret rotates without a refused update: with `TELEGRAM_WEBHOOK_SECRET_PREVIOUS`
