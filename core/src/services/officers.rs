@@ -22,7 +22,7 @@ use crate::permissions::{Capability, require};
 use crate::services::audit::{self, AuditEntry};
 use crate::services::geo::check_limit;
 use crate::state::AppState;
-use crate::validate::{Errors, check_point};
+use crate::validate::{Errors, check_len, check_point};
 use contract::Page;
 use contract::domain::{Channel, Duty, OfficerStatus, PositionSource, Role, TaskStatus};
 use contract::events::Event;
@@ -31,6 +31,8 @@ use contract::officers::{Officer, OfficerFilter, OfficerInput, Position, Positio
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 /// Most positions one track returns.
 pub const MAX_TRACK_POINTS: u64 = 5_000;
+/// Longest search text or unit name a list filter takes.
+const FILTER_TEXT_MAX: usize = 100;
 /// Longest track window.
 pub const MAX_TRACK_DAYS: i64 = 31;
 /// Clock skew tolerated on a reported position's time.
@@ -475,6 +477,9 @@ pub async fn list(
     require(actor, Capability::SeeOfficers)?;
     let mut errors = Errors::new();
     check_limit(&mut errors, limit);
+    // Filters are cache keys too: bounded like every text the service takes.
+    check_len(&mut errors, "q", filter.text.as_deref(), FILTER_TEXT_MAX, "La búsqueda admite hasta 100 caracteres.");
+    check_len(&mut errors, "unit", filter.unit.as_deref(), FILTER_TEXT_MAX, "La unidad admite hasta 100 caracteres.");
     let after = match cursor.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => match c.parse::<i64>() {

@@ -649,6 +649,9 @@ pub async fn week(state: &AppState, actor: &Actor, unit: Option<String>, day: Na
     }
     let tz = state.config.timezone;
     let unit = unit.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+    if unit.as_ref().is_some_and(|u| u.chars().count() > 100) {
+        return Err(AppError::validation("unit", "La unidad admite hasta 100 caracteres."));
+    }
     let week_start = monday_of(day);
     let days: Vec<NaiveDate> = (0..7).map(|i| week_start + Duration::days(i)).collect();
     let bounds: Vec<DateTime<Utc>> = (0..8).map(|i| midnight(tz, week_start + Duration::days(i))).collect();

@@ -68,6 +68,10 @@ async fn officers_crud_over_rest(backend: Backend) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = sup.post("/officers", &officer_input("EF-100")).await;
     assert_eq!((status, body["type"].as_str()), (StatusCode::CONFLICT, Some("urn:gad:problem:conflict")));
+    // List filters are bounded like every text (they are cache keys too).
+    let long = "x".repeat(101);
+    let (status, body) = sup.get(&format!("/officers?q={long}&unit={long}")).await;
+    assert_eq!((status, problem_fields(&body)), (StatusCode::BAD_REQUEST, vec!["q".to_owned(), "unit".to_owned()]));
     // Linking a user: an officer's account already linked is a conflict; a supervisor's is invalid.
     let (_, users) = admin.get("/users?text=efectivo1@gad.local").await;
     let linked_user = users["items"][0]["id"].as_i64().unwrap();
