@@ -139,11 +139,18 @@ async fn deliver(
         }
         tracing::warn!(delivery, feedback_id, failure, retry_in_s = wait.as_secs(), "feedback webhook delivery failed");
         counter!("gad_feedback_webhook_deliveries_total", "result" => "retried").increment(1);
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(MAX_RETRY);
-        if !consumer.claim().await? {
-            return Ok(false);
+        // The wait outlasts the lease: renewed through it, so no other replica takes the item
+        // over mid-wait (and restarts its clock: a day of retries would never end).
+        let mut left = wait;
+        while !left.is_zero() {
+            let step = left.min(LEASE / 3);
+            tokio::time::sleep(step).await;
+            left -= step;
+            if !consumer.claim().await? {
+                return Ok(false);
+            }
         }
+        wait = (wait * 2).min(MAX_RETRY);
     }
 }
 
