@@ -78,7 +78,7 @@ pub fn spawn(bot: Bot) -> Jobs {
     let wake = Arc::new(Notify::new());
     let handles = vec![
         tokio::spawn(notifier(bot.clone(), consumer.clone(), leader.clone(), wake.clone())),
-        tokio::spawn(deliverer(bot, leader, wake)),
+        tokio::spawn(deliverer(bot, consumer.clone(), leader, wake)),
     ];
     Jobs { handles, consumer }
 }
@@ -253,10 +253,10 @@ async fn send(bot: &Bot, method: SendMessage) {
 }
 
 /// Delivers pending broadcasts now, on every `broadcast.created` and every [`SWEEP_EVERY`].
-async fn deliverer(bot: Bot, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
+async fn deliverer(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
     loop {
         if leader.load(Ordering::SeqCst) {
-            deliver_pending(&bot).await;
+            deliver_pending(&bot, &consumer).await;
             if let Err(e) = conversations::purge_expired(&bot.state).await {
                 tracing::warn!(error = %e, "expired bot conversations not purged");
             }
@@ -271,12 +271,17 @@ async fn deliverer(bot: Bot, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
     }
 }
 
-async fn deliver_pending(bot: &Bot) {
+async fn deliver_pending(bot: &Bot, consumer: &Consumer) {
     let pending = match broadcasts::pending_deliveries(&bot.state, SWEEP_BATCH).await {
         Ok(pending) => pending,
         Err(e) => return tracing::error!(error = %e, "cannot read pending broadcasts"),
     };
     for item in pending {
+        // The lease checked (and renewed) before each one, not once a sweep: a batch held up
+        // by Telegram's rate limits must not run on after another process took over.
+        if !consumer.claim().await.unwrap_or(false) {
+            return;
+        }
         let text = render::broadcast(item.kind, item.sender.as_deref(), &item.text);
         let mut outcome = Ok(());
         // Whole: a text longer than one message goes in several, in order.
