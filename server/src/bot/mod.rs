@@ -344,18 +344,28 @@ pub async fn set_webhook(state: &AppState) -> anyhow::Result<String> {
     Ok(url)
 }
 
+/// Updates one chat may have waiting; beyond, the chat is flooding and the excess is dropped
+/// (logged and counted), so no chat can grow the process's memory.
+pub const CHAT_QUEUE_MAX: usize = 256;
+
 /// Runs updates concurrently across chats, in arrival order within each chat: one worker
-/// task per active chat, fed through a channel.
+/// task per active chat, fed through a bounded channel.
 #[derive(Clone)]
 pub struct Dispatcher {
     bot: Bot,
-    workers: Arc<Mutex<HashMap<i64, mpsc::UnboundedSender<Update>>>>,
+    workers: Arc<Mutex<HashMap<i64, mpsc::Sender<Update>>>>,
     tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    queue_max: usize,
 }
 
 impl Dispatcher {
     pub fn new(bot: Bot) -> Self {
-        Self { bot, workers: Arc::new(Mutex::new(HashMap::new())), tasks: Arc::new(Mutex::new(Vec::new())) }
+        Self::with_queue_max(bot, CHAT_QUEUE_MAX)
+    }
+
+    /// A dispatcher whose chats may each have `queue_max` updates waiting.
+    pub fn with_queue_max(bot: Bot, queue_max: usize) -> Self {
+        Self { bot, workers: Arc::default(), tasks: Arc::default(), queue_max: queue_max.max(1) }
     }
 
     /// Parses one raw update; a malformed one is logged, counted and dropped.
@@ -384,15 +394,20 @@ impl Dispatcher {
         let key = chat_key(&update);
         let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
         let update = match workers.get(&key) {
-            Some(tx) => match tx.send(update) {
+            Some(tx) => match tx.try_send(update) {
                 Ok(()) => return,
-                Err(mpsc::error::SendError(update)) => update,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    counter!("gad_bot_update_errors_total").increment(1);
+                    tracing::warn!(chat = key, "telegram update dropped: the chat has too many waiting");
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(update)) => update,
             },
             None => update,
         };
-        let (tx, rx) = mpsc::unbounded_channel();
-        // A fresh channel's receiver is alive: this send cannot fail.
-        let _ = tx.send(update);
+        let (tx, rx) = mpsc::channel(self.queue_max);
+        // A fresh channel's receiver is alive and empty: this send cannot fail.
+        let _ = tx.try_send(update);
         workers.insert(key, tx);
         let handle = tokio::spawn(self.clone().work(key, rx)).abort_handle();
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -400,7 +415,7 @@ impl Dispatcher {
         tasks.push(handle);
     }
 
-    async fn work(self, key: i64, mut rx: mpsc::UnboundedReceiver<Update>) {
+    async fn work(self, key: i64, mut rx: mpsc::Receiver<Update>) {
         loop {
             match tokio::time::timeout(WORKER_IDLE, rx.recv()).await {
                 Ok(Some(update)) => self.bot.handle_update(update).await,

@@ -45,9 +45,20 @@ pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i6
     let now = Utc::now();
     let invalid = || AppError::Conflict("El código de vinculación no es válido o ya venció.".into());
     let meta = AuditMeta::internal(contract::domain::Channel::Telegram);
+    let hash = secret_hash(code.trim().to_uppercase().as_str());
+    // A made-up code is refused by a plain read: guesses sent in bulk take no writer's turn.
+    let live = telegram_links::Entity::find()
+        .filter(telegram_links::Column::CodeHash.eq(hash.as_str()))
+        .filter(telegram_links::Column::UsedAt.is_null())
+        .filter(telegram_links::Column::ExpiresAt.gt(now))
+        .one(&state.db)
+        .await?;
+    if live.is_none() {
+        return Err(invalid());
+    }
     let txn = WriteTxn::begin(state).await?;
     let link = telegram_links::Entity::find()
-        .filter(telegram_links::Column::CodeHash.eq(secret_hash(code.trim().to_uppercase().as_str())))
+        .filter(telegram_links::Column::CodeHash.eq(hash))
         .one(&*txn)
         .await?
         .ok_or_else(invalid)?;

@@ -499,6 +499,36 @@ async fn set_webhook_says_what_is_missing_or_refused() {
     assert!(Bot::new(half.state.clone()).is_err(), "no bot without a token");
 }
 
+/// A chat flooding the bot has only so many updates waiting: the excess is dropped, not
+/// queued without end (and the chat's worker keeps answering).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_chat_waits_in_a_bounded_queue() {
+    let tg = FakeTelegram::start().await;
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let code = link_code(&app, "efectivo2@gad.local").await;
+    gad_core::services::users::redeem_link_code(&app.state, &code, 31_700).await.unwrap();
+    let dispatcher = gad_server::bot::Dispatcher::with_queue_max(Bot::new(app.state.clone()).unwrap(), 3);
+    tg.slow_down(300);
+    for n in 0..12 {
+        let mut update = text_update(31_700, "/ayuda");
+        update["update_id"] = json!(100 + n);
+        dispatcher.dispatch_raw(update);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let answered = tg.messages_to(31_700).len();
+    assert!((3..=4).contains(&answered), "three waiting (and perhaps one taken at once), the rest dropped: {answered}");
+    tg.slow_down(0);
+    let mut update = text_update(31_700, "/ayuda");
+    update["update_id"] = json!(200);
+    dispatcher.dispatch_raw(update);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tg.messages_to(31_700).len() <= answered {
+        assert!(Instant::now() < deadline, "the chat is answered again once its queue drains");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_dispatcher_starts_fresh_workers() {
     let tg = FakeTelegram::start().await;
