@@ -437,17 +437,14 @@ async fn admins_removing_each_other_at_once_leave_one() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let state = &app.state;
     let meta = AuditMeta::internal(Channel::Web);
-    let me: Value = app
-        .login("admin@gad.local", ADMIN_PASSWORD)
-        .await
-        .get(app.url("/api/v1/me"))
-        .send()
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let admin = gad_core::entities::users::Entity::find()
+        .filter(gad_core::entities::users::Column::Email.eq("admin@gad.local"))
+        .one(&state.db)
         .await
         .unwrap()
-        .json()
-        .await
         .unwrap();
-    let first = actor_for_user(state, me["id"].as_i64().unwrap(), Channel::Web).await.unwrap();
+    let first = actor_for_user(state, admin.id, Channel::Web).await.unwrap();
     let input = contract::users::NewUserInput {
         dni: "30999111".into(),
         first_name: "Segunda".into(),
