@@ -386,6 +386,19 @@ if mode == "prod":
     for var in ("DATABASE_URL", "GAD_ADMIN_PASSWORD", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET"):
         if env.get(var) or not (env.get(var + "_FILE") or "").startswith("/run/secrets/"):
             bad.append(f"api: {var} is not read from a secret file")
+    # Every secret file a service names is mounted in it (or its configuration cannot load),
+    # and the S3 key of the backups reaches the backup service alone.
+    for name, svc in s.items():
+        mounted = {x["source"] for x in svc.get("secrets", [])}
+        for var, value in (svc.get("environment") or {}).items():
+            if var.endswith("_FILE") and (value or "").startswith("/run/secrets/"):
+                if value.split("/")[3] not in mounted:
+                    bad.append(f"{name}: {var} names {value}, which is not mounted")
+        if name != "backup" and "backup_s3_secret_access_key" in mounted:
+            bad.append(f"{name}: holds the backups' S3 key")
+    redis_cmd = " ".join(s["redis"].get("command") or [])
+    if "--maxmemory " not in redis_cmd or "--maxmemory-policy volatile-lru" not in redis_cmd:
+        bad.append("redis: no memory bound below its limit")
     db_env = s["db"]["environment"]
     if db_env.get("POSTGRES_PASSWORD") or not db_env.get("POSTGRES_PASSWORD_FILE"):
         bad.append("db: the password is not read from a secret file")

@@ -1,7 +1,8 @@
 // A local OpenID Connect provider for GAD's tests (never the internet): oauth2-mock-server on
 // 127.0.0.1, authorization code with PKCE, RS256 ID tokens. It signs in whoever the login asks
-// for: `login_hint` is `email|role` (`role` may be empty: no role claim) or `email|role|subject`
-// (the subject is otherwise `sub-<email>`), else OIDC_DEFAULT_USER.
+// for: `login_hint` is `email|role` (`role` may be empty: no role claim), `email|role|subject`
+// (the subject is otherwise `sub-<email>`) or `email|role|subject|unverified` (the provider
+// says it has not verified the email), else OIDC_DEFAULT_USER.
 //   node tools/oidc-provider.mjs <port>     prints "ready <issuer>" when it listens
 import { OAuth2Server } from 'oauth2-mock-server';
 
@@ -20,10 +21,10 @@ server.service.on('beforeAuthorizeRedirect', (redirect, req) => {
 server.service.on('beforeTokenSigning', (token, req) => {
   const code = req.body && req.body.code;
   const hint = (code && byCode.get(code)) || fallback;
-  const [email, role, subject] = hint.split('|');
+  const [email, role, subject, verified] = hint.split('|');
   token.payload.sub = subject || `sub-${email}`;
   token.payload.email = email;
-  token.payload.email_verified = true;
+  token.payload.email_verified = verified !== 'unverified';
   token.payload.given_name = 'Usuaria';
   token.payload.family_name = 'Institucional';
   if (role) token.payload.gad_role = role.includes(',') ? role.split(',') : role;

@@ -45,7 +45,25 @@ pub enum FormOutcome {
     Failed(ApiError),
 }
 
+/// The most of one typed value a refused form keeps for its page (the longest field a form
+/// takes, a task's description, is 5 000 characters): what a post sends is not stored whole.
+pub const KEPT_VALUE_MAX_CHARS: usize = 5_000;
+
 impl FormOutcome {
+    /// The outcome with every typed value cut to [`KEPT_VALUE_MAX_CHARS`] (and at most 16 of
+    /// them: a form's own fields), as it is kept in the session.
+    pub fn bounded(mut self) -> Self {
+        if let FormOutcome::UserNotCreated { values, .. } | FormOutcome::TaskNotSaved { values, .. } = &mut self {
+            values.truncate(16);
+            for (_, value) in values.iter_mut() {
+                if let Some((cut, _)) = value.char_indices().nth(KEPT_VALUE_MAX_CHARS) {
+                    value.truncate(cut);
+                }
+            }
+        }
+        self
+    }
+
     /// Whether the outcome shows a secret once (a generated password, a token, a link code,
     /// recovery codes): kept sealed for the session while it waits for its page.
     pub fn carries_secret(&self) -> bool {
@@ -65,5 +83,27 @@ impl FormOutcome {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_form_holds_bounded_values() {
+        let long = "ñ".repeat(KEPT_VALUE_MAX_CHARS + 300);
+        let values = (0..40).map(|i| (format!("f{i}"), long.clone())).collect();
+        let outcome =
+            FormOutcome::TaskNotSaved { error: ApiError::new(crate::ErrorCode::Validation, "x"), values }.bounded();
+        let FormOutcome::TaskNotSaved { values, .. } = &outcome else { unreachable!() };
+        assert_eq!(values.len(), 16);
+        assert!(values.iter().all(|(_, v)| v.chars().count() == KEPT_VALUE_MAX_CHARS));
+        assert_eq!(outcome.typed("f0").map(|v| v.len()), Some(KEPT_VALUE_MAX_CHARS * 2));
+        let short = FormOutcome::UserNotCreated {
+            error: ApiError::new(crate::ErrorCode::Validation, "x"),
+            values: vec![("email".into(), "a@b.c".into())],
+        };
+        assert_eq!(short.clone().bounded(), short);
     }
 }

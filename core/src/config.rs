@@ -61,8 +61,20 @@ impl OidcConfig {
             }
             return Ok(None);
         };
-        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
-            return Err(ConfigError::new("GAD_OIDC_ISSUER", "must be an http:// or https:// URL"));
+        // The provider's signing keys come from under the issuer: over plain HTTP anyone on the
+        // path could swap them and sign in as anyone. Plain HTTP only for a provider on this machine.
+        let loopback = issuer.strip_prefix("http://").is_some_and(|rest| {
+            let authority = rest.split('/').next().unwrap_or_default();
+            let host = authority.rsplit_once(':').map_or(authority, |(host, port)| {
+                if port.chars().all(|c| c.is_ascii_digit()) { host } else { authority }
+            });
+            matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+        });
+        if !(issuer.starts_with("https://") || loopback) {
+            return Err(ConfigError::new(
+                "GAD_OIDC_ISSUER",
+                "must be an https:// URL (http:// only for a provider on this machine: 127.0.0.1, localhost, [::1])",
+            ));
         }
         let redirect_url = match (env.get("GAD_OIDC_REDIRECT_URL"), public_url) {
             (Some(url), _) => url,
@@ -237,6 +249,9 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Login attempts per minute per IP.
     pub login_rate_limit_per_minute: u32,
+    /// Writes per minute per signed-in dashboard user (`GAD_WRITE_RATE_LIMIT_PER_MINUTE`): the
+    /// server functions' budget (REST requests spend `rate_limit_per_minute`).
+    pub write_rate_limit_per_minute: u32,
     /// Reads (GET and HEAD) answered at once (`GAD_MAX_CONCURRENT_READS`; 0: no limit); the
     /// rest wait their turn in arrival order. Default 8 per core, at least 16: a read waiting on
     /// the database holds its place, one waiting on another's computation of the overview gives
@@ -490,6 +505,7 @@ impl Config {
             telegram_bot_token: env.secret("TELEGRAM_BOT_TOKEN")?,
             rate_limit_per_minute: env.parse("GAD_RATE_LIMIT_PER_MINUTE")?.unwrap_or(600),
             login_rate_limit_per_minute: env.parse("GAD_LOGIN_RATE_LIMIT_PER_MINUTE")?.unwrap_or(20),
+            write_rate_limit_per_minute: env.parse("GAD_WRITE_RATE_LIMIT_PER_MINUTE")?.unwrap_or(600),
             max_concurrent_reads: env.parse("GAD_MAX_CONCURRENT_READS")?.unwrap_or_else(|| {
                 (8 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)).max(16)
             }),
@@ -639,6 +655,24 @@ mod tests {
         assert_eq!(c.backup.prefix, "gad/");
         assert!(!c.backup.path_style);
         assert_eq!(c.two_factor_required_roles, vec![contract::domain::Role::Admin]);
+    }
+
+    #[test]
+    fn single_sign_on_reads_its_provider_over_https_or_on_this_machine() {
+        let with = |issuer: &str| {
+            load(&[
+                ("GAD_OIDC_ISSUER", issuer),
+                ("GAD_OIDC_CLIENT_ID", "gad"),
+                ("GAD_OIDC_REDIRECT_URL", "https://gad.example.org/auth/oidc/callback"),
+            ])
+        };
+        for ok in ["https://idp.example.org/realms/x", "http://127.0.0.1:8080", "http://localhost/x", "http://[::1]:9"]
+        {
+            assert!(with(ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://idp.example.org", "http://127.0.0.1.evil.org", "http://localhost:80@evil.org", "ftp://x"] {
+            assert_eq!(with(bad).expect_err(bad).variable, "GAD_OIDC_ISSUER", "{bad}");
+        }
     }
 
     #[test]

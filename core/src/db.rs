@@ -282,6 +282,8 @@ impl std::ops::Deref for WriteTxn {
 
 impl WriteTxn {
     pub async fn begin(state: &crate::state::AppState) -> AppResult<Self> {
+        // A dashboard user's write spends their budget before anything is written.
+        crate::ratelimit::spend_write().await?;
         let (writer, txn) = match state.db.get_database_backend() {
             sea_orm::DatabaseBackend::Sqlite => {
                 let writer = state.sqlite_writer.clone().lock_owned().await;

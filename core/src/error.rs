@@ -15,6 +15,9 @@ pub enum AppError {
     Refused(String),
     #[error("not found")]
     NotFound,
+    /// The caller's budget of writes for this minute is spent ([`crate::ratelimit`]).
+    #[error("rate limited for {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("invalid input")]
     Validation(Vec<FieldError>),
     #[error("conflict: {0}")]
@@ -58,6 +61,7 @@ impl AppError {
             AppError::Unauthenticated => ErrorCode::Unauthenticated,
             AppError::Forbidden | AppError::Refused(_) | AppError::TwoFactorSetupRequired => ErrorCode::Forbidden,
             AppError::NotFound => ErrorCode::NotFound,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::Validation(_) => ErrorCode::Validation,
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::InvalidCredentials => ErrorCode::InvalidCredentials,
@@ -79,6 +83,9 @@ impl From<AppError> for ApiError {
                 "Lo que busca no existe: puede haber sido eliminado o la dirección es incorrecta.".to_owned()
             }
             AppError::Validation(_) => "Revise los datos ingresados.".to_owned(),
+            AppError::RateLimited { .. } => {
+                "Demasiadas acciones seguidas: espere un momento y vuelva a intentar.".to_owned()
+            }
             AppError::Conflict(msg) | AppError::Refused(msg) => msg.clone(),
             AppError::InvalidCredentials => "Credenciales inválidas.".to_owned(),
             AppError::TwoFactorSetupRequired => {

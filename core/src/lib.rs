@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod meta;
 pub mod permissions;
+pub mod ratelimit;
 pub mod redis_pool;
 pub mod request_user;
 pub mod sealer;

@@ -79,6 +79,11 @@ pub async fn end_session(session: &Session) -> AppResult<()> {
     session.flush().await.map_err(AppError::internal)
 }
 
+/// Whether the session holds a signed-in record (of any age): a cheap test, no store write.
+pub async fn holds_sign_in(session: &Session) -> AppResult<bool> {
+    Ok(session.get_value(SESSION_AUTH_KEY).await.map_err(AppError::internal)?.is_some())
+}
+
 /// The session's signed-in record, if it is within its absolute lifetime (an older one is
 /// flushed). Refreshes `seen` at most every [`touch_interval`], so an active session's
 /// idle expiry slides without a store write on every request.

@@ -124,8 +124,14 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> anyhow::Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
         let dir = std::env::temp_dir().join(format!("gad-backup-{}-{}", std::process::id(), uuid_like()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // Private to this user: a dump holds every table (password hashes included), and the
+        // shared temporary directory is readable by everyone.
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(Self(dir))
     }
 }
@@ -657,6 +663,17 @@ mod tests {
         assert_eq!(url, "postgres://gad@db:5432/gad?sslmode=require");
         assert_eq!(password.as_deref(), Some("p@ss/w0rd"));
         assert_eq!(split_password("postgres://gad@db/gad").expect("valid").1, None);
+    }
+
+    #[test]
+    fn a_dump_s_scratch_directory_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let scratch = Scratch::new().expect("created");
+        let mode = std::fs::metadata(&scratch.0).expect("exists").permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        let path = scratch.0.clone();
+        drop(scratch);
+        assert!(!path.exists(), "removed when done");
     }
 
     #[test]

@@ -72,16 +72,32 @@ pub fn route_label(matched: Option<&str>, path: &str, status: u16) -> String {
     }
 }
 
+/// The method as a label: the standard ones by name, anything else (HTTP accepts any token,
+/// of any length, as a method) as `other`, so a client cannot mint series.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Counts and times every request.
 pub async fn track(request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let matched = request.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
     let path = request.uri().path().to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let route = route_label(matched.as_deref(), &path, status);
-    counter!("gad_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
+    counter!("gad_http_requests_total", "method" => method, "route" => route.clone(), "status" => status.to_string())
         .increment(1);
     histogram!("gad_http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());

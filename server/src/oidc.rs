@@ -181,6 +181,7 @@ pub async fn callback(
                 Some("local_account") => "local",
                 Some("inactive") => "inactive",
                 Some("other_subject") => "other_subject",
+                Some("last_admin") => "last_admin",
                 _ => "no_email",
             })
         }
@@ -226,7 +227,9 @@ async fn exchange(config: &OidcConfig, code: String, pending: &Pending) -> Resul
     Ok(Identity {
         issuer: claims.issuer().as_str().to_owned(),
         subject: claims.subject().as_str().to_owned(),
-        email: claims.email().map(|e| e.as_str().to_owned()),
+        // An address the provider says it has not verified names nobody (anyone can register
+        // someone else's there); a provider that does not say is believed.
+        email: claims.email().filter(|_| claims.email_verified() != Some(false)).map(|e| e.as_str().to_owned()),
         given_name: name(claims.given_name()),
         family_name: claims.family_name().and_then(|n| n.get(None)).map(|v| v.as_str().to_owned()),
         role_values,

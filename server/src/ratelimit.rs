@@ -2,10 +2,6 @@
 //! in process otherwise. `/health`, `/ready` and `/metrics` are never limited; REST clients
 //! and login attempts have separate budgets.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
@@ -14,67 +10,12 @@ use axum::response::{IntoResponse, Response};
 
 use gad_core::client::ClientAddr;
 use gad_core::services::users::secret_hash;
-use gad_core::state::{AppState, RedisPool};
+use gad_core::state::AppState;
+
+pub use gad_core::ratelimit::RateLimiter;
 
 use crate::rest::auth::Caller;
 use crate::rest::problem::Problem;
-
-const WINDOW_SECS: u64 = 60;
-
-#[derive(Clone)]
-pub struct RateLimiter {
-    memory: Arc<Mutex<HashMap<String, (u64, u32)>>>,
-    redis: Option<RedisPool>,
-}
-
-impl RateLimiter {
-    pub fn new(redis: Option<RedisPool>) -> Self {
-        Self { memory: Arc::default(), redis }
-    }
-
-    /// Counts one hit for `key`; `Err(seconds)` when over `limit` in the current window.
-    pub async fn hit(&self, key: &str, limit: u32) -> Result<(), u64> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let window = now / WINDOW_SECS;
-        let retry_after = (window + 1) * WINDOW_SECS - now;
-        let count = match &self.redis {
-            Some(pool) => match self.redis_incr(pool, &format!("gad:rl:{key}:{window}")).await {
-                Ok(count) => count,
-                Err(error) => {
-                    // Fail open: an outage of the limiter must not take the API down.
-                    tracing::warn!(%error, "rate limiter unavailable");
-                    return Ok(());
-                }
-            },
-            None => {
-                let mut map = self.memory.lock().unwrap_or_else(|e| e.into_inner());
-                if map.len() > 50_000 {
-                    map.retain(|_, (w, _)| *w == window);
-                }
-                let entry = map.entry(key.to_owned()).or_insert((window, 0));
-                if entry.0 != window {
-                    *entry = (window, 0);
-                }
-                entry.1 += 1;
-                entry.1
-            }
-        };
-        if count > limit { Err(retry_after.max(1)) } else { Ok(()) }
-    }
-
-    async fn redis_incr(&self, pool: &RedisPool, key: &str) -> Result<u32, String> {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        let (count,): (u32,) = redis::pipe()
-            .atomic()
-            .incr(key, 1)
-            .expire(key, WINDOW_SECS as i64 + 1)
-            .ignore()
-            .query_async(&mut *conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(count)
-    }
-}
 
 /// The client address (see `provenance::client_addr`), for anonymous budgets.
 fn client_ip(extensions: &axum::http::Extensions) -> String {

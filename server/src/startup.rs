@@ -195,7 +195,18 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 
 async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
     let password = state.config.admin_password.as_ref().map(|s| s.expose());
-    match users::ensure_admin(state, &state.config.admin_email, password).await.map_err(startup_error)? {
+    let outcome = match users::ensure_admin(state, &state.config.admin_email, password).await {
+        // No active admin, and the first admin's address belongs to an account that is not one
+        // (deactivated, or given another role): GAD still serves everyone else; an operator
+        // makes an admin with `gad create-admin` (every replica refusing to start would leave
+        // nobody able to).
+        Err(gad_core::error::AppError::Conflict(reason)) => {
+            tracing::error!(%reason, "no active admin, and the first admin could not be created: run `gad create-admin`");
+            users::AdminOutcome::Exists
+        }
+        other => other.map_err(startup_error)?,
+    };
+    match outcome {
         users::AdminOutcome::Exists => {}
         users::AdminOutcome::Created => tracing::info!(email = %state.config.admin_email, "first admin created"),
         users::AdminOutcome::CreatedWithGenerated(password) => {

@@ -42,8 +42,16 @@ pub async fn save_task_form(
         ("location_text", &location_text),
         ("notes", &notes),
     ];
-    let form_page =
-        if id.trim().is_empty() { "/tareas/nueva".to_owned() } else { format!("/tareas/{}/editar", id.trim()) };
+    // The task being edited, if any: a number, or no task at all (the form's page is built
+    // from the number, never from the text sent: it becomes a `Location` header).
+    let editing = match id.trim() {
+        "" => None,
+        id => Some(id.parse::<i64>().ok()),
+    };
+    let form_page = match editing {
+        Some(Some(id)) => format!("/tareas/{id}/editar"),
+        _ => "/tareas/nueva".to_owned(),
+    };
     let result = context::serve(async |state, actor| {
         let fields = server::parse(
             state.config.timezone,
@@ -61,12 +69,10 @@ pub async fn save_task_form(
                 notes: &notes,
             },
         )?;
-        match id.trim() {
-            "" => services::tasks::create(state, actor, &meta, fields.into_new()).await,
-            id => {
-                let id: i64 = id.parse().map_err(|_| gad_core::error::AppError::NotFound)?;
-                services::tasks::update(state, actor, &meta, id, fields.into_update()).await
-            }
+        match editing {
+            None => services::tasks::create(state, actor, &meta, fields.into_new()).await,
+            Some(Some(id)) => services::tasks::update(state, actor, &meta, id, fields.into_update()).await,
+            Some(None) => Err(gad_core::error::AppError::NotFound),
         }
     })
     .await;

@@ -667,6 +667,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Su cuenta de GAD está desactivada.", "Your GAD account is deactivated."),
     ("Su cuenta institucional no tiene un rol de GAD asignado.", "Your institutional account has no GAD role."),
     (
+        "Su cuenta institucional ya no tiene el rol de administrador y GAD debe conservar al menos un administrador activo: pida que se designe otro antes de ingresar.",
+        "Your institutional account no longer has the administrator role and GAD must keep at least one active administrator: ask for another to be appointed before signing in.",
+    ),
+    (
         "Su propia verificación en dos pasos se desactiva desde su cuenta, con su contraseña.",
         "Your own two-step verification is turned off from your account, with your password.",
     ),

@@ -82,9 +82,19 @@ enum Flash {
     Sealed { page: String, sealed: String },
 }
 
-/// Keeps `outcome` in the session for the next load of `page` (one only: a newer one replaces it).
+/// Keeps `outcome` in the session for the next load of `page` (one only: a newer one replaces
+/// it), its typed values bounded. A visitor's post opens no session for it: a new record for
+/// every request, holding whatever each one sent, would fill the store; only a session already
+/// stored, or one this request signed in, keeps an outcome.
 pub async fn put_flash(page: &str, outcome: FormOutcome) -> AppResult<()> {
     let session = session().await?;
+    // Asked first: it loads the record, and an id sent for a record the store does not hold
+    // (made up, or expired) is then no id.
+    let signed_in = gad_core::signin::holds_sign_in(&session).await?;
+    if session.id().is_none() && !signed_in {
+        return Ok(());
+    }
+    let outcome = outcome.bounded();
     let page = page.to_owned();
     let flash = match session.id() {
         Some(id) if outcome.carries_secret() => {
@@ -165,7 +175,14 @@ pub async fn serve<T>(call: impl AsyncFnOnce(&AppState, &Actor) -> AppResult<T>)
     let call = Box::pin(async {
         let state = app_state()?;
         let actor = current_actor().await?;
-        call(&state, &actor).await
+        // Over HTTP, the user's writes spend their budget (the bot's chats are paced by Telegram
+        // and queued per chat).
+        let writer = use_context::<Parts>()
+            .and_then(|parts| parts.extensions.get::<gad_core::ratelimit::RateLimiter>().cloned())
+            .map(|limiter| {
+                gad_core::ratelimit::Writer::new(limiter, actor.user_id, state.config.write_rate_limit_per_minute)
+            });
+        gad_core::ratelimit::as_writer(writer, call(&state, &actor)).await
     });
     respond(admission::holding(admission_place(), call).await)
 }

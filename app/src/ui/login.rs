@@ -33,6 +33,9 @@ fn sso_message(code: &str) -> &'static str {
         "local" => tr("Esta cuenta de GAD ingresa con su contraseña, no con la cuenta institucional."),
         "inactive" => tr("Su cuenta de GAD está desactivada."),
         "other_subject" => tr("Este correo pertenece a otra cuenta institucional: consulte con un administrador."),
+        "last_admin" => tr(
+            "Su cuenta institucional ya no tiene el rol de administrador y GAD debe conservar al menos un administrador activo: pida que se designe otro antes de ingresar.",
+        ),
         "no_email" => tr("El proveedor de identidad no informó un correo electrónico."),
         _ => tr("El proveedor de identidad no confirmó su ingreso."),
     }

@@ -36,6 +36,9 @@ pub struct Identity {
     pub role_values: Vec<String>,
 }
 
+/// Why a sign-in that would leave GAD without an active admin is refused.
+pub const LAST_ADMIN: &str = "Su cuenta institucional ya no tiene el rol de administrador y GAD debe conservar al menos un administrador activo: pida que se designe otro antes de ingresar.";
+
 /// Longest text kept from a claim.
 const MAX_CLAIM: usize = 100;
 
@@ -44,7 +47,7 @@ fn clip(text: &str) -> String {
 }
 
 /// The GAD user `identity` signs in as (created on a first sign-in), or why not, in Spanish;
-/// the refusal's field says which (`email`, `role`, `inactive`, `local_account`, `other_subject`).
+/// the refusal's field says which (`email`, `role`, `inactive`, `local_account`, `other_subject`, `last_admin`).
 /// Audited either way; the caller starts the session.
 pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> AppResult<users::Model> {
     let Some(config) = &state.config.oidc else { return Err(AppError::NotFound) };
@@ -96,6 +99,17 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
         Some(user) => {
             let txn = WriteTxn::begin(state).await?;
             let before = user.role;
+            // The provider took the admin role from the last active admin: the sign-in is
+            // refused (the account stays as it was) rather than leave GAD without an admin.
+            if before == Role::Admin
+                && role != Role::Admin
+                && let Err(err) = super::users::ensure_other_admin(&*txn, user.id).await
+            {
+                drop(txn);
+                audit::append_alone(state, None, meta, refuse("last_admin")).await?;
+                tracing::warn!(user_id = user.id, %err, "single sign-on would remove the last admin");
+                return Err(AppError::validation("last_admin", LAST_ADMIN));
+            }
             let mut model: users::ActiveModel = user.into();
             model.role = Set(role);
             model.last_login_at = Set(Some(Utc::now()));

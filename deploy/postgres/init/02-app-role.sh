@@ -10,7 +10,9 @@ if [ ! -f "$file" ]; then
   echo "02-app-role: no $file; no separate app role" >&2
   exit 0
 fi
-psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
-  -v app_password="$(cat "$file")" <<'SQL'
+# psql reads the file itself (a backquoted command of its own), so the password never appears
+# on a command line, where every process of the host could read it.
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<'SQL'
+\set app_password `cat /run/secrets/database_app_password`
 CREATE ROLE gad_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'app_password';
 SQL

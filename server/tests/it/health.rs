@@ -44,6 +44,18 @@ async fn health_and_ready(backend: Backend) {
 }
 on_both_backends!(health_and_ready);
 
+/// No active admin, and the first admin's address taken by a deactivated account (single
+/// sign-on brought the admins in, then the local one was switched off): the server still
+/// starts, so replicas do not crash-loop and someone can sign in to fix it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_first_admin_does_not_stop_startup() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let db = &app.state.db;
+    db.execute_unprepared("UPDATE users SET is_active = false WHERE role = 'admin'").await.unwrap();
+    let built = Application::build(common::config(&app.database_url, &[])).await;
+    assert!(built.is_ok(), "{:#}", built.err().unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_redis_stops_startup() {
     // Port 1 is never a Redis server.

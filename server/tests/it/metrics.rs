@@ -29,12 +29,24 @@ async fn metrics_reflect_requests_and_the_database() {
     }
     http.get(app.url("/api/v1/users/7")).send().await.unwrap();
     http.get(app.url("/no/such/page.php")).send().await.unwrap();
+    // HTTP takes any token as a method: each made-up one must not become a series of its own.
+    for i in 0..3 {
+        let method = reqwest::Method::from_bytes(format!("X{}{i}", "M".repeat(2_000)).as_bytes()).unwrap();
+        http.request(method, app.url("/health")).send().await.unwrap();
+    }
 
     let res = http.get(app.url("/metrics")).send().await.unwrap();
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let body = res.text().await.unwrap();
     assert_eq!(value(&body, r#"gad_http_requests_total{method="GET",route="/health",status="200"}"#), 3.0);
     assert_eq!(value(&body, r#"gad_http_requests_total{method="GET",route="/api/v1/users/{id}",status="401"}"#), 1.0);
+    let other: f64 = body
+        .lines()
+        .filter(|l| l.starts_with(r#"gad_http_requests_total{method="other",route="/health""#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(other, 3.0, "made-up methods counted under one label:\n{body}");
+    assert!(!body.contains("MMMMMMMM"), "a made-up method became a label");
     assert!(body.contains(r#"route="unmatched",status="404""#));
     assert!(body.contains("gad_http_request_duration_seconds_bucket"));
     assert!(body.contains(r#"gad_build_info{version=""#));

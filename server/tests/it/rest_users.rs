@@ -426,18 +426,12 @@ async fn redis_rate_limits_are_shared_by_replicas() {
     assert_eq!(statuses, [200, 200, 200, 200, 429, 429]);
 }
 
-/// Two admins deactivating each other at the same moment take turns on the last-admin guard:
-/// one wins, the other is refused, and an active admin always remains (PostgreSQL; SQLite
-/// writes one at a time).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn admins_removing_each_other_at_once_leave_one() {
+/// The first admin's actor, and the id of a second admin it creates.
+async fn second_admin(app: &TestApp) -> (gad_core::actor::Actor, i64) {
     use contract::domain::{Channel, Role};
-    use gad_core::meta::AuditMeta;
     use gad_core::services::{auth::actor_for_user, users};
-    let app = TestApp::spawn(Backend::Postgres).await;
-    let state = &app.state;
-    let meta = AuditMeta::internal(Channel::Web);
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let state = &app.state;
     let admin = gad_core::entities::users::Entity::find()
         .filter(gad_core::entities::users::Column::Email.eq("admin@gad.local"))
         .one(&state.db)
@@ -455,7 +449,23 @@ async fn admins_removing_each_other_at_once_leave_one() {
         password: Some("clave-segura-2024".into()),
         officer: None,
     };
-    let second_id = users::create(state, &first, &meta, input).await.unwrap().user.id;
+    let meta = gad_core::meta::AuditMeta::internal(Channel::Web);
+    let second = users::create(state, &first, &meta, input).await.unwrap().user.id;
+    (first, second)
+}
+
+/// Two admins deactivating each other at the same moment take turns on the last-admin guard:
+/// one wins, the other is refused, and an active admin always remains (PostgreSQL; SQLite
+/// writes one at a time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admins_removing_each_other_at_once_leave_one() {
+    use contract::domain::Channel;
+    use gad_core::meta::AuditMeta;
+    use gad_core::services::{auth::actor_for_user, users};
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let state = &app.state;
+    let meta = AuditMeta::internal(Channel::Web);
+    let (first, second_id) = second_admin(&app).await;
     let second = actor_for_user(state, second_id, Channel::Web).await.unwrap();
     for round in 0..6 {
         let (a, b) = tokio::join!(
@@ -470,4 +480,45 @@ async fn admins_removing_each_other_at_once_leave_one() {
         let (winner, loser) = if first_won { (&first, &second) } else { (&second, &first) };
         users::set_active(state, winner, &meta, loser.user_id, true).await.unwrap();
     }
+}
+
+/// An admin creates tokens for anyone but another admin: what a token does is recorded as its
+/// owner's doing, so one admin would act in a colleague's name (past their second factor).
+/// Over REST the refusal is a 403 in Spanish, and no token is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_mints_no_token_in_another_admin_s_name() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let state = &app.state;
+    let (_, second) = second_admin(&app).await;
+    let client = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    let res = client
+        .post(app.url(&format!("/api/v1/users/{second}/tokens")))
+        .json(&json!({ "name": "en su nombre", "read_only": true }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(res).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["detail"].as_str().unwrap_or_default().contains("otro administrador"), "{body}");
+    let tokens = gad_core::entities::api_tokens::Entity::find()
+        .filter(gad_core::entities::api_tokens::Column::UserId.eq(second))
+        .count(&state.db)
+        .await
+        .unwrap();
+    assert_eq!(tokens, 0);
+    // An officer's, for an integration, is still the admin's to make.
+    let officer = gad_core::entities::users::Entity::find()
+        .filter(gad_core::entities::users::Column::Email.eq("efectivo1@gad.local"))
+        .one(&state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let res = client
+        .post(app.url(&format!("/api/v1/users/{}/tokens", officer.id)))
+        .json(&json!({ "name": "integración", "read_only": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
 }

@@ -123,6 +123,13 @@ async fn single_sign_on(backend: Backend) {
     let page = TestApp::client().get(app.url(&to)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Este correo pertenece a otra cuenta institucional"), "{page}");
 
+    // An address the provider has not verified names nobody: refused, nobody created.
+    let (to, _) = sign_in(&app, "sin.verificar@gad.local|jefes|sub-x|unverified").await;
+    assert_eq!(to, "/login?sso=no_email");
+    let none =
+        users::Entity::find().filter(users::Column::Email.eq("sin.verificar@gad.local")).one(&app.state.db).await;
+    assert!(none.unwrap().is_none());
+
     // No role claim: refused, nobody created.
     let (to, _) = sign_in(&app, "sin.rol@gad.local|").await;
     assert_eq!(to, "/login?sso=no_role");
@@ -133,6 +140,32 @@ async fn single_sign_on(backend: Backend) {
     assert_eq!(to, "/login?sso=local");
     let admin = app.login("admin@gad.local", ADMIN_PASSWORD).await;
     assert_eq!(me(&app, &admin).await["role"], "admin");
+
+    // The provider taking the admin role from the last active admin is refused (the account
+    // stays as it was): GAD keeps an admin.
+    let (to, browser) = sign_in(&app, "sso.admin@gad.local|admin").await;
+    assert!(!to.contains("sso="), "{to}");
+    assert_eq!(me(&app, &browser).await["role"], "admin");
+    let set_local_admin_active = async |active: bool| {
+        users::Entity::update_many()
+            .col_expr(users::Column::IsActive, sea_orm::sea_query::Expr::value(active))
+            .filter(users::Column::Email.eq("admin@gad.local"))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    };
+    set_local_admin_active(false).await;
+    let (to, _) = sign_in(&app, "sso.admin@gad.local|officer").await;
+    assert_eq!(to, "/login?sso=last_admin");
+    let page = TestApp::client().get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("debe conservar al menos un administrador activo"), "{page}");
+    let row = users::Entity::find().filter(users::Column::Email.eq("sso.admin@gad.local")).one(&app.state.db).await;
+    assert_eq!(row.unwrap().unwrap().role, contract::domain::Role::Admin);
+    // With another admin active again, the provider's word holds.
+    set_local_admin_active(true).await;
+    let (to, browser) = sign_in(&app, "sso.admin@gad.local|officer").await;
+    assert_eq!(to, "/tareas");
+    assert_eq!(me(&app, &browser).await["role"], "officer");
 
     // A forged state, and a replayed callback, are refused.
     let browser = TestApp::client();
@@ -159,7 +192,7 @@ async fn single_sign_on(backend: Backend) {
         .iter()
         .filter_map(|e| e["after"]["reason"].as_str().map(str::to_owned))
         .collect();
-    for reason in ["no_role", "local_account", "other_subject"] {
+    for reason in ["no_role", "local_account", "other_subject", "last_admin"] {
         assert!(reasons.contains(&reason.to_owned()), "{reason}: {reasons:?}");
     }
 }

@@ -262,6 +262,9 @@ pub async fn list(
     limit: Option<u32>,
 ) -> AppResult<Page<UserSummary>> {
     require(actor, Capability::ManageUsers)?;
+    if text.as_deref().is_some_and(|t| t.chars().count() > 254) {
+        return Err(AppError::validation("text", "El texto de búsqueda es demasiado largo."));
+    }
     let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let after: i64 = match cursor.as_deref() {
         None | Some("") => 0,
@@ -346,7 +349,7 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
 /// Refuses changes that would leave the system without an active admin. The active admins'
 /// rows are locked (on PostgreSQL; SQLite writes one at a time): two admins demoting each
 /// other at once take turns, and the second sees the first's change.
-async fn ensure_other_admin(db: &impl ConnectionTrait, except: i64) -> AppResult<()> {
+pub(crate) async fn ensure_other_admin(db: &impl ConnectionTrait, except: i64) -> AppResult<()> {
     use sea_orm::QuerySelect;
     let admins: Vec<i64> = users::Entity::find()
         .select_only()

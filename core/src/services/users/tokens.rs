@@ -17,7 +17,8 @@ pub(super) fn token_info(t: &api_tokens::Model) -> ApiTokenInfo {
     }
 }
 
-/// A personal API token: yours, or anyone's for an admin. The secret is returned once.
+/// A personal API token: yours, or, for an admin, anyone's but another admin's. The secret is
+/// returned once.
 pub async fn create_api_token(
     state: &AppState,
     actor: &Actor,
@@ -46,12 +47,19 @@ pub async fn create_api_token(
     let now = Utc::now();
     let txn = WriteTxn::begin(state).await?;
     // The user's row locked (on PostgreSQL) so that two creations count in turn.
-    users::Entity::find_by_id(user_id)
+    let owner = users::Entity::find_by_id(user_id)
         .filter(users::Column::DeletedAt.is_null())
         .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(&*txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    // What a token does is recorded as its owner's doing: another admin's would let one admin
+    // act in a colleague's name (and past that colleague's second factor).
+    if owner.role == contract::domain::Role::Admin && user_id != actor.user_id {
+        return Err(AppError::Refused(
+            "Cada administrador crea sus propios tokens: no puede crearlos para otro administrador.".into(),
+        ));
+    }
     let live = api_tokens::Entity::find()
         .filter(api_tokens::Column::UserId.eq(user_id))
         .filter(api_tokens::Column::RevokedAt.is_null())

@@ -428,6 +428,92 @@ async fn redis_keeps_no_session_cookie() {
     assert!(!waiting.contains(&token), "the session record held the token readable: {waiting}");
 }
 
+/// A visitor's plain form post opens no session: each one would otherwise be a new record in
+/// the store holding whatever it sent (a few hundred posts filled Redis). A signed-in user's
+/// refused form is kept for its page, its typed values bounded. A task number that is not a
+/// number is a 404, not a panic on the redirect it would have become.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_s_form_post_keeps_nothing() {
+    let redis_url = format!("{}/12", crate::common::redis_url().trim_end_matches('/'));
+    let redis = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("FLUSHDB").query_async(&mut conn).await.unwrap();
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("REDIS_URL", &redis_url)]).await;
+    let long = "x".repeat(200_000);
+    let post = |client: reqwest::Client, form: Vec<(&'static str, String)>| {
+        let url = app.url("/api/fn/save_task_form");
+        async move { client.post(url).header(ACCEPT, "text/html").form(&form).send().await.unwrap() }
+    };
+    for _ in 0..5 {
+        let res = post(TestApp::client(), vec![("title", "t".into()), ("description", long.clone())]).await;
+        assert!(res.status().is_redirection(), "{}", res.status());
+        assert!(res.headers().get(reqwest::header::SET_COOKIE).is_none(), "a session was opened: {:?}", res.headers());
+    }
+    // Nor does a made-up session cookie (an id the store never held).
+    let made_up = format!("{}=AAAAAAAAAAAAAAAAAAAAAA", gad_server::router::SESSION_COOKIE);
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/api/fn/save_task_form"))
+        .header(ACCEPT, "text/html")
+        .header(reqwest::header::COOKIE, made_up)
+        .form(&[("title", "t"), ("description", long.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let cleared =
+        res.headers().get(reqwest::header::SET_COOKIE).is_none_or(|c| c.to_str().unwrap().contains("Max-Age=0"));
+    assert!(cleared, "a session was opened: {:?}", res.headers());
+    for id in ["é", "1\n2", "99999999999999999999"] {
+        let res = post(TestApp::client(), vec![("id", id.into()), ("title", "t".into())]).await;
+        assert!(!res.status().is_server_error(), "{id:?}: {}", res.status());
+    }
+    let panics = TestApp::client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!panics.lines().any(|l| l.starts_with("gad_http_panics_total") && !l.ends_with(" 0")), "{panics}");
+    let keys: Vec<String> = redis::cmd("KEYS").arg("gad:session:*").query_async(&mut conn).await.unwrap();
+    assert!(keys.is_empty(), "visitors' posts stored sessions: {keys:?}");
+
+    // Signed in, a refused form waits for its page with what was typed, cut to its bound.
+    let client = app.login("admin@gad.local", ADMIN_PASSWORD).await;
+    let res = post(client.clone(), vec![("title", String::new()), ("description", long.clone())]).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let keys: Vec<String> = redis::cmd("KEYS").arg("gad:session:*").query_async(&mut conn).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let record: String = redis::cmd("GET").arg(&keys[0]).query_async(&mut conn).await.unwrap();
+    assert!(record.contains(&"x".repeat(contract::flash::KEPT_VALUE_MAX_CHARS)), "the typed text is kept");
+    assert!(record.len() < 3 * contract::flash::KEPT_VALUE_MAX_CHARS, "{} bytes kept", record.len());
+    let html =
+        client.get(app.url("/tareas/nueva")).header(ACCEPT, "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&"x".repeat(contract::flash::KEPT_VALUE_MAX_CHARS)), "the form shows what was typed");
+}
+
+/// A signed-in user's writes through the dashboard have a budget a minute (REST has its own):
+/// a loop of notes stops at it with a 429 in Spanish and writes nothing past it; reads go on,
+/// and another user's budget is their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_writes_have_a_budget() {
+    crate::common::away_from_minute_edge().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, &[("GAD_WRITE_RATE_LIMIT_PER_MINUTE", "5")]).await;
+    let officer = app.login("efectivo1@gad.local", DEMO_PASSWORD).await;
+    for i in 0..5 {
+        let res = app.call(&officer, "create_note", &[("body", &format!("nota {i}"))]).await;
+        assert!(res.status().is_success(), "{}", res.status());
+    }
+    let res = app.call(&officer, "create_note", &[("body", "una de más")]).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Demasiadas acciones seguidas"), "{body}");
+    let list = app.call(&officer, "list_notes", &[]).await;
+    assert!(list.status().is_success(), "{}", list.status());
+    let notes: Value = list.json().await.unwrap();
+    assert_eq!(notes["items"].as_array().unwrap().len(), 5, "{notes}");
+    let supervisor = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    let res = app.call(&supervisor, "create_note", &[("body", "otra persona")]).await;
+    assert!(res.status().is_success(), "{}", res.status());
+}
+
 /// Names that a spreadsheet would run (`=HYPERLINK(…)`) reach the audit CSV as text.
 async fn audit_csv_cells_are_not_formulas(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -547,4 +633,8 @@ async fn unbounded_fields_are_refused() {
     assert_eq!((status, crate::common::problem_fields(&body)), (StatusCode::BAD_REQUEST, vec!["phone".to_owned()]));
     let (status, body) = admin.patch(&format!("/users/{id}"), &json!({ "phone": "+54 (11) 4000-1234" })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = admin.get(&format!("/users?text={}", "a".repeat(300))).await;
+    assert_eq!((status, crate::common::problem_fields(&body)), (StatusCode::BAD_REQUEST, vec!["text".to_owned()]));
+    let (status, _) = admin.get("/users?text=gad.local").await;
+    assert_eq!(status, StatusCode::OK);
 }
