@@ -169,11 +169,24 @@ pub async fn callback(
     };
     match sso::sign_in(&state, &meta, identity).await {
         Ok(user) => {
-            if let Err(error) = gad_core::signin::start_session(&session, &user).await {
-                tracing::error!(%error, "single sign-on: the session could not be started");
-                return back_to_login("unavailable");
+            // The provider's word is one factor: a user with two-factor sign-in gives a code
+            // too, on the same page as after a password.
+            let next = match gad_core::services::twofactor::is_active(&state, user.id).await {
+                Ok(true) => app::server::pending_login::begin(&session, user.id)
+                    .await
+                    .map(|()| contract::twofactor::LOGIN_CODE_PAGE),
+                Ok(false) => {
+                    gad_core::signin::start_session(&session, &user).await.map(|()| contract::auth::home_for(user.role))
+                }
+                Err(error) => Err(error),
+            };
+            match next {
+                Ok(next) => Redirect::to(next).into_response(),
+                Err(error) => {
+                    tracing::error!(%error, "single sign-on: the session could not be started");
+                    back_to_login("unavailable")
+                }
             }
-            Redirect::to(contract::auth::home_for(user.role)).into_response()
         }
         Err(gad_core::error::AppError::Validation(fields)) => {
             back_to_login(match fields.first().map(|f| f.field.as_str()) {

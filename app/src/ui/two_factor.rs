@@ -271,7 +271,9 @@ fn TwoFactorBody(
                     required
                 />
                 <label for="tf-password">{tr("Contraseña actual")}</label>
-                <input id="tf-password" name="password" type="password" autocomplete="current-password" required />
+                // Not `required`: an account that signs in only through single sign-on has no
+                // password (the server asks for it where there is one).
+                <input id="tf-password" name="password" type="password" autocomplete="current-password" />
                 <button type="submit" disabled=move || confirm.pending().get()>{tr("Activar")}</button>
             </ActionForm>
             <ActionForm action=begin attr:class="inline-form">

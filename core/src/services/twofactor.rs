@@ -282,7 +282,13 @@ pub async fn confirm(
     password: &str,
 ) -> AppResult<Vec<String>> {
     let user = active_user(state, actor.user_id).await?;
-    check_password(state, &user, meta, password).await?;
+    match user.password_hash {
+        Some(_) => check_password(state, &user, meta, password).await?,
+        // An account that signs in only through single sign-on has no password: the session
+        // the provider opened and a code of the new secret are the proof.
+        None if user.locked_until.is_some_and(|until| until > Utc::now()) => return Err(AppError::Locked),
+        None => {}
+    }
     if too_long(code) || canonical_totp_code(code).is_none() {
         return Err(AppError::validation("code", "Ingrese el código de 6 dígitos que muestra la aplicación."));
     }

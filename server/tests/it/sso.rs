@@ -117,6 +117,23 @@ async fn single_sign_on(backend: Backend) {
     assert_eq!(to, "/tareas");
     assert_eq!(me(&app, &browser).await["role"], "officer");
 
+    // An account of the provider's has no password: it enrols in two-factor sign-in with a code
+    // alone, and from then on a sign-in through the provider asks for a code too.
+    let (_, browser) = sign_in(&app, "dos.pasos@gad.local|jefes").await;
+    let (mut phone, _) = crate::security::twofactor::enrol(&app, &browser, "").await;
+    let (to, browser) = sign_in(&app, "dos.pasos@gad.local|jefes").await;
+    assert_eq!(to, contract::twofactor::LOGIN_CODE_PAGE);
+    let res = browser.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "nobody until the code");
+    let res = app.call(&browser, "verify_login_code", &[("code", &phone.next_code())]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(me(&app, &browser).await["email"], "dos.pasos@gad.local");
+    // A local account still proves its password to enrol.
+    let local = app.login("supervisor@gad.local", common::DEMO_PASSWORD).await;
+    app.call(&local, "begin_two_factor", &[]).await;
+    let res = app.call(&local, "confirm_two_factor", &[("code", "123456"), ("password", "")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
     // Another of the provider's subjects showing the same email does not get the account.
     let (to, _) = sign_in(&app, "nueva.jefa@gad.local|jefes|otra-persona").await;
     assert_eq!(to, "/login?sso=other_subject");

@@ -4,4 +4,4 @@
 mod edge;
 mod identity;
 mod requests;
-mod twofactor;
+pub(crate) mod twofactor;

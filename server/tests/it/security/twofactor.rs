@@ -32,13 +32,13 @@ fn current_step() -> u64 {
 
 /// A code of `secret` different from every accepted one: the current step, else the next
 /// (both are inside the server's window).
-struct Authenticator {
+pub(crate) struct Authenticator {
     secret: String,
     last_step: u64,
 }
 
 impl Authenticator {
-    fn next_code(&mut self) -> String {
+    pub(crate) fn next_code(&mut self) -> String {
         let step = current_step().max(self.last_step + 1);
         assert!(step <= current_step() + 1, "no fresh step left in the window");
         self.last_step = step;
@@ -61,7 +61,7 @@ async fn json(res: reqwest::Response) -> (StatusCode, serde_json::Value) {
 
 /// Enrols the signed-in `client` (password `password`): returns its authenticator and the
 /// recovery codes.
-async fn enrol(app: &TestApp, client: &reqwest::Client, password: &str) -> (Authenticator, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, client: &reqwest::Client, password: &str) -> (Authenticator, Vec<String>) {
     let (status, enrolment) = json(app.call(client, "begin_two_factor", &[]).await).await;
     assert_eq!(status, StatusCode::OK, "{enrolment}");
     let secret = enrolment["secret"].as_str().unwrap().replace(' ', "");
