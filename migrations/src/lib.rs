@@ -39,6 +39,7 @@ mod m20261206_000020_statistics_covering;
 mod m20261206_000021_quiet_outbox;
 mod m20261206_000022_search_text;
 mod m20261206_000023_lean_updates;
+mod m20261207_000024_backup_digests;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -96,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000021_quiet_outbox::Migration),
             Box::new(m20261206_000022_search_text::Migration),
             Box::new(m20261206_000023_lean_updates::Migration),
+            Box::new(m20261207_000024_backup_digests::Migration),
         ]
     }
 }

@@ -226,7 +226,7 @@ pub async fn backup(config: &Config, db: &DatabaseConnection) -> anyhow::Result<
         .map_err(|e| anyhow::anyhow!("upload to s3://{bucket}/{manifest_key} failed: {}", DisplayErrorContext(e)))?;
 
     let finished_at_unix = chrono::Utc::now().timestamp();
-    gad_core::services::backups::record(db, finished_at_unix, backend.name(), &key, size_bytes)
+    gad_core::services::backups::record(db, finished_at_unix, backend.name(), &key, size_bytes, &sha256)
         .await
         .context("the backup was uploaded but could not be recorded")?;
     Ok(BackupOutcome { bucket, key, size_bytes, finished_at_unix })
@@ -444,7 +444,9 @@ pub async fn prune(config: &Config, keep: Retention, dry_run: bool) -> anyhow::R
 /// Downloads `key` into `dir` and checks it against the SHA-256 it was uploaded with; a
 /// compressed SQLite backup is decompressed. Returns the file to restore and its size in the
 /// bucket. Nothing is touched unless the dump is the one that was uploaded.
-async fn fetch_verified(config: &Config, key: &str, dir: &Path) -> anyhow::Result<(PathBuf, u64)> {
+/// Downloads `key` into `dir`, checks it against the checksum its object carries, and unpacks
+/// it: the file to restore, the size and the SHA-256 of what was downloaded.
+async fn fetch_verified(config: &Config, key: &str, dir: &Path) -> anyhow::Result<(PathBuf, u64, String)> {
     let bucket = bucket(&config.backup)?;
     let client = s3_client(&config.backup)?;
     let backend = Backend::of(config);
@@ -476,9 +478,9 @@ async fn fetch_verified(config: &Config, key: &str, dir: &Path) -> anyhow::Resul
     }
     out.sync_all()?;
     drop(out);
+    let actual = sha256_of(&file)?;
     match expected_sha256 {
         Some(expected) => {
-            let actual = sha256_of(&file)?;
             if actual != expected {
                 bail!(
                     "the backup {key} does not match its checksum (sha256 {actual}, expected {expected}): \
@@ -493,9 +495,9 @@ async fn fetch_verified(config: &Config, key: &str, dir: &Path) -> anyhow::Resul
         let plain = dir.join("download.plain");
         let (source, target) = (file.clone(), plain.clone());
         tokio::task::spawn_blocking(move || gunzip(&source, &target)).await??;
-        return Ok((plain, size));
+        return Ok((plain, size, actual));
     }
-    Ok((file, size))
+    Ok((file, size, actual))
 }
 
 /// Downloads `key` and restores it into `DATABASE_URL`. A database that already holds data
@@ -503,7 +505,7 @@ async fn fetch_verified(config: &Config, key: &str, dir: &Path) -> anyhow::Resul
 pub async fn restore(config: &Config, key: &str, force: bool) -> anyhow::Result<u64> {
     let backend = Backend::of(config);
     let scratch = Scratch::new()?;
-    let (file, size) = fetch_verified(config, key, &scratch.0).await?;
+    let (file, size, _) = fetch_verified(config, key, &scratch.0).await?;
     tracing::info!(size_bytes = size, "restore: downloaded, restoring into the database");
 
     match backend {
@@ -552,9 +554,13 @@ pub struct DrillReport {
 /// recorded as failed). PostgreSQL: the scratch is a database created beside `DATABASE_URL`'s
 /// (its user needs CREATEDB); SQLite: a file in a private temporary directory.
 pub async fn drill(config: &Config, db: &DatabaseConnection, key: Option<String>) -> anyhow::Result<DrillReport> {
+    // The newest backup this database recorded, not the newest name in the bucket: whoever
+    // can write the bucket could put the newest name there.
     let key = match key {
         Some(key) => key,
-        None => latest_key(config).await?,
+        None => gad_core::services::backups::latest_recorded(db, Backend::of(config).name())
+            .await?
+            .context("no backup of this database is recorded: make one with `gad backup`, or name one with --key")?,
     };
     let outcome = drill_key(config, db, &key).await;
     let report = match outcome {
@@ -584,7 +590,18 @@ async fn drill_key(config: &Config, db: &DatabaseConnection, key: &str) -> anyho
     let bytes = object.body.collect().await.context("manifest download interrupted")?.into_bytes();
     let manifest: Manifest = serde_json::from_slice(&bytes).context("the manifest is not readable")?;
     let scratch = Scratch::new()?;
-    let (file, _) = fetch_verified(config, key, &scratch.0).await?;
+    let (file, _, sha256) = fetch_verified(config, key, &scratch.0).await?;
+    // The dump must be the one `gad backup` recorded here: its object's checksum and manifest
+    // are written by whoever writes the bucket, the record only by whoever writes the database.
+    match gad_core::services::backups::recorded_digest(db, key).await? {
+        Some(Some(recorded)) if recorded != sha256 => bail!(
+            "the backup {key} is not the dump recorded when it was made (sha256 {sha256}, recorded {recorded}); \
+             it was replaced in the bucket"
+        ),
+        Some(Some(_)) => {}
+        Some(None) => tracing::warn!(key, "the backup was recorded before digests were kept; not compared"),
+        None => bail!("the backup {key} was not recorded by `gad backup` on this database; not drilled"),
+    }
     let restored = match Backend::of(config) {
         Backend::Sqlite => sqlite_digests(&file).await?,
         Backend::Postgres => {

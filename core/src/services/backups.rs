@@ -4,16 +4,17 @@
 //! backup's manifest carries and a drill compares, and the check that a database is empty
 //! before a restore. Dumping and uploading are the binary's job.
 
-use sea_orm::sea_query::{Alias, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 
-/// Records a backup that reached the bucket.
+/// Records a backup that reached the bucket, with the SHA-256 of the dump as it was made.
 pub async fn record(
     db: &DatabaseConnection,
     finished_at_unix: i64,
     backend: &str,
     object_key: &str,
     size_bytes: u64,
+    sha256: &str,
 ) -> Result<(), DbErr> {
     let insert = Query::insert()
         .into_table(Alias::new("backups"))
@@ -22,11 +23,40 @@ pub async fn record(
             Alias::new("backend"),
             Alias::new("object_key"),
             Alias::new("size_bytes"),
+            Alias::new("sha256"),
         ])
-        .values([finished_at_unix.into(), backend.into(), object_key.into(), (size_bytes as i64).into()])
+        .values([finished_at_unix.into(), backend.into(), object_key.into(), (size_bytes as i64).into(), sha256.into()])
         .map_err(|e| DbErr::Custom(e.to_string()))?
         .to_owned();
     db.execute(&insert).await.map(|_| ())
+}
+
+/// What this database recorded of backup `object_key`: `None` if `gad backup` never recorded
+/// it here, else its SHA-256 (`None` inside for a backup recorded before digests were kept).
+pub async fn recorded_digest(db: &DatabaseConnection, object_key: &str) -> Result<Option<Option<String>>, DbErr> {
+    let select = Query::select()
+        .column(Alias::new("sha256"))
+        .from(Alias::new("backups"))
+        .and_where(Expr::col(Alias::new("object_key")).eq(object_key))
+        .order_by(Alias::new("id"), sea_orm::Order::Desc)
+        .limit(1)
+        .to_owned();
+    let row = db.query_one(&select).await?;
+    row.map(|row| row.try_get::<Option<String>>("", "sha256")).transpose()
+}
+
+/// The newest backup of `backend` this database recorded.
+pub async fn latest_recorded(db: &DatabaseConnection, backend: &str) -> Result<Option<String>, DbErr> {
+    let select = Query::select()
+        .column(Alias::new("object_key"))
+        .from(Alias::new("backups"))
+        .and_where(Expr::col(Alias::new("backend")).eq(backend))
+        .order_by(Alias::new("finished_at_unix"), sea_orm::Order::Desc)
+        .order_by(Alias::new("id"), sea_orm::Order::Desc)
+        .limit(1)
+        .to_owned();
+    let row = db.query_one(&select).await?;
+    row.map(|row| row.try_get::<String>("", "object_key")).transpose()
 }
 
 /// Records a drill (`gad backup drill`), passed or failed; `detail` is cut to 2 000 characters.

@@ -253,8 +253,10 @@ async fn sqlite_backup_lands_in_s3_and_restores() {
 
 /// `gad backup drill` restores the newest backup into a scratch database and finds every
 /// table as the manifest says (recorded, reported by /metrics); a dump replaced by another
-/// one with a matching checksum (a consistent forgery) fails on the tables that differ, a
-/// corrupted one on its checksum; both are recorded as failed drills and leave no scratch.
+/// one with a matching checksum (a consistent forgery) fails on the digest this database
+/// recorded, a manifest replaced on the tables that differ, a corrupted dump on its checksum,
+/// a dump planted under a newer name is never taken for the newest; each failure is recorded
+/// and leaves no scratch.
 async fn drills(backend: Backend) {
     let moto = moto().await;
     let app = TestApp::spawn(backend).await;
@@ -321,21 +323,59 @@ async fn drills(backend: Backend) {
     let (code, out) = gad(&["backup", "drill", "--key", &first], &app.database_url, &moto);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("simulacro FALLIDO"), "{out}");
+    assert!(out.contains("is not the dump recorded when it was made"), "{out}");
+
+    // The right dump beside another backup's manifest: the tables that differ are named.
+    put(original_bytes.to_vec(), original_meta.clone()).await;
+    let manifest = |key: &str| {
+        let (client, key) = (s3(&moto), format!("{key}.manifest.json"));
+        async move { client.get_object().bucket(BUCKET).key(key).send().await.unwrap().body.collect().await.unwrap() }
+    };
+    let (first_manifest, second_manifest) = (manifest(&first).await.into_bytes(), manifest(&second).await.into_bytes());
+    let put_manifest = |bytes: Vec<u8>| {
+        let (client, key) = (s3(&moto), format!("{first}.manifest.json"));
+        async move {
+            let body = aws_sdk_s3::primitives::ByteStream::from(bytes);
+            client.put_object().bucket(BUCKET).key(key).body(body).send().await.unwrap();
+        }
+    };
+    put_manifest(second_manifest.to_vec()).await;
+    let (code, out) = gad(&["backup", "drill", "--key", &first], &app.database_url, &moto);
+    assert_eq!(code, 1, "{out}");
     assert!(out.contains("tasks: ") && out.contains("differs from the manifest"), "{out}");
-    assert!(!out.contains("users: "), "only the changed table is named:\n{out}");
+    assert!(!out.contains("users: "), "only the changed tables are named:\n{out}");
+    put_manifest(first_manifest.to_vec()).await;
 
     // One byte flipped in the original: refused on its checksum.
     let mut corrupt = original_bytes.to_vec();
     let middle = corrupt.len() / 2;
     corrupt[middle] ^= 0xFF;
-    put(corrupt, original_meta).await;
+    put(corrupt, original_meta.clone()).await;
     let (code, out) = gad(&["backup", "drill", "--key", &first], &app.database_url, &moto);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("does not match its checksum"), "{out}");
 
-    // Three drills recorded, the first good; the metric still says when that one was.
-    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM backup_drills").await, 3);
-    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM backup_drills WHERE ok").await, 1);
+    // A dump planted under a newer name, checksum and manifest and all: a drill takes the
+    // newest backup this database recorded, and refuses the planted one by name.
+    let planted = match backend {
+        Backend::Postgres => "gad/gad-postgres-29991231T000000Z.dump",
+        Backend::Sqlite => "gad/gad-sqlite-29991231T000000Z.sqlite.gz",
+    };
+    let client = s3(&moto);
+    let body = aws_sdk_s3::primitives::ByteStream::from(original_bytes.to_vec());
+    client.put_object().bucket(BUCKET).key(planted).body(body).set_metadata(original_meta).send().await.unwrap();
+    let body = aws_sdk_s3::primitives::ByteStream::from(first_manifest.to_vec());
+    client.put_object().bucket(BUCKET).key(format!("{planted}.manifest.json")).body(body).send().await.unwrap();
+    let (code, out) = gad(&["backup", "drill"], &app.database_url, &moto);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&second) && !out.contains(planted), "the recorded newest is drilled:\n{out}");
+    let (code, out) = gad(&["backup", "drill", "--key", planted], &app.database_url, &moto);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("was not recorded by `gad backup` on this database"), "{out}");
+
+    // Six drills recorded, two good; the metric says when the last good one was.
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM backup_drills").await, 6);
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM backup_drills WHERE ok").await, 2);
     if backend == Backend::Postgres {
         let scratch = scalar(&db, "SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'gad_drill_%'").await;
         assert_eq!(scratch, 0, "no scratch database is left behind");
@@ -427,8 +467,8 @@ async fn only_admins_see_backups_and_drills(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let db = &app.state.db;
     let name = if backend == Backend::Postgres { "postgres" } else { "sqlite" };
-    record(db, 1_800_000_000, name, "gad/gad-x-1.dump", 12_345_678).await.unwrap();
-    record(db, 1_800_086_400, name, "gad/gad-x-2.dump", 12_400_000).await.unwrap();
+    record(db, 1_800_000_000, name, "gad/gad-x-1.dump", 12_345_678, "ab").await.unwrap();
+    record(db, 1_800_086_400, name, "gad/gad-x-2.dump", 12_400_000, "cd").await.unwrap();
     record_drill(db, 1_800_000_100, "gad/gad-x-1.dump", true, 24, "").await.unwrap();
     record_drill(db, 1_800_086_500, "gad/gad-x-2.dump", false, 24, "tasks: 3 rows restored, 4 in the manifest")
         .await
