@@ -281,9 +281,17 @@ impl std::ops::Deref for WriteTxn {
 }
 
 impl WriteTxn {
+    /// Begins a write; a dashboard user's write spends their budget first
+    /// ([`crate::ratelimit::spend_write`]).
     pub async fn begin(state: &crate::state::AppState) -> AppResult<Self> {
-        // A dashboard user's write spends their budget before anything is written.
         crate::ratelimit::spend_write().await?;
+        Self::begin_unmetered(state).await
+    }
+
+    /// [`WriteTxn::begin`] without spending the write budget: the sign-in bookkeeping (failed
+    /// guesses, lockouts, last use), which must be written whatever the budget says — a wrong
+    /// password refused as "too many requests" instead of counted would be a free guess.
+    pub async fn begin_unmetered(state: &crate::state::AppState) -> AppResult<Self> {
         let (writer, txn) = match state.db.get_database_backend() {
             sea_orm::DatabaseBackend::Sqlite => {
                 let writer = state.sqlite_writer.clone().lock_owned().await;

@@ -441,9 +441,6 @@ pub async fn prune(config: &Config, keep: Retention, dry_run: bool) -> anyhow::R
     Ok(pruned)
 }
 
-/// Downloads `key` into `dir` and checks it against the SHA-256 it was uploaded with; a
-/// compressed SQLite backup is decompressed. Returns the file to restore and its size in the
-/// bucket. Nothing is touched unless the dump is the one that was uploaded.
 /// Downloads `key` into `dir`, checks it against the checksum its object carries, and unpacks
 /// it: the file to restore, the size and the SHA-256 of what was downloaded.
 async fn fetch_verified(config: &Config, key: &str, dir: &Path) -> anyhow::Result<(PathBuf, u64, String)> {

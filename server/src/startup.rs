@@ -201,7 +201,7 @@ async fn bootstrap(state: &AppState) -> anyhow::Result<()> {
         // makes an admin with `gad create-admin` (every replica refusing to start would leave
         // nobody able to).
         Err(gad_core::error::AppError::Conflict(reason)) => {
-            tracing::error!(%reason, "no active admin, and the first admin could not be created: run `gad create-admin`");
+            tracing::error!(%reason, "the first admin could not be created (if no admin is active, run `gad create-admin`)");
             users::AdminOutcome::Exists
         }
         other => other.map_err(startup_error)?,

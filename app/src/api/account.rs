@@ -30,8 +30,9 @@ pub async fn change_password(
             let state = context::app_state()?;
             let actor = context::current_actor_for_password_change().await?;
             let id = actor.user_id;
-            let set = services::users::set_password(&state, &actor, &meta, id, Some(current_password), Some(password))
-                .await?;
+            let change =
+                services::users::set_password(&state, &actor, &meta, id, Some(current_password), Some(password));
+            let set = context::as_writer(&state, &actor, change).await?;
             if let Some(epoch) = set.own_epoch {
                 context::restamp_current_session(epoch).await?;
             }

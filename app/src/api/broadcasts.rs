@@ -50,7 +50,12 @@ pub async fn add_telegram_group(name: String, chat_id: String) -> Result<Telegra
             })?;
             let state = context::app_state()?;
             let actor = context::current_actor().await?;
-            services::broadcasts::create_group(&state, &actor, &meta, name, chat_id, None).await
+            context::as_writer(
+                &state,
+                &actor,
+                services::broadcasts::create_group(&state, &actor, &meta, name, chat_id, None),
+            )
+            .await
         }
         .await,
     );

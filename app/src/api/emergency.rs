@@ -73,7 +73,8 @@ pub async fn report_emergency(
             let state = context::app_state()?;
             let actor = context::current_actor().await?;
             let assign = officer.map_or(EmergencyAssign::Nearest(1), |id| EmergencyAssign::Officers(vec![id]));
-            services::emergency::raise(&state, &actor, &meta, lat_v, lon_v, description, assign).await
+            let raise = services::emergency::raise(&state, &actor, &meta, lat_v, lon_v, description, assign);
+            context::as_writer(&state, &actor, raise).await
         }
         .await,
     );

@@ -72,7 +72,7 @@ pub async fn begin_two_factor() -> Result<Enrolment, ApiError> {
     let result = context::respond(
         async {
             let (state, actor) = account().await?;
-            services::twofactor::begin(&state, &actor, &meta).await
+            context::as_writer(&state, &actor, services::twofactor::begin(&state, &actor, &meta)).await
         }
         .await,
     );
@@ -91,7 +91,10 @@ pub async fn confirm_two_factor(code: String, password: String) -> Result<Vec<St
     let result = context::respond(
         async {
             let (state, actor) = account().await?;
-            services::twofactor::confirm(&state, &actor, &meta, &code, &password).await
+            let session = context::session().await?;
+            let signed_in_at = gad_core::signin::signed_in(&state, &session).await?.map(|record| record.since);
+            let confirm = services::twofactor::confirm(&state, &actor, &meta, &code, &password, signed_in_at);
+            context::as_writer(&state, &actor, confirm).await
         }
         .await,
     );
@@ -112,7 +115,8 @@ pub async fn regenerate_recovery_codes(
     let result = context::respond(
         async {
             let (state, actor) = account().await?;
-            services::twofactor::regenerate_recovery_codes(&state, &actor, &meta, &password, &code).await
+            let regenerate = services::twofactor::regenerate_recovery_codes(&state, &actor, &meta, &password, &code);
+            context::as_writer(&state, &actor, regenerate).await
         }
         .await,
     );
@@ -133,7 +137,8 @@ pub async fn disable_two_factor(
     let result = context::respond(
         async {
             let (state, actor) = account().await?;
-            services::twofactor::disable(&state, &actor, &meta, &password, &code).await
+            context::as_writer(&state, &actor, services::twofactor::disable(&state, &actor, &meta, &password, &code))
+                .await
         }
         .await,
     );

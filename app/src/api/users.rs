@@ -63,7 +63,8 @@ pub async fn reset_password(
             let state = context::app_state()?;
             let actor = context::current_actor_for_password_change().await?;
             let meta = context::request_meta();
-            let set = services::users::set_password(&state, &actor, &meta, id, current_password, password).await?;
+            let change = services::users::set_password(&state, &actor, &meta, id, current_password, password);
+            let set = context::as_writer(&state, &actor, change).await?;
             if let Some(epoch) = set.own_epoch {
                 context::restamp_current_session(epoch).await?;
             }

@@ -68,6 +68,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Borrar", "Delete"),
     ("Buscar", "Search"),
     ("Buscar usuarios", "Search users"),
+    (
+        "Cada administrador crea sus propios tokens: no puede crearlos para otro administrador.",
+        "Each administrator creates their own tokens: you cannot create them for another administrator.",
+    ),
     ("Cadena íntegra: {} registros verificados.", "Chain intact: {} records verified."),
     ("Cambiar contraseña", "Change password"),
     ("Cambiar el idioma", "Change the language"),
@@ -155,6 +159,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Debe iniciar sesión.", "You must sign in."),
     ("Debe quedar al menos un administrador activo.", "At least one active administrator must remain."),
     ("Delegado", "Supervisor"),
+    (
+        "Demasiadas acciones seguidas: espere un momento y vuelva a intentar.",
+        "Too many actions in a row: wait a moment and try again.",
+    ),
     (
         "Demasiados intentos de ingreso. Espere un minuto y vuelva a intentar.",
         "Too many sign-in attempts. Wait a minute and try again.",
@@ -770,6 +778,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("Volver a ingresar", "Sign in again"),
     ("Volver a las tareas", "Back to the tasks"),
     ("Volver al inicio", "Back to the start"),
+    (
+        "Vuelva a ingresar con la cuenta institucional y active la verificación en los 10 minutos siguientes.",
+        "Sign in again with your institutional account and turn verification on within the next 10 minutes.",
+    ),
     (
         "Ya existe un registro con esos datos (código, correo o DNI repetido).",
         "A record with that data already exists (repeated code, email or ID number).",

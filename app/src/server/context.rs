@@ -175,16 +175,21 @@ pub async fn serve<T>(call: impl AsyncFnOnce(&AppState, &Actor) -> AppResult<T>)
     let call = Box::pin(async {
         let state = app_state()?;
         let actor = current_actor().await?;
-        // Over HTTP, the user's writes spend their budget (the bot's chats are paced by Telegram
-        // and queued per chat).
-        let writer = use_context::<Parts>()
-            .and_then(|parts| parts.extensions.get::<gad_core::ratelimit::RateLimiter>().cloned())
-            .map(|limiter| {
-                gad_core::ratelimit::Writer::new(limiter, actor.user_id, state.config.write_rate_limit_per_minute)
-            });
-        gad_core::ratelimit::as_writer(writer, call(&state, &actor)).await
+        as_writer(&state, &actor, call(&state, &actor)).await
     });
     respond(admission::holding(admission_place(), call).await)
+}
+
+/// Runs `call` with every write it makes spending `actor`'s write budget, over HTTP (the bot's
+/// chats are paced by Telegram and queued per chat): what [`serve`] does for its calls, for the
+/// server functions that resolve their actor themselves.
+pub async fn as_writer<T>(state: &AppState, actor: &Actor, call: impl Future<Output = T>) -> T {
+    let writer = use_context::<Parts>()
+        .and_then(|parts| parts.extensions.get::<gad_core::ratelimit::RateLimiter>().cloned())
+        .map(|limiter| {
+            gad_core::ratelimit::Writer::new(limiter, actor.user_id, state.config.write_rate_limit_per_minute)
+        });
+    gad_core::ratelimit::as_writer(writer, call).await
 }
 
 /// The admission place of the read being served ([`gad_core::admission`]): a page's resources
@@ -197,6 +202,12 @@ fn admission_place() -> Option<admission::Place> {
 /// an HTTP request, the response status follows its code (401, 403, 409, …).
 pub fn respond<T>(result: AppResult<T>) -> Result<T, ApiError> {
     result.map_err(|err| {
+        if let (AppError::RateLimited { retry_after }, Some(response)) =
+            (&err, use_context::<leptos_axum::ResponseOptions>())
+            && let Ok(value) = axum::http::HeaderValue::from_str(&retry_after.max(&1).to_string())
+        {
+            response.insert_header(axum::http::header::RETRY_AFTER, value);
+        }
         let api = ApiError::from(err);
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(

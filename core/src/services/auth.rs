@@ -144,7 +144,7 @@ pub(crate) async fn complete_login(
     active.last_login_at = Set(Some(now));
     active.updated_at = Set(now);
     // One transaction with its audit row (and, on SQLite, serialised with other writers).
-    let txn = WriteTxn::begin(state).await?;
+    let txn = WriteTxn::begin_unmetered(state).await?;
     let user = active.update(&*txn).await?;
     let mut entry = AuditEntry::new("auth.login", "user", user.id);
     if let Some(method) = second_factor {
@@ -168,7 +168,7 @@ pub(crate) async fn count_failure(
     reason: &str,
 ) -> AppResult<()> {
     let now = Utc::now();
-    let txn = WriteTxn::begin(state).await?;
+    let txn = WriteTxn::begin_unmetered(state).await?;
     users::Entity::update_many()
         .col_expr(users::Column::FailedLoginCount, Expr::col(users::Column::FailedLoginCount).add(1))
         .filter(users::Column::Id.eq(user.id))
@@ -239,7 +239,7 @@ pub(crate) async fn reserve_attempt(
          WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4) \
          RETURNING failed_login_count"
     );
-    let txn = WriteTxn::begin(state).await?;
+    let txn = WriteTxn::begin_unmetered(state).await?;
     let statement = Statement::from_sql_and_values(
         txn.get_database_backend(),
         sql,
@@ -261,7 +261,7 @@ async fn release_attempt(state: &AppState, user_id: i64, locked: bool) -> AppRes
         update = update.col_expr(users::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None));
     }
     // Serialised with the other writers on SQLite (see `reserve_attempt`).
-    let txn = WriteTxn::begin(state).await?;
+    let txn = WriteTxn::begin_unmetered(state).await?;
     update.exec(&*txn).await?;
     txn.commit().await
 }
@@ -408,7 +408,7 @@ pub async fn actor_for_token(state: &AppState, token: &str) -> AppResult<Actor> 
 async fn touch_token(state: &AppState, id: i64, now: chrono::DateTime<Utc>) -> AppResult<()> {
     use crate::entities::api_tokens;
     // Serialised with the other writers on SQLite (see `reserve_attempt`).
-    let txn = WriteTxn::begin(state).await?;
+    let txn = WriteTxn::begin_unmetered(state).await?;
     api_tokens::Entity::update_many()
         .col_expr(api_tokens::Column::LastUsedAt, Expr::value(Some(now)))
         .filter(api_tokens::Column::Id.eq(id))

@@ -271,22 +271,35 @@ fn too_long(code: &str) -> bool {
     code.len() > MAX_CODE_INPUT
 }
 
+/// How recent a sign-in through the provider must be for an account without a password to
+/// confirm its enrolment.
+pub const FRESH_SIGN_IN_SECONDS: i64 = 10 * 60;
+
 /// Activates the enrolment under way: `code` must come from the new secret (it proves the
 /// app has it) and `password` must be the account's (adding a factor is an account change).
-/// Returns the recovery codes, shown once.
+/// An account without a password (made by single sign-on) proves it with a sign-in of the
+/// last [`FRESH_SIGN_IN_SECONDS`] instead (`signed_in_at`, Unix seconds): a stolen older
+/// session cannot enrol its own phone and lock the owner out. Returns the recovery codes,
+/// shown once.
 pub async fn confirm(
     state: &AppState,
     actor: &Actor,
     meta: &AuditMeta,
     code: &str,
     password: &str,
+    signed_in_at: Option<i64>,
 ) -> AppResult<Vec<String>> {
     let user = active_user(state, actor.user_id).await?;
+    let fresh = signed_in_at.is_some_and(|at| Utc::now().timestamp() - at <= FRESH_SIGN_IN_SECONDS);
     match user.password_hash {
         Some(_) => check_password(state, &user, meta, password).await?,
-        // An account that signs in only through single sign-on has no password: the session
-        // the provider opened and a code of the new secret are the proof.
         None if user.locked_until.is_some_and(|until| until > Utc::now()) => return Err(AppError::Locked),
+        None if !fresh => {
+            return Err(AppError::Refused(
+                "Vuelva a ingresar con la cuenta institucional y active la verificación en los 10 minutos siguientes."
+                    .into(),
+            ));
+        }
         None => {}
     }
     if too_long(code) || canonical_totp_code(code).is_none() {

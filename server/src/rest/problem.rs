@@ -76,7 +76,11 @@ impl From<ApiError> for Problem {
 
 impl From<AppError> for Problem {
     fn from(err: AppError) -> Self {
-        ApiError::from(err).into()
+        let retry_after = match err {
+            AppError::RateLimited { retry_after } => Some(retry_after),
+            _ => None,
+        };
+        Self { retry_after, ..ApiError::from(err).into() }
     }
 }
 

@@ -521,4 +521,15 @@ async fn an_admin_mints_no_token_in_another_admin_s_name() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
+    let token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let me = |token: String| {
+        let url = app.url("/api/v1/me");
+        async move { reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().status() }
+    };
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    // Promoted to admin, that user's tokens end: the admin's would otherwise act as a new admin.
+    let res =
+        client.patch(app.url(&format!("/api/v1/users/{}", officer.id))).json(&json!({ "role": "admin" })).send().await;
+    assert_eq!(res.unwrap().status(), StatusCode::OK);
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
 }

@@ -133,6 +133,26 @@ async fn single_sign_on(backend: Backend) {
     app.call(&local, "begin_two_factor", &[]).await;
     let res = app.call(&local, "confirm_two_factor", &[("code", "123456"), ("password", "")]).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["fields"][0]["field"], "password", "{body}");
+    // Without a password, only a recent sign-in through the provider enrols: a stolen older
+    // session cannot put its own phone on the account and lock the owner out.
+    {
+        use gad_core::services::twofactor;
+        let (_, _) = sign_in(&app, "tres.pasos@gad.local|jefes").await;
+        let row =
+            users::Entity::find().filter(users::Column::Email.eq("tres.pasos@gad.local")).one(&app.state.db).await;
+        let actor = twofactor::account_actor(&app.state, row.unwrap().unwrap().id).await.unwrap();
+        let meta = gad_core::meta::AuditMeta::internal(contract::domain::Channel::Web);
+        let enrolment = twofactor::begin(&app.state, &actor, &meta).await.unwrap();
+        let mut phone = crate::security::twofactor::Authenticator::new(&enrolment.secret);
+        let stale = chrono::Utc::now().timestamp() - twofactor::FRESH_SIGN_IN_SECONDS - 60;
+        for signed_in_at in [Some(stale), None] {
+            let refused = twofactor::confirm(&app.state, &actor, &meta, &phone.next_code(), "", signed_in_at).await;
+            assert!(matches!(refused, Err(gad_core::error::AppError::Refused(_))), "{refused:?}");
+        }
+        assert!(!twofactor::is_active(&app.state, actor.user_id).await.unwrap());
+    }
 
     // Another of the provider's subjects showing the same email does not get the account.
     let (to, _) = sign_in(&app, "nueva.jefa@gad.local|jefes|otra-persona").await;

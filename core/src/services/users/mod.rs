@@ -389,6 +389,17 @@ pub async fn update(
     if user.role == Role::Admin && role != Role::Admin {
         ensure_other_admin(&*txn, id).await?;
     }
+    // A promotion to admin ends the user's API tokens: one made for them by an admin while
+    // they were not one would otherwise act as the new admin (see `tokens::create_api_token`).
+    if user.role != Role::Admin && role == Role::Admin {
+        use sea_orm::sea_query::Expr;
+        api_tokens::Entity::update_many()
+            .col_expr(api_tokens::Column::RevokedAt, Expr::value(Some(Utc::now())))
+            .filter(api_tokens::Column::UserId.eq(id))
+            .filter(api_tokens::Column::RevokedAt.is_null())
+            .exec(&*txn)
+            .await?;
+    }
     let mut active: users::ActiveModel = user.into();
     active.dni = Set(dni);
     active.first_name = Set(first);

@@ -503,8 +503,24 @@ async fn dashboard_writes_have_a_budget() {
     }
     let res = app.call(&officer, "create_note", &[("body", "una de más")]).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()[reqwest::header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
     let body = res.text().await.unwrap();
     assert!(body.contains("Demasiadas acciones seguidas"), "{body}");
+    // Every write door of the dashboard spends it, those that find their user themselves too…
+    let res = app.call(&officer, "begin_two_factor", &[]).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // …but a wrong password is still a counted failure, never a free guess.
+    let res = app.call(&officer, "confirm_two_factor", &[("code", "123456"), ("password", "no-es-esta")]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let failures = gad_core::entities::users::Entity::find()
+        .filter(gad_core::entities::users::Column::Email.eq("efectivo1@gad.local"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .failed_login_count;
+    assert_eq!(failures, 1);
     let list = app.call(&officer, "list_notes", &[]).await;
     assert!(list.status().is_success(), "{}", list.status());
     let notes: Value = list.json().await.unwrap();

@@ -38,6 +38,11 @@ pub(crate) struct Authenticator {
 }
 
 impl Authenticator {
+    /// The app on a phone that scanned `secret`.
+    pub(crate) fn new(secret: &str) -> Self {
+        Self { secret: secret.replace(' ', ""), last_step: 0 }
+    }
+
     pub(crate) fn next_code(&mut self) -> String {
         let step = current_step().max(self.last_step + 1);
         assert!(step <= current_step() + 1, "no fresh step left in the window");
