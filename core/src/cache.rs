@@ -127,19 +127,33 @@ impl<K: Eq + Hash + Clone, V: Clone> ViewCache<K, V> {
                 let _ = self.wait(Box::pin(cell.get_or_try_init(|| async { Err(()) }))).await;
                 if !cell.initialized() {
                     // It failed or was given up: nobody computes it any more.
-                    let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-                    if entries.get(&key).is_some_and(|e| Arc::ptr_eq(&e.value, &cell)) {
-                        entries.remove(&key);
-                    }
+                    self.forget(&key, &cell);
                 }
                 continue;
             }
-            if mine || cell.initialized() {
+            if mine {
+                let value = cell.get_or_try_init(compute).await.cloned();
+                if value.is_err() {
+                    // A refused or failed computation leaves nothing behind: its key (a
+                    // filter, a search text) would otherwise stay until the time-to-live.
+                    self.forget(&key, &cell);
+                }
+                return value;
+            }
+            if cell.initialized() {
                 return cell.get_or_try_init(compute).await.cloned();
             }
             // Another caller computes it: wait for its value (or for the turn, if it gives up).
             // Boxed: the computation is large and its caller's future need not hold it twice.
             return self.wait(Box::pin(cell.get_or_try_init(compute))).await.cloned();
+        }
+    }
+
+    /// Removes `key`'s entry if it is still `cell`.
+    fn forget(&self, key: &K, cell: &Arc<OnceCell<V>>) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.get(key).is_some_and(|e| Arc::ptr_eq(&e.value, cell)) {
+            entries.remove(key);
         }
     }
 
@@ -304,6 +318,21 @@ mod tests {
         bus.invalidate();
         assert_eq!(cache.get_or_compute(&bus, 1, compute).await.ok(), Some(2), "a change makes it stale");
         assert_eq!(cache.get_or_compute(&bus, 2, compute).await.ok(), Some(3), "keys are separate");
+    }
+
+    #[tokio::test]
+    async fn a_failed_computation_leaves_no_entry() {
+        let bus = EventBus::default();
+        let cache: ViewCache<String, u32> = ViewCache::new(Duration::from_secs(60));
+        for i in 0..100 {
+            let refused = cache.get_or_compute(&bus, format!("{i}{}", "x".repeat(10_000)), || async {
+                Err(crate::error::AppError::validation("text", "El texto de búsqueda es demasiado largo."))
+            });
+            assert!(refused.await.is_err());
+        }
+        assert_eq!(cache.len(), 0, "refused keys are not kept");
+        assert_eq!(cache.get_or_compute(&bus, "a".into(), || async { Ok(7) }).await.ok(), Some(7));
+        assert_eq!(cache.len(), 1);
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::Request;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -184,8 +184,7 @@ pub async fn idempotent(request: Request, next: Next) -> Response {
         return next.run(request).await;
     };
     // Keys are per caller: the same key from someone else is another request.
-    let authorization = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let caller = crate::ratelimit::budget_key(caller, authorization);
+    let caller = crate::ratelimit::budget_key(caller);
     let key = format!("gad:idem:{}", secret_hash(&format!("{caller}|{}|{raw_key}", request.uri().path())));
 
     let (parts, body) = request.into_parts();

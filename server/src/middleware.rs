@@ -17,6 +17,29 @@ use gad_core::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// Longest request id taken from a client or proxy (a UUID is 36).
+const REQUEST_ID_MAX: usize = 128;
+
+/// A request id a client sent is kept (a proxy's ties its lines to ours) only when it looks
+/// like one: at most [`REQUEST_ID_MAX`] letters, digits and `-_.:`; anything else is dropped
+/// and the request gets a fresh one, so a client cannot write what it likes into every log
+/// line of its request.
+pub async fn sanitize_request_id(mut request: Request, next: Next) -> Response<Body> {
+    let plausible = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= REQUEST_ID_MAX
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    };
+    let headers = request.headers_mut();
+    if headers.get_all(REQUEST_ID_HEADER).iter().count() > 1
+        || headers.get(REQUEST_ID_HEADER).is_some_and(|value| !plausible(value))
+    {
+        headers.remove(REQUEST_ID_HEADER);
+    }
+    next.run(request).await
+}
+
 /// The span every request runs in; the request id ties its log lines together. `route` is
 /// the matched route pattern (`/api/v1/tasks/{id}`; `unmatched` for the fallback), never the
 /// raw path's secrets; `user_id` is filled in by the service layer once it knows the actor.

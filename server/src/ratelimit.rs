@@ -4,7 +4,6 @@
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::Method;
-use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -14,7 +13,7 @@ use gad_core::state::AppState;
 
 pub use gad_core::ratelimit::RateLimiter;
 
-use crate::rest::auth::Caller;
+use crate::rest::auth::{Caller, Credential};
 use crate::rest::problem::Problem;
 
 /// The client address (see `provenance::client_addr`), for anonymous budgets.
@@ -23,10 +22,12 @@ fn client_ip(extensions: &axum::http::Extensions) -> String {
 }
 
 /// Whose budget an authenticated REST request spends: the token's, else the signed-in user's.
-pub fn budget_key(caller: &Caller, authorization: Option<&str>) -> String {
-    match authorization {
-        Some(auth) => format!("api:t:{}", &secret_hash(auth)[..16]),
-        None => format!("api:u:{}", caller.actor.user_id),
+/// Named by the credential as resolved, never by the header's spelling (`Bearer  x` with
+/// another space is the same token, and must not be a fresh budget).
+pub fn budget_key(caller: &Caller) -> String {
+    match &caller.credential {
+        Credential::Token(token) => format!("api:t:{}", &secret_hash(token)[..16]),
+        Credential::Session(_) => format!("api:u:{}", caller.actor.user_id),
     }
 }
 
@@ -37,8 +38,7 @@ pub async fn limit_api(State(state): State<AppState>, request: Request, next: Ne
     let (mut parts, body) = request.into_parts();
     let key = match Caller::from_request_parts(&mut parts, &state).await {
         Ok(caller) => {
-            let authorization = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-            let key = budget_key(&caller, authorization);
+            let key = budget_key(&caller);
             parts.extensions.insert(caller);
             key
         }

@@ -113,6 +113,7 @@ pub fn build(state: AppState, leptos_options: LeptosOptions) -> Router {
                     std::sync::Arc::new(security_headers::SecurityHeaders::new(&state.config)),
                     security_headers::secure,
                 ))
+                .layer(axum::middleware::from_fn(middleware::sanitize_request_id))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(
                     TraceLayer::new_for_http()

@@ -72,6 +72,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
         "Cada administrador crea sus propios tokens: no puede crearlos para otro administrador.",
         "Each administrator creates their own tokens: you cannot create them for another administrator.",
     ),
+    (
+        "Cada administrador vincula su propia cuenta de Telegram: no puede hacerlo por otro administrador.",
+        "Each administrator links their own Telegram account: you cannot do it for another administrator.",
+    ),
     ("Cadena íntegra: {} registros verificados.", "Chain intact: {} records verified."),
     ("Cambiar contraseña", "Change password"),
     ("Cambiar el idioma", "Change the language"),
@@ -163,6 +167,7 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
         "Demasiadas acciones seguidas: espere un momento y vuelva a intentar.",
         "Too many actions in a row: wait a moment and try again.",
     ),
+    ("Demasiados estados en el filtro.", "Too many statuses in the filter."),
     (
         "Demasiados intentos de ingreso. Espere un minuto y vuelva a intentar.",
         "Too many sign-in attempts. Wait a minute and try again.",
@@ -509,6 +514,10 @@ pub(crate) static TABLE: &[(&str, &str)] = &[
     ("No hay solicitudes pendientes.", "No pending requests."),
     ("No hay tareas para mostrar.", "No tasks to show."),
     ("No hay una configuración en curso: comience de nuevo.", "No set-up is under way: start again."),
+    (
+        "No puede cambiar la cuenta vinculada a su propio perfil de efectivo: debe hacerlo otro responsable.",
+        "You cannot change the account linked to your own officer profile: someone else must do it.",
+    ),
     ("No puede desactivar su propia cuenta.", "You cannot deactivate your own account."),
     ("No puede eliminar su propia cuenta.", "You cannot delete your own account."),
     ("No se pudo completar la acción.", "The action could not be completed."),

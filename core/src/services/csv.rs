@@ -65,8 +65,9 @@ impl CsvStream {
 pub enum Cell<'a> {
     /// Text the system wrote (labels, numbers, dates): written as is.
     Plain(&'a str),
-    /// Text a person wrote (names, titles, places, notes): a leading `=`, `+`, `-`, `@`, tab
-    /// or carriage return gets a `'`, so a spreadsheet shows it instead of running it.
+    /// Text a person wrote (names, titles, places, notes): a `=`, `+`, `-`, `@`, tab or
+    /// carriage return at its start, or right after a `;`, tab or line break inside it, gets a
+    /// `'`, so a spreadsheet shows it instead of running it.
     Text(&'a str),
 }
 
@@ -112,13 +113,30 @@ impl Sheet {
     }
 }
 
-/// `value` as a spreadsheet shows it rather than runs it.
+/// Characters a spreadsheet takes as the start of a formula.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// Where a spreadsheet may start a new cell inside our quoted one: a program that splits rows
+/// on `;` or tabs (Excel in Spanish locales does, on `;`) ignores our quotes, which are not at
+/// the start of its cell, and a line break starts a row.
+const CELL_BREAK: [char; 4] = [';', '\t', '\r', '\n'];
+
+/// `value` as a spreadsheet shows it rather than runs it: a `'` before every formula start at
+/// the beginning of the text or right after a [`CELL_BREAK`].
 fn guard(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{value}"))
-    } else {
-        std::borrow::Cow::Borrowed(value)
+    let risky = |at: usize| value[at..].starts_with(FORMULA_START);
+    let breaks = value.match_indices(CELL_BREAK).map(|(at, brk)| at + brk.len());
+    if !risky(0) && !breaks.clone().any(risky) {
+        return std::borrow::Cow::Borrowed(value);
     }
+    let mut guarded = String::with_capacity(value.len() + 4);
+    let mut from = 0;
+    for at in std::iter::once(0).chain(breaks).filter(|&at| risky(at)) {
+        guarded.push_str(&value[from..at]);
+        guarded.push('\'');
+        from = at;
+    }
+    guarded.push_str(&value[from..]);
+    std::borrow::Cow::Owned(guarded)
 }
 
 #[cfg(test)]
@@ -133,6 +151,20 @@ mod tests {
         let text = String::from_utf8(sheet.take().unwrap()).unwrap();
         assert_eq!(text, "-3,'=1+1,\"a, \"\"b\"\"\nc\",'@x\r\n");
         assert!(sheet.take().unwrap().is_empty(), "taken once");
+    }
+
+    #[test]
+    fn a_formula_after_a_semicolon_tab_or_line_break_is_guarded_too() {
+        // Read by a program that splits on `;` (Excel in Spanish), our quotes do not hold.
+        assert_eq!(guard("Ronda;=HIPERVINCULO(1);"), "Ronda;'=HIPERVINCULO(1);");
+        assert_eq!(guard("a\t+1\n-2\r\n@3;;=4"), "a\t'+1\n'-2\r\n'@3;;'=4");
+        assert_eq!(guard("=1;=2"), "'=1;'=2");
+        assert_eq!(guard("Calle 5, -34.6; Norte"), "Calle 5, -34.6; Norte", "only right after a break");
+        assert!(matches!(guard("Ronda; norte"), std::borrow::Cow::Borrowed(_)));
+        let mut sheet = Sheet::new();
+        sheet.row([Cell::Plain("COD"), Cell::Text("x;=cmd|' /C calc'!A0;")]);
+        let text = String::from_utf8(sheet.take().unwrap()).unwrap();
+        assert!(text.split([';', ',', '\n']).all(|cell| !cell.trim_start_matches('"').starts_with('=')), "{text}");
     }
 
     #[tokio::test]

@@ -63,6 +63,9 @@ pub async fn raise(
         EmergencyAssign::Officers(ids) if ids.is_empty() => {
             errors.add("assign", "Seleccione al menos un efectivo.");
         }
+        EmergencyAssign::Officers(ids) if ids.len() > MAX_NEAREST as usize => {
+            errors.add("assign", "Se pueden despachar entre 1 y 20 efectivos.");
+        }
         _ => {}
     }
     errors.finish()?;

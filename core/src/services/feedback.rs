@@ -294,6 +294,9 @@ fn midnight(tz: chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
 /// The digest of the week starting `week_start` (a Monday), for supervisors and admins.
 pub async fn digest(state: &AppState, actor: &Actor, week_start: NaiveDate) -> AppResult<FeedbackDigest> {
     require(actor, Capability::ReviewFeedback)?;
+    if !crate::services::day_in_range(week_start) {
+        return Err(AppError::validation("week", crate::services::DAY_OUT_OF_RANGE));
+    }
     digest_for(state, week_start).await
 }
 

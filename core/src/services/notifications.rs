@@ -72,7 +72,11 @@ pub async fn escalation_chats(state: &AppState, task_id: i64, level: u8) -> AppR
         1 => {
             let supervisor = tasks::Entity::find_by_id(task_id).one(&state.db).await?.and_then(|t| t.supervisor_id);
             let Some(supervisor) = supervisor else { return Ok(Vec::new()) };
-            query.filter(users::Column::Id.eq(supervisor))
+            // Only while they still supervise: a supervisor made an officer since sees no
+            // such task anywhere, and the bot must not tell them either.
+            query
+                .filter(users::Column::Id.eq(supervisor))
+                .filter(users::Column::Role.is_in([Role::Supervisor, Role::Admin]))
         }
         2 => query.filter(users::Column::Role.eq(Role::Supervisor)),
         _ => query.filter(users::Column::Role.eq(Role::Admin)),

@@ -386,6 +386,15 @@ pub async fn update(
     if input.code != before.code {
         ensure_code_free(&*txn, &input.code, Some(officer_id)).await?;
     }
+    if input.user_id != before.user_id
+        && (before.user_id == Some(actor.user_id) || input.user_id == Some(actor.user_id))
+    {
+        // Whose profile is whose decides who may approve whose leave: nobody moves their own.
+        return Err(AppError::Refused(
+            "No puede cambiar la cuenta vinculada a su propio perfil de efectivo: debe hacerlo otro responsable."
+                .into(),
+        ));
+    }
     if let Some(user_id) = input.user_id
         && before.user_id != Some(user_id)
     {

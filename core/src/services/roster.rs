@@ -545,7 +545,7 @@ pub async fn decide_leave(
     let txn = WriteTxn::begin(state).await?;
     let leave = leaves::Entity::find_by_id(id).lock_exclusive().one(&*txn).await?.ok_or(AppError::NotFound)?;
     // Nobody decides their own leave (a supervisor's own request waits for someone else).
-    if actor.officer_id == Some(leave.officer_id) {
+    if actor.officer_id == Some(leave.officer_id) || leave.requested_by == Some(actor.user_id) {
         return Err(AppError::Refused("No puede decidir su propia licencia: debe decidirla otro supervisor.".into()));
     }
     if leave.status != LeaveStatus::Requested {
@@ -572,7 +572,7 @@ pub async fn cancel_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, id:
     let txn = WriteTxn::begin(state).await?;
     // Locked: a decision and a cancellation racing see each other's outcome.
     let leave = leaves::Entity::find_by_id(id).lock_exclusive().one(&*txn).await?.ok_or(AppError::NotFound)?;
-    if actor.officer_id == Some(leave.officer_id) {
+    if actor.officer_id == Some(leave.officer_id) || leave.requested_by == Some(actor.user_id) {
         require(actor, Capability::RequestOwnLeave)?;
     } else if require(actor, Capability::SeeOfficers).is_err() {
         // A colleague's leave does not exist for an officer: ids reveal nothing.

@@ -78,7 +78,11 @@ pub(super) async fn on_message(bot: &Bot, message: Message, edited: bool) {
         MessageData::Text(text) if !edited => on_text(bot, chat_id, user_id, text.data.trim()).await,
         MessageData::Text(_) => {
             tracing::info!(chat_id, "edited text message not acted upon");
-            send(bot, chat_id, render::EDITED_IGNORED, None).await;
+            // Explained to a linked user; a stranger editing on and on is told once that the
+            // bot is not theirs (`actor`), never answered an edit at a time.
+            if actor(bot, chat_id, user_id).await.is_some() {
+                send(bot, chat_id, render::EDITED_IGNORED, None).await;
+            }
         }
         MessageData::Location(location) => {
             let at = message.edit_date.unwrap_or(message.date);
@@ -170,7 +174,11 @@ pub(super) async fn link(bot: &Bot, chat_id: i64, user_id: i64, code: &str) {
             let text = format!("{}\n\n{}", render::linked(&user.first_name, &user.last_name), render::menu_text());
             send(bot, chat_id, &text, Some(render::menu_keyboard())).await;
         }
-        Err(AppError::Conflict(_) | AppError::NotFound) => send(bot, chat_id, render::LINK_INVALID, None).await,
+        Err(AppError::Conflict(_) | AppError::NotFound) => {
+            if bot.may_refuse_link(chat_id) {
+                send(bot, chat_id, render::LINK_INVALID, None).await;
+            }
+        }
         Err(e) => {
             tracing::error!(error = %e, "telegram link failed");
             send(bot, chat_id, render::INTERNAL, None).await;
@@ -338,8 +346,16 @@ pub(super) async fn on_location(
     if let Some(Conversation::Create(draft)) = &pending {
         return wizard::on_location(bot, chat_id, actor, draft.clone(), lat, lon).await;
     }
-    if pending == Some(Conversation::EmergencyLocation) {
-        forget(bot, chat_id).await;
+    // Taken before acting, as a wizard's draft is: of two locations sent for one request (a
+    // double tap, each handled by another replica) only the one that took it raises the
+    // emergency; the other is a position like any other. A request that cannot be taken (the
+    // store failing) is raised all the same: an emergency twice beats none.
+    let emergency = pending == Some(Conversation::EmergencyLocation)
+        && services::conversations::clear(&bot.state, chat_id).await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot take the emergency request; raising it anyway");
+            true
+        });
+    if emergency {
         let description = Some(render::EMERGENCY_DESCRIPTION.to_owned());
         let result =
             call_as(&bot.state, Some(actor), || raise_emergency(lat, lon, description, EmergencyAssign::Nearest(1)))

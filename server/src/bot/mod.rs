@@ -70,7 +70,14 @@ pub struct Bot {
     /// Chats told lately that they cannot use the bot (unlinked, a group): told again only
     /// after [`RETELL_AFTER`], so strangers cannot spend the bot's sending budget.
     told: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>>,
+    /// Chats told lately that a link code is not valid: since the window's start, how many
+    /// times (see [`Bot::may_refuse_link`]).
+    refused_links: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, u32)>>>,
 }
+
+/// How many times in [`RETELL_AFTER`] a chat is told that its link code is not valid (a person
+/// mistyping it gets an answer each time; a script sending codes on and on, a few).
+pub const LINK_REFUSALS: u32 = 5;
 
 /// How long a chat that cannot use the bot is not told so again.
 pub const RETELL_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
@@ -96,7 +103,7 @@ impl Bot {
             .with_host(api_url.clone())
             .with_max_retries(3)
             .with_max_retry_after(MAX_RETRY_AFTER_SECS);
-        Ok(Self { state, api, api_url, token, told: Default::default() })
+        Ok(Self { state, api, api_url, token, told: Default::default(), refused_links: Default::default() })
     }
 
     /// Whether `chat` should be told (again) that it cannot use the bot: once per
@@ -109,6 +116,22 @@ impl Bot {
         }
         gad_core::bounded::make_room(&mut told, TOLD_MAX, now, |at| *at + RETELL_AFTER);
         told.insert(chat, now);
+        true
+    }
+
+    /// Whether `chat` should be told that its link code is not valid: [`LINK_REFUSALS`] times
+    /// per [`RETELL_AFTER`].
+    pub(crate) fn may_refuse_link(&self, chat: i64) -> bool {
+        let mut refused = self.refused_links.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if let Some((since, times)) = refused.get_mut(&chat)
+            && now.duration_since(*since) < RETELL_AFTER
+        {
+            *times += 1;
+            return *times <= LINK_REFUSALS;
+        }
+        gad_core::bounded::make_room(&mut refused, TOLD_MAX, now, |(since, _)| *since + RETELL_AFTER);
+        refused.insert(chat, (now, 1));
         true
     }
 

@@ -605,16 +605,23 @@ pub fn parse_end(text: &str, start: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<
         }
         tz.from_local_datetime(&NaiveDateTime::new(day, time)).earliest().ok_or(FORMAT)?.with_timezone(&Utc)
     } else {
-        start + chrono::Duration::minutes(parse_minutes(&text).ok_or(FORMAT)?)
+        let minutes = parse_minutes(&text).ok_or(FORMAT)?;
+        // Checked before any arithmetic: «1e300» or «999999999999999min» would overflow it.
+        if minutes > MAX_DURATION_HOURS * 60 {
+            return Err(TOO_LONG);
+        }
+        start + chrono::Duration::minutes(minutes)
     };
     if end <= start {
         return Err("El fin debe ser posterior al inicio.");
     }
     if end - start > chrono::Duration::hours(MAX_DURATION_HOURS) {
-        return Err("La tarea dura más de una semana: planifíquela desde el panel.");
+        return Err(TOO_LONG);
     }
     Ok(end)
 }
+
+const TOO_LONG: &str = "La tarea dura más de una semana: planifíquela desde el panel.";
 
 /// «2», «2h», «2hs», «1,5», «1.5h», «2h30», «90min», «90m» → minutes.
 fn parse_minutes(text: &str) -> Option<i64> {
@@ -628,7 +635,7 @@ fn parse_minutes(text: &str) -> Option<i64> {
         } else {
             m.trim_end_matches("min").trim_end_matches('m').parse::<i64>().ok().filter(|m| *m < 60)?
         };
-        (hours(h)? * 60.0).round() as i64 + extra
+        ((hours(h)? * 60.0).round() as i64).saturating_add(extra)
     } else {
         (hours(text)? * 60.0).round() as i64
     };
@@ -676,6 +683,11 @@ mod tests {
         assert!(parse_end("200 h", start, tz).unwrap_err().contains("semana"));
         assert!(parse_end("un rato", start, tz).unwrap_err().contains("No entendí"));
         assert!(parse_end("NaN", start, tz).is_err());
+        // Refused before any arithmetic that would overflow (it panicked).
+        for huge in ["1e300", "999999999999999min", "9223372036854775807m", "1e300h59", "1/1/-262143 10:00"] {
+            assert!(parse_end(huge, start, tz).is_err(), "{huge}");
+        }
+        assert!(parse_end("1e300", start, tz).unwrap_err().contains("semana"));
     }
 
     #[test]

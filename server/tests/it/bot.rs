@@ -424,10 +424,25 @@ async fn unlinked_users_get_an_explanation_and_nothing_else() {
     rig.tg.push(location_update(6001, -34.6, -58.38));
     rig.tg.push(text_update(6001, "/ayuda"));
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // Edits are not answered one by one either, and made-up link codes only a few times.
+    let now = chrono::Utc::now().timestamp();
+    for n in 0..4 {
+        rig.tg.push(json!({"edited_message": {
+            "message_id": 40 + n, "date": now - 5, "edit_date": now,
+            "chat": chat_json(6001), "from": user_json(6001), "text": format!("/tareas {n}"),
+        }}));
+    }
+    for n in 0..8 {
+        rig.tg.push(text_update(6001, &format!("/start ZZZZZZZZ{n}")));
+    }
+    rig.tg.push(text_update(6001, "/ayuda"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
     // Told once: a stranger sending on and on spends nothing of the bot's sending budget.
     let sent = rig.tg.messages_to(6001);
-    assert_eq!(sent.len(), 1, "only the explanation, once: {sent:#?}");
-    assert!(sent.iter().all(|c| text(c).contains("no está vinculada")));
+    let unlinked = sent.iter().filter(|c| text(c).contains("no está vinculada")).count();
+    let refused = sent.iter().filter(|c| text(c).contains("No se pudo vincular")).count();
+    assert_eq!((unlinked, refused), (1, 5), "the explanation once, five refused codes: {sent:#?}");
+    assert_eq!(sent.len(), 6, "{sent:#?}");
     assert!(rig.tg.calls().iter().all(|c| c.method != "editMessageText"));
     // Another stranger is told too.
     say(&rig, 6002, text_update(6002, "/tareas"), "no está vinculada").await;
@@ -714,6 +729,29 @@ async fn emergencia_asks_for_a_location_and_dispatches() {
     let own =
         call_as(&rig.app.state, Some(me.clone()), || officer_last_position(me.officer_id.unwrap())).await.unwrap();
     assert_eq!(own.map(|p| (p.lat, p.lon)), own_before.map(|p| (p.lat, p.lon)));
+
+    // A double-tapped location, each tap handled by another replica (two bots on one
+    // store): one emergency, the other tap a position.
+    rig.tg.push(text_update(7501, "/emergencia"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rig.tg.messages_to(7501).iter().filter(|m| text(m).contains("envíe la ubicación")).count() < 2 {
+        assert!(Instant::now() < deadline, "the second request was not answered");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let emergencies = || async {
+        let supervisor = actor_for_user(&rig.app.state, user_id(&rig.app, "supervisor@gad.local").await, Channel::Web)
+            .await
+            .unwrap();
+        let all = call_as(&rig.app.state, Some(supervisor), || list_tasks(TaskScope::All)).await.unwrap();
+        all.iter().filter(|t| t.task_type == contract::domain::TaskType::Emergency).count()
+    };
+    assert_eq!(emergencies().await, 1);
+    let mut tap = location_update(7501, -34.6150, -58.4340);
+    tap["update_id"] = json!(880_001);
+    let tap: carapax::types::Update = serde_json::from_value(tap).unwrap();
+    let (one, two) = (Bot::new(rig.app.state.clone()).unwrap(), Bot::new(rig.app.state.clone()).unwrap());
+    tokio::join!(one.handle_update(tap.clone()), two.handle_update(tap));
+    assert_eq!(emergencies().await, 2, "one emergency for one request");
 
     // /cancelar ends a pending emergency.
     rig.tg.push(text_update(7501, "/emergencia"));

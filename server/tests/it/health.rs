@@ -27,6 +27,13 @@ async fn health_and_ready(backend: Backend) {
     // A request id sent by a proxy is kept.
     let res = client.get(app.url("/health")).header("x-request-id", "abc-123").send().await.unwrap();
     assert_eq!(res.headers()["x-request-id"], "abc-123");
+    // One that is not an id (too long, or text of the client's choosing) is replaced.
+    for sent in ["a".repeat(129), "ok\"} forged=1".to_owned(), "dos palabras".to_owned()] {
+        let res = client.get(app.url("/health")).header("x-request-id", &sent).send().await.unwrap();
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, sent);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "a fresh id: {id}");
+    }
 
     // A newer schema (a migration this binary does not know) makes the replica not ready…
     let db = &app.state.db;

@@ -486,7 +486,7 @@ async fn admins_removing_each_other_at_once_leave_one() {
 /// owner's doing, so one admin would act in a colleague's name (past their second factor).
 /// Over REST the refusal is a 403 in Spanish, and no token is made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_mints_no_token_in_another_admin_s_name() {
+async fn an_admin_mints_no_token_or_link_code_in_another_admin_s_name() {
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let app = TestApp::spawn(Backend::Sqlite).await;
     let state = &app.state;
@@ -507,6 +507,18 @@ async fn an_admin_mints_no_token_in_another_admin_s_name() {
         .await
         .unwrap();
     assert_eq!(tokens, 0);
+    // Nor a Telegram link code: a linked account acts as its user through the bot, past the
+    // second factor.
+    let res = client.post(app.url(&format!("/api/v1/users/{second}/telegram-link"))).send().await.unwrap();
+    let (status, body) = problem(res).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["detail"].as_str().unwrap_or_default().contains("otro administrador"), "{body}");
+    let codes = gad_core::entities::telegram_links::Entity::find()
+        .filter(gad_core::entities::telegram_links::Column::UserId.eq(second))
+        .count(&state.db)
+        .await
+        .unwrap();
+    assert_eq!(codes, 0);
     // An officer's, for an integration, is still the admin's to make.
     let officer = gad_core::entities::users::Entity::find()
         .filter(gad_core::entities::users::Column::Email.eq("efectivo1@gad.local"))
@@ -527,9 +539,27 @@ async fn an_admin_mints_no_token_in_another_admin_s_name() {
         async move { reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().status() }
     };
     assert_eq!(me(token.clone()).await, StatusCode::OK);
-    // Promoted to admin, that user's tokens end: the admin's would otherwise act as a new admin.
+    // So is the officer's link code: the admin redeems one with their own Telegram account
+    // (acting as the officer through the bot) and keeps another unredeemed.
+    let code = |client: reqwest::Client| {
+        let url = app.url(&format!("/api/v1/users/{}/telegram-link", officer.id));
+        async move {
+            let res = client.post(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::CREATED);
+            res.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned()
+        }
+    };
+    let first = code(client.clone()).await;
+    gad_core::services::users::redeem_link_code(state, &first, 555_000_111).await.unwrap();
+    let waiting = code(client.clone()).await;
+    // Promoted to admin, all of that ends: it would otherwise act as a new admin.
     let res =
         client.patch(app.url(&format!("/api/v1/users/{}", officer.id))).json(&json!({ "role": "admin" })).send().await;
     assert_eq!(res.unwrap().status(), StatusCode::OK);
     assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+    let promoted = gad_core::entities::users::Entity::find_by_id(officer.id).one(&state.db).await.unwrap().unwrap();
+    assert_eq!(promoted.telegram_user_id, None, "the Telegram link an admin could have made ends");
+    assert!(gad_core::services::users::redeem_link_code(state, &waiting, 555_000_112).await.is_err());
+    let promoted = gad_core::entities::users::Entity::find_by_id(officer.id).one(&state.db).await.unwrap().unwrap();
+    assert_eq!(promoted.telegram_user_id, None);
 }

@@ -317,12 +317,43 @@ async fn nobody_decides_their_own_leave(backend: Backend) {
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         assert!(body["detail"].as_str().unwrap_or_default().contains("propia licencia"), "{body}");
     }
+    // Nor by moving their profile away first: the link of one's own profile is another's to
+    // change (a PUT without `user_id` unlinks; one naming someone else relinks).
+    let profile = format!("/officers/{}", officer["id"]);
+    for user_id in [json!(null), json!(admin_id(&app).await)] {
+        let mut unlinked = input.clone();
+        unlinked["user_id"] = user_id;
+        let (status, body) = sup.put(&profile, &unlinked).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(body["detail"].as_str().unwrap_or_default().contains("propio perfil"), "{body}");
+    }
+    let (status, body) = sup
+        .post(
+            "/leaves",
+            &json!({ "officer_id": officer["id"], "kind": "day_off",
+        "first_day": "2099-06-01", "last_day": "2099-06-01" }),
+        )
+        .await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::CREATED, Some("requested")), "{body}");
+    // Unlinked by someone else, the request is still theirs to wait on.
+    let (status, body) = admin.put(&profile, &input).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user_id"], Value::Null, "{body}");
+    let (status, body) = sup.post(&format!("/leaves/{id}/decision"), &json!({ "approve": true })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (_, page) = admin.get(&format!("/leaves?officer_id={}", officer["id"])).await;
-    assert_eq!(page[0]["status"], "requested", "{page}");
+    assert!(page.as_array().unwrap().iter().all(|leave| leave["status"] == "requested"), "{page}");
     let (status, decided) = admin.post(&format!("/leaves/{id}/decision"), &json!({ "approve": true })).await;
     assert_eq!((status, decided["status"].as_str()), (StatusCode::OK, Some("approved")), "{decided}");
 }
 on_both_backends!(nobody_decides_their_own_leave);
+
+async fn admin_id(app: &TestApp) -> i64 {
+    use gad_core::entities::users;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let admin = users::Entity::find().filter(users::Column::Email.eq("admin@gad.local")).one(&app.state.db).await;
+    admin.unwrap().unwrap().id
+}
 
 /// Overlap checks read, then insert; decisions read, then update. On PostgreSQL, writes for one
 /// officer or one leave take turns: of eight identical leave requests sent at once one is

@@ -274,3 +274,30 @@ async fn an_acknowledgment_racing_a_cancellation_leaves_nothing_due() {
     }
     assert!(sla::escalate(&app.state, Utc::now() + Duration::days(1)).await.unwrap().is_empty());
 }
+
+/// The first escalation step reaches the task's supervisor only while they supervise: one made
+/// an officer since sees no such task anywhere, and the bot does not tell them either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_reaches_a_supervisor_only_while_they_supervise() {
+    use gad_core::entities::users;
+    use gad_core::services::notifications::escalation_chats;
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = Rest::sign_in(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let (status, task) = sup.post("/tasks", &json!({ "title": "Control vehicular", "task_type": "patrol", "priority": "high" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{task}");
+    let id = task["id"].as_i64().unwrap();
+    let db = &app.state.db;
+    let user = users::Entity::find().filter(users::Column::Email.eq("supervisor@gad.local")).one(db).await;
+    let user = user.unwrap().unwrap();
+    assert_eq!(task["supervisor_id"].as_i64(), Some(user.id), "{task}");
+    let mut linked: users::ActiveModel = user.clone().into();
+    linked.telegram_user_id = Set(Some(424_242));
+    linked.update(db).await.unwrap();
+    assert_eq!(escalation_chats(&app.state, id, 1).await.unwrap(), vec![424_242]);
+    let (status, body) = admin.patch(&format!("/users/{}", user.id), &json!({ "role": "officer" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(escalation_chats(&app.state, id, 1).await.unwrap(), Vec::<i64>::new());
+    assert!(!escalation_chats(&app.state, id, 2).await.unwrap().contains(&424_242));
+}

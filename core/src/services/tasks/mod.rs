@@ -39,6 +39,8 @@ use contract::tasks::{
 const LIST_LIMIT: u64 = 500;
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 200;
+/// Officers one task may have.
+pub const MAX_OFFICERS_PER_TASK: usize = 200;
 
 const TITLE_MIN: usize = 3;
 const TITLE_MAX: usize = 200;

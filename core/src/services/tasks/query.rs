@@ -455,6 +455,7 @@ pub(super) fn filtered(
     filter: &TaskFilter,
 ) -> AppResult<Option<Select<tasks::Entity>>> {
     use sea_orm::sea_query::ExprTrait;
+    bound_key(filter)?;
     let mut errors = Errors::default();
     for (field, day) in [("date_from", filter.date_from), ("date_to", filter.date_to)] {
         if day.is_some_and(|d| !crate::services::day_in_range(d)) {
@@ -658,9 +659,28 @@ pub async fn query_shared(
     actor: &Actor,
     filter: TaskFilter,
 ) -> AppResult<std::sync::Arc<Page<TaskSummary>>> {
+    bound_key(&filter)?;
     let key = (ScopeKey::of(actor), filter.clone());
     let compute = || async { compute_query(state, actor, filter).await.map(std::sync::Arc::new) };
     state.caches.tasks.get_or_compute(&state.events, key, compute).await
+}
+
+/// Longest cursor the list hands out, with room to spare (a sort key, a time and an id).
+const CURSOR_MAX: usize = 512;
+
+/// A filter is the cache's key, kept before the query checks it: whatever is larger than any
+/// valid filter is refused first, or refused filters would fill the cache with their text.
+fn bound_key(filter: &TaskFilter) -> AppResult<()> {
+    let mut errors = Errors::default();
+    // Generous: the search's own limit applies to the cleaned text (`filtered`).
+    check_len(&mut errors, "text", filter.text.as_deref(), 4 * SEARCH_MAX, "El texto de búsqueda es demasiado largo.");
+    if filter.cursor.as_ref().is_some_and(|c| c.len() > CURSOR_MAX) {
+        errors.add("cursor", "El cursor de paginación no es válido.");
+    }
+    if filter.statuses.len() > contract::domain::TaskStatus::ALL.len() {
+        errors.add("statuses", "Demasiados estados en el filtro.");
+    }
+    errors.finish()
 }
 
 /// The statement of one page of the list (one row more than `limit`, to know whether another

@@ -92,6 +92,11 @@ pub(super) async fn check_officers(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // Bounded before the database: every id is a bound parameter and may be an error line.
+    if ids.len() > MAX_OFFICERS_PER_TASK {
+        errors.add("officer_ids", format!("Una tarea puede tener hasta {MAX_OFFICERS_PER_TASK} efectivos."));
+        return Ok(Vec::new());
+    }
     let found: HashMap<i64, officers::Model> = officers::Entity::find()
         .filter(officers::Column::Id.is_in(ids.clone()))
         .filter(officers::Column::DeletedAt.is_null())

