@@ -40,6 +40,7 @@ mod m20261206_000021_quiet_outbox;
 mod m20261206_000022_search_text;
 mod m20261206_000023_lean_updates;
 mod m20261207_000024_backup_digests;
+mod m20261208_000025_bot_inbox;
 pub mod vocabulary;
 
 /// Token contained in the database error raised when an assignment would give an officer two
@@ -98,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000022_search_text::Migration),
             Box::new(m20261206_000023_lean_updates::Migration),
             Box::new(m20261207_000024_backup_digests::Migration),
+            Box::new(m20261208_000025_bot_inbox::Migration),
         ]
     }
 }

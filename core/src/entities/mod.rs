@@ -14,6 +14,7 @@
 pub mod api_tokens;
 pub mod audit_log;
 pub mod bot_conversations;
+pub mod bot_inbox;
 pub mod broadcasts;
 pub mod event_consumers;
 pub mod event_outbox;
@@ -38,6 +39,7 @@ pub mod prelude {
     pub use super::api_tokens::Entity as ApiTokens;
     pub use super::audit_log::Entity as AuditLog;
     pub use super::bot_conversations::Entity as BotConversations;
+    pub use super::bot_inbox::Entity as BotInbox;
     pub use super::broadcasts::Entity as Broadcasts;
     pub use super::feedback::Entity as Feedback;
     pub use super::notes::Entity as Notes;

@@ -166,6 +166,7 @@ pub const DOMAIN_TABLES: &[&str] = &[
     "backup_drills",
     "backups",
     "bot_conversations",
+    "bot_inbox",
     "broadcasts",
     "feedback",
     "feedback_digests",

@@ -31,8 +31,10 @@ use super::{Bot, render};
 /// How often pending broadcasts are looked for besides `broadcast.created` (missed events,
 /// a bot that was down).
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
-/// The notifier's lease: renewed with every acknowledged event and every [`LEASE`] / 3.
-const LEASE: Duration = Duration::from_secs(15);
+/// The notifier's lease: renewed with every acknowledged event and every [`LEASE`] / 3. Its
+/// holder also hands out the received updates ([`super::inbox`]), so a dead holder's chats wait
+/// at most about this long for another process.
+const LEASE: Duration = Duration::from_secs(6);
 /// How long one event's notification is retried before it is skipped (logged and counted).
 const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
 /// Events handled per read of the outbox.
@@ -44,9 +46,16 @@ const SWEEP_BATCH: u64 = 50;
 pub struct Jobs {
     handles: Vec<JoinHandle<()>>,
     consumer: Arc<Consumer>,
+    leader: Arc<AtomicBool>,
 }
 
 impl Jobs {
+    /// Whether this process holds the lease now: the one process that speaks Telegram
+    /// (notifications, broadcasts, and the received updates of [`super::inbox`]).
+    pub fn leader(&self) -> Arc<AtomicBool> {
+        self.leader.clone()
+    }
+
     /// Stops the jobs and gives the notifier's lease up, so another process takes over now.
     pub async fn stop(self) {
         for handle in self.handles {
@@ -78,9 +87,9 @@ pub fn spawn(bot: Bot) -> Jobs {
     let wake = Arc::new(Notify::new());
     let handles = vec![
         tokio::spawn(notifier(bot.clone(), consumer.clone(), leader.clone(), wake.clone())),
-        tokio::spawn(deliverer(bot, consumer.clone(), leader, wake)),
+        tokio::spawn(deliverer(bot, consumer.clone(), leader.clone(), wake)),
     ];
-    Jobs { handles, consumer }
+    Jobs { handles, consumer, leader }
 }
 
 fn hostname() -> String {

@@ -17,7 +17,10 @@
 //! set, a webhook route on `gad serve` ([`webhook_routes`], `POST /telegram/webhook`) that
 //! checks Telegram's `X-Telegram-Bot-Api-Secret-Token` header in constant time (tgbot's own
 //! webhook server does not). The secret is never in the URL, so no access log holds it. Both
-//! feed the same [`Dispatcher`].
+//! store each update in the inbox ([`inbox`]) before Telegram is told we have it, and one
+//! process at a time (a lease) hands the stored updates to its [`Dispatcher`]: nothing Telegram
+//! was told we received is lost with a process, and one chat's updates never run on two
+//! replicas at once.
 //!
 //! Conversation state (wizard steps, the pending `/emergencia` location, the finishing note)
 //! lives in `services::conversations` (Redis, or the database in embedded mode) with a
@@ -31,6 +34,7 @@
 mod callbacks;
 mod chat;
 mod handlers;
+pub mod inbox;
 pub mod jobs;
 mod render;
 mod wizard;
@@ -194,11 +198,11 @@ impl Bot {
         }
         self.register_commands().await;
         let jobs = jobs::spawn(self.clone());
+        let inbox = inbox::Inbox::spawn(&self, Dispatcher::new(self.clone()), jobs.leader());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(POLL_TIMEOUT_SECS + 10))
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-        let dispatcher = Dispatcher::new(self.clone());
         let url = format!("{}/bot{}/getUpdates", self.api_url, self.token);
         let mut offset: i64 = 0;
         tracing::info!(api = %self.api_url, "telegram bot polling");
@@ -236,12 +240,20 @@ impl Bot {
                     continue;
                 }
                 let updates = answer.get("result").and_then(Value::as_array).cloned().unwrap_or_default();
+                // The offset confirms the updates to Telegram: it moves past each only once
+                // the inbox keeps it (a failure asks for the same updates again).
                 for raw in updates {
-                    if let Some(id) = raw.get("update_id").and_then(Value::as_i64) {
+                    let id = raw.get("update_id").and_then(Value::as_i64);
+                    if let Err(e) = inbox::keep(&self.state.db, &raw, raw.to_string().len()).await {
+                        tracing::warn!(error = %e, "telegram update not stored; asking for it again");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        break;
+                    }
+                    if let Some(id) = id {
                         offset = offset.max(id + 1);
                     }
-                    dispatcher.dispatch_raw(raw);
                 }
+                inbox.wake();
             }
         };
         let outcome = tokio::select! {
@@ -251,8 +263,8 @@ impl Bot {
                 Ok(())
             }
         };
+        inbox.stop();
         jobs.stop().await;
-        dispatcher.stop();
         outcome
     }
 
@@ -274,7 +286,8 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 pub const WEBHOOK_PATH: &str = "/telegram/webhook";
 
 /// `POST /telegram/webhook` when the bot token and `TELEGRAM_WEBHOOK_SECRET` are set; no route
-/// otherwise. Updates are acknowledged at once and handled in the background.
+/// otherwise. Updates are acknowledged once stored in the inbox ([`inbox`]) and handled from
+/// there.
 pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
     let router = axum::Router::new();
     if !state.config.telegram_webhook_secret.is_set() {
@@ -293,28 +306,33 @@ pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
     };
     // The webhook process is where Telegram is spoken: it runs the jobs for as long as it
     // lives (dropping the handles detaches the tasks).
-    drop(jobs::spawn(bot.clone()));
+    let jobs = jobs::spawn(bot.clone());
+    let inbox = inbox::Inbox::spawn(&bot, Dispatcher::new(bot.clone()), jobs.leader());
+    drop(jobs);
     // During a rotation the previous secret is accepted too (docs/OPERATIONS.md, "Secrets");
     // both are read at each call, so a rotation through their files needs no restart.
     let secrets = [state.config.telegram_webhook_secret.clone(), state.config.telegram_webhook_previous_secret.clone()];
-    let hook = WebhookHook { dispatcher: Dispatcher::new(bot), secrets: Arc::new(secrets) };
+    let hook = WebhookHook { db: state.db.clone(), inbox, secrets: Arc::new(secrets) };
     router.route(
         WEBHOOK_PATH,
         axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
-            hook.receive(&headers, &body)
+            hook.receive(&headers, &body).await
         }),
     )
 }
 
 #[derive(Clone)]
 struct WebhookHook {
-    dispatcher: Dispatcher,
+    db: sea_orm::DatabaseConnection,
+    inbox: inbox::Inbox,
     /// The secret, and the previous one during a rotation.
     secrets: Arc<[LiveSecret; 2]>,
 }
 
 impl WebhookHook {
-    fn receive(&self, headers: &axum::http::HeaderMap, body: &[u8]) -> axum::http::StatusCode {
+    /// `200` once the update is stored (`bot_inbox`), so Telegram never drops one we have not
+    /// kept; `503` when it cannot be stored, so Telegram sends it again later.
+    async fn receive(&self, headers: &axum::http::HeaderMap, body: &[u8]) -> axum::http::StatusCode {
         use axum::http::StatusCode;
         let header = headers.get(SECRET_HEADER).map_or(&[][..], |v| v.as_bytes());
         // Every secret is compared (no early exit), so the time taken tells nothing either.
@@ -328,7 +346,17 @@ impl WebhookHook {
             return StatusCode::UNAUTHORIZED;
         }
         match serde_json::from_slice::<Value>(body) {
-            Ok(raw) => self.dispatcher.dispatch_raw(raw),
+            Ok(raw) => match inbox::keep(&self.db, &raw, body.len()).await {
+                Ok(kept) => {
+                    if kept {
+                        self.inbox.wake();
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "telegram update not stored; Telegram will send it again");
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+            },
             // Acknowledged anyway: Telegram would redeliver a refused update forever.
             Err(e) => tracing::warn!(error = %e, "telegram webhook body is not JSON; skipped"),
         }
@@ -376,7 +404,7 @@ pub const CHAT_QUEUE_MAX: usize = 256;
 #[derive(Clone)]
 pub struct Dispatcher {
     bot: Bot,
-    workers: Arc<Mutex<HashMap<i64, mpsc::Sender<Update>>>>,
+    workers: Arc<Mutex<HashMap<i64, mpsc::Sender<Job>>>>,
     tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
     queue_max: usize,
 }
@@ -393,13 +421,20 @@ impl Dispatcher {
 
     /// Parses one raw update; a malformed one is logged, counted and dropped.
     pub fn dispatch_raw(&self, raw: Value) {
+        self.dispatch_then(raw, Box::new(|| ()));
+    }
+
+    /// [`Self::dispatch_raw`], then `done` once the update is handled, or dropped (malformed,
+    /// or its chat flooding).
+    pub fn dispatch_then(&self, raw: Value, done: Done) {
         let id = raw.get("update_id").cloned();
         match serde_json::from_value::<Update>(raw) {
-            Ok(update) => self.dispatch(update),
+            Ok(update) => self.send(Job { update, done }),
             Err(e) => {
                 counter!("gad_bot_updates_total", "kind" => "other").increment(1);
                 counter!("gad_bot_update_errors_total").increment(1);
                 tracing::warn!(update_id = ?id, error = %e, "malformed telegram update skipped");
+                done();
             }
         }
     }
@@ -414,23 +449,28 @@ impl Dispatcher {
     }
 
     pub fn dispatch(&self, update: Update) {
-        let key = chat_key(&update);
+        self.send(Job { update, done: Box::new(|| ()) });
+    }
+
+    fn send(&self, job: Job) {
+        let key = chat_key(&job.update);
         let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
-        let update = match workers.get(&key) {
-            Some(tx) => match tx.try_send(update) {
+        let job = match workers.get(&key) {
+            Some(tx) => match tx.try_send(job) {
                 Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(_)) => {
+                Err(mpsc::error::TrySendError::Full(job)) => {
                     counter!("gad_bot_update_errors_total").increment(1);
                     tracing::warn!(chat = key, "telegram update dropped: the chat has too many waiting");
+                    (job.done)();
                     return;
                 }
-                Err(mpsc::error::TrySendError::Closed(update)) => update,
+                Err(mpsc::error::TrySendError::Closed(job)) => job,
             },
-            None => update,
+            None => job,
         };
         let (tx, rx) = mpsc::channel(self.queue_max);
         // A fresh channel's receiver is alive and empty: this send cannot fail.
-        let _ = tx.try_send(update);
+        let _ = tx.try_send(job);
         workers.insert(key, tx);
         let handle = tokio::spawn(self.clone().work(key, rx)).abort_handle();
         let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
@@ -438,10 +478,13 @@ impl Dispatcher {
         tasks.push(handle);
     }
 
-    async fn work(self, key: i64, mut rx: mpsc::Receiver<Update>) {
+    async fn work(self, key: i64, mut rx: mpsc::Receiver<Job>) {
         loop {
             match tokio::time::timeout(WORKER_IDLE, rx.recv()).await {
-                Ok(Some(update)) => self.bot.handle_update(update).await,
+                Ok(Some(job)) => {
+                    self.bot.handle_update(job.update).await;
+                    (job.done)();
+                }
                 Ok(None) => return,
                 Err(_idle) => {
                     // Senders hold the map lock while sending, so an empty queue seen under
@@ -455,6 +498,15 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// What runs once an update is handled (or dropped).
+pub type Done = Box<dyn FnOnce() + Send>;
+
+/// An update waiting for its chat's worker.
+struct Job {
+    update: Update,
+    done: Done,
 }
 
 /// The ordering key of an update: its chat, else its user, else one shared lane.

@@ -108,6 +108,11 @@ impl FakeTelegram {
         self.state.calls.lock().unwrap().clone()
     }
 
+    /// Updates pushed and not yet taken by a `getUpdates`.
+    pub(crate) fn queued(&self) -> usize {
+        self.state.updates.lock().unwrap().len()
+    }
+
     /// Makes every method but `getUpdates` answer `ms` milliseconds late.
     pub(crate) fn slow_down(&self, ms: u64) {
         self.state.delay_ms.store(ms, Ordering::SeqCst);
@@ -896,6 +901,53 @@ async fn webhook_requires_the_secret_header() {
         .collect();
     assert!(polled.is_empty(), "{polled:?}");
     assert_eq!(tg.state.polls.load(Ordering::SeqCst), 0, "no getUpdates");
+}
+
+/// The webhook answers Telegram only once the update is stored: an update sent twice (our
+/// answer lost on the way) is handled once, and one that cannot be stored is refused with 503,
+/// so Telegram sends it again instead of counting it delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_update_is_stored_before_it_is_acknowledged() {
+    use gad_core::entities::bot_inbox;
+    let tg = FakeTelegram::start().await;
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url), ("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let post = |update: Value| {
+        let req = http.post(app.url("/telegram/webhook")).header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET);
+        async move { req.json(&update).send().await.unwrap().status() }
+    };
+    let update = json!({"update_id": 700, "message": text_update(8401, "/start ZZZZZZZZ")["message"]});
+    assert_eq!(post(update.clone()).await, reqwest::StatusCode::OK);
+    tg.sent(8401, "No se pudo vincular").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = bot_inbox::Entity::find_by_id(700).one(&app.state.db).await.unwrap().unwrap();
+        if row.handled_at.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the update was never marked handled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(post(update).await, reqwest::StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(rig_count(&tg, 8401, "No se pudo vincular"), 1, "the same update handled twice");
+
+    sqlx_drop_inbox(&app).await;
+    let update = json!({"update_id": 701, "message": text_update(8401, "/ayuda")["message"]});
+    assert_eq!(post(update).await, reqwest::StatusCode::SERVICE_UNAVAILABLE);
+}
+
+fn rig_count(tg: &FakeTelegram, chat: i64, needle: &str) -> usize {
+    tg.messages_to(chat).iter().filter(|c| text(c).contains(needle)).count()
+}
+
+async fn sqlx_drop_inbox(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    app.state.db.execute_unprepared("DROP TABLE bot_inbox").await.unwrap();
 }
 
 /// A webhook secret rotates without a refused update: with `TELEGRAM_WEBHOOK_SECRET_PREVIOUS`

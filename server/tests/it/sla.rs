@@ -285,7 +285,8 @@ async fn an_escalation_reaches_a_supervisor_only_while_they_supervise() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let admin = Rest::sign_in(&app, "admin@gad.local", ADMIN_PASSWORD, false).await;
     let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
-    let (status, task) = sup.post("/tasks", &json!({ "title": "Control vehicular", "task_type": "patrol", "priority": "high" })).await;
+    let (status, task) =
+        sup.post("/tasks", &json!({ "title": "Control vehicular", "task_type": "patrol", "priority": "high" })).await;
     assert_eq!(status, StatusCode::CREATED, "{task}");
     let id = task["id"].as_i64().unwrap();
     let db = &app.state.db;

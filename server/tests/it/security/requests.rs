@@ -696,7 +696,8 @@ async fn oversized_values_are_refused_before_any_store() {
 
     let rest = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
     let ids: Vec<i64> = (1_000_000..1_005_000).collect();
-    let (status, body) = rest.post("/tasks", &json!({ "title": "Operativo", "task_type": "patrol", "officer_ids": ids })).await;
+    let (status, body) =
+        rest.post("/tasks", &json!({ "title": "Operativo", "task_type": "patrol", "officer_ids": ids })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let errors = body["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "one error, not one a id: {}", errors.len());

@@ -1,0 +1,166 @@
+//! The bot's inbox: every Telegram update is stored (`bot_inbox`) before Telegram is told we
+//! have it — the webhook answers only after the row commits, the poller moves its offset only
+//! after — and handed to the bot from there, in `update_id` order, by one process at a time.
+//! An update is marked handled once the bot is done with it, so a process killed with updates
+//! queued or half handled loses none: the next holder of the inbox's lease hands them out again
+//! (at least once; the steps that must not run twice take their conversation state before
+//! acting). Handled rows stay [`KEEP_HANDLED`], so an update Telegram sends again (our answer
+//! lost on the way) is recognised and not handled twice.
+//!
+//! Any number of processes receive (every api replica behind the webhook, a polling `gad bot`);
+//! the holder of the notifier's lease ([`super::jobs`]) hands them out, so one chat's updates
+//! never run on two processes at once, whichever replica received them.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use gad_core::entities::bot_inbox;
+use gad_core::error::AppResult;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use super::{Bot, Dispatcher};
+
+/// How often a process looks for updates another replica received (its own wake it at once).
+const POLL: Duration = Duration::from_millis(250);
+/// Updates read per look.
+const BATCH: u64 = 256;
+/// How long a handled update is remembered (Telegram gives up re-sending well before).
+pub const KEEP_HANDLED: Duration = Duration::from_secs(600);
+/// The largest update kept; Telegram's are a few kilobytes (a larger one is skipped, logged).
+pub const UPDATE_MAX_BYTES: usize = 64 * 1024;
+
+/// What Telegram sent, kept until handled: `false` when it cannot be (no `update_id`, or too
+/// large), which the caller acknowledges all the same (Telegram would send it forever).
+/// Keeping an update twice (Telegram sending it again) keeps one row.
+pub async fn keep(db: &DatabaseConnection, raw: &Value, body_len: usize) -> AppResult<bool> {
+    let Some(update_id) = raw.get("update_id").and_then(Value::as_i64) else {
+        tracing::warn!("telegram update without an update_id skipped");
+        return Ok(false);
+    };
+    if body_len > UPDATE_MAX_BYTES {
+        tracing::warn!(update_id, bytes = body_len, "telegram update too large; skipped");
+        return Ok(false);
+    }
+    let row = bot_inbox::ActiveModel {
+        update_id: Set(update_id),
+        body: Set(raw.to_string()),
+        received_at: Set(Utc::now()),
+        handled_at: Set(None),
+    };
+    bot_inbox::Entity::insert(row)
+        .on_conflict(OnConflict::column(bot_inbox::Column::UpdateId).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(true)
+}
+
+/// The running inbox of one process.
+#[derive(Clone)]
+pub struct Inbox {
+    dispatcher: Dispatcher,
+    wake: Arc<Notify>,
+    handle: Arc<JoinHandle<()>>,
+}
+
+impl Inbox {
+    /// Starts handing this process's bot the inbox's updates while `leader` says it holds the
+    /// lease ([`super::jobs::Jobs::leader`]).
+    pub fn spawn(bot: &Bot, dispatcher: Dispatcher, leader: Arc<AtomicBool>) -> Inbox {
+        let wake = Arc::new(Notify::new());
+        let run = run(bot.state.db.clone(), dispatcher.clone(), leader, wake.clone());
+        Inbox { dispatcher, wake, handle: Arc::new(tokio::spawn(run)) }
+    }
+
+    /// Something was kept: look now rather than at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops handing out and handling updates (the next holder of the lease hands out again
+    /// what was not handled to the end).
+    pub fn stop(&self) {
+        self.handle.abort();
+        self.dispatcher.stop();
+    }
+}
+
+async fn run(db: DatabaseConnection, dispatcher: Dispatcher, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<i64>();
+    // Handed to the dispatcher, not yet marked handled: not handed out again while we lead.
+    let mut in_flight: HashSet<i64> = HashSet::new();
+    let mut handled: Vec<i64> = Vec::new();
+    let mut purged_at: Option<Instant> = None;
+    loop {
+        let held = leader.load(Ordering::SeqCst);
+        if !held {
+            // Whoever holds it now hands out everything not handled, ours included.
+            in_flight.clear();
+        }
+        while let Ok(id) = done_rx.try_recv() {
+            handled.push(id);
+        }
+        if !handled.is_empty() {
+            match bot_inbox::Entity::update_many()
+                .col_expr(bot_inbox::Column::HandledAt, Expr::value(Some(Utc::now())))
+                .filter(bot_inbox::Column::UpdateId.is_in(handled.clone()))
+                .exec(&db)
+                .await
+            {
+                Ok(_) => {
+                    for id in handled.drain(..) {
+                        in_flight.remove(&id);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "handled telegram updates not marked yet"),
+            }
+        }
+        if held && purged_at.is_none_or(|at| at.elapsed() >= KEEP_HANDLED / 10) {
+            purged_at = Some(Instant::now());
+            let before = Utc::now() - chrono::Duration::from_std(KEEP_HANDLED).unwrap_or_default();
+            let old = bot_inbox::Entity::delete_many().filter(bot_inbox::Column::HandledAt.lt(before));
+            if let Err(e) = old.exec(&db).await {
+                tracing::warn!(error = %e, "old handled telegram updates not deleted yet");
+            }
+        }
+        if held {
+            let waiting = bot_inbox::Entity::find()
+                .filter(bot_inbox::Column::HandledAt.is_null())
+                .order_by_asc(bot_inbox::Column::UpdateId)
+                .limit(BATCH)
+                .all(&db)
+                .await;
+            match waiting {
+                Ok(rows) => {
+                    for row in rows {
+                        if !in_flight.insert(row.update_id) {
+                            continue;
+                        }
+                        let done = done_tx.clone();
+                        let id = row.update_id;
+                        let raw = serde_json::from_str::<Value>(&row.body).unwrap_or(Value::Null);
+                        dispatcher.dispatch_then(
+                            raw,
+                            Box::new(move || {
+                                // The receiver lives as long as this loop.
+                                let _ = done.send(id);
+                            }),
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "telegram inbox not read; retrying"),
+            }
+        }
+        tokio::select! {
+            () = wake.notified() => {}
+            Some(id) = done_rx.recv() => handled.push(id),
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
