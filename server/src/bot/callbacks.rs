@@ -64,7 +64,10 @@ pub(super) async fn on_callback(bot: &Bot, query: CallbackQuery) {
         Some(MaybeInaccessibleMessage::Message(m)) => Some((i64::from(m.chat.get_id()), m.id)),
         Some(MaybeInaccessibleMessage::InaccessibleMessage(m)) => Some((i64::from(m.chat.get_id()), m.message_id)),
         None => None,
-    };
+    }
+    // Only the presser's own private chat (whose id is theirs): answers never go to a chat a
+    // message with our buttons was carried into.
+    .filter(|(chat, _)| *chat == user_id);
     // Telegram shows a spinner until the query is answered: answer on every path.
     let (answer, alert) = callback_outcome(bot, user_id, message, query.data.as_deref()).await;
     let mut method = AnswerCallbackQuery::new(query.id.clone());

@@ -346,20 +346,16 @@ pub(super) async fn on_location(
     if let Some(Conversation::Create(draft)) = &pending {
         return wizard::on_location(bot, chat_id, actor, draft.clone(), lat, lon).await;
     }
-    // Taken before acting, as a wizard's draft is: of two locations sent for one request (a
-    // double tap, each handled by another replica) only the one that took it raises the
-    // emergency; the other is a position like any other. A request that cannot be taken (the
-    // store failing) is raised all the same: an emergency twice beats none.
-    let emergency = pending == Some(Conversation::EmergencyLocation)
-        && services::conversations::clear(&bot.state, chat_id).await.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "cannot take the emergency request; raising it anyway");
-            true
-        });
-    if emergency {
+    // Acted on, then cleared: handled again after the process died in between (the inbox hands
+    // an unfinished update out again), the location raises the emergency again — twice beats
+    // none. A second tap is handled after this one (one process hands out the updates, each
+    // chat's in order), finds nothing pending and is a position like any other.
+    if pending == Some(Conversation::EmergencyLocation) {
         let description = Some(render::EMERGENCY_DESCRIPTION.to_owned());
         let result =
             call_as(&bot.state, Some(actor), || raise_emergency(lat, lon, description, EmergencyAssign::Nearest(1)))
                 .await;
+        forget(bot, chat_id).await;
         let text = match result {
             Ok(outcome) => render::emergency(&outcome),
             Err(e) => render::error(&e),

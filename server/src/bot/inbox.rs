@@ -13,12 +13,12 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use gad_core::entities::bot_inbox;
 use gad_core::error::AppResult;
+use gad_core::events::Consumer;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::Value;
@@ -70,11 +70,11 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// Starts handing this process's bot the inbox's updates while `leader` says it holds the
-    /// lease ([`super::jobs::Jobs::leader`]).
-    pub fn spawn(bot: &Bot, dispatcher: Dispatcher, leader: Arc<AtomicBool>) -> Inbox {
+    /// Starts handing this process's bot the inbox's updates while it holds `lease`
+    /// ([`super::jobs::Jobs::lease`]).
+    pub fn spawn(bot: &Bot, dispatcher: Dispatcher, lease: Arc<Consumer>) -> Inbox {
         let wake = Arc::new(Notify::new());
-        let run = run(bot.state.db.clone(), dispatcher.clone(), leader, wake.clone());
+        let run = run(bot.state.db.clone(), dispatcher.clone(), lease, wake.clone());
         Inbox { dispatcher, wake, handle: Arc::new(tokio::spawn(run)) }
     }
 
@@ -91,16 +91,23 @@ impl Inbox {
     }
 }
 
-async fn run(db: DatabaseConnection, dispatcher: Dispatcher, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
+async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer>, wake: Arc<Notify>) {
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<i64>();
     // Handed to the dispatcher, not yet marked handled: not handed out again while we lead.
     let mut in_flight: HashSet<i64> = HashSet::new();
     let mut handled: Vec<i64> = Vec::new();
     let mut purged_at: Option<Instant> = None;
     loop {
-        let held = leader.load(Ordering::SeqCst);
-        if !held {
-            // Whoever holds it now hands out everything not handled, ours included.
+        // Asked of the database each time: a process whose notifier is stuck (a long wait on
+        // Telegram) may have lost the lease without knowing it yet.
+        let held = lease.holds().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "inbox lease not checked");
+            false
+        });
+        if !held && !in_flight.is_empty() {
+            // Whoever holds it now hands out everything not handled, ours included: what this
+            // process still runs or has queued stops here, so nothing runs twice at once.
+            dispatcher.stop();
             in_flight.clear();
         }
         while let Ok(id) = done_rx.try_recv() {

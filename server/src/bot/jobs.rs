@@ -46,14 +46,13 @@ const SWEEP_BATCH: u64 = 50;
 pub struct Jobs {
     handles: Vec<JoinHandle<()>>,
     consumer: Arc<Consumer>,
-    leader: Arc<AtomicBool>,
 }
 
 impl Jobs {
-    /// Whether this process holds the lease now: the one process that speaks Telegram
-    /// (notifications, broadcasts, and the received updates of [`super::inbox`]).
-    pub fn leader(&self) -> Arc<AtomicBool> {
-        self.leader.clone()
+    /// The lease: its holder is the one process that speaks Telegram (notifications,
+    /// broadcasts, and the received updates of [`super::inbox`]).
+    pub fn lease(&self) -> Arc<Consumer> {
+        self.consumer.clone()
     }
 
     /// Stops the jobs and gives the notifier's lease up, so another process takes over now.
@@ -87,9 +86,9 @@ pub fn spawn(bot: Bot) -> Jobs {
     let wake = Arc::new(Notify::new());
     let handles = vec![
         tokio::spawn(notifier(bot.clone(), consumer.clone(), leader.clone(), wake.clone())),
-        tokio::spawn(deliverer(bot, consumer.clone(), leader.clone(), wake)),
+        tokio::spawn(deliverer(bot, consumer.clone(), leader, wake)),
     ];
-    Jobs { handles, consumer, leader }
+    Jobs { handles, consumer }
 }
 
 fn hostname() -> String {

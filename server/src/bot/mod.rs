@@ -198,7 +198,7 @@ impl Bot {
         }
         self.register_commands().await;
         let jobs = jobs::spawn(self.clone());
-        let inbox = inbox::Inbox::spawn(&self, Dispatcher::new(self.clone()), jobs.leader());
+        let inbox = inbox::Inbox::spawn(&self, Dispatcher::new(self.clone()), jobs.lease());
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(POLL_TIMEOUT_SECS + 10))
             .build()
@@ -307,7 +307,7 @@ pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
     // The webhook process is where Telegram is spoken: it runs the jobs for as long as it
     // lives (dropping the handles detaches the tasks).
     let jobs = jobs::spawn(bot.clone());
-    let inbox = inbox::Inbox::spawn(&bot, Dispatcher::new(bot.clone()), jobs.leader());
+    let inbox = inbox::Inbox::spawn(&bot, Dispatcher::new(bot.clone()), jobs.lease());
     drop(jobs);
     // During a rotation the previous secret is accepted too (docs/OPERATIONS.md, "Secrets");
     // both are read at each call, so a rotation through their files needs no restart.

@@ -735,29 +735,6 @@ async fn emergencia_asks_for_a_location_and_dispatches() {
         call_as(&rig.app.state, Some(me.clone()), || officer_last_position(me.officer_id.unwrap())).await.unwrap();
     assert_eq!(own.map(|p| (p.lat, p.lon)), own_before.map(|p| (p.lat, p.lon)));
 
-    // A double-tapped location, each tap handled by another replica (two bots on one
-    // store): one emergency, the other tap a position.
-    rig.tg.push(text_update(7501, "/emergencia"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while rig.tg.messages_to(7501).iter().filter(|m| text(m).contains("envíe la ubicación")).count() < 2 {
-        assert!(Instant::now() < deadline, "the second request was not answered");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let emergencies = || async {
-        let supervisor = actor_for_user(&rig.app.state, user_id(&rig.app, "supervisor@gad.local").await, Channel::Web)
-            .await
-            .unwrap();
-        let all = call_as(&rig.app.state, Some(supervisor), || list_tasks(TaskScope::All)).await.unwrap();
-        all.iter().filter(|t| t.task_type == contract::domain::TaskType::Emergency).count()
-    };
-    assert_eq!(emergencies().await, 1);
-    let mut tap = location_update(7501, -34.6150, -58.4340);
-    tap["update_id"] = json!(880_001);
-    let tap: carapax::types::Update = serde_json::from_value(tap).unwrap();
-    let (one, two) = (Bot::new(rig.app.state.clone()).unwrap(), Bot::new(rig.app.state.clone()).unwrap());
-    tokio::join!(one.handle_update(tap.clone()), two.handle_update(tap));
-    assert_eq!(emergencies().await, 2, "one emergency for one request");
-
     // /cancelar ends a pending emergency.
     rig.tg.push(text_update(7501, "/emergencia"));
     rig.tg.push(text_update(7501, "/cancelar"));
@@ -901,6 +878,99 @@ async fn webhook_requires_the_secret_header() {
         .collect();
     assert!(polled.is_empty(), "{polled:?}");
     assert_eq!(tg.state.polls.load(Ordering::SeqCst), 0, "no getUpdates");
+}
+
+/// A double-tapped location after `/emergencia`, each tap received by another api replica:
+/// one emergency is raised (one process hands out the stored updates, each chat's in order),
+/// the other tap is a position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_tapped_emergency_location_on_two_replicas_raises_one() {
+    use gad_core::entities::{bot_inbox, tasks};
+    use sea_orm::PaginatorTrait;
+    let tg = FakeTelegram::start().await;
+    let database_url = common::fresh_database(Backend::Postgres).await;
+    let env = [
+        ("REDIS_URL", ""),
+        ("TELEGRAM_BOT_TOKEN", TOKEN),
+        ("TELEGRAM_API_URL", tg.url.as_str()),
+        ("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET),
+    ];
+    let a = TestApp::spawn_on(&database_url, &env).await;
+    let b = TestApp::spawn_on(&database_url, &env).await;
+    let http = reqwest::Client::new();
+    let post = |app: &TestApp, update: Value| {
+        let req = http.post(app.url("/telegram/webhook")).header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET);
+        async move { req.json(&update).send().await.unwrap().status() }
+    };
+    let emergencies = || {
+        tasks::Entity::find()
+            .filter(tasks::Column::TaskType.eq(contract::domain::TaskType::Emergency))
+            .count(&a.state.db)
+    };
+    let before = emergencies().await.unwrap();
+    let code = link_code(&a, "efectivo1@gad.local").await;
+    let start = json!({"update_id": 1, "message": text_update(7601, &format!("/start {code}"))["message"]});
+    assert_eq!(post(&a, start).await, StatusCode::OK);
+    tg.sent(7601, "Cuenta vinculada").await;
+    let ask = json!({"update_id": 2, "message": text_update(7601, "/emergencia")["message"]});
+    assert_eq!(post(&b, ask).await, StatusCode::OK);
+    tg.sent(7601, "envíe la ubicación").await;
+    let (mut one, mut two) = (location_update(7601, -34.6150, -58.4340), location_update(7601, -34.6150, -58.4340));
+    one["update_id"] = json!(3);
+    two["update_id"] = json!(4);
+    let (x, y) = tokio::join!(post(&a, one), post(&b, two));
+    assert_eq!((x, y), (StatusCode::OK, StatusCode::OK));
+    tg.sent(7601, "Emergencia registrada").await;
+    let waiting = || bot_inbox::Entity::find().filter(bot_inbox::Column::HandledAt.is_null()).count(&a.state.db);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while waiting().await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "taps left unhandled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(emergencies().await.unwrap(), before + 1, "one emergency for one request");
+}
+
+/// A process that loses the lease (another took it while this one waited on Telegram) stops
+/// what it was handling and marks nothing handled; the holder hands the update out again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_in_hand_when_the_lease_is_lost_is_handed_out_again() {
+    use gad_core::entities::{bot_inbox, event_consumers};
+    use sea_orm::sea_query::Expr;
+    let tg = FakeTelegram::start().await;
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url), ("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)],
+    )
+    .await;
+    let lease = |owner: Option<&str>| {
+        let until = owner.map(|_| chrono::Utc::now() + chrono::Duration::seconds(60));
+        event_consumers::Entity::update_many()
+            .col_expr(event_consumers::Column::Owner, Expr::value(owner.map(str::to_owned)))
+            .col_expr(event_consumers::Column::LeaseUntil, Expr::value(until))
+            .filter(event_consumers::Column::Name.starts_with("telegram:"))
+            .exec(&app.state.db)
+    };
+    tg.slow_down(2_000);
+    let update = json!({"update_id": 900, "message": text_update(8501, "/start ZZZZZZZZ")["message"]});
+    let res = reqwest::Client::new()
+        .post(app.url("/telegram/webhook"))
+        .header("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Another process takes the lease while the answer is on its way.
+    assert_eq!(lease(Some("another-process")).await.unwrap().rows_affected, 1);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let row = bot_inbox::Entity::find_by_id(900).one(&app.state.db).await.unwrap().unwrap();
+    assert_eq!(row.handled_at, None, "marked handled by a process that no longer held the lease");
+    assert_eq!(rig_count(&tg, 8501, "No se pudo vincular"), 0, "the stopped handler sent nothing");
+    // It gives the lease up: this process takes it again and handles the update.
+    tg.slow_down(0);
+    lease(None).await.unwrap();
+    tg.sent(8501, "No se pudo vincular").await;
 }
 
 /// The webhook answers Telegram only once the update is stored: an update sent twice (our

@@ -296,8 +296,17 @@ async fn buttons_outside_a_private_chat_or_on_lost_messages() {
     rig.tg.push(inline);
     let answer = answer_to("cb-inline").await;
     assert_eq!(answer.body["text"], STALE_BUTTON);
+    // A message too old to read, in a chat that is not the presser's own (a group's, or
+    // another person's): nothing is done, and nothing is sent there.
+    let mut elsewhere = callback_update(chat, "cb-elsewhere", 4343, &format!("t:{}:in_progress", task.id));
+    elsewhere["callback_query"]["message"]["date"] = json!(0);
+    elsewhere["callback_query"]["message"]["chat"] = json!({"id": -100_601, "type": "supergroup", "title": "Otra"});
+    rig.tg.push(elsewhere);
+    let answer = answer_to("cb-elsewhere").await;
+    assert_eq!(answer.body["text"], STALE_BUTTON);
+    assert!(rig.tg.calls().iter().all(|c| c.body["chat_id"] != json!(-100_601)), "nothing sent to that chat");
     let detail = call_as(&rig.app.state, Some(me.clone()), || task_detail(task.id)).await.unwrap();
-    assert_eq!(detail.status, TaskStatus::Scheduled, "neither button started the task");
+    assert_eq!(detail.status, TaskStatus::Scheduled, "no button started the task");
 
     // A message too old for the bot to read (Telegram sends it with date 0): the button
     // still works on its chat and message.
