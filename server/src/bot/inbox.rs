@@ -61,6 +61,24 @@ pub async fn keep(db: &DatabaseConnection, raw: &Value, body_len: usize) -> AppR
     Ok(true)
 }
 
+/// Marks an update handled (retried a few times: left unmarked, it would be handed out again).
+async fn mark_handled(db: &DatabaseConnection, update_id: i64) {
+    for attempt in 1..=3 {
+        let marked = bot_inbox::Entity::update_many()
+            .col_expr(bot_inbox::Column::HandledAt, Expr::value(Some(Utc::now())))
+            .filter(bot_inbox::Column::UpdateId.eq(update_id))
+            .exec(db)
+            .await;
+        match marked {
+            Ok(_) => return,
+            Err(e) if attempt == 3 => {
+                tracing::warn!(update_id, error = %e, "telegram update not marked handled; it will run again")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
 /// The running inbox of one process.
 #[derive(Clone)]
 pub struct Inbox {
@@ -95,7 +113,6 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<i64>();
     // Handed to the dispatcher, not yet marked handled: not handed out again while we lead.
     let mut in_flight: HashSet<i64> = HashSet::new();
-    let mut handled: Vec<i64> = Vec::new();
     let mut purged_at: Option<Instant> = None;
     loop {
         // Asked of the database each time: a process whose notifier is stuck (a long wait on
@@ -111,22 +128,7 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
             in_flight.clear();
         }
         while let Ok(id) = done_rx.try_recv() {
-            handled.push(id);
-        }
-        if !handled.is_empty() {
-            match bot_inbox::Entity::update_many()
-                .col_expr(bot_inbox::Column::HandledAt, Expr::value(Some(Utc::now())))
-                .filter(bot_inbox::Column::UpdateId.is_in(handled.clone()))
-                .exec(&db)
-                .await
-            {
-                Ok(_) => {
-                    for id in handled.drain(..) {
-                        in_flight.remove(&id);
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "handled telegram updates not marked yet"),
-            }
+            in_flight.remove(&id);
         }
         if held && purged_at.is_none_or(|at| at.elapsed() >= KEEP_HANDLED / 10) {
             purged_at = Some(Instant::now());
@@ -149,14 +151,19 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
                         if !in_flight.insert(row.update_id) {
                             continue;
                         }
-                        let done = done_tx.clone();
-                        let id = row.update_id;
+                        let (done, db, id) = (done_tx.clone(), db.clone(), row.update_id);
                         let raw = serde_json::from_str::<Value>(&row.body).unwrap_or(Value::Null);
+                        // Marked by the chat's worker before its next update: a process killed
+                        // after a handler finished hands it out again only if it died in the
+                        // moment between the handler's end and this write.
                         dispatcher.dispatch_then(
                             raw,
                             Box::new(move || {
-                                // The receiver lives as long as this loop.
-                                let _ = done.send(id);
+                                Box::pin(async move {
+                                    mark_handled(&db, id).await;
+                                    // The receiver lives as long as the inbox's loop.
+                                    let _ = done.send(id);
+                                })
                             }),
                         );
                     }
@@ -166,7 +173,9 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
         }
         tokio::select! {
             () = wake.notified() => {}
-            Some(id) = done_rx.recv() => handled.push(id),
+            Some(id) = done_rx.recv() => {
+                in_flight.remove(&id);
+            }
             () = tokio::time::sleep(POLL) => {}
         }
     }

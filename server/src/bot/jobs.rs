@@ -9,6 +9,7 @@
 //! another takes over within [`LEASE`] when it dies (at once when it stops). The deliverer
 //! runs only in the lease holder too.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -99,7 +100,7 @@ fn hostname() -> String {
 async fn notifier(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
     // Any event delivered to this process means the outbox has grown.
     let mut events = bot.state.events.subscribe();
-    let mut failing: Option<(i64, std::time::Instant)> = None;
+    let mut attempt: Option<Attempt> = None;
     loop {
         let held = match consumer.claim().await {
             Ok(held) => held,
@@ -114,7 +115,7 @@ async fn notifier(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, wa
         } else if !held && leader.swap(false, Ordering::SeqCst) {
             tracing::info!("another process runs the telegram notifier now");
         }
-        if held && let Err(e) = drain(&bot, &consumer, &wake, &mut failing).await {
+        if held && let Err(e) = drain(&bot, &consumer, &wake, &mut attempt).await {
             tracing::warn!(error = %e, "telegram notifier interrupted; retrying");
         }
         tokio::select! {
@@ -124,35 +125,39 @@ async fn notifier(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, wa
     }
 }
 
+/// The event being notified: since when (its first attempt), and the chats already told (a
+/// retry after a failed read tells only the others).
+struct Attempt {
+    id: i64,
+    since: std::time::Instant,
+    told: HashSet<i64>,
+}
+
 /// Sends the events after the cursor, acknowledging each, until none is left or the lease is
 /// lost. A failed send is logged and acknowledged (Telegram refused it; retrying would not
-/// help); a failure to read what to send stops here and is retried from the same event.
-async fn drain(
-    bot: &Bot,
-    consumer: &Consumer,
-    wake: &Notify,
-    failing: &mut Option<(i64, std::time::Instant)>,
-) -> Result<(), AppError> {
+/// help); a failure to read what to send stops here and is retried from the same event, for
+/// the recipients not yet told.
+async fn drain(bot: &Bot, consumer: &Consumer, wake: &Notify, attempt: &mut Option<Attempt>) -> Result<(), AppError> {
     loop {
         let batch = consumer.pending(NOTIFY_BATCH).await?;
         if batch.is_empty() {
             return Ok(());
         }
         for delivered in batch {
-            if let Err(e) = notify(bot, &delivered.event, wake).await {
+            if attempt.as_ref().is_none_or(|a| a.id != delivered.id) {
+                *attempt = Some(Attempt { id: delivered.id, since: std::time::Instant::now(), told: HashSet::new() });
+            }
+            let Some(state) = attempt.as_mut() else { continue };
+            if let Err(e) = notify(bot, &delivered.event, wake, &mut state.told).await {
                 // Retried (the database may be back in a moment), but one event that keeps
                 // failing must not hold every later notification back for ever.
-                let since = match *failing {
-                    Some((id, since)) if id == delivered.id => since,
-                    _ => failing.insert((delivered.id, std::time::Instant::now())).1,
-                };
-                if since.elapsed() < GIVE_UP_AFTER {
+                if state.since.elapsed() < GIVE_UP_AFTER {
                     return Err(e);
                 }
                 tracing::error!(error = %e, id = delivered.id, event = delivered.event.kind(), "notification skipped after retrying");
                 metrics::counter!("gad_bot_notifications_skipped_total").increment(1);
             }
-            *failing = None;
+            *attempt = None;
             metrics::counter!("gad_bot_notifications_total", "event" => delivered.event.kind()).increment(1);
             if !consumer.ack(delivered.id).await? {
                 return Ok(());
@@ -161,42 +166,56 @@ async fn drain(
     }
 }
 
-/// Sends what one event means to the officers it concerns.
-async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), AppError> {
+/// Sends what one event means to the officers it concerns, skipping the chats in `told` (an
+/// earlier attempt told them) and adding each chat once told; every read a chat's messages
+/// need comes before its first send, so a failing read never leaves a chat half told.
+async fn notify(bot: &Bot, event: &Event, wake: &Notify, told: &mut HashSet<i64>) -> Result<(), AppError> {
     let state = &bot.state;
     match event {
         Event::TaskCreated { task_id, officer_ids, .. } | Event::TaskAssigned { task_id, officer_ids, .. } => {
             for r in notifications::officer_recipients(state, officer_ids).await? {
-                task_card(bot, &r, *task_id, render::NOTIFY_ASSIGNED).await?;
+                if !told.contains(&r.telegram_user_id) {
+                    task_card(bot, &r, *task_id, render::NOTIFY_ASSIGNED).await?;
+                    told.insert(r.telegram_user_id);
+                }
             }
         }
         Event::TaskUnassigned { code, officer_id, .. } => {
             for r in notifications::officer_recipients(state, &[*officer_id]).await? {
-                send(bot, SendMessage::new(r.telegram_user_id, render::notify_unassigned(code))).await;
+                if told.insert(r.telegram_user_id) {
+                    send(bot, SendMessage::new(r.telegram_user_id, render::notify_unassigned(code))).await;
+                }
             }
         }
         Event::TaskStatusChanged { task_id, code, to, by_user_id, .. } => {
             for r in notifications::task_recipients(state, *task_id).await? {
                 // Who made the change knows already.
-                if Some(r.user_id) != *by_user_id {
+                if Some(r.user_id) != *by_user_id && told.insert(r.telegram_user_id) {
                     send(bot, SendMessage::new(r.telegram_user_id, render::notify_status(code, *to))).await;
                 }
             }
         }
         Event::TaskUpdated { task_id, .. } => {
             for r in notifications::task_recipients(state, *task_id).await? {
-                task_card(bot, &r, *task_id, render::NOTIFY_UPDATED).await?;
+                if !told.contains(&r.telegram_user_id) {
+                    task_card(bot, &r, *task_id, render::NOTIFY_UPDATED).await?;
+                    told.insert(r.telegram_user_id);
+                }
             }
         }
         Event::EmergencyCreated { task_id, code, lat, lon, officer_ids } => {
             for r in notifications::officer_recipients(state, officer_ids).await? {
+                if told.contains(&r.telegram_user_id) {
+                    continue;
+                }
+                // Read first: a failing read is retried before anything reaches this chat.
+                let detail = visible_task(bot, &r, *task_id).await?;
                 send(bot, SendMessage::new(r.telegram_user_id, render::notify_emergency(code))).await;
+                told.insert(r.telegram_user_id);
                 // The pin carries a name: the task's place or what was said about it.
-                let place = match visible_task(bot, &r, *task_id).await? {
-                    Some(detail) => render::emergency_place(&detail),
-                    None => continue,
-                };
+                let Some(detail) = detail else { continue };
                 let title = format!("🚨 Emergencia {code}");
+                let place = render::emergency_place(&detail);
                 let pin = SendVenue::new(r.telegram_user_id, *lat as f32, *lon as f32, title, place);
                 if let Err(e) = bot.execute(pin).await {
                     tracing::warn!(error = %bot.describe(&e), "sendVenue failed");
@@ -206,7 +225,9 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify) -> Result<(), AppError>
         Event::TaskOverdue { task_id, code, priority, target, level } => {
             let text = render::notify_overdue(code, *priority, target, *level);
             for chat in notifications::escalation_chats(state, *task_id, *level).await? {
-                send(bot, SendMessage::new(chat, text.clone())).await;
+                if told.insert(chat) {
+                    send(bot, SendMessage::new(chat, text.clone())).await;
+                }
             }
         }
         Event::BroadcastCreated { .. } => wake.notify_one(),

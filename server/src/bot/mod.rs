@@ -421,10 +421,11 @@ impl Dispatcher {
 
     /// Parses one raw update; a malformed one is logged, counted and dropped.
     pub fn dispatch_raw(&self, raw: Value) {
-        self.dispatch_then(raw, Box::new(|| ()));
+        self.dispatch_then(raw, nothing_to_do());
     }
 
-    /// [`Self::dispatch_raw`], then `done` once the update is handled, or dropped (malformed,
+    /// [`Self::dispatch_raw`], then `done` once the update is handled (awaited by the chat's
+    /// worker before its next update), or dropped (malformed,
     /// or its chat flooding).
     pub fn dispatch_then(&self, raw: Value, done: Done) {
         let id = raw.get("update_id").cloned();
@@ -434,7 +435,7 @@ impl Dispatcher {
                 counter!("gad_bot_updates_total", "kind" => "other").increment(1);
                 counter!("gad_bot_update_errors_total").increment(1);
                 tracing::warn!(update_id = ?id, error = %e, "malformed telegram update skipped");
-                done();
+                tokio::spawn(done());
             }
         }
     }
@@ -449,7 +450,7 @@ impl Dispatcher {
     }
 
     pub fn dispatch(&self, update: Update) {
-        self.send(Job { update, done: Box::new(|| ()) });
+        self.send(Job { update, done: nothing_to_do() });
     }
 
     fn send(&self, job: Job) {
@@ -461,7 +462,7 @@ impl Dispatcher {
                 Err(mpsc::error::TrySendError::Full(job)) => {
                     counter!("gad_bot_update_errors_total").increment(1);
                     tracing::warn!(chat = key, "telegram update dropped: the chat has too many waiting");
-                    (job.done)();
+                    tokio::spawn((job.done)());
                     return;
                 }
                 Err(mpsc::error::TrySendError::Closed(job)) => job,
@@ -483,7 +484,7 @@ impl Dispatcher {
             match tokio::time::timeout(WORKER_IDLE, rx.recv()).await {
                 Ok(Some(job)) => {
                     self.bot.handle_update(job.update).await;
-                    (job.done)();
+                    (job.done)().await;
                 }
                 Ok(None) => return,
                 Err(_idle) => {
@@ -501,7 +502,11 @@ impl Dispatcher {
 }
 
 /// What runs once an update is handled (or dropped).
-pub type Done = Box<dyn FnOnce() + Send>;
+pub type Done = Box<dyn FnOnce() -> futures::future::BoxFuture<'static, ()> + Send>;
+
+fn nothing_to_do() -> Done {
+    Box::new(|| Box::pin(async {}))
+}
 
 /// An update waiting for its chat's worker.
 struct Job {
