@@ -172,8 +172,11 @@ pub async fn create(
         .after(serde_json::json!({"group_id": group_id, "kind": kind}));
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::BroadcastCreated { broadcast_id: row.id, group_id });
+    // The answer is read before the commit: after it, a failed read would answer an error
+    // for work that was done (and its retry would do it twice).
+    let answer = dto(state, row).await?;
     txn.commit().await?;
-    dto(state, row).await
+    Ok(answer)
 }
 
 /// Newest first, keyset-paginated by id.

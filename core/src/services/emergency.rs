@@ -172,8 +172,19 @@ pub async fn raise(
     }
     let task = task_service::load_detail(state, txn.flushed().await?, actor, task).await?;
     txn.commit().await?;
-    let not_dispatched =
-        if officer_ids.is_empty() && wanted > 0 { Some(why_nobody(state, lat, lon, dispatcher).await?) } else { None };
+    // Committed: from here the emergency exists, and an error would have its reporter raise it
+    // again. The explanation is a courtesy; without it the answer says so plainly.
+    let not_dispatched = if officer_ids.is_empty() && wanted > 0 {
+        Some(why_nobody(state, lat, lon, dispatcher).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "why nobody was dispatched not read");
+            format!(
+                "No hay efectivos disponibles a menos de {}.",
+                contract::format::distance(state.config.emergency_radius_m)
+            )
+        }))
+    } else {
+        None
+    };
     let candidates = if dispatcher { candidates } else { Vec::new() };
     Ok(EmergencyOutcome { task, candidates, assigned_officer_ids: officer_ids, not_dispatched })
 }

@@ -174,8 +174,11 @@ pub async fn create(
     .await?;
     audit::append(&txn, Some(actor), meta, AuditEntry::new("feedback.create", "feedback", row.id)).await?;
     txn.emit(Event::FeedbackCreated { feedback_id: row.id });
+    // The answer is read before the commit: after it, a failed read would answer an error
+    // for work that was done (and its retry would do it twice).
+    let answer = item(state, row).await?;
     txn.commit().await?;
-    item(state, row).await
+    Ok(answer)
 }
 
 /// One feedback item as the outgoing webhook sends it (a system read: the webhook's receiver
@@ -247,8 +250,11 @@ pub async fn set_status(
     let row = active.update(&*txn).await?;
     let entry = AuditEntry::new("feedback.status", "feedback", id).before(from).after(status);
     audit::append(&txn, Some(actor), meta, entry).await?;
+    // The answer is read before the commit: after it, a failed read would answer an error
+    // for work that was done (and its retry would do it twice).
+    let answer = item(state, row).await?;
     txn.commit().await?;
-    item(state, row).await
+    Ok(answer)
 }
 
 pub async fn kpis(state: &AppState, actor: &Actor) -> AppResult<FeedbackKpis> {

@@ -525,8 +525,11 @@ pub async fn request_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, in
         "status": row.status,
     }));
     audit::append(&txn, Some(actor), meta, entry).await?;
+    // The answer is read before the commit: after it, a failed read would answer an error
+    // for work that was done (and its retry would do it twice).
+    let answer = leave_dto(state, row).await?;
     txn.commit().await?;
-    leave_dto(state, row).await
+    Ok(answer)
 }
 
 /// Approves or rejects a requested leave: someone else's, never the caller's own.
@@ -562,8 +565,11 @@ pub async fn decide_leave(
         .before(json!({ "status": leave.status }))
         .after(json!({ "status": status, "note": row.decision_note }));
     audit::append(&txn, Some(actor), meta, entry).await?;
+    // The answer is read before the commit: after it, a failed read would answer an error
+    // for work that was done (and its retry would do it twice).
+    let answer = leave_dto(state, row).await?;
     txn.commit().await?;
-    leave_dto(state, row).await
+    Ok(answer)
 }
 
 /// Withdraws a leave: the officer their own (requested or approved, not yet over), a
@@ -590,8 +596,11 @@ pub async fn cancel_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, id:
         .before(json!({ "status": leave.status }))
         .after(json!({ "status": LeaveStatus::Cancelled }));
     audit::append(&txn, Some(actor), meta, entry).await?;
+    // The answer is read before the commit: after it, a failed read would answer an error
+    // for work that was done (and its retry would do it twice).
+    let answer = leave_dto(state, row).await?;
     txn.commit().await?;
-    leave_dto(state, row).await
+    Ok(answer)
 }
 
 /// Leave, newest first: the caller's own (officers), or anyone's with
