@@ -441,7 +441,18 @@ async fn unlinked_users_get_an_explanation_and_nothing_else() {
         rig.tg.push(text_update(6001, &format!("/start ZZZZZZZZ{n}")));
     }
     rig.tg.push(text_update(6001, "/ayuda"));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Every update (17 in all) taken and handled, however slow the machine, then counted.
+    let handled = || {
+        use sea_orm::PaginatorTrait;
+        let done = gad_core::entities::bot_inbox::Entity::find()
+            .filter(gad_core::entities::bot_inbox::Column::HandledAt.is_not_null());
+        done.count(&rig.app.state.db)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while handled().await.unwrap() < 17 {
+        assert!(Instant::now() < deadline, "updates left unhandled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Told once: a stranger sending on and on spends nothing of the bot's sending budget.
     let sent = rig.tg.messages_to(6001);
     let unlinked = sent.iter().filter(|c| text(c).contains("no está vinculada")).count();
