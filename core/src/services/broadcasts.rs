@@ -5,7 +5,7 @@
 //! with [`record_delivery`]. Supervisors and admins broadcast; admins manage groups.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::actor::Actor;
 use crate::db::WriteTxn;
@@ -112,13 +112,11 @@ pub async fn delete_group(state: &AppState, actor: &Actor, meta: &AuditMeta, id:
     Ok(())
 }
 
-async fn dto(state: &AppState, row: broadcasts::Model) -> AppResult<Broadcast> {
+async fn dto(db: &impl ConnectionTrait, row: broadcasts::Model) -> AppResult<Broadcast> {
     let group_name =
-        telegram_groups::Entity::find_by_id(row.group_id).one(&state.db).await?.map(|g| g.name).unwrap_or_default();
+        telegram_groups::Entity::find_by_id(row.group_id).one(db).await?.map(|g| g.name).unwrap_or_default();
     let sender = match row.sender_id {
-        Some(id) => {
-            users::Entity::find_by_id(id).one(&state.db).await?.map(|u| format!("{} {}", u.first_name, u.last_name))
-        }
+        Some(id) => users::Entity::find_by_id(id).one(db).await?.map(|u| format!("{} {}", u.first_name, u.last_name)),
         None => None,
     };
     Ok(Broadcast {
@@ -172,9 +170,9 @@ pub async fn create(
         .after(serde_json::json!({"group_id": group_id, "kind": kind}));
     audit::append(&txn, Some(actor), meta, entry).await?;
     txn.emit(Event::BroadcastCreated { broadcast_id: row.id, group_id });
-    // The answer is read before the commit: after it, a failed read would answer an error
-    // for work that was done (and its retry would do it twice).
-    let answer = dto(state, row).await?;
+    // The answer is read in the transaction, before the commit: after it, a failed read would
+    // answer an error for work that was done (and its retry would do it twice).
+    let answer = dto(&*txn, row).await?;
     txn.commit().await?;
     Ok(answer)
 }
@@ -202,7 +200,7 @@ pub async fn list(
     let more = rows.len() > limit as usize;
     let mut items = Vec::new();
     for row in rows.into_iter().take(limit as usize) {
-        items.push(dto(state, row).await?);
+        items.push(dto(&state.db, row).await?);
     }
     let next_cursor = if more { items.last().map(|b| b.id.to_string()) } else { None };
     Ok(Page { items, next_cursor })
@@ -278,7 +276,7 @@ pub async fn pending_deliveries(state: &AppState, limit: u64) -> AppResult<Vec<P
         let Some(group) = telegram_groups::Entity::find_by_id(row.group_id).one(&state.db).await? else {
             continue;
         };
-        let sender = dto(state, row.clone()).await?.sender;
+        let sender = dto(&state.db, row.clone()).await?.sender;
         out.push(PendingDelivery { id: row.id, chat_id: group.chat_id, kind: row.kind, text: row.text, sender });
     }
     Ok(out)

@@ -120,11 +120,9 @@ pub fn categorize(text: &str, given: Option<String>) -> AppResult<String> {
     .to_owned())
 }
 
-async fn item(state: &AppState, row: feedback::Model) -> AppResult<FeedbackItem> {
+async fn item(db: &impl ConnectionTrait, row: feedback::Model) -> AppResult<FeedbackItem> {
     let author = match row.user_id {
-        Some(id) => {
-            users::Entity::find_by_id(id).one(&state.db).await?.map(|u| format!("{} {}", u.first_name, u.last_name))
-        }
+        Some(id) => users::Entity::find_by_id(id).one(db).await?.map(|u| format!("{} {}", u.first_name, u.last_name)),
         None => None,
     };
     Ok(FeedbackItem {
@@ -174,9 +172,9 @@ pub async fn create(
     .await?;
     audit::append(&txn, Some(actor), meta, AuditEntry::new("feedback.create", "feedback", row.id)).await?;
     txn.emit(Event::FeedbackCreated { feedback_id: row.id });
-    // The answer is read before the commit: after it, a failed read would answer an error
-    // for work that was done (and its retry would do it twice).
-    let answer = item(state, row).await?;
+    // The answer is read in the transaction, before the commit: after it, a failed read would
+    // answer an error for work that was done (and its retry would do it twice).
+    let answer = item(&*txn, row).await?;
     txn.commit().await?;
     Ok(answer)
 }
@@ -185,7 +183,7 @@ pub async fn create(
 /// is the force's own ticketing system); `None` when it no longer exists.
 pub async fn for_webhook(state: &AppState, id: i64) -> AppResult<Option<FeedbackItem>> {
     match feedback::Entity::find_by_id(id).one(&state.db).await? {
-        Some(row) => Ok(Some(item(state, row).await?)),
+        Some(row) => Ok(Some(item(&state.db, row).await?)),
         None => Ok(None),
     }
 }
@@ -212,7 +210,7 @@ pub async fn list(
     let more = rows.len() > limit as usize;
     let mut items = Vec::new();
     for row in rows.into_iter().take(limit as usize) {
-        items.push(item(state, row).await?);
+        items.push(item(&state.db, row).await?);
     }
     let next_cursor = if more { items.last().map(|i| i.id.to_string()) } else { None };
     Ok(Page { items, next_cursor })
@@ -250,9 +248,9 @@ pub async fn set_status(
     let row = active.update(&*txn).await?;
     let entry = AuditEntry::new("feedback.status", "feedback", id).before(from).after(status);
     audit::append(&txn, Some(actor), meta, entry).await?;
-    // The answer is read before the commit: after it, a failed read would answer an error
-    // for work that was done (and its retry would do it twice).
-    let answer = item(state, row).await?;
+    // The answer is read in the transaction, before the commit: after it, a failed read would
+    // answer an error for work that was done (and its retry would do it twice).
+    let answer = item(&*txn, row).await?;
     txn.commit().await?;
     Ok(answer)
 }
@@ -358,7 +356,7 @@ pub async fn digest_for(state: &AppState, week_start: NaiveDate) -> AppResult<Fe
     });
     let mut worst_items = Vec::new();
     for r in worst.into_iter().take(WORST) {
-        worst_items.push(item(state, r.clone()).await?);
+        worst_items.push(item(&state.db, r.clone()).await?);
     }
     let open = feedback::Entity::find()
         .filter(feedback::Column::Status.is_in([FeedbackStatus::New, FeedbackStatus::Reviewing]))

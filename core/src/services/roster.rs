@@ -403,12 +403,10 @@ pub fn midnight(tz: chrono_tz::Tz, day: NaiveDate) -> DateTime<Utc> {
         .map_or_else(|| Utc.from_utc_datetime(&day.and_time(NaiveTime::MIN)), |t| t.with_timezone(&Utc))
 }
 
-async fn leave_dto(state: &AppState, l: leaves::Model) -> AppResult<Leave> {
-    let officer = officers::Entity::find_by_id(l.officer_id).one(&state.db).await?.ok_or(AppError::NotFound)?;
+async fn leave_dto(state: &AppState, db: &impl ConnectionTrait, l: leaves::Model) -> AppResult<Leave> {
+    let officer = officers::Entity::find_by_id(l.officer_id).one(db).await?.ok_or(AppError::NotFound)?;
     let decided_by = match l.decided_by {
-        Some(id) => {
-            users::Entity::find_by_id(id).one(&state.db).await?.map(|u| format!("{} {}", u.first_name, u.last_name))
-        }
+        Some(id) => users::Entity::find_by_id(id).one(db).await?.map(|u| format!("{} {}", u.first_name, u.last_name)),
         None => None,
     };
     let (first_day, last_day) = days_of(state.config.timezone, &l);
@@ -525,9 +523,9 @@ pub async fn request_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, in
         "status": row.status,
     }));
     audit::append(&txn, Some(actor), meta, entry).await?;
-    // The answer is read before the commit: after it, a failed read would answer an error
-    // for work that was done (and its retry would do it twice).
-    let answer = leave_dto(state, row).await?;
+    // The answer is read in the transaction, before the commit: after it, a failed read would
+    // answer an error for work that was done (and its retry would do it twice).
+    let answer = leave_dto(state, &*txn, row).await?;
     txn.commit().await?;
     Ok(answer)
 }
@@ -565,9 +563,9 @@ pub async fn decide_leave(
         .before(json!({ "status": leave.status }))
         .after(json!({ "status": status, "note": row.decision_note }));
     audit::append(&txn, Some(actor), meta, entry).await?;
-    // The answer is read before the commit: after it, a failed read would answer an error
-    // for work that was done (and its retry would do it twice).
-    let answer = leave_dto(state, row).await?;
+    // The answer is read in the transaction, before the commit: after it, a failed read would
+    // answer an error for work that was done (and its retry would do it twice).
+    let answer = leave_dto(state, &*txn, row).await?;
     txn.commit().await?;
     Ok(answer)
 }
@@ -596,9 +594,9 @@ pub async fn cancel_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, id:
         .before(json!({ "status": leave.status }))
         .after(json!({ "status": LeaveStatus::Cancelled }));
     audit::append(&txn, Some(actor), meta, entry).await?;
-    // The answer is read before the commit: after it, a failed read would answer an error
-    // for work that was done (and its retry would do it twice).
-    let answer = leave_dto(state, row).await?;
+    // The answer is read in the transaction, before the commit: after it, a failed read would
+    // answer an error for work that was done (and its retry would do it twice).
+    let answer = leave_dto(state, &*txn, row).await?;
     txn.commit().await?;
     Ok(answer)
 }
@@ -631,7 +629,7 @@ pub async fn list_leaves(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        out.push(leave_dto(state, row).await?);
+        out.push(leave_dto(state, &state.db, row).await?);
     }
     Ok(out)
 }

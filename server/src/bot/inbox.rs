@@ -8,8 +8,9 @@
 //! lost on the way) is recognised and not handled twice.
 //!
 //! Any number of processes receive (every api replica behind the webhook, a polling `gad bot`);
-//! the holder of the notifier's lease ([`super::jobs`]) hands them out, so one chat's updates
-//! never run on two processes at once, whichever replica received them.
+//! the holder of the notifier's lease ([`super::jobs`], renewed here too) hands them out, so one
+//! chat's updates do not run on two processes at once, whichever replica received them (but for
+//! the moment a lease takes to change hands).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -29,7 +30,8 @@ use super::{Bot, Dispatcher};
 
 /// How often a process looks for updates another replica received (its own wake it at once).
 const POLL: Duration = Duration::from_millis(250);
-/// Updates read per look.
+/// Updates read per look beyond those already handed out (a chat with a long queue must not
+/// keep the others' updates out of the window).
 const BATCH: u64 = 256;
 /// How long a handled update is remembered (Telegram gives up re-sending well before).
 pub const KEEP_HANDLED: Duration = Duration::from_secs(600);
@@ -114,13 +116,20 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
     // Handed to the dispatcher, not yet marked handled: not handed out again while we lead.
     let mut in_flight: HashSet<i64> = HashSet::new();
     let mut purged_at: Option<Instant> = None;
+    let mut last_claim: Option<Instant> = None;
     loop {
-        // Asked of the database each time: a process whose notifier is stuck (a long wait on
-        // Telegram) may have lost the lease without knowing it yet.
-        let held = lease.holds().await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "inbox lease not checked");
-            false
-        });
+        // Renewed here too, not only by the notifier (which may be busy for longer than the
+        // lease, sending one event to many): held while our last renewal is recent enough that
+        // nobody else can have taken it since.
+        if last_claim.is_none_or(|at| at.elapsed() >= lease.lease() / 3) {
+            match lease.claim().await {
+                Ok(true) => last_claim = Some(Instant::now()),
+                Ok(false) => last_claim = None,
+                // A failed renewal is not a loss yet: the lease runs until it expires.
+                Err(e) => tracing::warn!(error = %e, "inbox lease not renewed"),
+            }
+        }
+        let held = last_claim.is_some_and(|at| at.elapsed() < lease.lease() * 2 / 3);
         if !held && !in_flight.is_empty() {
             // Whoever holds it now hands out everything not handled, ours included: what this
             // process still runs or has queued stops here, so nothing runs twice at once.
@@ -142,7 +151,7 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
             let waiting = bot_inbox::Entity::find()
                 .filter(bot_inbox::Column::HandledAt.is_null())
                 .order_by_asc(bot_inbox::Column::UpdateId)
-                .limit(BATCH)
+                .limit(BATCH + in_flight.len() as u64)
                 .all(&db)
                 .await;
             match waiting {

@@ -19,7 +19,7 @@
 //! webhook server does not). The secret is never in the URL, so no access log holds it. Both
 //! store each update in the inbox ([`inbox`]) before Telegram is told we have it, and one
 //! process at a time (a lease) hands the stored updates to its [`Dispatcher`]: nothing Telegram
-//! was told we received is lost with a process, and one chat's updates never run on two
+//! was told we received is lost with a process, and one chat's updates do not run on two
 //! replicas at once.
 //!
 //! Conversation state (wizard steps, the pending `/emergencia` location, the finishing note)

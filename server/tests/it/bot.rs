@@ -70,6 +70,8 @@ struct FakeState {
     next_update_id: AtomicI64,
     /// `getUpdates` calls answered (they are not recorded as calls).
     polls: AtomicI64,
+    /// Calls of other methods received (counted on arrival, before any delay).
+    arrivals: AtomicI64,
     /// Milliseconds every other method waits before answering (a slow Telegram).
     delay_ms: std::sync::atomic::AtomicU64,
 }
@@ -106,6 +108,11 @@ impl FakeTelegram {
 
     pub(crate) fn calls(&self) -> Vec<Call> {
         self.state.calls.lock().unwrap().clone()
+    }
+
+    /// Calls of methods other than `getUpdates` received so far (counted on arrival).
+    pub(crate) fn arrivals(&self) -> i64 {
+        self.state.arrivals.load(Ordering::SeqCst)
     }
 
     /// Updates pushed and not yet taken by a `getUpdates`.
@@ -215,6 +222,7 @@ async fn fake_method(
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+    state.arrivals.fetch_add(1, Ordering::SeqCst);
     let delay = state.delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -961,7 +969,9 @@ async fn an_update_in_hand_when_the_lease_is_lost_is_handed_out_again() {
             .filter(event_consumers::Column::Name.starts_with("telegram:"))
             .exec(&app.state.db)
     };
-    tg.slow_down(2_000);
+    // The answer takes 6 s to reach Telegram.
+    tg.slow_down(6_000);
+    let arrived = tg.arrivals();
     let update = json!({"update_id": 900, "message": text_update(8501, "/start ZZZZZZZZ")["message"]});
     let res = reqwest::Client::new()
         .post(app.url("/telegram/webhook"))
@@ -971,10 +981,15 @@ async fn an_update_in_hand_when_the_lease_is_lost_is_handed_out_again() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    // Another process takes the lease while the answer is on its way.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tg.arrivals() == arrived {
+        assert!(Instant::now() < deadline, "the answer never left");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Another process takes the lease while the answer is on its way; past the moment the
+    // answer would have arrived, nothing is marked handled by the process that lost it.
     assert_eq!(lease(Some("another-process")).await.unwrap().rows_affected, 1);
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    tokio::time::sleep(Duration::from_millis(7_500)).await;
     let row = bot_inbox::Entity::find_by_id(900).one(&app.state.db).await.unwrap().unwrap();
     assert_eq!(row.handled_at, None, "marked handled by a process that no longer held the lease");
     assert_eq!(rig_count(&tg, 8501, "No se pudo vincular"), 0, "the stopped handler sent nothing");
@@ -1014,8 +1029,16 @@ async fn a_webhook_update_is_stored_before_it_is_acknowledged() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(post(update).await, reqwest::StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(rig_count(&tg, 8401, "No se pudo vincular"), 1, "the same update handled twice");
+    // A later update of the same chat is handled after it: counted once that one is.
+    let marker = json!({"update_id": 702, "message": text_update(8401, "/start YYYYYYYY")["message"]});
+    assert_eq!(post(marker).await, reqwest::StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rig_count(&tg, 8401, "No se pudo vincular") < 2 {
+        assert!(Instant::now() < deadline, "the later update was not handled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rig_count(&tg, 8401, "No se pudo vincular"), 2, "the same update handled twice");
 
     sqlx_drop_inbox(&app).await;
     let update = json!({"update_id": 701, "message": text_update(8401, "/ayuda")["message"]});
