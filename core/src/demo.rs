@@ -298,6 +298,7 @@ pub async fn seed(state: &AppState) -> AppResult<SeedOutcome> {
     .await?;
 
     let mut officer_ids = Vec::new();
+    let mut officer_users = Vec::new();
     for (i, o) in OFFICERS.iter().enumerate() {
         let n = i + 1;
         let user = insert_user(
@@ -351,6 +352,7 @@ pub async fn seed(state: &AppState) -> AppResult<SeedOutcome> {
             .await?;
         }
         officer_ids.push(officer.id);
+        officer_users.push(user.id);
     }
 
     let mut on_task = Vec::new();
@@ -465,7 +467,9 @@ pub async fn seed(state: &AppState) -> AppResult<SeedOutcome> {
             ends_at: Set(crate::services::roster::midnight(tz, first + Duration::days(days))),
             status: Set(status),
             reason: Set(Some("Datos de demostración".into())),
-            requested_by: Set(Some(supervisor.id)),
+            // Registered approved by the supervisor; the pending one asked by its officer (the
+            // supervisor decides it: nobody decides a request of their own).
+            requested_by: Set(Some(if status == LeaveStatus::Approved { supervisor.id } else { officer_users[n] })),
             decided_by: Set((status == LeaveStatus::Approved).then_some(supervisor.id)),
             decided_at: Set((status == LeaveStatus::Approved).then_some(now)),
             decision_note: Set(None),
