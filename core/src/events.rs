@@ -413,16 +413,6 @@ impl Consumer {
         Ok(taken.rows_affected == 1)
     }
 
-    /// Whether we hold the lease now, as the database says (owner us, not expired): for work
-    /// that must stop as soon as another process may have taken over, whatever this process
-    /// last believed.
-    pub async fn holds(&self) -> AppResult<bool> {
-        let row = event_consumers::Entity::find_by_id(self.name.clone()).one(&self.db).await?;
-        Ok(row.is_some_and(|r| {
-            r.owner.as_deref() == Some(self.owner.as_str()) && r.lease_until.is_some_and(|until| until > Utc::now())
-        }))
-    }
-
     /// The events after our cursor, oldest first.
     pub async fn pending(&self, limit: u64) -> AppResult<Vec<Delivered>> {
         read_after(&self.db, self.cursor().await?, limit).await

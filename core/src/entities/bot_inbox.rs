@@ -1,4 +1,5 @@
-//! `bot_inbox`: Telegram updates received (acknowledged to Telegram) and not yet handled.
+//! `bot_inbox`: Telegram updates received (acknowledged to Telegram), until handled and for a
+//! while after (see `services::bot_inbox`).
 
 use sea_orm::entity::prelude::*;
 

@@ -7,6 +7,7 @@ pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod backups;
+pub mod bot_inbox;
 pub mod broadcasts;
 pub mod conversations;
 pub mod csv;

@@ -3,9 +3,10 @@
 //! after — and handed to the bot from there, in `update_id` order, by one process at a time.
 //! An update is marked handled once the bot is done with it, so a process killed with updates
 //! queued or half handled loses none: the next holder of the inbox's lease hands them out again
-//! (at least once; the steps that must not run twice take their conversation state before
-//! acting). Handled rows stay [`KEEP_HANDLED`], so an update Telegram sends again (our answer
-//! lost on the way) is recognised and not handled twice.
+//! (at least once: an emergency location acts before it clears its request, so a repeat
+//! raises it twice rather than never). Handled rows stay [`bot_inbox::KEEP_HANDLED`], so an
+//! update Telegram sends again (our answer lost on the way) is recognised and not handled
+//! twice. The rows are kept by [`gad_core::services::bot_inbox`]; this is the loop.
 //!
 //! Any number of processes receive (every api replica behind the webhook, a polling `gad bot`);
 //! the holder of the notifier's lease ([`super::jobs`], renewed here too) hands them out, so one
@@ -16,13 +17,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use gad_core::entities::bot_inbox;
-use gad_core::error::AppResult;
 use gad_core::events::Consumer;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use serde_json::Value;
+use gad_core::services::bot_inbox;
+use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
@@ -33,46 +30,12 @@ const POLL: Duration = Duration::from_millis(250);
 /// Updates read per look beyond those already handed out (a chat with a long queue must not
 /// keep the others' updates out of the window).
 const BATCH: u64 = 256;
-/// How long a handled update is remembered (Telegram gives up re-sending well before).
-pub const KEEP_HANDLED: Duration = Duration::from_secs(600);
-/// The largest update kept; Telegram's are a few kilobytes (a larger one is skipped, logged).
-pub const UPDATE_MAX_BYTES: usize = 64 * 1024;
 
-/// What Telegram sent, kept until handled: `false` when it cannot be (no `update_id`, or too
-/// large), which the caller acknowledges all the same (Telegram would send it forever).
-/// Keeping an update twice (Telegram sending it again) keeps one row.
-pub async fn keep(db: &DatabaseConnection, raw: &Value, body_len: usize) -> AppResult<bool> {
-    let Some(update_id) = raw.get("update_id").and_then(Value::as_i64) else {
-        tracing::warn!("telegram update without an update_id skipped");
-        return Ok(false);
-    };
-    if body_len > UPDATE_MAX_BYTES {
-        tracing::warn!(update_id, bytes = body_len, "telegram update too large; skipped");
-        return Ok(false);
-    }
-    let row = bot_inbox::ActiveModel {
-        update_id: Set(update_id),
-        body: Set(raw.to_string()),
-        received_at: Set(Utc::now()),
-        handled_at: Set(None),
-    };
-    bot_inbox::Entity::insert(row)
-        .on_conflict(OnConflict::column(bot_inbox::Column::UpdateId).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(true)
-}
-
-/// Marks an update handled (retried a few times: left unmarked, it would be handed out again).
+/// Marks an update handled, retried a few times: left unmarked, it would be handed out again.
 async fn mark_handled(db: &DatabaseConnection, update_id: i64) {
     for attempt in 1..=3 {
-        let marked = bot_inbox::Entity::update_many()
-            .col_expr(bot_inbox::Column::HandledAt, Expr::value(Some(Utc::now())))
-            .filter(bot_inbox::Column::UpdateId.eq(update_id))
-            .exec(db)
-            .await;
-        match marked {
-            Ok(_) => return,
+        match bot_inbox::mark_handled(db, update_id).await {
+            Ok(()) => return,
             Err(e) if attempt == 3 => {
                 tracing::warn!(update_id, error = %e, "telegram update not marked handled; it will run again")
             }
@@ -139,29 +102,20 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
         while let Ok(id) = done_rx.try_recv() {
             in_flight.remove(&id);
         }
-        if held && purged_at.is_none_or(|at| at.elapsed() >= KEEP_HANDLED / 10) {
+        if held && purged_at.is_none_or(|at| at.elapsed() >= bot_inbox::KEEP_HANDLED / 10) {
             purged_at = Some(Instant::now());
-            let before = Utc::now() - chrono::Duration::from_std(KEEP_HANDLED).unwrap_or_default();
-            let old = bot_inbox::Entity::delete_many().filter(bot_inbox::Column::HandledAt.lt(before));
-            if let Err(e) = old.exec(&db).await {
+            if let Err(e) = bot_inbox::purge_handled(&db).await {
                 tracing::warn!(error = %e, "old handled telegram updates not deleted yet");
             }
         }
         if held {
-            let waiting = bot_inbox::Entity::find()
-                .filter(bot_inbox::Column::HandledAt.is_null())
-                .order_by_asc(bot_inbox::Column::UpdateId)
-                .limit(BATCH + in_flight.len() as u64)
-                .all(&db)
-                .await;
-            match waiting {
+            match bot_inbox::waiting(&db, BATCH + in_flight.len() as u64).await {
                 Ok(rows) => {
-                    for row in rows {
-                        if !in_flight.insert(row.update_id) {
+                    for (id, raw) in rows {
+                        if !in_flight.insert(id) {
                             continue;
                         }
-                        let (done, db, id) = (done_tx.clone(), db.clone(), row.update_id);
-                        let raw = serde_json::from_str::<Value>(&row.body).unwrap_or(Value::Null);
+                        let (done, db) = (done_tx.clone(), db.clone());
                         // Marked by the chat's worker before its next update: a process killed
                         // after a handler finished hands it out again only if it died in the
                         // moment between the handler's end and this write.

@@ -244,7 +244,9 @@ impl Bot {
                 // the inbox keeps it (a failure asks for the same updates again).
                 for raw in updates {
                     let id = raw.get("update_id").and_then(Value::as_i64);
-                    if let Err(e) = inbox::keep(&self.state.db, &raw, raw.to_string().len()).await {
+                    if let Err(e) =
+                        gad_core::services::bot_inbox::keep(&self.state.db, &raw, raw.to_string().len()).await
+                    {
                         tracing::warn!(error = %e, "telegram update not stored; asking for it again");
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         break;
@@ -346,7 +348,7 @@ impl WebhookHook {
             return StatusCode::UNAUTHORIZED;
         }
         match serde_json::from_slice::<Value>(body) {
-            Ok(raw) => match inbox::keep(&self.db, &raw, body.len()).await {
+            Ok(raw) => match gad_core::services::bot_inbox::keep(&self.db, &raw, body.len()).await {
                 Ok(kept) => {
                     if kept {
                         self.inbox.wake();
@@ -447,10 +449,6 @@ impl Dispatcher {
         for task in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
             task.abort();
         }
-    }
-
-    pub fn dispatch(&self, update: Update) {
-        self.send(Job { update, done: nothing_to_do() });
     }
 
     fn send(&self, job: Job) {
