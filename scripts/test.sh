@@ -283,40 +283,9 @@ phase_begin "dependencies"
 scripts/install-deps.sh --test
 phase_end
 
-# After a failed `cargo test`: prints why each test failed (its panic line, which the long
-# backtraces would otherwise push out of a log's tail), then runs the failed tests once more,
-# each alone. Passes only when every one of them passes on its own; a test that passes on the
-# second try is named as FLAKY, loudly, so it gets fixed rather than forgotten. A build error
-# (no failed test named) is never retried.
-retry_failed_tests() {
-  local log=$1
-  local names targets
-  names=$(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$log" | sort -u)
-  # shellcheck disable=SC2016  # the backquotes are cargo's, not a command
-  targets=$(sed -n 's/^error: test failed, to rerun pass `\(.*\)`$/\1/p' "$log" | sort -u)
-  echo "[test] why they failed (panic lines):"
-  grep -A3 "panicked at" "$log" | grep -v '^ *[0-9]*: \|^ *at \|^stack backtrace' | head -80 || true
-  [ -n "$names" ] && [ -n "$targets" ] || return 1
-  echo "[test] running each failed test once more, alone: $(tr '\n' ' ' <<< "$names")"
-  local target name passed
-  while read -r name; do
-    passed=false
-    while read -r target; do
-      # shellcheck disable=SC2086  # the target is cargo's own "-p X --test Y" words
-      RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components" \
-        cargo test ${locked[@]+"${locked[@]}"} $target -- --exact "$name" > "$WORK/retry.log" 2>&1 || true
-      if grep -q "^test $name \.\.\. FAILED" "$WORK/retry.log"; then
-        tail -40 "$WORK/retry.log"
-        echo "[test] $name failed again" >&2
-        return 1
-      fi
-      grep -q "^test $name \.\.\. ok" "$WORK/retry.log" && passed=true
-    done <<< "$targets"
-    $passed || { echo "[test] $name could not be run again" >&2; return 1; }
-    echo "[test] FLAKY: $name failed once and passed alone; fix it" >&2
-    FAILED=$((FAILED - 1)); PASSED=$((PASSED + 1))
-  done <<< "$names"
-}
+# After a failed `cargo test`: why, and each failed test once more, alone (FLAKY if it passes).
+# shellcheck source=scripts/retry-failed-tests.sh
+source scripts/retry-failed-tests.sh
 
 # After a failed browser run: runs the failed tests once more (`--last-failed`) against a fresh
 # server and database. Passes only when all of them pass; each is then named as FLAKY, loudly,
@@ -363,7 +332,9 @@ if $run_rust; then
   set -e
   count_cargo "$WORK/cargo-test.log"
   if [ "$rc" -ne 0 ]; then
-    retry_failed_tests "$WORK/cargo-test.log" || exit "$rc"
+    RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components" \
+      retry_failed_tests "$WORK/cargo-test.log" "$WORK" cargo test ${locked[@]+"${locked[@]}"} || exit "$rc"
+    FAILED=$((FAILED - FLAKY_COUNT)); PASSED=$((PASSED + FLAKY_COUNT))
   fi
   phase_end
 

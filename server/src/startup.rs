@@ -94,10 +94,14 @@ impl Application {
             tokio::time::sleep(DRAIN_LIMIT).await;
             tracing::warn!("connections still open after the drain limit; exiting");
         };
-        tokio::select! {
+        let outcome = tokio::select! {
             served = serve => served,
             () = deadline => Ok(()),
-        }
+        };
+        // What must happen before the process ends ([`on_drain`]), briefly.
+        let hooks = std::mem::take(&mut *ON_DRAIN.lock().unwrap_or_else(|e| e.into_inner()));
+        let _ = tokio::time::timeout(ON_DRAIN_LIMIT, futures::future::join_all(hooks)).await;
+        outcome
     }
 }
 
@@ -249,6 +253,22 @@ pub fn startup_error(err: AppError) -> anyhow::Error {
 /// Set once `gad serve` received its shutdown signal: live streams end, requests drain.
 static DRAINING: std::sync::LazyLock<tokio::sync::watch::Sender<bool>> =
     std::sync::LazyLock::new(|| tokio::sync::watch::channel(false).0);
+
+/// Work started by [`on_drain`], awaited by [`Application::run`] before it returns.
+static ON_DRAIN: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
+
+/// The longest [`Application::run`] waits for the [`on_drain`] work once serving has ended.
+const ON_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs `work` once this process drains (its shutdown signal), and has `gad serve` wait for it
+/// before exiting: giving a lease up, so another replica takes over at once.
+pub fn on_drain(work: impl Future<Output = ()> + Send + 'static) {
+    let handle = tokio::spawn(async move {
+        let _ = draining().wait_for(|draining| *draining).await;
+        work.await;
+    });
+    ON_DRAIN.lock().unwrap_or_else(|e| e.into_inner()).push(handle);
+}
 
 /// The longest `gad serve` waits for requests in flight after the signal (Docker's default
 /// grace period before SIGKILL is 10 s).

@@ -306,11 +306,16 @@ pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
             return router;
         }
     };
-    // The webhook process is where Telegram is spoken: it runs the jobs for as long as it
-    // lives (dropping the handles detaches the tasks).
+    // The webhook process is where Telegram is spoken: it runs the jobs until it drains, then
+    // gives the notifier's lease up, so another replica takes over now instead of once the
+    // lease lapses (updates still arriving during the drain are kept for that replica).
     let jobs = jobs::spawn(bot.clone());
     let inbox = inbox::Inbox::spawn(&bot, Dispatcher::new(bot.clone()), jobs.lease());
-    drop(jobs);
+    let stopping = inbox.clone();
+    crate::startup::on_drain(async move {
+        stopping.stop();
+        jobs.stop().await;
+    });
     // During a rotation the previous secret is accepted too (docs/OPERATIONS.md, "Secrets");
     // both are read at each call, so a rotation through their files needs no restart.
     let secrets = [state.config.telegram_webhook_secret.clone(), state.config.telegram_webhook_previous_secret.clone()];

@@ -637,6 +637,40 @@ async fn serve_drains_on_sigterm_even_with_open_streams() {
     eprintln!("gad serve exited {:.2} s after SIGTERM with a live stream open", started.elapsed().as_secs_f64());
 }
 
+/// `gad serve` in webhook mode holds the notifier's lease (it speaks Telegram); on SIGTERM it
+/// gives the lease up before it exits, so another replica speaks at once instead of leaving
+/// every chat unanswered until the lease lapses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_webhook_replica_gives_the_telegram_lease_up() {
+    use gad_core::entities::event_consumers;
+    let tg = FakeTelegram::start().await;
+    let database_url = common::fresh_database(Backend::Sqlite).await;
+    let env = [
+        ("REDIS_URL", ""),
+        ("TELEGRAM_BOT_TOKEN", TOKEN),
+        ("TELEGRAM_API_URL", tg.url.as_str()),
+        ("TELEGRAM_WEBHOOK_SECRET", "s3cret-Path_0123456789abcdef"),
+    ];
+    let mut serve = GadProcess::start(&database_url, &env).await;
+    let state = state_of(&database_url).await;
+    let holder = || async {
+        event_consumers::Entity::find()
+            .filter(event_consumers::Column::Name.starts_with("telegram:"))
+            .one(&state.db)
+            .await
+            .unwrap()
+            .and_then(|row| row.owner)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while holder().await.is_none() {
+        assert!(Instant::now() < deadline, "the webhook replica never took the lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = serve.terminate(Duration::from_secs(10)).await.expect("gad serve still running 10 s after SIGTERM");
+    assert!(status.success(), "{status}");
+    assert_eq!(holder().await, None, "the lease was left to lapse");
+}
+
 /// Two `gad bot` processes on one database (a second replica, or a deploy overlapping the
 /// old one): every assignment is notified exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
