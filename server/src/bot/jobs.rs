@@ -9,7 +9,7 @@
 //! another takes over within [`LEASE`] when it dies (at once when it stops). The deliverer
 //! runs only in the lease holder too.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -283,9 +283,10 @@ async fn send(bot: &Bot, method: SendMessage) {
 
 /// Delivers pending broadcasts now, on every `broadcast.created` and every [`SWEEP_EVERY`].
 async fn deliverer(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, wake: Arc<Notify>) {
+    let mut unrecorded = Unrecorded::new();
     loop {
         if leader.load(Ordering::SeqCst) {
-            deliver_pending(&bot, &consumer).await;
+            deliver_pending(&bot, &consumer, &mut unrecorded).await;
             if let Err(e) = conversations::purge_expired(&bot.state).await {
                 tracing::warn!(error = %e, "expired bot conversations not purged");
             }
@@ -300,12 +301,27 @@ async fn deliverer(bot: Bot, consumer: Arc<Consumer>, leader: Arc<AtomicBool>, w
     }
 }
 
-async fn deliver_pending(bot: &Bot, consumer: &Consumer) {
+/// Broadcasts sent whose outcome the database did not take (it was away): recorded at the
+/// next sweep instead of sent again. Kept by this process only, so a process that dies before
+/// recording leaves the broadcast pending and the next lease holder sends it again (at least
+/// once); at most one entry per pending broadcast.
+type Unrecorded = HashMap<i64, Result<(), String>>;
+
+async fn deliver_pending(bot: &Bot, consumer: &Consumer, unrecorded: &mut Unrecorded) {
+    for (id, outcome) in std::mem::take(unrecorded) {
+        if let Err(e) = broadcasts::record_delivery(&bot.state, id, outcome.clone()).await {
+            tracing::error!(broadcast_id = id, error = %e, "broadcast delivery still not recorded");
+            unrecorded.insert(id, outcome);
+        }
+    }
     let pending = match broadcasts::pending_deliveries(&bot.state, SWEEP_BATCH).await {
         Ok(pending) => pending,
         Err(e) => return tracing::error!(error = %e, "cannot read pending broadcasts"),
     };
     for item in pending {
+        if unrecorded.contains_key(&item.id) {
+            continue;
+        }
         // The lease checked (and renewed) before each one, not once a sweep: a batch held up
         // by Telegram's rate limits must not run on after another process took over.
         if !consumer.claim().await.unwrap_or(false) {
@@ -322,8 +338,9 @@ async fn deliver_pending(bot: &Bot, consumer: &Consumer) {
                 break;
             }
         }
-        if let Err(e) = broadcasts::record_delivery(&bot.state, item.id, outcome).await {
-            tracing::error!(broadcast_id = item.id, error = %e, "broadcast delivery not recorded");
+        if let Err(e) = broadcasts::record_delivery(&bot.state, item.id, outcome.clone()).await {
+            tracing::error!(broadcast_id = item.id, error = %e, "broadcast delivery not recorded; recorded later");
+            unrecorded.insert(item.id, outcome);
         }
     }
 }

@@ -1844,6 +1844,52 @@ async fn broadcasts_missed_while_the_bot_was_down_are_swept() {
     assert!(text(&message).starts_with("⚠️ ALERTA"));
 }
 
+/// A broadcast sent whose outcome the database will not take (a fault while recording) is
+/// recorded once the database takes it again, and never sent a second time meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_sent_but_not_recorded_is_not_sent_again() {
+    use app::api::broadcasts::*;
+    use contract::domain::{BroadcastKind, DeliveryStatus};
+    use sea_orm::ConnectionTrait;
+    let rig = rig(Backend::Sqlite).await;
+    let admin = admin(&rig.app).await;
+    let group =
+        call_as(&rig.app.state, Some(admin.clone()), || create_telegram_group("guardia".into(), -100_444, None))
+            .await
+            .unwrap();
+    let broadcast = |text: &'static str| {
+        let (state, admin) = (rig.app.state.clone(), admin.clone());
+        async move {
+            call_as(&state, Some(admin), || create_broadcast(group.id, BroadcastKind::Info, text.into())).await.unwrap()
+        }
+    };
+    let sends =
+        |needle: &str| rig.tg.calls().iter().filter(|c| c.method == "sendMessage" && text(c).contains(needle)).count();
+    // Recording a delivery is an UPDATE of the row: the database refuses every one for now.
+    rig.app
+        .state
+        .db
+        .execute_unprepared(
+            "CREATE TRIGGER refuse_records BEFORE UPDATE ON broadcasts BEGIN SELECT RAISE(ABORT, 'no record'); END",
+        )
+        .await
+        .unwrap();
+    let first = broadcast("Primer aviso").await;
+    rig.tg.sent(-100_444, "Primer aviso").await;
+    // The next broadcast wakes the deliverer: the first one is still pending in the database.
+    let second = broadcast("Segundo aviso").await;
+    rig.tg.sent(-100_444, "Segundo aviso").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sends("Primer aviso"), 1, "sent again while its delivery could not be recorded");
+
+    rig.app.state.db.execute_unprepared("DROP TRIGGER refuse_records").await.unwrap();
+    let third = broadcast("Tercer aviso").await;
+    for id in [first.id, second.id, third.id] {
+        assert_eq!(broadcast_row(&rig.app, id).await.delivery_status, DeliveryStatus::Delivered);
+    }
+    assert_eq!((sends("Primer aviso"), sends("Segundo aviso"), sends("Tercer aviso")), (1, 1, 1));
+}
+
 // ----------------------------------------------------------------------------- robustness
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
