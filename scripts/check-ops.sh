@@ -414,7 +414,7 @@ env_example_complete() {
 import re, sys
 listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", open(".env.example").read(), re.M))
 config = open("core/src/config.rs").read()
-read = set(re.findall(r'env\.(?:get|secret|live_secret|parse)\("([A-Z][A-Z0-9_]*)"[,)]', config))
+read = set(re.findall(r'env\.[a-z_]+\("([A-Z][A-Z0-9_]*)"[,)]', config))
 used = set()
 for f in ("docker-compose.yml", "docker-compose.prod.yml"):
     used |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", open(f).read()))

@@ -89,7 +89,7 @@ if [ "${1:-}" = "--test" ]; then
   # actionlint come from PyPI into tools/.venv, pinned in tools/requirements-ops.txt), and
   # for the throwaway server of scripts/check-setup-server.sh debootstrap, ip and iptables.
   apt_install prometheus prometheus-alertmanager prometheus-node-exporter caddy shellcheck \
-    debootstrap iproute2 iptables
+    debootstrap iproute2 iptables curl
   # The API fuzzer (schemathesis) runs in a virtualenv under tools/.venv.
   python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
   # A real local S3 server (moto_server) for the backup tests, pinned in tools/requirements-s3.txt.

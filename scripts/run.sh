@@ -4,14 +4,22 @@
 #
 #   scripts/run.sh                 build if needed, then serve on http://127.0.0.1:3000
 #   GAD_SEED_DEMO=false scripts/run.sh   without demo data
-#   scripts/run.sh --help          the server's own options (arguments go to `gad serve`)
+#   scripts/run.sh --help          this text (other arguments go to `gad serve`)
 #
 # The first run on a new machine installs the build tools (cargo-leptos and wasm-bindgen-cli
 # from source: tens of minutes); later runs only rebuild what changed. Every setting of
-# `gad serve` can be given in the environment (see docs/OPERATIONS.md): DATABASE_URL,
+# `gad serve` can be given in the environment (README, "Configuration"): DATABASE_URL,
 # REDIS_URL, GAD_LISTEN_ADDR, GAD_ADMIN_EMAIL, GAD_ADMIN_PASSWORD, GAD_DEMO_PASSWORD, …
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Help before anything is installed or built.
+case "${1:-}" in
+  -h | --help)
+    sed -n '2,/^set -euo pipefail$/p' scripts/run.sh | sed '$d; s/^# \{0,1\}//'
+    exit 0
+    ;;
+esac
 
 scripts/install-deps.sh
 

@@ -264,8 +264,8 @@ pub struct Config {
     pub telegram_bot_username: Option<String>,
     /// Base URL of the Telegram Bot API (a local Bot API server, or a fake in tests).
     pub telegram_api_url: String,
-    /// Webhook mode: the secret in the webhook path and in Telegram's
-    /// `X-Telegram-Bot-Api-Secret-Token` header. Unset: no webhook route (long polling).
+    /// Webhook mode: the secret Telegram sends in its `X-Telegram-Bot-Api-Secret-Token` header
+    /// (never in the path). Unset: no webhook route (long polling).
     pub telegram_webhook_secret: LiveSecret,
     /// `TELEGRAM_WEBHOOK_SECRET_PREVIOUS`: during a rotation, the secret Telegram may still send
     /// until `gad bot --set-webhook` registers the new one; accepted beside it. Unset after.

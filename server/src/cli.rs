@@ -212,18 +212,23 @@ pub enum AuditCommand {
     Verify,
 }
 
-/// The settings every command reads, from `.env.example` (which the ops checks keep complete):
-/// listed under `gad --help`.
+/// The settings `gad` reads, from `.env.example` (which the ops checks keep complete): its
+/// sections before the alerts', whose settings (like the compose files') are for other
+/// programs. Listed under `gad --help`.
 fn environment_help() -> String {
-    let names: Vec<&str> = include_str!("../../.env.example")
+    let mut unique: Vec<&str> = Vec::new();
+    let names = include_str!("../../.env.example")
         .lines()
+        .take_while(|line| !line.starts_with("# ── alerts"))
         .filter_map(|line| line.trim_start_matches('#').trim().split_once('=').map(|(name, _)| name.trim()))
         .filter(|name| {
             !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-        })
-        .collect();
-    let mut unique = names.clone();
-    unique.dedup();
+        });
+    for name in names {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
     format!(
         "Environment (every command reads it; see .env.example and the README for defaults):\n  {}",
         unique.join("\n  ")
@@ -248,8 +253,13 @@ mod tests {
             "REDIS_URL",
             "GAD_TIMEZONE",
             "TELEGRAM_BOT_TOKEN",
+            "GAD_SESSION_MAX_HOURS",
         ] {
             assert!(help.contains(needle), "{needle} missing from gad --help:\n{help}");
+        }
+        // The compose files' and Alertmanager's settings are not gad's.
+        for other in ["POSTGRES_PASSWORD", "GAD_IMAGE", "GAD_ALERT_SMTP_USERNAME"] {
+            assert!(!help.contains(&format!("\n  {other}\n")), "{other} listed under gad --help:\n{help}");
         }
     }
 }
