@@ -258,7 +258,7 @@ static DRAINING: std::sync::LazyLock<tokio::sync::watch::Sender<bool>> =
 static ON_DRAIN: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
 
 /// The longest [`Application::run`] waits for the [`on_drain`] work once serving has ended.
-const ON_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+const ON_DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Runs `work` once this process drains (its shutdown signal), and has `gad serve` wait for it
 /// before exiting: giving a lease up, so another replica takes over at once.

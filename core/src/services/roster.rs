@@ -576,7 +576,10 @@ pub async fn cancel_leave(state: &AppState, actor: &Actor, meta: &AuditMeta, id:
     let txn = WriteTxn::begin(state).await?;
     // Locked: a decision and a cancellation racing see each other's outcome.
     let leave = leaves::Entity::find_by_id(id).lock_exclusive().one(&*txn).await?.ok_or(AppError::NotFound)?;
-    if actor.officer_id == Some(leave.officer_id) || leave.requested_by == Some(actor.user_id) {
+    // Its requester withdraws a request not decided yet (a decided one is not theirs alone: a
+    // supervisor who registered a colleague's leave and was then demoted cancels nothing).
+    let own_request = leave.requested_by == Some(actor.user_id) && leave.status == LeaveStatus::Requested;
+    if actor.officer_id == Some(leave.officer_id) || own_request {
         require(actor, Capability::RequestOwnLeave)?;
     } else if require(actor, Capability::SeeOfficers).is_err() {
         // A colleague's leave does not exist for an officer: ids reveal nothing.

@@ -30,18 +30,23 @@ const POLL: Duration = Duration::from_millis(250);
 /// Updates read per look beyond those already handed out (a chat with a long queue must not
 /// keep the others' updates out of the window).
 const BATCH: u64 = 256;
+/// How long a stopping process lets the handlers it runs finish.
+const STOP_GRACE: Duration = Duration::from_millis(1500);
 
-/// Marks an update handled, retried a few times: left unmarked, it would be handed out again.
-async fn mark_handled(db: &DatabaseConnection, update_id: i64) {
+/// Marks an update handled, retried a few times: whether it is marked. One left unmarked stays
+/// in this process's hands (not handed out again here, behind its chat's later updates); the
+/// next lease holder runs it again.
+async fn mark_handled(db: &DatabaseConnection, update_id: i64) -> bool {
     for attempt in 1..=3 {
         match bot_inbox::mark_handled(db, update_id).await {
-            Ok(()) => return,
+            Ok(()) => return true,
             Err(e) if attempt == 3 => {
                 tracing::warn!(update_id, error = %e, "telegram update not marked handled; it will run again")
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
+    false
 }
 
 /// The running inbox of one process.
@@ -49,7 +54,8 @@ async fn mark_handled(db: &DatabaseConnection, update_id: i64) {
 pub struct Inbox {
     dispatcher: Dispatcher,
     wake: Arc<Notify>,
-    handle: Arc<JoinHandle<()>>,
+    /// The loop; taken (and awaited) by [`Inbox::stop`].
+    handle: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Inbox {
@@ -58,7 +64,7 @@ impl Inbox {
     pub fn spawn(bot: &Bot, dispatcher: Dispatcher, lease: Arc<Consumer>) -> Inbox {
         let wake = Arc::new(Notify::new());
         let run = run(bot.state.db.clone(), dispatcher.clone(), lease, wake.clone());
-        Inbox { dispatcher, wake, handle: Arc::new(tokio::spawn(run)) }
+        Inbox { dispatcher, wake, handle: Arc::new(std::sync::Mutex::new(Some(tokio::spawn(run)))) }
     }
 
     /// Something was kept: look now rather than at the next poll.
@@ -66,11 +72,15 @@ impl Inbox {
         self.wake.notify_one();
     }
 
-    /// Stops handing out and handling updates (the next holder of the lease hands out again
-    /// what was not handled to the end).
-    pub fn stop(&self) {
-        self.handle.abort();
-        self.dispatcher.stop();
+    /// Stops handing out updates, lets the handlers running finish (briefly), then stops them
+    /// (the next holder of the lease hands out again what was not handled to the end).
+    pub async fn stop(&self) {
+        let handle = self.handle.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(handle) = handle {
+            handle.abort();
+            let _ = handle.await;
+        }
+        self.dispatcher.close(STOP_GRACE).await;
     }
 }
 
@@ -84,12 +94,18 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
         // Renewed here too, not only by the notifier (which may be busy for longer than the
         // lease, sending one event to many): held while our last renewal is recent enough that
         // nobody else can have taken it since.
+        // Every step of this loop is timed (a slow database must not keep handlers running
+        // past the lease), and the renewal counts from before it was sent: the lease it
+        // writes runs from later than that.
+        let step = lease.lease() / 12;
         if last_claim.is_none_or(|at| at.elapsed() >= lease.lease() / 3) {
-            match lease.claim().await {
-                Ok(true) => last_claim = Some(Instant::now()),
-                Ok(false) => last_claim = None,
+            let sent = Instant::now();
+            match tokio::time::timeout(lease.lease() / 4, lease.claim()).await {
+                Ok(Ok(true)) => last_claim = Some(sent),
+                Ok(Ok(false)) => last_claim = None,
                 // A failed renewal is not a loss yet: the lease runs until it expires.
-                Err(e) => tracing::warn!(error = %e, "inbox lease not renewed"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "inbox lease not renewed"),
+                Err(_) => tracing::warn!("inbox lease renewal timed out"),
             }
         }
         let held = last_claim.is_some_and(|at| at.elapsed() < lease.lease() * 2 / 3);
@@ -104,12 +120,17 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
         }
         if held && purged_at.is_none_or(|at| at.elapsed() >= bot_inbox::KEEP_HANDLED / 10) {
             purged_at = Some(Instant::now());
-            if let Err(e) = bot_inbox::purge_handled(&db).await {
-                tracing::warn!(error = %e, "old handled telegram updates not deleted yet");
+            match tokio::time::timeout(step, bot_inbox::purge_handled(&db)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "old handled telegram updates not deleted yet"),
+                Err(_) => tracing::warn!("deleting old handled telegram updates timed out"),
             }
         }
         if held {
-            match bot_inbox::waiting(&db, BATCH + in_flight.len() as u64).await {
+            match tokio::time::timeout(step, bot_inbox::waiting(&db, BATCH + in_flight.len() as u64))
+                .await
+                .unwrap_or_else(|_| Err(gad_core::error::AppError::Unavailable("timed out".into())))
+            {
                 Ok(rows) => {
                     for (id, raw) in rows {
                         if !in_flight.insert(id) {
@@ -123,9 +144,10 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
                             raw,
                             Box::new(move || {
                                 Box::pin(async move {
-                                    mark_handled(&db, id).await;
-                                    // The receiver lives as long as the inbox's loop.
-                                    let _ = done.send(id);
+                                    if mark_handled(&db, id).await {
+                                        // The receiver lives as long as the inbox's loop.
+                                        let _ = done.send(id);
+                                    }
                                 })
                             }),
                         );

@@ -58,11 +58,19 @@ impl Jobs {
 
     /// Stops the jobs and gives the notifier's lease up, so another process takes over now.
     pub async fn stop(self) {
-        for handle in self.handles {
+        for handle in &self.handles {
             handle.abort();
         }
-        if let Err(e) = self.consumer.release().await {
-            tracing::warn!(error = %e, "notifier lease not released; it expires by itself");
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+        // A renewal a stopped task had already sent is not withdrawn with the task (the
+        // database runs it anyway) and may land after the release: released once more after it.
+        for pause in [Duration::ZERO, Duration::from_millis(200)] {
+            tokio::time::sleep(pause).await;
+            if let Err(e) = self.consumer.release().await {
+                tracing::warn!(error = %e, "notifier lease not released; it expires by itself");
+            }
         }
     }
 }
@@ -157,9 +165,12 @@ async fn drain(bot: &Bot, consumer: &Consumer, wake: &Notify, attempt: &mut Opti
                 tracing::error!(error = %e, id = delivered.id, event = delivered.event.kind(), "notification skipped after retrying");
                 metrics::counter!("gad_bot_notifications_skipped_total").increment(1);
             }
-            *attempt = None;
             metrics::counter!("gad_bot_notifications_total", "event" => delivered.event.kind()).increment(1);
-            if !consumer.ack(delivered.id).await? {
+            // The chats told are forgotten only once the event is acknowledged: an ack that
+            // fails retries the event for nobody already told.
+            let acked = consumer.ack(delivered.id).await?;
+            *attempt = None;
+            if !acked {
                 return Ok(());
             }
         }

@@ -62,6 +62,8 @@ const WORKER_IDLE: Duration = Duration::from_secs(60);
 const POLL_TIMEOUT_SECS: u64 = 25;
 /// Never wait longer than this for a `retry_after` while sending.
 const MAX_RETRY_AFTER_SECS: u64 = 60;
+/// The longest one Bot API call may take (sending a message, a document, a pin).
+const API_TIMEOUT_SECS: u64 = 30;
 
 /// The bot: the application state and a Bot API client. It holds no conversation state of its
 /// own (see `services::conversations`).
@@ -102,8 +104,15 @@ impl Bot {
             .expose()
             .to_owned();
         let api_url = state.config.telegram_api_url.clone();
-        let api = Client::new(token.clone())
-            .map_err(|e| anyhow::anyhow!("cannot build the Telegram client: {e}"))?
+        // Every call has a time limit: one Telegram never answers must not hold the notifier
+        // (and the lease the inbox renews meanwhile) for ever.
+        let http = reqwest_telegram::Client::builder()
+            .tls_backend_rustls()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(API_TIMEOUT_SECS))
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the Telegram client: {e}"))?;
+        let api = Client::with_http_client(http, token.clone())
             .with_host(api_url.clone())
             .with_max_retries(3)
             .with_max_retry_after(MAX_RETRY_AFTER_SECS);
@@ -265,7 +274,7 @@ impl Bot {
                 Ok(())
             }
         };
-        inbox.stop();
+        inbox.stop().await;
         jobs.stop().await;
         outcome
     }
@@ -313,7 +322,7 @@ pub fn webhook_routes(state: &AppState) -> axum::Router<AppState> {
     let inbox = inbox::Inbox::spawn(&bot, Dispatcher::new(bot.clone()), jobs.lease());
     let stopping = inbox.clone();
     crate::startup::on_drain(async move {
-        stopping.stop();
+        stopping.stop().await;
         jobs.stop().await;
     });
     // During a rotation the previous secret is accepted too (docs/OPERATIONS.md, "Secrets");
@@ -414,6 +423,8 @@ pub struct Dispatcher {
     workers: Arc<Mutex<HashMap<i64, mpsc::Sender<Job>>>>,
     tasks: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
     queue_max: usize,
+    /// Set by [`Dispatcher::close`]: nothing is handed to a worker any more.
+    closed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Dispatcher {
@@ -423,7 +434,13 @@ impl Dispatcher {
 
     /// A dispatcher whose chats may each have `queue_max` updates waiting.
     pub fn with_queue_max(bot: Bot, queue_max: usize) -> Self {
-        Self { bot, workers: Arc::default(), tasks: Arc::default(), queue_max: queue_max.max(1) }
+        Self {
+            bot,
+            workers: Arc::default(),
+            tasks: Arc::default(),
+            queue_max: queue_max.max(1),
+            closed: Arc::default(),
+        }
     }
 
     /// Parses one raw update; a malformed one is logged, counted and dropped.
@@ -456,9 +473,30 @@ impl Dispatcher {
         }
     }
 
+    /// For good: takes nothing more, lets the workers finish what they hold for up to `grace`
+    /// (a handler cut short runs again at the next lease holder: better it ends here), then
+    /// stops them.
+    pub async fn close(&self, grace: Duration) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Their senders dropped, the workers end once their queues are empty.
+        self.workers.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let deadline = tokio::time::Instant::now() + grace;
+        while tokio::time::Instant::now() < deadline
+            && self.tasks.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|t| !t.is_finished())
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.stop();
+    }
+
     fn send(&self, job: Job) {
         let key = chat_key(&job.update);
         let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked under the workers' lock, which `close` takes after setting it: a hand-out
+        // racing a close either is stopped by it or sees it.
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         let job = match workers.get(&key) {
             Some(tx) => match tx.try_send(job) {
                 Ok(()) => return,

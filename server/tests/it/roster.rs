@@ -345,6 +345,17 @@ async fn nobody_decides_their_own_leave(backend: Backend) {
     assert!(page.as_array().unwrap().iter().all(|leave| leave["status"] == "requested"), "{page}");
     let (status, decided) = admin.post(&format!("/leaves/{id}/decision"), &json!({ "approve": true })).await;
     assert_eq!((status, decided["status"].as_str()), (StatusCode::OK, Some("approved")), "{decided}");
+    // Demoted to officer, the one who requested it cannot cancel a decided leave of a profile
+    // that is not theirs (a request not decided yet they could withdraw).
+    let sup_id = users::Entity::find().filter(users::Column::Email.eq("supervisor@gad.local")).one(db).await;
+    let (status, body) =
+        admin.patch(&format!("/users/{}", sup_id.unwrap().unwrap().id), &json!({ "role": "officer" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let demoted = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let (status, body) = demoted.post(&format!("/leaves/{id}/cancel"), &json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (_, page) = admin.get(&format!("/leaves?officer_id={}", officer["id"])).await;
+    assert!(page.as_array().unwrap().iter().any(|leave| leave["status"] == "approved"), "{page}");
 }
 on_both_backends!(nobody_decides_their_own_leave);
 

@@ -538,6 +538,28 @@ async fn a_flooding_chat_waits_in_a_bounded_queue() {
     }
 }
 
+/// A closing dispatcher (its process stopping) lets the update in hand be handled to the end,
+/// then takes nothing more: the next lease holder hands those out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closing_dispatcher_finishes_what_it_holds_and_takes_nothing_more() {
+    let tg = FakeTelegram::start().await;
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, &[("TELEGRAM_BOT_TOKEN", TOKEN), ("TELEGRAM_API_URL", &tg.url)]).await;
+    let dispatcher = gad_server::bot::Dispatcher::new(Bot::new(app.state.clone()).unwrap());
+    let mut update = text_update(31_700, "/ayuda");
+    update["update_id"] = json!(1);
+    dispatcher.dispatch_raw(update);
+    dispatcher.close(Duration::from_secs(10)).await;
+    assert_eq!(tg.messages_to(31_700).len(), 1, "the update in hand was cut short");
+    // (A link attempt: answered every time, where an unlinked chat's other messages are
+    // answered once in a while.)
+    let mut update = text_update(31_700, "/start NOVALE2345");
+    update["update_id"] = json!(2);
+    dispatcher.dispatch_raw(update);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(tg.messages_to(31_700).len(), 1, "a closed dispatcher handled another update");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_dispatcher_starts_fresh_workers() {
     let tg = FakeTelegram::start().await;
