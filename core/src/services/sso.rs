@@ -98,6 +98,7 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
         }
         Some(user) => {
             let txn = WriteTxn::begin(state).await?;
+            let user = super::users::find_user_locked(&*txn, user.id).await?;
             let before = user.role;
             // The provider took the admin role from the last active admin: the sign-in is
             // refused (the account stays as it was) rather than leave GAD without an admin.
@@ -109,6 +110,10 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
                 audit::append_alone(state, None, meta, refuse("last_admin")).await?;
                 tracing::warn!(user_id = user.id, %err, "single sign-on would remove the last admin");
                 return Err(AppError::validation("last_admin", LAST_ADMIN));
+            }
+            // A promotion by the provider ends what was made for the user, as one by an admin.
+            if before != Role::Admin && role == Role::Admin {
+                super::users::end_credentials_made_for(&*txn, user.id).await?;
             }
             let mut model: users::ActiveModel = user.into();
             model.role = Set(role);

@@ -776,12 +776,13 @@ async fn a_bot_killed_with_updates_in_hand_loses_none() {
             .count()
     };
     // Telegram answers slowly: the first reply is on its way when the bot dies.
-    tg.slow_down(5_000);
+    // (Slow enough, and waited for long enough, for a slow instrumented run.)
+    tg.slow_down(15_000);
     for _ in 0..3 {
         tg.push(text_update(chat, "/ayuda"));
     }
     let kept = bot_inbox::Entity::find().filter(bot_inbox::Column::HandledAt.is_null());
-    let deadline = Instant::now() + Duration::from_secs(4);
+    let deadline = Instant::now() + Duration::from_secs(12);
     while kept.clone().all(&state.db).await.unwrap().len() < 3 || tg.queued() > 0 {
         assert!(Instant::now() < deadline, "the updates were not all taken from Telegram and kept");
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -116,6 +116,34 @@ async fn single_sign_on(backend: Backend) {
     let (to, browser) = sign_in(&app, "nueva.jefa@gad.local|officer").await;
     assert_eq!(to, "/tareas");
     assert_eq!(me(&app, &browser).await["role"], "officer");
+    // What an admin made for the user ends when the provider makes them an admin, as when an
+    // admin does: an API token and a Telegram link code would otherwise act as the new admin.
+    {
+        use gad_core::services::{auth, users as accounts};
+        let meta = gad_core::meta::AuditMeta::internal(contract::domain::Channel::Web);
+        let admin_row = users::Entity::find().filter(users::Column::Email.eq("admin@gad.local")).one(&app.state.db);
+        let admin =
+            auth::actor_for_user(&app.state, admin_row.await.unwrap().unwrap().id, contract::domain::Channel::Web)
+                .await
+                .unwrap();
+        let token = accounts::create_api_token(&app.state, &admin, &meta, row.id, "integración", true, None)
+            .await
+            .unwrap()
+            .token;
+        let code = accounts::create_link_code(&app.state, &admin, &meta, row.id).await.unwrap().code;
+        let me_with =
+            |token: &str| reqwest::Client::new().get(app.url("/api/v1/me")).bearer_auth(token.to_owned()).send();
+        assert_eq!(me_with(&token).await.unwrap().status(), StatusCode::OK);
+        let (_, browser) = sign_in(&app, "nueva.jefa@gad.local|admin").await;
+        assert_eq!(me(&app, &browser).await["role"], "admin");
+        assert_eq!(
+            me_with(&token).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+            "the token outlived the promotion"
+        );
+        assert!(accounts::redeem_link_code(&app.state, &code, 555_000_211).await.is_err(), "the link code too");
+        sign_in(&app, "nueva.jefa@gad.local|officer").await;
+    }
 
     // An account of the provider's has no password: it enrols in two-factor sign-in with a code
     // alone, and from then on a sign-in through the provider asks for a code too.

@@ -16,7 +16,7 @@ pub async fn create_link_code(state: &AppState, actor: &Actor, meta: &AuditMeta,
     let now = Utc::now();
     let expires_at = now + chrono::Duration::minutes(LINK_CODE_MINUTES);
     let txn = WriteTxn::begin(state).await?;
-    let owner = find_user(&*txn, user_id).await?;
+    let owner = find_user_locked(&*txn, user_id).await?;
     // What a linked Telegram account does is recorded as the user's doing, past their second
     // factor: a code for another admin would let one admin act in a colleague's name (as an
     // API token would: see `tokens::create_api_token`).

@@ -214,6 +214,47 @@ async fn find_user(db: &impl ConnectionTrait, id: i64) -> AppResult<users::Model
     users::Entity::find_by_id(id).filter(users::Column::DeletedAt.is_null()).one(db).await?.ok_or(AppError::NotFound)
 }
 
+/// [`find_user`], the row locked until the transaction ends (on PostgreSQL; SQLite's writers
+/// take turns anyway): a role change and a credential made for the user take turns, so none
+/// is made on a role read just before it changes.
+pub(crate) async fn find_user_locked(db: &impl ConnectionTrait, id: i64) -> AppResult<users::Model> {
+    use sea_orm::QuerySelect;
+    users::Entity::find_by_id(id)
+        .filter(users::Column::DeletedAt.is_null())
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// On a promotion to admin (by an admin, or by the identity provider at sign-in): ends what an
+/// admin may have made for the user while they were not one — API tokens, link codes and the
+/// Telegram link — which would otherwise act as the new admin (see
+/// `tokens::create_api_token`, `links::create_link_code`). The user's sessions stay: only the
+/// user could have signed them in. Call with the user's row locked ([`find_user_locked`]).
+pub(crate) async fn end_credentials_made_for(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
+    use sea_orm::sea_query::Expr;
+    let now = Utc::now();
+    api_tokens::Entity::update_many()
+        .col_expr(api_tokens::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(api_tokens::Column::UserId.eq(id))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    telegram_links::Entity::update_many()
+        .col_expr(telegram_links::Column::UsedAt, Expr::value(Some(now)))
+        .filter(telegram_links::Column::UserId.eq(id))
+        .filter(telegram_links::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    users::Entity::update_many()
+        .col_expr(users::Column::TelegramUserId, Expr::value(Option::<i64>::None))
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub(crate) fn validate_profile(dni: &str, first: &str, last: &str, email: &str) -> AppResult<()> {
     let mut errors = crate::validate::Errors::new();
     let mut bad = |field: &str, message: &str| errors.add(field, message);
@@ -378,7 +419,7 @@ pub async fn update(
 ) -> AppResult<UserSummary> {
     require(actor, Capability::ManageUsers)?;
     let txn = WriteTxn::begin(state).await?;
-    let user = find_user(&*txn, id).await?;
+    let user = find_user_locked(&*txn, id).await?;
     let before = summary(&user);
     let dni = update.dni.map(|d| d.trim().to_owned()).unwrap_or_else(|| user.dni.clone());
     let first = update.first_name.map(|s| s.trim().to_owned()).unwrap_or_else(|| user.first_name.clone());
@@ -390,31 +431,10 @@ pub async fn update(
     if user.role == Role::Admin && role != Role::Admin {
         ensure_other_admin(&*txn, id).await?;
     }
-    // A promotion to admin ends what an admin may have made for the user while they were not
-    // one — API tokens, link codes and the Telegram link — which would otherwise act as the
-    // new admin (see `tokens::create_api_token`, `links::create_link_code`). The user's
-    // sessions stay: only the user could have signed them in.
-    let promoted = user.role != Role::Admin && role == Role::Admin;
-    if promoted {
-        use sea_orm::sea_query::Expr;
-        let now = Utc::now();
-        api_tokens::Entity::update_many()
-            .col_expr(api_tokens::Column::RevokedAt, Expr::value(Some(now)))
-            .filter(api_tokens::Column::UserId.eq(id))
-            .filter(api_tokens::Column::RevokedAt.is_null())
-            .exec(&*txn)
-            .await?;
-        telegram_links::Entity::update_many()
-            .col_expr(telegram_links::Column::UsedAt, Expr::value(Some(now)))
-            .filter(telegram_links::Column::UserId.eq(id))
-            .filter(telegram_links::Column::UsedAt.is_null())
-            .exec(&*txn)
-            .await?;
+    if user.role != Role::Admin && role == Role::Admin {
+        end_credentials_made_for(&*txn, id).await?;
     }
     let mut active: users::ActiveModel = user.into();
-    if promoted {
-        active.telegram_user_id = Set(None);
-    }
     active.dni = Set(dni);
     active.first_name = Set(first);
     active.last_name = Set(last);
