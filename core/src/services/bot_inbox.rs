@@ -46,16 +46,32 @@ pub async fn keep(db: &DatabaseConnection, raw: &Value, body_len: usize) -> AppR
     Ok(true)
 }
 
-/// The oldest updates not yet handled, at most `limit`: (update id, the update).
-pub async fn waiting(db: &DatabaseConnection, limit: u64) -> AppResult<Vec<(i64, Value)>> {
-    let rows = bot_inbox::Entity::find()
+/// The ids of the oldest updates not yet handled, at most `limit`, oldest first (read often:
+/// ids only, from the index of the waiting).
+pub async fn waiting(db: &DatabaseConnection, limit: u64) -> AppResult<Vec<i64>> {
+    Ok(bot_inbox::Entity::find()
+        .select_only()
+        .column(bot_inbox::Column::UpdateId)
         .filter(bot_inbox::Column::HandledAt.is_null())
         .order_by_asc(bot_inbox::Column::UpdateId)
         .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The updates with these ids, oldest first: (update id, the update).
+pub async fn bodies(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<(i64, Value)>> {
+    let rows: Vec<(i64, String)> = bot_inbox::Entity::find()
+        .select_only()
+        .columns([bot_inbox::Column::UpdateId, bot_inbox::Column::Body])
+        .filter(bot_inbox::Column::UpdateId.is_in(ids.iter().copied()))
+        .order_by_asc(bot_inbox::Column::UpdateId)
+        .into_tuple()
         .all(db)
         .await?;
     // A body that no longer parses is handed out as `null`: the bot counts it malformed.
-    Ok(rows.into_iter().map(|row| (row.update_id, serde_json::from_str(&row.body).unwrap_or(Value::Null))).collect())
+    Ok(rows.into_iter().map(|(id, body)| (id, serde_json::from_str(&body).unwrap_or(Value::Null))).collect())
 }
 
 /// Marks an update handled.

@@ -30,6 +30,9 @@ const POLL: Duration = Duration::from_millis(250);
 /// Updates read per look beyond those already handed out (a chat with a long queue must not
 /// keep the others' updates out of the window).
 const BATCH: u64 = 256;
+/// At most this many updates handed out and not yet handled (a backlog after an outage is
+/// handed out as the first ones finish).
+const IN_FLIGHT_MAX: usize = 1024;
 /// How long a stopping process lets the handlers it runs finish.
 const STOP_GRACE: Duration = Duration::from_millis(1500);
 
@@ -90,6 +93,8 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
     let mut in_flight: HashSet<i64> = HashSet::new();
     let mut purged_at: Option<Instant> = None;
     let mut last_claim: Option<Instant> = None;
+    // The last read found more updates waiting than it took.
+    let mut more_waiting = false;
     loop {
         // Renewed here too, not only by the notifier (which may be busy for longer than the
         // lease, sending one event to many): held while our last renewal is recent enough that
@@ -126,8 +131,16 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
                 Err(_) => tracing::warn!("deleting old handled telegram updates timed out"),
             }
         }
-        if held {
-            match tokio::time::timeout(step, bot_inbox::waiting(&db, BATCH + in_flight.len() as u64))
+        if held && in_flight.len() < IN_FLIGHT_MAX {
+            let limit = BATCH + in_flight.len() as u64;
+            // Ids first (cheap, read often); the bodies of the new ones only.
+            let read = async {
+                let ids = bot_inbox::waiting(&db, limit).await?;
+                more_waiting = ids.len() as u64 == limit;
+                let new: Vec<i64> = ids.into_iter().filter(|id| !in_flight.contains(id)).collect();
+                if new.is_empty() { Ok(Vec::new()) } else { bot_inbox::bodies(&db, &new).await }
+            };
+            match tokio::time::timeout(step, read)
                 .await
                 .unwrap_or_else(|_| Err(gad_core::error::AppError::Unavailable("timed out".into())))
             {
@@ -156,12 +169,20 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
                 Err(e) => tracing::warn!(error = %e, "telegram inbox not read; retrying"),
             }
         }
-        tokio::select! {
-            () = wake.notified() => {}
-            Some(id) = done_rx.recv() => {
-                in_flight.remove(&id);
+        // Until something was kept, the poll's time is up, or — only when the last read left
+        // updates waiting beyond its window — one in hand was handled.
+        let until = tokio::time::Instant::now() + POLL;
+        loop {
+            tokio::select! {
+                () = wake.notified() => break,
+                Some(id) = done_rx.recv() => {
+                    in_flight.remove(&id);
+                    if more_waiting {
+                        break;
+                    }
+                }
+                () = tokio::time::sleep_until(until) => break,
             }
-            () = tokio::time::sleep(POLL) => {}
         }
     }
 }
