@@ -98,10 +98,11 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
         }
         Some(user) => {
             let txn = WriteTxn::begin(state).await?;
-            let user = super::users::find_user_locked(&*txn, user.id).await?;
             let before = user.role;
             // The provider took the admin role from the last active admin: the sign-in is
             // refused (the account stays as it was) rather than leave GAD without an admin.
+            // (The admins' rows are locked in id order first, the user's after, as an admin's
+            // change of role takes them: see `users::update`.)
             if before == Role::Admin
                 && role != Role::Admin
                 && let Err(err) = super::users::ensure_other_admin(&*txn, user.id).await
@@ -111,8 +112,9 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
                 tracing::warn!(user_id = user.id, %err, "single sign-on would remove the last admin");
                 return Err(AppError::validation("last_admin", LAST_ADMIN));
             }
+            let user = super::users::find_user_locked(&*txn, user.id).await?;
             // A promotion by the provider ends what was made for the user, as one by an admin.
-            if before != Role::Admin && role == Role::Admin {
+            if user.role != Role::Admin && role == Role::Admin {
                 super::users::end_credentials_made_for(&*txn, user.id).await?;
             }
             let mut model: users::ActiveModel = user.into();

@@ -37,8 +37,9 @@ const IN_FLIGHT_MAX: usize = 1024;
 const STOP_GRACE: Duration = Duration::from_millis(1500);
 
 /// Marks an update handled, retried a few times: whether it is marked. One left unmarked stays
-/// in this process's hands (not handed out again here, behind its chat's later updates); the
-/// next lease holder runs it again.
+/// in this process's hands (not handed out again here, behind its chat's later updates) and
+/// the inbox's loop marks it later; if this process loses the lease first, the next holder
+/// runs it again.
 async fn mark_handled(db: &DatabaseConnection, update_id: i64) -> bool {
     for attempt in 1..=3 {
         match bot_inbox::mark_handled(db, update_id).await {
@@ -88,9 +89,12 @@ impl Inbox {
 }
 
 async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer>, wake: Arc<Notify>) {
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<i64>();
+    // (update id, whether it was marked handled) once its handler returned.
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(i64, bool)>();
     // Handed to the dispatcher, not yet marked handled: not handed out again while we lead.
     let mut in_flight: HashSet<i64> = HashSet::new();
+    // Of those, the ones handled whose mark failed (the database away): marked here later.
+    let mut unmarked: HashSet<i64> = HashSet::new();
     let mut purged_at: Option<Instant> = None;
     let mut last_claim: Option<Instant> = None;
     // The last read found more updates waiting than it took.
@@ -119,9 +123,18 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
             // process still runs or has queued stops here, so nothing runs twice at once.
             dispatcher.stop();
             in_flight.clear();
+            unmarked.clear();
         }
-        while let Ok(id) = done_rx.try_recv() {
-            in_flight.remove(&id);
+        while let Ok(done) = done_rx.try_recv() {
+            settle(&mut in_flight, &mut unmarked, done);
+        }
+        if held && !unmarked.is_empty() {
+            for id in unmarked.clone() {
+                if let Ok(Ok(())) = tokio::time::timeout(step, bot_inbox::mark_handled(&db, id)).await {
+                    unmarked.remove(&id);
+                    in_flight.remove(&id);
+                }
+            }
         }
         if held && purged_at.is_none_or(|at| at.elapsed() >= bot_inbox::KEEP_HANDLED / 10) {
             purged_at = Some(Instant::now());
@@ -137,10 +150,11 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
             let read = async {
                 let ids = bot_inbox::waiting(&db, limit).await?;
                 more_waiting = ids.len() as u64 == limit;
-                let new: Vec<i64> = ids.into_iter().filter(|id| !in_flight.contains(id)).collect();
+                // At most a batch of bodies per read.
+                let new: Vec<i64> = ids.into_iter().filter(|id| !in_flight.contains(id)).take(BATCH as usize).collect();
                 if new.is_empty() { Ok(Vec::new()) } else { bot_inbox::bodies(&db, &new).await }
             };
-            match tokio::time::timeout(step, read)
+            match tokio::time::timeout(lease.lease() / 4, read)
                 .await
                 .unwrap_or_else(|_| Err(gad_core::error::AppError::Unavailable("timed out".into())))
             {
@@ -157,10 +171,9 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
                             raw,
                             Box::new(move || {
                                 Box::pin(async move {
-                                    if mark_handled(&db, id).await {
-                                        // The receiver lives as long as the inbox's loop.
-                                        let _ = done.send(id);
-                                    }
+                                    let marked = mark_handled(&db, id).await;
+                                    // The receiver lives as long as the inbox's loop.
+                                    let _ = done.send((id, marked));
                                 })
                             }),
                         );
@@ -175,8 +188,8 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
         loop {
             tokio::select! {
                 () = wake.notified() => break,
-                Some(id) = done_rx.recv() => {
-                    in_flight.remove(&id);
+                Some(done) = done_rx.recv() => {
+                    settle(&mut in_flight, &mut unmarked, done);
                     if more_waiting {
                         break;
                     }
@@ -184,5 +197,15 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
                 () = tokio::time::sleep_until(until) => break,
             }
         }
+    }
+}
+
+/// An update's handler returned: out of hand if it was marked handled, else kept in hand until
+/// the loop marks it.
+fn settle(in_flight: &mut HashSet<i64>, unmarked: &mut HashSet<i64>, (id, marked): (i64, bool)) {
+    if marked {
+        in_flight.remove(&id);
+    } else if in_flight.contains(&id) {
+        unmarked.insert(id);
     }
 }

@@ -325,7 +325,8 @@ async fn deliver_pending(bot: &Bot, consumer: &Consumer, unrecorded: &mut Unreco
             unrecorded.insert(id, outcome);
         }
     }
-    let pending = match broadcasts::pending_deliveries(&bot.state, SWEEP_BATCH).await {
+    // Past the ones waiting to be recorded, which must not fill the batch.
+    let pending = match broadcasts::pending_deliveries(&bot.state, SWEEP_BATCH + unrecorded.len() as u64).await {
         Ok(pending) => pending,
         Err(e) => return tracing::error!(error = %e, "cannot read pending broadcasts"),
     };

@@ -70,6 +70,9 @@ pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i6
         .one(&*txn)
         .await?
         .ok_or_else(invalid)?;
+    // The user's row first, the link's after: the order a promotion takes them in
+    // (`end_credentials_made_for`), so the two wait for each other instead of deadlocking.
+    let user = find_user_locked(&*txn, link.user_id).await?;
     // Used up by one conditional UPDATE: of two redemptions racing, only one changes the row
     // (PostgreSQL re-checks the condition after the first commits; SQLite runs one at a time).
     let claimed = telegram_links::Entity::update_many()
@@ -82,7 +85,6 @@ pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i6
     if claimed.rows_affected != 1 {
         return Err(invalid());
     }
-    let user = find_user(&*txn, link.user_id).await?;
     if !user.is_active {
         return Err(invalid());
     }

@@ -419,6 +419,11 @@ pub async fn update(
 ) -> AppResult<UserSummary> {
     require(actor, Capability::ManageUsers)?;
     let txn = WriteTxn::begin(state).await?;
+    // An admin's demotion locks the active admins in id order first (the last-admin guard), and
+    // the user's row after: two admins demoting each other wait instead of deadlocking.
+    if find_user(&*txn, id).await?.role == Role::Admin && update.role.is_some_and(|r| r != Role::Admin) {
+        ensure_other_admin(&*txn, id).await?;
+    }
     let user = find_user_locked(&*txn, id).await?;
     let before = summary(&user);
     let dni = update.dni.map(|d| d.trim().to_owned()).unwrap_or_else(|| user.dni.clone());
