@@ -421,7 +421,9 @@ pub async fn update(
     let txn = WriteTxn::begin(state).await?;
     // An admin's demotion locks the active admins in id order first (the last-admin guard), and
     // the user's row after: two admins demoting each other wait instead of deadlocking.
-    if find_user(&*txn, id).await?.role == Role::Admin && update.role.is_some_and(|r| r != Role::Admin) {
+    let demoting_admin =
+        find_user(&*txn, id).await?.role == Role::Admin && update.role.is_some_and(|r| r != Role::Admin);
+    if demoting_admin {
         ensure_other_admin(&*txn, id).await?;
     }
     let user = find_user_locked(&*txn, id).await?;
@@ -433,7 +435,8 @@ pub async fn update(
     validate_profile(&dni, &first, &last, &email)?;
     validate_phone(update.phone.as_deref())?;
     let role = update.role.unwrap_or(user.role);
-    if user.role == Role::Admin && role != Role::Admin {
+    // (Made an admin between the two reads: guarded now.)
+    if user.role == Role::Admin && role != Role::Admin && !demoting_admin {
         ensure_other_admin(&*txn, id).await?;
     }
     if user.role != Role::Admin && role == Role::Admin {
