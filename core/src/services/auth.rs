@@ -156,50 +156,32 @@ pub(crate) async fn complete_login(
     Ok(user)
 }
 
-/// Counts a failed sign-in step of `user` (a wrong password, or a wrong second-factor code:
-/// one counter, so codes cannot be guessed beside the password) and locks the account when
-/// the threshold is reached. The increment, the count read back and the lock happen in one
-/// transaction, so parallel failures are all counted. Audited as `action` with `reason`.
-pub(crate) async fn count_failure(
+/// Audits a refused sign-in step of `user_id` (a wrong password, or a wrong second-factor
+/// code) whose attempt [`reserve_attempt`] already counted: one counter for both, so codes
+/// cannot be guessed beside the password. `failures`: what the reservation returned (the
+/// attempt that reached the threshold set the lock, audited as such).
+pub(crate) async fn audit_refused_attempt(
     state: &AppState,
-    user: &users::Model,
+    user_id: i64,
     meta: &AuditMeta,
     action: &str,
     reason: &str,
+    failures: i32,
 ) -> AppResult<()> {
-    let now = Utc::now();
-    let txn = WriteTxn::begin_unmetered(state).await?;
-    users::Entity::update_many()
-        .col_expr(users::Column::FailedLoginCount, Expr::col(users::Column::FailedLoginCount).add(1))
-        .filter(users::Column::Id.eq(user.id))
-        .exec(&*txn)
-        .await?;
-    let failures = users::Entity::find_by_id(user.id)
-        .one(&*txn)
-        .await?
-        .map_or(user.failed_login_count + 1, |u| u.failed_login_count);
-    if failures >= state.config.login_max_failures {
-        users::Entity::update_many()
-            .col_expr(
-                users::Column::LockedUntil,
-                Expr::value(Some(now + Duration::minutes(state.config.login_lockout_minutes))),
-            )
-            .col_expr(users::Column::FailedLoginCount, Expr::value(0))
-            .filter(users::Column::Id.eq(user.id))
-            .exec(&*txn)
-            .await?;
-        tracing::warn!(user_id = user.id, failures, "account locked after repeated login failures");
-        let entry = AuditEntry::new("auth.locked", "user", user.id)
+    let entry = if failures >= state.config.login_max_failures {
+        tracing::warn!(user_id, failures, "account locked after repeated login failures");
+        AuditEntry::new("auth.locked", "user", user_id)
             .after(serde_json::json!({ "failures": failures, "reason": reason }))
-            .failed(AuditSeverity::Critical);
-        audit::append(&txn, None, meta, entry).await?;
+            .failed(AuditSeverity::Critical)
     } else {
-        tracing::info!(user_id = user.id, failures, outcome = reason, "sign-in step refused");
-        let entry = AuditEntry::new(action, "user", user.id)
+        tracing::info!(user_id, failures, outcome = reason, "sign-in step refused");
+        AuditEntry::new(action, "user", user_id)
             .after(serde_json::json!({ "reason": reason }))
-            .failed(AuditSeverity::Warning);
-        audit::append(&txn, None, meta, entry).await?;
-    }
+            .failed(AuditSeverity::Warning)
+    };
+    // Outside the user's write budget: a refused guess is recorded even when it is spent.
+    let txn = WriteTxn::begin_unmetered(state).await?;
+    audit::append(&txn, None, meta, entry).await?;
     txn.commit().await
 }
 
@@ -252,7 +234,7 @@ pub(crate) async fn reserve_attempt(
 
 /// Gives back an attempt [`reserve_attempt`] counted, when its password was right but the
 /// sign-in goes on to a second factor (`locked`: the attempt set the lock, so it lifts it).
-async fn release_attempt(state: &AppState, user_id: i64, locked: bool) -> AppResult<()> {
+pub(crate) async fn release_attempt(state: &AppState, user_id: i64, locked: bool) -> AppResult<()> {
     let mut update = users::Entity::update_many()
         .col_expr(users::Column::FailedLoginCount, Expr::col(users::Column::FailedLoginCount).sub(1))
         .filter(users::Column::Id.eq(user_id))

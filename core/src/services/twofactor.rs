@@ -7,7 +7,7 @@
 //!   After confirmation the secret never leaves the server.
 //! - Sign-in: a correct password for a user with an active secret does not sign in
 //!   (`auth::LoginOutcome::SecondFactor`); [`verify_login`] does, with a current code or a
-//!   recovery code. Wrong codes count toward the password lockout (`auth::count_failure`).
+//!   recovery code. Wrong codes count toward the password lockout (`auth::reserve_attempt`).
 //! - Replay: every accepted code stores its time step (`last_used_step`), and only a later
 //!   step is accepted afterwards, with a conditional UPDATE, so two parallel requests with
 //!   one code cannot both succeed. Recovery codes are spent the same way (`used_at`).
@@ -333,19 +333,32 @@ pub async fn confirm(
     Ok(codes)
 }
 
+/// Counts an attempt at a secret of `user` before it is checked ([`auth::reserve_attempt`]):
+/// however many arrive in parallel, at most the lockout's threshold are ever checked.
+/// Returns the failures so far (this attempt included), or `Locked`.
+async fn reserve(state: &AppState, user: &users::Model) -> AppResult<i32> {
+    auth::reserve_attempt(state, user.id, Utc::now()).await?.ok_or(AppError::Locked)
+}
+
+/// A reserved attempt that proved right: not a failure after all.
+async fn passed(state: &AppState, user: &users::Model, failures: i32) -> AppResult<()> {
+    auth::release_attempt(state, user.id, failures >= state.config.login_max_failures).await
+}
+
 /// The password check of an account change: a wrong password counts toward the lockout.
 async fn check_password(state: &AppState, user: &users::Model, meta: &AuditMeta, password: &str) -> AppResult<()> {
-    if user.locked_until.is_some_and(|until| until > Utc::now()) {
-        return Err(AppError::Locked);
-    }
     if password.is_empty() {
         return Err(AppError::validation("password", "Ingrese su contraseña actual."));
     }
-    if password.len() > 1024 || !auth::verify_blocking(password, user.password_hash.clone()).await {
-        auth::count_failure(state, user, meta, "auth.2fa_proof_failed", "wrong_password").await?;
+    if password.len() > 1024 {
         return Err(AppError::InvalidCredentials);
     }
-    Ok(())
+    let failures = reserve(state, user).await?;
+    if !auth::verify_blocking(password, user.password_hash.clone()).await {
+        auth::audit_refused_attempt(state, user.id, meta, "auth.2fa_proof_failed", "wrong_password", failures).await?;
+        return Err(AppError::InvalidCredentials);
+    }
+    passed(state, user, failures).await
 }
 
 /// Proof for disabling or regenerating: the password, or else a current code (spent, so it
@@ -358,18 +371,16 @@ async fn check_proof(state: &AppState, actor: &Actor, meta: &AuditMeta, password
     if !password.is_empty() {
         return check_password(state, &user, meta, password).await;
     }
-    if user.locked_until.is_some_and(|until| until > Utc::now()) {
-        return Err(AppError::Locked);
-    }
     let row = confirmed_secret(&state.db, user.id).await?.ok_or(AppError::NotFound)?;
+    let failures = reserve(state, &user).await?;
     let txn = WriteTxn::begin(state).await?;
     let ok = !too_long(code) && spend_totp(&*txn, &row, &user.email, code).await?;
     txn.commit().await?;
     if !ok {
-        auth::count_failure(state, &user, meta, "auth.2fa_proof_failed", "wrong_code").await?;
+        auth::audit_refused_attempt(state, user.id, meta, "auth.2fa_proof_failed", "wrong_code", failures).await?;
         return Err(AppError::InvalidCredentials);
     }
-    Ok(())
+    passed(state, &user, failures).await
 }
 
 /// Turns the actor's own two-factor sign-in off (the secret and recovery codes are deleted).
@@ -442,14 +453,15 @@ pub async fn reset(state: &AppState, actor: &Actor, meta: &AuditMeta, user_id: i
 /// lockout like a wrong password; success completes the sign-in (failures reset, audited).
 pub async fn verify_login(state: &AppState, user_id: i64, code: &str, meta: &AuditMeta) -> AppResult<users::Model> {
     let user = active_user(state, user_id).await?;
-    if user.locked_until.is_some_and(|until| until > Utc::now()) {
+    let row = confirmed_secret(&state.db, user.id).await?.ok_or(AppError::Unauthenticated)?;
+    // Counted before the code is checked: parallel guesses cannot outrun the lockout.
+    let Some(failures) = auth::reserve_attempt(state, user.id, Utc::now()).await? else {
         let entry = AuditEntry::new("auth.2fa_failed", "user", user.id)
             .after(serde_json::json!({ "reason": "locked" }))
             .failed(AuditSeverity::Warning);
         audit::append_alone(state, None, meta, entry).await?;
         return Err(AppError::Locked);
-    }
-    let row = confirmed_secret(&state.db, user.id).await?.ok_or(AppError::Unauthenticated)?;
+    };
     let txn = WriteTxn::begin(state).await?;
     let method = if too_long(code) {
         None
@@ -473,9 +485,10 @@ pub async fn verify_login(state: &AppState, user_id: i64, code: &str, meta: &Aud
     }
     txn.commit().await?;
     let Some(method) = method else {
-        auth::count_failure(state, &user, meta, "auth.2fa_failed", "wrong_code").await?;
+        auth::audit_refused_attempt(state, user.id, meta, "auth.2fa_failed", "wrong_code", failures).await?;
         return Err(AppError::InvalidCredentials);
     };
+    // The failures and any lock the reservation set are cleared with the sign-in.
     auth::complete_login(state, user, meta, Some(method)).await
 }
 

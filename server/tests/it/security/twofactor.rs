@@ -439,3 +439,65 @@ async fn a_code_raced_in_parallel_is_accepted_once(backend: Backend) {
     assert_eq!(statuses, [200, 401], "the code signed in exactly once");
 }
 on_both_backends!(a_code_raced_in_parallel_is_accepted_once);
+
+/// Guesses sent in parallel cannot outrun the lockout: each is counted before its secret is
+/// checked, so however many arrive at once, at most `GAD_LOGIN_MAX_FAILURES` are checked — at
+/// the sign-in's code step, and at the account page's password and code proofs.
+async fn parallel_guesses_are_checked_no_more_than_the_lockout_allows(backend: Backend) {
+    use gad_core::error::AppError;
+    use gad_core::services::twofactor;
+    const GUESSES: usize = 12;
+    let app = TestApp::spawn_with(backend, &[("GAD_LOGIN_MAX_FAILURES", "3")]).await;
+    let client = app.login(SUPERVISOR, DEMO_PASSWORD).await;
+    let (phone, _) = enrol(&app, &client, DEMO_PASSWORD).await;
+    let user = gad_core::entities::users::Entity::find()
+        .filter(gad_core::entities::users::Column::Email.eq(SUPERVISOR))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = twofactor::account_actor(&app.state, user.id).await.unwrap();
+    let meta = gad_core::meta::AuditMeta::internal(contract::domain::Channel::Web);
+    let tally = |results: Vec<Result<(), AppError>>| {
+        let checked = results.iter().filter(|r| matches!(r, Err(AppError::InvalidCredentials))).count();
+        let locked = results.iter().filter(|r| matches!(r, Err(AppError::Locked))).count();
+        assert_eq!(checked + locked, GUESSES, "{results:?}");
+        checked
+    };
+    let unlock = || async {
+        use sea_orm::ConnectionTrait;
+        app.state.db.execute_unprepared("UPDATE users SET locked_until = NULL, failed_login_count = 0").await.unwrap();
+    };
+
+    let wrong = phone.wrong_code();
+    let codes = (0..GUESSES).map(|_| {
+        let (state, meta, wrong) = (app.state.clone(), meta.clone(), wrong.clone());
+        tokio::spawn(async move { twofactor::verify_login(&state, user.id, &wrong, &meta).await.map(|_| ()) })
+    });
+    let results = futures::future::join_all(codes).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(tally(results), 3, "sign-in codes checked");
+
+    unlock().await;
+    let passwords = (0..GUESSES).map(|n| {
+        let (state, meta, actor) = (app.state.clone(), meta.clone(), actor.clone());
+        tokio::spawn(async move { twofactor::disable(&state, &actor, &meta, &format!("adivinanza-{n}"), "").await })
+    });
+    let results = futures::future::join_all(passwords).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(tally(results), 3, "account-page passwords checked");
+
+    unlock().await;
+    let proofs = (0..GUESSES).map(|_| {
+        let (state, meta, actor, wrong) = (app.state.clone(), meta.clone(), actor.clone(), wrong.clone());
+        tokio::spawn(async move { twofactor::disable(&state, &actor, &meta, "", &wrong).await })
+    });
+    let results = futures::future::join_all(proofs).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(tally(results), 3, "account-page codes checked");
+    assert!(twofactor::is_active(&app.state, user.id).await.unwrap(), "no guess turned it off");
+
+    // A right proof is not a failure: it gives its reserved attempt back.
+    unlock().await;
+    twofactor::regenerate_recovery_codes(&app.state, &actor, &meta, DEMO_PASSWORD, "").await.unwrap();
+    let failures = gad_core::entities::users::Entity::find_by_id(user.id).one(&app.state.db).await.unwrap().unwrap();
+    assert_eq!((failures.failed_login_count, failures.locked_until), (0, None));
+}
+on_both_backends!(parallel_guesses_are_checked_no_more_than_the_lockout_allows);
