@@ -144,7 +144,8 @@ impl MemorySessionStore {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Stores `record` (a new one only under a free id: returns whether it was stored).
+    /// Stores `record`: a new one only under a free id, an existing one only if it is still
+    /// held (returns whether it was stored).
     fn put(&self, record: &Record, only_if_new: bool) -> bool {
         let mut inner = self.lock();
         let now = OffsetDateTime::now_utc();
@@ -152,10 +153,11 @@ impl MemorySessionStore {
             inner.records.retain(|_, r| r.expiry_date > now);
             inner.swept = Instant::now();
         }
-        if only_if_new && inner.records.contains_key(&record.id) {
+        let held = inner.records.contains_key(&record.id);
+        if only_if_new == held {
             return false;
         }
-        if !inner.records.contains_key(&record.id) {
+        if !held {
             crate::bounded::make_room(&mut inner.records, self.max, now, |r| r.expiry_date);
         }
         inner.records.insert(record.id, record.clone());
@@ -172,6 +174,8 @@ impl SessionStore for MemorySessionStore {
         Ok(())
     }
 
+    /// Updates a record still held; one deleted meanwhile (signed out, ended, expired) stays
+    /// deleted: a request still running on its cookie cannot bring it back.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         self.put(record, false);
         Ok(())
@@ -224,15 +228,14 @@ fn backend(err: impl std::fmt::Display) -> session_store::Error {
 }
 
 impl RedisSessionStore {
+    /// `SET … NX` for a new record, `SET … XX` for an existing one (returns whether it was set).
     async fn write(&self, record: &Record, only_if_new: bool) -> session_store::Result<bool> {
         let stored = Stored { data: record.data.clone(), expiry_date: record.expiry_date };
         let json = serde_json::to_string(&stored).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let mut conn = self.pool.get().await.map_err(backend)?;
         let mut cmd = redis::cmd("SET");
         cmd.arg(key(&record.id)).arg(json).arg("EX").arg(ttl_seconds(record));
-        if only_if_new {
-            cmd.arg("NX");
-        }
+        cmd.arg(if only_if_new { "NX" } else { "XX" });
         let reply: Option<String> = cmd.query_async(&mut *conn).await.map_err(backend)?;
         Ok(reply.is_some())
     }
@@ -248,6 +251,7 @@ impl SessionStore for RedisSessionStore {
         Ok(())
     }
 
+    /// As the memory store's: a record deleted meanwhile is not written back.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         self.write(record, false).await.map(|_| ())
     }
@@ -313,5 +317,21 @@ mod tests {
         assert!(store.load(&live.id).await.unwrap().is_some(), "a session active a moment ago stays");
         store.delete(&newest.id).await.unwrap();
         assert!(store.load(&newest.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_deleted_session_is_not_written_back_by_a_request_still_running() {
+        let store = MemorySessionStore::default();
+        let mut signed_in = record(time::Duration::hours(1));
+        store.create(&mut signed_in).await.unwrap();
+        signed_in.data.insert("seen".into(), serde_json::json!(1));
+        store.save(&signed_in).await.unwrap();
+        assert_eq!(store.load(&signed_in.id).await.unwrap().unwrap().data, signed_in.data, "a held record is updated");
+        // Signed out while another request on the same cookie was running; that request ends
+        // and saves what it loaded.
+        store.delete(&signed_in.id).await.unwrap();
+        store.save(&signed_in).await.unwrap();
+        assert!(store.load(&signed_in.id).await.unwrap().is_none(), "the sign-out stands");
+        assert!(store.is_empty());
     }
 }

@@ -729,3 +729,30 @@ async fn oversized_values_are_refused_before_any_store() {
     let stored = users::Entity::find().filter(users::Column::Email.eq("ana.paz@gad.local")).one(&app.state.db).await;
     assert_eq!(stored.unwrap().unwrap().phone.as_deref(), Some("123"));
 }
+
+/// A sign-out deletes the session; a request on the same cookie that was already running
+/// (a slow upload, a long page) ends by saving what it loaded, and that save must not bring
+/// the session back. Both stores: Redis (`SET … XX`) and in-process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_out_session_is_not_written_back_by_a_request_still_running() {
+    use tower_sessions::SessionStore;
+    use tower_sessions::session::{Id, Record};
+    let manager = gad_core::redis_pool::RedisManager::new(&crate::common::redis_url()).unwrap();
+    let pool = bb8::Pool::builder().max_size(2).build(manager).await.unwrap();
+    for store in [gad_core::sessions::GadSessionStore::new(Some(pool)), gad_core::sessions::GadSessionStore::new(None)]
+    {
+        let mut record = Record {
+            id: Id::default(),
+            data: std::collections::HashMap::new(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        };
+        store.create(&mut record).await.unwrap();
+        record.data.insert("seen".into(), serde_json::json!(1));
+        store.save(&record).await.unwrap();
+        let held = store.load(&record.id).await.unwrap().expect("held");
+        assert_eq!(held.data, record.data, "{store:?}: a held session is updated");
+        store.delete(&record.id).await.unwrap();
+        store.save(&record).await.unwrap();
+        assert!(store.load(&record.id).await.unwrap().is_none(), "{store:?}: the sign-out stands");
+    }
+}
