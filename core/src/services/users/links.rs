@@ -17,6 +17,7 @@ pub async fn create_link_code(state: &AppState, actor: &Actor, meta: &AuditMeta,
     let expires_at = now + chrono::Duration::minutes(LINK_CODE_MINUTES);
     let txn = WriteTxn::begin(state).await?;
     let owner = find_user_locked(&*txn, user_id).await?;
+    ensure_actor_current(&*txn, actor, &owner).await?;
     // What a linked Telegram account does is recorded as the user's doing, past their second
     // factor: a code for another admin would let one admin act in a colleague's name (as an
     // API token would: see `tokens::create_api_token`).
@@ -48,7 +49,10 @@ pub async fn create_link_code(state: &AppState, actor: &Actor, meta: &AuditMeta,
 }
 
 /// Redeems a link code for a Telegram account (the bot's `/start <code>`). Unknown, used and
-/// expired codes are refused alike; the account moves if it was linked to someone else.
+/// expired codes are refused alike. A Telegram account linked to someone else does not move
+/// (a code passed on by its user would otherwise take over whoever taps it: their positions,
+/// alerts and emergencies would become the code's user's): its holder unlinks it first
+/// ([`unlink_telegram`], the bot's `/desvincular`), and the code stays unused.
 pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i64) -> AppResult<UserSummary> {
     let now = Utc::now();
     let invalid = || AppError::Conflict("El código de vinculación no es válido o ya venció.".into());
@@ -73,6 +77,18 @@ pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i6
     // The user's row first, the link's after: the order a promotion takes them in
     // (`end_credentials_made_for`), so the two wait for each other instead of deadlocking.
     let user = find_user_locked(&*txn, link.user_id).await?;
+    let held_by_other = users::Entity::find()
+        .filter(users::Column::TelegramUserId.eq(telegram_user_id))
+        .filter(users::Column::Id.ne(user.id))
+        .one(&*txn)
+        .await?;
+    if held_by_other.is_some() {
+        return Err(AppError::Refused(
+            "Esta cuenta de Telegram ya está vinculada a otro usuario de GAD: para vincularla a este, \
+             envíe primero /desvincular y luego el código de nuevo."
+                .into(),
+        ));
+    }
     // Used up by one conditional UPDATE: of two redemptions racing, only one changes the row
     // (PostgreSQL re-checks the condition after the first commits; SQLite runs one at a time).
     let claimed = telegram_links::Entity::update_many()
@@ -103,4 +119,20 @@ pub async fn redeem_link_code(state: &AppState, code: &str, telegram_user_id: i6
     audit::append(&txn, Some(&actor), &meta, AuditEntry::new("telegram.link", "user", user.id)).await?;
     txn.commit().await?;
     Ok(summary(&user))
+}
+
+/// Unlinks the actor's own Telegram account (the bot's `/desvincular`): the bot no longer
+/// knows it until a new code links it. Audited.
+pub async fn unlink_telegram(state: &AppState, actor: &Actor, meta: &AuditMeta) -> AppResult<()> {
+    let txn = WriteTxn::begin(state).await?;
+    let user = find_user_locked(&*txn, actor.user_id).await?;
+    if user.telegram_user_id.is_none() {
+        return Err(AppError::Conflict("Su cuenta de Telegram no está vinculada.".into()));
+    }
+    let mut active: users::ActiveModel = user.into();
+    active.telegram_user_id = Set(None);
+    active.updated_at = Set(Utc::now());
+    active.update(&*txn).await?;
+    audit::append(&txn, Some(actor), meta, AuditEntry::new("telegram.unlink", "user", actor.user_id)).await?;
+    txn.commit().await
 }

@@ -227,6 +227,26 @@ pub(crate) async fn find_user_locked(db: &impl ConnectionTrait, id: i64) -> AppR
         .ok_or(AppError::NotFound)
 }
 
+/// Refuses a credential (an API token, a link code) made by an actor read before their own
+/// credentials ended: a password changed or reset, a deactivation, committed while this
+/// request was on its way (or seen late by another replica's cache). Call after locking the
+/// credential's owner (`owner`): the actor's row, if it is the owner's, is read under that lock.
+pub(crate) async fn ensure_actor_current(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    owner: &users::Model,
+) -> AppResult<()> {
+    let current = if owner.id == actor.user_id {
+        Some(owner.clone())
+    } else {
+        users::Entity::find_by_id(actor.user_id).filter(users::Column::DeletedAt.is_null()).one(db).await?
+    };
+    match current {
+        Some(user) if user.is_active && user.credential_epoch == actor.credential_epoch => Ok(()),
+        _ => Err(AppError::Unauthenticated),
+    }
+}
+
 /// On a promotion to admin (by an admin, or by the identity provider at sign-in): ends what an
 /// admin may have made for the user while they were not one — API tokens, link codes and the
 /// Telegram link — which would otherwise act as the new admin (see

@@ -53,6 +53,7 @@ pub async fn create_api_token(
         .one(&*txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    ensure_actor_current(&*txn, actor, &owner).await?;
     // What a token does is recorded as its owner's doing: another admin's would let one admin
     // act in a colleague's name (and past that colleague's second factor).
     if owner.role == contract::domain::Role::Admin && user_id != actor.user_id {

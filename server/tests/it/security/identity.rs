@@ -522,3 +522,35 @@ async fn redis_sessions_slide_and_end() {
     let redis = crate::common::redis_url();
     session_expiry(&[("REDIS_URL", &redis)]).await;
 }
+
+/// A request that read its actor before the password changed (one on its way when the change
+/// committed, or served by a replica whose cache has not seen it yet) cannot mint a credential
+/// that would outlive the change: tokens and link codes are made only for an actor whose
+/// credentials are still the account's.
+async fn a_credential_is_not_minted_on_an_actor_read_before_a_password_change(backend: Backend) {
+    use contract::domain::Channel;
+    use gad_core::error::AppError;
+    use gad_core::services::{auth, users as accounts};
+    let app = TestApp::spawn(backend).await;
+    let meta = gad_core::meta::AuditMeta::internal(Channel::Web);
+    let (officer, admin) = (user_id(&app, OFFICER).await, user_id(&app, "admin@gad.local").await);
+    let stale = auth::actor_for_user(&app.state, officer, Channel::Web).await.unwrap();
+    let stale_admin = auth::actor_for_user(&app.state, admin, Channel::Web).await.unwrap();
+    // Each changes their own password from another session.
+    for (id, current) in [(officer, DEMO_PASSWORD), (admin, ADMIN_PASSWORD)] {
+        let fresh = auth::actor_for_user(&app.state, id, Channel::Web).await.unwrap();
+        accounts::set_password(&app.state, &fresh, &meta, id, Some(current.into()), Some(NEW_PASSWORD.into()))
+            .await
+            .unwrap();
+    }
+    let token = accounts::create_api_token(&app.state, &stale, &meta, officer, "tarde", false, None).await;
+    assert!(matches!(token, Err(AppError::Unauthenticated)), "{token:?}");
+    let code = accounts::create_link_code(&app.state, &stale, &meta, officer).await;
+    assert!(matches!(code, Err(AppError::Unauthenticated)), "{code:?}");
+    let for_other = accounts::create_link_code(&app.state, &stale_admin, &meta, officer).await;
+    assert!(matches!(for_other, Err(AppError::Unauthenticated)), "{for_other:?}");
+    // The actor read after the change still can.
+    let fresh = auth::actor_for_user(&app.state, officer, Channel::Web).await.unwrap();
+    accounts::create_api_token(&app.state, &fresh, &meta, officer, "vigente", false, None).await.unwrap();
+}
+on_both_backends!(a_credential_is_not_minted_on_an_actor_read_before_a_password_change);
