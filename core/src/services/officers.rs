@@ -569,7 +569,8 @@ pub async fn set_status(
     status: OfficerStatus,
 ) -> AppResult<Officer> {
     let manager = require(actor, Capability::ManageOfficers);
-    if is_own(actor, officer_id) && manager.is_err() {
+    let is_manager = manager.is_ok();
+    if is_own(actor, officer_id) && !is_manager {
         require(actor, Capability::SetOwnStatus)?;
         if status == OfficerStatus::OnTask {
             return Err(AppError::validation(
@@ -585,6 +586,16 @@ pub async fn set_status(
     let before = find_for_update(&txn, officer_id).await?;
     if before.status == status {
         return Ok(dto(before));
+    }
+    // `on_task` follows the officer's tasks: while one keeps them on it, they cannot declare
+    // themselves free (and be dispatched to the next emergency as if they were) or off duty.
+    if !is_manager
+        && before.status == OfficerStatus::OnTask
+        && let Some(code) = crate::services::tasks::occupied_by(&*txn, officer_id).await?
+    {
+        return Err(AppError::Conflict(format!(
+            "Está en la tarea {code}: su estado cambia solo cuando la tarea termina (o lo cambia un supervisor)."
+        )));
     }
     let at = now();
     let mut model = before.clone().into_active_model();

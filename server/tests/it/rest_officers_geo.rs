@@ -168,7 +168,13 @@ async fn status_positions_and_track_over_rest(backend: Backend) {
     let own = officer_id(&sup, "EF-001").await;
     let other = officer_id(&sup, "EF-002").await;
 
-    // Status: officers their own (not `on_task`), supervisors anyone's.
+    // Status: officers their own (not `on_task`), supervisors anyone's. EF-001 is working
+    // a task (the demo's): it keeps them on it, until a supervisor says otherwise.
+    let (status, body) = officer.put("/me/status", &json!({ "status": "available" })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["detail"].as_str().unwrap_or_default().contains("Está en la tarea"), "{body}");
+    let (status, _) = sup.put(&format!("/officers/{own}/status"), &json!({ "status": "available" })).await;
+    assert_eq!(status, StatusCode::OK);
     let (status, body) = officer.put("/me/status", &json!({ "status": "off_duty" })).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("off_duty")), "{body}");
     let (status, body) = officer.put(&format!("/officers/{own}/status"), &json!({ "status": "available" })).await;

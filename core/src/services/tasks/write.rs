@@ -214,6 +214,31 @@ pub(crate) fn occupies_officers(task: &tasks::Model) -> bool {
     task.status.is_active() || (task.task_type == TaskType::Emergency && task.status == TaskStatus::Scheduled)
 }
 
+/// [`occupies_officers`] as a condition on `tasks` (deleted tasks occupy nobody).
+fn occupying() -> sea_orm::Condition {
+    sea_orm::Condition::all().add(tasks::Column::DeletedAt.is_null()).add(
+        sea_orm::Condition::any().add(tasks::Column::Status.is_in([TaskStatus::InProgress, TaskStatus::Paused])).add(
+            sea_orm::Condition::all()
+                .add(tasks::Column::TaskType.eq(TaskType::Emergency))
+                .add(tasks::Column::Status.eq(TaskStatus::Scheduled)),
+        ),
+    )
+}
+
+/// The code of a task that keeps `officer_id` `on_task` ([`occupies_officers`]), if any.
+pub(crate) async fn occupied_by(db: &impl ConnectionTrait, officer_id: i64) -> AppResult<Option<String>> {
+    Ok(tasks::Entity::find()
+        .select_only()
+        .column(tasks::Column::Code)
+        .inner_join(task_assignments::Entity)
+        .filter(task_assignments::Column::OfficerId.eq(officer_id))
+        .filter(occupying())
+        .order_by_asc(tasks::Column::Id)
+        .into_tuple::<String>()
+        .one(db)
+        .await?)
+}
+
 /// Which officers [`occupy_officers`] puts on a task.
 pub(crate) enum Occupying<'a> {
     /// These (newly assigned to an active task).
@@ -290,16 +315,7 @@ pub(super) async fn free_officers(
         .inner_join(tasks::Entity)
         .filter(task_assignments::Column::OfficerId.is_in(officer_ids.to_vec()))
         .filter(task_assignments::Column::TaskId.ne(task_id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(tasks::Column::Status.is_in([TaskStatus::InProgress, TaskStatus::Paused]))
-                .add(
-                    sea_orm::Condition::all()
-                        .add(tasks::Column::TaskType.eq(TaskType::Emergency))
-                        .add(tasks::Column::Status.eq(TaskStatus::Scheduled)),
-                ),
-        )
-        .filter(tasks::Column::DeletedAt.is_null())
+        .filter(occupying())
         .into_tuple::<i64>()
         .all(db)
         .await?

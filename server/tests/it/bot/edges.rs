@@ -408,9 +408,10 @@ async fn bot_api_errors_and_unreadable_replies_are_survived() {
     assert_eq!(detail.status, TaskStatus::InProgress);
 
     // An emergency whose place cannot be sent: the alert itself went, and the next
-    // notification too.
-    call_as(&rig.app.state, Some(me.clone()), || {
-        app::api::officers::set_my_status(contract::domain::OfficerStatus::Available)
+    // notification too. (The officer works a task: a supervisor frees them for it.)
+    let officer_id = me.officer_id.unwrap();
+    call_as(&rig.app.state, Some(supervisor_actor(&rig.app).await), || {
+        app::api::officers::set_officer_status(officer_id, contract::domain::OfficerStatus::Available)
     })
     .await
     .unwrap();
@@ -947,8 +948,10 @@ async fn places_read_as_words_where_words_are_known() {
     let info = wait_new(&rig.tg, chat, before, "Coordenadas: -34.61000, -58.38000").await;
     assert!(!text(&info).contains("Lugar:"));
 
-    call_as(&rig.app.state, Some(me.clone()), || {
-        app::api::officers::set_my_status(contract::domain::OfficerStatus::Available)
+    // The demo keeps efectivo1 on a task: a supervisor frees them for the emergency.
+    let officer_id = me.officer_id.unwrap();
+    call_as(&rig.app.state, Some(supervisor.clone()), || {
+        app::api::officers::set_officer_status(officer_id, contract::domain::OfficerStatus::Available)
     })
     .await
     .unwrap();
