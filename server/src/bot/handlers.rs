@@ -164,6 +164,7 @@ pub(super) async fn on_text(bot: &Bot, chat_id: i64, user_id: i64, text: &str) {
         "/crear" => wizard::start(bot, chat_id, actor).await,
         "/turnos" => my_roster(bot, chat_id, actor).await,
         "/licencia" => request_leave(bot, chat_id, actor, args).await,
+        "/desvincular" => unlink(bot, chat_id, actor).await,
         _ => send(bot, chat_id, render::UNKNOWN_COMMAND, None).await,
     }
 }
@@ -179,10 +180,32 @@ pub(super) async fn link(bot: &Bot, chat_id: i64, user_id: i64, code: &str) {
                 send(bot, chat_id, render::LINK_INVALID, None).await;
             }
         }
+        // Linked to someone else: said once in a while, as a wrong code.
+        Err(AppError::Refused(message)) => {
+            if bot.may_refuse_link(chat_id) {
+                send(bot, chat_id, &message, None).await;
+            }
+        }
         Err(e) => {
             tracing::error!(error = %e, "telegram link failed");
             send(bot, chat_id, render::INTERNAL, None).await;
         }
+    }
+}
+
+/// `/desvincular`: the sender's Telegram account leaves their GAD account.
+async fn unlink(bot: &Bot, chat_id: i64, actor: Actor) {
+    let meta = gad_core::meta::AuditMeta::internal(contract::domain::Channel::Telegram);
+    match services::users::unlink_telegram(&bot.state, &actor, &meta).await {
+        Ok(()) => {
+            forget(bot, chat_id).await;
+            send_markup(
+                bot,
+                SendMessage::new(chat_id, render::UNLINKED_NOW).with_reply_markup(ReplyKeyboardRemove::default()),
+            )
+            .await;
+        }
+        Err(e) => send(bot, chat_id, &render::error(&e.into()), None).await,
     }
 }
 

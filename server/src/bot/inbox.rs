@@ -149,9 +149,11 @@ async fn run(db: DatabaseConnection, dispatcher: Dispatcher, lease: Arc<Consumer
             // Ids first (cheap, read often); the bodies of the new ones only.
             let read = async {
                 let ids = bot_inbox::waiting(&db, limit).await?;
-                more_waiting = ids.len() as u64 == limit;
-                // At most a batch of bodies per read.
-                let new: Vec<i64> = ids.into_iter().filter(|id| !in_flight.contains(id)).take(BATCH as usize).collect();
+                let mut new: Vec<i64> = ids.iter().copied().filter(|id| !in_flight.contains(id)).collect();
+                // At most a batch of bodies per read; the rest, as what lies beyond the window,
+                // is read once one in hand is handled.
+                more_waiting = ids.len() as u64 == limit || new.len() > BATCH as usize;
+                new.truncate(BATCH as usize);
                 if new.is_empty() { Ok(Vec::new()) } else { bot_inbox::bodies(&db, &new).await }
             };
             match tokio::time::timeout(lease.lease() / 4, read)

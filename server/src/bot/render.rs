@@ -72,6 +72,8 @@ pub const LINK_INVALID: &str = "No se pudo vincular la cuenta: el código no es 
      Pida un código nuevo en el panel (sección Usuarios).";
 pub const TWO_FACTOR_FIRST: &str = "Su rol requiere la verificación en dos pasos: configúrela en el panel (Mi cuenta) \
      antes de usar el bot.";
+pub const UNLINKED_NOW: &str = "Esta cuenta de Telegram quedó desvinculada de GAD. \
+Para volver a usar el bot, vincúlela con un código nuevo.";
 pub const INTERNAL: &str = "Ocurrió un error interno. Intente nuevamente en unos minutos.";
 /// The command menu registered with Telegram (`setMyCommands`): name, description.
 pub const COMMANDS: [(&str, &str); 12] = [
@@ -100,6 +102,7 @@ pub const HELP: &str = "Comandos disponibles:\n\
      /turnos — sus turnos de los próximos 7 días y sus licencias\n\
      /licencia <tipo> <desde> <hasta> [motivo] — solicitar una licencia\n\
      /cancelar — cancelar la operación en curso\n\
+     /desvincular — desvincular esta cuenta de Telegram de GAD\n\
      /ayuda — esta ayuda\n\n\
      Compartir su ubicación (o su ubicación en tiempo real) actualiza su posición en el mapa.";
 pub const FORWARDED_LOCATION: &str = "Esa ubicación fue reenviada: no se registra como su posición. \

@@ -22,12 +22,12 @@ use common::{Backend, TestApp};
 use contract::domain::{Channel, TaskStatus};
 use contract::tasks::TaskScope;
 use gad_core::actor::Actor;
-use gad_core::entities::{feedback, telegram_links, users};
+use gad_core::entities::{audit_log, feedback, telegram_links, users};
 use gad_core::meta::AuditMeta;
 use gad_core::services::auth::{actor_for_telegram, actor_for_user};
 use gad_core::services::users::create_link_code;
 use gad_server::bot::Bot;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 pub(crate) const TOKEN: &str = "123456:TEST-TOKEN";
@@ -424,6 +424,38 @@ async fn linking_by_code(backend: Backend) {
     assert!(actor_for_telegram(&rig.app.state, 5003).await.is_err());
 }
 on_both_backends!(linking_by_code);
+
+/// A code passed on by its user does not take over a Telegram account already linked to
+/// someone else (whoever taps it would have their positions, alerts and emergencies become the
+/// code's user's): refused, the code left unused; the account's holder unlinks it with
+/// `/desvincular` (audited), and then the same code links it.
+async fn a_linked_telegram_account_moves_only_after_its_holder_unlinks_it(backend: Backend) {
+    let rig = rig(backend).await;
+    let supervisor = link(&rig, "supervisor@gad.local", 5101).await;
+    let officers_code = link_code(&rig.app, "efectivo1@gad.local").await;
+    rig.tg.push(text_update(5101, &format!("/start {officers_code}")));
+    rig.tg.sent(5101, "ya está vinculada a otro usuario de GAD").await;
+    let still = actor_for_telegram(&rig.app.state, 5101).await.unwrap();
+    assert_eq!(still.user_id, supervisor.user_id, "the account stays with its holder");
+
+    rig.tg.push(text_update(5101, "/desvincular"));
+    rig.tg.sent(5101, "quedó desvinculada").await;
+    assert!(actor_for_telegram(&rig.app.state, 5101).await.is_err(), "unlinked");
+    let unlinked = audit_log::Entity::find()
+        .filter(audit_log::Column::Action.eq("telegram.unlink"))
+        .filter(audit_log::Column::UserId.eq(supervisor.user_id))
+        .count(&rig.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(unlinked, 1, "the unlinking is audited as its holder's");
+
+    let before = rig.tg.messages_to(5101).len();
+    rig.tg.push(text_update(5101, &format!("/start {officers_code}")));
+    wait_new(&rig.tg, 5101, before, "Cuenta vinculada").await;
+    let officer = actor_for_telegram(&rig.app.state, 5101).await.unwrap();
+    assert_eq!(officer.user_id, user_id(&rig.app, "efectivo1@gad.local").await, "the unused code linked it");
+}
+on_both_backends!(a_linked_telegram_account_moves_only_after_its_holder_unlinks_it);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unlinked_users_get_an_explanation_and_nothing_else() {
