@@ -104,7 +104,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             use gad_server::db_logins;
             let owner = sea_orm::Database::connect(config.database_url.expose())
                 .await
-                .map_err(|_| anyhow::anyhow!("cannot connect to DATABASE_URL (the schema's owner)"))?;
+                .map_err(|_| anyhow::anyhow!("no se pudo conectar a DATABASE_URL (el dueño del esquema)"))?;
             match command {
                 RotateCommand::DbPassword { app_role, url_file } => {
                     let made = db_logins::rotate(&owner, &app_role, &url_file).await?;
@@ -136,7 +136,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Import { command: ImportCommand::Csv { officers, tasks, dry_run, as_user } } => {
             use gad_core::services::import;
             if officers.is_none() && tasks.is_none() {
-                anyhow::bail!("nothing to import: name --officers and/or --tasks");
+                anyhow::bail!("nada que importar: indique --officers y/o --tasks");
             }
             let read = |path: &Option<std::path::PathBuf>| -> anyhow::Result<Option<String>> {
                 path.as_ref()
@@ -167,7 +167,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             use gad_core::services::import_legacy;
             // The URL holds a password: no message repeats it.
             let legacy = sea_orm::Database::connect(from.as_str()).await.map_err(|_| {
-                anyhow::anyhow!("cannot connect to the old database (--from): check its address, user and password")
+                anyhow::anyhow!(
+                    "no se pudo conectar a la base anterior (--from): revise su dirección, usuario y contraseña"
+                )
             })?;
             let data = import_legacy::read(&legacy).await.map_err(startup_error)?;
             let state = startup::connect(config).await?;
@@ -317,7 +319,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             gad_core::services::audit::record_verification(&state.db, now, &report).await.map_err(startup_error)?;
             match report.first_broken {
                 None => println!("cadena de auditoría íntegra: {} registros verificados", report.rows),
-                Some(id) => anyhow::bail!("audit chain broken at row id {id} ({} rows read)", report.rows),
+                Some(id) => {
+                    anyhow::bail!("cadena de auditoría ROTA en el registro id {id} ({} registros leídos)", report.rows)
+                }
             }
         }
     }

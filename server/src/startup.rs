@@ -243,7 +243,7 @@ pub fn startup_error(err: AppError) -> anyhow::Error {
     match err {
         AppError::Internal(msg) => anyhow::anyhow!(msg),
         AppError::Validation(fields) => anyhow::anyhow!(
-            "invalid input: {}",
+            "datos no válidos: {}",
             fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
         ),
         other => anyhow::anyhow!(other.to_string()),

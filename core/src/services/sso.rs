@@ -113,6 +113,13 @@ pub async fn sign_in(state: &AppState, meta: &AuditMeta, identity: Identity) -> 
                 return Err(AppError::validation("last_admin", LAST_ADMIN));
             }
             let user = super::users::find_user_locked(&*txn, user.id).await?;
+            // Deactivated (or given a password) by an admin between the read above and the
+            // lock: refused as the read would have refused it.
+            if user.deleted_at.is_some() || !user.is_active || user.password_hash.is_some() {
+                drop(txn);
+                audit::append_alone(state, None, meta, refuse("inactive")).await?;
+                return Err(AppError::validation("inactive", "Su cuenta de GAD está desactivada."));
+            }
             // A promotion by the provider ends what was made for the user, as one by an admin.
             if user.role != Role::Admin && role == Role::Admin {
                 super::users::end_credentials_made_for(&*txn, user.id).await?;
