@@ -72,7 +72,7 @@ async fn audit_chain_detects_tampering(backend: Backend) {
     // The CLI says so too, with a failing exit code.
     let out = cli_verify(&app);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("broken at row id 2"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cadena de auditoría ROTA en el registro id 2"));
     // The broken chain is recorded: the gauge turns to 0 (GadAuditChainBroken), the last
     // intact verification stays where it was.
     let gauges = gad_core::services::gauges::read(&app.state).await.unwrap();

@@ -162,14 +162,15 @@ async fn every_role_against_every_operation(backend: Backend) {
         // account has the same password, so changing one's own can name the current one.
         let app = TestApp::spawn_with(backend, &[("GAD_ADMIN_PASSWORD", common::DEMO_PASSWORD)]).await;
         let other = user_id(&app, "efectivo2@gad.local").await;
-        let (actor, me) = match email {
-            Some(e) => {
-                let id = user_id(&app, e).await;
-                (Some(actor_for_user(&app.state, id, Channel::Web).await.unwrap()), id)
-            }
-            None => (None, user_id(&app, "efectivo1@gad.local").await),
+        let (signed_in, me) = match email {
+            Some(e) => (true, user_id(&app, e).await),
+            None => (false, user_id(&app, "efectivo1@gad.local").await),
         };
         for (name, allowed, call) in operations() {
+            // Read for each operation, as each request reads its session's: after the role's
+            // own password change, its session carries the new credentials.
+            let actor =
+                if signed_in { Some(actor_for_user(&app.state, me, Channel::Web).await.unwrap()) } else { None };
             let result = call_as(&app.state, actor.clone(), || call(me, other)).await;
             let who = email.unwrap_or("anonymous");
             match (column, result) {
