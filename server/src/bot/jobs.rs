@@ -142,9 +142,9 @@ struct Attempt {
 }
 
 /// Sends the events after the cursor, acknowledging each, until none is left or the lease is
-/// lost. A failed send is logged and acknowledged (Telegram refused it; retrying would not
-/// help); a failure to read what to send stops here and is retried from the same event, for
-/// the recipients not yet told.
+/// lost. A send Telegram refused is logged and acknowledged (retrying would not help); a
+/// failure to read what to send, or to reach Telegram at all, stops here and is retried from
+/// the same event, for the recipients not yet told.
 async fn drain(bot: &Bot, consumer: &Consumer, wake: &Notify, attempt: &mut Option<Attempt>) -> Result<(), AppError> {
     loop {
         let batch = consumer.pending(NOTIFY_BATCH).await?;
@@ -193,16 +193,18 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify, told: &mut HashSet<i64>
         }
         Event::TaskUnassigned { code, officer_id, .. } => {
             for r in notifications::officer_recipients(state, &[*officer_id]).await? {
-                if told.insert(r.telegram_user_id) {
-                    send(bot, SendMessage::new(r.telegram_user_id, render::notify_unassigned(code))).await;
+                if !told.contains(&r.telegram_user_id) {
+                    send(bot, SendMessage::new(r.telegram_user_id, render::notify_unassigned(code))).await?;
+                    told.insert(r.telegram_user_id);
                 }
             }
         }
         Event::TaskStatusChanged { task_id, code, to, by_user_id, .. } => {
             for r in notifications::task_recipients(state, *task_id).await? {
                 // Who made the change knows already.
-                if Some(r.user_id) != *by_user_id && told.insert(r.telegram_user_id) {
-                    send(bot, SendMessage::new(r.telegram_user_id, render::notify_status(code, *to))).await;
+                if Some(r.user_id) != *by_user_id && !told.contains(&r.telegram_user_id) {
+                    send(bot, SendMessage::new(r.telegram_user_id, render::notify_status(code, *to))).await?;
+                    told.insert(r.telegram_user_id);
                 }
             }
         }
@@ -221,7 +223,7 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify, told: &mut HashSet<i64>
                 }
                 // Read first: a failing read is retried before anything reaches this chat.
                 let detail = visible_task(bot, &r, *task_id).await?;
-                send(bot, SendMessage::new(r.telegram_user_id, render::notify_emergency(code))).await;
+                send(bot, SendMessage::new(r.telegram_user_id, render::notify_emergency(code))).await?;
                 told.insert(r.telegram_user_id);
                 // The pin carries a name: the task's place or what was said about it.
                 let Some(detail) = detail else { continue };
@@ -236,8 +238,9 @@ async fn notify(bot: &Bot, event: &Event, wake: &Notify, told: &mut HashSet<i64>
         Event::TaskOverdue { task_id, code, priority, target, level } => {
             let text = render::notify_overdue(code, *priority, target, *level);
             for chat in notifications::escalation_chats(state, *task_id, *level).await? {
-                if told.insert(chat) {
-                    send(bot, SendMessage::new(chat, text.clone())).await;
+                if !told.contains(&chat) {
+                    send(bot, SendMessage::new(chat, text.clone())).await?;
+                    told.insert(chat);
                 }
             }
         }
@@ -259,7 +262,7 @@ async fn task_card(bot: &Bot, r: &Recipient, task_id: i64, header: &str) -> Resu
         let text = format!("{header}\n\n{}", render::task(&detail));
         let method =
             SendMessage::new(r.telegram_user_id, render::fit(&text)).with_reply_markup(render::task_keyboard(&detail));
-        send(bot, method).await;
+        send(bot, method).await?;
     }
     Ok(())
 }
@@ -286,9 +289,29 @@ async fn visible_task(bot: &Bot, r: &Recipient, task_id: i64) -> Result<Option<T
     }
 }
 
-async fn send(bot: &Bot, method: SendMessage) {
-    if let Err(e) = bot.execute(method).await {
-        tracing::warn!(error = %bot.describe(&e), "notification not sent");
+/// Sends one notification. Telegram's refusal of it (a chat that blocked the bot, a message it
+/// will not take: a 4xx other than a rate limit) is logged and done with; not reaching
+/// Telegram — no connection, a timeout, a 5xx, a reply that is not Telegram's, a rate limit
+/// still in force — is an error, so the event is retried for the chats not told yet instead of
+/// being acknowledged unsent (a chat may then be told twice, never not at all).
+async fn send(bot: &Bot, method: SendMessage) -> Result<(), AppError> {
+    match bot.execute(method).await {
+        Ok(_) => Ok(()),
+        Err(e) if refused(&e) => {
+            tracing::warn!(error = %bot.describe(&e), "notification refused by telegram");
+            Ok(())
+        }
+        Err(e) => Err(AppError::Unavailable(bot.describe(&e))),
+    }
+}
+
+/// Whether Telegram answered and refused (retrying the same request would not help).
+fn refused(error: &carapax::api::ExecuteError) -> bool {
+    use carapax::api::ExecuteError;
+    match error {
+        ExecuteError::Response(e) => e.error_code().is_some_and(|code| (400..500).contains(&code) && code != 429),
+        ExecuteError::Payload(_) => true,
+        ExecuteError::Http(_) => false,
     }
 }
 
@@ -384,7 +407,10 @@ pub async fn weekly_digest(bot: &Bot, now: chrono::DateTime<chrono::Utc>) -> Res
     let text = render::feedback_digest(&digest);
     let chats = notifications::reviewer_chats(state).await?;
     for chat in &chats {
-        send(bot, SendMessage::new(*chat, render::fit(&text))).await;
+        // Claimed once: a chat Telegram could not be reached for is not told twice.
+        if let Err(e) = send(bot, SendMessage::new(*chat, render::fit(&text))).await {
+            tracing::warn!(error = %e, "feedback digest not sent to a chat");
+        }
     }
     metrics::counter!("gad_feedback_digests_sent_total").increment(1);
     tracing::info!(%week, recipients = chats.len(), "weekly feedback digest sent");

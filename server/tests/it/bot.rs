@@ -54,6 +54,8 @@ enum Fault {
     Garbage,
     /// `ok: false` with status 400, as Telegram refuses a request.
     Refuse,
+    /// 502 with a proxy's error page: Telegram is out of reach.
+    Down,
 }
 
 #[derive(Default)]
@@ -203,6 +205,7 @@ async fn fake_method(
         }
         return match fault {
             Fault::Garbage => (StatusCode::OK, "<html>502 Bad Gateway</html>").into_response(),
+            Fault::Down => (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>").into_response(),
             Fault::Refuse => {
                 let answer =
                     json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {method} refused")});
@@ -1667,6 +1670,47 @@ async fn finishing_with_a_note_records_it_in_the_history() {
 }
 
 // ------------------------------------------------------------------------ notifications
+
+/// Telegram out of reach for a while (a proxy's 502s) when an officer is assigned: the
+/// notification waits and arrives once Telegram answers again, instead of being acknowledged
+/// unsent; a chat that refuses (a 4xx) is not retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_telegram_outage_delays_notifications_without_losing_them() {
+    let rig = rig(Backend::Sqlite).await;
+    let officer = link(&rig, "efectivo5@gad.local", 9915).await;
+    let supervisor = supervisor_actor(&rig.app).await;
+    rig.tg.fault("sendMessage", Fault::Down, 3);
+    let mut new = contract::tasks::NewTask::new("Control en la estación", contract::domain::TaskType::Patrol);
+    new.officer_ids = vec![officer.officer_id.unwrap()];
+    let task = call_as(&rig.app.state, Some(supervisor.clone()), || app::api::tasks::create_task(new)).await.unwrap();
+    // (The fake records the failed tries too.)
+    let calls = |code: &str| {
+        rig.tg
+            .calls()
+            .iter()
+            .filter(|c| c.method == "sendMessage" && c.body["chat_id"] == json!(9915) && text(c).contains(code))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while calls(&task.code) < 4 {
+        assert!(Instant::now() < deadline, "the notification never arrived: {} tries", calls(&task.code));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(calls(&task.code), 4, "three failed tries, then the one that arrived, and no more");
+
+    // Refused by Telegram (a chat that blocked the bot): tried once, not again and again.
+    rig.tg.fault("sendMessage", Fault::Refuse, 1);
+    let mut new = contract::tasks::NewTask::new("Control en el puerto", contract::domain::TaskType::Patrol);
+    new.officer_ids = vec![officer.officer_id.unwrap()];
+    let refused = call_as(&rig.app.state, Some(supervisor), || app::api::tasks::create_task(new)).await.unwrap();
+    while calls(&refused.code) == 0 {
+        assert!(Instant::now() < deadline, "never tried");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(calls(&refused.code), 1, "a refusal is not retried");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_actions_notify_the_linked_officer() {
