@@ -128,6 +128,19 @@ async fn deliver(
                 counter!("gad_feedback_webhook_deliveries_total", "result" => "delivered").increment(1);
                 return Ok(true);
             }
+            // The receiver read it and will never take it (a text its system refuses): retrying
+            // for a day would hold every later item back, and any user can send such a text.
+            Ok(response) if refuses_content(response.status()) => {
+                let status = response.status().as_u16();
+                tracing::error!(
+                    delivery,
+                    feedback_id,
+                    status,
+                    "feedback webhook delivery refused by the receiver; skipped"
+                );
+                counter!("gad_feedback_webhook_deliveries_total", "result" => "refused").increment(1);
+                return Ok(true);
+            }
             Ok(response) => format!("the receiver answered {}", response.status().as_u16()),
             // Without the URL: it may carry a token of the receiver's.
             Err(error) => format!("no answer ({})", if error.is_timeout() { "timeout" } else { "connection" }),
@@ -152,6 +165,13 @@ async fn deliver(
         }
         wait = (wait * 2).min(MAX_RETRY);
     }
+}
+
+/// An answer that refuses the item itself (malformed to the receiver, too large, not
+/// processable), not the sender: another try would get the same. A 401/403/404 (a wrong secret
+/// or URL: a configuration to fix) or a 408/429/5xx is retried.
+fn refuses_content(status: reqwest::StatusCode) -> bool {
+    matches!(status.as_u16(), 400 | 413 | 415 | 422)
 }
 
 /// `sha256=<hex HMAC-SHA256(secret, body)>`.
