@@ -717,6 +717,11 @@ pub async fn track(
     require_see(actor, officer_id)?;
     // Microseconds, as stored, so both backends draw the same boundary.
     let (from, to) = (from.trunc_subsecs(6), to.trunc_subsecs(6));
+    for (field, at) in [("from", from), ("to", to)] {
+        if !crate::services::day_in_range(at.date_naive()) {
+            return Err(AppError::validation(field, crate::services::DAY_OUT_OF_RANGE));
+        }
+    }
     if to <= from {
         return Err(AppError::validation("to", "El fin del intervalo debe ser posterior al inicio."));
     }

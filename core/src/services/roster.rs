@@ -229,7 +229,10 @@ pub async fn create_shifts(
         if !(1..=336).contains(&repeat.off_hours) {
             errors.add("off_hours", "Las horas de descanso deben estar entre 1 y 336.");
         }
-        let first_day = starts_at.with_timezone(&tz).date_naive();
+        // Only a start within the years allowed is taken to the local calendar (chrono panics
+        // at the edge of its own range).
+        let first_day =
+            if day_in_range(starts_at.date_naive()) { starts_at.with_timezone(&tz).date_naive() } else { repeat.until };
         if repeat.until < first_day {
             errors.add("until", "La repetición debe terminar después del primer turno.");
         } else if repeat.until - first_day > Duration::days(MAX_SERIES_DAYS) {

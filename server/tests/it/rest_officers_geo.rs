@@ -562,3 +562,22 @@ async fn statistics_agree_with_the_data(backend: Backend) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 on_both_backends!(statistics_agree_with_the_data);
+
+/// Dates at the edge of what the calendar library holds are refused with their field, like
+/// any other date outside 1900–9999: never a panic or a 500.
+async fn dates_at_the_calendar_s_edge_are_refused_with_their_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let officer = officer_id(&sup, "EF-002").await;
+    let shift = json!({
+        "officer_id": officer, "starts_at": "-262143-01-01T00:00:00Z", "on_hours": 8,
+        "repeat": { "off_hours": 16, "until": "2026-01-01" },
+    });
+    let (status, body) = sup.post("/shifts", &shift).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(problem_fields(&body).contains(&"starts_at".to_owned()), "{body}");
+    let track = format!("/officers/{officer}/track?from=-200000-01-01T00:00:00Z&to=-200000-01-02T00:00:00Z");
+    let (status, body) = sup.get(&track).await;
+    assert_eq!((status, problem_fields(&body)), (StatusCode::BAD_REQUEST, field("from")), "{body}");
+}
+on_both_backends!(dates_at_the_calendar_s_edge_are_refused_with_their_field);
