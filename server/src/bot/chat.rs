@@ -34,6 +34,14 @@ pub(super) async fn conversation(bot: &Bot, chat_id: i64) -> Option<Conversation
     })
 }
 
+/// The chat's conversation, or `Err` (logged) when its storage cannot be read: for a message
+/// whose meaning depends on it (a location is an emergency's place or the officer's position).
+pub(super) async fn conversation_read(bot: &Bot, chat_id: i64) -> Result<Option<Conversation>, ()> {
+    services::conversations::load(&bot.state, chat_id).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot read the bot conversation");
+    })
+}
+
 /// Stores the chat's conversation; false (after telling the person) if it could not be stored.
 pub(super) async fn remember(bot: &Bot, chat_id: i64, value: &Conversation) -> bool {
     match services::conversations::save(&bot.state, chat_id, value).await {

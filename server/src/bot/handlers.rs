@@ -365,7 +365,11 @@ pub(super) async fn on_location(
     let Some(actor) = actor(bot, chat_id, user_id).await else {
         return;
     };
-    let pending = conversation(bot, chat_id).await;
+    // Unknown (its storage away): the location may be an emergency's place, so it is not taken
+    // for a position; the officer is asked to send it again.
+    let Ok(pending) = conversation_read(bot, chat_id).await else {
+        return send(bot, chat_id, render::LOCATION_NOT_READ, None).await;
+    };
     if let Some(Conversation::Create(draft)) = &pending {
         return wizard::on_location(bot, chat_id, actor, draft.clone(), lat, lon).await;
     }

@@ -128,6 +128,8 @@ pub const ASK_EMERGENCY_LOCATION: &str = "🚨 Emergencia: envíe la ubicación 
 pub const WAITING_LOCATION: &str = "Estoy esperando la ubicación de la emergencia. Envíe una ubicación o /cancelar.";
 pub const EMERGENCY_DESCRIPTION: &str = "Emergencia reportada por Telegram";
 pub const LOCATION_OK: &str = "📍 Ubicación actualizada.";
+pub const LOCATION_NOT_READ: &str = "⚠️ No se pudo procesar la ubicación en este momento: envíela de nuevo en unos \
+     segundos. Si reporta una emergencia y no puede esperar, comuníquese por radio.";
 pub const LIVE_LOCATION_OK: &str =
     "📍 Ubicación en tiempo real recibida: su posición se actualizará mientras la comparta.";
 pub const STALE_BUTTON: &str = "Este botón ya no es válido. Envíe /tareas para ver sus tareas.";

@@ -795,6 +795,32 @@ async fn emergencia_asks_for_a_location_and_dispatches() {
     rig.tg.sent(7501, "Operación cancelada").await;
 }
 
+/// The pending `/emergencia` cannot be read (its storage away) when the location comes: the
+/// location is not taken for the officer's position (the emergency silently lost); the officer
+/// is asked to send it again, and then it raises the emergency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emergency_location_is_never_taken_for_a_position_when_its_step_cannot_be_read() {
+    use sea_orm::ConnectionTrait;
+    let rig = rig(Backend::Sqlite).await;
+    let me = link(&rig, "efectivo3@gad.local", 7511).await;
+    rig.tg.push(text_update(7511, "/emergencia"));
+    rig.tg.sent(7511, "envíe la ubicación").await;
+    let own_before =
+        call_as(&rig.app.state, Some(me.clone()), || officer_last_position(me.officer_id.unwrap())).await.unwrap();
+    let db = &rig.app.state.db;
+    db.execute_unprepared("ALTER TABLE bot_conversations RENAME TO bot_conversations_away").await.unwrap();
+    rig.tg.push(location_update(7511, -34.6158, -58.4333));
+    rig.tg.sent(7511, "No se pudo procesar la ubicación").await;
+    let own =
+        call_as(&rig.app.state, Some(me.clone()), || officer_last_position(me.officer_id.unwrap())).await.unwrap();
+    assert_eq!(own.map(|p| (p.lat, p.lon)), own_before.map(|p| (p.lat, p.lon)), "not taken for a position");
+    assert!(rig.tg.messages_to(7511).iter().all(|c| !text(c).contains("Ubicación actualizada")));
+
+    db.execute_unprepared("ALTER TABLE bot_conversations_away RENAME TO bot_conversations").await.unwrap();
+    rig.tg.push(location_update(7511, -34.6158, -58.4333));
+    rig.tg.sent(7511, "Emergencia registrada").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_updates_never_stop_the_bot() {
     let rig = rig(Backend::Sqlite).await;
