@@ -216,10 +216,44 @@ pub fn step_audience(level: u8) -> &'static str {
 
 /// One pass: every step now due of every overdue task, each recorded once. Returns the steps
 /// taken as (task id, target, level).
+///
+/// Only tasks with a step still to take are read: an open target past due whose last step is
+/// not recorded. A task stays overdue until its target is met, so without that filter a batch
+/// of tasks nobody closes — every step long taken — would be read at every pass, ahead of a
+/// new overdue task that never escalated.
 pub async fn escalate(state: &AppState, now: DateTime<Utc>) -> AppResult<Vec<(i64, SlaTargetKind, u8)>> {
+    use sea_orm::Condition;
+    use sea_orm::sea_query::Expr;
+    let steps_left = |target: SlaTargetKind| {
+        Expr::cust(format!(
+            "NOT EXISTS (SELECT 1 FROM sla_escalations e WHERE e.task_id = tasks.id AND e.target = '{}' AND e.level = 3)",
+            target.as_str()
+        ))
+    };
+    let open = Condition::any()
+        .add(
+            Condition::all()
+                .add(tasks::Column::AckDueAt.lte(now))
+                .add(tasks::Column::AcknowledgedAt.is_null())
+                .add(tasks::Column::ActualStart.is_null())
+                .add(steps_left(SlaTargetKind::Ack)),
+        )
+        .add(
+            Condition::all()
+                .add(tasks::Column::StartDueAt.lte(now))
+                .add(tasks::Column::ActualStart.is_null())
+                .add(steps_left(SlaTargetKind::Start)),
+        )
+        .add(
+            Condition::all()
+                .add(tasks::Column::FinishDueAt.lte(now))
+                .add(tasks::Column::ActualEnd.is_null())
+                .add(steps_left(SlaTargetKind::Finish)),
+        );
     let overdue = tasks::Entity::find()
         .filter(tasks::Column::SlaDueAt.lte(now))
         .filter(tasks::Column::DeletedAt.is_null())
+        .filter(open)
         .order_by_asc(tasks::Column::SlaDueAt)
         .limit(BATCH)
         .all(&state.db)

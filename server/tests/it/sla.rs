@@ -302,3 +302,53 @@ async fn an_escalation_reaches_a_supervisor_only_while_they_supervise() {
     assert_eq!(escalation_chats(&app.state, id, 1).await.unwrap(), Vec::<i64>::new());
     assert!(!escalation_chats(&app.state, id, 2).await.unwrap().contains(&424_242));
 }
+
+/// A task stays overdue until its target is met: two hundred neglected ones, every step long
+/// taken, do not keep a new overdue task from escalating (the escalator reads tasks with a step
+/// still to take, not the oldest overdue).
+async fn neglected_tasks_do_not_keep_a_new_one_from_escalating(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn(backend).await;
+    let sup = Rest::sign_in(&app, "supervisor@gad.local", DEMO_PASSWORD, false).await;
+    let create = async |title: String| {
+        let body = json!({ "title": title, "task_type": "patrol", "priority": "critical" });
+        let (status, task) = sup.post("/tasks", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{task}");
+        task["id"].as_i64().unwrap()
+    };
+    for n in 0..200 {
+        create(format!("Vieja {n}")).await;
+    }
+    let new = create("Nueva".to_owned()).await;
+    // Only the finish target, a day from now (the server's own escalator, on the clock, stays
+    // out of it): the old ones due first, every step recorded; the new one a minute later.
+    let db = &app.state.db;
+    let backend_kind = db.get_database_backend();
+    let t0 = Utc::now() + Duration::days(1);
+    let run = async |sql: &str, values: Vec<sea_orm::Value>| {
+        db.execute_raw(Statement::from_sql_and_values(backend_kind, sql, values)).await.unwrap();
+    };
+    run("UPDATE tasks SET ack_due_at = NULL, start_due_at = NULL, finish_due_at = NULL, sla_due_at = NULL", vec![])
+        .await;
+    run("UPDATE tasks SET finish_due_at = $1, sla_due_at = $1 WHERE title LIKE 'Vieja %'", vec![t0.into()]).await;
+    run(
+        "UPDATE tasks SET finish_due_at = $1, sla_due_at = $1 WHERE id = $2",
+        vec![(t0 + Duration::minutes(1)).into(), new.into()],
+    )
+    .await;
+    for level in 1..=3 {
+        run(
+            "INSERT INTO sla_escalations (task_id, target, level, due_at, notified_at) \
+             SELECT id, 'finish', $1, finish_due_at, finish_due_at FROM tasks WHERE title LIKE 'Vieja %'",
+            vec![level.into()],
+        )
+        .await;
+    }
+    let taken = sla::escalate(&app.state, t0 + Duration::hours(2)).await.unwrap();
+    assert_eq!(
+        taken,
+        [(new, SlaTargetKind::Finish, 1), (new, SlaTargetKind::Finish, 2), (new, SlaTargetKind::Finish, 3)],
+        "only the new task had steps to take"
+    );
+}
+on_both_backends!(neglected_tasks_do_not_keep_a_new_one_from_escalating);
