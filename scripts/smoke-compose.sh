@@ -69,7 +69,7 @@ export POSTGRES_PASSWORD=smoke-db-password GAD_ADMIN_PASSWORD=smoke-admin-passwo
 
 compose() {
   "$COMPOSE" --project-directory "$ROOT" --env-file /dev/null -p "$PROJECT" \
-    -f docker-compose.yml -f deploy/smoke/docker-compose.smoke.yml "$@"
+    -f docker-compose.yml -f deploy/smoke/docker-compose.smoke.yml --profile bot "$@"
 }
 
 cleanup() {
@@ -225,7 +225,7 @@ echo "GAD_IMAGE_TAG=local" >"$WORK/deploy/.env"
 api_image() { $DOCKER inspect --format '{{.Image}}' "$(compose ps -q api)"; }
 image_id() { $DOCKER image inspect --format '{{.Id}}' "$1"; }
 deploy() {
-  COMPOSE="$COMPOSE --project-directory $ROOT --env-file /dev/null -p $PROJECT -f docker-compose.yml -f deploy/smoke/docker-compose.smoke.yml" \
+  COMPOSE="$COMPOSE --project-directory $ROOT --env-file /dev/null -p $PROJECT -f docker-compose.yml -f deploy/smoke/docker-compose.smoke.yml --profile bot" \
     DOCKER=$DOCKER DEPLOY_ENV_FILE=$WORK/deploy/.env DEPLOY_PULL=never DEPLOY_SERVICES="api bot" DEPLOY_WAIT=90 \
     deploy/deploy.sh --url "$BASE" --internal-url "http://127.0.0.1:$SMOKE_API_OPS_PORT" "$@" >"$WORK/deploy.log" 2>&1
 }
