@@ -28,10 +28,7 @@ pub(super) type Keyboard = Vec<Vec<InlineKeyboardButton>>;
 
 /// The chat's conversation; a storage failure is logged and counts as none.
 pub(super) async fn conversation(bot: &Bot, chat_id: i64) -> Option<Conversation> {
-    services::conversations::load(&bot.state, chat_id).await.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "cannot read the bot conversation");
-        None
-    })
+    conversation_read(bot, chat_id).await.unwrap_or(None)
 }
 
 /// The chat's conversation, or `Err` (logged) when its storage cannot be read: for a message

@@ -58,16 +58,25 @@ async fn wait_for(seen: &Seen, count: usize) {
     }
 }
 
-async fn feedback_reaches_the_webhook_signed_and_once(backend: Backend) {
-    let (url, seen) = receiver(2).await;
-    let env = [("GAD_FEEDBACK_WEBHOOK_URL", url.as_str()), ("GAD_FEEDBACK_WEBHOOK_SECRET", SECRET)];
+/// A server delivering to `url`, and an officer signed in to it.
+async fn app_sending_to(backend: Backend, url: &str) -> (TestApp, reqwest::Client) {
+    let env = [("GAD_FEEDBACK_WEBHOOK_URL", url), ("GAD_FEEDBACK_WEBHOOK_SECRET", SECRET)];
     let app = TestApp::spawn_with(backend, &env).await;
     let officer = app.login("efectivo3@gad.local", DEMO_PASSWORD).await;
-    let post = async |text: &str| {
-        let res = officer.post(app.url("/api/v1/feedback")).json(&json!({ "text": text })).send().await.unwrap();
-        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
-        res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
-    };
+    (app, officer)
+}
+
+/// Sends `text` as feedback; its id.
+async fn send_feedback(app: &TestApp, officer: &reqwest::Client, text: &str) -> i64 {
+    let res = officer.post(app.url("/api/v1/feedback")).json(&json!({ "text": text })).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+async fn feedback_reaches_the_webhook_signed_and_once(backend: Backend) {
+    let (url, seen) = receiver(2).await;
+    let (app, officer) = app_sending_to(backend, &url).await;
+    let post = async |text: &str| send_feedback(&app, &officer, text).await;
     let first = post("El mapa es <muy> lento y tiene un error").await;
 
     // Two refusals, then the receiver takes it: three attempts, one delivery id, a second and
@@ -103,14 +112,8 @@ on_both_backends!(feedback_reaches_the_webhook_signed_and_once);
 /// hold every later item back for a day. A wrong secret (401) is retried: a configuration to fix.
 async fn an_item_the_receiver_refuses_does_not_hold_the_others_back(backend: Backend) {
     let (url, seen) = receiver_answering(vec![StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNAUTHORIZED]).await;
-    let env = [("GAD_FEEDBACK_WEBHOOK_URL", url.as_str()), ("GAD_FEEDBACK_WEBHOOK_SECRET", SECRET)];
-    let app = TestApp::spawn_with(backend, &env).await;
-    let officer = app.login("efectivo3@gad.local", DEMO_PASSWORD).await;
-    let post = async |text: &str| {
-        let res = officer.post(app.url("/api/v1/feedback")).json(&json!({ "text": text })).send().await.unwrap();
-        assert_eq!(res.status(), reqwest::StatusCode::CREATED);
-        res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
-    };
+    let (app, officer) = app_sending_to(backend, &url).await;
+    let post = async |text: &str| send_feedback(&app, &officer, text).await;
     let refused = post("Un texto que el sistema de tickets no acepta").await;
     wait_for(&seen, 1).await;
     let second = post("Todo funciona bien").await;
